@@ -1,0 +1,415 @@
+"""Typed, validated configuration: one frozen object per lab profile.
+
+Profiles live in ``config/<name>.json`` and are selected with ``-c profile=NAME``. Every
+invalid combination raises ``ConfigError`` at synth, before anything reaches AWS, with a
+message that says what to change. Constructs receive these objects, never raw dicts.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from dataclasses import dataclass, field, fields, is_dataclass
+from pathlib import Path
+from typing import Any, Literal, get_args, get_origin, get_type_hints
+
+CONFIG_DIR = Path(__file__).resolve().parent.parent / "config"
+
+RetentionMode = Literal["lab", "retain"]
+NetworkMode = Literal["isolated", "lab"]
+StreamMode = Literal["on_demand", "provisioned"]
+ServingKind = Literal["real_time", "serverless", "multi_model", "multi_container"]
+GuardrailMode = Literal["all_at_once", "canary", "linear"]
+MonitoringEngine = Literal["none", "custom", "model_monitor"]
+TuningStrategy = Literal["Bayesian", "Random", "Grid"]
+
+REQUIRED_TAGS = ("project", "environment", "owner", "cost-center")
+
+
+class ConfigError(ValueError):
+    """A profile that cannot be deployed as written; the message says what to change."""
+
+
+def _require(condition: bool, message: str) -> None:
+    if not condition:
+        raise ConfigError(message)
+
+
+@dataclass(frozen=True)
+class NetworkConfig:
+    """`isolated`: a VPC with private isolated subnets and interface endpoints for every job
+    and endpoint (no internet path). `lab`: no VPC; jobs and endpoints still run with network
+    isolation where the container allows it. Interface endpoints cost money per AZ-hour."""
+
+    mode: NetworkMode = "lab"
+    max_azs: int = 2
+
+    def __post_init__(self) -> None:
+        _require(1 <= self.max_azs <= 3, f"network.max_azs must be 1-3, got {self.max_azs}")
+
+
+@dataclass(frozen=True)
+class IngestionConfig:
+    stream_mode: StreamMode = "on_demand"
+    shard_count: int = 1
+    retention_hours: int = 168
+    buffer_interval_seconds: int = 60
+    buffer_size_mib: int = 64
+    iterator_age_alarm_fraction: float = 0.5
+
+    def __post_init__(self) -> None:
+        # Kinesis retention: 24 h to 365 days (8760 h). Below 168 h a weekend outage of the
+        # S3 delivery loses records, since Firehose only retries while the stream keeps them.
+        _require(
+            168 <= self.retention_hours <= 8760,
+            f"ingestion.retention_hours must be 168-8760 (7 to 365 days) so a delivery outage "
+            f"cannot expire records, got {self.retention_hours}",
+        )
+        if self.stream_mode == "provisioned":
+            _require(
+                1 <= self.shard_count <= 500,
+                f"ingestion.shard_count must be 1-500, got {self.shard_count}",
+            )
+        # Firehose S3 buffering hints: 0-900 s, 1-128 MiB.
+        _require(
+            0 <= self.buffer_interval_seconds <= 900,
+            f"ingestion.buffer_interval_seconds must be 0-900, got {self.buffer_interval_seconds}",
+        )
+        _require(
+            1 <= self.buffer_size_mib <= 128,
+            f"ingestion.buffer_size_mib must be 1-128, got {self.buffer_size_mib}",
+        )
+        _require(
+            0.1 <= self.iterator_age_alarm_fraction <= 0.9,
+            "ingestion.iterator_age_alarm_fraction must be 0.1-0.9 of the retention period",
+        )
+
+
+@dataclass(frozen=True)
+class TrainingConfig:
+    pipeline_name: str = "digits-training"
+    model_package_group: str = "digits-xgboost"
+    baseline_package_group: str = "digits-baseline"
+    processing_instance_type: str = "ml.m5.large"
+    training_instance_type: str = "ml.m5.large"
+    max_tuning_jobs: int = 20
+    max_parallel_tuning_jobs: int = 3
+    tuning_strategy: TuningStrategy = "Bayesian"
+    early_stopping: bool = False
+    accuracy_threshold: float = 0.95
+    approval_status: Literal["PendingManualApproval", "Approved"] = "PendingManualApproval"
+    retrain_on_new_data: bool = True
+
+    def __post_init__(self) -> None:
+        name_re = r"^[a-zA-Z0-9](-*[a-zA-Z0-9]){0,62}$"
+        for attr in ("pipeline_name", "model_package_group", "baseline_package_group"):
+            value = getattr(self, attr)
+            _require(
+                re.match(name_re, value) is not None,
+                f"training.{attr} {value!r} must be 1-63 letters, digits or hyphens",
+            )
+        _require(
+            self.model_package_group != self.baseline_package_group,
+            "training.model_package_group and baseline_package_group must differ",
+        )
+        # Automatic model tuning limits: up to 500 training jobs, 100 in parallel.
+        _require(
+            1 <= self.max_tuning_jobs <= 500,
+            f"training.max_tuning_jobs must be 1-500, got {self.max_tuning_jobs}",
+        )
+        _require(
+            1 <= self.max_parallel_tuning_jobs <= min(100, self.max_tuning_jobs),
+            "training.max_parallel_tuning_jobs must be between 1 and max_tuning_jobs (and <= 100)",
+        )
+        _require(
+            0.0 < self.accuracy_threshold <= 1.0,
+            f"training.accuracy_threshold must be in (0, 1], got {self.accuracy_threshold}",
+        )
+        for attr in ("processing_instance_type", "training_instance_type"):
+            value = getattr(self, attr)
+            _require(value.startswith("ml."), f"training.{attr} must be an ml.* type: {value}")
+
+
+@dataclass(frozen=True)
+class GuardrailConfig:
+    """SageMaker blue/green deployment guardrails (defaults from the study guide)."""
+
+    mode: GuardrailMode = "canary"
+    canary_percent: int = 30
+    linear_step_percent: int = 20
+    bake_seconds: int = 600
+    termination_wait_seconds: int = 600
+    max_execution_timeout_seconds: int = 3600
+
+    def __post_init__(self) -> None:
+        # Limits from the SageMaker API reference (TrafficRoutingConfig, BlueGreenUpdatePolicy).
+        _require(
+            1 <= self.canary_percent <= 50,
+            f"serving.guardrail.canary_percent must be 1-50 (a canary is at most half the "
+            f"green fleet), got {self.canary_percent}",
+        )
+        _require(
+            10 <= self.linear_step_percent <= 50,
+            f"serving.guardrail.linear_step_percent must be 10-50, got {self.linear_step_percent}",
+        )
+        _require(
+            0 <= self.bake_seconds <= 3600,
+            f"serving.guardrail.bake_seconds must be 0-3600, got {self.bake_seconds}",
+        )
+        _require(
+            0 <= self.termination_wait_seconds <= 3600,
+            "serving.guardrail.termination_wait_seconds must be 0-3600, "
+            f"got {self.termination_wait_seconds}",
+        )
+        _require(
+            600 <= self.max_execution_timeout_seconds <= 28800,
+            "serving.guardrail.max_execution_timeout_seconds must be 600-28800, "
+            f"got {self.max_execution_timeout_seconds}",
+        )
+
+
+@dataclass(frozen=True)
+class ServingConfig:
+    kind: ServingKind = "real_time"
+    instance_type: str = "ml.m5.large"
+    min_instances: int = 1
+    max_instances: int = 10
+    target_invocations_per_instance: int = 70
+    scale_cooldown_seconds: int = 300
+    serverless_memory_mb: int = 2048
+    serverless_max_concurrency: int = 5
+    serverless_provisioned_concurrency: int = 0
+    data_capture: bool = True
+    capture_sampling_percent: int = 100
+    guardrail: GuardrailConfig = field(default_factory=GuardrailConfig)
+
+    def __post_init__(self) -> None:
+        _require(
+            1 <= self.min_instances <= self.max_instances,
+            "serving.min_instances must be >= 1 and <= serving.max_instances",
+        )
+        _require(
+            self.serverless_memory_mb in (1024, 2048, 3072, 4096, 5120, 6144),
+            "serving.serverless_memory_mb must be one of 1024, 2048, 3072, 4096, 5120, 6144",
+        )
+        _require(
+            1 <= self.serverless_max_concurrency <= 200,
+            "serving.serverless_max_concurrency must be 1-200",
+        )
+        _require(
+            0 <= self.serverless_provisioned_concurrency <= self.serverless_max_concurrency,
+            "serving.serverless_provisioned_concurrency must be 0..serverless_max_concurrency",
+        )
+        _require(
+            0 < self.capture_sampling_percent <= 100,
+            "serving.capture_sampling_percent must be 1-100",
+        )
+        if self.kind == "serverless":
+            # Serverless endpoints exclude data capture and canary/linear traffic shifting
+            # (SageMaker developer guide, "Serverless Inference: feature exclusions").
+            _require(
+                not self.data_capture,
+                "serverless endpoints cannot capture data: set serving.data_capture=false "
+                "or serving.kind='real_time'",
+            )
+            _require(
+                self.guardrail.mode == "all_at_once",
+                "serverless endpoints only support all-at-once blue/green updates: set "
+                "serving.guardrail.mode='all_at_once' or serving.kind='real_time'",
+            )
+
+
+@dataclass(frozen=True)
+class MonitoringConfig:
+    """`custom`: the platform's own drift check over data capture (works in every account).
+    `model_monitor`: SageMaker Model Monitor schedules, closed to new customers since
+    2026-07-30, so only for accounts that already use it. `none`: no drift detection."""
+
+    engine: MonitoringEngine = "custom"
+    drift_threshold: float = 0.2
+    schedule_hours: int = 1
+
+    def __post_init__(self) -> None:
+        _require(
+            0.0 < self.drift_threshold < 1.0, "monitoring.drift_threshold must be in (0, 1)"
+        )
+        _require(1 <= self.schedule_hours <= 24, "monitoring.schedule_hours must be 1-24")
+
+
+@dataclass(frozen=True)
+class BudgetConfig:
+    monthly_limit_usd: int = 50
+    alert_emails: tuple[str, ...] = ()
+
+    def __post_init__(self) -> None:
+        _require(self.monthly_limit_usd > 0, "budget.monthly_limit_usd must be positive")
+        for email in self.alert_emails:
+            _require(
+                re.match(r"^[^@\s]+@[^@\s]+\.[^@\s]+$", email) is not None,
+                f"budget.alert_emails: {email!r} is not an e-mail address",
+            )
+
+
+@dataclass(frozen=True)
+class PlatformConfig:
+    env_name: str
+    account: str
+    region: str
+    retention: RetentionMode = "lab"
+    network: NetworkConfig = field(default_factory=NetworkConfig)
+    ingestion: IngestionConfig = field(default_factory=IngestionConfig)
+    training: TrainingConfig = field(default_factory=TrainingConfig)
+    serving: ServingConfig = field(default_factory=ServingConfig)
+    monitoring: MonitoringConfig = field(default_factory=MonitoringConfig)
+    budget: BudgetConfig = field(default_factory=BudgetConfig)
+    tags: dict[str, str] = field(default_factory=dict)
+    lake_admin_arns: tuple[str, ...] = ()
+    raw_expiry_days: int = 30
+    cdk_qualifier: str = "hnb659fds"
+
+    def __post_init__(self) -> None:
+        _require(
+            re.match(r"^[a-z][a-z0-9-]{1,19}$", self.env_name) is not None,
+            f"env_name {self.env_name!r} must be 2-20 lowercase letters, digits or hyphens, "
+            "starting with a letter (it prefixes stack names)",
+        )
+        _require(
+            re.match(r"^\d{12}$", self.account) is not None,
+            f"account {self.account!r} must be a 12-digit AWS account id; pass "
+            "-c account=123456789012 to override the profile",
+        )
+        _require(
+            re.match(r"^[a-z]{2}(-gov)?-[a-z]+-\d$", self.region) is not None,
+            f"region {self.region!r} is not an AWS region name such as us-east-1",
+        )
+        missing = [t for t in REQUIRED_TAGS if not self.tags.get(t)]
+        _require(not missing, f"tags must set {', '.join(missing)} (cost allocation)")
+        _require(
+            self.tags.get("environment") == self.env_name,
+            f"tags.environment ({self.tags.get('environment')!r}) must equal env_name "
+            f"({self.env_name!r}) so costs are attributed to the right copy",
+        )
+        _require(
+            1 <= self.raw_expiry_days <= 3650, "raw_expiry_days must be 1-3650 (lab mode only)"
+        )
+        for arn in self.lake_admin_arns:
+            _require(
+                re.match(r"^arn:aws[a-z-]*:iam::\d{12}:(role|user)/.+$", arn) is not None,
+                f"lake_admin_arns: {arn!r} is not an IAM role or user ARN",
+            )
+        if self.network.mode == "isolated" and self.serving.kind == "serverless":
+            # Serverless endpoints take no VpcConfig (SageMaker Serverless feature exclusions).
+            raise ConfigError(
+                "serverless endpoints cannot run in a VPC: set network.mode='lab' or "
+                "serving.kind='real_time'"
+            )
+        if self.monitoring.engine == "model_monitor":
+            _require(
+                self.serving.kind not in ("multi_model", "serverless"),
+                f"Model Monitor does not support {self.serving.kind} endpoints: set "
+                "monitoring.engine='custom' (works on captured data of any kind) or 'none'",
+            )
+        if self.monitoring.engine != "none":
+            _require(
+                self.serving.kind != "serverless",
+                "drift monitoring reads data capture, which serverless endpoints cannot "
+                "write: set monitoring.engine='none' or serving.kind='real_time'",
+            )
+            _require(
+                self.serving.data_capture,
+                "drift monitoring needs serving.data_capture=true",
+            )
+
+    @property
+    def destroyable(self) -> bool:
+        return self.retention == "lab"
+
+    @property
+    def lake_database(self) -> str:
+        """Glue database name (Glue names take no hyphens)."""
+        return f"{self.env_name.replace('-', '_')}_lake"
+
+    def stack_name(self, unit: str) -> str:
+        return f"{self.env_name}-{unit}"
+
+
+def _build(cls: type, data: Any, path: str) -> Any:
+    """Build a (nested) frozen dataclass from JSON, rejecting unknown keys by name."""
+    if not isinstance(data, dict):
+        raise ConfigError(f"{path or 'profile'} must be an object, got {type(data).__name__}")
+    hints = get_type_hints(cls)
+    known = {f.name for f in fields(cls)}
+    unknown = sorted(set(data) - known)
+    if unknown:
+        raise ConfigError(
+            f"unknown key(s) {', '.join(unknown)} in {path or 'profile'}; "
+            f"expected some of {', '.join(sorted(known))}"
+        )
+    kwargs: dict[str, Any] = {}
+    for name, value in data.items():
+        hint = hints[name]
+        where = f"{path}.{name}" if path else name
+        if is_dataclass(hint):
+            kwargs[name] = _build(hint, value, where)  # type: ignore[arg-type]
+        else:
+            kwargs[name] = _coerce(hint, value, where)
+    try:
+        return cls(**kwargs)
+    except TypeError as err:  # a required field missing
+        raise ConfigError(f"{path or 'profile'}: {err}") from err
+
+
+def _coerce(hint: Any, value: Any, where: str) -> Any:
+    origin = get_origin(hint)
+    if origin is Literal:
+        allowed = get_args(hint)
+        if value not in allowed:
+            raise ConfigError(
+                f"{where} must be one of {', '.join(map(repr, allowed))}, got {value!r}"
+            )
+        return value
+    if origin is tuple:
+        if not isinstance(value, list):
+            raise ConfigError(f"{where} must be a list")
+        return tuple(value)
+    if origin is dict:
+        if not isinstance(value, dict) or not all(
+            isinstance(k, str) and isinstance(v, str) for k, v in value.items()
+        ):
+            raise ConfigError(f"{where} must be an object of strings")
+        return dict(value)
+    expected = {int: (int,), float: (int, float), str: (str,), bool: (bool,)}.get(hint)
+    if expected is not None:
+        if isinstance(value, bool) and hint is not bool:
+            raise ConfigError(f"{where} must be a {hint.__name__}, got a boolean")
+        if not isinstance(value, expected):
+            raise ConfigError(f"{where} must be a {hint.__name__}, got {value!r}")
+        return float(value) if hint is float else value
+    return value
+
+
+def config_from_dict(data: dict[str, Any]) -> PlatformConfig:
+    result: PlatformConfig = _build(PlatformConfig, data, "")
+    return result
+
+
+def available_profiles() -> list[str]:
+    return sorted(p.stem for p in CONFIG_DIR.glob("*.json"))
+
+
+def load_profile(name: str, overrides: dict[str, Any] | None = None) -> PlatformConfig:
+    """Read ``config/<name>.json`` and apply top-level overrides (account, region)."""
+    path = CONFIG_DIR / f"{name}.json"
+    if not path.is_file():
+        raise ConfigError(
+            f"no profile {name!r}: choose one of {', '.join(available_profiles())} "
+            f"(files in {CONFIG_DIR})"
+        )
+    try:
+        data = json.loads(path.read_text())
+    except json.JSONDecodeError as err:
+        raise ConfigError(f"{path}: not valid JSON ({err})") from err
+    for key, value in (overrides or {}).items():
+        if value is not None:
+            data[key] = value
+    return config_from_dict(data)

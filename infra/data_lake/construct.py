@@ -1,0 +1,276 @@
+"""S3 zones + Glue catalog + Lake Formation. Stateful: logical ids are pinned by tests.
+
+Provisions one KMS key (rotation on) for the raw, curated and artifacts zones, an SSE-S3
+access-log bucket (S3 server access logging cannot target SSE-KMS buckets), a Glue database
+and Lake Formation settings, registered locations and a data-access role.
+Exposes: key, raw_bucket, curated_bucket, artifacts_bucket, log_bucket, database_name.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import aws_cdk as cdk
+from aws_cdk import aws_glue as glue
+from aws_cdk import aws_iam as iam
+from aws_cdk import aws_kms as kms
+from aws_cdk import aws_lakeformation as lf
+from aws_cdk import aws_s3 as s3
+from constructs import Construct
+
+from infra.compliance.packs import acknowledge_grant_policy, acknowledge_packs
+
+REPLICATION_REASON = (
+    "Single-region lab platform: lake data is re-creatable from the source stream and "
+    "protected by versioning, KMS and (retain mode) retained buckets; cross-region "
+    "replication would double storage cost for a sandbox."
+)
+
+
+class DataLake(Construct):
+    """The governed data lake.
+
+    ``retain=False`` (lab): buckets are emptied and destroyed with the stack, the key is
+    scheduled for deletion with them, raw events expire. ``retain=True``: buckets and their
+    key are retained together (a retained bucket whose key is gone is unreadable).
+    """
+
+    def __init__(
+        self,
+        scope: Construct,
+        id_: str,
+        *,
+        retain: bool,
+        raw_expiry_days: int,
+        database_name: str,
+        lake_admin_arns: Sequence[str],
+    ) -> None:
+        super().__init__(scope, id_)
+        removal = cdk.RemovalPolicy.RETAIN if retain else cdk.RemovalPolicy.DESTROY
+        self.database_name = database_name
+
+        self.key = kms.Key(
+            self,
+            "Key",
+            description="Data lake zones (raw, curated, artifacts)",
+            enable_key_rotation=True,
+            removal_policy=removal,
+            pending_window=cdk.Duration.days(7 if not retain else 30),
+        )
+
+        self.log_bucket = s3.Bucket(
+            self,
+            "AccessLogBucket",
+            encryption=s3.BucketEncryption.S3_MANAGED,
+            block_public_access=s3.BlockPublicAccess.BLOCK_ALL,
+            enforce_ssl=True,
+            versioned=True,
+            object_ownership=s3.ObjectOwnership.BUCKET_OWNER_ENFORCED,
+            removal_policy=removal,
+            auto_delete_objects=not retain,
+            lifecycle_rules=[
+                s3.LifecycleRule(
+                    id="ExpireAccessLogs",
+                    expiration=cdk.Duration.days(90 if not retain else 365),
+                    noncurrent_version_expiration=cdk.Duration.days(7),
+                )
+            ],
+        )
+        acknowledge_packs(
+            self.log_bucket,
+            "S3DefaultEncryptionKMS",
+            "S3 server access logging only delivers to SSE-S3 buckets (SSE-KMS targets are "
+            "unsupported), so this bucket uses S3-managed keys; it holds no lake data.",
+        )
+        acknowledge_packs(self.log_bucket, "S3BucketReplicationEnabled", REPLICATION_REASON)
+
+        def zone(construct_id: str, prefix: str, rules: list[s3.LifecycleRule]) -> s3.Bucket:
+            bucket = s3.Bucket(
+                self,
+                construct_id,
+                encryption=s3.BucketEncryption.KMS,
+                encryption_key=self.key,
+                bucket_key_enabled=True,
+                block_public_access=s3.BlockPublicAccess.BLOCK_ALL,
+                enforce_ssl=True,
+                versioned=True,
+                object_ownership=s3.ObjectOwnership.BUCKET_OWNER_ENFORCED,
+                server_access_logs_bucket=self.log_bucket,
+                server_access_logs_prefix=f"{prefix}/",
+                removal_policy=removal,
+                auto_delete_objects=not retain,
+                lifecycle_rules=[
+                    s3.LifecycleRule(
+                        id="AbortIncompleteUploads",
+                        abort_incomplete_multipart_upload_after=cdk.Duration.days(1),
+                    ),
+                    s3.LifecycleRule(
+                        id="ExpireNoncurrentVersions",
+                        noncurrent_version_expiration=cdk.Duration.days(30),
+                    ),
+                    *rules,
+                ],
+            )
+            acknowledge_packs(bucket, "S3BucketReplicationEnabled", REPLICATION_REASON)
+            return bucket
+
+        raw_rules = (
+            []
+            if retain
+            else [
+                s3.LifecycleRule(
+                    id="ExpireRawEvents", expiration=cdk.Duration.days(raw_expiry_days)
+                )
+            ]
+        )
+        self.raw_bucket = zone("RawBucket", "raw", raw_rules)
+        self.curated_bucket = zone(
+            "CuratedBucket",
+            "curated",
+            [
+                s3.LifecycleRule(
+                    id="IntelligentTiering",
+                    transitions=[
+                        s3.Transition(
+                            storage_class=s3.StorageClass.INTELLIGENT_TIERING,
+                            transition_after=cdk.Duration.days(0),
+                        )
+                    ],
+                )
+            ],
+        )
+        self.artifacts_bucket = zone("ArtifactsBucket", "artifacts", [])
+
+        stack = cdk.Stack.of(self)
+        self.database = glue.CfnDatabase(
+            self,
+            "Database",
+            catalog_id=stack.account,
+            database_input=glue.CfnDatabase.DatabaseInputProperty(
+                name=database_name,
+                description="Governed data lake catalog (raw events, curated features)",
+                location_uri=self.curated_bucket.s3_url_for_object(),
+                # Empty defaults: new tables get no IAM_ALLOWED_PRINCIPALS grant, so Lake
+                # Formation permissions, not IAM alone, govern them.
+                create_table_default_permissions=[],
+            ),
+        )
+        self.database.apply_removal_policy(removal)
+
+        # APPEND adds the deploy role (and configured admins) to the existing admin list; the
+        # default REPLACE would silently remove every admin this stack does not name.
+        self.settings = lf.CfnDataLakeSettings(
+            self,
+            "Settings",
+            mutation_type="APPEND",
+            admins=[
+                lf.CfnDataLakeSettings.DataLakePrincipalProperty(data_lake_principal_identifier=a)
+                for a in self._deploy_role_arns(lake_admin_arns)
+            ],
+        )
+
+        # Lake Formation vends credentials for registered locations through this role, not the
+        # service-linked role, so the key policy and bucket grants stay explicit.
+        self.data_access_role = iam.Role(
+            self,
+            "DataAccessRole",
+            assumed_by=iam.ServicePrincipal("lakeformation.amazonaws.com"),
+            description="Lake Formation credential vending for the raw and curated zones",
+        )
+        self.locations: dict[str, lf.CfnResource] = {}
+        for name, bucket in (("RawLocation", self.raw_bucket), ("CuratedLocation", self.curated_bucket)):
+            bucket.grant_read_write(self.data_access_role)
+            location = lf.CfnResource(
+                self,
+                name,
+                resource_arn=bucket.bucket_arn,
+                use_service_linked_role=False,
+                role_arn=self.data_access_role.role_arn,
+            )
+            location.add_resource_dependency(self.settings)
+            self.locations[name] = location
+        acknowledge_grant_policy(
+            self.data_access_role,
+            "CDK read/write action groups, bounded to the raw and curated buckets and the "
+            "lake key; Lake Formation narrows them per table location when vending credentials.",
+        )
+
+    def _deploy_role_arns(self, extra: Sequence[str]) -> list[str]:
+        stack = cdk.Stack.of(self)
+        synthesizer = stack.synthesizer
+        arns = list(extra)
+        if isinstance(synthesizer, cdk.DefaultStackSynthesizer):
+            # The synthesizer's ARN holds ${AWS::AccountId}-style placeholders: Fn::Sub fills them.
+            arns.insert(0, cdk.Fn.sub(synthesizer.cloud_formation_execution_role_arn))
+        return arns
+
+
+class LakeGrant(Construct):
+    """Least-privilege Lake Formation grants for one role, created in the consumer's stack.
+
+    ``tables``: SELECT + DESCRIBE on every table of the database (read features);
+    ``write_locations``: DATA_LOCATION_ACCESS so the role can create tables over them.
+    Never grants to IAM_ALLOWED_PRINCIPALS.
+    """
+
+    def __init__(
+        self,
+        scope: Construct,
+        id_: str,
+        *,
+        role: iam.IRole,
+        database_name: str,
+        tables: bool = True,
+        write_locations: Sequence[s3.IBucket] = (),
+    ) -> None:
+        super().__init__(scope, id_)
+        account = cdk.Stack.of(self).account
+        principal = lf.CfnPrincipalPermissions.DataLakePrincipalProperty(
+            data_lake_principal_identifier=role.role_arn
+        )
+        self.grants: list[lf.CfnPrincipalPermissions] = [
+            lf.CfnPrincipalPermissions(
+                self,
+                "Database",
+                principal=principal,
+                permissions=["DESCRIBE"],
+                permissions_with_grant_option=[],
+                resource=lf.CfnPrincipalPermissions.ResourceProperty(
+                    database=lf.CfnPrincipalPermissions.DatabaseResourceProperty(
+                        catalog_id=account, name=database_name
+                    )
+                ),
+            )
+        ]
+        if tables:
+            self.grants.append(
+                lf.CfnPrincipalPermissions(
+                    self,
+                    "Tables",
+                    principal=principal,
+                    permissions=["SELECT", "DESCRIBE"],
+                    permissions_with_grant_option=[],
+                    resource=lf.CfnPrincipalPermissions.ResourceProperty(
+                        table=lf.CfnPrincipalPermissions.TableResourceProperty(
+                            catalog_id=account,
+                            database_name=database_name,
+                            table_wildcard={},
+                        )
+                    ),
+                )
+            )
+        for index, bucket in enumerate(write_locations):
+            self.grants.append(
+                lf.CfnPrincipalPermissions(
+                    self,
+                    f"Location{index}",
+                    principal=principal,
+                    permissions=["DATA_LOCATION_ACCESS"],
+                    permissions_with_grant_option=[],
+                    resource=lf.CfnPrincipalPermissions.ResourceProperty(
+                        data_location=lf.CfnPrincipalPermissions.DataLocationResourceProperty(
+                            catalog_id=account, resource_arn=bucket.bucket_arn
+                        )
+                    ),
+                )
+            )

@@ -1,0 +1,111 @@
+"""Isolated network for jobs and endpoints (network.mode = 'isolated'). Not stateful.
+
+A VPC with private isolated subnets only (no NAT, no internet gateway), flow logs to a
+KMS-encrypted log group, an S3 gateway endpoint and the interface endpoints SageMaker jobs
+and endpoints need. Exposes: vpc, subnets, security_group (egress to the endpoints only).
+"""
+
+from __future__ import annotations
+
+import aws_cdk as cdk
+from aws_cdk import aws_ec2 as ec2
+from aws_cdk import aws_kms as kms
+from aws_cdk import aws_logs as logs
+from constructs import Construct
+
+from infra.compliance.packs import acknowledge_grant_policy
+
+INTERFACE_ENDPOINTS = {
+    "SageMakerApi": ec2.InterfaceVpcEndpointAwsService.SAGEMAKER_API,
+    "SageMakerRuntime": ec2.InterfaceVpcEndpointAwsService.SAGEMAKER_RUNTIME,
+    "Sts": ec2.InterfaceVpcEndpointAwsService.STS,
+    "Logs": ec2.InterfaceVpcEndpointAwsService.CLOUDWATCH_LOGS,
+    "Monitoring": ec2.InterfaceVpcEndpointAwsService.CLOUDWATCH_MONITORING,
+    "EcrApi": ec2.InterfaceVpcEndpointAwsService.ECR,
+    "EcrDocker": ec2.InterfaceVpcEndpointAwsService.ECR_DOCKER,
+    "Kms": ec2.InterfaceVpcEndpointAwsService.KMS,
+}
+
+
+class IsolatedNetwork(Construct):
+    def __init__(self, scope: Construct, id_: str, *, max_azs: int, retain: bool) -> None:
+        super().__init__(scope, id_)
+        removal = cdk.RemovalPolicy.RETAIN if retain else cdk.RemovalPolicy.DESTROY
+        self.vpc = ec2.Vpc(
+            self,
+            "Vpc",
+            max_azs=max_azs,
+            nat_gateways=0,
+            subnet_configuration=[
+                ec2.SubnetConfiguration(
+                    name="Isolated", subnet_type=ec2.SubnetType.PRIVATE_ISOLATED, cidr_mask=22
+                )
+            ],
+            restrict_default_security_group=True,
+        )
+        key = kms.Key(
+            self,
+            "FlowLogKey",
+            description="VPC flow logs",
+            enable_key_rotation=True,
+            removal_policy=removal,
+        )
+        key.grant_encrypt_decrypt(
+            cdk.aws_iam.ServicePrincipal(f"logs.{cdk.Stack.of(self).region}.amazonaws.com")
+        )
+        flow_log_group = logs.LogGroup(
+            self,
+            "FlowLogs",
+            encryption_key=key,
+            retention=logs.RetentionDays.ONE_YEAR if retain else logs.RetentionDays.ONE_MONTH,
+            removal_policy=removal,
+        )
+        flow_log = self.vpc.add_flow_log(
+            "FlowLog", destination=ec2.FlowLogDestination.to_cloud_watch_logs(flow_log_group)
+        )
+        acknowledge_grant_policy(
+            flow_log.node.find_child("IAMRole"),
+            "the flow-log role's CDK grant, bounded to the one flow-log group of this VPC.",
+        )
+        self.subnets = ec2.SubnetSelection(subnet_type=ec2.SubnetType.PRIVATE_ISOLATED)
+        self.security_group = ec2.SecurityGroup(
+            self,
+            "WorkloadSecurityGroup",
+            vpc=self.vpc,
+            description="SageMaker jobs and endpoints: HTTPS to VPC endpoints only",
+            allow_all_outbound=False,
+        )
+        endpoint_sg = ec2.SecurityGroup(
+            self,
+            "EndpointSecurityGroup",
+            vpc=self.vpc,
+            description="Interface endpoints: HTTPS from workloads",
+            allow_all_outbound=False,
+        )
+        endpoint_sg.add_ingress_rule(
+            self.security_group, ec2.Port.tcp(443), "HTTPS from SageMaker workloads"
+        )
+        # Training containers talk to each other (distributed jobs, inter-container traffic).
+        self.security_group.add_ingress_rule(
+            self.security_group, ec2.Port.all_tcp(), "between containers of one job"
+        )
+        self.security_group.add_egress_rule(
+            self.security_group, ec2.Port.all_tcp(), "between containers of one job"
+        )
+        self.vpc.add_gateway_endpoint(
+            "S3", service=ec2.GatewayVpcEndpointAwsService.S3, subnets=[self.subnets]
+        )
+        # The subnets have no internet gateway or NAT: the only routes out are the S3 gateway
+        # endpoint and the interface endpoints, so HTTPS egress cannot reach the internet.
+        self.security_group.add_egress_rule(
+            ec2.Peer.any_ipv4(), ec2.Port.tcp(443), "HTTPS to S3 via the gateway endpoint"
+        )
+        for name, service in INTERFACE_ENDPOINTS.items():
+            self.vpc.add_interface_endpoint(
+                name,
+                service=service,
+                subnets=self.subnets,
+                security_groups=[endpoint_sg],
+                private_dns_enabled=True,
+                open=False,  # only the workload security group may connect (rule above)
+            )

@@ -1,0 +1,74 @@
+"""Composition: one full copy of the platform for one configuration.
+
+Stacks are added to the App directly, named ``<env>-<Unit>``, so ``cdk deploy 'lab-*'``
+selects one copy. Each stack takes objects from the ones before it (``lake``, ``network``).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import aws_cdk as cdk
+
+from infra.compliance.packs import add_compliance_gate
+from infra.config import PlatformConfig
+from infra.stacks.data_lake_stack import DataLakeStack
+from infra.stacks.network_stack import NetworkStack
+from infra.stacks.training_stack import TrainingStack
+
+
+@dataclass
+class Platform:
+    config: PlatformConfig
+    data_lake: DataLakeStack
+    training: TrainingStack
+    network: NetworkStack | None = None
+    stacks: list[cdk.Stack] = field(default_factory=list)
+
+
+def add_platform(app: cdk.App, config: PlatformConfig) -> Platform:
+    env = cdk.Environment(account=config.account, region=config.region)
+    data_lake = DataLakeStack(app, config.stack_name("DataLake"), config=config, env=env)
+    network = (
+        NetworkStack(app, config.stack_name("Network"), config=config, env=env)
+        if config.network.mode == "isolated"
+        else None
+    )
+    training = TrainingStack(
+        app,
+        config.stack_name("Training"),
+        config=config,
+        network=network.network if network else None,
+        env=env,
+    )
+    # Consumers import the lake's named exports, so the order is declared, not inferred.
+    training.add_stack_dependency(data_lake)
+    stacks: list[cdk.Stack] = [s for s in (data_lake, network, training) if s is not None]
+    for key, value in sorted(config.tags.items()):
+        cdk.Tags.of(app).add(key, value)
+    return Platform(config, data_lake, training, network, stacks)
+
+
+def new_app(
+    config: PlatformConfig,
+    *,
+    outdir: str | Path,
+    compliance: bool = True,
+    context: dict[str, object] | None = None,
+) -> tuple[cdk.App, Platform]:
+    """An App with the whole platform and (by default) every compliance pack attached."""
+    app = cdk.App(outdir=str(outdir), context=context or {})
+    platform = add_platform(app, config)
+    if compliance:
+        add_compliance_gate(app)
+    return app, platform
+
+
+def cdk_json_context(path: str | Path | None = None) -> dict[str, object]:
+    """The feature flags of ``cdk.json``: the CLI passes them itself, direct runs need them."""
+    import json
+
+    cdk_json = Path(path) if path else Path(__file__).resolve().parent.parent / "cdk.json"
+    context: dict[str, object] = json.loads(cdk_json.read_text()).get("context", {})
+    return context

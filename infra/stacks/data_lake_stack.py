@@ -1,0 +1,26 @@
+"""Stack: the governed data lake (stateful)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import aws_cdk as cdk
+from constructs import Construct
+
+from infra.config import PlatformConfig
+from infra.data_lake.construct import DataLake
+from infra.data_lake.refs import export_lake
+
+
+class DataLakeStack(cdk.Stack):
+    def __init__(self, scope: Construct, id_: str, *, config: PlatformConfig, **kwargs: Any) -> None:
+        super().__init__(scope, id_, termination_protection=not config.destroyable, **kwargs)
+        self.lake = DataLake(
+            self,
+            "Lake",
+            retain=not config.destroyable,
+            raw_expiry_days=config.raw_expiry_days,
+            database_name=config.lake_database,
+            lake_admin_arns=config.lake_admin_arns,
+        )
+        export_lake(self.lake, config.env_name)

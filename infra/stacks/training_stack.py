@@ -1,0 +1,39 @@
+"""Stack: the training unit (execution role and its Lake Formation grants)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import aws_cdk as cdk
+from constructs import Construct
+
+from infra.config import PlatformConfig
+from infra.data_lake.construct import LakeGrant
+from infra.data_lake.refs import LakeRefs
+from infra.network.construct import IsolatedNetwork
+from infra.training.role import SageMakerExecutionRole
+
+
+class TrainingStack(cdk.Stack):
+    def __init__(
+        self,
+        scope: Construct,
+        id_: str,
+        *,
+        config: PlatformConfig,
+        network: IsolatedNetwork | None,
+        **kwargs: Any,
+    ) -> None:
+        super().__init__(scope, id_, **kwargs)
+        lake = LakeRefs(self, "Lake", env_name=config.env_name, database_name=config.lake_database)
+        self.execution = SageMakerExecutionRole(self, "Execution", lake=lake)
+        LakeGrant(
+            self,
+            "LakeGrant",
+            role=self.execution.role,
+            database_name=lake.database_name,
+            tables=True,
+            write_locations=[lake.curated_bucket],
+        )
+        self.execution.finalize()
+        cdk.CfnOutput(self, "ExecutionRoleArn", value=self.execution.role.role_arn)

@@ -1,0 +1,81 @@
+"""labctl lab: the local lab, a sequence of stages that need no AWS account.
+
+Each stage takes the shared LabContext and returns a one-line result. Later capabilities
+add stages to STAGES; ``--only`` and ``--skip`` select them by name.
+"""
+
+from __future__ import annotations
+
+import argparse
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from labctl.errors import OperationFailed, UsageError
+
+
+@dataclass
+class LabContext:
+    profile: str
+    workdir: Path
+    results: dict[str, object] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class Stage:
+    name: str
+    description: str
+    run: Callable[[LabContext], str]
+
+
+def _synth_stage(ctx: LabContext) -> str:
+    from labctl.synth import synthesize
+
+    summary = synthesize(ctx.profile, ctx.workdir / "cdk.out")
+    print(summary.render())
+    ctx.results["synth"] = summary
+    if summary.violations:
+        raise OperationFailed(f"{summary.violations} unacknowledged compliance findings")
+    return f"{len(summary.stacks)} stacks, {summary.resources} resources, 0 findings"
+
+
+STAGES: list[Stage] = [
+    Stage("synth", "synthesize every stack through all compliance packs", _synth_stage),
+]
+
+
+def select(only: str | None, skip: str | None) -> list[Stage]:
+    names = [s.name for s in STAGES]
+    wanted = [n.strip() for n in only.split(",")] if only else names
+    skipped = [n.strip() for n in skip.split(",")] if skip else []
+    unknown = sorted(set(wanted + skipped) - set(names))
+    if unknown:
+        raise UsageError(f"unknown stage(s) {', '.join(unknown)}; stages: {', '.join(names)}")
+    return [s for s in STAGES if s.name in wanted and s.name not in skipped]
+
+
+def run(args: argparse.Namespace) -> int:
+    stages = select(args.only, args.skip)
+    ctx = LabContext(profile=args.profile, workdir=Path(args.workdir))
+    ctx.workdir.mkdir(parents=True, exist_ok=True)
+    print(f"local lab: profile {args.profile}, work folder {ctx.workdir}, "
+          f"stages {', '.join(s.name for s in stages)}")
+    summary = []
+    for index, stage in enumerate(stages, 1):
+        print(f"\n[{index}/{len(stages)}] {stage.name}: {stage.description}")
+        started = time.perf_counter()
+        outcome = stage.run(ctx)
+        elapsed = time.perf_counter() - started
+        summary.append(f"  {stage.name:<10} {elapsed:6.1f} s  {outcome}")
+    print("\nlab complete:\n" + "\n".join(summary))
+    return 0
+
+
+def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
+    parser = sub.add_parser("lab", help="run the local lab (no AWS account needed)")
+    parser.add_argument("--profile", default="lab")
+    parser.add_argument("--workdir", default=".lab", help="where every output lands")
+    parser.add_argument("--only", help="comma-separated stage names to run")
+    parser.add_argument("--skip", help="comma-separated stage names to skip")
+    parser.set_defaults(handler=run)
