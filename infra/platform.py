@@ -12,6 +12,7 @@ from pathlib import Path
 import aws_cdk as cdk
 
 from infra.compliance.packs import add_compliance_gate
+from infra.compliance.tags import apply_tags
 from infra.config import PlatformConfig
 from infra.stacks.data_lake_stack import DataLakeStack
 from infra.stacks.network_stack import NetworkStack
@@ -45,8 +46,7 @@ def add_platform(app: cdk.App, config: PlatformConfig) -> Platform:
     # Consumers import the lake's named exports, so the order is declared, not inferred.
     training.add_stack_dependency(data_lake)
     stacks: list[cdk.Stack] = [s for s in (data_lake, network, training) if s is not None]
-    for key, value in sorted(config.tags.items()):
-        cdk.Tags.of(app).add(key, value)
+    apply_tags(app, config.tags)
     return Platform(config, data_lake, training, network, stacks)
 
 

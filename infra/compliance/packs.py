@@ -55,13 +55,22 @@ class Acknowledgement:
     reason: str
 
 
+PACK_NAMES = ("AwsSolutions", *ALL_PACKS_PREFIXES)
+
+
 def acknowledgements(scope: Construct) -> list[Acknowledgement]:
-    """Every acknowledgement recorded under ``scope`` (from construct metadata)."""
+    """Every compliance-pack acknowledgement under ``scope`` (from construct metadata).
+
+    CDK records its own acknowledgements for its built-in CloudFormation validation plugin
+    (``CloudFormation-Validate::W3010`` on stacks); those are not ours and are left out.
+    """
     found: list[Acknowledgement] = []
     for node in scope.node.find_all():
         for entry in node.node.metadata:
             if entry.type == cdk.Validations.ACKNOWLEDGED_RULES_METADATA_KEY:
                 for ack_id, reason in dict(entry.data).items():
+                    if ack_id.split("::", 1)[0] not in PACK_NAMES:
+                        continue
                     found.append(Acknowledgement(node.node.path, ack_id, reason))
     return found
 

@@ -1,0 +1,58 @@
+# Thin wrappers: every target bootstraps what it needs on first run.
+#   make lab        the local lab (no AWS account)      make test    the whole test suite
+#   make synth      synth + compliance gate (exit 1 on any unacknowledged finding)
+#   make deploy ACCOUNT=123456789012 REGION=us-east-1 [PROFILE=lab]   make destroy (same vars)
+PROFILE ?= lab
+PYTHON ?= python3
+VENV := .venv
+PY := $(VENV)/bin/python
+CDK := npx --offline cdk --no-notices
+export JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION := 20
+export CDK_DISABLE_CLI_TELEMETRY := true
+
+.PHONY: bootstrap lab test synth lint deploy destroy review bench clean
+
+$(VENV)/.installed: requirements.txt requirements-dev.txt
+	$(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install --quiet --upgrade pip
+	$(PY) -m pip install --quiet -r requirements-dev.txt
+	touch $@
+
+node_modules/.installed: package.json
+	npm install --no-audit --no-fund
+	touch $@
+
+bootstrap: $(VENV)/.installed
+
+lab: bootstrap
+	$(PY) -m labctl lab --profile $(PROFILE)
+
+test: bootstrap
+	$(PY) -m pytest
+
+synth: bootstrap
+	$(PY) -m labctl synth --profile $(PROFILE)
+
+lint: bootstrap
+	$(VENV)/bin/ruff format --check .
+	$(VENV)/bin/ruff check .
+	$(VENV)/bin/mypy infra pipelines labctl
+
+bench: bootstrap
+	$(PY) benchmarks/bench_synth.py
+
+review: synth
+	@echo "templates and validation-report.json are in cdk.out.$(PROFILE)/"
+
+_account:
+	@test -n "$(ACCOUNT)" || { echo "set ACCOUNT=<12-digit id> REGION=<region> (profile $(PROFILE))"; exit 2; }
+	@test -n "$(REGION)" || { echo "set REGION=<region>"; exit 2; }
+
+deploy: bootstrap node_modules/.installed _account
+	$(CDK) deploy --all -c profile=$(PROFILE) -c account=$(ACCOUNT) -c region=$(REGION) --require-approval broadening
+
+destroy: bootstrap node_modules/.installed _account
+	$(CDK) destroy --all -c profile=$(PROFILE) -c account=$(ACCOUNT) -c region=$(REGION)
+
+clean:
+	rm -rf cdk.out cdk.out.* .lab .pytest_cache

@@ -1,0 +1,69 @@
+"""Session fixtures: each profile is synthesized once (with every pack) and shared.
+
+Unit synths skip CDK's built-in CloudFormation validation plugin (+2-3 s, +360 MB each);
+`make synth` / `make lab` keep it on.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+
+os.environ.setdefault("JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION", "20")
+os.environ.setdefault("CDK_VALIDATION", "false")
+os.environ.setdefault("AWS_DEFAULT_REGION", "us-east-1")
+os.environ.setdefault("AWS_ACCESS_KEY_ID", "testing")
+os.environ.setdefault("AWS_SECRET_ACCESS_KEY", "testing")
+os.environ.setdefault("AWS_EC2_METADATA_DISABLED", "true")
+
+REPO = Path(__file__).resolve().parent.parent
+PROFILES = ("lab", "prod-like")
+
+
+@dataclass
+class Synth:
+    profile: str
+    app: object
+    platform: object
+    outdir: Path
+    templates: dict[str, dict]
+
+    def template(self, unit: str) -> dict:
+        name = self.platform.config.stack_name(unit)  # type: ignore[attr-defined]
+        return self.templates[name]
+
+
+class _Synths:
+    def __init__(self, base: Path) -> None:
+        self.base = base
+        self.cache: dict[str, Synth] = {}
+
+    def __call__(self, profile: str) -> Synth:
+        if profile not in self.cache:
+            from infra.config import load_profile
+            from infra.platform import cdk_json_context, new_app
+
+            outdir = self.base / profile
+            app, platform = new_app(
+                load_profile(profile), outdir=outdir, context=cdk_json_context()
+            )
+            try:
+                app.synth()
+            except RuntimeError as err:  # a failing gate still writes the report
+                if "ValidationFailed" not in str(err) and "Validation failed" not in str(err):
+                    raise
+            templates = {
+                s.stack_name: json.loads((outdir / f"{s.stack_name}.template.json").read_text())
+                for s in platform.stacks
+            }
+            self.cache[profile] = Synth(profile, app, platform, outdir, templates)
+        return self.cache[profile]
+
+
+@pytest.fixture(scope="session")
+def synth(tmp_path_factory: pytest.TempPathFactory) -> _Synths:
+    return _Synths(tmp_path_factory.mktemp("cdk"))

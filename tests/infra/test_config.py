@@ -1,0 +1,115 @@
+"""Configuration: profiles load, and every invalid combination fails with an actionable message."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from infra.config import ConfigError, available_profiles, config_from_dict, load_profile
+
+
+def _lab(**changes: object) -> dict:
+    data = json.loads((load_profile.__globals__["CONFIG_DIR"] / "lab.json").read_text())
+    for dotted, value in changes.items():
+        target = data
+        *path, last = dotted.split("__")
+        for key in path:
+            target = target.setdefault(key, {})
+        target[last] = value
+    return data
+
+
+def test_shipped_profiles_load() -> None:
+    """The README's profiles exist and are valid as shipped."""
+    assert {"lab", "prod-like"} <= set(available_profiles())
+    lab, prod = load_profile("lab"), load_profile("prod-like")
+    assert lab.retention == "lab" and lab.network.mode == "lab"
+    assert prod.retention == "retain" and prod.network.mode == "isolated"
+
+
+def test_account_override_applies() -> None:
+    assert load_profile("lab", {"account": "123456789012"}).account == "123456789012"
+
+
+def test_unknown_profile_names_the_choices() -> None:
+    with pytest.raises(ConfigError, match="choose one of .*lab"):
+        load_profile("nope")
+
+
+@pytest.mark.parametrize(
+    ("changes", "message"),
+    [
+        ({"account": "12345"}, "12-digit AWS account id"),
+        ({"region": "mars-1"}, "not an AWS region"),
+        ({"env_name": "Lab_1"}, "lowercase letters"),
+        ({"retention": "forever"}, "retention must be one of 'lab', 'retain'"),
+        ({"network__mode": "open"}, "network.mode must be one of"),
+        ({"ingestion__retention_hours": 24}, "retention_hours must be 168-8760"),
+        ({"ingestion__buffer_size_mib": 500}, "buffer_size_mib must be 1-128"),
+        ({"serving__guardrail__canary_percent": 60}, "canary_percent must be 1-50"),
+        ({"serving__guardrail__linear_step_percent": 5}, "linear_step_percent must be 10-50"),
+        ({"serving__guardrail__bake_seconds": 4000}, "bake_seconds must be 0-3600"),
+        ({"training__max_parallel_tuning_jobs": 30}, "max_parallel_tuning_jobs"),
+        ({"training__accuracy_threshold": 1.5}, "accuracy_threshold"),
+        ({"tags": {"project": "x", "environment": "lab"}}, "tags must set owner, cost-center"),
+        ({"tags__environment": "prod"}, "must equal env_name"),
+        ({"budget__alert_emails": ["not-an-email"]}, "is not an e-mail address"),
+        ({"surprise": 1}, "unknown key\\(s\\) surprise"),
+        ({"serving__min_instances": "2"}, "serving.min_instances must be a int"),
+        ({"lake_admin_arns": ["arn:aws:iam::1:root"]}, "not an IAM role or user ARN"),
+    ],
+)
+def test_invalid_values_fail_with_actionable_message(changes: dict, message: str) -> None:
+    with pytest.raises(ConfigError, match=message):
+        config_from_dict(_lab(**changes))
+
+
+@pytest.mark.parametrize(
+    ("changes", "message"),
+    [
+        (
+            {"serving__kind": "serverless", "monitoring__engine": "none"},
+            "serverless endpoints cannot capture data",
+        ),
+        (
+            {
+                "serving__kind": "serverless",
+                "serving__data_capture": False,
+                "monitoring__engine": "none",
+            },
+            "only support all-at-once",
+        ),
+        (
+            {
+                "serving__kind": "serverless",
+                "serving__data_capture": False,
+                "serving__guardrail__mode": "all_at_once",
+                "monitoring__engine": "none",
+                "network__mode": "isolated",
+            },
+            "serverless endpoints cannot run in a VPC",
+        ),
+        (
+            {"serving__kind": "multi_model", "monitoring__engine": "model_monitor"},
+            "Model Monitor does not support multi_model",
+        ),
+        ({"serving__data_capture": False}, "drift monitoring needs serving.data_capture"),
+    ],
+)
+def test_invalid_combinations_fail_at_synth(changes: dict, message: str) -> None:
+    """Combinations AWS would reject at deploy time are refused before anything is sent."""
+    with pytest.raises(ConfigError, match=message):
+        config_from_dict(_lab(**changes))
+
+
+def test_valid_serverless_profile_is_accepted() -> None:
+    config = config_from_dict(
+        _lab(
+            serving__kind="serverless",
+            serving__data_capture=False,
+            serving__guardrail__mode="all_at_once",
+            monitoring__engine="none",
+        )
+    )
+    assert config.serving.kind == "serverless"
