@@ -98,6 +98,7 @@ def _read_csv(path: Path) -> tuple[list[str], list[dict[str, Any]]]:
             if header is None or not any(h.strip() for h in header):
                 raise UsageError(f"input file {path} is empty (no header row)")
             columns = [h.strip() for h in header]
+            _no_duplicates(path, columns)  # a dict per row would silently keep the last
             rows = []
             for fields in reader:
                 if not fields or fields == [""]:
@@ -113,6 +114,12 @@ def _read_csv(path: Path) -> tuple[list[str], list[dict[str, Any]]]:
     except (OSError, UnicodeDecodeError) as err:
         raise UsageError(f"input file {path} cannot be read: {err}") from err
     return columns, rows
+
+
+def _no_duplicates(path: Path, columns: list[str]) -> None:
+    duplicated = sorted({c for c in columns if columns.count(c) > 1})
+    if duplicated:
+        raise UsageError(f"input file {path}: duplicate column(s) {', '.join(duplicated)}")
 
 
 def _read_table(path: Path) -> tuple[list[str], list[dict[str, Any]]]:
@@ -198,9 +205,7 @@ def file_events(
     feature cell is left as a non-finite value so that validation rejects just that row.
     """
     columns, rows = _read_table(path)
-    duplicated = sorted({c for c in columns if columns.count(c) > 1})
-    if duplicated:
-        raise UsageError(f"input file {path}: duplicate column(s) {', '.join(duplicated)}")
+    _no_duplicates(path, columns)
     features = [c for c in columns if c not in RESERVED_COLUMNS]
     if len(features) != N_FEATURES:
         raise UsageError(
