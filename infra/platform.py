@@ -15,6 +15,7 @@ from infra.compliance.packs import add_compliance_gate
 from infra.compliance.tags import apply_tags
 from infra.config import PlatformConfig
 from infra.stacks.data_lake_stack import DataLakeStack
+from infra.stacks.ingestion_stack import IngestionStack
 from infra.stacks.network_stack import NetworkStack
 from infra.stacks.training_stack import TrainingStack
 
@@ -23,6 +24,7 @@ from infra.stacks.training_stack import TrainingStack
 class Platform:
     config: PlatformConfig
     data_lake: DataLakeStack
+    ingestion: IngestionStack
     training: TrainingStack
     network: NetworkStack | None = None
     stacks: list[cdk.Stack] = field(default_factory=list)
@@ -45,9 +47,13 @@ def add_platform(app: cdk.App, config: PlatformConfig) -> Platform:
     )
     # Consumers import the lake's named exports, so the order is declared, not inferred.
     training.add_stack_dependency(data_lake)
-    stacks: list[cdk.Stack] = [s for s in (data_lake, network, training) if s is not None]
+    ingestion = IngestionStack(app, config.stack_name("Ingestion"), config=config, env=env)
+    ingestion.add_stack_dependency(data_lake)
+    stacks: list[cdk.Stack] = [
+        s for s in (data_lake, network, ingestion, training) if s is not None
+    ]
     apply_tags(app, config.tags)
-    return Platform(config, data_lake, training, network, stacks)
+    return Platform(config, data_lake, ingestion, training, network, stacks)
 
 
 def new_app(

@@ -1,0 +1,34 @@
+"""Stack: streaming ingestion into the raw zone, and the platform's alert topic."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import aws_cdk as cdk
+from constructs import Construct
+
+from infra.config import PlatformConfig
+from infra.data_lake.refs import LakeRefs
+from infra.ingestion.construct import StreamIngestion
+from infra.monitoring.alerts import AlertTopic
+
+
+class IngestionStack(cdk.Stack):
+    def __init__(self, scope: Construct, id_: str, *, config: PlatformConfig, **kwargs: Any) -> None:
+        super().__init__(scope, id_, termination_protection=not config.destroyable, **kwargs)
+        lake = LakeRefs(self, "Lake", env_name=config.env_name, database_name=config.lake_database)
+        self.alerts = AlertTopic(
+            self, "Alerts", emails=config.budget.alert_emails, retain=not config.destroyable
+        )
+        self.ingestion = StreamIngestion(
+            self,
+            "Ingestion",
+            config=config.ingestion,
+            lake=lake,
+            alert_topic=self.alerts.topic,
+            retain=not config.destroyable,
+        )
+        cdk.CfnOutput(self, "StreamName", value=self.ingestion.stream.stream_name)
+        cdk.CfnOutput(self, "DeliveryStreamName", value=self.ingestion.delivery.delivery_stream_name)
+        cdk.CfnOutput(self, "AlertTopicArn", value=self.alerts.topic.topic_arn)
+        cdk.CfnOutput(self, "ProducerPolicyArn", value=self.ingestion.producer_policy.managed_policy_arn)
