@@ -612,41 +612,32 @@ def write_undelivered(path: Path, undelivered: Sequence[Undelivered]) -> None:
 
 
 class Progress:
-    """tqdm on stderr when available and stderr is a terminal; otherwise a no-op."""
+    """tqdm on stderr when stderr is a terminal (a plain counter line if tqdm is missing)."""
 
     def __init__(self, total: int, enabled: bool | None = None) -> None:
         self._bar: Any = None
-        if enabled is None:
-            enabled = sys.stderr.isatty()
-        if not enabled:
-            return
-        try:
-            from tqdm import tqdm
-        except ImportError:  # plain line fallback: rewrite one stderr line
-            self._done, self._total = 0, total
-            self._bar = self._line
-            return
-        self._bar = tqdm(total=total, unit="rec", file=sys.stderr, desc="ingest")
+        self._done, self._total = 0, total
+        self._enabled = sys.stderr.isatty() if enabled is None else enabled
+        if self._enabled:
+            try:
+                from tqdm import tqdm
 
-    def _line(self, n: int) -> None:
-        self._done += n
-        print(f"\ringest {self._done}/{self._total} records", end="", file=sys.stderr)
+                self._bar = tqdm(total=total, unit="rec", file=sys.stderr, desc="ingest")
+            except ImportError:
+                pass
 
     def update(self, n: int) -> None:
-        if self._bar is None:
-            return
-        if self._bar == self._line:
-            self._line(n)
-        else:
+        self._done += n
+        if self._bar is not None:
             self._bar.update(n)
+        elif self._enabled:
+            print(f"\ringest {self._done}/{self._total} records", end="", file=sys.stderr)
 
     def close(self) -> None:
-        if self._bar is None:
-            return
-        if self._bar == self._line:
-            print(file=sys.stderr)
-        else:
+        if self._bar is not None:
             self._bar.close()
+        elif self._enabled:
+            print(file=sys.stderr)
 
 
 # --------------------------------------------------------------------------- local lake
