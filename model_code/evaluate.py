@@ -1,0 +1,135 @@
+"""Score the tuned XGBoost model and the baseline on the test set; write evaluation.json.
+
+Runs in the XGBoost 3.0-5 container used as a processing image (it ships xgboost, sklearn,
+joblib, pandas; no SDK imports). Output shape, documented for the quality gate and registry:
+
+    evaluation.json          {"xgboost": M, "baseline": M, "test_rows": n}
+    xgboost_metrics.json     M   (registered as the XGBoost package's model statistics)
+    baseline_metrics.json    M
+    M = {"multiclass_classification_metrics": {
+           "accuracy": {"value": a, "standard_deviation": "NaN"},
+           "weighted_precision" | "weighted_recall" | "weighted_f1": {...same...},
+           "precision" | "recall" | "f1": [{"class": "0", "value": v}, ...],
+           "confusion_matrix": {"<true>": {"<predicted>": count}}}}
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+import tarfile
+import tempfile
+from pathlib import Path
+from typing import Any
+
+import joblib
+import numpy as np
+import pandas as pd
+from sklearn.metrics import accuracy_score, confusion_matrix, precision_recall_fscore_support
+
+N_CLASSES = 10
+
+
+def _model_file(model_path: Path, name: str, workdir: Path) -> Path:
+    """Accept model.tar.gz (as SageMaker writes it), a folder, or the file itself."""
+    model_path = Path(model_path)
+    if model_path.is_dir():
+        candidates = [model_path / name, *sorted(model_path.glob("*.tar.gz"))]
+        model_path = next(c for c in candidates if c.exists())
+    if model_path.name.endswith(".tar.gz"):
+        with tarfile.open(model_path) as tar:
+            tar.extractall(workdir, filter="data")
+        found = workdir / name
+        if not found.exists():
+            raise ValueError(f"{model_path} holds no {name!r}")
+        return found
+    return model_path
+
+
+def load_test(test_dir: Path) -> tuple[np.ndarray, np.ndarray]:
+    files = sorted(Path(test_dir).glob("*.csv")) if Path(test_dir).is_dir() else [Path(test_dir)]
+    if not files:
+        raise ValueError(f"no test CSV under {test_dir}")
+    data = pd.concat([pd.read_csv(f, header=None) for f in files]).to_numpy(dtype=float)
+    return data[:, 1:], data[:, 0].astype(int)
+
+
+def predict_xgboost(model_path: Path, x: np.ndarray) -> np.ndarray:
+    import xgboost as xgb  # only this function needs it; the baseline path stays light
+
+    with tempfile.TemporaryDirectory() as tmp:
+        booster = xgb.Booster()
+        booster.load_model(str(_model_file(model_path, "xgboost-model", Path(tmp))))
+    pred = booster.predict(xgb.DMatrix(x))
+    # multi:softmax gives class ids; multi:softprob gives one probability row per sample.
+    return (pred.argmax(axis=1) if pred.ndim == 2 else pred).astype(int)
+
+
+def predict_baseline(model_path: Path, x: np.ndarray) -> np.ndarray:
+    with tempfile.TemporaryDirectory() as tmp:
+        model = joblib.load(_model_file(model_path, "model.joblib", Path(tmp)))
+    return np.asarray(model.predict(x)).astype(int)
+
+
+def metrics(y_true: np.ndarray, y_pred: np.ndarray, n_classes: int = N_CLASSES) -> dict[str, Any]:
+    """SageMaker model-quality shape; every number comes from sklearn.metrics."""
+    labels = list(range(n_classes))
+    p, r, f, _ = precision_recall_fscore_support(y_true, y_pred, labels=labels, zero_division=0)
+    wp, wr, wf, _ = precision_recall_fscore_support(
+        y_true, y_pred, labels=labels, average="weighted", zero_division=0
+    )
+    cm = confusion_matrix(y_true, y_pred, labels=labels)
+
+    def value(v: float) -> dict[str, Any]:
+        return {"value": float(v), "standard_deviation": "NaN"}
+
+    return {"multiclass_classification_metrics": {
+        "accuracy": value(accuracy_score(y_true, y_pred)),
+        "weighted_precision": value(wp),
+        "weighted_recall": value(wr),
+        "weighted_f1": value(wf),
+        "precision": [{"class": str(k), "value": float(v)} for k, v in zip(labels, p, strict=True)],
+        "recall": [{"class": str(k), "value": float(v)} for k, v in zip(labels, r, strict=True)],
+        "f1": [{"class": str(k), "value": float(v)} for k, v in zip(labels, f, strict=True)],
+        "confusion_matrix": {str(t): {str(q): int(cm[t, q]) for q in labels} for t in labels},
+    }}
+
+
+def evaluate(xgboost_model: Path, baseline_model: Path, test_dir: Path,
+             output_dir: Path) -> dict[str, Any]:
+    x, y = load_test(test_dir)
+    report = {
+        "xgboost": metrics(y, predict_xgboost(xgboost_model, x)),
+        "baseline": metrics(y, predict_baseline(baseline_model, x)),
+        "test_rows": int(len(y)),
+    }
+    output_dir = Path(output_dir)
+    output_dir.mkdir(parents=True, exist_ok=True)
+    (output_dir / "evaluation.json").write_text(json.dumps(report, indent=2))
+    for name in ("xgboost", "baseline"):
+        (output_dir / f"{name}_metrics.json").write_text(json.dumps(report[name], indent=2))
+    return report
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--xgboost-model", default="/opt/ml/processing/input/xgboost")
+    parser.add_argument("--baseline-model", default="/opt/ml/processing/input/baseline")
+    parser.add_argument("--test-dir", default="/opt/ml/processing/input/test")
+    parser.add_argument("--output-dir", default="/opt/ml/processing/output/evaluation")
+    args = parser.parse_args(argv)
+    try:
+        report = evaluate(Path(args.xgboost_model), Path(args.baseline_model),
+                          Path(args.test_dir), Path(args.output_dir))
+    except (ValueError, OSError, StopIteration) as err:
+        print(f"evaluate failed: {err}", file=sys.stderr)
+        return 1
+    for name in ("xgboost", "baseline"):
+        acc = report[name]["multiclass_classification_metrics"]["accuracy"]["value"]
+        print(f"{name}:test:accuracy={acc:.6f}")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

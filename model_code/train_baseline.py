@@ -1,0 +1,69 @@
+"""Baseline model: StandardScaler + LogisticRegression, trained script-mode style.
+
+Runs in the SageMaker scikit-learn training container (no SDK imports). Reads the label-first,
+header-less CSVs of the train (and optional validation) channel, saves model.joblib into the
+model dir, and prints "validation:accuracy=<x>" for the metric regex.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+from pathlib import Path
+
+import joblib
+import numpy as np
+import pandas as pd
+from sklearn.linear_model import LogisticRegression
+from sklearn.pipeline import Pipeline, make_pipeline
+from sklearn.preprocessing import StandardScaler
+
+RANDOM_STATE = 42
+
+
+def load_channel(channel_dir: Path) -> tuple[np.ndarray, np.ndarray]:
+    """All CSV files of a channel: first column label, the rest features, no header."""
+    files = sorted(Path(channel_dir).glob("*.csv"))
+    if not files:
+        raise ValueError(f"no CSV files in channel {channel_dir}")
+    data = pd.concat([pd.read_csv(f, header=None) for f in files]).to_numpy(dtype=float)
+    return data[:, 1:], data[:, 0].astype(int)
+
+
+def train(x: np.ndarray, y: np.ndarray, c: float = 1.0, max_iter: int = 2000) -> Pipeline:
+    model = make_pipeline(
+        StandardScaler(), LogisticRegression(C=c, max_iter=max_iter, random_state=RANDOM_STATE)
+    )
+    return model.fit(x, y)
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    # SageMaker passes hyperparameters as CLI args and the channels/model dir as SM_* env vars.
+    parser.add_argument("--C", type=float, default=1.0)
+    parser.add_argument("--max-iter", type=int, default=2000)
+    parser.add_argument("--train", default=os.environ.get("SM_CHANNEL_TRAIN",
+                                                         "/opt/ml/input/data/train"))
+    parser.add_argument("--validation", default=os.environ.get(
+        "SM_CHANNEL_VALIDATION", "/opt/ml/input/data/validation"))
+    parser.add_argument("--model-dir", default=os.environ.get("SM_MODEL_DIR", "/opt/ml/model"))
+    args = parser.parse_args(argv)
+    try:
+        x, y = load_channel(Path(args.train))
+    except ValueError as err:
+        print(f"train_baseline failed: {err}", file=sys.stderr)
+        return 1
+    model = train(x, y, args.C, args.max_iter)
+    model_dir = Path(args.model_dir)
+    model_dir.mkdir(parents=True, exist_ok=True)
+    joblib.dump(model, model_dir / "model.joblib")
+    print(f"train:accuracy={model.score(x, y):.6f}")
+    if Path(args.validation).is_dir():
+        xv, yv = load_channel(Path(args.validation))
+        print(f"validation:accuracy={model.score(xv, yv):.6f}")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

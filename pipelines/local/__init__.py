@@ -1,0 +1,1 @@
+"""Local executor for rendered SageMaker pipeline definitions (no AWS, no containers)."""
