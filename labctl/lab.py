@@ -40,8 +40,17 @@ def _synth_stage(ctx: LabContext) -> str:
     return f"{len(summary.stacks)} stacks, {summary.resources} resources, 0 findings"
 
 
+def _ingest_stage(ctx: LabContext) -> str:
+    from labctl.ingest import lab_ingest
+
+    summary = lab_ingest(ctx.workdir)
+    ctx.results["ingest"] = summary
+    return summary.one_line()
+
+
 STAGES: list[Stage] = [
     Stage("synth", "synthesize every stack through all compliance packs", _synth_stage),
+    Stage("ingest", "write the Digits events into lake/raw in the Firehose layout", _ingest_stage),
 ]
 
 

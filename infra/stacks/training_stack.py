@@ -1,4 +1,4 @@
-"""Stack: the training unit (execution role and its Lake Formation grants)."""
+"""Stack: the training unit (pipeline, model registry groups, execution role, grants)."""
 
 from __future__ import annotations
 
@@ -11,6 +11,7 @@ from infra.config import PlatformConfig
 from infra.data_lake.construct import LakeGrant
 from infra.data_lake.refs import LakeRefs
 from infra.network.construct import IsolatedNetwork
+from infra.training.construct import TrainingPipeline
 from infra.training.role import SageMakerExecutionRole
 
 
@@ -35,5 +36,14 @@ class TrainingStack(cdk.Stack):
             tables=True,
             write_locations=[lake.curated_bucket],
         )
+        self.training = TrainingPipeline(
+            self,
+            "Training",
+            config=config,
+            lake=lake,
+            role=self.execution.role,
+            network=network,
+        )
         self.execution.finalize()
         cdk.CfnOutput(self, "ExecutionRoleArn", value=self.execution.role.role_arn)
+        cdk.CfnOutput(self, "PipelineName", value=self.training.pipeline_name)

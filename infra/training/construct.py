@@ -1,0 +1,312 @@
+"""The training pipeline as deployed: AWS::SageMaker::Pipeline from the rendered definition.
+
+Provisions the model package groups (XGBoost, baseline), the model code shipped as CDK assets
+into the artifacts zone, the pipeline (placeholders in the offline-rendered definition are
+spliced with CDK tokens, so CloudFormation receives Fn::Join), and the triggers: a curated
+dataset drop and a ``RetrainRequested`` event (drift detection) both start the pipeline.
+Not stateful (the model registry groups hold versions: retained in retain mode).
+Exposes: pipeline, pipeline_name, pipeline_arn, groups, retrain_event.
+"""
+
+from __future__ import annotations
+
+import json
+import tempfile
+from pathlib import Path
+
+import aws_cdk as cdk
+import jsii
+from aws_cdk import aws_ec2 as ec2
+from aws_cdk import aws_events as events
+from aws_cdk import aws_iam as iam
+from aws_cdk import aws_kms as kms
+from aws_cdk import aws_logs as logs
+from aws_cdk import aws_s3_deployment as s3deploy
+from aws_cdk import aws_sagemaker as sagemaker
+from constructs import Construct
+
+from infra.compliance.packs import acknowledge, acknowledge_grant_policy, acknowledge_packs
+from infra.config import PlatformConfig
+from infra.data_lake.refs import LakeRefs
+from infra.network.construct import IsolatedNetwork
+from infra.training.code_bundle import MODEL_CODE, build_sourcedir
+from pipelines import training_pipeline as tp
+from pipelines.checks import check_definition
+
+RETRAIN_SOURCE = "mlops.platform"
+RETRAIN_DETAIL_TYPE = "RetrainRequested"
+DATASET_PREFIX = "datasets/"
+
+
+def pipeline_settings(config: PlatformConfig, *, use_vpc: bool, subnets: int) -> tp.PipelineSettings:
+    t = config.training
+    return tp.PipelineSettings(
+        region=config.region,
+        pipeline_name=t.pipeline_name,
+        xgboost_group=t.model_package_group,
+        baseline_group=t.baseline_package_group,
+        processing_instance_type=t.processing_instance_type,
+        training_instance_type=t.training_instance_type,
+        max_jobs=t.max_tuning_jobs,
+        max_parallel_jobs=t.max_parallel_tuning_jobs,
+        strategy=t.tuning_strategy,
+        early_stopping="Auto" if t.early_stopping else "Off",
+        accuracy_threshold=t.accuracy_threshold,
+        approval_status=t.approval_status,
+        use_vpc=use_vpc,
+        subnets=tuple(f"__SUBNET_{i + 1}__" for i in range(subnets)) if use_vpc else tp.SUBNETS,
+    )
+
+
+@jsii.implements(events.IRuleTarget)
+class _PipelineTarget:
+    """EventBridge -> StartPipelineExecution. No L2 target exists for SageMaker pipelines and
+    RuleTargetConfig has no pipeline-parameter field, so ``add_to`` writes it on the L1."""
+
+    def __init__(self, pipeline_arn: str, role: iam.IRole, parameters: dict[str, str]) -> None:
+        self.pipeline_arn, self.role, self.parameters = pipeline_arn, role, parameters
+
+    def bind(self, _rule: events.IRule, _id: str | None = None) -> events.RuleTargetConfig:
+        return events.RuleTargetConfig(arn=self.pipeline_arn, role=self.role)
+
+    def add_to(self, rule: events.Rule) -> None:
+        rule.add_target(self)
+        cfn_rule = rule.node.default_child
+        assert isinstance(cfn_rule, events.CfnRule)
+        cfn_rule.add_property_override(
+            "Targets.0.SageMakerPipelineParameters",
+            {
+                "PipelineParameterList": [
+                    {"Name": k, "Value": v} for k, v in self.parameters.items()
+                ]
+            },
+        )
+
+
+class TrainingPipeline(Construct):
+    def __init__(
+        self,
+        scope: Construct,
+        id_: str,
+        *,
+        config: PlatformConfig,
+        lake: LakeRefs,
+        role: iam.Role,
+        network: IsolatedNetwork | None,
+    ) -> None:
+        super().__init__(scope, id_)
+        stack = cdk.Stack.of(self)
+        t = config.training
+        removal = cdk.RemovalPolicy.DESTROY if config.destroyable else cdk.RemovalPolicy.RETAIN
+        self.groups = {}
+        for construct_id, name, what in (
+            ("XGBoostGroup", t.model_package_group, "Tuned XGBoost models for Digits"),
+            ("BaselineGroup", t.baseline_package_group, "scikit-learn baseline models"),
+        ):
+            group = sagemaker.CfnModelPackageGroup(
+                self, construct_id, model_package_group_name=name,
+                model_package_group_description=what,
+            )
+            group.apply_removal_policy(removal)
+            self.groups[name] = group
+
+        # Model code: CDK assets deployed into the artifacts zone, where the jobs read it.
+        log_key = kms.Key(
+            self, "LogKey", description="Training unit log groups", enable_key_rotation=True,
+            removal_policy=removal,
+        )
+        log_key.grant_encrypt_decrypt(iam.ServicePrincipal(f"logs.{stack.region}.amazonaws.com"))
+        deploy_logs = logs.LogGroup(
+            self, "CodeDeployLogs", encryption_key=log_key, removal_policy=removal,
+            retention=logs.RetentionDays.ONE_MONTH,
+        )
+        build_dir = Path(tempfile.mkdtemp(prefix="model-code-"))
+        build_sourcedir(build_dir)
+        self.code = s3deploy.BucketDeployment(
+            self,
+            "ModelCode",
+            sources=[
+                s3deploy.Source.asset(str(MODEL_CODE), exclude=["__pycache__", "*.pyc"]),
+            ],
+            destination_bucket=lake.artifacts_bucket,
+            destination_key_prefix="code/model_code",
+            prune=True,
+            retain_on_delete=False,
+            log_group=deploy_logs,
+            server_side_encryption=s3deploy.ServerSideEncryption.AWS_KMS,
+            server_side_encryption_aws_kms_key_id=lake.key.key_id,
+        )
+        self.sourcedir = s3deploy.BucketDeployment(
+            self,
+            "SourceDir",
+            sources=[s3deploy.Source.asset(str(build_dir))],
+            destination_bucket=lake.artifacts_bucket,
+            destination_key_prefix="code",
+            prune=False,
+            retain_on_delete=False,
+            log_group=deploy_logs,
+            server_side_encryption=s3deploy.ServerSideEncryption.AWS_KMS,
+            server_side_encryption_aws_kms_key_id=lake.key.key_id,
+        )
+
+        subnets = (
+            network.vpc.select_subnets(subnet_type=ec2.SubnetType.PRIVATE_ISOLATED).subnet_ids
+            if network
+            else []
+        )
+        settings = pipeline_settings(config, use_vpc=network is not None, subnets=len(subnets))
+        rendered = tp.render_definition(settings)
+        problems = check_definition(json.loads(rendered), require_vpc=network is not None)
+        if problems:  # what cdk-nag cannot see inside a pipeline definition
+            raise ValueError("pipeline definition fails the job checks:\n" + "\n".join(problems))
+        spliced = (
+            rendered.replace(tp.ROLE_ARN, role.role_arn)
+            .replace(tp.ARTIFACTS_BUCKET, lake.artifacts_bucket.bucket_name)
+            .replace(tp.RAW_BUCKET, lake.raw_bucket.bucket_name)
+            .replace(tp.KMS_KEY_ARN, lake.key.key_arn)
+        )
+        if network:
+            for placeholder, subnet in zip(settings.subnets, subnets, strict=True):
+                spliced = spliced.replace(placeholder, subnet)
+            spliced = spliced.replace(tp.SECURITY_GROUPS[0], network.security_group.security_group_id)
+        self.pipeline_name = t.pipeline_name
+        self.pipeline = sagemaker.CfnPipeline(
+            self,
+            "Pipeline",
+            pipeline_name=t.pipeline_name,
+            pipeline_description="Preprocess, tune XGBoost, baseline, evaluate, gate, register",
+            pipeline_definition={"PipelineDefinitionBody": spliced},
+            role_arn=role.role_arn,
+        )
+        self.pipeline.node.add_dependency(self.code, self.sourcedir)
+        self.pipeline_arn = stack.format_arn(
+            service="sagemaker", resource="pipeline", resource_name=t.pipeline_name.lower()
+        )
+        self._grant_pipeline_role(role)
+        self._triggers(config, lake)
+        self._acknowledge_deployments()
+
+    def _grant_pipeline_role(self, role: iam.Role) -> None:
+        stack = cdk.Stack.of(self)
+
+        def arn(resource: str, name: str = "*") -> str:
+            return stack.format_arn(service="sagemaker", resource=resource, resource_name=name)
+
+        policy = iam.Policy(
+            self,
+            "PipelineRunPolicy",
+            roles=[role],
+            statements=[
+                iam.PolicyStatement(
+                    sid="RunPipelineJobs",
+                    actions=[
+                        "sagemaker:CreateProcessingJob", "sagemaker:DescribeProcessingJob",
+                        "sagemaker:StopProcessingJob", "sagemaker:CreateTrainingJob",
+                        "sagemaker:DescribeTrainingJob", "sagemaker:StopTrainingJob",
+                        "sagemaker:CreateHyperParameterTuningJob",
+                        "sagemaker:DescribeHyperParameterTuningJob",
+                        "sagemaker:StopHyperParameterTuningJob",
+                        "sagemaker:ListTrainingJobsForHyperParameterTuningJob",
+                        "sagemaker:AddTags",
+                    ],
+                    resources=[arn("processing-job"), arn("training-job"),
+                               arn("hyper-parameter-tuning-job")],
+                ),
+                iam.PolicyStatement(
+                    sid="RegisterModels",
+                    actions=["sagemaker:CreateModelPackage", "sagemaker:DescribeModelPackage",
+                             "sagemaker:AddTags"],
+                    resources=[
+                        *(arn("model-package-group", g) for g in self.groups),
+                        *(arn("model-package", f"{g}/*") for g in self.groups),
+                    ],
+                ),
+                iam.PolicyStatement(
+                    sid="PassOwnRoleToJobs",
+                    actions=["iam:PassRole"],
+                    resources=[role.role_arn],
+                    conditions={"StringEquals": {"iam:PassedToService": "sagemaker.amazonaws.com"}},
+                ),
+            ],
+        )
+        acknowledge_grant_policy(
+            policy,
+            "SageMaker names jobs per execution, so job ARNs are only known as patterns; the "
+            "patterns are limited to this account, region and job type, or to our two groups.",
+        )
+
+    def _triggers(self, config: PlatformConfig, lake: LakeRefs) -> None:
+        events_role = iam.Role(
+            self, "TriggerRole", assumed_by=iam.ServicePrincipal("events.amazonaws.com"),
+            description="EventBridge starts the training pipeline",
+        )
+        events_role.add_to_principal_policy(
+            iam.PolicyStatement(actions=["sagemaker:StartPipelineExecution"],
+                                resources=[self.pipeline_arn])
+        )
+        acknowledge_packs(
+            events_role.node.find_child("DefaultPolicy"),
+            "IAMNoInlinePolicy",
+            "One-statement inline policy of the trigger role (StartPipelineExecution on this "
+            "pipeline only), deleted with the role.",
+        )
+        raw_events = f"s3://{lake.raw_bucket.bucket_name}/events/"
+        # A curated dataset drop is a deliberate retrain request. Raw events arrive every
+        # Firehose buffer interval, and a 20-job tuning run per delivered object would cost
+        # far more than it learns, so raw arrivals do not start the pipeline on their own.
+        self.dataset_rule = events.Rule(
+            self,
+            "DatasetLanded",
+            description="Start training when a curated dataset lands under datasets/",
+            enabled=config.training.retrain_on_new_data,
+            event_pattern=events.EventPattern(
+                source=["aws.s3"],
+                detail_type=["Object Created"],
+                detail={
+                    "bucket": {"name": [lake.curated_bucket.bucket_name]},
+                    "object": {"key": [{"prefix": DATASET_PREFIX}]},
+                },
+            ),
+        )
+        _PipelineTarget(self.pipeline_arn, events_role, {"InputDataUrl": raw_events}).add_to(
+            self.dataset_rule
+        )
+        # Drift detection (monitoring) puts this event; so can an operator.
+        self.retrain_event = {"source": RETRAIN_SOURCE, "detail_type": RETRAIN_DETAIL_TYPE}
+        self.retrain_rule = events.Rule(
+            self,
+            "RetrainRequested",
+            description="Start training when drift (or an operator) requests a retrain",
+            event_pattern=events.EventPattern(
+                source=[RETRAIN_SOURCE], detail_type=[RETRAIN_DETAIL_TYPE]
+            ),
+        )
+        _PipelineTarget(self.pipeline_arn, events_role, {"InputDataUrl": raw_events}).add_to(
+            self.retrain_rule
+        )
+
+    def _acknowledge_deployments(self) -> None:
+        stack = cdk.Stack.of(self)
+        handler = next(
+            c for c in stack.node.children if c.node.id.startswith("Custom::CDKBucketDeployment")
+        )
+        reason = (
+            "CDK BucketDeployment's deploy-time handler: it runs only during stack updates to "
+            "copy the model code asset into the artifacts zone, never at request time."
+        )
+        acknowledge_packs(handler, "LambdaInsideVPC", reason)
+        for pack in ("HIPAA.Security", "NIST.800.53.R5"):  # PCI DSS has neither rule
+            acknowledge(handler, f"{pack}-LambdaConcurrency", reason)
+            acknowledge(handler, f"{pack}-LambdaDLQ", reason)
+        acknowledge(handler, "AwsSolutions-L1", reason + " Its runtime is pinned by aws-cdk-lib.")
+        service_role = handler.node.find_child("ServiceRole")
+        acknowledge(
+            service_role,
+            "AwsSolutions-IAM4[Policy::arn:<AWS::Partition>:iam::aws:policy/service-role/AWSLambdaBasicExecutionRole]",
+            "AWSLambdaBasicExecutionRole only lets the deploy handler write its own logs.",
+        )
+        acknowledge_grant_policy(
+            service_role,
+            "the deploy handler reads the CDK asset bucket and writes the artifacts zone's "
+            "code/ prefix with the lake key; CDK's grants carry the object wildcards.",
+        )
