@@ -14,7 +14,7 @@ from collections.abc import Sequence
 from labctl.errors import OperationFailed, UsageError
 
 # Modules with register(subparsers); each adds one top-level command.
-COMMAND_MODULES = ("labctl.synth", "labctl.lab", "labctl.ingest")
+COMMAND_MODULES = ("labctl.synth", "labctl.lab", "labctl.ingest", "labctl.pipeline_local")
 
 
 def _quiet_toolchain() -> None:

@@ -48,9 +48,23 @@ def _ingest_stage(ctx: LabContext) -> str:
     return summary.one_line()
 
 
+def _train_stage(ctx: LabContext) -> str:
+    from infra.config import load_profile
+    from infra.training.settings import pipeline_settings
+    from labctl.pipeline_local import run_local_pipeline, summary_line
+
+    # The profile's settings, so the local run executes the definition the stack deploys.
+    result = run_local_pipeline(ctx.workdir, settings=pipeline_settings(load_profile(ctx.profile)))
+    ctx.results["train"] = result
+    if result.status != "Succeeded":
+        raise OperationFailed(f"local pipeline failed: {result.failure}")
+    return summary_line(result)
+
+
 STAGES: list[Stage] = [
     Stage("synth", "synthesize every stack through all compliance packs", _synth_stage),
     Stage("ingest", "write the Digits events into lake/raw in the Firehose layout", _ingest_stage),
+    Stage("train", "run the rendered training pipeline definition locally", _train_stage),
 ]
 
 

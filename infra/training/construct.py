@@ -30,32 +30,13 @@ from infra.config import PlatformConfig
 from infra.data_lake.refs import LakeRefs
 from infra.network.construct import IsolatedNetwork
 from infra.training.code_bundle import MODEL_CODE, build_sourcedir
+from infra.training.settings import pipeline_settings
 from pipelines import training_pipeline as tp
 from pipelines.checks import check_definition
 
 RETRAIN_SOURCE = "mlops.platform"
 RETRAIN_DETAIL_TYPE = "RetrainRequested"
 DATASET_PREFIX = "datasets/"
-
-
-def pipeline_settings(config: PlatformConfig, *, use_vpc: bool, subnets: int) -> tp.PipelineSettings:
-    t = config.training
-    return tp.PipelineSettings(
-        region=config.region,
-        pipeline_name=t.pipeline_name,
-        xgboost_group=t.model_package_group,
-        baseline_group=t.baseline_package_group,
-        processing_instance_type=t.processing_instance_type,
-        training_instance_type=t.training_instance_type,
-        max_jobs=t.max_tuning_jobs,
-        max_parallel_jobs=t.max_parallel_tuning_jobs,
-        strategy=t.tuning_strategy,
-        early_stopping="Auto" if t.early_stopping else "Off",
-        accuracy_threshold=t.accuracy_threshold,
-        approval_status=t.approval_status,
-        use_vpc=use_vpc,
-        subnets=tuple(f"__SUBNET_{i + 1}__" for i in range(subnets)) if use_vpc else tp.SUBNETS,
-    )
 
 
 @jsii.implements(events.IRuleTarget)

@@ -1,0 +1,83 @@
+"""Training unit: the deployed pipeline definition, registry groups, triggers, role."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+from aws_cdk.assertions import Template
+
+from pipelines import training_pipeline as tp
+from pipelines.checks import check_definition
+
+
+@pytest.fixture(scope="module", params=["lab", "prod-like"])
+def training(request: pytest.FixtureRequest, synth) -> tuple[object, dict]:  # type: ignore[no-untyped-def]
+    result = synth(request.param)
+    return result.platform.config, result.template("Training")
+
+
+def _pipeline(template: dict) -> dict:
+    (pipeline,) = Template.from_json(template).find_resources("AWS::SageMaker::Pipeline").values()
+    return pipeline["Properties"]
+
+
+def test_definition_tokens_resolve_to_fn_join_without_placeholders(training) -> None:  # type: ignore[no-untyped-def]
+    """The offline-rendered JSON reaches CloudFormation as Fn::Join over real references."""
+    config, template = training
+    props = _pipeline(template)
+    assert props["PipelineName"] == config.training.pipeline_name
+    body = props["PipelineDefinition"]["PipelineDefinitionBody"]
+    assert set(body) == {"Fn::Join"}
+    text = json.dumps(body)
+    for placeholder in tp.PLACEHOLDERS:
+        assert placeholder not in text, placeholder
+    env = config.env_name
+    for export in ("artifacts-bucket-name", "raw-bucket-name", "key-arn"):
+        assert {"Fn::ImportValue": f"{env}-lake-{export}"} in body["Fn::Join"][1], export
+    assert any(isinstance(p, dict) and "Fn::GetAtt" in p for p in body["Fn::Join"][1])
+
+
+def test_deployed_definition_passes_the_job_checks(training) -> None:  # type: ignore[no-untyped-def]
+    """Joining the template's parts with stand-ins gives a definition every job check accepts."""
+    config, template = training
+    parts = _pipeline(template)["PipelineDefinition"]["PipelineDefinitionBody"]["Fn::Join"][1]
+    definition = json.loads("".join(p if isinstance(p, str) else "resolved" for p in parts))
+    assert check_definition(definition, require_vpc=config.network.mode == "isolated") == []
+    names = {s["Name"] for s in definition["Steps"]}
+    assert {"Preprocess", "Tune", "TrainBaseline", "Evaluate", "QualityGate"} <= names
+
+
+def test_model_package_groups_exist_for_both_models(training) -> None:  # type: ignore[no-untyped-def]
+    config, template = training
+    groups = Template.from_json(template).find_resources("AWS::SageMaker::ModelPackageGroup")
+    names = {g["Properties"]["ModelPackageGroupName"] for g in groups.values()}
+    assert names == {config.training.model_package_group, config.training.baseline_package_group}
+
+
+def test_triggers_start_the_pipeline_with_parameters(training) -> None:  # type: ignore[no-untyped-def]
+    config, template = training
+    rules = Template.from_json(template).find_resources("AWS::Events::Rule")
+    patterns = {json.dumps(r["Properties"]["EventPattern"], sort_keys=True): r for r in rules.values()}
+    assert len(rules) == 2
+    for rule in rules.values():
+        (target,) = rule["Properties"]["Targets"]
+        assert "pipeline/" + config.training.pipeline_name in json.dumps(target["Arn"])
+        params = target["SageMakerPipelineParameters"]["PipelineParameterList"]
+        assert [p["Name"] for p in params] == ["InputDataUrl"]
+    drift = [r for k, r in patterns.items() if "RetrainRequested" in k]
+    assert drift and drift[0]["Properties"]["EventPattern"]["source"] == ["mlops.platform"]
+    dataset = [r for k, r in patterns.items() if "Object Created" in k][0]
+    assert dataset["Properties"]["EventPattern"]["detail"]["object"] == {"key": [{"prefix": "datasets/"}]}
+
+
+def test_pipeline_role_passes_only_itself_to_sagemaker(training) -> None:  # type: ignore[no-untyped-def]
+    _, template = training
+    policies = Template.from_json(template).find_resources("AWS::IAM::Policy")
+    run = [p for k, p in policies.items() if "PipelineRunPolicy" in k][0]
+    statements = {s["Sid"]: s for s in run["Properties"]["PolicyDocument"]["Statement"]}
+    passrole = statements["PassOwnRoleToJobs"]
+    assert passrole["Action"] == "iam:PassRole"
+    assert passrole["Condition"] == {"StringEquals": {"iam:PassedToService": "sagemaker.amazonaws.com"}}
+    assert "ExecutionRole" in json.dumps(passrole["Resource"])
+    assert "*" not in json.dumps(statements["RegisterModels"]["Resource"]).split("model-package/")[0]
