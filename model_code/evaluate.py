@@ -60,7 +60,9 @@ def predict_xgboost(model_path: Path, x: np.ndarray) -> np.ndarray:
 
     with tempfile.TemporaryDirectory() as tmp:
         booster = xgb.Booster()
-        booster.load_model(str(_model_file(model_path, "xgboost-model", Path(tmp))))
+        # From bytes: the extension-less file may be UBJSON or JSON; a buffer is sniffed.
+        raw = _model_file(model_path, "xgboost-model", Path(tmp)).read_bytes()
+        booster.load_model(bytearray(raw))
     pred = booster.predict(xgb.DMatrix(x))
     # multi:softmax gives class ids; multi:softprob gives one probability row per sample.
     return (pred.argmax(axis=1) if pred.ndim == 2 else pred).astype(int)

@@ -227,10 +227,12 @@ class LocalExecution:
             return execution[key]
         match = _STEP_REF.match(ref)
         if not match:
-            raise PropertyReferenceError(step, node, "expected Parameters.*, Execution.* or Steps.*")
+            raise PropertyReferenceError(step, node,
+                                         "expected Parameters.*, Execution.* or Steps.*")
         target, path = match.groups()
         if target not in self.properties:
-            raise PropertyReferenceError(step, node, f"step {target!r} has not run (or does not exist)")
+            raise PropertyReferenceError(step, node,
+                                         f"step {target!r} has not run (or does not exist)")
         try:
             return walk_path(self.properties[target], path, what=f"properties of {target}")
         except KeyError as err:
@@ -514,8 +516,8 @@ class LocalExecution:
             try:
                 return bool(binary[kind](left, right))
             except TypeError as err:
-                raise PropertyReferenceError(step, condition, f"cannot compare {left!r} and {right!r}"
-                                      ) from err
+                raise PropertyReferenceError(
+                    step, condition, f"cannot compare {left!r} and {right!r}") from err
         if kind == "In":
             return self.resolve(condition["QueryValue"], step) in self.resolve(
                 condition["Values"], step)

@@ -1,0 +1,102 @@
+"""preprocess.py on real Digits events: splits, rejects, baseline stats and clear errors."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from model_code import preprocess
+from tests.pipelines.lake_fixture import digits_events, write_events
+
+
+@pytest.fixture(scope="module")
+def events() -> list[dict]:
+    return digits_events(300)
+
+
+def _run(tmp_path: Path, events: list, extra: list[str] | None = None) -> dict:
+    write_events(tmp_path / "raw", events, extra_lines=extra)
+    return preprocess.preprocess(tmp_path / "raw", tmp_path / "out")
+
+
+def test_writes_label_first_headerless_stratified_splits(tmp_path: Path, events: list) -> None:
+    """Built-in XGBoost reads CSV without a header, label in column 0; splits are stratified."""
+    counts = _run(tmp_path, events)
+    parts = {n: pd.read_csv(tmp_path / "out" / n / f"{n}.csv", header=None)
+             for n in ("train", "validation", "test")}
+    assert {n: len(p) for n, p in parts.items()} == {
+        "train": counts["train"], "validation": counts["validation"], "test": counts["test"]}
+    assert sum(len(p) for p in parts.values()) == 300
+    assert all(p.shape[1] == 65 for p in parts.values())
+    for part in parts.values():
+        assert set(part[0].unique()) == set(range(10))  # every class in every split
+        assert part[0].dtype.kind == "i"
+    assert abs(counts["test"] - 45) <= 1 and abs(counts["validation"] - 45) <= 1
+
+
+def test_invalid_duplicate_and_unlabeled_records_are_counted(tmp_path: Path,
+                                                             events: list) -> None:
+    """Bad records land in rejected.json with reasons; duplicates/unlabeled are counted."""
+    unlabeled = {**events[0], "event_id": "no-label", "label": None}
+    extra = ["{not json", json.dumps({"event_id": "x", "features": [1.0]}),
+             json.dumps(events[5]), json.dumps(unlabeled)]
+    counts = _run(tmp_path, events, extra)
+    report = json.loads((tmp_path / "out" / "baseline" / "rejected.json").read_text())
+    assert report["rejected"] == counts["rejected"] == 2
+    reasons = " ".join(r for e in report["examples"] for r in e["reasons"])
+    assert "not JSON" in reasons and "missing field 'event_time'" in reasons
+    assert counts["duplicates"] == 1 and counts["unlabeled"] == 1
+    assert counts["train"] + counts["validation"] + counts["test"] == 300
+
+
+def test_baseline_statistics_describe_training_features(tmp_path: Path, events: list) -> None:
+    counts = _run(tmp_path, events)
+    stats = json.loads((tmp_path / "out" / "baseline" / "baseline_statistics.json").read_text())
+    train = pd.read_csv(tmp_path / "out" / "train" / "train.csv", header=None).to_numpy()
+    assert stats["row_counts"]["train"] == counts["train"] == len(train)
+    assert sum(stats["class_distribution"].values()) == len(train)
+    f10 = stats["features"]["f10"]
+    assert f10["mean"] == pytest.approx(train[:, 11].mean())
+    assert f10["std"] == pytest.approx(train[:, 11].std())
+    assert f10["max"] == train[:, 11].max() and f10["quantiles"]["p50"] == np.median(train[:, 11])
+    assert sum(f10["histogram"]["counts"]) == len(train)
+
+
+def test_impute_uses_training_median_only() -> None:
+    """Validation/test nulls take the TRAINING median, so nothing leaks from held-out data."""
+    cols = preprocess.FEATURES
+    train = pd.DataFrame([[1.0] * 64, [3.0] * 64, [np.nan] * 64], columns=cols)
+    test = pd.DataFrame([[np.nan] * 64, [100.0] * 64], columns=cols)
+    (train_out, test_out), medians = preprocess.impute([train, test])
+    assert medians["f0"] == 2.0
+    assert train_out["f0"].tolist() == [1.0, 3.0, 2.0]
+    assert test_out["f0"].tolist() == [2.0, 100.0]
+
+
+def test_empty_prefix_is_a_clear_error(tmp_path: Path) -> None:
+    (tmp_path / "raw").mkdir()
+    with pytest.raises(ValueError, match="no event files"):
+        preprocess.preprocess(tmp_path / "raw", tmp_path / "out")
+    assert preprocess.main(["--input-dir", str(tmp_path / "raw"),
+                            "--output-dir", str(tmp_path / "out")]) == 1
+
+
+def test_every_record_invalid_is_a_clear_error(tmp_path: Path, events: list) -> None:
+    broken = [{k: v for k, v in e.items() if k != "features"} for e in events[:20]]
+    with pytest.raises(ValueError, match="all 20 record.*invalid"):
+        _run(tmp_path, broken)
+
+
+def test_no_labels_is_a_clear_error(tmp_path: Path, events: list) -> None:
+    with pytest.raises(ValueError, match="label missing"):
+        _run(tmp_path, [{**e, "label": None} for e in events[:50]])
+
+
+def test_too_few_rows_per_class_is_a_clear_error(tmp_path: Path, events: list) -> None:
+    few = [e for e in events if e["label"] != 7] + [e for e in events if e["label"] == 7][:2]
+    with pytest.raises(ValueError, match="too few rows per class.*class 7: 2"):
+        _run(tmp_path, few)
