@@ -112,8 +112,8 @@ def _sampler(strategy: str, ranges: dict[str, Any], max_jobs: int) -> Any:
                     grid[item["Name"]] = list(range(int(item["MinValue"]),
                                                     int(item["MaxValue"]) + 1))
                 else:
-                    grid[item["Name"]] = list(np.linspace(float(item["MinValue"]),
-                                                          float(item["MaxValue"]), 3))
+                    grid[item["Name"]] = [float(v) for v in np.linspace(
+                        float(item["MinValue"]), float(item["MaxValue"]), 3)]
         del max_jobs  # the grid is cut by MaxNumberOfTrainingJobs in tune()
         return optuna.samplers.GridSampler(grid, seed=42)
     raise ValueError(f"tuning strategy {strategy!r} not supported locally")
@@ -123,8 +123,8 @@ def _suggest(trial: Any, ranges: dict[str, Any]) -> dict[str, str]:
     values: dict[str, str] = {}
     for item in ranges.get("ContinuousParameterRanges", []):
         log = item.get("ScalingType") == "Logarithmic"
-        values[item["Name"]] = repr(trial.suggest_float(
-            item["Name"], float(item["MinValue"]), float(item["MaxValue"]), log=log))
+        values[item["Name"]] = repr(float(trial.suggest_float(
+            item["Name"], float(item["MinValue"]), float(item["MaxValue"]), log=log)))
     for item in ranges.get("IntegerParameterRanges", []):
         log = item.get("ScalingType") == "Logarithmic"
         values[item["Name"]] = str(trial.suggest_int(

@@ -1,0 +1,255 @@
+"""The local executor runs the RENDERED definition: full runs on Digits, gate, errors."""
+
+from __future__ import annotations
+
+import argparse
+import copy
+import json
+import threading
+import time
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+import pytest
+import xgboost as xgb
+
+from labctl.errors import UsageError
+from labctl.pipeline_local import parse_params, register, run, run_local_pipeline
+from pipelines.local import jobs
+from pipelines.local.executor import (
+    DefinitionError,
+    PropertyReferenceError,
+    extract_model,
+    run_local,
+    walk_path,
+)
+from pipelines.training_pipeline import PipelineSettings, render_definition
+from tests.pipelines.lake_fixture import write_digits_lake
+
+FAST = {"MaxTuningJobs": "4", "MaxParallelTuningJobs": "2"}
+
+
+def _quiet(_: str) -> None:
+    pass
+
+
+@pytest.fixture(scope="module")
+def definition() -> dict[str, Any]:
+    return json.loads(render_definition(PipelineSettings()))
+
+
+@pytest.fixture(scope="module")
+def lake(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    raw = tmp_path_factory.mktemp("lake") / "raw"
+    write_digits_lake(raw)
+    return raw
+
+
+def _workdir(base: Path, lake: Path) -> Path:
+    (base / "lake").mkdir(parents=True)
+    (base / "lake" / "raw").symlink_to(lake, target_is_directory=True)
+    return base
+
+
+@pytest.fixture(scope="module")
+def gate_failed(tmp_path_factory: pytest.TempPathFactory, lake: Path) -> Any:
+    workdir = _workdir(tmp_path_factory.mktemp("gate"), lake)
+    return run_local_pipeline(workdir, {**FAST, "AccuracyThreshold": "0.9999"}, log=_quiet)
+
+
+def test_gate_failure_ends_in_fail_step_with_bounds(gate_failed: Any) -> None:
+    """Threshold 0.9999 cannot be met: GateFailed stops the run and names the bounds."""
+    assert gate_failed.status == "Failed"
+    assert gate_failed.failure.startswith("GateFailed: quality gate failed")
+    assert "AccuracyThreshold 0.9999" in gate_failed.failure
+    statuses = {s.name: s.status for s in gate_failed.steps}
+    assert statuses == {
+        "Preprocess": "Succeeded", "Tune": "Succeeded", "TrainBaseline": "Succeeded",
+        "Evaluate": "Succeeded", "QualityGate": "Failed", "GateFailed": "Failed",
+        "RegisterXGBoost-RegisterModel": "NotExecuted",
+        "RegisterBaseline-RegisterModel": "NotExecuted",
+    }
+    assert gate_failed.registry is None
+
+
+def test_tuning_honours_limits_and_exposes_the_best_job(gate_failed: Any) -> None:
+    tuning = gate_failed.tuning_jobs
+    assert [j["number"] for j in tuning] == [1, 2, 3, 4]
+    assert gate_failed.best_job["FinalHyperParameterTuningJobObjectiveMetric"]["Value"] == \
+        max(j["objective"] for j in tuning)
+    for job in tuning:  # the study-guide ranges from the JSON
+        hp = job["hyperparameters"]
+        assert 0.01 <= float(hp["alpha"]) <= 0.5 and 0.1 <= float(hp["eta"]) <= 0.5
+        assert 1 <= int(hp["max_depth"]) <= 10 and 0 <= float(hp["min_child_weight"]) <= 2
+
+
+def test_evaluate_scored_the_best_tuning_job(gate_failed: Any, tmp_path: Path) -> None:
+    """Steps.Tune.TrainingJobSummaries[0] resolved to the best job's model.tar.gz."""
+    best = gate_failed.best_job["TrainingJobName"]
+    archive = next(gate_failed.workdir.glob(f"pipeline/Tune/{best}/output/model.tar.gz"))
+    booster = xgb.Booster()
+    booster.load_model(bytearray((extract_model(archive, tmp_path) / "xgboost-model")
+                                 .read_bytes()))
+    test = pd.read_csv(gate_failed.workdir / "pipeline/Preprocess/test/test.csv",
+                       header=None).to_numpy()
+    accuracy = float(np.mean(booster.predict(xgb.DMatrix(test[:, 1:])) == test[:, 0]))
+    reported = gate_failed.metrics["xgboost"]["multiclass_classification_metrics"]
+    assert reported["accuracy"]["value"] == pytest.approx(accuracy)
+    assert gate_failed.metrics["test_rows"] == len(test) == 270
+
+
+def test_report_folder_holds_evaluation_and_plots(gate_failed: Any) -> None:
+    report = gate_failed.report_dir
+    for name in ("evaluation.json", "tuning.png", "confusion_matrix.png", "run.json"):
+        assert (report / name).stat().st_size > 0, name
+    assert json.loads((report / "run.json").read_text())["status"] == "Failed"
+
+
+def test_passing_gate_registers_both_models(tmp_path: Path, lake: Path,
+                                            definition: dict) -> None:
+    """Gate reduced to the threshold (test-only edit of the JSON) so the If branch runs."""
+    passing = copy.deepcopy(definition)
+    gate = next(s for s in passing["Steps"] if s["Name"] == "QualityGate")
+    gate["Arguments"]["Conditions"] = gate["Arguments"]["Conditions"][:1]
+    result = run_local_pipeline(
+        _workdir(tmp_path, lake),
+        {"MaxTuningJobs": "2", "MaxParallelTuningJobs": "2", "AccuracyThreshold": "0.5",
+         "ModelApprovalStatus": "Approved"}, definition=passing, log=_quiet)
+    assert result.status == "Succeeded", result.failure
+    registry = json.loads(result.registry.read_text())["groups"]
+    assert sorted(registry) == ["digits-baseline", "digits-xgboost"]
+    xgb_version = registry["digits-xgboost"]["versions"][0]
+    assert (xgb_version["version"], xgb_version["approval_status"]) == (1, "Approved")
+    assert xgb_version["metrics"] == result.metrics["xgboost"]
+    assert Path(xgb_version["artifact"]).exists()
+    assert registry["digits-baseline"]["versions"][0]["metrics"] == result.metrics["baseline"]
+
+
+def test_registry_versions_increase(tmp_path: Path) -> None:
+    (tmp_path / "m").mkdir()
+    (tmp_path / "m" / "model.tar.gz").write_bytes(b"x")
+    (tmp_path / "m" / "metrics.json").write_text('{"a": 1}')
+    step = {"Name": "Register", "Type": "RegisterModel", "Arguments": {
+        "ModelPackageGroupName": "g", "ModelApprovalStatus": {"Get": "Parameters.Status"},
+        "InferenceSpecification": {"Containers": [
+            {"Image": "img", "ModelDataUrl": "s3://b/m/model.tar.gz"}]},
+        "ModelMetrics": {"ModelQuality": {"Statistics": {"S3Uri": "s3://b/m/metrics.json"}}}}}
+    mini = {"Parameters": [{"Name": "Status", "Type": "String",
+                            "DefaultValue": "PendingManualApproval"}], "Steps": [step]}
+    for _ in range(2):
+        result = run_local(mini, tmp_path, mounts={"s3://b/": tmp_path}, log=_quiet)
+    versions = json.loads(result.registry.read_text())["groups"]["g"]["versions"]
+    assert [v["version"] for v in versions] == [1, 2]
+    assert versions[1]["approval_status"] == "PendingManualApproval"
+    assert versions[1]["metrics"] == {"a": 1}
+
+
+def test_empty_raw_prefix_fails_in_preprocess(tmp_path: Path) -> None:
+    (tmp_path / "lake" / "raw" / "events").mkdir(parents=True)
+    result = run_local_pipeline(tmp_path, FAST, log=_quiet)
+    assert result.status == "Failed"
+    assert result.failure.startswith("Preprocess: job exited 1")
+    assert "no event files" in result.failure
+    assert {s.name: s.status for s in result.steps}["Tune"] == "NotExecuted"
+
+
+def test_missing_raw_prefix_fails_clearly(tmp_path: Path) -> None:
+    result = run_local_pipeline(tmp_path, FAST, log=_quiet)
+    assert result.status == "Failed"
+    assert "input 'raw': nothing at s3://__RAW_BUCKET__/events/" in result.failure
+
+
+def test_unknown_step_reference_names_the_step(definition: dict, tmp_path: Path) -> None:
+    broken = json.loads(json.dumps(definition).replace("Steps.Tune.", "Steps.Tuning."))
+    with pytest.raises(DefinitionError, match="step 'Evaluate' references unknown step.*Tuning"):
+        run_local(broken, tmp_path, log=_quiet)
+    with pytest.raises(UsageError, match="Evaluate"):
+        run_local_pipeline(tmp_path, definition=broken, log=_quiet)
+
+
+def _gate(condition: dict, fail_message: Any = "failed") -> dict:
+    return {"Parameters": [{"Name": "T", "Type": "Float", "DefaultValue": 0.5}], "Steps": [
+        {"Name": "Gate", "Type": "Condition", "Arguments": {
+            "Conditions": [condition], "IfSteps": [],
+            "ElseSteps": [{"Name": "Stop", "Type": "Fail",
+                           "Arguments": {"ErrorMessage": fail_message}}]}}]}
+
+
+def test_unresolvable_condition_names_step_and_reference(tmp_path: Path) -> None:
+    cond = {"Type": "GreaterThan", "LeftValue": {"Get": "Parameters.Nope"}, "RightValue": 1}
+    with pytest.raises(PropertyReferenceError,
+                       match=r"step 'Gate': cannot resolve \{\"Get\": \"Parameters.Nope\"\}"):
+        run_local(_gate(cond), tmp_path, log=_quiet)
+    with pytest.raises(PropertyReferenceError, match="unknown condition type 'Maybe'"):
+        run_local(_gate({"Type": "Maybe"}), tmp_path, log=_quiet)
+
+
+def test_conditions_and_join_in_fail_message(tmp_path: Path) -> None:
+    cond = {"Type": "Not", "Condition": {"Type": "Or", "Conditions": [
+        {"Type": "LessThan", "LeftValue": {"Get": "Parameters.T"}, "RightValue": 0.1},
+        {"Type": "In", "QueryValue": "x", "Values": ["y"]}]}}
+    message = {"Std:Join": {"On": " ", "Values": ["T was", {"Get": "Parameters.T"}]}}
+    result = run_local(_gate(cond, message), tmp_path, log=_quiet)
+    assert result.status == "Succeeded"  # Not(Or(false, false)) is true: Fail not reached
+    flipped = {"Type": "Not", "Condition": cond}
+    result = run_local(_gate(flipped, message), tmp_path, {"T": "0.25"}, log=_quiet)
+    assert (result.status, result.failure) == ("Failed", "Stop: T was 0.25")
+
+
+def test_parameter_overrides_are_checked(definition: dict, tmp_path: Path) -> None:
+    with pytest.raises(DefinitionError, match="unknown parameter.*Bogus"):
+        run_local(definition, tmp_path, {"Bogus": "1"}, log=_quiet)
+    with pytest.raises(DefinitionError, match="MaxTuningJobs.*bad value 'many'"):
+        run_local(definition, tmp_path, {"MaxTuningJobs": "many"}, log=_quiet)
+
+
+def test_walk_path_reads_sdk_property_paths() -> None:
+    props = {"ProcessingOutputConfig": {"Outputs": {"train": {"S3Output": {"S3Uri": "s3://x"}}}},
+             "TrainingJobSummaries": [{"TrainingJobName": "a"}]}
+    assert walk_path(props, "ProcessingOutputConfig.Outputs['train'].S3Output.S3Uri",
+                     what="p") == "s3://x"
+    assert walk_path(props, "TrainingJobSummaries[0].TrainingJobName", what="p") == "a"
+    with pytest.raises(KeyError, match="no 'Nope'"):
+        walk_path(props, "TrainingJobSummaries[0].Nope", what="p")
+
+
+@pytest.mark.parametrize("strategy", ["Bayesian", "Random", "Grid"])
+def test_tune_runs_max_jobs_at_most_parallel_at_once(strategy: str) -> None:
+    running, peak, lock = 0, 0, threading.Lock()
+
+    def run_job(number: int, hp: dict[str, str]) -> jobs.TrialResult:
+        nonlocal running, peak
+        with lock:
+            running += 1
+            peak = max(peak, running)
+        time.sleep(0.02)
+        with lock:
+            running -= 1
+        return jobs.TrialResult(number, f"job-{number}", hp, -abs(float(hp["eta"]) - 0.3))
+
+    config = {"Strategy": strategy,
+              "HyperParameterTuningJobObjective": {"MetricName": "m", "Type": "Maximize"},
+              "ResourceLimits": {"MaxNumberOfTrainingJobs": 7, "MaxParallelTrainingJobs": 3},
+              "ParameterRanges": {
+                  "ContinuousParameterRanges": [{"Name": "eta", "MinValue": "0.1",
+                                                 "MaxValue": "0.5"}],
+                  "IntegerParameterRanges": [{"Name": "max_depth", "MinValue": "1",
+                                              "MaxValue": "3"}]}}
+    results = jobs.tune(config, run_job)
+    assert [r.number for r in results] == list(range(1, 8))
+    assert peak <= 3 and peak >= 2
+    assert all(0.1 <= float(r.hyperparameters["eta"]) <= 0.5 for r in results)
+
+
+def test_cli_requires_local_and_valid_params(tmp_path: Path) -> None:
+    parser = argparse.ArgumentParser()
+    register(parser.add_subparsers(dest="command"))
+    args = parser.parse_args(["pipeline", "run", "--workdir", str(tmp_path)])
+    with pytest.raises(UsageError, match="cloud run not available: use --local"):
+        run(args)
+    with pytest.raises(UsageError, match="Name=Value"):
+        parse_params(["MaxTuningJobs"])
+    assert parse_params(["AccuracyThreshold=0.9", "X=a=b"]) == {"AccuracyThreshold": "0.9",
+                                                                "X": "a=b"}
