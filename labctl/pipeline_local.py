@@ -32,10 +32,14 @@ def default_mounts(workdir: Path, settings: PipelineSettings) -> dict[str, Path]
     }
 
 
-def run_local_pipeline(workdir: Path, parameter_overrides: dict[str, Any] | None = None, *,
-                       settings: PipelineSettings | None = None,
-                       definition: dict[str, Any] | None = None,
-                       log: Callable[[str], None] = print) -> RunResult:
+def run_local_pipeline(
+    workdir: Path,
+    parameter_overrides: dict[str, Any] | None = None,
+    *,
+    settings: PipelineSettings | None = None,
+    definition: dict[str, Any] | None = None,
+    log: Callable[[str], None] = print,
+) -> RunResult:
     """Render (or take) the definition and run it; returns the executor's RunResult.
 
     Raises UsageError for an unusable definition or parameter; never for a failed run
@@ -50,8 +54,9 @@ def run_local_pipeline(workdir: Path, parameter_overrides: dict[str, Any] | None
     (workdir / "pipeline").mkdir(parents=True, exist_ok=True)
     (workdir / "pipeline" / "definition.json").write_text(text)
     try:
-        return run_local(text, workdir, parameter_overrides,
-                         mounts=default_mounts(workdir, settings), log=log)
+        return run_local(
+            text, workdir, parameter_overrides, mounts=default_mounts(workdir, settings), log=log
+        )
     except DefinitionError as err:
         raise UsageError(str(err)) from err
 
@@ -69,8 +74,11 @@ def summary_line(result: RunResult) -> str:
     if result.best_job:
         line += f", best {result.best_job['TrainingJobName']}"
     if result.metrics:
-        accs = {name: result.metrics[name]["multiclass_classification_metrics"]["accuracy"]
-                ["value"] for name in ("xgboost", "baseline") if name in result.metrics}
+        accs = {
+            name: result.metrics[name]["multiclass_classification_metrics"]["accuracy"]["value"]
+            for name in ("xgboost", "baseline")
+            if name in result.metrics
+        }
         line += ", test accuracy " + ", ".join(f"{k} {v:.4f}" for k, v in accs.items())
     return line
 
@@ -94,8 +102,9 @@ def run(args: argparse.Namespace) -> int:
             definition = json.loads(Path(args.definition).read_text())
         except (OSError, json.JSONDecodeError) as err:
             raise UsageError(f"--definition {args.definition}: {err}") from err
-    result = run_local_pipeline(Path(args.workdir), parse_params(args.param or []),
-                                definition=definition)
+    result = run_local_pipeline(
+        Path(args.workdir), parse_params(args.param or []), definition=definition
+    )
     print("\n" + summary_line(result))
     for step in result.steps:
         print(f"  {step.name:<32} {step.status:<12} {step.seconds:6.1f} s")
@@ -111,10 +120,15 @@ def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
     parser = sub.add_parser("pipeline", help="run the training pipeline")
     commands = parser.add_subparsers(dest="pipeline_command", required=True, metavar="ACTION")
     run_parser = commands.add_parser("run", help="execute the pipeline definition")
-    run_parser.add_argument("--local", action="store_true",
-                            help="execute the rendered JSON on this machine")
+    run_parser.add_argument(
+        "--local", action="store_true", help="execute the rendered JSON on this machine"
+    )
     run_parser.add_argument("--workdir", default=".lab", help="lab work folder (default .lab)")
-    run_parser.add_argument("--param", action="append", metavar="Name=Value",
-                            help="override a pipeline parameter (repeatable)")
+    run_parser.add_argument(
+        "--param",
+        action="append",
+        metavar="Name=Value",
+        help="override a pipeline parameter (repeatable)",
+    )
     run_parser.add_argument("--definition", help="run this definition JSON instead of rendering")
     run_parser.set_defaults(handler=run)

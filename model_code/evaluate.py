@@ -86,20 +86,27 @@ def metrics(y_true: np.ndarray, y_pred: np.ndarray, n_classes: int = N_CLASSES) 
     def value(v: float) -> dict[str, Any]:
         return {"value": float(v), "standard_deviation": "NaN"}
 
-    return {"multiclass_classification_metrics": {
-        "accuracy": value(accuracy_score(y_true, y_pred)),
-        "weighted_precision": value(wp),
-        "weighted_recall": value(wr),
-        "weighted_f1": value(wf),
-        "precision": [{"class": str(k), "value": float(v)} for k, v in zip(labels, p, strict=True)],
-        "recall": [{"class": str(k), "value": float(v)} for k, v in zip(labels, r, strict=True)],
-        "f1": [{"class": str(k), "value": float(v)} for k, v in zip(labels, f, strict=True)],
-        "confusion_matrix": {str(t): {str(q): int(cm[t, q]) for q in labels} for t in labels},
-    }}
+    return {
+        "multiclass_classification_metrics": {
+            "accuracy": value(accuracy_score(y_true, y_pred)),
+            "weighted_precision": value(wp),
+            "weighted_recall": value(wr),
+            "weighted_f1": value(wf),
+            "precision": [
+                {"class": str(k), "value": float(v)} for k, v in zip(labels, p, strict=True)
+            ],
+            "recall": [
+                {"class": str(k), "value": float(v)} for k, v in zip(labels, r, strict=True)
+            ],
+            "f1": [{"class": str(k), "value": float(v)} for k, v in zip(labels, f, strict=True)],
+            "confusion_matrix": {str(t): {str(q): int(cm[t, q]) for q in labels} for t in labels},
+        }
+    }
 
 
-def evaluate(xgboost_model: Path, baseline_model: Path, test_dir: Path,
-             output_dir: Path) -> dict[str, Any]:
+def evaluate(
+    xgboost_model: Path, baseline_model: Path, test_dir: Path, output_dir: Path
+) -> dict[str, Any]:
     x, y = load_test(test_dir)
     report = {
         "xgboost": metrics(y, predict_xgboost(xgboost_model, x)),
@@ -122,8 +129,12 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--output-dir", default="/opt/ml/processing/output/evaluation")
     args = parser.parse_args(argv)
     try:
-        report = evaluate(Path(args.xgboost_model), Path(args.baseline_model),
-                          Path(args.test_dir), Path(args.output_dir))
+        report = evaluate(
+            Path(args.xgboost_model),
+            Path(args.baseline_model),
+            Path(args.test_dir),
+            Path(args.output_dir),
+        )
     except (ValueError, OSError, StopIteration) as err:
         print(f"evaluate failed: {err}", file=sys.stderr)
         return 1

@@ -65,19 +65,28 @@ def read_events(input_dir: Path) -> Dataset:
                 except json.JSONDecodeError as err:
                     event, reasons = None, [f"not JSON: {err.msg}"]
                 if reasons:
-                    rejected.append({"file": str(path.relative_to(input_dir)), "line": line_no,
-                                     "event_id": event.get("event_id")
-                                     if isinstance(event, dict) else None,
-                                     "reasons": reasons})
+                    rejected.append(
+                        {
+                            "file": str(path.relative_to(input_dir)),
+                            "line": line_no,
+                            "event_id": event.get("event_id") if isinstance(event, dict) else None,
+                            "reasons": reasons,
+                        }
+                    )
                     continue
                 row = dict(zip(FEATURES, event["features"], strict=True))
-                row.update(event_id=event["event_id"], event_time=event["event_time"],
-                           label=event.get("label"))
+                row.update(
+                    event_id=event["event_id"],
+                    event_time=event["event_time"],
+                    label=event.get("label"),
+                )
                 rows.append(row)
     if not rows:
         raise ValueError(
             f"no valid events under {input_dir}: all {records} record(s) in {len(files)} "
-            f"file(s) were invalid" if records else f"no events in {len(files)} file(s)"
+            f"file(s) were invalid"
+            if records
+            else f"no events in {len(files)} file(s)"
         )
     frame = pd.DataFrame(rows, columns=[*FEATURES, "event_id", "event_time", LABEL])
     before = len(frame)
@@ -114,7 +123,9 @@ def split(
             frame, test_size=test, stratify=frame[LABEL], random_state=random_state
         )
         train_part, val_part = train_test_split(
-            rest, test_size=validation / (1 - test), stratify=rest[LABEL],
+            rest,
+            test_size=validation / (1 - test),
+            stratify=rest[LABEL],
             random_state=random_state,
         )
     except ValueError as err:  # sklearn: a part smaller than the number of classes
@@ -134,8 +145,9 @@ def impute(
     return [p.assign(**{c: p[c].fillna(medians[c]) for c in FEATURES}) for p in parts], medians
 
 
-def baseline_statistics(train: pd.DataFrame, counts: dict[str, int],
-                        medians: pd.Series) -> dict[str, Any]:
+def baseline_statistics(
+    train: pd.DataFrame, counts: dict[str, int], medians: pd.Series
+) -> dict[str, Any]:
     """Per-feature stats of the training features, the reference for drift checks."""
     features: dict[str, Any] = {}
     for name in FEATURES:
@@ -143,12 +155,14 @@ def baseline_statistics(train: pd.DataFrame, counts: dict[str, int],
         hist, edges = np.histogram(col, bins=10)
         q = np.quantile(col, [0.0, 0.05, 0.25, 0.5, 0.75, 0.95, 1.0])
         features[name] = {
-            "mean": float(col.mean()), "std": float(col.std(ddof=0)),
-            "min": float(col.min()), "max": float(col.max()),
-            "quantiles": dict(zip(["p0", "p5", "p25", "p50", "p75", "p95", "p100"],
-                                  map(float, q), strict=True)),
-            "histogram": {"bin_edges": [float(e) for e in edges],
-                          "counts": [int(c) for c in hist]},
+            "mean": float(col.mean()),
+            "std": float(col.std(ddof=0)),
+            "min": float(col.min()),
+            "max": float(col.max()),
+            "quantiles": dict(
+                zip(["p0", "p5", "p25", "p50", "p75", "p95", "p100"], map(float, q), strict=True)
+            ),
+            "histogram": {"bin_edges": [float(e) for e in edges], "counts": [int(c) for c in hist]},
             "impute_value": float(medians[name]),
         }
     classes = train[LABEL].value_counts().sort_index()
@@ -166,24 +180,39 @@ def write_csv(frame: pd.DataFrame, path: Path) -> None:
     frame[[LABEL, *FEATURES]].to_csv(path, header=False, index=False)
 
 
-def preprocess(input_dir: Path, output_dir: Path, validation: float = 0.15,
-               test: float = 0.15) -> dict[str, Any]:
+def preprocess(
+    input_dir: Path, output_dir: Path, validation: float = 0.15, test: float = 0.15
+) -> dict[str, Any]:
     """The whole step; returns the row counts. Outputs land in output_dir/<name>/."""
     output_dir = Path(output_dir)
     data = read_events(Path(input_dir))
     report_dir = output_dir / "baseline"
     report_dir.mkdir(parents=True, exist_ok=True)
-    (report_dir / "rejected.json").write_text(json.dumps({
-        "records": data.records, "rejected": len(data.rejected), "duplicates": data.duplicates,
-        "examples": data.rejected[:MAX_REJECTED_EXAMPLES],
-    }, indent=2))
+    (report_dir / "rejected.json").write_text(
+        json.dumps(
+            {
+                "records": data.records,
+                "rejected": len(data.rejected),
+                "duplicates": data.duplicates,
+                "examples": data.rejected[:MAX_REJECTED_EXAMPLES],
+            },
+            indent=2,
+        )
+    )
     frame = labeled(data.frame)
     unlabeled = len(data.frame) - len(frame)
     train, val, tst = split(frame, validation, test)
     (train, val, tst), medians = impute([train, val, tst])
-    counts = {"files": data.files, "records": data.records, "rejected": len(data.rejected),
-              "duplicates": data.duplicates, "unlabeled": unlabeled,
-              "train": len(train), "validation": len(val), "test": len(tst)}
+    counts = {
+        "files": data.files,
+        "records": data.records,
+        "rejected": len(data.rejected),
+        "duplicates": data.duplicates,
+        "unlabeled": unlabeled,
+        "train": len(train),
+        "validation": len(val),
+        "test": len(tst),
+    }
     for name, part in (("train", train), ("validation", val), ("test", tst)):
         write_csv(part, output_dir / name / f"{name}.csv")
     stats = baseline_statistics(train, counts, medians)
@@ -199,8 +228,12 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--test-fraction", type=float, default=0.15)
     args = parser.parse_args(argv)
     try:
-        counts = preprocess(Path(args.input_dir), Path(args.output_dir),
-                            args.validation_fraction, args.test_fraction)
+        counts = preprocess(
+            Path(args.input_dir),
+            Path(args.output_dir),
+            args.validation_fraction,
+            args.test_fraction,
+        )
     except ValueError as err:
         print(f"preprocess failed: {err}", file=sys.stderr)
         return 1

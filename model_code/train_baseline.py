@@ -43,10 +43,13 @@ def main(argv: list[str] | None = None) -> int:
     # SageMaker passes hyperparameters as CLI args and the channels/model dir as SM_* env vars.
     parser.add_argument("--C", type=float, default=1.0)
     parser.add_argument("--max-iter", type=int, default=2000)
-    parser.add_argument("--train", default=os.environ.get("SM_CHANNEL_TRAIN",
-                                                         "/opt/ml/input/data/train"))
-    parser.add_argument("--validation", default=os.environ.get(
-        "SM_CHANNEL_VALIDATION", "/opt/ml/input/data/validation"))
+    parser.add_argument(
+        "--train", default=os.environ.get("SM_CHANNEL_TRAIN", "/opt/ml/input/data/train")
+    )
+    parser.add_argument(
+        "--validation",
+        default=os.environ.get("SM_CHANNEL_VALIDATION", "/opt/ml/input/data/validation"),
+    )
     parser.add_argument("--model-dir", default=os.environ.get("SM_MODEL_DIR", "/opt/ml/model"))
     args = parser.parse_args(argv)
     try:

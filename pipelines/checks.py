@@ -30,7 +30,8 @@ def _job_settings(step: dict[str, Any]) -> dict[str, Any]:
     if step["Type"] == "Processing":
         network = args.get("NetworkConfig", {})
         return {
-            "volume_key": args.get("ProcessingResources", {}).get("ClusterConfig", {})
+            "volume_key": args.get("ProcessingResources", {})
+            .get("ClusterConfig", {})
             .get("VolumeKmsKeyId"),
             "output_key": args.get("ProcessingOutputConfig", {}).get("KmsKeyId"),
             "isolation": network.get("EnableNetworkIsolation"),
@@ -49,7 +50,9 @@ def _job_settings(step: dict[str, Any]) -> dict[str, Any]:
 
 
 def check_definition(
-    definition: dict[str, Any], *, require_vpc: bool = False,
+    definition: dict[str, Any],
+    *,
+    require_vpc: bool = False,
     exempt: dict[str, str] | None = None,
 ) -> list[str]:
     """Findings for every processing/training/tuning job of the definition."""

@@ -143,13 +143,15 @@ def build_pipeline(settings: PipelineSettings) -> Any:
     from sagemaker.workflow.steps import ProcessingStep, TrainingStep, TuningStep
 
     s = settings
-    boto_session = boto3.Session(region_name=s.region, aws_access_key_id="offline",
-                                 aws_secret_access_key="offline")
+    boto_session = boto3.Session(
+        region_name=s.region, aws_access_key_id="offline", aws_secret_access_key="offline"
+    )
     session = PipelineSession(boto_session=boto_session, default_bucket=ARTIFACTS_BUCKET)
 
     input_url = ParameterString("InputDataUrl", default_value=s.input_data_url)
-    processing_type = ParameterString("ProcessingInstanceType",
-                                      default_value=s.processing_instance_type)
+    processing_type = ParameterString(
+        "ProcessingInstanceType", default_value=s.processing_instance_type
+    )
     training_type = ParameterString("TrainingInstanceType", default_value=s.training_instance_type)
     threshold = ParameterFloat("AccuracyThreshold", default_value=s.accuracy_threshold)
     approval = ParameterString("ModelApprovalStatus", default_value=s.approval_status)
@@ -158,40 +160,74 @@ def build_pipeline(settings: PipelineSettings) -> Any:
 
     vpc: dict[str, Any] = (
         {"subnets": list(s.subnets), "security_group_ids": list(s.security_group_ids)}
-        if s.use_vpc else {}
+        if s.use_vpc
+        else {}
     )
-    network = NetworkConfig(enable_network_isolation=True,
-                            encrypt_inter_container_traffic=True, **vpc)
+    network = NetworkConfig(
+        enable_network_isolation=True, encrypt_inter_container_traffic=True, **vpc
+    )
     job_security: dict[str, Any] = {
-        "volume_kms_key": s.kms_key_arn, "output_kms_key": s.kms_key_arn,
-        "enable_network_isolation": True, "encrypt_inter_container_traffic": True, **vpc,
+        "volume_kms_key": s.kms_key_arn,
+        "output_kms_key": s.kms_key_arn,
+        "enable_network_isolation": True,
+        "encrypt_inter_container_traffic": True,
+        **vpc,
     }
-    sklearn_image = image_uris.retrieve("sklearn", s.region, SKLEARN_VERSION,
-                                        py_version="py3", instance_type="ml.m5.large")
+    sklearn_image = image_uris.retrieve(
+        "sklearn", s.region, SKLEARN_VERSION, py_version="py3", instance_type="ml.m5.large"
+    )
     xgboost_image = image_uris.retrieve("xgboost", s.region, XGBOOST_VERSION)
     lib_input = ProcessingInput(  # the model_code package, so scripts import events.py
-        source=s.code + "/", destination="/opt/ml/processing/input/lib/model_code",
-        input_name="model_code")
+        source=s.code + "/",
+        destination="/opt/ml/processing/input/lib/model_code",
+        input_name="model_code",
+    )
 
     # Preprocess ----------------------------------------------------------------------
     preprocessor = ScriptProcessor(
-        image_uri=sklearn_image, command=["python3"], role=s.role_arn, instance_count=1,
-        instance_type=processing_type, volume_kms_key=s.kms_key_arn,
-        output_kms_key=s.kms_key_arn, network_config=network, sagemaker_session=session,
-        base_job_name=f"{s.pipeline_name}-preprocess", max_runtime_in_seconds=3600,
+        image_uri=sklearn_image,
+        command=["python3"],
+        role=s.role_arn,
+        instance_count=1,
+        instance_type=processing_type,
+        volume_kms_key=s.kms_key_arn,
+        output_kms_key=s.kms_key_arn,
+        network_config=network,
+        sagemaker_session=session,
+        base_job_name=f"{s.pipeline_name}-preprocess",
+        max_runtime_in_seconds=3600,
     )
     outputs = ("train", "validation", "test", "baseline")
-    preprocess = ProcessingStep("Preprocess", step_args=preprocessor.run(
-        code=f"{s.code}/preprocess.py",
-        inputs=[ProcessingInput(source=input_url, destination="/opt/ml/processing/input/raw",
-                                input_name="raw"), lib_input],
-        outputs=[ProcessingOutput(output_name=name, source=f"/opt/ml/processing/output/{name}",
-                                  destination=s.output("Preprocess", name))
-                 for name in outputs],
-        arguments=["--input-dir", "/opt/ml/processing/input/raw",
-                   "--output-dir", "/opt/ml/processing/output",
-                   "--validation-fraction", "0.15", "--test-fraction", "0.15"],
-    ))
+    preprocess = ProcessingStep(
+        "Preprocess",
+        step_args=preprocessor.run(
+            code=f"{s.code}/preprocess.py",
+            inputs=[
+                ProcessingInput(
+                    source=input_url, destination="/opt/ml/processing/input/raw", input_name="raw"
+                ),
+                lib_input,
+            ],
+            outputs=[
+                ProcessingOutput(
+                    output_name=name,
+                    source=f"/opt/ml/processing/output/{name}",
+                    destination=s.output("Preprocess", name),
+                )
+                for name in outputs
+            ],
+            arguments=[
+                "--input-dir",
+                "/opt/ml/processing/input/raw",
+                "--output-dir",
+                "/opt/ml/processing/output",
+                "--validation-fraction",
+                "0.15",
+                "--test-fraction",
+                "0.15",
+            ],
+        ),
+    )
 
     def channel(name: str) -> TrainingInput:
         uri = preprocess.properties.ProcessingOutputConfig.Outputs[name].S3Output.S3Uri
@@ -203,35 +239,58 @@ def build_pipeline(settings: PipelineSettings) -> Any:
     from sagemaker.estimator import Estimator
 
     xgboost = Estimator(
-        image_uri=xgboost_image, role=s.role_arn, instance_count=1,
-        instance_type=training_type, output_path=s.output("Tune"),
-        hyperparameters=dict(STATIC_HYPERPARAMETERS), sagemaker_session=session,
-        max_run=3600, disable_profiler=True, debugger_hook_config=False, **job_security,
+        image_uri=xgboost_image,
+        role=s.role_arn,
+        instance_count=1,
+        instance_type=training_type,
+        output_path=s.output("Tune"),
+        hyperparameters=dict(STATIC_HYPERPARAMETERS),
+        sagemaker_session=session,
+        max_run=3600,
+        disable_profiler=True,
+        debugger_hook_config=False,
+        **job_security,
     )
     low, high = HYPERPARAMETER_RANGES["max_depth"]
     tuner = HyperparameterTuner(
-        xgboost, objective_metric_name=OBJECTIVE_METRIC, objective_type="Maximize",
+        xgboost,
+        objective_metric_name=OBJECTIVE_METRIC,
+        objective_type="Maximize",
         hyperparameter_ranges={
-            **{name: ContinuousParameter(*HYPERPARAMETER_RANGES[name])
-               for name in ("alpha", "eta", "min_child_weight")},
+            **{
+                name: ContinuousParameter(*HYPERPARAMETER_RANGES[name])
+                for name in ("alpha", "eta", "min_child_weight")
+            },
             "max_depth": IntegerParameter(int(low), int(high)),
         },
-        strategy=s.strategy, max_jobs=max_jobs, max_parallel_jobs=max_parallel,
-        early_stopping_type=s.early_stopping, base_tuning_job_name="digits-xgb",
+        strategy=s.strategy,
+        max_jobs=max_jobs,
+        max_parallel_jobs=max_parallel,
+        early_stopping_type=s.early_stopping,
+        base_tuning_job_name="digits-xgb",
     )
     tune = TuningStep("Tune", step_args=tuner.fit(inputs=channels))
 
     # TrainBaseline ---------------------------------------------------------------------
     baseline = SKLearn(
-        entry_point="train_baseline.py", source_dir=f"{s.code_prefix}/sourcedir.tar.gz",
-        framework_version=SKLEARN_VERSION, py_version="py3", role=s.role_arn,
-        instance_count=1, instance_type=training_type, output_path=s.output("TrainBaseline"),
-        code_location=s.output("TrainBaseline", "code"), sagemaker_session=session,
-        hyperparameters={"C": 1.0, "max-iter": 2000}, max_run=3600,
+        entry_point="train_baseline.py",
+        source_dir=f"{s.code_prefix}/sourcedir.tar.gz",
+        framework_version=SKLEARN_VERSION,
+        py_version="py3",
+        role=s.role_arn,
+        instance_count=1,
+        instance_type=training_type,
+        output_path=s.output("TrainBaseline"),
+        code_location=s.output("TrainBaseline", "code"),
+        sagemaker_session=session,
+        hyperparameters={"C": "1.0", "max-iter": "2000"},
+        max_run=3600,
         # Debugger/Profiler are closed to new customers (AWS-FACTS); keep them off.
-        disable_profiler=True, debugger_hook_config=False,
-        metric_definitions=[{"Name": "validation:accuracy",
-                             "Regex": r"validation:accuracy=([0-9.]+)"}],
+        disable_profiler=True,
+        debugger_hook_config=False,
+        metric_definitions=[
+            {"Name": "validation:accuracy", "Regex": r"validation:accuracy=([0-9.]+)"}
+        ],
         **job_security,
     )
     train_baseline = TrainingStep("TrainBaseline", step_args=baseline.fit(inputs=channels))
@@ -239,79 +298,148 @@ def build_pipeline(settings: PipelineSettings) -> Any:
     # Evaluate --------------------------------------------------------------------------
     # The built-in XGBoost image doubles as the evaluation image: it has xgboost + sklearn.
     evaluator = ScriptProcessor(
-        image_uri=xgboost_image, command=["python3"], role=s.role_arn, instance_count=1,
-        instance_type=processing_type, volume_kms_key=s.kms_key_arn,
-        output_kms_key=s.kms_key_arn, network_config=network, sagemaker_session=session,
-        base_job_name=f"{s.pipeline_name}-evaluate", max_runtime_in_seconds=3600,
+        image_uri=xgboost_image,
+        command=["python3"],
+        role=s.role_arn,
+        instance_count=1,
+        instance_type=processing_type,
+        volume_kms_key=s.kms_key_arn,
+        output_kms_key=s.kms_key_arn,
+        network_config=network,
+        sagemaker_session=session,
+        base_job_name=f"{s.pipeline_name}-evaluate",
+        max_runtime_in_seconds=3600,
     )
-    report = PropertyFile(name="EvaluationReport", output_name="evaluation",
-                          path="evaluation.json")
+    report = PropertyFile(name="EvaluationReport", output_name="evaluation", path="evaluation.json")
     bucket, _, key = s.output("Tune").removeprefix("s3://").partition("/")
     best_model = tune.get_top_model_s3_uri(top_k=0, s3_bucket=bucket, prefix=key)
-    evaluate = ProcessingStep("Evaluate", property_files=[report], step_args=evaluator.run(
-        code=f"{s.code}/evaluate.py",
-        inputs=[
-            ProcessingInput(source=best_model, destination="/opt/ml/processing/input/xgboost",
-                            input_name="xgboost"),
-            ProcessingInput(source=train_baseline.properties.ModelArtifacts.S3ModelArtifacts,
-                            destination="/opt/ml/processing/input/baseline",
-                            input_name="baseline"),
-            ProcessingInput(
-                source=preprocess.properties.ProcessingOutputConfig.Outputs["test"]
-                .S3Output.S3Uri,
-                destination="/opt/ml/processing/input/test", input_name="test"),
-            lib_input,
-        ],
-        outputs=[ProcessingOutput(output_name="evaluation",
-                                  source="/opt/ml/processing/output/evaluation",
-                                  destination=s.output("Evaluate", "evaluation"))],
-        arguments=["--xgboost-model", "/opt/ml/processing/input/xgboost",
-                   "--baseline-model", "/opt/ml/processing/input/baseline",
-                   "--test-dir", "/opt/ml/processing/input/test",
-                   "--output-dir", "/opt/ml/processing/output/evaluation"],
-    ))
+    evaluate = ProcessingStep(
+        "Evaluate",
+        property_files=[report],
+        step_args=evaluator.run(
+            code=f"{s.code}/evaluate.py",
+            inputs=[
+                ProcessingInput(
+                    source=best_model,
+                    destination="/opt/ml/processing/input/xgboost",
+                    input_name="xgboost",
+                ),
+                ProcessingInput(
+                    source=train_baseline.properties.ModelArtifacts.S3ModelArtifacts,
+                    destination="/opt/ml/processing/input/baseline",
+                    input_name="baseline",
+                ),
+                ProcessingInput(
+                    source=preprocess.properties.ProcessingOutputConfig.Outputs[
+                        "test"
+                    ].S3Output.S3Uri,
+                    destination="/opt/ml/processing/input/test",
+                    input_name="test",
+                ),
+                lib_input,
+            ],
+            outputs=[
+                ProcessingOutput(
+                    output_name="evaluation",
+                    source="/opt/ml/processing/output/evaluation",
+                    destination=s.output("Evaluate", "evaluation"),
+                )
+            ],
+            arguments=[
+                "--xgboost-model",
+                "/opt/ml/processing/input/xgboost",
+                "--baseline-model",
+                "/opt/ml/processing/input/baseline",
+                "--test-dir",
+                "/opt/ml/processing/input/test",
+                "--output-dir",
+                "/opt/ml/processing/output/evaluation",
+            ],
+        ),
+    )
 
     # QualityGate -> Register* | GateFailed ---------------------------------------------
     def accuracy(model: str) -> JsonGet:
-        return JsonGet(step_name=evaluate.name, property_file=report,
-                       json_path=f"{model}.multiclass_classification_metrics.accuracy.value")
+        return JsonGet(
+            step_name=evaluate.name,
+            property_file=report,
+            json_path=f"{model}.multiclass_classification_metrics.accuracy.value",
+        )
 
-    evaluation_uri = evaluate.properties.ProcessingOutputConfig.Outputs["evaluation"] \
-        .S3Output.S3Uri
+    evaluation_uri = evaluate.properties.ProcessingOutputConfig.Outputs["evaluation"].S3Output.S3Uri
 
     def register(name: str, image: str, model_data: Any, group: str, metrics: str) -> ModelStep:
-        model = Model(image_uri=image, model_data=model_data, role=s.role_arn,
-                      sagemaker_session=session, enable_network_isolation=True)
-        return ModelStep(name, step_args=model.register(
-            content_types=["text/csv"], response_types=["text/csv"],
-            inference_instances=["ml.m5.large"], transform_instances=["ml.m5.large"],
-            model_package_group_name=group, approval_status=approval,
-            model_metrics=ModelMetrics(model_statistics=MetricsSource(
-                s3_uri=Join(on="/", values=[evaluation_uri, metrics]),
-                content_type="application/json")),
-        ))
+        model = Model(
+            image_uri=image,
+            model_data=model_data,
+            role=s.role_arn,
+            sagemaker_session=session,
+            enable_network_isolation=True,
+        )
+        return ModelStep(
+            name,
+            step_args=model.register(
+                content_types=["text/csv"],
+                response_types=["text/csv"],
+                inference_instances=["ml.m5.large"],
+                transform_instances=["ml.m5.large"],
+                model_package_group_name=group,
+                approval_status=approval,
+                model_metrics=ModelMetrics(
+                    model_statistics=MetricsSource(
+                        s3_uri=Join(on="/", values=[evaluation_uri, metrics]),
+                        content_type="application/json",
+                    )
+                ),
+            ),
+        )
 
-    register_xgboost = register("RegisterXGBoost", xgboost_image, best_model,
-                                s.xgboost_group, "xgboost_metrics.json")
-    register_baseline = register("RegisterBaseline", sklearn_image,
-                                 train_baseline.properties.ModelArtifacts.S3ModelArtifacts,
-                                 s.baseline_group, "baseline_metrics.json")
-    gate_failed = FailStep("GateFailed", error_message=Join(on=" ", values=[
-        "quality gate failed: xgboost test accuracy", accuracy("xgboost"),
-        "must be >= AccuracyThreshold", threshold,
-        "and > baseline accuracy", accuracy("baseline"),
-    ]))
+    register_xgboost = register(
+        "RegisterXGBoost", xgboost_image, best_model, s.xgboost_group, "xgboost_metrics.json"
+    )
+    register_baseline = register(
+        "RegisterBaseline",
+        sklearn_image,
+        train_baseline.properties.ModelArtifacts.S3ModelArtifacts,
+        s.baseline_group,
+        "baseline_metrics.json",
+    )
+    gate_failed = FailStep(
+        "GateFailed",
+        error_message=Join(
+            on=" ",
+            values=[
+                "quality gate failed: xgboost test accuracy",
+                accuracy("xgboost"),
+                "must be >= AccuracyThreshold",
+                threshold,
+                "and > baseline accuracy",
+                accuracy("baseline"),
+            ],
+        ),
+    )
     gate = ConditionStep(
         "QualityGate",
-        # A list of conditions is a logical AND.
-        conditions=[ConditionGreaterThanOrEqualTo(left=accuracy("xgboost"), right=threshold),
-                    ConditionGreaterThan(left=accuracy("xgboost"), right=accuracy("baseline"))],
-        if_steps=[register_xgboost, register_baseline], else_steps=[gate_failed],
+        # A list of conditions is a logical AND. The SDK's type hints omit JsonGet, which
+        # its own docs use as a condition operand, hence the ignores.
+        conditions=[
+            ConditionGreaterThanOrEqualTo(left=accuracy("xgboost"), right=threshold),  # type: ignore[arg-type]
+            ConditionGreaterThan(left=accuracy("xgboost"), right=accuracy("baseline")),  # type: ignore[arg-type]
+        ],
+        if_steps=[register_xgboost, register_baseline],
+        else_steps=[gate_failed],
     )
     return Pipeline(
         name=s.pipeline_name,
-        parameters=[input_url, processing_type, training_type, threshold, approval,
-                    max_jobs, max_parallel],
+        parameters=[
+            input_url,
+            processing_type,
+            training_type,
+            threshold,
+            approval,
+            max_jobs,
+            max_parallel,
+        ],
         steps=[preprocess, tune, train_baseline, evaluate, gate],
         sagemaker_session=session,
     )

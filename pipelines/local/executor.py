@@ -143,10 +143,17 @@ def _all_nested_names(step: dict[str, Any]) -> set[str]:
 class LocalExecution:
     """One execution of a definition in a work folder; see run_local()."""
 
-    def __init__(self, definition: dict[str, Any], workdir: Path,
-                 parameter_overrides: dict[str, Any] | None = None, *,
-                 mounts: dict[str, Path] | None = None, code_dir: Path | None = None,
-                 nthread: int = 1, log: Any = print) -> None:
+    def __init__(
+        self,
+        definition: dict[str, Any],
+        workdir: Path,
+        parameter_overrides: dict[str, Any] | None = None,
+        *,
+        mounts: dict[str, Path] | None = None,
+        code_dir: Path | None = None,
+        nthread: int = 1,
+        log: Any = print,
+    ) -> None:
         self.definition = definition
         self.workdir = Path(workdir).resolve()
         self.pipeline_dir = self.workdir / "pipeline"
@@ -168,8 +175,9 @@ class LocalExecution:
         declared = {p["Name"]: p for p in self.definition.get("Parameters", [])}
         unknown = sorted(set(overrides) - set(declared))
         if unknown:
-            raise DefinitionError(f"unknown parameter(s) {', '.join(unknown)}; "
-                                  f"declared: {', '.join(declared)}")
+            raise DefinitionError(
+                f"unknown parameter(s) {', '.join(unknown)}; declared: {', '.join(declared)}"
+            )
         values: dict[str, Any] = {}
         for name, spec in declared.items():
             kind = spec.get("Type", "String")
@@ -217,22 +225,27 @@ class LocalExecution:
                 raise PropertyReferenceError(step, node, f"no parameter {name!r}")
             return self.parameters[name]
         if ref.startswith("Execution."):
-            execution = {"PipelineExecutionId": self.execution_id,
-                         "PipelineExecutionArn": f"arn:aws:sagemaker:local:000000000000:"
-                         f"pipeline/local/execution/{self.execution_id}",
-                         "PipelineName": "local", "StartDateTime": self.execution_id}
+            execution = {
+                "PipelineExecutionId": self.execution_id,
+                "PipelineExecutionArn": f"arn:aws:sagemaker:local:000000000000:"
+                f"pipeline/local/execution/{self.execution_id}",
+                "PipelineName": "local",
+                "StartDateTime": self.execution_id,
+            }
             key = ref.removeprefix("Execution.")
             if key not in execution:
                 raise PropertyReferenceError(step, node, f"no execution variable {key!r}")
             return execution[key]
         match = _STEP_REF.match(ref)
         if not match:
-            raise PropertyReferenceError(step, node,
-                                         "expected Parameters.*, Execution.* or Steps.*")
+            raise PropertyReferenceError(
+                step, node, "expected Parameters.*, Execution.* or Steps.*"
+            )
         target, path = match.groups()
         if target not in self.properties:
-            raise PropertyReferenceError(step, node,
-                                         f"step {target!r} has not run (or does not exist)")
+            raise PropertyReferenceError(
+                step, node, f"step {target!r} has not run (or does not exist)"
+            )
         try:
             return walk_path(self.properties[target], path, what=f"properties of {target}")
         except KeyError as err:
@@ -258,7 +271,7 @@ class LocalExecution:
             raise DefinitionError(f"expected an s3:// URI, got {uri!r}")
         for prefix in sorted(self.mounts, key=len, reverse=True):
             if uri == prefix.rstrip("/") or uri.startswith(prefix.rstrip("/") + "/"):
-                rest = uri[len(prefix.rstrip("/")):].strip("/")
+                rest = uri[len(prefix.rstrip("/")) :].strip("/")
                 return self.mounts[prefix] / rest if rest else self.mounts[prefix]
         return self.pipeline_dir / "s3" / uri.removeprefix("s3://").strip("/")
 
@@ -266,8 +279,10 @@ class LocalExecution:
     def run(self) -> RunResult:
         started = time.perf_counter()
         self.pipeline_dir.mkdir(parents=True, exist_ok=True)
-        self.log(f"pipeline {self.execution_id}: parameters "
-                 + ", ".join(f"{k}={v}" for k, v in self.parameters.items()))
+        self.log(
+            f"pipeline {self.execution_id}: parameters "
+            + ", ".join(f"{k}={v}" for k, v in self.parameters.items())
+        )
         try:
             self._run_steps(self.definition.get("Steps", []))
             self.result.status = "Succeeded"
@@ -285,16 +300,20 @@ class LocalExecution:
             try:
                 self._run_step(by_name[name])
             except StepFailed:
-                for rest in order[index + 1:]:
-                    self.result.steps.append(StepResult(rest, by_name[rest]["Type"],
-                                                        "NotExecuted"))
+                for rest in order[index + 1 :]:
+                    self.result.steps.append(StepResult(rest, by_name[rest]["Type"], "NotExecuted"))
                 raise
 
     def _run_step(self, step: dict[str, Any]) -> None:
         name, kind = step["Name"], step["Type"]
-        handler = {"Processing": self._processing, "Training": self._training,
-                   "Tuning": self._tuning, "Condition": self._condition,
-                   "RegisterModel": self._register, "Fail": self._fail}.get(kind)
+        handler = {
+            "Processing": self._processing,
+            "Training": self._training,
+            "Tuning": self._tuning,
+            "Condition": self._condition,
+            "RegisterModel": self._register,
+            "Fail": self._fail,
+        }.get(kind)
         if handler is None:
             raise DefinitionError(f"step {name!r}: type {kind!r} is not supported locally")
         self.log(f"[{name}] {kind} ...")
@@ -312,8 +331,10 @@ class LocalExecution:
             raise
         finally:
             result.seconds = time.perf_counter() - started
-            self.log(f"[{name}] {result.status} in {result.seconds:.1f} s"
-                     + (f": {result.detail}" if result.detail else ""))
+            self.log(
+                f"[{name}] {result.status} in {result.seconds:.1f} s"
+                + (f": {result.detail}" if result.detail else "")
+            )
 
     # Processing ------------------------------------------------------------------------
     def _processing(self, step: dict[str, Any]) -> str:
@@ -326,8 +347,10 @@ class LocalExecution:
             s3 = item["S3Input"]
             source, target = self.local(s3["S3Uri"]), _under(root, s3["LocalPath"])
             if not source.exists():
-                raise StepFailed(f"{name}: input {item['InputName']!r}: nothing at "
-                                 f"{s3['S3Uri']} (local {source})")
+                raise StepFailed(
+                    f"{name}: input {item['InputName']!r}: nothing at "
+                    f"{s3['S3Uri']} (local {source})"
+                )
             target.mkdir(parents=True, exist_ok=True)
             # A file URI lands inside LocalPath (as S3Prefix downloads do); a prefix is linked.
             if source.is_file():
@@ -345,16 +368,27 @@ class LocalExecution:
             target = _under(root, s3["LocalPath"])
             target.parent.mkdir(parents=True, exist_ok=True)
             target.symlink_to(local_out, target_is_directory=True)
-            outputs[item["OutputName"]] = {"OutputName": item["OutputName"],
-                                           "S3Output": {"S3Uri": s3["S3Uri"]}}
+            outputs[item["OutputName"]] = {
+                "OutputName": item["OutputName"],
+                "S3Output": {"S3Uri": s3["S3Uri"]},
+            }
         app = args["AppSpecification"]
         command = [*app.get("ContainerEntrypoint", []), *app.get("ContainerArguments", [])]
         if not command:
             raise DefinitionError(f"step {name!r}: no ContainerEntrypoint to run")
-        command = [sys.executable if c in ("python", "python3") else
-                   str(_under(root, c)) if c.startswith("/opt/ml/") else str(c) for c in command]
-        env = {**os.environ, **args.get("Environment", {}),
-               "MODEL_CODE_LIB": str(root / "opt/ml/processing/input/lib")}
+        command = [
+            sys.executable
+            if c in ("python", "python3")
+            else str(_under(root, c))
+            if c.startswith("/opt/ml/")
+            else str(c)
+            for c in command
+        ]
+        env = {
+            **os.environ,
+            **args.get("Environment", {}),
+            "MODEL_CODE_LIB": str(root / "opt/ml/processing/input/lib"),
+        }
         env.pop("PYTHONPATH", None)  # the job must find model_code through its own input
         self._subprocess(name, command, env, cwd=root)
         self.properties[name] = {
@@ -363,18 +397,20 @@ class LocalExecution:
             "ProcessingOutputConfig": {"Outputs": outputs},
             "PropertyFiles": {
                 pf["PropertyFileName"]: {
-                    "local_path": str(self.local(outputs[pf["OutputName"]]["S3Output"]["S3Uri"])
-                                      / pf["FilePath"])}
+                    "local_path": str(
+                        self.local(outputs[pf["OutputName"]]["S3Output"]["S3Uri"]) / pf["FilePath"]
+                    )
+                }
                 for pf in step.get("PropertyFiles", [])
             },
         }
         return f"outputs: {', '.join(outputs)}"
 
-    def _subprocess(self, name: str, command: list[str], env: dict[str, str],
-                    cwd: Path) -> None:
+    def _subprocess(self, name: str, command: list[str], env: dict[str, str], cwd: Path) -> None:
         cwd.mkdir(parents=True, exist_ok=True)
-        done = subprocess.run(command, env=env, cwd=cwd, capture_output=True, text=True,
-                              check=False)
+        done = subprocess.run(
+            command, env=env, cwd=cwd, capture_output=True, text=True, check=False
+        )
         log_file = self.pipeline_dir / name / "job.log"
         log_file.parent.mkdir(parents=True, exist_ok=True)
         log_file.write_text(done.stdout + done.stderr)
@@ -385,8 +421,9 @@ class LocalExecution:
             raise StepFailed(f"{name}: job exited {done.returncode}: {tail} (log {log_file})")
 
     # Training ---------------------------------------------------------------------------
-    def _channels(self, job: dict[str, Any], step: str,
-                  skip: tuple[str, ...] = ()) -> dict[str, Path]:
+    def _channels(
+        self, job: dict[str, Any], step: str, skip: tuple[str, ...] = ()
+    ) -> dict[str, Path]:
         channels = {}
         for channel in job.get("InputDataConfig", []):
             if channel["ChannelName"] in skip:
@@ -414,38 +451,56 @@ class LocalExecution:
         elif "xgboost" in job["AlgorithmSpecification"].get("TrainingImage", ""):
             metrics = jobs.train_xgboost(hyper, channels, model_dir, nthread=2)
         else:
-            raise DefinitionError(f"step {name!r}: only built-in XGBoost or script mode "
-                                  "training runs locally")
-        artifact = "/".join([job["OutputDataConfig"]["S3OutputPath"].rstrip("/"), job_name,
-                             "output", "model.tar.gz"])
+            raise DefinitionError(
+                f"step {name!r}: only built-in XGBoost or script mode training runs locally"
+            )
+        artifact = "/".join(
+            [
+                job["OutputDataConfig"]["S3OutputPath"].rstrip("/"),
+                job_name,
+                "output",
+                "model.tar.gz",
+            ]
+        )
         jobs.tar_model(model_dir, self.local(artifact))
         self.properties[name] = {
-            "TrainingJobName": job_name, "TrainingJobStatus": "Completed",
+            "TrainingJobName": job_name,
+            "TrainingJobStatus": "Completed",
             "ModelArtifacts": {"S3ModelArtifacts": artifact},
             "FinalMetricDataList": [{"MetricName": k, "Value": v} for k, v in metrics.items()],
             "HyperParameters": hyper,
         }
         return ", ".join(f"{k}={v:.4f}" for k, v in metrics.items())
 
-    def _script_mode(self, name: str, hyper: dict[str, str], channels: dict[str, Path],
-                     model_dir: Path) -> dict[str, float]:
+    def _script_mode(
+        self, name: str, hyper: dict[str, str], channels: dict[str, Path], model_dir: Path
+    ) -> dict[str, float]:
         program = json.loads(hyper["sagemaker_program"])
         script = self.code_dir / program
         if not script.exists():
             raise DefinitionError(f"step {name!r}: entry point {program!r} not in {self.code_dir}")
         # Hyperparameters reach the script as --name value, the framework containers' way.
-        argv = [f"--{k}={json.loads(v) if v.startswith(chr(34)) else v}"
-                for k, v in hyper.items() if not k.startswith(("sagemaker_", "_"))]
-        env = {**os.environ, "SM_MODEL_DIR": str(model_dir),
-               "SM_OUTPUT_DATA_DIR": str(self.pipeline_dir / name / "output"),
-               "SM_HPS": json.dumps(hyper),
-               **{f"SM_CHANNEL_{c.upper()}": str(p) for c, p in channels.items()}}
+        argv = [
+            f"--{k}={json.loads(v) if v.startswith(chr(34)) else v}"
+            for k, v in hyper.items()
+            if not k.startswith(("sagemaker_", "_"))
+        ]
+        env = {
+            **os.environ,
+            "SM_MODEL_DIR": str(model_dir),
+            "SM_OUTPUT_DATA_DIR": str(self.pipeline_dir / name / "output"),
+            "SM_HPS": json.dumps(hyper),
+            **{f"SM_CHANNEL_{c.upper()}": str(p) for c, p in channels.items()},
+        }
         env.pop("PYTHONPATH", None)
-        self._subprocess(name, [sys.executable, str(script), *argv], env,
-                         cwd=self.pipeline_dir / name)
+        self._subprocess(
+            name, [sys.executable, str(script), *argv], env, cwd=self.pipeline_dir / name
+        )
         log = (self.pipeline_dir / name / "job.log").read_text()
-        return {m.group(1): float(m.group(2))
-                for m in re.finditer(r"^([a-z]+:[a-z_]+)=([0-9.]+)$", log, re.M)}
+        return {
+            m.group(1): float(m.group(2))
+            for m in re.finditer(r"^([a-z]+:[a-z_]+)=([0-9.]+)$", log, re.M)
+        }
 
     # Tuning -----------------------------------------------------------------------------
     def _tuning(self, step: dict[str, Any]) -> str:
@@ -463,8 +518,10 @@ class LocalExecution:
         tuning_name = f"{name.lower()}-{self.execution_id.removeprefix('local-')}"
         # Cores split over the parallel jobs: 2 cores, 3 jobs -> one thread each.
         nthread = max(1, (os.cpu_count() or 1) // parallel) if parallel > 1 else self.nthread
-        self.log(f"    {config.get('Strategy')} search, {total} jobs, {parallel} in parallel, "
-                 f"objective {metric} ({config['HyperParameterTuningJobObjective']['Type']})")
+        self.log(
+            f"    {config.get('Strategy')} search, {total} jobs, {parallel} in parallel, "
+            f"objective {metric} ({config['HyperParameterTuningJobObjective']['Type']})"
+        )
 
         def run_job(number: int, tuned: dict[str, str]) -> jobs.TrialResult:
             job_name = f"{tuning_name}-{number:03d}"
@@ -472,44 +529,67 @@ class LocalExecution:
             started = time.perf_counter()
             metrics = jobs.train_xgboost({**static, **tuned}, channels, model_dir, nthread)
             if metric not in metrics:
-                raise DefinitionError(f"step {name!r}: objective {metric!r} not emitted; "
-                                      f"metrics: {', '.join(metrics)}")
+                raise DefinitionError(
+                    f"step {name!r}: objective {metric!r} not emitted; "
+                    f"metrics: {', '.join(metrics)}"
+                )
             jobs.tar_model(model_dir, self.local(f"{output_path}/{job_name}/output/model.tar.gz"))
             shown = " ".join(f"{k}={float(v):.4g}" for k, v in sorted(tuned.items()))
-            self.log(f"    job {number}/{total} {job_name}: {shown} {metric}="
-                     f"{metrics[metric]:.4f} ({time.perf_counter() - started:.1f} s)")
+            self.log(
+                f"    job {number}/{total} {job_name}: {shown} {metric}="
+                f"{metrics[metric]:.4f} ({time.perf_counter() - started:.1f} s)"
+            )
             return jobs.TrialResult(number, job_name, tuned, metrics[metric], metrics)
 
         results = jobs.tune(config, run_job)
         maximize = config["HyperParameterTuningJobObjective"]["Type"] == "Maximize"
         # Best first; ties keep job order (sorted is stable).
         ranked = sorted(results, key=lambda r: -r.objective if maximize else r.objective)
-        summaries = [{
-            "TrainingJobName": r.job_name, "TrainingJobStatus": "Completed",
-            "TunedHyperParameters": r.hyperparameters,
-            "FinalHyperParameterTuningJobObjectiveMetric": {"MetricName": metric,
-                                                            "Value": r.objective},
-        } for r in ranked]
-        self.tuning_jobs = [{"number": r.number, "job_name": r.job_name,
-                             "hyperparameters": r.hyperparameters, "objective": r.objective}
-                            for r in results]
+        summaries = [
+            {
+                "TrainingJobName": r.job_name,
+                "TrainingJobStatus": "Completed",
+                "TunedHyperParameters": r.hyperparameters,
+                "FinalHyperParameterTuningJobObjectiveMetric": {
+                    "MetricName": metric,
+                    "Value": r.objective,
+                },
+            }
+            for r in ranked
+        ]
+        self.tuning_jobs = [
+            {
+                "number": r.number,
+                "job_name": r.job_name,
+                "hyperparameters": r.hyperparameters,
+                "objective": r.objective,
+            }
+            for r in results
+        ]
         best = summaries[0]
-        self.result.best_job = {**best, "ModelArtifacts": f"{output_path}/"
-                                f"{best['TrainingJobName']}/output/model.tar.gz"}
+        self.result.best_job = {
+            **best,
+            "ModelArtifacts": f"{output_path}/{best['TrainingJobName']}/output/model.tar.gz",
+        }
         self.result.tuning_jobs = self.tuning_jobs
         self.properties[name] = {
             "HyperParameterTuningJobName": tuning_name,
             "HyperParameterTuningJobStatus": "Completed",
-            "TrainingJobSummaries": summaries, "BestTrainingJob": best,
+            "TrainingJobSummaries": summaries,
+            "BestTrainingJob": best,
         }
         return f"best {best['TrainingJobName']} {metric}={ranked[0].objective:.4f}"
 
     # Condition / Fail / Register -------------------------------------------------------
     def evaluate_condition(self, condition: dict[str, Any], step: str) -> bool:
         kind = condition.get("Type")
-        binary = {"Equals": lambda a, b: a == b, "GreaterThan": lambda a, b: a > b,
-                  "GreaterThanOrEqualTo": lambda a, b: a >= b,
-                  "LessThan": lambda a, b: a < b, "LessThanOrEqualTo": lambda a, b: a <= b}
+        binary = {
+            "Equals": lambda a, b: a == b,
+            "GreaterThan": lambda a, b: a > b,
+            "GreaterThanOrEqualTo": lambda a, b: a >= b,
+            "LessThan": lambda a, b: a < b,
+            "LessThanOrEqualTo": lambda a, b: a <= b,
+        }
         if kind in binary:
             left = self.resolve(condition["LeftValue"], step)
             right = self.resolve(condition["RightValue"], step)
@@ -517,10 +597,12 @@ class LocalExecution:
                 return bool(binary[kind](left, right))
             except TypeError as err:
                 raise PropertyReferenceError(
-                    step, condition, f"cannot compare {left!r} and {right!r}") from err
+                    step, condition, f"cannot compare {left!r} and {right!r}"
+                ) from err
         if kind == "In":
             return self.resolve(condition["QueryValue"], step) in self.resolve(
-                condition["Values"], step)
+                condition["Values"], step
+            )
         if kind == "Not":
             return not self.evaluate_condition(condition["Condition"], step)
         if kind == "Or":
@@ -534,9 +616,11 @@ class LocalExecution:
         # SageMaker ANDs the list of conditions.
         outcome = all(self.evaluate_condition(c, name) for c in args.get("Conditions", []))
         self.properties[name] = {"Outcome": outcome}
-        chosen, skipped = (("IfSteps", "ElseSteps") if outcome else ("ElseSteps", "IfSteps"))
-        self.log(f"[{name}] outcome {str(outcome).lower()}: running "
-                 f"{', '.join(s['Name'] for s in args.get(chosen, [])) or 'nothing'}")
+        chosen, skipped = ("IfSteps", "ElseSteps") if outcome else ("ElseSteps", "IfSteps")
+        self.log(
+            f"[{name}] outcome {str(outcome).lower()}: running "
+            f"{', '.join(s['Name'] for s in args.get(chosen, [])) or 'nothing'}"
+        )
         for inner in args.get(skipped, []):
             self.result.steps.append(StepResult(inner["Name"], inner["Type"], "NotExecuted"))
         self._run_steps(list(args.get(chosen, [])))
@@ -553,8 +637,9 @@ class LocalExecution:
         if not group:
             raise DefinitionError(f"step {name!r}: no ModelPackageGroupName")
         container = args["InferenceSpecification"]["Containers"][0]
-        metrics_uri = (args.get("ModelMetrics", {}).get("ModelQuality", {})
-                       .get("Statistics", {}).get("S3Uri"))
+        metrics_uri = (
+            args.get("ModelMetrics", {}).get("ModelQuality", {}).get("Statistics", {}).get("S3Uri")
+        )
         metrics = None
         if metrics_uri:
             path = self.local(metrics_uri)
@@ -564,19 +649,27 @@ class LocalExecution:
         artifact = self.local(container["ModelDataUrl"])
         if not artifact.exists():
             raise StepFailed(f"{name}: model artifact not found at {container['ModelDataUrl']}")
-        registry = (json.loads(self.registry_path.read_text())
-                    if self.registry_path.exists() else {"groups": {}})
+        registry = (
+            json.loads(self.registry_path.read_text())
+            if self.registry_path.exists()
+            else {"groups": {}}
+        )
         versions = registry["groups"].setdefault(group, {"versions": []})["versions"]
         version = max((v["version"] for v in versions), default=0) + 1
         arn = f"arn:aws:sagemaker:local:000000000000:model-package/{group}/{version}"
-        versions.append({
-            "version": version, "arn": arn,
-            "approval_status": args.get("ModelApprovalStatus", "PendingManualApproval"),
-            "image": container.get("Image"), "model_data_url": container["ModelDataUrl"],
-            "artifact": str(artifact), "metrics": metrics,
-            "created": datetime.now(UTC).isoformat(timespec="seconds"),
-            "pipeline_execution": self.execution_id,
-        })
+        versions.append(
+            {
+                "version": version,
+                "arn": arn,
+                "approval_status": args.get("ModelApprovalStatus", "PendingManualApproval"),
+                "image": container.get("Image"),
+                "model_data_url": container["ModelDataUrl"],
+                "artifact": str(artifact),
+                "metrics": metrics,
+                "created": datetime.now(UTC).isoformat(timespec="seconds"),
+                "pipeline_execution": self.execution_id,
+            }
+        )
         self.registry_path.parent.mkdir(parents=True, exist_ok=True)
         self.registry_path.write_text(json.dumps(registry, indent=2))
         self.result.registry = self.registry_path
@@ -586,9 +679,15 @@ class LocalExecution:
     # report -----------------------------------------------------------------------------
     def _report(self) -> None:
         self.report_dir.mkdir(parents=True, exist_ok=True)
-        evaluation = next((Path(p["local_path"]) for props in self.properties.values()
-                           for p in props.get("PropertyFiles", {}).values()
-                           if Path(p["local_path"]).exists()), None)
+        evaluation = next(
+            (
+                Path(p["local_path"])
+                for props in self.properties.values()
+                for p in props.get("PropertyFiles", {}).values()
+                if Path(p["local_path"]).exists()
+            ),
+            None,
+        )
         if evaluation:
             self.result.metrics = json.loads(evaluation.read_text())
             shutil.copy(evaluation, self.report_dir / evaluation.name)
@@ -597,13 +696,23 @@ class LocalExecution:
         plots.write_plots(self.report_dir, self.tuning_jobs, self.result.metrics)
         self.result.report_dir = self.report_dir
         summary = {
-            "status": self.result.status, "execution_id": self.execution_id,
-            "failure": self.result.failure, "parameters": self.parameters,
+            "status": self.result.status,
+            "execution_id": self.execution_id,
+            "failure": self.result.failure,
+            "parameters": self.parameters,
             "seconds": round(self.result.seconds, 2),
-            "steps": [{"name": s.name, "type": s.type, "status": s.status,
-                       "seconds": round(s.seconds, 2), "detail": s.detail}
-                      for s in self.result.steps],
-            "best_job": self.result.best_job, "tuning_jobs": self.tuning_jobs,
+            "steps": [
+                {
+                    "name": s.name,
+                    "type": s.type,
+                    "status": s.status,
+                    "seconds": round(s.seconds, 2),
+                    "detail": s.detail,
+                }
+                for s in self.result.steps
+            ],
+            "best_job": self.result.best_job,
+            "tuning_jobs": self.tuning_jobs,
         }
         (self.report_dir / "run.json").write_text(json.dumps(summary, indent=2))
 
@@ -618,10 +727,15 @@ def _text(value: Any) -> str:
     return str(value)
 
 
-def run_local(definition: dict[str, Any] | str, workdir: Path,
-              parameter_overrides: dict[str, Any] | None = None, *,
-              mounts: dict[str, Path] | None = None, code_dir: Path | None = None,
-              log: Any = print) -> RunResult:
+def run_local(
+    definition: dict[str, Any] | str,
+    workdir: Path,
+    parameter_overrides: dict[str, Any] | None = None,
+    *,
+    mounts: dict[str, Path] | None = None,
+    code_dir: Path | None = None,
+    log: Any = print,
+) -> RunResult:
     """Execute a definition (dict or JSON text) in workdir; never raises for a failed job.
 
     Raises DefinitionError (incl. unresolvable references, naming the step) for a definition
@@ -631,8 +745,9 @@ def run_local(definition: dict[str, Any] | str, workdir: Path,
         definition = json.loads(definition)
     if not isinstance(definition, dict) or "Steps" not in definition:
         raise DefinitionError("not a pipeline definition: no Steps")
-    execution = LocalExecution(definition, workdir, parameter_overrides, mounts=mounts,
-                               code_dir=code_dir, log=log)
+    execution = LocalExecution(
+        definition, workdir, parameter_overrides, mounts=mounts, code_dir=code_dir, log=log
+    )
     plan(definition["Steps"])  # fail on unknown steps / cycles before running anything
     return execution.run()
 

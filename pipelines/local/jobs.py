@@ -48,8 +48,9 @@ def _params(hyperparameters: dict[str, str], nthread: int) -> tuple[dict[str, An
     return params, int(float(hyperparameters.get("num_round", "100")))
 
 
-def train_xgboost(hyperparameters: dict[str, str], channels: dict[str, Path], model_dir: Path,
-                  nthread: int = 1) -> dict[str, float]:
+def train_xgboost(
+    hyperparameters: dict[str, str], channels: dict[str, Path], model_dir: Path, nthread: int = 1
+) -> dict[str, float]:
     """Train like the built-in container; returns final metrics (e.g. validation:accuracy)."""
     import xgboost as xgb
 
@@ -62,8 +63,14 @@ def train_xgboost(hyperparameters: dict[str, str], channels: dict[str, Path], mo
             x, y = _load_csv_dir(Path(channels[name]))
             evals.append((xgb.DMatrix(x, label=y), name))
     history: dict[str, dict[str, list[float]]] = {}
-    booster = xgb.train(params, evals[0][0], num_boost_round=rounds, evals=evals,
-                        evals_result=history, verbose_eval=False)
+    booster = xgb.train(
+        params,
+        evals[0][0],
+        num_boost_round=rounds,
+        evals=evals,
+        evals_result=history,
+        verbose_eval=False,
+    )
     metrics: dict[str, float] = {}
     for channel, series in history.items():
         for metric, values in series.items():
@@ -109,11 +116,14 @@ def _sampler(strategy: str, ranges: dict[str, Any], max_jobs: int) -> Any:
                 if kind == "CategoricalParameterRanges":
                     grid[item["Name"]] = list(item["Values"])
                 elif kind == "IntegerParameterRanges":
-                    grid[item["Name"]] = list(range(int(item["MinValue"]),
-                                                    int(item["MaxValue"]) + 1))
+                    grid[item["Name"]] = list(
+                        range(int(item["MinValue"]), int(item["MaxValue"]) + 1)
+                    )
                 else:
-                    grid[item["Name"]] = [float(v) for v in np.linspace(
-                        float(item["MinValue"]), float(item["MaxValue"]), 3)]
+                    grid[item["Name"]] = [
+                        float(v)
+                        for v in np.linspace(float(item["MinValue"]), float(item["MaxValue"]), 3)
+                    ]
         del max_jobs  # the grid is cut by MaxNumberOfTrainingJobs in tune()
         return optuna.samplers.GridSampler(grid, seed=42)
     raise ValueError(f"tuning strategy {strategy!r} not supported locally")
@@ -123,19 +133,27 @@ def _suggest(trial: Any, ranges: dict[str, Any]) -> dict[str, str]:
     values: dict[str, str] = {}
     for item in ranges.get("ContinuousParameterRanges", []):
         log = item.get("ScalingType") == "Logarithmic"
-        values[item["Name"]] = repr(float(trial.suggest_float(
-            item["Name"], float(item["MinValue"]), float(item["MaxValue"]), log=log)))
+        values[item["Name"]] = repr(
+            float(
+                trial.suggest_float(
+                    item["Name"], float(item["MinValue"]), float(item["MaxValue"]), log=log
+                )
+            )
+        )
     for item in ranges.get("IntegerParameterRanges", []):
         log = item.get("ScalingType") == "Logarithmic"
-        values[item["Name"]] = str(trial.suggest_int(
-            item["Name"], int(item["MinValue"]), int(item["MaxValue"]), log=log))
+        values[item["Name"]] = str(
+            trial.suggest_int(item["Name"], int(item["MinValue"]), int(item["MaxValue"]), log=log)
+        )
     for item in ranges.get("CategoricalParameterRanges", []):
         values[item["Name"]] = str(trial.suggest_categorical(item["Name"], item["Values"]))
     return values
 
 
-def tune(config: dict[str, Any], run_job: Callable[[int, dict[str, str]], TrialResult],
-         ) -> list[TrialResult]:
+def tune(
+    config: dict[str, Any],
+    run_job: Callable[[int, dict[str, str]], TrialResult],
+) -> list[TrialResult]:
     """Run HyperParameterTuningJobConfig (resolved): batches of MaxParallel, in job order."""
     import optuna
 
@@ -146,11 +164,15 @@ def tune(config: dict[str, Any], run_job: Callable[[int, dict[str, str]], TrialR
     if max_jobs < 1 or parallel < 1:
         raise ValueError(f"bad tuning limits: {limits}")
     objective = config["HyperParameterTuningJobObjective"]
-    direction = "maximize" if objective["Type"] == "Maximize" else "minimize"
+    direction = (
+        optuna.study.StudyDirection.MAXIMIZE
+        if objective["Type"] == "Maximize"
+        else optuna.study.StudyDirection.MINIMIZE
+    )
     ranges = config["ParameterRanges"]
-    study = optuna.create_study(direction=direction,
-                                sampler=_sampler(config.get("Strategy", "Bayesian"), ranges,
-                                                 max_jobs))
+    study = optuna.create_study(
+        direction=direction, sampler=_sampler(config.get("Strategy", "Bayesian"), ranges, max_jobs)
+    )
     results: list[TrialResult] = []
     with ThreadPoolExecutor(max_workers=parallel) as pool:
         while len(results) < max_jobs:

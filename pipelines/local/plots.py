@@ -6,8 +6,9 @@ from pathlib import Path
 from typing import Any
 
 
-def write_plots(outdir: Path, tuning_jobs: list[dict[str, Any]],
-                metrics: dict[str, Any] | None) -> list[Path]:
+def write_plots(
+    outdir: Path, tuning_jobs: list[dict[str, Any]], metrics: dict[str, Any] | None
+) -> list[Path]:
     import matplotlib
 
     matplotlib.use("Agg")  # headless: no display on the lab machine or in CI
@@ -21,8 +22,14 @@ def write_plots(outdir: Path, tuning_jobs: list[dict[str, Any]],
         best = int(np.argmax(values))
         fig, ax = plt.subplots(figsize=(7, 4))
         ax.plot(numbers, values, "o-", color="tab:blue", label="job objective")
-        ax.plot(numbers[best], values[best], "*", color="tab:red", markersize=16,
-                label=f"best: job {numbers[best]} ({values[best]:.4f})")
+        ax.plot(
+            numbers[best],
+            values[best],
+            "*",
+            color="tab:red",
+            markersize=16,
+            label=f"best: job {numbers[best]} ({values[best]:.4f})",
+        )
         ax.set_xlabel("training job")
         ax.set_ylabel("validation:accuracy")
         ax.set_title("Hyperparameter tuning")
@@ -31,16 +38,26 @@ def write_plots(outdir: Path, tuning_jobs: list[dict[str, Any]],
         written.append(outdir / "tuning.png")
         fig.savefig(written[-1], dpi=100)
         plt.close(fig)
-    matrix = (metrics or {}).get("xgboost", {}).get("multiclass_classification_metrics", {}) \
+    matrix = (
+        (metrics or {})
+        .get("xgboost", {})
+        .get("multiclass_classification_metrics", {})
         .get("confusion_matrix")
+    )
     if matrix:
         labels = sorted(matrix, key=int)
         cm = np.array([[matrix[t][p] for p in labels] for t in labels])
         fig, ax = plt.subplots(figsize=(6, 5))
         image = ax.imshow(cm, cmap="Blues")
         for (i, j), count in np.ndenumerate(cm):
-            ax.text(j, i, str(count), ha="center", va="center",
-                    color="white" if count > cm.max() / 2 else "black")
+            ax.text(
+                j,
+                i,
+                str(count),
+                ha="center",
+                va="center",
+                color="white" if count > cm.max() / 2 else "black",
+            )
         ax.set_xticks(range(len(labels)), labels)
         ax.set_yticks(range(len(labels)), labels)
         ax.set_xlabel("predicted")

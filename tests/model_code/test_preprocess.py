@@ -26,10 +26,15 @@ def _run(tmp_path: Path, events: list, extra: list[str] | None = None) -> dict:
 def test_writes_label_first_headerless_stratified_splits(tmp_path: Path, events: list) -> None:
     """Built-in XGBoost reads CSV without a header, label in column 0; splits are stratified."""
     counts = _run(tmp_path, events)
-    parts = {n: pd.read_csv(tmp_path / "out" / n / f"{n}.csv", header=None)
-             for n in ("train", "validation", "test")}
+    parts = {
+        n: pd.read_csv(tmp_path / "out" / n / f"{n}.csv", header=None)
+        for n in ("train", "validation", "test")
+    }
     assert {n: len(p) for n, p in parts.items()} == {
-        "train": counts["train"], "validation": counts["validation"], "test": counts["test"]}
+        "train": counts["train"],
+        "validation": counts["validation"],
+        "test": counts["test"],
+    }
     assert sum(len(p) for p in parts.values()) == 300
     assert all(p.shape[1] == 65 for p in parts.values())
     for part in parts.values():
@@ -38,12 +43,15 @@ def test_writes_label_first_headerless_stratified_splits(tmp_path: Path, events:
     assert abs(counts["test"] - 45) <= 1 and abs(counts["validation"] - 45) <= 1
 
 
-def test_invalid_duplicate_and_unlabeled_records_are_counted(tmp_path: Path,
-                                                             events: list) -> None:
+def test_invalid_duplicate_and_unlabeled_records_are_counted(tmp_path: Path, events: list) -> None:
     """Bad records land in rejected.json with reasons; duplicates/unlabeled are counted."""
     unlabeled = {**events[0], "event_id": "no-label", "label": None}
-    extra = ["{not json", json.dumps({"event_id": "x", "features": [1.0]}),
-             json.dumps(events[5]), json.dumps(unlabeled)]
+    extra = [
+        "{not json",
+        json.dumps({"event_id": "x", "features": [1.0]}),
+        json.dumps(events[5]),
+        json.dumps(unlabeled),
+    ]
     counts = _run(tmp_path, events, extra)
     report = json.loads((tmp_path / "out" / "baseline" / "rejected.json").read_text())
     assert report["rejected"] == counts["rejected"] == 2
@@ -81,8 +89,12 @@ def test_empty_prefix_is_a_clear_error(tmp_path: Path) -> None:
     (tmp_path / "raw").mkdir()
     with pytest.raises(ValueError, match="no event files"):
         preprocess.preprocess(tmp_path / "raw", tmp_path / "out")
-    assert preprocess.main(["--input-dir", str(tmp_path / "raw"),
-                            "--output-dir", str(tmp_path / "out")]) == 1
+    assert (
+        preprocess.main(
+            ["--input-dir", str(tmp_path / "raw"), "--output-dir", str(tmp_path / "out")]
+        )
+        == 1
+    )
 
 
 def test_every_record_invalid_is_a_clear_error(tmp_path: Path, events: list) -> None:

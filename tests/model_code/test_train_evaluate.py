@@ -21,18 +21,29 @@ def data(tmp_path_factory: pytest.TempPathFactory) -> Path:
     root = tmp_path_factory.mktemp("digits")
     x, y = load_digits(return_X_y=True)
     frame = pd.DataFrame(np.column_stack([y, x]))
-    for name, part in (("train", frame.iloc[:500]), ("validation", frame.iloc[500:600]),
-                       ("test", frame.iloc[600:800])):
+    for name, part in (
+        ("train", frame.iloc[:500]),
+        ("validation", frame.iloc[500:600]),
+        ("test", frame.iloc[600:800]),
+    ):
         (root / name).mkdir()
         part.to_csv(root / name / f"{name}.csv", header=False, index=False)
     return root
 
 
-def test_baseline_saves_joblib_and_prints_metric(data: Path, tmp_path: Path,
-                                                 capsys: pytest.CaptureFixture[str]) -> None:
-    code = train_baseline.main(["--train", str(data / "train"),
-                                "--validation", str(data / "validation"),
-                                "--model-dir", str(tmp_path / "model")])
+def test_baseline_saves_joblib_and_prints_metric(
+    data: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    code = train_baseline.main(
+        [
+            "--train",
+            str(data / "train"),
+            "--validation",
+            str(data / "validation"),
+            "--model-dir",
+            str(tmp_path / "model"),
+        ]
+    )
     assert code == 0 and (tmp_path / "model" / "model.joblib").exists()
     line = [x for x in capsys.readouterr().out.splitlines() if x.startswith("validation:")][0]
     assert 0.8 < float(line.split("=")[1]) <= 1.0
@@ -40,16 +51,33 @@ def test_baseline_saves_joblib_and_prints_metric(data: Path, tmp_path: Path,
 
 def test_evaluation_numbers_equal_sklearn_metrics(data: Path, tmp_path: Path) -> None:
     """evaluation.json must carry exactly what sklearn.metrics computes on the test set."""
-    hp = {"objective": "multi:softmax", "num_class": "10", "num_round": "20",
-          "eval_metric": "merror", "max_depth": "3"}
+    hp = {
+        "objective": "multi:softmax",
+        "num_class": "10",
+        "num_round": "20",
+        "eval_metric": "merror",
+        "max_depth": "3",
+    }
     train_xgboost(hp, {"train": data / "train"}, tmp_path / "xgb")
     xgb_tar = tar_model(tmp_path / "xgb", tmp_path / "xgb-out" / "model.tar.gz")
     train_baseline.main(["--train", str(data / "train"), "--model-dir", str(tmp_path / "lr")])
     lr_tar = tar_model(tmp_path / "lr", tmp_path / "lr-out" / "model.tar.gz")
     out = tmp_path / "eval"
-    assert evaluate.main(["--xgboost-model", str(xgb_tar.parent), "--baseline-model",
-                          str(lr_tar), "--test-dir", str(data / "test"),
-                          "--output-dir", str(out)]) == 0
+    assert (
+        evaluate.main(
+            [
+                "--xgboost-model",
+                str(xgb_tar.parent),
+                "--baseline-model",
+                str(lr_tar),
+                "--test-dir",
+                str(data / "test"),
+                "--output-dir",
+                str(out),
+            ]
+        )
+        == 0
+    )
     report = json.loads((out / "evaluation.json").read_text())
     test = pd.read_csv(data / "test" / "test.csv", header=None).to_numpy()
     x, y = test[:, 1:], test[:, 0].astype(int)
@@ -60,7 +88,8 @@ def test_evaluation_numbers_equal_sklearn_metrics(data: Path, tmp_path: Path) ->
     assert m["accuracy"] == {"value": accuracy_score(y, pred), "standard_deviation": "NaN"}
     assert m["weighted_f1"]["value"] == pytest.approx(f1_score(y, pred, average="weighted"))
     assert m["weighted_precision"]["value"] == pytest.approx(
-        precision_score(y, pred, average="weighted", zero_division=0))
+        precision_score(y, pred, average="weighted", zero_division=0)
+    )
     per_class = precision_score(y, pred, average=None, labels=list(range(10)), zero_division=0)
     assert [p["value"] for p in m["precision"]] == pytest.approx(list(per_class))
     cm = confusion_matrix(y, pred, labels=list(range(10)))

@@ -18,16 +18,21 @@ def digits_events(limit: int | None = None) -> list[dict[str, Any]]:
 
     digits = load_digits()
     rows = list(zip(digits.data, digits.target, strict=True))[:limit]
-    return [{
-        "event_id": f"digits-{i:06d}",
-        "event_time": (START + timedelta(seconds=i)).isoformat().replace("+00:00", "Z"),
-        "features": [float(x) for x in features], "label": int(label),
-        "source": "sklearn-digits",
-    } for i, (features, label) in enumerate(rows)]
+    return [
+        {
+            "event_id": f"digits-{i:06d}",
+            "event_time": (START + timedelta(seconds=i)).isoformat().replace("+00:00", "Z"),
+            "features": [float(x) for x in features],
+            "label": int(label),
+            "source": "sklearn-digits",
+        }
+        for i, (features, label) in enumerate(rows)
+    ]
 
 
-def write_events(raw_root: Path, events: list[Any], files: int = 3,
-                 extra_lines: list[str] | None = None) -> list[Path]:
+def write_events(
+    raw_root: Path, events: list[Any], files: int = 3, extra_lines: list[str] | None = None
+) -> list[Path]:
     """Spread events over `files` objects in consecutive hour partitions under raw_root."""
     written = []
     for part in range(files):

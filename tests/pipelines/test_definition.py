@@ -21,9 +21,11 @@ from pipelines.training_pipeline import (
 )
 
 SCHEMA = next(
-    (p / "shared" / "specs" / "sagemaker-pipeline-definition.schema.json"
-     for p in Path(__file__).resolve().parents
-     if (p / "shared" / "specs" / "sagemaker-pipeline-definition.schema.json").exists()),
+    (
+        p / "shared" / "specs" / "sagemaker-pipeline-definition.schema.json"
+        for p in Path(__file__).resolve().parents
+        if (p / "shared" / "specs" / "sagemaker-pipeline-definition.schema.json").exists()
+    ),
     Path(__file__).resolve().parents[3] / "shared/specs/sagemaker-pipeline-definition.schema.json",
 )
 
@@ -37,24 +39,46 @@ def extend_schema(schema: dict) -> dict:
     """
     s = copy.deepcopy(schema)
     d = s["definitions"]
-    d["JsonGetFunction"] = {"type": "object", "required": ["Std:JsonGet"],
-                            "additionalProperties": False,
-                            "properties": {"Std:JsonGet": {
-                                "type": "object", "required": ["PropertyFile", "Path"],
-                                "additionalProperties": False,
-                                "properties": {
-                                    "PropertyFile": {"$ref": "#/definitions/GetFunction"},
-                                    "Path": {"type": "string"}}}}}
+    d["JsonGetFunction"] = {
+        "type": "object",
+        "required": ["Std:JsonGet"],
+        "additionalProperties": False,
+        "properties": {
+            "Std:JsonGet": {
+                "type": "object",
+                "required": ["PropertyFile", "Path"],
+                "additionalProperties": False,
+                "properties": {
+                    "PropertyFile": {"$ref": "#/definitions/GetFunction"},
+                    "Path": {"type": "string"},
+                },
+            }
+        },
+    }
     # As published, JoinFunction has no "properties" under Std:Join, so it rejects every Join.
     d["JoinFunction"]["properties"]["Std:Join"] = {
-        "type": "object", "required": ["Values"], "additionalProperties": False,
-        "properties": {"On": {"type": "string"}, "Values": {"type": "array", "items": {
-            "oneOf": [{"type": ["string", "number", "boolean"]},
-                      {"$ref": "#/definitions/GetFunction"},
-                      {"$ref": "#/definitions/JsonGetFunction"}]}}}}
+        "type": "object",
+        "required": ["Values"],
+        "additionalProperties": False,
+        "properties": {
+            "On": {"type": "string"},
+            "Values": {
+                "type": "array",
+                "items": {
+                    "oneOf": [
+                        {"type": ["string", "number", "boolean"]},
+                        {"$ref": "#/definitions/GetFunction"},
+                        {"$ref": "#/definitions/JsonGetFunction"},
+                    ]
+                },
+            },
+        },
+    }
     for kind in ("String", "Integer", "Float", "Boolean"):
-        d[f"{kind}ArgumentValue"]["oneOf"] += [{"$ref": "#/definitions/JoinFunction"},
-                                               {"$ref": "#/definitions/JsonGetFunction"}]
+        d[f"{kind}ArgumentValue"]["oneOf"] += [
+            {"$ref": "#/definitions/JoinFunction"},
+            {"$ref": "#/definitions/JsonGetFunction"},
+        ]
     outputs = d["ProcessingArgs"]["properties"]["ProcessingOutputConfig"]["properties"]["Outputs"]
     outputs["items"]["properties"]["AppManaged"] = {"type": "boolean"}
     inputs = d["ProcessingArgs"]["properties"]["ProcessingInputs"]
@@ -64,21 +88,32 @@ def extend_schema(schema: dict) -> dict:
     props["HyperParameterTuningResourceConfig"] = props["ResourceConfig"]
     hp_def["required"] = [r for r in hp_def["required"] if r != "ResourceConfig"]
     limits = d["TuningStep"]["properties"]["Arguments"]["properties"][
-        "HyperParameterTuningJobConfig"]["properties"]["ResourceLimits"]["properties"]
+        "HyperParameterTuningJobConfig"
+    ]["properties"]["ResourceLimits"]["properties"]
     for name in ("MaxNumberOfTrainingJobs", "MaxParallelTrainingJobs"):
         limits[name] = {"$ref": "#/definitions/IntegerArgumentValue"}
     register = d["RegisterModelStep"]["properties"]["Arguments"]["properties"]
     register["ModelApprovalStatus"] = {"$ref": "#/definitions/StringArgumentValue"}
     register["SkipModelValidation"] = {"type": "string"}
     register["InferenceSpecification"]["properties"]["Containers"]["items"]["properties"][
-        "Environment"] = {"type": "object", "additionalProperties": {"type": "string"}}
+        "Environment"
+    ] = {"type": "object", "additionalProperties": {"type": "string"}}
     d["TrainingStep"]["properties"]["Arguments"]["properties"]["ProfilerConfig"] = {
-        "type": "object", "properties": {"DisableProfiler": {"type": "boolean"}},
-        "additionalProperties": False}
-    d["ProcessingStep"]["properties"]["PropertyFiles"] = {"type": "array", "items": {
-        "type": "object", "required": ["PropertyFileName", "OutputName", "FilePath"],
-        "additionalProperties": False, "properties": {
-            name: {"type": "string"} for name in ("PropertyFileName", "OutputName", "FilePath")}}}
+        "type": "object",
+        "properties": {"DisableProfiler": {"type": "boolean"}},
+        "additionalProperties": False,
+    }
+    d["ProcessingStep"]["properties"]["PropertyFiles"] = {
+        "type": "array",
+        "items": {
+            "type": "object",
+            "required": ["PropertyFileName", "OutputName", "FilePath"],
+            "additionalProperties": False,
+            "properties": {
+                name: {"type": "string"} for name in ("PropertyFileName", "OutputName", "FilePath")
+            },
+        },
+    }
     s["properties"]["PipelineExperimentConfig"] = {"type": "object"}
     return s
 
@@ -100,8 +135,7 @@ def steps(definition: dict[str, Any]) -> dict[str, dict[str, Any]]:
     return {s["Name"]: s for s in iter_steps(definition["Steps"])}
 
 
-def test_definition_validates_against_the_published_schema(definition: dict,
-                                                           schema: dict) -> None:
+def test_definition_validates_against_the_published_schema(definition: dict, schema: dict) -> None:
     jsonschema.validate(definition, schema)
     jsonschema.validate(json.loads(render_definition(PipelineSettings(use_vpc=True))), schema)
 
@@ -110,8 +144,9 @@ def test_schema_still_rejects_broken_definitions(definition: dict, schema: dict)
     """The lag extensions must not turn the schema into accept-anything."""
     for mutate in (
         lambda d: d["Steps"][0].update(Type="Bogus"),
-        lambda d: d["Steps"][1]["Arguments"]["HyperParameterTuningJobConfig"]
-        ["ResourceLimits"].update(MaxParallelTrainingJobs="three"),
+        lambda d: d["Steps"][1]["Arguments"]["HyperParameterTuningJobConfig"][
+            "ResourceLimits"
+        ].update(MaxParallelTrainingJobs="three"),
         lambda d: d["Steps"][0]["Arguments"]["ProcessingInputs"][0].update(Extra=1),
         lambda d: d["Parameters"].append({"Name": "bad name!", "Type": "String"}),
     ):
@@ -128,23 +163,31 @@ def test_steps_and_edges(definition: dict, steps: dict) -> None:
     assert order.index("Preprocess") < order.index("Tune") < order.index("Evaluate")
     assert order.index("TrainBaseline") < order.index("Evaluate") < order.index("QualityGate")
     gate = steps["QualityGate"]["Arguments"]
-    assert [s["Name"] for s in gate["IfSteps"]] == ["RegisterXGBoost-RegisterModel",
-                                                    "RegisterBaseline-RegisterModel"]
+    assert [s["Name"] for s in gate["IfSteps"]] == [
+        "RegisterXGBoost-RegisterModel",
+        "RegisterBaseline-RegisterModel",
+    ]
     assert [(s["Name"], s["Type"]) for s in gate["ElseSteps"]] == [("GateFailed", "Fail")]
     evaluate = json.dumps(steps["Evaluate"]["Arguments"])
     assert "Steps.Tune.TrainingJobSummaries[0].TrainingJobName" in evaluate
     assert "Steps.TrainBaseline.ModelArtifacts.S3ModelArtifacts" in evaluate
-    assert steps["Evaluate"]["PropertyFiles"] == [{"FilePath": "evaluation.json",
-                                                   "OutputName": "evaluation",
-                                                   "PropertyFileName": "EvaluationReport"}]
+    assert steps["Evaluate"]["PropertyFiles"] == [
+        {
+            "FilePath": "evaluation.json",
+            "OutputName": "evaluation",
+            "PropertyFileName": "EvaluationReport",
+        }
+    ]
 
 
 def test_quality_gate_compares_threshold_and_baseline(steps: dict) -> None:
     conditions = steps["QualityGate"]["Arguments"]["Conditions"]
     assert [c["Type"] for c in conditions] == ["GreaterThanOrEqualTo", "GreaterThan"]
     assert conditions[0]["RightValue"] == {"Get": "Parameters.AccuracyThreshold"}
-    assert conditions[1]["RightValue"]["Std:JsonGet"]["Path"] == \
-        "baseline.multiclass_classification_metrics.accuracy.value"
+    assert (
+        conditions[1]["RightValue"]["Std:JsonGet"]["Path"]
+        == "baseline.multiclass_classification_metrics.accuracy.value"
+    )
     message = json.dumps(steps["GateFailed"]["Arguments"]["ErrorMessage"])
     assert "Parameters.AccuracyThreshold" in message and "baseline" in message
 
@@ -166,20 +209,29 @@ def test_tuning_matches_the_study_guide(steps: dict) -> None:
     args = steps["Tune"]["Arguments"]
     config, job = args["HyperParameterTuningJobConfig"], args["TrainingJobDefinition"]
     assert config["Strategy"] == "Bayesian"
-    assert config["HyperParameterTuningJobObjective"] == {"MetricName": "validation:accuracy",
-                                                          "Type": "Maximize"}
+    assert config["HyperParameterTuningJobObjective"] == {
+        "MetricName": "validation:accuracy",
+        "Type": "Maximize",
+    }
     assert config["ResourceLimits"] == {
         "MaxNumberOfTrainingJobs": {"Get": "Parameters.MaxTuningJobs"},
-        "MaxParallelTrainingJobs": {"Get": "Parameters.MaxParallelTuningJobs"}}
+        "MaxParallelTrainingJobs": {"Get": "Parameters.MaxParallelTuningJobs"},
+    }
     ranges = config["ParameterRanges"]
-    continuous = {r["Name"]: (float(r["MinValue"]), float(r["MaxValue"]))
-                  for r in ranges["ContinuousParameterRanges"]}
+    continuous = {
+        r["Name"]: (float(r["MinValue"]), float(r["MaxValue"]))
+        for r in ranges["ContinuousParameterRanges"]
+    }
     assert continuous == {"alpha": (0.01, 0.5), "eta": (0.1, 0.5), "min_child_weight": (0, 2)}
-    assert [(r["Name"], r["MinValue"], r["MaxValue"])
-            for r in ranges["IntegerParameterRanges"]] == [("max_depth", "1", "10")]
+    assert [
+        (r["Name"], r["MinValue"], r["MaxValue"]) for r in ranges["IntegerParameterRanges"]
+    ] == [("max_depth", "1", "10")]
     static = job["StaticHyperParameters"]
-    assert (static["objective"], static["num_class"], static["num_round"]) == \
-        ("multi:softmax", "10", "100")
+    assert (static["objective"], static["num_class"], static["num_round"]) == (
+        "multi:softmax",
+        "10",
+        "100",
+    )
     assert job["AlgorithmSpecification"]["TrainingImage"].endswith("sagemaker-xgboost:3.0-5")
 
 
@@ -190,8 +242,10 @@ def test_every_job_is_encrypted_and_isolated(definition: dict, steps: dict) -> N
         assert cfg["ProcessingResources"]["ClusterConfig"]["VolumeKmsKeyId"] == KMS_KEY_ARN
         assert cfg["ProcessingOutputConfig"]["KmsKeyId"] == KMS_KEY_ARN
         assert cfg["NetworkConfig"]["EnableNetworkIsolation"] is True
-    for job in (steps["Tune"]["Arguments"]["TrainingJobDefinition"],
-                steps["TrainBaseline"]["Arguments"]):
+    for job in (
+        steps["Tune"]["Arguments"]["TrainingJobDefinition"],
+        steps["TrainBaseline"]["Arguments"],
+    ):
         assert job["EnableNetworkIsolation"] is True
         assert job["EnableInterContainerTrafficEncryption"] is True
         assert job["OutputDataConfig"]["KmsKeyId"] == KMS_KEY_ARN
@@ -207,10 +261,13 @@ def test_check_finds_a_missing_key_and_isolation(definition: dict) -> None:
     del tune["Arguments"]["TrainingJobDefinition"]["OutputDataConfig"]["KmsKeyId"]
     pre = next(s for s in broken["Steps"] if s["Name"] == "Preprocess")
     pre["Arguments"]["NetworkConfig"]["EnableNetworkIsolation"] = False
-    assert check_definition(broken) == ["Preprocess: network isolation off and not exempted",
-                                        "Tune: no KMS key for the job output"]
+    assert check_definition(broken) == [
+        "Preprocess: network isolation off and not exempted",
+        "Tune: no KMS key for the job output",
+    ]
     assert check_definition(broken, exempt={"Preprocess": "needs PyPI"}) == [
-        "Tune: no KMS key for the job output"]
+        "Tune: no KMS key for the job output"
+    ]
 
 
 def test_vpc_config_only_when_asked(definition: dict) -> None:
@@ -220,7 +277,9 @@ def test_vpc_config_only_when_asked(definition: dict) -> None:
     assert check_definition(vpc, require_vpc=True) == []
     tune = next(s for s in vpc["Steps"] if s["Name"] == "Tune")
     assert tune["Arguments"]["TrainingJobDefinition"]["VpcConfig"]["Subnets"] == [
-        "__SUBNET_1__", "__SUBNET_2__"]
+        "__SUBNET_1__",
+        "__SUBNET_2__",
+    ]
 
 
 def test_rendering_is_deterministic_and_offline_placeholders(definition: dict) -> None:
@@ -229,8 +288,12 @@ def test_rendering_is_deterministic_and_offline_placeholders(definition: dict) -
     again = render_definition(PipelineSettings())
     assert time.perf_counter() - started < 5.0  # ~1 s warm; generous for a shared machine
     assert json.loads(again) == definition
-    for placeholder in ("__ARTIFACTS_BUCKET__", "__RAW_BUCKET__", "__KMS_KEY_ARN__",
-                        "__EXECUTION_ROLE__"):
+    for placeholder in (
+        "__ARTIFACTS_BUCKET__",
+        "__RAW_BUCKET__",
+        "__KMS_KEY_ARN__",
+        "__EXECUTION_ROLE__",
+    ):
         assert placeholder in again
     assert "sagemaker-us-east-1" not in again  # default_bucket() was never called
 

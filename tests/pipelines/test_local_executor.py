@@ -66,8 +66,12 @@ def test_gate_failure_ends_in_fail_step_with_bounds(gate_failed: Any) -> None:
     assert "AccuracyThreshold 0.9999" in gate_failed.failure
     statuses = {s.name: s.status for s in gate_failed.steps}
     assert statuses == {
-        "Preprocess": "Succeeded", "Tune": "Succeeded", "TrainBaseline": "Succeeded",
-        "Evaluate": "Succeeded", "QualityGate": "Failed", "GateFailed": "Failed",
+        "Preprocess": "Succeeded",
+        "Tune": "Succeeded",
+        "TrainBaseline": "Succeeded",
+        "Evaluate": "Succeeded",
+        "QualityGate": "Failed",
+        "GateFailed": "Failed",
         "RegisterXGBoost-RegisterModel": "NotExecuted",
         "RegisterBaseline-RegisterModel": "NotExecuted",
     }
@@ -77,8 +81,9 @@ def test_gate_failure_ends_in_fail_step_with_bounds(gate_failed: Any) -> None:
 def test_tuning_honours_limits_and_exposes_the_best_job(gate_failed: Any) -> None:
     tuning = gate_failed.tuning_jobs
     assert [j["number"] for j in tuning] == [1, 2, 3, 4]
-    assert gate_failed.best_job["FinalHyperParameterTuningJobObjectiveMetric"]["Value"] == \
-        max(j["objective"] for j in tuning)
+    assert gate_failed.best_job["FinalHyperParameterTuningJobObjectiveMetric"]["Value"] == max(
+        j["objective"] for j in tuning
+    )
     for job in tuning:  # the study-guide ranges from the JSON
         hp = job["hyperparameters"]
         assert 0.01 <= float(hp["alpha"]) <= 0.5 and 0.1 <= float(hp["eta"]) <= 0.5
@@ -90,10 +95,10 @@ def test_evaluate_scored_the_best_tuning_job(gate_failed: Any, tmp_path: Path) -
     best = gate_failed.best_job["TrainingJobName"]
     archive = next(gate_failed.workdir.glob(f"pipeline/Tune/{best}/output/model.tar.gz"))
     booster = xgb.Booster()
-    booster.load_model(bytearray((extract_model(archive, tmp_path) / "xgboost-model")
-                                 .read_bytes()))
-    test = pd.read_csv(gate_failed.workdir / "pipeline/Preprocess/test/test.csv",
-                       header=None).to_numpy()
+    booster.load_model(bytearray((extract_model(archive, tmp_path) / "xgboost-model").read_bytes()))
+    test = pd.read_csv(
+        gate_failed.workdir / "pipeline/Preprocess/test/test.csv", header=None
+    ).to_numpy()
     accuracy = float(np.mean(booster.predict(xgb.DMatrix(test[:, 1:])) == test[:, 0]))
     reported = gate_failed.metrics["xgboost"]["multiclass_classification_metrics"]
     assert reported["accuracy"]["value"] == pytest.approx(accuracy)
@@ -107,16 +112,22 @@ def test_report_folder_holds_evaluation_and_plots(gate_failed: Any) -> None:
     assert json.loads((report / "run.json").read_text())["status"] == "Failed"
 
 
-def test_passing_gate_registers_both_models(tmp_path: Path, lake: Path,
-                                            definition: dict) -> None:
+def test_passing_gate_registers_both_models(tmp_path: Path, lake: Path, definition: dict) -> None:
     """Gate reduced to the threshold (test-only edit of the JSON) so the If branch runs."""
     passing = copy.deepcopy(definition)
     gate = next(s for s in passing["Steps"] if s["Name"] == "QualityGate")
     gate["Arguments"]["Conditions"] = gate["Arguments"]["Conditions"][:1]
     result = run_local_pipeline(
         _workdir(tmp_path, lake),
-        {"MaxTuningJobs": "2", "MaxParallelTuningJobs": "2", "AccuracyThreshold": "0.5",
-         "ModelApprovalStatus": "Approved"}, definition=passing, log=_quiet)
+        {
+            "MaxTuningJobs": "2",
+            "MaxParallelTuningJobs": "2",
+            "AccuracyThreshold": "0.5",
+            "ModelApprovalStatus": "Approved",
+        },
+        definition=passing,
+        log=_quiet,
+    )
     assert result.status == "Succeeded", result.failure
     registry = json.loads(result.registry.read_text())["groups"]
     assert sorted(registry) == ["digits-baseline", "digits-xgboost"]
@@ -131,13 +142,24 @@ def test_registry_versions_increase(tmp_path: Path) -> None:
     (tmp_path / "m").mkdir()
     (tmp_path / "m" / "model.tar.gz").write_bytes(b"x")
     (tmp_path / "m" / "metrics.json").write_text('{"a": 1}')
-    step = {"Name": "Register", "Type": "RegisterModel", "Arguments": {
-        "ModelPackageGroupName": "g", "ModelApprovalStatus": {"Get": "Parameters.Status"},
-        "InferenceSpecification": {"Containers": [
-            {"Image": "img", "ModelDataUrl": "s3://b/m/model.tar.gz"}]},
-        "ModelMetrics": {"ModelQuality": {"Statistics": {"S3Uri": "s3://b/m/metrics.json"}}}}}
-    mini = {"Parameters": [{"Name": "Status", "Type": "String",
-                            "DefaultValue": "PendingManualApproval"}], "Steps": [step]}
+    step = {
+        "Name": "Register",
+        "Type": "RegisterModel",
+        "Arguments": {
+            "ModelPackageGroupName": "g",
+            "ModelApprovalStatus": {"Get": "Parameters.Status"},
+            "InferenceSpecification": {
+                "Containers": [{"Image": "img", "ModelDataUrl": "s3://b/m/model.tar.gz"}]
+            },
+            "ModelMetrics": {"ModelQuality": {"Statistics": {"S3Uri": "s3://b/m/metrics.json"}}},
+        },
+    }
+    mini = {
+        "Parameters": [
+            {"Name": "Status", "Type": "String", "DefaultValue": "PendingManualApproval"}
+        ],
+        "Steps": [step],
+    }
     for _ in range(2):
         result = run_local(mini, tmp_path, mounts={"s3://b/": tmp_path}, log=_quiet)
     versions = json.loads(result.registry.read_text())["groups"]["g"]["versions"]
@@ -170,26 +192,50 @@ def test_unknown_step_reference_names_the_step(definition: dict, tmp_path: Path)
 
 
 def _gate(condition: dict, fail_message: Any = "failed") -> dict:
-    return {"Parameters": [{"Name": "T", "Type": "Float", "DefaultValue": 0.5}], "Steps": [
-        {"Name": "Gate", "Type": "Condition", "Arguments": {
-            "Conditions": [condition], "IfSteps": [],
-            "ElseSteps": [{"Name": "Stop", "Type": "Fail",
-                           "Arguments": {"ErrorMessage": fail_message}}]}}]}
+    return {
+        "Parameters": [{"Name": "T", "Type": "Float", "DefaultValue": 0.5}],
+        "Steps": [
+            {
+                "Name": "Gate",
+                "Type": "Condition",
+                "Arguments": {
+                    "Conditions": [condition],
+                    "IfSteps": [],
+                    "ElseSteps": [
+                        {
+                            "Name": "Stop",
+                            "Type": "Fail",
+                            "Arguments": {"ErrorMessage": fail_message},
+                        }
+                    ],
+                },
+            }
+        ],
+    }
 
 
 def test_unresolvable_condition_names_step_and_reference(tmp_path: Path) -> None:
     cond = {"Type": "GreaterThan", "LeftValue": {"Get": "Parameters.Nope"}, "RightValue": 1}
-    with pytest.raises(PropertyReferenceError,
-                       match=r"step 'Gate': cannot resolve \{\"Get\": \"Parameters.Nope\"\}"):
+    with pytest.raises(
+        PropertyReferenceError,
+        match=r"step 'Gate': cannot resolve \{\"Get\": \"Parameters.Nope\"\}",
+    ):
         run_local(_gate(cond), tmp_path, log=_quiet)
     with pytest.raises(PropertyReferenceError, match="unknown condition type 'Maybe'"):
         run_local(_gate({"Type": "Maybe"}), tmp_path, log=_quiet)
 
 
 def test_conditions_and_join_in_fail_message(tmp_path: Path) -> None:
-    cond = {"Type": "Not", "Condition": {"Type": "Or", "Conditions": [
-        {"Type": "LessThan", "LeftValue": {"Get": "Parameters.T"}, "RightValue": 0.1},
-        {"Type": "In", "QueryValue": "x", "Values": ["y"]}]}}
+    cond = {
+        "Type": "Not",
+        "Condition": {
+            "Type": "Or",
+            "Conditions": [
+                {"Type": "LessThan", "LeftValue": {"Get": "Parameters.T"}, "RightValue": 0.1},
+                {"Type": "In", "QueryValue": "x", "Values": ["y"]},
+            ],
+        },
+    }
     message = {"Std:Join": {"On": " ", "Values": ["T was", {"Get": "Parameters.T"}]}}
     result = run_local(_gate(cond, message), tmp_path, log=_quiet)
     assert result.status == "Succeeded"  # Not(Or(false, false)) is true: Fail not reached
@@ -206,10 +252,14 @@ def test_parameter_overrides_are_checked(definition: dict, tmp_path: Path) -> No
 
 
 def test_walk_path_reads_sdk_property_paths() -> None:
-    props = {"ProcessingOutputConfig": {"Outputs": {"train": {"S3Output": {"S3Uri": "s3://x"}}}},
-             "TrainingJobSummaries": [{"TrainingJobName": "a"}]}
-    assert walk_path(props, "ProcessingOutputConfig.Outputs['train'].S3Output.S3Uri",
-                     what="p") == "s3://x"
+    props = {
+        "ProcessingOutputConfig": {"Outputs": {"train": {"S3Output": {"S3Uri": "s3://x"}}}},
+        "TrainingJobSummaries": [{"TrainingJobName": "a"}],
+    }
+    assert (
+        walk_path(props, "ProcessingOutputConfig.Outputs['train'].S3Output.S3Uri", what="p")
+        == "s3://x"
+    )
     assert walk_path(props, "TrainingJobSummaries[0].TrainingJobName", what="p") == "a"
     with pytest.raises(KeyError, match="no 'Nope'"):
         walk_path(props, "TrainingJobSummaries[0].Nope", what="p")
@@ -229,14 +279,15 @@ def test_tune_runs_max_jobs_at_most_parallel_at_once(strategy: str) -> None:
             running -= 1
         return jobs.TrialResult(number, f"job-{number}", hp, -abs(float(hp["eta"]) - 0.3))
 
-    config = {"Strategy": strategy,
-              "HyperParameterTuningJobObjective": {"MetricName": "m", "Type": "Maximize"},
-              "ResourceLimits": {"MaxNumberOfTrainingJobs": 7, "MaxParallelTrainingJobs": 3},
-              "ParameterRanges": {
-                  "ContinuousParameterRanges": [{"Name": "eta", "MinValue": "0.1",
-                                                 "MaxValue": "0.5"}],
-                  "IntegerParameterRanges": [{"Name": "max_depth", "MinValue": "1",
-                                              "MaxValue": "3"}]}}
+    config = {
+        "Strategy": strategy,
+        "HyperParameterTuningJobObjective": {"MetricName": "m", "Type": "Maximize"},
+        "ResourceLimits": {"MaxNumberOfTrainingJobs": 7, "MaxParallelTrainingJobs": 3},
+        "ParameterRanges": {
+            "ContinuousParameterRanges": [{"Name": "eta", "MinValue": "0.1", "MaxValue": "0.5"}],
+            "IntegerParameterRanges": [{"Name": "max_depth", "MinValue": "1", "MaxValue": "3"}],
+        },
+    }
     results = jobs.tune(config, run_job)
     assert [r.number for r in results] == list(range(1, 8))
     assert peak <= 3 and peak >= 2
@@ -251,5 +302,7 @@ def test_cli_requires_local_and_valid_params(tmp_path: Path) -> None:
         run(args)
     with pytest.raises(UsageError, match="Name=Value"):
         parse_params(["MaxTuningJobs"])
-    assert parse_params(["AccuracyThreshold=0.9", "X=a=b"]) == {"AccuracyThreshold": "0.9",
-                                                                "X": "a=b"}
+    assert parse_params(["AccuracyThreshold=0.9", "X=a=b"]) == {
+        "AccuracyThreshold": "0.9",
+        "X": "a=b",
+    }
