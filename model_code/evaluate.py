@@ -39,7 +39,11 @@ def _model_file(model_path: Path, name: str, workdir: Path) -> Path:
         model_path = next(c for c in candidates if c.exists())
     if model_path.name.endswith(".tar.gz"):
         with tarfile.open(model_path) as tar:
-            tar.extractall(workdir, filter="data")
+            # filter= exists from 3.12 (and in patched 3.8-3.11); older container Pythons lack it.
+            if hasattr(tarfile, "data_filter"):
+                tar.extractall(workdir, filter="data")
+            else:
+                tar.extractall(workdir)  # our own training job's archive
         found = workdir / name
         if not found.exists():
             raise ValueError(f"{model_path} holds no {name!r}")
@@ -92,13 +96,9 @@ def metrics(y_true: np.ndarray, y_pred: np.ndarray, n_classes: int = N_CLASSES) 
             "weighted_precision": value(wp),
             "weighted_recall": value(wr),
             "weighted_f1": value(wf),
-            "precision": [
-                {"class": str(k), "value": float(v)} for k, v in zip(labels, p, strict=True)
-            ],
-            "recall": [
-                {"class": str(k), "value": float(v)} for k, v in zip(labels, r, strict=True)
-            ],
-            "f1": [{"class": str(k), "value": float(v)} for k, v in zip(labels, f, strict=True)],
+            "precision": [{"class": str(k), "value": float(p[k])} for k in labels],
+            "recall": [{"class": str(k), "value": float(r[k])} for k in labels],
+            "f1": [{"class": str(k), "value": float(f[k])} for k in labels],
             "confusion_matrix": {str(t): {str(q): int(cm[t, q]) for q in labels} for t in labels},
         }
     }

@@ -9,6 +9,7 @@ baseline statistics and a rejected-records report. Every path is a CLI argument.
 from __future__ import annotations
 
 import argparse
+import datetime as _dt
 import gzip
 import json
 import os
@@ -20,6 +21,12 @@ from typing import Any
 import numpy as np
 import pandas as pd
 from sklearn.model_selection import train_test_split
+
+# model_code must run on the containers' Python (3.9/3.10 in the sklearn 1.2-1 and XGBoost
+# 3.0-5 images, verify per image), so no zip(strict=...), match or 3.11-only stdlib here.
+# events.py imports datetime.UTC (3.11+): alias it on older interpreters before importing.
+if not hasattr(_dt, "UTC"):
+    _dt.UTC = _dt.timezone.utc  # type: ignore[attr-defined,misc]  # noqa: UP017
 
 try:
     from model_code.events import N_FEATURES, validate_event
@@ -74,7 +81,7 @@ def read_events(input_dir: Path) -> Dataset:
                         }
                     )
                     continue
-                row = dict(zip(FEATURES, event["features"], strict=True))
+                row = {name: event["features"][i] for i, name in enumerate(FEATURES)}
                 row.update(
                     event_id=event["event_id"],
                     event_time=event["event_time"],
@@ -159,9 +166,10 @@ def baseline_statistics(
             "std": float(col.std(ddof=0)),
             "min": float(col.min()),
             "max": float(col.max()),
-            "quantiles": dict(
-                zip(["p0", "p5", "p25", "p50", "p75", "p95", "p100"], map(float, q), strict=True)
-            ),
+            "quantiles": {
+                key: float(q[i])
+                for i, key in enumerate(["p0", "p5", "p25", "p50", "p75", "p95", "p100"])
+            },
             "histogram": {"bin_edges": [float(e) for e in edges], "counts": [int(c) for c in hist]},
             "impute_value": float(medians[name]),
         }
