@@ -1,14 +1,17 @@
-"""labctl pipeline run --local: render the training pipeline and execute its JSON here.
+"""labctl pipeline run [--local]: execute the training pipeline here or in the account.
 
-The definition is rendered with the SageMaker SDK (offline) and run by
-pipelines.local.executor: raw events come from <workdir>/lake/raw, outputs land in
-<workdir>/pipeline, the model registry in <workdir>/registry. Cloud runs come later.
+--local renders the definition with the SageMaker SDK (offline) and runs the JSON with
+pipelines.local.executor: raw events from <workdir>/lake/raw, outputs in <workdir>/pipeline,
+the model registry in <workdir>/registry. Without --local it starts the CDK-deployed
+pipeline with boto3 and polls it (no upsert: CDK owns the deployed definition).
 """
 
 from __future__ import annotations
 
 import argparse
 import json
+import time
+import uuid
 from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -93,9 +96,85 @@ def parse_params(pairs: list[str]) -> dict[str, str]:
     return params
 
 
+TERMINAL = ("Succeeded", "Failed", "Stopped")
+
+
+def run_cloud(
+    client: Any,
+    pipeline_name: str,
+    parameters: dict[str, str] | None = None,
+    *,
+    poll_seconds: float = 30.0,
+    timeout_seconds: float = 3 * 3600,
+    log: Callable[[str], None] = print,
+    sleep: Callable[[float], None] = time.sleep,
+) -> dict[str, Any]:
+    """Start the deployed pipeline and poll it; returns the final describe response + steps.
+
+    The definition is not upserted here: the deployed one carries the real bucket, role and
+    key that CDK spliced into the placeholders, and a second writer would drift from it.
+    """
+    started = client.start_pipeline_execution(
+        PipelineName=pipeline_name,
+        PipelineParameters=[{"Name": k, "Value": str(v)} for k, v in (parameters or {}).items()],
+        ClientRequestToken=str(uuid.uuid4()),  # idempotent retries of this one start
+    )
+    arn = started["PipelineExecutionArn"]
+    log(f"started {arn}")
+    seen: dict[str, str] = {}
+    deadline = time.monotonic() + timeout_seconds
+    while True:
+        described = client.describe_pipeline_execution(PipelineExecutionArn=arn)
+        steps = _execution_steps(client, arn)
+        for step in reversed(steps):  # the API lists newest first
+            name, status = step["StepName"], step.get("StepStatus", "")
+            if seen.get(name) != status:
+                seen[name] = status
+                reason = f": {step['FailureReason']}" if step.get("FailureReason") else ""
+                log(f"  {name:<32} {status}{reason}")
+        status = described["PipelineExecutionStatus"]
+        if status in TERMINAL:
+            return {**described, "Steps": steps}
+        if time.monotonic() > deadline:
+            raise OperationFailed(f"{arn} still {status} after {timeout_seconds:.0f} s")
+        sleep(poll_seconds)
+
+
+def _execution_steps(client: Any, arn: str) -> list[dict[str, Any]]:
+    steps: list[dict[str, Any]] = []
+    kwargs: dict[str, Any] = {"PipelineExecutionArn": arn}
+    while True:
+        page = client.list_pipeline_execution_steps(**kwargs)
+        steps += page.get("PipelineExecutionSteps", [])
+        if not page.get("NextToken"):
+            return steps
+        kwargs["NextToken"] = page["NextToken"]
+
+
+def _run_cloud_command(args: argparse.Namespace) -> int:
+    import boto3
+    from botocore.exceptions import BotoCoreError, ClientError
+
+    from pipelines.training_pipeline import PipelineSettings
+
+    name = args.pipeline_name or PipelineSettings().pipeline_name
+    try:
+        client = boto3.client("sagemaker", region_name=args.region)
+        final = run_cloud(client, name, parse_params(args.param or []))
+    except (BotoCoreError, ClientError) as err:
+        raise OperationFailed(f"pipeline {name}: {err}") from err
+    status = final["PipelineExecutionStatus"]
+    print(f"pipeline {name}: {status}")
+    if status != "Succeeded":
+        failed = [s for s in final["Steps"] if s.get("FailureReason")]
+        reason = final.get("FailureReason") or (failed[0]["FailureReason"] if failed else status)
+        raise OperationFailed(f"pipeline {name} {status}: {reason}")
+    return 0
+
+
 def run(args: argparse.Namespace) -> int:
     if not args.local:
-        raise UsageError("cloud run not available: use --local")
+        return _run_cloud_command(args)
     definition = None
     if args.definition:
         try:
@@ -131,4 +210,8 @@ def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
         help="override a pipeline parameter (repeatable)",
     )
     run_parser.add_argument("--definition", help="run this definition JSON instead of rendering")
+    run_parser.add_argument(
+        "--pipeline-name", help="deployed pipeline (cloud run; default digits-training)"
+    )
+    run_parser.add_argument("--region", help="AWS region for the cloud run")
     run_parser.set_defaults(handler=run)

@@ -15,7 +15,7 @@ import pandas as pd
 import pytest
 import xgboost as xgb
 
-from labctl.errors import UsageError
+from labctl.errors import OperationFailed, UsageError
 from labctl.pipeline_local import parse_params, register, run, run_local_pipeline
 from pipelines.local import jobs
 from pipelines.local.executor import (
@@ -294,15 +294,21 @@ def test_tune_runs_max_jobs_at_most_parallel_at_once(strategy: str) -> None:
     assert all(0.1 <= float(r.hyperparameters["eta"]) <= 0.5 for r in results)
 
 
-def test_cli_requires_local_and_valid_params(tmp_path: Path) -> None:
-    parser = argparse.ArgumentParser()
-    register(parser.add_subparsers(dest="command"))
-    args = parser.parse_args(["pipeline", "run", "--workdir", str(tmp_path)])
-    with pytest.raises(UsageError, match="cloud run not available: use --local"):
-        run(args)
+def test_cli_rejects_bad_params() -> None:
     with pytest.raises(UsageError, match="Name=Value"):
         parse_params(["MaxTuningJobs"])
     assert parse_params(["AccuracyThreshold=0.9", "X=a=b"]) == {
         "AccuracyThreshold": "0.9",
         "X": "a=b",
     }
+
+
+def test_cli_local_run_reports_failure_as_operation_failed(tmp_path: Path) -> None:
+    """No raw prefix: the run fails, and the command maps that to exit code 1."""
+    parser = argparse.ArgumentParser()
+    register(parser.add_subparsers(dest="command"))
+    args = parser.parse_args(
+        ["pipeline", "run", "--local", "--workdir", str(tmp_path), "--param", "MaxTuningJobs=2"]
+    )
+    with pytest.raises(OperationFailed, match="input 'raw': nothing at"):
+        run(args)
