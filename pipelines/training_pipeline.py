@@ -114,6 +114,10 @@ def _offline_environment(region: str) -> None:
     os.environ.setdefault("AWS_SECRET_ACCESS_KEY", "offline")
     os.environ["AWS_EC2_METADATA_DISABLED"] = "true"
     os.environ["SAGEMAKER_SUPPRESS_V2_WARNING"] = "1"
+    # Set before the SDK import: it only defaults loggers whose level is still unset, and
+    # otherwise prints "Not applying SDK defaults" lines and a dozen "popping out" notes.
+    for name in ("sagemaker", "sagemaker.config", "botocore.credentials"):
+        logging.getLogger(name).setLevel(logging.ERROR)
     from sagemaker.telemetry import telemetry_logging
 
     telemetry_logging._send_telemetry_request = lambda *args, **kwargs: None
@@ -448,9 +452,6 @@ def build_pipeline(settings: PipelineSettings) -> Any:
 @lru_cache(maxsize=8)
 def render_definition(settings: PipelineSettings | None = None) -> str:
     """Definition JSON (deterministic: same settings, same bytes), cached per settings."""
-    # The SDK logs a dozen expected "popping out <JobName>" notes per render: hide them.
-    for name in ("sagemaker", "botocore.credentials"):
-        logging.getLogger(name).setLevel(logging.ERROR)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         pipeline = build_pipeline(settings or PipelineSettings())
