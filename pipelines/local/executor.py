@@ -693,7 +693,12 @@ class LocalExecution:
             shutil.copy(evaluation, self.report_dir / evaluation.name)
         from pipelines.local import plots
 
-        plots.write_plots(self.report_dir, self.tuning_jobs, self.result.metrics)
+        plots.write_plots(
+            self.report_dir,
+            self.tuning_jobs,
+            self.result.metrics,
+            (self.result.best_job or {}).get("TrainingJobName"),
+        )
         self.result.report_dir = self.report_dir
         summary = {
             "status": self.result.status,

@@ -7,19 +7,25 @@ from typing import Any
 
 
 def write_plots(
-    outdir: Path, tuning_jobs: list[dict[str, Any]], metrics: dict[str, Any] | None
+    outdir: Path,
+    tuning_jobs: list[dict[str, Any]],
+    metrics: dict[str, Any] | None,
+    best_job_name: str | None = None,
 ) -> list[Path]:
     import matplotlib
 
     matplotlib.use("Agg")  # headless: no display on the lab machine or in CI
     import matplotlib.pyplot as plt
     import numpy as np
+    from matplotlib.ticker import MaxNLocator
 
     written: list[Path] = []
     if tuning_jobs:
         numbers = [j["number"] for j in tuning_jobs]
         values = [j["objective"] for j in tuning_jobs]
-        best = int(np.argmax(values))
+        names = [j["job_name"] for j in tuning_jobs]
+        # The executor ranked by the JSON's objective direction; fall back to the maximum.
+        best = names.index(best_job_name) if best_job_name in names else int(np.argmax(values))
         fig, ax = plt.subplots(figsize=(7, 4))
         ax.plot(numbers, values, "o-", color="tab:blue", label="job objective")
         ax.plot(
@@ -30,6 +36,7 @@ def write_plots(
             markersize=16,
             label=f"best: job {numbers[best]} ({values[best]:.4f})",
         )
+        ax.xaxis.set_major_locator(MaxNLocator(integer=True))
         ax.set_xlabel("training job")
         ax.set_ylabel("validation:accuracy")
         ax.set_title("Hyperparameter tuning")
