@@ -287,7 +287,7 @@ def build_pipeline(settings: PipelineSettings) -> Any:
         output_path=s.output("TrainBaseline"),
         code_location=s.output("TrainBaseline", "code"),
         sagemaker_session=session,
-        hyperparameters={"C": "1.0", "max-iter": "2000"},
+        hyperparameters={"var-smoothing": "1e-9"},
         max_run=3600,
         # Debugger/Profiler are closed to new customers (AWS-FACTS); keep them off.
         disable_profiler=True,

@@ -46,7 +46,7 @@ def test_baseline_saves_joblib_and_prints_metric(
     )
     assert code == 0 and (tmp_path / "model" / "model.joblib").exists()
     line = [x for x in capsys.readouterr().out.splitlines() if x.startswith("validation:")][0]
-    assert 0.8 < float(line.split("=")[1]) <= 1.0
+    assert 0.6 < float(line.split("=")[1]) <= 1.0  # naive Bayes: a floor, well above chance
 
 
 def test_evaluation_numbers_equal_sklearn_metrics(data: Path, tmp_path: Path) -> None:
@@ -98,7 +98,7 @@ def test_evaluation_numbers_equal_sklearn_metrics(data: Path, tmp_path: Path) ->
     assert report["test_rows"] == len(y)
     # The per-model files hold the same metrics in the model-quality shape for the registry.
     assert json.loads((out / "xgboost_metrics.json").read_text()) == report["xgboost"]
-    assert report["baseline"]["multiclass_classification_metrics"]["accuracy"]["value"] > 0.8
+    assert report["baseline"]["multiclass_classification_metrics"]["accuracy"]["value"] > 0.6
 
 
 def test_evaluate_rejects_archive_without_model(data: Path, tmp_path: Path) -> None:
