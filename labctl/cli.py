@@ -14,7 +14,13 @@ from collections.abc import Sequence
 from labctl.errors import OperationFailed, UsageError
 
 # Modules with register(subparsers); each adds one top-level command.
-COMMAND_MODULES = ("labctl.synth", "labctl.lab", "labctl.ingest", "labctl.pipeline_local")
+COMMAND_MODULES = (
+    "labctl.synth",
+    "labctl.lab",
+    "labctl.ingest",
+    "labctl.pipeline_local",
+    "labctl.model",
+)
 
 
 def _quiet_toolchain() -> None:
