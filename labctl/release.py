@@ -1,0 +1,381 @@
+"""labctl release resolve|upload: pin the approved models and ship the source to the pipeline.
+
+``resolve`` writes ``release/<env_name>.json``, which the serving stack reads at synth, so a
+deploy is reproducible from the bundle alone. ``upload`` zips the source deterministically into
+the versioned S3 bucket the delivery CodePipeline's S3 source action watches.
+
+Release file schema (JSON object; ``load_release`` enforces it)::
+
+    {
+      "xgboost":  {"package_arn": "arn:aws:sagemaker:<region>:<account>:model-package/<group>/<n>",
+                   "image": "<ECR image URI>", "model_data_url": "s3://.../model.tar.gz",
+                   "version": <n, int >= 1, equal to the ARN's last segment>},
+      "baseline": {...same four keys...},
+      "resolved_at": "<ISO-8601 UTC time, e.g. 2026-11-29T02:10:47+00:00>"
+    }
+
+Extra keys are rejected so a typo cannot silently fall back to a default.
+"""
+
+from __future__ import annotations
+
+import argparse
+import hashlib
+import io
+import json
+import os
+import re
+import subprocess
+import zipfile
+from collections.abc import Iterable, Mapping
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+from labctl.errors import OperationFailed, UsageError
+
+REPO_ROOT = Path(__file__).resolve().parent.parent
+RELEASE_DIR = "release"
+MODEL_KEYS = ("xgboost", "baseline")
+ENTRY_KEYS = ("package_arn", "image", "model_data_url", "version")
+TOP_KEYS = (*MODEL_KEYS, "resolved_at")
+PACKAGE_ARN_RE = re.compile(
+    r"^arn:aws[a-z-]*:sagemaker:[a-z0-9-]+:\d{12}:model-package/"
+    r"(?P<group>[A-Za-z0-9](-*[A-Za-z0-9]){0,62})/(?P<version>[1-9]\d*)$"
+)
+# Never bundled: local environments, build output, lab state and caches.
+EXCLUDED_PARTS = frozenset(
+    {".venv", "node_modules", ".lab", "__pycache__", ".git", ".pytest_cache", ".mypy_cache",
+     ".ruff_cache"}
+)
+# 1980-01-01 is the earliest time a zip entry can hold; a fixed stamp makes bundles
+# byte-identical across checkouts, so an unchanged tree yields the same ETag.
+ZIP_EPOCH = (1980, 1, 1, 0, 0, 0)
+
+
+def release_path(env_name: str, root: Path = REPO_ROOT) -> Path:
+    """Where the serving stack looks for an environment's release file."""
+    return root / RELEASE_DIR / f"{env_name}.json"
+
+
+# ---------------------------------------------------------------- resolve
+
+
+def newest_approved(client: Any, group: str) -> dict[str, Any]:
+    """The newest Approved package of ``group`` as a release entry; OperationFailed if none."""
+    from botocore.exceptions import ClientError
+
+    try:
+        summaries = client.list_model_packages(
+            ModelPackageGroupName=group, ModelApprovalStatus="Approved",
+            SortBy="CreationTime", SortOrder="Descending", MaxResults=20,
+        )["ModelPackageSummaryList"]
+    except ClientError as err:
+        raise OperationFailed(f"cannot list model package group {group!r}: {err}") from err
+    # A package approved before its registration finished has no usable artifact yet.
+    summaries = [s for s in summaries if s.get("ModelPackageStatus", "Completed") == "Completed"]
+    if not summaries:
+        raise OperationFailed(
+            f"no approved model package in group {group!r}: approve one with "
+            f"`labctl model approve --group {group}`"
+        )
+    # Descending order already puts the newest first; the version breaks creation-time ties.
+    newest = max(summaries, key=lambda s: (s["CreationTime"], s.get("ModelPackageVersion", 0)))
+    arn = newest["ModelPackageArn"]
+    desc = client.describe_model_package(ModelPackageName=arn)
+    containers = desc.get("InferenceSpecification", {}).get("Containers", [])
+    if not containers or not containers[0].get("Image") or not containers[0].get("ModelDataUrl"):
+        raise OperationFailed(
+            f"{arn}: its InferenceSpecification has no container with Image and ModelDataUrl"
+        )
+    version = desc.get("ModelPackageVersion") or int(arn.rsplit("/", 1)[1])
+    return {
+        "package_arn": arn,
+        "image": containers[0]["Image"],
+        "model_data_url": containers[0]["ModelDataUrl"],
+        "version": int(version),
+    }
+
+
+def resolve_release(client: Any, config: Any) -> dict[str, Any]:
+    """Release dict for a PlatformConfig: newest Approved package of each group."""
+    release = {
+        "xgboost": newest_approved(client, config.training.model_package_group),
+        "baseline": newest_approved(client, config.training.baseline_package_group),
+        "resolved_at": datetime.now(UTC).isoformat(timespec="seconds"),
+    }
+    validate_release(release)
+    return release
+
+
+# ---------------------------------------------------------------- file I/O and validation
+
+
+def validate_release(data: Any, source: str = "release",
+                     groups: Mapping[str, str] | None = None) -> dict[str, Any]:
+    """Check the schema in the module docstring; ValueError names the first bad field.
+
+    ``groups`` (``{"xgboost": group, "baseline": group}``) also checks each ARN's group.
+    """
+    if not isinstance(data, dict):
+        raise ValueError(f"{source}: must be a JSON object, got {type(data).__name__}")
+    missing = [k for k in TOP_KEYS if k not in data]
+    if missing:
+        raise ValueError(f"{source}: missing key(s) {', '.join(missing)}")
+    extra = sorted(set(data) - set(TOP_KEYS))
+    if extra:
+        raise ValueError(f"{source}: unknown key(s) {', '.join(extra)}")
+    resolved_at = data["resolved_at"]
+    try:
+        datetime.fromisoformat(resolved_at)
+    except (TypeError, ValueError) as err:
+        raise ValueError(f"{source}: resolved_at {resolved_at!r} is not an ISO-8601 time") from err
+    for model in MODEL_KEYS:
+        entry, where = data[model], f"{source}: {model}"
+        if not isinstance(entry, dict):
+            raise ValueError(f"{where} must be an object")
+        missing = [k for k in ENTRY_KEYS if k not in entry]
+        if missing:
+            raise ValueError(f"{where}: missing key(s) {', '.join(missing)}")
+        extra = sorted(set(entry) - set(ENTRY_KEYS))
+        if extra:
+            raise ValueError(f"{where}: unknown key(s) {', '.join(extra)}")
+        arn = entry["package_arn"]
+        match = PACKAGE_ARN_RE.match(arn) if isinstance(arn, str) else None
+        if match is None:
+            raise ValueError(
+                f"{where}.package_arn {arn!r} is not a model package version ARN "
+                "(arn:aws:sagemaker:<region>:<account>:model-package/<group>/<n>)"
+            )
+        version = entry["version"]
+        if isinstance(version, bool) or not isinstance(version, int) or version < 1:
+            raise ValueError(f"{where}.version must be a positive integer, got {version!r}")
+        if int(match["version"]) != version:
+            raise ValueError(
+                f"{where}.version {version} does not match the ARN's /{match['version']}"
+            )
+        # SageMaker lower-cases names inside ARNs, so compare groups case-insensitively.
+        if groups and match["group"].lower() != groups[model].lower():
+            raise ValueError(
+                f"{where}.package_arn is in group {match['group']!r}, expected {groups[model]!r}"
+            )
+        image = entry["image"]
+        if not isinstance(image, str) or not image.strip():
+            raise ValueError(f"{where}.image must be a non-empty image URI")
+        url = entry["model_data_url"]
+        if not isinstance(url, str) or not re.match(r"^s3://[^/]+/.+", url):
+            raise ValueError(f"{where}.model_data_url must be an s3://bucket/key URI, got {url!r}")
+    return data
+
+
+def write_release(path: Path | str, release: Mapping[str, Any]) -> Path:
+    """Validate and write atomically (a synth never reads half a file); returns the path."""
+    path = Path(path)
+    validate_release(dict(release), str(path))
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(path.name + ".tmp")
+    tmp.write_text(json.dumps(release, indent=2, sort_keys=True) + "\n")
+    tmp.replace(path)
+    return path
+
+
+def load_release(path: Path | str, groups: Mapping[str, str] | None = None) -> dict[str, Any]:
+    """Read and validate a release file; ValueError with the path for anything wrong."""
+    path = Path(path)
+    try:
+        text = path.read_text()
+    except FileNotFoundError as err:
+        raise ValueError(
+            f"{path}: no release file; run `labctl release resolve --profile <profile>`"
+        ) from err
+    try:
+        data = json.loads(text)
+    except json.JSONDecodeError as err:
+        raise ValueError(f"{path}: not valid JSON ({err})") from err
+    return validate_release(data, str(path), groups)
+
+
+# ---------------------------------------------------------------- source bundle
+
+
+def _excluded(rel: str) -> bool:
+    parts = rel.split("/")
+    return any(p in EXCLUDED_PARTS or p == "cdk.out" or p.startswith("cdk.out.") for p in parts)
+
+
+def _git_files(root: Path) -> list[str] | None:
+    """Tracked plus untracked-but-not-ignored files, or None outside a git work tree."""
+    try:
+        out = subprocess.run(
+            # --others: a freshly resolved release/<env>.json must ship before it is committed.
+            ["git", "ls-files", "-z", "--cached", "--others", "--exclude-standard"],
+            cwd=root, capture_output=True, check=True,
+        ).stdout
+    except (OSError, subprocess.CalledProcessError):
+        return None
+    return [name for name in out.decode().split("\0") if name]
+
+
+def _walk_files(root: Path) -> list[str]:
+    files = []
+    for dirpath, dirnames, filenames in os.walk(root):
+        rel_dir = Path(dirpath).relative_to(root).as_posix()
+        dirnames[:] = [d for d in dirnames if not _excluded(d)]
+        for name in filenames:
+            rel = name if rel_dir == "." else f"{rel_dir}/{name}"
+            files.append(rel)
+    return files
+
+
+def source_files(root: Path) -> list[str]:
+    """Sorted repo-relative paths to bundle (git's view when available, else a filtered walk)."""
+    listed = _git_files(root)
+    names = listed if listed is not None else _walk_files(root)
+    # Tracked-but-deleted files are still listed by git; symlinks and sockets are skipped.
+    return sorted(
+        n for n in set(names) if not _excluded(n) and (root / n).is_file()
+        and not (root / n).is_symlink()
+    )
+
+
+def build_bundle(root: Path, files: Iterable[str] | None = None) -> bytes:
+    """Deterministic zip: sorted names, fixed timestamps and modes (exec bit kept)."""
+    buf = io.BytesIO()
+    with zipfile.ZipFile(buf, "w", compression=zipfile.ZIP_DEFLATED) as zf:
+        for rel in sorted(files if files is not None else source_files(root)):
+            src = root / rel
+            info = zipfile.ZipInfo(rel, date_time=ZIP_EPOCH)
+            info.compress_type = zipfile.ZIP_DEFLATED
+            mode = 0o755 if os.access(src, os.X_OK) else 0o644
+            info.external_attr = (0o100000 | mode) << 16
+            zf.writestr(info, src.read_bytes())
+    return buf.getvalue()
+
+
+def _git_commit(root: Path) -> str | None:
+    try:
+        return subprocess.run(
+            ["git", "rev-parse", "--short=12", "HEAD"], cwd=root, capture_output=True,
+            check=True, text=True,
+        ).stdout.strip() or None
+    except (OSError, subprocess.CalledProcessError):
+        return None
+
+
+def bucket_kms_key(client: Any, bucket: str) -> str | None:
+    """The bucket's default SSE-KMS key, or None (no default, SSE-S3, or not readable).
+
+    put_object with ``aws:kms`` and no key id encrypts with the AWS managed ``aws/s3`` key,
+    not the bucket's default key, so the pipeline role could be unable to decrypt it.
+    """
+    from botocore.exceptions import ClientError
+
+    try:
+        rules = client.get_bucket_encryption(Bucket=bucket)[
+            "ServerSideEncryptionConfiguration"]["Rules"]
+    except ClientError:
+        return None
+    for rule in rules:
+        default = rule.get("ApplyServerSideEncryptionByDefault", {})
+        if default.get("SSEAlgorithm", "").startswith("aws:kms") and default.get("KMSMasterKeyID"):
+            key: str = default["KMSMasterKeyID"]
+            return key
+    return None
+
+
+def upload_bundle(client: Any, bucket: str, key: str, bundle: bytes,
+                  kms_key_id: str | None = None, summary: str | None = None) -> str | None:
+    """put_object with SSE-KMS; returns the object version id (None if unversioned)."""
+    kwargs: dict[str, Any] = {
+        "Bucket": bucket, "Key": key, "Body": bundle, "ServerSideEncryption": "aws:kms",
+        "ContentType": "application/zip",
+    }
+    if kms_key_id:
+        kwargs["SSEKMSKeyId"] = kms_key_id
+    if summary:
+        # CodePipeline shows this metadata as the S3 source revision's summary.
+        kwargs["Metadata"] = {"codepipeline-artifact-revision-summary": summary[:2048]}
+    version_id: str | None = client.put_object(**kwargs).get("VersionId")
+    return version_id
+
+
+# ---------------------------------------------------------------- CLI
+
+
+def run_resolve(args: argparse.Namespace, client: Any = None) -> int:
+    from infra.config import ConfigError, load_profile
+
+    try:
+        config = load_profile(args.profile)
+    except ConfigError as err:
+        raise UsageError(f"profile {args.profile!r}: {err}") from err
+    if client is None:
+        import boto3
+
+        client = boto3.client("sagemaker", region_name=args.region or config.region)
+    release = resolve_release(client, config)
+    out = Path(args.out) if args.out else release_path(config.env_name)
+    write_release(out, release)
+    for model in MODEL_KEYS:
+        entry = release[model]
+        print(f"{model}: version {entry['version']} {entry['package_arn']}")
+    print(f"wrote {out}")
+    return 0
+
+
+def run_upload(args: argparse.Namespace, client: Any = None, root: Path | None = None) -> int:
+    root = root or REPO_ROOT
+    if not args.key.endswith(".zip"):
+        raise UsageError(f"--key {args.key!r} must end in .zip (the S3 source action reads a zip)")
+    files = source_files(root)
+    if not files:
+        raise UsageError(f"no source files found under {root}")
+    bundle = build_bundle(root, files)
+    digest = hashlib.sha256(bundle).hexdigest()[:16]
+    commit = _git_commit(root)
+    print(f"bundle: {len(files)} files, {len(bundle)} bytes, sha256 {digest}"
+          + (f", commit {commit}" if commit else ""))
+    if args.dry_run:
+        print(f"dry run: would upload to s3://{args.bucket}/{args.key}")
+        return 0
+    if client is None:
+        import boto3
+
+        client = boto3.client("s3", region_name=args.region)
+    from botocore.exceptions import ClientError
+
+    kms_key_id = args.kms_key_id or bucket_kms_key(client, args.bucket)
+    if kms_key_id is None:
+        print("note: no --kms-key-id and no bucket default KMS key: S3 uses the aws/s3 key")
+    summary = f"labctl release upload {commit or 'untracked tree'} sha256 {digest}"
+    try:
+        version_id = upload_bundle(client, args.bucket, args.key, bundle, kms_key_id, summary)
+    except ClientError as err:
+        raise OperationFailed(f"upload to s3://{args.bucket}/{args.key} failed: {err}") from err
+    if version_id in (None, "null"):
+        # CodePipeline's S3 source requires versioning; without it nothing triggers.
+        raise OperationFailed(
+            f"s3://{args.bucket}/{args.key} uploaded but the bucket is not versioned; "
+            "the pipeline's S3 source needs a versioned bucket"
+        )
+    print(f"uploaded s3://{args.bucket}/{args.key} version {version_id}")
+    return 0
+
+
+def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
+    parser = sub.add_parser("release", help="pin approved models; upload the source bundle")
+    commands = parser.add_subparsers(dest="release_command", required=True, metavar="ACTION")
+
+    p = commands.add_parser("resolve", help="write release/<env>.json from the model registry")
+    p.add_argument("--profile", default="lab", help="config/<profile>.json (default lab)")
+    p.add_argument("--region", help="AWS region (default: the profile's)")
+    p.add_argument("--out", help="release file (default release/<env_name>.json in the repo)")
+    p.set_defaults(handler=run_resolve)
+
+    p = commands.add_parser("upload", help="zip the source and put it in the pipeline bucket")
+    p.add_argument("--bucket", required=True, help="versioned source bucket")
+    p.add_argument("--key", default="source/bundle.zip", help="object key (default %(default)s)")
+    p.add_argument("--kms-key-id", help="KMS key for SSE-KMS (default: the bucket's default key)")
+    p.add_argument("--region", help="AWS region")
+    p.add_argument("--dry-run", action="store_true", help="build the bundle, upload nothing")
+    p.set_defaults(handler=run_upload)

@@ -1,0 +1,224 @@
+"""labctl release resolve|upload: registry resolution (moto), release file checks, bundle."""
+
+from __future__ import annotations
+
+import io
+import json
+import subprocess
+import zipfile
+from pathlib import Path
+from typing import Any
+
+import boto3
+import pytest
+from moto import mock_aws
+
+from infra.config import load_profile
+from labctl import cli
+from labctl.cli import main
+from labctl.errors import OperationFailed
+from labctl.release import (
+    build_bundle,
+    load_release,
+    resolve_release,
+    source_files,
+    write_release,
+)
+
+REGION = "us-east-1"
+XGB, BASE = "digits-xgboost", "digits-baseline"
+
+
+@pytest.fixture(autouse=True)
+def _release_command(monkeypatch: pytest.MonkeyPatch) -> None:
+    # Until labctl.cli lists the module, register it for these tests only.
+    if "labctl.release" not in cli.COMMAND_MODULES:
+        monkeypatch.setattr(cli, "COMMAND_MODULES", (*cli.COMMAND_MODULES, "labctl.release"))
+
+
+def _package(sm: Any, group: str, status: str, url: str) -> str:
+    arn: str = sm.create_model_package(
+        ModelPackageGroupName=group,
+        ModelApprovalStatus=status,
+        InferenceSpecification={
+            "Containers": [{"Image": f"img/{group}:1", "ModelDataUrl": url}],
+            "SupportedContentTypes": ["text/csv"],
+            "SupportedResponseMIMETypes": ["text/csv"],
+        },
+    )["ModelPackageArn"]
+    return arn
+
+
+def _registry(sm: Any, xgb: list[str], base: list[str]) -> None:
+    for group, statuses in ((XGB, xgb), (BASE, base)):
+        sm.create_model_package_group(ModelPackageGroupName=group)
+        for i, status in enumerate(statuses, start=1):
+            _package(sm, group, status, f"s3://models/{group}/{i}/model.tar.gz")
+
+
+def _release() -> dict[str, Any]:
+    def entry(group: str, n: int) -> dict[str, Any]:
+        return {
+            "package_arn": f"arn:aws:sagemaker:{REGION}:123456789012:model-package/{group}/{n}",
+            "image": "img:1",
+            "model_data_url": f"s3://models/{group}/{n}/model.tar.gz",
+            "version": n,
+        }
+
+    return {"xgboost": entry(XGB, 3), "baseline": entry(BASE, 1),
+            "resolved_at": "2026-11-29T02:10:47+00:00"}
+
+
+@mock_aws
+def test_resolve_takes_the_newest_approved_and_ignores_pending_and_rejected() -> None:
+    sm = boto3.client("sagemaker", region_name=REGION)
+    _registry(sm, ["Approved", "Approved", "Rejected", "PendingManualApproval"], ["Approved"])
+    release = resolve_release(sm, load_profile("lab"))
+    assert release["xgboost"]["version"] == 2
+    assert release["xgboost"]["package_arn"].endswith(f"model-package/{XGB}/2")
+    assert release["xgboost"]["model_data_url"] == f"s3://models/{XGB}/2/model.tar.gz"
+    assert release["xgboost"]["image"] == f"img/{XGB}:1"
+    assert release["baseline"]["version"] == 1
+
+
+@mock_aws
+def test_resolve_without_an_approved_model_names_the_group() -> None:
+    sm = boto3.client("sagemaker", region_name=REGION)
+    _registry(sm, ["PendingManualApproval", "Rejected"], ["Approved"])
+    with pytest.raises(OperationFailed, match=f"no approved model package in group '{XGB}'"):
+        resolve_release(sm, load_profile("lab"))
+
+
+@mock_aws
+def test_cli_resolve_with_baseline_missing_exits_1(tmp_path: Path, capsys) -> None:  # type: ignore[no-untyped-def]
+    sm = boto3.client("sagemaker", region_name=REGION)
+    _registry(sm, ["Approved"], [])
+    out = tmp_path / "lab.json"
+    code = main(["release", "resolve", "--profile", "lab", "--region", REGION, "--out", str(out)])
+    assert code == 1
+    assert f"group '{BASE}'" in capsys.readouterr().err
+    assert not out.exists()
+
+
+@mock_aws
+def test_cli_resolve_writes_a_file_load_release_accepts(tmp_path: Path) -> None:
+    sm = boto3.client("sagemaker", region_name=REGION)
+    _registry(sm, ["Approved", "Approved"], ["Approved"])
+    out = tmp_path / "release" / "lab.json"
+    code = main(["release", "resolve", "--profile", "lab", "--region", REGION, "--out", str(out)])
+    assert code == 0
+    release = load_release(out, groups={"xgboost": XGB, "baseline": BASE})
+    assert release["xgboost"]["version"] == 2
+    assert set(release) == {"xgboost", "baseline", "resolved_at"}
+
+
+def test_cli_resolve_unknown_profile_exits_2() -> None:
+    assert main(["release", "resolve", "--profile", "nope"]) == 2
+
+
+def test_write_then_load_round_trips(tmp_path: Path) -> None:
+    path = write_release(tmp_path / "r.json", _release())
+    assert load_release(path) == _release()
+
+
+@pytest.mark.parametrize(
+    ("mutate", "message"),
+    [
+        (lambda r: r.pop("baseline"), "missing key(s) baseline"),
+        (lambda r: r.update(extra=1), "unknown key(s) extra"),
+        (lambda r: r["xgboost"].pop("image"), "xgboost: missing key(s) image"),
+        (lambda r: r["xgboost"].update(package_arn="arn:aws:sagemaker:us-east-1:1:model/x"),
+         "is not a model package version ARN"),
+        (lambda r: r["xgboost"].update(version=4), "does not match the ARN's /3"),
+        (lambda r: r["baseline"].update(version="1"), "must be a positive integer"),
+        (lambda r: r["baseline"].update(model_data_url="/tmp/m"), "s3://bucket/key"),
+        (lambda r: r.update(resolved_at="yesterday"), "not an ISO-8601 time"),
+    ],
+)
+def test_load_rejects_malformed_files(tmp_path: Path, mutate: Any, message: str) -> None:
+    release = _release()
+    mutate(release)
+    path = tmp_path / "r.json"
+    path.write_text(json.dumps(release))
+    with pytest.raises(ValueError, match=message.replace("(", r"\(").replace(")", r"\)")):
+        load_release(path)
+
+
+def test_load_rejects_missing_file_invalid_json_and_wrong_group(tmp_path: Path) -> None:
+    with pytest.raises(ValueError, match="no release file; run `labctl release resolve"):
+        load_release(tmp_path / "absent.json")
+    bad = tmp_path / "bad.json"
+    bad.write_text("{")
+    with pytest.raises(ValueError, match="not valid JSON"):
+        load_release(bad)
+    good = write_release(tmp_path / "good.json", _release())
+    with pytest.raises(ValueError, match="expected 'other'"):
+        load_release(good, groups={"xgboost": "other", "baseline": BASE})
+
+
+def _tree(root: Path, git: bool) -> Path:
+    (root / "infra").mkdir(parents=True)
+    (root / "app.py").write_text("print('app')\n")
+    (root / "infra" / "x.py").write_text("X = 1\n")
+    (root / ".venv" / "lib").mkdir(parents=True)
+    (root / ".venv" / "lib" / "big.py").write_text("venv\n")
+    (root / "cdk.out.lab").mkdir()
+    (root / "cdk.out.lab" / "t.json").write_text("{}")
+    (root / "infra" / "__pycache__").mkdir()
+    (root / "infra" / "__pycache__" / "x.pyc").write_bytes(b"\0")
+    if git:
+        (root / ".gitignore").write_text(".venv/\n__pycache__/\ncdk.out.*/\nsecret.txt\n")
+        (root / "secret.txt").write_text("ignored\n")
+        run = {"cwd": root, "check": True, "capture_output": True}
+        subprocess.run(["git", "init", "-q"], **run)  # type: ignore[call-overload]
+        subprocess.run(["git", "add", "app.py", ".gitignore"], **run)  # type: ignore[call-overload]
+    return root
+
+
+@pytest.mark.parametrize("git", [True, False])
+def test_source_files_exclude_local_state(tmp_path: Path, git: bool) -> None:
+    root = _tree(tmp_path / "repo", git)
+    files = source_files(root)
+    # git mode: tracked + untracked-but-not-ignored (infra/x.py is untracked, still shipped).
+    expected = ["app.py", "infra/x.py"] + ([".gitignore"] if git else [])
+    assert files == sorted(expected)
+
+
+def test_bundle_is_deterministic(tmp_path: Path) -> None:
+    root = _tree(tmp_path / "repo", git=False)
+    first = build_bundle(root)
+    (root / "app.py").touch()  # a new mtime must not change the bytes
+    assert build_bundle(root) == first
+
+
+@mock_aws
+def test_cli_upload_puts_a_kms_encrypted_version(tmp_path: Path, capsys) -> None:  # type: ignore[no-untyped-def]
+    s3 = boto3.client("s3", region_name=REGION)
+    s3.create_bucket(Bucket="src")
+    s3.put_bucket_versioning(Bucket="src", VersioningConfiguration={"Status": "Enabled"})
+    code = main(["release", "upload", "--bucket", "src", "--region", REGION])
+    assert code == 0
+    out = capsys.readouterr().out
+    head = s3.head_object(Bucket="src", Key="source/bundle.zip")
+    assert f"version {head['VersionId']}" in out
+    assert head["ServerSideEncryption"] == "aws:kms"
+    body = s3.get_object(Bucket="src", Key="source/bundle.zip")["Body"].read()
+    names = zipfile.ZipFile(io.BytesIO(body)).namelist()
+    assert "app.py" in names
+    assert "labctl/release.py" in names
+    assert not any(n.startswith((".venv/", ".git/", "cdk.out")) for n in names)
+    assert not any("__pycache__" in n for n in names)
+
+
+@mock_aws
+def test_cli_upload_to_an_unversioned_bucket_exits_1(capsys) -> None:  # type: ignore[no-untyped-def]
+    s3 = boto3.client("s3", region_name=REGION)
+    s3.create_bucket(Bucket="plain")
+    assert main(["release", "upload", "--bucket", "plain", "--region", REGION]) == 1
+    assert "not versioned" in capsys.readouterr().err
+
+
+def test_cli_upload_dry_run_and_bad_key(capsys) -> None:  # type: ignore[no-untyped-def]
+    assert main(["release", "upload", "--bucket", "b", "--dry-run"]) == 0
+    assert "dry run: would upload to s3://b/source/bundle.zip" in capsys.readouterr().out
+    assert main(["release", "upload", "--bucket", "b", "--key", "x.tar", "--dry-run"]) == 2
