@@ -9,11 +9,13 @@ from __future__ import annotations
 
 import os
 import sys
+from pathlib import Path
 
 import aws_cdk as cdk
 
 from infra.config import ConfigError, load_profile
-from infra.platform import cdk_json_context, new_app
+from infra.platform import cdk_json_context, new_app, release_path
+from infra.serving.release import Release
 
 
 def main() -> None:
@@ -28,9 +30,20 @@ def main() -> None:
     except ConfigError as err:
         print(f"configuration error in profile {profile!r}: {err}", file=sys.stderr)
         sys.exit(2)
+    # The approved packages to serve: -c release=PATH, else release/<env>.json when present.
+    release_file = probe.node.try_get_context("release") or release_path(config)
+    release = None
+    if Path(release_file).is_file():
+        try:
+            release = Release.from_file(release_file)
+        except ValueError as err:
+            print(f"release error: {err}", file=sys.stderr)
+            sys.exit(2)
+    else:
+        print(f"no release file {release_file}: the serving stack is left out", file=sys.stderr)
     outdir = os.environ.get("CDK_OUTDIR", "cdk.out")
     # The CLI passes cdk.json's feature flags in CDK_CONTEXT_JSON; a direct run needs them too.
-    app, _ = new_app(config, outdir=outdir, context=cdk_json_context())
+    app, _ = new_app(config, outdir=outdir, context=cdk_json_context(), release=release)
     app.synth()
 
 

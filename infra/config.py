@@ -181,6 +181,8 @@ class ServingConfig:
     serverless_provisioned_concurrency: int = 0
     data_capture: bool = True
     capture_sampling_percent: int = 100
+    latency_alarm_p99_ms: int = 500
+    mce_containers: tuple[str, ...] = ("xgboost", "baseline")
     guardrail: GuardrailConfig = field(default_factory=GuardrailConfig)
 
     def __post_init__(self) -> None:
@@ -203,6 +205,21 @@ class ServingConfig:
         _require(
             0 < self.capture_sampling_percent <= 100,
             "serving.capture_sampling_percent must be 1-100",
+        )
+        _require(
+            self.latency_alarm_p99_ms >= 1, "serving.latency_alarm_p99_ms must be positive"
+        )
+        # A multi-container endpoint hosts at most 15 containers (SageMaker developer guide,
+        # "Multi-container endpoints"); this platform's are the two registered models.
+        _require(
+            2 <= len(self.mce_containers) <= 15,
+            f"serving.mce_containers must name 2-15 containers, got {len(self.mce_containers)}",
+        )
+        unknown = sorted(set(self.mce_containers) - {"xgboost", "baseline"})
+        _require(
+            not unknown and len(set(self.mce_containers)) == len(self.mce_containers),
+            f"serving.mce_containers: unknown or repeated hostnames {unknown or 'repeated'}; "
+            "use each of 'xgboost', 'baseline' once",
         )
         if self.kind == "serverless":
             # Serverless endpoints exclude data capture and canary/linear traffic shifting
@@ -328,6 +345,11 @@ class PlatformConfig:
     def lake_database(self) -> str:
         """Glue database name (Glue names take no hyphens)."""
         return f"{self.env_name.replace('-', '_')}_lake"
+
+    @property
+    def endpoint_name(self) -> str:
+        """Clients address the endpoint by name, so it is one of the few fixed names."""
+        return f"{self.env_name}-digits"
 
     def stack_name(self, unit: str) -> str:
         return f"{self.env_name}-{unit}"

@@ -16,7 +16,9 @@ from infra.compliance.tags import apply_tags
 from infra.config import PlatformConfig
 from infra.stacks.data_lake_stack import DataLakeStack
 from infra.stacks.ingestion_stack import IngestionStack
+from infra.serving.release import Release
 from infra.stacks.network_stack import NetworkStack
+from infra.stacks.serving_stack import ServingStack
 from infra.stacks.training_stack import TrainingStack
 
 
@@ -27,10 +29,11 @@ class Platform:
     ingestion: IngestionStack
     training: TrainingStack
     network: NetworkStack | None = None
+    serving: ServingStack | None = None
     stacks: list[cdk.Stack] = field(default_factory=list)
 
 
-def add_platform(app: cdk.App, config: PlatformConfig) -> Platform:
+def add_platform(app: cdk.App, config: PlatformConfig, release: Release | None = None) -> Platform:
     env = cdk.Environment(account=config.account, region=config.region)
     data_lake = DataLakeStack(app, config.stack_name("DataLake"), config=config, env=env)
     network = (
@@ -49,11 +52,23 @@ def add_platform(app: cdk.App, config: PlatformConfig) -> Platform:
     training.add_stack_dependency(data_lake)
     ingestion = IngestionStack(app, config.stack_name("Ingestion"), config=config, env=env)
     ingestion.add_stack_dependency(data_lake)
+    serving = None
+    if release is not None:  # no approved model yet: nothing to serve
+        serving = ServingStack(
+            app,
+            config.stack_name("Serving"),
+            config=config,
+            release=release,
+            alert_topic=ingestion.alerts.topic,
+            network=network.network if network else None,
+            env=env,
+        )
+        serving.add_stack_dependency(data_lake)
     stacks: list[cdk.Stack] = [
-        s for s in (data_lake, network, ingestion, training) if s is not None
+        s for s in (data_lake, network, ingestion, training, serving) if s is not None
     ]
     apply_tags(app, config.tags)
-    return Platform(config, data_lake, ingestion, training, network, stacks)
+    return Platform(config, data_lake, ingestion, training, network, serving, stacks)
 
 
 def new_app(
@@ -62,13 +77,23 @@ def new_app(
     outdir: str | Path,
     compliance: bool = True,
     context: dict[str, object] | None = None,
+    release: Release | None = None,
 ) -> tuple[cdk.App, Platform]:
     """An App with the whole platform and (by default) every compliance pack attached."""
     app = cdk.App(outdir=str(outdir), context=context or {})
-    platform = add_platform(app, config)
+    platform = add_platform(app, config, release)
     if compliance:
         add_compliance_gate(app)
     return app, platform
+
+
+EXAMPLE_RELEASE = Path(__file__).resolve().parent.parent / "config" / "examples" / "release.json"
+RELEASE_DIR = Path(__file__).resolve().parent.parent / "release"
+
+
+def release_path(config: PlatformConfig) -> Path:
+    """Where ``labctl release resolve`` writes the approved packages for this environment."""
+    return RELEASE_DIR / f"{config.env_name}.json"
 
 
 def cdk_json_context(path: str | Path | None = None) -> dict[str, object]:

@@ -9,8 +9,9 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from infra.compliance.packs import ComplianceReport, acknowledgements
-from infra.config import ConfigError, load_profile
-from infra.platform import cdk_json_context, new_app
+from infra.config import ConfigError, PlatformConfig, load_profile
+from infra.platform import EXAMPLE_RELEASE, cdk_json_context, new_app, release_path
+from infra.serving.release import Release
 from labctl.errors import OperationFailed, UsageError
 
 
@@ -23,6 +24,7 @@ class SynthSummary:
     acknowledgements: int
     stale: int
     seconds: float
+    release_note: str = ""
 
     @property
     def resources(self) -> int:
@@ -37,19 +39,47 @@ class SynthSummary:
             f"{self.acknowledgements} acknowledgements ({self.stale} stale), packs AwsSolutions, "
             "HIPAA.Security, NIST.800.53.R5, PCI.DSS.321"
         )
+        if self.release_note:
+            lines.append(f"  {self.release_note}")
         lines.append(f"  templates: {self.outdir}/*.template.json")
         lines.append(f"  report:    {self.outdir}/validation-report.json")
         return "\n".join(lines)
 
 
-def synthesize(profile: str, outdir: Path, overrides: dict[str, str] | None = None) -> SynthSummary:
+def resolve_release(config: PlatformConfig, choice: str | None) -> tuple[Release | None, str]:
+    """``example``: the example packages; ``none``; a path; default: release/<env>.json if any."""
+    if choice == "none":
+        return None, "serving left out (--release none)"
+    if choice == "example":
+        path = EXAMPLE_RELEASE
+    elif choice:
+        path = Path(choice)
+    else:
+        path = release_path(config)
+        if not path.is_file():
+            return None, f"serving left out: no {path} (labctl release resolve writes it)"
+    try:
+        return Release.from_file(path), f"serving {config.serving.kind} from {path}"
+    except ValueError as err:
+        raise UsageError(str(err)) from err
+
+
+def synthesize(
+    profile: str,
+    outdir: Path,
+    overrides: dict[str, str] | None = None,
+    release: str | None = None,
+) -> SynthSummary:
     """Synthesize the profile; never raises for findings, the summary counts them."""
     try:
         config = load_profile(profile, overrides)
     except ConfigError as err:
         raise UsageError(f"profile {profile!r}: {err}") from err
+    chosen, release_note = resolve_release(config, release)
     started = time.perf_counter()
-    app, platform = new_app(config, outdir=outdir, context=cdk_json_context())
+    app, platform = new_app(
+        config, outdir=outdir, context=cdk_json_context(), release=chosen
+    )
     try:
         app.synth()
     except Exception as err:  # jsii wraps ValidationFailed in RuntimeError
@@ -70,13 +100,14 @@ def synthesize(profile: str, outdir: Path, overrides: dict[str, str] | None = No
         acknowledgements=len(acks),
         stale=len(report.unmatched(acks)),
         seconds=seconds,
+        release_note=release_note,
     )
 
 
 def run(args: argparse.Namespace) -> int:
     outdir = Path(args.outdir or f"cdk.out.{args.profile}")
     overrides = {"account": args.account, "region": args.region}
-    summary = synthesize(args.profile, outdir, overrides)
+    summary = synthesize(args.profile, outdir, overrides, args.release)
     print(summary.render())
     if summary.violations:
         print(ComplianceReport.read(outdir).describe_violations())
@@ -90,4 +121,9 @@ def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
     parser.add_argument("--account", help="override the profile's 12-digit account id")
     parser.add_argument("--region", help="override the profile's region")
     parser.add_argument("--outdir", help="cloud assembly folder (default cdk.out.<profile>)")
+    parser.add_argument(
+        "--release",
+        help="model packages to serve: a release JSON path, 'example' (offline example "
+        "packages) or 'none'; default release/<env>.json when it exists",
+    )
     parser.set_defaults(handler=run)

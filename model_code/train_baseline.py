@@ -39,6 +39,13 @@ def train(x: np.ndarray, y: np.ndarray, var_smoothing: float = 1e-9) -> Pipeline
     return model.fit(x, y)
 
 
+def model_fn(model_dir: str) -> Pipeline:
+    """Serving entry point of the SageMaker scikit-learn container (multi-container endpoint):
+    its default input/predict/output functions handle text/csv with this model."""
+    model: Pipeline = joblib.load(Path(model_dir) / "model.joblib")
+    return model
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     # SageMaker passes hyperparameters as CLI args and the channels/model dir as SM_* env vars.

@@ -45,11 +45,15 @@ class _Synths:
     def __call__(self, profile: str) -> Synth:
         if profile not in self.cache:
             from infra.config import load_profile
-            from infra.platform import cdk_json_context, new_app
+            from infra.platform import EXAMPLE_RELEASE, cdk_json_context, new_app
+            from infra.serving.release import Release
 
             outdir = self.base / profile
             app, platform = new_app(
-                load_profile(profile), outdir=outdir, context=cdk_json_context()
+                load_profile(profile),
+                outdir=outdir,
+                context=cdk_json_context(),
+                release=Release.from_file(EXAMPLE_RELEASE),
             )
             try:
                 app.synth()

@@ -107,3 +107,16 @@ def test_evaluate_rejects_archive_without_model(data: Path, tmp_path: Path) -> N
     bad = tar_model(tmp_path / "empty", tmp_path / "bad" / "model.tar.gz")
     with pytest.raises(ValueError, match="xgboost-model"):
         evaluate.predict_xgboost(bad, np.zeros((1, 64)))
+
+
+def test_model_fn_loads_what_training_saved(tmp_path: Path) -> None:
+    """The scikit-learn serving container calls model_fn(model_dir) on the trained artifact."""
+    import joblib
+    from sklearn.datasets import load_digits
+
+    from model_code.train_baseline import model_fn, train
+
+    x, y = load_digits(return_X_y=True)
+    joblib.dump(train(x[:300], y[:300]), tmp_path / "model.joblib")
+    model = model_fn(str(tmp_path))
+    assert (model.predict(x[:50]) == y[:50]).mean() > 0.6

@@ -1,0 +1,325 @@
+"""A SageMaker endpoint of one kind, updated only through blue/green deployment guardrails.
+
+Kinds: ``real_time`` (one model, autoscaling, data capture), ``serverless`` (memory and
+concurrency), ``multi_model`` (the XGBoost image in MultiModel mode over an S3 prefix) and
+``multi_container`` (XGBoost and the baseline, invoked directly by container hostname).
+Models come from registered model packages (the release file). Models and endpoint configs
+get generated names, since every property of them is create-only; the endpoint keeps its name
+and its variant name, so a new config is a blue/green update with auto-rollback on alarms.
+Not stateful. Exposes: endpoint, endpoint_name, alarms, invoke_policy, role.
+"""
+
+from __future__ import annotations
+
+import re
+
+import aws_cdk as cdk
+from aws_cdk import aws_applicationautoscaling as appscaling
+from aws_cdk import aws_cloudwatch as cw
+from aws_cdk import aws_cloudwatch_actions as cw_actions
+from aws_cdk import aws_ec2 as ec2
+from aws_cdk import aws_iam as iam
+from aws_cdk import aws_sagemaker as sagemaker
+from aws_cdk import aws_sns as sns
+from constructs import Construct
+
+from infra.compliance.packs import acknowledge_grant_policy, acknowledge_packs
+from infra.config import GuardrailConfig, ServingConfig
+from infra.data_lake.refs import LakeRefs
+from infra.network.construct import IsolatedNetwork
+from infra.serving.release import Release
+
+VARIANT = "AllTraffic"  # stable across configs: blue/green requires the same variant name
+CAPTURE_PREFIX = "capture"
+MME_PREFIX = "mme/"
+# Instance families with local NVMe instance storage reject an endpoint-config KmsKeyId
+# (SageMaker API reference, CreateEndpointConfig.KmsKeyId): their volumes are
+# hardware-encrypted.
+_NVME = re.compile(r"^ml\.([a-z]+\d+[a-z]*d[a-z]*|g5|g6|g6e|p5|p5e|trn1|inf2)\.")
+
+
+def supports_kms(instance_type: str) -> bool:
+    return _NVME.match(instance_type) is None
+
+
+def traffic_routing(g: GuardrailConfig) -> sagemaker.CfnEndpoint.TrafficRoutingConfigProperty:
+    if g.mode == "canary":
+        return sagemaker.CfnEndpoint.TrafficRoutingConfigProperty(
+            type="CANARY",
+            canary_size=sagemaker.CfnEndpoint.CapacitySizeProperty(
+                type="CAPACITY_PERCENT", value=g.canary_percent
+            ),
+            wait_interval_in_seconds=g.bake_seconds,
+        )
+    if g.mode == "linear":
+        return sagemaker.CfnEndpoint.TrafficRoutingConfigProperty(
+            type="LINEAR",
+            linear_step_size=sagemaker.CfnEndpoint.CapacitySizeProperty(
+                type="CAPACITY_PERCENT", value=g.linear_step_percent
+            ),
+            wait_interval_in_seconds=g.bake_seconds,
+        )
+    return sagemaker.CfnEndpoint.TrafficRoutingConfigProperty(
+        type="ALL_AT_ONCE", wait_interval_in_seconds=g.bake_seconds
+    )
+
+
+class ModelEndpoint(Construct):
+    def __init__(
+        self,
+        scope: Construct,
+        id_: str,
+        *,
+        config: ServingConfig,
+        endpoint_name: str,
+        release: Release,
+        lake: LakeRefs,
+        alert_topic: sns.ITopic,
+        network: IsolatedNetwork | None,
+    ) -> None:
+        super().__init__(scope, id_)
+        self.config = config
+        self.endpoint_name = endpoint_name
+        stack = cdk.Stack.of(self)
+
+        self.role = iam.Role(
+            self,
+            "Role",
+            assumed_by=iam.ServicePrincipal("sagemaker.amazonaws.com"),
+            description=f"Hosting role of endpoint {endpoint_name}",
+        )
+        lake.artifacts_bucket.grant_read(self.role)  # model artifacts (and the MME prefix)
+        if config.data_capture:
+            lake.artifacts_bucket.grant_put(self.role, f"{CAPTURE_PREFIX}/*")
+        self.role.add_to_principal_policy(
+            iam.PolicyStatement(
+                sid="PullInferenceImages",
+                actions=["ecr:BatchGetImage", "ecr:GetDownloadUrlForLayer"],
+                resources=[
+                    f"arn:{stack.partition}:ecr:{stack.region}:{ref.image.split('.', 1)[0]}"
+                    f":repository/{ref.image.split('/', 1)[1].split(':', 1)[0]}"
+                    for ref in (release.xgboost, release.baseline)
+                ],
+            )
+        )
+        self.role.add_to_principal_policy(
+            iam.PolicyStatement(
+                sid="EcrAuthToken", actions=["ecr:GetAuthorizationToken"], resources=["*"]
+            )
+        )
+        self.role.add_to_principal_policy(
+            iam.PolicyStatement(
+                sid="EndpointLogs",
+                actions=["logs:CreateLogGroup", "logs:CreateLogStream", "logs:PutLogEvents"],
+                resources=[
+                    stack.format_arn(
+                        service="logs",
+                        resource="log-group",
+                        resource_name=f"/aws/sagemaker/Endpoints/{endpoint_name}*",
+                        arn_format=cdk.ArnFormat.COLON_RESOURCE_NAME,
+                    )
+                ],
+            )
+        )
+
+        vpc_config = None
+        if network is not None:
+            vpc_config = sagemaker.CfnModel.VpcConfigProperty(
+                subnets=network.vpc.select_subnets(
+                    subnet_type=ec2.SubnetType.PRIVATE_ISOLATED
+                ).subnet_ids,
+                security_group_ids=[network.security_group.security_group_id],
+            )
+        self.model = sagemaker.CfnModel(
+            self,
+            "Model",
+            execution_role_arn=self.role.role_arn,
+            enable_network_isolation=True,
+            vpc_config=vpc_config,
+            **self._containers(release, lake),
+        )
+        self.model.node.add_dependency(self.role)
+
+        serverless = config.kind == "serverless"
+        variant = sagemaker.CfnEndpointConfig.ProductionVariantProperty(
+            variant_name=VARIANT,
+            model_name=self.model.attr_model_name,
+            initial_variant_weight=1.0,
+            initial_instance_count=None if serverless else config.min_instances,
+            instance_type=None if serverless else config.instance_type,
+            serverless_config=sagemaker.CfnEndpointConfig.ServerlessConfigProperty(
+                memory_size_in_mb=config.serverless_memory_mb,
+                max_concurrency=config.serverless_max_concurrency,
+                provisioned_concurrency=config.serverless_provisioned_concurrency or None,
+            )
+            if serverless
+            else None,
+        )
+        use_kms = not serverless and supports_kms(config.instance_type)
+        self.endpoint_config = sagemaker.CfnEndpointConfig(
+            self,
+            "Config",
+            production_variants=[variant],
+            kms_key_id=lake.key.key_arn if use_kms else None,
+            data_capture_config=self._capture(lake) if config.data_capture else None,
+        )
+        if not use_kms:
+            why = (
+                "SageMaker rejects KmsKeyId for serverless endpoints"
+                if serverless
+                else f"{config.instance_type} has local NVMe storage, which SageMaker "
+                "encrypts in hardware and for which it rejects a KmsKeyId"
+            )
+            acknowledge_packs(
+                self.endpoint_config,
+                "SageMakerEndpointConfigurationKMSKeyConfigured",
+                f"{why}; there is no endpoint storage volume to encrypt with our key.",
+            )
+
+        self.alarms = self._alarms(alert_topic)
+        self.endpoint = sagemaker.CfnEndpoint(
+            self,
+            "Endpoint",
+            endpoint_name=endpoint_name,
+            endpoint_config_name=self.endpoint_config.attr_endpoint_config_name,
+            deployment_config=sagemaker.CfnEndpoint.DeploymentConfigProperty(
+                blue_green_update_policy=sagemaker.CfnEndpoint.BlueGreenUpdatePolicyProperty(
+                    traffic_routing_configuration=traffic_routing(config.guardrail),
+                    termination_wait_in_seconds=config.guardrail.termination_wait_seconds,
+                    maximum_execution_timeout_in_seconds=(
+                        config.guardrail.max_execution_timeout_seconds
+                    ),
+                ),
+                auto_rollback_configuration=sagemaker.CfnEndpoint.AutoRollbackConfigProperty(
+                    alarms=[
+                        sagemaker.CfnEndpoint.AlarmProperty(alarm_name=a.alarm_name)
+                        for a in self.alarms
+                    ]
+                ),
+            ),
+        )
+        if not serverless:
+            self._autoscaling()
+
+        self.invoke_policy = iam.ManagedPolicy(
+            self,
+            "InvokePolicy",
+            description=f"Invoke endpoint {endpoint_name} only",
+            statements=[
+                iam.PolicyStatement(
+                    actions=["sagemaker:InvokeEndpoint"],
+                    resources=[
+                        stack.format_arn(
+                            service="sagemaker", resource="endpoint", resource_name=endpoint_name
+                        )
+                    ],
+                )
+            ],
+        )
+        acknowledge_grant_policy(
+            self.role,
+            "the hosting role reads model artifacts in the artifacts zone (capture/ writes "
+            "only) with the lake key, pulls the two model images, writes its own log groups.",
+        )
+
+    def _containers(self, release: Release, lake: LakeRefs) -> dict[str, object]:
+        kind = self.config.kind
+        if kind == "multi_model":
+            # MME loads models from one S3 prefix, one image; model packages cannot be MME.
+            return {
+                "primary_container": sagemaker.CfnModel.ContainerDefinitionProperty(
+                    image=release.xgboost.image,
+                    mode="MultiModel",
+                    model_data_url=f"s3://{lake.artifacts_bucket.bucket_name}/{MME_PREFIX}",
+                )
+            }
+        if kind == "multi_container":
+            refs = {"xgboost": release.xgboost, "baseline": release.baseline}
+            return {
+                "containers": [
+                    sagemaker.CfnModel.ContainerDefinitionProperty(
+                        container_hostname=name, model_package_name=refs[name].package_arn
+                    )
+                    for name in self.config.mce_containers
+                ],
+                "inference_execution_config": sagemaker.CfnModel.InferenceExecutionConfigProperty(
+                    mode="Direct"
+                ),
+            }
+        return {
+            "primary_container": sagemaker.CfnModel.ContainerDefinitionProperty(
+                model_package_name=release.xgboost.package_arn
+            )
+        }
+
+    def _capture(self, lake: LakeRefs) -> sagemaker.CfnEndpointConfig.DataCaptureConfigProperty:
+        return sagemaker.CfnEndpointConfig.DataCaptureConfigProperty(
+            enable_capture=True,
+            initial_sampling_percentage=self.config.capture_sampling_percent,
+            destination_s3_uri=f"s3://{lake.artifacts_bucket.bucket_name}/{CAPTURE_PREFIX}",
+            kms_key_id=lake.key.key_arn,
+            capture_options=[
+                sagemaker.CfnEndpointConfig.CaptureOptionProperty(capture_mode="Input"),
+                sagemaker.CfnEndpointConfig.CaptureOptionProperty(capture_mode="Output"),
+            ],
+            capture_content_type_header=(
+                sagemaker.CfnEndpointConfig.CaptureContentTypeHeaderProperty(
+                    csv_content_types=["text/csv"], json_content_types=["application/json"]
+                )
+            ),
+        )
+
+    def _alarms(self, topic: sns.ITopic) -> list[cw.Alarm]:
+        dims = {"EndpointName": self.endpoint_name, "VariantName": VARIANT}
+        period = cdk.Duration.minutes(1)
+        specs = [
+            ("Errors5xxAlarm", "Invocation5XXErrors", "Sum", 0,
+             "The endpoint returns 5XX errors: a blue/green update in its bake rolls back."),
+            ("ModelErrorsAlarm", "InvocationModelErrors", "Sum", 0,
+             "The model container fails invocations: a blue/green update rolls back."),
+            ("LatencyAlarm", "ModelLatency", "p99", self.config.latency_alarm_p99_ms * 1000,
+             f"p99 model latency above {self.config.latency_alarm_p99_ms} ms (ModelLatency is "
+             "in microseconds): a blue/green update rolls back."),
+        ]
+        alarms = []
+        for construct_id, metric_name, statistic, threshold, description in specs:
+            alarm = cw.Alarm(
+                self,
+                construct_id,
+                metric=cw.Metric(
+                    namespace="AWS/SageMaker",
+                    metric_name=metric_name,
+                    dimensions_map=dims,
+                    statistic=statistic,
+                    period=period,
+                ),
+                threshold=threshold,
+                evaluation_periods=2,
+                datapoints_to_alarm=2,
+                comparison_operator=cw.ComparisonOperator.GREATER_THAN_THRESHOLD,
+                treat_missing_data=cw.TreatMissingData.NOT_BREACHING,
+                alarm_description=description,
+            )
+            alarm.add_alarm_action(cw_actions.SnsAction(topic))
+            alarms.append(alarm)
+        return alarms
+
+    def _autoscaling(self) -> None:
+        target = appscaling.ScalableTarget(
+            self,
+            "ScalableTarget",
+            service_namespace=appscaling.ServiceNamespace.SAGEMAKER,
+            resource_id=f"endpoint/{self.endpoint_name}/variant/{VARIANT}",
+            scalable_dimension="sagemaker:variant:DesiredInstanceCount",
+            min_capacity=self.config.min_instances,
+            max_capacity=self.config.max_instances,
+        )
+        target.node.add_dependency(self.endpoint)
+        cooldown = cdk.Duration.seconds(self.config.scale_cooldown_seconds)
+        target.scale_to_track_metric(
+            "InvocationsPerInstance",
+            target_value=self.config.target_invocations_per_instance,
+            predefined_metric=appscaling.PredefinedMetric.SAGEMAKER_VARIANT_INVOCATIONS_PER_INSTANCE,
+            scale_in_cooldown=cooldown,
+            scale_out_cooldown=cooldown,
+        )

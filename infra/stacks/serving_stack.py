@@ -1,0 +1,43 @@
+"""Stack: the model endpoint of the configured kind (only when a release file exists)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import aws_cdk as cdk
+from aws_cdk import aws_sns as sns
+from constructs import Construct
+
+from infra.config import PlatformConfig
+from infra.data_lake.refs import LakeRefs
+from infra.network.construct import IsolatedNetwork
+from infra.serving.construct import ModelEndpoint
+from infra.serving.release import Release
+
+
+class ServingStack(cdk.Stack):
+    def __init__(
+        self,
+        scope: Construct,
+        id_: str,
+        *,
+        config: PlatformConfig,
+        release: Release,
+        alert_topic: sns.ITopic,
+        network: IsolatedNetwork | None,
+        **kwargs: Any,
+    ) -> None:
+        super().__init__(scope, id_, **kwargs)
+        lake = LakeRefs(self, "Lake", env_name=config.env_name, database_name=config.lake_database)
+        self.endpoint = ModelEndpoint(
+            self,
+            "Endpoint",
+            config=config.serving,
+            endpoint_name=config.endpoint_name,
+            release=release,
+            lake=lake,
+            alert_topic=alert_topic,
+            network=network,
+        )
+        cdk.CfnOutput(self, "EndpointName", value=config.endpoint_name)
+        cdk.CfnOutput(self, "InvokePolicyArn", value=self.endpoint.invoke_policy.managed_policy_arn)

@@ -1,0 +1,203 @@
+"""Serving: every endpoint kind and guardrail mode, through the compliance gate."""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+from pathlib import Path
+
+import aws_cdk as cdk
+import pytest
+from aws_cdk import aws_sns as sns
+from aws_cdk.assertions import Match, Template
+
+from infra.compliance.packs import ComplianceReport, acknowledgements, add_compliance_gate
+from infra.config import ConfigError, GuardrailConfig, ServingConfig, load_profile
+from infra.platform import EXAMPLE_RELEASE, cdk_json_context
+from infra.serving.construct import supports_kms
+from infra.serving.release import Release
+from infra.stacks.serving_stack import ServingStack
+
+RELEASE = Release.from_file(EXAMPLE_RELEASE)
+
+
+def _serving(kind: str, mode: str = "canary", **extra: object) -> ServingConfig:
+    serverless = kind == "serverless"
+    return ServingConfig(
+        kind=kind,  # type: ignore[arg-type]
+        data_capture=not serverless,
+        guardrail=GuardrailConfig(mode="all_at_once" if serverless else mode),  # type: ignore[arg-type]
+        **extra,  # type: ignore[arg-type]
+    )
+
+
+class _Cache:
+    def __init__(self, base: Path) -> None:
+        self.base, self.cache = base, {}
+
+    def __call__(self, kind: str, mode: str = "canary", **extra: object) -> tuple[dict, ComplianceReport, list]:
+        key = (kind, mode, tuple(sorted(extra.items())))
+        if key not in self.cache:
+            lab = load_profile("lab")
+            # Serverless endpoints write no data capture, so drift monitoring is off for them.
+            engine = "none" if kind == "serverless" else lab.monitoring.engine
+            monitoring = dataclasses.replace(lab.monitoring, engine=engine)
+            config = dataclasses.replace(lab, serving=_serving(kind, mode, **extra), monitoring=monitoring)
+            outdir = self.base / f"{kind}-{mode}-{len(self.cache)}"
+            app = cdk.App(outdir=str(outdir), context=cdk_json_context())
+            env = cdk.Environment(account=config.account, region=config.region)
+            helper = cdk.Stack(app, "Alerts", env=env)
+            topic = sns.Topic.from_topic_arn(helper, "Topic", "arn:aws:sns:us-east-1:111111111111:alerts")
+            stack = ServingStack(app, "Serving", config=config, release=RELEASE, alert_topic=topic, network=None, env=env)
+            add_compliance_gate(app)
+            try:
+                app.synth()
+            except RuntimeError as err:
+                if "alidation" not in str(err):
+                    raise
+            template = json.loads((outdir / f"{stack.stack_name}.template.json").read_text())
+            self.cache[key] = (template, ComplianceReport.read(outdir), acknowledgements(app))
+        return self.cache[key]
+
+
+@pytest.fixture(scope="module")
+def serving(tmp_path_factory: pytest.TempPathFactory) -> _Cache:
+    return _Cache(tmp_path_factory.mktemp("serving"))
+
+
+KINDS = ("real_time", "serverless", "multi_model", "multi_container")
+
+
+@pytest.mark.parametrize("kind", KINDS)
+def test_every_kind_passes_the_compliance_gate(serving, kind: str) -> None:  # type: ignore[no-untyped-def]
+    _, report, acks = serving(kind)
+    assert report.violations == [], report.describe_violations()
+    assert report.unmatched(acks) == []
+
+
+@pytest.mark.parametrize("kind", KINDS)
+def test_models_are_isolated_and_unnamed(serving, kind: str) -> None:  # type: ignore[no-untyped-def]
+    """Model and EndpointConfig properties are create-only: fixed names would block updates."""
+    template, _, _ = serving(kind)
+    t = Template.from_json(template)
+    t.has_resource_properties("AWS::SageMaker::Model", {"EnableNetworkIsolation": True})
+    for kind_ in ("AWS::SageMaker::Model", "AWS::SageMaker::EndpointConfig"):
+        for resource in t.find_resources(kind_).values():
+            assert "ModelName" not in resource["Properties"]
+            assert "EndpointConfigName" not in resource["Properties"]
+
+
+def test_real_time_has_kms_capture_and_autoscaling(serving) -> None:  # type: ignore[no-untyped-def]
+    template, _, _ = serving("real_time")
+    t = Template.from_json(template)
+    t.has_resource_properties(
+        "AWS::SageMaker::EndpointConfig",
+        {
+            "KmsKeyId": {"Fn::ImportValue": "lab-lake-key-arn"},
+            "ProductionVariants": [Match.object_like({"VariantName": "AllTraffic", "InitialInstanceCount": 1, "InstanceType": "ml.m5.large"})],
+            "DataCaptureConfig": Match.object_like({"EnableCapture": True, "InitialSamplingPercentage": 100, "KmsKeyId": {"Fn::ImportValue": "lab-lake-key-arn"}}),
+        },
+    )
+    t.has_resource_properties(
+        "AWS::ApplicationAutoScaling::ScalableTarget",
+        {"MinCapacity": 1, "MaxCapacity": 10, "ResourceId": "endpoint/lab-digits/variant/AllTraffic"},
+    )
+    t.has_resource_properties(
+        "AWS::ApplicationAutoScaling::ScalingPolicy",
+        {"TargetTrackingScalingPolicyConfiguration": Match.object_like({
+            "TargetValue": 70,
+            "PredefinedMetricSpecification": {"PredefinedMetricType": "SageMakerVariantInvocationsPerInstance"},
+            "ScaleInCooldown": 300, "ScaleOutCooldown": 300,
+        })},
+    )
+
+
+def test_serverless_has_memory_and_concurrency_and_no_kms_or_capture(serving) -> None:  # type: ignore[no-untyped-def]
+    template, _, acks = serving("serverless")
+    (config,) = Template.from_json(template).find_resources("AWS::SageMaker::EndpointConfig").values()
+    props = config["Properties"]
+    assert props["ProductionVariants"][0]["ServerlessConfig"] == {"MemorySizeInMB": 2048, "MaxConcurrency": 5}
+    assert "KmsKeyId" not in props and "DataCaptureConfig" not in props
+    assert any("SageMakerEndpointConfigurationKMSKeyConfigured" in a.ack_id and "serverless" in a.reason for a in acks)
+    Template.from_json(template).resource_count_is("AWS::ApplicationAutoScaling::ScalableTarget", 0)
+
+
+def test_multi_model_serves_an_s3_prefix_with_one_image(serving) -> None:  # type: ignore[no-untyped-def]
+    template, _, _ = serving("multi_model")
+    (model,) = Template.from_json(template).find_resources("AWS::SageMaker::Model").values()
+    container = model["Properties"]["PrimaryContainer"]
+    assert container["Mode"] == "MultiModel"
+    assert container["Image"] == RELEASE.xgboost.image
+    assert container["ModelDataUrl"]["Fn::Join"][1][-1] == "/mme/"
+
+
+def test_multi_container_hosts_both_models_for_direct_invocation(serving) -> None:  # type: ignore[no-untyped-def]
+    template, _, _ = serving("multi_container")
+    (model,) = Template.from_json(template).find_resources("AWS::SageMaker::Model").values()
+    props = model["Properties"]
+    assert props["InferenceExecutionConfig"] == {"Mode": "Direct"}
+    assert [(c["ContainerHostname"], c["ModelPackageName"]) for c in props["Containers"]] == [
+        ("xgboost", RELEASE.xgboost.package_arn), ("baseline", RELEASE.baseline.package_arn)
+    ]
+
+
+@pytest.mark.parametrize(
+    ("mode", "routing"),
+    [
+        ("canary", {"Type": "CANARY", "CanarySize": {"Type": "CAPACITY_PERCENT", "Value": 30}, "WaitIntervalInSeconds": 600}),
+        ("linear", {"Type": "LINEAR", "LinearStepSize": {"Type": "CAPACITY_PERCENT", "Value": 20}, "WaitIntervalInSeconds": 600}),
+        ("all_at_once", {"Type": "ALL_AT_ONCE", "WaitIntervalInSeconds": 600}),
+    ],
+)
+def test_updates_are_blue_green_with_alarm_rollback(serving, mode: str, routing: dict) -> None:  # type: ignore[no-untyped-def]
+    template, report, _ = serving("real_time", mode)
+    assert report.violations == []
+    t = Template.from_json(template)
+    (endpoint,) = t.find_resources("AWS::SageMaker::Endpoint").values()
+    deployment = endpoint["Properties"]["DeploymentConfig"]
+    policy = deployment["BlueGreenUpdatePolicy"]
+    assert policy["TrafficRoutingConfiguration"] == routing
+    assert policy["TerminationWaitInSeconds"] == 600
+    assert policy["MaximumExecutionTimeoutInSeconds"] == 3600
+    alarms = t.find_resources("AWS::CloudWatch::Alarm")
+    assert {a["Properties"]["MetricName"] for a in alarms.values()} == {
+        "Invocation5XXErrors", "InvocationModelErrors", "ModelLatency"
+    }
+    rollback = [a["AlarmName"] for a in deployment["AutoRollbackConfiguration"]["Alarms"]]
+    assert len(rollback) == 3 and all(r["Ref"] in alarms for r in rollback)
+    for alarm in alarms.values():
+        assert alarm["Properties"]["Dimensions"] == [
+            {"Name": "EndpointName", "Value": "lab-digits"}, {"Name": "VariantName", "Value": "AllTraffic"}
+        ]
+        assert alarm["Properties"]["AlarmActions"] == ["arn:aws:sns:us-east-1:111111111111:alerts"]
+
+
+def test_invoke_policy_names_one_endpoint(serving) -> None:  # type: ignore[no-untyped-def]
+    template, _, _ = serving("real_time")
+    (policy,) = Template.from_json(template).find_resources("AWS::IAM::ManagedPolicy").values()
+    (statement,) = policy["Properties"]["PolicyDocument"]["Statement"]
+    assert statement["Action"] == "sagemaker:InvokeEndpoint"
+    assert "endpoint/lab-digits" in json.dumps(statement["Resource"])
+    assert "*" not in json.dumps(statement["Resource"])
+
+
+def test_nvme_instance_types_skip_the_endpoint_kms_key() -> None:
+    assert supports_kms("ml.m5.large") and supports_kms("ml.c5.xlarge")
+    assert not supports_kms("ml.m5d.large") and not supports_kms("ml.g4dn.xlarge")
+    assert not supports_kms("ml.g5.2xlarge")
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "message"),
+    [
+        ({"kind": "serverless", "data_capture": False, "guardrail": GuardrailConfig(mode="canary")}, "all-at-once"),
+        ({"kind": "serverless"}, "cannot capture data"),
+        ({"mce_containers": ("xgboost",)}, "2-15 containers"),
+        ({"mce_containers": ("xgboost", "xgboost")}, "repeated"),
+        ({"min_instances": 3, "max_instances": 2}, "min_instances"),
+        ({"serverless_memory_mb": 1000}, "serverless_memory_mb"),
+    ],
+)
+def test_invalid_serving_settings_fail_at_synth(kwargs: dict, message: str) -> None:
+    with pytest.raises(ConfigError, match=message):
+        ServingConfig(**kwargs)
