@@ -1,0 +1,346 @@
+"""The local endpoint: SageMaker's hosting contract over ``http.server`` on loopback.
+
+``GET /ping``; ``POST /invocations`` and ``POST /endpoints/<name>/invocations`` (the path
+boto3's sagemaker-runtime client calls). Errors carry ``x-amzn-ErrorType`` and a JSON
+``{"ErrorCode", "Message"}`` body, so botocore raises ``ValidationError`` / ``ModelError``.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import threading
+import uuid
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+from typing import Any
+from urllib.parse import unquote
+
+from labctl.local_endpoint.capture import CaptureWriter
+from labctl.local_endpoint.models import ArchiveError, LoadedModel, ModelCache, load_archive
+from labctl.local_endpoint.payload import (
+    InvocationError,
+    format_predictions,
+    parse,
+    payload_error,
+    response_type,
+)
+
+KINDS = ("real_time", "serverless", "multi_model", "multi_container")
+TARGET_MODEL = "X-Amzn-SageMaker-Target-Model"
+TARGET_CONTAINER = "X-Amzn-SageMaker-Target-Container-Hostname"
+INFERENCE_ID = "X-Amzn-SageMaker-Inference-Id"
+MAX_BODY_BYTES = 6 * 1024 * 1024  # InvokeEndpoint's real-time payload limit
+_ENDPOINT_PATH = re.compile(r"^/endpoints/([^/]+)/invocations$")
+
+
+class EndpointSetupError(ValueError):
+    """Settings the endpoint cannot start with (missing model, unknown kind)."""
+
+
+@dataclass
+class EndpointSettings:
+    """What to serve. ``model`` for real_time/serverless, ``model_folder`` for multi_model,
+    ``containers`` (hostname -> archive) for multi_container."""
+
+    kind: str
+    endpoint_name: str = "lab-digits"
+    variant: str = "AllTraffic"
+    model: Path | None = None
+    model_folder: Path | None = None
+    containers: dict[str, Path] = field(default_factory=dict)
+    max_models: int | None = 8
+    max_bytes: int | None = None
+    capture_dir: Path | None = None
+    capture_percent: int = 100
+    host: str = "127.0.0.1"
+    port: int = 0
+
+
+@dataclass
+class Reply:
+    status: int
+    content_type: str
+    body: bytes
+    headers: dict[str, str] = field(default_factory=dict)
+
+
+def error_reply(err: InvocationError) -> Reply:
+    return Reply(
+        err.status,
+        "application/json",
+        json.dumps(err.body()).encode(),
+        {"x-amzn-ErrorType": err.code},
+    )
+
+
+class LocalEndpoint:
+    """Routes, validates and answers invocations; ``start()`` serves them over HTTP."""
+
+    def __init__(self, settings: EndpointSettings) -> None:
+        if settings.kind not in KINDS:
+            raise EndpointSetupError(
+                f"kind must be one of {', '.join(KINDS)}, got {settings.kind!r}"
+            )
+        self.settings = settings
+        self.kind = settings.kind
+        self.name = settings.endpoint_name
+        self.model: LoadedModel | None = None
+        self.containers: dict[str, LoadedModel] = {}
+        self.cache: ModelCache | None = None
+        self.invocations = 0
+        self.errors = 0
+        self._count_lock = threading.Lock()
+        try:
+            self._load(settings)
+        except ArchiveError as err:
+            raise EndpointSetupError(str(err)) from err
+        self.capture: CaptureWriter | None = None
+        if settings.capture_dir is not None:
+            self.capture = CaptureWriter(
+                settings.capture_dir, self.name, settings.variant, settings.capture_percent
+            )
+        self._server: ThreadingHTTPServer | None = None
+        self._thread: threading.Thread | None = None
+
+    def _load(self, settings: EndpointSettings) -> None:
+        # Like SageMaker, single-model and multi-container endpoints load before InService.
+        if self.kind in ("real_time", "serverless"):
+            if settings.model is None:
+                raise EndpointSetupError(f"a {self.kind} endpoint needs a model archive")
+            self.model = load_archive(settings.model)
+        elif self.kind == "multi_container":
+            if not settings.containers:
+                raise EndpointSetupError("a multi_container endpoint needs containers")
+            self.containers = {
+                host: load_archive(path, host) for host, path in settings.containers.items()
+            }
+        else:
+            if settings.model_folder is None or not settings.model_folder.is_dir():
+                raise EndpointSetupError(
+                    f"a multi_model endpoint needs a model folder, got {settings.model_folder}"
+                )
+            self.cache = ModelCache(settings.model_folder, settings.max_models, settings.max_bytes)
+
+    # --- routing -------------------------------------------------------------------------
+
+    def _route(self, target_model: str | None, target_container: str | None) -> LoadedModel:
+        if target_model is not None and self.kind != "multi_model":
+            raise InvocationError(
+                400,
+                "ValidationError",
+                f"Endpoint {self.name} is not a multi-model endpoint "
+                "and does not support target model header.",
+                "TARGET_MODEL_HEADER_NOT_SUPPORTED",
+            )
+        if target_container is not None and self.kind != "multi_container":
+            raise InvocationError(
+                400,
+                "ValidationError",
+                f"Endpoint {self.name} is not a multi-container endpoint "
+                "and does not support target container hostname header.",
+                "TARGET_CONTAINER_HOSTNAME_HEADER_NOT_SUPPORTED",
+            )
+        if self.kind == "multi_model":
+            assert self.cache is not None
+            if not target_model:
+                raise InvocationError(
+                    400,
+                    "ValidationError",
+                    f"Endpoint {self.name} is a multi-model endpoint: "
+                    f"the request is missing a target model header ({TARGET_MODEL}).",
+                    "MISSING_TARGET_MODEL_HEADER",
+                )
+            return self.cache.get(target_model)[0]
+        if self.kind == "multi_container":
+            if not target_container:
+                raise InvocationError(
+                    400,
+                    "ValidationError",
+                    f"Endpoint {self.name} is a multi-container endpoint "
+                    f"invoked directly: the request is missing a {TARGET_CONTAINER} header "
+                    f"(one of {', '.join(sorted(self.containers))}).",
+                    "MISSING_TARGET_CONTAINER_HOSTNAME_HEADER",
+                )
+            model = self.containers.get(target_container)
+            if model is None:
+                raise InvocationError(
+                    404,
+                    "ValidationError",
+                    f"Container hostname {target_container} not found "
+                    f"in endpoint {self.name} (containers: "
+                    f"{', '.join(sorted(self.containers))}).",
+                    "CONTAINER_NOT_FOUND",
+                )
+            return model
+        assert self.model is not None
+        return self.model
+
+    def invoke(self, headers: Mapping[str, str], body: bytes, endpoint: str | None = None) -> Reply:
+        """Answer one invocation; every refusal is a Reply, never an exception."""
+        try:
+            if endpoint is not None and endpoint != self.name:
+                raise InvocationError(
+                    404,
+                    "ValidationError",
+                    f"Endpoint {endpoint} not found: this local endpoint is {self.name}.",
+                    "ENDPOINT_NOT_FOUND",
+                )
+            if len(body) > MAX_BODY_BYTES:
+                raise InvocationError(
+                    413,
+                    "ValidationError",
+                    f"Body of {len(body)} bytes exceeds the {MAX_BODY_BYTES}-byte limit.",
+                    "PAYLOAD_TOO_LARGE",
+                )
+            content_type = headers.get("Content-Type")
+            model = self._route(headers.get(TARGET_MODEL), headers.get(TARGET_CONTAINER))
+            out_type = response_type(headers.get("Accept"), content_type)
+            rows = parse(content_type, body)
+            try:
+                predictions = model.predict(rows)
+            except Exception as err:  # a model failure must not take the server down
+                raise payload_error(f"{type(err).__name__}: {err}", status=500) from err
+            data = format_predictions(predictions, out_type)
+        except InvocationError as err:
+            with self._count_lock:
+                self.errors += 1
+            return error_reply(err)
+        with self._count_lock:
+            self.invocations += 1
+        if self.capture is not None:
+            self.capture.capture(content_type, body, out_type, data, headers.get(INFERENCE_ID))
+        return Reply(
+            200, out_type, data, {"x-Amzn-Invoked-Production-Variant": self.settings.variant}
+        )
+
+    # --- HTTP ----------------------------------------------------------------------------
+
+    @property
+    def url(self) -> str:
+        if self._server is None:
+            raise RuntimeError("endpoint not started")
+        host, port = self._server.server_address[:2]
+        return f"http://{host}:{port}"
+
+    def bind(self) -> ThreadingHTTPServer:
+        if self._server is None:
+            server = _Server((self.settings.host, self.settings.port), _Handler)
+            server.endpoint = self
+            self._server = server
+        return self._server
+
+    def start(self) -> LocalEndpoint:
+        """Serve in a background thread (tests, the lab stage); returns self."""
+        server = self.bind()
+        self._thread = threading.Thread(
+            target=server.serve_forever,
+            name="local-endpoint",
+            kwargs={"poll_interval": 0.1},
+            daemon=True,
+        )
+        self._thread.start()
+        return self
+
+    def serve_forever(self) -> None:
+        self.bind().serve_forever(poll_interval=0.2)
+
+    def stop(self) -> None:
+        if self._server is not None:
+            self._server.stopping = True
+            if self._thread is not None:
+                self._server.shutdown()
+                self._thread.join(timeout=5)
+            self._server.server_close()
+            self._server = None
+            self._thread = None
+        if self.capture is not None:
+            self.capture.close()
+
+    def __enter__(self) -> LocalEndpoint:
+        return self.start()
+
+    def __exit__(self, *exc: Any) -> None:
+        self.stop()
+
+    def describe(self) -> str:
+        if self.kind == "multi_model":
+            assert self.cache is not None
+            models = ", ".join(self.cache.available()) or "none"
+            limits = f"max {self.settings.max_models} models" if self.settings.max_models else ""
+            if self.settings.max_bytes:
+                limits += f"{', ' if limits else ''}max {self.settings.max_bytes} bytes"
+            return f"target models ({limits or 'no cache limit'}): {models}"
+        if self.kind == "multi_container":
+            return "containers: " + ", ".join(
+                f"{host} ({m.framework}, {self.settings.containers[host].name})"
+                for host, m in self.containers.items()
+            )
+        assert self.model is not None
+        return f"model: {self.model.framework} from {self.settings.model}"
+
+
+class _Server(ThreadingHTTPServer):
+    daemon_threads = True
+    endpoint: LocalEndpoint
+    stopping = False
+
+
+class _Handler(BaseHTTPRequestHandler):
+    protocol_version = "HTTP/1.1"  # keep-alive, as boto3 and load balancers use
+    # Headers and body go out in one write below; no Nagle delay on the reply either.
+    disable_nagle_algorithm = True
+    server_version = "labctl-local-endpoint"
+    server: _Server
+
+    def _send(self, reply: Reply) -> None:
+        request_id = str(uuid.uuid4())
+        phrase = self.responses.get(reply.status, ("",))[0]
+        lines = [
+            f"{self.protocol_version} {reply.status} {phrase}",
+            f"Content-Type: {reply.content_type}",
+            f"Content-Length: {len(reply.body)}",
+            f"x-amzn-RequestId: {request_id}",
+        ]
+        lines += [f"{k}: {v}" for k, v in reply.headers.items()]
+        if self.server.stopping:
+            self.close_connection = True
+            lines.append("Connection: close")
+        head = ("\r\n".join(lines) + "\r\n\r\n").encode("latin-1")
+        self.wfile.write(head + reply.body)
+        self.log_request(reply.status, len(reply.body))
+
+    def _refuse(self, status: int, code: str, message: str) -> None:
+        self._send(error_reply(InvocationError(status, code, message)))
+
+    def do_GET(self) -> None:  # noqa: N802 (http.server's naming)
+        if self.path.split("?", 1)[0] == "/ping":
+            self._send(Reply(200, "text/plain", b""))
+        else:
+            self._refuse(404, "UnknownOperationException", f"no route for GET {self.path}")
+
+    def do_POST(self) -> None:  # noqa: N802
+        path = self.path.split("?", 1)[0]
+        match = _ENDPOINT_PATH.match(path)
+        if path != "/invocations" and match is None:
+            self._refuse(404, "UnknownOperationException", f"no route for POST {self.path}")
+            return
+        length = self.headers.get("Content-Length")
+        if length is None:
+            self.close_connection = True  # the body's end is unknown: the stream is unusable
+            self._refuse(411, "ValidationError", "Content-Length header is required")
+            return
+        try:
+            size = int(length)
+        except ValueError:
+            self.close_connection = True
+            self._refuse(400, "ValidationError", f"bad Content-Length {length!r}")
+            return
+        body = self.rfile.read(size) if size > 0 else b""
+        endpoint = unquote(match.group(1)) if match else None
+        self._send(self.server.endpoint.invoke(self.headers, body, endpoint))
+
+    def log_message(self, format: str, *args: Any) -> None:  # noqa: A002
+        pass  # per-request lines would dominate the latency budget and the terminal
