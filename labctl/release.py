@@ -195,6 +195,19 @@ def load_release(path: Path | str, groups: Mapping[str, str] | None = None) -> d
     return validate_release(data, str(path), groups)
 
 
+def release_for(config: Any, root: Path = REPO_ROOT) -> dict[str, Any] | None:
+    """The validated release of a PlatformConfig's environment, or None when none was resolved.
+
+    For the serving stack at synth; a present but malformed file raises ValueError.
+    """
+    path = release_path(config.env_name, root)
+    if not path.exists():
+        return None
+    groups = {"xgboost": config.training.model_package_group,
+              "baseline": config.training.baseline_package_group}
+    return load_release(path, groups)
+
+
 # ---------------------------------------------------------------- source bundle
 
 

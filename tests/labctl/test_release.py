@@ -20,6 +20,7 @@ from labctl.errors import OperationFailed
 from labctl.release import (
     build_bundle,
     load_release,
+    release_for,
     resolve_release,
     source_files,
     write_release,
@@ -156,6 +157,13 @@ def test_load_rejects_missing_file_invalid_json_and_wrong_group(tmp_path: Path) 
         load_release(good, groups={"xgboost": "other", "baseline": BASE})
 
 
+def test_release_for_reads_the_environment_file(tmp_path: Path) -> None:
+    config = load_profile("lab")
+    assert release_for(config, root=tmp_path) is None
+    write_release(tmp_path / "release" / f"{config.env_name}.json", _release())
+    assert release_for(config, root=tmp_path) == _release()
+
+
 def _tree(root: Path, git: bool) -> Path:
     (root / "infra").mkdir(parents=True)
     (root / "app.py").write_text("print('app')\n")
@@ -208,6 +216,20 @@ def test_cli_upload_puts_a_kms_encrypted_version(tmp_path: Path, capsys) -> None
     assert "labctl/release.py" in names
     assert not any(n.startswith((".venv/", ".git/", "cdk.out")) for n in names)
     assert not any("__pycache__" in n for n in names)
+
+
+@mock_aws
+def test_cli_upload_uses_the_bucket_default_kms_key() -> None:
+    s3 = boto3.client("s3", region_name=REGION)
+    key_arn = boto3.client("kms", region_name=REGION).create_key()["KeyMetadata"]["Arn"]
+    s3.create_bucket(Bucket="src")
+    s3.put_bucket_versioning(Bucket="src", VersioningConfiguration={"Status": "Enabled"})
+    s3.put_bucket_encryption(Bucket="src", ServerSideEncryptionConfiguration={"Rules": [{
+        "ApplyServerSideEncryptionByDefault": {"SSEAlgorithm": "aws:kms",
+                                               "KMSMasterKeyID": key_arn}}]})
+    assert main(["release", "upload", "--bucket", "src", "--region", REGION]) == 0
+    head = s3.head_object(Bucket="src", Key="source/bundle.zip")
+    assert head["SSEKMSKeyId"] == key_arn
 
 
 @mock_aws
