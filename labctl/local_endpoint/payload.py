@@ -26,12 +26,15 @@ class InvocationError(Exception):
     ``ModelError`` is what it raises when the model container rejects the payload.
     """
 
-    def __init__(self, status: int, code: str, message: str, error_code: str = "") -> None:
+    def __init__(
+        self, status: int, code: str, message: str, error_code: str = "", detail: str = ""
+    ) -> None:
         super().__init__(message)
         self.status = status
         self.code = code
         self.message = message
         self.error_code = error_code or code
+        self.detail = detail or message  # the problem alone, without SageMaker's wrapping
 
     def body(self) -> dict[str, Any]:
         body: dict[str, Any] = {"ErrorCode": self.error_code, "Message": self.message}
@@ -48,6 +51,7 @@ def payload_error(message: str, status: int = 400) -> InvocationError:
         "ModelError",
         f'Received {kind} error ({status}) from model with message "{message}"',
         error_code="CLIENT_ERROR_FROM_MODEL" if status < 500 else "SERVER_ERROR_FROM_MODEL",
+        detail=message,
     )
 
 

@@ -1,0 +1,193 @@
+"""labctl invoke: send Digits rows to an endpoint through boto3's sagemaker-runtime client.
+
+Deployed endpoints by name (``--region``), or the local endpoint (``--local-url``, from
+``labctl serve --local``). ``--expect`` turns it into a smoke test: exit 1 on any mismatch.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from labctl.errors import OperationFailed, UsageError
+from labctl.local_endpoint.payload import (
+    CSV,
+    JSON,
+    SUPPORTED,
+    InvocationError,
+    parse_csv,
+    parse_predictions,
+)
+
+N_TEST_SAMPLES = 360  # Digits 80/20 split: 1,797 rows -> 360 test rows
+
+
+def digits_test_rows(n: int) -> tuple[np.ndarray, np.ndarray]:
+    """The first ``n`` test samples of the study guide's split (the first one is a 6)."""
+    from sklearn.datasets import load_digits
+    from sklearn.model_selection import train_test_split
+
+    features, labels = load_digits(return_X_y=True)
+    _, x_test, _, y_test = train_test_split(features, labels, test_size=0.2, random_state=42)
+    return x_test[:n], y_test[:n]
+
+
+def local_client(url: str, region: str | None = None) -> Any:
+    """A sagemaker-runtime client for the local endpoint (placeholder keys: nothing checks
+    signatures locally, but botocore will not send an unsigned request)."""
+    import boto3
+    from botocore.config import Config
+
+    return boto3.client(
+        "sagemaker-runtime",
+        endpoint_url=url,
+        region_name=region or "us-east-1",
+        aws_access_key_id="local",
+        aws_secret_access_key="local",
+        # One attempt: a local failure should show at once, not after retries.
+        config=Config(
+            retries={"max_attempts": 1, "mode": "standard"}, connect_timeout=5, read_timeout=60
+        ),
+    )
+
+
+def encode_rows(rows: np.ndarray, content_type: str) -> bytes:
+    values = [[int(v) if float(v).is_integer() else float(v) for v in row] for row in rows]
+    if content_type == JSON:
+        return json.dumps({"instances": values}).encode()
+    return "".join(",".join(map(str, row)) + "\n" for row in values).encode()
+
+
+def invoke_rows(
+    client: Any,
+    endpoint: str,
+    rows: np.ndarray,
+    *,
+    content_type: str = CSV,
+    accept: str = CSV,
+    target_model: str | None = None,
+    target_container: str | None = None,
+) -> list[int | float]:
+    """One InvokeEndpoint call for all rows; returns the parsed predictions."""
+    kwargs: dict[str, Any] = {
+        "EndpointName": endpoint,
+        "Body": encode_rows(rows, content_type),
+        "ContentType": content_type,
+        "Accept": accept,
+    }
+    if target_model:
+        kwargs["TargetModel"] = target_model
+    if target_container:
+        kwargs["TargetContainerHostname"] = target_container
+    response = client.invoke_endpoint(**kwargs)
+    return parse_predictions(response["Body"].read(), response.get("ContentType"))
+
+
+def read_rows(args: argparse.Namespace) -> np.ndarray:
+    if args.digits is not None:
+        if not 1 <= args.digits <= N_TEST_SAMPLES:
+            raise UsageError(f"--digits must be 1-{N_TEST_SAMPLES}, got {args.digits}")
+        return digits_test_rows(args.digits)[0]
+    if args.file is not None:
+        try:
+            text = Path(args.file).read_text()
+        except (OSError, UnicodeDecodeError) as err:
+            raise UsageError(f"cannot read {args.file}: {err}") from err
+        source = args.file
+    else:
+        text, source = args.csv, "--csv"
+    try:
+        return parse_csv(text.encode())
+    except InvocationError as err:
+        raise UsageError(f"{source}: {err.detail}") from err
+
+
+def parse_expect(value: str) -> list[float]:
+    try:
+        return [float(v) for v in value.split(",") if v.strip()]
+    except ValueError as err:
+        raise UsageError(f"--expect must be comma-separated numbers, got {value!r}") from err
+
+
+def run(args: argparse.Namespace, client: Any = None) -> int:
+    expected = parse_expect(args.expect) if args.expect is not None else None
+    if args.local_url is not None and not args.local_url.startswith(("http://", "https://")):
+        raise UsageError(f"--local-url must be an http:// URL, got {args.local_url!r}")
+    rows = read_rows(args)
+    if client is None:
+        if args.local_url:
+            client = local_client(args.local_url, args.region)
+        else:
+            import boto3
+
+            client = boto3.client("sagemaker-runtime", region_name=args.region)
+    from botocore.exceptions import BotoCoreError, ClientError
+
+    try:
+        predictions = invoke_rows(
+            client,
+            args.endpoint,
+            rows,
+            content_type=args.content_type,
+            accept=args.accept,
+            target_model=args.target_model,
+            target_container=args.target_container,
+        )
+    except ClientError as err:
+        error = err.response.get("Error", {})
+        raise OperationFailed(
+            f"{args.endpoint}: {error.get('Code')}: {error.get('Message')}"
+        ) from err
+    except BotoCoreError as err:
+        raise OperationFailed(f"{args.endpoint}: {err}") from err
+    print(",".join(str(p) for p in predictions))
+    if expected is None:
+        return 0
+    if len(predictions) != len(expected):
+        raise OperationFailed(
+            f"expected {len(expected)} predictions, the endpoint returned {len(predictions)}"
+        )
+    wrong = [
+        f"row {i}: expected {e:g}, got {p}"
+        for i, (e, p) in enumerate(zip(expected, predictions, strict=True), start=1)
+        if float(p) != e
+    ]
+    if wrong:
+        raise OperationFailed(
+            f"{len(wrong)} of {len(expected)} predictions differ: " + "; ".join(wrong[:5])
+        )
+    print(f"all {len(expected)} predictions match --expect")
+    return 0
+
+
+def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
+    parser = sub.add_parser("invoke", help="send rows to an endpoint and print predictions")
+    parser.add_argument("--endpoint", required=True, help="endpoint name")
+    where = parser.add_mutually_exclusive_group()
+    where.add_argument("--local-url", help="the local endpoint, e.g. http://127.0.0.1:8080")
+    where.add_argument("--region", help="AWS region of a deployed endpoint")
+    source = parser.add_mutually_exclusive_group(required=True)
+    source.add_argument("--csv", help="one row: 64 comma-separated numbers")
+    source.add_argument("--file", help="CSV file: one row of 64 numbers per line, no header")
+    source.add_argument(
+        "--digits",
+        type=int,
+        metavar="N",
+        help="the first N test samples of the Digits study-guide split",
+    )
+    parser.add_argument(
+        "--target-model", help="multi-model endpoints: e.g. digits-xgboost-v1.tar.gz"
+    )
+    parser.add_argument("--target-container", help="multi-container endpoints: xgboost or baseline")
+    parser.add_argument("--content-type", default=CSV, choices=SUPPORTED)
+    parser.add_argument("--accept", default=CSV, choices=SUPPORTED)
+    parser.add_argument(
+        "--expect",
+        metavar="P1,P2,...",
+        help="expected predictions; exit 1 when any differs (smoke test)",
+    )
+    parser.set_defaults(handler=run)

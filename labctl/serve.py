@@ -1,0 +1,271 @@
+"""labctl serve --local: the trained models behind a local SageMaker-style endpoint.
+
+Serves the kind the profile deploys (or ``--kind``) from the lab's local registry on
+127.0.0.1 until Ctrl-C. ``lab_serve`` is the lab stage: start, check through boto3, stop.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from labctl.errors import OperationFailed, UsageError
+from labctl.local_endpoint import KINDS, EndpointSetupError, LocalEndpoint, load_archive
+from labctl.local_endpoint.payload import CSV, JSON
+from labctl.local_endpoint.registry import (
+    BASELINE_GROUP,
+    XGBOOST_GROUP,
+    mme_name,
+    pick_version,
+    read_registry,
+    settings_from_registry,
+)
+
+CLOUD_MESSAGE = (
+    "serving in the cloud is deployed by CDK; use --local, or labctl invoke "
+    "against a deployed endpoint"
+)
+SERVERLESS_CAPTURE = (
+    "serverless endpoints cannot capture data: drop --capture or choose another --kind"
+)
+FIRST_TEST_LABEL = 6  # the study guide's first Digits test sample
+
+
+@dataclass(frozen=True)
+class ServePlan:
+    kind: str
+    capture: bool
+    capture_percent: int
+    endpoint_name: str
+
+
+def plan_from_profile(profile: str, kind: str | None, capture: bool | None) -> ServePlan:
+    """The profile's serving settings with the command-line overrides applied."""
+    from infra.config import ConfigError, load_profile
+
+    try:
+        config = load_profile(profile)
+    except ConfigError as err:
+        raise UsageError(str(err)) from err
+    serving = config.serving
+    chosen = kind or serving.kind
+    if capture is None:
+        # The profile's choice, except where the kind cannot capture (an overridden kind).
+        capture = serving.data_capture and chosen != "serverless"
+    elif capture and chosen == "serverless":
+        raise UsageError(SERVERLESS_CAPTURE)
+    name = getattr(config, "endpoint_name", None) or f"{config.env_name}-digits"
+    return ServePlan(chosen, capture, serving.capture_sampling_percent, name)
+
+
+def build_endpoint(
+    workdir: Path,
+    plan: ServePlan,
+    port: int = 0,
+    max_models: int | None = 8,
+    max_bytes: int | None = None,
+) -> LocalEndpoint:
+    if not 0 <= port <= 65535:
+        raise UsageError(f"--port must be 0-65535, got {port}")
+    for flag, value in (("--max-models", max_models), ("--max-model-bytes", max_bytes)):
+        if value is not None and value < 1:
+            raise UsageError(f"{flag} must be positive, got {value}")
+    try:
+        settings = settings_from_registry(
+            workdir,
+            plan.kind,
+            endpoint_name=plan.endpoint_name,
+            port=port,
+            max_models=max_models,
+            max_bytes=max_bytes,
+            capture_dir=workdir / "capture" if plan.capture else None,
+            capture_percent=plan.capture_percent,
+        )
+        return LocalEndpoint(settings)
+    except EndpointSetupError as err:
+        raise UsageError(str(err)) from err
+
+
+def run(args: argparse.Namespace) -> int:
+    if not args.local:
+        raise UsageError(CLOUD_MESSAGE)
+    plan = plan_from_profile(args.profile, args.kind, args.capture)
+    workdir = Path(args.workdir)
+    endpoint = build_endpoint(workdir, plan, args.port, args.max_models, args.max_model_bytes)
+    try:
+        endpoint.bind()
+    except OSError as err:
+        raise OperationFailed(f"cannot listen on 127.0.0.1:{args.port}: {err}") from err
+    capture = (
+        f"capture {plan.capture_percent}% to {workdir / 'capture' / plan.endpoint_name}"
+        if plan.capture
+        else "capture off"
+    )
+    print(f"endpoint {plan.endpoint_name} ({plan.kind}) at {endpoint.url}")
+    print(f"  {endpoint.describe()}")
+    print(f"  {capture}; Ctrl-C stops")
+    print(
+        f"  try: labctl invoke --endpoint {plan.endpoint_name} --local-url {endpoint.url} "
+        f"--digits 3{_example_target(endpoint)}",
+        flush=True,
+    )
+    try:
+        endpoint.serve_forever()
+    except KeyboardInterrupt:
+        pass
+    finally:
+        endpoint.stop()
+    print(f"stopped after {endpoint.invocations} invocations ({endpoint.errors} refused)")
+    return 0
+
+
+def _example_target(endpoint: LocalEndpoint) -> str:
+    if endpoint.kind == "multi_model" and endpoint.cache is not None:
+        names = endpoint.cache.available()
+        return f" --target-model {names[-1]}" if names else ""
+    if endpoint.kind == "multi_container":
+        return " --target-container xgboost"
+    return ""
+
+
+def lab_serve(
+    workdir: Path,
+    kind: str,
+    capture: bool,
+    capture_percent: int = 100,
+    endpoint_name: str = "lab-digits",
+) -> str:
+    """Start the local endpoint of ``kind``, check it through boto3, stop it; one line back.
+
+    Checks: the first Digits test sample comes back a 6 and every answer equals the
+    artifact's own in-process prediction (CSV and JSON); a bad payload is refused with a
+    ModelError and the endpoint keeps serving; MCE: both containers; MME: two target models
+    under a one-model cache, so one eviction and a reload; capture: one record per success.
+    """
+    from botocore.exceptions import ClientError
+
+    from labctl.invoke import digits_test_rows, invoke_rows, local_client
+
+    if kind not in KINDS:
+        raise UsageError(f"kind must be one of {', '.join(KINDS)}, got {kind!r}")
+    if capture and kind == "serverless":
+        raise UsageError(SERVERLESS_CAPTURE)
+    plan = ServePlan(kind, capture, capture_percent, endpoint_name)
+    endpoint = build_endpoint(workdir, plan, max_models=1)
+    rows, _ = digits_test_rows(5)
+    targets = _lab_targets(workdir, endpoint)
+    endpoint.start()
+    try:
+        client = local_client(endpoint.url)
+        calls = 0
+        for label, headers, artifact in targets:
+            reference = [int(p) for p in load_archive(artifact).predict(rows)]
+            for content_type, accept in ((CSV, CSV), (JSON, JSON)):
+                got = invoke_rows(
+                    client, endpoint_name, rows, content_type=content_type, accept=accept, **headers
+                )
+                calls += 1
+                if got[0] != FIRST_TEST_LABEL:
+                    raise OperationFailed(
+                        f"{kind} {label}: the first Digits test sample came "
+                        f"back {got[0]}, expected {FIRST_TEST_LABEL}"
+                    )
+                if got != reference:
+                    raise OperationFailed(
+                        f"{kind} {label} ({content_type}): served {got}, "
+                        f"the artifact predicts {reference}"
+                    )
+        first_headers = targets[0][1]
+        try:
+            invoke_rows(client, endpoint_name, rows[:, :63], **first_headers)
+        except ClientError as err:
+            if err.response["Error"]["Code"] != "ModelError":
+                raise OperationFailed(f"63-column row: expected ModelError, got {err}") from err
+        else:
+            raise OperationFailed("a 63-column row was accepted")
+        invoke_rows(client, endpoint_name, rows[:1], **first_headers)  # still serving
+        calls += 1
+        parts = [
+            f"{kind}: {calls} boto3 invocations at {endpoint.url}",
+            f"first test sample -> {FIRST_TEST_LABEL} from " + ", ".join(t[0] for t in targets),
+            "63-column row -> ModelError, still serving",
+        ]
+        if endpoint.cache is not None:
+            stats = endpoint.cache.stats
+            if not stats.evicted:
+                raise OperationFailed("multi-model cache (max 1 model) evicted nothing")
+            parts.append(
+                f"{stats.loads} loads on first use, {len(stats.evicted)} LRU "
+                "evictions (cap 1 model)"
+            )
+        if endpoint.capture is not None:
+            records = sum(len(p.read_text().splitlines()) for p in endpoint.capture.files)
+            expected = calls if capture_percent == 100 else None
+            if expected is not None and records != expected:
+                raise OperationFailed(f"captured {records} records, expected {expected}")
+            for path in endpoint.capture.files:
+                for line in path.read_text().splitlines():
+                    json.loads(line)["captureData"]["endpointInput"]["data"]
+            parts.append(
+                f"{records} capture records under {endpoint.capture.base.relative_to(workdir)}"
+            )
+        return "; ".join(parts)
+    except ClientError as err:
+        raise OperationFailed(f"local {kind} endpoint: {err}") from err
+    finally:
+        endpoint.stop()
+
+
+def _lab_targets(workdir: Path, endpoint: LocalEndpoint) -> list[tuple[str, dict[str, Any], Path]]:
+    """(label, invoke_rows headers, artifact) per model the lab stage checks."""
+    settings = endpoint.settings
+    if endpoint.kind == "multi_container":
+        return [
+            (f"container {host}", {"target_container": host}, path)
+            for host, path in settings.containers.items()
+        ]
+    if endpoint.kind == "multi_model":
+        assert settings.model_folder is not None
+        registry = read_registry(workdir)
+        names = [
+            mme_name(group, pick_version(registry, group)["version"])
+            for group in (XGBOOST_GROUP, BASELINE_GROUP)
+        ]
+        # The first model again after the second: with a one-model cache it was evicted.
+        names.append(names[0])
+        return [(name, {"target_model": name}, settings.model_folder / name) for name in names]
+    assert settings.model is not None
+    version = pick_version(read_registry(workdir), XGBOOST_GROUP)["version"]
+    return [(f"{XGBOOST_GROUP} v{version}", {}, settings.model)]
+
+
+def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
+    parser = sub.add_parser("serve", help="serve the trained models on a local endpoint")
+    parser.add_argument(
+        "--local", action="store_true", help="serve on 127.0.0.1 from the lab's local registry"
+    )
+    parser.add_argument("--profile", default="lab", help="profile whose serving settings apply")
+    parser.add_argument("--workdir", default=".lab")
+    parser.add_argument("--kind", choices=KINDS, help="override the profile's serving.kind")
+    parser.add_argument("--port", type=int, default=0, help="0 picks a free port")
+    parser.add_argument(
+        "--capture",
+        action=argparse.BooleanOptionalAction,
+        default=None,
+        help="data capture to <workdir>/capture (default: the profile's)",
+    )
+    parser.add_argument(
+        "--max-models",
+        type=int,
+        default=8,
+        help="multi-model: models kept loaded (least recently used go first)",
+    )
+    parser.add_argument(
+        "--max-model-bytes",
+        type=int,
+        help="multi-model: byte budget for loaded models (artifact sizes)",
+    )
+    parser.set_defaults(handler=run)
