@@ -18,13 +18,8 @@ from aws_cdk import aws_lakeformation as lf
 from aws_cdk import aws_s3 as s3
 from constructs import Construct
 
-from infra.compliance.packs import acknowledge_grant_policy, acknowledge_packs
-
-REPLICATION_REASON = (
-    "Single-region lab platform: lake data is re-creatable from the source stream and "
-    "protected by versioning, KMS and (retain mode) retained buckets; cross-region "
-    "replication would double storage cost for a sandbox."
-)
+from infra.compliance.packs import acknowledge, acknowledge_grant_policy, acknowledge_packs
+from infra.storage import access_log_bucket, kms_bucket
 
 
 class DataLake(Construct):
@@ -58,61 +53,21 @@ class DataLake(Construct):
             pending_window=cdk.Duration.days(7 if not retain else 30),
         )
 
-        self.log_bucket = s3.Bucket(
-            self,
-            "AccessLogBucket",
-            encryption=s3.BucketEncryption.S3_MANAGED,
-            block_public_access=s3.BlockPublicAccess.BLOCK_ALL,
-            enforce_ssl=True,
-            versioned=True,
-            object_ownership=s3.ObjectOwnership.BUCKET_OWNER_ENFORCED,
-            removal_policy=removal,
-            auto_delete_objects=not retain,
-            lifecycle_rules=[
-                s3.LifecycleRule(
-                    id="ExpireAccessLogs",
-                    expiration=cdk.Duration.days(90 if not retain else 365),
-                    noncurrent_version_expiration=cdk.Duration.days(7),
-                )
-            ],
-        )
-        acknowledge_packs(
-            self.log_bucket,
-            "S3DefaultEncryptionKMS",
-            "S3 server access logging only delivers to SSE-S3 buckets (SSE-KMS targets are "
-            "unsupported), so this bucket uses S3-managed keys; it holds no lake data.",
-        )
-        acknowledge_packs(self.log_bucket, "S3BucketReplicationEnabled", REPLICATION_REASON)
+        self.log_bucket = access_log_bucket(self, "AccessLogBucket", retain=retain)
 
-        def zone(construct_id: str, prefix: str, rules: list[s3.LifecycleRule]) -> s3.Bucket:
-            bucket = s3.Bucket(
+        def zone(
+            construct_id: str, prefix: str, rules: list[s3.LifecycleRule], events: bool = False
+        ) -> s3.Bucket:
+            return kms_bucket(
                 self,
                 construct_id,
-                encryption=s3.BucketEncryption.KMS,
-                encryption_key=self.key,
-                bucket_key_enabled=True,
-                block_public_access=s3.BlockPublicAccess.BLOCK_ALL,
-                enforce_ssl=True,
-                versioned=True,
-                object_ownership=s3.ObjectOwnership.BUCKET_OWNER_ENFORCED,
-                server_access_logs_bucket=self.log_bucket,
-                server_access_logs_prefix=f"{prefix}/",
-                removal_policy=removal,
-                auto_delete_objects=not retain,
-                lifecycle_rules=[
-                    s3.LifecycleRule(
-                        id="AbortIncompleteUploads",
-                        abort_incomplete_multipart_upload_after=cdk.Duration.days(1),
-                    ),
-                    s3.LifecycleRule(
-                        id="ExpireNoncurrentVersions",
-                        noncurrent_version_expiration=cdk.Duration.days(30),
-                    ),
-                    *rules,
-                ],
+                key=self.key,
+                log_bucket=self.log_bucket,
+                log_prefix=prefix,
+                retain=retain,
+                rules=rules,
+                event_bridge=events,
             )
-            acknowledge_packs(bucket, "S3BucketReplicationEnabled", REPLICATION_REASON)
-            return bucket
 
         raw_rules = (
             []
@@ -138,8 +93,11 @@ class DataLake(Construct):
                     ],
                 )
             ],
+            # The training pipeline starts when a dataset lands under datasets/ (EventBridge).
+            events=True,
         )
         self.artifacts_bucket = zone("ArtifactsBucket", "artifacts", [])
+        self._acknowledge_notifications_handler()
 
         stack = cdk.Stack.of(self)
         self.database = glue.CfnDatabase(
@@ -193,6 +151,26 @@ class DataLake(Construct):
             self.data_access_role,
             "CDK read/write action groups, bounded to the raw and curated buckets and the "
             "lake key; Lake Formation narrows them per table location when vending credentials.",
+        )
+
+    def _acknowledge_notifications_handler(self) -> None:
+        """CDK's singleton handler that turns on the curated bucket's EventBridge delivery."""
+        stack = cdk.Stack.of(self)
+        handler = next(
+            c for c in stack.node.children if c.node.id.startswith("BucketNotificationsHandler")
+        )
+        acknowledge(
+            handler.node.find_child("Role"),
+            "AwsSolutions-IAM4[Policy::arn:<AWS::Partition>:iam::aws:policy/service-role/"
+            "AWSLambdaBasicExecutionRole]",
+            "AWSLambdaBasicExecutionRole only lets CDK's deploy-time bucket-notification "
+            "handler write its own logs; it runs during stack updates, never on requests.",
+        )
+        acknowledge_packs(
+            self.curated_bucket.node.find_child("Notifications").node.find_child("HandlerPolicy"),
+            "IAMNoInlinePolicy",
+            "CDK's bucket-notification handler policy: s3:PutBucketNotification on this bucket "
+            "only, inline so it is deleted with the handler.",
         )
 
     def _deploy_role_arns(self, extra: Sequence[str]) -> list[str]:
