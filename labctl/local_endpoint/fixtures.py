@@ -1,0 +1,91 @@
+"""Small stand-in models and a lab registry for tests and benchmarks (seconds, not a pipeline).
+
+Same layout as the local pipeline writes: ``model.tar.gz`` with ``xgboost-model`` (XGBoost,
+multi:softmax) or ``model.joblib`` (a GaussianNB Pipeline), listed in ``registry/registry.json``.
+"""
+
+from __future__ import annotations
+
+import io
+import json
+import tarfile
+from pathlib import Path
+
+import numpy as np
+
+
+def _tar(path: Path, member: str, data: bytes) -> Path:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with tarfile.open(path, "w:gz") as archive:
+        info = tarfile.TarInfo(member)
+        info.size = len(data)
+        archive.addfile(info, io.BytesIO(data))
+    return path
+
+
+def train_xgboost(
+    x: np.ndarray, y: np.ndarray, path: Path, rounds: int = 10, seed: int = 0
+) -> Path:
+    import xgboost as xgb
+
+    params = {
+        "objective": "multi:softmax",
+        "num_class": 10,
+        "max_depth": 4,
+        "eta": 0.3,
+        "seed": seed,
+        "nthread": 1,
+    }
+    booster = xgb.train(params, xgb.DMatrix(x, label=y), num_boost_round=rounds)
+    return _tar(path, "xgboost-model", bytes(booster.save_raw("ubj")))
+
+
+def train_baseline(x: np.ndarray, y: np.ndarray, path: Path) -> Path:
+    import joblib
+    from sklearn.naive_bayes import GaussianNB
+    from sklearn.pipeline import make_pipeline
+
+    buffer = io.BytesIO()
+    joblib.dump(make_pipeline(GaussianNB()).fit(x, y), buffer)
+    return _tar(path, "model.joblib", buffer.getvalue())
+
+
+def build_registry(workdir: Path, xgboost_versions: int = 2, rounds: int = 10) -> Path:
+    """Train quickly and write ``<workdir>/registry/registry.json``; returns its path."""
+    from sklearn.datasets import load_digits
+    from sklearn.model_selection import train_test_split
+
+    features, labels = load_digits(return_X_y=True)
+    x_train, _, y_train, _ = train_test_split(features, labels, test_size=0.2, random_state=42)
+    models = workdir / "models"
+    xgb_versions = [
+        {
+            "version": v,
+            "approval_status": "PendingManualApproval",
+            "artifact": str(
+                train_xgboost(
+                    x_train,
+                    y_train,
+                    models / f"xgb-{v}" / "model.tar.gz",
+                    rounds=rounds + v - 1,
+                    seed=v,
+                )
+            ),
+        }
+        for v in range(1, xgboost_versions + 1)
+    ]
+    baseline = {
+        "version": 1,
+        "approval_status": "PendingManualApproval",
+        "artifact": str(train_baseline(x_train, y_train, models / "baseline" / "model.tar.gz")),
+    }
+    registry = {
+        "groups": {
+            "digits-xgboost": {"versions": xgb_versions},
+            "digits-baseline": {"versions": [baseline]},
+        }
+    }
+    path = workdir / "registry" / "registry.json"
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(json.dumps(registry, indent=2))
+    return path
