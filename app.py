@@ -14,7 +14,7 @@ from pathlib import Path
 import aws_cdk as cdk
 
 from infra.config import ConfigError, load_profile
-from infra.platform import cdk_json_context, new_app, release_path
+from infra.platform import cdk_json_context, new_app, release_groups, release_path
 from infra.serving.release import Release
 
 
@@ -35,7 +35,7 @@ def main() -> None:
     release = None
     if Path(release_file).is_file():
         try:
-            release = Release.from_file(release_file)
+            release = Release.from_file(release_file, release_groups(config))
         except ValueError as err:
             print(f"release error: {err}", file=sys.stderr)
             sys.exit(2)

@@ -20,6 +20,8 @@ COMMAND_MODULES = (
     "labctl.ingest",
     "labctl.pipeline_local",
     "labctl.model",
+    "labctl.release",
+    "labctl.deploy_status",
 )
 
 

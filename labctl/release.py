@@ -24,7 +24,6 @@ import hashlib
 import io
 import json
 import os
-import re
 import subprocess
 import zipfile
 from collections.abc import Iterable, Mapping
@@ -32,17 +31,10 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+from infra.serving.release import MODEL_KEYS, RELEASE_DIR, validate_release
 from labctl.errors import OperationFailed, UsageError
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
-RELEASE_DIR = "release"
-MODEL_KEYS = ("xgboost", "baseline")
-ENTRY_KEYS = ("package_arn", "image", "model_data_url", "version")
-TOP_KEYS = (*MODEL_KEYS, "resolved_at")
-PACKAGE_ARN_RE = re.compile(
-    r"^arn:aws[a-z-]*:sagemaker:[a-z0-9-]+:\d{12}:model-package/"
-    r"(?P<group>[A-Za-z0-9](-*[A-Za-z0-9]){0,62})/(?P<version>[1-9]\d*)$"
-)
 # Never bundled: local environments, build output, lab state and caches.
 EXCLUDED_PARTS = frozenset(
     {".venv", "node_modules", ".lab", "__pycache__", ".git", ".pytest_cache", ".mypy_cache",
@@ -109,63 +101,6 @@ def resolve_release(client: Any, config: Any) -> dict[str, Any]:
 
 
 # ---------------------------------------------------------------- file I/O and validation
-
-
-def validate_release(data: Any, source: str = "release",
-                     groups: Mapping[str, str] | None = None) -> dict[str, Any]:
-    """Check the schema in the module docstring; ValueError names the first bad field.
-
-    ``groups`` (``{"xgboost": group, "baseline": group}``) also checks each ARN's group.
-    """
-    if not isinstance(data, dict):
-        raise ValueError(f"{source}: must be a JSON object, got {type(data).__name__}")
-    missing = [k for k in TOP_KEYS if k not in data]
-    if missing:
-        raise ValueError(f"{source}: missing key(s) {', '.join(missing)}")
-    extra = sorted(set(data) - set(TOP_KEYS))
-    if extra:
-        raise ValueError(f"{source}: unknown key(s) {', '.join(extra)}")
-    resolved_at = data["resolved_at"]
-    try:
-        datetime.fromisoformat(resolved_at)
-    except (TypeError, ValueError) as err:
-        raise ValueError(f"{source}: resolved_at {resolved_at!r} is not an ISO-8601 time") from err
-    for model in MODEL_KEYS:
-        entry, where = data[model], f"{source}: {model}"
-        if not isinstance(entry, dict):
-            raise ValueError(f"{where} must be an object")
-        missing = [k for k in ENTRY_KEYS if k not in entry]
-        if missing:
-            raise ValueError(f"{where}: missing key(s) {', '.join(missing)}")
-        extra = sorted(set(entry) - set(ENTRY_KEYS))
-        if extra:
-            raise ValueError(f"{where}: unknown key(s) {', '.join(extra)}")
-        arn = entry["package_arn"]
-        match = PACKAGE_ARN_RE.match(arn) if isinstance(arn, str) else None
-        if match is None:
-            raise ValueError(
-                f"{where}.package_arn {arn!r} is not a model package version ARN "
-                "(arn:aws:sagemaker:<region>:<account>:model-package/<group>/<n>)"
-            )
-        version = entry["version"]
-        if isinstance(version, bool) or not isinstance(version, int) or version < 1:
-            raise ValueError(f"{where}.version must be a positive integer, got {version!r}")
-        if int(match["version"]) != version:
-            raise ValueError(
-                f"{where}.version {version} does not match the ARN's /{match['version']}"
-            )
-        # SageMaker lower-cases names inside ARNs, so compare groups case-insensitively.
-        if groups and match["group"].lower() != groups[model].lower():
-            raise ValueError(
-                f"{where}.package_arn is in group {match['group']!r}, expected {groups[model]!r}"
-            )
-        image = entry["image"]
-        if not isinstance(image, str) or not image.strip():
-            raise ValueError(f"{where}.image must be a non-empty image URI")
-        url = entry["model_data_url"]
-        if not isinstance(url, str) or not re.match(r"^s3://[^/]+/.+", url):
-            raise ValueError(f"{where}.model_data_url must be an s3://bucket/key URI, got {url!r}")
-    return data
 
 
 def write_release(path: Path | str, release: Mapping[str, Any]) -> Path:

@@ -10,7 +10,13 @@ from pathlib import Path
 
 from infra.compliance.packs import ComplianceReport, acknowledgements
 from infra.config import ConfigError, PlatformConfig, load_profile
-from infra.platform import EXAMPLE_RELEASE, cdk_json_context, new_app, release_path
+from infra.platform import (
+    EXAMPLE_RELEASE,
+    cdk_json_context,
+    new_app,
+    release_groups,
+    release_path,
+)
 from infra.serving.release import Release
 from labctl.errors import OperationFailed, UsageError
 
@@ -59,7 +65,8 @@ def resolve_release(config: PlatformConfig, choice: str | None) -> tuple[Release
         if not path.is_file():
             return None, f"serving left out: no {path} (labctl release resolve writes it)"
     try:
-        return Release.from_file(path), f"serving {config.serving.kind} from {path}"
+        release = Release.from_file(path, release_groups(config))
+        return release, f"serving {config.serving.kind} from {path}"
     except ValueError as err:
         raise UsageError(str(err)) from err
 

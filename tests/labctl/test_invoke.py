@@ -1,0 +1,182 @@
+"""labctl invoke: against the local endpoint, and against a Stubber-stubbed runtime client."""
+
+from __future__ import annotations
+
+import io
+from pathlib import Path
+
+import boto3
+import pytest
+from botocore.response import StreamingBody
+from botocore.stub import Stubber
+
+from labctl import cli
+from labctl.invoke import digits_test_rows
+from labctl.local_endpoint import LocalEndpoint
+from labctl.local_endpoint.fixtures import build_registry
+from labctl.local_endpoint.registry import settings_from_registry
+
+NAME = "test-digits"
+
+
+@pytest.fixture(scope="module")
+def workdir(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    path = tmp_path_factory.mktemp("lab")
+    build_registry(path)
+    return path
+
+
+@pytest.fixture(scope="module")
+def endpoint(workdir: Path):
+    running = LocalEndpoint(settings_from_registry(workdir, "real_time", endpoint_name=NAME))
+    yield running.start()
+    running.stop()
+
+
+@pytest.fixture(scope="module")
+def mme(workdir: Path):
+    running = LocalEndpoint(settings_from_registry(workdir, "multi_model", endpoint_name=NAME))
+    yield running.start()
+    running.stop()
+
+
+@pytest.fixture
+def labctl(monkeypatch: pytest.MonkeyPatch):
+    modules = tuple(dict.fromkeys((*cli.COMMAND_MODULES, "labctl.serve", "labctl.invoke")))
+    monkeypatch.setattr(cli, "COMMAND_MODULES", modules)
+    return cli.main
+
+
+@pytest.fixture(scope="module")
+def first_row() -> str:
+    return ",".join(str(int(v)) for v in digits_test_rows(1)[0][0])
+
+
+def test_digits_against_the_local_endpoint(labctl, endpoint, capsys) -> None:
+    reference = endpoint.model.predict(digits_test_rows(3)[0])
+    expect = ",".join(str(int(p)) for p in reference)
+    argv = ["invoke", "--endpoint", NAME, "--local-url", endpoint.url, "--digits", "3"]
+    assert labctl([*argv, "--expect", expect]) == 0
+    out = capsys.readouterr().out
+    assert out.startswith(f"{expect}\n") and "all 3 predictions match" in out
+    assert (
+        labctl(
+            [
+                *argv,
+                "--accept",
+                "application/json",
+                "--content-type",
+                "application/json",
+                "--expect",
+                expect,
+            ]
+        )
+        == 0
+    )
+
+
+def test_expect_mismatch_exits_1(labctl, endpoint, first_row, capsys) -> None:
+    argv = ["invoke", "--endpoint", NAME, "--local-url", endpoint.url, "--csv", first_row]
+    assert labctl([*argv, "--expect", "5"]) == 1
+    assert "row 1: expected 5, got 6" in capsys.readouterr().err
+    assert labctl([*argv, "--expect", "6,6"]) == 1
+    assert "expected 2 predictions, the endpoint returned 1" in capsys.readouterr().err
+
+
+def test_file_input_and_target_model(labctl, mme, first_row, tmp_path, capsys) -> None:
+    rows = tmp_path / "rows.csv"
+    rows.write_text(f"{first_row}\n{first_row}\n")
+    argv = ["invoke", "--endpoint", NAME, "--local-url", mme.url, "--file", str(rows)]
+    assert labctl([*argv, "--target-model", "digits-baseline-v1.tar.gz", "--expect", "6,6"]) == 0
+    assert labctl(argv) == 1  # an MME without a target model: ValidationError
+    assert "ValidationError: " in capsys.readouterr().err
+    assert labctl([*argv, "--target-model", "nope.tar.gz"]) == 1
+    assert "Model nope.tar.gz not found" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize(
+    ("extra", "message"),
+    [
+        (["--csv", "1,2,3"], "--csv: row 1 has 3 values, expected 64"),
+        (["--csv", ",".join(["x"] * 64)], "'x' is not a number"),
+        (["--file", "/nonexistent/rows.csv"], "cannot read /nonexistent/rows.csv"),
+        (["--digits", "0"], "--digits must be 1-360"),
+        (["--digits", "1", "--expect", "six"], "--expect must be comma-separated numbers"),
+        (["--digits", "1", "--local-url", "ftp://x"], "--local-url must be an http:// URL"),
+    ],
+)
+def test_bad_arguments_exit_2(labctl, extra, message, capsys) -> None:
+    assert labctl(["invoke", "--endpoint", NAME, *extra]) == 2
+    assert message in capsys.readouterr().err
+
+
+def test_unreachable_local_endpoint_exits_1(labctl, capsys) -> None:
+    argv = ["invoke", "--endpoint", NAME, "--local-url", "http://127.0.0.1:9", "--digits", "1"]
+    assert labctl(argv) == 1
+    assert "Could not connect" in capsys.readouterr().err
+
+
+# --- a deployed endpoint, stubbed ------------------------------------------------------
+
+
+@pytest.fixture
+def stubbed(monkeypatch: pytest.MonkeyPatch):
+    client = boto3.client("sagemaker-runtime", region_name="us-east-1")
+    monkeypatch.setattr(boto3, "client", lambda *args, **kwargs: client)
+    with Stubber(client) as stubber:
+        yield stubber
+        stubber.assert_no_pending_responses()
+
+
+def _body(data: bytes) -> StreamingBody:
+    return StreamingBody(io.BytesIO(data), len(data))
+
+
+def test_stubbed_deployed_endpoint_smoke_test(labctl, stubbed, first_row, capsys) -> None:
+    # The SageMaker XGBoost container answers "6.0": the comparison is numeric.
+    expected_params = {
+        "EndpointName": "staging-digits",
+        "Body": f"{first_row}\n".encode(),
+        "ContentType": "text/csv",
+        "Accept": "text/csv",
+        "TargetContainerHostname": "xgboost",
+    }
+    for answer in (b"6.0", b"5.0"):
+        stubbed.add_response(
+            "invoke_endpoint", {"Body": _body(answer), "ContentType": "text/csv"}, expected_params
+        )
+    argv = [
+        "invoke",
+        "--endpoint",
+        "staging-digits",
+        "--region",
+        "us-east-1",
+        "--digits",
+        "1",
+        "--target-container",
+        "xgboost",
+        "--expect",
+        "6",
+    ]
+    assert labctl(argv) == 0
+    assert labctl(argv) == 1
+    assert "expected 6, got 5" in capsys.readouterr().err
+
+
+def test_stubbed_json_scores_and_client_error(labctl, stubbed, capsys) -> None:
+    body = b'{"predictions": [{"score": 6.0}, {"score": 9.0}]}'
+    stubbed.add_response(
+        "invoke_endpoint", {"Body": _body(body), "ContentType": "application/json"}
+    )
+    stubbed.add_client_error(
+        "invoke_endpoint",
+        service_error_code="ValidationError",
+        service_message="Endpoint staging-digits of account 1 not found.",
+        http_status_code=400,
+    )
+    argv = ["invoke", "--endpoint", "staging-digits", "--region", "us-east-1", "--digits", "2"]
+    assert labctl([*argv, "--accept", "application/json", "--expect", "6,9"]) == 0
+    assert labctl(argv) == 1
+    assert "ValidationError: Endpoint staging-digits of account 1 not found." in (
+        capsys.readouterr().err
+    )
