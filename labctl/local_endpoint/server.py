@@ -13,6 +13,7 @@ import threading
 import uuid
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from email.message import Message
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
@@ -102,7 +103,7 @@ class LocalEndpoint:
             self.capture = CaptureWriter(
                 settings.capture_dir, self.name, settings.variant, settings.capture_percent
             )
-        self._server: ThreadingHTTPServer | None = None
+        self._server: _Server | None = None
         self._thread: threading.Thread | None = None
 
     def _load(self, settings: EndpointSettings) -> None:
@@ -178,7 +179,12 @@ class LocalEndpoint:
         assert self.model is not None
         return self.model
 
-    def invoke(self, headers: Mapping[str, str], body: bytes, endpoint: str | None = None) -> Reply:
+    def invoke(
+        self,
+        headers: Mapping[str, str] | Message[str, str],
+        body: bytes,
+        endpoint: str | None = None,
+    ) -> Reply:
         """Answer one invocation; every refusal is a Reply, never an exception."""
         try:
             if endpoint is not None and endpoint != self.name:
@@ -222,10 +228,9 @@ class LocalEndpoint:
     def url(self) -> str:
         if self._server is None:
             raise RuntimeError("endpoint not started")
-        host, port = self._server.server_address[:2]
-        return f"http://{host}:{port}"
+        return f"http://{self.settings.host}:{self._server.server_port}"
 
-    def bind(self) -> ThreadingHTTPServer:
+    def bind(self) -> _Server:
         if self._server is None:
             server = _Server((self.settings.host, self.settings.port), _Handler)
             server.endpoint = self
