@@ -11,11 +11,14 @@ import os
 import sys
 from pathlib import Path
 
-import aws_cdk as cdk
+# jsii prints a Node-20 end-of-life banner on every run; the CLI needs no telemetry offline.
+os.environ.setdefault("JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION", "20")
 
-from infra.config import ConfigError, load_profile
-from infra.platform import cdk_json_context, new_app, release_groups, release_path
-from infra.serving.release import Release
+import aws_cdk as cdk  # noqa: E402  (after the environment it reads)
+
+from infra.config import ConfigError, load_profile  # noqa: E402
+from infra.platform import cdk_json_context, new_app, release_groups, release_path  # noqa: E402
+from infra.serving.release import Release  # noqa: E402
 
 
 def main() -> None:

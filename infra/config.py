@@ -254,6 +254,37 @@ class MonitoringConfig:
 
 
 @dataclass(frozen=True)
+class DeliveryConfig:
+    """Where the delivery pipeline takes the source from. CodeCommit is closed to new
+    customers, so the default is an S3 source bundle (``labctl release upload``); GitHub goes
+    through a CodeConnections connection created (and authorized) in the console."""
+
+    source: Literal["s3", "github"] = "s3"
+    connection_arn: str = ""
+    repository: str = ""  # owner/name
+    branch: str = "main"
+    smoke_expect: tuple[int, ...] = (6,)  # the study guide's first Digits test sample is a 6
+
+    def __post_init__(self) -> None:
+        if self.source == "github":
+            _require(
+                re.match(r"^arn:aws[a-z-]*:(codeconnections|codestar-connections):", self.connection_arn)
+                is not None,
+                "delivery.connection_arn must be a CodeConnections connection ARN for a "
+                "GitHub source",
+            )
+            _require(
+                re.match(r"^[\w.-]+/[\w.-]+$", self.repository) is not None,
+                f"delivery.repository must be owner/name, got {self.repository!r}",
+            )
+        _require(
+            1 <= len(self.smoke_expect) <= 50 and all(0 <= d <= 9 for d in self.smoke_expect),
+            "delivery.smoke_expect must list 1-50 digits (0-9): the labels of the first "
+            "study-guide test samples the staging endpoint must answer",
+        )
+
+
+@dataclass(frozen=True)
 class BudgetConfig:
     monthly_limit_usd: int = 50
     alert_emails: tuple[str, ...] = ()
@@ -278,11 +309,13 @@ class PlatformConfig:
     training: TrainingConfig = field(default_factory=TrainingConfig)
     serving: ServingConfig = field(default_factory=ServingConfig)
     monitoring: MonitoringConfig = field(default_factory=MonitoringConfig)
+    delivery: DeliveryConfig = field(default_factory=DeliveryConfig)
     budget: BudgetConfig = field(default_factory=BudgetConfig)
     tags: dict[str, str] = field(default_factory=dict)
     lake_admin_arns: tuple[str, ...] = ()
     raw_expiry_days: int = 30
     cdk_qualifier: str = "hnb659fds"
+    profile: str = ""  # the config/<profile>.json it was loaded from (set by load_profile)
 
     def __post_init__(self) -> None:
         _require(
@@ -350,6 +383,10 @@ class PlatformConfig:
     def endpoint_name(self) -> str:
         """Clients address the endpoint by name, so it is one of the few fixed names."""
         return f"{self.env_name}-digits"
+
+    @property
+    def staging_endpoint_name(self) -> str:
+        return f"{self.env_name}-digits-staging"
 
     def stack_name(self, unit: str) -> str:
         return f"{self.env_name}-{unit}"
@@ -431,6 +468,7 @@ def load_profile(name: str, overrides: dict[str, Any] | None = None) -> Platform
         data = json.loads(path.read_text())
     except json.JSONDecodeError as err:
         raise ConfigError(f"{path}: not valid JSON ({err})") from err
+    data.setdefault("profile", name)
     for key, value in (overrides or {}).items():
         if value is not None:
             data[key] = value

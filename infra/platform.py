@@ -6,6 +6,7 @@ selects one copy. Each stack takes objects from the ones before it (``lake``, ``
 
 from __future__ import annotations
 
+import dataclasses
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -16,6 +17,7 @@ from infra.compliance.tags import apply_tags
 from infra.config import PlatformConfig
 from infra.serving.release import RELEASE_DIR, Release
 from infra.stacks.data_lake_stack import DataLakeStack
+from infra.stacks.delivery_stack import DeliveryStack
 from infra.stacks.ingestion_stack import IngestionStack
 from infra.stacks.network_stack import NetworkStack
 from infra.stacks.serving_stack import ServingStack
@@ -28,7 +30,9 @@ class Platform:
     data_lake: DataLakeStack
     ingestion: IngestionStack
     training: TrainingStack
+    delivery: DeliveryStack
     network: NetworkStack | None = None
+    staging: ServingStack | None = None
     serving: ServingStack | None = None
     stacks: list[cdk.Stack] = field(default_factory=list)
 
@@ -52,23 +56,47 @@ def add_platform(app: cdk.App, config: PlatformConfig, release: Release | None =
     training.add_stack_dependency(data_lake)
     ingestion = IngestionStack(app, config.stack_name("Ingestion"), config=config, env=env)
     ingestion.add_stack_dependency(data_lake)
-    serving = None
+    serving = staging = None
     if release is not None:  # no approved model yet: nothing to serve
-        serving = ServingStack(
+        # Staging: the same kind, one instance; the delivery pipeline smoke-tests it first.
+        staging = ServingStack(
             app,
-            config.stack_name("Serving"),
+            config.stack_name("ServingStaging"),
             config=config,
+            serving=dataclasses.replace(config.serving, min_instances=1, max_instances=1),
+            endpoint_name=config.staging_endpoint_name,
             release=release,
             alert_topic=ingestion.alerts.topic,
             network=network.network if network else None,
             env=env,
         )
-        serving.add_stack_dependency(data_lake)
+        serving = ServingStack(
+            app,
+            config.stack_name("Serving"),
+            config=config,
+            serving=config.serving,
+            endpoint_name=config.endpoint_name,
+            release=release,
+            alert_topic=ingestion.alerts.topic,
+            network=network.network if network else None,
+            env=env,
+        )
+        for stack in (staging, serving):
+            stack.add_stack_dependency(data_lake)
+    delivery = DeliveryStack(
+        app, config.stack_name("Delivery"), config=config, alert_topic=ingestion.alerts.topic,
+        env=env,
+    )
+    delivery.add_stack_dependency(data_lake)
     stacks: list[cdk.Stack] = [
-        s for s in (data_lake, network, ingestion, training, serving) if s is not None
+        s
+        for s in (data_lake, network, ingestion, training, staging, serving, delivery)
+        if s is not None
     ]
     apply_tags(app, config.tags)
-    return Platform(config, data_lake, ingestion, training, network, serving, stacks)
+    return Platform(
+        config, data_lake, ingestion, training, delivery, network, staging, serving, stacks
+    )
 
 
 def new_app(

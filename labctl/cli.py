@@ -22,6 +22,8 @@ COMMAND_MODULES = (
     "labctl.model",
     "labctl.release",
     "labctl.deploy_status",
+    "labctl.serve",
+    "labctl.invoke",
 )
 
 

@@ -62,10 +62,22 @@ def _train_stage(ctx: LabContext) -> str:
     return summary_line(result)
 
 
+def _serve_stage(ctx: LabContext) -> str:
+    from infra.config import load_profile
+    from labctl.serve import lab_serve
+
+    config = load_profile(ctx.profile)
+    s = config.serving
+    return lab_serve(
+        ctx.workdir, s.kind, s.data_capture, s.capture_sampling_percent, config.endpoint_name
+    )
+
+
 STAGES: list[Stage] = [
     Stage("synth", "synthesize every stack through all compliance packs", _synth_stage),
     Stage("ingest", "write the Digits events into lake/raw in the Firehose layout", _ingest_stage),
     Stage("train", "run the rendered training pipeline definition locally", _train_stage),
+    Stage("serve", "serve the registered models locally and invoke them with boto3", _serve_stage),
 ]
 
 

@@ -8,7 +8,7 @@ import aws_cdk as cdk
 from aws_cdk import aws_sns as sns
 from constructs import Construct
 
-from infra.config import PlatformConfig
+from infra.config import PlatformConfig, ServingConfig
 from infra.data_lake.refs import LakeRefs
 from infra.network.construct import IsolatedNetwork
 from infra.serving.construct import ModelEndpoint
@@ -22,6 +22,8 @@ class ServingStack(cdk.Stack):
         id_: str,
         *,
         config: PlatformConfig,
+        serving: ServingConfig,
+        endpoint_name: str,
         release: Release,
         alert_topic: sns.ITopic,
         network: IsolatedNetwork | None,
@@ -32,12 +34,12 @@ class ServingStack(cdk.Stack):
         self.endpoint = ModelEndpoint(
             self,
             "Endpoint",
-            config=config.serving,
-            endpoint_name=config.endpoint_name,
+            config=serving,
+            endpoint_name=endpoint_name,
             release=release,
             lake=lake,
             alert_topic=alert_topic,
             network=network,
         )
-        cdk.CfnOutput(self, "EndpointName", value=config.endpoint_name)
+        cdk.CfnOutput(self, "EndpointName", value=endpoint_name)
         cdk.CfnOutput(self, "InvokePolicyArn", value=self.endpoint.invoke_policy.managed_policy_arn)

@@ -48,7 +48,11 @@ class _Cache:
             env = cdk.Environment(account=config.account, region=config.region)
             helper = cdk.Stack(app, "Alerts", env=env)
             topic = sns.Topic.from_topic_arn(helper, "Topic", "arn:aws:sns:us-east-1:111111111111:alerts")
-            stack = ServingStack(app, "Serving", config=config, release=RELEASE, alert_topic=topic, network=None, env=env)
+            stack = ServingStack(
+                app, "Serving", config=config, serving=config.serving,
+                endpoint_name=config.endpoint_name, release=RELEASE, alert_topic=topic,
+                network=None, env=env,
+            )
             add_compliance_gate(app)
             try:
                 app.synth()
