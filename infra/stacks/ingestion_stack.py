@@ -1,4 +1,4 @@
-"""Stack: streaming ingestion into the raw zone, and the platform's alert topic."""
+"""Stack: streaming ingestion into the raw zone, the platform's alert topic and its budget."""
 
 from __future__ import annotations
 
@@ -11,6 +11,7 @@ from infra.config import PlatformConfig
 from infra.data_lake.refs import LakeRefs
 from infra.ingestion.construct import StreamIngestion
 from infra.monitoring.alerts import AlertTopic
+from infra.monitoring.budget import CostGuardrail
 
 
 class IngestionStack(cdk.Stack):
@@ -27,6 +28,14 @@ class IngestionStack(cdk.Stack):
             lake=lake,
             alert_topic=self.alerts.topic,
             retain=not config.destroyable,
+        )
+        self.budget = CostGuardrail(
+            self,
+            "CostGuardrail",
+            config=config.budget,
+            env_name=config.env_name,
+            topic=self.alerts.topic,
+            topic_key=self.alerts.key,
         )
         cdk.CfnOutput(self, "StreamName", value=self.ingestion.stream.stream_name)
         cdk.CfnOutput(self, "DeliveryStreamName", value=self.ingestion.delivery.delivery_stream_name)

@@ -42,4 +42,11 @@ class ServingStack(cdk.Stack):
             network=network,
         )
         cdk.CfnOutput(self, "EndpointName", value=endpoint_name)
+        # `labctl deploy status --expect-config` compares it with what the endpoint serves:
+        # a rolled-back blue/green update leaves the endpoint on the previous config.
+        cdk.CfnOutput(
+            self,
+            "EndpointConfigName",
+            value=self.endpoint.endpoint_config.attr_endpoint_config_name,
+        )
         cdk.CfnOutput(self, "InvokePolicyArn", value=self.endpoint.invoke_policy.managed_policy_arn)

@@ -130,3 +130,22 @@ def test_producer_policy_only_puts_records(ingestion) -> None:  # type: ignore[n
         for a in (s["Action"] if isinstance(s["Action"], list) else [s["Action"]])
     )
     assert actions == ["kinesis:DescribeStreamSummary", "kinesis:PutRecord", "kinesis:PutRecords", "kms:GenerateDataKey"]
+
+
+def test_monthly_budget_alerts_the_topic_for_this_environment(ingestion) -> None:  # type: ignore[no-untyped-def]
+    """Cost guardrail: spend of this copy (by its environment tag) against the profile's limit."""
+    config, template = ingestion
+    t = Template.from_json(template)
+    (budget,) = t.find_resources("AWS::Budgets::Budget").values()
+    data = budget["Properties"]["Budget"]
+    assert data["BudgetLimit"] == {"Amount": config.budget.monthly_limit_usd, "Unit": "USD"}
+    assert data["CostFilters"] == {"TagKeyValue": [f"user:environment${config.env_name}"]}
+    notes = budget["Properties"]["NotificationsWithSubscribers"]
+    assert {(n["Notification"]["NotificationType"], n["Notification"]["Threshold"]) for n in notes} == {
+        ("ACTUAL", 80), ("FORECASTED", 100)
+    }
+    for note in notes:
+        kinds = [s["SubscriptionType"] for s in note["Subscribers"]]
+        assert kinds == ["SNS"] + ["EMAIL"] * len(config.budget.alert_emails)
+    topic_policy = json.dumps(t.find_resources("AWS::SNS::TopicPolicy"))
+    assert "budgets.amazonaws.com" in topic_policy
