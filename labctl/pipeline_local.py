@@ -160,6 +160,17 @@ def _run_cloud_command(args: argparse.Namespace) -> int:
     name = args.pipeline_name or PipelineSettings().pipeline_name
     try:
         client = boto3.client("sagemaker", region_name=args.region)
+        if args.upsert:
+            from infra.config import ConfigError, load_profile
+            from labctl.pipeline_upsert import upsert
+
+            try:
+                config = load_profile(args.profile)
+            except ConfigError as err:
+                raise UsageError(str(err)) from err
+            cfn = boto3.client("cloudformation", region_name=args.region)
+            print(f"pipeline {config.training.pipeline_name}: {upsert(client, cfn, config)}")
+            name = config.training.pipeline_name
         final = run_cloud(client, name, parse_params(args.param or []))
     except (BotoCoreError, ClientError) as err:
         raise OperationFailed(f"pipeline {name}: {err}") from err
@@ -214,4 +225,10 @@ def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
         "--pipeline-name", help="deployed pipeline (cloud run; default digits-training)"
     )
     run_parser.add_argument("--region", help="AWS region for the cloud run")
+    run_parser.add_argument(
+        "--upsert",
+        action="store_true",
+        help="cloud: first create/update the pipeline from the current code and --profile",
+    )
+    run_parser.add_argument("--profile", default="lab", help="profile for --upsert")
     run_parser.set_defaults(handler=run)

@@ -457,3 +457,31 @@ def render_definition(settings: PipelineSettings | None = None) -> str:
         pipeline = build_pipeline(settings or PipelineSettings())
     # Re-dump with sorted keys so the bytes do not depend on SDK dict ordering.
     return json.dumps(json.loads(pipeline.definition()), indent=1, sort_keys=True)
+
+
+def splice(
+    rendered: str,
+    *,
+    role_arn: str,
+    artifacts_bucket: str,
+    raw_bucket: str,
+    kms_key_arn: str,
+    subnets: tuple[str, ...] = (),
+    security_group: str | None = None,
+    settings: PipelineSettings | None = None,
+) -> str:
+    """Replace the placeholders with real values: CDK tokens at synth (which CloudFormation
+    receives as Fn::Join) or the deployed stacks' outputs (``labctl pipeline run --upsert``)."""
+    text = (
+        rendered.replace(ROLE_ARN, role_arn)
+        .replace(ARTIFACTS_BUCKET, artifacts_bucket)
+        .replace(RAW_BUCKET, raw_bucket)
+        .replace(KMS_KEY_ARN, kms_key_arn)
+    )
+    if subnets:
+        placeholders = (settings or PipelineSettings()).subnets
+        for placeholder, subnet in zip(placeholders, subnets, strict=True):
+            text = text.replace(placeholder, subnet)
+    if security_group:
+        text = text.replace(SECURITY_GROUPS[0], security_group)
+    return text

@@ -140,16 +140,16 @@ class TrainingPipeline(Construct):
         problems = check_definition(json.loads(rendered), require_vpc=network is not None)
         if problems:  # what cdk-nag cannot see inside a pipeline definition
             raise ValueError("pipeline definition fails the job checks:\n" + "\n".join(problems))
-        spliced = (
-            rendered.replace(tp.ROLE_ARN, role.role_arn)
-            .replace(tp.ARTIFACTS_BUCKET, lake.artifacts_bucket.bucket_name)
-            .replace(tp.RAW_BUCKET, lake.raw_bucket.bucket_name)
-            .replace(tp.KMS_KEY_ARN, lake.key.key_arn)
+        spliced = tp.splice(
+            rendered,
+            role_arn=role.role_arn,
+            artifacts_bucket=lake.artifacts_bucket.bucket_name,
+            raw_bucket=lake.raw_bucket.bucket_name,
+            kms_key_arn=lake.key.key_arn,
+            subnets=tuple(subnets),
+            security_group=network.security_group.security_group_id if network else None,
+            settings=settings,
         )
-        if network:
-            for placeholder, subnet in zip(settings.subnets, subnets, strict=True):
-                spliced = spliced.replace(placeholder, subnet)
-            spliced = spliced.replace(tp.SECURITY_GROUPS[0], network.security_group.security_group_id)
         self.pipeline_name = t.pipeline_name
         self.pipeline = sagemaker.CfnPipeline(
             self,
