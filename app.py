@@ -1,8 +1,8 @@
 #!/usr/bin/env python3
 """Composition root: the only place that reads context and the environment.
 
-    python app.py                      # profile 'lab'
-    cdk synth -c profile=prod-like -c account=123456789012 -c region=eu-west-1
+python app.py                      # profile 'lab'
+cdk synth -c profile=prod-like -c account=123456789012 -c region=eu-west-1
 """
 
 from __future__ import annotations

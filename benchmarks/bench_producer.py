@@ -49,12 +49,16 @@ def main() -> None:
         os.environ.setdefault(name, "testing")
     runs = [one_run(args.shards, i) for i in range(args.runs)]
     for i, (total, send, calls) in enumerate(runs, 1):
-        print(f"run {i}: {total:8,.0f} records/s end-to-end, {send:8,.0f} records/s send, "
-              f"{calls} PutRecords calls")
-    print(f"median of {args.runs}: {statistics.median(r[0] for r in runs):,.0f} records/s "
-          f"end-to-end (validate + encode + batch + send), "
-          f"{statistics.median(r[1] for r in runs):,.0f} records/s send-only; "
-          f"1797 Digits events, {args.shards} shards, moto in-process")
+        print(
+            f"run {i}: {total:8,.0f} records/s end-to-end, {send:8,.0f} records/s send, "
+            f"{calls} PutRecords calls"
+        )
+    print(
+        f"median of {args.runs}: {statistics.median(r[0] for r in runs):,.0f} records/s "
+        f"end-to-end (validate + encode + batch + send), "
+        f"{statistics.median(r[1] for r in runs):,.0f} records/s send-only; "
+        f"1797 Digits events, {args.shards} shards, moto in-process"
+    )
 
 
 if __name__ == "__main__":

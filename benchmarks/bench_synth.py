@@ -26,15 +26,25 @@ def main() -> None:
         with tempfile.TemporaryDirectory() as outdir:
             started = time.perf_counter()
             subprocess.run(
-                [sys.executable, "-m", "labctl", "synth", "--profile", args.profile,
-                 "--outdir", outdir],
+                [
+                    sys.executable,
+                    "-m",
+                    "labctl",
+                    "synth",
+                    "--profile",
+                    args.profile,
+                    "--outdir",
+                    outdir,
+                ],
                 check=True,
                 capture_output=True,
             )
             times.append(time.perf_counter() - started)
             print(f"run {run + 1}/{args.runs}: {times[-1]:.2f} s", flush=True)
-    print(f"profile {args.profile}: median {statistics.median(times):.2f} s "
-          f"(min {min(times):.2f}, max {max(times):.2f}) over {args.runs} runs")
+    print(
+        f"profile {args.profile}: median {statistics.median(times):.2f} s "
+        f"(min {min(times):.2f}, max {max(times):.2f}) over {args.runs} runs"
+    )
 
 
 if __name__ == "__main__":

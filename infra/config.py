@@ -206,9 +206,7 @@ class ServingConfig:
             0 < self.capture_sampling_percent <= 100,
             "serving.capture_sampling_percent must be 1-100",
         )
-        _require(
-            self.latency_alarm_p99_ms >= 1, "serving.latency_alarm_p99_ms must be positive"
-        )
+        _require(self.latency_alarm_p99_ms >= 1, "serving.latency_alarm_p99_ms must be positive")
         # A multi-container endpoint hosts at most 15 containers (SageMaker developer guide,
         # "Multi-container endpoints"); this platform's are the two registered models.
         _require(
@@ -247,9 +245,7 @@ class MonitoringConfig:
     schedule_hours: int = 1
 
     def __post_init__(self) -> None:
-        _require(
-            0.0 < self.drift_threshold < 1.0, "monitoring.drift_threshold must be in (0, 1)"
-        )
+        _require(0.0 < self.drift_threshold < 1.0, "monitoring.drift_threshold must be in (0, 1)")
         _require(1 <= self.schedule_hours <= 24, "monitoring.schedule_hours must be 1-24")
 
 
@@ -268,7 +264,9 @@ class DeliveryConfig:
     def __post_init__(self) -> None:
         if self.source == "github":
             _require(
-                re.match(r"^arn:aws[a-z-]*:(codeconnections|codestar-connections):", self.connection_arn)
+                re.match(
+                    r"^arn:aws[a-z-]*:(codeconnections|codestar-connections):", self.connection_arn
+                )
                 is not None,
                 "delivery.connection_arn must be a CodeConnections connection ARN for a "
                 "GitHub source",

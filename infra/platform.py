@@ -84,7 +84,10 @@ def add_platform(app: cdk.App, config: PlatformConfig, release: Release | None =
         for stack in (staging, serving):
             stack.add_stack_dependency(data_lake)
     delivery = DeliveryStack(
-        app, config.stack_name("Delivery"), config=config, alert_topic=ingestion.alerts.topic,
+        app,
+        config.stack_name("Delivery"),
+        config=config,
+        alert_topic=ingestion.alerts.topic,
         env=env,
     )
     delivery.add_stack_dependency(data_lake)

@@ -92,25 +92,29 @@ def pipeline_state(resp: Mapping[str, Any]) -> list[StageState]:
         for action in stage.get("actionStates", []):
             run = action.get("latestExecution") or {}
             error = run.get("errorDetails") or {}
-            actions.append(ActionState(
-                name=action.get("actionName", "?"),
-                status=run.get("status", "NotRun"),
-                summary=run.get("summary"),
-                error=error.get("message"),
-                token=run.get("token"),
-            ))
+            actions.append(
+                ActionState(
+                    name=action.get("actionName", "?"),
+                    status=run.get("status", "NotRun"),
+                    summary=run.get("summary"),
+                    error=error.get("message"),
+                    token=run.get("token"),
+                )
+            )
         transition = stage.get("inboundTransitionState") or {}
         disabled = None
         if transition.get("enabled") is False:
             disabled = transition.get("disabledReason") or "no reason given"
-        stages.append(StageState(
-            name=stage.get("stageName", "?"),
-            status=latest.get("status", "NotRun"),
-            execution_id=latest.get("pipelineExecutionId"),
-            actions=tuple(actions),
-            rollback_execution=latest.get("type") == "ROLLBACK",
-            transition_disabled=disabled,
-        ))
+        stages.append(
+            StageState(
+                name=stage.get("stageName", "?"),
+                status=latest.get("status", "NotRun"),
+                execution_id=latest.get("pipelineExecutionId"),
+                actions=tuple(actions),
+                rollback_execution=latest.get("type") == "ROLLBACK",
+                transition_disabled=disabled,
+            )
+        )
     return stages
 
 
@@ -133,7 +137,9 @@ def _variant(v: Mapping[str, Any]) -> VariantState:
         statuses=tuple(statuses),
         serverless=(
             f"serverless {serverless.get('MemorySizeInMB')} MB, "
-            f"max concurrency {serverless.get('MaxConcurrency')}" if serverless else None
+            f"max concurrency {serverless.get('MaxConcurrency')}"
+            if serverless
+            else None
         ),
     )
 
@@ -173,10 +179,13 @@ def describe_policy(config: Mapping[str, Any] | None) -> str:
         if rolling.get("WaitIntervalInSeconds") is not None:
             text += f", wait {rolling['WaitIntervalInSeconds']}s"
         parts.append(text)
-    alarms = [a.get("AlarmName", "?") for a in
-              (config.get("AutoRollbackConfiguration") or {}).get("Alarms", [])]
-    parts.append(f"auto-rollback alarms: {', '.join(alarms)}" if alarms
-                 else "no auto-rollback alarms")
+    alarms = [
+        a.get("AlarmName", "?")
+        for a in (config.get("AutoRollbackConfiguration") or {}).get("Alarms", [])
+    ]
+    parts.append(
+        f"auto-rollback alarms: {', '.join(alarms)}" if alarms else "no auto-rollback alarms"
+    )
     return "; ".join(parts)
 
 
@@ -197,8 +206,10 @@ def endpoint_state(desc: Mapping[str, Any], expected_config: str | None = None) 
         headline = f"FAILED: {reason or 'no reason given'} (only DeleteEndpoint works now)"
     elif status == "UpdateRollbackFailed":
         failed = True
-        headline = (f"UPDATE ROLLBACK FAILED: {reason or 'no reason given'}; the endpoint serves "
-                    "a mix of old and new configs")
+        headline = (
+            f"UPDATE ROLLBACK FAILED: {reason or 'no reason given'}; the endpoint serves "
+            "a mix of old and new configs"
+        )
     elif status == "RollingBack":
         rolled_back = True
         headline = f"ROLLING BACK: {reason or 'update failed'}"
@@ -206,11 +217,16 @@ def endpoint_state(desc: Mapping[str, Any], expected_config: str | None = None) 
         # SageMaker returns a failed update to InService on the old config, keeping the reason.
         rolled_back = True
         headline = f"ROLLED BACK: {reason} (serving {config})"
-    elif (status == "InService" and expected_config and config != expected_config
-          and not pending_config):
+    elif (
+        status == "InService"
+        and expected_config
+        and config != expected_config
+        and not pending_config
+    ):
         rolled_back = True
-        headline = (f"ROLLED BACK: serving {config}, expected {expected_config} "
-                    "(SageMaker gave no reason)")
+        headline = (
+            f"ROLLED BACK: serving {config}, expected {expected_config} (SageMaker gave no reason)"
+        )
     elif status in IN_PROGRESS_STATUSES and pending_config:
         headline = f"UPDATE IN PROGRESS: {config} -> {pending_config}"
     return EndpointState(
@@ -347,13 +363,17 @@ def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
     parser = sub.add_parser("deploy", help="delivery pipeline and endpoint deployment state")
     commands = parser.add_subparsers(dest="deploy_command", required=True, metavar="ACTION")
     p = commands.add_parser(
-        "status", help="pipeline stages, pending approvals, endpoint rollout and rollbacks",
+        "status",
+        help="pipeline stages, pending approvals, endpoint rollout and rollbacks",
         description="Exit 1 when the endpoint is Failed, UpdateRollbackFailed, RollingBack or "
-                    "its last update was rolled back; 0 otherwise.",
+        "its last update was rolled back; 0 otherwise.",
     )
     p.add_argument("--pipeline", help="CodePipeline name")
     p.add_argument("--endpoint", help="SageMaker endpoint name")
-    p.add_argument("--expect-config", help="endpoint config the last deploy requested; "
-                                           "a different live config counts as rolled back")
+    p.add_argument(
+        "--expect-config",
+        help="endpoint config the last deploy requested; "
+        "a different live config counts as rolled back",
+    )
     p.add_argument("--region", help="AWS region")
     p.set_defaults(handler=run)

@@ -93,8 +93,10 @@ def run(args: argparse.Namespace, client: Any = None, backoff: Backoff | None = 
     events = apply_drift(events, drifts, seed=args.seed)
     records, rejected = prepare(events)
     drift_note = f", drift {' '.join(d.describe() for d in drifts)}" if drifts else ""
-    print(f"ingest: {len(events)} rows from {origin}{drift_note}: {len(records)} valid, "
-          f"{len(rejected)} rejected")
+    print(
+        f"ingest: {len(events)} rows from {origin}{drift_note}: {len(records)} valid, "
+        f"{len(rejected)} rejected"
+    )
     if rejected:
         report = Path(args.rejected_report)
         write_rejected(report, rejected)
@@ -107,8 +109,9 @@ def run(args: argparse.Namespace, client: Any = None, backoff: Backoff | None = 
         raise OperationFailed("no valid records to send")
 
     if args.local_lake:
-        lake = write_lake_records(records, Path(args.local_lake), args.stream,
-                                  buffer_mib=args.buffer_mib)
+        lake = write_lake_records(
+            records, Path(args.local_lake), args.stream, buffer_mib=args.buffer_mib
+        )
         lake.rejected = rejected
         print(f"local lake: {lake.one_line()}")
         return 0
@@ -135,9 +138,7 @@ def run(args: argparse.Namespace, client: Any = None, backoff: Backoff | None = 
     if result.undelivered:
         report = Path(args.undelivered_report)
         write_undelivered(report, result.undelivered)
-        shown = ", ".join(
-            f"{u.event_id} ({u.error_code})" for u in result.undelivered[:SHOW_IDS]
-        )
+        shown = ", ".join(f"{u.event_id} ({u.error_code})" for u in result.undelivered[:SHOW_IDS])
         more = len(result.undelivered) - SHOW_IDS
         raise OperationFailed(
             f"{result.failed} records not delivered: {shown}"
@@ -170,33 +171,69 @@ def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--stream", required=True,
-                        help="Kinesis stream name (with --local-lake: the Firehose stream name)")
+    parser.add_argument(
+        "--stream",
+        required=True,
+        help="Kinesis stream name (with --local-lake: the Firehose stream name)",
+    )
     parser.add_argument("--file", help="CSV or Parquet file of events")
     parser.add_argument("--digits", action="store_true", help="the built-in Digits dataset")
     parser.add_argument("--region", help="AWS region (default: the boto3 chain)")
-    parser.add_argument("--dry-run", action="store_true",
-                        help="validate and print the batch plan, send nothing")
-    parser.add_argument("--drift", action="append", metavar="SPEC",
-                        help="shift=X, scale=X, noise=STD or clip=LO:HI; repeat to chain, "
-                             "applied in order")
+    parser.add_argument(
+        "--dry-run", action="store_true", help="validate and print the batch plan, send nothing"
+    )
+    parser.add_argument(
+        "--drift",
+        action="append",
+        metavar="SPEC",
+        help="shift=X, scale=X, noise=STD or clip=LO:HI; repeat to chain, applied in order",
+    )
     parser.add_argument("--seed", type=int, default=0, help="seed for --drift noise")
     parser.add_argument("--limit", type=int, help="only the first N rows")
-    parser.add_argument("--batch-size", type=int, default=MAX_RECORDS_PER_CALL,
-                        help="records per PutRecords call, 1-500 (calls also stay <= 5 MiB)")
-    parser.add_argument("--max-attempts", type=int, default=8,
-                        help="attempts per record before it is reported undelivered")
-    parser.add_argument("--base-time", help="event_time of row 1 when the input has none "
-                                            "(ISO-8601; default now); row i gets + i s")
-    parser.add_argument("--rejected-report", default="ingest-rejected.jsonl",
-                        help="JSON lines of rejected rows (row, reasons, record)")
-    parser.add_argument("--undelivered-report", default="ingest-undelivered.jsonl",
-                        help="JSON lines of records not delivered (event_id, error)")
-    parser.add_argument("--local-lake", metavar="DIR",
-                        help="write Firehose-layout gzip objects under DIR instead of Kinesis")
-    parser.add_argument("--buffer-mib", type=float, default=64,
-                        help="local lake: Firehose buffer size per object (default 64)")
-    parser.add_argument("--strict", action="store_true",
-                        help="any rejected row exits 1 and nothing is sent")
-    parser.add_argument("--no-progress", dest="progress", action="store_false",
-                        help="no progress bar (it is shown only on a terminal anyway)")
+    parser.add_argument(
+        "--batch-size",
+        type=int,
+        default=MAX_RECORDS_PER_CALL,
+        help="records per PutRecords call, 1-500 (calls also stay <= 5 MiB)",
+    )
+    parser.add_argument(
+        "--max-attempts",
+        type=int,
+        default=8,
+        help="attempts per record before it is reported undelivered",
+    )
+    parser.add_argument(
+        "--base-time",
+        help="event_time of row 1 when the input has none "
+        "(ISO-8601; default now); row i gets + i s",
+    )
+    parser.add_argument(
+        "--rejected-report",
+        default="ingest-rejected.jsonl",
+        help="JSON lines of rejected rows (row, reasons, record)",
+    )
+    parser.add_argument(
+        "--undelivered-report",
+        default="ingest-undelivered.jsonl",
+        help="JSON lines of records not delivered (event_id, error)",
+    )
+    parser.add_argument(
+        "--local-lake",
+        metavar="DIR",
+        help="write Firehose-layout gzip objects under DIR instead of Kinesis",
+    )
+    parser.add_argument(
+        "--buffer-mib",
+        type=float,
+        default=64,
+        help="local lake: Firehose buffer size per object (default 64)",
+    )
+    parser.add_argument(
+        "--strict", action="store_true", help="any rejected row exits 1 and nothing is sent"
+    )
+    parser.add_argument(
+        "--no-progress",
+        dest="progress",
+        action="store_false",
+        help="no progress bar (it is shown only on a terminal anyway)",
+    )

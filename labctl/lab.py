@@ -95,8 +95,10 @@ def run(args: argparse.Namespace) -> int:
     stages = select(args.only, args.skip)
     ctx = LabContext(profile=args.profile, workdir=Path(args.workdir))
     ctx.workdir.mkdir(parents=True, exist_ok=True)
-    print(f"local lab: profile {args.profile}, work folder {ctx.workdir}, "
-          f"stages {', '.join(s.name for s in stages)}")
+    print(
+        f"local lab: profile {args.profile}, work folder {ctx.workdir}, "
+        f"stages {', '.join(s.name for s in stages)}"
+    )
     summary = []
     for index, stage in enumerate(stages, 1):
         print(f"\n[{index}/{len(stages)}] {stage.name}: {stage.description}")

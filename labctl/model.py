@@ -17,8 +17,9 @@ from labctl.errors import OperationFailed, UsageError
 STATUS = {"approve": "Approved", "reject": "Rejected"}
 
 
-def set_local_status(workdir: Path, group: str, version: int | None, status: str,
-                     description: str | None) -> dict[str, Any]:
+def set_local_status(
+    workdir: Path, group: str, version: int | None, status: str, description: str | None
+) -> dict[str, Any]:
     path = workdir / "registry" / "registry.json"
     try:
         registry = json.loads(path.read_text())
@@ -30,8 +31,10 @@ def set_local_status(workdir: Path, group: str, version: int | None, status: str
     versions = groups[group]["versions"]
     if not versions:
         raise UsageError(f"group {group!r} has no versions")
-    chosen = versions[-1] if version is None else next(
-        (v for v in versions if v["version"] == version), None
+    chosen = (
+        versions[-1]
+        if version is None
+        else next((v for v in versions if v["version"] == version), None)
     )
     if chosen is None:
         raise UsageError(f"group {group!r} has no version {version}")
@@ -44,11 +47,14 @@ def set_local_status(workdir: Path, group: str, version: int | None, status: str
     return dict(chosen)
 
 
-def set_cloud_status(client: Any, group: str, version: int | None, status: str,
-                     description: str | None) -> str:
+def set_cloud_status(
+    client: Any, group: str, version: int | None, status: str, description: str | None
+) -> str:
     if version is None:
         listing = client.list_model_packages(
-            ModelPackageGroupName=group, SortBy="CreationTime", SortOrder="Descending",
+            ModelPackageGroupName=group,
+            SortBy="CreationTime",
+            SortOrder="Descending",
             MaxResults=1,
         )["ModelPackageSummaryList"]
         if not listing:
@@ -70,8 +76,9 @@ def run(args: argparse.Namespace, client: Any = None) -> int:
     if args.version is not None and args.version < 1:
         raise UsageError("--version must be a positive integer")
     if args.local:
-        chosen = set_local_status(Path(args.workdir), args.group, args.version, status,
-                                  args.description)
+        chosen = set_local_status(
+            Path(args.workdir), args.group, args.version, status, args.description
+        )
         print(f"{args.group} version {chosen['version']}: {status} (local registry)")
         return 0
     if client is None:

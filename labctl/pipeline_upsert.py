@@ -18,7 +18,9 @@ def stack_outputs(cfn: Any, stack_name: str) -> dict[str, str]:
     try:
         (stack,) = cfn.describe_stacks(StackName=stack_name)["Stacks"]
     except Exception as err:  # botocore ClientError: the stack does not exist
-        raise OperationFailed(f"stack {stack_name} is not deployed ({err}); run make deploy") from err
+        raise OperationFailed(
+            f"stack {stack_name} is not deployed ({err}); run make deploy"
+        ) from err
     return {o["OutputKey"]: o["OutputValue"] for o in stack.get("Outputs", [])}
 
 
@@ -58,7 +60,14 @@ def upsert(sagemaker: Any, cfn: Any, config: PlatformConfig) -> str:
     except KeyError as err:
         raise OperationFailed(f"deployed stacks lack output {err}: redeploy them") from err
     settings = pipeline_settings(config)
-    definition = tp.splice(tp.render_definition(settings), **values, settings=settings)
+    definition = tp.splice(
+        tp.render_definition(settings),
+        role_arn=values["role_arn"],
+        artifacts_bucket=values["artifacts_bucket"],
+        raw_bucket=values["raw_bucket"],
+        kms_key_arn=values["kms_key_arn"],
+        settings=settings,
+    )
     name = settings.pipeline_name
     if not _exists(sagemaker, name):
         sagemaker.create_pipeline(

@@ -43,17 +43,19 @@ DIGITS_SOURCE = "sklearn-digits"
 DIGITS_RANGE = (0.0, 16.0)
 
 # Whole-call errors worth retrying: throttling and transient service faults.
-RETRYABLE_CALL_ERRORS = frozenset({
-    "ProvisionedThroughputExceededException",
-    "ThrottlingException",
-    "Throttling",
-    "LimitExceededException",
-    "KMSThrottlingException",
-    "InternalFailure",
-    "InternalServerError",
-    "ServiceUnavailable",
-    "ServiceUnavailableException",
-})
+RETRYABLE_CALL_ERRORS = frozenset(
+    {
+        "ProvisionedThroughputExceededException",
+        "ThrottlingException",
+        "Throttling",
+        "LimitExceededException",
+        "KMSThrottlingException",
+        "InternalFailure",
+        "InternalServerError",
+        "ServiceUnavailable",
+        "ServiceUnavailableException",
+    }
+)
 
 
 def utc_stamp(when: datetime) -> str:
@@ -278,9 +280,7 @@ def parse_drift(spec: str) -> Drift:
     kind, sep, raw = spec.partition("=")
     kind = kind.strip().lower()
     if not sep or kind not in DRIFT_KINDS:
-        raise UsageError(
-            f"bad --drift {spec!r}: use shift=X, scale=X, noise=STD or clip=LO:HI"
-        )
+        raise UsageError(f"bad --drift {spec!r}: use shift=X, scale=X, noise=STD or clip=LO:HI")
     try:
         if kind == "clip":
             low, _, high = raw.partition(":")
@@ -465,12 +465,14 @@ class Undelivered:
     error_message: str
 
     def to_json(self) -> str:
-        return json.dumps({
-            "row": self.row,
-            "event_id": self.event_id,
-            "error_code": self.error_code,
-            "error_message": self.error_message,
-        })
+        return json.dumps(
+            {
+                "row": self.row,
+                "event_id": self.event_id,
+                "error_code": self.error_code,
+                "error_message": self.error_message,
+            }
+        )
 
 
 @dataclass
@@ -520,8 +522,12 @@ def _call_error(err: Exception) -> tuple[str, str, bool]:
         error = err.response.get("Error", {})
         code = str(error.get("Code", "ClientError"))
         return code, str(error.get("Message", err)), code in RETRYABLE_CALL_ERRORS
-    transient = (ConnectionClosedError, ConnectTimeoutError, EndpointConnectionError,
-                 ReadTimeoutError)
+    transient = (
+        ConnectionClosedError,
+        ConnectTimeoutError,
+        EndpointConnectionError,
+        ReadTimeoutError,
+    )
     return type(err).__name__, str(err), isinstance(err, transient)
 
 
@@ -568,7 +574,7 @@ def send_batches(
                 if retryable:
                     result.throttled_calls += 1
                     continue
-                leftover = pending + [r for b in batches[position + 1:] for r in b]
+                leftover = pending + [r for b in batches[position + 1 :] for r in b]
                 result.undelivered += [
                     Undelivered(r.row, r.event_id, code, message) for r in leftover
                 ]
@@ -588,7 +594,8 @@ def send_batches(
             for record, entry in zip(pending, entries, strict=True):
                 if entry.get("ErrorCode"):
                     last_error[record.event_id] = (
-                        str(entry["ErrorCode"]), str(entry.get("ErrorMessage", ""))
+                        str(entry["ErrorCode"]),
+                        str(entry.get("ErrorMessage", "")),
                     )
                     still.append(record)
             accepted = len(pending) - len(still)
@@ -728,8 +735,7 @@ def write_local_lake(
     Rejected events are not written; they are returned in summary.rejected (never dropped).
     """
     records, rejected = prepare(events)
-    summary = write_lake_records(records, lake_dir, stream_name, buffer_mib, buffer_seconds,
-                                 clock)
+    summary = write_lake_records(records, lake_dir, stream_name, buffer_mib, buffer_seconds, clock)
     summary.rejected = rejected
     return summary
 

@@ -37,8 +37,16 @@ from labctl.errors import OperationFailed, UsageError
 REPO_ROOT = Path(__file__).resolve().parent.parent
 # Never bundled: local environments, build output, lab state and caches.
 EXCLUDED_PARTS = frozenset(
-    {".venv", "node_modules", ".lab", "__pycache__", ".git", ".pytest_cache", ".mypy_cache",
-     ".ruff_cache"}
+    {
+        ".venv",
+        "node_modules",
+        ".lab",
+        "__pycache__",
+        ".git",
+        ".pytest_cache",
+        ".mypy_cache",
+        ".ruff_cache",
+    }
 )
 # 1980-01-01 is the earliest time a zip entry can hold; a fixed stamp makes bundles
 # byte-identical across checkouts, so an unchanged tree yields the same ETag.
@@ -59,8 +67,11 @@ def newest_approved(client: Any, group: str) -> dict[str, Any]:
 
     try:
         summaries = client.list_model_packages(
-            ModelPackageGroupName=group, ModelApprovalStatus="Approved",
-            SortBy="CreationTime", SortOrder="Descending", MaxResults=20,
+            ModelPackageGroupName=group,
+            ModelApprovalStatus="Approved",
+            SortBy="CreationTime",
+            SortOrder="Descending",
+            MaxResults=20,
         )["ModelPackageSummaryList"]
     except ClientError as err:
         raise OperationFailed(f"cannot list model package group {group!r}: {err}") from err
@@ -138,8 +149,10 @@ def release_for(config: Any, root: Path = REPO_ROOT) -> dict[str, Any] | None:
     path = release_path(config.env_name, root)
     if not path.exists():
         return None
-    groups = {"xgboost": config.training.model_package_group,
-              "baseline": config.training.baseline_package_group}
+    groups = {
+        "xgboost": config.training.model_package_group,
+        "baseline": config.training.baseline_package_group,
+    }
     return load_release(path, groups)
 
 
@@ -157,7 +170,9 @@ def _git_files(root: Path) -> list[str] | None:
         out = subprocess.run(
             # --others: a freshly resolved release/<env>.json must ship before it is committed.
             ["git", "ls-files", "-z", "--cached", "--others", "--exclude-standard"],
-            cwd=root, capture_output=True, check=True,
+            cwd=root,
+            capture_output=True,
+            check=True,
         ).stdout
     except (OSError, subprocess.CalledProcessError):
         return None
@@ -181,8 +196,9 @@ def source_files(root: Path) -> list[str]:
     names = listed if listed is not None else _walk_files(root)
     # Tracked-but-deleted files are still listed by git; symlinks and sockets are skipped.
     return sorted(
-        n for n in set(names) if not _excluded(n) and (root / n).is_file()
-        and not (root / n).is_symlink()
+        n
+        for n in set(names)
+        if not _excluded(n) and (root / n).is_file() and not (root / n).is_symlink()
     )
 
 
@@ -202,10 +218,16 @@ def build_bundle(root: Path, files: Iterable[str] | None = None) -> bytes:
 
 def _git_commit(root: Path) -> str | None:
     try:
-        return subprocess.run(
-            ["git", "rev-parse", "--short=12", "HEAD"], cwd=root, capture_output=True,
-            check=True, text=True,
-        ).stdout.strip() or None
+        return (
+            subprocess.run(
+                ["git", "rev-parse", "--short=12", "HEAD"],
+                cwd=root,
+                capture_output=True,
+                check=True,
+                text=True,
+            ).stdout.strip()
+            or None
+        )
     except (OSError, subprocess.CalledProcessError):
         return None
 
@@ -219,8 +241,9 @@ def bucket_kms_key(client: Any, bucket: str) -> str | None:
     from botocore.exceptions import ClientError
 
     try:
-        rules = client.get_bucket_encryption(Bucket=bucket)[
-            "ServerSideEncryptionConfiguration"]["Rules"]
+        rules = client.get_bucket_encryption(Bucket=bucket)["ServerSideEncryptionConfiguration"][
+            "Rules"
+        ]
     except ClientError:
         return None
     for rule in rules:
@@ -231,11 +254,20 @@ def bucket_kms_key(client: Any, bucket: str) -> str | None:
     return None
 
 
-def upload_bundle(client: Any, bucket: str, key: str, bundle: bytes,
-                  kms_key_id: str | None = None, summary: str | None = None) -> str | None:
+def upload_bundle(
+    client: Any,
+    bucket: str,
+    key: str,
+    bundle: bytes,
+    kms_key_id: str | None = None,
+    summary: str | None = None,
+) -> str | None:
     """put_object with SSE-KMS; returns the object version id (None if unversioned)."""
     kwargs: dict[str, Any] = {
-        "Bucket": bucket, "Key": key, "Body": bundle, "ServerSideEncryption": "aws:kms",
+        "Bucket": bucket,
+        "Key": key,
+        "Body": bundle,
+        "ServerSideEncryption": "aws:kms",
         "ContentType": "application/zip",
     }
     if kms_key_id:
@@ -281,8 +313,10 @@ def run_upload(args: argparse.Namespace, client: Any = None, root: Path | None =
     bundle = build_bundle(root, files)
     digest = hashlib.sha256(bundle).hexdigest()[:16]
     commit = _git_commit(root)
-    print(f"bundle: {len(files)} files, {len(bundle)} bytes, sha256 {digest}"
-          + (f", commit {commit}" if commit else ""))
+    print(
+        f"bundle: {len(files)} files, {len(bundle)} bytes, sha256 {digest}"
+        + (f", commit {commit}" if commit else "")
+    )
     if args.dry_run:
         print(f"dry run: would upload to s3://{args.bucket}/{args.key}")
         return 0

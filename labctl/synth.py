@@ -37,8 +37,10 @@ class SynthSummary:
         return sum(self.stacks.values())
 
     def render(self) -> str:
-        lines = [f"profile {self.profile}: {len(self.stacks)} stacks, {self.resources} resources "
-                 f"({self.seconds:.1f} s)"]
+        lines = [
+            f"profile {self.profile}: {len(self.stacks)} stacks, {self.resources} resources "
+            f"({self.seconds:.1f} s)"
+        ]
         lines += [f"  {name:<28} {count:>4} resources" for name, count in self.stacks.items()]
         lines.append(
             f"  compliance: {self.violations} unacknowledged findings, "
@@ -84,9 +86,7 @@ def synthesize(
         raise UsageError(f"profile {profile!r}: {err}") from err
     chosen, release_note = resolve_release(config, release)
     started = time.perf_counter()
-    app, platform = new_app(
-        config, outdir=outdir, context=cdk_json_context(), release=chosen
-    )
+    app, platform = new_app(config, outdir=outdir, context=cdk_json_context(), release=chosen)
     try:
         app.synth()
     except Exception as err:  # jsii wraps ValidationFailed in RuntimeError

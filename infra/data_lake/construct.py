@@ -136,7 +136,10 @@ class DataLake(Construct):
             description="Lake Formation credential vending for the raw and curated zones",
         )
         self.locations: dict[str, lf.CfnResource] = {}
-        for name, bucket in (("RawLocation", self.raw_bucket), ("CuratedLocation", self.curated_bucket)):
+        for name, bucket in (
+            ("RawLocation", self.raw_bucket),
+            ("CuratedLocation", self.curated_bucket),
+        ):
             bucket.grant_read_write(self.data_access_role)
             location = lf.CfnResource(
                 self,

@@ -25,15 +25,33 @@ def export_name(env_name: str, item: str) -> str:
 def export_lake(lake: DataLake, env_name: str) -> None:
     """Publish the lake's ARNs and names as stack outputs with fixed export names."""
     stack = cdk.Stack.of(lake)
-    buckets = {"raw": lake.raw_bucket, "curated": lake.curated_bucket, "artifacts": lake.artifacts_bucket}
+    buckets = {
+        "raw": lake.raw_bucket,
+        "curated": lake.curated_bucket,
+        "artifacts": lake.artifacts_bucket,
+    }
     for zone, bucket in buckets.items():
-        cdk.CfnOutput(stack, f"{zone.title()}BucketArn", value=bucket.bucket_arn,
-                      export_name=export_name(env_name, f"{zone}-bucket-arn"))
-        cdk.CfnOutput(stack, f"{zone.title()}BucketName", value=bucket.bucket_name,
-                      export_name=export_name(env_name, f"{zone}-bucket-name"))
-    cdk.CfnOutput(stack, "KeyArn", value=lake.key.key_arn, export_name=export_name(env_name, "key-arn"))
-    cdk.CfnOutput(stack, "DatabaseName", value=lake.database_name,
-                  export_name=export_name(env_name, "database-name"))
+        cdk.CfnOutput(
+            stack,
+            f"{zone.title()}BucketArn",
+            value=bucket.bucket_arn,
+            export_name=export_name(env_name, f"{zone}-bucket-arn"),
+        )
+        cdk.CfnOutput(
+            stack,
+            f"{zone.title()}BucketName",
+            value=bucket.bucket_name,
+            export_name=export_name(env_name, f"{zone}-bucket-name"),
+        )
+    cdk.CfnOutput(
+        stack, "KeyArn", value=lake.key.key_arn, export_name=export_name(env_name, "key-arn")
+    )
+    cdk.CfnOutput(
+        stack,
+        "DatabaseName",
+        value=lake.database_name,
+        export_name=export_name(env_name, "database-name"),
+    )
 
 
 class LakeRefs(Construct):

@@ -52,18 +52,28 @@ class ModelDelivery(Construct):
         stack = cdk.Stack.of(self)
         retain = not config.destroyable
         self.key = kms.Key(
-            self, "Key", description="Delivery pipeline artifacts, source and build logs",
+            self,
+            "Key",
+            description="Delivery pipeline artifacts, source and build logs",
             enable_key_rotation=True,
             removal_policy=cdk.RemovalPolicy.RETAIN if retain else cdk.RemovalPolicy.DESTROY,
         )
         self.key.grant_encrypt_decrypt(iam.ServicePrincipal(f"logs.{stack.region}.amazonaws.com"))
         logs_bucket = access_log_bucket(self, "AccessLogBucket", retain=retain)
         self.source_bucket = kms_bucket(
-            self, "SourceBucket", key=self.key, log_bucket=logs_bucket, log_prefix="source",
+            self,
+            "SourceBucket",
+            key=self.key,
+            log_bucket=logs_bucket,
+            log_prefix="source",
             retain=retain,
         )
         artifact_bucket = kms_bucket(
-            self, "ArtifactBucket", key=self.key, log_bucket=logs_bucket, log_prefix="artifacts",
+            self,
+            "ArtifactBucket",
+            key=self.key,
+            log_bucket=logs_bucket,
+            log_prefix="artifacts",
             retain=retain,
         )
 
@@ -86,10 +96,13 @@ class ModelDelivery(Construct):
                 iam.PolicyStatement(
                     actions=[action],
                     resources=[
-                        stack.format_arn(service="sagemaker", resource="model-package-group",
-                                         resource_name=g)
-                        for g in (config.training.model_package_group,
-                                  config.training.baseline_package_group)
+                        stack.format_arn(
+                            service="sagemaker", resource="model-package-group", resource_name=g
+                        )
+                        for g in (
+                            config.training.model_package_group,
+                            config.training.baseline_package_group,
+                        )
                     ],
                 )
             )
@@ -97,10 +110,13 @@ class ModelDelivery(Construct):
             iam.PolicyStatement(
                 actions=["sagemaker:DescribeModelPackage"],
                 resources=[
-                    stack.format_arn(service="sagemaker", resource="model-package",
-                                     resource_name=f"{g}/*")
-                    for g in (config.training.model_package_group,
-                              config.training.baseline_package_group)
+                    stack.format_arn(
+                        service="sagemaker", resource="model-package", resource_name=f"{g}/*"
+                    )
+                    for g in (
+                        config.training.model_package_group,
+                        config.training.baseline_package_group,
+                    )
                 ],
             )
         )
@@ -118,8 +134,13 @@ class ModelDelivery(Construct):
         smoke.add_to_role_policy(
             iam.PolicyStatement(
                 actions=["sagemaker:InvokeEndpoint"],
-                resources=[stack.format_arn(service="sagemaker", resource="endpoint",
-                                            resource_name=config.staging_endpoint_name)],
+                resources=[
+                    stack.format_arn(
+                        service="sagemaker",
+                        resource="endpoint",
+                        resource_name=config.staging_endpoint_name,
+                    )
+                ],
             )
         )
 
@@ -131,11 +152,19 @@ class ModelDelivery(Construct):
             artifact_bucket=artifact_bucket,
             restart_execution_on_update=False,
             stages=[
-                codepipeline.StageProps(stage_name="Source", actions=[self._source(config, source_out)]),
+                codepipeline.StageProps(
+                    stage_name="Source", actions=[self._source(config, source_out)]
+                ),
                 codepipeline.StageProps(
                     stage_name="Build",
-                    actions=[actions.CodeBuildAction(action_name="SynthAndGate", project=build,
-                                                     input=source_out, outputs=[build_out])],
+                    actions=[
+                        actions.CodeBuildAction(
+                            action_name="SynthAndGate",
+                            project=build,
+                            input=source_out,
+                            outputs=[build_out],
+                        )
+                    ],
                 ),
                 codepipeline.StageProps(
                     stage_name="DeployStaging",
@@ -143,8 +172,11 @@ class ModelDelivery(Construct):
                 ),
                 codepipeline.StageProps(
                     stage_name="SmokeTest",
-                    actions=[actions.CodeBuildAction(action_name="InvokeStaging", project=smoke,
-                                                     input=source_out)],
+                    actions=[
+                        actions.CodeBuildAction(
+                            action_name="InvokeStaging", project=smoke, input=source_out
+                        )
+                    ],
                 ),
                 codepipeline.StageProps(
                     stage_name="Approve",
@@ -188,33 +220,52 @@ class ModelDelivery(Construct):
         if config.delivery.source == "github":
             owner, repo = config.delivery.repository.split("/", 1)
             return actions.CodeStarConnectionsSourceAction(
-                action_name="GitHub", connection_arn=config.delivery.connection_arn,
-                owner=owner, repo=repo, branch=config.delivery.branch, output=out,
+                action_name="GitHub",
+                connection_arn=config.delivery.connection_arn,
+                owner=owner,
+                repo=repo,
+                branch=config.delivery.branch,
+                output=out,
                 trigger_on_push=False,  # models ship on approval, not on every push
             )
         # No CloudTrail data events needed: the approval rule and labctl start the pipeline.
         return actions.S3SourceAction(
-            action_name="SourceBundle", bucket=self.source_bucket, bucket_key=SOURCE_KEY,
-            output=out, trigger=actions.S3Trigger.NONE,
+            action_name="SourceBundle",
+            bucket=self.source_bucket,
+            bucket_key=SOURCE_KEY,
+            output=out,
+            trigger=actions.S3Trigger.NONE,
         )
 
     def _project(
-        self, id_: str, description: str, *, install: list[str], commands: list[str],
+        self,
+        id_: str,
+        description: str,
+        *,
+        install: list[str],
+        commands: list[str],
         artifacts: dict[str, object] | None = None,
     ) -> codebuild.PipelineProject:
         log_group = logs.LogGroup(
-            self, f"{id_}Logs", encryption_key=self.key, retention=logs.RetentionDays.ONE_MONTH,
+            self,
+            f"{id_}Logs",
+            encryption_key=self.key,
+            retention=logs.RetentionDays.ONE_MONTH,
             removal_policy=cdk.RemovalPolicy.DESTROY,
         )
         spec: dict[str, object] = {
             "version": "0.2",
-            "env": {"variables": {
-                "JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION": "20",
-                "CDK_DISABLE_CLI_TELEMETRY": "true",
-            }},
+            "env": {
+                "variables": {
+                    "JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION": "20",
+                    "CDK_DISABLE_CLI_TELEMETRY": "true",
+                }
+            },
             "phases": {
-                "install": {"runtime-versions": {"python": "3.11", "nodejs": "20"},
-                            "commands": install},
+                "install": {
+                    "runtime-versions": {"python": "3.11", "nodejs": "20"},
+                    "commands": install,
+                },
                 "build": {"commands": commands},
             },
         }
@@ -265,71 +316,132 @@ class ModelDelivery(Construct):
         scaling, and nothing else (no AdministratorAccess)."""
         stack = cdk.Stack.of(self)
         role = iam.Role(
-            self, "DeploymentRole",
+            self,
+            "DeploymentRole",
             assumed_by=iam.ServicePrincipal("cloudformation.amazonaws.com"),
             description="CloudFormation deploys the serving stacks for the delivery pipeline",
         )
 
         def arn(service: str, resource: str, name: str, fmt: cdk.ArnFormat | None = None) -> str:
-            return stack.format_arn(service=service, resource=resource, resource_name=name,
-                                    arn_format=fmt)
+            return stack.format_arn(
+                service=service, resource=resource, resource_name=name, arn_format=fmt
+            )
 
         serving_roles = arn("iam", "role", f"{config.env_name}-Serving*", None)
-        role.add_to_policy(iam.PolicyStatement(
-            sid="Endpoints",
-            actions=[
-                "sagemaker:CreateModel", "sagemaker:DeleteModel", "sagemaker:DescribeModel",
-                "sagemaker:CreateEndpointConfig", "sagemaker:DeleteEndpointConfig",
-                "sagemaker:DescribeEndpointConfig", "sagemaker:CreateEndpoint",
-                "sagemaker:UpdateEndpoint", "sagemaker:DeleteEndpoint",
-                "sagemaker:DescribeEndpoint", "sagemaker:AddTags", "sagemaker:DeleteTags",
-                "sagemaker:ListTags",
-            ],
-            resources=[
-                arn("sagemaker", "model", "*"), arn("sagemaker", "endpoint-config", "*"),
-                arn("sagemaker", "endpoint", f"{config.env_name}-digits*"),
-            ],
-        ))
-        role.add_to_policy(iam.PolicyStatement(
-            sid="ReadApprovedPackages",
-            actions=["sagemaker:DescribeModelPackage"],
-            resources=[arn("sagemaker", "model-package", f"{g}/*") for g in
-                       (config.training.model_package_group, config.training.baseline_package_group)],
-        ))
-        role.add_to_policy(iam.PolicyStatement(
-            sid="HostingRoles",
-            actions=["iam:CreateRole", "iam:DeleteRole", "iam:GetRole", "iam:TagRole",
-                     "iam:UntagRole", "iam:PutRolePolicy", "iam:DeleteRolePolicy",
-                     "iam:GetRolePolicy", "iam:AttachRolePolicy", "iam:DetachRolePolicy",
-                     "iam:CreatePolicy", "iam:DeletePolicy", "iam:GetPolicy",
-                     "iam:CreatePolicyVersion", "iam:DeletePolicyVersion",
-                     "iam:ListPolicyVersions", "iam:TagPolicy"],
-            resources=[serving_roles, arn("iam", "policy", f"{config.env_name}-Serving*", None)],
-        ))
-        role.add_to_policy(iam.PolicyStatement(
-            sid="PassHostingRoles", actions=["iam:PassRole"], resources=[serving_roles],
-            conditions={"StringEquals": {"iam:PassedToService": "sagemaker.amazonaws.com"}},
-        ))
-        role.add_to_policy(iam.PolicyStatement(
-            sid="Alarms",
-            actions=["cloudwatch:PutMetricAlarm", "cloudwatch:DeleteAlarms",
-                     "cloudwatch:DescribeAlarms", "cloudwatch:TagResource"],
-            resources=[arn("cloudwatch", "alarm", f"{config.env_name}-Serving*",
-                           cdk.ArnFormat.COLON_RESOURCE_NAME)],
-        ))
-        role.add_to_policy(iam.PolicyStatement(
-            sid="Autoscaling",
-            actions=["application-autoscaling:RegisterScalableTarget",
-                     "application-autoscaling:DeregisterScalableTarget",
-                     "application-autoscaling:PutScalingPolicy",
-                     "application-autoscaling:DeleteScalingPolicy",
-                     "application-autoscaling:Describe*", "application-autoscaling:TagResource"],
-            resources=["*"],  # scalable targets have no ARN before they exist
-        ))
-        role.add_to_policy(iam.PolicyStatement(
-            sid="EndpointStorageKey", actions=["kms:CreateGrant", "kms:DescribeKey"],
-            resources=[lake.key.key_arn],
-        ))
+        role.add_to_policy(
+            iam.PolicyStatement(
+                sid="Endpoints",
+                actions=[
+                    "sagemaker:CreateModel",
+                    "sagemaker:DeleteModel",
+                    "sagemaker:DescribeModel",
+                    "sagemaker:CreateEndpointConfig",
+                    "sagemaker:DeleteEndpointConfig",
+                    "sagemaker:DescribeEndpointConfig",
+                    "sagemaker:CreateEndpoint",
+                    "sagemaker:UpdateEndpoint",
+                    "sagemaker:DeleteEndpoint",
+                    "sagemaker:DescribeEndpoint",
+                    "sagemaker:AddTags",
+                    "sagemaker:DeleteTags",
+                    "sagemaker:ListTags",
+                ],
+                resources=[
+                    arn("sagemaker", "model", "*"),
+                    arn("sagemaker", "endpoint-config", "*"),
+                    arn("sagemaker", "endpoint", f"{config.env_name}-digits*"),
+                ],
+            )
+        )
+        role.add_to_policy(
+            iam.PolicyStatement(
+                sid="ReadApprovedPackages",
+                actions=["sagemaker:DescribeModelPackage"],
+                resources=[
+                    arn("sagemaker", "model-package", f"{g}/*")
+                    for g in (
+                        config.training.model_package_group,
+                        config.training.baseline_package_group,
+                    )
+                ],
+            )
+        )
+        role.add_to_policy(
+            iam.PolicyStatement(
+                sid="HostingRoles",
+                actions=[
+                    "iam:CreateRole",
+                    "iam:DeleteRole",
+                    "iam:GetRole",
+                    "iam:TagRole",
+                    "iam:UntagRole",
+                    "iam:PutRolePolicy",
+                    "iam:DeleteRolePolicy",
+                    "iam:GetRolePolicy",
+                    "iam:AttachRolePolicy",
+                    "iam:DetachRolePolicy",
+                    "iam:CreatePolicy",
+                    "iam:DeletePolicy",
+                    "iam:GetPolicy",
+                    "iam:CreatePolicyVersion",
+                    "iam:DeletePolicyVersion",
+                    "iam:ListPolicyVersions",
+                    "iam:TagPolicy",
+                ],
+                resources=[
+                    serving_roles,
+                    arn("iam", "policy", f"{config.env_name}-Serving*", None),
+                ],
+            )
+        )
+        role.add_to_policy(
+            iam.PolicyStatement(
+                sid="PassHostingRoles",
+                actions=["iam:PassRole"],
+                resources=[serving_roles],
+                conditions={"StringEquals": {"iam:PassedToService": "sagemaker.amazonaws.com"}},
+            )
+        )
+        role.add_to_policy(
+            iam.PolicyStatement(
+                sid="Alarms",
+                actions=[
+                    "cloudwatch:PutMetricAlarm",
+                    "cloudwatch:DeleteAlarms",
+                    "cloudwatch:DescribeAlarms",
+                    "cloudwatch:TagResource",
+                ],
+                resources=[
+                    arn(
+                        "cloudwatch",
+                        "alarm",
+                        f"{config.env_name}-Serving*",
+                        cdk.ArnFormat.COLON_RESOURCE_NAME,
+                    )
+                ],
+            )
+        )
+        role.add_to_policy(
+            iam.PolicyStatement(
+                sid="Autoscaling",
+                actions=[
+                    "application-autoscaling:RegisterScalableTarget",
+                    "application-autoscaling:DeregisterScalableTarget",
+                    "application-autoscaling:PutScalingPolicy",
+                    "application-autoscaling:DeleteScalingPolicy",
+                    "application-autoscaling:Describe*",
+                    "application-autoscaling:TagResource",
+                ],
+                resources=["*"],  # scalable targets have no ARN before they exist
+            )
+        )
+        role.add_to_policy(
+            iam.PolicyStatement(
+                sid="EndpointStorageKey",
+                actions=["kms:CreateGrant", "kms:DescribeKey"],
+                resources=[lake.key.key_arn],
+            )
+        )
         return role
 
     def _acknowledge(self) -> None:

@@ -66,7 +66,9 @@ class StreamIngestion(Construct):
             encryption=kinesis.StreamEncryption.KMS,
             encryption_key=self.key,
             retention_period=cdk.Duration.hours(config.retention_hours),
-            stream_mode=kinesis.StreamMode.ON_DEMAND if on_demand else kinesis.StreamMode.PROVISIONED,
+            stream_mode=kinesis.StreamMode.ON_DEMAND
+            if on_demand
+            else kinesis.StreamMode.PROVISIONED,
             shard_count=None if on_demand else config.shard_count,
             removal_policy=removal,
         )
@@ -127,12 +129,14 @@ class StreamIngestion(Construct):
             description="Put events into the platform's ingestion stream",
             statements=[
                 iam.PolicyStatement(
-                    actions=["kinesis:PutRecord", "kinesis:PutRecords", "kinesis:DescribeStreamSummary"],
+                    actions=[
+                        "kinesis:PutRecord",
+                        "kinesis:PutRecords",
+                        "kinesis:DescribeStreamSummary",
+                    ],
                     resources=[self.stream.stream_arn],
                 ),
-                iam.PolicyStatement(
-                    actions=["kms:GenerateDataKey"], resources=[self.key.key_arn]
-                ),
+                iam.PolicyStatement(actions=["kms:GenerateDataKey"], resources=[self.key.key_arn]),
             ],
         )
         acknowledge_grant_policy(
@@ -153,7 +157,9 @@ class StreamIngestion(Construct):
                 name="raw_events",
                 description="Events as Firehose delivers them (GZIP JSON lines)",
                 table_type="EXTERNAL_TABLE",
-                partition_keys=[glue.CfnTable.ColumnProperty(name=p, type="string") for p in PARTITIONS],
+                partition_keys=[
+                    glue.CfnTable.ColumnProperty(name=p, type="string") for p in PARTITIONS
+                ],
                 parameters={
                     "classification": "json",
                     "compressionType": "gzip",

@@ -52,7 +52,9 @@ class CostGuardrail(Construct):
 
         def subscribers() -> list[budgets.CfnBudget.SubscriberProperty]:
             return [
-                budgets.CfnBudget.SubscriberProperty(subscription_type="SNS", address=topic.topic_arn),
+                budgets.CfnBudget.SubscriberProperty(
+                    subscription_type="SNS", address=topic.topic_arn
+                ),
                 *(
                     budgets.CfnBudget.SubscriberProperty(subscription_type="EMAIL", address=e)
                     for e in config.alert_emails

@@ -12,6 +12,7 @@ Not stateful. Exposes: endpoint, endpoint_name, alarms, invoke_policy, role.
 from __future__ import annotations
 
 import re
+from typing import Any
 
 import aws_cdk as cdk
 from aws_cdk import aws_applicationautoscaling as appscaling
@@ -222,7 +223,7 @@ class ModelEndpoint(Construct):
             "only) with the lake key, pulls the two model images, writes its own log groups.",
         )
 
-    def _containers(self, release: Release, lake: LakeRefs) -> dict[str, object]:
+    def _containers(self, release: Release, lake: LakeRefs) -> dict[str, Any]:
         kind = self.config.kind
         if kind == "multi_model":
             # MME loads models from one S3 prefix, one image; model packages cannot be MME.
@@ -273,13 +274,28 @@ class ModelEndpoint(Construct):
         dims = {"EndpointName": self.endpoint_name, "VariantName": VARIANT}
         period = cdk.Duration.minutes(1)
         specs = [
-            ("Errors5xxAlarm", "Invocation5XXErrors", "Sum", 0,
-             "The endpoint returns 5XX errors: a blue/green update in its bake rolls back."),
-            ("ModelErrorsAlarm", "InvocationModelErrors", "Sum", 0,
-             "The model container fails invocations: a blue/green update rolls back."),
-            ("LatencyAlarm", "ModelLatency", "p99", self.config.latency_alarm_p99_ms * 1000,
-             f"p99 model latency above {self.config.latency_alarm_p99_ms} ms (ModelLatency is "
-             "in microseconds): a blue/green update rolls back."),
+            (
+                "Errors5xxAlarm",
+                "Invocation5XXErrors",
+                "Sum",
+                0,
+                "The endpoint returns 5XX errors: a blue/green update in its bake rolls back.",
+            ),
+            (
+                "ModelErrorsAlarm",
+                "InvocationModelErrors",
+                "Sum",
+                0,
+                "The model container fails invocations: a blue/green update rolls back.",
+            ),
+            (
+                "LatencyAlarm",
+                "ModelLatency",
+                "p99",
+                self.config.latency_alarm_p99_ms * 1000,
+                f"p99 model latency above {self.config.latency_alarm_p99_ms} ms (ModelLatency is "
+                "in microseconds): a blue/green update rolls back.",
+            ),
         ]
         alarms = []
         for construct_id, metric_name, statistic, threshold, description in specs:

@@ -35,8 +35,9 @@ PACKAGE_ARN_RE = re.compile(
 )
 
 
-def validate_release(data: Any, source: str = "release",
-                     groups: Mapping[str, str] | None = None) -> dict[str, Any]:
+def validate_release(
+    data: Any, source: str = "release", groups: Mapping[str, str] | None = None
+) -> dict[str, Any]:
     """Check the schema in the module docstring; ValueError names the first bad field.
 
     ``groups`` (``{"xgboost": group, "baseline": group}``) also checks each ARN's group.
@@ -90,7 +91,6 @@ def validate_release(data: Any, source: str = "release",
         if not isinstance(url, str) or not re.match(r"^s3://[^/]+/.+", url):
             raise ValueError(f"{where}.model_data_url must be an s3://bucket/key URI, got {url!r}")
     return data
-
 
 
 @dataclass(frozen=True)

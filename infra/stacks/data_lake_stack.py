@@ -13,7 +13,9 @@ from infra.data_lake.refs import export_lake
 
 
 class DataLakeStack(cdk.Stack):
-    def __init__(self, scope: Construct, id_: str, *, config: PlatformConfig, **kwargs: Any) -> None:
+    def __init__(
+        self, scope: Construct, id_: str, *, config: PlatformConfig, **kwargs: Any
+    ) -> None:
         super().__init__(scope, id_, termination_protection=not config.destroyable, **kwargs)
         self.lake = DataLake(
             self,

@@ -15,7 +15,9 @@ from infra.monitoring.budget import CostGuardrail
 
 
 class IngestionStack(cdk.Stack):
-    def __init__(self, scope: Construct, id_: str, *, config: PlatformConfig, **kwargs: Any) -> None:
+    def __init__(
+        self, scope: Construct, id_: str, *, config: PlatformConfig, **kwargs: Any
+    ) -> None:
         super().__init__(scope, id_, termination_protection=not config.destroyable, **kwargs)
         lake = LakeRefs(self, "Lake", env_name=config.env_name, database_name=config.lake_database)
         self.alerts = AlertTopic(
@@ -38,6 +40,10 @@ class IngestionStack(cdk.Stack):
             topic_key=self.alerts.key,
         )
         cdk.CfnOutput(self, "StreamName", value=self.ingestion.stream.stream_name)
-        cdk.CfnOutput(self, "DeliveryStreamName", value=self.ingestion.delivery.delivery_stream_name)
+        cdk.CfnOutput(
+            self, "DeliveryStreamName", value=self.ingestion.delivery.delivery_stream_name
+        )
         cdk.CfnOutput(self, "AlertTopicArn", value=self.alerts.topic.topic_arn)
-        cdk.CfnOutput(self, "ProducerPolicyArn", value=self.ingestion.producer_policy.managed_policy_arn)
+        cdk.CfnOutput(
+            self, "ProducerPolicyArn", value=self.ingestion.producer_policy.managed_policy_arn
+        )

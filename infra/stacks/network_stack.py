@@ -12,7 +12,9 @@ from infra.network.construct import IsolatedNetwork
 
 
 class NetworkStack(cdk.Stack):
-    def __init__(self, scope: Construct, id_: str, *, config: PlatformConfig, **kwargs: Any) -> None:
+    def __init__(
+        self, scope: Construct, id_: str, *, config: PlatformConfig, **kwargs: Any
+    ) -> None:
         super().__init__(scope, id_, **kwargs)
         self.network = IsolatedNetwork(
             self, "Network", max_azs=config.network.max_azs, retain=not config.destroyable

@@ -23,6 +23,7 @@ from aws_cdk import aws_kms as kms
 from aws_cdk import aws_logs as logs
 from aws_cdk import aws_s3_deployment as s3deploy
 from aws_cdk import aws_sagemaker as sagemaker
+from aws_cdk.interfaces.aws_events import IRuleRef
 from constructs import Construct
 
 from infra.compliance.packs import acknowledge, acknowledge_grant_policy, acknowledge_packs
@@ -47,7 +48,7 @@ class _PipelineTarget:
     def __init__(self, pipeline_arn: str, role: iam.IRole, parameters: dict[str, str]) -> None:
         self.pipeline_arn, self.role, self.parameters = pipeline_arn, role, parameters
 
-    def bind(self, _rule: events.IRule, _id: str | None = None) -> events.RuleTargetConfig:
+    def bind(self, rule: IRuleRef, id: str | None = None) -> events.RuleTargetConfig:  # noqa: A002
         return events.RuleTargetConfig(arn=self.pipeline_arn, role=self.role)
 
     def add_to(self, rule: events.Rule) -> None:
@@ -85,7 +86,9 @@ class TrainingPipeline(Construct):
             ("BaselineGroup", t.baseline_package_group, "scikit-learn baseline models"),
         ):
             group = sagemaker.CfnModelPackageGroup(
-                self, construct_id, model_package_group_name=name,
+                self,
+                construct_id,
+                model_package_group_name=name,
                 model_package_group_description=what,
             )
             group.apply_removal_policy(removal)
@@ -93,12 +96,18 @@ class TrainingPipeline(Construct):
 
         # Model code: CDK assets deployed into the artifacts zone, where the jobs read it.
         log_key = kms.Key(
-            self, "LogKey", description="Training unit log groups", enable_key_rotation=True,
+            self,
+            "LogKey",
+            description="Training unit log groups",
+            enable_key_rotation=True,
             removal_policy=removal,
         )
         log_key.grant_encrypt_decrypt(iam.ServicePrincipal(f"logs.{stack.region}.amazonaws.com"))
         deploy_logs = logs.LogGroup(
-            self, "CodeDeployLogs", encryption_key=log_key, removal_policy=removal,
+            self,
+            "CodeDeployLogs",
+            encryption_key=log_key,
+            removal_policy=removal,
             retention=logs.RetentionDays.ONE_MONTH,
         )
         build_dir = Path(tempfile.mkdtemp(prefix="model-code-"))
@@ -181,22 +190,31 @@ class TrainingPipeline(Construct):
                 iam.PolicyStatement(
                     sid="RunPipelineJobs",
                     actions=[
-                        "sagemaker:CreateProcessingJob", "sagemaker:DescribeProcessingJob",
-                        "sagemaker:StopProcessingJob", "sagemaker:CreateTrainingJob",
-                        "sagemaker:DescribeTrainingJob", "sagemaker:StopTrainingJob",
+                        "sagemaker:CreateProcessingJob",
+                        "sagemaker:DescribeProcessingJob",
+                        "sagemaker:StopProcessingJob",
+                        "sagemaker:CreateTrainingJob",
+                        "sagemaker:DescribeTrainingJob",
+                        "sagemaker:StopTrainingJob",
                         "sagemaker:CreateHyperParameterTuningJob",
                         "sagemaker:DescribeHyperParameterTuningJob",
                         "sagemaker:StopHyperParameterTuningJob",
                         "sagemaker:ListTrainingJobsForHyperParameterTuningJob",
                         "sagemaker:AddTags",
                     ],
-                    resources=[arn("processing-job"), arn("training-job"),
-                               arn("hyper-parameter-tuning-job")],
+                    resources=[
+                        arn("processing-job"),
+                        arn("training-job"),
+                        arn("hyper-parameter-tuning-job"),
+                    ],
                 ),
                 iam.PolicyStatement(
                     sid="RegisterModels",
-                    actions=["sagemaker:CreateModelPackage", "sagemaker:DescribeModelPackage",
-                             "sagemaker:AddTags"],
+                    actions=[
+                        "sagemaker:CreateModelPackage",
+                        "sagemaker:DescribeModelPackage",
+                        "sagemaker:AddTags",
+                    ],
                     resources=[
                         *(arn("model-package-group", g) for g in self.groups),
                         *(arn("model-package", f"{g}/*") for g in self.groups),
@@ -218,12 +236,15 @@ class TrainingPipeline(Construct):
 
     def _triggers(self, config: PlatformConfig, lake: LakeRefs) -> None:
         events_role = iam.Role(
-            self, "TriggerRole", assumed_by=iam.ServicePrincipal("events.amazonaws.com"),
+            self,
+            "TriggerRole",
+            assumed_by=iam.ServicePrincipal("events.amazonaws.com"),
             description="EventBridge starts the training pipeline",
         )
         events_role.add_to_principal_policy(
-            iam.PolicyStatement(actions=["sagemaker:StartPipelineExecution"],
-                                resources=[self.pipeline_arn])
+            iam.PolicyStatement(
+                actions=["sagemaker:StartPipelineExecution"], resources=[self.pipeline_arn]
+            )
         )
         acknowledge_packs(
             events_role.node.find_child("DefaultPolicy"),

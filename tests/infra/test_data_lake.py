@@ -59,28 +59,47 @@ def test_every_bucket_blocks_public_access_and_denies_plain_http(lake: tuple[str
     assert len(buckets) == 4
     for logical_id in buckets:
         block = template["Resources"][logical_id]["Properties"]["PublicAccessBlockConfiguration"]
-        assert all(block[k] for k in ("BlockPublicAcls", "BlockPublicPolicy",
-                                      "IgnorePublicAcls", "RestrictPublicBuckets"))
+        assert all(
+            block[k]
+            for k in (
+                "BlockPublicAcls",
+                "BlockPublicPolicy",
+                "IgnorePublicAcls",
+                "RestrictPublicBuckets",
+            )
+        )
     Template.from_json(template).resource_properties_count_is(
         "AWS::S3::BucketPolicy",
-        Match.object_like({
-            "PolicyDocument": Match.object_like({
-                "Statement": Match.array_with([
-                    Match.object_like({
-                        "Effect": "Deny",
-                        "Condition": {"Bool": {"aws:SecureTransport": "false"}},
-                    })
-                ])
-            })
-        }),
+        Match.object_like(
+            {
+                "PolicyDocument": Match.object_like(
+                    {
+                        "Statement": Match.array_with(
+                            [
+                                Match.object_like(
+                                    {
+                                        "Effect": "Deny",
+                                        "Condition": {"Bool": {"aws:SecureTransport": "false"}},
+                                    }
+                                )
+                            ]
+                        )
+                    }
+                )
+            }
+        ),
         4,
     )
 
 
 def test_curated_zone_moves_to_intelligent_tiering(lake: tuple[str, dict]) -> None:
-    rules = lake[1]["Resources"]["LakeCuratedBucketB28F5F4C"]["Properties"]["LifecycleConfiguration"]["Rules"]
+    rules = lake[1]["Resources"]["LakeCuratedBucketB28F5F4C"]["Properties"][
+        "LifecycleConfiguration"
+    ]["Rules"]
     tiering = [r for r in rules if r["Id"] == "IntelligentTiering"][0]
-    assert tiering["Transitions"] == [{"StorageClass": "INTELLIGENT_TIERING", "TransitionInDays": 0}]
+    assert tiering["Transitions"] == [
+        {"StorageClass": "INTELLIGENT_TIERING", "TransitionInDays": 0}
+    ]
 
 
 def test_lab_mode_is_destroyable_and_expires_raw_events(synth) -> None:  # type: ignore[no-untyped-def]
@@ -88,9 +107,13 @@ def test_lab_mode_is_destroyable_and_expires_raw_events(synth) -> None:  # type:
     template = synth("lab").template("DataLake")
     for logical_id in PINNED:
         assert template["Resources"][logical_id]["DeletionPolicy"] == "Delete", logical_id
-    auto_delete = [v for v in template["Resources"].values() if v["Type"] == "Custom::S3AutoDeleteObjects"]
+    auto_delete = [
+        v for v in template["Resources"].values() if v["Type"] == "Custom::S3AutoDeleteObjects"
+    ]
     assert len(auto_delete) == 4
-    rules = template["Resources"]["LakeRawBucketDA76DCB0"]["Properties"]["LifecycleConfiguration"]["Rules"]
+    rules = template["Resources"]["LakeRawBucketDA76DCB0"]["Properties"]["LifecycleConfiguration"][
+        "Rules"
+    ]
     assert {"Id": "ExpireRawEvents", "ExpirationInDays": 30, "Status": "Enabled"} in rules
     assert synth("lab").platform.data_lake.termination_protection is False
 
@@ -102,8 +125,12 @@ def test_retain_mode_keeps_buckets_and_their_key_together(synth) -> None:  # typ
     for logical_id in PINNED:
         assert template["Resources"][logical_id]["DeletionPolicy"] == "Retain", logical_id
         assert template["Resources"][logical_id]["UpdateReplacePolicy"] == "Retain", logical_id
-    assert not [v for v in template["Resources"].values() if v["Type"] == "Custom::S3AutoDeleteObjects"]
-    rules = template["Resources"]["LakeRawBucketDA76DCB0"]["Properties"]["LifecycleConfiguration"]["Rules"]
+    assert not [
+        v for v in template["Resources"].values() if v["Type"] == "Custom::S3AutoDeleteObjects"
+    ]
+    rules = template["Resources"]["LakeRawBucketDA76DCB0"]["Properties"]["LifecycleConfiguration"][
+        "Rules"
+    ]
     assert not [r for r in rules if r["Id"] == "ExpireRawEvents"]
     assert result.platform.data_lake.termination_protection is True
 
@@ -135,7 +162,10 @@ def test_locations_register_with_a_dedicated_role(lake: tuple[str, dict]) -> Non
     template.resource_count_is("AWS::LakeFormation::Resource", 2)
     template.all_resources_properties(
         "AWS::LakeFormation::Resource",
-        {"UseServiceLinkedRole": False, "RoleArn": {"Fn::GetAtt": [Match.string_like_regexp("LakeDataAccessRole"), "Arn"]}},
+        {
+            "UseServiceLinkedRole": False,
+            "RoleArn": {"Fn::GetAtt": [Match.string_like_regexp("LakeDataAccessRole"), "Arn"]},
+        },
     )
 
 
@@ -147,7 +177,9 @@ def test_sagemaker_role_gets_least_privilege_lake_grants(synth) -> None:  # type
     assert permissions == [("DATA_LOCATION_ACCESS",), ("DESCRIBE",), ("SELECT", "DESCRIBE")]
     for grant in grants.values():
         assert grant["Properties"]["PermissionsWithGrantOption"] == []
-        assert grant["Properties"]["Principal"]["DataLakePrincipalIdentifier"]["Fn::GetAtt"][0].startswith("ExecutionRole")
+        assert grant["Properties"]["Principal"]["DataLakePrincipalIdentifier"]["Fn::GetAtt"][
+            0
+        ].startswith("ExecutionRole")
     location = [g for g in grants.values() if "DataLocation" in g["Properties"]["Resource"]][0]
     assert location["Properties"]["Resource"]["DataLocation"]["ResourceArn"] == {
         "Fn::ImportValue": "lab-lake-curated-bucket-arn"

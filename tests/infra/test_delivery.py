@@ -15,7 +15,9 @@ def delivery(request: pytest.FixtureRequest, synth) -> tuple[object, dict]:  # t
 
 
 def _pipeline(template: dict) -> dict:
-    (pipeline,) = Template.from_json(template).find_resources("AWS::CodePipeline::Pipeline").values()
+    (pipeline,) = (
+        Template.from_json(template).find_resources("AWS::CodePipeline::Pipeline").values()
+    )
     return pipeline["Properties"]
 
 
@@ -24,7 +26,12 @@ def test_stages_run_staging_before_approval_before_production(delivery) -> None:
     props = _pipeline(template)
     assert props["PipelineType"] == "V2"
     assert [s["Name"] for s in props["Stages"]] == [
-        "Source", "Build", "DeployStaging", "SmokeTest", "Approve", "DeployProduction"
+        "Source",
+        "Build",
+        "DeployStaging",
+        "SmokeTest",
+        "Approve",
+        "DeployProduction",
     ]
 
 
@@ -58,7 +65,9 @@ def test_build_resolves_the_release_then_runs_the_gate(delivery) -> None:  # typ
     specs = {k: json.loads(p["Properties"]["Source"]["BuildSpec"]) for k, p in projects.items()}
     build = next(s for k, s in specs.items() if k.startswith("DeliveryBuild"))
     commands = build["phases"]["build"]["commands"]
-    assert commands[0].startswith(f".venv/bin/python -m labctl release resolve --profile {config.profile}")
+    assert commands[0].startswith(
+        f".venv/bin/python -m labctl release resolve --profile {config.profile}"
+    )
     assert " labctl synth " in commands[1] and "--outdir cdk.out" in commands[1]
     assert build["artifacts"]["files"] == ["cdk.out/**/*", "release/**/*"]
     smoke = next(s for k, s in specs.items() if k.startswith("DeliverySmokeTest"))
@@ -91,7 +100,11 @@ def test_no_role_gets_administrator_access(delivery) -> None:  # type: ignore[no
     policies = Template.from_json(template).find_resources("AWS::IAM::Policy")
     for policy in policies.values():
         for statement in policy["Properties"]["PolicyDocument"]["Statement"]:
-            actions = statement["Action"] if isinstance(statement["Action"], list) else [statement["Action"]]
+            actions = (
+                statement["Action"]
+                if isinstance(statement["Action"], list)
+                else [statement["Action"]]
+            )
             assert "*" not in actions and not any(a.endswith(":*") for a in actions), statement
 
 
@@ -101,5 +114,7 @@ def test_deployment_role_passes_only_serving_roles(delivery) -> None:  # type: i
     deploy = next(p for k, p in policies.items() if k.startswith("DeliveryDeploymentRole"))
     statements = {s.get("Sid"): s for s in deploy["Properties"]["PolicyDocument"]["Statement"]}
     passrole = statements["PassHostingRoles"]
-    assert passrole["Condition"] == {"StringEquals": {"iam:PassedToService": "sagemaker.amazonaws.com"}}
+    assert passrole["Condition"] == {
+        "StringEquals": {"iam:PassedToService": "sagemaker.amazonaws.com"}
+    }
     assert f"role/{config.env_name}-Serving*" in json.dumps(passrole["Resource"])

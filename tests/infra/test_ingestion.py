@@ -9,7 +9,10 @@ from aws_cdk.assertions import Match, Template
 
 from model_code.events import FIREHOSE_ERROR_PREFIX, FIREHOSE_PREFIX
 
-PINNED = {"IngestionStreamE182A196": "AWS::Kinesis::Stream", "IngestionKey9A6237CE": "AWS::KMS::Key"}
+PINNED = {
+    "IngestionStreamE182A196": "AWS::Kinesis::Stream",
+    "IngestionKey9A6237CE": "AWS::KMS::Key",
+}
 
 
 @pytest.fixture(scope="module", params=["lab", "prod-like"])
@@ -40,9 +43,9 @@ def test_stateful_logical_ids_are_pinned(ingestion) -> None:  # type: ignore[no-
 
 def test_firehose_reads_the_stream_and_writes_partitioned_gzip_to_the_raw_zone(ingestion) -> None:  # type: ignore[no-untyped-def]
     config, template = ingestion
-    (delivery,) = Template.from_json(template).find_resources(
-        "AWS::KinesisFirehose::DeliveryStream"
-    ).values()
+    (delivery,) = (
+        Template.from_json(template).find_resources("AWS::KinesisFirehose::DeliveryStream").values()
+    )
     props = delivery["Properties"]
     assert props["DeliveryStreamType"] == "KinesisStreamAsSource"
     assert props["KinesisStreamSourceConfiguration"]["KinesisStreamARN"] == {
@@ -118,7 +121,12 @@ def test_delivery_role_reads_only_its_stream_and_writes_only_the_raw_zone(ingest
     assert f"{config.env_name}-lake-raw-bucket-arn" in text
     for other in ("curated", "artifacts"):
         assert f"{config.env_name}-lake-{other}-bucket-arn" not in text
-    kinesis_actions = {a for s in statements for a in (s["Action"] if isinstance(s["Action"], list) else [s["Action"]]) if a.startswith("kinesis:")}
+    kinesis_actions = {
+        a
+        for s in statements
+        for a in (s["Action"] if isinstance(s["Action"], list) else [s["Action"]])
+        if a.startswith("kinesis:")
+    }
     assert kinesis_actions and not any(a.startswith("kinesis:Put") for a in kinesis_actions)
 
 
@@ -126,10 +134,16 @@ def test_producer_policy_only_puts_records(ingestion) -> None:  # type: ignore[n
     _, template = ingestion
     (policy,) = Template.from_json(template).find_resources("AWS::IAM::ManagedPolicy").values()
     actions = sorted(
-        a for s in policy["Properties"]["PolicyDocument"]["Statement"]
+        a
+        for s in policy["Properties"]["PolicyDocument"]["Statement"]
         for a in (s["Action"] if isinstance(s["Action"], list) else [s["Action"]])
     )
-    assert actions == ["kinesis:DescribeStreamSummary", "kinesis:PutRecord", "kinesis:PutRecords", "kms:GenerateDataKey"]
+    assert actions == [
+        "kinesis:DescribeStreamSummary",
+        "kinesis:PutRecord",
+        "kinesis:PutRecords",
+        "kms:GenerateDataKey",
+    ]
 
 
 def test_monthly_budget_alerts_the_topic_for_this_environment(ingestion) -> None:  # type: ignore[no-untyped-def]
@@ -141,9 +155,9 @@ def test_monthly_budget_alerts_the_topic_for_this_environment(ingestion) -> None
     assert data["BudgetLimit"] == {"Amount": config.budget.monthly_limit_usd, "Unit": "USD"}
     assert data["CostFilters"] == {"TagKeyValue": [f"user:environment${config.env_name}"]}
     notes = budget["Properties"]["NotificationsWithSubscribers"]
-    assert {(n["Notification"]["NotificationType"], n["Notification"]["Threshold"]) for n in notes} == {
-        ("ACTUAL", 80), ("FORECASTED", 100)
-    }
+    assert {
+        (n["Notification"]["NotificationType"], n["Notification"]["Threshold"]) for n in notes
+    } == {("ACTUAL", 80), ("FORECASTED", 100)}
     for note in notes:
         kinds = [s["SubscriptionType"] for s in note["Subscribers"]]
         assert kinds == ["SNS"] + ["EMAIL"] * len(config.budget.alert_emails)

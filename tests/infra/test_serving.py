@@ -35,23 +35,35 @@ class _Cache:
     def __init__(self, base: Path) -> None:
         self.base, self.cache = base, {}
 
-    def __call__(self, kind: str, mode: str = "canary", **extra: object) -> tuple[dict, ComplianceReport, list]:
+    def __call__(
+        self, kind: str, mode: str = "canary", **extra: object
+    ) -> tuple[dict, ComplianceReport, list]:
         key = (kind, mode, tuple(sorted(extra.items())))
         if key not in self.cache:
             lab = load_profile("lab")
             # Serverless endpoints write no data capture, so drift monitoring is off for them.
             engine = "none" if kind == "serverless" else lab.monitoring.engine
             monitoring = dataclasses.replace(lab.monitoring, engine=engine)
-            config = dataclasses.replace(lab, serving=_serving(kind, mode, **extra), monitoring=monitoring)
+            config = dataclasses.replace(
+                lab, serving=_serving(kind, mode, **extra), monitoring=monitoring
+            )
             outdir = self.base / f"{kind}-{mode}-{len(self.cache)}"
             app = cdk.App(outdir=str(outdir), context=cdk_json_context())
             env = cdk.Environment(account=config.account, region=config.region)
             helper = cdk.Stack(app, "Alerts", env=env)
-            topic = sns.Topic.from_topic_arn(helper, "Topic", "arn:aws:sns:us-east-1:111111111111:alerts")
+            topic = sns.Topic.from_topic_arn(
+                helper, "Topic", "arn:aws:sns:us-east-1:111111111111:alerts"
+            )
             stack = ServingStack(
-                app, "Serving", config=config, serving=config.serving,
-                endpoint_name=config.endpoint_name, release=RELEASE, alert_topic=topic,
-                network=None, env=env,
+                app,
+                "Serving",
+                config=config,
+                serving=config.serving,
+                endpoint_name=config.endpoint_name,
+                release=RELEASE,
+                alert_topic=topic,
+                network=None,
+                env=env,
             )
             add_compliance_gate(app)
             try:
@@ -98,31 +110,64 @@ def test_real_time_has_kms_capture_and_autoscaling(serving) -> None:  # type: ig
         "AWS::SageMaker::EndpointConfig",
         {
             "KmsKeyId": {"Fn::ImportValue": "lab-lake-key-arn"},
-            "ProductionVariants": [Match.object_like({"VariantName": "AllTraffic", "InitialInstanceCount": 1, "InstanceType": "ml.m5.large"})],
-            "DataCaptureConfig": Match.object_like({"EnableCapture": True, "InitialSamplingPercentage": 100, "KmsKeyId": {"Fn::ImportValue": "lab-lake-key-arn"}}),
+            "ProductionVariants": [
+                Match.object_like(
+                    {
+                        "VariantName": "AllTraffic",
+                        "InitialInstanceCount": 1,
+                        "InstanceType": "ml.m5.large",
+                    }
+                )
+            ],
+            "DataCaptureConfig": Match.object_like(
+                {
+                    "EnableCapture": True,
+                    "InitialSamplingPercentage": 100,
+                    "KmsKeyId": {"Fn::ImportValue": "lab-lake-key-arn"},
+                }
+            ),
         },
     )
     t.has_resource_properties(
         "AWS::ApplicationAutoScaling::ScalableTarget",
-        {"MinCapacity": 1, "MaxCapacity": 10, "ResourceId": "endpoint/lab-digits/variant/AllTraffic"},
+        {
+            "MinCapacity": 1,
+            "MaxCapacity": 10,
+            "ResourceId": "endpoint/lab-digits/variant/AllTraffic",
+        },
     )
     t.has_resource_properties(
         "AWS::ApplicationAutoScaling::ScalingPolicy",
-        {"TargetTrackingScalingPolicyConfiguration": Match.object_like({
-            "TargetValue": 70,
-            "PredefinedMetricSpecification": {"PredefinedMetricType": "SageMakerVariantInvocationsPerInstance"},
-            "ScaleInCooldown": 300, "ScaleOutCooldown": 300,
-        })},
+        {
+            "TargetTrackingScalingPolicyConfiguration": Match.object_like(
+                {
+                    "TargetValue": 70,
+                    "PredefinedMetricSpecification": {
+                        "PredefinedMetricType": "SageMakerVariantInvocationsPerInstance"
+                    },
+                    "ScaleInCooldown": 300,
+                    "ScaleOutCooldown": 300,
+                }
+            )
+        },
     )
 
 
 def test_serverless_has_memory_and_concurrency_and_no_kms_or_capture(serving) -> None:  # type: ignore[no-untyped-def]
     template, _, acks = serving("serverless")
-    (config,) = Template.from_json(template).find_resources("AWS::SageMaker::EndpointConfig").values()
+    (config,) = (
+        Template.from_json(template).find_resources("AWS::SageMaker::EndpointConfig").values()
+    )
     props = config["Properties"]
-    assert props["ProductionVariants"][0]["ServerlessConfig"] == {"MemorySizeInMB": 2048, "MaxConcurrency": 5}
+    assert props["ProductionVariants"][0]["ServerlessConfig"] == {
+        "MemorySizeInMB": 2048,
+        "MaxConcurrency": 5,
+    }
     assert "KmsKeyId" not in props and "DataCaptureConfig" not in props
-    assert any("SageMakerEndpointConfigurationKMSKeyConfigured" in a.ack_id and "serverless" in a.reason for a in acks)
+    assert any(
+        "SageMakerEndpointConfigurationKMSKeyConfigured" in a.ack_id and "serverless" in a.reason
+        for a in acks
+    )
     Template.from_json(template).resource_count_is("AWS::ApplicationAutoScaling::ScalableTarget", 0)
 
 
@@ -141,15 +186,30 @@ def test_multi_container_hosts_both_models_for_direct_invocation(serving) -> Non
     props = model["Properties"]
     assert props["InferenceExecutionConfig"] == {"Mode": "Direct"}
     assert [(c["ContainerHostname"], c["ModelPackageName"]) for c in props["Containers"]] == [
-        ("xgboost", RELEASE.xgboost.package_arn), ("baseline", RELEASE.baseline.package_arn)
+        ("xgboost", RELEASE.xgboost.package_arn),
+        ("baseline", RELEASE.baseline.package_arn),
     ]
 
 
 @pytest.mark.parametrize(
     ("mode", "routing"),
     [
-        ("canary", {"Type": "CANARY", "CanarySize": {"Type": "CAPACITY_PERCENT", "Value": 30}, "WaitIntervalInSeconds": 600}),
-        ("linear", {"Type": "LINEAR", "LinearStepSize": {"Type": "CAPACITY_PERCENT", "Value": 20}, "WaitIntervalInSeconds": 600}),
+        (
+            "canary",
+            {
+                "Type": "CANARY",
+                "CanarySize": {"Type": "CAPACITY_PERCENT", "Value": 30},
+                "WaitIntervalInSeconds": 600,
+            },
+        ),
+        (
+            "linear",
+            {
+                "Type": "LINEAR",
+                "LinearStepSize": {"Type": "CAPACITY_PERCENT", "Value": 20},
+                "WaitIntervalInSeconds": 600,
+            },
+        ),
         ("all_at_once", {"Type": "ALL_AT_ONCE", "WaitIntervalInSeconds": 600}),
     ],
 )
@@ -165,13 +225,16 @@ def test_updates_are_blue_green_with_alarm_rollback(serving, mode: str, routing:
     assert policy["MaximumExecutionTimeoutInSeconds"] == 3600
     alarms = t.find_resources("AWS::CloudWatch::Alarm")
     assert {a["Properties"]["MetricName"] for a in alarms.values()} == {
-        "Invocation5XXErrors", "InvocationModelErrors", "ModelLatency"
+        "Invocation5XXErrors",
+        "InvocationModelErrors",
+        "ModelLatency",
     }
     rollback = [a["AlarmName"] for a in deployment["AutoRollbackConfiguration"]["Alarms"]]
     assert len(rollback) == 3 and all(r["Ref"] in alarms for r in rollback)
     for alarm in alarms.values():
         assert alarm["Properties"]["Dimensions"] == [
-            {"Name": "EndpointName", "Value": "lab-digits"}, {"Name": "VariantName", "Value": "AllTraffic"}
+            {"Name": "EndpointName", "Value": "lab-digits"},
+            {"Name": "VariantName", "Value": "AllTraffic"},
         ]
         assert alarm["Properties"]["AlarmActions"] == ["arn:aws:sns:us-east-1:111111111111:alerts"]
 
@@ -194,7 +257,14 @@ def test_nvme_instance_types_skip_the_endpoint_kms_key() -> None:
 @pytest.mark.parametrize(
     ("kwargs", "message"),
     [
-        ({"kind": "serverless", "data_capture": False, "guardrail": GuardrailConfig(mode="canary")}, "all-at-once"),
+        (
+            {
+                "kind": "serverless",
+                "data_capture": False,
+                "guardrail": GuardrailConfig(mode="canary"),
+            },
+            "all-at-once",
+        ),
         ({"kind": "serverless"}, "cannot capture data"),
         ({"mce_containers": ("xgboost",)}, "2-15 containers"),
         ({"mce_containers": ("xgboost", "xgboost")}, "repeated"),

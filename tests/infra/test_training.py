@@ -58,7 +58,9 @@ def test_model_package_groups_exist_for_both_models(training) -> None:  # type: 
 def test_triggers_start_the_pipeline_with_parameters(training) -> None:  # type: ignore[no-untyped-def]
     config, template = training
     rules = Template.from_json(template).find_resources("AWS::Events::Rule")
-    patterns = {json.dumps(r["Properties"]["EventPattern"], sort_keys=True): r for r in rules.values()}
+    patterns = {
+        json.dumps(r["Properties"]["EventPattern"], sort_keys=True): r for r in rules.values()
+    }
     assert len(rules) == 2
     for rule in rules.values():
         (target,) = rule["Properties"]["Targets"]
@@ -68,7 +70,9 @@ def test_triggers_start_the_pipeline_with_parameters(training) -> None:  # type:
     drift = [r for k, r in patterns.items() if "RetrainRequested" in k]
     assert drift and drift[0]["Properties"]["EventPattern"]["source"] == ["mlops.platform"]
     dataset = [r for k, r in patterns.items() if "Object Created" in k][0]
-    assert dataset["Properties"]["EventPattern"]["detail"]["object"] == {"key": [{"prefix": "datasets/"}]}
+    assert dataset["Properties"]["EventPattern"]["detail"]["object"] == {
+        "key": [{"prefix": "datasets/"}]
+    }
 
 
 def test_pipeline_role_passes_only_itself_to_sagemaker(training) -> None:  # type: ignore[no-untyped-def]
@@ -78,6 +82,10 @@ def test_pipeline_role_passes_only_itself_to_sagemaker(training) -> None:  # typ
     statements = {s["Sid"]: s for s in run["Properties"]["PolicyDocument"]["Statement"]}
     passrole = statements["PassOwnRoleToJobs"]
     assert passrole["Action"] == "iam:PassRole"
-    assert passrole["Condition"] == {"StringEquals": {"iam:PassedToService": "sagemaker.amazonaws.com"}}
+    assert passrole["Condition"] == {
+        "StringEquals": {"iam:PassedToService": "sagemaker.amazonaws.com"}
+    }
     assert "ExecutionRole" in json.dumps(passrole["Resource"])
-    assert "*" not in json.dumps(statements["RegisterModels"]["Resource"]).split("model-package/")[0]
+    assert (
+        "*" not in json.dumps(statements["RegisterModels"]["Resource"]).split("model-package/")[0]
+    )

@@ -21,7 +21,8 @@ TOKEN = "3f2a9c1e-1111-2222-3333-444455556666"
 CANARY = {
     "BlueGreenUpdatePolicy": {
         "TrafficRoutingConfiguration": {
-            "Type": "CANARY", "WaitIntervalInSeconds": 600,
+            "Type": "CANARY",
+            "WaitIntervalInSeconds": 600,
             "CanarySize": {"Type": "CAPACITY_PERCENT", "Value": 30},
         },
         "TerminationWaitInSeconds": 600,
@@ -39,12 +40,15 @@ def _deploy_command(monkeypatch: pytest.MonkeyPatch) -> None:
 
 
 def _action(name: str, status: str, **extra: Any) -> dict[str, Any]:
-    return {"actionName": name,
-            "latestExecution": {"status": status, "lastStatusChange": T0, **extra}}
+    return {
+        "actionName": name,
+        "latestExecution": {"status": status, "lastStatusChange": T0, **extra},
+    }
 
 
-def _stage(name: str, status: str | None, actions: list[dict[str, Any]],
-           **extra: Any) -> dict[str, Any]:
+def _stage(
+    name: str, status: str | None, actions: list[dict[str, Any]], **extra: Any
+) -> dict[str, Any]:
     stage: dict[str, Any] = {"stageName": name, "actionStates": actions, **extra}
     if status:
         stage["latestExecution"] = {"pipelineExecutionId": "a1b2c3d4-e5f6", "status": status}
@@ -58,24 +62,43 @@ PIPELINE = {
         _stage("Source", "Succeeded", [_action("Bundle", "Succeeded", summary="commit abc")]),
         _stage("Staging", "Succeeded", [_action("DeployStaging", "Succeeded")]),
         _stage("Approval", "InProgress", [_action("Promote", "InProgress", token=TOKEN)]),
-        _stage("Production", None, [{"actionName": "DeployProduction"}],
-               inboundTransitionState={"enabled": False, "disabledReason": "change freeze"}),
+        _stage(
+            "Production",
+            None,
+            [{"actionName": "DeployProduction"}],
+            inboundTransitionState={"enabled": False, "disabledReason": "change freeze"},
+        ),
     ],
     "created": T0,
     "updated": T0,
 }
 
 
-def _variant(name: str = "AllTraffic", weight: float = 1.0, count: int = 1,
-             **extra: Any) -> dict[str, Any]:
-    return {"VariantName": name, "CurrentWeight": weight, "DesiredWeight": weight,
-            "CurrentInstanceCount": count, "DesiredInstanceCount": count, **extra}
+def _variant(
+    name: str = "AllTraffic", weight: float = 1.0, count: int = 1, **extra: Any
+) -> dict[str, Any]:
+    return {
+        "VariantName": name,
+        "CurrentWeight": weight,
+        "DesiredWeight": weight,
+        "CurrentInstanceCount": count,
+        "DesiredInstanceCount": count,
+        **extra,
+    }
 
 
 def _endpoint(status: str, config: str = "digits-config-v1", **extra: Any) -> dict[str, Any]:
-    return {"EndpointName": "digits", "EndpointArn": ENDPOINT_ARN, "EndpointConfigName": config,
-            "EndpointStatus": status, "CreationTime": T0, "LastModifiedTime": T0,
-            "ProductionVariants": [_variant()], "LastDeploymentConfig": CANARY, **extra}
+    return {
+        "EndpointName": "digits",
+        "EndpointArn": ENDPOINT_ARN,
+        "EndpointConfigName": config,
+        "EndpointStatus": status,
+        "CreationTime": T0,
+        "LastModifiedTime": T0,
+        "ProductionVariants": [_variant()],
+        "LastDeploymentConfig": CANARY,
+        **extra,
+    }
 
 
 IN_SERVICE = _endpoint("InService")
@@ -83,12 +106,19 @@ UPDATING = _endpoint(
     "Updating",
     PendingDeploymentSummary={
         "EndpointConfigName": "digits-config-v2",
-        "ProductionVariants": [{
-            "VariantName": "AllTraffic", "CurrentWeight": 0.3, "DesiredWeight": 1.0,
-            "CurrentInstanceCount": 1, "DesiredInstanceCount": 1, "InstanceType": "ml.m5.large",
-            "VariantStatus": [{"Status": "Baking", "StatusMessage": "canary bake 600 s",
-                               "StartTime": T0}],
-        }],
+        "ProductionVariants": [
+            {
+                "VariantName": "AllTraffic",
+                "CurrentWeight": 0.3,
+                "DesiredWeight": 1.0,
+                "CurrentInstanceCount": 1,
+                "DesiredInstanceCount": 1,
+                "InstanceType": "ml.m5.large",
+                "VariantStatus": [
+                    {"Status": "Baking", "StatusMessage": "canary bake 600 s", "StartTime": T0}
+                ],
+            }
+        ],
     },
 )
 ROLLED_BACK = _endpoint(
@@ -99,8 +129,11 @@ FAILED = _endpoint("Failed", FailureReason="The primary container failed the pin
 ROLLBACK_FAILED = _endpoint("UpdateRollbackFailed", FailureReason="rollback timed out")
 
 
-def _stubbed(monkeypatch: pytest.MonkeyPatch, pipeline: dict[str, Any] | None,
-             endpoint: dict[str, Any] | None) -> list[Stubber]:
+def _stubbed(
+    monkeypatch: pytest.MonkeyPatch,
+    pipeline: dict[str, Any] | None,
+    endpoint: dict[str, Any] | None,
+) -> list[Stubber]:
     cp = boto3.client("codepipeline", region_name=REGION)
     sm = boto3.client("sagemaker", region_name=REGION)
     stubbers = [Stubber(cp), Stubber(sm)]
@@ -125,7 +158,9 @@ def _status(*extra: str) -> list[str]:
 def test_pipeline_state_marks_the_pending_approval_and_disabled_transition() -> None:
     stages = pipeline_state(PIPELINE)
     assert [(s.name, s.status) for s in stages] == [
-        ("Source", "Succeeded"), ("Staging", "Succeeded"), ("Approval", "InProgress"),
+        ("Source", "Succeeded"),
+        ("Staging", "Succeeded"),
+        ("Approval", "InProgress"),
         ("Production", "NotRun"),
     ]
     approval = stages[2].pending_approvals
@@ -159,14 +194,18 @@ def test_silent_rollback_needs_the_expected_config() -> None:
     assert endpoint_state(IN_SERVICE).exit_code == 0
     state = endpoint_state(IN_SERVICE, expected_config="digits-config-v2")
     assert state.rolled_back
-    assert state.headline == ("ROLLED BACK: serving digits-config-v1, expected digits-config-v2 "
-                              "(SageMaker gave no reason)")
+    assert state.headline == (
+        "ROLLED BACK: serving digits-config-v1, expected digits-config-v2 "
+        "(SageMaker gave no reason)"
+    )
     # Still updating towards the expected config: not a rollback.
     assert not endpoint_state(UPDATING, expected_config="digits-config-v2").rolled_back
 
 
-@pytest.mark.parametrize(("desc", "prefix"), [(FAILED, "FAILED: The primary"),
-                                              (ROLLBACK_FAILED, "UPDATE ROLLBACK FAILED")])
+@pytest.mark.parametrize(
+    ("desc", "prefix"),
+    [(FAILED, "FAILED: The primary"), (ROLLBACK_FAILED, "UPDATE ROLLBACK FAILED")],
+)
 def test_failed_states_exit_1(desc: dict[str, Any], prefix: str) -> None:
     state = endpoint_state(desc)
     assert state.failed and state.exit_code == 1
@@ -203,8 +242,9 @@ def test_cli_update_in_progress(monkeypatch: pytest.MonkeyPatch, capsys) -> None
     assert main(_status("--endpoint", "digits")) == 0
     out = capsys.readouterr().out
     assert out.startswith("UPDATE IN PROGRESS: digits-config-v1 -> digits-config-v2")
-    assert ("AllTraffic: weight 0.3 -> 1, instances 1 x ml.m5.large "
-            "[Baking: canary bake 600 s]") in out
+    assert (
+        "AllTraffic: weight 0.3 -> 1, instances 1 x ml.m5.large [Baking: canary bake 600 s]"
+    ) in out
 
 
 def test_cli_rolled_back_update_exits_1(monkeypatch: pytest.MonkeyPatch, capsys) -> None:  # type: ignore[no-untyped-def]
@@ -238,14 +278,21 @@ def test_cli_bad_args_exit_2() -> None:
 def test_cli_endpoint_from_moto(capsys) -> None:  # type: ignore[no-untyped-def]
     sm = boto3.client("sagemaker", region_name=REGION)
     sm.create_model(
-        ModelName="digits-model", ExecutionRoleArn="arn:aws:iam::123456789012:role/sm",
+        ModelName="digits-model",
+        ExecutionRoleArn="arn:aws:iam::123456789012:role/sm",
         PrimaryContainer={"Image": "xgb:3.0-5", "ModelDataUrl": "s3://b/model.tar.gz"},
     )
     sm.create_endpoint_config(
         EndpointConfigName="digits-config-v1",
-        ProductionVariants=[{"VariantName": "AllTraffic", "ModelName": "digits-model",
-                             "InitialInstanceCount": 2, "InstanceType": "ml.m5.large",
-                             "InitialVariantWeight": 1.0}],
+        ProductionVariants=[
+            {
+                "VariantName": "AllTraffic",
+                "ModelName": "digits-model",
+                "InitialInstanceCount": 2,
+                "InstanceType": "ml.m5.large",
+                "InitialVariantWeight": 1.0,
+            }
+        ],
     )
     sm.create_endpoint(EndpointName="digits", EndpointConfigName="digits-config-v1")
     assert main(_status("--endpoint", "digits")) == 0

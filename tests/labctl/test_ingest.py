@@ -129,15 +129,24 @@ def test_record_data_is_compact_json_line_keyed_by_event_id() -> None:
 @pytest.mark.parametrize(
     ("name", "content", "message"),
     [
-        ("extra.csv", ",".join(HEADER) + "\n" + ",".join(["a", "b", "1"] + ["1"] * 66) + "\n",
-         "malformed CSV: line 2 has 69 fields, the header has 67"),
+        (
+            "extra.csv",
+            ",".join(HEADER) + "\n" + ",".join(["a", "b", "1"] + ["1"] * 66) + "\n",
+            "malformed CSV: line 2 has 69 fields, the header has 67",
+        ),
         ("short.csv", ",".join(HEADER) + "\n" + "a,b,1,2\n", "malformed CSV: line 2 has 4"),
         ("quote.csv", ",".join(HEADER) + '\n"unterminated,1\n', "malformed CSV"),
-        ("missing.csv", ",".join(HEADER[:-1]) + "\n" + ",".join(["a", "t", "1"] + ["1"] * 63),
-         "expected exactly 64 feature columns (every column except event_id, event_time, "
-         "source, label), found 63"),
-        ("text.csv", ",".join(HEADER) + "\n" + ",".join(["a", "t", "1", "abc"] + ["1"] * 63),
-         "feature column 'f0' is not numeric (row 1: 'abc')"),
+        (
+            "missing.csv",
+            ",".join(HEADER[:-1]) + "\n" + ",".join(["a", "t", "1"] + ["1"] * 63),
+            "expected exactly 64 feature columns (every column except event_id, event_time, "
+            "source, label), found 63",
+        ),
+        (
+            "text.csv",
+            ",".join(HEADER) + "\n" + ",".join(["a", "t", "1", "abc"] + ["1"] * 63),
+            "feature column 'f0' is not numeric (row 1: 'abc')",
+        ),
         ("empty.csv", "", "is empty"),
         ("header.csv", ",".join(HEADER) + "\n", "has no data rows"),
         ("data.json", "{}", "unknown extension '.json'"),
@@ -198,8 +207,16 @@ def mixed_csv(tmp_path: Path) -> Path:
 def test_rejected_rows_are_reported_not_dropped(tmp_path: Path) -> None:
     report = tmp_path / "rejected.jsonl"
     lake = tmp_path / "lake"
-    argv = ["--stream", "s", "--file", str(mixed_csv(tmp_path)), "--local-lake", str(lake),
-            "--rejected-report", str(report)]
+    argv = [
+        "--stream",
+        "s",
+        "--file",
+        str(mixed_csv(tmp_path)),
+        "--local-lake",
+        str(lake),
+        "--rejected-report",
+        str(report),
+    ]
     assert cli(argv) == 0
     lines = [json.loads(line) for line in report.read_text().splitlines()]
     assert [line["row"] for line in lines] == [2, 3, 4]
@@ -214,8 +231,17 @@ def test_strict_exits_1_and_sends_nothing(
     tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
     lake = tmp_path / "lake"
-    argv = ["--stream", "s", "--file", str(mixed_csv(tmp_path)), "--local-lake", str(lake),
-            "--rejected-report", str(tmp_path / "r.jsonl"), "--strict"]
+    argv = [
+        "--stream",
+        "s",
+        "--file",
+        str(mixed_csv(tmp_path)),
+        "--local-lake",
+        str(lake),
+        "--rejected-report",
+        str(tmp_path / "r.jsonl"),
+        "--strict",
+    ]
     assert cli(argv) == 1
     assert "3 rejected rows with --strict; nothing sent" in capsys.readouterr().out
     assert not lake.exists()
@@ -224,8 +250,21 @@ def test_strict_exits_1_and_sends_nothing(
 def test_csv_defaults_for_optional_columns(tmp_path: Path) -> None:
     path = write_csv(tmp_path / "plain.csv", FEATURES, [[1.5] * 64, [2] * 64])
     lake = tmp_path / "lake"
-    assert cli(["--stream", "s", "--file", str(path), "--local-lake", str(lake),
-                "--base-time", "2026-11-29T01:02:03Z"]) == 0
+    assert (
+        cli(
+            [
+                "--stream",
+                "s",
+                "--file",
+                str(path),
+                "--local-lake",
+                str(lake),
+                "--base-time",
+                "2026-11-29T01:02:03Z",
+            ]
+        )
+        == 0
+    )
     events = sorted(read_lake(lake), key=lambda e: e["event_id"])
     assert [e["event_id"] for e in events] == ["plain-000001", "plain-000002"]
     assert [e["event_time"] for e in events] == ["2026-11-29T01:02:03Z", "2026-11-29T01:02:04Z"]
@@ -235,12 +274,16 @@ def test_csv_defaults_for_optional_columns(tmp_path: Path) -> None:
 def test_parquet_input(tmp_path: Path) -> None:
     import pandas as pd
 
-    frame = pd.DataFrame([[f"p-{i}", i % 10, *([float(i)] * 64)] for i in range(3)],
-                         columns=["event_id", "label", *FEATURES])
+    frame = pd.DataFrame(
+        [[f"p-{i}", i % 10, *([float(i)] * 64)] for i in range(3)],
+        columns=["event_id", "label", *FEATURES],
+    )
     frame.to_parquet(tmp_path / "in.parquet")
     lake = tmp_path / "lake"
-    assert cli(["--stream", "s", "--file", str(tmp_path / "in.parquet"),
-                "--local-lake", str(lake)]) == 0
+    assert (
+        cli(["--stream", "s", "--file", str(tmp_path / "in.parquet"), "--local-lake", str(lake)])
+        == 0
+    )
     events = sorted(read_lake(lake), key=lambda e: e["event_id"])
     assert [e["label"] for e in events] == [0, 1, 2]  # numpy int64 labels became ints
     assert all(validate_event(e) == [] for e in events)
@@ -260,7 +303,8 @@ def test_drift_shift_scale_noise_clip() -> None:
     events = digits_events(limit=20, base_time=BASE)
     shifted = apply_drift(events, [parse_drift("shift=2.0")])
     assert all(
-        b == a + 2 for e, d in zip(events, shifted, strict=True)
+        b == a + 2
+        for e, d in zip(events, shifted, strict=True)
         for a, b in zip(e["features"], d["features"], strict=True)
     )
     scaled = apply_drift(events, [parse_drift("scale=1.5")])
@@ -278,8 +322,22 @@ def test_drift_shift_scale_noise_clip() -> None:
 
 def test_drift_through_cli(tmp_path: Path) -> None:
     lake = tmp_path / "lake"
-    assert cli(["--stream", "s", "--digits", "--limit", "10", "--drift", "shift=2",
-                "--local-lake", str(lake)]) == 0
+    assert (
+        cli(
+            [
+                "--stream",
+                "s",
+                "--digits",
+                "--limit",
+                "10",
+                "--drift",
+                "shift=2",
+                "--local-lake",
+                str(lake),
+            ]
+        )
+        == 0
+    )
     assert min(min(e["features"]) for e in read_lake(lake)) == 2.0
 
 
@@ -296,8 +354,14 @@ def test_local_lake_layout_gzip_and_conservation(tmp_path: Path) -> None:
     # Arrivals 1 s apart from 01:58:00 cross into hour 02; a 0.1 MiB buffer forces rollover.
     arrivals = (BASE.replace(minute=58, second=0) + timedelta(seconds=i) for i in range(10**6))
     events = digits_events(base_time=BASE)
-    summary = write_local_lake(events, tmp_path, "digits-events", buffer_mib=0.1,
-                               buffer_seconds=900, clock=lambda: next(arrivals))
+    summary = write_local_lake(
+        events,
+        tmp_path,
+        "digits-events",
+        buffer_mib=0.1,
+        buffer_seconds=900,
+        clock=lambda: next(arrivals),
+    )
     objects = sorted(tmp_path.rglob("*.gz"))
     assert sorted(summary.objects) == objects and len(objects) >= 8
     assert not list(tmp_path.rglob("*.tmp"))
@@ -326,8 +390,9 @@ def test_local_lake_layout_gzip_and_conservation(tmp_path: Path) -> None:
 
 def test_local_lake_matches_model_code_naming(tmp_path: Path) -> None:
     when = datetime(2026, 1, 2, 3, 4, 5, tzinfo=UTC)
-    summary = write_local_lake(digits_events(limit=5, base_time=BASE), tmp_path, "x",
-                               clock=lambda: when)
+    summary = write_local_lake(
+        digits_events(limit=5, base_time=BASE), tmp_path, "x", clock=lambda: when
+    )
     (path,) = summary.objects
     assert path.parent == tmp_path / partition_prefix(when).rstrip("/")
     suffix = path.name.removeprefix("x-1-2026-01-02-03-04-05-").removesuffix(".gz")

@@ -34,8 +34,12 @@ BASE = datetime(2026, 11, 29, 1, 2, 3, tzinfo=UTC)
 
 @pytest.fixture(autouse=True)
 def fake_credentials(monkeypatch: pytest.MonkeyPatch) -> None:
-    for name, value in (("AWS_ACCESS_KEY_ID", "testing"), ("AWS_SECRET_ACCESS_KEY", "testing"),
-                        ("AWS_SESSION_TOKEN", "testing"), ("AWS_DEFAULT_REGION", REGION)):
+    for name, value in (
+        ("AWS_ACCESS_KEY_ID", "testing"),
+        ("AWS_SECRET_ACCESS_KEY", "testing"),
+        ("AWS_SESSION_TOKEN", "testing"),
+        ("AWS_DEFAULT_REGION", REGION),
+    ):
         monkeypatch.setenv(name, value)
 
 
@@ -63,8 +67,9 @@ class Spy:
 
     def put_records(self, **kwargs: Any) -> Any:
         records = kwargs["Records"]
-        self.calls.append((len(records), sum(len(r["Data"]) + len(r["PartitionKey"].encode())
-                                             for r in records)))
+        self.calls.append(
+            (len(records), sum(len(r["Data"]) + len(r["PartitionKey"].encode()) for r in records))
+        )
         return self.client.put_records(**kwargs)
 
 
@@ -139,16 +144,25 @@ def test_moto_rejects_an_unbatched_call(kinesis: Any) -> None:
     # Guards the test above: the fake enforces the 5 MiB limit, so batching is what passed.
     big = [Record(i, f"k{i}", b"x" * (700 * 1024)) for i in range(8)]
     with pytest.raises(kinesis.exceptions.ClientError):
-        kinesis.put_records(StreamName="events",
-                            Records=[{"Data": r.data, "PartitionKey": r.event_id} for r in big])
+        kinesis.put_records(
+            StreamName="events", Records=[{"Data": r.data, "PartitionKey": r.event_id} for r in big]
+        )
 
 
 def test_missing_stream_reports_everything_undelivered(
     kinesis: Any, tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
     report = tmp_path / "undelivered.jsonl"
-    argv = ["--stream", "nope", "--digits", "--limit", "600", "--no-progress",
-            "--undelivered-report", str(report)]
+    argv = [
+        "--stream",
+        "nope",
+        "--digits",
+        "--limit",
+        "600",
+        "--no-progress",
+        "--undelivered-report",
+        str(report),
+    ]
     assert cli(argv, client=kinesis) == 1
     lines = [json.loads(line) for line in report.read_text().splitlines()]
     assert len(lines) == 600 and {x["error_code"] for x in lines} == {"ResourceNotFoundException"}
@@ -167,8 +181,10 @@ def entry_failed(code: str = "ProvisionedThroughputExceededException") -> dict[s
 
 
 def params(records: list[Record]) -> dict[str, Any]:
-    return {"StreamName": "events",
-            "Records": [{"Data": r.data, "PartitionKey": r.event_id} for r in records]}
+    return {
+        "StreamName": "events",
+        "Records": [{"Data": r.data, "PartitionKey": r.event_id} for r in records],
+    }
 
 
 @pytest.fixture
@@ -185,16 +201,29 @@ def test_partial_failure_resends_only_failed_entries(
 ) -> None:
     client, stub, records = stubbed
     r = records
-    stub.add_response("put_records", {
-        "FailedRecordCount": 2,
-        "Records": [entry_ok(0), entry_failed(), entry_ok(2), entry_failed("InternalFailure"),
-                    entry_ok(4)],
-    }, params(r))
-    stub.add_response("put_records", {
-        "FailedRecordCount": 1, "Records": [entry_failed(), entry_ok(3)],
-    }, params([r[1], r[3]]))
-    stub.add_response("put_records", {"Records": [entry_ok(1)]},
-                      params([r[1]]))
+    stub.add_response(
+        "put_records",
+        {
+            "FailedRecordCount": 2,
+            "Records": [
+                entry_ok(0),
+                entry_failed(),
+                entry_ok(2),
+                entry_failed("InternalFailure"),
+                entry_ok(4),
+            ],
+        },
+        params(r),
+    )
+    stub.add_response(
+        "put_records",
+        {
+            "FailedRecordCount": 1,
+            "Records": [entry_failed(), entry_ok(3)],
+        },
+        params([r[1], r[3]]),
+    )
+    stub.add_response("put_records", {"Records": [entry_ok(1)]}, params([r[1]]))
     backoff, slept = no_sleep()
     result = send_batches(client, "events", [records], backoff)
     assert (result.sent, result.retried, result.calls, result.failed) == (5, 3, 3, 0)
@@ -202,39 +231,73 @@ def test_partial_failure_resends_only_failed_entries(
 
 
 def test_persistent_failure_exits_1_with_exact_report(
-    stubbed: tuple[Any, Stubber, list[Record]], tmp_path: Path,
+    stubbed: tuple[Any, Stubber, list[Record]],
+    tmp_path: Path,
     capsys: pytest.CaptureFixture[str],
 ) -> None:
     client, stub, records = stubbed
-    stub.add_response("put_records", {
-        "FailedRecordCount": 2,
-        "Records": [entry_ok(0), entry_failed(), entry_ok(2), entry_ok(3),
-                    entry_failed("InternalFailure")],
-    }, params(records))
-    for _ in range(2):  # attempts 2 and 3 of --max-attempts 3 fail the same two again
-        stub.add_response("put_records", {
+    stub.add_response(
+        "put_records",
+        {
             "FailedRecordCount": 2,
-            "Records": [entry_failed(), entry_failed("InternalFailure")],
-        }, params([records[1], records[4]]))
+            "Records": [
+                entry_ok(0),
+                entry_failed(),
+                entry_ok(2),
+                entry_ok(3),
+                entry_failed("InternalFailure"),
+            ],
+        },
+        params(records),
+    )
+    for _ in range(2):  # attempts 2 and 3 of --max-attempts 3 fail the same two again
+        stub.add_response(
+            "put_records",
+            {
+                "FailedRecordCount": 2,
+                "Records": [entry_failed(), entry_failed("InternalFailure")],
+            },
+            params([records[1], records[4]]),
+        )
     report = tmp_path / "undelivered.jsonl"
     slept: list[float] = []
-    argv = ["--stream", "events", "--digits", "--limit", "5", "--base-time",
-            "2026-11-29T01:02:03Z", "--max-attempts", "3", "--no-progress",
-            "--undelivered-report", str(report)]
+    argv = [
+        "--stream",
+        "events",
+        "--digits",
+        "--limit",
+        "5",
+        "--base-time",
+        "2026-11-29T01:02:03Z",
+        "--max-attempts",
+        "3",
+        "--no-progress",
+        "--undelivered-report",
+        str(report),
+    ]
     code = cli(argv, client=client, backoff=Backoff(max_attempts=3, sleep=slept.append))
     assert code == 1
     lines = [json.loads(line) for line in report.read_text().splitlines()]
     assert lines == [
-        {"row": 2, "event_id": "digits-000001",
-         "error_code": "ProvisionedThroughputExceededException",
-         "error_message": "ProvisionedThroughputExceededException for this record"},
-        {"row": 5, "event_id": "digits-000004", "error_code": "InternalFailure",
-         "error_message": "InternalFailure for this record"},
+        {
+            "row": 2,
+            "event_id": "digits-000001",
+            "error_code": "ProvisionedThroughputExceededException",
+            "error_message": "ProvisionedThroughputExceededException for this record",
+        },
+        {
+            "row": 5,
+            "event_id": "digits-000004",
+            "error_code": "InternalFailure",
+            "error_message": "InternalFailure for this record",
+        },
     ]
     out = capsys.readouterr().out
     assert "sent 3/5 records" in out and "2 failed" in out
-    assert ("2 records not delivered: digits-000001 (ProvisionedThroughputExceededException), "
-            "digits-000004 (InternalFailure)") in out
+    assert (
+        "2 records not delivered: digits-000001 (ProvisionedThroughputExceededException), "
+        "digits-000004 (InternalFailure)"
+    ) in out
     assert len(slept) == 2
 
 
@@ -242,13 +305,23 @@ def test_whole_call_throttling_is_retried_with_backoff(
     stubbed: tuple[Any, Stubber, list[Record]],
 ) -> None:
     client, stub, records = stubbed
-    stub.add_client_error("put_records", "ProvisionedThroughputExceededException",
-                          "Rate exceeded", 400, expected_params=params(records))
-    stub.add_client_error("put_records", "ThrottlingException", "slow down", 400,
-                          expected_params=params(records))
-    stub.add_response("put_records", {  # FailedRecordCount omitted: the model says min 1
-                                      "Records": [entry_ok(i) for i in range(5)]},
-                      params(records))
+    stub.add_client_error(
+        "put_records",
+        "ProvisionedThroughputExceededException",
+        "Rate exceeded",
+        400,
+        expected_params=params(records),
+    )
+    stub.add_client_error(
+        "put_records", "ThrottlingException", "slow down", 400, expected_params=params(records)
+    )
+    stub.add_response(
+        "put_records",
+        {  # FailedRecordCount omitted: the model says min 1
+            "Records": [entry_ok(i) for i in range(5)]
+        },
+        params(records),
+    )
     backoff, slept = no_sleep()
     result = send_batches(client, "events", [records], backoff)
     assert (result.sent, result.throttled_calls, result.retried, result.failed) == (5, 2, 10, 0)
@@ -260,8 +333,13 @@ def test_throttling_that_never_ends_reports_all_records(
 ) -> None:
     client, stub, records = stubbed
     for _ in range(4):
-        stub.add_client_error("put_records", "ProvisionedThroughputExceededException",
-                              "Rate exceeded", 400, expected_params=params(records))
+        stub.add_client_error(
+            "put_records",
+            "ProvisionedThroughputExceededException",
+            "Rate exceeded",
+            400,
+            expected_params=params(records),
+        )
     result = send_batches(client, "events", [records], no_sleep()[0])
     assert result.sent == 0
     assert [(u.event_id, u.error_code) for u in result.undelivered] == [

@@ -68,7 +68,9 @@ def test_cloud_approve_of_an_empty_group_fails() -> None:
     assert main(["model", "approve", "--region", "us-east-1"]) == 1
 
 
-@pytest.mark.parametrize("argv", [["model"], ["model", "promote"], ["model", "approve", "--version", "x"]])
+@pytest.mark.parametrize(
+    "argv", [["model"], ["model", "promote"], ["model", "approve", "--version", "x"]]
+)
 def test_bad_arguments_exit_2(argv: list[str]) -> None:
     with pytest.raises(SystemExit) as exit_info:
         main(argv)

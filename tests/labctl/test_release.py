@@ -66,8 +66,11 @@ def _release() -> dict[str, Any]:
             "version": n,
         }
 
-    return {"xgboost": entry(XGB, 3), "baseline": entry(BASE, 1),
-            "resolved_at": "2026-11-29T02:10:47+00:00"}
+    return {
+        "xgboost": entry(XGB, 3),
+        "baseline": entry(BASE, 1),
+        "resolved_at": "2026-11-29T02:10:47+00:00",
+    }
 
 
 @mock_aws
@@ -128,8 +131,10 @@ def test_write_then_load_round_trips(tmp_path: Path) -> None:
         (lambda r: r.pop("baseline"), "missing key(s) baseline"),
         (lambda r: r.update(extra=1), "unknown key(s) extra"),
         (lambda r: r["xgboost"].pop("image"), "xgboost: missing key(s) image"),
-        (lambda r: r["xgboost"].update(package_arn="arn:aws:sagemaker:us-east-1:1:model/x"),
-         "is not a model package version ARN"),
+        (
+            lambda r: r["xgboost"].update(package_arn="arn:aws:sagemaker:us-east-1:1:model/x"),
+            "is not a model package version ARN",
+        ),
         (lambda r: r["xgboost"].update(version=4), "does not match the ARN's /3"),
         (lambda r: r["baseline"].update(version="1"), "must be a positive integer"),
         (lambda r: r["baseline"].update(model_data_url="/tmp/m"), "s3://bucket/key"),
@@ -224,9 +229,19 @@ def test_cli_upload_uses_the_bucket_default_kms_key() -> None:
     key_arn = boto3.client("kms", region_name=REGION).create_key()["KeyMetadata"]["Arn"]
     s3.create_bucket(Bucket="src")
     s3.put_bucket_versioning(Bucket="src", VersioningConfiguration={"Status": "Enabled"})
-    s3.put_bucket_encryption(Bucket="src", ServerSideEncryptionConfiguration={"Rules": [{
-        "ApplyServerSideEncryptionByDefault": {"SSEAlgorithm": "aws:kms",
-                                               "KMSMasterKeyID": key_arn}}]})
+    s3.put_bucket_encryption(
+        Bucket="src",
+        ServerSideEncryptionConfiguration={
+            "Rules": [
+                {
+                    "ApplyServerSideEncryptionByDefault": {
+                        "SSEAlgorithm": "aws:kms",
+                        "KMSMasterKeyID": key_arn,
+                    }
+                }
+            ]
+        },
+    )
     assert main(["release", "upload", "--bucket", "src", "--region", REGION]) == 0
     head = s3.head_object(Bucket="src", Key="source/bundle.zip")
     assert head["SSEKMSKeyId"] == key_arn

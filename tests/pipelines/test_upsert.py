@@ -31,11 +31,16 @@ def _cfn(outputs: dict[str, dict[str, str]]) -> boto3.client:
     for name, values in outputs.items():
         stub.add_response(
             "describe_stacks",
-            {"Stacks": [{
-                "StackName": name, "CreationTime": "2026-11-29T00:00:00Z",
-                "StackStatus": "CREATE_COMPLETE",
-                "Outputs": [{"OutputKey": k, "OutputValue": v} for k, v in values.items()],
-            }]},
+            {
+                "Stacks": [
+                    {
+                        "StackName": name,
+                        "CreationTime": "2026-11-29T00:00:00Z",
+                        "StackStatus": "CREATE_COMPLETE",
+                        "Outputs": [{"OutputKey": k, "OutputValue": v} for k, v in values.items()],
+                    }
+                ]
+            },
             {"StackName": name},
         )
     stub.activate()
@@ -58,7 +63,9 @@ def test_upsert_creates_then_updates_with_real_values() -> None:
 def test_missing_output_says_redeploy() -> None:
     broken = {**OUTPUTS, "lab-Training": {}}
     with pytest.raises(OperationFailed, match="lack output 'ExecutionRoleArn'"):
-        upsert(boto3.client("sagemaker", region_name="us-east-1"), _cfn(broken), load_profile("lab"))
+        upsert(
+            boto3.client("sagemaker", region_name="us-east-1"), _cfn(broken), load_profile("lab")
+        )
 
 
 def test_isolated_network_refuses_and_points_to_make_deploy() -> None:
