@@ -11,6 +11,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 import aws_cdk as cdk
+from aws_cdk import aws_iam as iam
 from aws_cdk import aws_kms as kms
 from aws_cdk import aws_s3 as s3
 from constructs import Construct
@@ -97,3 +98,17 @@ def kms_bucket(
     )
     acknowledge_packs(bucket, "S3BucketReplicationEnabled", REPLICATION_REASON)
     return bucket
+
+
+def logs_capable_key(scope: Construct, id_: str, *, description: str, retain: bool) -> kms.Key:
+    """A rotating CMK that CloudWatch Logs in this region may use for log groups."""
+    key = kms.Key(
+        scope,
+        id_,
+        description=description,
+        enable_key_rotation=True,
+        removal_policy=_removal(retain),
+    )
+    region = cdk.Stack.of(scope).region
+    key.grant_encrypt_decrypt(iam.ServicePrincipal(f"logs.{region}.amazonaws.com"))
+    return key

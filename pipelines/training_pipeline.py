@@ -188,19 +188,23 @@ def build_pipeline(settings: PipelineSettings) -> Any:
     )
 
     # Preprocess ----------------------------------------------------------------------
-    preprocessor = ScriptProcessor(
-        image_uri=sklearn_image,
-        command=["python3"],
-        role=s.role_arn,
-        instance_count=1,
-        instance_type=processing_type,
-        volume_kms_key=s.kms_key_arn,
-        output_kms_key=s.kms_key_arn,
-        network_config=network,
-        sagemaker_session=session,
-        base_job_name=f"{s.pipeline_name}-preprocess",
-        max_runtime_in_seconds=3600,
-    )
+    def script_processor(image_uri: str, job: str) -> Any:
+        """Every processing job: KMS on volume and output, the pipeline's network config."""
+        return ScriptProcessor(
+            image_uri=image_uri,
+            command=["python3"],
+            role=s.role_arn,
+            instance_count=1,
+            instance_type=processing_type,
+            volume_kms_key=s.kms_key_arn,
+            output_kms_key=s.kms_key_arn,
+            network_config=network,
+            sagemaker_session=session,
+            base_job_name=f"{s.pipeline_name}-{job}",
+            max_runtime_in_seconds=3600,
+        )
+
+    preprocessor = script_processor(sklearn_image, "preprocess")
     outputs = ("train", "validation", "test", "baseline")
     preprocess = ProcessingStep(
         "Preprocess",
@@ -301,19 +305,7 @@ def build_pipeline(settings: PipelineSettings) -> Any:
 
     # Evaluate --------------------------------------------------------------------------
     # The built-in XGBoost image doubles as the evaluation image: it has xgboost + sklearn.
-    evaluator = ScriptProcessor(
-        image_uri=xgboost_image,
-        command=["python3"],
-        role=s.role_arn,
-        instance_count=1,
-        instance_type=processing_type,
-        volume_kms_key=s.kms_key_arn,
-        output_kms_key=s.kms_key_arn,
-        network_config=network,
-        sagemaker_session=session,
-        base_job_name=f"{s.pipeline_name}-evaluate",
-        max_runtime_in_seconds=3600,
-    )
+    evaluator = script_processor(xgboost_image, "evaluate")
     report = PropertyFile(name="EvaluationReport", output_name="evaluation", path="evaluation.json")
     bucket, _, key = s.output("Tune").removeprefix("s3://").partition("/")
     best_model = tune.get_top_model_s3_uri(top_k=0, s3_bucket=bucket, prefix=key)

@@ -19,7 +19,6 @@ from aws_cdk import aws_codepipeline_actions as actions
 from aws_cdk import aws_events as events
 from aws_cdk import aws_events_targets as targets
 from aws_cdk import aws_iam as iam
-from aws_cdk import aws_kms as kms
 from aws_cdk import aws_logs as logs
 from aws_cdk import aws_sns as sns
 from constructs import Construct
@@ -27,7 +26,7 @@ from constructs import Construct
 from infra.compliance.packs import acknowledge, acknowledge_grant_policy
 from infra.config import PlatformConfig
 from infra.data_lake.refs import LakeRefs
-from infra.storage import access_log_bucket, kms_bucket
+from infra.storage import access_log_bucket, kms_bucket, logs_capable_key
 
 SOURCE_KEY = "source/bundle.zip"
 BOOTSTRAP = [
@@ -51,14 +50,12 @@ class ModelDelivery(Construct):
         super().__init__(scope, id_)
         stack = cdk.Stack.of(self)
         retain = not config.destroyable
-        self.key = kms.Key(
+        self.key = logs_capable_key(
             self,
             "Key",
             description="Delivery pipeline artifacts, source and build logs",
-            enable_key_rotation=True,
-            removal_policy=cdk.RemovalPolicy.RETAIN if retain else cdk.RemovalPolicy.DESTROY,
+            retain=retain,
         )
-        self.key.grant_encrypt_decrypt(iam.ServicePrincipal(f"logs.{stack.region}.amazonaws.com"))
         logs_bucket = access_log_bucket(self, "AccessLogBucket", retain=retain)
         self.source_bucket = kms_bucket(
             self,

@@ -16,7 +16,6 @@ from aws_cdk import aws_glue as glue
 from aws_cdk import aws_iam as iam
 from aws_cdk import aws_kinesis as kinesis
 from aws_cdk import aws_kinesisfirehose as firehose
-from aws_cdk import aws_kms as kms
 from aws_cdk import aws_logs as logs
 from aws_cdk import aws_sns as sns
 from constructs import Construct
@@ -24,6 +23,7 @@ from constructs import Construct
 from infra.compliance.packs import acknowledge, acknowledge_grant_policy
 from infra.config import IngestionConfig
 from infra.data_lake.refs import LakeRefs
+from infra.storage import logs_capable_key
 from model_code.events import FIREHOSE_ERROR_PREFIX, FIREHOSE_PREFIX, N_FEATURES
 
 EVENT_COLUMNS = [
@@ -52,12 +52,8 @@ class StreamIngestion(Construct):
     ) -> None:
         super().__init__(scope, id_)
         removal = cdk.RemovalPolicy.RETAIN if retain else cdk.RemovalPolicy.DESTROY
-        self.key = kms.Key(
-            self,
-            "Key",
-            description="Event stream and delivery logs",
-            enable_key_rotation=True,
-            removal_policy=removal,
+        self.key = logs_capable_key(
+            self, "Key", description="Event stream and delivery logs", retain=retain
         )
         on_demand = config.stream_mode == "on_demand"
         self.stream = kinesis.Stream(
@@ -79,8 +75,6 @@ class StreamIngestion(Construct):
             "grants are ours to scope and audit, which the aws/kinesis managed key forbids.",
         )
 
-        region = cdk.Stack.of(self).region
-        self.key.grant_encrypt_decrypt(iam.ServicePrincipal(f"logs.{region}.amazonaws.com"))
         log_group = logs.LogGroup(
             self,
             "DeliveryLogs",

@@ -9,11 +9,11 @@ from __future__ import annotations
 
 import aws_cdk as cdk
 from aws_cdk import aws_ec2 as ec2
-from aws_cdk import aws_kms as kms
 from aws_cdk import aws_logs as logs
 from constructs import Construct
 
 from infra.compliance.packs import acknowledge_grant_policy
+from infra.storage import logs_capable_key
 
 INTERFACE_ENDPOINTS = {
     "SageMakerApi": ec2.InterfaceVpcEndpointAwsService.SAGEMAKER_API,
@@ -43,16 +43,7 @@ class IsolatedNetwork(Construct):
             ],
             restrict_default_security_group=True,
         )
-        key = kms.Key(
-            self,
-            "FlowLogKey",
-            description="VPC flow logs",
-            enable_key_rotation=True,
-            removal_policy=removal,
-        )
-        key.grant_encrypt_decrypt(
-            cdk.aws_iam.ServicePrincipal(f"logs.{cdk.Stack.of(self).region}.amazonaws.com")
-        )
+        key = logs_capable_key(self, "FlowLogKey", description="VPC flow logs", retain=retain)
         flow_log_group = logs.LogGroup(
             self,
             "FlowLogs",

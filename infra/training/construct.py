@@ -19,7 +19,6 @@ import jsii
 from aws_cdk import aws_ec2 as ec2
 from aws_cdk import aws_events as events
 from aws_cdk import aws_iam as iam
-from aws_cdk import aws_kms as kms
 from aws_cdk import aws_logs as logs
 from aws_cdk import aws_s3_deployment as s3deploy
 from aws_cdk import aws_sagemaker as sagemaker
@@ -30,6 +29,7 @@ from infra.compliance.packs import acknowledge, acknowledge_grant_policy, acknow
 from infra.config import PlatformConfig
 from infra.data_lake.refs import LakeRefs
 from infra.network.construct import IsolatedNetwork
+from infra.storage import logs_capable_key
 from infra.training.code_bundle import MODEL_CODE, build_sourcedir
 from infra.training.settings import pipeline_settings
 from pipelines import training_pipeline as tp
@@ -95,14 +95,9 @@ class TrainingPipeline(Construct):
             self.groups[name] = group
 
         # Model code: CDK assets deployed into the artifacts zone, where the jobs read it.
-        log_key = kms.Key(
-            self,
-            "LogKey",
-            description="Training unit log groups",
-            enable_key_rotation=True,
-            removal_policy=removal,
+        log_key = logs_capable_key(
+            self, "LogKey", description="Training unit log groups", retain=not config.destroyable
         )
-        log_key.grant_encrypt_decrypt(iam.ServicePrincipal(f"logs.{stack.region}.amazonaws.com"))
         deploy_logs = logs.LogGroup(
             self,
             "CodeDeployLogs",
