@@ -20,6 +20,9 @@ def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--profile", default="lab")
     parser.add_argument("--runs", type=int, default=5)
+    parser.add_argument(
+        "--release", default="example", help="'example' synthesizes the serving stacks too"
+    )
     args = parser.parse_args()
     times = []
     for run in range(args.runs):
@@ -35,6 +38,8 @@ def main() -> None:
                     args.profile,
                     "--outdir",
                     outdir,
+                    "--release",
+                    args.release,
                 ],
                 check=True,
                 capture_output=True,

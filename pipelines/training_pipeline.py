@@ -13,12 +13,15 @@ pip-installed at start); NETWORK_ISOLATION_EXEMPT lists the jobs that could not,
 
 from __future__ import annotations
 
+import hashlib
+import importlib.metadata
 import json
 import logging
 import os
 import warnings
 from dataclasses import dataclass, field
 from functools import lru_cache
+from pathlib import Path
 from typing import Any
 
 ARTIFACTS_BUCKET = "__ARTIFACTS_BUCKET__"
@@ -441,14 +444,49 @@ def build_pipeline(settings: PipelineSettings) -> Any:
     )
 
 
-@lru_cache(maxsize=8)
-def render_definition(settings: PipelineSettings | None = None) -> str:
-    """Definition JSON (deterministic: same settings, same bytes), cached per settings."""
+def _cache_file(settings: PipelineSettings) -> Path | None:
+    """Where a rendered definition is kept between processes, keyed by everything that
+    shapes it: the settings, this module's source and the SDK version. ``PIPELINE_CACHE=off``
+    disables it."""
+    if os.environ.get("PIPELINE_CACHE", "").lower() == "off":
+        return None
+    try:
+        sdk = importlib.metadata.version("sagemaker")
+    except importlib.metadata.PackageNotFoundError:
+        return None
+    digest = hashlib.sha256(
+        "\0".join((repr(settings), sdk, Path(__file__).read_text())).encode()
+    ).hexdigest()[:24]
+    root = Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache")
+    return root / "mlops-platform" / "pipelines" / f"{settings.pipeline_name}-{digest}.json"
+
+
+def _render(settings: PipelineSettings) -> str:
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
-        pipeline = build_pipeline(settings or PipelineSettings())
+        pipeline = build_pipeline(settings)
     # Re-dump with sorted keys so the bytes do not depend on SDK dict ordering.
     return json.dumps(json.loads(pipeline.definition()), indent=1, sort_keys=True)
+
+
+@lru_cache(maxsize=8)
+def render_definition(settings: PipelineSettings | None = None) -> str:
+    """Definition JSON (deterministic: same settings, same bytes), cached per settings.
+
+    Rendering imports and drives the SDK (about 3 s); synth, the local run and the tests all
+    render the same settings, so the result is also kept on disk (see ``_cache_file``).
+    """
+    settings = settings or PipelineSettings()
+    cache = _cache_file(settings)
+    if cache is not None and cache.is_file():
+        return cache.read_text()
+    text = _render(settings)
+    if cache is not None:
+        cache.parent.mkdir(parents=True, exist_ok=True)
+        partial = cache.with_suffix(f".{os.getpid()}.tmp")
+        partial.write_text(text)
+        partial.replace(cache)  # atomic: a concurrent reader never sees half a file
+    return text
 
 
 def splice(

@@ -305,3 +305,23 @@ def test_settings_reject_bad_combinations() -> None:
         PipelineSettings(max_jobs=2, max_parallel_jobs=3)
     with pytest.raises(ValueError, match="use_vpc"):
         PipelineSettings(use_vpc=True, subnets=())
+
+
+def test_disk_cache_returns_exactly_a_fresh_render(tmp_path, monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    """The cross-process cache may only ever save time, never change the definition."""
+    from pipelines import training_pipeline as tp
+
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path))
+    settings = tp.PipelineSettings(max_jobs=7, max_parallel_jobs=2)
+    cache = tp._cache_file(settings)
+    assert cache is not None and str(cache).startswith(str(tmp_path))
+    tp.render_definition.cache_clear()
+    first = tp.render_definition(settings)
+    assert cache.read_text() == first
+    assert tp._render(settings) == first
+    tp.render_definition.cache_clear()
+    assert tp.render_definition(settings) == first  # served from disk
+    other = tp._cache_file(tp.PipelineSettings(max_jobs=8, max_parallel_jobs=2))
+    assert other != cache  # settings are part of the key
+    monkeypatch.setenv("PIPELINE_CACHE", "off")
+    assert tp._cache_file(settings) is None
