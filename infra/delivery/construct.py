@@ -88,21 +88,10 @@ class ModelDelivery(Construct):
             ],
             artifacts={"files": ["cdk.out/**/*", "release/**/*"]},
         )
-        for action in ("sagemaker:ListModelPackages",):
-            build.add_to_role_policy(
-                iam.PolicyStatement(
-                    actions=[action],
-                    resources=[
-                        stack.format_arn(
-                            service="sagemaker", resource="model-package-group", resource_name=g
-                        )
-                        for g in (
-                            config.training.model_package_group,
-                            config.training.baseline_package_group,
-                        )
-                    ],
-                )
-            )
+        # ListModelPackages takes no resource ARN (Service Authorization Reference), so "*".
+        build.add_to_role_policy(
+            iam.PolicyStatement(actions=["sagemaker:ListModelPackages"], resources=["*"])
+        )
         build.add_to_role_policy(
             iam.PolicyStatement(
                 actions=["sagemaker:DescribeModelPackage"],
@@ -442,10 +431,20 @@ class ModelDelivery(Construct):
         return role
 
     def _acknowledge(self) -> None:
-        reason = (
-            "bounded to the delivery key and buckets, this pipeline's build log groups and "
-            "reports, and (deployment role) the serving stacks' own names and the lake key."
+        reasons = {
+            "Build": "CodeBuild's own grants (its log group, reports, the delivery key and "
+            "artifact bucket) plus ListModelPackages, which takes no resource ARN.",
+            "SmokeTest": "CodeBuild's own grants: its log group, reports, the delivery key and "
+            "the pipeline's artifact bucket; the endpoint grant names one endpoint.",
+            "DeploymentRole": "CloudFormation may manage only the serving stacks' resources: "
+            "names start with the env's Serving prefix; scaling targets have no ARN yet.",
+        }
+        default = (
+            "CodePipeline's CDK grants: the delivery key, source and artifact buckets of this "
+            "pipeline, and starting its own CodeBuild projects and deploy actions."
         )
         for child in self.node.find_all():
             if isinstance(child, iam.Role) and child.node.try_find_child("DefaultPolicy"):
-                acknowledge_grant_policy(child, reason)
+                owner = child.node.scope
+                name = owner.node.id if owner is not None and owner is not self else child.node.id
+                acknowledge_grant_policy(child, reasons.get(name, default))
