@@ -421,6 +421,22 @@ class ModelDelivery(Construct):
                 resources=["*"],  # scalable targets have no ARN before they exist
             )
         )
+        # Serving templates read the alert topic (and subnets) with Fn::GetStackOutput, which
+        # CloudFormation resolves with this role: it needs DescribeStacks on those stacks.
+        role.add_to_policy(
+            iam.PolicyStatement(
+                sid="ReadPlatformStackOutputs",
+                actions=["cloudformation:DescribeStacks"],
+                resources=[
+                    stack.format_arn(
+                        service="cloudformation",
+                        resource="stack",
+                        resource_name=f"{config.stack_name(unit)}/*",
+                    )
+                    for unit in ("Ingestion", "Network")
+                ],
+            )
+        )
         role.add_to_policy(
             iam.PolicyStatement(
                 sid="EndpointStorageKey",

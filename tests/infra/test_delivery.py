@@ -118,3 +118,28 @@ def test_deployment_role_passes_only_serving_roles(delivery) -> None:  # type: i
         "StringEquals": {"iam:PassedToService": "sagemaker.amazonaws.com"}
     }
     assert f"role/{config.env_name}-Serving*" in json.dumps(passrole["Resource"])
+
+
+def test_deployment_role_can_resolve_the_serving_templates_stack_outputs(delivery, synth) -> None:  # type: ignore[no-untyped-def]
+    """Fn::GetStackOutput resolves with the deploying role: DescribeStacks on each source."""
+    config, template = delivery
+    serving = json.dumps(synth(config.profile).template("Serving"))
+    sources = {o["StackName"] for o in _stack_outputs(json.loads(serving))}
+    policies = Template.from_json(template).find_resources("AWS::IAM::Policy")
+    deploy = next(p for k, p in policies.items() if k.startswith("DeliveryDeploymentRole"))
+    statements = {s.get("Sid"): s for s in deploy["Properties"]["PolicyDocument"]["Statement"]}
+    allowed = json.dumps(statements["ReadPlatformStackOutputs"]["Resource"])
+    assert sources and all(f"stack/{name}/*" in allowed for name in sources)
+
+
+def _stack_outputs(node: object) -> list[dict]:
+    found = []
+    if isinstance(node, dict):
+        if "Fn::GetStackOutput" in node:
+            found.append(node["Fn::GetStackOutput"])
+        for value in node.values():
+            found += _stack_outputs(value)
+    elif isinstance(node, list):
+        for value in node:
+            found += _stack_outputs(value)
+    return found
