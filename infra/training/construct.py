@@ -65,6 +65,24 @@ class _PipelineTarget:
         )
 
 
+def _image_uris(definition: dict[str, object]) -> set[str]:
+    """Every container image the definition's jobs run (processing, training, tuning)."""
+    found: set[str] = set()
+
+    def walk(node: object) -> None:
+        if isinstance(node, dict):
+            for key, value in node.items():
+                if key in ("ImageUri", "TrainingImage", "Image") and isinstance(value, str):
+                    found.add(value)
+                walk(value)
+        elif isinstance(node, list):
+            for value in node:
+                walk(value)
+
+    walk(definition)
+    return found
+
+
 class TrainingPipeline(Construct):
     def __init__(
         self,
@@ -167,12 +185,18 @@ class TrainingPipeline(Construct):
         self.pipeline_arn = stack.format_arn(
             service="sagemaker", resource="pipeline", resource_name=t.pipeline_name.lower()
         )
-        self._grant_pipeline_role(role)
+        self._grant_pipeline_role(role, lake, images=_image_uris(json.loads(rendered)))
         self._triggers(config, lake)
         self._acknowledge_deployments()
 
-    def _grant_pipeline_role(self, role: iam.Role) -> None:
+    def _grant_pipeline_role(self, role: iam.Role, lake: LakeRefs, images: set[str]) -> None:
         stack = cdk.Stack.of(self)
+        repositories = sorted(
+            # <account>.dkr.ecr.<region>.amazonaws.com/<repo>:<tag> -> the repository's ARN
+            f"arn:{stack.partition}:ecr:{uri.split('.')[3]}:{uri.split('.')[0]}:repository/"
+            f"{uri.split('/', 1)[1].split(':')[0]}"
+            for uri in images
+        )
 
         def arn(resource: str, name: str = "*") -> str:
             return stack.format_arn(service="sagemaker", resource=resource, resource_name=name)
@@ -214,6 +238,23 @@ class TrainingPipeline(Construct):
                         *(arn("model-package-group", g) for g in self.groups),
                         *(arn("model-package", f"{g}/*") for g in self.groups),
                     ],
+                ),
+                iam.PolicyStatement(
+                    sid="PullJobImages",
+                    actions=[
+                        "ecr:BatchGetImage",
+                        "ecr:GetDownloadUrlForLayer",
+                        "ecr:BatchCheckLayerAvailability",
+                    ],
+                    resources=repositories,
+                ),
+                iam.PolicyStatement(
+                    # Jobs encrypt their volumes and outputs with the lake key: SageMaker
+                    # creates grants on it for the job's instances, nothing else may.
+                    sid="JobVolumeKeyGrants",
+                    actions=["kms:CreateGrant", "kms:DescribeKey"],
+                    resources=[lake.key.key_arn],
+                    conditions={"Bool": {"kms:GrantIsForAWSResource": "true"}},
                 ),
                 iam.PolicyStatement(
                     sid="PassOwnRoleToJobs",

@@ -89,3 +89,16 @@ def test_pipeline_role_passes_only_itself_to_sagemaker(training) -> None:  # typ
     assert (
         "*" not in json.dumps(statements["RegisterModels"]["Resource"]).split("model-package/")[0]
     )
+
+
+def test_pipeline_role_pulls_only_the_definitions_images_and_grants_only_for_jobs(training) -> None:  # type: ignore[no-untyped-def]
+    config, template = training
+    policies = Template.from_json(template).find_resources("AWS::IAM::Policy")
+    run = [p for k, p in policies.items() if "PipelineRunPolicy" in k][0]
+    statements = {s["Sid"]: s for s in run["Properties"]["PolicyDocument"]["Statement"]}
+    repos = json.dumps(statements["PullJobImages"]["Resource"])
+    assert f":ecr:{config.region}:" in repos
+    assert "repository/sagemaker-xgboost" in repos and "repository/sagemaker-scikit-learn" in repos
+    grants = statements["JobVolumeKeyGrants"]
+    assert grants["Condition"] == {"Bool": {"kms:GrantIsForAWSResource": "true"}}
+    assert grants["Resource"] == {"Fn::ImportValue": f"{config.env_name}-lake-key-arn"}
