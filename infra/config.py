@@ -219,6 +219,14 @@ class ServingConfig:
             f"serving.mce_containers: unknown or repeated hostnames {unknown or 'repeated'}; "
             "use each of 'xgboost', 'baseline' once",
         )
+        if self.guardrail.mode != "all_at_once" and self.kind != "serverless":
+            # Deployment guardrails exclusions: Inf1 endpoints fall back to all-at-once with
+            # no bake (SageMaker developer guide, "Deployment guardrails: exclusions").
+            _require(
+                not self.instance_type.startswith("ml.inf1."),
+                f"{self.instance_type} (Inf1) endpoints cannot use {self.guardrail.mode} "
+                "traffic shifting: set serving.guardrail.mode='all_at_once' or another type",
+            )
         if self.kind == "serverless":
             # Serverless endpoints exclude data capture and canary/linear traffic shifting
             # (SageMaker developer guide, "Serverless Inference: feature exclusions").

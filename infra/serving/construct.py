@@ -135,7 +135,9 @@ class ModelEndpoint(Construct):
             self,
             "Model",
             execution_role_arn=self.role.role_arn,
-            enable_network_isolation=True,
+            # Serverless endpoints exclude network isolation (SageMaker developer guide,
+            # "Serverless Inference: feature exclusions"); every other kind runs isolated.
+            enable_network_isolation=config.kind != "serverless",
             vpc_config=vpc_config,
             **self._containers(release, lake),
         )

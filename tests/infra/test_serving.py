@@ -92,11 +92,14 @@ def test_every_kind_passes_the_compliance_gate(serving, kind: str) -> None:  # t
 
 
 @pytest.mark.parametrize("kind", KINDS)
-def test_models_are_isolated_and_unnamed(serving, kind: str) -> None:  # type: ignore[no-untyped-def]
-    """Model and EndpointConfig properties are create-only: fixed names would block updates."""
+def test_models_are_isolated_where_allowed_and_unnamed(serving, kind: str) -> None:  # type: ignore[no-untyped-def]
+    """Model and EndpointConfig properties are create-only: fixed names would block updates.
+    Serverless endpoints exclude network isolation, every other kind has it."""
     template, _, _ = serving(kind)
     t = Template.from_json(template)
-    t.has_resource_properties("AWS::SageMaker::Model", {"EnableNetworkIsolation": True})
+    t.has_resource_properties(
+        "AWS::SageMaker::Model", {"EnableNetworkIsolation": kind != "serverless"}
+    )
     for kind_ in ("AWS::SageMaker::Model", "AWS::SageMaker::EndpointConfig"):
         for resource in t.find_resources(kind_).values():
             assert "ModelName" not in resource["Properties"]
@@ -270,6 +273,7 @@ def test_nvme_instance_types_skip_the_endpoint_kms_key() -> None:
         ({"mce_containers": ("xgboost", "xgboost")}, "repeated"),
         ({"min_instances": 3, "max_instances": 2}, "min_instances"),
         ({"serverless_memory_mb": 1000}, "serverless_memory_mb"),
+        ({"instance_type": "ml.inf1.xlarge"}, "Inf1"),
     ],
 )
 def test_invalid_serving_settings_fail_at_synth(kwargs: dict, message: str) -> None:
