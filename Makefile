@@ -51,8 +51,10 @@ _account:
 deploy: bootstrap node_modules/.installed _account
 	$(CDK) deploy --all -c profile=$(PROFILE) -c account=$(ACCOUNT) -c region=$(REGION) --require-approval broadening
 
+# Deletes registered model versions first (a non-empty group blocks its stack's deletion)
+# and includes the serving stacks the delivery pipeline deployed.
 destroy: bootstrap node_modules/.installed _account
-	$(CDK) destroy --all -c profile=$(PROFILE) -c account=$(ACCOUNT) -c region=$(REGION)
+	$(PY) -m labctl teardown --profile $(PROFILE) --account $(ACCOUNT) --region $(REGION) --yes
 
 clean:
 	rm -rf cdk.out cdk.out.* .lab .pytest_cache

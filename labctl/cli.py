@@ -24,6 +24,7 @@ COMMAND_MODULES = (
     "labctl.deploy_status",
     "labctl.serve",
     "labctl.invoke",
+    "labctl.teardown",
 )
 
 
