@@ -127,6 +127,10 @@ class DataLake(Construct):
             ],
         )
 
+        # Created after and deleted before the settings: dropping a Glue database needs Lake
+        # Formation DROP, which the deploy role holds only while it is a lake admin.
+        self.database.add_resource_dependency(self.settings)
+
         # Lake Formation vends credentials for registered locations through this role, not the
         # service-linked role, so the key policy and bucket grants stay explicit.
         self.data_access_role = iam.Role(

@@ -184,3 +184,15 @@ def test_sagemaker_role_gets_least_privilege_lake_grants(synth) -> None:  # type
     assert location["Properties"]["Resource"]["DataLocation"]["ResourceArn"] == {
         "Fn::ImportValue": "lab-lake-curated-bucket-arn"
     }
+
+
+def test_database_is_deleted_before_the_admin_settings(lake: tuple[str, dict]) -> None:
+    """Teardown: dropping the database needs the deploy role to still be a lake admin."""
+    _, template = lake
+    depends = template["Resources"]["LakeDatabase161E1CC7"].get("DependsOn", [])
+    settings = [
+        k
+        for k, v in template["Resources"].items()
+        if v["Type"] == "AWS::LakeFormation::DataLakeSettings"
+    ]
+    assert settings and settings[0] in depends
