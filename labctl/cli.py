@@ -42,12 +42,13 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
-def main(argv: Sequence[str] | None = None) -> int:
+def main(argv: Sequence[str] | None = None, **inject: object) -> int:
+    """Run one command. ``inject`` reaches the handler (tests pass stubbed clients)."""
     _quiet_toolchain()
     parser = build_parser()
     args = parser.parse_args(argv)
     try:
-        result: int = args.handler(args)
+        result: int = args.handler(args, **inject)
         return result
     except UsageError as err:
         print(f"labctl: error: {err}", file=sys.stderr)

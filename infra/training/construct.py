@@ -125,32 +125,26 @@ class TrainingPipeline(Construct):
         )
         build_dir = Path(tempfile.mkdtemp(prefix="model-code-"))
         build_sourcedir(build_dir)
-        self.code = s3deploy.BucketDeployment(
-            self,
-            "ModelCode",
-            sources=[
-                s3deploy.Source.asset(str(MODEL_CODE), exclude=["__pycache__", "*.pyc"]),
-            ],
-            destination_bucket=lake.artifacts_bucket,
-            destination_key_prefix="code/model_code",
-            prune=True,
-            retain_on_delete=False,
-            log_group=deploy_logs,
-            server_side_encryption=s3deploy.ServerSideEncryption.AWS_KMS,
-            server_side_encryption_aws_kms_key_id=lake.key.key_id,
-        )
-        self.sourcedir = s3deploy.BucketDeployment(
-            self,
-            "SourceDir",
-            sources=[s3deploy.Source.asset(str(build_dir))],
-            destination_bucket=lake.artifacts_bucket,
-            destination_key_prefix="code",
-            prune=False,
-            retain_on_delete=False,
-            log_group=deploy_logs,
-            server_side_encryption=s3deploy.ServerSideEncryption.AWS_KMS,
-            server_side_encryption_aws_kms_key_id=lake.key.key_id,
-        )
+
+        def deploy(
+            id_: str, source: Path, prefix: str, *, prune: bool
+        ) -> s3deploy.BucketDeployment:
+            return s3deploy.BucketDeployment(
+                self,
+                id_,
+                sources=[s3deploy.Source.asset(str(source), exclude=["__pycache__", "*.pyc"])],
+                destination_bucket=lake.artifacts_bucket,
+                destination_key_prefix=prefix,
+                prune=prune,
+                retain_on_delete=False,
+                log_group=deploy_logs,
+                server_side_encryption=s3deploy.ServerSideEncryption.AWS_KMS,
+                server_side_encryption_aws_kms_key_id=lake.key.key_id,
+            )
+
+        self.code = deploy("ModelCode", MODEL_CODE, "code/model_code", prune=True)
+        # Only sourcedir.tar.gz: pruning "code/" would delete the model_code/ objects above.
+        self.sourcedir = deploy("SourceDir", build_dir, "code", prune=False)
 
         subnets = (
             network.vpc.select_subnets(subnet_type=ec2.SubnetType.PRIVATE_ISOLATED).subnet_ids

@@ -4,7 +4,6 @@ and partial / whole-call failures through botocore Stubber on a real client.
 
 from __future__ import annotations
 
-import argparse
 import json
 from collections.abc import Iterator
 from datetime import UTC, datetime
@@ -16,8 +15,7 @@ import pytest
 from botocore.stub import Stubber
 from moto import mock_aws
 
-from labctl import ingest
-from labctl.errors import OperationFailed, UsageError
+from labctl.cli import main
 from labctl.producer import (
     MAX_BYTES_PER_CALL,
     Backoff,
@@ -44,18 +42,8 @@ def fake_credentials(monkeypatch: pytest.MonkeyPatch) -> None:
 
 
 def cli(argv: list[str], **inject: object) -> int:
-    """labctl.cli.main's exit-code contract over a parser holding only our command."""
-    parser = argparse.ArgumentParser(prog="labctl")
-    ingest.register(parser.add_subparsers(dest="command", required=True))
-    args = parser.parse_args(["ingest", *argv])
-    try:
-        return int(args.handler(args, **inject))
-    except UsageError as err:
-        print(f"labctl: error: {err}")
-        return 2
-    except OperationFailed as err:
-        print(f"labctl: failed: {err}")
-        return 1
+    """labctl's own entry point (exit codes 0/1/2) with stubbed clients injected."""
+    return main(["ingest", *argv], **inject)
 
 
 class Spy:
@@ -166,7 +154,7 @@ def test_missing_stream_reports_everything_undelivered(
     assert cli(argv, client=kinesis) == 1
     lines = [json.loads(line) for line in report.read_text().splitlines()]
     assert len(lines) == 600 and {x["error_code"] for x in lines} == {"ResourceNotFoundException"}
-    assert "600 records not delivered" in capsys.readouterr().out
+    assert "600 records not delivered" in "".join(capsys.readouterr())
 
 
 # --------------------------------------------------------------------------- Stubber
@@ -292,7 +280,7 @@ def test_persistent_failure_exits_1_with_exact_report(
             "error_message": "InternalFailure for this record",
         },
     ]
-    out = capsys.readouterr().out
+    out = "".join(capsys.readouterr())
     assert "sent 3/5 records" in out and "2 failed" in out
     assert (
         "2 records not delivered: digits-000001 (ProvisionedThroughputExceededException), "
