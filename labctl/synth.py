@@ -94,7 +94,7 @@ def synthesize(
             raise
     seconds = time.perf_counter() - started
     report = ComplianceReport.read(outdir)
-    acks = acknowledgements(app)
+    acks = acknowledgements(outdir)
     stacks = {}
     for stack in platform.stacks:
         template = json.loads((outdir / f"{stack.stack_name}.template.json").read_text())

@@ -15,7 +15,7 @@ from typing import Any
 
 import aws_cdk as cdk
 from cdk_nag import AwsSolutionsChecks, HIPAASecurityChecks, NIST80053R5Checks, PCIDSS321Checks
-from constructs import Construct, IConstruct
+from constructs import IConstruct
 
 PACKS = (AwsSolutionsChecks, HIPAASecurityChecks, NIST80053R5Checks, PCIDSS321Checks)
 MIN_REASON_CHARS = 40
@@ -58,20 +58,24 @@ class Acknowledgement:
 PACK_NAMES = ("AwsSolutions", *ALL_PACKS_PREFIXES)
 
 
-def acknowledgements(scope: Construct) -> list[Acknowledgement]:
-    """Every compliance-pack acknowledgement under ``scope`` (from construct metadata).
+def acknowledgements(outdir: str | Path) -> list[Acknowledgement]:
+    """Every compliance-pack acknowledgement a synthesized assembly records.
 
-    CDK records its own acknowledgements for its built-in CloudFormation validation plugin
-    (``CloudFormation-Validate::W3010`` on stacks); those are not ours and are left out.
+    Read from the ``<stack>.metadata.json`` files CDK writes (construct path -> metadata),
+    which is what was actually synthesized and costs no jsii round trips (walking a large
+    construct tree through jsii takes seconds). CDK records its own acknowledgements for its
+    built-in CloudFormation validation plugin (``CloudFormation-Validate::W3010`` on stacks);
+    those are not ours and are left out.
     """
     found: list[Acknowledgement] = []
-    for node in scope.node.find_all():
-        for entry in node.node.metadata:
-            if entry.type == cdk.Validations.ACKNOWLEDGED_RULES_METADATA_KEY:
-                for ack_id, reason in dict(entry.data).items():
-                    if ack_id.split("::", 1)[0] not in PACK_NAMES:
-                        continue
-                    found.append(Acknowledgement(node.node.path, ack_id, reason))
+    for path in sorted(Path(outdir).glob("*.metadata.json")):
+        for construct_path, entries in json.loads(path.read_text()).items():
+            for entry in entries:
+                if entry.get("type") != cdk.Validations.ACKNOWLEDGED_RULES_METADATA_KEY:
+                    continue
+                for ack_id, reason in dict(entry.get("data") or {}).items():
+                    if ack_id.split("::", 1)[0] in PACK_NAMES:
+                        found.append(Acknowledgement(construct_path.lstrip("/"), ack_id, reason))
     return found
 
 

@@ -30,7 +30,7 @@ def test_no_unacknowledged_findings(synth, profile: str) -> None:  # type: ignor
 
 @pytest.mark.parametrize("profile", PROFILES)
 def test_every_acknowledgement_has_a_reviewable_reason(synth, profile: str) -> None:  # type: ignore[no-untyped-def]
-    acks = acknowledgements(synth(profile).app)
+    acks = acknowledgements(synth(profile).outdir)
     assert acks, "a hardened design still has structural findings; none recorded is suspicious"
     short = [a for a in acks if len(a.reason.strip()) < MIN_REASON_CHARS]
     assert short == []
@@ -41,7 +41,7 @@ def test_no_stale_acknowledgements(synth, profile: str) -> None:  # type: ignore
     """An acknowledgement that matches no live finding misleads reviewers: remove it."""
     result = synth(profile)
     report = ComplianceReport.read(result.outdir)
-    assert report.unmatched(acknowledgements(result.app)) == []
+    assert report.unmatched(acknowledgements(result.outdir)) == []
 
 
 @pytest.mark.parametrize("profile", PROFILES)
@@ -49,7 +49,7 @@ def test_acknowledgements_name_one_rule_on_one_construct(synth, profile: str) ->
     """No stack- or app-wide blanket acknowledgements."""
     result = synth(profile)
     stack_paths = {s.node.path for s in result.platform.stacks}
-    for ack in acknowledgements(result.app):
+    for ack in acknowledgements(result.outdir):
         assert ack.path not in stack_paths and ack.path != "", ack
         assert "::" in ack.ack_id and not ack.ack_id.endswith("-"), ack
 
@@ -101,6 +101,6 @@ def test_gate_reports_findings_and_detects_stale_acknowledgements(tmp_path: Path
     rules = {v["ruleName"] for v in report.violations}
     assert "AwsSolutions-S10" in rules  # TLS not enforced
     assert "AwsSolutions-S1" not in rules  # acknowledged
-    stale = report.unmatched(acknowledgements(app))
+    stale = report.unmatched(acknowledgements(tmp_path))
     assert [a.ack_id for a in stale] == ["AwsSolutions::AwsSolutions-KDF1"]
     assert json.loads((tmp_path / "validation-report.json").read_text())["pluginReports"]

@@ -72,7 +72,7 @@ class _Cache:
                 if "alidation" not in str(err):
                     raise
             template = json.loads((outdir / f"{stack.stack_name}.template.json").read_text())
-            self.cache[key] = (template, ComplianceReport.read(outdir), acknowledgements(app))
+            self.cache[key] = (template, ComplianceReport.read(outdir), acknowledgements(outdir))
         return self.cache[key]
 
 
