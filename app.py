@@ -17,8 +17,8 @@ os.environ.setdefault("JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION", "20")
 import aws_cdk as cdk  # noqa: E402  (after the environment it reads)
 
 from infra.config import ConfigError, load_profile  # noqa: E402
-from infra.platform import cdk_json_context, new_app, release_groups, release_path  # noqa: E402
-from infra.serving.release import Release  # noqa: E402
+from infra.platform import cdk_json_context, new_app  # noqa: E402
+from infra.serving.release import Release, release_groups, release_path  # noqa: E402
 
 
 def main() -> None:
@@ -34,7 +34,7 @@ def main() -> None:
         print(f"configuration error in profile {profile!r}: {err}", file=sys.stderr)
         sys.exit(2)
     # The approved packages to serve: -c release=PATH, else release/<env>.json when present.
-    release_file = probe.node.try_get_context("release") or release_path(config)
+    release_file = probe.node.try_get_context("release") or release_path(config.env_name)
     release = None
     if Path(release_file).is_file():
         try:

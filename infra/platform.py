@@ -15,7 +15,7 @@ import aws_cdk as cdk
 from infra.compliance.packs import add_compliance_gate
 from infra.compliance.tags import apply_tags
 from infra.config import PlatformConfig
-from infra.serving.release import RELEASE_DIR, Release
+from infra.serving.release import Release
 from infra.stacks.data_lake_stack import DataLakeStack
 from infra.stacks.delivery_stack import DeliveryStack
 from infra.stacks.ingestion_stack import IngestionStack
@@ -119,20 +119,6 @@ def new_app(
 
 
 EXAMPLE_RELEASE = Path(__file__).resolve().parent.parent / "config" / "examples" / "release.json"
-REPO_ROOT = Path(__file__).resolve().parent.parent
-
-
-def release_path(config: PlatformConfig) -> Path:
-    """Where ``labctl release resolve`` writes the approved packages for this environment."""
-    return REPO_ROOT / RELEASE_DIR / f"{config.env_name}.json"
-
-
-def release_groups(config: PlatformConfig) -> dict[str, str]:
-    """The model package group each model of a release must come from."""
-    return {
-        "xgboost": config.training.model_package_group,
-        "baseline": config.training.baseline_package_group,
-    }
 
 
 def cdk_json_context(path: str | Path | None = None) -> dict[str, object]:

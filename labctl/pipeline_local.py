@@ -64,14 +64,6 @@ def run_local_pipeline(
         raise UsageError(str(err)) from err
 
 
-def lab_stage(workdir: Path) -> str:
-    """The lab's "train" stage: one line on success, OperationFailed when the run fails."""
-    result = run_local_pipeline(workdir)
-    if result.status != "Succeeded":
-        raise OperationFailed(f"local pipeline failed: {result.failure}")
-    return summary_line(result)
-
-
 def summary_line(result: RunResult) -> str:
     line = f"pipeline {result.status} in {result.seconds:.1f} s"
     if result.best_job:

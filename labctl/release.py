@@ -31,10 +31,15 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from infra.serving.release import MODEL_KEYS, RELEASE_DIR, validate_release
+from infra.serving.release import (
+    MODEL_KEYS,
+    REPO_ROOT,
+    release_groups,
+    release_path,
+    validate_release,
+)
 from labctl.errors import OperationFailed, UsageError
 
-REPO_ROOT = Path(__file__).resolve().parent.parent
 # Never bundled: local environments, build output, lab state and caches.
 EXCLUDED_PARTS = frozenset(
     {
@@ -51,11 +56,6 @@ EXCLUDED_PARTS = frozenset(
 # 1980-01-01 is the earliest time a zip entry can hold; a fixed stamp makes bundles
 # byte-identical across checkouts, so an unchanged tree yields the same ETag.
 ZIP_EPOCH = (1980, 1, 1, 0, 0, 0)
-
-
-def release_path(env_name: str, root: Path = REPO_ROOT) -> Path:
-    """Where the serving stack looks for an environment's release file."""
-    return root / RELEASE_DIR / f"{env_name}.json"
 
 
 # ---------------------------------------------------------------- resolve
@@ -149,11 +149,7 @@ def release_for(config: Any, root: Path = REPO_ROOT) -> dict[str, Any] | None:
     path = release_path(config.env_name, root)
     if not path.exists():
         return None
-    groups = {
-        "xgboost": config.training.model_package_group,
-        "baseline": config.training.baseline_package_group,
-    }
-    return load_release(path, groups)
+    return load_release(path, release_groups(config))
 
 
 # ---------------------------------------------------------------- source bundle

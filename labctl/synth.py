@@ -10,14 +10,8 @@ from pathlib import Path
 
 from infra.compliance.packs import ComplianceReport, acknowledgements
 from infra.config import ConfigError, PlatformConfig, load_profile
-from infra.platform import (
-    EXAMPLE_RELEASE,
-    cdk_json_context,
-    new_app,
-    release_groups,
-    release_path,
-)
-from infra.serving.release import Release
+from infra.platform import EXAMPLE_RELEASE, cdk_json_context, new_app
+from infra.serving.release import Release, release_groups, release_path
 from labctl.errors import OperationFailed, UsageError
 
 
@@ -63,7 +57,7 @@ def resolve_release(config: PlatformConfig, choice: str | None) -> tuple[Release
     elif choice:
         path = Path(choice)
     else:
-        path = release_path(config)
+        path = release_path(config.env_name)
         if not path.is_file():
             return None, f"serving left out: no {path} (labctl release resolve writes it)"
     try:

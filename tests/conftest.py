@@ -27,7 +27,6 @@ PROFILES = ("lab", "prod-like")
 @dataclass
 class Synth:
     profile: str
-    app: object
     platform: object
     outdir: Path
     templates: dict[str, dict]
@@ -64,7 +63,7 @@ class _Synths:
                 s.stack_name: json.loads((outdir / f"{s.stack_name}.template.json").read_text())
                 for s in platform.stacks
             }
-            self.cache[profile] = Synth(profile, app, platform, outdir, templates)
+            self.cache[profile] = Synth(profile, platform, outdir, templates)
         return self.cache[profile]
 
 

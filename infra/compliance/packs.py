@@ -104,13 +104,6 @@ class ComplianceReport:
         used = {(s["acknowledgedAt"], s["acknowledgedId"]) for s in self.suppressed}
         return [a for a in acks if (a.path, a.ack_id) not in used]
 
-    def counts_by_rule(self) -> dict[str, int]:
-        counts: dict[str, int] = {}
-        for s in self.suppressed:
-            rule = s["ruleName"]
-            counts[rule] = counts.get(rule, 0) + len(s.get("violatingConstructs", [1]))
-        return dict(sorted(counts.items()))
-
     def describe_violations(self) -> str:
         lines = []
         for v in self.violations:

@@ -26,6 +26,7 @@ from pathlib import Path
 from typing import Any
 
 RELEASE_DIR = "release"
+REPO_ROOT = Path(__file__).resolve().parents[2]
 MODEL_KEYS = ("xgboost", "baseline")
 ENTRY_KEYS = ("package_arn", "image", "model_data_url", "version")
 TOP_KEYS = (*MODEL_KEYS, "resolved_at")
@@ -91,6 +92,19 @@ def validate_release(
         if not isinstance(url, str) or not re.match(r"^s3://[^/]+/.+", url):
             raise ValueError(f"{where}.model_data_url must be an s3://bucket/key URI, got {url!r}")
     return data
+
+
+def release_path(env_name: str, root: Path = REPO_ROOT) -> Path:
+    """Where ``labctl release resolve`` writes an environment's release, and synth reads it."""
+    return root / RELEASE_DIR / f"{env_name}.json"
+
+
+def release_groups(config: Any) -> dict[str, str]:
+    """The model package group each model of a PlatformConfig's release must come from."""
+    return {
+        "xgboost": config.training.model_package_group,
+        "baseline": config.training.baseline_package_group,
+    }
 
 
 @dataclass(frozen=True)
