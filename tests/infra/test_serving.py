@@ -21,7 +21,7 @@ from infra.stacks.serving_stack import ServingStack
 RELEASE = Release.from_file(EXAMPLE_RELEASE)
 
 
-def _serving(kind: str, mode: str = "canary", **extra: object) -> ServingConfig:
+def _serving(kind: str, mode: str = "all_at_once", **extra: object) -> ServingConfig:
     serverless = kind == "serverless"
     return ServingConfig(
         kind=kind,  # type: ignore[arg-type]
@@ -36,7 +36,7 @@ class _Cache:
         self.base, self.cache = base, {}
 
     def __call__(
-        self, kind: str, mode: str = "canary", **extra: object
+        self, kind: str, mode: str = "all_at_once", **extra: object
     ) -> tuple[dict, ComplianceReport, list]:
         key = (kind, mode, tuple(sorted(extra.items())))
         if key not in self.cache:
@@ -217,7 +217,8 @@ def test_multi_container_hosts_both_models_for_direct_invocation(serving) -> Non
     ],
 )
 def test_updates_are_blue_green_with_alarm_rollback(serving, mode: str, routing: dict) -> None:  # type: ignore[no-untyped-def]
-    template, report, _ = serving("real_time", mode)
+    # Five instances: 30 % and 20 % are each one whole instance (the synth-time rule).
+    template, report, _ = serving("real_time", mode, min_instances=5)
     assert report.violations == []
     t = Template.from_json(template)
     (endpoint,) = t.find_resources("AWS::SageMaker::Endpoint").values()
@@ -273,7 +274,15 @@ def test_nvme_instance_types_skip_the_endpoint_kms_key() -> None:
         ({"mce_containers": ("xgboost", "xgboost")}, "repeated"),
         ({"min_instances": 3, "max_instances": 2}, "min_instances"),
         ({"serverless_memory_mb": 1000}, "serverless_memory_mb"),
-        ({"instance_type": "ml.inf1.xlarge"}, "Inf1"),
+        (
+            {
+                "instance_type": "ml.inf1.xlarge",
+                "min_instances": 4,
+                "guardrail": GuardrailConfig(mode="canary"),
+            },
+            "Inf1",
+        ),
+        ({"min_instances": 1, "guardrail": GuardrailConfig(mode="canary")}, "at least 2 instances"),
     ],
 )
 def test_invalid_serving_settings_fail_at_synth(kwargs: dict, message: str) -> None:
