@@ -25,7 +25,15 @@ from aws_cdk import aws_sagemaker as sagemaker
 from aws_cdk.interfaces.aws_events import IRuleRef
 from constructs import Construct
 
-from infra.compliance.packs import acknowledge, acknowledge_grant_policy, acknowledge_packs
+from infra.compliance.packs import (
+    KMS_DATA_KEYS,
+    S3_DELETE,
+    S3_READ,
+    acknowledge,
+    acknowledge_packs,
+    acknowledge_wildcards,
+    declare,
+)
 from infra.config import PlatformConfig
 from infra.data_lake.refs import LakeRefs
 from infra.network.construct import IsolatedNetwork
@@ -181,7 +189,7 @@ class TrainingPipeline(Construct):
         )
         self._grant_pipeline_role(role, lake, images=_image_uris(json.loads(rendered)))
         self._triggers(config, lake)
-        self._acknowledge_deployments()
+        self._acknowledge_deployments(lake, config.cdk_qualifier)
 
     def _grant_pipeline_role(self, role: iam.Role, lake: LakeRefs, images: set[str]) -> None:
         stack = cdk.Stack.of(self)
@@ -258,10 +266,19 @@ class TrainingPipeline(Construct):
                 ),
             ],
         )
-        acknowledge_grant_policy(
+        per_run = "SageMaker names jobs per execution, so only the job type is known: "
+        acknowledge_wildcards(
             policy,
-            "SageMaker names jobs per execution, so job ARNs are only known as patterns; the "
-            "patterns are limited to this account, region and job type, or to our two groups.",
+            resources={
+                arn("processing-job"): per_run + "the pipeline's preprocess and evaluate steps",
+                arn("training-job"): per_run + "the tuner's and the baseline's training jobs",
+                arn("hyper-parameter-tuning-job"): per_run + "the pipeline's tuning step",
+                **{
+                    arn("model-package", f"{g}/*"): f"versions of the {g} group, which the "
+                    "register steps create (version numbers are assigned at registration)"
+                    for g in self.groups
+                },
+            },
         )
 
     def _triggers(self, config: PlatformConfig, lake: LakeRefs) -> None:
@@ -317,7 +334,7 @@ class TrainingPipeline(Construct):
             self.retrain_rule
         )
 
-    def _acknowledge_deployments(self) -> None:
+    def _acknowledge_deployments(self, lake: LakeRefs, qualifier: str) -> None:
         stack = cdk.Stack.of(self)
         handler = next(
             c for c in stack.node.children if c.node.id.startswith("Custom::CDKBucketDeployment")
@@ -337,8 +354,30 @@ class TrainingPipeline(Construct):
             "AwsSolutions-IAM4[Policy::arn:<AWS::Partition>:iam::aws:policy/service-role/AWSLambdaBasicExecutionRole]",
             "AWSLambdaBasicExecutionRole only lets the deploy handler write its own logs.",
         )
-        acknowledge_grant_policy(
+        assets = f"arn:aws:s3:::cdk-{qualifier}-assets-{stack.account}-{stack.region}/*"
+        acknowledge_wildcards(
             service_role,
-            "the deploy handler reads the CDK asset bucket and writes the artifacts zone's "
-            "code/ prefix with the lake key; CDK's grants carry the object wildcards.",
+            actions={
+                **declare(
+                    S3_READ,
+                    "CDK's deploy handler reads the model code asset and lists "
+                    "the destination prefix it syncs",
+                ),
+                **declare(
+                    S3_DELETE,
+                    "CDK's deploy handler prunes stale model code objects under "
+                    "code/model_code/ of the artifacts zone",
+                ),
+                **declare(
+                    KMS_DATA_KEYS,
+                    "CDK's grant on the lake key, which encrypts the code "
+                    "objects the handler writes",
+                ),
+            },
+            resources={
+                assets: "CDK's bootstrap asset bucket (the default synthesizer's name), read "
+                "only, where the model code asset is uploaded",
+                f"{lake.artifacts_bucket.bucket_arn}/*": "the artifacts zone, where the handler "
+                "copies the model code (code/ prefix)",
+            },
         )
