@@ -113,8 +113,8 @@ class ModelDelivery(Construct):
                         service="sagemaker", resource="model-package", resource_name=f"{g}/*"
                     )
                     for g in (
-                        config.training.model_package_group,
-                        config.training.baseline_package_group,
+                        config.model_package_group,
+                        config.baseline_package_group,
                     )
                 ],
             )
@@ -230,7 +230,7 @@ class ModelDelivery(Construct):
                 source=["aws.sagemaker"],
                 detail_type=["SageMaker Model Package State Change"],
                 detail={
-                    "ModelPackageGroupName": [config.training.model_package_group],
+                    "ModelPackageGroupName": [config.model_package_group],
                     "ModelApprovalStatus": ["Approved"],
                 },
             ),
@@ -391,7 +391,7 @@ class ModelDelivery(Construct):
                 "project's own test report groups",
             }
 
-        groups = (config.training.model_package_group, config.training.baseline_package_group)
+        groups = (config.model_package_group, config.baseline_package_group)
         acknowledge_wildcards(
             self.build.role,  # type: ignore[arg-type]
             actions={**read, **delete, **kms},

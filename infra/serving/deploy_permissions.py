@@ -112,8 +112,8 @@ def package_groups(config: PlatformConfig, serving: ServingConfig) -> tuple[str,
     """The model package groups a kind's models are created from (CreateModel describes
     the package): multi-model endpoints load archives from S3 and name no package."""
     groups = {
-        "xgboost": config.training.model_package_group,
-        "baseline": config.training.baseline_package_group,
+        "xgboost": config.model_package_group,
+        "baseline": config.baseline_package_group,
     }
     if serving.kind == "multi_model":
         return ()

@@ -104,12 +104,11 @@ class TrainingPipeline(Construct):
     ) -> None:
         super().__init__(scope, id_)
         stack = cdk.Stack.of(self)
-        t = config.training
         removal = cdk.RemovalPolicy.DESTROY if config.destroyable else cdk.RemovalPolicy.RETAIN
         self.groups = {}
         for construct_id, name, what in (
-            ("XGBoostGroup", t.model_package_group, "Tuned XGBoost models for Digits"),
-            ("BaselineGroup", t.baseline_package_group, "scikit-learn baseline models"),
+            ("XGBoostGroup", config.model_package_group, "Tuned XGBoost models for Digits"),
+            ("BaselineGroup", config.baseline_package_group, "scikit-learn baseline models"),
         ):
             group = sagemaker.CfnModelPackageGroup(
                 self,
@@ -174,18 +173,18 @@ class TrainingPipeline(Construct):
             security_group=network.security_group.security_group_id if network else None,
             settings=settings,
         )
-        self.pipeline_name = t.pipeline_name
+        self.pipeline_name = config.pipeline_name
         self.pipeline = sagemaker.CfnPipeline(
             self,
             "Pipeline",
-            pipeline_name=t.pipeline_name,
+            pipeline_name=config.pipeline_name,
             pipeline_description="Preprocess, tune XGBoost, baseline, evaluate, gate, register",
             pipeline_definition={"PipelineDefinitionBody": spliced},
             role_arn=role.role_arn,
         )
         self.pipeline.node.add_dependency(self.code, self.sourcedir)
         self.pipeline_arn = stack.format_arn(
-            service="sagemaker", resource="pipeline", resource_name=t.pipeline_name.lower()
+            service="sagemaker", resource="pipeline", resource_name=config.pipeline_name.lower()
         )
         self._grant_pipeline_role(role, lake, images=_image_uris(json.loads(rendered)))
         self._triggers(config, lake)

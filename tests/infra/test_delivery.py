@@ -89,7 +89,7 @@ def test_model_approval_starts_the_pipeline(delivery) -> None:  # type: ignore[n
         "source": ["aws.sagemaker"],
         "detail-type": ["SageMaker Model Package State Change"],
         "detail": {
-            "ModelPackageGroupName": [config.training.model_package_group],
+            "ModelPackageGroupName": [f"{config.env_name}-digits-xgboost"],
             "ModelApprovalStatus": ["Approved"],
         },
     }
