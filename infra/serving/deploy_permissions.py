@@ -311,16 +311,25 @@ def grants(
             )
         )
     if not serverless and (supports_kms(unit.serving.instance_type) or unit.serving.data_capture):
-        out.append(
+        out += [
             Grant(
                 "EndpointStorageKey",
-                ("kms:DescribeKey", "kms:CreateGrant"),
+                ("kms:DescribeKey",),
                 (key_arn,),
                 types=("AWS::SageMaker::EndpointConfig",),
-                why="the endpoint config names the lake key (volume, data capture); "
-                "SageMaker creates grants on it for the endpoint's instances",
-            )
-        )
+                why="the endpoint config names the lake key (volume, data capture)",
+            ),
+            Grant(
+                "EndpointStorageKeyGrants",
+                ("kms:CreateGrant",),
+                (key_arn,),
+                types=("AWS::SageMaker::Endpoint",),
+                # SageMaker creates the grants for the endpoint's instances on the caller's
+                # behalf; nothing else may create grants with this role.
+                conditions=(("Bool", "kms:GrantIsForAWSResource", "true"),),
+                why="SageMaker creates grants on the lake key for the endpoint's instances",
+            ),
+        ]
     if not serverless:  # instance-based kinds scale (ModelEndpoint._autoscaling)
         target_alarms = f"TargetTracking-endpoint/{unit.endpoint_name}/variant/{VARIANT}-*"
         out += [

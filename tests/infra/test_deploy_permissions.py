@@ -132,6 +132,8 @@ def test_requirements_are_data_for_the_rehearsal(synth) -> None:  # type: ignore
         ),
     ]:
         assert expected in pairs, expected
+    (grant,) = [r for r in reqs if r.action == "kms:CreateGrant"]
+    assert grant.conditions == (("Bool", "kms:GrantIsForAWSResource", "true"),)
     (slr,) = [r for r in reqs if r.action == "iam:CreateServiceLinkedRole"]
     assert slr.resource == (
         f"arn:aws:iam::{account}:role/aws-service-role/sagemaker.application-autoscaling."
