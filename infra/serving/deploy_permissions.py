@@ -63,15 +63,9 @@ NOT_GRANTED: dict[str, dict[str, str]] = {
         )
     },
     "AWS::IAM::Role": {
-        a: "the hosting role has no permissions boundary and its trust policy, name and "
-        "description never change in place (a change replaces the role)"
-        for a in (
-            "iam:UpdateRole",
-            "iam:UpdateRoleDescription",
-            "iam:UpdateAssumeRolePolicy",
-            "iam:PutRolePermissionsBoundary",
-            "iam:DeleteRolePermissionsBoundary",
-        )
+        a: "the hosting role has no permissions boundary, and adding one is a decision for "
+        "whoever owns the account's boundaries, not for a release"
+        for a in ("iam:PutRolePermissionsBoundary", "iam:DeleteRolePermissionsBoundary")
     },
     "AWS::ApplicationAutoScaling::ScalableTarget": {
         **{
@@ -217,6 +211,9 @@ def grants(
                 "iam:CreateRole",
                 "iam:DeleteRole",
                 "iam:GetRole",
+                "iam:UpdateRole",
+                "iam:UpdateRoleDescription",
+                "iam:UpdateAssumeRolePolicy",
                 "iam:TagRole",
                 "iam:UntagRole",
                 "iam:ListRoleTags",
