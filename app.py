@@ -18,7 +18,12 @@ import aws_cdk as cdk  # noqa: E402  (after the environment it reads)
 
 from infra.config import ConfigError, load_profile  # noqa: E402
 from infra.platform import cdk_json_context, new_app  # noqa: E402
-from infra.serving.release import Release, release_groups, release_path  # noqa: E402
+from infra.serving.release import (  # noqa: E402
+    Release,
+    release_groups,
+    release_path,
+    served_models,
+)
 
 
 def main() -> None:
@@ -38,7 +43,9 @@ def main() -> None:
     release = None
     if Path(release_file).is_file():
         try:
-            release = Release.from_file(release_file, release_groups(config))
+            release = Release.from_file(
+                release_file, release_groups(config), served_models(config.serving.kind)
+            )
         except ValueError as err:
             print(f"release error: {err}", file=sys.stderr)
             sys.exit(2)

@@ -11,7 +11,7 @@ from pathlib import Path
 from infra.compliance.packs import ComplianceReport, acknowledgements
 from infra.config import ConfigError, PlatformConfig, load_profile
 from infra.platform import EXAMPLE_RELEASE, cdk_json_context, new_app
-from infra.serving.release import Release, release_groups, release_path
+from infra.serving.release import Release, release_groups, release_path, served_models
 from labctl.errors import OperationFailed, UsageError
 
 
@@ -61,7 +61,9 @@ def resolve_release(config: PlatformConfig, choice: str | None) -> tuple[Release
         if not path.is_file():
             return None, f"serving left out: no {path} (labctl release resolve writes it)"
     try:
-        release = Release.from_file(path, release_groups(config))
+        release = Release.from_file(
+            path, release_groups(config), served_models(config.serving.kind)
+        )
         return release, f"serving {config.serving.kind} from {path}"
     except ValueError as err:
         raise UsageError(str(err)) from err
