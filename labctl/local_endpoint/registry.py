@@ -85,9 +85,13 @@ def settings_from_registry(workdir: Path, kind: str, **overrides: Any) -> Endpoi
     if kind in ("real_time", "serverless"):
         settings.model = _artifact(pick_version(registry, XGBOOST_GROUP), XGBOOST_GROUP)
     elif kind == "multi_container":
+        chosen = {host: pick_version(registry, group) for host, group in CONTAINER_GROUPS.items()}
         settings.containers = {
-            host: _artifact(pick_version(registry, group), group)
-            for host, group in CONTAINER_GROUPS.items()
+            host: _artifact(chosen[host], CONTAINER_GROUPS[host]) for host in chosen
+        }
+        # The registered container environment: the baseline's entry point lives there.
+        settings.container_env = {
+            host: dict(version.get("environment") or {}) for host, version in chosen.items()
         }
     elif kind == "multi_model":
         settings.model_folder = workdir / "serving" / "models"
