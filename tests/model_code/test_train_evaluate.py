@@ -143,3 +143,15 @@ def test_training_ships_the_serving_entry_point_the_container_calls(
     assert (csv_type, csv_out) == ("text/csv", f"{predicted[0]}\n{predicted[1]}\n")
     with pytest.raises(ValueError, match="rows of 64 numbers"):
         entry.input_fn(b"1,2,3\n", "text/csv")
+
+
+def test_the_training_source_dir_carries_the_entry_point_it_copies(tmp_path: Path) -> None:
+    """TrainBaseline runs from sourcedir.tar.gz in the container; train_baseline.py copies
+    baseline_inference.py from beside itself, so the archive must hold both at its root."""
+    import tarfile
+
+    from infra.training.code_bundle import build_sourcedir
+
+    with tarfile.open(build_sourcedir(tmp_path)) as archive:
+        names = set(archive.getnames())
+    assert {"train_baseline.py", train_baseline.ENTRY_POINT.name} <= names
