@@ -108,7 +108,6 @@ def read_rows(args: argparse.Namespace) -> np.ndarray:
 
 def release_target_model(path: str) -> str:
     """The XGBoost TargetModel a release file names (what ``release publish`` copied)."""
-
     try:
         release = json.loads(Path(path).read_text())
     except (OSError, ValueError) as err:
