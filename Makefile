@@ -1,6 +1,7 @@
 # Thin wrappers: every target bootstraps what it needs on first run.
 #   make lab        the local lab (no AWS account)      make test    the whole test suite
 #   make synth      synth + compliance gate (exit 1 on any unacknowledged finding)
+#   make cdk-bootstrap ACCOUNT=123456789012 REGION=us-east-1   (once per account/region)
 #   make deploy ACCOUNT=123456789012 REGION=us-east-1 [PROFILE=lab]   make destroy (same vars)
 PROFILE ?= lab
 PYTHON ?= python3
@@ -10,7 +11,7 @@ CDK := npx --offline cdk --no-notices
 export JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION := 20
 export CDK_DISABLE_CLI_TELEMETRY := true
 
-.PHONY: bootstrap lab test synth lint deploy destroy review bench clean
+.PHONY: bootstrap cdk-bootstrap lab test synth lint deploy destroy review bench clean
 
 $(VENV)/.installed: requirements.txt requirements-dev.txt
 	$(PYTHON) -m venv $(VENV)
@@ -48,8 +49,12 @@ _account:
 	@test -n "$(ACCOUNT)" || { echo "set ACCOUNT=<12-digit id> REGION=<region> (profile $(PROFILE))"; exit 2; }
 	@test -n "$(REGION)" || { echo "set REGION=<region>"; exit 2; }
 
+# The pinned CDK CLI lives in node_modules: install it before the first `cdk bootstrap`.
+cdk-bootstrap: _account bootstrap node_modules/.installed
+	$(CDK) bootstrap aws://$(ACCOUNT)/$(REGION) -c profile=$(PROFILE) -c account=$(ACCOUNT) -c region=$(REGION)
+
 deploy: bootstrap node_modules/.installed _account
-	$(CDK) deploy --all -c profile=$(PROFILE) -c account=$(ACCOUNT) -c region=$(REGION) --require-approval broadening
+	$(CDK) deploy --all -c profile=$(PROFILE) -c account=$(ACCOUNT) -c region=$(REGION) --require-approval broadening --outputs-file outputs-$(PROFILE).json
 
 # Deletes registered model versions first (a non-empty group blocks its stack's deletion)
 # and includes the serving stacks the delivery pipeline deployed.

@@ -18,7 +18,12 @@ import aws_cdk as cdk  # noqa: E402  (after the environment it reads)
 
 from infra.config import ConfigError, load_profile  # noqa: E402
 from infra.platform import EXAMPLE_RELEASE, cdk_json_context, new_app  # noqa: E402
-from infra.serving.release import Release, release_groups, release_path  # noqa: E402
+from infra.serving.release import (  # noqa: E402
+    Release,
+    release_groups,
+    release_path,
+    served_models,
+)
 
 
 def main() -> None:
@@ -41,7 +46,7 @@ def main() -> None:
             # The example names illustrative packages of no environment's groups.
             example = Path(release_file).resolve() == EXAMPLE_RELEASE.resolve()
             groups = None if example else release_groups(config)
-            release = Release.from_file(release_file, groups)
+            release = Release.from_file(release_file, groups, served_models(config.serving.kind))
         except ValueError as err:
             print(f"release error: {err}", file=sys.stderr)
             sys.exit(2)

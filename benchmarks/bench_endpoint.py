@@ -27,9 +27,11 @@ def percentile(values: list[float], p: float) -> float:
     return ordered[min(len(ordered) - 1, int(round(p / 100 * (len(ordered) - 1))))]
 
 
-def http_latency(endpoint: LocalEndpoint, body: str, n: int) -> tuple[list[float], float]:
+def http_latency(
+    endpoint: LocalEndpoint, body: str, n: int, extra: dict[str, str] | None = None
+) -> tuple[list[float], float]:
     conn = http.client.HTTPConnection(endpoint.url.removeprefix("http://"))
-    headers = {"Content-Type": "text/csv", "Accept": "text/csv"}
+    headers = {"Content-Type": "text/csv", "Accept": "text/csv", **(extra or {})}
     for _ in range(50):  # warm-up: connection, allocator, first-call paths
         conn.request("POST", "/invocations", body=body, headers=headers)
         conn.getresponse().read()
@@ -98,6 +100,17 @@ def main() -> int:
                     f"real_time boto3 invoke_endpoint: {len(b3)} requests  "
                     f"p50 {percentile(b3, 50) * ms:.2f} ms  p99 {percentile(b3, 99) * ms:.2f} ms"
                 )
+    # Multi-container: the baseline answers through its entry point (input_fn, predict_fn,
+    # output_fn imported from the archive), the XGBoost container through the built-in path.
+    with LocalEndpoint(settings_from_registry(workdir, "multi_container")) as endpoint:
+        for host in ("xgboost", "baseline"):
+            header = {"X-Amzn-SageMaker-Target-Container-Hostname": host}
+            times, rps = http_latency(endpoint, body, args.requests, header)
+            print(
+                f"multi_container {host}: {args.requests} requests  "
+                f"p50 {percentile(times, 50) * ms:.2f} ms  p99 {percentile(times, 99) * ms:.2f}"
+                f" ms  {rps:.0f} req/s"
+            )
     loads = cold_loads(workdir)
     for name, seconds in loads.items():
         print(f"MME cold load {name}: {seconds * ms:.1f} ms")

@@ -106,6 +106,22 @@ def read_rows(args: argparse.Namespace) -> np.ndarray:
         raise UsageError(f"{source}: {err.detail}") from err
 
 
+def release_target_model(path: str) -> str:
+    """The XGBoost TargetModel a release file names (what ``release publish`` copied)."""
+    try:
+        release = json.loads(Path(path).read_text())
+    except (OSError, ValueError) as err:
+        raise UsageError(f"--target-model-from {path}: cannot read a release file ({err})") from err
+    entry = release.get("xgboost") if isinstance(release, dict) else None
+    name = entry.get("target_model") if isinstance(entry, dict) else None
+    if not isinstance(name, str) or not name:
+        raise UsageError(
+            f"--target-model-from {path}: xgboost has no target_model "
+            "(resolve the release with serving.kind multi_model)"
+        )
+    return name
+
+
 def parse_expect(value: str) -> list[float]:
     try:
         return [float(v) for v in value.split(",") if v.strip()]
@@ -118,6 +134,9 @@ def run(args: argparse.Namespace, client: Any = None) -> int:
     if args.local_url is not None and not args.local_url.startswith(("http://", "https://")):
         raise UsageError(f"--local-url must be an http:// URL, got {args.local_url!r}")
     rows = read_rows(args)
+    target_model = args.target_model
+    if args.target_model_from is not None:
+        target_model = release_target_model(args.target_model_from)
     if client is None:
         if args.local_url:
             client = local_client(args.local_url, args.region)
@@ -134,7 +153,7 @@ def run(args: argparse.Namespace, client: Any = None) -> int:
             rows,
             content_type=args.content_type,
             accept=args.accept,
-            target_model=args.target_model,
+            target_model=target_model,
             target_container=args.target_container,
         )
     except ClientError as err:
@@ -179,8 +198,14 @@ def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
         metavar="N",
         help="the first N test samples of the Digits study-guide split",
     )
-    parser.add_argument(
-        "--target-model", help="multi-model endpoints: e.g. digits-xgboost-v1.tar.gz"
+    target = parser.add_mutually_exclusive_group()
+    target.add_argument(
+        "--target-model", help="multi-model endpoints: the model's key, e.g. xgboost-v1.tar.gz"
+    )
+    target.add_argument(
+        "--target-model-from",
+        metavar="RELEASE",
+        help="multi-model endpoints: the XGBoost target_model of this release file",
     )
     parser.add_argument("--target-container", help="multi-container endpoints: xgboost or baseline")
     parser.add_argument("--content-type", default=CSV, choices=SUPPORTED)

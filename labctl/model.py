@@ -1,8 +1,12 @@
 """labctl model approve|reject: set a model package's approval status in the registry.
 
-Cloud: ``UpdateModelPackage`` on the SageMaker model registry (an approval of the XGBoost
-group is what the delivery pipeline reacts to). ``--local``: the lab's registry JSON
-(``<workdir>/registry/registry.json``) written by the local pipeline run.
+Cloud: ``UpdateModelPackage`` on the SageMaker model registry (an approval of a group the
+serving kind hosts is what the delivery pipeline reacts to). ``--local``: the lab's registry
+JSON (``<workdir>/registry/registry.json``) written by the local pipeline run.
+
+Which group: the profile's XGBoost group by default; ``--baseline`` its baseline group (needed
+only when ``serving.kind`` is multi_container, the one kind that hosts the baseline);
+``--both`` the newest version of each; ``--group G`` any group by name.
 """
 
 from __future__ import annotations
@@ -71,37 +75,53 @@ def set_cloud_status(
     return arn
 
 
-def _default_group(local: bool, profile: str) -> str:
-    if local:
-        from labctl.local_endpoint.registry import XGBOOST_GROUP
+def target_groups(args: argparse.Namespace) -> list[str]:
+    """The groups to update: --group, else the XGBoost and/or baseline group of the local
+    registry (--local) or of the profile (env-prefixed, e.g. lab-digits-xgboost)."""
+    if args.group and (args.baseline or args.both):
+        raise UsageError("--group names one group: drop --baseline/--both")
+    if args.baseline and args.both:
+        raise UsageError("--both already includes the baseline group")
+    if args.both and args.version is not None:
+        raise UsageError("--version picks one version of one group: drop --both")
+    if args.group:
+        return [args.group]
+    if args.local:
+        from labctl.local_endpoint.registry import BASELINE_GROUP, XGBOOST_GROUP
 
-        return XGBOOST_GROUP
-    from infra.config import ConfigError, load_profile
+        xgboost, baseline = XGBOOST_GROUP, BASELINE_GROUP
+    else:
+        from infra.config import ConfigError, load_profile
 
-    try:
-        return load_profile(profile).model_package_group  # env-prefixed, e.g. lab-digits-xgboost
-    except ConfigError as err:
-        raise UsageError(str(err)) from err
+        try:
+            config = load_profile(args.profile)
+        except ConfigError as err:
+            raise UsageError(f"profile {args.profile!r}: {err}") from err
+        xgboost, baseline = config.model_package_group, config.baseline_package_group
+    if args.both:
+        return [xgboost, baseline]
+    return [baseline if args.baseline else xgboost]
 
 
 def run(args: argparse.Namespace, client: Any = None) -> int:
     status = STATUS[args.model_command]
     if args.version is not None and args.version < 1:
         raise UsageError("--version must be a positive integer")
-    if args.group is None:  # the XGBoost group: the local registry's, or the profile's
-        args.group = _default_group(args.local, args.profile)
+    groups = target_groups(args)
     if args.local:
-        chosen = set_local_status(
-            Path(args.workdir), args.group, args.version, status, args.description
-        )
-        print(f"{args.group} version {chosen['version']}: {status} (local registry)")
+        for group in groups:
+            chosen = set_local_status(
+                Path(args.workdir), group, args.version, status, args.description
+            )
+            print(f"{group} version {chosen['version']}: {status} (local registry)")
         return 0
     if client is None:
         import boto3
 
         client = boto3.client("sagemaker", region_name=args.region)
-    arn = set_cloud_status(client, args.group, args.version, status, args.description)
-    print(f"{arn}: {status}")
+    for group in groups:
+        arn = set_cloud_status(client, group, args.version, status, args.description)
+        print(f"{arn}: {status}")
     return 0
 
 
@@ -109,11 +129,29 @@ def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
     parser = sub.add_parser("model", help="approve or reject a registered model version")
     commands = parser.add_subparsers(dest="model_command", required=True, metavar="ACTION")
     for name in STATUS:
-        p = commands.add_parser(name, help=f"mark a model package {STATUS[name]}")
-        p.add_argument(
-            "--group", help="model package group (default: the --profile's XGBoost group)"
+        p = commands.add_parser(
+            name,
+            help=f"mark a model package {STATUS[name]}",
+            description=(
+                "A first release needs an approved XGBoost version (every serving kind) and, "
+                "only when serving.kind is multi_container, an approved baseline version "
+                "(--baseline or --both). Each approval of a group the kind serves starts "
+                "the delivery pipeline."
+            ),
         )
-        p.add_argument("--profile", default="lab", help="profile naming the default group")
+        which = p.add_mutually_exclusive_group()
+        which.add_argument("--group", help="model package group (default: the profile's XGBoost)")
+        which.add_argument(
+            "--baseline",
+            action="store_true",
+            help="the profile's baseline group (multi_container serves it)",
+        )
+        which.add_argument(
+            "--both",
+            action="store_true",
+            help="the newest version of the XGBoost and of the baseline group",
+        )
+        p.add_argument("--profile", default="lab", help="profile naming the groups (default lab)")
         p.add_argument("--version", type=int, help="version (default: the newest)")
         p.add_argument("--description", help="why (recorded with the status)")
         p.add_argument("--local", action="store_true", help="the lab's local registry")

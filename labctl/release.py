@@ -1,20 +1,14 @@
-"""labctl release resolve|upload: pin the approved models and ship the source to the pipeline.
+"""labctl release resolve|publish|upload: pin the approved models, publish them, ship the source.
 
 ``resolve`` writes ``release/<env_name>.json``, which the serving stack reads at synth, so a
-deploy is reproducible from the bundle alone. ``upload`` zips the source deterministically into
-the versioned S3 bucket the delivery CodePipeline's S3 source action watches.
+deploy is reproducible from the bundle alone. It asks the registry only for the models the
+profile's serving kind hosts (``served_models``): the baseline only for multi_container.
+``publish`` copies each released artifact that has a ``target_model`` into the multi-model
+prefix (``mme/`` in the artifacts bucket) with the lake key: a multi-model endpoint serves
+only what is under that prefix. ``upload`` zips the source deterministically into the
+versioned S3 bucket the delivery CodePipeline's S3 source action watches.
 
-Release file schema (JSON object; ``load_release`` enforces it)::
-
-    {
-      "xgboost":  {"package_arn": "arn:aws:sagemaker:<region>:<account>:model-package/<group>/<n>",
-                   "image": "<ECR image URI>", "model_data_url": "s3://.../model.tar.gz",
-                   "version": <n, int >= 1, equal to the ARN's last segment>},
-      "baseline": {...same four keys...},
-      "resolved_at": "<ISO-8601 UTC time, e.g. 2026-11-29T02:10:47+00:00>"
-    }
-
-Extra keys are rejected so a typo cannot silently fall back to a default.
+The release file schema is documented (and enforced) in ``infra/serving/release.py``.
 """
 
 from __future__ import annotations
@@ -32,10 +26,13 @@ from pathlib import Path
 from typing import Any
 
 from infra.serving.release import (
+    MME_PREFIX,
     MODEL_KEYS,
     REPO_ROOT,
+    mme_target_model,
     release_groups,
     release_path,
+    served_models,
     validate_release,
 )
 from labctl.errors import OperationFailed, UsageError
@@ -61,8 +58,11 @@ ZIP_EPOCH = (1980, 1, 1, 0, 0, 0)
 # ---------------------------------------------------------------- resolve
 
 
-def newest_approved(client: Any, group: str) -> dict[str, Any]:
-    """The newest Approved package of ``group`` as a release entry; OperationFailed if none."""
+def newest_approved(client: Any, group: str, why: str = "") -> dict[str, Any]:
+    """The newest Approved package of ``group`` as a release entry; OperationFailed if none.
+
+    ``why`` (e.g. "serving.kind 'multi_container' hosts the baseline") goes into the error.
+    """
     from botocore.exceptions import ClientError
 
     try:
@@ -79,8 +79,8 @@ def newest_approved(client: Any, group: str) -> dict[str, Any]:
     summaries = [s for s in summaries if s.get("ModelPackageStatus", "Completed") == "Completed"]
     if not summaries:
         raise OperationFailed(
-            f"no approved model package in group {group!r}: approve one with "
-            f"`labctl model approve --group {group}`"
+            f"no approved model package in group {group!r}{f' ({why})' if why else ''}: "
+            f"approve one with `labctl model approve --group {group}`"
         )
     # Descending order already puts the newest first; the version breaks creation-time ties.
     newest = max(summaries, key=lambda s: (s["CreationTime"], s.get("ModelPackageVersion", 0)))
@@ -101,14 +101,69 @@ def newest_approved(client: Any, group: str) -> dict[str, Any]:
 
 
 def resolve_release(client: Any, config: Any) -> dict[str, Any]:
-    """Release dict for a PlatformConfig: newest Approved package of each group."""
-    release = {
-        "xgboost": newest_approved(client, config.model_package_group),
-        "baseline": newest_approved(client, config.baseline_package_group),
-        "resolved_at": datetime.now(UTC).isoformat(timespec="seconds"),
-    }
-    validate_release(release)
+    """Release dict for a PlatformConfig: the newest Approved package of each group the
+    serving kind hosts (the baseline only for multi_container); for multi_model each entry
+    also names its TargetModel, which ``publish`` creates under ``mme/``."""
+    kind = config.serving.kind
+    groups = release_groups(config)
+    models = served_models(kind)
+    release: dict[str, Any] = {}
+    for model in models:
+        why = f"serving.kind {kind!r} hosts the {model} model"
+        entry = newest_approved(client, groups[model], why)
+        if kind == "multi_model":
+            entry["target_model"] = mme_target_model(model, entry["version"])
+        release[model] = entry
+    release["resolved_at"] = datetime.now(UTC).isoformat(timespec="seconds")
+    validate_release(release, groups=groups, required=models)
     return release
+
+
+# ---------------------------------------------------------------- publish (multi_model)
+
+
+def split_s3(uri: str) -> tuple[str, str]:
+    bucket, _, key = uri.removeprefix("s3://").partition("/")
+    if not uri.startswith("s3://") or not bucket or not key:
+        raise UsageError(f"{uri!r} is not an s3://bucket/key URI")
+    return bucket, key
+
+
+def publish_release(
+    client: Any, release: Mapping[str, Any], bucket: str, kms_key_id: str
+) -> list[str]:
+    """Copy every released artifact with a ``target_model`` to ``s3://bucket/mme/<name>``.
+
+    Server-side copy with SSE-KMS under the lake key, so the hosting role (which reads the
+    prefix with that key) can load it. Returns the S3 URIs written. Existing objects are
+    overwritten with the same bytes: names carry the version, so a name never changes meaning.
+    """
+    from botocore.exceptions import ClientError
+
+    written = []
+    for model in MODEL_KEYS:
+        entry = release.get(model)
+        if not entry or not entry.get("target_model"):
+            continue
+        source_bucket, source_key = split_s3(entry["model_data_url"])
+        key = MME_PREFIX + entry["target_model"]
+        try:
+            client.copy_object(
+                Bucket=bucket,
+                Key=key,
+                CopySource={"Bucket": source_bucket, "Key": source_key},
+                ServerSideEncryption="aws:kms",
+                SSEKMSKeyId=kms_key_id,
+                MetadataDirective="REPLACE",
+                Metadata={"model-package-arn": entry["package_arn"]},
+                ContentType="application/x-gzip",
+            )
+        except ClientError as err:
+            raise OperationFailed(
+                f"cannot publish {entry['model_data_url']} to s3://{bucket}/{key}: {err}"
+            ) from err
+        written.append(f"s3://{bucket}/{key}")
+    return written
 
 
 # ---------------------------------------------------------------- file I/O and validation
@@ -125,7 +180,11 @@ def write_release(path: Path | str, release: Mapping[str, Any]) -> Path:
     return path
 
 
-def load_release(path: Path | str, groups: Mapping[str, str] | None = None) -> dict[str, Any]:
+def load_release(
+    path: Path | str,
+    groups: Mapping[str, str] | None = None,
+    required: tuple[str, ...] = ("xgboost",),
+) -> dict[str, Any]:
     """Read and validate a release file; ValueError with the path for anything wrong."""
     path = Path(path)
     try:
@@ -138,7 +197,7 @@ def load_release(path: Path | str, groups: Mapping[str, str] | None = None) -> d
         data = json.loads(text)
     except json.JSONDecodeError as err:
         raise ValueError(f"{path}: not valid JSON ({err})") from err
-    return validate_release(data, str(path), groups)
+    return validate_release(data, str(path), groups, required)
 
 
 def release_for(config: Any, root: Path = REPO_ROOT) -> dict[str, Any] | None:
@@ -149,7 +208,7 @@ def release_for(config: Any, root: Path = REPO_ROOT) -> dict[str, Any] | None:
     path = release_path(config.env_name, root)
     if not path.exists():
         return None
-    return load_release(path, release_groups(config))
+    return load_release(path, release_groups(config), served_models(config.serving.kind))
 
 
 # ---------------------------------------------------------------- source bundle
@@ -293,9 +352,39 @@ def run_resolve(args: argparse.Namespace, client: Any = None) -> int:
     out = Path(args.out) if args.out else release_path(config.env_name)
     write_release(out, release)
     for model in MODEL_KEYS:
+        if model not in release:
+            print(f"{model}: not served by serving.kind {config.serving.kind!r}, not resolved")
+            continue
         entry = release[model]
-        print(f"{model}: version {entry['version']} {entry['package_arn']}")
+        target = f" TargetModel {entry['target_model']}" if "target_model" in entry else ""
+        print(f"{model}: version {entry['version']} {entry['package_arn']}{target}")
     print(f"wrote {out}")
+    return 0
+
+
+def run_publish(args: argparse.Namespace, client: Any = None) -> int:
+    from infra.config import ConfigError, load_profile
+
+    try:
+        config = load_profile(args.profile)
+    except ConfigError as err:
+        raise UsageError(f"profile {args.profile!r}: {err}") from err
+    path = Path(args.release) if args.release else release_path(config.env_name)
+    try:
+        release = load_release(path, release_groups(config), served_models(config.serving.kind))
+    except ValueError as err:
+        raise UsageError(str(err)) from err
+    if config.serving.kind != "multi_model":
+        print(f"serving.kind {config.serving.kind!r} serves no S3 prefix: nothing to publish")
+        return 0
+    if not any(isinstance(e, dict) and e.get("target_model") for e in release.values()):
+        raise UsageError(f"{path}: no entry names a target_model; run `labctl release resolve`")
+    if client is None:
+        import boto3
+
+        client = boto3.client("s3", region_name=args.region or config.region)
+    for uri in publish_release(client, release, args.bucket, args.kms_key_id):
+        print(f"published {uri}")
     return 0
 
 
@@ -341,7 +430,9 @@ def run_upload(args: argparse.Namespace, client: Any = None, root: Path | None =
 
 
 def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
-    parser = sub.add_parser("release", help="pin approved models; upload the source bundle")
+    parser = sub.add_parser(
+        "release", help="pin approved models; publish them (multi_model); upload the source"
+    )
     commands = parser.add_subparsers(dest="release_command", required=True, metavar="ACTION")
 
     p = commands.add_parser("resolve", help="write release/<env>.json from the model registry")
@@ -349,6 +440,17 @@ def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
     p.add_argument("--region", help="AWS region (default: the profile's)")
     p.add_argument("--out", help="release file (default release/<env_name>.json in the repo)")
     p.set_defaults(handler=run_resolve)
+
+    p = commands.add_parser(
+        "publish",
+        help="multi_model: copy the released artifacts to mme/<target_model> (no-op otherwise)",
+    )
+    p.add_argument("--profile", default="lab", help="config/<profile>.json (default lab)")
+    p.add_argument("--bucket", required=True, help="the artifacts bucket (the MME's S3 prefix)")
+    p.add_argument("--kms-key-id", required=True, help="the lake key (SSE-KMS of the copies)")
+    p.add_argument("--release", help="release file (default release/<env_name>.json)")
+    p.add_argument("--region", help="AWS region (default: the profile's)")
+    p.set_defaults(handler=run_publish)
 
     p = commands.add_parser("upload", help="zip the source and put it in the pipeline bucket")
     p.add_argument("--bucket", required=True, help="versioned source bucket")

@@ -11,7 +11,7 @@ from pathlib import Path
 from infra.compliance.packs import ComplianceReport, acknowledgements
 from infra.config import ConfigError, PlatformConfig, load_profile
 from infra.platform import EXAMPLE_RELEASE, cdk_json_context, new_app
-from infra.serving.release import Release, release_groups, release_path
+from infra.serving.release import Release, release_groups, release_path, served_models
 from labctl.errors import OperationFailed, UsageError
 
 
@@ -63,7 +63,8 @@ def resolve_release(config: PlatformConfig, choice: str | None) -> tuple[Release
     try:
         # The example names illustrative packages of no environment's groups.
         example = Path(path).resolve() == EXAMPLE_RELEASE.resolve()
-        release = Release.from_file(path, None if example else release_groups(config))
+        groups = None if example else release_groups(config)
+        release = Release.from_file(path, groups, served_models(config.serving.kind))
         return release, f"serving {config.serving.kind} from {path}"
     except ValueError as err:
         raise UsageError(str(err)) from err

@@ -6,13 +6,15 @@ the comparator the quality gate could never pass; naive Bayes is the conventiona
 
 Runs in the SageMaker scikit-learn training container (no SDK imports). Reads the label-first,
 header-less CSVs of the train (and optional validation) channel, saves model.joblib into the
-model dir, and prints "validation:accuracy=<x>" for the metric regex.
+model dir with the serving entry point beside it (``code/baseline_inference.py``, see that
+module), and prints "validation:accuracy=<x>" for the metric regex.
 """
 
 from __future__ import annotations
 
 import argparse
 import os
+import shutil
 import sys
 from pathlib import Path
 
@@ -39,11 +41,19 @@ def train(x: np.ndarray, y: np.ndarray, var_smoothing: float = 1e-9) -> Pipeline
     return model.fit(x, y)
 
 
-def model_fn(model_dir: str) -> Pipeline:
-    """Serving entry point of the SageMaker scikit-learn container (multi-container endpoint):
-    its default input/predict/output functions handle text/csv with this model."""
-    model: Pipeline = joblib.load(Path(model_dir) / "model.joblib")
-    return model
+ENTRY_POINT = Path(__file__).resolve().with_name("baseline_inference.py")
+
+
+def save_model(model: Pipeline, model_dir: Path) -> Path:
+    """model.joblib plus the serving entry point under ``code/``: SageMaker tars the model dir
+    into model.tar.gz, so the scikit-learn container finds the script at
+    ``/opt/ml/model/code`` without downloading anything (the endpoint runs network-isolated)."""
+    model_dir.mkdir(parents=True, exist_ok=True)
+    joblib.dump(model, model_dir / "model.joblib")
+    code = model_dir / "code"
+    code.mkdir(exist_ok=True)
+    shutil.copyfile(ENTRY_POINT, code / ENTRY_POINT.name)
+    return model_dir
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -65,9 +75,7 @@ def main(argv: list[str] | None = None) -> int:
         print(f"train_baseline failed: {err}", file=sys.stderr)
         return 1
     model = train(x, y, args.var_smoothing)
-    model_dir = Path(args.model_dir)
-    model_dir.mkdir(parents=True, exist_ok=True)
-    joblib.dump(model, model_dir / "model.joblib")
+    save_model(model, Path(args.model_dir))
     print(f"train:accuracy={model.score(x, y):.6f}")
     if Path(args.validation).is_dir():
         xv, yv = load_channel(Path(args.validation))

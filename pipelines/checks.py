@@ -2,7 +2,8 @@
 
 check_definition(definition) returns one message per finding (empty list = compliant):
 KMS volume + output keys, network isolation (unless exempted with a reason in
-training_pipeline.NETWORK_ISOLATION_EXEMPT), inter-container encryption, VPC when required.
+training_pipeline.NETWORK_ISOLATION_EXEMPT), inter-container encryption, VPC when required;
+and every registered model on a framework serving container names its entry point.
 """
 
 from __future__ import annotations
@@ -13,6 +14,11 @@ from typing import Any
 from pipelines.training_pipeline import NETWORK_ISOLATION_EXEMPT
 
 JOB_TYPES = ("Processing", "Training", "Tuning")
+# Framework serving containers (scikit-learn, PyTorch, TensorFlow, MXNet) have no default
+# model_fn: they import SAGEMAKER_PROGRAM from SAGEMAKER_SUBMIT_DIRECTORY, or fail to load
+# (sagemaker-scikit-learn-container serving.py; SageMaker Python SDK FrameworkModel).
+FRAMEWORK_SERVING_IMAGES = ("sagemaker-scikit-learn", "pytorch-inference", "tensorflow-inference")
+ENTRY_POINT_ENV = ("SAGEMAKER_PROGRAM", "SAGEMAKER_SUBMIT_DIRECTORY")
 
 
 def iter_steps(steps: list[dict[str, Any]]) -> Iterator[dict[str, Any]]:
@@ -74,4 +80,26 @@ def check_definition(
         vpc = job["vpc"] or {}
         if require_vpc and not (vpc.get("Subnets") and vpc.get("SecurityGroupIds")):
             findings.append(f"{name}: no VPC config (subnets + security groups) but VPC required")
+    findings += check_entry_points(definition)
+    return findings
+
+
+def check_entry_points(definition: dict[str, Any]) -> list[str]:
+    """Registered models whose framework serving container would have nothing to import."""
+    findings = []
+    for step in iter_steps(definition.get("Steps", [])):
+        if step.get("Type") != "RegisterModel":
+            continue
+        spec = step.get("Arguments", {}).get("InferenceSpecification", {})
+        for container in spec.get("Containers", []):
+            image = container.get("Image")
+            if not isinstance(image, str) or not any(f in image for f in FRAMEWORK_SERVING_IMAGES):
+                continue
+            env = container.get("Environment") or {}
+            missing = [k for k in ENTRY_POINT_ENV if not env.get(k)]
+            if missing:
+                findings.append(
+                    f"{step['Name']}: {image.rsplit('/', 1)[-1]} has no default model_fn; "
+                    f"its container needs {' and '.join(missing)}"
+                )
     return findings

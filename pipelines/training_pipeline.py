@@ -34,6 +34,13 @@ PLACEHOLDERS = (ARTIFACTS_BUCKET, RAW_BUCKET, ROLE_ARN, KMS_KEY_ARN, *SUBNETS, *
 
 XGBOOST_VERSION = "3.0-5"  # 1.x containers save a model format xgboost 3.x cannot read
 SKLEARN_VERSION = "1.2-1"
+# The baseline package's container environment: the serving toolkit imports SAGEMAKER_PROGRAM
+# from SAGEMAKER_SUBMIT_DIRECTORY (a local path in the container: /opt/ml/model is where
+# model.tar.gz is extracted). model_code/baseline_inference.py documents the contract.
+BASELINE_SERVING_ENV = {
+    "SAGEMAKER_PROGRAM": "baseline_inference.py",
+    "SAGEMAKER_SUBMIT_DIRECTORY": "/opt/ml/model/code",
+}
 # Jobs allowed to run without network isolation, with the reason; checks.py honours it.
 NETWORK_ISOLATION_EXEMPT: dict[str, str] = {}
 
@@ -367,13 +374,21 @@ def build_pipeline(settings: PipelineSettings) -> Any:
 
     evaluation_uri = evaluate.properties.ProcessingOutputConfig.Outputs["evaluation"].S3Output.S3Uri
 
-    def register(name: str, image: str, model_data: Any, group: str, metrics: str) -> ModelStep:
+    def register(
+        name: str,
+        image: str,
+        model_data: Any,
+        group: str,
+        metrics: str,
+        env: dict[str, str] | None = None,
+    ) -> ModelStep:
         model = Model(
             image_uri=image,
             model_data=model_data,
             role=s.role_arn,
             sagemaker_session=session,
             enable_network_isolation=True,
+            env=dict(env) if env else None,  # type: ignore[arg-type]  # str is a valid value
         )
         return ModelStep(
             name,
@@ -402,6 +417,10 @@ def build_pipeline(settings: PipelineSettings) -> Any:
         train_baseline.properties.ModelArtifacts.S3ModelArtifacts,
         s.baseline_group,
         "baseline_metrics.json",
+        # The scikit-learn serving container has no default model_fn: without an entry point
+        # it cannot load the model. The script ships inside model.tar.gz (code/), so the
+        # network-isolated endpoint needs no download.
+        env=dict(BASELINE_SERVING_ENV),
     )
     gate_failed = FailStep(
         "GateFailed",

@@ -4,8 +4,11 @@
       -> DeployStaging (CloudFormation) -> SmokeTest (labctl invoke --expect)
       -> Approve (manual) -> DeployProduction (CloudFormation: the endpoint's blue/green update)
 
-An EventBridge rule on "SageMaker Model Package State Change" (the XGBoost group, Approved)
-starts it; the build resolves the newest approved package, so the approved one is what ships.
+An EventBridge rule on "SageMaker Model Package State Change" (Approved, in a group the
+serving kind hosts: XGBoost, plus the baseline for multi_container) starts it; the build
+resolves the newest approved packages, so the approved one is what ships. For multi_model the
+build also publishes the released artifact to the endpoint's ``mme/`` prefix, and the smoke
+test invokes that TargetModel.
 Not stateful (artifact and source buckets are emptied with the stack in lab mode).
 Exposes: pipeline, source_bucket, approval_rule.
 """
@@ -39,6 +42,7 @@ from infra.serving.deploy_permissions import (
     deployment_wildcards,
     serving_units,
 )
+from infra.serving.release import MME_PREFIX, release_groups, served_models
 from infra.storage import access_log_bucket, kms_bucket, logs_capable_key
 
 SOURCE_KEY = "source/bundle.zip"
@@ -90,17 +94,33 @@ class ModelDelivery(Construct):
         source_out = codepipeline.Artifact("Source")
         build_out = codepipeline.Artifact("Assembly")
         profile = f"--profile {config.profile or config.env_name}"
+        kind = config.serving.kind
+        build_commands = [
+            f".venv/bin/python -m labctl release resolve {profile} --region {stack.region}"
+        ]
+        if kind == "multi_model":
+            # A multi-model endpoint serves only what is under its S3 prefix: copy the
+            # released artifact there (named by version) before anything is deployed.
+            build_commands.append(
+                f".venv/bin/python -m labctl release publish {profile} --region {stack.region} "
+                f"--bucket {lake.artifacts_bucket.bucket_name} --kms-key-id {lake.key.key_arn}"
+            )
+        build_commands.append(
+            f".venv/bin/python -m labctl synth {profile} --account {stack.account} "
+            f"--region {stack.region} --outdir cdk.out"
+        )
         self.build = build = self._project(
             "Build",
             "Resolve the approved model packages, synthesize, run the compliance gate",
             install=BOOTSTRAP,
-            commands=[
-                f".venv/bin/python -m labctl release resolve {profile} --region {stack.region}",
-                f".venv/bin/python -m labctl synth {profile} --account {stack.account} "
-                f"--region {stack.region} --outdir cdk.out",
-            ],
+            commands=build_commands,
             artifacts={"files": ["cdk.out/**/*", "release/**/*"]},
         )
+        if kind == "multi_model":
+            # Read the registered artifacts (the pipeline writes them under pipelines/), write
+            # only the MME prefix; both with the lake key.
+            lake.artifacts_bucket.grant_read(build, "pipelines/*")
+            lake.artifacts_bucket.grant_put(build, f"{MME_PREFIX}*")
         # ListModelPackages takes no resource ARN (Service Authorization Reference), so "*".
         build.add_to_role_policy(
             iam.PolicyStatement(actions=["sagemaker:ListModelPackages"], resources=["*"])
@@ -120,6 +140,14 @@ class ModelDelivery(Construct):
             )
         )
         expect = ",".join(str(d) for d in config.delivery.smoke_expect)
+        # Each kind is invoked the way its clients will: multi_model names the TargetModel
+        # the build published (read from the release file in the build's output artifact),
+        # multi_container names the XGBoost container (direct invocation needs a hostname).
+        target = {
+            "multi_model": " --target-model-from "
+            f"$CODEBUILD_SRC_DIR_{build_out.artifact_name}/release/{config.env_name}.json",
+            "multi_container": " --target-container xgboost",
+        }.get(kind, "")
         self.smoke = smoke = self._project(
             "SmokeTest",
             "Invoke the staging endpoint with known Digits samples and check the answers",
@@ -127,7 +155,7 @@ class ModelDelivery(Construct):
             commands=[
                 f".venv/bin/python -m labctl invoke --endpoint {config.staging_endpoint_name} "
                 f"--region {stack.region} --digits {len(config.delivery.smoke_expect)} "
-                f"--expect {expect}"
+                f"--expect {expect}{target}"
             ],
         )
         smoke.add_to_role_policy(
@@ -173,7 +201,11 @@ class ModelDelivery(Construct):
                     stage_name="SmokeTest",
                     actions=[
                         actions.CodeBuildAction(
-                            action_name="InvokeStaging", project=smoke, input=source_out
+                            action_name="InvokeStaging",
+                            project=smoke,
+                            input=source_out,
+                            # The release file (TargetModel names) is in the build's output.
+                            extra_inputs=[build_out] if kind == "multi_model" else None,
                         )
                     ],
                 ),
@@ -221,16 +253,19 @@ class ModelDelivery(Construct):
                 )
             )
 
-        # Approving a package in the XGBoost group starts the pipeline.
+        # Approving a package in a group the serving kind hosts starts the pipeline: the
+        # XGBoost group always, the baseline group only when multi_container serves it.
+        groups = release_groups(config)
+        hosted = [groups[model] for model in served_models(kind)]
         self.approval_rule = events.Rule(
             self,
             "ModelApproved",
-            description="Start delivery when an XGBoost model package is approved",
+            description=f"Start delivery when a model package of {', '.join(hosted)} is approved",
             event_pattern=events.EventPattern(
                 source=["aws.sagemaker"],
                 detail_type=["SageMaker Model Package State Change"],
                 detail={
-                    "ModelPackageGroupName": [config.model_package_group],
+                    "ModelPackageGroupName": hosted,
                     "ModelApprovalStatus": ["Approved"],
                 },
             ),
@@ -406,6 +441,16 @@ class ModelDelivery(Construct):
                     ): f"the build resolves the newest approved version of {g}"
                     for g in groups
                 },
+                **(
+                    {
+                        f"{lake.artifacts_bucket.bucket_arn}/pipelines/*": "the build reads the "
+                        "released model archive the training pipeline wrote under pipelines/",
+                        f"{lake.artifacts_bucket.bucket_arn}/{MME_PREFIX}*": "the build publishes "
+                        "the released archive under the multi-model endpoint's prefix only",
+                    }
+                    if config.serving.kind == "multi_model"
+                    else {}
+                ),
             },
         )
         acknowledge_wildcards(

@@ -36,11 +36,10 @@ from infra.compliance.packs import (
 from infra.config import GuardrailConfig, ServingConfig
 from infra.data_lake.refs import LakeRefs
 from infra.network.construct import IsolatedNetwork
-from infra.serving.release import Release
+from infra.serving.release import MME_PREFIX, Release, served_models
 
 VARIANT = "AllTraffic"  # stable across configs: blue/green requires the same variant name
 CAPTURE_PREFIX = "capture"
-MME_PREFIX = "mme/"
 SCALING_SLR_SERVICE = "sagemaker.application-autoscaling.amazonaws.com"
 SCALING_SLR_PATH = (
     f"aws-service-role/{SCALING_SLR_SERVICE}/"
@@ -102,6 +101,16 @@ class ModelEndpoint(Construct):
         self.config = config
         self.endpoint_name = endpoint_name
         stack = cdk.Stack.of(self)
+        # Only the models this kind hosts: the baseline is needed (and pulled) by
+        # multi_container alone, so other kinds deploy without an approved baseline.
+        refs = {name: getattr(release, name) for name in served_models(config.kind)}
+        missing = [name for name, ref in refs.items() if ref is None]
+        if missing:
+            raise ValueError(
+                f"serving.kind {config.kind!r} hosts {' and '.join(refs)}, but the release "
+                f"{release.source or ''} has no {', '.join(missing)}: approve a version of its "
+                "model package group (`labctl model approve --baseline`) and resolve again"
+            )
 
         self.log_groups = stack.format_arn(
             service="logs",
@@ -126,7 +135,8 @@ class ModelEndpoint(Construct):
                 resources=[
                     f"arn:{stack.partition}:ecr:{stack.region}:{ref.image.split('.', 1)[0]}"
                     f":repository/{ref.image.split('/', 1)[1].split(':', 1)[0]}"
-                    for ref in (release.xgboost, release.baseline)
+                    for ref in refs.values()
+                    if ref is not None
                 ],
             )
         )
@@ -317,13 +327,17 @@ class ModelEndpoint(Construct):
             }
         if kind == "multi_container":
             refs = {"xgboost": release.xgboost, "baseline": release.baseline}
-            return {
-                "containers": [
+            containers = []
+            for name in self.config.mce_containers:
+                ref = refs[name]
+                assert ref is not None  # checked in __init__
+                containers.append(
                     sagemaker.CfnModel.ContainerDefinitionProperty(
-                        container_hostname=name, model_package_name=refs[name].package_arn
+                        container_hostname=name, model_package_name=ref.package_arn
                     )
-                    for name in self.config.mce_containers
-                ],
+                )
+            return {
+                "containers": containers,
                 "inference_execution_config": sagemaker.CfnModel.InferenceExecutionConfigProperty(
                     mode="Direct"
                 ),

@@ -6,13 +6,16 @@ Values known only at release time come from a file, never from a boto3 call duri
     {
       "xgboost":  {"package_arn": "arn:aws:sagemaker:<region>:<account>:model-package/<group>/<n>",
                    "image": "<ECR image URI>", "model_data_url": "s3://.../model.tar.gz",
-                   "version": <n, int >= 1, equal to the ARN's last segment>},
-      "baseline": {...same four keys...},
+                   "version": <n, int >= 1, equal to the ARN's last segment>,
+                   "target_model": "xgboost-v<n>.tar.gz"   (multi_model only, optional)},
+      "baseline": {...same keys...}   (required only by kinds that serve it: multi_container),
       "resolved_at": "<ISO-8601 UTC time, e.g. 2026-11-29T02:10:47+00:00>"
     }
 
-Extra keys are rejected so a typo cannot silently fall back to a default. Standard library
-only: labctl and the CDK app share this one schema.
+Extra keys are rejected so a typo cannot silently fall back to a default. ``target_model`` is
+the key, relative to the multi-model prefix ``mme/`` of the artifacts bucket, under which
+``labctl release publish`` copies the package's artifact: what a client passes as
+``TargetModel``. Standard library only: labctl and the CDK app share this one schema.
 """
 
 from __future__ import annotations
@@ -29,7 +32,36 @@ RELEASE_DIR = "release"
 REPO_ROOT = Path(__file__).resolve().parents[2]
 MODEL_KEYS = ("xgboost", "baseline")
 ENTRY_KEYS = ("package_arn", "image", "model_data_url", "version")
+OPTIONAL_ENTRY_KEYS = ("target_model",)
 TOP_KEYS = (*MODEL_KEYS, "resolved_at")
+MME_PREFIX = "mme/"  # in the artifacts bucket: the multi-model endpoint's ModelDataUrl
+# Which release models each serving kind hosts. The multi-model endpoint runs the XGBoost
+# image only (one image per MME), so a scikit-learn baseline there could never load.
+SERVED_MODELS: dict[str, tuple[str, ...]] = {
+    "real_time": ("xgboost",),
+    "serverless": ("xgboost",),
+    "multi_model": ("xgboost",),
+    "multi_container": ("xgboost", "baseline"),
+}
+
+
+def served_models(kind: str) -> tuple[str, ...]:
+    """The release models a serving kind hosts, hence the approvals its first release needs."""
+    try:
+        return SERVED_MODELS[kind]
+    except KeyError:
+        raise ValueError(f"unknown serving kind {kind!r}") from None
+
+
+def mme_target_model(model: str, version: int) -> str:
+    """The TargetModel of a model version on the multi-model endpoint (key under ``mme/``).
+
+    The version is in the name, so a client addresses exactly the model it was tested with and
+    a newer release never overwrites an object that an endpoint may have cached.
+    """
+    return f"{model}-v{version}.tar.gz"
+
+
 PACKAGE_ARN_RE = re.compile(
     r"^arn:aws[a-z-]*:sagemaker:[a-z0-9-]+:\d{12}:model-package/"
     r"(?P<group>[A-Za-z0-9](-*[A-Za-z0-9]){0,62})/(?P<version>[1-9]\d*)$"
@@ -37,17 +69,30 @@ PACKAGE_ARN_RE = re.compile(
 
 
 def validate_release(
-    data: Any, source: str = "release", groups: Mapping[str, str] | None = None
+    data: Any,
+    source: str = "release",
+    groups: Mapping[str, str] | None = None,
+    required: tuple[str, ...] = ("xgboost",),
 ) -> dict[str, Any]:
     """Check the schema in the module docstring; ValueError names the first bad field.
 
     ``groups`` (``{"xgboost": group, "baseline": group}``) also checks each ARN's group.
+    ``required``: the models the serving kind hosts (``served_models(kind)``); the baseline
+    is optional for kinds that do not serve it.
     """
     if not isinstance(data, dict):
         raise ValueError(f"{source}: must be a JSON object, got {type(data).__name__}")
-    missing = [k for k in TOP_KEYS if k not in data]
-    if missing:
+    if "resolved_at" not in data or "xgboost" not in data:
+        missing = [k for k in ("xgboost", "resolved_at") if k not in data]
         raise ValueError(f"{source}: missing key(s) {', '.join(missing)}")
+    absent = [m for m in required if m not in data]
+    if absent:
+        group = (groups or {}).get(absent[0], f"the {absent[0]} group")
+        raise ValueError(
+            f"{source}: missing key(s) {', '.join(absent)}: this serving kind hosts "
+            f"{' and '.join(required)}; approve a version of {group} "
+            f"(`labctl model approve --group {group}`) and run `labctl release resolve` again"
+        )
     extra = sorted(set(data) - set(TOP_KEYS))
     if extra:
         raise ValueError(f"{source}: unknown key(s) {', '.join(extra)}")
@@ -56,14 +101,14 @@ def validate_release(
         datetime.fromisoformat(resolved_at)
     except (TypeError, ValueError) as err:
         raise ValueError(f"{source}: resolved_at {resolved_at!r} is not an ISO-8601 time") from err
-    for model in MODEL_KEYS:
+    for model in (m for m in MODEL_KEYS if m in data):
         entry, where = data[model], f"{source}: {model}"
         if not isinstance(entry, dict):
             raise ValueError(f"{where} must be an object")
         missing = [k for k in ENTRY_KEYS if k not in entry]
         if missing:
             raise ValueError(f"{where}: missing key(s) {', '.join(missing)}")
-        extra = sorted(set(entry) - set(ENTRY_KEYS))
+        extra = sorted(set(entry) - set(ENTRY_KEYS) - set(OPTIONAL_ENTRY_KEYS))
         if extra:
             raise ValueError(f"{where}: unknown key(s) {', '.join(extra)}")
         arn = entry["package_arn"]
@@ -91,6 +136,11 @@ def validate_release(
         url = entry["model_data_url"]
         if not isinstance(url, str) or not re.match(r"^s3://[^/]+/.+", url):
             raise ValueError(f"{where}.model_data_url must be an s3://bucket/key URI, got {url!r}")
+        if "target_model" in entry and entry["target_model"] != mme_target_model(model, version):
+            raise ValueError(
+                f"{where}.target_model {entry['target_model']!r} must be "
+                f"{mme_target_model(model, version)!r} (the model and its version)"
+            )
     return data
 
 
@@ -113,32 +163,44 @@ class PackageRef:
     image: str
     model_data_url: str
     version: int
+    target_model: str | None = None
 
 
 @dataclass(frozen=True)
 class Release:
     xgboost: PackageRef
-    baseline: PackageRef
+    baseline: PackageRef | None = None
     source: str = ""
 
     @classmethod
     def from_dict(
-        cls, data: Any, source: str = "release", groups: Mapping[str, str] | None = None
+        cls,
+        data: Any,
+        source: str = "release",
+        groups: Mapping[str, str] | None = None,
+        required: tuple[str, ...] = ("xgboost",),
     ) -> Release:
-        validate_release(data, source, groups)
+        validate_release(data, source, groups, required)
         refs = {
             name: PackageRef(
                 data[name]["package_arn"],
                 data[name]["image"],
                 data[name]["model_data_url"],
                 data[name]["version"],
+                data[name].get("target_model"),
             )
             for name in MODEL_KEYS
+            if name in data
         }
-        return cls(refs["xgboost"], refs["baseline"], source)
+        return cls(refs["xgboost"], refs.get("baseline"), source)
 
     @classmethod
-    def from_file(cls, path: str | Path, groups: Mapping[str, str] | None = None) -> Release:
+    def from_file(
+        cls,
+        path: str | Path,
+        groups: Mapping[str, str] | None = None,
+        required: tuple[str, ...] = ("xgboost",),
+    ) -> Release:
         path = Path(path)
         try:
             data = json.loads(path.read_text())
@@ -146,4 +208,4 @@ class Release:
             raise ValueError(f"{path}: no release file; run `labctl release resolve`") from err
         except json.JSONDecodeError as err:
             raise ValueError(f"{path}: not valid JSON ({err})") from err
-        return cls.from_dict(data, str(path), groups)
+        return cls.from_dict(data, str(path), groups, required)

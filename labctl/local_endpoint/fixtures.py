@@ -1,7 +1,8 @@
 """Small stand-in models and a lab registry for tests and benchmarks (seconds, not a pipeline).
 
 Same layout as the local pipeline writes: ``model.tar.gz`` with ``xgboost-model`` (XGBoost,
-multi:softmax) or ``model.joblib`` (a GaussianNB Pipeline), listed in ``registry/registry.json``.
+multi:softmax) or ``model.joblib`` + ``code/baseline_inference.py`` (a GaussianNB Pipeline and
+its serving entry point), listed in ``registry/registry.json`` with the container environment.
 """
 
 from __future__ import annotations
@@ -41,13 +42,16 @@ def train_xgboost(
 
 
 def train_baseline(x: np.ndarray, y: np.ndarray, path: Path) -> Path:
-    import joblib
-    from sklearn.naive_bayes import GaussianNB
-    from sklearn.pipeline import make_pipeline
+    """The baseline as the pipeline's TrainBaseline job packs it: model.joblib and the
+    serving entry point under code/ (model_code/train_baseline.py ``save_model``)."""
+    import tempfile
 
-    buffer = io.BytesIO()
-    joblib.dump(make_pipeline(GaussianNB()).fit(x, y), buffer)
-    return _tar(path, "model.joblib", buffer.getvalue())
+    from model_code.train_baseline import save_model, train
+    from pipelines.local.jobs import tar_model
+
+    with tempfile.TemporaryDirectory() as tmp:
+        save_model(train(x, y), Path(tmp))
+        return tar_model(Path(tmp), path)
 
 
 def build_registry(workdir: Path, xgboost_versions: int = 2, rounds: int = 10) -> Path:
@@ -74,10 +78,13 @@ def build_registry(workdir: Path, xgboost_versions: int = 2, rounds: int = 10) -
         }
         for v in range(1, xgboost_versions + 1)
     ]
+    from pipelines.training_pipeline import BASELINE_SERVING_ENV
+
     baseline = {
         "version": 1,
         "approval_status": "PendingManualApproval",
         "artifact": str(train_baseline(x_train, y_train, models / "baseline" / "model.tar.gz")),
+        "environment": dict(BASELINE_SERVING_ENV),  # as RegisterBaseline registers it
     }
     registry = {
         "groups": {

@@ -27,7 +27,13 @@ class InvocationError(Exception):
     """
 
     def __init__(
-        self, status: int, code: str, message: str, error_code: str = "", detail: str = ""
+        self,
+        status: int,
+        code: str,
+        message: str,
+        error_code: str = "",
+        detail: str = "",
+        original_status: int | None = None,
     ) -> None:
         super().__init__(message)
         self.status = status
@@ -35,11 +41,13 @@ class InvocationError(Exception):
         self.message = message
         self.error_code = error_code or code
         self.detail = detail or message  # the problem alone, without SageMaker's wrapping
+        self.original_status = original_status  # what the container answered (ModelError)
 
     def body(self) -> dict[str, Any]:
         body: dict[str, Any] = {"ErrorCode": self.error_code, "Message": self.message}
         if self.code == "ModelError":
-            body["OriginalStatusCode"] = self.status
+            body["OriginalStatusCode"] = self.original_status or self.status
+            body["OriginalMessage"] = self.detail
         return body
 
 
@@ -52,6 +60,22 @@ def payload_error(message: str, status: int = 400) -> InvocationError:
         f'Received {kind} error ({status}) from model with message "{message}"',
         error_code="CLIENT_ERROR_FROM_MODEL" if status < 500 else "SERVER_ERROR_FROM_MODEL",
         detail=message,
+    )
+
+
+def model_failure(message: str) -> InvocationError:
+    """The model raised while predicting. InvokeEndpoint answers HTTP 424 ``ModelError`` with
+    the container's status (500) in ``OriginalStatusCode`` (botocore's sagemaker-runtime
+    model: ModelError, httpStatusCode 424, members Message, OriginalStatusCode,
+    OriginalMessage, LogStreamArn); the endpoint's ``InvocationModelErrors`` metric counts it.
+    """
+    return InvocationError(
+        424,
+        "ModelError",
+        f'Received server error (500) from primary with message "{message}"',
+        error_code="SERVER_ERROR_FROM_MODEL",
+        detail=message,
+        original_status=500,
     )
 
 

@@ -2,7 +2,8 @@
 
 Single-model kinds serve the newest Approved XGBoost version (else the newest); multi-container
 serves the XGBoost and baseline groups; multi-model serves every version of every group from
-``<workdir>/serving/models/<group>-v<version>.tar.gz``.
+``<workdir>/serving/models/<model>-v<version>.tar.gz``, the TargetModel names
+``labctl release publish`` gives the cloud's ``mme/`` prefix (``mme_target_model``).
 """
 
 from __future__ import annotations
@@ -12,6 +13,7 @@ import shutil
 from pathlib import Path
 from typing import Any
 
+from infra.serving.release import mme_target_model
 from labctl.local_endpoint.server import EndpointSettings, EndpointSetupError
 
 XGBOOST_GROUP = "digits-xgboost"
@@ -52,7 +54,9 @@ def _artifact(version: dict[str, Any], group: str) -> Path:
 
 
 def mme_name(group: str, version: int | str) -> str:
-    return f"{group}-v{version}.tar.gz"
+    """The TargetModel of a group's version: the same name the cloud release publishes."""
+    models = {g: model for model, g in CONTAINER_GROUPS.items()}
+    return mme_target_model(models.get(group, group), int(version))
 
 
 def populate_model_folder(registry: dict[str, Any], folder: Path) -> list[str]:
@@ -81,9 +85,13 @@ def settings_from_registry(workdir: Path, kind: str, **overrides: Any) -> Endpoi
     if kind in ("real_time", "serverless"):
         settings.model = _artifact(pick_version(registry, XGBOOST_GROUP), XGBOOST_GROUP)
     elif kind == "multi_container":
+        chosen = {host: pick_version(registry, group) for host, group in CONTAINER_GROUPS.items()}
         settings.containers = {
-            host: _artifact(pick_version(registry, group), group)
-            for host, group in CONTAINER_GROUPS.items()
+            host: _artifact(chosen[host], CONTAINER_GROUPS[host]) for host in chosen
+        }
+        # The registered container environment: the baseline's entry point lives there.
+        settings.container_env = {
+            host: dict(version.get("environment") or {}) for host, version in chosen.items()
         }
     elif kind == "multi_model":
         settings.model_folder = workdir / "serving" / "models"

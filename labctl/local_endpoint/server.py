@@ -20,12 +20,13 @@ from typing import Any
 from urllib.parse import unquote
 
 from labctl.local_endpoint.capture import CaptureWriter
+from labctl.local_endpoint.entry_point import EntryPointModel, load_container
 from labctl.local_endpoint.models import ArchiveError, LoadedModel, ModelCache, load_archive
 from labctl.local_endpoint.payload import (
     InvocationError,
     format_predictions,
+    model_failure,
     parse,
-    payload_error,
     response_type,
 )
 
@@ -44,7 +45,8 @@ class EndpointSetupError(ValueError):
 @dataclass
 class EndpointSettings:
     """What to serve. ``model`` for real_time/serverless, ``model_folder`` for multi_model,
-    ``containers`` (hostname -> archive) for multi_container."""
+    ``containers`` (hostname -> archive) for multi_container, with each container's
+    registered environment in ``container_env`` (the framework entry point)."""
 
     kind: str
     endpoint_name: str = "lab-digits"
@@ -52,6 +54,7 @@ class EndpointSettings:
     model: Path | None = None
     model_folder: Path | None = None
     containers: dict[str, Path] = field(default_factory=dict)
+    container_env: dict[str, dict[str, str]] = field(default_factory=dict)
     max_models: int | None = 8
     max_bytes: int | None = None
     capture_dir: Path | None = None
@@ -89,7 +92,7 @@ class LocalEndpoint:
         self.kind = settings.kind
         self.name = settings.endpoint_name
         self.model: LoadedModel | None = None
-        self.containers: dict[str, LoadedModel] = {}
+        self.containers: dict[str, LoadedModel | EntryPointModel] = {}
         self.cache: ModelCache | None = None
         self.invocations = 0
         self.errors = 0
@@ -116,7 +119,8 @@ class LocalEndpoint:
             if not settings.containers:
                 raise EndpointSetupError("a multi_container endpoint needs containers")
             self.containers = {
-                host: load_archive(path, host) for host, path in settings.containers.items()
+                host: load_container(path, settings.container_env.get(host, {}), host)
+                for host, path in settings.containers.items()
             }
         else:
             if settings.model_folder is None or not settings.model_folder.is_dir():
@@ -127,7 +131,9 @@ class LocalEndpoint:
 
     # --- routing -------------------------------------------------------------------------
 
-    def _route(self, target_model: str | None, target_container: str | None) -> LoadedModel:
+    def _route(
+        self, target_model: str | None, target_container: str | None
+    ) -> LoadedModel | EntryPointModel:
         if target_model is not None and self.kind != "multi_model":
             raise InvocationError(
                 400,
@@ -203,13 +209,16 @@ class LocalEndpoint:
                 )
             content_type = headers.get("Content-Type")
             model = self._route(headers.get(TARGET_MODEL), headers.get(TARGET_CONTAINER))
-            out_type = response_type(headers.get("Accept"), content_type)
-            rows = parse(content_type, body)
-            try:
-                predictions = model.predict(rows)
-            except Exception as err:  # a model failure must not take the server down
-                raise payload_error(f"{type(err).__name__}: {err}", status=500) from err
-            data = format_predictions(predictions, out_type)
+            if isinstance(model, EntryPointModel):
+                data, out_type = model.handle(body, content_type, headers.get("Accept"))
+            else:
+                out_type = response_type(headers.get("Accept"), content_type)
+                rows = parse(content_type, body)
+                try:
+                    predictions = model.predict(rows)
+                except Exception as err:  # a model failure must not take the server down
+                    raise model_failure(f"{type(err).__name__}: {err}") from err
+                data = format_predictions(predictions, out_type)
         except InvocationError as err:
             with self._count_lock:
                 self.errors += 1
@@ -263,6 +272,9 @@ class LocalEndpoint:
             self._thread = None
         if self.capture is not None:
             self.capture.close()
+        for model in self.containers.values():
+            if isinstance(model, EntryPointModel):
+                model.close()
 
     def __enter__(self) -> LocalEndpoint:
         return self.start()

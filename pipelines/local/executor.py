@@ -664,6 +664,9 @@ class LocalExecution:
                 "approval_status": args.get("ModelApprovalStatus", "PendingManualApproval"),
                 "image": container.get("Image"),
                 "model_data_url": container["ModelDataUrl"],
+                # What the serving container is told (entry point of framework containers):
+                # the local endpoint loads the model through it, as SageMaker would.
+                "environment": dict(container.get("Environment") or {}),
                 "artifact": str(artifact),
                 "metrics": metrics,
                 "created": datetime.now(UTC).isoformat(timespec="seconds"),

@@ -107,3 +107,20 @@ def test_pipeline_role_pulls_only_the_definitions_images_and_grants_only_for_job
     grants = statements["JobVolumeKeyGrants"]
     assert grants["Condition"] == {"Bool": {"kms:GrantIsForAWSResource": "true"}}
     assert grants["Resource"] == {"Fn::ImportValue": f"{config.env_name}-lake-key-arn"}
+
+
+def test_deployed_baseline_package_carries_its_serving_entry_point(training) -> None:  # type: ignore[no-untyped-def]
+    """The synthesized pipeline registers the baseline with the environment the scikit-learn
+    serving container needs to import model_fn (the multi_container endpoint loads it)."""
+    _, template = training
+    parts = _pipeline(template)["PipelineDefinition"]["PipelineDefinitionBody"]["Fn::Join"][1]
+    definition = json.loads("".join(p if isinstance(p, str) else "resolved" for p in parts))
+    gate = next(s for s in definition["Steps"] if s["Name"] == "QualityGate")
+    (baseline,) = [
+        s for s in gate["Arguments"]["IfSteps"] if s["Name"].startswith("RegisterBaseline")
+    ]
+    (container,) = baseline["Arguments"]["InferenceSpecification"]["Containers"]
+    assert container["Environment"] == {
+        "SAGEMAKER_PROGRAM": "baseline_inference.py",
+        "SAGEMAKER_SUBMIT_DIRECTORY": "/opt/ml/model/code",
+    }

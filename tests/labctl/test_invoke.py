@@ -87,7 +87,7 @@ def test_file_input_and_target_model(labctl, mme, first_row, tmp_path, capsys) -
     rows = tmp_path / "rows.csv"
     rows.write_text(f"{first_row}\n{first_row}\n")
     argv = ["invoke", "--endpoint", NAME, "--local-url", mme.url, "--file", str(rows)]
-    assert labctl([*argv, "--target-model", "digits-baseline-v1.tar.gz", "--expect", "6,6"]) == 0
+    assert labctl([*argv, "--target-model", "baseline-v1.tar.gz", "--expect", "6,6"]) == 0
     assert labctl(argv) == 1  # an MME without a target model: ValidationError
     assert "ValidationError: " in capsys.readouterr().err
     assert labctl([*argv, "--target-model", "nope.tar.gz"]) == 1
@@ -180,3 +180,16 @@ def test_stubbed_json_scores_and_client_error(labctl, stubbed, capsys) -> None:
     assert "ValidationError: Endpoint staging-digits of account 1 not found." in (
         capsys.readouterr().err
     )
+
+
+def test_target_model_from_a_release_file(labctl, mme, first_row, tmp_path, capsys) -> None:
+    """The delivery smoke test of a multi_model endpoint: the TargetModel comes from the
+    release file the build wrote, in the same <model>-v<version> names the lab serves."""
+    release = tmp_path / "lab.json"
+    release.write_text('{"xgboost": {"target_model": "xgboost-v2.tar.gz"}}')
+    argv = ["invoke", "--endpoint", NAME, "--local-url", mme.url, "--csv", first_row]
+    assert labctl([*argv, "--target-model-from", str(release), "--expect", "6"]) == 0
+    assert "xgboost-v2.tar.gz" in mme.cache.loaded()
+    release.write_text('{"xgboost": {"version": 2}}')
+    assert labctl([*argv, "--target-model-from", str(release)]) == 2
+    assert "xgboost has no target_model" in capsys.readouterr().err

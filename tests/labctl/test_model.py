@@ -77,3 +77,76 @@ def test_bad_arguments_exit_2(argv: list[str]) -> None:
     with pytest.raises(SystemExit) as exit_info:
         main(argv)
     assert exit_info.value.code == 2
+
+
+def _cloud_group(sm, group: str, n: int = 1) -> None:  # type: ignore[no-untyped-def]
+    sm.create_model_package_group(ModelPackageGroupName=group)
+    for _ in range(n):
+        sm.create_model_package(
+            ModelPackageGroupName=group,
+            ModelApprovalStatus="PendingManualApproval",
+            InferenceSpecification={
+                "Containers": [{"Image": "img:1", "ModelDataUrl": "s3://b/model.tar.gz"}],
+                "SupportedContentTypes": ["text/csv"],
+                "SupportedResponseMIMETypes": ["text/csv"],
+            },
+        )
+
+
+def _statuses(sm, group: str) -> list[str]:  # type: ignore[no-untyped-def]
+    packages = sm.list_model_packages(ModelPackageGroupName=group)["ModelPackageSummaryList"]
+    by_version = sorted(packages, key=lambda p: int(p["ModelPackageArn"].rsplit("/", 1)[1]))
+    return [p["ModelApprovalStatus"] for p in by_version]
+
+
+@mock_aws
+@pytest.mark.parametrize(
+    ("flags", "xgboost", "baseline"),
+    [
+        ([], ["PendingManualApproval", "Approved"], ["PendingManualApproval"]),
+        (["--baseline"], ["PendingManualApproval", "PendingManualApproval"], ["Approved"]),
+        (["--both"], ["PendingManualApproval", "Approved"], ["Approved"]),
+    ],
+)
+def test_cloud_approve_picks_the_profiles_groups(
+    flags: list[str], xgboost: list[str], baseline: list[str]
+) -> None:
+    """The lab profile's groups are digits-xgboost and digits-baseline (config/lab.json)."""
+    sm = boto3.client("sagemaker", region_name="us-east-1")
+    _cloud_group(sm, "digits-xgboost", 2)
+    _cloud_group(sm, "digits-baseline", 1)
+    assert main(["model", "approve", "--region", "us-east-1", *flags]) == 0
+    assert _statuses(sm, "digits-xgboost") == xgboost
+    assert _statuses(sm, "digits-baseline") == baseline
+
+
+def test_local_both_approves_each_group(tmp_path: Path) -> None:
+    path = tmp_path / "registry" / "registry.json"
+    path.parent.mkdir(parents=True)
+    pending = [{"version": 1, "approval_status": "PendingManualApproval"}]
+    groups = {g: {"versions": list(pending)} for g in ("digits-xgboost", "digits-baseline")}
+    path.write_text(json.dumps({"groups": groups}))
+    assert main(["model", "approve", "--local", "--workdir", str(tmp_path), "--both"]) == 0
+    saved = json.loads(path.read_text())["groups"]
+    assert {g: v["versions"][0]["approval_status"] for g, v in saved.items()} == {
+        "digits-xgboost": "Approved",
+        "digits-baseline": "Approved",
+    }
+
+
+@pytest.mark.parametrize(
+    "argv",
+    [
+        ["model", "approve", "--both", "--version", "2"],
+        ["model", "approve", "--profile", "nope"],
+    ],
+)
+def test_ambiguous_or_unknown_selection_exits_2(argv: list[str]) -> None:
+    assert main(argv) == 2
+
+
+def test_help_says_when_the_baseline_is_needed(capsys) -> None:  # type: ignore[no-untyped-def]
+    with pytest.raises(SystemExit):
+        main(["model", "approve", "--help"])
+    out = " ".join(capsys.readouterr().out.split())
+    assert "only when serving.kind is multi_container" in out

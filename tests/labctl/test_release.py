@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import io
 import json
 import subprocess
@@ -13,7 +14,7 @@ import boto3
 import pytest
 from moto import mock_aws
 
-from infra.config import load_profile
+from infra.config import GuardrailConfig, ServingConfig, load_profile
 from labctl import cli
 from labctl.cli import main
 from labctl.errors import OperationFailed
@@ -74,16 +75,60 @@ def _release() -> dict[str, Any]:
     }
 
 
+def _config(kind: str) -> Any:
+    """The lab profile with another serving kind (serverless: no capture, no monitoring)."""
+    lab = load_profile("lab")
+    if kind == "serverless":
+        serving = ServingConfig(
+            kind="serverless", data_capture=False, guardrail=GuardrailConfig(mode="all_at_once")
+        )
+        monitoring = dataclasses.replace(lab.monitoring, engine="none")
+        return dataclasses.replace(lab, serving=serving, monitoring=monitoring)
+    return dataclasses.replace(lab, serving=dataclasses.replace(lab.serving, kind=kind))
+
+
 @mock_aws
 def test_resolve_takes_the_newest_approved_and_ignores_pending_and_rejected() -> None:
     sm = boto3.client("sagemaker", region_name=REGION)
     _registry(sm, ["Approved", "Approved", "Rejected", "PendingManualApproval"], ["Approved"])
-    release = resolve_release(sm, load_profile("lab"))
+    release = resolve_release(sm, _config("multi_container"))
     assert release["xgboost"]["version"] == 2
     assert release["xgboost"]["package_arn"].endswith(f"model-package/{XGB}/2")
     assert release["xgboost"]["model_data_url"] == f"s3://models/{XGB}/2/model.tar.gz"
     assert release["xgboost"]["image"] == f"img/{XGB}:1"
     assert release["baseline"]["version"] == 1
+
+
+@mock_aws
+@pytest.mark.parametrize("kind", ["real_time", "serverless", "multi_model"])
+def test_kinds_without_the_baseline_resolve_with_no_baseline_approved(kind: str) -> None:
+    """A first release approves only XGBoost: kinds that never host the baseline must not ask
+    for it (defect: the build failed until someone approved an unused baseline)."""
+    sm = boto3.client("sagemaker", region_name=REGION)
+    _registry(sm, ["Approved"], ["PendingManualApproval"])
+    release = resolve_release(sm, _config(kind))
+    assert set(release) == {"xgboost", "resolved_at"}
+    assert release["xgboost"]["package_arn"].endswith(f"model-package/{XGB}/1")
+
+
+@mock_aws
+def test_multi_container_without_an_approved_baseline_says_which_group_and_command() -> None:
+    sm = boto3.client("sagemaker", region_name=REGION)
+    _registry(sm, ["Approved"], ["PendingManualApproval"])
+    with pytest.raises(OperationFailed) as err:
+        resolve_release(sm, _config("multi_container"))
+    message = str(err.value)
+    assert f"no approved model package in group '{BASE}'" in message
+    assert "'multi_container' hosts the baseline model" in message
+    assert f"labctl model approve --group {BASE}" in message
+
+
+@mock_aws
+def test_multi_model_release_names_the_target_model_by_version() -> None:
+    sm = boto3.client("sagemaker", region_name=REGION)
+    _registry(sm, ["Approved", "Approved", "Approved"], [])
+    release = resolve_release(sm, _config("multi_model"))
+    assert release["xgboost"]["target_model"] == "xgboost-v3.tar.gz"
 
 
 @mock_aws
@@ -95,13 +140,13 @@ def test_resolve_without_an_approved_model_names_the_group() -> None:
 
 
 @mock_aws
-def test_cli_resolve_with_baseline_missing_exits_1(tmp_path: Path, capsys) -> None:  # type: ignore[no-untyped-def]
+def test_cli_resolve_without_xgboost_exits_1(tmp_path: Path, capsys) -> None:  # type: ignore[no-untyped-def]
     sm = boto3.client("sagemaker", region_name=REGION)
-    _registry(sm, ["Approved"], [])
+    _registry(sm, [], ["Approved"])
     out = tmp_path / "lab.json"
     code = main(["release", "resolve", "--profile", "lab", "--region", REGION, "--out", str(out)])
     assert code == 1
-    assert f"group '{BASE}'" in capsys.readouterr().err
+    assert f"group '{XGB}'" in capsys.readouterr().err
     assert not out.exists()
 
 
@@ -114,7 +159,8 @@ def test_cli_resolve_writes_a_file_load_release_accepts(tmp_path: Path) -> None:
     assert code == 0
     release = load_release(out, groups={"xgboost": XGB, "baseline": BASE})
     assert release["xgboost"]["version"] == 2
-    assert set(release) == {"xgboost", "baseline", "resolved_at"}
+    # lab serves real_time: the baseline is neither needed nor pinned.
+    assert set(release) == {"xgboost", "resolved_at"}
 
 
 def test_cli_resolve_unknown_profile_exits_2() -> None:
@@ -129,7 +175,8 @@ def test_write_then_load_round_trips(tmp_path: Path) -> None:
 @pytest.mark.parametrize(
     ("mutate", "message"),
     [
-        (lambda r: r.pop("baseline"), "missing key(s) baseline"),
+        (lambda r: r.pop("xgboost"), "missing key(s) xgboost"),
+        (lambda r: r["xgboost"].update(target_model="latest.tar.gz"), "must be 'xgboost-v3"),
         (lambda r: r.update(extra=1), "unknown key(s) extra"),
         (lambda r: r["xgboost"].pop("image"), "xgboost: missing key(s) image"),
         (
@@ -149,6 +196,16 @@ def test_load_rejects_malformed_files(tmp_path: Path, mutate: Any, message: str)
     path.write_text(json.dumps(release))
     with pytest.raises(ValueError, match=message.replace("(", r"\(").replace(")", r"\)")):
         load_release(path)
+
+
+def test_baseline_is_optional_unless_the_kind_serves_it(tmp_path: Path) -> None:
+    release = _release()
+    release.pop("baseline")
+    path = tmp_path / "r.json"
+    path.write_text(json.dumps(release))
+    assert "baseline" not in load_release(path)
+    with pytest.raises(ValueError, match=f"missing key\\(s\\) baseline.*--group {BASE}"):
+        load_release(path, {"xgboost": XGB, "baseline": BASE}, ("xgboost", "baseline"))
 
 
 def test_load_rejects_missing_file_invalid_json_and_wrong_group(tmp_path: Path) -> None:
@@ -260,3 +317,58 @@ def test_cli_upload_dry_run_and_bad_key(capsys) -> None:  # type: ignore[no-unty
     assert main(["release", "upload", "--bucket", "b", "--dry-run"]) == 0
     assert "dry run: would upload to s3://b/source/bundle.zip" in capsys.readouterr().out
     assert main(["release", "upload", "--bucket", "b", "--key", "x.tar", "--dry-run"]) == 2
+
+
+# ---------------------------------------------------------------- publish (multi_model)
+
+
+def _mme_release(tmp_path: Path, source_bucket: str) -> Path:
+    release = _release()
+    release.pop("baseline")
+    release["xgboost"]["model_data_url"] = f"s3://{source_bucket}/pipelines/Tune/model.tar.gz"
+    release["xgboost"]["target_model"] = "xgboost-v3.tar.gz"
+    return write_release(tmp_path / "lab.json", release)
+
+
+@mock_aws
+def test_publish_copies_the_package_artifact_to_the_mme_prefix_with_the_lake_key(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    s3 = boto3.client("s3", region_name=REGION)
+    key = boto3.client("kms", region_name=REGION).create_key()["KeyMetadata"]["Arn"]
+    s3.create_bucket(Bucket="artifacts")
+    artifact = b"\x1f\x8b model bytes"
+    s3.put_object(Bucket="artifacts", Key="pipelines/Tune/model.tar.gz", Body=artifact)
+    path = _mme_release(tmp_path, "artifacts")
+    mme = _config("multi_model")
+    monkeypatch.setattr("infra.config.load_profile", lambda name, overrides=None: mme)
+    argv = ["release", "publish", "--bucket", "artifacts", "--kms-key-id", key]
+    assert main([*argv, "--release", str(path), "--region", REGION]) == 0
+    head = s3.head_object(Bucket="artifacts", Key="mme/xgboost-v3.tar.gz")
+    assert head["ServerSideEncryption"] == "aws:kms"
+    assert head["SSEKMSKeyId"] == key
+    got = s3.get_object(Bucket="artifacts", Key="mme/xgboost-v3.tar.gz")["Body"].read()
+    assert got == artifact
+    assert "published s3://artifacts/mme/xgboost-v3.tar.gz" in capsys.readouterr().out
+
+
+@mock_aws
+def test_publish_of_a_missing_artifact_exits_1(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    boto3.client("s3", region_name=REGION).create_bucket(Bucket="artifacts")
+    path = _mme_release(tmp_path, "artifacts")  # no object at the model_data_url
+    mme = _config("multi_model")
+    monkeypatch.setattr("infra.config.load_profile", lambda name, overrides=None: mme)
+    argv = ["release", "publish", "--bucket", "artifacts", "--kms-key-id", "k"]
+    assert main([*argv, "--release", str(path), "--region", REGION]) == 1
+    assert "cannot publish s3://artifacts/pipelines/Tune/model.tar.gz" in capsys.readouterr().err
+
+
+def test_publish_is_a_no_op_for_kinds_without_a_prefix(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    path = write_release(tmp_path / "lab.json", _release())
+    argv = ["release", "publish", "--bucket", "b", "--kms-key-id", "k", "--release", str(path)]
+    assert main(argv) == 0  # lab serves real_time; no client is created
+    assert "nothing to publish" in capsys.readouterr().out

@@ -60,7 +60,7 @@ def test_serve_prints_url_kind_and_models_then_stops_on_ctrl_c(
     assert labctl(argv) == 0
     out = capsys.readouterr().out
     assert "endpoint lab-digits (multi_model) at http://127.0.0.1:" in out
-    assert "digits-baseline-v1.tar.gz, digits-xgboost-v1.tar.gz" in out
+    assert "baseline-v1.tar.gz, xgboost-v1.tar.gz" in out
     assert "capture off" in out and "stopped after 0 invocations" in out
 
 

@@ -29,9 +29,9 @@ from labctl.local_endpoint.registry import settings_from_registry
 
 NAME = "test-digits"
 MME_XGB1, MME_XGB2, MME_BASE = (
-    "digits-xgboost-v1.tar.gz",
-    "digits-xgboost-v2.tar.gz",
-    "digits-baseline-v1.tar.gz",
+    "xgboost-v1.tar.gz",
+    "xgboost-v2.tar.gz",
+    "baseline-v1.tar.gz",
 )
 
 
@@ -278,9 +278,9 @@ def test_mme_concurrent_first_requests_load_once(workdir: Path) -> None:
     [
         ({}, 400, "missing a target model header"),
         (
-            {"X-Amzn-SageMaker-Target-Model": "digits-xgboost-v9.tar.gz"},
+            {"X-Amzn-SageMaker-Target-Model": "xgboost-v9.tar.gz"},
             404,
-            "Model digits-xgboost-v9.tar.gz not found",
+            "Model xgboost-v9.tar.gz not found",
         ),
         (
             {"X-Amzn-SageMaker-Target-Model": "../registry/registry.json"},

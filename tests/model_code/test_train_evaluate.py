@@ -109,14 +109,49 @@ def test_evaluate_rejects_archive_without_model(data: Path, tmp_path: Path) -> N
         evaluate.predict_xgboost(bad, np.zeros((1, 64)))
 
 
-def test_model_fn_loads_what_training_saved(tmp_path: Path) -> None:
-    """The scikit-learn serving container calls model_fn(model_dir) on the trained artifact."""
-    import joblib
-    from sklearn.datasets import load_digits
+def test_training_ships_the_serving_entry_point_the_container_calls(
+    data: Path, tmp_path: Path
+) -> None:
+    """The scikit-learn serving container imports code/baseline_inference.py from the model
+    dir and calls model_fn(model_dir), input_fn(body, content_type), predict_fn(data, model),
+    output_fn(prediction, accept): run exactly that sequence on what training saved."""
+    import importlib.util
 
-    from model_code.train_baseline import model_fn, train
+    import pandas as pd
 
-    x, y = load_digits(return_X_y=True)
-    joblib.dump(train(x[:300], y[:300]), tmp_path / "model.joblib")
-    model = model_fn(str(tmp_path))
-    assert (model.predict(x[:50]) == y[:50]).mean() > 0.6
+    model_dir = tmp_path / "model"
+    argv = ["--train", str(data / "train"), "--validation", str(data / "validation")]
+    argv += ["--model-dir", str(model_dir)]
+    assert train_baseline.main(argv) == 0
+    script = model_dir / "code" / "baseline_inference.py"
+    assert script.is_file()
+    spec = importlib.util.spec_from_file_location("entry", script)
+    assert spec is not None and spec.loader is not None
+    entry = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(entry)
+    test = pd.read_csv(data / "test" / "test.csv", header=None).to_numpy()
+    labels, rows = test[:, 0].astype(int), test[:, 1:]
+    body = "".join(",".join(str(v) for v in row) + "\n" for row in rows).encode()
+    model = entry.model_fn(str(model_dir))
+    prediction = entry.predict_fn(entry.input_fn(body, "text/csv"), model)
+    out, content_type = entry.output_fn(prediction, "application/json")
+    assert content_type == "application/json"
+    predicted = json.loads(out)["predictions"]
+    assert len(predicted) == len(labels)
+    assert (np.asarray(predicted) == labels).mean() > 0.6  # naive Bayes floor vs true labels
+    csv_out, csv_type = entry.output_fn(prediction[:2], "text/csv")
+    assert (csv_type, csv_out) == ("text/csv", f"{predicted[0]}\n{predicted[1]}\n")
+    with pytest.raises(ValueError, match="rows of 64 numbers"):
+        entry.input_fn(b"1,2,3\n", "text/csv")
+
+
+def test_the_training_source_dir_carries_the_entry_point_it_copies(tmp_path: Path) -> None:
+    """TrainBaseline runs from sourcedir.tar.gz in the container; train_baseline.py copies
+    baseline_inference.py from beside itself, so the archive must hold both at its root."""
+    import tarfile
+
+    from infra.training.code_bundle import build_sourcedir
+
+    with tarfile.open(build_sourcedir(tmp_path)) as archive:
+        names = set(archive.getnames())
+    assert {"train_baseline.py", train_baseline.ENTRY_POINT.name} <= names

@@ -334,3 +334,36 @@ def test_executions_create_no_experiment_entities(definition: dict) -> None:
     pipeline: the definition opts out (the SDK writes null, which SageMaker reads as none)."""
     assert definition["PipelineExperimentConfig"] is None
     assert "ExperimentName" not in json.dumps(definition)
+
+
+def _register_containers(definition: dict) -> dict[str, dict]:
+    return {
+        s["Name"]: s["Arguments"]["InferenceSpecification"]["Containers"][0]
+        for s in iter_steps(definition["Steps"])
+        if s["Type"] == "RegisterModel"
+    }
+
+
+def test_baseline_package_names_the_entry_point_shipped_in_its_archive(definition: dict) -> None:
+    """The scikit-learn container loads nothing without SAGEMAKER_PROGRAM/SUBMIT_DIRECTORY; the
+    script must exist in model_code (train_baseline.py copies it to <model_dir>/code)."""
+    containers = _register_containers(definition)
+    (baseline,) = [c for n, c in containers.items() if n.startswith("RegisterBaseline")]
+    assert "sagemaker-scikit-learn" in baseline["Image"]
+    env = baseline["Environment"]
+    assert env["SAGEMAKER_SUBMIT_DIRECTORY"] == "/opt/ml/model/code"
+    repo = Path(__file__).resolve().parents[2]
+    assert (repo / "model_code" / env["SAGEMAKER_PROGRAM"]).is_file()
+    (xgboost,) = [c for n, c in containers.items() if n.startswith("RegisterXGBoost")]
+    assert "SAGEMAKER_PROGRAM" not in xgboost.get("Environment", {})  # built-in algorithm
+
+
+def test_check_finds_a_framework_package_without_an_entry_point(definition: dict) -> None:
+    broken = copy.deepcopy(definition)
+    for name, container in _register_containers(broken).items():
+        if name.startswith("RegisterBaseline"):
+            container["Environment"].pop("SAGEMAKER_PROGRAM")
+    assert check_definition(broken) == [
+        "RegisterBaseline-RegisterModel: sagemaker-scikit-learn:1.2-1-cpu-py3 has no default "
+        "model_fn; its container needs SAGEMAKER_PROGRAM"
+    ]

@@ -136,6 +136,19 @@ def test_passing_gate_registers_both_models(tmp_path: Path, lake: Path, definiti
     assert xgb_version["metrics"] == result.metrics["xgboost"]
     assert Path(xgb_version["artifact"]).exists()
     assert registry["digits-baseline"]["versions"][0]["metrics"] == result.metrics["baseline"]
+    # The baseline is registered with its serving entry point, and the archive carries it:
+    # the local multi-container endpoint loads it the way the scikit-learn container does.
+    baseline = registry["digits-baseline"]["versions"][0]
+    assert baseline["environment"]["SAGEMAKER_PROGRAM"] == "baseline_inference.py"
+    from labctl.local_endpoint import LocalEndpoint
+    from labctl.local_endpoint.entry_point import EntryPointModel
+    from labctl.local_endpoint.registry import settings_from_registry
+
+    endpoint = LocalEndpoint(settings_from_registry(result.workdir, "multi_container"))
+    try:
+        assert isinstance(endpoint.containers["baseline"], EntryPointModel)
+    finally:
+        endpoint.stop()
 
 
 def test_registry_versions_increase(tmp_path: Path) -> None:
