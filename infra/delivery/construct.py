@@ -66,6 +66,7 @@ class ModelDelivery(Construct):
     ) -> None:
         super().__init__(scope, id_)
         stack = cdk.Stack.of(self)
+        self.alert_topic = alert_topic
         retain = not config.destroyable
         self.key = logs_capable_key(
             self,
@@ -495,7 +496,9 @@ class ModelDelivery(Construct):
             actions={
                 "kms:GenerateDataKey*": "CDK's grant to publish the approval request to the "
                 "alert topic, encrypted with its key"
-            },
+            }
+            if self.alert_topic.master_key is not None  # an imported topic carries no key
+            else None,
         )
         for stage, action in (("Build", "SynthAndGate"), ("SmokeTest", "InvokeStaging")):
             acknowledge_wildcards(action_role(stage, action))  # starts one project: no wildcard

@@ -69,9 +69,9 @@ def test_every_kind_passes_the_compliance_gate(delivery, kind: str) -> None:  # 
 @pytest.mark.parametrize(
     ("kind", "groups"),
     [
-        ("real_time", ["digits-xgboost"]),
-        ("multi_model", ["digits-xgboost"]),
-        ("multi_container", ["digits-xgboost", "digits-baseline"]),
+        ("real_time", ["lab-digits-xgboost"]),
+        ("multi_model", ["lab-digits-xgboost"]),
+        ("multi_container", ["lab-digits-xgboost", "lab-digits-baseline"]),
     ],
 )
 def test_approvals_of_the_hosted_groups_start_the_pipeline(

@@ -111,13 +111,16 @@ def _statuses(sm, group: str) -> list[str]:  # type: ignore[no-untyped-def]
 def test_cloud_approve_picks_the_profiles_groups(
     flags: list[str], xgboost: list[str], baseline: list[str]
 ) -> None:
-    """The lab profile's groups are digits-xgboost and digits-baseline (config/lab.json)."""
+    """The lab profile's groups are lab-digits-xgboost and lab-digits-baseline (env-prefixed
+    from config/lab.json); a look-alike group without the prefix is left alone."""
     sm = boto3.client("sagemaker", region_name="us-east-1")
-    _cloud_group(sm, "digits-xgboost", 2)
-    _cloud_group(sm, "digits-baseline", 1)
+    _cloud_group(sm, "lab-digits-xgboost", 2)
+    _cloud_group(sm, "lab-digits-baseline", 1)
+    _cloud_group(sm, "digits-xgboost", 1)
     assert main(["model", "approve", "--region", "us-east-1", *flags]) == 0
-    assert _statuses(sm, "digits-xgboost") == xgboost
-    assert _statuses(sm, "digits-baseline") == baseline
+    assert _statuses(sm, "lab-digits-xgboost") == xgboost
+    assert _statuses(sm, "lab-digits-baseline") == baseline
+    assert _statuses(sm, "digits-xgboost") == ["PendingManualApproval"]
 
 
 def test_local_both_approves_each_group(tmp_path: Path) -> None:
