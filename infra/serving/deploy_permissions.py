@@ -250,12 +250,24 @@ def grants(
             (policies,),
             types=("AWS::IAM::ManagedPolicy",),
         ),
+        # Every property of models and endpoint configs is create-only, so their names are
+        # generated (a release replaces them).
         Grant(
-            "ModelsAndConfigs",
+            "Models",
             (
                 "sagemaker:CreateModel",
                 "sagemaker:DescribeModel",
                 "sagemaker:DeleteModel",
+                "sagemaker:AddTags",
+                "sagemaker:DeleteTags",
+                "sagemaker:ListTags",
+            ),
+            (arn("sagemaker", "model/*"),),
+            types=("AWS::SageMaker::Model",),
+        ),
+        Grant(
+            "EndpointConfigs",
+            (
                 "sagemaker:CreateEndpointConfig",
                 "sagemaker:DescribeEndpointConfig",
                 "sagemaker:DeleteEndpointConfig",
@@ -263,9 +275,8 @@ def grants(
                 "sagemaker:DeleteTags",
                 "sagemaker:ListTags",
             ),
-            # Every property of both is create-only, so their names are generated.
-            (arn("sagemaker", "model/*"), arn("sagemaker", "endpoint-config/*")),
-            types=("AWS::SageMaker::Model", "AWS::SageMaker::EndpointConfig"),
+            (arn("sagemaker", "endpoint-config/*"),),
+            types=("AWS::SageMaker::EndpointConfig",),
         ),
         Grant(
             "Endpoint",
@@ -393,8 +404,10 @@ WILDCARD_WHY = {
     "under the stack's own IAM path, and pass only to SageMaker",
     "InvokePolicy": "CloudFormation generates the invoke policy's name; it lives under the "
     "serving stack's own IAM path",
-    "ModelsAndConfigs": "models and endpoint configs get generated names: every property is "
-    "create-only, so a release replaces them",
+    "Models": "models get generated names: every property is create-only, so a release "
+    "replaces them",
+    "EndpointConfigs": "endpoint configs get generated names: every property is create-only, "
+    "so a release replaces them",
     "Alarms": "CloudFormation names the alarms <stack>-<logical id>-<suffix>: this stack's only",
     "ModelPackages": "CreateModel describes the approved version of this group; versions are "
     "numbered at registration",

@@ -55,9 +55,13 @@ def test_isolated_mode_lets_sagemaker_attach_jobs_and_endpoints_to_the_vpc(
         "ec2:CreateNetworkInterface",
         "ec2:CreateNetworkInterfacePermission",
         "ec2:DeleteNetworkInterface",
+        "ec2:DeleteNetworkInterfacePermission",
     }
-    vpc = bound["Condition"]["ArnEquals"]["ec2:Vpc"]
-    assert ":vpc/" in json.dumps(vpc)
+    # IfExists: a new interface carries no ec2:Vpc key (Service Authorization Reference), so
+    # a plain ArnEquals would deny CreateNetworkInterface; subnet and security group carry it.
+    (operator,) = bound["Condition"]
+    assert operator == "ArnEqualsIfExists"
+    assert ":vpc/" in json.dumps(bound["Condition"][operator]["ec2:Vpc"])
 
 
 @pytest.mark.parametrize("unit", ["Training", "Serving", "ServingStaging"])
