@@ -7,7 +7,6 @@ Each rule cites the page that states it.
 
 from __future__ import annotations
 
-import math
 import re
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
@@ -67,15 +66,30 @@ def _endpoints(a: Assembly) -> Iterator[tuple[Resource, dict[str, Any], dict[str
 
 
 def _step_instances(size: dict[str, Any], fleet: int) -> int:
-    """Instances one canary/linear step moves. Assumption (the guide gives none): a
-    CAPACITY_PERCENT step is rounded up to whole instances, at least one."""
+    """Whole instances one canary/linear step turns on. The pages give no rounding for a
+    CAPACITY_PERCENT size; rounded down (an instance is on or off: a step that rounds to zero
+    moves nothing), the conservative reading."""
     if size["Type"] == "INSTANCE_COUNT":
         return int(size["Value"])
-    return max(1, math.ceil(fleet * int(size["Value"]) / 100))
+    return fleet * int(size["Value"]) // 100
+
+
+def _fleet(a: Assembly, e: Resource, variant: dict[str, Any]) -> int:
+    """The smallest fleet the variant can have when an update starts: its initial count, or
+    the autoscaling minimum if that is lower."""
+    fleet = int(variant.get("InitialInstanceCount", 1))
+    endpoint = a.resolve(e.stack, e.properties).get("EndpointName", "")
+    for t in a.resources(stack=e.stack, type_="AWS::ApplicationAutoScaling::ScalableTarget"):
+        props = a.resolve(t.stack, t.properties)
+        if props.get("ResourceId") == f"endpoint/{endpoint}/variant/{variant.get('VariantName')}":
+            fleet = min(fleet, int(props["MinCapacity"]))
+    return fleet
 
 
 def guardrail_sizes(a: Assembly) -> Iterator[tuple[str, str]]:
-    """Canary <= 50 % of the fleet; linear steps 10-50 % of it: of the variant's instance count."""
+    """CloudFormation TrafficRoutingConfig: CanarySize "must be less than or equal to 50% of the
+    variant's total instance count", LinearStepSize "10-50% of the variant's total instance
+    count": a step is 1..floor(n/2) whole instances, so one instance takes no step at all."""
     for e, props, config in _endpoints(a):
         routing = (
             props.get("DeploymentConfig", {})
@@ -90,14 +104,14 @@ def guardrail_sizes(a: Assembly) -> Iterator[tuple[str, str]]:
             if "ServerlessConfig" in variant:
                 yield e.key, f"{kind} traffic shifting on a serverless variant (all-at-once only)"
                 continue
-            fleet = int(variant.get("InitialInstanceCount", 1))
+            fleet = _fleet(a, e, variant)
             step = _step_instances(size, fleet)
-            if step * 2 > fleet:
+            if not 1 <= step <= fleet // 2:
                 yield (
                     e.key,
-                    f"{kind} step of {size['Value']} {size['Type']} moves {step} of "
-                    f"{fleet} instance(s) of variant {variant['VariantName']}: more than 50 % "
-                    "of the fleet (one instance cannot take a canary or linear step)",
+                    f"{kind} size {size['Value']} {size['Type']} is {step} whole instance(s) of "
+                    f"a {fleet}-instance variant {variant['VariantName']}: a step must be "
+                    f"1-{fleet // 2} instances (at most 50 % of the instance count)",
                 )
 
 
