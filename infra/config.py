@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import json
 import re
-from dataclasses import dataclass, field, fields, is_dataclass
+from dataclasses import dataclass, field, fields, is_dataclass, replace
 from pathlib import Path
 from typing import Any, Literal, get_args, get_origin, get_type_hints
 
@@ -132,9 +132,11 @@ class TrainingConfig:
 
 @dataclass(frozen=True)
 class GuardrailConfig:
-    """SageMaker blue/green deployment guardrails (defaults from the study guide)."""
+    """SageMaker blue/green deployment guardrails (sizes from the study guide). The default
+    mode is all-at-once because the default fleet has one instance, on which no canary or
+    linear step exists (``guardrail_step_problem``)."""
 
-    mode: GuardrailMode = "canary"
+    mode: GuardrailMode = "all_at_once"
     canary_percent: int = 30
     linear_step_percent: int = 20
     bake_seconds: int = 600
@@ -166,6 +168,43 @@ class GuardrailConfig:
             "serving.guardrail.max_execution_timeout_seconds must be 600-28800, "
             f"got {self.max_execution_timeout_seconds}",
         )
+
+
+def guardrail_step_instances(percent: int, instances: int) -> int:
+    """Whole instances a CAPACITY_PERCENT step of ``percent`` turns on in a fleet of
+    ``instances``. CloudFormation's TrafficRoutingConfig says CanarySize "must be less than or
+    equal to 50% of the variant's total instance count" and LinearStepSize "must be 10-50% of
+    the variant's total instance count" (AWS::SageMaker::Endpoint TrafficRoutingConfig; the
+    developer guide's "Use canary traffic shifting": "less than or equal to 50% of the new
+    fleet's capacity"). Neither page states how a percentage becomes instances, so this
+    assumes the conservative reading: rounded down (an instance is on or off), and a step that
+    rounds to zero instances or exceeds the bound is not possible."""
+    return percent * instances // 100
+
+
+def guardrail_step_problem(g: GuardrailConfig, instances: int) -> str | None:
+    """Why ``g`` cannot shift traffic on a fleet of ``instances`` (min_instances: the size
+    the green fleet may have), or None. All-at-once always works."""
+    if g.mode == "all_at_once":
+        return None
+    percent = g.canary_percent if g.mode == "canary" else g.linear_step_percent
+    step = guardrail_step_instances(percent, instances)
+    limit = instances // 2  # canary <= 50 % and linear step <= 50 % of the instance count
+    if step >= 1 and step <= limit:
+        return None
+    what = "canary" if g.mode == "canary" else "linear step"
+    if instances < 2:
+        return (
+            f"serving.guardrail.mode={g.mode!r} needs at least 2 instances: a {what} is at most "
+            f"50 % of the variant's instance count, and {instances} instance cannot be split; set "
+            "serving.guardrail.mode='all_at_once' or serving.min_instances >= 2"
+        )
+    return (
+        f"serving.guardrail: a {percent} % {what} of {instances} instances is {step} whole "
+        f"instance(s) (rounded down); it must be 1-{limit} (at most 50 % of the variant's "
+        f"instance count): raise the percentage to at least {-(-100 // instances)} % or "
+        "serving.min_instances"
+    )
 
 
 @dataclass(frozen=True)
@@ -227,6 +266,8 @@ class ServingConfig:
                 f"{self.instance_type} (Inf1) endpoints cannot use {self.guardrail.mode} "
                 "traffic shifting: set serving.guardrail.mode='all_at_once' or another type",
             )
+            problem = guardrail_step_problem(self.guardrail, self.min_instances)
+            _require(problem is None, problem or "")
         if self.kind == "serverless":
             # Serverless endpoints exclude data capture and canary/linear traffic shifting
             # (SageMaker developer guide, "Serverless Inference: feature exclusions").
@@ -240,6 +281,17 @@ class ServingConfig:
                 "serverless endpoints only support all-at-once blue/green updates: set "
                 "serving.guardrail.mode='all_at_once' or serving.kind='real_time'",
             )
+
+    def for_staging(self) -> ServingConfig:
+        """The staging copy: one instance (the smoke test needs no more), so its blue/green
+        updates are all-at-once, whatever production uses (no canary or linear step exists on
+        one instance, see ``guardrail_step_problem``)."""
+        return replace(
+            self,
+            min_instances=1,
+            max_instances=1,
+            guardrail=replace(self.guardrail, mode="all_at_once"),
+        )
 
 
 @dataclass(frozen=True)

@@ -6,7 +6,6 @@ selects one copy. Each stack takes objects from the ones before it (``lake``, ``
 
 from __future__ import annotations
 
-import dataclasses
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -58,12 +57,12 @@ def add_platform(app: cdk.App, config: PlatformConfig, release: Release | None =
     ingestion.add_stack_dependency(data_lake)
     serving = staging = None
     if release is not None:  # no approved model yet: nothing to serve
-        # Staging: the same kind, one instance; the delivery pipeline smoke-tests it first.
+        # Staging: the same kind, one instance, all-at-once updates; smoke-tested first.
         staging = ServingStack(
             app,
             config.stack_name("ServingStaging"),
             config=config,
-            serving=dataclasses.replace(config.serving, min_instances=1, max_instances=1),
+            serving=config.serving.for_staging(),
             endpoint_name=config.staging_endpoint_name,
             release=release,
             alert_topic=ingestion.alerts.topic,

@@ -440,6 +440,11 @@ def build_pipeline(settings: PipelineSettings) -> Any:
             max_parallel,
         ],
         steps=[preprocess, tune, train_baseline, evaluate, gate],
+        # The SDK's default PipelineExperimentConfig makes every execution create an
+        # experiment and trial (SageMaker Experiments entities that outlive the pipeline and
+        # need sagemaker:CreateExperiment/CreateTrial/... on the pipeline role). Lineage and
+        # the model registry already record what each run produced, so none is created.
+        pipeline_experiment_config=None,
         sagemaker_session=session,
     )
 

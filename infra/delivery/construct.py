@@ -26,6 +26,11 @@ from constructs import Construct
 from infra.compliance.packs import acknowledge, acknowledge_grant_policy
 from infra.config import PlatformConfig
 from infra.data_lake.refs import LakeRefs
+from infra.serving.deploy_permissions import (
+    bootstrap_version_arn,
+    deployment_statements,
+    serving_units,
+)
 from infra.storage import access_log_bucket, kms_bucket, logs_capable_key
 
 SOURCE_KEY = "source/bundle.zip"
@@ -185,6 +190,29 @@ class ModelDelivery(Construct):
             ],
         )
 
+        # The deploy actions call CloudFormation with the template, whose BootstrapVersion
+        # parameter is an SSM parameter type resolved for the caller as well.
+        for stage in ("DeployStaging", "DeployProduction"):
+            action_role = (
+                self.pipeline.node.find_child(stage)
+                .node.find_child(stage)
+                .node.find_child("CodePipelineActionRole")
+            )
+            assert isinstance(action_role, iam.Role)
+            action_role.add_to_principal_policy(
+                iam.PolicyStatement(
+                    sid="BootstrapVersion",
+                    actions=["ssm:GetParameters"],
+                    resources=[
+                        bootstrap_version_arn(
+                            account=config.account,
+                            region=config.region,
+                            qualifier=config.cdk_qualifier,
+                        )
+                    ],
+                )
+            )
+
         # Approving a package in the XGBoost group starts the pipeline.
         self.approval_rule = events.Rule(
             self,
@@ -294,156 +322,31 @@ class ModelDelivery(Construct):
             admin_permissions=False,
             deployment_role=role,
             cfn_capabilities=[cdk.CfnCapabilities.ANONYMOUS_IAM],
-            replace_on_failure=False,
+            # A failed first create leaves the stack in ROLLBACK_COMPLETE, which no later update
+            # can leave: staging is replaced then (REPLACE_ON_FAILURE, which also allows the
+            # action to delete it). Production never is: a failed state there may still hold
+            # the serving endpoint, which only a person may decide to delete.
+            replace_on_failure=stage == "Staging",
         )
 
     def _deployment_role(self, config: PlatformConfig, lake: LakeRefs) -> iam.Role:
-        """What CloudFormation may do for the serving stacks: endpoints, their roles, alarms,
-        scaling, and nothing else (no AdministratorAccess)."""
-        stack = cdk.Stack.of(self)
+        """The role CloudFormation assumes for the serving stacks. What it may do is not
+        written here: the serving unit derives it from what it creates (``deploy_permissions``),
+        for create, update and delete, so no AdministratorAccess and no drift."""
         role = iam.Role(
             self,
             "DeploymentRole",
             assumed_by=iam.ServicePrincipal("cloudformation.amazonaws.com"),
             description="CloudFormation deploys the serving stacks for the delivery pipeline",
         )
-
-        def arn(service: str, resource: str, name: str, fmt: cdk.ArnFormat | None = None) -> str:
-            return stack.format_arn(
-                service=service, resource=resource, resource_name=name, arn_format=fmt
-            )
-
-        serving_roles = arn("iam", "role", f"{config.env_name}-Serving*", None)
-        role.add_to_policy(
-            iam.PolicyStatement(
-                sid="Endpoints",
-                actions=[
-                    "sagemaker:CreateModel",
-                    "sagemaker:DeleteModel",
-                    "sagemaker:DescribeModel",
-                    "sagemaker:CreateEndpointConfig",
-                    "sagemaker:DeleteEndpointConfig",
-                    "sagemaker:DescribeEndpointConfig",
-                    "sagemaker:CreateEndpoint",
-                    "sagemaker:UpdateEndpoint",
-                    "sagemaker:DeleteEndpoint",
-                    "sagemaker:DescribeEndpoint",
-                    "sagemaker:AddTags",
-                    "sagemaker:DeleteTags",
-                    "sagemaker:ListTags",
-                ],
-                resources=[
-                    arn("sagemaker", "model", "*"),
-                    arn("sagemaker", "endpoint-config", "*"),
-                    arn("sagemaker", "endpoint", f"{config.env_name}-digits*"),
-                ],
-            )
-        )
-        role.add_to_policy(
-            iam.PolicyStatement(
-                sid="ReadApprovedPackages",
-                actions=["sagemaker:DescribeModelPackage"],
-                resources=[
-                    arn("sagemaker", "model-package", f"{g}/*")
-                    for g in (
-                        config.training.model_package_group,
-                        config.training.baseline_package_group,
-                    )
-                ],
-            )
-        )
-        role.add_to_policy(
-            iam.PolicyStatement(
-                sid="HostingRoles",
-                actions=[
-                    "iam:CreateRole",
-                    "iam:DeleteRole",
-                    "iam:GetRole",
-                    "iam:TagRole",
-                    "iam:UntagRole",
-                    "iam:PutRolePolicy",
-                    "iam:DeleteRolePolicy",
-                    "iam:GetRolePolicy",
-                    "iam:AttachRolePolicy",
-                    "iam:DetachRolePolicy",
-                    "iam:CreatePolicy",
-                    "iam:DeletePolicy",
-                    "iam:GetPolicy",
-                    "iam:CreatePolicyVersion",
-                    "iam:DeletePolicyVersion",
-                    "iam:ListPolicyVersions",
-                    "iam:TagPolicy",
-                ],
-                resources=[
-                    serving_roles,
-                    arn("iam", "policy", f"{config.env_name}-Serving*", None),
-                ],
-            )
-        )
-        role.add_to_policy(
-            iam.PolicyStatement(
-                sid="PassHostingRoles",
-                actions=["iam:PassRole"],
-                resources=[serving_roles],
-                conditions={"StringEquals": {"iam:PassedToService": "sagemaker.amazonaws.com"}},
-            )
-        )
-        role.add_to_policy(
-            iam.PolicyStatement(
-                sid="Alarms",
-                actions=[
-                    "cloudwatch:PutMetricAlarm",
-                    "cloudwatch:DeleteAlarms",
-                    "cloudwatch:DescribeAlarms",
-                    "cloudwatch:TagResource",
-                ],
-                resources=[
-                    arn(
-                        "cloudwatch",
-                        "alarm",
-                        f"{config.env_name}-Serving*",
-                        cdk.ArnFormat.COLON_RESOURCE_NAME,
-                    )
-                ],
-            )
-        )
-        role.add_to_policy(
-            iam.PolicyStatement(
-                sid="Autoscaling",
-                actions=[
-                    "application-autoscaling:RegisterScalableTarget",
-                    "application-autoscaling:DeregisterScalableTarget",
-                    "application-autoscaling:PutScalingPolicy",
-                    "application-autoscaling:DeleteScalingPolicy",
-                    "application-autoscaling:Describe*",
-                    "application-autoscaling:TagResource",
-                ],
-                resources=["*"],  # scalable targets have no ARN before they exist
-            )
-        )
-        # Serving templates read the alert topic (and subnets) with Fn::GetStackOutput, which
-        # CloudFormation resolves with this role: it needs DescribeStacks on those stacks.
-        role.add_to_policy(
-            iam.PolicyStatement(
-                sid="ReadPlatformStackOutputs",
-                actions=["cloudformation:DescribeStacks"],
-                resources=[
-                    stack.format_arn(
-                        service="cloudformation",
-                        resource="stack",
-                        resource_name=f"{config.stack_name(unit)}/*",
-                    )
-                    for unit in ("Ingestion", "Network")
-                ],
-            )
-        )
-        role.add_to_policy(
-            iam.PolicyStatement(
-                sid="EndpointStorageKey",
-                actions=["kms:CreateGrant", "kms:DescribeKey"],
-                resources=[lake.key.key_arn],
-            )
-        )
+        for statement in deployment_statements(
+            serving_units(config),
+            account=config.account,
+            region=config.region,
+            qualifier=config.cdk_qualifier,
+            key_arn=lake.key.key_arn,
+        ):
+            role.add_to_policy(statement)
         return role
 
     def _acknowledge(self) -> None:

@@ -2,13 +2,15 @@
 
 A VPC with private isolated subnets only (no NAT, no internet gateway), flow logs to a
 KMS-encrypted log group, an S3 gateway endpoint and the interface endpoints SageMaker jobs
-and endpoints need. Exposes: vpc, subnets, security_group (egress to the endpoints only).
+and endpoints need. Exposes: vpc, subnets, security_group (egress to the endpoints only),
+``grant_network_interfaces`` (what a SageMaker execution role needs to run in this VPC).
 """
 
 from __future__ import annotations
 
 import aws_cdk as cdk
 from aws_cdk import aws_ec2 as ec2
+from aws_cdk import aws_iam as iam
 from aws_cdk import aws_logs as logs
 from constructs import Construct
 
@@ -100,3 +102,43 @@ class IsolatedNetwork(Construct):
                 private_dns_enabled=True,
                 open=False,  # only the workload security group may connect (rule above)
             )
+
+    def grant_network_interfaces(self, role: iam.IRole) -> None:
+        """Let SageMaker, acting with ``role``, attach jobs or endpoints to this VPC.
+
+        SageMaker creates and deletes the network interfaces with the execution role ("Give
+        SageMaker AI Training Jobs Access to Resources in Your Amazon VPC" and "Give SageMaker
+        AI Hosted Endpoints Access to Resources in Your Amazon VPC", SageMaker developer
+        guide). The interface actions are bound to this VPC with the ``ec2:Vpc`` condition
+        key (network-interface, subnet and security-group resources carry it); the Describe*
+        actions and DeleteNetworkInterfacePermission support no resource-level permission or
+        VPC key (Service Authorization Reference, Amazon EC2), so they take "*".
+        """
+        stack = cdk.Stack.of(role)
+        vpc_arn = stack.format_arn(service="ec2", resource="vpc", resource_name=self.vpc.vpc_id)
+        role.add_to_principal_policy(
+            iam.PolicyStatement(
+                sid="VpcNetworkInterfaces",
+                actions=[
+                    "ec2:CreateNetworkInterface",
+                    "ec2:CreateNetworkInterfacePermission",
+                    "ec2:DeleteNetworkInterface",
+                ],
+                resources=["*"],
+                conditions={"ArnEquals": {"ec2:Vpc": vpc_arn}},
+            )
+        )
+        role.add_to_principal_policy(
+            iam.PolicyStatement(
+                sid="VpcDescribe",
+                actions=[
+                    "ec2:DeleteNetworkInterfacePermission",
+                    "ec2:DescribeNetworkInterfaces",
+                    "ec2:DescribeVpcs",
+                    "ec2:DescribeSubnets",
+                    "ec2:DescribeSecurityGroups",
+                    "ec2:DescribeDhcpOptions",
+                ],
+                resources=["*"],
+            )
+        )

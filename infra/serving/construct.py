@@ -6,7 +6,8 @@ concurrency), ``multi_model`` (the XGBoost image in MultiModel mode over an S3 p
 Models come from registered model packages (the release file). Models and endpoint configs
 get generated names, since every property of them is create-only; the endpoint keeps its name
 and its variant name, so a new config is a blue/green update with auto-rollback on alarms.
-Not stateful. Exposes: endpoint, endpoint_name, alarms, invoke_policy, role.
+Not stateful. Exposes: endpoint, endpoint_name, alarms, invoke_policy, role. What deploying it
+takes is derived beside it, in ``deploy_permissions``.
 """
 
 from __future__ import annotations
@@ -33,10 +34,22 @@ from infra.serving.release import Release
 VARIANT = "AllTraffic"  # stable across configs: blue/green requires the same variant name
 CAPTURE_PREFIX = "capture"
 MME_PREFIX = "mme/"
+SCALING_SLR_SERVICE = "sagemaker.application-autoscaling.amazonaws.com"
+SCALING_SLR_PATH = (
+    f"aws-service-role/{SCALING_SLR_SERVICE}/"
+    "AWSServiceRoleForApplicationAutoScaling_SageMakerEndpoint"
+)
 # Instance families with local NVMe instance storage reject an endpoint-config KmsKeyId
 # (SageMaker API reference, CreateEndpointConfig.KmsKeyId): their volumes are
 # hardware-encrypted.
 _NVME = re.compile(r"^ml\.([a-z]+\d+[a-z]*d[a-z]*|g5|g6|g6e|p5|p5e|trn1|inf2)\.")
+
+
+def iam_path(stack_name: str) -> str:
+    """The IAM path of a serving stack's roles and managed policies, so the role that deploys
+    the stack can be bounded to them (``deploy_permissions``): generated IAM names are
+    truncated to 64 characters, so a name prefix cannot bound them; a path can."""
+    return f"/{stack_name}/"
 
 
 def supports_kms(instance_type: str) -> bool:
@@ -88,6 +101,7 @@ class ModelEndpoint(Construct):
             "Role",
             assumed_by=iam.ServicePrincipal("sagemaker.amazonaws.com"),
             description=f"Hosting role of endpoint {endpoint_name}",
+            path=iam_path(stack.stack_name),
         )
         lake.artifacts_bucket.grant_read(self.role)  # model artifacts (and the MME prefix)
         if config.data_capture:
@@ -125,6 +139,8 @@ class ModelEndpoint(Construct):
 
         vpc_config = None
         if network is not None:
+            # SageMaker attaches the endpoint's instances to the VPC with this role.
+            network.grant_network_interfaces(self.role)
             vpc_config = sagemaker.CfnModel.VpcConfigProperty(
                 subnets=network.vpc.select_subnets(
                     subnet_type=ec2.SubnetType.PRIVATE_ISOLATED
@@ -180,11 +196,35 @@ class ModelEndpoint(Construct):
             )
 
         self.alarms = self._alarms(alert_topic)
+        # Deployment guardrails prerequisites: SageMaker reads the auto-rollback alarms with
+        # the endpoint's execution role ("Auto-Rollback Configuration and Monitoring",
+        # SageMaker developer guide: cloudwatch:DescribeAlarms on the alarms).
+        self.role.add_to_principal_policy(
+            iam.PolicyStatement(
+                sid="ReadRollbackAlarms",
+                actions=["cloudwatch:DescribeAlarms"],
+                resources=[a.alarm_arn for a in self.alarms],
+            )
+        )
         self.endpoint = sagemaker.CfnEndpoint(
             self,
             "Endpoint",
             endpoint_name=endpoint_name,
             endpoint_config_name=self.endpoint_config.attr_endpoint_config_name,
+            # A release must not restart an autoscaled fleet at the config's initial count:
+            # keep the variant's current instance count and weight (RetainAllVariantProperties,
+            # AWS::SageMaker::Endpoint / UpdateEndpoint), but apply the release's data capture
+            # settings. The deployment config is always the template's (RetainDeploymentConfig
+            # false), so a guardrail change in the profile takes effect.
+            retain_all_variant_properties=None if serverless else True,
+            exclude_retained_variant_properties=None
+            if serverless
+            else [
+                sagemaker.CfnEndpoint.VariantPropertyProperty(
+                    variant_property_type="DataCaptureConfig"
+                )
+            ],
+            retain_deployment_config=False,
             deployment_config=sagemaker.CfnEndpoint.DeploymentConfigProperty(
                 blue_green_update_policy=sagemaker.CfnEndpoint.BlueGreenUpdatePolicyProperty(
                     traffic_routing_configuration=traffic_routing(config.guardrail),
@@ -208,6 +248,7 @@ class ModelEndpoint(Construct):
             self,
             "InvokePolicy",
             description=f"Invoke endpoint {endpoint_name} only",
+            path=iam_path(stack.stack_name),
             statements=[
                 iam.PolicyStatement(
                     actions=["sagemaker:InvokeEndpoint"],
@@ -323,15 +364,28 @@ class ModelEndpoint(Construct):
         return alarms
 
     def _autoscaling(self) -> None:
+        # SageMaker variants scale with Application Auto Scaling's service-linked role, which
+        # RegisterScalableTarget creates on first use ("Service-linked roles for Application
+        # Auto Scaling"): no role of our own, so the template passes none (RoleARN omitted).
+        stack = cdk.Stack.of(self)
+        service_linked = iam.Role.from_role_arn(
+            self,
+            "ScalingServiceLinkedRole",
+            f"arn:{stack.partition}:iam::{stack.account}:role/{SCALING_SLR_PATH}",
+        )
         target = appscaling.ScalableTarget(
             self,
             "ScalableTarget",
+            role=service_linked,
             service_namespace=appscaling.ServiceNamespace.SAGEMAKER,
             resource_id=f"endpoint/{self.endpoint_name}/variant/{VARIANT}",
             scalable_dimension="sagemaker:variant:DesiredInstanceCount",
             min_capacity=self.config.min_instances,
             max_capacity=self.config.max_instances,
         )
+        cfn_target = target.node.default_child
+        assert isinstance(cfn_target, appscaling.CfnScalableTarget)
+        cfn_target.add_property_deletion_override("RoleARN")
         target.node.add_dependency(self.endpoint)
         cooldown = cdk.Duration.seconds(self.config.scale_cooldown_seconds)
         target.scale_to_track_metric(

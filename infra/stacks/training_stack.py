@@ -27,7 +27,7 @@ class TrainingStack(cdk.Stack):
     ) -> None:
         super().__init__(scope, id_, **kwargs)
         lake = LakeRefs(self, "Lake", env_name=config.env_name, database_name=config.lake_database)
-        self.execution = SageMakerExecutionRole(self, "Execution", lake=lake)
+        self.execution = SageMakerExecutionRole(self, "Execution", lake=lake, network=network)
         LakeGrant(
             self,
             "LakeGrant",

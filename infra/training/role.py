@@ -1,7 +1,8 @@
 """The SageMaker execution role: what processing, training and tuning jobs may touch.
 
 Least privilege: read the raw and curated zones, write the artifacts zone, use the lake key,
-write its own logs and metrics. Later units add what they need with explicit grants.
+write its own logs and metrics, and (isolated network mode) attach jobs to the VPC. Later
+units add what they need with explicit grants.
 """
 
 from __future__ import annotations
@@ -11,12 +12,15 @@ from aws_cdk import aws_iam as iam
 from constructs import Construct
 
 from infra.data_lake.refs import LakeRefs
+from infra.network.construct import IsolatedNetwork
 
 
 class SageMakerExecutionRole(Construct):
     """Exposes: role."""
 
-    def __init__(self, scope: Construct, id_: str, *, lake: LakeRefs) -> None:
+    def __init__(
+        self, scope: Construct, id_: str, *, lake: LakeRefs, network: IsolatedNetwork | None
+    ) -> None:
         super().__init__(scope, id_)
         stack = cdk.Stack.of(self)
         self.role = iam.Role(
@@ -57,6 +61,8 @@ class SageMakerExecutionRole(Construct):
                 resources=["*"],
             )
         )
+        if network is not None:  # the pipeline's jobs run in the VPC (VpcConfig)
+            network.grant_network_interfaces(self.role)
 
     def finalize(self) -> None:
         from infra.compliance.packs import acknowledge_grant_policy

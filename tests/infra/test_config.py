@@ -76,6 +76,7 @@ def test_invalid_values_fail_with_actionable_message(changes: dict, message: str
             {
                 "serving__kind": "serverless",
                 "serving__data_capture": False,
+                "serving__guardrail__mode": "canary",
                 "monitoring__engine": "none",
             },
             "only support all-at-once",
@@ -113,3 +114,57 @@ def test_valid_serverless_profile_is_accepted() -> None:
         )
     )
     assert config.serving.kind == "serverless"
+
+
+@pytest.mark.parametrize(
+    ("mode", "percent", "instances", "message"),
+    [
+        # One instance cannot be split: SageMaker has no canary or linear step on it.
+        ("canary", 30, 1, "needs at least 2 instances.*cannot be split"),
+        ("linear", 50, 1, "needs at least 2 instances.*cannot be split"),
+        # 20 % of 2 instances is 0.4: no whole instance (hand computation).
+        ("linear", 20, 2, "20 % linear step of 2 instances is 0 whole instance.*at least 50 %"),
+        # 30 % of 3 instances is 0.9: no whole instance; 34 % would be 1.02.
+        ("canary", 30, 3, "30 % canary of 3 instances is 0 whole.*at least 34 %"),
+    ],
+)
+def test_guardrail_steps_are_whole_instances_of_the_variant(
+    mode: str, percent: int, instances: int, message: str
+) -> None:
+    """CanarySize / LinearStepSize are percentages of the variant's instance count; a step
+    that rounds to no instance is refused at synth with what to change."""
+    key = "canary_percent" if mode == "canary" else "linear_step_percent"
+    changes = {
+        "serving__guardrail__mode": mode,
+        f"serving__guardrail__{key}": percent,
+        "serving__min_instances": instances,
+    }
+    with pytest.raises(ConfigError, match=message):
+        config_from_dict(_lab(**changes))
+
+
+@pytest.mark.parametrize(
+    ("mode", "percent", "instances"),
+    [("canary", 50, 2), ("linear", 50, 2), ("canary", 30, 4), ("linear", 10, 10)],
+)
+def test_guardrail_steps_of_at_least_one_instance_are_accepted(
+    mode: str, percent: int, instances: int
+) -> None:
+    key = "canary_percent" if mode == "canary" else "linear_step_percent"
+    config = config_from_dict(
+        _lab(
+            serving__guardrail__mode=mode,
+            **{f"serving__guardrail__{key}": percent},
+            serving__min_instances=instances,
+        )
+    )
+    assert config.serving.guardrail.mode == mode
+
+
+def test_staging_is_one_instance_all_at_once_whatever_production_uses() -> None:
+    prod = load_profile("prod-like").serving
+    assert prod.guardrail.mode == "linear" and prod.min_instances == 2
+    staging = prod.for_staging()
+    assert (staging.min_instances, staging.max_instances) == (1, 1)
+    assert staging.guardrail.mode == "all_at_once"
+    assert staging.guardrail.bake_seconds == prod.guardrail.bake_seconds

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 
 import pytest
 from aws_cdk.assertions import Template
@@ -52,7 +53,10 @@ def test_deploy_stages_target_the_staging_and_production_serving_stacks(delivery
         cfg = action["Configuration"]
         assert cfg["StackName"] == config.stack_name(unit)
         assert cfg["TemplatePath"] == f"Assembly::cdk.out/{config.stack_name(unit)}.template.json"
-        assert cfg["ActionMode"] == "CREATE_UPDATE"
+        # A failed first create (ROLLBACK_COMPLETE) is replaced in staging, never in production.
+        assert cfg["ActionMode"] == (
+            "REPLACE_ON_FAILURE" if stage == "DeployStaging" else "CREATE_UPDATE"
+        )
     (approval,) = stages["Approve"]
     assert approval["ActionTypeId"]["Category"] == "Approval"
     assert "blue/green" in approval["Configuration"]["CustomData"]
@@ -108,27 +112,84 @@ def test_no_role_gets_administrator_access(delivery) -> None:  # type: ignore[no
             assert "*" not in actions and not any(a.endswith(":*") for a in actions), statement
 
 
-def test_deployment_role_passes_only_serving_roles(delivery) -> None:  # type: ignore[no-untyped-def]
-    config, template = delivery
+def _deployment_statements(template: dict) -> dict[str, dict]:
     policies = Template.from_json(template).find_resources("AWS::IAM::Policy")
     deploy = next(p for k, p in policies.items() if k.startswith("DeliveryDeploymentRole"))
-    statements = {s.get("Sid"): s for s in deploy["Properties"]["PolicyDocument"]["Statement"]}
-    passrole = statements["PassHostingRoles"]
+    return {s.get("Sid"): s for s in deploy["Properties"]["PolicyDocument"]["Statement"]}
+
+
+def test_deployment_role_passes_only_serving_roles(delivery) -> None:  # type: ignore[no-untyped-def]
+    config, template = delivery
+    passrole = _deployment_statements(template)["PassHostingRole"]
+    assert passrole["Action"] == "iam:PassRole"
     assert passrole["Condition"] == {
         "StringEquals": {"iam:PassedToService": "sagemaker.amazonaws.com"}
     }
-    assert f"role/{config.env_name}-Serving*" in json.dumps(passrole["Resource"])
+    # IAM ARNs have no region; the serving stacks' roles live under their stack's IAM path.
+    assert sorted(passrole["Resource"]) == [
+        f"arn:aws:iam::{config.account}:role/{config.stack_name(unit)}/*"
+        for unit in ("Serving", "ServingStaging")
+    ]
+
+
+def _iam_arns(node: object) -> list[str]:
+    """Every string (or Fn::Join rendered with its literal parts) that names an IAM ARN."""
+    found: list[str] = []
+    if isinstance(node, str):
+        if ":iam:" in node:
+            found.append(node)
+    elif isinstance(node, dict):
+        if "Fn::Join" in node:
+            sep, parts = node["Fn::Join"]
+            text = sep.join(p if isinstance(p, str) else json.dumps(p) for p in parts)
+            return [text] if ":iam:" in text else []
+        for value in node.values():
+            found += _iam_arns(value)
+    elif isinstance(node, list):
+        for value in node:
+            found += _iam_arns(value)
+    return found
+
+
+@pytest.mark.parametrize("profile", ["lab", "prod-like"])
+def test_no_iam_arn_anywhere_names_a_region(synth, profile: str) -> None:  # type: ignore[no-untyped-def]
+    """IAM is global: arn:aws:iam::<account>:... A region in the field never matches, so a
+    statement naming one grants nothing (cfn-lint I3510). Every template of both profiles."""
+    result = synth(profile)
+    arns = [a for t in result.templates.values() for a in _iam_arns(t)]
+    assert len(arns) >= 10  # the check ran over real ARNs (roles, policies, service-linked)
+    with_region = [a for a in arns if re.search(r":iam:[^:]+:", a)]
+    assert with_region == []
+
+
+def test_deploy_actions_may_read_the_bootstrap_version(delivery) -> None:  # type: ignore[no-untyped-def]
+    """Every CDK template has the BootstrapVersion SSM parameter: both the role CloudFormation
+    assumes and each deploy action's role must be able to read it."""
+    config, template = delivery
+    arn = (
+        f"arn:aws:ssm:{config.region}:{config.account}:parameter/cdk-bootstrap/"
+        f"{config.cdk_qualifier}/version"
+    )
+    assert _deployment_statements(template)["BootstrapVersion"]["Resource"] == arn
+    policies = Template.from_json(template).find_resources("AWS::IAM::Policy")
+    for stage in ("DeployStaging", "DeployProduction"):
+        (policy,) = [p for k, p in policies.items() if k.startswith(f"DeliveryPipeline{stage}")]
+        statements = policy["Properties"]["PolicyDocument"]["Statement"]
+        assert {
+            "Action": "ssm:GetParameters",
+            "Effect": "Allow",
+            "Resource": arn,
+            "Sid": ("BootstrapVersion"),
+        } in statements
 
 
 def test_deployment_role_can_resolve_the_serving_templates_stack_outputs(delivery, synth) -> None:  # type: ignore[no-untyped-def]
     """Fn::GetStackOutput resolves with the deploying role: DescribeStacks on each source."""
     config, template = delivery
-    serving = json.dumps(synth(config.profile).template("Serving"))
-    sources = {o["StackName"] for o in _stack_outputs(json.loads(serving))}
-    policies = Template.from_json(template).find_resources("AWS::IAM::Policy")
-    deploy = next(p for k, p in policies.items() if k.startswith("DeliveryDeploymentRole"))
-    statements = {s.get("Sid"): s for s in deploy["Properties"]["PolicyDocument"]["Statement"]}
-    allowed = json.dumps(statements["ReadPlatformStackOutputs"]["Resource"])
+    sources: set[str] = set()
+    for unit in ("Serving", "ServingStaging"):
+        sources |= {o["StackName"] for o in _stack_outputs(synth(config.profile).template(unit))}
+    allowed = json.dumps(_deployment_statements(template)["PlatformStackOutputs"]["Resource"])
     assert sources and all(f"stack/{name}/*" in allowed for name in sources)
 
 

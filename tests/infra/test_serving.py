@@ -21,7 +21,7 @@ from infra.stacks.serving_stack import ServingStack
 RELEASE = Release.from_file(EXAMPLE_RELEASE)
 
 
-def _serving(kind: str, mode: str = "canary", **extra: object) -> ServingConfig:
+def _serving(kind: str, mode: str = "all_at_once", **extra: object) -> ServingConfig:
     serverless = kind == "serverless"
     return ServingConfig(
         kind=kind,  # type: ignore[arg-type]
@@ -36,7 +36,7 @@ class _Cache:
         self.base, self.cache = base, {}
 
     def __call__(
-        self, kind: str, mode: str = "canary", **extra: object
+        self, kind: str, mode: str = "all_at_once", **extra: object
     ) -> tuple[dict, ComplianceReport, list]:
         key = (kind, mode, tuple(sorted(extra.items())))
         if key not in self.cache:
@@ -217,7 +217,8 @@ def test_multi_container_hosts_both_models_for_direct_invocation(serving) -> Non
     ],
 )
 def test_updates_are_blue_green_with_alarm_rollback(serving, mode: str, routing: dict) -> None:  # type: ignore[no-untyped-def]
-    template, report, _ = serving("real_time", mode)
+    # Five instances: 30 % and 20 % are each one whole instance (the synth-time rule).
+    template, report, _ = serving("real_time", mode, min_instances=5)
     assert report.violations == []
     t = Template.from_json(template)
     (endpoint,) = t.find_resources("AWS::SageMaker::Endpoint").values()
@@ -273,9 +274,127 @@ def test_nvme_instance_types_skip_the_endpoint_kms_key() -> None:
         ({"mce_containers": ("xgboost", "xgboost")}, "repeated"),
         ({"min_instances": 3, "max_instances": 2}, "min_instances"),
         ({"serverless_memory_mb": 1000}, "serverless_memory_mb"),
-        ({"instance_type": "ml.inf1.xlarge"}, "Inf1"),
+        (
+            {
+                "instance_type": "ml.inf1.xlarge",
+                "min_instances": 4,
+                "guardrail": GuardrailConfig(mode="canary"),
+            },
+            "Inf1",
+        ),
+        ({"min_instances": 1, "guardrail": GuardrailConfig(mode="canary")}, "at least 2 instances"),
     ],
 )
 def test_invalid_serving_settings_fail_at_synth(kwargs: dict, message: str) -> None:
     with pytest.raises(ConfigError, match=message):
         ServingConfig(**kwargs)
+
+
+def _statements(template: dict, role_prefix: str = "EndpointRole") -> dict[str, dict]:
+    policies = Template.from_json(template).find_resources("AWS::IAM::Policy")
+    (policy,) = [p for k, p in policies.items() if k.startswith(role_prefix)]
+    return {s.get("Sid"): s for s in policy["Properties"]["PolicyDocument"]["Statement"]}
+
+
+@pytest.mark.parametrize("kind", KINDS)
+def test_hosting_role_reads_exactly_its_rollback_alarms(serving, kind: str) -> None:  # type: ignore[no-untyped-def]
+    """Deployment guardrails prerequisite: SageMaker reads the auto-rollback alarms with the
+    endpoint's execution role (cloudwatch:DescribeAlarms), on those alarms and no others."""
+    template, _, _ = serving(kind)
+    t = Template.from_json(template)
+    (endpoint,) = t.find_resources("AWS::SageMaker::Endpoint").values()
+    rollback = endpoint["Properties"]["DeploymentConfig"]["AutoRollbackConfiguration"]["Alarms"]
+    expected = sorted(a["AlarmName"]["Ref"] for a in rollback)
+    statement = _statements(template)["ReadRollbackAlarms"]
+    assert statement["Action"] == "cloudwatch:DescribeAlarms"
+    assert sorted(r["Fn::GetAtt"][0] for r in statement["Resource"]) == expected
+    assert all(r["Fn::GetAtt"][1] == "Arn" for r in statement["Resource"])
+
+
+def test_variants_scale_with_the_service_linked_role(serving) -> None:  # type: ignore[no-untyped-def]
+    """No scaling role of our own (it would need passing and is ignored for SageMaker): the
+    target names no RoleARN, so Application Auto Scaling uses its service-linked role."""
+    template, _, _ = serving("real_time")
+    t = Template.from_json(template)
+    (target,) = t.find_resources("AWS::ApplicationAutoScaling::ScalableTarget").values()
+    assert "RoleARN" not in target["Properties"]
+    (role,) = t.find_resources("AWS::IAM::Role").values()
+    assert role["Properties"]["Description"].startswith("Hosting role of endpoint")
+
+
+@pytest.mark.parametrize("kind", KINDS)
+def test_releases_keep_the_fleets_current_size(serving, kind: str) -> None:  # type: ignore[no-untyped-def]
+    """A blue/green release must not restart an autoscaled fleet at min_instances: instance
+    count and weight are retained, data capture comes from the new config."""
+    template, _, _ = serving(kind)
+    (endpoint,) = Template.from_json(template).find_resources("AWS::SageMaker::Endpoint").values()
+    props = endpoint["Properties"]
+    if kind == "serverless":
+        assert "RetainAllVariantProperties" not in props
+    else:
+        assert props["RetainAllVariantProperties"] is True
+        assert props["ExcludeRetainedVariantProperties"] == [
+            {"VariantPropertyType": "DataCaptureConfig"}
+        ]
+    assert props["RetainDeploymentConfig"] is False
+
+
+def _handler_actions(resource_type: str, region: str) -> set[str]:
+    from cfnlint.schema import PROVIDER_SCHEMA_MANAGER
+
+    schema = PROVIDER_SCHEMA_MANAGER.get_resource_schema(region, resource_type).schema
+    handlers = schema["handlers"]
+    # Not every schema has every handler (AWS::IAM::Policy has no read handler).
+    return {
+        a
+        for h in ("create", "read", "update", "delete")
+        for a in handlers.get(h, {}).get("permissions", [])
+    }
+
+
+@pytest.mark.parametrize("kind", KINDS)
+def test_deploying_role_gets_every_handler_permission_of_what_the_kind_creates(
+    serving, kind: str
+) -> None:  # type: ignore[no-untyped-def]
+    """The oracle is AWS's own data: each resource provider schema's create/read/update/delete
+    handler permissions (cfn-lint ships the schemas). Every resource type the endpoint
+    construct puts in the template must be covered by the serving unit's derived grants,
+    minus the actions NOT_GRANTED explains; a new resource type fails until it is derived."""
+    from infra.serving.deploy_permissions import (
+        NOT_GRANTED,
+        RESOURCE_TYPES,
+        ServingUnit,
+        grants,
+        package_groups,
+    )
+
+    template, _, _ = serving(kind)
+    lab = load_profile("lab")
+    types = {r["Type"] for r in template["Resources"].values()}
+    assert types <= set(RESOURCE_TYPES), f"no deploy permissions derived for {types}"
+    unit = ServingUnit(
+        stack_name="Serving",
+        endpoint_name=lab.endpoint_name,
+        serving=_serving(kind),
+        vpc=False,
+        output_stacks=(),
+        package_groups=package_groups(lab, _serving(kind)),
+    )
+    derived = grants(unit, account=lab.account, region=lab.region, qualifier="q", key_arn="k")
+    for resource_type in types:
+        granted = {a for g in derived if resource_type in g.types for a in g.actions}
+        needed = _handler_actions(resource_type, lab.region) - set(
+            NOT_GRANTED.get(resource_type, {})
+        )
+        if kind == "serverless" and resource_type == "AWS::SageMaker::EndpointConfig":
+            needed.discard("kms:DescribeKey")  # no key named: SageMaker rejects one
+        assert needed - granted == set(), resource_type
+
+
+def test_not_granted_actions_are_real_handler_actions() -> None:
+    """Each exclusion names an action the schema lists: a stale one would hide nothing."""
+    from infra.serving.deploy_permissions import NOT_GRANTED
+
+    for resource_type, actions in NOT_GRANTED.items():
+        assert set(actions) <= _handler_actions(resource_type, "us-east-1"), resource_type
+        assert all(len(why) >= 40 for why in actions.values())

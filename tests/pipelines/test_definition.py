@@ -114,7 +114,8 @@ def extend_schema(schema: dict) -> dict:
             },
         },
     }
-    s["properties"]["PipelineExperimentConfig"] = {"type": "object"}
+    # The SDK writes null when the pipeline opts out of experiment tracking.
+    s["properties"]["PipelineExperimentConfig"] = {"type": ["object", "null"]}
     return s
 
 
@@ -325,3 +326,11 @@ def test_disk_cache_returns_exactly_a_fresh_render(tmp_path, monkeypatch) -> Non
     assert other != cache  # settings are part of the key
     monkeypatch.setenv("PIPELINE_CACHE", "off")
     assert tp._cache_file(settings) is None
+
+
+def test_executions_create_no_experiment_entities(definition: dict) -> None:
+    """With the SDK's default PipelineExperimentConfig every execution creates an experiment
+    and a trial, which the pipeline role is not allowed to create and which outlive the
+    pipeline: the definition opts out (the SDK writes null, which SageMaker reads as none)."""
+    assert definition["PipelineExperimentConfig"] is None
+    assert "ExperimentName" not in json.dumps(definition)

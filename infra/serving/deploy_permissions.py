@@ -1,0 +1,423 @@
+"""What deploying a serving stack takes: the permissions of the role CloudFormation assumes.
+
+The serving unit owns this list, next to the resources ``ModelEndpoint`` creates, so a new
+kind or resource cannot ship without its permissions; delivery asks for it
+(``deployment_statements``). Each row is derived from the serving kind, the network mode and
+the names the endpoint construct uses, and covers create, update *and* delete (rollbacks and
+teardown) as each resource type's CloudFormation resource provider schema lists them in
+``handlers.{create,read,update,delete}.permissions`` (cfn-lint ships the schemas; the tests
+compare ``HANDLED`` with them, and ``NOT_GRANTED`` says why each left-out action is not
+needed). ``deployment_requirements`` exposes the same rows as (action, resource) data for the
+rehearsal. Not stateful; no CDK construct is created here.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from aws_cdk import aws_iam as iam
+
+from infra.config import PlatformConfig, ServingConfig
+from infra.serving.construct import (
+    SCALING_SLR_PATH,
+    SCALING_SLR_SERVICE,
+    VARIANT,
+    iam_path,
+    supports_kms,
+)
+
+# Every CloudFormation resource type a serving stack may contain (tests check the templates).
+RESOURCE_TYPES = (
+    "AWS::IAM::Role",
+    "AWS::IAM::Policy",
+    "AWS::IAM::ManagedPolicy",
+    "AWS::SageMaker::Model",
+    "AWS::SageMaker::EndpointConfig",
+    "AWS::SageMaker::Endpoint",
+    "AWS::CloudWatch::Alarm",
+    "AWS::ApplicationAutoScaling::ScalableTarget",
+    "AWS::ApplicationAutoScaling::ScalingPolicy",
+)
+
+# Handler actions of those types that are deliberately not granted, with the reason.
+NOT_GRANTED: dict[str, dict[str, str]] = {
+    "AWS::IAM::Policy": {
+        a: "the serving stack's inline policies attach to roles only, never users or groups"
+        for a in (
+            "iam:GetUserPolicy",
+            "iam:PutUserPolicy",
+            "iam:DeleteUserPolicy",
+            "iam:GetGroupPolicy",
+            "iam:PutGroupPolicy",
+            "iam:DeleteGroupPolicy",
+        )
+    },
+    "AWS::IAM::ManagedPolicy": {
+        a: "the invoke policy is handed to clients; the stack attaches it to no user or group"
+        for a in (
+            "iam:AttachGroupPolicy",
+            "iam:AttachUserPolicy",
+            "iam:DetachGroupPolicy",
+            "iam:DetachUserPolicy",
+        )
+    },
+    "AWS::IAM::Role": {
+        a: "the hosting role has no permissions boundary and its trust policy, name and "
+        "description never change in place (a change replaces the role)"
+        for a in (
+            "iam:UpdateRole",
+            "iam:UpdateRoleDescription",
+            "iam:UpdateAssumeRolePolicy",
+            "iam:PutRolePermissionsBoundary",
+            "iam:DeleteRolePermissionsBoundary",
+        )
+    },
+    "AWS::ApplicationAutoScaling::ScalableTarget": {
+        **{
+            a: "Lambda provisioned concurrency: the schema serves every scalable namespace, "
+            "this one is SageMaker"
+            for a in (
+                "lambda:GetProvisionedConcurrencyConfig",
+                "lambda:PutProvisionedConcurrencyConfig",
+                "lambda:DeleteProvisionedConcurrencyConfig",
+            )
+        },
+        **{
+            a: "the stack defines no scheduled scaling actions"
+            for a in (
+                "application-autoscaling:PutScheduledAction",
+                "application-autoscaling:DeleteScheduledAction",
+            )
+        },
+        "iam:PassRole": "the target passes no RoleARN: SageMaker variants scale with Application "
+        "Auto Scaling's service-linked role, created with iam:CreateServiceLinkedRole",
+    },
+}
+
+
+@dataclass(frozen=True)
+class ServingUnit:
+    """One serving stack as the delivery pipeline deploys it."""
+
+    stack_name: str
+    endpoint_name: str
+    serving: ServingConfig
+    vpc: bool
+    output_stacks: tuple[str, ...]  # stacks whose outputs the template reads
+    package_groups: tuple[str, ...]  # model package groups its models come from
+
+
+def package_groups(config: PlatformConfig, serving: ServingConfig) -> tuple[str, ...]:
+    """The model package groups a kind's models are created from (CreateModel describes
+    the package): multi-model endpoints load archives from S3 and name no package."""
+    groups = {
+        "xgboost": config.training.model_package_group,
+        "baseline": config.training.baseline_package_group,
+    }
+    if serving.kind == "multi_model":
+        return ()
+    if serving.kind == "multi_container":
+        return tuple(groups[name] for name in serving.mce_containers)
+    return (groups["xgboost"],)
+
+
+def serving_units(config: PlatformConfig) -> tuple[ServingUnit, ServingUnit]:
+    """Staging then production, as ``infra.platform`` builds them."""
+    outputs = [config.stack_name("Ingestion")]  # the alert topic
+    if config.network.mode == "isolated":
+        outputs.append(config.stack_name("Network"))  # VPC, subnets, security group
+    units = []
+    for unit, endpoint, serving in (
+        ("ServingStaging", config.staging_endpoint_name, config.serving.for_staging()),
+        ("Serving", config.endpoint_name, config.serving),
+    ):
+        units.append(
+            ServingUnit(
+                stack_name=config.stack_name(unit),
+                endpoint_name=endpoint,
+                serving=serving,
+                vpc=config.network.mode == "isolated",
+                output_stacks=tuple(outputs),
+                package_groups=package_groups(config, serving),
+            )
+        )
+    return units[0], units[1]
+
+
+@dataclass(frozen=True)
+class Grant:
+    """One statement's worth: these actions on these resources, for these resource types."""
+
+    sid: str
+    actions: tuple[str, ...]
+    resources: tuple[str, ...]
+    types: tuple[str, ...] = ()  # the CloudFormation types whose handlers need it
+    conditions: tuple[tuple[str, str, str], ...] = ()  # (operator, key, value)
+    why: str = ""
+
+
+@dataclass(frozen=True)
+class Requirement:
+    """One (action, resource) the deploying role must be allowed, with its conditions."""
+
+    action: str
+    resource: str
+    sid: str
+    conditions: tuple[tuple[str, str, str], ...] = ()
+
+
+def partition_of(region: str) -> str:
+    if region.startswith("cn-"):
+        return "aws-cn"
+    if region.startswith("us-gov-"):
+        return "aws-us-gov"
+    return "aws"
+
+
+def bootstrap_version_arn(*, account: str, region: str, qualifier: str) -> str:
+    """The SSM parameter every CDK template's ``BootstrapVersion`` parameter reads."""
+    return (
+        f"arn:{partition_of(region)}:ssm:{region}:{account}:parameter/cdk-bootstrap/"
+        f"{qualifier}/version"
+    )
+
+
+def grants(
+    unit: ServingUnit, *, account: str, region: str, qualifier: str, key_arn: str
+) -> list[Grant]:
+    """Everything CloudFormation needs to create, update and delete ``unit``'s stack."""
+    p = partition_of(region)
+    kind = unit.serving.kind
+    serverless = kind == "serverless"
+
+    def arn(service: str, resource: str, *, regional: bool = True) -> str:
+        where = f"{region}:{account}" if regional else f":{account}"
+        return f"arn:{p}:{service}:{where}:{resource}"
+
+    roles = arn("iam", f"role{iam_path(unit.stack_name)}*", regional=False)
+    policies = arn("iam", f"policy{iam_path(unit.stack_name)}*", regional=False)
+    sagemaker = "sagemaker.amazonaws.com"
+    out = [
+        Grant(
+            "BootstrapVersion",
+            ("ssm:GetParameters",),
+            (bootstrap_version_arn(account=account, region=region, qualifier=qualifier),),
+            why="every CDK template reads the BootstrapVersion parameter",
+        ),
+        Grant(
+            "PlatformStackOutputs",
+            ("cloudformation:DescribeStacks",),
+            tuple(arn("cloudformation", f"stack/{s}/*") for s in unit.output_stacks),
+            why="Fn::GetStackOutput resolves with the deploying role",
+        ),
+        Grant(
+            "HostingRole",
+            (
+                "iam:CreateRole",
+                "iam:DeleteRole",
+                "iam:GetRole",
+                "iam:TagRole",
+                "iam:UntagRole",
+                "iam:ListRoleTags",
+                "iam:ListAttachedRolePolicies",
+                "iam:ListRolePolicies",
+                "iam:PutRolePolicy",
+                "iam:GetRolePolicy",
+                "iam:DeleteRolePolicy",
+                "iam:AttachRolePolicy",
+                "iam:DetachRolePolicy",
+            ),
+            (roles,),
+            types=("AWS::IAM::Role", "AWS::IAM::Policy", "AWS::IAM::ManagedPolicy"),
+        ),
+        Grant(
+            "PassHostingRole",
+            ("iam:PassRole",),
+            (roles,),
+            types=("AWS::SageMaker::Model", "AWS::SageMaker::EndpointConfig"),
+            conditions=(("StringEquals", "iam:PassedToService", sagemaker),),
+        ),
+        Grant(
+            "InvokePolicy",
+            (
+                "iam:CreatePolicy",
+                "iam:DeletePolicy",
+                "iam:GetPolicy",
+                "iam:GetPolicyVersion",
+                "iam:ListPolicyVersions",
+                "iam:CreatePolicyVersion",
+                "iam:DeletePolicyVersion",
+                "iam:ListEntitiesForPolicy",
+            ),
+            (policies,),
+            types=("AWS::IAM::ManagedPolicy",),
+        ),
+        Grant(
+            "ModelsAndConfigs",
+            (
+                "sagemaker:CreateModel",
+                "sagemaker:DescribeModel",
+                "sagemaker:DeleteModel",
+                "sagemaker:CreateEndpointConfig",
+                "sagemaker:DescribeEndpointConfig",
+                "sagemaker:DeleteEndpointConfig",
+                "sagemaker:AddTags",
+                "sagemaker:DeleteTags",
+                "sagemaker:ListTags",
+            ),
+            # Every property of both is create-only, so their names are generated.
+            (arn("sagemaker", "model/*"), arn("sagemaker", "endpoint-config/*")),
+            types=("AWS::SageMaker::Model", "AWS::SageMaker::EndpointConfig"),
+        ),
+        Grant(
+            "Endpoint",
+            (
+                "sagemaker:CreateEndpoint",
+                "sagemaker:UpdateEndpoint",
+                "sagemaker:DeleteEndpoint",
+                "sagemaker:DescribeEndpoint",
+                "sagemaker:AddTags",
+                "sagemaker:DeleteTags",
+                "sagemaker:ListTags",
+            ),
+            (arn("sagemaker", f"endpoint/{unit.endpoint_name.lower()}"),),
+            types=("AWS::SageMaker::Endpoint",),
+        ),
+        Grant(
+            "Alarms",
+            (
+                "cloudwatch:PutMetricAlarm",
+                "cloudwatch:DeleteAlarms",
+                "cloudwatch:DescribeAlarms",
+                "cloudwatch:TagResource",
+                "cloudwatch:UntagResource",
+                "cloudwatch:ListTagsForResource",
+            ),
+            (arn("cloudwatch", f"alarm:{unit.stack_name}-*"),),  # generated: <stack>-<id>-<n>
+            types=("AWS::CloudWatch::Alarm",),
+        ),
+    ]
+    if unit.package_groups:
+        out.append(
+            Grant(
+                "ModelPackages",
+                ("sagemaker:DescribeModelPackage",),
+                tuple(
+                    arn("sagemaker", f"model-package/{g.lower()}/*") for g in unit.package_groups
+                ),
+                types=("AWS::SageMaker::Model",),
+                why="CreateModel from a model package describes the package",
+            )
+        )
+    if not serverless and (supports_kms(unit.serving.instance_type) or unit.serving.data_capture):
+        out.append(
+            Grant(
+                "EndpointStorageKey",
+                ("kms:DescribeKey", "kms:CreateGrant"),
+                (key_arn,),
+                types=("AWS::SageMaker::EndpointConfig",),
+                why="the endpoint config names the lake key (volume, data capture); "
+                "SageMaker creates grants on it for the endpoint's instances",
+            )
+        )
+    if not serverless:  # instance-based kinds scale (ModelEndpoint._autoscaling)
+        target_alarms = f"TargetTracking-endpoint/{unit.endpoint_name}/variant/{VARIANT}-*"
+        out += [
+            Grant(
+                "Autoscaling",
+                (
+                    "application-autoscaling:RegisterScalableTarget",
+                    "application-autoscaling:DeregisterScalableTarget",
+                    "application-autoscaling:DescribeScalableTargets",
+                    "application-autoscaling:DescribeScheduledActions",
+                    "application-autoscaling:PutScalingPolicy",
+                    "application-autoscaling:DeleteScalingPolicy",
+                    "application-autoscaling:DescribeScalingPolicies",
+                    "application-autoscaling:TagResource",
+                    "application-autoscaling:UntagResource",
+                    "application-autoscaling:ListTagsForResource",
+                    "cloudwatch:GetMetricData",
+                ),
+                # Scalable targets get a generated id (no ARN before they exist); the
+                # Describe* actions and GetMetricData take no resource at all.
+                ("*",),
+                types=(
+                    "AWS::ApplicationAutoScaling::ScalableTarget",
+                    "AWS::ApplicationAutoScaling::ScalingPolicy",
+                ),
+            ),
+            Grant(
+                "TargetTrackingAlarms",
+                (
+                    "cloudwatch:PutMetricAlarm",
+                    "cloudwatch:DeleteAlarms",
+                    "cloudwatch:DescribeAlarms",
+                ),
+                (arn("cloudwatch", f"alarm:{target_alarms}"),),
+                types=("AWS::ApplicationAutoScaling::ScalableTarget",),
+                why="target tracking creates and deletes its own TargetTracking-* alarms",
+            ),
+            Grant(
+                "ScaleVariant",
+                ("sagemaker:DescribeEndpoint", "sagemaker:UpdateEndpointWeightsAndCapacities"),
+                (arn("sagemaker", f"endpoint/{unit.endpoint_name.lower()}"),),
+                types=("AWS::ApplicationAutoScaling::ScalableTarget",),
+                why="SageMaker autoscaling prerequisites: the registering principal",
+            ),
+            Grant(
+                "ScalingServiceLinkedRole",
+                ("iam:CreateServiceLinkedRole",),
+                (arn("iam", f"role/{SCALING_SLR_PATH}", regional=False),),
+                types=("AWS::ApplicationAutoScaling::ScalableTarget",),
+                conditions=(("StringEquals", "iam:AWSServiceName", SCALING_SLR_SERVICE),),
+                why="the first scalable SageMaker variant in an account creates the role",
+            ),
+        ]
+    return out
+
+
+def deployment_requirements(
+    units: tuple[ServingUnit, ...], *, account: str, region: str, qualifier: str, key_arn: str
+) -> list[Requirement]:
+    """Every (action, resource) the role deploying ``units`` needs, as data."""
+    found: dict[tuple[str, str, tuple[tuple[str, str, str], ...]], Requirement] = {}
+    for unit in units:
+        for g in grants(unit, account=account, region=region, qualifier=qualifier, key_arn=key_arn):
+            for action in g.actions:
+                for resource in g.resources:
+                    found.setdefault(
+                        (action, resource, g.conditions),
+                        Requirement(action, resource, g.sid, g.conditions),
+                    )
+    return list(found.values())
+
+
+def deployment_statements(
+    units: tuple[ServingUnit, ...], *, account: str, region: str, qualifier: str, key_arn: str
+) -> list[iam.PolicyStatement]:
+    """The requirements as IAM statements: one per (sid, actions, conditions)."""
+    merged: dict[tuple[str, tuple[str, ...], tuple[tuple[str, str, str], ...]], list[str]] = {}
+    for unit in units:
+        for g in grants(unit, account=account, region=region, qualifier=qualifier, key_arn=key_arn):
+            resources = merged.setdefault((g.sid, tuple(sorted(g.actions)), g.conditions), [])
+            resources += [r for r in g.resources if r not in resources]
+    statements = []
+    sids: set[str] = set()
+    for (sid, actions, conditions), resources in merged.items():
+        name = sid
+        while name in sids:  # same sid, other actions (kinds differ): keep sids unique
+            name += "X"
+        sids.add(name)
+        condition_block: dict[str, Any] = {}
+        for operator, key, value in conditions:
+            condition_block.setdefault(operator, {})[key] = value
+        statements.append(
+            iam.PolicyStatement(
+                sid=name,
+                actions=list(actions),
+                resources=sorted(resources),
+                conditions=condition_block or None,
+            )
+        )
+    return statements
