@@ -72,6 +72,12 @@ EXCLUSIONS = (
         "without RoleARN the service-linked role is used and no role is passed",
     ),
     Exclusion(
+        "AWS::ApplicationAutoScaling::ScalableTarget",
+        "application-autoscaling:*ScheduledAction",
+        "no_scheduled_actions",
+        "scheduled actions are put or deleted for the ScheduledActions property; none is set",
+    ),
+    Exclusion(
         "AWS::SageMaker::EndpointConfig",
         "iam:PassRole",
         "no_role_arn",
@@ -149,6 +155,7 @@ _PREDICATES = {
     "not_lambda_namespace": lambda props: props.get("ServiceNamespace") != "lambda",
     "no_role_arn": lambda props: not _role_arns(props),
     "no_kms_key": lambda props: not _kms_keys(props),
+    "no_scheduled_actions": lambda props: not props.get("ScheduledActions"),
     "no_boundary": lambda props: "PermissionsBoundary" not in props,
 }
 
@@ -196,6 +203,10 @@ def _targets(
         passed = PASSED_TO.get(own, f"{own}.amazonaws.com")
         return [(arn, (("iam:PassedToService", passed),)) for arn in _role_arns(props)]
     if action == "iam:CreateServiceLinkedRole":
+        # "Application Auto Scaling requires permissions to create a service-linked role the
+        # first time any user in your account calls RegisterScalableTarget for a given service"
+        # (https://docs.aws.amazon.com/autoscaling/application/userguide/
+        # application-auto-scaling-service-linked-roles.html), whatever RoleARN says.
         return [
             (
                 assembly.arn("iam", AUTOSCALING_SLR, region=False),
@@ -210,10 +221,7 @@ def _targets(
     if res.type == "AWS::IAM::Policy" or (
         res.type == "AWS::IAM::ManagedPolicy" and verb in ("AttachRolePolicy", "DetachRolePolicy")
     ):
-        return [
-            (assembly.arn("iam", f"role/{name}", region=False), ())
-            for name in props.get("Roles", [])
-        ]
+        return [(_role_arn(assembly, name), ()) for name in props.get("Roles", [])]
     if service == "cloudwatch" and own == "application-autoscaling":
         if verb == "GetMetricData":  # no resource-level permissions (Service Authorization Ref.)
             return [("*", ())]
@@ -225,6 +233,14 @@ def _targets(
     if service == own:
         return [(assembly.get_att(res.stack, res.logical_id, "Arn"), ())]
     return [("*", ())]
+
+
+def _role_arn(assembly: Assembly, name: str) -> str:
+    """A role's ARN from its name (the ARN carries the role's path)."""
+    for res in assembly.resources(type_="AWS::IAM::Role"):
+        if assembly.name_of(res.stack, res.logical_id) == name:
+            return str(assembly.get_att(res.stack, res.logical_id, "Arn"))
+    return assembly.arn("iam", f"role/{name}", region=False)
 
 
 def deploy_actions(assembly: Assembly) -> list[tuple[str, dict[str, Any], str]]:

@@ -32,8 +32,8 @@ def test_every_serving_kind_is_rehearsed_on_both_profiles_where_valid() -> None:
 def test_each_source_contributes_requirements(rehearsals, variant: str) -> None:  # type: ignore[no-untyped-def]
     report = rehearsals(variant).report
     sources = report.by_source()
-    # two deploy actions (staging, production): 4 calls each incl. passing the service role
-    assert sources["deploy-actions"] == 8
+    # two deploy actions (staging, production): at least 3 calls each + passing the role
+    assert sources["deploy-actions"] >= 8
     assert sources["cdk-bootstrap-parameter"] == 1  # the one parameter path, both stacks
     assert sources["provider-schemas"] > 100
     assert sources["service-role-table"] > 20
