@@ -210,6 +210,20 @@ def test_a_deploy_action_that_cannot_pass_the_deployment_role_is_named(rehearsal
             "s3:PutObject",
             "firehose-writes-bucket",
         ),
+        (
+            "lab/real_time",
+            "Training",
+            "TrainingTriggerRole",
+            "sagemaker:StartPipelineExecution",
+            "events-start-sagemaker-pipeline",
+        ),
+        (
+            "lab/real_time",
+            "Delivery",
+            "DeliveryPipelineEventsRole",
+            "codepipeline:StartPipelineExecution",
+            "events-start-codepipeline",
+        ),
     ],
 )
 def test_a_missing_service_role_permission_is_named(  # type: ignore[no-untyped-def]
@@ -381,3 +395,13 @@ def test_cfn_lint_names_a_region_in_an_iam_arn() -> None:
     (finding,) = lint("t", template("us-east-1"), "us-east-1")
     assert finding.detail.startswith("I3510: action 'iam:CreateRole'")
     assert finding.subject.startswith("t/Resources/Role")
+
+
+def test_an_event_target_naming_no_pipeline_of_the_copy_is_named(rehearsals) -> None:  # type: ignore[no-untyped-def]
+    a = _copy(rehearsals, "lab/real_time")
+    assert _rule(a, "event-targets-exist") == []
+    pipeline = _resource(a, "Training", "AWS::SageMaker::Pipeline")
+    pipeline["PipelineName"] = f"{pipeline['PipelineName']}-renamed"
+    found = _rule(a, "event-targets-exist")
+    assert found and all(f.subject.startswith("lab-Training/") for f in found)
+    assert all("is not a pipeline this copy creates" in f.detail for f in found)
