@@ -27,6 +27,7 @@ DOC_NVME = "https://docs.aws.amazon.com/sagemaker/latest/APIReference/API_Create
 DOC_NAMES = (
     "issue 9 / AWS-FACTS: account-scoped names without the environment collide between profiles"
 )
+DOC_TARGETS = "https://docs.aws.amazon.com/eventbridge/latest/userguide/eb-targets.html"
 DOC_VARIANT = (
     "https://docs.aws.amazon.com/sagemaker/latest/dg/deployment-guardrails-exclusions.html"
 )
@@ -185,12 +186,28 @@ def env_prefixed_names(a: Assembly) -> Iterator[tuple[str, str]]:
                 yield r.key, f"{prop} {value!r} does not start with the environment '{env}-'"
 
 
+def event_targets_exist(a: Assembly) -> Iterator[tuple[str, str]]:
+    """An EventBridge target names its SageMaker pipeline or CodePipeline by ARN: that ARN must
+    be one the copy creates (a renamed pipeline leaves a rule that starts nothing)."""
+    known = {
+        a.get_att(p.stack, p.logical_id, "Arn")
+        for t in ("AWS::SageMaker::Pipeline", "AWS::CodePipeline::Pipeline")
+        for p in a.resources(type_=t)
+    }
+    for rule in a.resources(type_="AWS::Events::Rule"):
+        for target in a.resolve(rule.stack, rule.properties).get("Targets", []):
+            arn = str(target.get("Arn", ""))
+            if arn.split(":")[2:3] in (["sagemaker"], ["codepipeline"]) and arn not in known:
+                yield rule.key, f"target {arn} is not a pipeline this copy creates"
+
+
 RULES = (
     Rule("guardrail-size", f"{DOC_CANARY} ; {DOC_LINEAR}", guardrail_sizes),
     Rule("serverless-exclusions", DOC_SERVERLESS, serverless_exclusions),
     Rule("multi-model", DOC_MME, multi_model),
     Rule("kms-on-nvme", DOC_NVME, kms_on_nvme),
     Rule("env-prefixed-names", DOC_NAMES, env_prefixed_names),
+    Rule("event-targets-exist", DOC_TARGETS, event_targets_exist),
 )
 
 

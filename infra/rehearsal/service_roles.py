@@ -282,6 +282,54 @@ def _fh_log_stream(a: Assembly, r: Resource, p: Props) -> list[str]:
     return [a.arn("logs", f"log-group:{opts['LogGroupName']}:log-stream:{opts['LogStreamName']}")]
 
 
+# -- EventBridge targets ------------------------------------------------------------------------
+
+DOC_EVENTS_SAGEMAKER = "https://docs.aws.amazon.com/sagemaker/latest/dg/pipeline-eventbridge.html"
+DOC_EVENTS_CODEPIPELINE = (
+    "https://docs.aws.amazon.com/codepipeline/latest/userguide/create-cwe-s3-source-console.html"
+)
+
+
+def _targets(p: Props, prefix: str) -> list[Props]:
+    return [
+        t
+        for t in p.get("Targets", [])
+        if str(t.get("Arn", "")).startswith(prefix) and t.get("RoleArn")
+    ]
+
+
+def _target_rows() -> list[ServiceRequirement]:
+    rows = []
+    for row_id, prefix, action, doc in (
+        (
+            "events-start-sagemaker-pipeline",
+            "arn:aws:sagemaker:",
+            "sagemaker:StartPipelineExecution",
+            DOC_EVENTS_SAGEMAKER,
+        ),
+        (
+            "events-start-codepipeline",
+            "arn:aws:codepipeline:",
+            "codepipeline:StartPipelineExecution",
+            DOC_EVENTS_CODEPIPELINE,
+        ),
+    ):
+
+        def roles(a: Assembly, r: Resource, p: Props, pre: str = prefix) -> list[str]:
+            return sorted({str(t["RoleArn"]) for t in _targets(p, pre)})
+
+        def arns(a: Assembly, r: Resource, p: Props, pre: str = prefix) -> list[str]:
+            return sorted({str(t["Arn"]) for t in _targets(p, pre)})
+
+        def has(a: Assembly, r: Resource, p: Props, pre: str = prefix) -> bool:
+            return bool(_targets(p, pre))
+
+        rows.append(
+            ServiceRequirement(row_id, "AWS::Events::Rule", roles, has, (action,), arns, doc)
+        )
+    return rows
+
+
 ROWS: tuple[ServiceRequirement, ...] = (
     ServiceRequirement(
         "hosting-in-vpc",
@@ -344,6 +392,7 @@ ROWS: tuple[ServiceRequirement, ...] = (
         DOC_CAPTURE,
     ),
     *_pipeline_rows(),
+    *_target_rows(),
     ServiceRequirement(
         "firehose-reads-stream",
         "AWS::KinesisFirehose::DeliveryStream",
