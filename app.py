@@ -17,7 +17,7 @@ os.environ.setdefault("JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION", "20")
 import aws_cdk as cdk  # noqa: E402  (after the environment it reads)
 
 from infra.config import ConfigError, load_profile  # noqa: E402
-from infra.platform import cdk_json_context, new_app  # noqa: E402
+from infra.platform import EXAMPLE_RELEASE, cdk_json_context, new_app  # noqa: E402
 from infra.serving.release import Release, release_groups, release_path  # noqa: E402
 
 
@@ -38,7 +38,10 @@ def main() -> None:
     release = None
     if Path(release_file).is_file():
         try:
-            release = Release.from_file(release_file, release_groups(config))
+            # The example names illustrative packages of no environment's groups.
+            example = Path(release_file).resolve() == EXAMPLE_RELEASE.resolve()
+            groups = None if example else release_groups(config)
+            release = Release.from_file(release_file, groups)
         except ValueError as err:
             print(f"release error: {err}", file=sys.stderr)
             sys.exit(2)

@@ -405,6 +405,13 @@ class PlatformConfig:
                 re.match(r"^arn:aws[a-z-]*:iam::\d{12}:(role|user)/.+$", arn) is not None,
                 f"lake_admin_arns: {arn!r} is not an IAM role or user ARN",
             )
+        for attr in ("pipeline_name", "model_package_group", "baseline_package_group"):
+            # SageMaker pipeline and model package group names: at most 63 characters.
+            _require(
+                len(getattr(self, attr)) <= 63,
+                f"{self.env_name}-{getattr(self.training, attr)} is longer than 63 characters: "
+                f"shorten env_name or training.{attr}",
+            )
         if self.network.mode == "isolated" and self.serving.kind == "serverless":
             # Serverless endpoints take no VpcConfig (SageMaker Serverless feature exclusions).
             raise ConfigError(
@@ -436,6 +443,20 @@ class PlatformConfig:
     def lake_database(self) -> str:
         """Glue database name (Glue names take no hyphens)."""
         return f"{self.env_name.replace('-', '_')}_lake"
+
+    # Resources people and other systems address by name carry the environment, so two
+    # profiles can share an account (training.* holds the base names).
+    @property
+    def pipeline_name(self) -> str:
+        return f"{self.env_name}-{self.training.pipeline_name}"
+
+    @property
+    def model_package_group(self) -> str:
+        return f"{self.env_name}-{self.training.model_package_group}"
+
+    @property
+    def baseline_package_group(self) -> str:
+        return f"{self.env_name}-{self.training.baseline_package_group}"
 
     @property
     def endpoint_name(self) -> str:

@@ -71,10 +71,25 @@ def set_cloud_status(
     return arn
 
 
+def _default_group(local: bool, profile: str) -> str:
+    if local:
+        from labctl.local_endpoint.registry import XGBOOST_GROUP
+
+        return XGBOOST_GROUP
+    from infra.config import ConfigError, load_profile
+
+    try:
+        return load_profile(profile).model_package_group  # env-prefixed, e.g. lab-digits-xgboost
+    except ConfigError as err:
+        raise UsageError(str(err)) from err
+
+
 def run(args: argparse.Namespace, client: Any = None) -> int:
     status = STATUS[args.model_command]
     if args.version is not None and args.version < 1:
         raise UsageError("--version must be a positive integer")
+    if args.group is None:  # the XGBoost group: the local registry's, or the profile's
+        args.group = _default_group(args.local, args.profile)
     if args.local:
         chosen = set_local_status(
             Path(args.workdir), args.group, args.version, status, args.description
@@ -95,7 +110,10 @@ def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
     commands = parser.add_subparsers(dest="model_command", required=True, metavar="ACTION")
     for name in STATUS:
         p = commands.add_parser(name, help=f"mark a model package {STATUS[name]}")
-        p.add_argument("--group", default="digits-xgboost", help="model package group")
+        p.add_argument(
+            "--group", help="model package group (default: the --profile's XGBoost group)"
+        )
+        p.add_argument("--profile", default="lab", help="profile naming the default group")
         p.add_argument("--version", type=int, help="version (default: the newest)")
         p.add_argument("--description", help="why (recorded with the status)")
         p.add_argument("--local", action="store_true", help="the lab's local registry")

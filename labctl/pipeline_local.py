@@ -147,13 +147,15 @@ def _run_cloud_command(args: argparse.Namespace) -> int:
     import boto3
     from botocore.exceptions import BotoCoreError, ClientError
 
-    from pipelines.training_pipeline import PipelineSettings
+    from infra.config import ConfigError, load_profile
 
-    name = args.pipeline_name or PipelineSettings().pipeline_name
+    try:
+        name = args.pipeline_name or load_profile(args.profile).pipeline_name
+    except ConfigError as err:
+        raise UsageError(str(err)) from err
     try:
         client = boto3.client("sagemaker", region_name=args.region)
         if args.upsert:
-            from infra.config import ConfigError, load_profile
             from labctl.pipeline_upsert import upsert
 
             try:
@@ -161,8 +163,8 @@ def _run_cloud_command(args: argparse.Namespace) -> int:
             except ConfigError as err:
                 raise UsageError(str(err)) from err
             cfn = boto3.client("cloudformation", region_name=args.region)
-            print(f"pipeline {config.training.pipeline_name}: {upsert(client, cfn, config)}")
-            name = config.training.pipeline_name
+            print(f"pipeline {config.pipeline_name}: {upsert(client, cfn, config)}")
+            name = config.pipeline_name
         final = run_cloud(client, name, parse_params(args.param or []))
     except (BotoCoreError, ClientError) as err:
         raise OperationFailed(f"pipeline {name}: {err}") from err
@@ -214,7 +216,8 @@ def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
     )
     run_parser.add_argument("--definition", help="run this definition JSON instead of rendering")
     run_parser.add_argument(
-        "--pipeline-name", help="deployed pipeline (cloud run; default digits-training)"
+        "--pipeline-name",
+        help="deployed pipeline (cloud run; default: the --profile's, e.g. lab-digits-training)",
     )
     run_parser.add_argument("--region", help="AWS region for the cloud run")
     run_parser.add_argument(
@@ -222,5 +225,7 @@ def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
         action="store_true",
         help="cloud: first create/update the pipeline from the current code and --profile",
     )
-    run_parser.add_argument("--profile", default="lab", help="profile for --upsert")
+    run_parser.add_argument(
+        "--profile", default="lab", help="profile for --upsert and the default pipeline name"
+    )
     run_parser.set_defaults(handler=run)

@@ -103,8 +103,8 @@ def newest_approved(client: Any, group: str) -> dict[str, Any]:
 def resolve_release(client: Any, config: Any) -> dict[str, Any]:
     """Release dict for a PlatformConfig: newest Approved package of each group."""
     release = {
-        "xgboost": newest_approved(client, config.training.model_package_group),
-        "baseline": newest_approved(client, config.training.baseline_package_group),
+        "xgboost": newest_approved(client, config.model_package_group),
+        "baseline": newest_approved(client, config.baseline_package_group),
         "resolved_at": datetime.now(UTC).isoformat(timespec="seconds"),
     }
     validate_release(release)

@@ -65,7 +65,9 @@ def resolve_release(config: PlatformConfig, choice: str | None) -> tuple[Release
         if not path.is_file():
             return None, f"serving left out: no {path} (labctl release resolve writes it)"
     try:
-        release = Release.from_file(path, release_groups(config))
+        # The example names illustrative packages of no environment's groups.
+        example = Path(path).resolve() == EXAMPLE_RELEASE.resolve()
+        release = Release.from_file(path, None if example else release_groups(config))
         return release, f"serving {config.serving.kind} from {path}"
     except ValueError as err:
         raise UsageError(str(err)) from err

@@ -61,7 +61,7 @@ def teardown(
     runner: Callable[[Sequence[str]], int],
     log: Callable[[str], None] = print,
 ) -> int:
-    groups = (config.training.model_package_group, config.training.baseline_package_group)
+    groups = (config.model_package_group, config.baseline_package_group)
     for group in groups:
         versions = model_package_versions(client, group)
         log(f"model package group {group}: {len(versions)} version(s) to delete")

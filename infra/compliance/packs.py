@@ -9,13 +9,15 @@ check. Tests read the acknowledgements back from construct metadata to reject st
 from __future__ import annotations
 
 import json
+from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import aws_cdk as cdk
+import jsii
 from cdk_nag import AwsSolutionsChecks, HIPAASecurityChecks, NIST80053R5Checks, PCIDSS321Checks
-from constructs import IConstruct
+from constructs import IConstruct, IValidation
 
 PACKS = (AwsSolutionsChecks, HIPAASecurityChecks, NIST80053R5Checks, PCIDSS321Checks)
 MIN_REASON_CHARS = 40
@@ -132,41 +134,131 @@ def _render(value: Any) -> str:
     return json.dumps(value, separators=(",", ":"))
 
 
-def acknowledge_grant_policy(policy: IConstruct, why: str) -> None:
-    """Acknowledge the wildcards a CDK ``grant_*`` policy carries, one finding at a time.
+# The wildcard action groups CDK's grant_* methods write, to declare them by name.
+S3_READ = ("s3:GetObject*", "s3:GetBucket*", "s3:List*")
+S3_DELETE = ("s3:DeleteObject*", "s3:Abort*")
+S3_WRITE = ("s3:Abort*",)  # grant_put / grant_write without delete
+KMS_DATA_KEYS = ("kms:ReEncrypt*", "kms:GenerateDataKey*")
 
-    Reads the policy document as synthesized and acknowledges each wildcard action and each
-    wildcard resource by its exact finding id, plus the inline-policy rule of the three
-    regulatory packs. ``why`` says what bounds the wildcards (which bucket, which key).
-    Call it after the last grant on the role so no finding is left out.
+
+def declare(actions: tuple[str, ...], why: str) -> dict[str, str]:
+    """``{action: why}`` for a group of wildcard actions that share one reason."""
+    return {action: why for action in actions}
+
+
+def _policy_of(target: IConstruct) -> Any:
+    from aws_cdk import aws_iam as iam
+
+    if isinstance(target, iam.Role):
+        child = target.node.try_find_child("DefaultPolicy")
+        if child is None:
+            raise ValueError(f"{target.node.path} has no DefaultPolicy to acknowledge")
+        target = child
+    if not isinstance(target, iam.Policy | iam.ManagedPolicy):
+        raise ValueError(f"{target.node.path} is not an iam.Policy or iam.ManagedPolicy")
+    return target
+
+
+def policy_wildcards(policy: IConstruct) -> tuple[list[str], list[str]]:
+    """The wildcard actions and the wildcard resources (rendered as cdk-nag names them) of a
+    policy as synthesized, in order of appearance."""
+    stack = cdk.Stack.of(policy)
+    doc = stack.resolve(policy.document.to_json())  # type: ignore[attr-defined]
+    actions: list[str] = []
+    resources: list[str] = []
+    for statement in doc.get("Statement", []):
+        found = statement.get("Action", [])
+        for action in [found] if isinstance(found, str) else found:
+            if "*" in action and action not in actions:
+                actions.append(action)
+        found = statement.get("Resource", [])
+        for resource in found if isinstance(found, list) else [found]:
+            rendered = _render(resource)
+            if "*" in rendered and rendered not in resources:
+                resources.append(rendered)
+    return actions, resources
+
+
+@jsii.implements(IValidation)
+class _DeclaredWildcards:
+    """Synth-time check (after every grant): the policy's wildcards are exactly the declared
+    ones. Each found wildcard is acknowledged with its declared reason."""
+
+    def __init__(
+        self, policy: IConstruct, actions: Mapping[str, str], resources: Mapping[str, str]
+    ) -> None:
+        self.policy, self.actions, self.resources = policy, actions, resources
+
+    def validate(self) -> list[str]:
+        stack = cdk.Stack.of(self.policy)
+        declared_resources = {_render(stack.resolve(k)): why for k, why in self.resources.items()}
+        actions, resources = policy_wildcards(self.policy)
+        errors = [
+            f"undeclared wildcard action {a!r}: declare it (and why) where the role is built"
+            for a in actions
+            if a not in self.actions
+        ] + [
+            f"undeclared wildcard resource {r!r}: declare it (and why) where the role is built"
+            for r in resources
+            if r not in declared_resources
+        ]
+        errors += [
+            f"declared wildcard action {a!r} matches nothing in the policy: remove it"
+            for a in self.actions
+            if a not in actions
+        ] + [
+            f"declared wildcard resource {r!r} matches nothing in the policy: remove it"
+            for r in declared_resources
+            if r not in resources
+        ]
+        if errors:
+            return errors
+        for action in actions:
+            acknowledge(
+                self.policy,
+                f"AwsSolutions-IAM5[Action::{action}]",
+                f"{action}: {self.actions[action]}",
+            )
+        for resource in resources:
+            acknowledge(
+                self.policy,
+                f"AwsSolutions-IAM5[Resource::{resource}]",
+                f"{resource}: {declared_resources[resource]}",
+            )
+        return []
+
+
+def acknowledge_wildcards(
+    target: IConstruct,
+    *,
+    actions: Mapping[str, str] | None = None,
+    resources: Mapping[str, str] | None = None,
+) -> None:
+    """Declare, where a role is built, the wildcards its policy may carry and why.
+
+    ``actions`` maps each wildcard action (``"s3:GetObject*"``) to its reason; ``resources``
+    maps each wildcard resource, written as the code writes it (``f"{bucket.bucket_arn}/*"``,
+    ``"*"``), to its reason. At synth, after the last grant, the synthesized policy is
+    compared with the declaration: an undeclared wildcard fails the synth, and so does a
+    declaration that matches nothing; each declared wildcard is acknowledged (AwsSolutions-IAM5)
+    with its own reason. ``target`` is a role (its DefaultPolicy), an ``iam.Policy`` or an
+    ``iam.ManagedPolicy``; inline policies also get the inline-policy rule of the three
+    regulatory packs acknowledged.
     """
     from aws_cdk import aws_iam as iam
 
-    if isinstance(policy, iam.Role):
-        child = policy.node.try_find_child("DefaultPolicy")
-        if child is None:
-            raise ValueError(f"{policy.node.path} has no DefaultPolicy to acknowledge")
-        policy = child
-    assert isinstance(policy, iam.Policy), f"{policy.node.path} is not an iam.Policy"
-    doc = cdk.Stack.of(policy).resolve(policy.document.to_json())
-    seen: set[str] = set()
-    for statement in doc.get("Statement", []):
-        actions = statement.get("Action", [])
-        resources = statement.get("Resource", [])
-        for action in [actions] if isinstance(actions, str) else actions:
-            if "*" in action and action not in seen:
-                seen.add(action)
-                acknowledge(policy, f"AwsSolutions-IAM5[Action::{action}]", f"{action}: {why}")
-        for resource in [resources] if not isinstance(resources, list) else resources:
-            rendered = _render(resource)
-            if "*" in rendered and rendered not in seen:
-                seen.add(rendered)
-                acknowledge(
-                    policy, f"AwsSolutions-IAM5[Resource::{rendered}]", f"{rendered}: {why}"
-                )
-    acknowledge_packs(
-        policy,
-        "IAMNoInlinePolicy",
-        "CDK grant_* methods write the role's DefaultPolicy inline, so each permission sits "
-        "beside the resource it names and is deleted with the role.",
-    )
+    policy = _policy_of(target)
+    for why in [*(actions or {}).values(), *(resources or {}).values()]:
+        if len(why.strip()) < MIN_REASON_CHARS:
+            raise ValueError(
+                f"wildcard declaration on {policy.node.path} needs a reason of at least "
+                f"{MIN_REASON_CHARS} characters, got {why!r}"
+            )
+    policy.node.add_validation(_DeclaredWildcards(policy, actions or {}, resources or {}))
+    if isinstance(policy, iam.Policy):
+        acknowledge_packs(
+            policy,
+            "IAMNoInlinePolicy",
+            "CDK grant_* methods write the role's DefaultPolicy inline, so each permission sits "
+            "beside the resource it names and is deleted with the role.",
+        )

@@ -18,7 +18,15 @@ from aws_cdk import aws_lakeformation as lf
 from aws_cdk import aws_s3 as s3
 from constructs import Construct
 
-from infra.compliance.packs import acknowledge, acknowledge_grant_policy, acknowledge_packs
+from infra.compliance.packs import (
+    KMS_DATA_KEYS,
+    S3_DELETE,
+    S3_READ,
+    acknowledge,
+    acknowledge_packs,
+    acknowledge_wildcards,
+    declare,
+)
 from infra.storage import access_log_bucket, kms_bucket
 
 
@@ -154,10 +162,22 @@ class DataLake(Construct):
             )
             location.add_resource_dependency(self.settings)
             self.locations[name] = location
-        acknowledge_grant_policy(
+        vending = "; Lake Formation narrows them per table location when vending credentials"
+        acknowledge_wildcards(
             self.data_access_role,
-            "CDK read/write action groups, bounded to the raw and curated buckets and the "
-            "lake key; Lake Formation narrows them per table location when vending credentials.",
+            actions={
+                **declare(
+                    S3_READ + S3_DELETE,
+                    "CDK's read/write grant on the two registered locations" + vending,
+                ),
+                **declare(KMS_DATA_KEYS, "CDK's grant on the lake key for the two locations"),
+            },
+            resources={
+                f"{self.raw_bucket.bucket_arn}/*": "objects of the raw zone, a registered "
+                "Lake Formation location" + vending,
+                f"{self.curated_bucket.bucket_arn}/*": "objects of the curated zone, a "
+                "registered Lake Formation location" + vending,
+            },
         )
 
     def _acknowledge_notifications_handler(self) -> None:

@@ -21,14 +21,22 @@ from aws_cdk import aws_events_targets as targets
 from aws_cdk import aws_iam as iam
 from aws_cdk import aws_logs as logs
 from aws_cdk import aws_sns as sns
-from constructs import Construct
+from constructs import Construct, IConstruct
 
-from infra.compliance.packs import acknowledge, acknowledge_grant_policy
+from infra.compliance.packs import (
+    KMS_DATA_KEYS,
+    S3_DELETE,
+    S3_READ,
+    acknowledge,
+    acknowledge_wildcards,
+    declare,
+)
 from infra.config import PlatformConfig
 from infra.data_lake.refs import LakeRefs
 from infra.serving.deploy_permissions import (
     bootstrap_version_arn,
     deployment_statements,
+    deployment_wildcards,
     serving_units,
 )
 from infra.storage import access_log_bucket, kms_bucket, logs_capable_key
@@ -70,7 +78,7 @@ class ModelDelivery(Construct):
             log_prefix="source",
             retain=retain,
         )
-        artifact_bucket = kms_bucket(
+        self.artifact_bucket = artifact_bucket = kms_bucket(
             self,
             "ArtifactBucket",
             key=self.key,
@@ -82,7 +90,7 @@ class ModelDelivery(Construct):
         source_out = codepipeline.Artifact("Source")
         build_out = codepipeline.Artifact("Assembly")
         profile = f"--profile {config.profile or config.env_name}"
-        build = self._project(
+        self.build = build = self._project(
             "Build",
             "Resolve the approved model packages, synthesize, run the compliance gate",
             install=BOOTSTRAP,
@@ -105,14 +113,14 @@ class ModelDelivery(Construct):
                         service="sagemaker", resource="model-package", resource_name=f"{g}/*"
                     )
                     for g in (
-                        config.training.model_package_group,
-                        config.training.baseline_package_group,
+                        config.model_package_group,
+                        config.baseline_package_group,
                     )
                 ],
             )
         )
         expect = ",".join(str(d) for d in config.delivery.smoke_expect)
-        smoke = self._project(
+        self.smoke = smoke = self._project(
             "SmokeTest",
             "Invoke the staging endpoint with known Digits samples and check the answers",
             install=BOOTSTRAP,
@@ -222,13 +230,13 @@ class ModelDelivery(Construct):
                 source=["aws.sagemaker"],
                 detail_type=["SageMaker Model Package State Change"],
                 detail={
-                    "ModelPackageGroupName": [config.training.model_package_group],
+                    "ModelPackageGroupName": [config.model_package_group],
                     "ModelApprovalStatus": ["Approved"],
                 },
             ),
         )
         self.approval_rule.add_target(targets.CodePipeline(self.pipeline))
-        self._acknowledge()
+        self._acknowledge(config, lake)
 
     def _source(self, config: PlatformConfig, out: codepipeline.Artifact) -> codepipeline.IAction:
         if config.delivery.source == "github":
@@ -339,31 +347,122 @@ class ModelDelivery(Construct):
             assumed_by=iam.ServicePrincipal("cloudformation.amazonaws.com"),
             description="CloudFormation deploys the serving stacks for the delivery pipeline",
         )
-        for statement in deployment_statements(
-            serving_units(config),
-            account=config.account,
-            region=config.region,
-            qualifier=config.cdk_qualifier,
-            key_arn=lake.key.key_arn,
-        ):
-            role.add_to_policy(statement)
+        # A customer managed policy, not the role's inline DefaultPolicy: it is the serving
+        # unit's published requirement, reviewable (and attachable) on its own.
+        self.deployment_policy = iam.ManagedPolicy(
+            self,
+            "DeploymentPolicy",
+            description="What CloudFormation needs to create, update and delete the serving "
+            "stacks (derived by infra/serving/deploy_permissions.py)",
+            statements=deployment_statements(
+                serving_units(config),
+                account=config.account,
+                region=config.region,
+                qualifier=config.cdk_qualifier,
+                key_arn=lake.key.key_arn,
+            ),
+            roles=[role],
+        )
         return role
 
-    def _acknowledge(self) -> None:
-        reasons = {
-            "Build": "CodeBuild's own grants (its log group, reports, the delivery key and "
-            "artifact bucket) plus ListModelPackages, which takes no resource ARN.",
-            "SmokeTest": "CodeBuild's own grants: its log group, reports, the delivery key and "
-            "the pipeline's artifact bucket; the endpoint grant names one endpoint.",
-            "DeploymentRole": "CloudFormation may manage only the serving stacks' resources: "
-            "names start with the env's Serving prefix; scaling targets have no ARN yet.",
+    def _acknowledge(self, config: PlatformConfig, lake: LakeRefs) -> None:
+        """Declare each role's wildcards where the roles are built (CDK's CodeBuild and
+        CodePipeline grants, and the derived deployment policy)."""
+        stack = cdk.Stack.of(self)
+        where = f"{stack.region}:{stack.account}"
+        artifacts = {
+            f"{self.artifact_bucket.bucket_arn}/*": "the pipeline's artifact bucket: objects "
+            "are named per execution by CodePipeline"
         }
-        default = (
-            "CodePipeline's CDK grants: the delivery key, source and artifact buckets of this "
-            "pipeline, and starting its own CodeBuild projects and deploy actions."
+        read = declare(S3_READ, "CDK's read grant on the pipeline's artifact bucket only")
+        delete = declare(S3_DELETE, "CDK's write grant on the pipeline's artifact bucket only")
+        kms = declare(
+            KMS_DATA_KEYS,
+            "CDK's grant on the delivery key, which encrypts the "
+            "artifacts, the source bundle and the build logs",
         )
-        for child in self.node.find_all():
-            if isinstance(child, iam.Role) and child.node.try_find_child("DefaultPolicy"):
-                owner = child.node.scope
-                name = owner.node.id if owner is not None and owner is not self else child.node.id
-                acknowledge_grant_policy(child, reasons.get(name, default))
+
+        def project_grants(project: codebuild.PipelineProject) -> dict[str, str]:
+            name = project.project_name
+            return {
+                f"arn:aws:logs:{where}:log-group:/aws/codebuild/{name}:*": "CodeBuild names "
+                "the log streams of this project's own log group per build",
+                f"arn:aws:codebuild:{where}:report-group/{name}-*": "CDK's grant on this "
+                "project's own test report groups",
+            }
+
+        groups = (config.model_package_group, config.baseline_package_group)
+        acknowledge_wildcards(
+            self.build.role,  # type: ignore[arg-type]
+            actions={**read, **delete, **kms},
+            resources={
+                **artifacts,
+                **project_grants(self.build),
+                "*": "sagemaker:ListModelPackages takes no resource ARN (Service Authorization "
+                "Reference)",
+                **{
+                    stack.format_arn(
+                        service="sagemaker", resource="model-package", resource_name=f"{g}/*"
+                    ): f"the build resolves the newest approved version of {g}"
+                    for g in groups
+                },
+            },
+        )
+        acknowledge_wildcards(
+            self.smoke.role,  # type: ignore[arg-type]
+            actions={**read, **kms},
+            resources={**artifacts, **project_grants(self.smoke)},
+        )
+        pipeline = self.pipeline.role
+        acknowledge_wildcards(pipeline, actions={**read, **delete, **kms}, resources=artifacts)
+
+        def action_role(stage: str, action: str) -> IConstruct:
+            found = self.pipeline.node.find_child(stage).node.find_child(action)
+            return found.node.find_child("CodePipelineActionRole")
+
+        source = "SourceBundle" if config.delivery.source == "s3" else "GitHub"
+        acknowledge_wildcards(
+            action_role("Source", source),
+            actions={**read, **delete, **kms},
+            resources=artifacts,
+        )
+        for stage, stack_name in (
+            ("DeployStaging", config.stack_name("ServingStaging")),
+            ("DeployProduction", config.stack_name("Serving")),
+        ):
+            acknowledge_wildcards(
+                action_role(stage, stage),
+                actions={
+                    **read,
+                    "cloudformation:DescribeStack*": "CDK's deploy action grant: reads the one "
+                    "serving stack's status, events and resources",
+                    "cloudformation:GetTemplate*": "CDK's deploy action grant: reads the one "
+                    "serving stack's template and summary",
+                },
+                resources={
+                    **artifacts,
+                    f"arn:aws:cloudformation:{where}:stack/{stack_name}/*": "a stack ARN ends "
+                    "in the stack's id, unknown before it exists: this one serving stack",
+                },
+            )
+        acknowledge_wildcards(
+            action_role("Approve", "PromoteToProduction"),
+            actions={
+                "kms:GenerateDataKey*": "CDK's grant to publish the approval request to the "
+                "alert topic, encrypted with its key"
+            },
+        )
+        for stage, action in (("Build", "SynthAndGate"), ("SmokeTest", "InvokeStaging")):
+            acknowledge_wildcards(action_role(stage, action))  # starts one project: no wildcard
+        events_role = self.pipeline.node.find_child("EventsRole")
+        acknowledge_wildcards(events_role)  # starts this pipeline only
+        acknowledge_wildcards(
+            self.deployment_policy,
+            resources=deployment_wildcards(
+                serving_units(config),
+                account=config.account,
+                region=config.region,
+                qualifier=config.cdk_qualifier,
+                key_arn=lake.key.key_arn,
+            ),
+        )

@@ -20,7 +20,14 @@ from aws_cdk import aws_logs as logs
 from aws_cdk import aws_sns as sns
 from constructs import Construct
 
-from infra.compliance.packs import acknowledge, acknowledge_grant_policy
+from infra.compliance.packs import (
+    KMS_DATA_KEYS,
+    S3_DELETE,
+    S3_READ,
+    acknowledge,
+    acknowledge_wildcards,
+    declare,
+)
 from infra.config import IngestionConfig
 from infra.data_lake.refs import LakeRefs
 from infra.storage import logs_capable_key
@@ -133,10 +140,19 @@ class StreamIngestion(Construct):
                 iam.PolicyStatement(actions=["kms:GenerateDataKey"], resources=[self.key.key_arn]),
             ],
         )
-        acknowledge_grant_policy(
+        writes = "Firehose's CDK grant on the raw bucket: it writes (and cleans up multipart "
+        acknowledge_wildcards(
             self.delivery_role,
-            "Firehose's CDK grants: read one stream, decrypt with its key, write the raw "
-            "bucket's objects with the lake key, log to its own log group.",
+            actions={
+                **declare(S3_READ + S3_DELETE, writes + "uploads of) delivered event objects"),
+                **declare(
+                    KMS_DATA_KEYS, "CDK's grant on the lake key, to encrypt delivered objects"
+                ),
+            },
+            resources={
+                f"{lake.raw_bucket.bucket_arn}/*": "the raw zone's objects, where Firehose "
+                "delivers events (one bucket)",
+            },
         )
 
     def _raw_table(self, lake: LakeRefs) -> glue.CfnTable:

@@ -25,7 +25,14 @@ from aws_cdk import aws_sagemaker as sagemaker
 from aws_cdk import aws_sns as sns
 from constructs import Construct
 
-from infra.compliance.packs import acknowledge_grant_policy, acknowledge_packs
+from infra.compliance.packs import (
+    KMS_DATA_KEYS,
+    S3_READ,
+    S3_WRITE,
+    acknowledge_packs,
+    acknowledge_wildcards,
+    declare,
+)
 from infra.config import GuardrailConfig, ServingConfig
 from infra.data_lake.refs import LakeRefs
 from infra.network.construct import IsolatedNetwork
@@ -96,6 +103,12 @@ class ModelEndpoint(Construct):
         self.endpoint_name = endpoint_name
         stack = cdk.Stack.of(self)
 
+        self.log_groups = stack.format_arn(
+            service="logs",
+            resource="log-group",
+            resource_name=f"/aws/sagemaker/Endpoints/{endpoint_name}*",
+            arn_format=cdk.ArnFormat.COLON_RESOURCE_NAME,
+        )
         self.role = iam.Role(
             self,
             "Role",
@@ -126,14 +139,7 @@ class ModelEndpoint(Construct):
             iam.PolicyStatement(
                 sid="EndpointLogs",
                 actions=["logs:CreateLogGroup", "logs:CreateLogStream", "logs:PutLogEvents"],
-                resources=[
-                    stack.format_arn(
-                        service="logs",
-                        resource="log-group",
-                        resource_name=f"/aws/sagemaker/Endpoints/{endpoint_name}*",
-                        arn_format=cdk.ArnFormat.COLON_RESOURCE_NAME,
-                    )
-                ],
+                resources=[self.log_groups],
             )
         )
 
@@ -260,10 +266,42 @@ class ModelEndpoint(Construct):
                 )
             ],
         )
-        acknowledge_grant_policy(
+        capture = {
+            f"{lake.artifacts_bucket.bucket_arn}/{CAPTURE_PREFIX}/*": "data capture writes "
+            "(put only) under the artifacts zone's capture/ prefix",
+        }
+        acknowledge_wildcards(
             self.role,
-            "the hosting role reads model artifacts in the artifacts zone (capture/ writes "
-            "only) with the lake key, pulls the two model images, writes its own log groups.",
+            actions={
+                **declare(
+                    S3_READ,
+                    "CDK's read grant on the artifacts zone: model archives and "
+                    "the multi-model prefix",
+                ),
+                **(
+                    {
+                        **declare(
+                            S3_WRITE,
+                            "CDK's put grant for data capture uploads (multipart) under capture/",
+                        ),
+                        **declare(
+                            KMS_DATA_KEYS,
+                            "CDK's put grant on the lake key: captured data is encrypted with it",
+                        ),
+                    }
+                    if config.data_capture
+                    else {}
+                ),
+            },
+            resources={
+                f"{lake.artifacts_bucket.bucket_arn}/*": "model archives in the artifacts zone "
+                "(read only)",
+                **(capture if config.data_capture else {}),
+                self.log_groups: "SageMaker names the endpoint's log streams; the group is "
+                "this endpoint's own",
+                "*": "ecr:GetAuthorizationToken takes no resource"
+                + (", nor do the EC2 Describe* calls of a VPC endpoint" if network else ""),
+            },
         )
 
     def _containers(self, release: Release, lake: LakeRefs) -> dict[str, Any]:

@@ -112,8 +112,8 @@ def package_groups(config: PlatformConfig, serving: ServingConfig) -> tuple[str,
     """The model package groups a kind's models are created from (CreateModel describes
     the package): multi-model endpoints load archives from S3 and name no package."""
     groups = {
-        "xgboost": config.training.model_package_group,
-        "baseline": config.training.baseline_package_group,
+        "xgboost": config.model_package_group,
+        "baseline": config.baseline_package_group,
     }
     if serving.kind == "multi_model":
         return ()
@@ -375,6 +375,41 @@ def grants(
             ),
         ]
     return out
+
+
+# Why each grant's resource pattern carries a wildcard (the compliance gate asks, per pattern).
+WILDCARD_WHY = {
+    "PlatformStackOutputs": "a stack ARN ends in the stack's id, unknown before it exists; the "
+    "name is the one platform stack whose outputs the serving template reads",
+    "HostingRole": "CloudFormation generates the serving stack's role names; they live under "
+    "the stack's own IAM path",
+    "PassHostingRole": "CloudFormation generates the serving stack's role names; they live "
+    "under the stack's own IAM path, and pass only to SageMaker",
+    "InvokePolicy": "CloudFormation generates the invoke policy's name; it lives under the "
+    "serving stack's own IAM path",
+    "ModelsAndConfigs": "models and endpoint configs get generated names: every property is "
+    "create-only, so a release replaces them",
+    "Alarms": "CloudFormation names the alarms <stack>-<logical id>-<suffix>: this stack's only",
+    "ModelPackages": "CreateModel describes the approved version of this group; versions are "
+    "numbered at registration",
+    "Autoscaling": "scalable targets get a generated id (no ARN before they exist); the "
+    "Describe* actions and GetMetricData take no resource",
+    "TargetTrackingAlarms": "target tracking names its alarms TargetTracking-<resource id>-"
+    "<suffix>: the alarms of this endpoint's variant only",
+}
+
+
+def deployment_wildcards(
+    units: tuple[ServingUnit, ...], *, account: str, region: str, qualifier: str, key_arn: str
+) -> dict[str, str]:
+    """Each wildcard resource the deployment statements carry, with why."""
+    found: dict[str, str] = {}
+    for unit in units:
+        for g in grants(unit, account=account, region=region, qualifier=qualifier, key_arn=key_arn):
+            for resource in g.resources:
+                if "*" in resource:
+                    found.setdefault(resource, WILDCARD_WHY[g.sid])
+    return found
 
 
 def deployment_requirements(

@@ -102,8 +102,8 @@ def release_path(env_name: str, root: Path = REPO_ROOT) -> Path:
 def release_groups(config: Any) -> dict[str, str]:
     """The model package group each model of a PlatformConfig's release must come from."""
     return {
-        "xgboost": config.training.model_package_group,
-        "baseline": config.training.baseline_package_group,
+        "xgboost": config.model_package_group,
+        "baseline": config.baseline_package_group,
     }
 
 

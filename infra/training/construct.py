@@ -25,7 +25,15 @@ from aws_cdk import aws_sagemaker as sagemaker
 from aws_cdk.interfaces.aws_events import IRuleRef
 from constructs import Construct
 
-from infra.compliance.packs import acknowledge, acknowledge_grant_policy, acknowledge_packs
+from infra.compliance.packs import (
+    KMS_DATA_KEYS,
+    S3_DELETE,
+    S3_READ,
+    acknowledge,
+    acknowledge_packs,
+    acknowledge_wildcards,
+    declare,
+)
 from infra.config import PlatformConfig
 from infra.data_lake.refs import LakeRefs
 from infra.network.construct import IsolatedNetwork
@@ -96,12 +104,11 @@ class TrainingPipeline(Construct):
     ) -> None:
         super().__init__(scope, id_)
         stack = cdk.Stack.of(self)
-        t = config.training
         removal = cdk.RemovalPolicy.DESTROY if config.destroyable else cdk.RemovalPolicy.RETAIN
         self.groups = {}
         for construct_id, name, what in (
-            ("XGBoostGroup", t.model_package_group, "Tuned XGBoost models for Digits"),
-            ("BaselineGroup", t.baseline_package_group, "scikit-learn baseline models"),
+            ("XGBoostGroup", config.model_package_group, "Tuned XGBoost models for Digits"),
+            ("BaselineGroup", config.baseline_package_group, "scikit-learn baseline models"),
         ):
             group = sagemaker.CfnModelPackageGroup(
                 self,
@@ -166,22 +173,22 @@ class TrainingPipeline(Construct):
             security_group=network.security_group.security_group_id if network else None,
             settings=settings,
         )
-        self.pipeline_name = t.pipeline_name
+        self.pipeline_name = config.pipeline_name
         self.pipeline = sagemaker.CfnPipeline(
             self,
             "Pipeline",
-            pipeline_name=t.pipeline_name,
+            pipeline_name=config.pipeline_name,
             pipeline_description="Preprocess, tune XGBoost, baseline, evaluate, gate, register",
             pipeline_definition={"PipelineDefinitionBody": spliced},
             role_arn=role.role_arn,
         )
         self.pipeline.node.add_dependency(self.code, self.sourcedir)
         self.pipeline_arn = stack.format_arn(
-            service="sagemaker", resource="pipeline", resource_name=t.pipeline_name.lower()
+            service="sagemaker", resource="pipeline", resource_name=config.pipeline_name.lower()
         )
         self._grant_pipeline_role(role, lake, images=_image_uris(json.loads(rendered)))
         self._triggers(config, lake)
-        self._acknowledge_deployments()
+        self._acknowledge_deployments(lake, config.cdk_qualifier)
 
     def _grant_pipeline_role(self, role: iam.Role, lake: LakeRefs, images: set[str]) -> None:
         stack = cdk.Stack.of(self)
@@ -258,10 +265,19 @@ class TrainingPipeline(Construct):
                 ),
             ],
         )
-        acknowledge_grant_policy(
+        per_run = "SageMaker names jobs per execution, so only the job type is known: "
+        acknowledge_wildcards(
             policy,
-            "SageMaker names jobs per execution, so job ARNs are only known as patterns; the "
-            "patterns are limited to this account, region and job type, or to our two groups.",
+            resources={
+                arn("processing-job"): per_run + "the pipeline's preprocess and evaluate steps",
+                arn("training-job"): per_run + "the tuner's and the baseline's training jobs",
+                arn("hyper-parameter-tuning-job"): per_run + "the pipeline's tuning step",
+                **{
+                    arn("model-package", f"{g}/*"): f"versions of the {g} group, which the "
+                    "register steps create (version numbers are assigned at registration)"
+                    for g in self.groups
+                },
+            },
         )
 
     def _triggers(self, config: PlatformConfig, lake: LakeRefs) -> None:
@@ -317,7 +333,7 @@ class TrainingPipeline(Construct):
             self.retrain_rule
         )
 
-    def _acknowledge_deployments(self) -> None:
+    def _acknowledge_deployments(self, lake: LakeRefs, qualifier: str) -> None:
         stack = cdk.Stack.of(self)
         handler = next(
             c for c in stack.node.children if c.node.id.startswith("Custom::CDKBucketDeployment")
@@ -337,8 +353,30 @@ class TrainingPipeline(Construct):
             "AwsSolutions-IAM4[Policy::arn:<AWS::Partition>:iam::aws:policy/service-role/AWSLambdaBasicExecutionRole]",
             "AWSLambdaBasicExecutionRole only lets the deploy handler write its own logs.",
         )
-        acknowledge_grant_policy(
+        assets = f"arn:aws:s3:::cdk-{qualifier}-assets-{stack.account}-{stack.region}/*"
+        acknowledge_wildcards(
             service_role,
-            "the deploy handler reads the CDK asset bucket and writes the artifacts zone's "
-            "code/ prefix with the lake key; CDK's grants carry the object wildcards.",
+            actions={
+                **declare(
+                    S3_READ,
+                    "CDK's deploy handler reads the model code asset and lists "
+                    "the destination prefix it syncs",
+                ),
+                **declare(
+                    S3_DELETE,
+                    "CDK's deploy handler prunes stale model code objects under "
+                    "code/model_code/ of the artifacts zone",
+                ),
+                **declare(
+                    KMS_DATA_KEYS,
+                    "CDK's grant on the lake key, which encrypts the code "
+                    "objects the handler writes",
+                ),
+            },
+            resources={
+                assets: "CDK's bootstrap asset bucket (the default synthesizer's name), read "
+                "only, where the model code asset is uploaded",
+                f"{lake.artifacts_bucket.bucket_arn}/*": "the artifacts zone, where the handler "
+                "copies the model code (code/ prefix)",
+            },
         )

@@ -23,6 +23,13 @@ class SageMakerExecutionRole(Construct):
     ) -> None:
         super().__init__(scope, id_)
         stack = cdk.Stack.of(self)
+        self.lake, self.vpc = lake, network is not None
+        self.log_groups = stack.format_arn(
+            service="logs",
+            resource="log-group",
+            resource_name="/aws/sagemaker/*",
+            arn_format=cdk.ArnFormat.COLON_RESOURCE_NAME,
+        )
         self.role = iam.Role(
             self,
             "Role",
@@ -36,14 +43,7 @@ class SageMakerExecutionRole(Construct):
             iam.PolicyStatement(
                 sid="JobLogs",
                 actions=["logs:CreateLogGroup", "logs:CreateLogStream", "logs:PutLogEvents"],
-                resources=[
-                    stack.format_arn(
-                        service="logs",
-                        resource="log-group",
-                        resource_name="/aws/sagemaker/*",
-                        arn_format=cdk.ArnFormat.COLON_RESOURCE_NAME,
-                    )
-                ],
+                resources=[self.log_groups],
             )
         )
         self.role.add_to_principal_policy(
@@ -65,10 +65,40 @@ class SageMakerExecutionRole(Construct):
             network.grant_network_interfaces(self.role)
 
     def finalize(self) -> None:
-        from infra.compliance.packs import acknowledge_grant_policy
+        from infra.compliance.packs import (
+            KMS_DATA_KEYS,
+            S3_DELETE,
+            S3_READ,
+            acknowledge_wildcards,
+            declare,
+        )
 
-        acknowledge_grant_policy(
+        jobs = "the pipeline's jobs "
+        acknowledge_wildcards(
             self.role,
-            "bounded to the lake buckets and key, SageMaker log groups, the SageMaker metric "
-            "namespace (condition) and ECR auth tokens, which have no resource ARN.",
+            actions={
+                **declare(
+                    S3_READ + S3_DELETE,
+                    "CDK's grants on the three lake buckets only: "
+                    + jobs
+                    + "read raw data, read/write curated data and artifacts",
+                ),
+                **declare(
+                    KMS_DATA_KEYS,
+                    "CDK's grants on the lake key, which encrypts every "
+                    "lake bucket the jobs read and write",
+                ),
+            },
+            resources={
+                f"{self.lake.raw_bucket.bucket_arn}/*": jobs + "read the raw events (read only)",
+                f"{self.lake.curated_bucket.bucket_arn}/*": jobs + "read and write curated "
+                "datasets",
+                f"{self.lake.artifacts_bucket.bucket_arn}/*": jobs + "read code and write "
+                "models, reports and pipeline outputs",
+                self.log_groups: "SageMaker names each job's log streams; the group prefix is "
+                "SageMaker's own (/aws/sagemaker/)",
+                "*": "ecr:GetAuthorizationToken and PutMetricData (namespace-conditioned) take "
+                "no resource"
+                + (", nor do the EC2 Describe* calls of jobs in the VPC" if self.vpc else ""),
+            },
         )

@@ -15,9 +15,9 @@ def pipeline_settings(
     t = config.training
     return tp.PipelineSettings(
         region=config.region,
-        pipeline_name=t.pipeline_name,
-        xgboost_group=t.model_package_group,
-        baseline_group=t.baseline_package_group,
+        pipeline_name=config.pipeline_name,
+        xgboost_group=config.model_package_group,
+        baseline_group=config.baseline_package_group,
         processing_instance_type=t.processing_instance_type,
         training_instance_type=t.training_instance_type,
         max_jobs=t.max_tuning_jobs,

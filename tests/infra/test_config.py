@@ -168,3 +168,24 @@ def test_staging_is_one_instance_all_at_once_whatever_production_uses() -> None:
     assert (staging.min_instances, staging.max_instances) == (1, 1)
     assert staging.guardrail.mode == "all_at_once"
     assert staging.guardrail.bake_seconds == prod.guardrail.bake_seconds
+
+
+def test_addressed_names_carry_the_environment_so_profiles_can_share_an_account() -> None:
+    lab, prod = load_profile("lab"), load_profile("prod-like")
+    assert (lab.pipeline_name, lab.model_package_group, lab.baseline_package_group) == (
+        "lab-digits-training",
+        "lab-digits-xgboost",
+        "lab-digits-baseline",
+    )
+    assert prod.model_package_group == "prodlike-digits-xgboost"
+    names = {
+        n
+        for c in (lab, prod)
+        for n in (c.pipeline_name, c.model_package_group, c.baseline_package_group)
+    }
+    assert len(names) == 6  # no collision between the two shipped profiles
+
+
+def test_env_prefixed_names_longer_than_sagemaker_allows_are_refused() -> None:
+    with pytest.raises(ConfigError, match="longer than 63 characters: shorten env_name"):
+        config_from_dict(_lab(training__pipeline_name="p" * 60))

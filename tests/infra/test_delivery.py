@@ -89,7 +89,7 @@ def test_model_approval_starts_the_pipeline(delivery) -> None:  # type: ignore[n
         "source": ["aws.sagemaker"],
         "detail-type": ["SageMaker Model Package State Change"],
         "detail": {
-            "ModelPackageGroupName": [config.training.model_package_group],
+            "ModelPackageGroupName": [f"{config.env_name}-digits-xgboost"],
             "ModelApprovalStatus": ["Approved"],
         },
     }
@@ -113,8 +113,15 @@ def test_no_role_gets_administrator_access(delivery) -> None:  # type: ignore[no
 
 
 def _deployment_statements(template: dict) -> dict[str, dict]:
-    policies = Template.from_json(template).find_resources("AWS::IAM::Policy")
-    deploy = next(p for k, p in policies.items() if k.startswith("DeliveryDeploymentRole"))
+    """The statements of the managed policy attached to the role CloudFormation assumes."""
+    t = Template.from_json(template)
+    (role_id,) = [
+        k
+        for k, r in t.find_resources("AWS::IAM::Role").items()
+        if k.startswith("DeliveryDeploymentRole")
+    ]
+    policies = t.find_resources("AWS::IAM::ManagedPolicy")
+    (deploy,) = [p for p in policies.values() if {"Ref": role_id} in p["Properties"]["Roles"]]
     return {s.get("Sid"): s for s in deploy["Properties"]["PolicyDocument"]["Statement"]}
 
 

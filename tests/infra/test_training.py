@@ -26,7 +26,11 @@ def test_definition_tokens_resolve_to_fn_join_without_placeholders(training) -> 
     """The offline-rendered JSON reaches CloudFormation as Fn::Join over real references."""
     config, template = training
     props = _pipeline(template)
-    assert props["PipelineName"] == config.training.pipeline_name
+    # Env-prefixed so two profiles can share an account (hand-written, not derived).
+    assert (
+        props["PipelineName"]
+        == {"lab": "lab", "prod-like": "prodlike"}[config.profile] + "-digits-training"
+    )
     body = props["PipelineDefinition"]["PipelineDefinitionBody"]
     assert set(body) == {"Fn::Join"}
     text = json.dumps(body)
@@ -52,7 +56,8 @@ def test_model_package_groups_exist_for_both_models(training) -> None:  # type: 
     config, template = training
     groups = Template.from_json(template).find_resources("AWS::SageMaker::ModelPackageGroup")
     names = {g["Properties"]["ModelPackageGroupName"] for g in groups.values()}
-    assert names == {config.training.model_package_group, config.training.baseline_package_group}
+    env = config.env_name
+    assert names == {f"{env}-digits-xgboost", f"{env}-digits-baseline"}
 
 
 def test_triggers_start_the_pipeline_with_parameters(training) -> None:  # type: ignore[no-untyped-def]
@@ -64,7 +69,7 @@ def test_triggers_start_the_pipeline_with_parameters(training) -> None:  # type:
     assert len(rules) == 2
     for rule in rules.values():
         (target,) = rule["Properties"]["Targets"]
-        assert "pipeline/" + config.training.pipeline_name in json.dumps(target["Arn"])
+        assert f"pipeline/{config.env_name}-digits-training" in json.dumps(target["Arn"])
         params = target["SageMakerPipelineParameters"]["PipelineParameterList"]
         assert [p["Name"] for p in params] == ["InputDataUrl"]
     drift = [r for k, r in patterns.items() if "RetrainRequested" in k]

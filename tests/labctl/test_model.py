@@ -38,13 +38,17 @@ def test_local_without_registry_exits_2(tmp_path: Path) -> None:
     assert main(["model", "approve", "--local", "--workdir", str(tmp_path)]) == 2
 
 
+# The lab profile's XGBoost group: the environment prefixes the base name.
+GROUP = "lab-digits-xgboost"
+
+
 @mock_aws
 def test_cloud_approve_updates_the_newest_package() -> None:
     sm = boto3.client("sagemaker", region_name="us-east-1")
-    sm.create_model_package_group(ModelPackageGroupName="digits-xgboost")
+    sm.create_model_package_group(ModelPackageGroupName=GROUP)
     for _ in range(2):
         sm.create_model_package(
-            ModelPackageGroupName="digits-xgboost",
+            ModelPackageGroupName=GROUP,
             ModelApprovalStatus="PendingManualApproval",
             InferenceSpecification={
                 "Containers": [{"Image": "xgb:3.0-5", "ModelDataUrl": "s3://b/model.tar.gz"}],
@@ -53,9 +57,7 @@ def test_cloud_approve_updates_the_newest_package() -> None:
             },
         )
     assert main(["model", "approve", "--region", "us-east-1"]) == 0
-    packages = sm.list_model_packages(ModelPackageGroupName="digits-xgboost")[
-        "ModelPackageSummaryList"
-    ]
+    packages = sm.list_model_packages(ModelPackageGroupName=GROUP)["ModelPackageSummaryList"]
     statuses = {p["ModelPackageArn"].rsplit("/", 1)[1]: p["ModelApprovalStatus"] for p in packages}
     assert statuses == {"1": "PendingManualApproval", "2": "Approved"}
 
@@ -63,7 +65,7 @@ def test_cloud_approve_updates_the_newest_package() -> None:
 @mock_aws
 def test_cloud_approve_of_an_empty_group_fails() -> None:
     boto3.client("sagemaker", region_name="us-east-1").create_model_package_group(
-        ModelPackageGroupName="digits-xgboost"
+        ModelPackageGroupName=GROUP
     )
     assert main(["model", "approve", "--region", "us-east-1"]) == 1
 

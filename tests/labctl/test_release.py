@@ -27,7 +27,8 @@ from labctl.release import (
 )
 
 REGION = "us-east-1"
-XGB, BASE = "digits-xgboost", "digits-baseline"
+# The lab profile's groups: the environment prefixes the base names.
+XGB, BASE = "lab-digits-xgboost", "lab-digits-baseline"
 
 
 @pytest.fixture(autouse=True)

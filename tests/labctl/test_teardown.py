@@ -34,8 +34,11 @@ def test_teardown_deletes_every_version_then_destroys_with_serving_stacks() -> N
     stub = Stubber(sm)
     arn = "arn:aws:sagemaker:us-east-1:111111111111:model-package/{}/{}"
     listing = {
-        "digits-xgboost": [arn.format("digits-xgboost", 2), arn.format("digits-xgboost", 1)],
-        "digits-baseline": [arn.format("digits-baseline", 1)],
+        "lab-digits-xgboost": [
+            arn.format("lab-digits-xgboost", 2),
+            arn.format("lab-digits-xgboost", 1),
+        ],
+        "lab-digits-baseline": [arn.format("lab-digits-baseline", 1)],
     }
     for group, arns in listing.items():
         summaries = [
@@ -73,14 +76,14 @@ def test_teardown_deletes_every_version_then_destroys_with_serving_stacks() -> N
 @mock_aws
 def test_dry_run_changes_nothing() -> None:
     sm = boto3.client("sagemaker", region_name="us-east-1")
-    _registry(sm, "digits-xgboost", 1)
+    _registry(sm, "lab-digits-xgboost", 1)
     lines: list[str] = []
     ran: list[object] = []
     teardown(load_profile("lab"), sm, dry_run=True, runner=ran.append, log=lines.append)
     assert ran == []
     assert (
         len(
-            sm.list_model_packages(ModelPackageGroupName="digits-xgboost")[
+            sm.list_model_packages(ModelPackageGroupName="lab-digits-xgboost")[
                 "ModelPackageSummaryList"
             ]
         )

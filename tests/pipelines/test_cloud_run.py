@@ -85,7 +85,12 @@ def test_cloud_command_turns_a_failed_execution_into_operation_failed(
     stub.add_response(
         "start_pipeline_execution",
         {"PipelineExecutionArn": ARN},
-        {"PipelineName": "digits-training", "ClientRequestToken": ANY, "PipelineParameters": []},
+        # No --pipeline-name: the lab profile's, which the environment prefixes.
+        {
+            "PipelineName": "lab-digits-training",
+            "ClientRequestToken": ANY,
+            "PipelineParameters": [],
+        },
     )
     _describe(stub, "Failed", "Step failure: GateFailed")
     _steps(stub, [])

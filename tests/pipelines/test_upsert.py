@@ -52,7 +52,7 @@ def test_upsert_creates_then_updates_with_real_values() -> None:
     sm = boto3.client("sagemaker", region_name="us-east-1")
     config = load_profile("lab")
     assert upsert(sm, _cfn(OUTPUTS), config) == "created"
-    body = sm.describe_pipeline(PipelineName="digits-training")["PipelineDefinition"]
+    body = sm.describe_pipeline(PipelineName="lab-digits-training")["PipelineDefinition"]
     for placeholder in (tp.ROLE_ARN, tp.ARTIFACTS_BUCKET, tp.RAW_BUCKET, tp.KMS_KEY_ARN):
         assert placeholder not in body
     assert "s3://lab-raw-123/events/" in body and "lab-artifacts-123" in body
