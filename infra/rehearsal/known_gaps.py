@@ -36,11 +36,4 @@ KNOWN_GAPS: tuple[KnownGap, ...] = (
         "issue 9 defect 4 (jobs and endpoints in the isolated VPC need the ENI actions on the "
         "pipeline and hosting roles) is being fixed on branch i9a; remove with that merge.",
     ),
-    KnownGap(
-        "rule",
-        "*-Training/*",
-        "* does not start with the environment *",
-        "issue 9 item 9 (environment-prefixed pipeline and package-group names) is being fixed "
-        "on branch i9a; remove with that merge.",
-    ),
 )
