@@ -25,6 +25,8 @@ class SynthSummary:
     stale: int
     seconds: float
     release_note: str = ""
+    rehearsal: str = ""  # the rehearsal's summary line (README "Rehearsal")
+    rehearsal_findings: str = ""  # its unreviewed findings, rendered; empty when none
 
     @property
     def resources(self) -> int:
@@ -43,6 +45,8 @@ class SynthSummary:
         )
         if self.release_note:
             lines.append(f"  {self.release_note}")
+        if self.rehearsal:
+            lines.append(f"  {self.rehearsal}")
         lines.append(f"  templates: {self.outdir}/*.template.json")
         lines.append(f"  report:    {self.outdir}/validation-report.json")
         return "\n".join(lines)
@@ -90,6 +94,8 @@ def synthesize(
         if "ValidationFailed" not in str(err) and "Validation failed" not in str(err):
             raise
     seconds = time.perf_counter() - started
+    names = [stack.stack_name for stack in platform.stacks]
+    rehearsal, rehearsal_findings = _rehearse(config, outdir, names)
     report = ComplianceReport.read(outdir)
     acks = acknowledgements(outdir)
     stacks = {}
@@ -105,7 +111,23 @@ def synthesize(
         stale=len(report.unmatched(acks)),
         seconds=seconds,
         release_note=release_note,
+        rehearsal=rehearsal,
+        rehearsal_findings=rehearsal_findings,
     )
+
+
+def _rehearse(config: PlatformConfig, outdir: Path, stacks: list[str]) -> tuple[str, str]:
+    """The cheap part of the rehearsal (authority and SageMaker rules, about a second; cfn-lint
+    runs in ``make test``): its summary line and its unreviewed findings."""
+    from infra.rehearsal import rehearse
+    from infra.rehearsal.assembly import Assembly
+    from infra.rehearsal.known_gaps import KNOWN_GAPS
+
+    templates = {n: json.loads((outdir / f"{n}.template.json").read_text()) for n in stacks}
+    report = rehearse(Assembly(templates, config.account, config.region), lint=False)
+    report.apply(KNOWN_GAPS)
+    summary = report.summary().replace("cfn-lint on 0 templates", "cfn-lint in make test")
+    return summary, report.render() if report.findings else ""
 
 
 def run(args: argparse.Namespace) -> int:
@@ -116,6 +138,9 @@ def run(args: argparse.Namespace) -> int:
     if summary.violations:
         print(ComplianceReport.read(outdir).describe_violations())
         raise OperationFailed(f"{summary.violations} unacknowledged compliance findings")
+    if summary.rehearsal_findings:
+        print(summary.rehearsal_findings)
+        raise OperationFailed("the rehearsal found what a real deployment would trip over")
     return 0
 
 

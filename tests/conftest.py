@@ -6,10 +6,12 @@ Unit synths skip CDK's built-in CloudFormation validation plugin (+2-3 s, +360 M
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import os
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -22,6 +24,7 @@ os.environ.setdefault("AWS_EC2_METADATA_DISABLED", "true")
 
 REPO = Path(__file__).resolve().parent.parent
 PROFILES = ("lab", "prod-like")
+SERVING_KINDS = ("real_time", "serverless", "multi_model", "multi_container")
 
 
 @dataclass
@@ -40,6 +43,34 @@ class _Synths:
     def __init__(self, base: Path) -> None:
         self.base = base
         self.cache: dict[str, Synth] = {}
+
+    def variant(self, profile: str, kind: str) -> Synth:
+        """The profile serving ``kind`` (with what that kind requires), synthesized once per
+        session without the compliance packs (the profile's own synth carries the gate)."""
+        from infra.config import load_profile
+        from infra.platform import EXAMPLE_RELEASE, cdk_json_context, new_app
+        from infra.serving.release import Release
+
+        config = serving_variant(load_profile(profile), kind)
+        if config.serving == load_profile(profile).serving:
+            return self(profile)
+        key = f"{profile}/{kind}"
+        if key not in self.cache:
+            outdir = self.base / f"{profile}-{kind}"
+            app, platform = new_app(
+                config,
+                outdir=outdir,
+                compliance=False,
+                context=cdk_json_context(),
+                release=Release.from_file(EXAMPLE_RELEASE),
+            )
+            app.synth()
+            templates = {
+                s.stack_name: json.loads((outdir / f"{s.stack_name}.template.json").read_text())
+                for s in platform.stacks
+            }
+            self.cache[key] = Synth(profile, platform, outdir, templates)
+        return self.cache[key]
 
     def __call__(self, profile: str) -> Synth:
         if profile not in self.cache:
@@ -65,6 +96,22 @@ class _Synths:
             }
             self.cache[profile] = Synth(profile, platform, outdir, templates)
         return self.cache[profile]
+
+
+def serving_variant(config: Any, kind: str) -> Any:
+    """``config`` serving ``kind``, with the settings the kind requires (serverless: no data
+    capture, all-at-once updates, no drift monitoring over capture). Raises ConfigError when
+    the profile cannot serve that kind at all (prod-like's isolated network and serverless)."""
+    if config.serving.kind == kind:
+        return config
+    if kind != "serverless":
+        return dataclasses.replace(config, serving=dataclasses.replace(config.serving, kind=kind))
+    guardrail = dataclasses.replace(config.serving.guardrail, mode="all_at_once")
+    serving = dataclasses.replace(
+        config.serving, kind=kind, data_capture=False, guardrail=guardrail
+    )
+    monitoring = dataclasses.replace(config.monitoring, engine="none")
+    return dataclasses.replace(config, serving=serving, monitoring=monitoring)
 
 
 @pytest.fixture(scope="session")

@@ -1,0 +1,500 @@
+"""What the roles that AWS services assume need to run what the templates create.
+
+One row per documented requirement. A row names the resource type it reads, which role of that
+resource it is about, when it applies, the actions, the resource ARNs they act on, and the
+documentation that says so. To cover a new role (a monitoring job, a reaper Lambda, a batch
+transform), add a row here; ``tests/rehearsal`` runs every row against every profile and kind.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+from infra.rehearsal.assembly import SUFFIX, Assembly, Resource
+from infra.rehearsal.authority import Requirement
+
+Props = dict[str, Any]
+Arns = Callable[[Assembly, Resource, Props], list[str]]
+
+ENI_ACTIONS = (
+    "ec2:CreateNetworkInterface",
+    "ec2:CreateNetworkInterfacePermission",
+    "ec2:DeleteNetworkInterface",
+    "ec2:DeleteNetworkInterfacePermission",
+    "ec2:DescribeNetworkInterfaces",
+    "ec2:DescribeVpcs",
+    "ec2:DescribeSubnets",
+    "ec2:DescribeSecurityGroups",
+    "ec2:DescribeDhcpOptions",
+)
+DOC_VPC_HOSTING = "https://docs.aws.amazon.com/sagemaker/latest/dg/host-vpc.html"
+DOC_VPC_JOBS = "https://docs.aws.amazon.com/sagemaker/latest/dg/sagemaker-roles.html#sagemaker-roles-createtrainingjob-perms"
+DOC_GUARDRAILS = (
+    "https://docs.aws.amazon.com/sagemaker/latest/dg/deployment-guardrails-configuration.html"
+)
+DOC_CAPTURE = (
+    "https://docs.aws.amazon.com/sagemaker/latest/dg/model-monitor-data-capture-endpoint.html"
+)
+DOC_CREATEMODEL = "https://docs.aws.amazon.com/sagemaker/latest/dg/sagemaker-roles.html#sagemaker-roles-createmodel-perms"
+DOC_PIPELINE = "https://docs.aws.amazon.com/sagemaker/latest/dg/build-and-manage-access.html"
+DOC_EXPERIMENTS = (
+    "https://docs.aws.amazon.com/sagemaker/latest/dg/pipelines-experiments-tracking.html"
+)
+DOC_FIREHOSE = "https://docs.aws.amazon.com/firehose/latest/dev/controlling-access.html"
+
+
+@dataclass(frozen=True)
+class ServiceRequirement:
+    id: str
+    type: str  # the CloudFormation type whose resources this row reads
+    role: Callable[[Assembly, Resource, Props], list[str]]  # role ARN(s) it is about
+    when: Callable[[Assembly, Resource, Props], bool]
+    actions: tuple[str, ...]
+    resources: Arns
+    doc: str
+    context: tuple[tuple[str, str], ...] = ()
+
+
+def _always(a: Assembly, r: Resource, p: Props) -> bool:
+    return True
+
+
+def _star(a: Assembly, r: Resource, p: Props) -> list[str]:
+    return ["*"]
+
+
+def _s3_objects(uri: str, leaf: str = f"{SUFFIX}/object") -> str:
+    bucket, _, prefix = uri.removeprefix("s3://").partition("/")
+    prefix = prefix.strip("/")
+    return f"arn:aws:s3:::{bucket}/{prefix + '/' if prefix else ''}{leaf}"
+
+
+def _key_arn(a: Assembly, key: str) -> str:
+    return key if key.startswith("arn:") else a.arn("kms", f"key/{key}")
+
+
+# -- SageMaker hosting --------------------------------------------------------------------------
+
+
+def _model_role(a: Assembly, r: Resource, p: Props) -> list[str]:
+    return [p["ExecutionRoleArn"]] if "ExecutionRoleArn" in p else []
+
+
+def _config_models(a: Assembly, r: Resource, p: Props) -> list[Resource]:
+    names = {v.get("ModelName") for v in p.get("ProductionVariants", [])}
+    return [
+        m
+        for m in a.resources(stack=r.stack, type_="AWS::SageMaker::Model")
+        if a.name_of(m.stack, m.logical_id) in names
+    ]
+
+
+def _config_roles(a: Assembly, r: Resource, p: Props) -> list[str]:
+    return [
+        role
+        for m in _config_models(a, r, p)
+        for role in _model_role(a, m, a.resolve(m.stack, m.properties))
+    ]
+
+
+def _endpoint_config(a: Assembly, r: Resource, p: Props) -> tuple[Resource, Props] | None:
+    for c in a.resources(stack=r.stack, type_="AWS::SageMaker::EndpointConfig"):
+        if a.name_of(c.stack, c.logical_id) == p.get("EndpointConfigName"):
+            return c, a.resolve(c.stack, c.properties)
+    return None
+
+
+def _endpoint_roles(a: Assembly, r: Resource, p: Props) -> list[str]:
+    found = _endpoint_config(a, r, p)
+    return _config_roles(a, *found) if found else []
+
+
+def _rollback_alarms(a: Assembly, r: Resource, p: Props) -> list[str]:
+    alarms = p.get("DeploymentConfig", {}).get("AutoRollbackConfiguration", {}).get("Alarms", [])
+    return [a.arn("cloudwatch", f"alarm:{x['AlarmName']}") for x in alarms]
+
+
+def _capture(p: Props) -> Props:
+    cfg: Props = p.get("DataCaptureConfig", {})
+    return cfg if cfg.get("EnableCapture", True) and cfg else {}
+
+
+def _mme_prefix(p: Props) -> str:
+    container = p.get("PrimaryContainer", {})
+    return str(container.get("ModelDataUrl", "")) if container.get("Mode") == "MultiModel" else ""
+
+
+# -- SageMaker Pipelines ------------------------------------------------------------------------
+
+_STEP_JOBS = {
+    "Processing": (
+        "CreateProcessingJob",
+        "DescribeProcessingJob",
+        "StopProcessingJob",
+        "processing-job",
+    ),
+    "Training": ("CreateTrainingJob", "DescribeTrainingJob", "StopTrainingJob", "training-job"),
+    "Tuning": (
+        "CreateHyperParameterTuningJob",
+        "DescribeHyperParameterTuningJob",
+        "StopHyperParameterTuningJob",
+        "hyper-parameter-tuning-job",
+    ),
+    "Transform": (
+        "CreateTransformJob",
+        "DescribeTransformJob",
+        "StopTransformJob",
+        "transform-job",
+    ),
+}
+
+
+def _definition(a: Assembly, r: Resource, p: Props) -> Props:
+    body = p.get("PipelineDefinition", {}).get("PipelineDefinitionBody")
+    return json.loads(body) if isinstance(body, str) else {}
+
+
+def _steps(definition: Props) -> list[Props]:
+    found = []
+    for step in definition.get("Steps", []):
+        found.append(step)
+        args = step.get("Arguments", {})
+        for branch in ("IfSteps", "ElseSteps"):
+            found.extend(_steps({"Steps": args.get(branch, [])}))
+    return found
+
+
+def _pipeline_role(a: Assembly, r: Resource, p: Props) -> list[str]:
+    return [p["RoleArn"]]
+
+
+def _job_args(step: Props) -> Props:
+    args: Props = step.get("Arguments", {})
+    return args.get("TrainingJobDefinition", args) if step["Type"] == "Tuning" else args
+
+
+def _job_roles(definition: Props) -> list[str]:
+    return sorted(
+        {str(_job_args(s)["RoleArn"]) for s in _steps(definition) if "RoleArn" in _job_args(s)}
+    )
+
+
+def _in_vpc(step: Props) -> bool:
+    args = _job_args(step)
+    return bool(args.get("VpcConfig") or args.get("NetworkConfig", {}).get("VpcConfig"))
+
+
+def _pipeline_rows() -> list[ServiceRequirement]:
+    rows = []
+    for step_type, (create, describe, stop, kind) in _STEP_JOBS.items():
+
+        def has(a: Assembly, r: Resource, p: Props, t: str = step_type) -> bool:
+            return any(s["Type"] == t for s in _steps(_definition(a, r, p)))
+
+        def jobs(a: Assembly, r: Resource, p: Props, k: str = kind) -> list[str]:
+            return [a.arn("sagemaker", f"{k}/pipelines-{SUFFIX.lower()}-step-{SUFFIX.lower()}")]
+
+        rows.append(
+            ServiceRequirement(
+                f"pipeline-{step_type.lower()}-step",
+                "AWS::SageMaker::Pipeline",
+                _pipeline_role,
+                has,
+                tuple(f"sagemaker:{x}" for x in (create, describe, stop, "AddTags")),
+                jobs,
+                DOC_PIPELINE,
+            )
+        )
+    rows += [
+        ServiceRequirement(
+            "pipeline-passes-job-role",
+            "AWS::SageMaker::Pipeline",
+            _pipeline_role,
+            lambda a, r, p: bool(_job_roles(_definition(a, r, p))),
+            ("iam:PassRole",),
+            lambda a, r, p: _job_roles(_definition(a, r, p)),
+            DOC_PIPELINE,
+            (("iam:PassedToService", "sagemaker.amazonaws.com"),),
+        ),
+        ServiceRequirement(
+            "pipeline-jobs-in-vpc",
+            "AWS::SageMaker::Pipeline",
+            lambda a, r, p: _job_roles(_definition(a, r, p)),
+            lambda a, r, p: any(_in_vpc(s) for s in _steps(_definition(a, r, p))),
+            ENI_ACTIONS,
+            _star,
+            DOC_VPC_JOBS,
+        ),
+        ServiceRequirement(
+            "pipeline-creates-experiment",
+            "AWS::SageMaker::Pipeline",
+            _pipeline_role,
+            lambda a, r, p: bool(_definition(a, r, p).get("PipelineExperimentConfig")),
+            ("sagemaker:CreateExperiment",),
+            lambda a, r, p: [a.arn("sagemaker", f"experiment/{str(p['PipelineName']).lower()}")],
+            DOC_EXPERIMENTS,
+        ),
+        ServiceRequirement(
+            "pipeline-creates-trial",
+            "AWS::SageMaker::Pipeline",
+            _pipeline_role,
+            lambda a, r, p: bool(_definition(a, r, p).get("PipelineExperimentConfig")),
+            ("sagemaker:CreateTrial",),
+            lambda a, r, p: [a.arn("sagemaker", f"experiment-trial/{SUFFIX.lower()}")],
+            DOC_EXPERIMENTS,
+        ),
+    ]
+    return rows
+
+
+# -- Firehose -------------------------------------------------------------------------------------
+
+
+def _fh_source_role(a: Assembly, r: Resource, p: Props) -> list[str]:
+    return (
+        [p["KinesisStreamSourceConfiguration"]["RoleARN"]]
+        if "KinesisStreamSourceConfiguration" in p
+        else []
+    )
+
+
+def _fh_dest(p: Props) -> Props:
+    dest: Props = (
+        p.get("ExtendedS3DestinationConfiguration") or p.get("S3DestinationConfiguration") or {}
+    )
+    return dest
+
+
+def _stream_key(a: Assembly, r: Resource, p: Props) -> list[str]:
+    arn = p["KinesisStreamSourceConfiguration"]["KinesisStreamARN"]
+    for s in a.resources(type_="AWS::Kinesis::Stream"):
+        if a.get_att(s.stack, s.logical_id, "Arn") == arn:
+            enc = a.resolve(s.stack, s.properties).get("StreamEncryption", {})
+            return [_key_arn(a, enc["KeyId"])] if enc.get("KeyId") else []
+    return []
+
+
+def _fh_log_stream(a: Assembly, r: Resource, p: Props) -> list[str]:
+    opts = _fh_dest(p).get("CloudWatchLoggingOptions", {})
+    return [a.arn("logs", f"log-group:{opts['LogGroupName']}:log-stream:{opts['LogStreamName']}")]
+
+
+# -- EventBridge targets ------------------------------------------------------------------------
+
+DOC_EVENTS_SAGEMAKER = "https://docs.aws.amazon.com/sagemaker/latest/dg/pipeline-eventbridge.html"
+DOC_EVENTS_CODEPIPELINE = (
+    "https://docs.aws.amazon.com/codepipeline/latest/userguide/create-cwe-s3-source-console.html"
+)
+
+
+def _targets(p: Props, prefix: str) -> list[Props]:
+    return [
+        t
+        for t in p.get("Targets", [])
+        if str(t.get("Arn", "")).startswith(prefix) and t.get("RoleArn")
+    ]
+
+
+def _target_rows() -> list[ServiceRequirement]:
+    rows = []
+    for row_id, prefix, action, doc in (
+        (
+            "events-start-sagemaker-pipeline",
+            "arn:aws:sagemaker:",
+            "sagemaker:StartPipelineExecution",
+            DOC_EVENTS_SAGEMAKER,
+        ),
+        (
+            "events-start-codepipeline",
+            "arn:aws:codepipeline:",
+            "codepipeline:StartPipelineExecution",
+            DOC_EVENTS_CODEPIPELINE,
+        ),
+    ):
+
+        def roles(a: Assembly, r: Resource, p: Props, pre: str = prefix) -> list[str]:
+            return sorted({str(t["RoleArn"]) for t in _targets(p, pre)})
+
+        def arns(a: Assembly, r: Resource, p: Props, pre: str = prefix) -> list[str]:
+            return sorted({str(t["Arn"]) for t in _targets(p, pre)})
+
+        def has(a: Assembly, r: Resource, p: Props, pre: str = prefix) -> bool:
+            return bool(_targets(p, pre))
+
+        rows.append(
+            ServiceRequirement(row_id, "AWS::Events::Rule", roles, has, (action,), arns, doc)
+        )
+    return rows
+
+
+ROWS: tuple[ServiceRequirement, ...] = (
+    ServiceRequirement(
+        "hosting-in-vpc",
+        "AWS::SageMaker::Model",
+        _model_role,
+        lambda a, r, p: bool(p.get("VpcConfig")),
+        ENI_ACTIONS,
+        _star,
+        DOC_VPC_HOSTING,
+    ),
+    ServiceRequirement(
+        "hosting-reads-mme-prefix",
+        "AWS::SageMaker::Model",
+        _model_role,
+        lambda a, r, p: bool(_mme_prefix(p)),
+        ("s3:GetObject",),
+        lambda a, r, p: [_s3_objects(_mme_prefix(p), "digits-xgboost-1.tar.gz")],
+        DOC_CREATEMODEL,
+    ),
+    ServiceRequirement(
+        "hosting-pulls-image",
+        "AWS::SageMaker::Model",
+        _model_role,
+        lambda a, r, p: any(
+            "Image" in c for c in [p.get("PrimaryContainer", {}), *p.get("Containers", [])]
+        ),
+        ("ecr:BatchGetImage", "ecr:GetDownloadUrlForLayer"),
+        lambda a, r, p: [
+            _ecr_repo(str(c["Image"]))
+            for c in [p.get("PrimaryContainer", {}), *p.get("Containers", [])]
+            if "Image" in c
+        ],
+        DOC_CREATEMODEL,
+    ),
+    ServiceRequirement(
+        "guardrail-reads-rollback-alarms",
+        "AWS::SageMaker::Endpoint",
+        _endpoint_roles,
+        lambda a, r, p: bool(_rollback_alarms(a, r, p)),
+        ("cloudwatch:DescribeAlarms",),
+        _rollback_alarms,
+        DOC_GUARDRAILS,
+    ),
+    ServiceRequirement(
+        "capture-writes-prefix",
+        "AWS::SageMaker::EndpointConfig",
+        _config_roles,
+        lambda a, r, p: bool(_capture(p)),
+        ("s3:PutObject",),
+        lambda a, r, p: [_s3_objects(str(_capture(p)["DestinationS3Uri"]))],
+        DOC_CAPTURE,
+    ),
+    ServiceRequirement(
+        "capture-encrypts-with-key",
+        "AWS::SageMaker::EndpointConfig",
+        _config_roles,
+        lambda a, r, p: bool(_capture(p).get("KmsKeyId")),
+        ("kms:GenerateDataKey", "kms:Encrypt"),
+        lambda a, r, p: [_key_arn(a, str(_capture(p)["KmsKeyId"]))],
+        DOC_CAPTURE,
+    ),
+    *_pipeline_rows(),
+    *_target_rows(),
+    ServiceRequirement(
+        "firehose-reads-stream",
+        "AWS::KinesisFirehose::DeliveryStream",
+        _fh_source_role,
+        lambda a, r, p: "KinesisStreamSourceConfiguration" in p,
+        (
+            "kinesis:DescribeStream",
+            "kinesis:GetShardIterator",
+            "kinesis:GetRecords",
+            "kinesis:ListShards",
+        ),
+        lambda a, r, p: [p["KinesisStreamSourceConfiguration"]["KinesisStreamARN"]],
+        DOC_FIREHOSE,
+    ),
+    ServiceRequirement(
+        "firehose-decrypts-stream",
+        "AWS::KinesisFirehose::DeliveryStream",
+        _fh_source_role,
+        lambda a, r, p: "KinesisStreamSourceConfiguration" in p and bool(_stream_key(a, r, p)),
+        ("kms:Decrypt",),
+        _stream_key,
+        DOC_FIREHOSE,
+    ),
+    ServiceRequirement(
+        "firehose-writes-bucket",
+        "AWS::KinesisFirehose::DeliveryStream",
+        lambda a, r, p: [_fh_dest(p)["RoleARN"]] if _fh_dest(p) else [],
+        lambda a, r, p: bool(_fh_dest(p)),
+        (
+            "s3:AbortMultipartUpload",
+            "s3:GetBucketLocation",
+            "s3:GetObject",
+            "s3:ListBucket",
+            "s3:ListBucketMultipartUploads",
+            "s3:PutObject",
+        ),
+        lambda a, r, p: [
+            _fh_dest(p)["BucketARN"],
+            f"{_fh_dest(p)['BucketARN']}/events/{SUFFIX}.gz",
+        ],
+        DOC_FIREHOSE,
+    ),
+    ServiceRequirement(
+        "firehose-encrypts-with-key",
+        "AWS::KinesisFirehose::DeliveryStream",
+        lambda a, r, p: [_fh_dest(p)["RoleARN"]] if _fh_dest(p) else [],
+        lambda a, r, p: bool(
+            _fh_dest(p).get("EncryptionConfiguration", {}).get("KMSEncryptionConfig")
+        ),
+        ("kms:GenerateDataKey", "kms:Decrypt"),
+        lambda a, r, p: [
+            _fh_dest(p)["EncryptionConfiguration"]["KMSEncryptionConfig"]["AWSKMSKeyARN"]
+        ],
+        DOC_FIREHOSE,
+    ),
+    ServiceRequirement(
+        "firehose-logs-errors",
+        "AWS::KinesisFirehose::DeliveryStream",
+        lambda a, r, p: [_fh_dest(p)["RoleARN"]] if _fh_dest(p) else [],
+        lambda a, r, p: bool(_fh_dest(p).get("CloudWatchLoggingOptions", {}).get("Enabled")),
+        ("logs:PutLogEvents",),
+        _fh_log_stream,
+        DOC_FIREHOSE,
+    ),
+)
+
+
+def _ecr_repo(image: str) -> str:
+    host, _, path = image.partition("/")
+    account, region = host.split(".")[0], host.split(".")[3]
+    repo = path.split("@")[0].split(":")[0]
+    return f"arn:aws:ecr:{region}:{account}:repository/{repo}"
+
+
+def _role_key(a: Assembly, arn: str) -> str:
+    for res in a.resources(type_="AWS::IAM::Role"):
+        if a.get_att(res.stack, res.logical_id, "Arn") == arn:
+            return res.key
+    return arn
+
+
+def requirements(
+    assembly: Assembly, rows: tuple[ServiceRequirement, ...] = ROWS
+) -> list[Requirement]:
+    reqs = []
+    for row in rows:
+        for res in assembly.resources(type_=row.type):
+            props = assembly.resolve(res.stack, res.properties)
+            if not row.when(assembly, res, props):
+                continue
+            for role in row.role(assembly, res, props):
+                for action in row.actions:
+                    for arn in row.resources(assembly, res, props):
+                        reqs.append(
+                            Requirement(
+                                _role_key(assembly, role),
+                                action,
+                                arn,
+                                f"service-role row {row.id}",
+                                row.doc,
+                                row.context,
+                                res.key,
+                            )
+                        )
+    return reqs
