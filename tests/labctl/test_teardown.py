@@ -643,3 +643,38 @@ def test_contradictory_flags_are_a_usage_error() -> None:
         main(["teardown", "--profile", "lab", "--yes", "--dry-run", "--assembly", "/nonexistent"])
         == 2
     )
+
+
+@pytest.mark.parametrize(
+    ("response", "expected"),
+    [
+        (
+            {
+                "CostAllocationTags": [
+                    {"TagKey": "environment", "Type": "UserDefined", "Status": "Active"}
+                ]
+            },
+            "Active (the budget sees",
+        ),
+        ({"CostAllocationTags": []}, "not seen yet: the budget reads $0 until it is activated"),
+        (None, "unknown (AccessDeniedException: allow ce:ListCostAllocationTags"),
+    ],
+)
+def test_plan_says_whether_the_budget_tag_is_active(
+    lab_assembly: Assembly, response: dict[str, Any] | None, expected: str
+) -> None:
+    ce = boto3.client("ce", region_name="us-east-1")
+    stub = Stubber(ce)
+    if response is None:
+        stub.add_client_error(
+            "list_cost_allocation_tags", service_error_code="AccessDeniedException"
+        )
+    else:
+        stub.add_response(
+            "list_cost_allocation_tags",
+            response,
+            {"TagKeys": ["environment"], "Type": "UserDefined"},
+        )
+    with stub:
+        status = teardown("lab", Clients("us-east-1", ce=ce), lab_assembly).cost_tag_status()
+    assert expected in status
