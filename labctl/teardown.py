@@ -240,9 +240,16 @@ class Teardown:
             item.billable = False
         except Exception as err:  # noqa: BLE001 - DELETE_FAILED and the like: reported
             item.ok = False
+            hint = (
+                "; SageMaker-owned network interfaces can hold subnets and security groups "
+                "for ~15 min after endpoints and jobs end: run teardown again then"
+                if name.endswith("-Network")
+                else ""
+            )
             steps.append(
                 f"delete failed ({_error_code(err)}): read its events (aws cloudformation "
-                f"describe-stack-events --stack-name {name}); teardown retries it after the sweep"
+                f"describe-stack-events --stack-name {name}); teardown retries it after the "
+                f"sweep{hint}"
             )
         item.action = ", ".join(steps)
         return item

@@ -11,7 +11,6 @@ protected stack (AWS refuses), and Cost Explorer's ListCostAllocationTags is mis
 
 from __future__ import annotations
 
-import argparse
 import contextlib
 import json
 from pathlib import Path
@@ -25,7 +24,7 @@ from moto import mock_aws
 
 from infra.config import load_profile
 from labctl.residue import Clients
-from labctl.teardown import Assembly, Teardown, run
+from labctl.teardown import Assembly, Teardown
 
 ACCOUNT = "123456789012"  # moto's account
 ROLE = f"arn:aws:iam::{ACCOUNT}:role/sagemaker"
@@ -607,17 +606,11 @@ def test_cli_plain_run_is_a_dry_run_and_writes_the_json_report(
     region = "us-east-1"
     plant(region, "lab", "lab_lake", other=False)
     before = inventory(region)
-    args = argparse.Namespace(
-        profile="lab",
-        account=ACCOUNT,
-        region=None,
-        yes=False,
-        dry_run=False,
-        delete_retained=False,
-        assembly=str(synth("lab").outdir),
-        json=str(tmp_path / "report.json"),
-    )
-    code = run(args, clients=clients(region, MotoGaps(region)))
+    from labctl.cli import main
+
+    argv = ["teardown", "--profile", "lab", "--account", ACCOUNT]
+    argv += ["--assembly", str(synth("lab").outdir), "--json", str(tmp_path / "report.json")]
+    code = main(argv, clients=clients(region, MotoGaps(region)))
     assert code == 1 and inventory(region) == before
     report = json.loads((tmp_path / "report.json").read_text())
     assert report["dry_run"] and report["exit_code"] == 1
