@@ -374,6 +374,10 @@ class Finder:
             name = bucket["Name"]
             if not name.startswith(self.n.stack_prefixes(lower=True)):
                 continue
+            # ListBuckets is global: a copy of the same env in another region is not this one.
+            location = s3.get_bucket_location(Bucket=name).get("LocationConstraint")
+            if (location or "us-east-1") != self.n.region:
+                continue
             try:
                 tags = {t["Key"]: t["Value"] for t in s3.get_bucket_tagging(Bucket=name)["TagSet"]}
             except Exception as err:  # noqa: BLE001

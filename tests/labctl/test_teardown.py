@@ -293,7 +293,11 @@ LOOKALIKES = {
     "endpoints": ["lab2-digits", "lab-user-endpoint", "lab-digits-elsewhere"],
     "configs": ["ConfigB", "ConfigC", "ConfigD"],
     "models": ["ModelB", "ModelC", "ModelD"],
-    "buckets": ["lab2-datalake-lakerawbucket-abc123", "lab-datalake-userbucket"],
+    "buckets": [
+        "lab2-datalake-lakerawbucket-abc123",
+        "lab-datalake-userbucket",
+        "lab-datalake-lakerawbucket-euwest1",
+    ],
     "groups": [
         "/aws/sagemaker/Endpoints/lab2-digits",
         "/aws/lambda/lab2-Training-Fn-abc",
@@ -320,6 +324,14 @@ def plant_lookalikes(region: str) -> None:
         Bucket="lab2-datalake-lakerawbucket-abc123", Tagging={"TagSet": tags("lab2")}
     )
     s3.create_bucket(Bucket="lab-datalake-userbucket")  # our prefix, no tags
+    if region == "us-east-1":  # the same env's copy in another region is another copy
+        s3.create_bucket(
+            Bucket="lab-datalake-lakerawbucket-euwest1",
+            CreateBucketConfiguration={"LocationConstraint": "eu-west-1"},
+        )
+        s3.put_bucket_tagging(
+            Bucket="lab-datalake-lakerawbucket-euwest1", Tagging={"TagSet": tags("lab")}
+        )
     for group in LOOKALIKES["groups"]:
         logs.create_log_group(logGroupName=group)
     logs.create_log_stream(
