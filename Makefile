@@ -11,7 +11,7 @@ CDK := npx --offline cdk --no-notices
 export JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION := 20
 export CDK_DISABLE_CLI_TELEMETRY := true
 
-.PHONY: bootstrap cdk-bootstrap lab test synth lint deploy destroy review bench clean
+.PHONY: bootstrap cdk-bootstrap lab test synth lint deploy destroy cost review bench clean
 
 $(VENV)/.installed: requirements.txt requirements-dev.txt
 	$(PYTHON) -m venv $(VENV)
@@ -56,10 +56,14 @@ cdk-bootstrap: _account bootstrap node_modules/.installed
 deploy: bootstrap node_modules/.installed _account
 	$(CDK) deploy --all -c profile=$(PROFILE) -c account=$(ACCOUNT) -c region=$(REGION) --require-approval broadening --outputs-file outputs-$(PROFILE).json
 
-# Deletes registered model versions first (a non-empty group blocks its stack's deletion)
-# and includes the serving stacks the delivery pipeline deployed.
-destroy: bootstrap node_modules/.installed _account
-	$(PY) -m labctl teardown --profile $(PROFILE) --account $(ACCOUNT) --region $(REGION) --yes
+# labctl teardown: plan -> destroy -> sweep -> verify -> report (README "Tear down").
+# DELETE_RETAINED=1 also deletes the data the retain profile keeps.
+destroy: bootstrap _account
+	$(PY) -m labctl teardown --profile $(PROFILE) --account $(ACCOUNT) --region $(REGION) --yes \
+		$(if $(DELETE_RETAINED),--delete-retained) --json teardown-$(PROFILE).json
+
+cost: bootstrap
+	$(PY) -m labctl cost --profile $(PROFILE) --all-kinds
 
 clean:
 	rm -rf cdk.out cdk.out.* .lab .pytest_cache

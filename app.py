@@ -17,6 +17,7 @@ os.environ.setdefault("JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION", "20")
 import aws_cdk as cdk  # noqa: E402  (after the environment it reads)
 
 from infra.config import ConfigError, load_profile  # noqa: E402
+from infra.cost.idle import check_budget  # noqa: E402
 from infra.platform import EXAMPLE_RELEASE, cdk_json_context, new_app  # noqa: E402
 from infra.serving.release import (  # noqa: E402
     Release,
@@ -55,7 +56,16 @@ def main() -> None:
     outdir = os.environ.get("CDK_OUTDIR", "cdk.out")
     # The CLI passes cdk.json's feature flags in CDK_CONTEXT_JSON; a direct run needs them too.
     app, _ = new_app(config, outdir=outdir, context=cdk_json_context(), release=release)
-    app.synth()
+    assembly = app.synth()
+    # A budget below what the copy bills with no traffic would alert every month.
+    templates = {s.stack_name: s.template for s in assembly.stacks}
+    try:
+        warning = check_budget(config.budget.monthly_limit_usd, templates, config.region)
+    except ConfigError as err:
+        print(f"configuration error in profile {profile!r}: {err}", file=sys.stderr)
+        sys.exit(2)
+    if warning:
+        print(f"warning: {warning}", file=sys.stderr)
 
 
 if __name__ == "__main__":

@@ -357,6 +357,34 @@ class BudgetConfig:
 
 
 @dataclass(frozen=True)
+class ExpiryConfig:
+    """Lab endpoints bill every hour; the expiry reaper deletes forgotten ones.
+
+    ``endpoint_hours`` > 0 tags each endpoint with its lifetime at deploy and deploys a
+    scheduled function that deletes endpoints whose last deploy is older than that (an
+    endpoint tagged ``keep`` is spared). 0 (prod-like): no expiry, no reaper."""
+
+    endpoint_hours: int = 0
+    max_deletes_per_run: int = 5
+    dry_run: bool = False
+    schedule_minutes: int = 60
+
+    def __post_init__(self) -> None:
+        _require(
+            0 <= self.endpoint_hours <= 24 * 30,
+            f"expiry.endpoint_hours must be 0 (never) to 720, got {self.endpoint_hours}",
+        )
+        _require(
+            1 <= self.max_deletes_per_run <= 50,
+            f"expiry.max_deletes_per_run must be 1-50, got {self.max_deletes_per_run}",
+        )
+        _require(
+            5 <= self.schedule_minutes <= 1440,
+            f"expiry.schedule_minutes must be 5-1440, got {self.schedule_minutes}",
+        )
+
+
+@dataclass(frozen=True)
 class PlatformConfig:
     env_name: str
     account: str
@@ -369,6 +397,7 @@ class PlatformConfig:
     monitoring: MonitoringConfig = field(default_factory=MonitoringConfig)
     delivery: DeliveryConfig = field(default_factory=DeliveryConfig)
     budget: BudgetConfig = field(default_factory=BudgetConfig)
+    expiry: ExpiryConfig = field(default_factory=ExpiryConfig)
     tags: dict[str, str] = field(default_factory=dict)
     lake_admin_arns: tuple[str, ...] = ()
     raw_expiry_days: int = 30

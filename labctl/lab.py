@@ -41,6 +41,28 @@ def _synth_stage(ctx: LabContext) -> str:
     return f"{len(summary.stacks)} stacks, {summary.resources} resources, 0 findings"
 
 
+def _cost_stage(ctx: LabContext) -> str:
+    import json
+
+    from infra.config import load_profile
+    from infra.cost.idle import idle_cost
+    from labctl.cost import render, synthesized_templates
+    from labctl.synth import SynthSummary
+
+    config = load_profile(ctx.profile)
+    synthesized = ctx.results.get("synth")
+    if isinstance(synthesized, SynthSummary):  # the templates the synth stage just wrote
+        templates = {
+            name: json.loads((synthesized.outdir / f"{name}.template.json").read_text())
+            for name in synthesized.stacks
+        }
+    else:
+        templates = synthesized_templates(config, ctx.workdir / "cdk.out.cost")
+    cost = idle_cost(templates, config.region)
+    print(render(ctx.profile, config.serving.kind, cost))
+    return f"idle ${cost.daily_usd:.2f}/day, ${cost.monthly_usd:.2f}/month (prices of {cost.as_of})"
+
+
 def _ingest_stage(ctx: LabContext) -> str:
     from labctl.ingest import lab_ingest
 
@@ -75,6 +97,7 @@ def _serve_stage(ctx: LabContext) -> str:
 
 STAGES: list[Stage] = [
     Stage("synth", "synthesize every stack through all compliance packs", _synth_stage),
+    Stage("cost", "price what the synthesized copy bills per day and month when idle", _cost_stage),
     Stage("ingest", "write the Digits events into lake/raw in the Firehose layout", _ingest_stage),
     Stage("train", "run the rendered training pipeline definition locally", _train_stage),
     Stage("serve", "serve the registered models locally and invoke them with boto3", _serve_stage),

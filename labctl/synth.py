@@ -10,6 +10,7 @@ from pathlib import Path
 
 from infra.compliance.packs import ComplianceReport, acknowledgements
 from infra.config import ConfigError, PlatformConfig, load_profile
+from infra.cost.idle import check_budget
 from infra.platform import EXAMPLE_RELEASE, cdk_json_context, new_app
 from infra.serving.release import Release, release_groups, release_path, served_models
 from labctl.errors import OperationFailed, UsageError
@@ -94,14 +95,21 @@ def synthesize(
         if "ValidationFailed" not in str(err) and "Validation failed" not in str(err):
             raise
     seconds = time.perf_counter() - started
-    names = [stack.stack_name for stack in platform.stacks]
+    templates = {
+        stack.stack_name: json.loads((outdir / f"{stack.stack_name}.template.json").read_text())
+        for stack in platform.stacks
+    }
+    try:  # a budget below the idle cost would alert every month
+        budget_warning = check_budget(config.budget.monthly_limit_usd, templates, config.region)
+    except ConfigError as err:
+        raise UsageError(f"profile {profile!r}: {err}") from err
+    if budget_warning:
+        release_note = f"{release_note}; {budget_warning}" if release_note else budget_warning
+    names = list(templates)
     rehearsal, rehearsal_findings = _rehearse(config, outdir, names)
     report = ComplianceReport.read(outdir)
     acks = acknowledgements(outdir)
-    stacks = {}
-    for stack in platform.stacks:
-        template = json.loads((outdir / f"{stack.stack_name}.template.json").read_text())
-        stacks[stack.stack_name] = len(template.get("Resources", {}))
+    stacks = {name: len(t.get("Resources", {})) for name, t in templates.items()}
     return SynthSummary(
         profile=profile,
         outdir=outdir,

@@ -1,122 +1,483 @@
-"""labctl teardown: remove one copy of the platform from an account, leaving no cost behind.
+"""labctl teardown: plan -> destroy -> sweep -> verify -> report, for one copy of the platform.
 
-CloudFormation cannot delete a model package group that still holds versions, and the
-serving stacks exist in the account (the delivery pipeline deployed them) even when this
-checkout has no release file. So teardown first deletes the groups' model package versions,
-then runs ``cdk destroy --all`` with the example release, so the serving stack names are part
-of the app and are destroyed too. ``--dry-run`` prints the plan and changes nothing.
+- *plan* (offline from the synthesized assembly, plus read-only calls to the account): every
+  stack in dependency order with what CloudFormation deletes and what it retains, the
+  termination protection it has, and the residue outside the stacks found by listing each
+  service (``labctl.residue``), with its idle cost.
+- *destroy*: registry versions first (a non-empty model package group fails its stack's
+  deletion), then each stack in reverse dependency order, turning termination protection off
+  explicitly first; stacks of this copy the assembly does not know (found in the account by
+  name and tag) go first.
+- *sweep*: what the listing finds after destroy is deleted in ``SWEEP_ORDER``; retained data
+  (buckets, their key, the stream, the database, the registry) only with ``--delete-retained``,
+  otherwise listed as kept with its monthly cost. A stack left in ``DELETE_FAILED`` is retried
+  once after the sweep removed what blocked it.
+- *verify*: everything is listed again; the report (table, and JSON with ``--json``) names
+  each item, why it was found, what was done and its idle cost. Exit 1 while anything billable
+  remains or something could not be handled; a plain run changes nothing (``--yes`` deletes).
 """
 
 from __future__ import annotations
 
 import argparse
-import os
-import subprocess
-from collections.abc import Callable, Sequence
+import json
+import sys
+import tempfile
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 from infra.config import ConfigError, PlatformConfig, load_profile
+from infra.cost.idle import PriceTable, idle_cost
 from labctl.errors import OperationFailed, UsageError
+from labctl.residue import RETAINED_KINDS, Clients, Finder, Item, Names, Sweeper, _error_code
 
-EXAMPLE_RELEASE = "config/examples/release.json"
-
-
-def model_package_versions(client: Any, group: str) -> list[str]:
-    """Every version ARN of a group ([] when the group does not exist)."""
-    arns: list[str] = []
-    kwargs: dict[str, Any] = {"ModelPackageGroupName": group, "MaxResults": 100}
-    while True:
-        page = client.list_model_packages(**kwargs)
-        arns += [p["ModelPackageArn"] for p in page.get("ModelPackageSummaryList", [])]
-        if not page.get("NextToken"):
-            return arns
-        kwargs["NextToken"] = page["NextToken"]
-
-
-def destroy_command(config: PlatformConfig) -> list[str]:
-    return [
-        "npx",
-        "--offline",
-        "cdk",
-        "--no-notices",
-        "destroy",
-        "--all",
-        "--force",
-        "-c",
-        f"profile={config.profile or config.env_name}",
-        "-c",
-        f"account={config.account}",
-        "-c",
-        f"region={config.region}",
-        "-c",
-        f"release={EXAMPLE_RELEASE}",
-    ]
+COST_TAG = "environment"  # the budget filters on it (infra/monitoring/budget.py)
+LIVE = (
+    "CREATE_COMPLETE",
+    "UPDATE_COMPLETE",
+    "UPDATE_ROLLBACK_COMPLETE",
+    "ROLLBACK_COMPLETE",
+    "CREATE_FAILED",
+    "ROLLBACK_FAILED",
+    "UPDATE_ROLLBACK_FAILED",
+    "DELETE_FAILED",
+    "IMPORT_COMPLETE",
+    "IMPORT_ROLLBACK_COMPLETE",
+)
 
 
-def teardown(
-    config: PlatformConfig,
-    client: Any,
-    *,
-    dry_run: bool,
-    runner: Callable[[Sequence[str]], int],
-    log: Callable[[str], None] = print,
-) -> int:
-    groups = (config.model_package_group, config.baseline_package_group)
-    for group in groups:
-        versions = model_package_versions(client, group)
-        log(f"model package group {group}: {len(versions)} version(s) to delete")
-        for arn in versions:
-            log(f"  {'would delete' if dry_run else 'delete'} {arn}")
-            if not dry_run:
-                client.delete_model_package(ModelPackageName=arn)
-    command = destroy_command(config)
-    log(("would run: " if dry_run else "run: ") + " ".join(command))
-    if dry_run:
-        return 0
-    if not config.destroyable:
-        log(
-            "retain mode: data buckets and their KMS key stay in the account by design; "
-            "delete them by hand once you are sure"
+@dataclass(frozen=True)
+class PlannedStack:
+    name: str
+    deletes: int
+    retains: tuple[str, ...]  # "Type LogicalId"
+    protected: bool
+    monthly_usd: float
+
+
+@dataclass
+class Assembly:
+    stacks: dict[str, PlannedStack]
+    order: list[str]  # destroy order: dependents first
+
+    @classmethod
+    def read(cls, outdir: Path, region: str) -> Assembly:
+        manifest = json.loads((outdir / "manifest.json").read_text())
+        deps: dict[str, list[str]] = {}
+        stacks: dict[str, PlannedStack] = {}
+        templates: dict[str, dict[str, Any]] = {}
+        for name, artifact in manifest["artifacts"].items():
+            if artifact["type"] != "aws:cloudformation:stack":
+                continue
+            props = artifact["properties"]
+            templates[name] = json.loads((outdir / props["templateFile"]).read_text())
+            deps[name] = [d for d in artifact.get("dependencies", []) if not d.endswith(".assets")]
+        cost = idle_cost(templates, region)
+        for name, template in templates.items():
+            resources = template.get("Resources", {})
+            retains = tuple(
+                f"{r['Type']} {lid}"
+                for lid, r in resources.items()
+                if r.get("DeletionPolicy") in ("Retain", "RetainExceptOnCreate")
+            )
+            props = manifest["artifacts"][name]["properties"]
+            stacks[name] = PlannedStack(
+                name,
+                len(resources) - len(retains),
+                retains,
+                bool(props.get("terminationProtection")),
+                cost.for_stack(name),
+            )
+        order: list[str] = []
+        visiting: set[str] = set()
+
+        def visit(name: str) -> None:  # dependencies first, then reversed
+            if name in order or name in visiting:
+                return
+            visiting.add(name)
+            for dep in deps.get(name, []):
+                visit(dep)
+            order.append(name)
+
+        for name in deps:
+            visit(name)
+        return cls(stacks, list(reversed(order)))
+
+
+def synthesize_assembly(config: PlatformConfig, outdir: Path) -> Path:
+    """The copy with the example release, so the serving stacks the pipeline deployed are in."""
+    from infra.platform import EXAMPLE_RELEASE, cdk_json_context, new_app
+    from infra.serving.release import Release
+
+    app, _ = new_app(
+        config,
+        outdir=outdir,
+        compliance=False,
+        context=cdk_json_context(),
+        release=Release.from_file(EXAMPLE_RELEASE),
+    )
+    app.synth()
+    return outdir
+
+
+@dataclass
+class Teardown:
+    config: PlatformConfig
+    clients: Clients
+    assembly: Assembly
+    yes: bool = False
+    delete_retained: bool = False
+    log: Callable[[str], None] = print
+    wait: bool = True
+    items: list[Item] = field(default_factory=list)
+    notes: list[str] = field(default_factory=list)
+
+    def __post_init__(self) -> None:
+        self.names = Names.of(self.config, tuple(self.assembly.stacks))
+        self.finder = Finder(self.clients, self.names, PriceTable.load())
+
+    # --- plan ------------------------------------------------------------------------------
+    def account_stacks(self) -> dict[str, dict[str, Any]]:
+        """Live stacks of this copy: name starts with <env>- and tag environment=<env>."""
+        cf, found = self.clients.cloudformation, {}
+        kwargs: dict[str, Any] = {"StackStatusFilter": list(LIVE)}
+        while True:
+            page = cf.list_stacks(**kwargs)
+            for summary in page.get("StackSummaries", []):
+                name = summary["StackName"]
+                if not name.startswith(f"{self.names.env}-"):
+                    continue
+                stack = cf.describe_stacks(StackName=name)["Stacks"][0]
+                tags = {t["Key"]: t["Value"] for t in stack.get("Tags", [])}
+                if self.names.owns_tags(tags):
+                    found[name] = stack
+            if not page.get("NextToken"):
+                return found
+            kwargs["NextToken"] = page["NextToken"]
+
+    def destroy_order(self, live: dict[str, dict[str, Any]]) -> list[str]:
+        unknown = [n for n in live if n not in self.assembly.stacks]
+        return unknown + [n for n in self.assembly.order if n in live]
+
+    def cost_tag_status(self) -> str:
+        """Budgets filter on the cost-allocation tag only once it is activated (up to 24 h)."""
+        try:
+            tags = self.clients.ce.list_cost_allocation_tags(
+                TagKeys=[COST_TAG], Type="UserDefined"
+            ).get("CostAllocationTags", [])
+        except Exception as err:  # noqa: BLE001
+            return (
+                f"cost-allocation tag '{COST_TAG}': unknown ({_error_code(err)}: allow "
+                "ce:ListCostAllocationTags to check it)"
+            )
+        status = tags[0]["Status"] if tags else "not seen yet"
+        if status == "Active":
+            return f"cost-allocation tag '{COST_TAG}': Active (the budget sees this copy's costs)"
+        return (
+            f"cost-allocation tag '{COST_TAG}': {status}: the budget reads $0 until it is "
+            "activated (Billing console > Cost allocation tags, or `aws ce "
+            f"update-cost-allocation-tags-status --cost-allocation-tags-status TagKey={COST_TAG},"
+            "Status=Active`); it appears there up to 24 h after the first tagged resource"
         )
-    code = runner(command)
-    if code != 0:
-        raise OperationFailed(f"cdk destroy exited {code}; see its output above")
-    return 0
+
+    def plan(self, live: dict[str, dict[str, Any]]) -> list[str]:
+        lines = [
+            f"teardown plan for {self.names.env} in {self.config.account}/{self.config.region}:"
+        ]
+        for name in self.destroy_order(live) + [n for n in self.assembly.order if n not in live]:
+            planned = self.assembly.stacks.get(name)
+            state = live[name]["StackStatus"] if name in live else "not deployed"
+            if planned is None:
+                lines.append(
+                    f"  stack {name} [{state}]: not in the assembly (found by name and tag)"
+                )
+                continue
+            protected = bool(
+                live.get(name, {}).get("EnableTerminationProtection", planned.protected)
+            )
+            lines.append(
+                f"  stack {name} [{state}]: deletes {planned.deletes} resources, retains "
+                f"{len(planned.retains)}, idle ${planned.monthly_usd:.2f}/month"
+                + (", termination protection on (turned off explicitly)" if protected else "")
+            )
+            for retained in planned.retains:
+                lines.append(f"      retains {retained}")
+        n = self.names
+        lines += [
+            "  out-of-stack residue looked for (by listing each service):",
+            f"    endpoints {', '.join(n.endpoints)} (+ any '{n.env}-*' tagged "
+            f"environment={n.env}), their configs and models (tags)",
+            f"    registry groups {', '.join(n.groups)}; experiment and trials of pipeline "
+            f"{n.pipeline}",
+            "    log groups /aws/sagemaker/Endpoints/<endpoint>, "
+            "/aws/{lambda,codebuild,kinesisfirehose}/<stack>-*, retained <stack>-* groups; job "
+            "streams in /aws/sagemaker/{ProcessingJobs,TrainingJobs} of this pipeline's "
+            f"executions ({len(self.finder.execution_ids)} known)",
+            f"    Lake Formation grants on {n.database} and registrations of the copy's buckets; "
+            f"Glue database {n.database}",
+            "    buckets, streams and KMS keys named after the copy's stacks and tagged for it",
+            f"  {self.cost_tag_status()}",
+        ]
+        return lines
+
+    # --- destroy -------------------------------------------------------------------------------
+    def delete_stack(self, name: str, stack: dict[str, Any]) -> Item:
+        cf = self.clients.cloudformation
+        item = Item("stack", name, f"stack of this copy ({stack['StackStatus']})", billable=True)
+        steps: list[str] = []
+        try:
+            if stack.get("EnableTerminationProtection"):
+                cf.update_termination_protection(EnableTerminationProtection=False, StackName=name)
+                steps.append("termination protection turned off")
+            cf.delete_stack(StackName=name)
+            if self.wait:
+                cf.get_waiter("stack_delete_complete").wait(
+                    StackName=name, WaiterConfig={"Delay": 15, "MaxAttempts": 240}
+                )
+            steps.append("deleted")
+            item.billable = False
+        except Exception as err:  # noqa: BLE001 - DELETE_FAILED and the like: reported
+            item.ok = False
+            hint = (
+                "; SageMaker-owned network interfaces can hold subnets and security groups "
+                "for ~15 min after endpoints and jobs end: run teardown again then"
+                if name.endswith("-Network")
+                else ""
+            )
+            steps.append(
+                f"delete failed ({_error_code(err)}): read its events (aws cloudformation "
+                f"describe-stack-events --stack-name {name}); teardown retries it after the "
+                f"sweep{hint}"
+            )
+        item.action = ", ".join(steps)
+        return item
+
+    def destroy(self, live: dict[str, dict[str, Any]]) -> list[Item]:
+        results = []
+        for name in self.destroy_order(live):
+            self.log(f"destroy {name} ...")
+            results.append(self.delete_stack(name, live[name]))
+        return results
+
+    # --- sweep ----------------------------------------------------------------------------------
+    def keeps(self, item: Item) -> bool:
+        return (
+            item.kind in RETAINED_KINDS and not self.config.destroyable and not self.delete_retained
+        )
+
+    def sweep(self, items: list[Item], kinds: frozenset[str] | None = None) -> None:
+        sweeper = Sweeper(self.clients)
+        for item in items:
+            if kinds is not None and item.kind not in kinds:
+                continue
+            if item.kind == "unlisted":
+                continue
+            if self.keeps(item):
+                item.action = (
+                    "kept: retained data of the retain profile (--delete-retained deletes it)"
+                )
+                continue
+            if item.data.get("pending"):  # a KMS key already waiting out its window
+                item.action = f"already pending deletion (until {item.data['deletion_date']})"
+                continue
+            if not self.yes:
+                item.action = "would delete"
+                continue
+            sweeper.delete(item)
+
+    # --- the whole run -------------------------------------------------------------------------
+    def run(self) -> Report:
+        live = self.account_stacks()
+        self.finder.pipeline_executions()  # before destroy deletes the pipeline
+        for line in self.plan(live):
+            self.log(line)
+        found, problems = self.finder.all()
+        if not self.yes:
+            stacks = [
+                Item(
+                    "stack",
+                    n,
+                    f"stack of this copy ({live[n]['StackStatus']})",
+                    billable=True,
+                    monthly_usd=self.assembly.stacks[n].monthly_usd
+                    if n in self.assembly.stacks
+                    else None,
+                    action="would delete"
+                    + (
+                        " (termination protection off first)"
+                        if live[n].get("EnableTerminationProtection")
+                        else ""
+                    ),
+                )
+                for n in self.destroy_order(live)
+            ]
+            self.sweep(found)
+            return Report(self.names.env, stacks + found + problems, dry_run=True)
+        # Registry versions block the deletion of a group CloudFormation deletes.
+        self.sweep(found, frozenset({"model-package"}))
+        stack_items = self.destroy(live)
+        found, problems = self.finder.all()
+        self.sweep(found)
+        for item in stack_items:  # retry what failed, now that the sweep removed blockers
+            if not item.ok:
+                again = self.account_stacks().get(item.name)
+                if again is not None:
+                    retry = self.delete_stack(item.name, again)
+                    item.ok, item.billable = retry.ok, retry.billable
+                    item.action += f"; retried after the sweep: {retry.action}"
+                else:
+                    item.ok, item.billable = True, False
+        # verify: list everything again; what remains is the truth the exit code reports
+        remaining, problems = self.finder.all()
+        still = self.account_stacks()
+        for item in stack_items:
+            if item.name in still:
+                item.billable = True
+                item.ok = False
+        handled = {(i.kind, i.name): i for i in found}
+        verified: list[Item] = []
+        for item in remaining:
+            before = handled.get((item.kind, item.name))
+            if item.kind == "kms-key" and item.data.get("pending"):
+                item.action = (before.action if before else "") or "pending deletion"
+            elif before is not None and before.action.startswith("kept"):
+                item.action = before.action
+            else:
+                item.action = (
+                    f"still there after the sweep ({before.action})"
+                    if before
+                    else "appeared during teardown"
+                )
+                item.ok = False
+            verified.append(item)
+        swept = [i for i in found if (i.kind, i.name) not in {(v.kind, v.name) for v in verified}]
+        return Report(
+            self.names.env,
+            stack_items + swept + verified + problems,
+            dry_run=False,
+            remaining=verified,
+        )
 
 
-def run(args: argparse.Namespace, client: Any = None, runner: Any = None) -> int:
+@dataclass
+class Report:
+    env: str
+    items: list[Item]
+    dry_run: bool
+    remaining: list[Item] = field(default_factory=list)
+
+    @property
+    def billable(self) -> list[Item]:
+        pool = (
+            self.items
+            if self.dry_run
+            else [*self.remaining, *(i for i in self.items if i.kind == "stack")]
+        )
+        return [i for i in pool if i.billable]
+
+    @property
+    def failed(self) -> list[Item]:
+        return [i for i in self.items if not i.ok]
+
+    def exit_code(self) -> int:
+        return 1 if self.billable or self.failed else 0
+
+    def render(self) -> str:
+        head = f"{'kind':<28} {'name':<58} {'$/month':>8}  action"
+        lines = [
+            f"teardown report for {self.env} ({'dry run' if self.dry_run else 'executed'}):",
+            head,
+        ]
+        for i in self.items:
+            cost = "" if i.monthly_usd is None else f"{i.monthly_usd:.2f}"
+            name = i.name if len(i.name) <= 58 else "..." + i.name[-55:]
+            lines.append(f"{i.kind:<28} {name:<58} {cost:>8}  {i.action}")
+            lines.append(f"{'':<28} why: {i.why}" + (f"; {i.note}" if i.note else ""))
+        total = sum(i.monthly_usd or 0 for i in self.billable)
+        lines.append(
+            f"{len(self.items)} items; billable remaining: {len(self.billable)} "
+            f"(${total:.2f}/month known); could not handle: {len(self.failed)}"
+        )
+        return "\n".join(lines)
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "env": self.env,
+            "dry_run": self.dry_run,
+            "items": [i.to_json() | {"ok": i.ok} for i in self.items],
+            "billable_remaining": len(self.billable),
+            "failed": len(self.failed),
+            "exit_code": self.exit_code(),
+        }
+
+
+def run(
+    args: argparse.Namespace, clients: Clients | None = None, assembly: Path | None = None
+) -> int:
     try:
         config = load_profile(args.profile, {"account": args.account, "region": args.region})
     except ConfigError as err:
         raise UsageError(str(err)) from err
-    if not args.yes and not args.dry_run:
-        raise UsageError(
-            f"teardown deletes every stack of {config.env_name} in {config.account}/"
-            f"{config.region} and the registered models: add --yes (or --dry-run first)"
-        )
-    if client is None:
-        import boto3
-
-        client = boto3.client("sagemaker", region_name=config.region)
-    if runner is None:
-        env = {**os.environ, "CDK_DISABLE_CLI_TELEMETRY": "true"}
-
-        def runner(command: Sequence[str]) -> int:
-            return subprocess.run(list(command), env=env, check=False).returncode
-
+    if args.dry_run and args.yes:
+        raise UsageError("--dry-run and --yes contradict each other: a plain run is the dry run")
+    assembly_dir = Path(args.assembly) if args.assembly else assembly
+    with tempfile.TemporaryDirectory(prefix="labctl-teardown-") as tmp:
+        if assembly_dir is None:
+            assembly_dir = synthesize_assembly(config, Path(tmp))
+        elif not (assembly_dir / "manifest.json").is_file():
+            raise UsageError(
+                f"--assembly {assembly_dir}: no manifest.json (run labctl synth first)"
+            )
+        plan = Assembly.read(assembly_dir, config.region)
     from botocore.exceptions import BotoCoreError, ClientError
 
+    teardown = Teardown(
+        config,
+        clients or Clients(config.region),
+        plan,
+        yes=args.yes,
+        delete_retained=args.delete_retained,
+        log=lambda s: print(s, file=sys.stderr if args.json == "-" else sys.stdout),
+    )
     try:
-        return teardown(config, client, dry_run=args.dry_run, runner=runner)
+        report = teardown.run()
     except (BotoCoreError, ClientError) as err:
         raise OperationFailed(f"teardown of {config.env_name}: {err}") from err
+    if args.json == "-":
+        print(json.dumps(report.to_json(), indent=2))
+    else:
+        print(report.render())
+        if args.json:
+            Path(args.json).write_text(json.dumps(report.to_json(), indent=2) + "\n")
+    if report.exit_code() and not args.yes:
+        print(
+            "dry run: billable resources of this copy exist; add --yes to delete them",
+            file=sys.stderr,
+        )
+    return report.exit_code()
 
 
 def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
-    parser = sub.add_parser("teardown", help="delete one copy of the platform from the account")
+    parser = sub.add_parser(
+        "teardown",
+        help="plan, destroy, sweep and verify one copy of the platform (dry run unless --yes)",
+    )
     parser.add_argument("--profile", default="lab")
     parser.add_argument("--account", help="12-digit account id (overrides the profile)")
     parser.add_argument("--region", help="region (overrides the profile)")
-    parser.add_argument("--dry-run", action="store_true", help="print the plan, change nothing")
-    parser.add_argument("--yes", action="store_true", help="really delete")
+    parser.add_argument("--yes", action="store_true", help="really delete (default: dry run)")
+    parser.add_argument("--dry-run", action="store_true", help="the default; kept for scripts")
+    parser.add_argument(
+        "--delete-retained",
+        action="store_true",
+        help="retain profile: also delete the retained data, its key, stream and registry",
+    )
+    parser.add_argument(
+        "--assembly", help="a synthesized cloud assembly to plan from (default: synth now)"
+    )
+    parser.add_argument(
+        "--json", help="also write the report as JSON to this path ('-': stdout only)"
+    )
     parser.set_defaults(handler=run)

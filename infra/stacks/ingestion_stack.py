@@ -12,6 +12,7 @@ from infra.data_lake.refs import LakeRefs
 from infra.ingestion.construct import StreamIngestion
 from infra.monitoring.alerts import AlertTopic
 from infra.monitoring.budget import CostGuardrail
+from infra.serving.reaper import EndpointReaper
 
 
 class IngestionStack(cdk.Stack):
@@ -39,6 +40,15 @@ class IngestionStack(cdk.Stack):
             topic=self.alerts.topic,
             topic_key=self.alerts.key,
         )
+        if config.expiry.endpoint_hours:  # lab endpoints expire; prod-like has no reaper
+            self.reaper = EndpointReaper(
+                self,
+                "Reaper",
+                config=config.expiry,
+                env_name=config.env_name,
+                topic=self.alerts.topic,
+                topic_key=self.alerts.key,
+            )
         cdk.CfnOutput(self, "StreamName", value=self.ingestion.stream.stream_name)
         cdk.CfnOutput(
             self, "DeliveryStreamName", value=self.ingestion.delivery.delivery_stream_name

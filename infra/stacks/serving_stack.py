@@ -12,6 +12,7 @@ from infra.config import PlatformConfig, ServingConfig
 from infra.data_lake.refs import LakeRefs
 from infra.network.construct import IsolatedNetwork
 from infra.serving.construct import ModelEndpoint
+from infra.serving.reaper_runtime.reaper import EXPIRY_TAG
 from infra.serving.release import Release
 
 
@@ -41,6 +42,8 @@ class ServingStack(cdk.Stack):
             alert_topic=alert_topic,
             network=network,
         )
+        if config.expiry.endpoint_hours:  # the reaper deletes it once its lifetime is over
+            cdk.Tags.of(self.endpoint.endpoint).add(EXPIRY_TAG, str(config.expiry.endpoint_hours))
         cdk.CfnOutput(self, "EndpointName", value=endpoint_name)
         # `labctl deploy status --expect-config` compares it with what the endpoint serves:
         # a rolled-back blue/green update leaves the endpoint on the previous config.

@@ -132,7 +132,8 @@ def test_delivery_role_reads_only_its_stream_and_writes_only_the_raw_zone(ingest
 
 def test_producer_policy_only_puts_records(ingestion) -> None:  # type: ignore[no-untyped-def]
     _, template = ingestion
-    (policy,) = Template.from_json(template).find_resources("AWS::IAM::ManagedPolicy").values()
+    policies = Template.from_json(template).find_resources("AWS::IAM::ManagedPolicy")
+    (policy,) = (p for lid, p in policies.items() if lid.startswith("IngestionProducerPolicy"))
     actions = sorted(
         a
         for s in policy["Properties"]["PolicyDocument"]["Statement"]

@@ -1,112 +1,685 @@
-"""labctl teardown: empty the model registry groups, then destroy every stack of the copy."""
+"""labctl teardown: plan -> destroy -> sweep -> verify -> report, against moto.
+
+The account is planted by hand (nothing is deployed): one residue of every kind outside any
+stack, plus look-alikes that must survive (another environment's copy, and untagged user
+resources whose names share this copy's prefixes). The oracle is the planted list itself.
+
+moto gaps (../shared/AWS-FACTS.md), filled by ``MotoGaps`` below and nowhere else:
+DeleteModelPackage(Group) and UpdateTerminationProtection are not implemented, moto deletes a
+protected stack (AWS refuses), and Cost Explorer's ListCostAllocationTags is missing (Stubber).
+"""
 
 from __future__ import annotations
 
-import argparse
+import contextlib
+import json
+from pathlib import Path
+from typing import Any
 
 import boto3
 import pytest
+from botocore.exceptions import ClientError
 from botocore.stub import Stubber
 from moto import mock_aws
 
 from infra.config import load_profile
-from labctl.errors import OperationFailed, UsageError
-from labctl.teardown import destroy_command, run, teardown
+from labctl.residue import Clients
+from labctl.teardown import Assembly, Teardown
+
+ACCOUNT = "123456789012"  # moto's account
+ROLE = f"arn:aws:iam::{ACCOUNT}:role/sagemaker"
+
+
+def tags(env: str, project: str = "mlops-reference") -> list[dict[str, str]]:
+    return [{"Key": "environment", "Value": env}, {"Key": "project", "Value": project}]
+
+
+class Wrapped:
+    """A moto client with a few operations replaced (moto gaps, injected faults)."""
+
+    def __init__(self, client: Any, **overrides: Any) -> None:
+        self._client = client
+        self._overrides = overrides
+
+    def __getattr__(self, name: str) -> Any:
+        return self._overrides.get(name) or getattr(self._client, name)
+
+
+def _client_error(code: str, message: str, op: str) -> ClientError:
+    return ClientError({"Error": {"Code": code, "Message": message}}, op)
+
+
+class MotoGaps:
+    """Operations moto lacks, done on moto's own backends so later listings see the result."""
+
+    def __init__(self, region: str) -> None:
+        from moto.cloudformation.models import cloudformation_backends
+        from moto.sagemaker.models import sagemaker_backends
+
+        self.sm_backend = sagemaker_backends[ACCOUNT][region]
+        self.cf_backend = cloudformation_backends[ACCOUNT][region]
+        self.calls: list[tuple[str, str]] = []
+
+    def delete_model_package(self, ModelPackageName: str) -> dict[str, Any]:
+        self.calls.append(("delete_model_package", ModelPackageName))
+        del self.sm_backend.model_packages[ModelPackageName]
+        mapping = self.sm_backend.model_package_name_mapping
+        for key in [k for k, v in mapping.items() if v == ModelPackageName]:
+            del mapping[key]
+        return {}
+
+    def delete_model_package_group(self, ModelPackageGroupName: str) -> dict[str, Any]:
+        self.calls.append(("delete_model_package_group", ModelPackageGroupName))
+        group = self.sm_backend.model_package_groups[ModelPackageGroupName]
+        prefix = group.arn.replace("model-package-group", "model-package") + "/"
+        if any(arn.startswith(prefix) for arn in self.sm_backend.model_packages):
+            raise _client_error(
+                "ValidationException", "group is not empty", "DeleteModelPackageGroup"
+            )
+        del self.sm_backend.model_package_groups[ModelPackageGroupName]
+        return {}
+
+    def _stack(self, name: str) -> Any:
+        return next(
+            s
+            for s in self.cf_backend.stacks.values()
+            if s.name == name and s.status != "DELETE_COMPLETE"
+        )
+
+    def update_termination_protection(
+        self, EnableTerminationProtection: bool, StackName: str
+    ) -> dict[str, Any]:
+        self.calls.append(("update_termination_protection", StackName))
+        self._stack(StackName).enable_termination_protection = EnableTerminationProtection
+        return {}
+
+    def cloudformation(self, cf: Any, fail: dict[str, int] | None = None) -> Wrapped:
+        fail = dict(fail or {})
+
+        def delete_stack(StackName: str) -> dict[str, Any]:
+            self.calls.append(("delete_stack", StackName))
+            if self._stack(StackName).enable_termination_protection:
+                raise _client_error(
+                    "ValidationError",
+                    f"Stack [{StackName}] cannot be deleted while TerminationProtection is enabled",
+                    "DeleteStack",
+                )
+            if fail.get(StackName, 0) > 0:
+                fail[StackName] -= 1
+                raise _client_error("ValidationError", "DELETE_FAILED (injected)", "DeleteStack")
+            return cf.delete_stack(StackName=StackName)
+
+        return Wrapped(
+            cf,
+            delete_stack=delete_stack,
+            update_termination_protection=self.update_termination_protection,
+        )
+
+
+def cost_explorer(status: str = "Inactive") -> Any:
+    ce = boto3.client("ce", region_name="us-east-1")
+    stub = Stubber(ce)
+    for _ in range(2):
+        stub.add_response(
+            "list_cost_allocation_tags",
+            {
+                "CostAllocationTags": [
+                    {"TagKey": "environment", "Type": "UserDefined", "Status": status}
+                ]
+            },
+            {"TagKeys": ["environment"], "Type": "UserDefined"},
+        )
+    stub.activate()
+    return ce
+
+
+def clients(
+    region: str, gaps: MotoGaps, *, cf_fail: dict[str, int] | None = None, **more: Any
+) -> Clients:
+    sm = boto3.client("sagemaker", region_name=region)
+    given = {
+        "sagemaker": Wrapped(
+            sm,
+            delete_model_package=gaps.delete_model_package,
+            delete_model_package_group=gaps.delete_model_package_group,
+        ),
+        "cloudformation": gaps.cloudformation(
+            boto3.client("cloudformation", region_name=region), cf_fail
+        ),
+        "ce": cost_explorer(),
+    }
+    given.update(more)
+    return Clients(region, **given)
+
+
+# --- planting ---------------------------------------------------------------------------------
+def endpoint(sm: Any, name: str, tag_list: list[dict[str, str]] | None, suffix: str) -> None:
+    extra = {"Tags": tag_list} if tag_list else {}
+    sm.create_model(
+        ModelName=f"Model{suffix}", ExecutionRoleArn=ROLE, PrimaryContainer={"Image": "x"}, **extra
+    )
+    sm.create_endpoint_config(
+        EndpointConfigName=f"Config{suffix}",
+        ProductionVariants=[
+            {
+                "VariantName": "AllTraffic",
+                "ModelName": f"Model{suffix}",
+                "InstanceType": "ml.m5.large",
+                "InitialInstanceCount": 1,
+            }
+        ],
+        **extra,
+    )
+    sm.create_endpoint(EndpointName=name, EndpointConfigName=f"Config{suffix}", **extra)
+
 
 SPEC = {
-    "Containers": [{"Image": "xgb:3.0-5", "ModelDataUrl": "s3://b/model.tar.gz"}],
+    "Containers": [{"Image": "x"}],
     "SupportedContentTypes": ["text/csv"],
     "SupportedResponseMIMETypes": ["text/csv"],
 }
 
 
-def _registry(sm: object, group: str, versions: int) -> None:
-    sm.create_model_package_group(ModelPackageGroupName=group)  # type: ignore[attr-defined]
-    for _ in range(versions):
-        sm.create_model_package(  # type: ignore[attr-defined]
-            ModelPackageGroupName=group, InferenceSpecification=SPEC
-        )
-
-
-def test_teardown_deletes_every_version_then_destroys_with_serving_stacks() -> None:
-    """moto lacks DeleteModelPackage: a Stubber checks each version is deleted, in order."""
-    sm = boto3.client("sagemaker", region_name="us-east-1")
-    stub = Stubber(sm)
-    arn = "arn:aws:sagemaker:us-east-1:111111111111:model-package/{}/{}"
-    listing = {
-        "lab-digits-xgboost": [
-            arn.format("lab-digits-xgboost", 2),
-            arn.format("lab-digits-xgboost", 1),
-        ],
-        "lab-digits-baseline": [arn.format("lab-digits-baseline", 1)],
-    }
-    for group, arns in listing.items():
-        summaries = [
-            {
-                "ModelPackageArn": a,
-                "CreationTime": "2026-11-29T00:00:00Z",
-                "ModelPackageStatus": "Completed",
-            }
-            for a in arns
-        ]
-        stub.add_response(
-            "list_model_packages",
-            {"ModelPackageSummaryList": summaries},
-            {"ModelPackageGroupName": group, "MaxResults": 100},
-        )
-        for a in arns:
-            stub.add_response("delete_model_package", {}, {"ModelPackageName": a})
-    commands: list[list[str]] = []
-    with stub:
-        code = teardown(
-            load_profile("lab"),
-            sm,
-            dry_run=False,
-            runner=lambda c: commands.append(list(c)) or 0,
-            log=lambda s: None,
-        )
-    stub.assert_no_pending_responses()
-    assert code == 0
-    (command,) = commands
-    assert command[:6] == ["npx", "--offline", "cdk", "--no-notices", "destroy", "--all"]
-    # The example release puts the serving stacks (deployed by the pipeline) into the app.
-    assert "release=config/examples/release.json" in command and "profile=lab" in command
-
-
-@mock_aws
-def test_dry_run_changes_nothing() -> None:
-    sm = boto3.client("sagemaker", region_name="us-east-1")
-    _registry(sm, "lab-digits-xgboost", 1)
-    lines: list[str] = []
-    ran: list[object] = []
-    teardown(load_profile("lab"), sm, dry_run=True, runner=ran.append, log=lines.append)
-    assert ran == []
-    assert (
-        len(
-            sm.list_model_packages(ModelPackageGroupName="lab-digits-xgboost")[
-                "ModelPackageSummaryList"
-            ]
-        )
-        == 1
+def stack(cf: Any, name: str, env: str, protected: bool = False) -> None:
+    cf.create_stack(
+        StackName=name,
+        TemplateBody=json.dumps({"Resources": {"Topic": {"Type": "AWS::SNS::Topic"}}}),
+        Tags=tags(env),
+        EnableTerminationProtection=protected,
     )
-    assert any(line.startswith("would run: npx") for line in lines)
+
+
+def plant(
+    region: str, env: str, db: str, *, other: bool, versions: int = 3
+) -> dict[str, list[str]]:
+    """One residue of every kind for ``env``; ``other`` also plants look-alikes. Returns names."""
+    sm = boto3.client("sagemaker", region_name=region)
+    s3 = boto3.client("s3", region_name=region)
+    logs = boto3.client("logs", region_name=region)
+    kms = boto3.client("kms", region_name=region)
+    ks = boto3.client("kinesis", region_name=region)
+    lf = boto3.client("lakeformation", region_name=region)
+    glue = boto3.client("glue", region_name=region)
+    mine = tags(env)
+    # Hosting: an endpoint of this copy, and a config + model a release left without endpoint.
+    endpoint(sm, f"{env}-digits", mine, "A")
+    sm.create_model(
+        ModelName="ReleaseModel", ExecutionRoleArn=ROLE, PrimaryContainer={"Image": "x"}, Tags=mine
+    )
+    sm.create_endpoint_config(
+        EndpointConfigName="ReleaseConfig",
+        ProductionVariants=[
+            {
+                "VariantName": "AllTraffic",
+                "ModelName": "ReleaseModel",
+                "InstanceType": "ml.m5.large",
+                "InitialInstanceCount": 1,
+            }
+        ],
+        Tags=mine,
+    )
+    # Registry: both groups named by the configuration, one with versions.
+    for group, count in (("digits-xgboost", 2), ("digits-baseline", 0)):
+        sm.create_model_package_group(ModelPackageGroupName=group, Tags=mine)
+        for _ in range(count):
+            sm.create_model_package(ModelPackageGroupName=group, InferenceSpecification=SPEC)
+    # Experiments: what a pipeline execution creates (experiment = pipeline, trial = execution).
+    sm.create_experiment(ExperimentName="digits-training")
+    sm.create_trial(TrialName="abc123def456", ExperimentName="digits-training")
+    sm.create_trial_component(TrialComponentName="abc123def456-Preprocess")
+    sm.associate_trial_component(
+        TrialComponentName="abc123def456-Preprocess", TrialName="abc123def456"
+    )
+    # Lake Formation registration and grant; Glue database.
+    bucket = f"{env}-datalake-lakerawbucket-abc123"
+    lf.register_resource(ResourceArn=f"arn:aws:s3:::{bucket}", UseServiceLinkedRole=True)
+    lf.grant_permissions(
+        Principal={"DataLakePrincipalIdentifier": ROLE},
+        Resource={"Database": {"Name": db}},
+        Permissions=["ALL"],
+    )
+    glue.create_database(DatabaseInput={"Name": db})
+    # A retained stream and a versioned bucket with more versions than one page holds.
+    stream = f"{env}-Ingestion-IngestionStream-abc123"
+    ks.create_stream(StreamName=stream, StreamModeDetails={"StreamMode": "ON_DEMAND"})
+    ks.add_tags_to_stream(StreamName=stream, Tags={t["Key"]: t["Value"] for t in mine})
+    s3.create_bucket(
+        Bucket=bucket,
+        **(
+            {}
+            if region == "us-east-1"
+            else {"CreateBucketConfiguration": {"LocationConstraint": region}}
+        ),
+    )
+    s3.put_bucket_tagging(Bucket=bucket, Tagging={"TagSet": mine})
+    s3.put_bucket_versioning(Bucket=bucket, VersioningConfiguration={"Status": "Enabled"})
+    for i in range(versions):
+        s3.put_object(Bucket=bucket, Key="raw/events.json", Body=str(i).encode())
+    s3.delete_object(Bucket=bucket, Key="raw/events.json")  # a delete marker too
+    # Run-time log groups (no stack owns them) and a job stream of this pipeline's execution.
+    groups = [
+        f"/aws/sagemaker/Endpoints/{env}-digits",
+        f"/aws/lambda/{env}-Training-CustomCDKBucketDeployment-abc123",
+        f"/aws/kinesisfirehose/{env}-Ingestion-IngestionDelivery-abc123",
+        f"/aws/codebuild/{env}-Delivery-DeliveryBuild-abc123",
+    ]
+    for group in groups:
+        logs.create_log_group(logGroupName=group)
+    with contextlib.suppress(ClientError):  # shared by every job of the account
+        logs.create_log_group(logGroupName="/aws/sagemaker/TrainingJobs")
+    logs.create_log_stream(
+        logGroupName="/aws/sagemaker/TrainingJobs",
+        logStreamName="pipelines-abc123def456-Tune-x1/algo-1-1700000000",
+    )
+    key = kms.create_key(
+        Description=f"{env} lake key",
+        Tags=[{"TagKey": t["Key"], "TagValue": t["Value"]} for t in mine],
+    )
+    planted = {
+        "endpoints": [f"{env}-digits"],
+        "configs": ["ConfigA", "ReleaseConfig"],
+        "models": ["ModelA", "ReleaseModel"],
+        "buckets": [bucket],
+        "groups": groups,
+        "streams": [stream],
+        "keys": [key["KeyMetadata"]["KeyId"]],
+    }
+    if other:
+        plant_lookalikes(region)
+    return planted
+
+
+LOOKALIKES = {
+    "endpoints": ["lab2-digits", "lab-user-endpoint", "lab-digits-elsewhere"],
+    "configs": ["ConfigB", "ConfigC", "ConfigD"],
+    "models": ["ModelB", "ModelC", "ModelD"],
+    "buckets": [
+        "lab2-datalake-lakerawbucket-abc123",
+        "lab-datalake-userbucket",
+        "lab-datalake-lakerawbucket-euwest1",
+    ],
+    "groups": [
+        "/aws/sagemaker/Endpoints/lab2-digits",
+        "/aws/lambda/lab2-Training-Fn-abc",
+        "/aws/lambda/user-fn",
+    ],
+    "streams": ["lab2-Ingestion-IngestionStream-abc", "lab-Ingestion-user-stream"],
+}
+
+
+def plant_lookalikes(region: str) -> None:
+    """Another environment's copy (lab2), untagged user resources with this copy's prefixes,
+    and a resource with this copy's name tagged for another project."""
+    sm = boto3.client("sagemaker", region_name=region)
+    s3 = boto3.client("s3", region_name=region)
+    logs = boto3.client("logs", region_name=region)
+    ks = boto3.client("kinesis", region_name=region)
+    endpoint(sm, "lab2-digits", tags("lab2"), "B")
+    endpoint(sm, "lab-user-endpoint", None, "C")
+    endpoint(sm, "lab-digits-elsewhere", tags("lab", project="someone-else"), "D")
+    sm.create_model_package_group(ModelPackageGroupName="lab2-digits-xgboost", Tags=tags("lab2"))
+    sm.create_experiment(ExperimentName="user-experiment")
+    s3.create_bucket(Bucket="lab2-datalake-lakerawbucket-abc123")
+    s3.put_bucket_tagging(
+        Bucket="lab2-datalake-lakerawbucket-abc123", Tagging={"TagSet": tags("lab2")}
+    )
+    s3.create_bucket(Bucket="lab-datalake-userbucket")  # our prefix, no tags
+    if region == "us-east-1":  # the same env's copy in another region is another copy
+        s3.create_bucket(
+            Bucket="lab-datalake-lakerawbucket-euwest1",
+            CreateBucketConfiguration={"LocationConstraint": "eu-west-1"},
+        )
+        s3.put_bucket_tagging(
+            Bucket="lab-datalake-lakerawbucket-euwest1", Tagging={"TagSet": tags("lab")}
+        )
+    for group in LOOKALIKES["groups"]:
+        logs.create_log_group(logGroupName=group)
+    logs.create_log_stream(
+        logGroupName="/aws/sagemaker/TrainingJobs",
+        logStreamName="pipelines-zzz999yyy888-Train-x/algo-1",
+    )
+    ks.create_stream(StreamName="lab2-Ingestion-IngestionStream-abc", ShardCount=1)
+    ks.add_tags_to_stream(
+        StreamName="lab2-Ingestion-IngestionStream-abc",
+        Tags={"environment": "lab2", "project": "mlops-reference"},
+    )
+    ks.create_stream(StreamName="lab-Ingestion-user-stream", ShardCount=1)  # untagged
+    kms = boto3.client("kms", region_name=region)
+    kms.create_key(
+        Description="lab2 key",
+        Tags=[
+            {"TagKey": "environment", "TagValue": "lab2"},
+            {"TagKey": "project", "TagValue": "mlops-reference"},
+        ],
+    )
+    kms.create_key(Description="user key")
+    lf = boto3.client("lakeformation", region_name=region)
+    lf.grant_permissions(
+        Principal={"DataLakePrincipalIdentifier": ROLE},
+        Resource={"Database": {"Name": "user_db"}},
+        Permissions=["ALL"],
+    )
+    boto3.client("glue", region_name=region).create_database(DatabaseInput={"Name": "user_db"})
+
+
+def inventory(region: str) -> dict[str, set[str]]:
+    sm = boto3.client("sagemaker", region_name=region)
+    kms = boto3.client("kms", region_name=region)
+    return {
+        "endpoints": {e["EndpointName"] for e in sm.list_endpoints()["Endpoints"]},
+        "configs": {c["EndpointConfigName"] for c in sm.list_endpoint_configs()["EndpointConfigs"]},
+        "models": {m["ModelName"] for m in sm.list_models()["Models"]},
+        "buckets": {
+            b["Name"] for b in boto3.client("s3", region_name=region).list_buckets()["Buckets"]
+        },
+        "groups": {
+            g["logGroupName"]
+            for g in boto3.client("logs", region_name=region).describe_log_groups()["logGroups"]
+        },
+        "streams": set(boto3.client("kinesis", region_name=region).list_streams()["StreamNames"]),
+        "keys": {
+            k["KeyId"]
+            for k in kms.list_keys()["Keys"]
+            if kms.describe_key(KeyId=k["KeyId"])["KeyMetadata"]["KeyState"] == "Enabled"
+        },
+        "registry": {
+            g["ModelPackageGroupName"]
+            for g in sm.list_model_package_groups()["ModelPackageGroupSummaryList"]
+        },
+        "experiments": {e["ExperimentName"] for e in sm.list_experiments()["ExperimentSummaries"]},
+        "databases": {
+            d["Name"]
+            for d in boto3.client("glue", region_name=region).get_databases()["DatabaseList"]
+        },
+        "grants": {
+            p["Resource"].get("Database", {}).get("Name", "")
+            for p in boto3.client("lakeformation", region_name=region).list_permissions()[
+                "PrincipalResourcePermissions"
+            ]
+        },
+        "registrations": {
+            r["ResourceArn"]
+            for r in boto3.client("lakeformation", region_name=region).list_resources()[
+                "ResourceInfoList"
+            ]
+        },
+        "streams_in_jobs": {
+            s["logStreamName"]
+            for s in boto3.client("logs", region_name=region).describe_log_streams(
+                logGroupName="/aws/sagemaker/TrainingJobs"
+            )["logStreams"]
+        },
+    }
+
+
+def teardown(profile: str, c: Clients, assembly: Assembly, **kw: Any) -> Teardown:
+    config = load_profile(profile, {"account": ACCOUNT})
+    return Teardown(config, c, assembly, log=lambda s: None, wait=False, **kw)
+
+
+@pytest.fixture(scope="module")
+def lab_assembly(synth: Any) -> Assembly:
+    return Assembly.read(synth("lab").outdir, "us-east-1")
+
+
+@pytest.fixture(scope="module")
+def prod_assembly(synth: Any) -> Assembly:
+    return Assembly.read(synth("prod-like").outdir, "eu-west-1")
+
+
+# --- tests ------------------------------------------------------------------------------------
+def test_assembly_orders_dependents_first_and_reads_retained_resources(
+    prod_assembly: Assembly,
+) -> None:
+    order = prod_assembly.order
+    assert (
+        order.index("prodlike-Serving")
+        < order.index("prodlike-Network")
+        < order.index("prodlike-DataLake")
+    )
+    assert (
+        order.index("prodlike-Delivery")
+        < order.index("prodlike-Ingestion")
+        < order.index("prodlike-DataLake")
+    )
+    lake = prod_assembly.stacks["prodlike-DataLake"]
+    assert lake.protected and any(r.startswith("AWS::S3::Bucket") for r in lake.retains)
+    assert not prod_assembly.stacks["prodlike-Serving"].retains
 
 
 @mock_aws
-def test_failed_destroy_is_an_operation_failure() -> None:
-    sm = boto3.client("sagemaker", region_name="us-east-1")
-    with pytest.raises(OperationFailed, match="cdk destroy exited 1"):
-        teardown(load_profile("lab"), sm, dry_run=False, runner=lambda c: 1, log=lambda s: None)
+def test_teardown_removes_every_planted_residue_and_nothing_else(
+    lab_assembly: Assembly, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    region = "us-east-1"
+    # Pages of 10 (S3's is 1000): 25 versions and a delete marker span three pages.
+    monkeypatch.setattr("labctl.residue.S3_PAGE", 10)
+    planted = plant(region, "lab", "lab_lake", other=True, versions=25)
+    cf = boto3.client("cloudformation", region_name=region)
+    for name in ("lab-DataLake", "lab-Training", "lab-Serving", "lab-Monitoring"):
+        stack(cf, name, "lab")
+    stack(cf, "lab2-DataLake", "lab2")
+    before = inventory(region)
+    gaps = MotoGaps(region)
+
+    dry = teardown("lab", clients(region, gaps), lab_assembly).run()
+    assert inventory(region) == before, "a plain run must change nothing"
+    assert dry.exit_code() == 1  # billable residue exists
+    assert {i.action for i in dry.items if i.kind != "stack"} <= {"would delete"}
+
+    report = teardown("lab", clients(region, gaps), lab_assembly, yes=True).run()
+    after = inventory(region)
+    for kind in ("endpoints", "configs", "models", "buckets", "groups", "streams", "keys"):
+        assert not set(planted[kind]) & after[kind], kind
+        assert set(LOOKALIKES.get(kind, [])) <= after[kind], kind
+    assert after["registry"] == {"lab2-digits-xgboost"}
+    assert after["experiments"] == {"user-experiment"}
+    assert after["databases"] == {"user_db"} and after["grants"] == {"user_db"}
+    assert after["registrations"] == set()
+    assert after["streams_in_jobs"] == {"pipelines-zzz999yyy888-Train-x/algo-1"}
+    assert {
+        s["StackName"]
+        for s in cf.list_stacks(StackStatusFilter=["CREATE_COMPLETE"])["StackSummaries"]
+    } == {"lab2-DataLake"}
+    # Stacks the assembly does not know go first; then dependents before what they import.
+    deleted = [name for op, name in gaps.calls if op == "delete_stack"]
+    assert deleted[0] == "lab-Monitoring" and deleted.index("lab-Serving") < deleted.index(
+        "lab-DataLake"
+    )
+    # Versions before their groups.
+    ops = [op for op, _ in gaps.calls if op.startswith("delete_model_package")]
+    assert ops == ["delete_model_package"] * 2 + ["delete_model_package_group"] * 2
+    assert report.exit_code() == 0, report.render()
+    bucket = next(i for i in report.items if i.kind == "bucket")
+    assert bucket.action == "deleted (26 object versions first)", report.render()
+
+    second = teardown("lab", clients(region, gaps), lab_assembly).run()
+    to_do = [i for i in second.items if i.action == "would delete"]
+    assert to_do == [] and second.exit_code() == 0, second.render()
+    # Keys are not deleted at once: they wait 7 days, unbilled, and the report says so.
+    assert {i.kind for i in second.items} <= {"kms-key"}
+    assert all("pending" in i.action or i.data.get("pending") for i in second.items)
 
 
-def test_teardown_needs_yes_or_dry_run() -> None:
-    args = argparse.Namespace(profile="lab", account=None, region=None, yes=False, dry_run=False)
-    with pytest.raises(UsageError, match="--yes"):
-        run(args, client=object(), runner=lambda c: 0)
+@mock_aws
+def test_faults_are_reported_with_what_to_do_and_the_rest_continues(lab_assembly: Assembly) -> None:
+    region = "us-east-1"
+    planted = plant(region, "lab", "lab_lake", other=False)
+    kms = boto3.client("kms", region_name=region)
+    pending = kms.create_key(
+        Tags=[
+            {"TagKey": "environment", "TagValue": "lab"},
+            {"TagKey": "project", "TagValue": "mlops-reference"},
+        ]
+    )
+    kms.schedule_key_deletion(KeyId=pending["KeyMetadata"]["KeyId"], PendingWindowInDays=7)
+    cf = boto3.client("cloudformation", region_name=region)
+    for name in ("lab-Training", "lab-DataLake"):
+        stack(cf, name, "lab")
+    gaps = MotoGaps(region)
+    sm = boto3.client("sagemaker", region_name=region)
+
+    def describe_endpoint(EndpointName: str) -> dict[str, Any]:  # an update in flight
+        return {**sm.describe_endpoint(EndpointName=EndpointName), "EndpointStatus": "Updating"}
+
+    def no_kinesis(**kw: Any) -> None:
+        raise _client_error("AccessDeniedException", "not allowed", "ListStreams")
+
+    c = clients(
+        region,
+        gaps,
+        cf_fail={"lab-Training": 9},  # stays DELETE_FAILED, also on the retry
+        kinesis=Wrapped(boto3.client("kinesis", region_name=region), list_streams=no_kinesis),
+    )
+    c.given["sagemaker"]._overrides["describe_endpoint"] = describe_endpoint
+    report = teardown("lab", c, lab_assembly, yes=True).run()
+    by = {(i.kind, i.name): i for i in report.items}
+    training = by[("stack", "lab-Training")]
+    assert (
+        not training.ok
+        and "describe-stack-events" in training.action
+        and "retried" in training.action
+    )
+    assert by[("stack", "lab-DataLake")].action == "deleted"
+    ep = next(i for i in report.items if i.kind == "endpoint")
+    assert "Updating" in ep.action and "run teardown again" in ep.action
+    assert "ConfigA" in {
+        c["EndpointConfigName"] for c in sm.list_endpoint_configs()["EndpointConfigs"]
+    }
+    unlisted = by[("unlisted", "kinesis:ListStreams")]
+    assert (
+        "AccessDeniedException" in unlisted.action
+        and "allow kinesis:ListStreams" in unlisted.action
+    )
+    key = by[("kms-key", pending["KeyMetadata"]["KeyId"])]
+    assert "already pending deletion" in key.action and key.ok
+    # The rest went on: the bucket, the log groups and so on are gone.
+    after = inventory(region)
+    assert not set(planted["buckets"]) & after["buckets"]
+    assert not set(planted["groups"]) & after["groups"]
+    assert report.exit_code() == 1
 
 
-def test_destroy_command_uses_the_profile_account_and_region() -> None:
-    config = load_profile("prod-like", {"account": "123456789012"})
-    command = destroy_command(config)
-    assert "account=123456789012" in command and "region=eu-west-1" in command
-    assert "profile=prod-like" in command
+def _prod_deployed(region: str) -> dict[str, list[str]]:
+    planted = plant(region, "prodlike", "prodlike_lake", other=False)
+    cf = boto3.client("cloudformation", region_name=region)
+    for name in ("prodlike-DataLake", "prodlike-Ingestion"):
+        stack(cf, name, "prodlike", protected=True)
+    for name in ("prodlike-Network", "prodlike-Training", "prodlike-Serving", "prodlike-Delivery"):
+        stack(cf, name, "prodlike")
+    # The prod-like registry and experiment use the same configured names.
+    return planted
+
+
+@mock_aws
+def test_prod_like_without_delete_retained_keeps_data_and_lists_its_cost(
+    prod_assembly: Assembly,
+) -> None:
+    region = "eu-west-1"
+    planted = _prod_deployed(region)
+    gaps = MotoGaps(region)
+    report = teardown("prod-like", clients(region, gaps), prod_assembly, yes=True).run()
+    # Termination protection is turned off explicitly, right before each protected delete.
+    for name in ("prodlike-DataLake", "prodlike-Ingestion"):
+        i = gaps.calls.index(("update_termination_protection", name))
+        assert gaps.calls[i + 1] == ("delete_stack", name)
+    after = inventory(region)
+    assert set(planted["buckets"]) <= after["buckets"] and set(planted["keys"]) <= after["keys"]
+    assert set(planted["streams"]) <= after["streams"] and "prodlike_lake" in after["databases"]
+    assert {"digits-xgboost", "digits-baseline"} <= after["registry"]
+    assert not set(planted["endpoints"]) & after["endpoints"]  # serving is not retained data
+    kept = [i for i in report.items if i.action.startswith("kept")]
+    key = next(i for i in kept if i.kind == "kms-key")
+    stream = next(i for i in kept if i.kind == "stream")
+    assert key.monthly_usd == pytest.approx(1.0)
+    assert stream.monthly_usd == pytest.approx(0.044 * 730)  # eu-west-1 on-demand stream-hour
+    assert report.exit_code() == 1  # billable data remains, by choice
+
+
+@mock_aws
+def test_prod_like_with_delete_retained_leaves_nothing(prod_assembly: Assembly) -> None:
+    region = "eu-west-1"
+    planted = _prod_deployed(region)
+    gaps = MotoGaps(region)
+    report = teardown(
+        "prod-like", clients(region, gaps), prod_assembly, yes=True, delete_retained=True
+    ).run()
+    after = inventory(region)
+    for kind in ("buckets", "keys", "streams", "endpoints", "groups"):
+        assert not set(planted[kind]) & after[kind], kind
+    assert after["registry"] == set() and "prodlike_lake" not in after["databases"]
+    assert report.exit_code() == 0, report.render()
+
+
+@mock_aws
+def test_cli_plain_run_is_a_dry_run_and_writes_the_json_report(
+    lab_assembly: Assembly, synth: Any, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    region = "us-east-1"
+    plant(region, "lab", "lab_lake", other=False)
+    before = inventory(region)
+    from labctl.cli import main
+
+    argv = ["teardown", "--profile", "lab", "--account", ACCOUNT]
+    argv += ["--assembly", str(synth("lab").outdir), "--json", str(tmp_path / "report.json")]
+    code = main(argv, clients=clients(region, MotoGaps(region)))
+    assert code == 1 and inventory(region) == before
+    report = json.loads((tmp_path / "report.json").read_text())
+    assert report["dry_run"] and report["exit_code"] == 1
+    kinds = {i["kind"] for i in report["items"]}
+    assert {
+        "endpoint",
+        "endpoint-config",
+        "model",
+        "model-package",
+        "experiment",
+        "bucket",
+        "log-group",
+        "kms-key",
+    } <= kinds
+    out = capsys.readouterr().out
+    assert "cost-allocation tag 'environment': Inactive" in out and "would delete" in out
+
+
+def test_contradictory_flags_are_a_usage_error() -> None:
+    from labctl.cli import main
+
+    assert (
+        main(["teardown", "--profile", "lab", "--yes", "--dry-run", "--assembly", "/nonexistent"])
+        == 2
+    )
+
+
+@pytest.mark.parametrize(
+    ("response", "expected"),
+    [
+        (
+            {
+                "CostAllocationTags": [
+                    {"TagKey": "environment", "Type": "UserDefined", "Status": "Active"}
+                ]
+            },
+            "Active (the budget sees",
+        ),
+        ({"CostAllocationTags": []}, "not seen yet: the budget reads $0 until it is activated"),
+        (None, "unknown (AccessDeniedException: allow ce:ListCostAllocationTags"),
+    ],
+)
+def test_plan_says_whether_the_budget_tag_is_active(
+    lab_assembly: Assembly, response: dict[str, Any] | None, expected: str
+) -> None:
+    ce = boto3.client("ce", region_name="us-east-1")
+    stub = Stubber(ce)
+    if response is None:
+        stub.add_client_error(
+            "list_cost_allocation_tags", service_error_code="AccessDeniedException"
+        )
+    else:
+        stub.add_response(
+            "list_cost_allocation_tags",
+            response,
+            {"TagKeys": ["environment"], "Type": "UserDefined"},
+        )
+    with stub:
+        status = teardown("lab", Clients("us-east-1", ce=ce), lab_assembly).cost_tag_status()
+    assert expected in status

@@ -1,0 +1,291 @@
+"""Idle cost: what a synthesized copy of the platform bills per day and month with no traffic.
+
+Standard library only: ``app.py`` checks the budget with it after synth, ``labctl cost`` and
+``labctl teardown`` print it. Input is the synthesized CloudFormation templates (a dict of
+stack name -> template), prices come from the vendored, dated ``prices.json``.
+
+What bills while idle (everything else here costs nothing without traffic or data):
+real-time endpoint instances (the autoscaling minimum, else the initial count), serverless
+provisioned concurrency (memory GB x concurrency), Kinesis streams (on-demand: per stream-hour;
+provisioned: per shard-hour), interface VPC endpoints (per AZ-hour), KMS keys, CloudWatch alarms
+(including the two alarms each target-tracking policy creates outside the template). S3
+storage, logs and Firehose depend on the data held or sent and are not counted.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+from datetime import date
+from pathlib import Path
+from typing import Any
+
+PRICES_PATH = Path(__file__).resolve().parent / "prices.json"
+STALE_AFTER_DAYS = 90
+
+# Kinds of idle cost, in the order reports print them.
+KINDS = (
+    "endpoint instances",
+    "serverless provisioned concurrency",
+    "streams",
+    "interface endpoints",
+    "KMS keys",
+    "alarms",
+)
+
+
+class PriceError(ValueError):
+    """The price table lacks a price the templates need (the message names it)."""
+
+
+@dataclass(frozen=True)
+class Price:
+    usd: float
+    source: str
+    date: str
+    status: str
+
+
+@dataclass(frozen=True)
+class PriceTable:
+    as_of: date
+    hours_per_month: int
+    regions: Mapping[str, Mapping[str, Any]]
+
+    @classmethod
+    def load(cls, path: Path = PRICES_PATH) -> PriceTable:
+        data = json.loads(path.read_text())
+        return cls(
+            as_of=date.fromisoformat(data["as_of"]),
+            hours_per_month=int(data["hours_per_month"]),
+            regions=data["regions"],
+        )
+
+    def price(self, region: str, item: str, variant: str | None = None) -> Price:
+        table = self.regions.get(region)
+        if table is None:
+            raise PriceError(
+                f"no prices for region {region} in {PRICES_PATH.name}: add them "
+                f"(regions known: {', '.join(sorted(self.regions))})"
+            )
+        entry = table.get(item)
+        if variant is not None and isinstance(entry, dict):
+            entry = entry.get(variant)
+        if not entry:
+            name = f"{item}[{variant}]" if variant else item
+            raise PriceError(f"no price {name} for {region} in {PRICES_PATH.name}: add it")
+        return Price(float(entry["usd"]), entry["source"], entry["date"], entry["status"])
+
+    def age_days(self, today: date) -> int:
+        return (today - self.as_of).days
+
+    def staleness_warning(self, today: date) -> str | None:
+        age = self.age_days(today)
+        if age > STALE_AFTER_DAYS:
+            return (
+                f"price table dated {self.as_of} is {age} days old (> {STALE_AFTER_DAYS}): "
+                f"re-check {PRICES_PATH} against the AWS price list"
+            )
+        return None
+
+
+@dataclass(frozen=True)
+class CostLine:
+    stack: str
+    resource: str  # logical id (or a description for resources created outside the template)
+    kind: str
+    quantity: float
+    unit: str
+    hourly_usd: float
+
+    @property
+    def daily_usd(self) -> float:
+        return self.hourly_usd * 24
+
+    def monthly_usd(self, hours_per_month: int) -> float:
+        return self.hourly_usd * hours_per_month
+
+
+@dataclass
+class IdleCost:
+    region: str
+    hours_per_month: int
+    as_of: date
+    lines: list[CostLine] = field(default_factory=list)
+
+    @property
+    def hourly_usd(self) -> float:
+        return sum(line.hourly_usd for line in self.lines)
+
+    @property
+    def daily_usd(self) -> float:
+        return self.hourly_usd * 24
+
+    @property
+    def monthly_usd(self) -> float:
+        return self.hourly_usd * self.hours_per_month
+
+    def by_kind(self) -> dict[str, float]:
+        """Monthly USD per kind (every kind listed, 0 when absent)."""
+        totals = dict.fromkeys(KINDS, 0.0)
+        for line in self.lines:
+            totals[line.kind] += line.monthly_usd(self.hours_per_month)
+        return totals
+
+    def for_stack(self, stack: str) -> float:
+        return sum(
+            line.monthly_usd(self.hours_per_month) for line in self.lines if line.stack == stack
+        )
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "region": self.region,
+            "prices_as_of": self.as_of.isoformat(),
+            "daily_usd": round(self.daily_usd, 2),
+            "monthly_usd": round(self.monthly_usd, 2),
+            "by_kind_monthly_usd": {k: round(v, 2) for k, v in self.by_kind().items()},
+            "lines": [
+                {
+                    "stack": line.stack,
+                    "resource": line.resource,
+                    "kind": line.kind,
+                    "quantity": line.quantity,
+                    "unit": line.unit,
+                    "monthly_usd": round(line.monthly_usd(self.hours_per_month), 2),
+                }
+                for line in self.lines
+            ],
+        }
+
+
+def _resources(template: Mapping[str, Any], rtype: str) -> Iterable[tuple[str, dict[str, Any]]]:
+    for logical_id, resource in template.get("Resources", {}).items():
+        if resource.get("Type") == rtype:
+            yield logical_id, resource.get("Properties", {})
+
+
+def _min_capacity(template: Mapping[str, Any]) -> dict[str, int]:
+    """Variant name -> autoscaling minimum: with no traffic the variant scales in to it."""
+    minimum: dict[str, int] = {}
+    for _, props in _resources(template, "AWS::ApplicationAutoScaling::ScalableTarget"):
+        resource_id = props.get("ResourceId")
+        if props.get("ServiceNamespace") == "sagemaker" and isinstance(resource_id, str):
+            minimum[resource_id.rsplit("/", 1)[-1]] = int(props["MinCapacity"])
+    return minimum
+
+
+def stack_idle_lines(
+    stack: str, template: Mapping[str, Any], region: str, prices: PriceTable
+) -> list[CostLine]:
+    lines: list[CostLine] = []
+    minimum = _min_capacity(template)
+    for logical_id, props in _resources(template, "AWS::SageMaker::EndpointConfig"):
+        for variant in props.get("ProductionVariants", []):
+            serverless = variant.get("ServerlessConfig")
+            if serverless:
+                concurrency = int(serverless.get("ProvisionedConcurrency", 0))
+                if concurrency:
+                    gb = int(serverless["MemorySizeInMB"]) / 1024
+                    per_gb = prices.price(region, "sagemaker_serverless_provisioned_gb_hour")
+                    lines.append(
+                        CostLine(
+                            stack,
+                            logical_id,
+                            "serverless provisioned concurrency",
+                            concurrency * gb,
+                            "GB provisioned",
+                            concurrency * gb * per_gb.usd,
+                        )
+                    )
+                continue
+            count = minimum.get(
+                variant.get("VariantName", ""), variant.get("InitialInstanceCount", 1)
+            )
+            instance = variant["InstanceType"]
+            hourly = prices.price(region, "sagemaker_instance_hour", instance).usd
+            lines.append(
+                CostLine(stack, logical_id, "endpoint instances", count, instance, count * hourly)
+            )
+    for logical_id, props in _resources(template, "AWS::Kinesis::Stream"):
+        mode = props.get("StreamModeDetails", {}).get("StreamMode", "PROVISIONED")
+        if mode == "ON_DEMAND":
+            price = prices.price(region, "kinesis_on_demand_stream_hour")
+            lines.append(CostLine(stack, logical_id, "streams", 1, "on-demand stream", price.usd))
+        else:
+            shards = int(props.get("ShardCount", 1))
+            price = prices.price(region, "kinesis_shard_hour")
+            lines.append(
+                CostLine(stack, logical_id, "streams", shards, "shard", shards * price.usd)
+            )
+    for logical_id, props in _resources(template, "AWS::EC2::VPCEndpoint"):
+        if props.get("VpcEndpointType") == "Interface":
+            azs = len(props.get("SubnetIds", [])) or 1
+            price = prices.price(region, "vpc_interface_endpoint_az_hour")
+            lines.append(
+                CostLine(
+                    stack, logical_id, "interface endpoints", azs, "endpoint-AZ", azs * price.usd
+                )
+            )
+    per_month = prices.hours_per_month
+    key = prices.price(region, "kms_key_month").usd / per_month
+    for logical_id, _ in _resources(template, "AWS::KMS::Key"):
+        lines.append(CostLine(stack, logical_id, "KMS keys", 1, "key", key))
+    alarm = prices.price(region, "cloudwatch_alarm_month").usd / per_month
+    for logical_id, _ in _resources(template, "AWS::CloudWatch::Alarm"):
+        lines.append(CostLine(stack, logical_id, "alarms", 1, "alarm", alarm))
+    for logical_id, props in _resources(template, "AWS::ApplicationAutoScaling::ScalingPolicy"):
+        if props.get("PolicyType") == "TargetTrackingScaling":
+            # Target tracking creates a high and a low alarm (TargetTracking-*) outside the
+            # template (Application Auto Scaling user guide, "Target tracking scaling policies").
+            lines.append(
+                CostLine(stack, f"{logical_id} (TargetTracking-*)", "alarms", 2, "alarm", 2 * alarm)
+            )
+    return lines
+
+
+def idle_cost(
+    templates: Mapping[str, Mapping[str, Any]], region: str, prices: PriceTable | None = None
+) -> IdleCost:
+    prices = prices or PriceTable.load()
+    result = IdleCost(region, prices.hours_per_month, prices.as_of)
+    for stack, template in templates.items():
+        result.lines += stack_idle_lines(stack, template, region, prices)
+    return result
+
+
+def budget_problem(monthly_limit_usd: float, cost: IdleCost) -> str | None:
+    """A message when the budget is below the idle cost (it would alert every month)."""
+    if monthly_limit_usd >= cost.monthly_usd:
+        return None
+    kinds = ", ".join(f"{k} ${v:.2f}" for k, v in cost.by_kind().items() if v)
+    return (
+        f"budget.monthly_limit_usd ({monthly_limit_usd}) is below the idle cost of this copy "
+        f"(${cost.monthly_usd:.2f}/month with no traffic: {kinds}; prices of "
+        f"{cost.as_of}), so the budget would alert every month: raise it to at least "
+        f"{int(cost.monthly_usd) + 1} or shrink what runs idle (serving.min_instances, "
+        "ingestion.stream_mode, network.mode)"
+    )
+
+
+def check_budget(
+    monthly_limit_usd: float,
+    templates: Mapping[str, Mapping[str, Any]],
+    region: str,
+    prices: PriceTable | None = None,
+) -> str | None:
+    """Raise ConfigError when the budget is below the idle cost of these templates.
+
+    Returns a warning (not silence) when the table has no prices for the region, so the
+    check could not run.
+    """
+    from infra.config import ConfigError
+
+    try:
+        cost = idle_cost(templates, region, prices)
+    except PriceError as err:
+        return f"budget not checked against the idle cost: {err}"
+    problem = budget_problem(monthly_limit_usd, cost)
+    if problem:
+        raise ConfigError(problem)
+    return None

@@ -1,0 +1,146 @@
+"""Expiry reaper: a scheduled function that deletes this copy's expired lab endpoints.
+
+Provisions a Python Lambda (``reaper_runtime/reaper.py``), its role (a customer-managed
+policy), its log group and an EventBridge schedule. Reports go to the alert topic. Not
+stateful. Exposes: function, rule, policy.
+
+What the role needs, each from the Service Authorization Reference
+(https://docs.aws.amazon.com/service-authorization/latest/reference/list_amazonsagemakerai.html,
+.../list_amazonsns.html, .../list_awskeymanagementservice.html, .../list_amazoncloudwatchlogs.html):
+- sagemaker:ListEndpoints: a list action without resource types, so Resource "*";
+- sagemaker:ListTags and sagemaker:DeleteEndpoint: resource type ``endpoint``, scoped to
+  ``arn:aws:sagemaker:<region>:<account>:endpoint/<env>-*`` (SageMaker ARNs carry the name
+  in lower case; env names are lower case);
+- sns:Publish on the alert topic, and kms:GenerateDataKey* + kms:Decrypt on the topic's key
+  (SNS developer guide, "Encryption at rest": publishers to an SSE-KMS topic need both);
+- logs:CreateLogStream + logs:PutLogEvents on its own log group.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import aws_cdk as cdk
+from aws_cdk import aws_events as events
+from aws_cdk import aws_events_targets as targets
+from aws_cdk import aws_iam as iam
+from aws_cdk import aws_kms as kms
+from aws_cdk import aws_lambda as lambda_
+from aws_cdk import aws_logs as logs
+from aws_cdk import aws_sns as sns
+from constructs import Construct
+
+from infra.compliance.packs import acknowledge, acknowledge_packs
+from infra.config import ExpiryConfig
+
+RUNTIME_DIR = Path(__file__).resolve().parent / "reaper_runtime"
+
+
+class EndpointReaper(Construct):
+    def __init__(
+        self,
+        scope: Construct,
+        id_: str,
+        *,
+        config: ExpiryConfig,
+        env_name: str,
+        topic: sns.ITopic,
+        topic_key: kms.IKey,
+    ) -> None:
+        super().__init__(scope, id_)
+        stack = cdk.Stack.of(self)
+        log_group = logs.LogGroup(
+            self,
+            "Logs",
+            retention=logs.RetentionDays.ONE_MONTH,
+            removal_policy=cdk.RemovalPolicy.DESTROY,
+        )
+        role = iam.Role(
+            self,
+            "Role",
+            assumed_by=iam.ServicePrincipal("lambda.amazonaws.com"),
+            description=f"Expiry reaper of {env_name}: deletes expired {env_name}-* endpoints",
+        )
+        endpoints = stack.format_arn(
+            service="sagemaker", resource="endpoint", resource_name=f"{env_name}-*"
+        )
+        self.policy = iam.ManagedPolicy(
+            self,
+            "Policy",
+            roles=[role],
+            statements=[
+                iam.PolicyStatement(actions=["sagemaker:ListEndpoints"], resources=["*"]),
+                iam.PolicyStatement(
+                    actions=["sagemaker:ListTags", "sagemaker:DeleteEndpoint"],
+                    resources=[endpoints],
+                ),
+                iam.PolicyStatement(actions=["sns:Publish"], resources=[topic.topic_arn]),
+                iam.PolicyStatement(
+                    actions=["kms:GenerateDataKey*", "kms:Decrypt"], resources=[topic_key.key_arn]
+                ),
+                iam.PolicyStatement(
+                    actions=["logs:CreateLogStream", "logs:PutLogEvents"],
+                    resources=[log_group.log_group_arn],
+                ),
+            ],
+        )
+        self.function = lambda_.Function(
+            self,
+            "Function",
+            runtime=lambda_.Runtime.PYTHON_3_14,
+            handler="reaper.handler",
+            code=lambda_.Code.from_asset(str(RUNTIME_DIR), exclude=["__pycache__", "*.pyc"]),
+            role=role,
+            log_group=log_group,
+            timeout=cdk.Duration.minutes(2),
+            reserved_concurrent_executions=1,  # one sweep at a time
+            description=f"Deletes {env_name} endpoints older than their expiry tag",
+            environment={
+                "ENV_NAME": env_name,
+                "TOPIC_ARN": topic.topic_arn,
+                "MAX_DELETES": str(config.max_deletes_per_run),
+                "DRY_RUN": "true" if config.dry_run else "false",
+            },
+        )
+        self.function.node.add_dependency(self.policy)
+        self.rule = events.Rule(
+            self,
+            "Schedule",
+            description=f"Run the {env_name} endpoint expiry reaper",
+            schedule=events.Schedule.rate(cdk.Duration.minutes(config.schedule_minutes)),
+            targets=[targets.LambdaFunction(self.function, retry_attempts=0)],
+        )
+        self._acknowledge(log_group, endpoints)
+
+    def _acknowledge(self, log_group: logs.LogGroup, endpoints: str) -> None:
+        reason = (
+            "The reaper only calls the SageMaker and SNS control-plane APIs and holds no data; "
+            "it runs on a schedule and the next run repeats any failed one."
+        )
+        acknowledge_packs(self.function, "LambdaInsideVPC", reason)
+        for pack in ("HIPAA.Security", "NIST.800.53.R5"):
+            acknowledge(self.function, f"{pack}-LambdaDLQ", reason)
+        acknowledge_packs(
+            log_group,
+            "CloudWatchLogGroupEncrypted",
+            "The reaper logs endpoint names and counts only, no customer data; a key of its "
+            "own would bill $1/month for nothing to protect.",
+        )
+        acknowledge(
+            self.policy,
+            "AwsSolutions-IAM5[Resource::*]",
+            "sagemaker:ListEndpoints has no resource types (Service Authorization Reference), "
+            "so it can only be granted on '*'; it is the only action granted there.",
+        )
+        acknowledge(
+            self.policy,
+            f"AwsSolutions-IAM5[Resource::{endpoints}]",
+            "ListTags and DeleteEndpoint are scoped to this copy's endpoints by name prefix; "
+            "the reaper also checks the environment tag before deleting.",
+        )
+        acknowledge(
+            self.policy,
+            "AwsSolutions-IAM5[Action::kms:GenerateDataKey*]",
+            "Publishing to the SSE-KMS alert topic needs GenerateDataKey (and its variants) on "
+            "that one key, which is the only resource of this statement.",
+        )

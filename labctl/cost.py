@@ -1,0 +1,162 @@
+"""labctl cost: what a profile bills per day and month when nobody uses it.
+
+Synthesizes the profile with the example release (the serving stacks are what idles most
+expensively), reads the templates, and prices them with the vendored table
+(``infra/cost/prices.json``). ``--kind`` prices another serving kind on the same profile;
+``--all-kinds`` prints one row per kind the profile can run.
+"""
+
+from __future__ import annotations
+
+import argparse
+import dataclasses
+import json
+import sys
+import tempfile
+from datetime import date
+from pathlib import Path
+from typing import Any
+
+from infra.config import ConfigError, PlatformConfig, ServingKind, load_profile
+from infra.cost.idle import KINDS, IdleCost, PriceError, PriceTable, idle_cost
+from labctl.errors import UsageError
+
+PRICE_NOTE = (
+    "not counted: S3 and log storage, requests, data transfer; prices are marked 'verify' "
+    "in infra/cost/prices.json"
+)
+SERVING_KINDS: tuple[ServingKind, ...] = (
+    "real_time",
+    "serverless",
+    "multi_model",
+    "multi_container",
+)
+
+
+def config_for_kind(config: PlatformConfig, kind: ServingKind) -> PlatformConfig:
+    """The profile with another serving kind and the settings that kind requires.
+
+    Raises ConfigError when the profile cannot run that kind (e.g. serverless in a VPC).
+    """
+    if kind == config.serving.kind:
+        return config
+    monitoring = config.monitoring
+    if kind == "serverless":  # no data capture, no canary/linear, hence no drift monitoring
+        serving = dataclasses.replace(
+            config.serving,
+            kind=kind,
+            data_capture=False,
+            guardrail=dataclasses.replace(config.serving.guardrail, mode="all_at_once"),
+        )
+        monitoring = dataclasses.replace(monitoring, engine="none")
+    else:
+        serving = dataclasses.replace(config.serving, kind=kind)
+    return dataclasses.replace(config, serving=serving, monitoring=monitoring)
+
+
+def synthesized_templates(config: PlatformConfig, outdir: Path) -> dict[str, dict[str, Any]]:
+    """Synthesize (no compliance packs: pricing needs only the templates) and read them."""
+    from infra.platform import EXAMPLE_RELEASE, cdk_json_context, new_app
+    from infra.serving.release import Release
+
+    app, platform = new_app(
+        config,
+        outdir=outdir,
+        compliance=False,
+        context=cdk_json_context(),
+        release=Release.from_file(EXAMPLE_RELEASE),
+    )
+    app.synth()
+    return {
+        s.stack_name: json.loads((outdir / f"{s.stack_name}.template.json").read_text())
+        for s in platform.stacks
+    }
+
+
+def render(profile: str, kind: str, cost: IdleCost) -> str:
+    lines = [
+        f"idle cost of profile {profile} (serving {kind}, {cost.region}, prices of "
+        f"{cost.as_of}): ${cost.daily_usd:.2f}/day, ${cost.monthly_usd:.2f}/month",
+        f"  {'kind':<36} {'per day':>10} {'per month':>10}",
+    ]
+    for name, monthly in cost.by_kind().items():
+        lines.append(f"  {name:<36} {monthly / cost.hours_per_month * 24:>10.2f} {monthly:>10.2f}")
+    lines.append("  by stack:")
+    for stack in dict.fromkeys(line.stack for line in cost.lines):
+        lines.append(f"    {stack:<34} {'':>10} {cost.for_stack(stack):>10.2f}")
+    lines.append(f"  {PRICE_NOTE}")
+    return "\n".join(lines)
+
+
+def render_kinds(profile: str, costs: dict[str, IdleCost | str]) -> str:
+    """One row per serving kind: monthly USD per cost kind, then per day and month."""
+    short = {k: k.split()[0][:10] for k in KINDS}
+    header = "".join(f"{short[k]:>11}" for k in KINDS)
+    lines = [f"idle cost of profile {profile} per serving kind (USD/month by kind):"]
+    lines.append(f"  {'serving':<16}{header}{'USD/day':>10}{'USD/month':>11}")
+    for kind, cost in costs.items():
+        if isinstance(cost, str):
+            lines.append(f"  {kind:<16} not possible: {cost}")
+            continue
+        cells = "".join(f"{v:>11.2f}" for v in cost.by_kind().values())
+        lines.append(f"  {kind:<16}{cells}{cost.daily_usd:>10.2f}{cost.monthly_usd:>11.2f}")
+    return "\n".join(lines)
+
+
+def run(args: argparse.Namespace) -> int:
+    try:
+        config = load_profile(args.profile, {"account": args.account, "region": args.region})
+    except ConfigError as err:
+        raise UsageError(f"profile {args.profile!r}: {err}") from err
+    kinds: tuple[ServingKind, ...] = (
+        SERVING_KINDS if args.all_kinds else (args.kind or config.serving.kind,)
+    )
+    prices = PriceTable.load()
+    warning = prices.staleness_warning(date.today())
+    if warning:
+        print(f"labctl: warning: {warning}", file=sys.stderr)
+    report: dict[str, Any] = {
+        "profile": args.profile,
+        "prices_as_of": str(prices.as_of),
+        "kinds": {},
+    }
+    costs: dict[str, IdleCost | str] = {}
+    for kind in kinds:
+        try:
+            variant = config_for_kind(config, kind)
+        except ConfigError as err:
+            if not args.all_kinds:
+                raise UsageError(f"profile {args.profile} cannot serve {kind}: {err}") from err
+            report["kinds"][kind] = {"error": str(err)}
+            costs[kind] = str(err)
+            continue
+        with tempfile.TemporaryDirectory(prefix="labctl-cost-") as tmp:
+            templates = synthesized_templates(variant, Path(tmp))
+        try:
+            cost = idle_cost(templates, variant.region, prices)
+        except PriceError as err:
+            raise UsageError(str(err)) from err
+        report["kinds"][kind] = cost.to_json()
+        costs[kind] = cost
+    if args.json:
+        print(json.dumps(report, indent=2))
+    elif args.all_kinds:
+        print(render_kinds(args.profile, costs))
+        print(f"  prices of {prices.as_of} for {config.region}; {PRICE_NOTE}")
+    else:
+        (only,) = costs.values()
+        if isinstance(only, IdleCost):
+            print(render(args.profile, kinds[0], only))
+    return 0
+
+
+def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
+    parser = sub.add_parser("cost", help="idle cost of a profile per day and month, by kind")
+    parser.add_argument("--profile", default="lab", help="config/<profile>.json (default lab)")
+    parser.add_argument("--account", help="override the profile's 12-digit account id")
+    parser.add_argument("--region", help="override the profile's region")
+    group = parser.add_mutually_exclusive_group()
+    group.add_argument("--kind", choices=SERVING_KINDS, help="price another serving kind")
+    group.add_argument("--all-kinds", action="store_true", help="one estimate per serving kind")
+    parser.add_argument("--json", action="store_true", help="machine-readable output")
+    parser.set_defaults(handler=run)

@@ -1,0 +1,175 @@
+"""Expiry reaper: lab endpoints carry their lifetime; a scheduled function deletes expired ones.
+
+The runtime runs against moto's SageMaker (endpoints, tags, deletes); SNS is a recorder (the
+report's content is what is checked). Expected outcomes come from the planted ages and tags.
+"""
+
+from __future__ import annotations
+
+import json
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import boto3
+import pytest
+from moto import mock_aws
+
+from infra.config import ConfigError, ExpiryConfig, load_profile
+from infra.serving.reaper_runtime.reaper import EXPIRY_TAG, KEEP_TAG, reap
+
+ROLE = "arn:aws:iam::123456789012:role/sagemaker"
+
+
+class Topic:
+    def __init__(self) -> None:
+        self.messages: list[dict[str, Any]] = []
+
+    def publish(self, **kwargs: Any) -> dict[str, str]:
+        self.messages.append(kwargs)
+        return {"MessageId": "1"}
+
+
+def endpoint(sm: Any, name: str, tags: dict[str, str]) -> None:
+    sm.create_model(ModelName=f"m-{name}", ExecutionRoleArn=ROLE, PrimaryContainer={"Image": "x"})
+    sm.create_endpoint_config(
+        EndpointConfigName=f"c-{name}",
+        ProductionVariants=[
+            {
+                "VariantName": "AllTraffic",
+                "ModelName": f"m-{name}",
+                "InstanceType": "ml.m5.large",
+                "InitialInstanceCount": 1,
+            }
+        ],
+    )
+    sm.create_endpoint(
+        EndpointName=name,
+        EndpointConfigName=f"c-{name}",
+        Tags=[{"Key": k, "Value": v} for k, v in tags.items()],
+    )
+
+
+def names(sm: Any) -> set[str]:
+    return {e["EndpointName"] for e in sm.list_endpoints()["Endpoints"]}
+
+
+@pytest.fixture
+def account() -> Any:
+    with mock_aws():
+        sm = boto3.client("sagemaker", region_name="us-east-1")
+        lab = {"environment": "lab", EXPIRY_TAG: "12"}
+        endpoint(sm, "lab-digits", lab)
+        endpoint(sm, "lab-digits-staging", lab)
+        endpoint(sm, "lab-long", {"environment": "lab", EXPIRY_TAG: "48"})
+        endpoint(sm, "lab-kept", {**lab, KEEP_TAG: "true"})
+        endpoint(sm, "lab2-digits", {"environment": "lab2", EXPIRY_TAG: "12"})
+        endpoint(sm, "lab-user", {})  # a user's endpoint without tags
+        endpoint(sm, "lab-other", {"environment": "lab2", EXPIRY_TAG: "12"})  # our prefix
+        yield sm
+
+
+def test_reaper_deletes_expired_endpoints_of_its_copy_only(account: Any) -> None:
+    topic = Topic()
+    later = datetime.now(UTC) + timedelta(hours=13)  # past 12 h, before 48 h
+    report = reap(
+        account, topic, env="lab", topic_arn="arn:t", max_deletes=5, dry_run=False, now=later
+    )
+    assert sorted(report["deleted"]) == ["lab-digits", "lab-digits-staging"]
+    assert report["kept"] == ["lab-kept"]
+    assert names(account) == {"lab-long", "lab-kept", "lab2-digits", "lab-user", "lab-other"}
+    (message,) = topic.messages
+    assert sorted(json.loads(message["Message"])["deleted"]) == ["lab-digits", "lab-digits-staging"]
+
+
+def test_nothing_expires_before_its_lifetime(account: Any) -> None:
+    topic = Topic()
+    soon = datetime.now(UTC) + timedelta(hours=11)
+    report = reap(
+        account, topic, env="lab", topic_arn="arn:t", max_deletes=5, dry_run=False, now=soon
+    )
+    assert not any(report.values()) and topic.messages == [] and len(names(account)) == 7
+
+
+def test_reaper_is_capped_per_run_and_has_a_dry_run(account: Any) -> None:
+    later = datetime.now(UTC) + timedelta(hours=49)
+    dry = reap(
+        account, Topic(), env="lab", topic_arn="arn:t", max_deletes=5, dry_run=True, now=later
+    )
+    assert len(dry["would_delete"]) == 3 and len(names(account)) == 7
+    capped = reap(
+        account, Topic(), env="lab", topic_arn="arn:t", max_deletes=2, dry_run=False, now=later
+    )
+    assert len(capped["deleted"]) == 2 and len(capped["capped"]) == 1
+    assert len(names(account)) == 5
+
+
+def test_an_endpoint_mid_update_is_left_and_reported(account: Any) -> None:
+    class Busy:
+        def __getattr__(self, name: str) -> Any:
+            return getattr(account, name)
+
+        def list_endpoints(self, **kw: Any) -> dict[str, Any]:
+            page = account.list_endpoints(**kw)
+            for e in page["Endpoints"]:
+                if e["EndpointName"] == "lab-digits":
+                    e["EndpointStatus"] = "Updating"
+            return page
+
+    later = datetime.now(UTC) + timedelta(hours=13)
+    report = reap(
+        Busy(), Topic(), env="lab", topic_arn="arn:t", max_deletes=5, dry_run=False, now=later
+    )
+    assert report["busy"] == ["lab-digits"] and "lab-digits" in names(account)
+
+
+def _resources(template: dict, rtype: str) -> list[dict]:
+    return [r for r in template["Resources"].values() if r["Type"] == rtype]
+
+
+def test_lab_deploys_the_reaper_and_tags_endpoints_with_their_lifetime(synth: Any) -> None:
+    lab = synth("lab")
+    ingestion = lab.template("Ingestion")
+    (function,) = [
+        f
+        for f in _resources(ingestion, "AWS::Lambda::Function")
+        if f["Properties"].get("Handler") == "reaper.handler"
+    ]
+    env = function["Properties"]["Environment"]["Variables"]
+    assert env["ENV_NAME"] == "lab" and env["MAX_DELETES"] == "5" and env["DRY_RUN"] == "false"
+    rules = [
+        r["Properties"].get("ScheduleExpression")
+        for r in _resources(ingestion, "AWS::Events::Rule")
+    ]
+    assert "rate(1 hour)" in rules
+    (policy,) = [
+        p
+        for p in _resources(ingestion, "AWS::IAM::ManagedPolicy")
+        if "sagemaker:DeleteEndpoint" in json.dumps(p)
+    ]
+    delete = next(
+        s
+        for s in policy["Properties"]["PolicyDocument"]["Statement"]
+        if "sagemaker:DeleteEndpoint" in s["Action"]
+    )
+    assert delete["Resource"] == "arn:aws:sagemaker:us-east-1:111111111111:endpoint/lab-*"
+    for unit in ("Serving", "ServingStaging"):
+        (ep,) = _resources(lab.template(unit), "AWS::SageMaker::Endpoint")
+        assert {"Key": EXPIRY_TAG, "Value": "12"} in ep["Properties"]["Tags"]
+
+
+def test_prod_like_has_no_expiry(synth: Any) -> None:
+    prod = synth("prod-like")
+    assert not any(
+        f["Properties"].get("Handler") == "reaper.handler"
+        for f in _resources(prod.template("Ingestion"), "AWS::Lambda::Function")
+    )
+    (ep,) = _resources(prod.template("Serving"), "AWS::SageMaker::Endpoint")
+    assert all(t["Key"] != EXPIRY_TAG for t in ep["Properties"]["Tags"])
+    assert load_profile("prod-like").expiry.endpoint_hours == 0
+
+
+def test_expiry_settings_are_validated() -> None:
+    with pytest.raises(ConfigError, match="expiry.endpoint_hours must be 0"):
+        ExpiryConfig(endpoint_hours=721)
+    with pytest.raises(ConfigError, match="expiry.max_deletes_per_run must be 1-50"):
+        ExpiryConfig(max_deletes_per_run=0)
