@@ -340,7 +340,7 @@ def parse_predictions(payload: dict[str, Any]) -> list[int]:
         items = doc.get("predictions") if isinstance(doc, dict) else doc
         if not isinstance(items, list):
             raise RecordError("JSON response without 'predictions'")
-        values = [
+        values: list[Any] = [
             i.get("predicted_label", i.get("score")) if isinstance(i, dict) else i for i in items
         ]
     else:
