@@ -149,6 +149,43 @@ def emit_local_retrain(monitor_dir: Path, result: WindowResult, endpoint: str) -
     return path
 
 
+def _lab_quality(
+    monitor_dir: Path,
+    capture: Path,
+    window: tuple[str, datetime, datetime],
+    labels: list[tuple[str, int, list[float]]],
+) -> str:
+    """Labels for 80 % of the normal traffic land in a raw zone later; the join reports
+    accuracy, macro-F1 and the 80 % coverage (the rest are "still arriving")."""
+    from labctl.producer import utc_stamp, write_local_lake
+    from model_code import quality
+    from model_code.drift import Window
+
+    raw = monitor_dir / "raw"
+    arrived = labels[: int(len(labels) * 0.8)]
+    now = datetime.now(UTC)
+    events = [
+        {
+            "event_id": key,
+            "event_time": utc_stamp(now),
+            "features": features,
+            "label": label,
+            "source": "lab-labels",
+        }
+        for key, label, features in arrived
+    ]
+    write_local_lake(events, raw, "lab-labels")
+    _, start, end = window
+    report = quality.run(
+        capture_dir=capture / "AllTraffic",
+        labels_dir=raw,
+        output_dir=monitor_dir / "normal",
+        window=Window(start, end, start),
+        label_lag=timedelta(hours=24),
+    )
+    return str(report["verdict"])
+
+
 def lab_monitor(
     workdir: Path,
     endpoint_name: str,
@@ -181,6 +218,10 @@ def lab_monitor(
         idx = rng.integers(0, len(digits.target), normal_rows)
         ids = [f"monitor-{run_tag}-{i:05d}" for i in range(normal_rows)]
         send_traffic(client, endpoint_name, digits.data[idx], 1, ids)
+        normal_labels = [
+            (ids[i], int(digits.target[j]), [float(v) for v in digits.data[j]])
+            for i, j in enumerate(idx)
+        ]
         end = _next_second()
         windows.append(("normal", start, end))
         for kind, spec in DEFAULT_DRIFTS.items():
@@ -194,6 +235,9 @@ def lab_monitor(
             windows.append((kind, start, end))
     finally:
         endpoint.stop()
+    quality_line = _lab_quality(
+        monitor_dir, capture_root / endpoint_name, windows[0], normal_labels
+    )
     thresholds = drift.Thresholds(share=share_threshold)
     results = []
     lines = []
@@ -222,6 +266,7 @@ def lab_monitor(
         )
     print(f"drift job on {capture_root / endpoint_name} against model version {version}:")
     print("\n".join(lines))
+    print(f"model quality (normal window, labels arriving later): {quality_line}")
     wrong = [
         r.name
         for r in results

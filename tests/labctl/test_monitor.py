@@ -39,6 +39,13 @@ def test_normal_traffic_is_not_drift_and_every_kind_is(monitored: tuple[Path, st
         assert png.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
 
 
+def test_quality_joins_the_late_labels(monitored: tuple[Path, str]) -> None:
+    workdir, _ = monitored
+    report = json.loads((workdir / "monitor" / "normal" / "quality_report.json").read_text())
+    assert report["predictions"] == 250 and report["labeled"] == 200  # 80 % arrived
+    assert report["label_coverage"] == 0.8 and report["accuracy"] > 0.8
+
+
 def test_drift_emits_a_local_retrain_requested_event(monitored: tuple[Path, str]) -> None:
     workdir, _ = monitored
     (event,) = (workdir / "monitor" / "events").glob("retrain-requested-*.json")
