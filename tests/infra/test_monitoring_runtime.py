@@ -30,7 +30,7 @@ ENV = {
     "WINDOW_HOURS": "2",
     "INSTANCE_COUNT": "3",
     "INSTANCE_TYPE": "ml.m5.large",
-    "IMAGE_URI": "683313688378.dkr.ecr.us-east-1.amazonaws.com/sagemaker-scikit-learn:1.2-1-cpu-py3",
+    "IMAGE_URI": "683313688378.dkr.ecr.us-east-1.amazonaws.com/sagemaker-scikit-learn:1.2-1",
     "JOB_ROLE_ARN": "arn:aws:iam::111111111111:role/drift-job",
     "JOB_PREFIX": "lab-drift",
     "CODE_URI": "s3://art/code/model_code/",
@@ -268,7 +268,7 @@ def _runs(*runs: tuple[str, datetime]) -> dict:
     return {
         "PipelineExecutionSummaries": [
             {
-                "PipelineExecutionArn": f"arn:aws:sagemaker:us-east-1:111111111111:pipeline/p/execution/{i}",
+                "PipelineExecutionArn": f"arn:aws:sagemaker:us-east-1:1:pipeline/p/execution/{i}",
                 "PipelineExecutionStatus": status,
                 "StartTime": start,
             }
