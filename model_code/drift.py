@@ -782,10 +782,15 @@ def main(argv: list[str] | None = None) -> int:
             print(f"drift: {report['verdict']}")
             return 0
         if args.phase == "summarize":
-            files = capture_files(args.capture_dir, None if args.all_files else window)
-            summary = summarize_capture(files, baseline, window, args.capture_dir)
+            if args.raw_dir is not None:  # the runner found no capture in the window
+                raw = args.raw_dir
+                gz = sorted(raw.rglob("*.gz")) if args.all_files else raw_files(raw, window)
+                summary = summarize_raw(gz, baseline, window)
+            else:
+                files = capture_files(args.capture_dir, None if args.all_files else window)
+                summary = summarize_capture(files, baseline, window, args.capture_dir)
             args.output_dir.mkdir(parents=True, exist_ok=True)
-            name = f"summary-{os.environ.get('HOSTNAME', 'local')}.json"
+            name = f"summary-{current_host()}.json"
             (args.output_dir / name).write_text(json.dumps(summary.to_json()))
             print(f"drift: summarized {summary.records} records from {summary.files} files")
             return 0
@@ -794,6 +799,16 @@ def main(argv: list[str] | None = None) -> int:
         write_outputs(report, args.output_dir)
     print(f"drift: {report['status']}: {report['verdict']}")
     return 0
+
+
+def current_host() -> str:
+    """This instance's name in a multi-instance processing job (algo-1, algo-2, ...), so the
+    shards' summaries land side by side under one output prefix."""
+    try:
+        config = json.loads(Path("/opt/ml/config/resourceconfig.json").read_text())
+        return str(config["current_host"])
+    except (OSError, ValueError, KeyError):
+        return os.environ.get("HOSTNAME", "local")
 
 
 def merge_summaries(folder: Path, baseline: Baseline) -> Summary:
