@@ -27,6 +27,7 @@ class ServingStack(cdk.Stack):
         release: Release,
         alert_topic: sns.ITopic,
         network: IsolatedNetwork | None,
+        monitor: bool = False,
         **kwargs: Any,
     ) -> None:
         super().__init__(scope, id_, **kwargs)
@@ -41,6 +42,18 @@ class ServingStack(cdk.Stack):
             alert_topic=alert_topic,
             network=network,
         )
+        if monitor and config.monitoring.engine == "custom":
+            from infra.monitoring.drift import DriftMonitoring
+
+            self.monitoring = DriftMonitoring(
+                self,
+                "Monitoring",
+                config=config,
+                endpoint_name=endpoint_name,
+                model_package_arn=release.xgboost.package_arn,
+                lake=lake,
+                alert_topic=alert_topic,
+            )
         cdk.CfnOutput(self, "EndpointName", value=endpoint_name)
         # `labctl deploy status --expect-config` compares it with what the endpoint serves:
         # a rolled-back blue/green update leaves the endpoint on the previous config.
