@@ -254,6 +254,9 @@ class MonitoringConfig:
     # The drift job's processing cluster: input sharded by S3 key over this many instances.
     instance_count: int = 1
     instance_type: str = "ml.m5.large"
+    # model_monitor only: the s3:// prefix holding statistics.json and constraints.json of a
+    # Model Monitor baselining job (DefaultModelMonitor.suggest_baseline) on the training set.
+    model_monitor_baseline_uri: str = ""
 
     def __post_init__(self) -> None:
         _require(0.0 < self.drift_threshold < 1.0, "monitoring.drift_threshold must be in (0, 1)")
@@ -276,6 +279,11 @@ class MonitoringConfig:
                 f"Model Monitor cannot run every {self.schedule_hours} hours: it accepts hourly, "
                 "daily or every-N-hours cron schedules; set monitoring.schedule_hours to one of "
                 "1, 2, 3, 4, 6, 8, 12, 24",
+            )
+            _require(
+                re.match(r"^s3://[a-z0-9.-]{3,63}/.+", self.model_monitor_baseline_uri) is not None,
+                "monitoring.model_monitor_baseline_uri must be the s3:// prefix of a Model "
+                "Monitor baselining job's statistics.json and constraints.json",
             )
 
 

@@ -30,6 +30,7 @@ from infra.data_lake.refs import LakeRefs
 from infra.monitoring.images import sklearn_processing_image
 from infra.storage import logs_capable_key
 from model_code import monitoring_contract as contract
+from model_code.events import N_FEATURES
 
 RUNTIME = Path(__file__).parent / "runtime"
 OUTPUT_PREFIX = "monitoring/drift"
@@ -50,7 +51,10 @@ class DriftMonitoring(Construct):
         model_package_arn: str,
         lake: LakeRefs,
         alert_topic: sns.ITopic,
+        model_monitor: bool = False,
     ) -> None:
+        """``model_monitor=True``: Model Monitor's schedules do the analysis; this unit
+        translates their executions' results into the same metrics, alarms and bridge."""
         super().__init__(scope, id_)
         stack = cdk.Stack.of(self)
         m = config.monitoring
@@ -117,39 +121,72 @@ class DriftMonitoring(Construct):
                 "CODE_URI": f"s3://{lake.artifacts_bucket.bucket_name}/{CODE_PREFIX}/",
                 "KMS_KEY_ARN": lake.key.key_arn,
                 "MODEL_PACKAGE_ARN": model_package_arn,
+                "ENGINE": "model_monitor" if model_monitor else "custom",
                 "SHARE_THRESHOLD": str(m.drift_threshold),
+                "FEATURE_COUNT": str(N_FEATURES),
                 "METRIC_NAMESPACE": contract.METRIC_NAMESPACE,
                 "METRIC_DIMENSION": contract.METRIC_DIMENSION,
             },
         )
         self._grant_runner(stack, lake, job_prefix, model_package_arn)
+        if model_monitor:
+            # Model Monitor names its execution jobs itself, so they cannot be scoped by name.
+            lake.artifacts_bucket.grant_read(self.runner, "monitoring/model-monitor/*")
+            self.runner.add_to_role_policy(
+                iam.PolicyStatement(
+                    sid="ReadMonitorExecutions",
+                    actions=["sagemaker:DescribeProcessingJob"],
+                    resources=[
+                        stack.format_arn(
+                            service="sagemaker", resource="processing-job", resource_name="*"
+                        )
+                    ],
+                )
+            )
 
-        self.scheduler_role = iam.Role(
-            self,
-            "SchedulerRole",
-            assumed_by=iam.ServicePrincipal("scheduler.amazonaws.com"),
-            description="EventBridge Scheduler invokes the drift runner",
-        )
-        # Every schedule_hours, for the hours just closed. (EventBridge Scheduler user guide,
-        # "Schedule types": rate expressions.)
-        self.schedule = scheduler.Schedule(
-            self,
-            "Schedule",
-            schedule=scheduler.ScheduleExpression.rate(cdk.Duration.hours(m.schedule_hours)),
-            target=scheduler_targets.LambdaInvoke(self.runner, role=self.scheduler_role),
-            description=f"Drift job over the last {m.schedule_hours} h of {endpoint_name}",
-        )
+        if model_monitor:
+            # A Model Monitor execution is a processing job carrying its schedule's ARN.
+            # *verify* in an account that the state-change event detail carries the field.
+            job_filter: dict[str, object] = {
+                "MonitoringScheduleArn": [
+                    {
+                        "prefix": stack.format_arn(
+                            service="sagemaker",
+                            resource="monitoring-schedule",
+                            resource_name=endpoint_name,
+                        )
+                    }
+                ]
+            }
+        else:
+            job_filter = {"ProcessingJobName": [{"prefix": job_prefix}]}
+            self.scheduler_role = iam.Role(
+                self,
+                "SchedulerRole",
+                assumed_by=iam.ServicePrincipal("scheduler.amazonaws.com"),
+                description="EventBridge Scheduler invokes the drift runner",
+            )
+            # Every schedule_hours, for the hours just closed. (EventBridge Scheduler user
+            # guide, "Schedule types": rate expressions.)
+            self.schedule = scheduler.Schedule(
+                self,
+                "Schedule",
+                schedule=scheduler.ScheduleExpression.rate(cdk.Duration.hours(m.schedule_hours)),
+                target=scheduler_targets.LambdaInvoke(self.runner, role=self.scheduler_role),
+                description=f"Drift job over the last {m.schedule_hours} h of {endpoint_name}",
+            )
+            acknowledge_grant_policy(
+                self.scheduler_role,
+                "the scheduler invokes only the drift runner function (any of its versions)",
+            )
         self.job_events = events.Rule(
             self,
             "JobCompleted",
-            description="Drift job phases: summarize done -> judge; judge done -> metrics",
+            description="Monitoring job done: next phase (summarize -> judge) or metrics",
             event_pattern=events.EventPattern(
                 source=["aws.sagemaker"],
                 detail_type=["SageMaker Processing Job State Change"],
-                detail={
-                    "ProcessingJobName": [{"prefix": job_prefix}],
-                    "ProcessingJobStatus": ["Completed"],
-                },
+                detail={**job_filter, "ProcessingJobStatus": ["Completed"]},
             ),
             targets=[targets.LambdaFunction(self.runner)],
         )
@@ -409,10 +446,6 @@ class DriftMonitoring(Construct):
         acknowledge_grant_policy(
             self.bridge.role.node.find_child("DefaultPolicy"),  # type: ignore[union-attr]
             "the bridge writes only its own log group's streams and reads one pipeline's runs",
-        )
-        acknowledge_grant_policy(
-            self.scheduler_role,
-            "the scheduler invokes only the drift runner function (any of its versions)",
         )
         for function in (self.runner, self.bridge):
             acknowledge_packs(

@@ -42,7 +42,13 @@ class ServingStack(cdk.Stack):
             alert_topic=alert_topic,
             network=network,
         )
-        if monitor and config.monitoring.engine == "custom":
+        if monitor and config.monitoring.engine == "model_monitor":
+            from infra.monitoring.model_monitor import ModelMonitorSchedules
+
+            self.model_monitor = ModelMonitorSchedules(
+                self, "ModelMonitor", config=config, endpoint_name=endpoint_name, lake=lake
+            )
+        if monitor and config.monitoring.engine in ("custom", "model_monitor"):
             from infra.monitoring.drift import DriftMonitoring
 
             self.monitoring = DriftMonitoring(
@@ -53,6 +59,7 @@ class ServingStack(cdk.Stack):
                 model_package_arn=release.xgboost.package_arn,
                 lake=lake,
                 alert_topic=alert_topic,
+                model_monitor=config.monitoring.engine == "model_monitor",
             )
         cdk.CfnOutput(self, "EndpointName", value=endpoint_name)
         # `labctl deploy status --expect-config` compares it with what the endpoint serves:

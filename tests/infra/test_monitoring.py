@@ -171,6 +171,10 @@ def test_drift_job_role_reads_capture_and_writes_only_its_outputs(serving: Templ
 # ----------------------------------------------------------------------------- config errors
 
 
+BASE = "s3://baselines-bucket/digits/v1"
+MM = {"model_monitor_baseline_uri": BASE}
+
+
 def _with(**changes: object) -> None:
     lab = load_profile("lab")
     serving = dataclasses.replace(lab.serving, **changes.pop("serving", {}))  # type: ignore[arg-type]
@@ -182,12 +186,13 @@ def _with(**changes: object) -> None:
     ("changes", "message"),
     [
         (
-            {"engine": "model_monitor", "serving": {"kind": "multi_model"}},
+            {"engine": "model_monitor", "serving": {"kind": "multi_model"}, **MM},
             "Model Monitor does not support multi_model endpoints",
         ),
         (
             {
                 "engine": "model_monitor",
+                **MM,
                 "serving": {
                     "kind": "serverless",
                     "data_capture": False,
@@ -197,10 +202,13 @@ def _with(**changes: object) -> None:
             "Model Monitor does not support serverless endpoints",
         ),
         (
-            {"engine": "model_monitor", "serving": {"data_capture": False}},
+            {"engine": "model_monitor", "serving": {"data_capture": False}, **MM},
             "drift monitoring needs serving.data_capture=true",
         ),
-        ({"engine": "model_monitor", "schedule_hours": 5}, "cannot run every 5 hours"),
+        (
+            {"engine": "model_monitor", "schedule_hours": 5, "model_monitor_baseline_uri": BASE},
+            "cannot run every 5 hours",
+        ),
         ({"instance_count": 0}, "monitoring.instance_count must be 1-100"),
     ],
 )
@@ -211,5 +219,120 @@ def test_invalid_monitoring_combinations_fail_at_synth(changes: dict, message: s
 
 def test_every_n_hours_that_divides_the_day_is_accepted_for_model_monitor() -> None:
     for hours in (1, 2, 3, 4, 6, 8, 12, 24):
-        MonitoringConfig(engine="model_monitor", schedule_hours=hours)
+        MonitoringConfig(engine="model_monitor", schedule_hours=hours, **MM)
     assert ServingConfig().data_capture  # the default real-time endpoint captures
+
+
+# ----------------------------------------------------------------------------- Model Monitor
+
+
+@pytest.fixture(scope="module")
+def model_monitor(tmp_path_factory: pytest.TempPathFactory) -> Template:
+    import aws_cdk as cdk
+    from aws_cdk import aws_sns as sns
+
+    from infra.compliance.packs import ComplianceReport, add_compliance_gate
+    from infra.platform import EXAMPLE_RELEASE, cdk_json_context
+    from infra.serving.release import Release
+    from infra.stacks.serving_stack import ServingStack
+
+    lab = load_profile("lab")
+    config = dataclasses.replace(
+        lab,
+        monitoring=MonitoringConfig(
+            engine="model_monitor",
+            schedule_hours=6,
+            model_monitor_baseline_uri="s3://baselines-bucket/digits/v1",
+        ),
+    )
+    outdir = tmp_path_factory.mktemp("mm")
+    app = cdk.App(outdir=str(outdir), context=cdk_json_context())
+    env = cdk.Environment(account=config.account, region=config.region)
+    topic = sns.Topic.from_topic_arn(
+        cdk.Stack(app, "Alerts", env=env), "Topic", "arn:aws:sns:us-east-1:111111111111:a"
+    )
+    stack = ServingStack(
+        app,
+        "Serving",
+        config=config,
+        serving=config.serving,
+        endpoint_name=config.endpoint_name,
+        release=Release.from_file(EXAMPLE_RELEASE),
+        alert_topic=topic,
+        network=None,
+        monitor=True,
+        env=env,
+    )
+    add_compliance_gate(app)
+    try:
+        app.synth()
+    except RuntimeError as err:
+        if "alidation" not in str(err):
+            raise
+    report = ComplianceReport.read(outdir)
+    assert report.violations == [], report.describe_violations()
+    return Template.from_json(
+        json.loads((outdir / f"{stack.stack_name}.template.json").read_text())
+    )
+
+
+def test_model_monitor_schedules_data_and_model_quality(model_monitor: Template) -> None:
+    model_monitor.resource_count_is("AWS::SageMaker::MonitoringSchedule", 2)
+    for kind in ("DATA_QUALITY", "MODEL_QUALITY"):
+        model_monitor.has_resource_properties(
+            "AWS::SageMaker::MonitoringSchedule",
+            {
+                "EndpointName": "lab-digits",
+                "MonitoringScheduleConfig": Match.object_like(
+                    {
+                        "MonitoringType": kind,
+                        "ScheduleConfig": {"ScheduleExpression": "cron(0 0/6 ? * * *)"},
+                    }
+                ),
+            },
+        )
+    model_monitor.has_resource_properties(
+        "AWS::SageMaker::ModelQualityJobDefinition",
+        {
+            "ModelQualityAppSpecification": {
+                "ImageUri": "156813124566.dkr.ecr.us-east-1.amazonaws.com/"
+                "sagemaker-model-monitor-analyzer",  # the SDK map's us-east-1 account
+                "ProblemType": "MulticlassClassification",
+            },
+            "ModelQualityJobInput": Match.object_like(
+                {"EndpointInput": Match.object_like({"InferenceAttribute": "0"})}
+            ),
+        },
+    )
+    model_monitor.has_resource_properties(
+        "AWS::SageMaker::DataQualityJobDefinition",
+        {
+            "DataQualityBaselineConfig": {
+                "ConstraintsResource": {
+                    "S3Uri": "s3://baselines-bucket/digits/v1/constraints.json"
+                },
+                "StatisticsResource": {"S3Uri": "s3://baselines-bucket/digits/v1/statistics.json"},
+            }
+        },
+    )
+
+
+def test_model_monitor_results_feed_the_same_alarms_and_bridge(model_monitor: Template) -> None:
+    model_monitor.resource_count_is("AWS::Scheduler::Schedule", 0)  # no own drift job
+    alarms = [
+        r["Properties"]["MetricName"]
+        for r in model_monitor.find_resources("AWS::CloudWatch::Alarm").values()
+        if r["Properties"].get("Namespace") == "MLOpsPlatform/Monitoring"
+    ]
+    assert sorted(alarms) == ["Accuracy", "DriftedFeatureShare"]
+    rule = next(
+        r["Properties"]["EventPattern"]
+        for r in model_monitor.find_resources("AWS::Events::Rule").values()
+        if r["Properties"]["EventPattern"].get("source") == ["aws.sagemaker"]
+    )
+    assert "MonitoringScheduleArn" in rule["detail"]
+
+
+def test_model_monitor_needs_a_baseline() -> None:
+    with pytest.raises(ConfigError, match="model_monitor_baseline_uri"):
+        MonitoringConfig(engine="model_monitor")

@@ -346,3 +346,40 @@ def test_ok_transitions_are_ignored() -> None:
     event = json.loads(json.dumps(ALARM_EVENT))
     event["detail"]["state"]["value"] = "OK"
     assert "went to OK" in retrain_bridge.handler(event)["ignored"]
+
+
+@mock_aws
+def test_model_monitor_violations_become_the_same_metrics(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("ENGINE", "model_monitor")
+    monkeypatch.setenv("FEATURE_COUNT", "64")
+    s3 = boto3.client("s3", region_name="us-east-1")
+    s3.create_bucket(Bucket="art")
+    out = "monitoring/model-monitor/data-quality/lab-digits/2026/12/01/01"
+    violations = {
+        "violations": [
+            {
+                "feature_name": f"_c{i}",
+                "constraint_check_type": "baseline_drift_check",
+                "description": "distance exceeds threshold",
+            }
+            for i in range(16)
+        ]
+        + [{"feature_name": "_c1", "constraint_check_type": "data_type_check", "description": "x"}]
+    }
+    s3.put_object(
+        Bucket="art", Key=f"{out}/constraint_violations.json", Body=json.dumps(violations).encode()
+    )
+    job = {
+        "MonitoringScheduleArn": "arn:aws:sagemaker:us-east-1:1:monitoring-schedule/lab-digits-dq",
+        "ProcessingOutputConfig": {"Outputs": [{"S3Output": {"S3Uri": f"s3://art/{out}"}}]},
+    }
+    report = drift_runner.model_monitor_report(s3, job)
+    assert report["metrics"] == {"DriftedFeatureShare": 0.25, "DriftDetected": 1.0}
+    s3.put_object(
+        Bucket="art",
+        Key=f"{out}/statistics.json",
+        Body=json.dumps(
+            {"multiclass_classification_metrics": {"accuracy": {"value": 0.91}}}
+        ).encode(),
+    )
+    assert drift_runner.model_monitor_report(s3, job)["metrics"] == {"Accuracy": 0.91}

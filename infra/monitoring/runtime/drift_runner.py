@@ -262,6 +262,40 @@ def publish(s3: Any, cloudwatch: Any, report: dict[str, Any], now: datetime) -> 
     return len(data)
 
 
+def _read_json(s3: Any, uri: str) -> dict[str, Any] | None:
+    bucket, _, key = uri.removeprefix("s3://").partition("/")
+    try:
+        body = s3.get_object(Bucket=bucket, Key=key)["Body"].read()
+    except s3.exceptions.NoSuchKey:
+        return None
+    doc: dict[str, Any] = json.loads(body)
+    return doc
+
+
+def model_monitor_report(s3: Any, job: dict[str, Any]) -> dict[str, Any]:
+    """A Model Monitor execution's outputs as this platform's metrics: the share of features
+    with a ``baseline_drift_check`` violation (data quality), accuracy (model quality)."""
+    if not job.get("MonitoringScheduleArn"):
+        return {"status": "ignored", "metrics": {}}
+    output = job["ProcessingOutputConfig"]["Outputs"][0]["S3Output"]["S3Uri"].rstrip("/")
+    metrics: dict[str, float] = {}
+    violations = _read_json(s3, f"{output}/constraint_violations.json")
+    statistics = _read_json(s3, f"{output}/statistics.json") or {}
+    quality = statistics.get("multiclass_classification_metrics")
+    if quality:
+        metrics["Accuracy"] = float(quality["accuracy"]["value"])
+    else:
+        drifted = {
+            v["feature_name"]
+            for v in (violations or {}).get("violations", [])
+            if v.get("constraint_check_type") == "baseline_drift_check"
+        }
+        share = len(drifted) / int(env("FEATURE_COUNT"))
+        metrics["DriftedFeatureShare"] = share
+        metrics["DriftDetected"] = float(share >= float(env("SHARE_THRESHOLD")))
+    return {"status": "model_monitor", "metrics": metrics}
+
+
 def handler(
     event: dict[str, Any], context: Any = None, clients: dict[str, Any] | None = None
 ) -> dict:
@@ -278,6 +312,11 @@ def handler(
     if f"-{SUMMARIZE}-" in name:
         job = sagemaker.describe_processing_job(ProcessingJobName=name)
         return start_judge(sagemaker, job)
+    if os.environ.get("ENGINE") == "model_monitor":
+        job = sagemaker.describe_processing_job(ProcessingJobName=name)
+        report = model_monitor_report(s3, job)
+        cloudwatch = clients.get("cloudwatch") or boto3.client("cloudwatch")
+        return {"published": publish(s3, cloudwatch, report, now), "status": report["status"]}
     run = (
         detail.get("Environment", {}).get("DRIFT_RUN")
         or sagemaker.describe_processing_job(ProcessingJobName=name)["Environment"]["DRIFT_RUN"]
