@@ -366,6 +366,9 @@ def summarize_capture(
 ) -> Summary:
     """Read capture JSONL files into a Summary; every unusable record is counted by reason."""
     summary = Summary(baseline.counts.shape[1] - 2)
+    # Rows are binned in blocks, not per record: 64 histogram calls per block, not per row.
+    pending: list[np.ndarray] = []
+    predicted: list[int] = []
     for path in files:
         summary.files += 1
         where_file = str(path.relative_to(root)) if root else str(path)
@@ -382,13 +385,35 @@ def summarize_capture(
             summary.records += 1
             where = f"{where_file}:{line_no}"
             try:
-                _add_record(summary, baseline, window, line)
+                rows, predictions = _parse_record(summary, window, line)
             except RecordError as err:
                 summary.skip(str(err), where)
+                continue
+            pending.append(rows)
+            if predictions is not None:
+                predicted.extend(predictions)
+            if len(pending) >= 4096:
+                _flush(summary, baseline, pending, predicted)
+    _flush(summary, baseline, pending, predicted)
     return summary
 
 
-def _add_record(summary: Summary, baseline: Baseline, window: Window, line: str) -> None:
+def _flush(
+    summary: Summary, baseline: Baseline, pending: list[np.ndarray], predicted: list[int]
+) -> None:
+    if pending:
+        _add_rows(summary, baseline, np.vstack(pending))
+    if predicted:
+        summary.class_counts += np.bincount(predicted, minlength=N_CLASSES)
+        summary.predicted_rows += len(predicted)
+    pending.clear()
+    predicted.clear()
+
+
+def _parse_record(
+    summary: Summary, window: Window, line: str
+) -> tuple[np.ndarray, list[int] | None]:
+    """(feature rows, predicted classes or None) of one capture line; RecordError if unusable."""
     try:
         record = json.loads(line)
     except ValueError as err:
@@ -416,10 +441,7 @@ def _add_record(summary: Summary, baseline: Baseline, window: Window, line: str)
         if predictions is not None and len(predictions) != len(rows):
             summary.skipped["prediction count differs from request rows"] += 1
             predictions = None
-    _add_rows(summary, baseline, rows)
-    if predictions is not None:
-        summary.class_counts += np.bincount(predictions, minlength=N_CLASSES)
-        summary.predicted_rows += len(predictions)
+    return rows, predictions
 
 
 def _add_rows(summary: Summary, baseline: Baseline, rows: np.ndarray) -> None:
