@@ -206,12 +206,14 @@ def run(
     window: Window,
     label_lag: timedelta,
     min_labeled: int = DEFAULT_MIN_LABELED,
+    all_files: bool = False,
 ) -> dict[str, Any]:
     label_files = sorted(
         p for p in Path(labels_dir).rglob("*") if p.is_file() and p.suffix in (".gz", ".jsonl")
     )
     labels, label_skips = read_labels(label_files, window.start, window.end + label_lag)
-    summary = join(capture_files(Path(capture_dir), window), labels, window)
+    files = capture_files(Path(capture_dir), None if all_files else window)
+    summary = join(files, labels, window)
     summary.skipped.update({f"labels: {k}": v for k, v in label_skips.items()})
     report = judge(summary, window, label_lag, min_labeled)
     output_dir.mkdir(parents=True, exist_ok=True)
@@ -229,6 +231,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--deployed-at")
     parser.add_argument("--label-lag-hours", type=float, default=24.0)
     parser.add_argument("--min-labeled", type=int, default=DEFAULT_MIN_LABELED)
+    parser.add_argument(
+        "--all-files", action="store_true", help="the capture input is already the window"
+    )
     args = parser.parse_args(argv)
     try:
         window = Window(
@@ -246,6 +251,7 @@ def main(argv: list[str] | None = None) -> int:
         window=window,
         label_lag=timedelta(hours=args.label_lag_hours),
         min_labeled=args.min_labeled,
+        all_files=args.all_files,
     )
     print(f"quality: {report['status']}: {report['verdict']}")
     return 0

@@ -38,6 +38,8 @@ CAPTURE_PREFIX = "capture"  # infra/serving/construct.py CAPTURE_PREFIX
 CODE_PREFIX = "code/model_code"  # where the training unit deploys model_code/
 # The bridge holds back a second retrain for this long after a run started.
 RETRAIN_COOLDOWN_HOURS = 12
+# Model quality looks this far back: labels for a prediction arrive up to a day later.
+LABEL_LAG_HOURS = 24
 
 
 class DriftMonitoring(Construct):
@@ -124,6 +126,7 @@ class DriftMonitoring(Construct):
                 "ENGINE": "model_monitor" if model_monitor else "custom",
                 "SHARE_THRESHOLD": str(m.drift_threshold),
                 "FEATURE_COUNT": str(N_FEATURES),
+                "LABEL_LAG_HOURS": str(LABEL_LAG_HOURS),
                 "METRIC_NAMESPACE": contract.METRIC_NAMESPACE,
                 "METRIC_DIMENSION": contract.METRIC_DIMENSION,
             },

@@ -43,6 +43,7 @@ ENV = {
     "COOLDOWN_HOURS": "12",
     "RETRAIN_SOURCE": contract.RETRAIN_SOURCE,
     "RETRAIN_DETAIL_TYPE": contract.RETRAIN_DETAIL_TYPE,
+    "LABEL_LAG_HOURS": "24",
 }
 
 
@@ -121,7 +122,7 @@ def test_window_listing_pages_across_hour_and_day_and_starts_a_sharded_job() -> 
     sagemaker, stub, requests = _sagemaker_stub()
     with stub:
         result = drift_runner.handler({}, clients={"s3": s3, "sagemaker": sagemaker, "now": NOW})
-    assert result["objects"] == 1004 and result["source"] == "capture"
+    assert result["drift"]["objects"] == 1004 and result["drift"]["source"] == "capture"
     manifest = json.loads(
         s3.get_object(Bucket="art", Key="monitoring/drift/2026/12/01/01/manifest.json")[
             "Body"
@@ -156,7 +157,8 @@ def test_no_capture_falls_back_to_the_raw_zone() -> None:
     sagemaker, stub, requests = _sagemaker_stub()
     with stub:
         result = drift_runner.handler({}, clients={"s3": s3, "sagemaker": sagemaker, "now": NOW})
-    assert result["source"] == "raw" and result["instances"] == 1  # never more than objects
+    drift = result["drift"]
+    assert drift["source"] == "raw" and drift["instances"] == 1  # never more than objects
     assert "--raw-dir" in requests[0]["AppSpecification"]["ContainerArguments"]
 
 
@@ -168,7 +170,9 @@ def test_an_empty_window_is_reported_and_starts_nothing() -> None:
     sagemaker = boto3.client("sagemaker", region_name="us-east-1")
     with Stubber(sagemaker):  # any SageMaker call would fail the test
         result = drift_runner.handler({}, clients={"s3": s3, "sagemaker": sagemaker, "now": NOW})
-    assert result["started"] is None and "no capture and no raw events" in result["reason"]
+    assert result["drift"]["started"] is None
+    assert "no capture and no raw events" in result["drift"]["reason"]
+    assert result["quality"]["started"] is None
     key = "monitoring/drift/2026/12/01/01/report/drift_report.json"
     assert json.loads(s3.get_object(Bucket="art", Key=key)["Body"].read())["status"] == "no_data"
 
@@ -206,6 +210,39 @@ def test_judge_completion_puts_the_report_metrics_to_cloudwatch() -> None:
         Statistics=["Maximum"],
     )
     assert [p["Maximum"] for p in stats["Datapoints"]] == [0.5]
+
+
+@mock_aws
+def test_quality_job_joins_lagged_predictions_with_labels_since() -> None:
+    s3 = boto3.client("s3", region_name="us-east-1")
+    for bucket in ("art", "raw"):
+        s3.create_bucket(Bucket=bucket)
+    base = "capture/lab-digits/AllTraffic/"
+    # predictions 24 h back (window 2026-11-29 23:00 - 11-30 01:00), labels since then
+    _put(s3, "art", [f"{base}2026/11/29/23/p.jsonl", f"{base}2026/11/30/00/p.jsonl"])
+    _put(s3, "raw", ["events/year=2026/month=11/day=30/hour=12/l.gz"])
+    sagemaker = boto3.client("sagemaker", region_name="us-east-1")
+    stub = Stubber(sagemaker)
+    stub.add_response("create_processing_job", {"ProcessingJobArn": "arn:x"})
+    requests: list[dict] = []
+    original = stub._assert_expected_params
+
+    def capture(model: Any, params: dict, context: Any, **kw: Any) -> None:
+        requests.append(params)
+        original(model, params, context, **kw)
+
+    stub._assert_expected_params = capture  # type: ignore[method-assign]
+    with stub:
+        result = drift_runner.start_quality(s3, sagemaker, NOW)
+    assert result["predictions_objects"] == 2 and result["label_objects"] == 1
+    (request,) = requests
+    args = request["AppSpecification"]["ContainerArguments"]
+    assert request["AppSpecification"]["ContainerEntrypoint"][-1].endswith("model_code/quality.py")
+    assert args[:4] == ["--start", "2026-11-29T23:00:00Z", "--end", "2026-11-30T01:00:00Z"]
+    labels = next(i for i in request["ProcessingInputs"] if i["InputName"] == "labels")
+    manifest_key = labels["S3Input"]["S3Uri"].removeprefix("s3://art/")
+    manifest = json.loads(s3.get_object(Bucket="art", Key=manifest_key)["Body"].read())
+    assert manifest == [{"prefix": "s3://raw/"}, "events/year=2026/month=11/day=30/hour=12/l.gz"]
 
 
 # ----------------------------------------------------------------------------- bridge

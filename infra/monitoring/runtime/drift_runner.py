@@ -83,14 +83,19 @@ def _job_name(kind: str, end: datetime) -> str:
 
 
 def _processing_job(
-    name: str, arguments: list[str], inputs: list[dict[str, Any]], output: str, count: int
+    name: str,
+    arguments: list[str],
+    inputs: list[dict[str, Any]],
+    output: str,
+    count: int,
+    script: str = "drift.py",
 ) -> dict[str, Any]:
     return {
         "ProcessingJobName": name,
         "RoleArn": env("JOB_ROLE_ARN"),
         "AppSpecification": {
             "ImageUri": env("IMAGE_URI"),
-            "ContainerEntrypoint": ["python3", "/opt/ml/processing/input/lib/model_code/drift.py"],
+            "ContainerEntrypoint": ["python3", f"/opt/ml/processing/input/lib/model_code/{script}"],
             "ContainerArguments": arguments,
         },
         "ProcessingInputs": [
@@ -213,6 +218,54 @@ def start_window(s3: Any, sagemaker: Any, now: datetime) -> dict[str, Any]:
     return {"started": name, "instances": count, "objects": len(keys), "source": source}
 
 
+def start_quality(s3: Any, sagemaker: Any, now: datetime) -> dict[str, Any]:
+    """Model quality for the window LABEL_LAG_HOURS back: its captured predictions joined
+    with the labels that reached the raw zone since then."""
+    lag = timedelta(hours=float(env("LABEL_LAG_HOURS")))
+    start, end = window_for(now - lag, int(env("WINDOW_HOURS")))
+    _, label_end = window_for(now, int(env("WINDOW_HOURS")))
+    bucket = env("CAPTURE_BUCKET")
+    capture_base = f"{env('CAPTURE_PREFIX').strip('/')}/{env('ENDPOINT_NAME')}/AllTraffic/"
+    captured = list_keys(s3, bucket, hour_prefixes(capture_base, start, end))
+    labels = list_keys(s3, env("RAW_BUCKET"), hour_prefixes("events/", start, label_end, raw=True))
+    if not captured or not labels:
+        return {"started": None, "reason": "no captured predictions or no labels to join"}
+    run = f"{env('OUTPUT_PREFIX').strip('/')}/{end:%Y/%m/%d/%H}"
+    art = env("ARTIFACTS_BUCKET")
+    capture_manifest = write_manifest(s3, art, f"{run}/quality-capture.json", bucket, captured)
+    label_manifest = write_manifest(
+        s3, art, f"{run}/quality-labels.json", env("RAW_BUCKET"), labels
+    )
+    stamp = "%Y-%m-%dT%H:%M:%SZ"
+    name = _job_name("quality", end)
+    request = _processing_job(
+        name,
+        [
+            "--start",
+            start.strftime(stamp),
+            "--end",
+            end.strftime(stamp),
+            "--label-lag-hours",
+            str(lag.total_seconds() / 3600),
+            "--capture-dir",
+            "/opt/ml/processing/capture",
+            "--labels-dir",
+            "/opt/ml/processing/labels",
+            "--all-files",
+        ],
+        [
+            _s3_input("capture", capture_manifest, "/opt/ml/processing/capture", manifest=True),
+            _s3_input("labels", label_manifest, "/opt/ml/processing/labels", manifest=True),
+        ],
+        f"s3://{art}/{run}/quality",
+        1,
+        script="quality.py",
+    )
+    request["Environment"] = {"DRIFT_RUN": run}
+    sagemaker.create_processing_job(**request)
+    return {"started": name, "predictions_objects": len(captured), "label_objects": len(labels)}
+
+
 def start_judge(sagemaker: Any, summarize_job: dict[str, Any]) -> dict[str, Any]:
     env_vars = summarize_job.get("Environment", {})
     run = env_vars["DRIFT_RUN"]
@@ -304,7 +357,10 @@ def handler(
     sagemaker = clients.get("sagemaker") or boto3.client("sagemaker")
     now = clients.get("now") or datetime.now(UTC)
     if event.get("detail-type") != "SageMaker Processing Job State Change":
-        return start_window(s3, sagemaker, now)
+        return {
+            "drift": start_window(s3, sagemaker, now),
+            "quality": start_quality(s3, sagemaker, now),
+        }
     detail = event["detail"]
     name = detail["ProcessingJobName"]
     if detail.get("ProcessingJobStatus") != "Completed":
