@@ -163,6 +163,8 @@ class DriftMonitoring(Construct):
             }
         else:
             job_filter = {"ProcessingJobName": [{"prefix": job_prefix}]}
+            # Scheduler's execution role needs lambda:InvokeFunction on the target only
+            # (EventBridge Scheduler User Guide, "Set up the execution role").
             self.scheduler_role = iam.Role(
                 self,
                 "SchedulerRole",
@@ -207,6 +209,10 @@ class DriftMonitoring(Construct):
                 "RETRAIN_DETAIL_TYPE": contract.RETRAIN_DETAIL_TYPE,
             },
         )
+        # The bridge needs ListPipelineExecutions on the training pipeline (its cooldown and
+        # "one run at a time" state) and events:PutEvents on the default bus, limited to the
+        # retrain source by the events:source condition key (EventBridge User Guide, "Using
+        # IAM policy conditions in Amazon EventBridge").
         self.bridge.add_to_role_policy(
             iam.PolicyStatement(
                 sid="ReadTrainingRuns",
@@ -282,6 +288,16 @@ class DriftMonitoring(Construct):
     def _grant_runner(
         self, stack: cdk.Stack, lake: LakeRefs, job_prefix: str, model_package_arn: str
     ) -> None:
+        # What the runner needs, for the rehearsal tier's requirement table:
+        #   s3 List/Get on capture and raw events (windowed listing), Get/Put on its outputs
+        #   (manifests, reports); sagemaker:CreateProcessingJob/DescribeProcessingJob on its
+        #   own jobs (Service Authorization Reference, "Actions defined by Amazon SageMaker");
+        #   DescribeModelPackage (the deployed version's DriftCheckBaselines) and
+        #   DescribeEndpoint (LastModifiedTime = when that version went live); iam:PassRole of
+        #   the job role to SageMaker only (Developer Guide, "CreateProcessingJob API:
+        #   Execution Role Permissions"); cloudwatch:PutMetricData, which has no resource
+        #   type, limited by the cloudwatch:namespace condition key (CloudWatch User Guide,
+        #   "Using condition keys to limit access to CloudWatch namespaces").
         role = self.runner
         lake.artifacts_bucket.grant_read(role, f"{CAPTURE_PREFIX}/*")  # ListBucket for windows
         lake.artifacts_bucket.grant_read_write(role, f"{OUTPUT_PREFIX}/*")  # manifest, report
@@ -289,11 +305,8 @@ class DriftMonitoring(Construct):
         role.add_to_role_policy(
             iam.PolicyStatement(
                 sid="RunDriftJobs",
-                actions=[
-                    "sagemaker:CreateProcessingJob",
-                    "sagemaker:DescribeProcessingJob",
-                    "sagemaker:AddTags",
-                ],
+                # no sagemaker:AddTags: the requests carry no Tags
+                actions=["sagemaker:CreateProcessingJob", "sagemaker:DescribeProcessingJob"],
                 resources=[
                     stack.format_arn(
                         service="sagemaker",

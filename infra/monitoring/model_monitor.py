@@ -58,6 +58,10 @@ class ModelMonitorSchedules(Construct):
         m = config.monitoring
         bucket = lake.artifacts_bucket.bucket_name
         image = model_monitor_image(config.region)
+        # The executions' role (the job definitions' RoleArn): read capture, ground truth and
+        # the baseline files, write reports under monitoring/model-monitor, use the lake key
+        # (Developer Guide, "Amazon SageMaker Model Monitor" prerequisites and the
+        # CreateDataQualityJobDefinition / CreateModelQualityJobDefinition API references).
         self.role = iam.Role(
             self,
             "Role",
