@@ -253,6 +253,7 @@ class Summary:
     def merge(self, other: Summary) -> Summary:
         if other.bins != self.bins:
             raise ValueError("summaries over different bins cannot merge")
+        was_empty = self.files == 0 and self.records == 0
         self.counts += other.counts
         self.sums += other.sums
         self.class_counts += other.class_counts
@@ -262,7 +263,9 @@ class Summary:
         self.predicted_rows += other.predicted_rows
         self.skipped.update(other.skipped)
         self.examples = (self.examples + other.examples)[:MAX_EXAMPLES]
-        if other.source != self.source:
+        if was_empty:
+            self.source = other.source
+        elif other.source != self.source:
             self.source = "mixed"
         return self
 

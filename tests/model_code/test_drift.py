@@ -344,3 +344,59 @@ def test_cli_phases_summarize_then_judge_equal_one_run(tmp_path: Path) -> None:
     assert one["status"] == two["status"] == "drift"
     assert one["features"] == two["features"]
     assert drift.main([*args[:2], "--start", "yesterday", "--end", "x"]) == 2
+
+
+def test_sharded_phase_reads_the_raw_zone_when_the_runner_found_no_capture(
+    tmp_path: Path,
+) -> None:
+    import gzip
+
+    x, _ = sample(220, 9)
+    raw = tmp_path / "raw" / "events/year=2026/month=11/day=30/hour=23"
+    raw.mkdir(parents=True)
+    with gzip.open(raw / "s-1.gz", "wt") as handle:
+        for i, row in enumerate(x):
+            when = contract.iso(T0 + timedelta(seconds=i))
+            handle.write(
+                json.dumps({"event_id": f"e{i}", "event_time": when, "features": row.tolist()})
+                + "\n"
+            )
+    base = write_baseline(tmp_path)
+    args = [
+        "--baseline",
+        str(base),
+        "--start",
+        contract.iso(T0),
+        "--end",
+        contract.iso(T0 + timedelta(hours=1)),
+    ]
+    assert (
+        drift.main(
+            [
+                "summarize",
+                *args,
+                "--raw-dir",
+                str(tmp_path / "raw"),
+                "--all-files",
+                "--output-dir",
+                str(tmp_path / "sums"),
+            ]
+        )
+        == 0
+    )
+    assert (
+        drift.main(
+            [
+                "judge",
+                *args,
+                "--summaries-dir",
+                str(tmp_path / "sums"),
+                "--output-dir",
+                str(tmp_path / "out"),
+            ]
+        )
+        == 0
+    )
+    report = json.loads((tmp_path / "out" / contract.REPORT_FILE).read_text())
+    assert report["source"] == "raw" and report["samples"]["rows"] == 220
+    assert report["status"] == "no_drift"
