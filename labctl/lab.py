@@ -78,6 +78,8 @@ def _monitor_stage(ctx: LabContext) -> str:
     from labctl.monitor import lab_monitor
 
     config = load_profile(ctx.profile)
+    if config.monitoring.engine == "none":
+        return "skipped: the profile sets monitoring.engine='none'"
     return lab_monitor(ctx.workdir, config.endpoint_name, config.monitoring.drift_threshold)
 
 
