@@ -41,6 +41,7 @@ lint: bootstrap
 
 bench: bootstrap
 	$(PY) benchmarks/bench_synth.py
+	$(PY) benchmarks/bench_drift.py
 
 review: synth
 	@echo "templates and validation-report.json are in cdk.out.$(PROFILE)/"

@@ -303,10 +303,40 @@ class MonitoringConfig:
     engine: MonitoringEngine = "custom"
     drift_threshold: float = 0.2
     schedule_hours: int = 1
+    # The drift job's processing cluster: input sharded by S3 key over this many instances.
+    instance_count: int = 1
+    instance_type: str = "ml.m5.large"
+    # model_monitor only: the s3:// prefix holding statistics.json and constraints.json of a
+    # Model Monitor baselining job (DefaultModelMonitor.suggest_baseline) on the training set.
+    model_monitor_baseline_uri: str = ""
 
     def __post_init__(self) -> None:
         _require(0.0 < self.drift_threshold < 1.0, "monitoring.drift_threshold must be in (0, 1)")
         _require(1 <= self.schedule_hours <= 24, "monitoring.schedule_hours must be 1-24")
+        # ProcessingResources.ClusterConfig.InstanceCount: 1-100 (SageMaker API reference).
+        _require(
+            1 <= self.instance_count <= 100,
+            f"monitoring.instance_count must be 1-100, got {self.instance_count}",
+        )
+        _require(
+            self.instance_type.startswith("ml."),
+            f"monitoring.instance_type must be an ml.* type: {self.instance_type}",
+        )
+        if self.engine == "model_monitor":
+            # Model Monitor accepts only hourly, daily or cron(0 H/N ? * * *) schedules
+            # (Developer Guide, "The cron expression for monitoring schedule"); a cycle that
+            # does not divide the day is not "every N hours", so only divisors of 24.
+            _require(
+                24 % self.schedule_hours == 0,
+                f"Model Monitor cannot run every {self.schedule_hours} hours: it accepts hourly, "
+                "daily or every-N-hours cron schedules; set monitoring.schedule_hours to one of "
+                "1, 2, 3, 4, 6, 8, 12, 24",
+            )
+            _require(
+                re.match(r"^s3://[a-z0-9.-]{3,63}/.+", self.model_monitor_baseline_uri) is not None,
+                "monitoring.model_monitor_baseline_uri must be the s3:// prefix of a Model "
+                "Monitor baselining job's statistics.json and constraints.json",
+            )
 
 
 @dataclass(frozen=True)

@@ -78,6 +78,7 @@ def add_platform(app: cdk.App, config: PlatformConfig, release: Release | None =
             release=release,
             alert_topic=ingestion.alerts.topic,
             network=network.network if network else None,
+            monitor=True,  # drift and quality monitoring watch production only
             env=env,
         )
         for stack in (staging, serving):

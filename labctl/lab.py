@@ -95,12 +95,23 @@ def _serve_stage(ctx: LabContext) -> str:
     )
 
 
+def _monitor_stage(ctx: LabContext) -> str:
+    from infra.config import load_profile
+    from labctl.monitor import lab_monitor
+
+    config = load_profile(ctx.profile)
+    if config.monitoring.engine == "none":
+        return "skipped: the profile sets monitoring.engine='none'"
+    return lab_monitor(ctx.workdir, config.endpoint_name, config.monitoring.drift_threshold)
+
+
 STAGES: list[Stage] = [
     Stage("synth", "synthesize every stack through all compliance packs", _synth_stage),
     Stage("cost", "price what the synthesized copy bills per day and month when idle", _cost_stage),
     Stage("ingest", "write the Digits events into lake/raw in the Firehose layout", _ingest_stage),
     Stage("train", "run the rendered training pipeline definition locally", _train_stage),
     Stage("serve", "serve the registered models locally and invoke them with boto3", _serve_stage),
+    Stage("monitor", "normal then drifted traffic, the drift job on the capture", _monitor_stage),
 ]
 
 

@@ -138,6 +138,7 @@ def build_pipeline(settings: PipelineSettings) -> Any:
     _offline_environment(settings.region)
     import boto3
     from sagemaker import image_uris
+    from sagemaker.drift_check_baselines import DriftCheckBaselines
     from sagemaker.inputs import TrainingInput
     from sagemaker.model import Model
     from sagemaker.model_metrics import MetricsSource, ModelMetrics
@@ -373,6 +374,16 @@ def build_pipeline(settings: PipelineSettings) -> Any:
         )
 
     evaluation_uri = evaluate.properties.ProcessingOutputConfig.Outputs["evaluation"].S3Output.S3Uri
+    baseline_uri = preprocess.properties.ProcessingOutputConfig.Outputs["baseline"].S3Output.S3Uri
+    # Each version carries the training statistics it must be compared with, so drift
+    # monitoring reads the *deployed* version's baseline (DescribeModelPackage
+    # DriftCheckBaselines.ModelDataQuality.Statistics), never the newest run's.
+    drift_baselines = DriftCheckBaselines(
+        model_data_statistics=MetricsSource(
+            s3_uri=Join(on="/", values=[baseline_uri, "baseline_statistics.json"]),
+            content_type="application/json",
+        )
+    )
 
     def register(
         name: str,
@@ -405,6 +416,7 @@ def build_pipeline(settings: PipelineSettings) -> Any:
                         content_type="application/json",
                     )
                 ),
+                drift_check_baselines=drift_baselines,
             ),
         )
 

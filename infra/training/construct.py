@@ -40,11 +40,10 @@ from infra.network.construct import IsolatedNetwork
 from infra.storage import logs_capable_key
 from infra.training.code_bundle import MODEL_CODE, build_sourcedir
 from infra.training.settings import pipeline_settings
+from model_code.monitoring_contract import RETRAIN_DETAIL_TYPE, RETRAIN_SOURCE
 from pipelines import training_pipeline as tp
 from pipelines.checks import check_definition
 
-RETRAIN_SOURCE = "mlops.platform"
-RETRAIN_DETAIL_TYPE = "RetrainRequested"
 DATASET_PREFIX = "datasets/"
 
 

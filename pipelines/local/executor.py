@@ -646,6 +646,12 @@ class LocalExecution:
             if not path.exists():
                 raise StepFailed(f"{name}: model metrics not found at {metrics_uri}")
             metrics = json.loads(path.read_text())
+        statistics_uri = (
+            args.get("DriftCheckBaselines", {})
+            .get("ModelDataQuality", {})
+            .get("Statistics", {})
+            .get("S3Uri")
+        )
         artifact = self.local(container["ModelDataUrl"])
         if not artifact.exists():
             raise StepFailed(f"{name}: model artifact not found at {container['ModelDataUrl']}")
@@ -669,6 +675,8 @@ class LocalExecution:
                 "environment": dict(container.get("Environment") or {}),
                 "artifact": str(artifact),
                 "metrics": metrics,
+                # the version's own training statistics: what drift monitoring compares with
+                "drift_baseline": str(self.local(statistics_uri)) if statistics_uri else None,
                 "created": datetime.now(UTC).isoformat(timespec="seconds"),
                 "pipeline_execution": self.execution_id,
             }

@@ -92,7 +92,12 @@ def test_invalid_values_fail_with_actionable_message(changes: dict, message: str
             "serverless endpoints cannot run in a VPC",
         ),
         (
-            {"serving__kind": "multi_model", "monitoring__engine": "model_monitor"},
+            {
+                "serving__kind": "multi_model",
+                "monitoring__engine": "model_monitor",
+                # Model Monitor also needs its baseline; given, so the kind check is reached
+                "monitoring__model_monitor_baseline_uri": "s3://bucket/baseline",
+            },
             "Model Monitor does not support multi_model",
         ),
         ({"serving__data_capture": False}, "drift monitoring needs serving.data_capture"),

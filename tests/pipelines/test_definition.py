@@ -35,7 +35,8 @@ def extend_schema(schema: dict) -> dict:
 
     Each entry is a documented lag, not a loosening: Std:Join/Std:JsonGet values, AppManaged,
     S3DataDistributionType, HyperParameterTuningResourceConfig, parameterised tuning limits,
-    RegisterModel's approval/validation fields, experiment config.
+    RegisterModel's approval/validation fields and DriftCheckBaselines (CreateModelPackage
+    API), experiment config.
     """
     s = copy.deepcopy(schema)
     d = s["definitions"]
@@ -95,6 +96,14 @@ def extend_schema(schema: dict) -> dict:
     register = d["RegisterModelStep"]["properties"]["Arguments"]["properties"]
     register["ModelApprovalStatus"] = {"$ref": "#/definitions/StringArgumentValue"}
     register["SkipModelValidation"] = {"type": "string"}
+    # CreateModelPackage's DriftCheckBaselines: the data-quality part has ModelMetrics' shape.
+    register["DriftCheckBaselines"] = {
+        "type": "object",
+        "properties": {
+            "ModelDataQuality": register["ModelMetrics"]["properties"]["ModelDataQuality"]
+        },
+        "additionalProperties": False,
+    }
     register["InferenceSpecification"]["properties"]["Containers"]["items"]["properties"][
         "Environment"
     ] = {"type": "object", "additionalProperties": {"type": "string"}}
@@ -367,3 +376,17 @@ def test_check_finds_a_framework_package_without_an_entry_point(definition: dict
         "RegisterBaseline-RegisterModel: sagemaker-scikit-learn:1.2-1-cpu-py3 has no default "
         "model_fn; its container needs SAGEMAKER_PROGRAM"
     ]
+
+
+def test_registered_versions_carry_their_training_statistics(steps: dict) -> None:
+    """Drift monitoring compares traffic with the deployed version's own baseline, so each
+    RegisterModel names Preprocess's baseline_statistics.json as DriftCheckBaselines."""
+    gate = steps["QualityGate"]["Arguments"]
+    for register in gate["IfSteps"]:
+        uri = register["Arguments"]["DriftCheckBaselines"]["ModelDataQuality"]["Statistics"]
+        assert uri["ContentType"] == "application/json"
+        values = uri["S3Uri"]["Std:Join"]["Values"]
+        assert values == [
+            {"Get": "Steps.Preprocess.ProcessingOutputConfig.Outputs['baseline'].S3Output.S3Uri"},
+            "baseline_statistics.json",
+        ]

@@ -149,6 +149,9 @@ def test_passing_gate_registers_both_models(tmp_path: Path, lake: Path, definiti
         assert isinstance(endpoint.containers["baseline"], EntryPointModel)
     finally:
         endpoint.stop()
+    # the version's own training statistics travel with it (drift monitoring reads them)
+    statistics = json.loads(Path(xgb_version["drift_baseline"]).read_text())
+    assert statistics["row_counts"]["train"] > 1000 and len(statistics["features"]) == 64
 
 
 def test_registry_versions_increase(tmp_path: Path) -> None:

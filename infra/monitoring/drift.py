@@ -1,0 +1,480 @@
+"""The platform's own drift and quality monitoring of one endpoint (works in every account).
+
+Provisions: the drift job's SageMaker role, the runner Lambda (scheduled by EventBridge
+Scheduler every ``monitoring.schedule_hours``; also started by its own processing jobs'
+completion events), the drift and quality alarms (2 of 3 periods, every state change to the
+alert topic), the alarm-to-``RetrainRequested`` bridge Lambda and the endpoint's dashboard.
+Not stateful. Exposes: job_role, runner, bridge, drift_alarm, quality_alarm, dashboard.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import aws_cdk as cdk
+from aws_cdk import aws_cloudwatch as cw
+from aws_cdk import aws_cloudwatch_actions as cw_actions
+from aws_cdk import aws_events as events
+from aws_cdk import aws_events_targets as targets
+from aws_cdk import aws_iam as iam
+from aws_cdk import aws_lambda as lambda_
+from aws_cdk import aws_logs as logs
+from aws_cdk import aws_scheduler as scheduler
+from aws_cdk import aws_scheduler_targets as scheduler_targets
+from aws_cdk import aws_sns as sns
+from constructs import Construct
+
+from infra.compliance.packs import acknowledge, acknowledge_grant_policy, acknowledge_packs
+from infra.config import PlatformConfig
+from infra.data_lake.refs import LakeRefs
+from infra.monitoring.images import sklearn_processing_image
+from infra.storage import logs_capable_key
+from model_code import monitoring_contract as contract
+from model_code.events import N_FEATURES
+
+RUNTIME = Path(__file__).parent / "runtime"
+OUTPUT_PREFIX = "monitoring/drift"
+CAPTURE_PREFIX = "capture"  # infra/serving/construct.py CAPTURE_PREFIX
+CODE_PREFIX = "code/model_code"  # where the training unit deploys model_code/
+# The bridge holds back a second retrain for this long after a run started.
+RETRAIN_COOLDOWN_HOURS = 12
+# Model quality looks this far back: labels for a prediction arrive up to a day later.
+LABEL_LAG_HOURS = 24
+
+
+class DriftMonitoring(Construct):
+    def __init__(
+        self,
+        scope: Construct,
+        id_: str,
+        *,
+        config: PlatformConfig,
+        endpoint_name: str,
+        model_package_arn: str,
+        lake: LakeRefs,
+        alert_topic: sns.ITopic,
+        model_monitor: bool = False,
+    ) -> None:
+        """``model_monitor=True``: Model Monitor's schedules do the analysis; this unit
+        translates their executions' results into the same metrics, alarms and bridge."""
+        super().__init__(scope, id_)
+        stack = cdk.Stack.of(self)
+        m = config.monitoring
+        self.endpoint_name = endpoint_name
+        self._schedule_hours = m.schedule_hours
+        job_prefix = f"{endpoint_name}-drift"
+        self.log_key = logs_capable_key(
+            self, "LogKey", description="Monitoring Lambda logs", retain=not config.destroyable
+        )
+
+        # The processing job's role: read capture, raw events, baseline and code; write the
+        # run's outputs. (SageMaker developer guide, "CreateProcessingJob API: execution role
+        # permissions".)
+        self.job_role = iam.Role(
+            self,
+            "JobRole",
+            assumed_by=iam.ServicePrincipal("sagemaker.amazonaws.com"),
+            description="Drift and quality processing jobs of the monitoring unit",
+        )
+        lake.artifacts_bucket.grant_read(self.job_role, f"{CAPTURE_PREFIX}/*")
+        lake.artifacts_bucket.grant_read(self.job_role, f"{CODE_PREFIX}/*")
+        lake.artifacts_bucket.grant_read(self.job_role, "pipelines/*")  # baseline statistics
+        lake.artifacts_bucket.grant_read_write(self.job_role, f"{OUTPUT_PREFIX}/*")
+        lake.raw_bucket.grant_read(self.job_role, "events/*")
+        self.job_role.add_to_principal_policy(
+            iam.PolicyStatement(
+                sid="JobLogs",
+                actions=["logs:CreateLogGroup", "logs:CreateLogStream", "logs:PutLogEvents"],
+                resources=[
+                    stack.format_arn(
+                        service="logs",
+                        resource="log-group",
+                        resource_name="/aws/sagemaker/ProcessingJobs*",
+                        arn_format=cdk.ArnFormat.COLON_RESOURCE_NAME,
+                    )
+                ],
+            )
+        )
+        self.job_role.add_to_principal_policy(
+            iam.PolicyStatement(
+                sid="PullBuiltInImages",  # GetAuthorizationToken takes no resource
+                actions=["ecr:GetAuthorizationToken"],
+                resources=["*"],
+            )
+        )
+
+        self.runner = self._function(
+            "Runner",
+            "drift_runner.handler",
+            "Starts the drift job for a window, then its judge phase, then publishes metrics",
+            {
+                "ENDPOINT_NAME": endpoint_name,
+                "CAPTURE_BUCKET": lake.artifacts_bucket.bucket_name,
+                "CAPTURE_PREFIX": CAPTURE_PREFIX,
+                "RAW_BUCKET": lake.raw_bucket.bucket_name,
+                "ARTIFACTS_BUCKET": lake.artifacts_bucket.bucket_name,
+                "OUTPUT_PREFIX": OUTPUT_PREFIX,
+                "WINDOW_HOURS": str(m.schedule_hours),
+                "INSTANCE_COUNT": str(m.instance_count),
+                "INSTANCE_TYPE": m.instance_type,
+                "IMAGE_URI": sklearn_processing_image(config.region),
+                "JOB_ROLE_ARN": self.job_role.role_arn,
+                "JOB_PREFIX": job_prefix,
+                "CODE_URI": f"s3://{lake.artifacts_bucket.bucket_name}/{CODE_PREFIX}/",
+                "KMS_KEY_ARN": lake.key.key_arn,
+                "MODEL_PACKAGE_ARN": model_package_arn,
+                "ENGINE": "model_monitor" if model_monitor else "custom",
+                "SHARE_THRESHOLD": str(m.drift_threshold),
+                "FEATURE_COUNT": str(N_FEATURES),
+                "LABEL_LAG_HOURS": str(LABEL_LAG_HOURS),
+                "METRIC_NAMESPACE": contract.METRIC_NAMESPACE,
+                "METRIC_DIMENSION": contract.METRIC_DIMENSION,
+            },
+        )
+        self._grant_runner(stack, lake, job_prefix, model_package_arn)
+        if model_monitor:
+            # Model Monitor names its execution jobs itself, so they cannot be scoped by name.
+            lake.artifacts_bucket.grant_read(self.runner, "monitoring/model-monitor/*")
+            self.runner.add_to_role_policy(
+                iam.PolicyStatement(
+                    sid="ReadMonitorExecutions",
+                    actions=["sagemaker:DescribeProcessingJob"],
+                    resources=[
+                        stack.format_arn(
+                            service="sagemaker", resource="processing-job", resource_name="*"
+                        )
+                    ],
+                )
+            )
+
+        if model_monitor:
+            # A Model Monitor execution is a processing job carrying its schedule's ARN.
+            # *verify* in an account that the state-change event detail carries the field.
+            job_filter: dict[str, object] = {
+                "MonitoringScheduleArn": [
+                    {
+                        "prefix": stack.format_arn(
+                            service="sagemaker",
+                            resource="monitoring-schedule",
+                            resource_name=endpoint_name,
+                        )
+                    }
+                ]
+            }
+        else:
+            job_filter = {"ProcessingJobName": [{"prefix": job_prefix}]}
+            # Scheduler's execution role needs lambda:InvokeFunction on the target only
+            # (EventBridge Scheduler User Guide, "Set up the execution role").
+            self.scheduler_role = iam.Role(
+                self,
+                "SchedulerRole",
+                assumed_by=iam.ServicePrincipal("scheduler.amazonaws.com"),
+                description="EventBridge Scheduler invokes the drift runner",
+            )
+            # Every schedule_hours, for the hours just closed. (EventBridge Scheduler user
+            # guide, "Schedule types": rate expressions.)
+            self.schedule = scheduler.Schedule(
+                self,
+                "Schedule",
+                schedule=scheduler.ScheduleExpression.rate(cdk.Duration.hours(m.schedule_hours)),
+                target=scheduler_targets.LambdaInvoke(self.runner, role=self.scheduler_role),
+                description=f"Drift job over the last {m.schedule_hours} h of {endpoint_name}",
+            )
+            acknowledge_grant_policy(
+                self.scheduler_role,
+                "the scheduler invokes only the drift runner function (any of its versions)",
+            )
+        self.job_events = events.Rule(
+            self,
+            "JobCompleted",
+            description="Monitoring job done: next phase (summarize -> judge) or metrics",
+            event_pattern=events.EventPattern(
+                source=["aws.sagemaker"],
+                detail_type=["SageMaker Processing Job State Change"],
+                detail={**job_filter, "ProcessingJobStatus": ["Completed"]},
+            ),
+            targets=[targets.LambdaFunction(self.runner)],
+        )
+
+        self.drift_alarm, self.quality_alarm = self._alarms(config, alert_topic)
+        self.bridge = self._function(
+            "RetrainBridge",
+            "retrain_bridge.handler",
+            "Turns a monitoring alarm into one RetrainRequested event (cooldown, one run)",
+            {
+                "ENDPOINT_NAME": endpoint_name,
+                "PIPELINE_NAME": config.training.pipeline_name,
+                "COOLDOWN_HOURS": str(RETRAIN_COOLDOWN_HOURS),
+                "RETRAIN_SOURCE": contract.RETRAIN_SOURCE,
+                "RETRAIN_DETAIL_TYPE": contract.RETRAIN_DETAIL_TYPE,
+            },
+        )
+        # The bridge needs ListPipelineExecutions on the training pipeline (its cooldown and
+        # "one run at a time" state) and events:PutEvents on the default bus, limited to the
+        # retrain source by the events:source condition key (EventBridge User Guide, "Using
+        # IAM policy conditions in Amazon EventBridge").
+        self.bridge.add_to_role_policy(
+            iam.PolicyStatement(
+                sid="ReadTrainingRuns",
+                actions=["sagemaker:ListPipelineExecutions"],
+                resources=[
+                    stack.format_arn(
+                        service="sagemaker",
+                        resource="pipeline",
+                        resource_name=config.training.pipeline_name.lower(),
+                    )
+                ],
+            )
+        )
+        self.bridge.add_to_role_policy(
+            iam.PolicyStatement(
+                sid="RequestRetrain",
+                actions=["events:PutEvents"],
+                resources=[stack.format_arn(service="events", resource="event-bus/default")],
+                conditions={"StringEquals": {"events:source": contract.RETRAIN_SOURCE}},
+            )
+        )
+        self.alarm_events = events.Rule(
+            self,
+            "AlarmToRetrain",
+            description="Drift/quality alarm in ALARM -> RetrainRequested (via the bridge)",
+            event_pattern=events.EventPattern(
+                source=["aws.cloudwatch"],
+                detail_type=["CloudWatch Alarm State Change"],
+                resources=[self.drift_alarm.alarm_arn, self.quality_alarm.alarm_arn],
+                detail={"state": {"value": ["ALARM"]}},
+            ),
+            targets=[targets.LambdaFunction(self.bridge)],
+        )
+        self.dashboard = self._dashboard()
+        self._acknowledge()
+
+    # --- pieces ---------------------------------------------------------------------------
+
+    def _function(
+        self, id_: str, handler: str, description: str, environment: dict[str, str]
+    ) -> lambda_.Function:
+        log_group = logs.LogGroup(
+            self,
+            f"{id_}Logs",
+            encryption_key=self.log_key,
+            retention=logs.RetentionDays.ONE_YEAR,
+            removal_policy=cdk.RemovalPolicy.DESTROY,
+        )
+        # An own role instead of AWSLambdaBasicExecutionRole: logs only to its own group.
+        role = iam.Role(
+            self,
+            f"{id_}Role",
+            assumed_by=iam.ServicePrincipal("lambda.amazonaws.com"),
+            description=description,
+        )
+        log_group.grant_write(role)
+        return lambda_.Function(
+            self,
+            id_,
+            runtime=lambda_.Runtime.PYTHON_3_14,
+            handler=handler,
+            code=lambda_.Code.from_asset(str(RUNTIME), exclude=["__pycache__", "*.pyc"]),
+            description=description,
+            environment=environment,
+            role=role,
+            timeout=cdk.Duration.minutes(5),
+            memory_size=512,
+            # One at a time: a schedule tick and a job event never race to start two jobs.
+            reserved_concurrent_executions=1,
+            log_group=log_group,
+        )
+
+    def _grant_runner(
+        self, stack: cdk.Stack, lake: LakeRefs, job_prefix: str, model_package_arn: str
+    ) -> None:
+        # What the runner needs, for the rehearsal tier's requirement table:
+        #   s3 List/Get on capture and raw events (windowed listing), Get/Put on its outputs
+        #   (manifests, reports); sagemaker:CreateProcessingJob/DescribeProcessingJob on its
+        #   own jobs (Service Authorization Reference, "Actions defined by Amazon SageMaker");
+        #   DescribeModelPackage (the deployed version's DriftCheckBaselines) and
+        #   DescribeEndpoint (LastModifiedTime = when that version went live); iam:PassRole of
+        #   the job role to SageMaker only (Developer Guide, "CreateProcessingJob API:
+        #   Execution Role Permissions"); cloudwatch:PutMetricData, which has no resource
+        #   type, limited by the cloudwatch:namespace condition key (CloudWatch User Guide,
+        #   "Using condition keys to limit access to CloudWatch namespaces").
+        role = self.runner
+        lake.artifacts_bucket.grant_read(role, f"{CAPTURE_PREFIX}/*")  # ListBucket for windows
+        lake.artifacts_bucket.grant_read_write(role, f"{OUTPUT_PREFIX}/*")  # manifest, report
+        lake.raw_bucket.grant_read(role, "events/*")  # raw-zone fallback listing
+        role.add_to_role_policy(
+            iam.PolicyStatement(
+                sid="RunDriftJobs",
+                # no sagemaker:AddTags: the requests carry no Tags
+                actions=["sagemaker:CreateProcessingJob", "sagemaker:DescribeProcessingJob"],
+                resources=[
+                    stack.format_arn(
+                        service="sagemaker",
+                        resource="processing-job",
+                        resource_name=f"{job_prefix}-*",
+                    )
+                ],
+            )
+        )
+        role.add_to_role_policy(
+            iam.PolicyStatement(
+                sid="DeployedVersion",
+                actions=["sagemaker:DescribeModelPackage", "sagemaker:DescribeEndpoint"],
+                resources=[
+                    model_package_arn,
+                    stack.format_arn(
+                        service="sagemaker", resource="endpoint", resource_name=self.endpoint_name
+                    ),
+                ],
+            )
+        )
+        role.add_to_role_policy(
+            iam.PolicyStatement(
+                sid="PassJobRole",
+                actions=["iam:PassRole"],
+                resources=[self.job_role.role_arn],
+                conditions={"StringEquals": {"iam:PassedToService": "sagemaker.amazonaws.com"}},
+            )
+        )
+        role.add_to_role_policy(
+            iam.PolicyStatement(
+                sid="PublishMetrics",  # PutMetricData has no resource; scope by namespace
+                actions=["cloudwatch:PutMetricData"],
+                resources=["*"],
+                conditions={"StringEquals": {"cloudwatch:namespace": contract.METRIC_NAMESPACE}},
+            )
+        )
+
+    def metric(self, name: str, statistic: str = "Maximum") -> cw.Metric:
+        """A monitoring metric of this endpoint; one datapoint per run, so the period is the
+        schedule's and the default statistic Maximum."""
+        return cw.Metric(
+            namespace=contract.METRIC_NAMESPACE,
+            metric_name=name,
+            dimensions_map={contract.METRIC_DIMENSION: self.endpoint_name},
+            statistic=statistic,
+            period=cdk.Duration.hours(self._schedule_hours),
+        )
+
+    def _alarms(self, config: PlatformConfig, topic: sns.ITopic) -> tuple[cw.Alarm, cw.Alarm]:
+        drift = self.metric(contract.METRIC_DRIFTED_SHARE).create_alarm(
+            self,
+            "DriftAlarm",
+            threshold=config.monitoring.drift_threshold,
+            evaluation_periods=3,
+            datapoints_to_alarm=2,
+            comparison_operator=cw.ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
+            treat_missing_data=cw.TreatMissingData.NOT_BREACHING,
+            alarm_description=(
+                f"Drifted-feature share >= {config.monitoring.drift_threshold} in 2 of the "
+                "last 3 drift runs: the bridge requests a retraining run"
+            ),
+        )
+        quality = self.metric(contract.METRIC_ACCURACY, "Minimum").create_alarm(
+            self,
+            "QualityAlarm",
+            threshold=config.training.accuracy_threshold,
+            evaluation_periods=3,
+            datapoints_to_alarm=2,
+            comparison_operator=cw.ComparisonOperator.LESS_THAN_THRESHOLD,
+            # No labels yet is not decay: the quality job publishes no accuracy then.
+            treat_missing_data=cw.TreatMissingData.NOT_BREACHING,
+            alarm_description=(
+                f"Accuracy on labelled traffic < {config.training.accuracy_threshold} (the "
+                "quality gate's bound) in 2 of 3 runs: the bridge requests a retraining run"
+            ),
+        )
+        for alarm in (drift, quality):
+            action = cw_actions.SnsAction(topic)
+            alarm.add_alarm_action(action)
+            alarm.add_ok_action(action)
+            alarm.add_insufficient_data_action(action)
+        return drift, quality
+
+    def _dashboard(self) -> cw.Dashboard:
+        dims = {"EndpointName": self.endpoint_name, "VariantName": "AllTraffic"}
+
+        def endpoint_metric(name: str, statistic: str) -> cw.Metric:
+            return cw.Metric(
+                namespace="AWS/SageMaker",
+                metric_name=name,
+                dimensions_map=dims,
+                statistic=statistic,
+                period=cdk.Duration.minutes(5),
+            )
+
+        dashboard = cw.Dashboard(self, "Dashboard")
+        dashboard.add_widgets(
+            cw.GraphWidget(
+                title="Invocations", left=[endpoint_metric("Invocations", "Sum")], width=8
+            ),
+            cw.GraphWidget(
+                title="Errors",
+                left=[
+                    endpoint_metric("Invocation4XXErrors", "Sum"),
+                    endpoint_metric("Invocation5XXErrors", "Sum"),
+                    endpoint_metric("InvocationModelErrors", "Sum"),
+                ],
+                width=8,
+            ),
+            cw.GraphWidget(
+                title="Model latency p99 (microseconds)",
+                left=[endpoint_metric("ModelLatency", "p99")],
+                width=8,
+            ),
+        )
+        dashboard.add_widgets(
+            cw.GraphWidget(
+                title="Drifted-feature share",
+                left=[self.metric(contract.METRIC_DRIFTED_SHARE)],
+                left_annotations=[self.drift_alarm.to_annotation()],
+                width=8,
+            ),
+            cw.GraphWidget(
+                title="Accuracy and macro-F1 (labelled traffic)",
+                left=[
+                    self.metric(contract.METRIC_ACCURACY, "Minimum"),
+                    self.metric(contract.METRIC_MACRO_F1, "Minimum"),
+                ],
+                left_annotations=[self.quality_alarm.to_annotation()],
+                width=8,
+            ),
+            cw.GraphWidget(
+                title="Label coverage and samples",
+                left=[self.metric(contract.METRIC_LABEL_COVERAGE, "Minimum")],
+                right=[self.metric(contract.METRIC_SAMPLES, "Sum")],
+                width=8,
+            ),
+        )
+        return dashboard
+
+    def _acknowledge(self) -> None:
+        acknowledge_grant_policy(
+            self.job_role,
+            "the drift job reads capture, code, baselines and raw events and writes its own "
+            "monitoring/drift outputs in the lake, through the lake key only",
+        )
+        acknowledge_grant_policy(
+            self.runner.role.node.find_child("DefaultPolicy"),  # type: ignore[union-attr]
+            "the runner lists one endpoint's capture and the raw events for a window, writes "
+            "manifests/reports under monitoring/drift, and starts only <endpoint>-drift-* jobs",
+        )
+        acknowledge_grant_policy(
+            self.bridge.role.node.find_child("DefaultPolicy"),  # type: ignore[union-attr]
+            "the bridge writes only its own log group's streams and reads one pipeline's runs",
+        )
+        for function in (self.runner, self.bridge):
+            acknowledge_packs(
+                function,
+                "LambdaInsideVPC",
+                "The function calls only regional AWS APIs (S3, SageMaker, CloudWatch, "
+                "EventBridge) and never touches data in a network; the jobs it starts run with "
+                "network isolation.",
+            )
+            for pack in ("HIPAA.Security", "NIST.800.53.R5"):  # PCI DSS has no DLQ rule
+                acknowledge(
+                    function,
+                    f"{pack}-LambdaDLQ",
+                    "Invoked asynchronously by EventBridge and Scheduler, whose targets retry; "
+                    "the next scheduled run covers a failed one and its errors are logged (KMS).",
+                )

@@ -1,0 +1,35 @@
+"""Container images for monitoring jobs, from the SageMaker SDK's own per-region image map.
+
+Never a hand-copied account table (several public samples have wrong accounts): the SDK
+ships ``image_uri_config/model-monitor.json`` and ``sklearn.json``. Resolved offline at synth.
+"""
+
+from __future__ import annotations
+
+from infra.config import ConfigError
+
+SKLEARN_VERSION = "1.2-1"  # the training pipeline's processing image (numpy/scipy/pandas)
+
+
+def _retrieve(framework: str, region: str, **kwargs: str) -> str:
+    from pipelines.training_pipeline import _offline_environment
+
+    _offline_environment(region)
+    from sagemaker import image_uris
+
+    try:
+        uri: str = image_uris.retrieve(framework, region, **kwargs)
+    except ValueError as err:
+        raise ConfigError(f"no {framework} image for region {region}: {err}") from err
+    return uri
+
+
+def sklearn_processing_image(region: str) -> str:
+    return _retrieve(
+        "sklearn", region, version=SKLEARN_VERSION, py_version="py3", instance_type="ml.m5.large"
+    )
+
+
+def model_monitor_image(region: str) -> str:
+    """The prebuilt Model Monitor analyzer (``sagemaker-model-monitor-analyzer``)."""
+    return _retrieve("model-monitor", region)

@@ -1,0 +1,383 @@
+"""Lambda: runs the drift job for one window and publishes its results (boto3 only).
+
+Three triggers, one handler:
+  * the schedule (EventBridge Scheduler, every N hours): list the window's capture objects
+    (paginated, one prefix per UTC hour folder, so windows cross days), fall back to the raw
+    zone when there is none, write a manifest and start the *summarize* processing job on
+    ``INSTANCE_COUNT`` instances, input sharded by S3 key;
+  * "SageMaker Processing Job State Change" Completed for a summarize job: start the *judge*
+    job (one instance) over the shard summaries;
+  * Completed for a judge job: read ``drift_report.json`` and put its metrics to CloudWatch.
+Configuration comes from environment variables set by infra/monitoring/drift.py.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import boto3
+
+SUMMARIZE, JUDGE = "summarize", "judge"
+
+
+def env(name: str) -> str:
+    value = os.environ.get(name)
+    if not value:
+        raise RuntimeError(f"environment variable {name} is not set")
+    return value
+
+
+def window_for(now: datetime, hours: int) -> tuple[datetime, datetime]:
+    """The last ``hours`` whole UTC hours before ``now``: [start, end)."""
+    end = now.astimezone(UTC).replace(minute=0, second=0, microsecond=0)
+    return end - timedelta(hours=hours), end
+
+
+def hour_prefixes(base: str, start: datetime, end: datetime, raw: bool = False) -> list[str]:
+    out, hour = [], start
+    while hour < end:
+        if raw:
+            out.append(f"{base}year={hour:%Y}/month={hour:%m}/day={hour:%d}/hour={hour:%H}/")
+        else:
+            out.append(f"{base}{hour:%Y/%m/%d/%H}/")
+        hour += timedelta(hours=1)
+    return out
+
+
+def list_keys(s3: Any, bucket: str, prefixes: list[str]) -> list[str]:
+    """Every object key under the prefixes, following ListObjectsV2 continuation tokens."""
+    keys: list[str] = []
+    paginator = s3.get_paginator("list_objects_v2")
+    for prefix in prefixes:
+        for page in paginator.paginate(Bucket=bucket, Prefix=prefix):
+            keys.extend(o["Key"] for o in page.get("Contents", []) if o["Size"] > 0)
+    return keys
+
+
+def write_manifest(s3: Any, bucket: str, key: str, data_bucket: str, keys: list[str]) -> str:
+    """A SageMaker S3 manifest file: a common prefix, then keys relative to it."""
+    body = json.dumps([{"prefix": f"s3://{data_bucket}/"}, *keys])
+    s3.put_object(Bucket=bucket, Key=key, Body=body.encode(), ServerSideEncryption="aws:kms")
+    return f"s3://{bucket}/{key}"
+
+
+def baseline_uri(sagemaker: Any, package_arn: str) -> str:
+    """The deployed version's own training statistics (its DriftCheckBaselines)."""
+    package = sagemaker.describe_model_package(ModelPackageName=package_arn)
+    try:
+        uri: str = package["DriftCheckBaselines"]["ModelDataQuality"]["Statistics"]["S3Uri"]
+    except KeyError as err:
+        raise RuntimeError(
+            f"{package_arn} has no DriftCheckBaselines.ModelDataQuality.Statistics: register "
+            "it with the current training pipeline"
+        ) from err
+    return uri
+
+
+def _job_name(kind: str, end: datetime) -> str:
+    # 63 characters at most; the rule matches the prefix, the timestamp keeps names unique.
+    return f"{env('JOB_PREFIX')}-{kind}-{end:%Y%m%d%H}-{datetime.now(UTC):%M%S}"[:63]
+
+
+def _processing_job(
+    name: str,
+    arguments: list[str],
+    inputs: list[dict[str, Any]],
+    output: str,
+    count: int,
+    script: str = "drift.py",
+) -> dict[str, Any]:
+    return {
+        "ProcessingJobName": name,
+        "RoleArn": env("JOB_ROLE_ARN"),
+        "AppSpecification": {
+            "ImageUri": env("IMAGE_URI"),
+            "ContainerEntrypoint": ["python3", f"/opt/ml/processing/input/lib/model_code/{script}"],
+            "ContainerArguments": arguments,
+        },
+        "ProcessingInputs": [
+            {
+                "InputName": "lib",
+                "S3Input": {
+                    "S3Uri": env("CODE_URI"),
+                    "LocalPath": "/opt/ml/processing/input/lib/model_code",
+                    "S3DataType": "S3Prefix",
+                    "S3InputMode": "File",
+                    "S3DataDistributionType": "FullyReplicated",
+                },
+            },
+            *inputs,
+        ],
+        "ProcessingOutputConfig": {
+            "Outputs": [
+                {
+                    "OutputName": "output",
+                    "S3Output": {
+                        "S3Uri": output,
+                        "LocalPath": "/opt/ml/processing/output",
+                        "S3UploadMode": "EndOfJob",
+                    },
+                }
+            ],
+            "KmsKeyId": env("KMS_KEY_ARN"),
+        },
+        "ProcessingResources": {
+            "ClusterConfig": {
+                "InstanceCount": count,
+                "InstanceType": env("INSTANCE_TYPE"),
+                "VolumeSizeInGB": 30,
+                "VolumeKmsKeyId": env("KMS_KEY_ARN"),
+            }
+        },
+        "StoppingCondition": {"MaxRuntimeInSeconds": 3600},
+        "NetworkConfig": {
+            "EnableNetworkIsolation": True,
+            "EnableInterContainerTrafficEncryption": True,
+        },
+    }
+
+
+def _s3_input(name: str, uri: str, path: str, manifest: bool = False, shard: bool = False) -> dict:
+    return {
+        "InputName": name,
+        "S3Input": {
+            "S3Uri": uri,
+            "LocalPath": path,
+            "S3DataType": "ManifestFile" if manifest else "S3Prefix",
+            "S3InputMode": "File",
+            "S3DataDistributionType": "ShardedByS3Key" if shard else "FullyReplicated",
+        },
+    }
+
+
+def start_window(s3: Any, sagemaker: Any, now: datetime) -> dict[str, Any]:
+    start, end = window_for(now, int(env("WINDOW_HOURS")))
+    bucket = env("CAPTURE_BUCKET")
+    capture_base = f"{env('CAPTURE_PREFIX').strip('/')}/{env('ENDPOINT_NAME')}/AllTraffic/"
+    keys = list_keys(s3, bucket, hour_prefixes(capture_base, start, end))
+    source, data_bucket = "capture", bucket
+    if not keys:
+        data_bucket = env("RAW_BUCKET")
+        keys = list_keys(s3, data_bucket, hour_prefixes("events/", start, end, raw=True))
+        source = "raw"
+    run = f"{env('OUTPUT_PREFIX').strip('/')}/{end:%Y/%m/%d/%H}"
+    if not keys:
+        # Nothing to read: say so with a metric-free report instead of starting a job.
+        report = {
+            "status": "no_data",
+            "window": {"start": start.isoformat(), "end": end.isoformat()},
+            "verdict": "not judged: no capture and no raw events in the window",
+        }
+        s3.put_object(
+            Bucket=env("ARTIFACTS_BUCKET"),
+            Key=f"{run}/report/drift_report.json",
+            Body=json.dumps(report).encode(),
+            ServerSideEncryption="aws:kms",
+        )
+        return {"started": None, "reason": report["verdict"]}
+    manifest = write_manifest(
+        s3, env("ARTIFACTS_BUCKET"), f"{run}/manifest.json", data_bucket, keys
+    )
+    baseline = baseline_uri(sagemaker, env("MODEL_PACKAGE_ARN"))
+    deployed = sagemaker.describe_endpoint(EndpointName=env("ENDPOINT_NAME"))["LastModifiedTime"]
+    count = max(1, min(int(env("INSTANCE_COUNT")), len(keys)))
+    name = _job_name(SUMMARIZE, end)
+    args = [
+        SUMMARIZE,
+        "--start",
+        start.strftime("%Y-%m-%dT%H:%M:%SZ"),
+        "--end",
+        end.strftime("%Y-%m-%dT%H:%M:%SZ"),
+        "--deployed-at",
+        deployed.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ"),
+        "--baseline",
+        "/opt/ml/processing/baseline/baseline_statistics.json",
+        "--capture-dir",
+        "/opt/ml/processing/capture",
+        "--all-files",
+        "--endpoint",
+        env("ENDPOINT_NAME"),
+    ]
+    if source == "raw":
+        args += ["--raw-dir", "/opt/ml/processing/capture"]
+    request = _processing_job(
+        name,
+        args,
+        [
+            _s3_input("capture", manifest, "/opt/ml/processing/capture", manifest=True, shard=True),
+            _s3_input("baseline", baseline.rsplit("/", 1)[0] + "/", "/opt/ml/processing/baseline"),
+        ],
+        f"s3://{env('ARTIFACTS_BUCKET')}/{run}/summaries",
+        count,
+    )
+    request["Environment"] = {"DRIFT_RUN": run, "DRIFT_ARGS": json.dumps(args[1:])}
+    sagemaker.create_processing_job(**request)
+    return {"started": name, "instances": count, "objects": len(keys), "source": source}
+
+
+def start_quality(s3: Any, sagemaker: Any, now: datetime) -> dict[str, Any]:
+    """Model quality for the window LABEL_LAG_HOURS back: its captured predictions joined
+    with the labels that reached the raw zone since then."""
+    lag = timedelta(hours=float(env("LABEL_LAG_HOURS")))
+    start, end = window_for(now - lag, int(env("WINDOW_HOURS")))
+    _, label_end = window_for(now, int(env("WINDOW_HOURS")))
+    bucket = env("CAPTURE_BUCKET")
+    capture_base = f"{env('CAPTURE_PREFIX').strip('/')}/{env('ENDPOINT_NAME')}/AllTraffic/"
+    captured = list_keys(s3, bucket, hour_prefixes(capture_base, start, end))
+    labels = list_keys(s3, env("RAW_BUCKET"), hour_prefixes("events/", start, label_end, raw=True))
+    if not captured or not labels:
+        return {"started": None, "reason": "no captured predictions or no labels to join"}
+    run = f"{env('OUTPUT_PREFIX').strip('/')}/{end:%Y/%m/%d/%H}"
+    art = env("ARTIFACTS_BUCKET")
+    capture_manifest = write_manifest(s3, art, f"{run}/quality-capture.json", bucket, captured)
+    label_manifest = write_manifest(
+        s3, art, f"{run}/quality-labels.json", env("RAW_BUCKET"), labels
+    )
+    stamp = "%Y-%m-%dT%H:%M:%SZ"
+    name = _job_name("quality", end)
+    request = _processing_job(
+        name,
+        [
+            "--start",
+            start.strftime(stamp),
+            "--end",
+            end.strftime(stamp),
+            "--label-lag-hours",
+            str(lag.total_seconds() / 3600),
+            "--capture-dir",
+            "/opt/ml/processing/capture",
+            "--labels-dir",
+            "/opt/ml/processing/labels",
+            "--all-files",
+        ],
+        [
+            _s3_input("capture", capture_manifest, "/opt/ml/processing/capture", manifest=True),
+            _s3_input("labels", label_manifest, "/opt/ml/processing/labels", manifest=True),
+        ],
+        f"s3://{art}/{run}/quality",
+        1,
+        script="quality.py",
+    )
+    request["Environment"] = {"DRIFT_RUN": run}
+    sagemaker.create_processing_job(**request)
+    return {"started": name, "predictions_objects": len(captured), "label_objects": len(labels)}
+
+
+def start_judge(sagemaker: Any, summarize_job: dict[str, Any]) -> dict[str, Any]:
+    env_vars = summarize_job.get("Environment", {})
+    run = env_vars["DRIFT_RUN"]
+    args = json.loads(env_vars["DRIFT_ARGS"])
+    end = datetime.strptime(args[args.index("--end") + 1], "%Y-%m-%dT%H:%M:%SZ")
+    baseline = next(i for i in summarize_job["ProcessingInputs"] if i["InputName"] == "baseline")
+    bucket = env("ARTIFACTS_BUCKET")
+    request = _processing_job(
+        _job_name(JUDGE, end),
+        [
+            JUDGE,
+            *args,
+            "--summaries-dir",
+            "/opt/ml/processing/summaries",
+            "--share-threshold",
+            env("SHARE_THRESHOLD"),
+        ],
+        [
+            _s3_input(
+                "summaries", f"s3://{bucket}/{run}/summaries/", "/opt/ml/processing/summaries"
+            ),
+            baseline,
+        ],
+        f"s3://{bucket}/{run}/report",
+        1,
+    )
+    request["Environment"] = {"DRIFT_RUN": run}
+    sagemaker.create_processing_job(**request)
+    return {"started": request["ProcessingJobName"]}
+
+
+def publish(s3: Any, cloudwatch: Any, report: dict[str, Any], now: datetime) -> int:
+    """PutMetricData for every metric in the report; returns how many were put."""
+    metrics = report.get("metrics", {})
+    data = [
+        {
+            "MetricName": name,
+            "Dimensions": [{"Name": env("METRIC_DIMENSION"), "Value": env("ENDPOINT_NAME")}],
+            "Timestamp": now,
+            "Value": float(value),
+            "Unit": "Count" if name in ("DriftSamples", "SkippedRecords") else "None",
+        }
+        for name, value in sorted(metrics.items())
+    ]
+    for i in range(0, len(data), 20):
+        cloudwatch.put_metric_data(Namespace=env("METRIC_NAMESPACE"), MetricData=data[i : i + 20])
+    return len(data)
+
+
+def _read_json(s3: Any, uri: str) -> dict[str, Any] | None:
+    bucket, _, key = uri.removeprefix("s3://").partition("/")
+    try:
+        body = s3.get_object(Bucket=bucket, Key=key)["Body"].read()
+    except s3.exceptions.NoSuchKey:
+        return None
+    doc: dict[str, Any] = json.loads(body)
+    return doc
+
+
+def model_monitor_report(s3: Any, job: dict[str, Any]) -> dict[str, Any]:
+    """A Model Monitor execution's outputs as this platform's metrics: the share of features
+    with a ``baseline_drift_check`` violation (data quality), accuracy (model quality)."""
+    if not job.get("MonitoringScheduleArn"):
+        return {"status": "ignored", "metrics": {}}
+    output = job["ProcessingOutputConfig"]["Outputs"][0]["S3Output"]["S3Uri"].rstrip("/")
+    metrics: dict[str, float] = {}
+    violations = _read_json(s3, f"{output}/constraint_violations.json")
+    statistics = _read_json(s3, f"{output}/statistics.json") or {}
+    quality = statistics.get("multiclass_classification_metrics")
+    if quality:
+        metrics["Accuracy"] = float(quality["accuracy"]["value"])
+    else:
+        drifted = {
+            v["feature_name"]
+            for v in (violations or {}).get("violations", [])
+            if v.get("constraint_check_type") == "baseline_drift_check"
+        }
+        share = len(drifted) / int(env("FEATURE_COUNT"))
+        metrics["DriftedFeatureShare"] = share
+        metrics["DriftDetected"] = float(share >= float(env("SHARE_THRESHOLD")))
+    return {"status": "model_monitor", "metrics": metrics}
+
+
+def handler(
+    event: dict[str, Any], context: Any = None, clients: dict[str, Any] | None = None
+) -> dict:
+    clients = clients or {}
+    s3 = clients.get("s3") or boto3.client("s3")
+    sagemaker = clients.get("sagemaker") or boto3.client("sagemaker")
+    now = clients.get("now") or datetime.now(UTC)
+    if event.get("detail-type") != "SageMaker Processing Job State Change":
+        return {
+            "drift": start_window(s3, sagemaker, now),
+            "quality": start_quality(s3, sagemaker, now),
+        }
+    detail = event["detail"]
+    name = detail["ProcessingJobName"]
+    if detail.get("ProcessingJobStatus") != "Completed":
+        return {"ignored": f"{name} is {detail.get('ProcessingJobStatus')}"}
+    if f"-{SUMMARIZE}-" in name:
+        job = sagemaker.describe_processing_job(ProcessingJobName=name)
+        return start_judge(sagemaker, job)
+    if os.environ.get("ENGINE") == "model_monitor":
+        job = sagemaker.describe_processing_job(ProcessingJobName=name)
+        report = model_monitor_report(s3, job)
+        cloudwatch = clients.get("cloudwatch") or boto3.client("cloudwatch")
+        return {"published": publish(s3, cloudwatch, report, now), "status": report["status"]}
+    run = (
+        detail.get("Environment", {}).get("DRIFT_RUN")
+        or sagemaker.describe_processing_job(ProcessingJobName=name)["Environment"]["DRIFT_RUN"]
+    )
+    body = s3.get_object(Bucket=env("ARTIFACTS_BUCKET"), Key=f"{run}/report/drift_report.json")
+    report = json.loads(body["Body"].read())
+    cloudwatch = clients.get("cloudwatch") or boto3.client("cloudwatch")
+    return {"published": publish(s3, cloudwatch, report, now), "status": report.get("status")}

@@ -1,0 +1,338 @@
+"""Monitoring in the synthesized app: our own drift/quality path on the production endpoint
+(schedule, job events, alarms, retrain bridge, dashboard) and the synth-time errors."""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+
+import pytest
+from aws_cdk.assertions import Match, Template
+
+from infra.config import (
+    ConfigError,
+    GuardrailConfig,
+    MonitoringConfig,
+    ServingConfig,
+    load_profile,
+)
+
+
+@pytest.fixture(scope="module")
+def serving(synth) -> Template:  # type: ignore[no-untyped-def]
+    return Template.from_json(synth("lab").template("Serving"))
+
+
+def _functions(template: Template) -> dict[str, dict]:
+    return {
+        k: v["Properties"]
+        for k, v in template.find_resources("AWS::Lambda::Function").items()
+        if "Monitoring" in k
+    }
+
+
+def test_runner_is_scheduled_every_schedule_hours(serving: Template) -> None:
+    serving.has_resource_properties(
+        "AWS::Scheduler::Schedule",
+        {"ScheduleExpression": "rate(1 hour)", "State": "ENABLED"},
+    )
+    (runner,) = [f for f in _functions(serving).values() if f["Handler"].startswith("drift_runner")]
+    env = runner["Environment"]["Variables"]
+    assert env["WINDOW_HOURS"] == "1" and env["SHARE_THRESHOLD"] == "0.2"
+    # the scikit-learn processing image from the SDK's map: numpy/scipy already inside
+    assert env["IMAGE_URI"].endswith(
+        ".dkr.ecr.us-east-1.amazonaws.com/sagemaker-scikit-learn:1.2-1-cpu-py3"
+    )
+    assert env["MODEL_PACKAGE_ARN"].endswith("model-package/digits-xgboost/1")
+    assert runner["ReservedConcurrentExecutions"] == 1
+
+
+def test_job_completion_events_drive_the_next_phase(serving: Template) -> None:
+    serving.has_resource_properties(
+        "AWS::Events::Rule",
+        {
+            "EventPattern": {
+                "source": ["aws.sagemaker"],
+                "detail-type": ["SageMaker Processing Job State Change"],
+                "detail": {
+                    "ProcessingJobName": [{"prefix": "lab-digits-drift"}],
+                    "ProcessingJobStatus": ["Completed"],
+                },
+            }
+        },
+    )
+
+
+def test_drift_and_quality_alarms_take_2_of_3_and_notify_every_state(serving: Template) -> None:
+    alarms = {
+        p["MetricName"]: p
+        for p in (
+            r["Properties"] for r in serving.find_resources("AWS::CloudWatch::Alarm").values()
+        )
+        if p.get("Namespace") == "MLOpsPlatform/Monitoring"
+    }
+    assert set(alarms) == {"DriftedFeatureShare", "Accuracy"}
+    drift, accuracy = alarms["DriftedFeatureShare"], alarms["Accuracy"]
+    assert (drift["Threshold"], drift["ComparisonOperator"]) == (
+        0.2,
+        "GreaterThanOrEqualToThreshold",
+    )
+    assert (accuracy["Threshold"], accuracy["ComparisonOperator"]) == (0.95, "LessThanThreshold")
+    for alarm in alarms.values():
+        assert (alarm["EvaluationPeriods"], alarm["DatapointsToAlarm"]) == (3, 2)
+        assert alarm["Dimensions"] == [{"Name": "EndpointName", "Value": "lab-digits"}]
+        for actions in ("AlarmActions", "OKActions", "InsufficientDataActions"):
+            assert len(alarm[actions]) == 1, actions  # the alert topic
+
+
+def test_alarm_state_changes_reach_the_retrain_bridge(serving: Template) -> None:
+    rules = [
+        r["Properties"]
+        for r in serving.find_resources("AWS::Events::Rule").values()
+        if r["Properties"]["EventPattern"].get("source") == ["aws.cloudwatch"]
+    ]
+    (rule,) = rules
+    assert rule["EventPattern"]["detail"] == {"state": {"value": ["ALARM"]}}
+    assert len(rule["EventPattern"]["resources"]) == 2
+    (bridge,) = [f for f in _functions(serving).values() if f["Handler"].startswith("retrain")]
+    env = bridge["Environment"]["Variables"]
+    # the training stack's rule listens for exactly this pair
+    assert (env["RETRAIN_SOURCE"], env["RETRAIN_DETAIL_TYPE"]) == (
+        "mlops.platform",
+        "RetrainRequested",
+    )
+    policies = json.dumps(serving.find_resources("AWS::IAM::Policy"))
+    assert "sagemaker:ListPipelineExecutions" in policies
+    serving.has_resource_properties(
+        "AWS::IAM::Policy",
+        {
+            "PolicyDocument": {
+                "Statement": Match.array_with(
+                    [
+                        Match.object_like(
+                            {
+                                "Action": "events:PutEvents",
+                                "Condition": {"StringEquals": {"events:source": "mlops.platform"}},
+                            }
+                        )
+                    ]
+                )
+            }
+        },
+    )
+
+
+def test_dashboard_shows_traffic_errors_latency_drift_accuracy_coverage(serving: Template) -> None:
+    (dashboard,) = serving.find_resources("AWS::CloudWatch::Dashboard").values()
+    body = json.dumps(dashboard["Properties"]["DashboardBody"])
+    for metric in (
+        "Invocations",
+        "Invocation5XXErrors",
+        "ModelLatency",
+        "DriftedFeatureShare",
+        "Accuracy",
+        "LabelCoverage",
+    ):
+        assert metric in body, metric
+
+
+def test_staging_is_not_monitored(synth) -> None:  # type: ignore[no-untyped-def]
+    staging = Template.from_json(synth("lab").template("ServingStaging"))
+    staging.resource_count_is("AWS::Lambda::Function", 0)
+    staging.resource_count_is("AWS::Scheduler::Schedule", 0)
+
+
+def test_drift_job_role_reads_capture_and_writes_only_its_outputs(serving: Template) -> None:
+    policies = json.dumps(serving.find_resources("AWS::IAM::Policy"))
+    assert "/capture/*" in policies and "/monitoring/drift/*" in policies
+    serving.has_resource_properties(
+        "AWS::IAM::Policy",
+        {
+            "PolicyDocument": {
+                "Statement": Match.array_with(
+                    [
+                        Match.object_like(
+                            {
+                                "Action": "iam:PassRole",
+                                "Condition": {
+                                    "StringEquals": {
+                                        "iam:PassedToService": "sagemaker.amazonaws.com"
+                                    }
+                                },
+                            }
+                        )
+                    ]
+                )
+            }
+        },
+    )
+
+
+# ----------------------------------------------------------------------------- config errors
+
+
+BASE = "s3://baselines-bucket/digits/v1"
+MM = {"model_monitor_baseline_uri": BASE}
+
+
+def _with(**changes: object) -> None:
+    lab = load_profile("lab")
+    serving = dataclasses.replace(lab.serving, **changes.pop("serving", {}))  # type: ignore[arg-type]
+    monitoring = MonitoringConfig(**changes)  # type: ignore[arg-type]
+    dataclasses.replace(lab, serving=serving, monitoring=monitoring)
+
+
+@pytest.mark.parametrize(
+    ("changes", "message"),
+    [
+        (
+            {"engine": "model_monitor", "serving": {"kind": "multi_model"}, **MM},
+            "Model Monitor does not support multi_model endpoints",
+        ),
+        (
+            {
+                "engine": "model_monitor",
+                **MM,
+                "serving": {
+                    "kind": "serverless",
+                    "data_capture": False,
+                    "guardrail": GuardrailConfig(mode="all_at_once"),
+                },
+            },
+            "Model Monitor does not support serverless endpoints",
+        ),
+        (
+            {"engine": "model_monitor", "serving": {"data_capture": False}, **MM},
+            "drift monitoring needs serving.data_capture=true",
+        ),
+        (
+            {"engine": "model_monitor", "schedule_hours": 5, "model_monitor_baseline_uri": BASE},
+            "cannot run every 5 hours",
+        ),
+        ({"instance_count": 0}, "monitoring.instance_count must be 1-100"),
+    ],
+)
+def test_invalid_monitoring_combinations_fail_at_synth(changes: dict, message: str) -> None:
+    with pytest.raises(ConfigError, match=message):
+        _with(**changes)
+
+
+def test_every_n_hours_that_divides_the_day_is_accepted_for_model_monitor() -> None:
+    for hours in (1, 2, 3, 4, 6, 8, 12, 24):
+        MonitoringConfig(engine="model_monitor", schedule_hours=hours, **MM)
+    assert ServingConfig().data_capture  # the default real-time endpoint captures
+
+
+# ----------------------------------------------------------------------------- Model Monitor
+
+
+@pytest.fixture(scope="module")
+def model_monitor(tmp_path_factory: pytest.TempPathFactory) -> Template:
+    import aws_cdk as cdk
+    from aws_cdk import aws_sns as sns
+
+    from infra.compliance.packs import ComplianceReport, add_compliance_gate
+    from infra.platform import EXAMPLE_RELEASE, cdk_json_context
+    from infra.serving.release import Release
+    from infra.stacks.serving_stack import ServingStack
+
+    lab = load_profile("lab")
+    config = dataclasses.replace(
+        lab,
+        monitoring=MonitoringConfig(
+            engine="model_monitor",
+            schedule_hours=6,
+            model_monitor_baseline_uri="s3://baselines-bucket/digits/v1",
+        ),
+    )
+    outdir = tmp_path_factory.mktemp("mm")
+    app = cdk.App(outdir=str(outdir), context=cdk_json_context())
+    env = cdk.Environment(account=config.account, region=config.region)
+    topic = sns.Topic.from_topic_arn(
+        cdk.Stack(app, "Alerts", env=env), "Topic", "arn:aws:sns:us-east-1:111111111111:a"
+    )
+    stack = ServingStack(
+        app,
+        "Serving",
+        config=config,
+        serving=config.serving,
+        endpoint_name=config.endpoint_name,
+        release=Release.from_file(EXAMPLE_RELEASE),
+        alert_topic=topic,
+        network=None,
+        monitor=True,
+        env=env,
+    )
+    add_compliance_gate(app)
+    try:
+        app.synth()
+    except RuntimeError as err:
+        if "alidation" not in str(err):
+            raise
+    report = ComplianceReport.read(outdir)
+    assert report.violations == [], report.describe_violations()
+    return Template.from_json(
+        json.loads((outdir / f"{stack.stack_name}.template.json").read_text())
+    )
+
+
+def test_model_monitor_schedules_data_and_model_quality(model_monitor: Template) -> None:
+    model_monitor.resource_count_is("AWS::SageMaker::MonitoringSchedule", 2)
+    for kind in ("DATA_QUALITY", "MODEL_QUALITY"):
+        model_monitor.has_resource_properties(
+            "AWS::SageMaker::MonitoringSchedule",
+            {
+                "EndpointName": "lab-digits",
+                "MonitoringScheduleConfig": Match.object_like(
+                    {
+                        "MonitoringType": kind,
+                        "ScheduleConfig": {"ScheduleExpression": "cron(0 0/6 ? * * *)"},
+                    }
+                ),
+            },
+        )
+    model_monitor.has_resource_properties(
+        "AWS::SageMaker::ModelQualityJobDefinition",
+        {
+            "ModelQualityAppSpecification": {
+                "ImageUri": "156813124566.dkr.ecr.us-east-1.amazonaws.com/"
+                "sagemaker-model-monitor-analyzer",  # the SDK map's us-east-1 account
+                "ProblemType": "MulticlassClassification",
+            },
+            "ModelQualityJobInput": Match.object_like(
+                {"EndpointInput": Match.object_like({"InferenceAttribute": "0"})}
+            ),
+        },
+    )
+    model_monitor.has_resource_properties(
+        "AWS::SageMaker::DataQualityJobDefinition",
+        {
+            "DataQualityBaselineConfig": {
+                "ConstraintsResource": {
+                    "S3Uri": "s3://baselines-bucket/digits/v1/constraints.json"
+                },
+                "StatisticsResource": {"S3Uri": "s3://baselines-bucket/digits/v1/statistics.json"},
+            }
+        },
+    )
+
+
+def test_model_monitor_results_feed_the_same_alarms_and_bridge(model_monitor: Template) -> None:
+    model_monitor.resource_count_is("AWS::Scheduler::Schedule", 0)  # no own drift job
+    alarms = [
+        r["Properties"]["MetricName"]
+        for r in model_monitor.find_resources("AWS::CloudWatch::Alarm").values()
+        if r["Properties"].get("Namespace") == "MLOpsPlatform/Monitoring"
+    ]
+    assert sorted(alarms) == ["Accuracy", "DriftedFeatureShare"]
+    rule = next(
+        r["Properties"]["EventPattern"]
+        for r in model_monitor.find_resources("AWS::Events::Rule").values()
+        if r["Properties"]["EventPattern"].get("source") == ["aws.sagemaker"]
+    )
+    assert "MonitoringScheduleArn" in rule["detail"]
+
+
+def test_model_monitor_needs_a_baseline() -> None:
+    with pytest.raises(ConfigError, match="model_monitor_baseline_uri"):
+        MonitoringConfig(engine="model_monitor")

@@ -1,0 +1,422 @@
+"""The monitoring Lambdas on in-process moto (S3, CloudWatch) and botocore Stubber
+(SageMaker monitoring calls, EventBridge PutEvents): windowed paginated listing across hour
+and day boundaries, the processing-job requests, the metrics, and the alarm-to-retrain
+bridge with its cooldown and its no-second-run rule."""
+
+from __future__ import annotations
+
+import json
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import boto3
+import pytest
+from botocore.stub import Stubber
+from moto import mock_aws
+
+from infra.monitoring.runtime import drift_runner, retrain_bridge
+from model_code import monitoring_contract as contract
+
+NOW = datetime(2026, 12, 1, 1, 10, tzinfo=UTC)  # window 23:00-01:00 crosses midnight/month
+PACKAGE = "arn:aws:sagemaker:us-east-1:111111111111:model-package/digits-xgboost/3"
+BASELINE = "s3://art/pipelines/run/Preprocess/baseline/baseline_statistics.json"
+ENV = {
+    "ENDPOINT_NAME": "lab-digits",
+    "CAPTURE_BUCKET": "art",
+    "CAPTURE_PREFIX": "capture",
+    "RAW_BUCKET": "raw",
+    "ARTIFACTS_BUCKET": "art",
+    "OUTPUT_PREFIX": "monitoring/drift",
+    "WINDOW_HOURS": "2",
+    "INSTANCE_COUNT": "3",
+    "INSTANCE_TYPE": "ml.m5.large",
+    "IMAGE_URI": "683313688378.dkr.ecr.us-east-1.amazonaws.com/sagemaker-scikit-learn:1.2-1",
+    "JOB_ROLE_ARN": "arn:aws:iam::111111111111:role/drift-job",
+    "JOB_PREFIX": "lab-drift",
+    "CODE_URI": "s3://art/code/model_code/",
+    "KMS_KEY_ARN": "arn:aws:kms:us-east-1:111111111111:key/abc",
+    "MODEL_PACKAGE_ARN": PACKAGE,
+    "SHARE_THRESHOLD": "0.2",
+    "METRIC_NAMESPACE": contract.METRIC_NAMESPACE,
+    "METRIC_DIMENSION": contract.METRIC_DIMENSION,
+    "PIPELINE_NAME": "lab-digits-training",
+    "COOLDOWN_HOURS": "12",
+    "RETRAIN_SOURCE": contract.RETRAIN_SOURCE,
+    "RETRAIN_DETAIL_TYPE": contract.RETRAIN_DETAIL_TYPE,
+    "LABEL_LAG_HOURS": "24",
+}
+
+
+@pytest.fixture(autouse=True)
+def environment(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("AWS_DEFAULT_REGION", "us-east-1")
+    monkeypatch.setenv("AWS_ACCESS_KEY_ID", "testing")
+    monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "testing")
+    for key, value in ENV.items():
+        monkeypatch.setenv(key, value)
+
+
+def _sagemaker_stub(expect_job: bool = True) -> tuple[Any, Stubber, list[dict]]:
+    client = boto3.client("sagemaker", region_name="us-east-1")
+    stub = Stubber(client)
+    stub.add_response(
+        "describe_model_package",
+        {
+            "ModelPackageName": "digits-xgboost",
+            "ModelPackageArn": PACKAGE,
+            "CreationTime": NOW,
+            "ModelPackageStatus": "Completed",
+            "ModelPackageStatusDetails": {"ValidationStatuses": []},
+            "DriftCheckBaselines": {
+                "ModelDataQuality": {
+                    "Statistics": {"ContentType": "application/json", "S3Uri": BASELINE}
+                }
+            },
+        },
+        {"ModelPackageName": PACKAGE},
+    )
+    deployed = datetime(2026, 11, 30, 23, 40, tzinfo=UTC)
+    stub.add_response(
+        "describe_endpoint",
+        {
+            "EndpointName": "lab-digits",
+            "EndpointArn": "arn:aws:sagemaker:us-east-1:111111111111:endpoint/lab-digits",
+            "EndpointStatus": "InService",
+            "CreationTime": deployed,
+            "LastModifiedTime": deployed,
+        },
+        {"EndpointName": "lab-digits"},
+    )
+    requests: list[dict] = []
+    if expect_job:
+        stub.add_response(
+            "create_processing_job",
+            {"ProcessingJobArn": "arn:aws:sagemaker:us-east-1:111111111111:processing-job/x"},
+        )
+        original = stub._assert_expected_params  # capture the request for inspection
+
+        def capture(model: Any, params: dict, context: Any, **kw: Any) -> None:
+            if model.name == "CreateProcessingJob":
+                requests.append(params)
+            original(model, params, context, **kw)
+
+        stub._assert_expected_params = capture  # type: ignore[method-assign]
+    return client, stub, requests
+
+
+def _put(s3: Any, bucket: str, keys: list[str]) -> None:
+    for key in keys:
+        s3.put_object(Bucket=bucket, Key=key, Body=b"{}\n")
+
+
+@mock_aws
+def test_window_listing_pages_across_hour_and_day_and_starts_a_sharded_job() -> None:
+    s3 = boto3.client("s3", region_name="us-east-1")
+    for bucket in ("art", "raw"):
+        s3.create_bucket(Bucket=bucket)
+    base = "capture/lab-digits/AllTraffic/"
+    inside = [f"{base}2026/11/30/23/{i:05d}.jsonl" for i in range(1003)]  # > one page
+    inside += [f"{base}2026/12/01/00/a.jsonl"]
+    outside = [f"{base}2026/11/30/22/old.jsonl", f"{base}2026/12/01/01/now.jsonl"]
+    _put(s3, "art", inside + outside)
+    sagemaker, stub, requests = _sagemaker_stub()
+    with stub:
+        result = drift_runner.handler({}, clients={"s3": s3, "sagemaker": sagemaker, "now": NOW})
+    assert result["drift"]["objects"] == 1004 and result["drift"]["source"] == "capture"
+    manifest = json.loads(
+        s3.get_object(Bucket="art", Key="monitoring/drift/2026/12/01/01/manifest.json")[
+            "Body"
+        ].read()
+    )
+    assert manifest[0] == {"prefix": "s3://art/"} and sorted(manifest[1:]) == sorted(inside)
+    (request,) = requests
+    capture = next(i for i in request["ProcessingInputs"] if i["InputName"] == "capture")
+    assert capture["S3Input"]["S3DataType"] == "ManifestFile"
+    assert capture["S3Input"]["S3DataDistributionType"] == "ShardedByS3Key"
+    assert request["ProcessingResources"]["ClusterConfig"]["InstanceCount"] == 3
+    args = request["AppSpecification"]["ContainerArguments"]
+    assert args[:5] == [
+        "summarize",
+        "--start",
+        "2026-11-30T23:00:00Z",
+        "--end",
+        "2026-12-01T01:00:00Z",
+    ]
+    assert args[args.index("--deployed-at") + 1] == "2026-11-30T23:40:00Z"
+    baseline = next(i for i in request["ProcessingInputs"] if i["InputName"] == "baseline")
+    assert baseline["S3Input"]["S3Uri"] == BASELINE.rsplit("/", 1)[0] + "/"
+    assert request["NetworkConfig"]["EnableNetworkIsolation"] is True
+
+
+@mock_aws
+def test_no_capture_falls_back_to_the_raw_zone() -> None:
+    s3 = boto3.client("s3", region_name="us-east-1")
+    for bucket in ("art", "raw"):
+        s3.create_bucket(Bucket=bucket)
+    _put(s3, "raw", ["events/year=2026/month=12/day=01/hour=00/s-1.gz"])
+    sagemaker, stub, requests = _sagemaker_stub()
+    with stub:
+        result = drift_runner.handler({}, clients={"s3": s3, "sagemaker": sagemaker, "now": NOW})
+    drift = result["drift"]
+    assert drift["source"] == "raw" and drift["instances"] == 1  # never more than objects
+    assert "--raw-dir" in requests[0]["AppSpecification"]["ContainerArguments"]
+
+
+@mock_aws
+def test_an_empty_window_is_reported_and_starts_nothing() -> None:
+    s3 = boto3.client("s3", region_name="us-east-1")
+    for bucket in ("art", "raw"):
+        s3.create_bucket(Bucket=bucket)
+    sagemaker = boto3.client("sagemaker", region_name="us-east-1")
+    with Stubber(sagemaker):  # any SageMaker call would fail the test
+        result = drift_runner.handler({}, clients={"s3": s3, "sagemaker": sagemaker, "now": NOW})
+    assert result["drift"]["started"] is None
+    assert "no capture and no raw events" in result["drift"]["reason"]
+    assert result["quality"]["started"] is None
+    key = "monitoring/drift/2026/12/01/01/report/drift_report.json"
+    assert json.loads(s3.get_object(Bucket="art", Key=key)["Body"].read())["status"] == "no_data"
+
+
+@mock_aws
+def test_judge_completion_puts_the_report_metrics_to_cloudwatch() -> None:
+    s3 = boto3.client("s3", region_name="us-east-1")
+    s3.create_bucket(Bucket="art")
+    report = {"status": "drift", "metrics": {"DriftedFeatureShare": 0.5, "DriftSamples": 300.0}}
+    s3.put_object(
+        Bucket="art",
+        Key="monitoring/drift/r1/report/drift_report.json",
+        Body=json.dumps(report).encode(),
+    )
+    cloudwatch = boto3.client("cloudwatch", region_name="us-east-1")
+    event = {
+        "detail-type": "SageMaker Processing Job State Change",
+        "detail": {
+            "ProcessingJobName": "lab-drift-judge-2026120101-1000",
+            "ProcessingJobStatus": "Completed",
+            "Environment": {"DRIFT_RUN": "monitoring/drift/r1"},
+        },
+    }
+    result = drift_runner.handler(
+        event, clients={"s3": s3, "cloudwatch": cloudwatch, "now": NOW, "sagemaker": object()}
+    )
+    assert result == {"published": 2, "status": "drift"}
+    stats = cloudwatch.get_metric_statistics(
+        Namespace="MLOpsPlatform/Monitoring",
+        MetricName="DriftedFeatureShare",
+        Dimensions=[{"Name": "EndpointName", "Value": "lab-digits"}],
+        StartTime=NOW - timedelta(minutes=5),
+        EndTime=NOW + timedelta(minutes=5),
+        Period=60,
+        Statistics=["Maximum"],
+    )
+    assert [p["Maximum"] for p in stats["Datapoints"]] == [0.5]
+
+
+@mock_aws
+def test_quality_job_joins_lagged_predictions_with_labels_since() -> None:
+    s3 = boto3.client("s3", region_name="us-east-1")
+    for bucket in ("art", "raw"):
+        s3.create_bucket(Bucket=bucket)
+    base = "capture/lab-digits/AllTraffic/"
+    # predictions 24 h back (window 2026-11-29 23:00 - 11-30 01:00), labels since then
+    _put(s3, "art", [f"{base}2026/11/29/23/p.jsonl", f"{base}2026/11/30/00/p.jsonl"])
+    _put(s3, "raw", ["events/year=2026/month=11/day=30/hour=12/l.gz"])
+    sagemaker = boto3.client("sagemaker", region_name="us-east-1")
+    stub = Stubber(sagemaker)
+    stub.add_response("create_processing_job", {"ProcessingJobArn": "arn:x"})
+    requests: list[dict] = []
+    original = stub._assert_expected_params
+
+    def capture(model: Any, params: dict, context: Any, **kw: Any) -> None:
+        requests.append(params)
+        original(model, params, context, **kw)
+
+    stub._assert_expected_params = capture  # type: ignore[method-assign]
+    with stub:
+        result = drift_runner.start_quality(s3, sagemaker, NOW)
+    assert result["predictions_objects"] == 2 and result["label_objects"] == 1
+    (request,) = requests
+    args = request["AppSpecification"]["ContainerArguments"]
+    assert request["AppSpecification"]["ContainerEntrypoint"][-1].endswith("model_code/quality.py")
+    assert args[:4] == ["--start", "2026-11-29T23:00:00Z", "--end", "2026-11-30T01:00:00Z"]
+    labels = next(i for i in request["ProcessingInputs"] if i["InputName"] == "labels")
+    manifest_key = labels["S3Input"]["S3Uri"].removeprefix("s3://art/")
+    manifest = json.loads(s3.get_object(Bucket="art", Key=manifest_key)["Body"].read())
+    assert manifest == [{"prefix": "s3://raw/"}, "events/year=2026/month=11/day=30/hour=12/l.gz"]
+
+
+# ----------------------------------------------------------------------------- bridge
+
+# A "CloudWatch Alarm State Change" event as EventBridge delivers it (shape from the
+# CloudWatch User Guide, "Alarm events and EventBridge"), for the drift-share alarm.
+ALARM_EVENT: dict[str, Any] = {
+    "version": "0",
+    "id": "c4c1c1c9-6542-e61b-6ef0-8c4d36933a92",
+    "detail-type": "CloudWatch Alarm State Change",
+    "source": "aws.cloudwatch",
+    "account": "111111111111",
+    "time": "2026-12-01T03:00:00Z",
+    "region": "us-east-1",
+    "resources": ["arn:aws:cloudwatch:us-east-1:111111111111:alarm:lab-digits-drift"],
+    "detail": {
+        "alarmName": "lab-digits-drift",
+        "state": {
+            "value": "ALARM",
+            "reason": "Threshold Crossed: 2 out of the last 3 datapoints [0.53125 (01/12/26 "
+            "02:00:00), 0.5 (01/12/26 01:00:00)] were greater than or equal to the threshold (0.2)",
+            "reasonData": json.dumps(
+                {
+                    "version": "1.0",
+                    "queryDate": "2026-12-01T03:00:00.000+0000",
+                    "startDate": "2026-12-01T00:00:00.000+0000",
+                    "statistic": "Maximum",
+                    "period": 3600,
+                    "recentDatapoints": [0.1, 0.5, 0.53125],
+                    "threshold": 0.2,
+                    "evaluatedDatapoints": [],
+                }
+            ),
+            "timestamp": "2026-12-01T03:00:00.000+0000",
+        },
+        "previousState": {"value": "OK", "timestamp": "2026-11-30T00:00:00.000+0000"},
+        "configuration": {
+            "metrics": [
+                {
+                    "id": "m1",
+                    "metricStat": {
+                        "metric": {
+                            "namespace": "MLOpsPlatform/Monitoring",
+                            "name": "DriftedFeatureShare",
+                            "dimensions": {"EndpointName": "lab-digits"},
+                        },
+                        "period": 3600,
+                        "stat": "Maximum",
+                    },
+                    "returnData": True,
+                }
+            ]
+        },
+    },
+}
+BRIDGE_NOW = datetime(2026, 12, 1, 3, 0, 5, tzinfo=UTC)
+
+
+def _runs(*runs: tuple[str, datetime]) -> dict:
+    return {
+        "PipelineExecutionSummaries": [
+            {
+                "PipelineExecutionArn": f"arn:aws:sagemaker:us-east-1:1:pipeline/p/execution/{i}",
+                "PipelineExecutionStatus": status,
+                "StartTime": start,
+            }
+            for i, (status, start) in enumerate(runs)
+        ]
+    }
+
+
+def _bridge(runs: dict, expect_put: dict | None) -> dict:
+    sagemaker = boto3.client("sagemaker", region_name="us-east-1")
+    events = boto3.client("events", region_name="us-east-1")
+    sm_stub, ev_stub = Stubber(sagemaker), Stubber(events)
+    sm_stub.add_response(
+        "list_pipeline_executions",
+        runs,
+        {
+            "PipelineName": "lab-digits-training",
+            "SortBy": "CreationTime",
+            "SortOrder": "Descending",
+            "MaxResults": 10,
+        },
+    )
+    if expect_put is not None:
+        ev_stub.add_response(
+            "put_events", {"FailedEntryCount": 0, "Entries": [{"EventId": "1"}]}, expect_put
+        )
+    with sm_stub, ev_stub:
+        result = retrain_bridge.handler(
+            ALARM_EVENT, clients={"sagemaker": sagemaker, "events": events, "now": BRIDGE_NOW}
+        )
+        ev_stub.assert_no_pending_responses()
+    return result
+
+
+def test_alarm_becomes_one_retrain_requested_event() -> None:
+    detail = {
+        "endpoint": "lab-digits",
+        "metrics": {
+            "DriftedFeatureShare[0]": 0.1,
+            "DriftedFeatureShare[1]": 0.5,
+            "DriftedFeatureShare[2]": 0.53125,
+        },
+        "reason": "lab-digits-drift: " + ALARM_EVENT["detail"]["state"]["reason"],
+        "requested_at": "2026-12-01T03:00:05Z",
+        "trigger": "arn:aws:cloudwatch:us-east-1:111111111111:alarm:lab-digits-drift",
+        "window": {"end": "2026-12-01T03:00:00.000+0000", "start": "2026-12-01T00:00:00.000+0000"},
+    }
+    expected = {
+        "Entries": [
+            {
+                "Source": "mlops.platform",
+                "DetailType": "RetrainRequested",
+                "Detail": json.dumps(detail, sort_keys=True),
+                "EventBusName": "default",
+            }
+        ]
+    }
+    last = BRIDGE_NOW - timedelta(hours=13)  # outside the 12 h cooldown
+    result = _bridge(_runs(("Succeeded", last)), expected)
+    assert result["requested"] is True
+    assert set(result["detail"]) == set(contract.RETRAIN_FIELDS)
+
+
+def test_no_second_run_while_one_executes() -> None:
+    result = _bridge(_runs(("Executing", BRIDGE_NOW - timedelta(days=2))), None)
+    assert result["requested"] is False and "still executing" in result["reason"]
+
+
+def test_cooldown_after_a_recent_run() -> None:
+    result = _bridge(_runs(("Succeeded", BRIDGE_NOW - timedelta(hours=3))), None)
+    assert result["requested"] is False and result["reason"].startswith("cooldown")
+
+
+def test_ok_transitions_are_ignored() -> None:
+    event = json.loads(json.dumps(ALARM_EVENT))
+    event["detail"]["state"]["value"] = "OK"
+    assert "went to OK" in retrain_bridge.handler(event)["ignored"]
+
+
+@mock_aws
+def test_model_monitor_violations_become_the_same_metrics(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("ENGINE", "model_monitor")
+    monkeypatch.setenv("FEATURE_COUNT", "64")
+    s3 = boto3.client("s3", region_name="us-east-1")
+    s3.create_bucket(Bucket="art")
+    out = "monitoring/model-monitor/data-quality/lab-digits/2026/12/01/01"
+    violations = {
+        "violations": [
+            {
+                "feature_name": f"_c{i}",
+                "constraint_check_type": "baseline_drift_check",
+                "description": "distance exceeds threshold",
+            }
+            for i in range(16)
+        ]
+        + [{"feature_name": "_c1", "constraint_check_type": "data_type_check", "description": "x"}]
+    }
+    s3.put_object(
+        Bucket="art", Key=f"{out}/constraint_violations.json", Body=json.dumps(violations).encode()
+    )
+    job = {
+        "MonitoringScheduleArn": "arn:aws:sagemaker:us-east-1:1:monitoring-schedule/lab-digits-dq",
+        "ProcessingOutputConfig": {"Outputs": [{"S3Output": {"S3Uri": f"s3://art/{out}"}}]},
+    }
+    report = drift_runner.model_monitor_report(s3, job)
+    assert report["metrics"] == {"DriftedFeatureShare": 0.25, "DriftDetected": 1.0}
+    s3.put_object(
+        Bucket="art",
+        Key=f"{out}/statistics.json",
+        Body=json.dumps(
+            {"multiclass_classification_metrics": {"accuracy": {"value": 0.91}}}
+        ).encode(),
+    )
+    assert drift_runner.model_monitor_report(s3, job)["metrics"] == {"Accuracy": 0.91}
