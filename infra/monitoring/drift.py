@@ -24,7 +24,15 @@ from aws_cdk import aws_scheduler_targets as scheduler_targets
 from aws_cdk import aws_sns as sns
 from constructs import Construct
 
-from infra.compliance.packs import acknowledge, acknowledge_grant_policy, acknowledge_packs
+from infra.compliance.packs import (
+    KMS_DATA_KEYS,
+    S3_DELETE,
+    S3_READ,
+    acknowledge,
+    acknowledge_packs,
+    acknowledge_wildcards,
+    declare,
+)
 from infra.config import PlatformConfig
 from infra.data_lake.refs import LakeRefs
 from infra.monitoring.images import sklearn_processing_image
@@ -180,9 +188,12 @@ class DriftMonitoring(Construct):
                 target=scheduler_targets.LambdaInvoke(self.runner, role=self.scheduler_role),
                 description=f"Drift job over the last {m.schedule_hours} h of {endpoint_name}",
             )
-            acknowledge_grant_policy(
+            acknowledge_wildcards(
                 self.scheduler_role,
-                "the scheduler invokes only the drift runner function (any of its versions)",
+                resources={
+                    f"{self.runner.function_arn}:*": "the scheduler invokes only the drift "
+                    "runner function (CDK's grant names any of its versions)"
+                },
             )
         self.job_events = events.Rule(
             self,
@@ -203,7 +214,7 @@ class DriftMonitoring(Construct):
             "Turns a monitoring alarm into one RetrainRequested event (cooldown, one run)",
             {
                 "ENDPOINT_NAME": endpoint_name,
-                "PIPELINE_NAME": config.training.pipeline_name,
+                "PIPELINE_NAME": config.pipeline_name,
                 "COOLDOWN_HOURS": str(RETRAIN_COOLDOWN_HOURS),
                 "RETRAIN_SOURCE": contract.RETRAIN_SOURCE,
                 "RETRAIN_DETAIL_TYPE": contract.RETRAIN_DETAIL_TYPE,
@@ -221,7 +232,7 @@ class DriftMonitoring(Construct):
                     stack.format_arn(
                         service="sagemaker",
                         resource="pipeline",
-                        resource_name=config.training.pipeline_name.lower(),
+                        resource_name=config.pipeline_name.lower(),
                     )
                 ],
             )
@@ -247,7 +258,7 @@ class DriftMonitoring(Construct):
             targets=[targets.LambdaFunction(self.bridge)],
         )
         self.dashboard = self._dashboard()
-        self._acknowledge()
+        self._acknowledge(lake, job_prefix, model_monitor)
 
     # --- pieces ---------------------------------------------------------------------------
 
@@ -448,20 +459,65 @@ class DriftMonitoring(Construct):
         )
         return dashboard
 
-    def _acknowledge(self) -> None:
-        acknowledge_grant_policy(
+    def _acknowledge(self, lake: LakeRefs, job_prefix: str, model_monitor: bool) -> None:
+        """Declare each role's wildcards where the roles are built (CDK's S3 and KMS grants on
+        the lake prefixes this unit reads and writes, and the actions that take no ARN)."""
+        stack = cdk.Stack.of(self)
+        s3 = {
+            **declare(S3_READ, "CDK's read grants on the lake prefixes this unit reads"),
+            **declare(S3_DELETE, "CDK's write grant on the unit's own output prefix only"),
+            **declare(KMS_DATA_KEYS, "CDK's grants on the lake key, which encrypts the zones"),
+        }
+        artifacts, raw = lake.artifacts_bucket.bucket_arn, lake.raw_bucket.bucket_arn
+        windows = {
+            f"{artifacts}/{CAPTURE_PREFIX}/*": "data capture objects are named per endpoint, "
+            "variant and hour by SageMaker",
+            f"{raw}/events/*": "the raw zone's events are named per hour by Firehose (the "
+            "fallback where there is no capture)",
+            f"{artifacts}/{OUTPUT_PREFIX}/*": "this unit's own manifests and reports, named per "
+            "window",
+        }
+        acknowledge_wildcards(
             self.job_role,
-            "the drift job reads capture, code, baselines and raw events and writes its own "
-            "monitoring/drift outputs in the lake, through the lake key only",
+            actions=s3,
+            resources={
+                **windows,
+                f"{artifacts}/{CODE_PREFIX}/*": "the monitoring code the job runs (model_code)",
+                f"{artifacts}/pipelines/*": "the baseline statistics of each registered version, "
+                "named per pipeline execution",
+                stack.format_arn(
+                    service="logs",
+                    resource="log-group",
+                    resource_name="/aws/sagemaker/ProcessingJobs*",
+                    arn_format=cdk.ArnFormat.COLON_RESOURCE_NAME,
+                ): "SageMaker writes a processing job's logs to this log group, streams named "
+                "per job",
+                "*": "ecr:GetAuthorizationToken takes no resource (Service Authorization "
+                "Reference, Amazon ECR)",
+            },
         )
-        acknowledge_grant_policy(
+        runner_resources = {
+            **windows,
+            stack.format_arn(
+                service="sagemaker", resource="processing-job", resource_name=f"{job_prefix}-*"
+            ): "the runner starts and reads only this endpoint's drift jobs, named per window",
+            "*": "cloudwatch:PutMetricData takes no resource; the function scopes it by the "
+            "cloudwatch:namespace condition",
+        }
+        if model_monitor:
+            runner_resources[f"{artifacts}/monitoring/model-monitor/*"] = (
+                "Model Monitor's reports, named per execution by the service"
+            )
+            runner_resources[
+                stack.format_arn(service="sagemaker", resource="processing-job", resource_name="*")
+            ] = "Model Monitor names its execution jobs itself: they cannot be scoped by name"
+        acknowledge_wildcards(
             self.runner.role.node.find_child("DefaultPolicy"),  # type: ignore[union-attr]
-            "the runner lists one endpoint's capture and the raw events for a window, writes "
-            "manifests/reports under monitoring/drift, and starts only <endpoint>-drift-* jobs",
+            actions=s3,
+            resources=runner_resources,
         )
-        acknowledge_grant_policy(
+        acknowledge_wildcards(
             self.bridge.role.node.find_child("DefaultPolicy"),  # type: ignore[union-attr]
-            "the bridge writes only its own log group's streams and reads one pipeline's runs",
         )
         for function in (self.runner, self.bridge):
             acknowledge_packs(

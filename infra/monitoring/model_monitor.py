@@ -24,7 +24,13 @@ from aws_cdk import aws_iam as iam
 from aws_cdk import aws_sagemaker as sagemaker
 from constructs import Construct
 
-from infra.compliance.packs import acknowledge_grant_policy
+from infra.compliance.packs import (
+    KMS_DATA_KEYS,
+    S3_DELETE,
+    S3_READ,
+    acknowledge_wildcards,
+    declare,
+)
 from infra.config import PlatformConfig
 from infra.data_lake.refs import LakeRefs
 from infra.monitoring.images import model_monitor_image
@@ -177,9 +183,21 @@ class ModelMonitorSchedules(Construct):
                 ),
             )
             self.schedules.append(schedule)
-        acknowledge_grant_policy(
+        artifacts = lake.artifacts_bucket.bucket_arn
+        acknowledge_wildcards(
             self.role,
-            "Model Monitor reads this endpoint's capture and ground truth and writes its "
-            "reports under monitoring/model-monitor, through the lake key only",
+            actions={
+                **declare(S3_READ, "CDK's read grants on capture, ground truth and reports"),
+                **declare(S3_DELETE, "CDK's write grant on Model Monitor's report prefix only"),
+                **declare(KMS_DATA_KEYS, "CDK's grants on the lake key, which encrypts them"),
+            },
+            resources={
+                f"{artifacts}/{CAPTURE_PREFIX}/*": "data capture objects are named per "
+                "endpoint, variant and hour by SageMaker",
+                f"{artifacts}/{GROUND_TRUTH_PREFIX}/*": "ground truth is named per hour of "
+                "collection, the layout the model-quality job merges",
+                f"{artifacts}/{OUTPUT_PREFIX}/*": "Model Monitor names its reports per "
+                "execution under this prefix",
+            },
         )
         cdk.Tags.of(self).add("monitoring-engine", "model_monitor")
