@@ -25,6 +25,7 @@ COMMAND_MODULES = (
     "labctl.serve",
     "labctl.invoke",
     "labctl.teardown",
+    "labctl.review",
 )
 
 
