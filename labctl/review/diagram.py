@@ -54,6 +54,7 @@ _AGGREGATED = {
 _FRAMEWORK = re.compile(
     r"BucketNotificationsHandler|CustomResourceProvider|CDKBucketDeployment|Provider/"
 )
+RANKDIR = "TB"
 _COLORS = {
     "AWS::Kinesis::Stream": "#fde2c8",
     "AWS::KinesisFirehose::DeliveryStream": "#fde2c8",
@@ -290,7 +291,17 @@ class _Builder:
     ) -> None:
         if src == dst or src not in self.nodes or dst not in self.nodes:
             return
-        self.edges.setdefault((src, dst), Edge(src, dst, label, dashed, constraint and not dashed))
+        a, b = self.nodes[src], self.nodes[dst]
+        if label in ("alarms", "notifies") and a.stack != b.stack and not a.external:
+            # Long dashed edges across the page hide the flows: say it in the box instead.
+            note = f"{label} {b.title} ({b.stack.split('-')[-1]})"
+            if note not in a.details:
+                a.details.append(note)
+            return
+        if label == "in VPC":
+            constraint = True  # the Network stack ranks below the workloads placed in it
+        keep = constraint and (not dashed or label == "in VPC")
+        self.edges.setdefault((src, dst), Edge(src, dst, label, dashed, keep))
 
     def targets(self, res: Resource, value: Any) -> list[str]:
         found = [self.owner[k] for k in self.refs(res, value) if k in self.owner]
@@ -427,7 +438,7 @@ def build(assembly: Assembly, title: str) -> Diagram:
 def to_dot(diagram: Diagram) -> graphviz.Digraph:
     g = graphviz.Digraph("architecture")
     g.attr(
-        rankdir="LR",
+        rankdir=RANKDIR,
         fontname="Arimo",
         fontsize="20",
         labelloc="t",

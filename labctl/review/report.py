@@ -45,7 +45,6 @@ class Review:
 
 def build(assembly: Assembly, profile: str, note: str = "") -> Review:
     outdir = assembly.outdir
-    title = f"{profile}: {', '.join(s.name for s in assembly.stacks)}"
     return Review(
         profile=profile,
         note=note,
@@ -60,12 +59,7 @@ def build(assembly: Assembly, profile: str, note: str = "") -> Review:
         lens=lens_mod.evaluate(assembly),
         cost=cost_mod.section(assembly),
         runtime=cost_mod.runtime_resources(assembly),
-        diagram=diagram_mod.build(
-            assembly,
-            f"Profile {profile} — generated from the cloud assembly"
-            if not title
-            else f"Profile {profile}",
-        ),
+        diagram=diagram_mod.build(assembly, f"Profile {profile}: built from the cloud assembly"),
     )
 
 
