@@ -41,8 +41,9 @@ lint: bootstrap
 bench: bootstrap
 	$(PY) benchmarks/bench_synth.py
 
-review: synth
-	@echo "templates and validation-report.json are in cdk.out.$(PROFILE)/"
+# One synth (example packages when no release file), then review.$(PROFILE)/review.html + .md.
+review: bootstrap
+	$(PY) -m labctl review --profile $(PROFILE)
 
 _account:
 	@test -n "$(ACCOUNT)" || { echo "set ACCOUNT=<12-digit id> REGION=<region> (profile $(PROFILE))"; exit 2; }
@@ -57,4 +58,4 @@ destroy: bootstrap node_modules/.installed _account
 	$(PY) -m labctl teardown --profile $(PROFILE) --account $(ACCOUNT) --region $(REGION) --yes
 
 clean:
-	rm -rf cdk.out cdk.out.* .lab .pytest_cache
+	rm -rf cdk.out cdk.out.* review.* .lab .pytest_cache

@@ -422,6 +422,7 @@ def build(assembly: Assembly, title: str) -> Diagram:
     builder.build_nodes()
     for node in builder.nodes.values():
         builder.describe(node)
+        node.details = list(dict.fromkeys(node.details))  # a rule named after its event
     builder.build_edges()
     account = assembly.stacks[0].account
     region = assembly.stacks[0].region
@@ -524,7 +525,7 @@ def render(diagram: Diagram, fmt: str) -> bytes:
 
 
 def to_mermaid(diagram: Diagram) -> str:
-    lines = ["flowchart LR"]
+    lines = ["flowchart TB"]
     lines.append(f'  subgraph account["{_mm(diagram.account)}"]')
     for stack in diagram.stacks:
         members = [n for n in diagram.nodes.values() if n.stack == stack]

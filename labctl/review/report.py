@@ -320,9 +320,12 @@ td{word-break:break-word}details{margin:6px 0}
 summary{cursor:pointer;font-weight:bold;font-size:13px}
 .diagram{overflow-x:auto;border:1px solid #d0d5dd;padding:8px;background:#fff}
 .diagram svg{max-width:100%;height:auto}
-.PASS{color:#fff;background:#1e7e34;font-weight:bold;text-align:center}
-.FAIL{color:#fff;background:#c62828;font-weight:bold;text-align:center}
-.MANUAL{color:#1d1d1f;background:#ffd54f;font-weight:bold;text-align:center}
+table td.PASS,.counts .PASS{color:#fff;background:#1e7e34;font-weight:bold;text-align:center}
+table td.FAIL,.counts .FAIL{color:#fff;background:#c62828;font-weight:bold;text-align:center}
+table td.MANUAL,.counts .MANUAL{color:#1d1d1f;background:#ffd54f;font-weight:bold;text-align:center}
+table.lens td:nth-child(1),table.lens td:nth-child(2),table.lens td:nth-child(4){white-space:nowrap}
+table.lens td:nth-child(3){min-width:240px}table.lens ul{margin:0;padding-left:16px}
+table.lens li.no{color:#c62828;font-weight:bold}
 .counts span{display:inline-block;padding:4px 10px;margin-right:8px;border-radius:4px}
 """
 
@@ -338,6 +341,43 @@ def _html_table(table: Table, status_col: int | None = None) -> str:
             cells.append(f"<td{cls}>{html.escape(cell)}</td>")
         body.append("<tr>" + "".join(cells) + "</tr>")
     return f"<table><thead><tr>{head}</tr></thead><tbody>{''.join(body)}</tbody></table>"
+
+
+def _html_lens(review: Review) -> str:
+    """The lens table; evidence as a list, long lists folded (failing evidence first)."""
+    head = "".join(
+        f"<th>{c}</th>"
+        for c in ("best practice", "pillar", "title", "status", "evidence / question")
+    )
+    rows = []
+    for r in review.lens:
+        if r.status == lens_mod.MANUAL:
+            detail = f"<b>Ask:</b> {html.escape(r.question)}"
+        else:
+            ordered = sorted(r.evidence, key=lambda e: e.holds)
+            items = [
+                f'<li class="{"ok" if e.holds else "no"}">{html.escape(e.render())}</li>'
+                for e in ordered
+            ]
+            bad = sum(1 for e in r.evidence if not e.holds)
+            if len(items) > 4:
+                summary = f"{len(items)} resources, " + (
+                    f"{bad} do not hold" if bad else "all hold"
+                )
+                detail = (
+                    f"<ul>{''.join(items[:3])}</ul><details><summary>{summary}</summary>"
+                    f"<ul>{''.join(items[3:])}</ul></details>"
+                )
+            else:
+                detail = f"<ul>{''.join(items)}</ul>"
+        rows.append(
+            f"<tr><td>{r.id}<br>({r.old_id})</td><td>{html.escape(r.pillar)}</td>"
+            f'<td>{html.escape(r.title)}</td><td class="{r.status}">{r.status}</td>'
+            f"<td>{detail}</td></tr>"
+        )
+    return (
+        f'<table class="lens"><thead><tr>{head}</tr></thead><tbody>{"".join(rows)}</tbody></table>'
+    )
 
 
 def inline_svg(svg: str) -> str:
@@ -390,7 +430,7 @@ def html_page(review: Review, svg: str, mermaid: str) -> str:
                     )
                     + "</p>"
                 )
-                parts.append(_html_table(_lens_rows(review), status_col=3))
+                parts.append(_html_lens(review))
         parts.append("</section>")
     parts.append("</main></body></html>")
     return "\n".join(parts)
