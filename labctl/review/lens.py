@@ -234,8 +234,25 @@ def bucket_guardrails(a: Assembly) -> list[Evidence]:
     return ev
 
 
+def _serverless_models(a: Assembly) -> set[tuple[str, str]]:
+    """Models hosted on serverless endpoints: SageMaker supports neither network isolation nor
+    VPC configuration nor data capture there (SageMaker developer guide, "Deploy models with
+    Amazon SageMaker Serverless Inference", feature exclusions)."""
+    found: set[tuple[str, str]] = set()
+    for c in _endpoint_configs(a):
+        for v in c.properties.get("ProductionVariants", []):
+            if "ServerlessConfig" in v:
+                found.update(a.resolve(c.stack, v.get("ModelName")))
+    return found
+
+
 def network_isolation(a: Assembly) -> list[Evidence]:
-    ev = [_has(m, "EnableNetworkIsolation") for m in a.of_type("AWS::SageMaker::Model")]
+    serverless = _serverless_models(a)
+    ev = [
+        _has(m, "EnableNetworkIsolation")
+        for m in a.of_type("AWS::SageMaker::Model")
+        if m.key not in serverless
+    ]
     for p in _pipelines(a):
         ev.append(
             _contains(p, "PipelineDefinition", '"EnableNetworkIsolation": true', "training jobs")
@@ -415,10 +432,14 @@ def raw_expiry(a: Assembly) -> list[Evidence]:
 
 
 def capture(a: Assembly) -> list[Evidence]:
-    return [
-        _has(c, "DataCaptureConfig.EnableCapture", "requests and responses captured")
-        for c in _endpoint_configs(a)
-    ]
+    ev = []
+    for c in _endpoint_configs(a):
+        serverless = any(
+            "ServerlessConfig" in v for v in c.properties.get("ProductionVariants", [])
+        )
+        note = "serverless endpoints cannot capture data" if serverless else "requests captured"
+        ev.append(_has(c, "DataCaptureConfig.EnableCapture", note))
+    return ev
 
 
 def same_serving_template(a: Assembly) -> list[Evidence]:
