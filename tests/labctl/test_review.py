@@ -308,6 +308,9 @@ def test_another_serving_kind_changes_the_endpoint_node(reviews, tmp_path) -> No
         for key in ("InstanceType", "InitialInstanceCount"):
             variant.pop(key)
         variant["ServerlessConfig"] = {"MemorySizeInMB": 2048, "MaxConcurrency": 5}
+        del config["Properties"]["DataCaptureConfig"]  # as the serving construct does
+        model = next(b for b in resources.values() if b["Type"] == "AWS::SageMaker::Model")
+        del model["Properties"]["EnableNetworkIsolation"]
 
     _edit(copy, stack, serverless)
     changed = diagram.build(Assembly.read(copy), "lab")
@@ -315,6 +318,13 @@ def test_another_serving_kind_changes_the_endpoint_node(reviews, tmp_path) -> No
     assert "serverless 2048 MB" in node.details
     assert not any(d.startswith("real-time") for d in node.details)
     assert diagram.render(changed, "svg") != paths["svg"].read_bytes()
+    # The lens follows too: capture is impossible on serverless (FAIL, with the reason), while
+    # network isolation, which SageMaker does not offer there, is not demanded of it.
+    rows = {r.id: r for r in lens.evaluate(Assembly.read(copy))}
+    capture = [e for e in rows["MLOPS06-BP01"].evidence if not e.holds]
+    assert [e.stack for e in capture] == [stack] and "serverless" in capture[0].note
+    assert stack not in {e.stack for e in rows["MLSEC04-BP01"].evidence}
+    assert rows["MLSEC04-BP01"].status == lens.PASS
 
 
 def test_png_is_a_picture(reviews) -> None:  # type: ignore[no-untyped-def]
