@@ -15,7 +15,6 @@ from labctl.review.assembly import Assembly
 from labctl.review.lens import get, pipeline_parameters
 
 ESTIMATOR = ("infra.cost.idle", "idle_cost")
-RUNTIME = ("labctl.teardown", "runtime_resources")
 NOT_AVAILABLE = "cost estimate not available in this build"
 
 
@@ -132,15 +131,38 @@ def section(assembly: Assembly) -> CostSection:
     return CostSection(idle, note, drivers(assembly))
 
 
-def runtime_resources(assembly: Assembly) -> tuple[list[str], str]:
-    """Resources created at run time outside CloudFormation, from the teardown plan."""
-    planner = _optional(*RUNTIME)
-    if planner is None:
+def runtime_resources(profile: str) -> tuple[list[str], str]:
+    """What one copy creates at run time outside CloudFormation, as the teardown sweep knows it.
+
+    Read from the teardown's residue module (``labctl.residue``: the kinds it lists and deletes,
+    in order, and the names it derives from the profile); listing what actually exists needs
+    an account (``labctl teardown`` plans it).
+    """
+    residue = _optional("labctl.residue", "Names")
+    if residue is None:
         return [], (
-            "teardown plan not available in this build "
-            f"({RUNTIME[0]}.{RUNTIME[1]} is missing): run-time resources are not listed"
+            "teardown plan not available in this build (labctl.residue is missing): "
+            "run-time resources are not listed"
         )
     try:
-        return [str(x) for x in planner(assembly.outdir)], "from the teardown plan"
+        from infra.config import load_profile
+
+        module = importlib.import_module("labctl.residue")
+        names = module.Names.of(load_profile(profile))
+        retained = set(getattr(module, "RETAINED_KINDS", ()))
+        kinds = [
+            f"{kind} (kept by the retain profile)" if kind in retained else kind
+            for kind in module.SWEEP_ORDER
+        ]
+        lines = [
+            "kinds the teardown sweep lists and deletes, in order: " + ", ".join(kinds),
+            "endpoints (and their configs and models, also from rolled-back deployments): "
+            + ", ".join(names.endpoints),
+            f"pipeline executions, experiments and trials of pipeline {names.pipeline}",
+            "model package versions registered in groups " + ", ".join(names.groups),
+            "job log streams in " + ", ".join(getattr(module, "JOB_LOG_GROUPS", ())),
+            f"Lake Formation grants and registrations around database {names.database}",
+        ]
+        return lines, "from the teardown plan's residue list (labctl.residue)"
     except Exception as err:
         return [], f"teardown plan failed: {type(err).__name__}: {err}"

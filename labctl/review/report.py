@@ -58,7 +58,7 @@ def build(assembly: Assembly, profile: str, note: str = "") -> Review:
         entry_points=security.entry_points(assembly),
         lens=lens_mod.evaluate(assembly),
         cost=cost_mod.section(assembly),
-        runtime=cost_mod.runtime_resources(assembly),
+        runtime=cost_mod.runtime_resources(profile),
         diagram=diagram_mod.build(assembly, f"Profile {profile}: built from the cloud assembly"),
     )
 
@@ -108,7 +108,19 @@ def _tables(review: Review) -> dict[str, list[tuple[str, object]]]:
         inv.append(("details", (f"{stack}: {len(items)} resources{prot}", (cols, rows))))
     runtime, note = review.runtime
     inv.append(("h3", "Created at run time, outside CloudFormation"))
-    inv.append(("p", note + (": " + ", ".join(runtime) if runtime else "")))
+    inv.append(("p", note + ("." if runtime else "")))
+    if runtime:
+        inv.append(
+            (
+                "table",
+                (
+                    [
+                        "what",
+                    ],
+                    [[line] for line in runtime],
+                ),
+            )
+        )
     sec = out["security"]
     sec.append(("h3", "Compliance gate per pack"))
     sec.append(
