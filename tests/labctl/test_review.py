@@ -413,3 +413,34 @@ def test_cli_rejects_a_folder_that_is_no_assembly(tmp_path, capsys) -> None:  # 
     code = main(["review", "--assembly", str(tmp_path / "nothing"), "--out", str(tmp_path / "r")])
     assert code == 2
     assert "no cloud assembly" in capsys.readouterr().err
+
+
+def test_runtime_resources_come_from_the_teardown_residue_list(monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    import sys
+    import types
+
+    monkeypatch.delitem(sys.modules, "labctl.residue", raising=False)
+    monkeypatch.setattr(cost, "_optional", lambda module, name: None)
+    lines, note = cost.runtime_resources("lab")
+    assert lines == [] and note.startswith("teardown plan not available in this build")
+
+    class Names:
+        @classmethod
+        def of(cls, config):  # type: ignore[no-untyped-def]
+            names = types.SimpleNamespace(
+                endpoints=(config.endpoint_name,), pipeline="p", groups=("g",), database="d"
+            )
+            return names
+
+    fake = types.ModuleType("labctl.residue")
+    fake.Names = Names  # type: ignore[attr-defined]
+    fake.SWEEP_ORDER = ("endpoint", "bucket")  # type: ignore[attr-defined]
+    fake.RETAINED_KINDS = frozenset({"bucket"})  # type: ignore[attr-defined]
+    fake.JOB_LOG_GROUPS = ("/aws/sagemaker/TrainingJobs",)  # type: ignore[attr-defined]
+    monkeypatch.setitem(sys.modules, "labctl.residue", fake)
+    monkeypatch.setattr(cost, "_optional", lambda module, name: Names)
+    lines, note = cost.runtime_resources("lab")
+    assert "endpoint, bucket (kept by the retain profile)" in lines[0]
+    from infra.config import load_profile
+
+    assert load_profile("lab").endpoint_name in lines[1]
