@@ -6,7 +6,9 @@ Best-practice ids: the lens renamed them from ``MLSEC-03`` style to ``MLSEC03-BP
 the Machine Learning Lens (docs.aws.amazon.com/wellarchitected/latest/machine-learning-lens/),
 which show e.g. MLSEC03-BP01 Provide least privilege access (old MLSEC-03), MLSEC03-BP05 Keep
 only relevant data (old MLSEC-07), MLSEC04-BP03 Protect against data poisoning threats (old
-MLSEC-10). The other new ids here follow that same phase/position pattern from the old index.
+MLSEC-10), and the pages MLCOST04-BP12 Set up a budget and use resource tagging to track costs
+(old MLCOST-20) and MLCOST06-BP01 Monitor usage and cost by ML activity (old MLCOST-27). The
+other new ids here follow that same phase/position pattern from the old index.
 
 Each row is PASS (every piece of evidence holds: a resource that exists and a property that
 holds), FAIL (the template contradicts the practice; the evidence names where), or MANUAL (no
@@ -728,7 +730,7 @@ LENS: list[tuple[str, str, str, str, Callable[[Assembly], list[Evidence]] | None
         "MLCOST04-BP12",
         "MLCOST-20",
         "Cost optimization",
-        "Setup budget and use resource tagging to track costs",
+        "Set up a budget and use resource tagging to track costs",
         budget_and_tags,
         "",
     ),
