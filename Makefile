@@ -43,8 +43,9 @@ bench: bootstrap
 	$(PY) benchmarks/bench_synth.py
 	$(PY) benchmarks/bench_drift.py
 
-review: synth
-	@echo "templates and validation-report.json are in cdk.out.$(PROFILE)/"
+# One synth (example packages when no release file), then review.$(PROFILE)/review.html + .md.
+review: bootstrap
+	$(PY) -m labctl review --profile $(PROFILE)
 
 _account:
 	@test -n "$(ACCOUNT)" || { echo "set ACCOUNT=<12-digit id> REGION=<region> (profile $(PROFILE))"; exit 2; }
@@ -67,4 +68,4 @@ cost: bootstrap
 	$(PY) -m labctl cost --profile $(PROFILE) --all-kinds
 
 clean:
-	rm -rf cdk.out cdk.out.* .lab .pytest_cache
+	rm -rf cdk.out cdk.out.* review.* .lab .pytest_cache

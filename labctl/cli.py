@@ -26,6 +26,7 @@ COMMAND_MODULES = (
     "labctl.invoke",
     "labctl.teardown",
     "labctl.cost",
+    "labctl.review",
 )
 
 

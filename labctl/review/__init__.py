@@ -1,0 +1,79 @@
+"""labctl review: a reference-architecture review generated from a profile's cloud assembly.
+
+One synth (or an existing assembly with ``--assembly``), then: the architecture diagram (SVG,
+PNG, Mermaid), the inventory, security and compliance, the Well-Architected ML Lens table and
+the cost section, as one self-contained HTML page and the same content as Markdown.
+"""
+
+from __future__ import annotations
+
+import argparse
+import time
+from pathlib import Path
+
+from labctl.errors import OperationFailed, UsageError
+
+
+def run(args: argparse.Namespace) -> int:
+    from infra.config import ConfigError, load_profile
+    from infra.serving.release import release_path
+    from labctl.review.assembly import Assembly, AssemblyError
+    from labctl.review.report import build, write
+
+    started = time.perf_counter()
+    if args.assembly:
+        outdir = Path(args.assembly)
+        note = f"Assembly read from {outdir} (not synthesized by this command)."
+        violations = 0
+    else:
+        from labctl.synth import synthesize
+
+        try:
+            config = load_profile(args.profile)
+        except ConfigError as err:
+            raise UsageError(f"profile {args.profile!r}: {err}") from err
+        release = args.release or (None if release_path(config.env_name).is_file() else "example")
+        outdir = Path(args.outdir or f"cdk.out.{args.profile}")
+        summary = synthesize(args.profile, outdir, None, release)
+        violations = summary.violations
+        note = summary.release_note + (
+            " (the offline example packages)" if release == "example" else ""
+        )
+    try:
+        assembly = Assembly.read(outdir)
+    except AssemblyError as err:
+        raise UsageError(str(err)) from err
+    synth_done = time.perf_counter()
+    review = build(assembly, args.profile, note)
+    folder = Path(args.out or f"review.{args.profile}")
+    paths = write(review, folder)
+    seconds = time.perf_counter() - synth_done
+    from labctl.review.lens import counts
+
+    c = counts(review.lens)
+    print(
+        f"review of profile {args.profile}: {folder}/ ({seconds:.1f} s beyond the synth, "
+        f"{synth_done - started:.1f} s synth/read)"
+    )
+    for role, path in paths.items():
+        print(f"  {role:<9} {path}")
+    print(f"  lens: PASS {c['PASS']}, FAIL {c['FAIL']}, MANUAL {c['MANUAL']}")
+    if violations:
+        raise OperationFailed(f"{violations} unacknowledged compliance findings (see the review)")
+    return 0
+
+
+def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
+    parser = sub.add_parser("review", help="write a reference-architecture review of a profile")
+    parser.add_argument("--profile", default="lab", help="config/<profile>.json (default lab)")
+    parser.add_argument("--out", help="review folder (default review.<profile>)")
+    parser.add_argument("--outdir", help="cloud assembly folder (default cdk.out.<profile>)")
+    parser.add_argument(
+        "--assembly", help="review this existing cloud assembly instead of synthesizing"
+    )
+    parser.add_argument(
+        "--release",
+        help="as for synth; default release/<env>.json when it exists, else 'example' so the "
+        "serving stacks are reviewed too",
+    )
+    parser.set_defaults(handler=run)

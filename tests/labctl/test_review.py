@@ -1,0 +1,446 @@
+"""labctl review: every section checked against the templates themselves (the oracle), and a
+planted change in a copy of the assembly must change what the review says."""
+
+from __future__ import annotations
+
+import html
+import json
+import shutil
+from pathlib import Path
+from typing import Any
+
+import html5lib
+import pytest
+
+from labctl.cli import main
+from labctl.review import cost, diagram, lens
+from labctl.review.assembly import Assembly
+from labctl.review.report import build, write
+
+PROFILES = ("lab", "prod-like")
+
+
+@pytest.fixture(scope="module")
+def reviews(synth, tmp_path_factory):  # type: ignore[no-untyped-def]
+    """profile -> (assembly dir, Review, written paths): one synth per profile, shared."""
+    out = {}
+    for profile in PROFILES:
+        outdir = synth(profile).outdir
+        review = build(Assembly.read(outdir), profile)
+        paths = write(review, tmp_path_factory.mktemp(f"review-{profile}"))
+        out[profile] = (outdir, review, paths)
+    return out
+
+
+def _templates(outdir: Path) -> dict[str, dict[str, Any]]:
+    manifest = json.loads((outdir / "manifest.json").read_text())
+    return {
+        name: json.loads((outdir / a["properties"]["templateFile"]).read_text())
+        for name, a in manifest["artifacts"].items()
+        if a["type"] == "aws:cloudformation:stack"
+    }
+
+
+def _copy(outdir: Path, tmp_path: Path) -> Path:
+    target = tmp_path / "assembly"
+    shutil.copytree(outdir, target, ignore=shutil.ignore_patterns("asset.*"))
+    return target
+
+
+def _edit(folder: Path, stack: str, edit) -> None:  # type: ignore[no-untyped-def]
+    path = folder / f"{stack}.template.json"
+    template = json.loads(path.read_text())
+    edit(template["Resources"])
+    path.write_text(json.dumps(template))
+
+
+# -- inventory ----------------------------------------------------------------------------------
+@pytest.mark.parametrize("profile", PROFILES)
+def test_inventory_matches_the_templates_resource_for_resource(reviews, profile) -> None:  # type: ignore[no-untyped-def]
+    outdir, review, _ = reviews[profile]
+    templates = _templates(outdir)
+    assert set(review.inventory) == set(templates)
+    for stack, template in templates.items():
+        listed = [(i.logical_id, i.type) for i in review.inventory[stack]]
+        expected = [(lid, body["Type"]) for lid, body in template["Resources"].items()]
+        assert listed == expected, stack
+        # Construct paths: the metadata file maps each path to its logical id.
+        meta = json.loads((outdir / f"{stack}.metadata.json").read_text())
+        paths = {
+            e["data"]: p.lstrip("/")
+            for p, entries in meta.items()
+            for e in entries
+            if e["type"] == "aws:cdk:logicalId"
+        }
+        for item in review.inventory[stack]:
+            assert item.path == paths[item.logical_id]
+            body = template["Resources"][item.logical_id]
+            assert item.deletion.startswith(body.get("DeletionPolicy", "Delete"))
+            key = (
+                body.get("Properties", {})
+                .get("BucketEncryption", {})
+                .get("ServerSideEncryptionConfiguration", [{}])[0]
+                .get("ServerSideEncryptionByDefault", {})
+                .get("KMSMasterKeyID")
+            )
+            if isinstance(key, dict) and "Fn::GetAtt" in key:
+                assert key["Fn::GetAtt"][0] in item.encryption
+
+
+def test_inventory_shows_instance_types_and_counts(reviews) -> None:  # type: ignore[no-untyped-def]
+    outdir, review, _ = reviews["prod-like"]
+    for stack, template in _templates(outdir).items():
+        for lid, body in template["Resources"].items():
+            if body["Type"] != "AWS::SageMaker::EndpointConfig":
+                continue
+            variant = body["Properties"]["ProductionVariants"][0]
+            item = next(i for i in review.inventory[stack] if i.logical_id == lid)
+            assert item.capacity == f"{variant['InitialInstanceCount']} x {variant['InstanceType']}"
+
+
+# -- security -----------------------------------------------------------------------------------
+@pytest.mark.parametrize("profile", PROFILES)
+def test_every_acknowledgement_appears_with_its_reason(reviews, profile) -> None:  # type: ignore[no-untyped-def]
+    outdir, review, paths = reviews[profile]
+    report = json.loads((outdir / "validation-report.json").read_text())
+    suppressed = [s for p in report["pluginReports"] for s in p["suppressedViolations"]]
+    assert suppressed
+    listed = {(a.finding, a.reason) for acks in review.acks.values() for a in acks}
+    markdown = paths["markdown"].read_text()
+    page = paths["html"].read_text()
+    for s in suppressed:
+        finding = s["acknowledgedId"].split("::", 1)[1]
+        assert (finding, s["reason"]) in listed, finding
+        rule = finding.split("[", 1)[0]
+        assert finding in [a.finding for a in review.acks[rule]]
+        assert s["reason"].replace("|", "\\|") in markdown
+        assert html.escape(s["reason"]) in page
+
+
+@pytest.mark.parametrize("profile", PROFILES)
+def test_nothing_is_reachable_from_outside_the_account(reviews, profile) -> None:  # type: ignore[no-untyped-def]
+    _, review, _ = reviews[profile]
+    assert review.exposure == []
+    doors = {e.logical_id.rstrip("0123456789ABCDEF") for e in review.entry_points}
+    assert doors <= {"EndpointInvokePolicy", "IngestionProducerPolicy"}
+
+
+def test_a_public_bucket_policy_is_reported_as_reachable(reviews, tmp_path) -> None:  # type: ignore[no-untyped-def]
+    outdir, _, _ = reviews["lab"]
+    copy = _copy(outdir, tmp_path)
+    stack = next(s for s in _templates(copy) if s.endswith("DataLake"))
+
+    def open_raw(resources: dict[str, Any]) -> None:
+        policy = next(b for k, b in resources.items() if k.startswith("LakeRawBucketPolicy"))
+        policy["Properties"]["PolicyDocument"]["Statement"].append(
+            {"Effect": "Allow", "Principal": "*", "Action": "s3:GetObject", "Resource": "*"}
+        )
+
+    _edit(copy, stack, open_raw)
+    from labctl.review.security import exposure
+
+    found = exposure(Assembly.read(copy))
+    assert [e.logical_id for e in found if e.logical_id.startswith("LakeRawBucketPolicy")]
+
+
+def test_roles_say_who_assumes_them_and_what_they_may_do(reviews) -> None:  # type: ignore[no-untyped-def]
+    outdir, review, _ = reviews["prod-like"]
+    roles = [
+        (stack, lid)
+        for stack, t in _templates(outdir).items()
+        for lid, body in t["Resources"].items()
+        if body["Type"] == "AWS::IAM::Role"
+    ]
+    assert sorted((r.stack, r.logical_id) for r in review.roles) == sorted(roles)
+    firehose = next(r for r in review.roles if r.logical_id.startswith("IngestionDeliveryRole"))
+    assert firehose.assumed_by == "Service:firehose.amazonaws.com"
+    assert "kinesis" in firehose.may and "s3" in firehose.may
+
+
+# -- lens ---------------------------------------------------------------------------------------
+def _resolve(props: Any, path: str) -> Any:
+    """The test's own dotted-path lookup (independent of lens.get)."""
+    node = props
+    for part in path.replace("[", ".[").split("."):
+        if not part:
+            continue
+        node = node[int(part[1:-1])] if part.startswith("[") else node[part]
+    return node
+
+
+def _joined(value: Any) -> str:
+    if isinstance(value, str):
+        return value
+    if isinstance(value, dict) and "Fn::Join" in value:
+        sep, parts = value["Fn::Join"]
+        return sep.join(_joined(p) for p in parts)
+    if isinstance(value, dict):
+        return json.dumps(value) + "".join(_joined(v) for v in value.values())
+    if isinstance(value, list):
+        return json.dumps(value) + "".join(_joined(v) for v in value)
+    return json.dumps(value)
+
+
+@pytest.mark.parametrize("profile", PROFILES)
+def test_pass_rows_point_at_resources_that_exist_and_properties_that_hold(reviews, profile) -> None:  # type: ignore[no-untyped-def]
+    outdir, review, _ = reviews[profile]
+    templates = _templates(outdir)
+    passed = [r for r in review.lens if r.status == lens.PASS]
+    assert len(passed) >= 20
+    for row in passed:
+        assert row.evidence, row.id
+        for ev in row.evidence:
+            body = templates[ev.stack]["Resources"][ev.logical_id]  # the resource exists
+            value = _resolve(body.get("Properties", {}), ev.prop)  # the property exists
+            if ev.contains:
+                assert ev.contains in _joined(value), (row.id, ev)
+            else:
+                assert value not in (None, False, "", [], {}), (row.id, ev)
+
+
+def test_manual_rows_carry_a_question(reviews) -> None:  # type: ignore[no-untyped-def]
+    for _, review, _ in reviews.values():
+        for row in review.lens:
+            if row.status == lens.MANUAL:
+                assert row.question.endswith("?"), row.id
+
+
+def test_removing_the_endpoint_kms_key_turns_its_row_to_fail(reviews, tmp_path) -> None:  # type: ignore[no-untyped-def]
+    outdir, review, _ = reviews["prod-like"]
+    copy = _copy(outdir, tmp_path)
+    stack = next(s for s in _templates(copy) if s.endswith("-Serving"))
+
+    def drop_key(resources: dict[str, Any]) -> None:
+        config = next(
+            b for b in resources.values() if b["Type"] == "AWS::SageMaker::EndpointConfig"
+        )
+        del config["Properties"]["KmsKeyId"]
+
+    _edit(copy, stack, drop_key)
+    before = {(r.id, r.title): r.status for r in review.lens}
+    after_rows = lens.evaluate(Assembly.read(copy))
+    after = {(r.id, r.title): r.status for r in after_rows}
+    changed = {k: (before[k], v) for k, v in after.items() if before[k] != v}
+    assert list(changed.values()) == [(lens.PASS, lens.FAIL)]
+    (key,) = changed
+    assert key[0] == "MLSEC02-BP01"
+    row = next(r for r in after_rows if (r.id, r.title) == key)
+    failing = [e for e in row.evidence if not e.holds]
+    assert [(e.stack, e.prop) for e in failing] == [(stack, "KmsKeyId")]
+
+
+def test_removing_the_rollback_alarms_fails_the_deployment_strategy_row(reviews, tmp_path) -> None:  # type: ignore[no-untyped-def]
+    outdir, _, _ = reviews["lab"]
+    copy = _copy(outdir, tmp_path)
+    stack = next(s for s in _templates(copy) if s.endswith("-Serving"))
+
+    def drop(resources: dict[str, Any]) -> None:
+        endpoint = next(b for b in resources.values() if b["Type"] == "AWS::SageMaker::Endpoint")
+        del endpoint["Properties"]["DeploymentConfig"]["AutoRollbackConfiguration"]
+
+    _edit(copy, stack, drop)
+    row = next(r for r in lens.evaluate(Assembly.read(copy)) if r.id == "MLREL05-BP02")
+    assert row.status == lens.FAIL
+
+
+# -- diagram ------------------------------------------------------------------------------------
+def test_isolated_network_adds_the_vpc_and_its_endpoints(reviews) -> None:  # type: ignore[no-untyped-def]
+    lab = reviews["lab"][1].diagram
+    prod = reviews["prod-like"][1].diagram
+    assert not [n for n in lab.nodes.values() if n.type.startswith("AWS::EC2::")]
+    vpc = [n for n in prod.nodes.values() if n.type == "AWS::EC2::VPC"]
+    endpoints = [n for n in prod.nodes.values() if n.type == "AWS::EC2::VPCEndpoint"]
+    assert len(vpc) == 1 and len(endpoints) == 1
+    # Every VPC endpoint of the Network template is counted in that node.
+    outdir = reviews["prod-like"][0]
+    count = sum(
+        1
+        for t in _templates(outdir).values()
+        for b in t["Resources"].values()
+        if b["Type"] == "AWS::EC2::VPCEndpoint"
+    )
+    assert endpoints[0].details[0].startswith(f"{count}: ")
+    placed = {e.src for e in prod.edges if e.dst == vpc[0].id and e.label == "in VPC"}
+    types = {prod.nodes[s].type for s in placed}
+    assert {"AWS::SageMaker::Endpoint", "AWS::SageMaker::Pipeline"} <= types
+    lab_svg = reviews["lab"][2]["svg"].read_text()
+    prod_svg = reviews["prod-like"][2]["svg"].read_text()
+    assert "VPC endpoints" in prod_svg and "VPC endpoints" not in lab_svg
+    assert "VPC endpoints" in reviews["prod-like"][2]["mermaid"].read_text()
+
+
+def test_the_spine_flows_from_producers_to_retraining(reviews) -> None:  # type: ignore[no-untyped-def]
+    d = reviews["lab"][1].diagram
+
+    def node(type_: str, name: str = "") -> str:
+        return next(
+            n.id for n in d.nodes.values() if n.type == type_ and (not name or name in n.details)
+        )
+
+    flows = {(e.src, e.dst) for e in d.edges}
+    stream = node("AWS::Kinesis::Stream")
+    firehose = node("AWS::KinesisFirehose::DeliveryStream")
+    raw = node("AWS::S3::Bucket", "RawBucket")
+    pipeline = node("AWS::SageMaker::Pipeline")
+    registry = node("AWS::SageMaker::ModelPackageGroup", "XGBoostGroup")
+    approved = node("AWS::Events::Rule", "ModelApproved")
+    delivery = node("AWS::CodePipeline::Pipeline")
+    endpoints = [n.id for n in d.nodes.values() if n.type == "AWS::SageMaker::Endpoint"]
+    artifacts = node("AWS::S3::Bucket", "ArtifactsBucket")
+    retrain = node("AWS::Events::Rule", "RetrainRequested")
+    assert ("ext_ProducerPolicy", stream) in flows
+    assert {(stream, firehose), (firehose, raw), (raw, pipeline), (pipeline, registry)} <= flows
+    assert {(registry, approved), (approved, delivery), (retrain, pipeline)} <= flows
+    for endpoint in endpoints:
+        assert (delivery, endpoint) in flows and (endpoint, artifacts) in flows
+
+
+def test_another_serving_kind_changes_the_endpoint_node(reviews, tmp_path) -> None:  # type: ignore[no-untyped-def]
+    outdir, review, paths = reviews["lab"]
+    copy = _copy(outdir, tmp_path)
+    stack = next(s for s in _templates(copy) if s.endswith("-Serving"))
+
+    def serverless(resources: dict[str, Any]) -> None:
+        config = next(
+            b for b in resources.values() if b["Type"] == "AWS::SageMaker::EndpointConfig"
+        )
+        variant = config["Properties"]["ProductionVariants"][0]
+        for key in ("InstanceType", "InitialInstanceCount"):
+            variant.pop(key)
+        variant["ServerlessConfig"] = {"MemorySizeInMB": 2048, "MaxConcurrency": 5}
+        del config["Properties"]["DataCaptureConfig"]  # as the serving construct does
+        model = next(b for b in resources.values() if b["Type"] == "AWS::SageMaker::Model")
+        del model["Properties"]["EnableNetworkIsolation"]
+
+    _edit(copy, stack, serverless)
+    changed = diagram.build(Assembly.read(copy), "lab")
+    node = next(n for n in changed.nodes.values() if n.stack == stack and "Endpoint" in n.type)
+    assert "serverless 2048 MB" in node.details
+    assert not any(d.startswith("real-time") for d in node.details)
+    assert diagram.render(changed, "svg") != paths["svg"].read_bytes()
+    # The lens follows too: capture is impossible on serverless (FAIL, with the reason), while
+    # network isolation, which SageMaker does not offer there, is not demanded of it.
+    rows = {r.id: r for r in lens.evaluate(Assembly.read(copy))}
+    capture = [e for e in rows["MLOPS06-BP01"].evidence if not e.holds]
+    assert [e.stack for e in capture] == [stack] and "serverless" in capture[0].note
+    assert stack not in {e.stack for e in rows["MLSEC04-BP01"].evidence}
+    assert rows["MLSEC04-BP01"].status == lens.PASS
+
+
+def test_png_is_a_picture(reviews) -> None:  # type: ignore[no-untyped-def]
+    for _, _, paths in reviews.values():
+        data = paths["png"].read_bytes()
+        assert data[:8] == b"\x89PNG\r\n\x1a\n"
+        width = int.from_bytes(data[16:20], "big")
+        height = int.from_bytes(data[20:24], "big")
+        assert width > 800 and height > 800
+
+
+# -- the page -----------------------------------------------------------------------------------
+@pytest.mark.parametrize("profile", PROFILES)
+def test_html_is_well_formed_and_self_contained(reviews, profile) -> None:  # type: ignore[no-untyped-def]
+    page = reviews[profile][2]["html"].read_text()
+    parser = html5lib.HTMLParser(strict=True, namespaceHTMLElements=False)
+    doc = parser.parse(page)  # raises on any parse error
+    for element in doc.iter():
+        tag = element.tag if isinstance(element.tag, str) else ""
+        assert tag.split("}")[-1] not in ("script", "link", "iframe", "img", "object", "embed")
+        for attr, value in element.attrib.items():
+            name = attr.split("}")[-1]
+            if name in ("src", "href", "xlink:href", "action", "data"):
+                assert value.startswith(("#", "data:")), (tag, attr, value)
+        style = element.attrib.get("style", "") + (element.text or "" if tag == "style" else "")
+        assert "url(" not in style and "@import" not in style
+    assert "<svg" in page
+    ids = {e.attrib.get("id") for e in doc.iter()}
+    for anchor in ("architecture", "inventory", "security", "lens", "cost"):
+        assert anchor in ids
+
+
+def test_markdown_embeds_the_mermaid_diagram(reviews) -> None:  # type: ignore[no-untyped-def]
+    paths = reviews["prod-like"][2]
+    markdown = paths["markdown"].read_text()
+    mermaid = paths["mermaid"].read_text()
+    assert "```mermaid\n" + mermaid.rstrip() + "\n```" in markdown
+    assert mermaid.startswith("flowchart ")
+
+
+# -- cost ---------------------------------------------------------------------------------------
+def test_cost_says_plainly_when_no_estimator_is_in_the_build(reviews, monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    monkeypatch.setattr(cost, "ESTIMATOR", ("labctl.no_such_module", "idle_cost"))
+    outdir, _, _ = reviews["lab"]
+    section = cost.section(Assembly.read(outdir))
+    assert section.idle is None and section.idle_note.startswith(cost.NOT_AVAILABLE)
+    assert any(d[1] == "ml.m5.large instance hours" for d in section.drivers)
+
+
+def test_cost_shows_the_estimator_figures_when_present(reviews, monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    seen = {}
+
+    class Estimate:
+        def to_json(self) -> dict[str, Any]:
+            return {
+                "region": "us-east-1",
+                "prices_as_of": "2026-01-01",
+                "daily_usd": 1.5,
+                "monthly_usd": 45.6,
+                "lines": [],
+            }
+
+    def fake(templates: dict[str, Any], region: str) -> Estimate:
+        seen["stacks"], seen["region"] = sorted(templates), region
+        return Estimate()
+
+    monkeypatch.setattr(
+        cost, "_optional", lambda module, name: fake if name == "idle_cost" else None
+    )
+    outdir, _, _ = reviews["lab"]
+    section = cost.section(Assembly.read(outdir))
+    assert section.idle is not None and section.idle["monthly_usd"] == 45.6
+    assert seen["stacks"] == sorted(_templates(outdir)) and seen["region"] == "us-east-1"
+
+
+# -- CLI ----------------------------------------------------------------------------------------
+def test_cli_reviews_an_existing_assembly(reviews, tmp_path, capsys) -> None:  # type: ignore[no-untyped-def]
+    outdir = reviews["lab"][0]
+    code = main(["review", "--profile", "lab", "--assembly", str(outdir), "--out", str(tmp_path)])
+    assert code == 0
+    assert (tmp_path / "review.html").is_file() and (tmp_path / "architecture.png").is_file()
+    assert "lens: PASS" in capsys.readouterr().out
+
+
+def test_cli_rejects_a_folder_that_is_no_assembly(tmp_path, capsys) -> None:  # type: ignore[no-untyped-def]
+    code = main(["review", "--assembly", str(tmp_path / "nothing"), "--out", str(tmp_path / "r")])
+    assert code == 2
+    assert "no cloud assembly" in capsys.readouterr().err
+
+
+def test_runtime_resources_come_from_the_teardown_residue_list(monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    import sys
+    import types
+
+    monkeypatch.delitem(sys.modules, "labctl.residue", raising=False)
+    monkeypatch.setattr(cost, "_optional", lambda module, name: None)
+    lines, note = cost.runtime_resources("lab")
+    assert lines == [] and note.startswith("teardown plan not available in this build")
+
+    class Names:
+        @classmethod
+        def of(cls, config):  # type: ignore[no-untyped-def]
+            names = types.SimpleNamespace(
+                endpoints=(config.endpoint_name,), pipeline="p", groups=("g",), database="d"
+            )
+            return names
+
+    fake = types.ModuleType("labctl.residue")
+    fake.Names = Names  # type: ignore[attr-defined]
+    fake.SWEEP_ORDER = ("endpoint", "bucket")  # type: ignore[attr-defined]
+    fake.RETAINED_KINDS = frozenset({"bucket"})  # type: ignore[attr-defined]
+    fake.JOB_LOG_GROUPS = ("/aws/sagemaker/TrainingJobs",)  # type: ignore[attr-defined]
+    monkeypatch.setitem(sys.modules, "labctl.residue", fake)
+    monkeypatch.setattr(cost, "_optional", lambda module, name: Names)
+    lines, note = cost.runtime_resources("lab")
+    assert "endpoint, bucket (kept by the retain profile)" in lines[0]
+    from infra.config import load_profile
+
+    assert load_profile("lab").endpoint_name in lines[1]
