@@ -34,6 +34,16 @@ TARGET_MODEL = "X-Amzn-SageMaker-Target-Model"
 TARGET_CONTAINER = "X-Amzn-SageMaker-Target-Container-Hostname"
 INFERENCE_ID = "X-Amzn-SageMaker-Inference-Id"
 MAX_BODY_BYTES = 6 * 1024 * 1024  # InvokeEndpoint's real-time payload limit
+# Header limits from the sagemaker-runtime API model (botocore's service-2.json shapes
+# TargetModelHeader, TargetContainerHostnameHeader, EndpointName, Header, InferenceId).
+HEADER_LIMITS = {
+    TARGET_MODEL: 1024,
+    TARGET_CONTAINER: 63,
+    "Content-Type": 1024,
+    "Accept": 1024,
+    INFERENCE_ID: 64,
+}
+MAX_ENDPOINT_NAME = 63
 _ENDPOINT_PATH = re.compile(r"^/endpoints/([^/]+)/invocations$")
 
 
@@ -194,6 +204,22 @@ class LocalEndpoint:
                     f"Endpoint {endpoint} not found: this local endpoint is {self.name}.",
                     "ENDPOINT_NOT_FOUND",
                 )
+            if endpoint is not None and len(endpoint) > MAX_ENDPOINT_NAME:
+                raise InvocationError(
+                    400,
+                    "ValidationError",
+                    f"Endpoint name of {len(endpoint)} characters: at most {MAX_ENDPOINT_NAME}.",
+                    "INVALID_ENDPOINT_NAME",
+                )
+            for header, limit in HEADER_LIMITS.items():
+                value = headers.get(header)
+                if value is not None and len(value) > limit:
+                    raise InvocationError(
+                        400,
+                        "ValidationError",
+                        f"Header {header} is {len(value)} characters long: at most {limit}.",
+                        "HEADER_TOO_LONG",
+                    )
             if len(body) > MAX_BODY_BYTES:
                 raise InvocationError(
                     413,
@@ -221,6 +247,10 @@ class LocalEndpoint:
         return Reply(
             200, out_type, data, {"x-Amzn-Invoked-Production-Variant": self.settings.variant}
         )
+
+    def count_error(self) -> None:
+        with self._count_lock:
+            self.errors += 1
 
     # --- HTTP ----------------------------------------------------------------------------
 
@@ -339,13 +369,36 @@ class _Handler(BaseHTTPRequestHandler):
             return
         try:
             size = int(length)
+            if size < 0:
+                raise ValueError(length)
         except ValueError:
             self.close_connection = True
-            self._refuse(400, "ValidationError", f"bad Content-Length {length!r}")
+            self._refuse(400, "ValidationError", f"bad Content-Length {length[:40]!r}")
+            return
+        if size > MAX_BODY_BYTES:
+            # Refused unread: the body would be read into memory only to be refused. The
+            # rest of the stream is that body, so this connection closes after the reply.
+            self.close_connection = True
+            self.server.endpoint.count_error()
+            self._refuse(
+                413,
+                "ValidationError",
+                f"Content-Length {size} exceeds the {MAX_BODY_BYTES}-byte payload limit.",
+            )
             return
         body = self.rfile.read(size) if size > 0 else b""
+        if len(body) < size:  # the client closed early: nobody is left to answer
+            self.close_connection = True
+            return
         endpoint = unquote(match.group(1)) if match else None
-        self._send(self.server.endpoint.invoke(self.headers, body, endpoint))
+        try:
+            reply = self.server.endpoint.invoke(self.headers, body, endpoint)
+        except Exception as err:  # the last guard: one bad request never stops the server
+            self.server.endpoint.count_error()
+            reply = error_reply(
+                InvocationError(500, "InternalFailure", f"{type(err).__name__}: {err}"[:500])
+            )
+        self._send(reply)
 
     def log_message(self, format: str, *args: Any) -> None:  # noqa: A002
         pass  # per-request lines would dominate the latency budget and the terminal
