@@ -113,6 +113,10 @@ def _user_error(err: BaseException) -> str | None:
 
     if isinstance(err, ConfigError):
         return str(err)
+    from pipelines.local.registry_file import RegistryFileError
+
+    if isinstance(err, RegistryFileError):
+        return str(err)
     if "botocore" in sys.modules:
         from botocore.exceptions import NoCredentialsError, NoRegionError, PartialCredentialsError
 
@@ -167,10 +171,15 @@ def main(argv: Sequence[str] | None = None, **inject: object) -> int:
         if debug:
             traceback.print_exc()
         if isinstance(err, UsageError):
-            print(f"labctl: error: {err}", file=sys.stderr)
+            print(f"labctl: error: {_one_line(str(err))}", file=sys.stderr)
             return UsageError.exit_code
         if isinstance(err, OperationFailed):
-            print(f"labctl: failed: {err}", file=sys.stderr)
+            # A failure whose cause is the caller's to fix (no region, no credentials) is
+            # a user error however deep it was wrapped.
+            if err.__cause__ is not None and (message := _user_error(err.__cause__)):
+                print(f"labctl: error: {_one_line(message)}", file=sys.stderr)
+                return UsageError.exit_code
+            print(f"labctl: failed: {_one_line(str(err))}", file=sys.stderr)
             return OperationFailed.exit_code
         if (message := _user_error(err)) is not None:
             print(f"labctl: error: {_one_line(message)}", file=sys.stderr)

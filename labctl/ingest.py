@@ -56,11 +56,18 @@ def make_client(region: str | None) -> Any:
     from botocore.exceptions import NoRegionError
 
     try:
-        return boto3.client(
+        client = boto3.client(
             "kinesis", region_name=region, config=Config(retries={"total_max_attempts": 1})
         )
     except NoRegionError as err:
         raise UsageError("no AWS region: pass --region or set AWS_DEFAULT_REGION") from err
+    # Without credentials every PutRecords fails the same way: say so once, send nothing.
+    if boto3.Session().get_credentials() is None:
+        raise UsageError(
+            "no AWS credentials: set AWS_PROFILE (aws configure / aws sso login) or "
+            "AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY"
+        )
+    return client
 
 
 def _parse_time(text: str | None) -> datetime | None:

@@ -170,6 +170,8 @@ def run(args: argparse.Namespace) -> int:
     if args.keep_runs < 1:
         raise UsageError(f"--keep-runs must be at least 1, got {args.keep_runs}")
     ctx = LabContext(profile=args.profile, workdir=Path(args.workdir), keep_runs=args.keep_runs)
+    if ctx.workdir.exists() and not ctx.workdir.is_dir():
+        raise UsageError(f"--workdir {ctx.workdir} is a file, not a folder")
     ctx.workdir.mkdir(parents=True, exist_ok=True)
     print(
         f"local lab: profile {args.profile}, work folder {ctx.workdir}, "

@@ -927,7 +927,11 @@ class ReportFile:
         if self._handle is None:
             return None
         self._handle.close()
-        os.replace(self._temporary, self.path)
+        try:
+            os.replace(self._temporary, self.path)
+        except OSError as err:
+            self._temporary.unlink(missing_ok=True)
+            raise UsageError(f"cannot write the report {self.path}: {err.strerror}") from err
         return self.path
 
     def discard(self) -> None:
