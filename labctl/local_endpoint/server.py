@@ -9,6 +9,8 @@ from __future__ import annotations
 
 import json
 import re
+import socket
+import sys
 import threading
 import uuid
 from collections.abc import Mapping
@@ -322,6 +324,17 @@ class _Server(ThreadingHTTPServer):
     endpoint: LocalEndpoint
     stopping = False
 
+    def handle_error(self, request: Any, client_address: Any) -> None:
+        # A client that hangs up mid-reply is its own business; anything else is one line,
+        # never a traceback on the server's terminal (the request already got its answer).
+        error = sys.exc_info()[1]
+        if not isinstance(error, (ConnectionError, TimeoutError)):
+            print(
+                f"local endpoint: request from {client_address[0]} failed: "
+                f"{type(error).__name__}: {error}",
+                file=sys.stderr,
+            )
+
 
 class _Handler(BaseHTTPRequestHandler):
     protocol_version = "HTTP/1.1"  # keep-alive, as boto3 and load balancers use
@@ -349,6 +362,30 @@ class _Handler(BaseHTTPRequestHandler):
 
     def _refuse(self, status: int, code: str, message: str) -> None:
         self._send(error_reply(InvocationError(status, code, message)))
+        if self.close_connection:
+            self._linger()
+
+    def _linger(self) -> None:
+        """Closing with unread request bytes makes the kernel reset the connection, which
+        can destroy the reply before the client reads it. So: end our side, then read and
+        discard (never keep) what the client still sends, for at most 1 s and 1 MiB."""
+        try:
+            self.wfile.flush()
+            self.connection.shutdown(socket.SHUT_WR)
+            self.connection.settimeout(1.0)
+            budget = 1 << 20
+            while budget > 0 and (chunk := self.connection.recv(min(budget, 65536))):
+                budget -= len(chunk)
+        except OSError:
+            pass
+
+    def send_error(self, code: int, message: str | None = None, explain: str | None = None) -> None:
+        """http.server's own refusals (a garbled request line, headers too long or too
+        many), SageMaker-shaped like every other error instead of an HTML page."""
+        self.close_connection = True
+        if not hasattr(self, "request_version"):
+            self.request_version = "HTTP/1.1"
+        self._refuse(code, "ValidationError", message or self.responses.get(code, ("",))[0])
 
     def do_GET(self) -> None:  # noqa: N802 (http.server's naming)
         if self.path.split("?", 1)[0] == "/ping":
@@ -387,8 +424,10 @@ class _Handler(BaseHTTPRequestHandler):
             )
             return
         body = self.rfile.read(size) if size > 0 else b""
-        if len(body) < size:  # the client closed early: nobody is left to answer
+        if len(body) < size:  # the client stopped sending early
             self.close_connection = True
+            self.server.endpoint.count_error()
+            self._refuse(400, "ValidationError", f"body ended after {len(body)} of {size} bytes")
             return
         endpoint = unquote(match.group(1)) if match else None
         try:
