@@ -18,7 +18,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from hypothesis import HealthCheck, given, settings
+from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
 from labctl.cli import main
@@ -83,6 +83,7 @@ def _leftovers(root: Path) -> list[Path]:
 @settings(
     max_examples=40,
     deadline=None,
+    database=None,
     suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
 )
 @given(content=csv_files(), extra=flags, suffix=st.sampled_from([".csv", ".csv", ".parquet"]))
@@ -217,12 +218,25 @@ def requests(draw: st.DrawFn) -> bytes:
     return ("\r\n".join(lines) + "\r\n\r\n").encode("latin-1") + body
 
 
+def _post(body: bytes, content_type: str = "application/json", **headers: str) -> bytes:
+    lines = ["POST /invocations HTTP/1.1", "Host: x", f"Content-Type: {content_type}"]
+    lines += [f"{k.replace('_', '-')}: {v}" for k, v in headers.items()]
+    lines.append(f"Content-Length: {len(body)}")
+    return ("\r\n".join(lines) + "\r\n\r\n").encode() + body
+
+
 @settings(
     max_examples=60,
     deadline=None,
+    database=None,
     suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
 )
 @given(raw=requests())
+# The cases that used to drop the connection with a server-side traceback, always tried:
+@example(raw=_post(deep(5000)))  # RecursionError in json.loads
+@example(raw=_post(b'{"instances": [[' + b"9" * 400 + b"]]}"))  # OverflowError in float()
+@example(raw=_post(b"1", X_Amzn_SageMaker_Target_Model="m" * 5000))  # ENAMETOOLONG
+@example(raw=_post(b"1", content_type="text/csv", Accept="x" * 2000))
 def test_endpoint_answers_malformed_requests_with_4xx_and_keeps_serving(
     endpoint: LocalEndpoint, raw: bytes
 ) -> None:
