@@ -61,8 +61,12 @@ def pending(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 
 def test_serve_refuses_pending_models_with_exit_2(
-    pending: Path, capsys: pytest.CaptureFixture[str]
+    pending: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
 ) -> None:
+    def must_not_serve(self: LocalEndpoint) -> None:
+        raise AssertionError("served a pending model without --allow-pending")
+
+    monkeypatch.setattr(LocalEndpoint, "serve_forever", must_not_serve)
     assert main(["serve", "--local", "--workdir", str(pending), "--no-capture"]) == 2
     err = capsys.readouterr().err
     assert "no Approved version of digits-xgboost" in err and "--allow-pending" in err
