@@ -12,10 +12,13 @@ export CDK_DISABLE_CLI_TELEMETRY := true
 
 .PHONY: bootstrap lab test synth lint deploy destroy review bench clean
 
-$(VENV)/.installed: requirements.txt requirements-dev.txt
+# The project itself goes in editable (`labctl` on the venv's PATH, reading config/,
+# model_code/ and cdk.json from this checkout); --no-deps: requirements*.txt pin them.
+$(VENV)/.installed: requirements.txt requirements-dev.txt pyproject.toml
 	$(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install --quiet --upgrade pip
 	$(PY) -m pip install --quiet -r requirements-dev.txt
+	$(PY) -m pip install --quiet --no-deps -e .
 	touch $@
 
 node_modules/.installed: package.json
@@ -25,13 +28,13 @@ node_modules/.installed: package.json
 bootstrap: $(VENV)/.installed
 
 lab: bootstrap
-	$(PY) -m labctl lab --profile $(PROFILE)
+	$(VENV)/bin/labctl lab --profile $(PROFILE)
 
 test: bootstrap
 	$(PY) -m pytest
 
 synth: bootstrap
-	$(PY) -m labctl synth --profile $(PROFILE)
+	$(VENV)/bin/labctl synth --profile $(PROFILE)
 
 lint: bootstrap
 	$(VENV)/bin/ruff format --check .
@@ -54,7 +57,7 @@ deploy: bootstrap node_modules/.installed _account
 # Deletes registered model versions first (a non-empty group blocks its stack's deletion)
 # and includes the serving stacks the delivery pipeline deployed.
 destroy: bootstrap node_modules/.installed _account
-	$(PY) -m labctl teardown --profile $(PROFILE) --account $(ACCOUNT) --region $(REGION) --yes
+	$(VENV)/bin/labctl teardown --profile $(PROFILE) --account $(ACCOUNT) --region $(REGION) --yes
 
 clean:
 	rm -rf cdk.out cdk.out.* .lab .pytest_cache

@@ -282,26 +282,48 @@ def _to_stream(
     total = SendResult()
     batches = iter_batches(_records(items, counts, report), max_records=args.batch_size)
     try:
-        for batch in batches:
-            result = send_batches(client, args.stream, [batch], backoff, progress.update)
-            total.sent += result.sent
-            total.retried += result.retried
-            total.calls += result.calls
-            total.throttled_calls += result.throttled_calls
-            total.seconds += result.seconds
-            total.undelivered += result.undelivered
-            if result.stopped:  # nothing else can get through: report the rest as well
-                code, message = (
-                    result.undelivered[-1].error_code,
-                    result.undelivered[-1].error_message,
-                )
-                total.undelivered += [
-                    Undelivered(r.row, r.event_id, code, message) for b in batches for r in b
-                ]
-                break
+        _send_all(args, client, backoff, batches, progress, total)
+    except KeyboardInterrupt:
+        report.discard()
+        print(
+            f"ingest: interrupted after {total.sent} records; rerun with --run-id {run_id}: "
+            "the same event ids are sent again and preprocessing keeps one event per id",
+            file=sys.stderr,
+        )
+        raise
     finally:
         progress.close()
     _finish_rejected(report, counts)
+    return _report_sent(args, counts, total, run_id)
+
+
+def _send_all(
+    args: argparse.Namespace,
+    client: Any,
+    backoff: Backoff,
+    batches: Iterator[list[Record]],
+    progress: Progress,
+    total: SendResult,
+) -> None:
+    for batch in batches:
+        result = send_batches(client, args.stream, [batch], backoff, progress.update)
+        total.sent += result.sent
+        total.retried += result.retried
+        total.calls += result.calls
+        total.throttled_calls += result.throttled_calls
+        total.seconds += result.seconds
+        total.undelivered += result.undelivered
+        if result.stopped:  # nothing else can get through: report the rest as well
+            last = result.undelivered[-1]
+            total.undelivered += [
+                Undelivered(r.row, r.event_id, last.error_code, last.error_message)
+                for rest in batches
+                for r in rest
+            ]
+            return
+
+
+def _report_sent(args: argparse.Namespace, counts: Counts, total: SendResult, run_id: str) -> int:
     if not counts.valid:
         raise OperationFailed("no valid records to send")
     print(
