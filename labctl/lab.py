@@ -96,7 +96,7 @@ def approve_registered(workdir: Path, execution_id: str) -> list[str]:
     if approved:
         print(
             f"lab: approving {', '.join(approved)} (registered by this run) so the serve stage "
-            "serves it; outside the lab approval is a person's `labctl model approve`"
+            "serves them; outside the lab approval is a person's `labctl model approve`"
         )
     return approved
 
@@ -151,7 +151,7 @@ STAGES: list[Stage] = [
     Stage("synth", "synthesize every stack through all compliance packs", _synth_stage),
     Stage("ingest", "write the Digits events into lake/raw in the Firehose layout", _ingest_stage),
     Stage("train", "run the rendered training pipeline definition locally", _train_stage),
-    Stage("serve", "serve the registered models locally and invoke them with boto3", _serve_stage),
+    Stage("serve", "serve the approved models locally and invoke them with boto3", _serve_stage),
 ]
 
 
