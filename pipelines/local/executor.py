@@ -307,12 +307,12 @@ class LocalExecution:
                 continue  # limits that come from another step are checked when it has run
             except (KeyError, TypeError, ValueError) as err:
                 raise DefinitionError(f"step {name!r}: unusable tuning limits ({err})") from err
-            # CreateHyperParameterTuningJob: both limits are at least 1; running more in
-            # parallel than in total is meaningless, and the SDK settings refuse it too.
-            if total < 1 or not 1 <= parallel <= total:
+            # ResourceLimits: both limits are at least 1 (a parallel limit above the total
+            # only caps nothing, so it runs, as jobs.tune never starts more than remain).
+            if total < 1 or parallel < 1:
                 raise DefinitionError(
-                    f"step {name!r}: tuning needs 1 <= MaxParallelTrainingJobs ({parallel}) "
-                    f"<= MaxNumberOfTrainingJobs ({total}); change the parameters"
+                    f"step {name!r}: tuning needs MaxNumberOfTrainingJobs ({total}) and "
+                    f"MaxParallelTrainingJobs ({parallel}) of at least 1; change the parameters"
                 )
 
     def run(self) -> RunResult:

@@ -203,7 +203,7 @@ def test_local_user_error_exits_2_with_one_line(
 
 
 @pytest.mark.parametrize(
-    "param", ["MaxTuningJobs=0", "MaxParallelTuningJobs=0", "MaxParallelTuningJobs=9"]
+    "param", ["MaxTuningJobs=0", "MaxParallelTuningJobs=0", "MaxTuningJobs=-2"]
 )
 def test_bad_tuning_limits_exit_2_before_any_step_runs(
     param: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]
@@ -296,10 +296,18 @@ def test_console_script_entry_point_resolves() -> None:
     """pyproject's [project.scripts] names labctl.cli:main, and that resolves to main."""
     import importlib
     import tomllib
+    from importlib.metadata import PackageNotFoundError, distribution
 
-    scripts = tomllib.loads((REPO / "pyproject.toml").read_text())["project"]["scripts"]
-    module, _, attr = scripts["labctl"].partition(":")
+    pyproject = tomllib.loads((REPO / "pyproject.toml").read_text())
+    assert pyproject["build-system"]["build-backend"] == "setuptools.build_meta"
+    module, _, attr = pyproject["project"]["scripts"]["labctl"].partition(":")
     assert getattr(importlib.import_module(module), attr) is main
+    try:  # installed (make bootstrap): the entry point the `labctl` script calls
+        installed = distribution("mlops-reference-platform").entry_points
+    except PackageNotFoundError:  # a checkout on PYTHONPATH only: pyproject is the contract
+        return
+    (entry,) = [e for e in installed if e.group == "console_scripts" and e.name == "labctl"]
+    assert entry.load() is main
 
 
 def test_version(capsys: pytest.CaptureFixture[str]) -> None:
