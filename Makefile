@@ -13,10 +13,13 @@ export CDK_DISABLE_CLI_TELEMETRY := true
 
 .PHONY: bootstrap cdk-bootstrap lab test synth lint deploy destroy cost review bench clean
 
-$(VENV)/.installed: requirements.txt requirements-dev.txt
+# The project itself goes in editable (`labctl` on the venv's PATH, reading config/,
+# model_code/ and cdk.json from this checkout); --no-deps: requirements*.txt pin them.
+$(VENV)/.installed: requirements.txt requirements-dev.txt pyproject.toml
 	$(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install --quiet --upgrade pip
 	$(PY) -m pip install --quiet -r requirements-dev.txt
+	$(PY) -m pip install --quiet --no-deps -e .
 	touch $@
 
 node_modules/.installed: package.json
@@ -26,13 +29,13 @@ node_modules/.installed: package.json
 bootstrap: $(VENV)/.installed
 
 lab: bootstrap
-	$(PY) -m labctl lab --profile $(PROFILE)
+	$(VENV)/bin/labctl lab --profile $(PROFILE)
 
 test: bootstrap
 	$(PY) -m pytest
 
 synth: bootstrap
-	$(PY) -m labctl synth --profile $(PROFILE)
+	$(VENV)/bin/labctl synth --profile $(PROFILE)
 
 lint: bootstrap
 	$(VENV)/bin/ruff format --check .
@@ -45,7 +48,7 @@ bench: bootstrap
 
 # One synth (example packages when no release file), then review.$(PROFILE)/review.html + .md.
 review: bootstrap
-	$(PY) -m labctl review --profile $(PROFILE)
+	$(VENV)/bin/labctl review --profile $(PROFILE)
 
 _account:
 	@test -n "$(ACCOUNT)" || { echo "set ACCOUNT=<12-digit id> REGION=<region> (profile $(PROFILE))"; exit 2; }
@@ -61,11 +64,11 @@ deploy: bootstrap node_modules/.installed _account
 # labctl teardown: plan -> destroy -> sweep -> verify -> report (README "Tear down").
 # DELETE_RETAINED=1 also deletes the data the retain profile keeps.
 destroy: bootstrap _account
-	$(PY) -m labctl teardown --profile $(PROFILE) --account $(ACCOUNT) --region $(REGION) --yes \
+	$(VENV)/bin/labctl teardown --profile $(PROFILE) --account $(ACCOUNT) --region $(REGION) --yes \
 		$(if $(DELETE_RETAINED),--delete-retained) --json teardown-$(PROFILE).json
 
 cost: bootstrap
-	$(PY) -m labctl cost --profile $(PROFILE) --all-kinds
+	$(VENV)/bin/labctl cost --profile $(PROFILE) --all-kinds
 
 clean:
 	rm -rf cdk.out cdk.out.* review.* .lab .pytest_cache

@@ -606,6 +606,8 @@ def load_profile(name: str, overrides: dict[str, Any] | None = None) -> Platform
         data = json.loads(path.read_text())
     except json.JSONDecodeError as err:
         raise ConfigError(f"{path}: not valid JSON ({err})") from err
+    if not isinstance(data, dict):
+        raise ConfigError(f"{path}: a profile is a JSON object, got {type(data).__name__}")
     data.setdefault("profile", name)
     for key, value in (overrides or {}).items():
         if value is not None:

@@ -1,6 +1,7 @@
-"""labctl: the operator CLI. Each command module registers its own subcommand.
+"""labctl: operate the MLOps reference platform, in an AWS account or as a local lab.
 
-Exit codes: 0 success, 1 the operation failed, 2 bad arguments or unreadable input.
+Exit codes: 0 success, 1 the operation failed, 2 bad arguments or unreadable input,
+130 interrupted. Errors are one line on stderr; --debug adds the traceback.
 """
 
 from __future__ import annotations
@@ -9,6 +10,7 @@ import argparse
 import importlib
 import os
 import sys
+import traceback
 from collections.abc import Sequence
 
 from labctl.errors import OperationFailed, UsageError
@@ -29,6 +31,39 @@ COMMAND_MODULES = (
     "labctl.review",
 )
 
+# Command name and one-line help of the modules above, so `labctl --help` lists them without
+# importing any (pip's lazy command registry does the same). Only the command being run is
+# imported. A module missing here still works: it is imported to register itself.
+# tests/labctl/test_cli.py checks every line against the module's own register().
+SUMMARIES = {
+    "labctl.synth": ("synth", "synthesize a profile through the compliance gate"),
+    "labctl.lab": ("lab", "run the local lab (no AWS account needed)"),
+    "labctl.ingest": ("ingest", "send events to a Kinesis stream or a local lake"),
+    "labctl.pipeline_local": ("pipeline", "run the training pipeline"),
+    "labctl.model": ("model", "list, approve or reject registered model versions"),
+    "labctl.release": ("release", "pin approved models; upload the source bundle"),
+    "labctl.deploy_status": ("deploy", "delivery pipeline and endpoint deployment state"),
+    "labctl.serve": ("serve", "serve the approved models on a local endpoint"),
+    "labctl.invoke": ("invoke", "send rows to an endpoint and print predictions"),
+    "labctl.teardown": ("teardown", "delete one copy of the platform from the account"),
+}
+
+EPILOG = """\
+start with `labctl lab` (everything on this machine, no AWS account), then
+`labctl <command> --help` for one command.
+exit codes: 0 success, 1 the operation failed, 2 bad arguments or unreadable input,
+130 interrupted."""
+
+
+def version() -> str:
+    from importlib.metadata import PackageNotFoundError
+    from importlib.metadata import version as dist_version
+
+    try:
+        return dist_version("mlops-reference-platform")
+    except PackageNotFoundError:  # run from a checkout without installing
+        return "0.1.0 (not installed)"
+
 
 def _quiet_toolchain() -> None:
     # jsii prints a banner per run on Node 20; the CDK CLI must not phone home offline.
@@ -36,28 +71,131 @@ def _quiet_toolchain() -> None:
     os.environ.setdefault("CDK_DISABLE_CLI_TELEMETRY", "true")
 
 
-def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="labctl", description=__doc__.splitlines()[0])
+def _command_in(argv: Sequence[str]) -> str | None:
+    """The command word: the first argument that is not an option (top-level ones take none)."""
+    return next((a for a in argv if not a.startswith("-")), None)
+
+
+def build_parser(command: str | None = None) -> argparse.ArgumentParser:
+    """The parser; only ``command``'s module is imported (all of them when it is None
+    or unknown, so argparse can name the choices)."""
+    parser = argparse.ArgumentParser(
+        prog="labctl",
+        description=__doc__.splitlines()[0],
+        epilog=EPILOG,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    parser.add_argument("--version", action="version", version=f"labctl {version()}")
+    parser.add_argument(
+        "--debug", action="store_true", help="print the traceback of an error as well"
+    )
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
-    for name in COMMAND_MODULES:
-        importlib.import_module(name).register(sub)
+    for module in COMMAND_MODULES:
+        name, summary = SUMMARIES.get(module, (None, ""))
+        if name is not None and command != name:
+            sub.add_parser(name, help=summary, add_help=False)  # listed, not imported
+        else:
+            importlib.import_module(module).register(sub)
     return parser
+
+
+# A path that is missing, of the wrong kind or not ours to write: the caller's to fix.
+PATH_ERRORS = (
+    FileNotFoundError,
+    NotADirectoryError,
+    IsADirectoryError,
+    FileExistsError,
+    PermissionError,
+)
+
+
+def _user_error(err: BaseException) -> str | None:
+    """One line for the errors that are the caller's to fix (exit 2), else None."""
+    from infra.config import ConfigError
+
+    if isinstance(err, ConfigError):
+        return str(err)
+    from pipelines.local.registry_file import RegistryFileError
+
+    if isinstance(err, RegistryFileError):
+        return str(err)
+    if "botocore" in sys.modules:
+        from botocore.exceptions import NoCredentialsError, NoRegionError, PartialCredentialsError
+
+        if isinstance(err, NoRegionError):
+            return "no AWS region: pass --region or set AWS_DEFAULT_REGION (or AWS_PROFILE)"
+        if isinstance(err, (NoCredentialsError, PartialCredentialsError)):
+            return (
+                "no AWS credentials: set AWS_PROFILE (aws configure / aws sso login) or "
+                "AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY"
+            )
+    if isinstance(
+        err,
+        (
+            FileNotFoundError,
+            NotADirectoryError,
+            IsADirectoryError,
+            FileExistsError,
+            PermissionError,
+        ),
+    ):
+        return f"{err.strerror or err}: {err.filename}" if err.filename else str(err)
+    return None
+
+
+def _operational(err: BaseException) -> str | None:
+    if "botocore" in sys.modules:
+        from botocore.exceptions import BotoCoreError, ClientError
+
+        if isinstance(err, (BotoCoreError, ClientError)):
+            return str(err)
+    if isinstance(err, OSError):
+        return str(err)
+    return None
 
 
 def main(argv: Sequence[str] | None = None, **inject: object) -> int:
     """Run one command. ``inject`` reaches the handler (tests pass stubbed clients)."""
     _quiet_toolchain()
-    parser = build_parser()
+    argv = list(sys.argv[1:] if argv is None else argv)
+    # --debug is accepted anywhere on the line (no command has an option of that name).
+    debug = "--debug" in argv
+    argv = [a for a in argv if a != "--debug"]
+    parser = build_parser(_command_in(argv))
     args = parser.parse_args(argv)
     try:
         result: int = args.handler(args, **inject)
         return result
-    except UsageError as err:
-        print(f"labctl: error: {err}", file=sys.stderr)
-        return UsageError.exit_code
-    except OperationFailed as err:
-        print(f"labctl: failed: {err}", file=sys.stderr)
-        return OperationFailed.exit_code
     except KeyboardInterrupt:
         print("labctl: interrupted", file=sys.stderr)
         return 130
+    except Exception as err:
+        if debug:
+            traceback.print_exc()
+        if isinstance(err, UsageError):
+            print(f"labctl: error: {_one_line(str(err))}", file=sys.stderr)
+            return UsageError.exit_code
+        if isinstance(err, OperationFailed):
+            # A failure whose cause is the caller's to fix (no region, no credentials) is
+            # a user error however deep it was wrapped.
+            if err.__cause__ is not None and (message := _user_error(err.__cause__)):
+                print(f"labctl: error: {_one_line(message)}", file=sys.stderr)
+                return UsageError.exit_code
+            print(f"labctl: failed: {_one_line(str(err))}", file=sys.stderr)
+            return OperationFailed.exit_code
+        if (message := _user_error(err)) is not None:
+            print(f"labctl: error: {_one_line(message)}", file=sys.stderr)
+            return UsageError.exit_code
+        if (message := _operational(err)) is not None:
+            print(f"labctl: failed: {_one_line(message)}", file=sys.stderr)
+            return OperationFailed.exit_code
+        print(
+            f"labctl: failed: {type(err).__name__}: {_one_line(str(err))}"
+            + ("" if debug else " (rerun with --debug for the traceback)"),
+            file=sys.stderr,
+        )
+        return OperationFailed.exit_code
+
+
+def _one_line(text: str) -> str:
+    return " ".join(text.split())

@@ -10,34 +10,43 @@ rejected row exit 1 before anything is sent.
 from __future__ import annotations
 
 import argparse
+import re
 import sys
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
 from labctl.errors import OperationFailed, UsageError
+from labctl.paths import default_workdir, workdir_help
 from labctl.producer import (
     MAX_RECORDS_PER_CALL,
     Backoff,
     Drift,
+    LakeLedger,
     LakeSummary,
     Progress,
-    apply_drift,
+    Record,
+    Rejected,
+    ReportFile,
+    SendResult,
+    Undelivered,
     describe_plan,
     digits_events,
-    file_events,
+    iter_batches,
+    iter_file_events,
+    new_run_id,
     parse_drift,
-    plan_batches,
-    prepare,
     send_batches,
+    validate_stream,
     write_lake_records,
     write_local_lake,
-    write_rejected,
-    write_undelivered,
 )
 
 LAB_STREAM = "digits-events"
 SHOW_IDS = 20  # undelivered ids named in the error message; the report file has all
+SHOW_REJECTED = 5  # rejected rows named by a dry run
 
 
 def make_client(region: str | None) -> Any:
@@ -47,11 +56,18 @@ def make_client(region: str | None) -> Any:
     from botocore.exceptions import NoRegionError
 
     try:
-        return boto3.client(
+        client = boto3.client(
             "kinesis", region_name=region, config=Config(retries={"total_max_attempts": 1})
         )
     except NoRegionError as err:
         raise UsageError("no AWS region: pass --region or set AWS_DEFAULT_REGION") from err
+    # Without credentials every PutRecords fails the same way: say so once, send nothing.
+    if boto3.Session().get_credentials() is None:
+        raise UsageError(
+            "no AWS credentials: set AWS_PROFILE (aws configure / aws sso login) or "
+            "AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY"
+        )
+    return client
 
 
 def _parse_time(text: str | None) -> datetime | None:
@@ -67,6 +83,8 @@ def _parse_time(text: str | None) -> datetime | None:
 def _check_args(args: argparse.Namespace) -> list[Drift]:
     if bool(args.file) == bool(args.digits):
         raise UsageError("give exactly one input: --file PATH or --digits")
+    if args.file and not Path(args.file).is_file():
+        raise UsageError(f"input file {args.file} does not exist or is not a file")
     if not 1 <= args.batch_size <= MAX_RECORDS_PER_CALL:
         raise UsageError(f"--batch-size must be 1-{MAX_RECORDS_PER_CALL}, got {args.batch_size}")
     if args.max_attempts < 1:
@@ -75,74 +93,259 @@ def _check_args(args: argparse.Namespace) -> list[Drift]:
         raise UsageError(f"--limit must be at least 1, got {args.limit}")
     if not 0 < args.buffer_mib <= 128:
         raise UsageError(f"--buffer-mib must be in (0, 128] like Firehose, got {args.buffer_mib}")
-    if not args.stream.strip():
-        raise UsageError("--stream must not be empty")
+    if not args.stream.strip() or "/" in args.stream:
+        raise UsageError("--stream must be a non-empty name without '/'")
+    if args.run_id is not None and not re.fullmatch(r"[A-Za-z0-9_.-]{1,64}", args.run_id):
+        raise UsageError("--run-id must be 1-64 letters, digits, '.', '_' or '-'")
     return [parse_drift(spec) for spec in args.drift or []]
 
 
+@dataclass
+class Counts:
+    valid: int = 0
+    rejected: int = 0
+    examples: list[Rejected] = field(default_factory=list)
+
+
+def _records(
+    items: Iterable[Record | Rejected], counts: Counts, report: ReportFile | None
+) -> Iterator[Record]:
+    """The valid records; rejected rows are counted and written to the report as they pass."""
+    for item in items:
+        if isinstance(item, Record):
+            counts.valid += 1
+            yield item
+            continue
+        counts.rejected += 1
+        if len(counts.examples) < SHOW_REJECTED:
+            counts.examples.append(item)
+        if report is not None:
+            report.write(item.to_json())
+
+
 def run(args: argparse.Namespace, client: Any = None, backoff: Backoff | None = None) -> int:
-    """The command; client and backoff are injectable so tests need no network or waits."""
+    """The command; client and backoff are injectable so tests need no network or waits.
+
+    The input is streamed: memory holds one batch (and the event ids seen), whatever the
+    file size. --dry-run reads and validates everything and writes nothing anywhere.
+    """
     drifts = _check_args(args)
     base_time = _parse_time(args.base_time)
+    workdir = Path(args.workdir)
     if args.digits:
-        events = digits_events(limit=args.limit, base_time=base_time)
+        run_id = args.run_id or new_run_id()  # generated traffic: new events each run
         origin = "sklearn Digits"
     else:
-        events = file_events(Path(args.file), base_time=base_time, limit=args.limit)
+        from labctl.producer import content_id
+
+        # A file's events keep their ids across reruns: a rerun repeats, never duplicates.
+        run_id = args.run_id or content_id(Path(args.file))
         origin = args.file
-    events = apply_drift(events, drifts, seed=args.seed)
-    records, rejected = prepare(events)
-    drift_note = f", drift {' '.join(d.describe() for d in drifts)}" if drifts else ""
-    print(
-        f"ingest: {len(events)} rows from {origin}{drift_note}: {len(records)} valid, "
-        f"{len(rejected)} rejected"
-    )
-    if rejected:
-        report = Path(args.rejected_report)
-        write_rejected(report, rejected)
-        print(f"ingest: {len(rejected)} rejected rows written to {report}", file=sys.stderr)
-        if args.strict:
-            raise OperationFailed(
-                f"{len(rejected)} rejected rows with --strict; nothing sent (see {report})"
+
+    def items() -> Iterator[Record | Rejected]:
+        if args.digits:
+            events: Iterable[dict[str, Any]] = digits_events(
+                limit=args.limit, base_time=base_time, run_id=run_id
             )
-    if not records:
-        raise OperationFailed("no valid records to send")
+        else:
+            events = iter_file_events(
+                Path(args.file), base_time=base_time, limit=args.limit, run_id=run_id
+            )
+        return validate_stream(events, drifts, seed=args.seed, check_range=True)
 
-    if args.local_lake:
-        lake = write_lake_records(
-            records, Path(args.local_lake), args.stream, buffer_mib=args.buffer_mib
-        )
-        lake.rejected = rejected
-        print(f"local lake: {lake.one_line()}")
-        return 0
+    drift_note = f", drift {' '.join(d.describe() for d in drifts)}" if drifts else ""
+    print(f"ingest: run {run_id}, events from {origin}{drift_note}")
+    rejected_path = Path(args.rejected_report or workdir / "ingest" / f"{run_id}-rejected.jsonl")
 
-    batches = plan_batches(records, max_records=args.batch_size)
     if args.dry_run:
-        print(describe_plan(batches))
-        print("dry run: nothing sent")
-        return 0
+        return _dry_run(items(), args.batch_size)
+    if args.strict:
+        counts = Counts()
+        report = ReportFile(rejected_path)
+        for _ in _records(items(), counts, report):
+            pass
+        if counts.rejected:
+            report.commit()
+            raise OperationFailed(
+                f"{counts.rejected} rejected rows with --strict; nothing sent (see {rejected_path})"
+            )
+    if args.local_lake is not None:
+        lake = Path(args.local_lake) if args.local_lake else workdir / "lake" / "raw"
+        return _to_lake(args, items(), lake, run_id, rejected_path)
+    return _to_stream(args, items(), client, backoff, run_id, rejected_path)
 
+
+def _dry_run(items: Iterable[Record | Rejected], batch_size: int) -> int:
+    counts = Counts()
+    batches = sizes = 0
+    first: list[list[Record]] = []
+    for batch in iter_batches(_records(items, counts, None), max_records=batch_size):
+        batches += 1
+        sizes += len(batch)
+        if len(first) < 20:
+            first.append(batch)
+    print(f"ingest: {counts.valid} valid, {counts.rejected} rejected")
+    for item in counts.examples:
+        print(f"  rejected row {item.row}: {'; '.join(item.reasons)}")
+    plan = describe_plan(first).splitlines()
+    print(f"batch plan: {sizes} records in {batches} PutRecords calls")
+    print("\n".join(plan[1:]))
+    if batches > len(first):
+        print(f"  ... {batches - len(first)} more batches")
+    print("dry run: nothing written, nothing sent")
+    return 0
+
+
+def _finish_rejected(report: ReportFile, counts: Counts) -> None:
+    path = report.commit()
+    if path is not None:
+        print(f"ingest: {counts.rejected} rejected rows written to {path}", file=sys.stderr)
+
+
+def _to_lake(
+    args: argparse.Namespace,
+    items: Iterable[Record | Rejected],
+    lake: Path,
+    run_id: str,
+    rejected_path: Path,
+) -> int:
+    if lake.exists() and not lake.is_dir():
+        raise UsageError(f"--local-lake {lake} is a file, not a folder")
+    ledger = LakeLedger(lake, args.stream, run_id)
+    done = ledger.rows_done()
+    if done:
+        print(f"ingest: resuming run {run_id}: rows 1-{done} are already in {lake}")
+    counts = Counts()
+    report = ReportFile(rejected_path)
+    summary = LakeSummary(lake_dir=lake, stream_name=args.stream)
+    progress = Progress(None, enabled=None if args.progress else False)
+
+    def fresh() -> Iterator[Record]:
+        for record in _records(items, counts, report):
+            if record.row > done:
+                yield record
+                progress.update(1)
+
+    try:
+        write_lake_records(
+            fresh(),
+            lake,
+            args.stream,
+            buffer_mib=args.buffer_mib,
+            summary=summary,
+            committed=lambda _, row: ledger.commit(row),
+        )
+    except KeyboardInterrupt:
+        progress.close()
+        report.discard()
+        print(
+            f"ingest: interrupted after {summary.records} events; rerun with --run-id "
+            f"{run_id} to resume where it stopped",
+            file=sys.stderr,
+        )
+        raise
+    except BaseException:
+        # The input is wrong part way (a malformed line): take back what this run wrote.
+        progress.close()
+        report.discard()
+        for path in summary.objects:
+            path.unlink(missing_ok=True)
+        ledger.reset(done)
+        raise
+    progress.close()
+    _finish_rejected(report, counts)
+    if not counts.valid:
+        raise OperationFailed("no valid records to write")
+    print(
+        f"ingest: {counts.valid + counts.rejected} rows: {counts.valid} valid, "
+        f"{counts.rejected} rejected"
+    )
+    summary.rejected = counts.examples
+    skipped = f", {min(done, counts.valid)} already there" if done else ""
+    print(f"local lake: {summary.one_line().rsplit(',', 1)[0]}{skipped}")
+    return 0
+
+
+def _to_stream(
+    args: argparse.Namespace,
+    items: Iterable[Record | Rejected],
+    client: Any,
+    backoff: Backoff | None,
+    run_id: str,
+    rejected_path: Path,
+) -> int:
     client = client or make_client(args.region)
     backoff = backoff or Backoff(max_attempts=args.max_attempts)
-    progress = Progress(len(records), enabled=None if args.progress else False)
+    counts = Counts()
+    report = ReportFile(rejected_path)
+    progress = Progress(None, enabled=None if args.progress else False)
+    total = SendResult()
+    batches = iter_batches(_records(items, counts, report), max_records=args.batch_size)
     try:
-        result = send_batches(client, args.stream, batches, backoff, progress.update)
+        _send_all(args, client, backoff, batches, progress, total)
+    except KeyboardInterrupt:
+        report.discard()
+        print(
+            f"ingest: interrupted after {total.sent} records; rerun with --run-id {run_id}: "
+            "the same event ids are sent again and preprocessing keeps one event per id",
+            file=sys.stderr,
+        )
+        raise
     finally:
         progress.close()
+    _finish_rejected(report, counts)
+    return _report_sent(args, counts, total, run_id)
+
+
+def _send_all(
+    args: argparse.Namespace,
+    client: Any,
+    backoff: Backoff,
+    batches: Iterator[list[Record]],
+    progress: Progress,
+    total: SendResult,
+) -> None:
+    for batch in batches:
+        result = send_batches(client, args.stream, [batch], backoff, progress.update)
+        total.sent += result.sent
+        total.retried += result.retried
+        total.calls += result.calls
+        total.throttled_calls += result.throttled_calls
+        total.seconds += result.seconds
+        total.undelivered += result.undelivered
+        if result.stopped:  # nothing else can get through: report the rest as well
+            last = result.undelivered[-1]
+            total.undelivered += [
+                Undelivered(r.row, r.event_id, last.error_code, last.error_message)
+                for rest in batches
+                for r in rest
+            ]
+            return
+
+
+def _report_sent(args: argparse.Namespace, counts: Counts, total: SendResult, run_id: str) -> int:
+    if not counts.valid:
+        raise OperationFailed("no valid records to send")
     print(
-        f"sent {result.sent}/{len(records)} records to {args.stream} in {result.calls} calls: "
-        f"{result.retried} record retries, {result.throttled_calls} throttled calls, "
-        f"{len(rejected)} rejected, {result.failed} failed; {result.seconds:.2f} s, "
-        f"{result.rate:,.0f} records/s"
+        f"sent {total.sent}/{counts.valid} records to {args.stream} in {total.calls} calls: "
+        f"{total.retried} record retries, {total.throttled_calls} throttled calls, "
+        f"{counts.rejected} rejected, {total.failed} failed; {total.seconds:.2f} s, "
+        f"{total.rate:,.0f} records/s"
     )
-    if result.undelivered:
-        report = Path(args.undelivered_report)
-        write_undelivered(report, result.undelivered)
-        shown = ", ".join(f"{u.event_id} ({u.error_code})" for u in result.undelivered[:SHOW_IDS])
-        more = len(result.undelivered) - SHOW_IDS
+    if total.undelivered:
+        path = Path(
+            args.undelivered_report or Path(args.workdir) / "ingest" / f"{run_id}-undelivered.jsonl"
+        )
+        undelivered = ReportFile(path)
+        for item in total.undelivered:
+            undelivered.write(item.to_json())
+        undelivered.commit()
+        shown = ", ".join(f"{u.event_id} ({u.error_code})" for u in total.undelivered[:SHOW_IDS])
+        more = len(total.undelivered) - SHOW_IDS
         raise OperationFailed(
-            f"{result.failed} records not delivered: {shown}"
-            f"{f' and {more} more' if more > 0 else ''} (full list in {report})"
+            f"{total.failed} records not delivered: {shown}"
+            f"{f' and {more} more' if more > 0 else ''} (full list in {path}; the same "
+            f"--run-id {run_id} resends the same event ids)"
         )
     return 0
 
@@ -158,7 +361,8 @@ def lab_ingest(
     lake = workdir / "lake" / "raw"
     for old in (lake / "events").rglob(f"{stream_name}-1-*.gz"):
         old.unlink()
-    summary = write_local_lake(digits_events(base_time=base_time), lake, stream_name)
+    events = digits_events(base_time=base_time, run_id=new_run_id())
+    summary = write_local_lake(events, lake, stream_name)
     if summary.rejected:  # Digits always validates; a failure here is a schema regression
         raise OperationFailed(f"{len(summary.rejected)} Digits events failed validation")
     return summary
@@ -208,19 +412,28 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         "(ISO-8601; default now); row i gets + i s",
     )
     parser.add_argument(
+        "--run-id",
+        help="reuse the run id a previous run printed, to resume it without duplicates "
+        "(default: --file: from the file's content; --digits: new each run)",
+    )
+    parser.add_argument("--workdir", default=default_workdir(), help=workdir_help())
+    parser.add_argument(
         "--rejected-report",
-        default="ingest-rejected.jsonl",
-        help="JSON lines of rejected rows (row, reasons, record)",
+        help="JSON lines of rejected rows (row, reasons, record); default "
+        "<workdir>/ingest/<run id>-rejected.jsonl, written only when a row is rejected",
     )
     parser.add_argument(
         "--undelivered-report",
-        default="ingest-undelivered.jsonl",
-        help="JSON lines of records not delivered (event_id, error)",
+        help="JSON lines of records not delivered (event_id, error); default "
+        "<workdir>/ingest/<run id>-undelivered.jsonl",
     )
     parser.add_argument(
         "--local-lake",
         metavar="DIR",
-        help="write Firehose-layout gzip objects under DIR instead of Kinesis",
+        nargs="?",
+        const="",
+        help="write Firehose-layout gzip objects under DIR instead of Kinesis "
+        "(DIR defaults to <workdir>/lake/raw, the lab's raw zone)",
     )
     parser.add_argument(
         "--buffer-mib",

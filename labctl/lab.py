@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from labctl.errors import OperationFailed, UsageError
+from labctl.paths import default_workdir, workdir_help
 
 
 @dataclass
@@ -20,6 +21,7 @@ class LabContext:
     profile: str
     workdir: Path
     results: dict[str, object] = field(default_factory=dict)
+    keep_runs: int = 5
 
 
 @dataclass(frozen=True)
@@ -81,7 +83,79 @@ def _train_stage(ctx: LabContext) -> str:
     ctx.results["train"] = result
     if result.status != "Succeeded":
         raise OperationFailed(f"local pipeline failed: {result.failure}")
-    return summary_line(result)
+    approve_registered(ctx.workdir, result.execution_id)
+    pruned = prune_executions(ctx.workdir, ctx.keep_runs)
+    line = summary_line(result)
+    return line + (f"; pruned the outputs of {pruned} older run(s)" if pruned else "")
+
+
+def approve_registered(workdir: Path, execution_id: str) -> list[str]:
+    """Approve the versions this lab run just registered, saying so.
+
+    The serve stage serves Approved versions only, as the cloud endpoint does. In the cloud a
+    person approves (`labctl model approve`); the lab has no reviewer, and it has just seen the
+    quality gate pass, so it approves its own run's versions explicitly and prints each one.
+    Versions from other runs are left as they are.
+    """
+    from pipelines.local import registry_file
+
+    description = f"approved by labctl lab after local run {execution_id} passed its gate"
+
+    def change(registry: dict[str, object]) -> list[str]:
+        approved = []
+        for group, entry in sorted(registry["groups"].items()):  # type: ignore[attr-defined]
+            for version in entry["versions"]:
+                if (
+                    version.get("pipeline_execution") == execution_id
+                    and version.get("approval_status") == "PendingManualApproval"
+                ):
+                    version["approval_status"] = "Approved"
+                    version["approval_description"] = description
+                    approved.append(f"{group} v{version['version']}")
+        return approved
+
+    approved = registry_file.update(workdir / "registry" / "registry.json", change, create=False)
+    if approved:
+        print(
+            f"lab: approving {', '.join(approved)} (registered by this run) so the serve stage "
+            "serves them; outside the lab approval is a person's `labctl model approve`"
+        )
+    return approved
+
+
+def prune_executions(workdir: Path, keep: int) -> int:
+    """Delete the outputs (tuning jobs, models, datasets) of finished local runs beyond the
+    newest ``keep``; their reports and every registered artifact stay. Returns how many runs
+    were pruned. A run still executing has no report/run.json yet and is never touched."""
+    from pipelines.local import registry_file
+
+    executions = workdir / "pipeline" / "executions"
+    finished = sorted(
+        (p for p in executions.glob("local-*") if (p / "report" / "run.json").is_file()),
+        key=lambda p: p.name,  # ids start with the UTC time: name order is age order
+    )
+    old = [p for p in finished[: max(0, len(finished) - keep)] if not (p / ".pruned").exists()]
+    if not old:
+        return 0
+    try:
+        registry = registry_file.read(workdir / "registry" / "registry.json")
+    except FileNotFoundError:
+        registry = registry_file.empty()
+    keep_files = {
+        (workdir / str(v.get("artifact", ""))).resolve()
+        for entry in registry["groups"].values()
+        for v in entry["versions"]
+    }
+    for run in old:
+        for path in sorted(run.rglob("*"), key=lambda p: len(p.parts), reverse=True):
+            if path.is_relative_to(run / "report") or path.resolve() in keep_files:
+                continue
+            if path.is_symlink() or path.is_file():
+                path.unlink()
+            elif path.is_dir() and not any(path.iterdir()):
+                path.rmdir()
+        (run / ".pruned").touch()
+    return len(old)
 
 
 def _serve_stage(ctx: LabContext) -> str:
@@ -110,7 +184,7 @@ STAGES: list[Stage] = [
     Stage("cost", "price what the synthesized copy bills per day and month when idle", _cost_stage),
     Stage("ingest", "write the Digits events into lake/raw in the Firehose layout", _ingest_stage),
     Stage("train", "run the rendered training pipeline definition locally", _train_stage),
-    Stage("serve", "serve the registered models locally and invoke them with boto3", _serve_stage),
+    Stage("serve", "serve the approved models locally and invoke them with boto3", _serve_stage),
     Stage("monitor", "normal then drifted traffic, the drift job on the capture", _monitor_stage),
 ]
 
@@ -127,7 +201,11 @@ def select(only: str | None, skip: str | None) -> list[Stage]:
 
 def run(args: argparse.Namespace) -> int:
     stages = select(args.only, args.skip)
-    ctx = LabContext(profile=args.profile, workdir=Path(args.workdir))
+    if args.keep_runs < 1:
+        raise UsageError(f"--keep-runs must be at least 1, got {args.keep_runs}")
+    ctx = LabContext(profile=args.profile, workdir=Path(args.workdir), keep_runs=args.keep_runs)
+    if ctx.workdir.exists() and not ctx.workdir.is_dir():
+        raise UsageError(f"--workdir {ctx.workdir} is a file, not a folder")
     ctx.workdir.mkdir(parents=True, exist_ok=True)
     print(
         f"local lab: profile {args.profile}, work folder {ctx.workdir}, "
@@ -145,9 +223,23 @@ def run(args: argparse.Namespace) -> int:
 
 
 def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
-    parser = sub.add_parser("lab", help="run the local lab (no AWS account needed)")
-    parser.add_argument("--profile", default="lab")
-    parser.add_argument("--workdir", default=".lab", help="where every output lands")
-    parser.add_argument("--only", help="comma-separated stage names to run")
-    parser.add_argument("--skip", help="comma-separated stage names to skip")
+    stages = "\n".join(f"  {s.name:<8} {s.description}" for s in STAGES)
+    parser = sub.add_parser(
+        "lab",
+        help="run the local lab (no AWS account needed)",
+        description="Run the local lab: every stage on this machine, no AWS account.",
+        epilog=f"stages, in order:\n{stages}",
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    parser.add_argument("--profile", default="lab", help="config/<profile>.json (default lab)")
+    parser.add_argument("--workdir", default=default_workdir(), help=workdir_help())
+    parser.add_argument("--only", metavar="STAGES", help="comma-separated stage names to run")
+    parser.add_argument("--skip", metavar="STAGES", help="comma-separated stage names to skip")
+    parser.add_argument(
+        "--keep-runs",
+        type=int,
+        default=5,
+        help="keep the tuning and step outputs of the newest N local pipeline runs (default "
+        "5); older runs keep their report and registered models only",
+    )
     parser.set_defaults(handler=run)

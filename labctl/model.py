@@ -1,8 +1,10 @@
-"""labctl model approve|reject: set a model package's approval status in the registry.
+"""labctl model list|approve|reject: the model registry's versions and their approval.
 
-Cloud: ``UpdateModelPackage`` on the SageMaker model registry (an approval of a group the
-serving kind hosts is what the delivery pipeline reacts to). ``--local``: the lab's registry
-JSON (``<workdir>/registry/registry.json``) written by the local pipeline run.
+Cloud: ``ListModelPackages`` / ``UpdateModelPackage`` on the SageMaker model registry (an
+approval of a group the serving kind hosts is what the delivery pipeline reacts to).
+``--local``: the lab's registry JSON (``<workdir>/registry/registry.json``) written by the
+local pipeline run, changed under a lock with an atomic replace
+(pipelines/local/registry_file.py).
 
 Which group: the profile's XGBoost group by default; ``--baseline`` its baseline group (needed
 only when ``serving.kind`` is multi_container, the one kind that hosts the baseline);
@@ -17,38 +19,165 @@ from pathlib import Path
 from typing import Any
 
 from labctl.errors import OperationFailed, UsageError
+from labctl.paths import default_workdir, workdir_help
 
 STATUS = {"approve": "Approved", "reject": "Rejected"}
+
+
+def local_registry_path(workdir: Path) -> Path:
+    return workdir / "registry" / "registry.json"
+
+
+def read_local(workdir: Path) -> dict[str, Any]:
+    from pipelines.local import registry_file
+
+    path = local_registry_path(workdir)
+    try:
+        return registry_file.read(path)
+    except FileNotFoundError as err:
+        raise UsageError(f"no local registry at {path}: run `labctl pipeline run --local`") from err
+    except registry_file.RegistryFileError as err:
+        raise UsageError(str(err)) from err
 
 
 def set_local_status(
     workdir: Path, group: str, version: int | None, status: str, description: str | None
 ) -> dict[str, Any]:
-    path = workdir / "registry" / "registry.json"
+    from pipelines.local import registry_file
+
+    path = local_registry_path(workdir)
+    read_local(workdir)  # a missing or corrupt registry is a UsageError, before the lock
+
+    def change(registry: dict[str, Any]) -> dict[str, Any]:
+        groups = registry["groups"]
+        if group not in groups:
+            raise UsageError(f"no group {group!r} in {path}; groups: {', '.join(sorted(groups))}")
+        versions = groups[group]["versions"]
+        if not versions:
+            raise UsageError(f"group {group!r} has no versions")
+        chosen = (
+            max(versions, key=lambda v: v["version"])
+            if version is None
+            else next((v for v in versions if v["version"] == version), None)
+        )
+        if chosen is None:
+            raise UsageError(f"group {group!r} has no version {version}")
+        chosen["approval_status"] = status
+        if description:
+            chosen["approval_description"] = description
+        return dict(chosen)
+
     try:
-        registry = json.loads(path.read_text())
-    except FileNotFoundError as err:
-        raise UsageError(f"no local registry at {path}: run `labctl pipeline run --local`") from err
-    groups = registry.get("groups", {})
-    if group not in groups:
-        raise UsageError(f"no group {group!r} in {path}; groups: {', '.join(sorted(groups))}")
-    versions = groups[group]["versions"]
-    if not versions:
-        raise UsageError(f"group {group!r} has no versions")
-    chosen = (
-        versions[-1]
-        if version is None
-        else next((v for v in versions if v["version"] == version), None)
+        return registry_file.update(path, change, create=False)
+    except registry_file.RegistryFileError as err:
+        raise UsageError(str(err)) from err
+
+
+def _accuracy(metrics: Any) -> str:
+    try:
+        value = metrics["multiclass_classification_metrics"]["accuracy"]["value"]
+        return f"{float(value):.4f}"
+    except (KeyError, TypeError, ValueError):
+        return "-"
+
+
+def local_rows(workdir: Path, group: str | None) -> list[tuple[str, int, str, str, str]]:
+    """(group, version, status, accuracy, created) of every local version, oldest first."""
+    registry = read_local(workdir)
+    groups = registry["groups"]
+    if group is not None and group not in groups:
+        raise UsageError(f"no group {group!r} in the local registry; groups: {', '.join(groups)}")
+    return [
+        (
+            name,
+            v["version"],
+            str(v.get("approval_status")),
+            _accuracy(v.get("metrics")),
+            str(v.get("created", "")),
+        )
+        for name in sorted(groups)
+        if group is None or name == group
+        for v in sorted(groups[name]["versions"], key=lambda v: v["version"])
+    ]
+
+
+def cloud_rows(client: Any, s3: Any, groups: list[str]) -> list[tuple[str, int, str, str, str]]:
+    """The same rows from the SageMaker registry; accuracy from each version's ModelQuality
+    statistics in S3 (what the pipeline's Register step attached)."""
+    rows = []
+    for group in groups:
+        summaries: list[dict[str, Any]] = []
+        kwargs: dict[str, Any] = {"ModelPackageGroupName": group, "SortBy": "CreationTime"}
+        while True:
+            page = client.list_model_packages(**kwargs)
+            summaries += page.get("ModelPackageSummaryList", [])
+            if not page.get("NextToken"):
+                break
+            kwargs["NextToken"] = page["NextToken"]
+        for summary in summaries:
+            described = client.describe_model_package(ModelPackageName=summary["ModelPackageArn"])
+            uri = (
+                described.get("ModelMetrics", {})
+                .get("ModelQuality", {})
+                .get("Statistics", {})
+                .get("S3Uri")
+            )
+            accuracy = "-"
+            if uri and uri.startswith("s3://"):
+                bucket, _, key = uri.removeprefix("s3://").partition("/")
+                try:
+                    body = s3.get_object(Bucket=bucket, Key=key)["Body"].read()
+                    accuracy = _accuracy(json.loads(body))
+                except Exception:  # unreadable metrics do not hide the version
+                    accuracy = "unreadable"
+            created = described.get("CreationTime")
+            rows.append(
+                (
+                    group,
+                    int(summary.get("ModelPackageVersion") or described["ModelPackageVersion"]),
+                    str(described.get("ModelApprovalStatus")),
+                    accuracy,
+                    created.isoformat(timespec="seconds") if created else "",
+                )
+            )
+    return sorted(rows, key=lambda r: (r[0], r[1]))
+
+
+def render_rows(rows: list[tuple[str, int, str, str, str]]) -> str:
+    header = ("group", "version", "status", "accuracy", "created")
+    table = [header, *[tuple(str(c) for c in r) for r in rows]]
+    widths = [max(len(row[i]) for row in table) for i in range(len(header))]
+    return "\n".join(
+        "  ".join(cell.ljust(width) for cell, width in zip(row, widths, strict=True)).rstrip()
+        for row in table
     )
-    if chosen is None:
-        raise UsageError(f"group {group!r} has no version {version}")
-    chosen["approval_status"] = status
-    if description:
-        chosen["approval_description"] = description
-    tmp = path.with_suffix(".tmp")
-    tmp.write_text(json.dumps(registry, indent=2))
-    tmp.replace(path)  # atomic: a reader never sees half a registry
-    return dict(chosen)
+
+
+def run_list(args: argparse.Namespace, client: Any = None, s3: Any = None) -> int:
+    if args.local:
+        rows = local_rows(Path(args.workdir), args.group)
+        where = f"local registry {local_registry_path(Path(args.workdir))}"
+    else:
+        if args.group:
+            groups = [args.group]
+        else:
+            from infra.config import load_profile
+
+            training = load_profile(args.profile).training
+            groups = [training.model_package_group, training.baseline_package_group]
+        if client is None or s3 is None:
+            import boto3
+
+            client = client or boto3.client("sagemaker", region_name=args.region)
+            s3 = s3 or boto3.client("s3", region_name=args.region)
+        rows = cloud_rows(client, s3, groups)
+        where = f"SageMaker model registry ({', '.join(groups)})"
+    if not rows:
+        print(f"no model versions in the {where}")
+        return 0
+    print(render_rows(rows))
+    print(f"{len(rows)} version(s) in the {where}")
+    return 0
 
 
 def set_cloud_status(
@@ -126,8 +255,17 @@ def run(args: argparse.Namespace, client: Any = None) -> int:
 
 
 def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
-    parser = sub.add_parser("model", help="approve or reject a registered model version")
+    parser = sub.add_parser("model", help="list, approve or reject registered model versions")
     commands = parser.add_subparsers(dest="model_command", required=True, metavar="ACTION")
+    listing = commands.add_parser(
+        "list", help="versions with their approval status and test accuracy"
+    )
+    listing.add_argument("--group", help="one group (default: every group)")
+    listing.add_argument("--local", action="store_true", help="the lab's local registry")
+    listing.add_argument("--workdir", default=default_workdir(), help=workdir_help())
+    listing.add_argument("--profile", default="lab", help="cloud: whose groups to list")
+    listing.add_argument("--region", help="AWS region (cloud)")
+    listing.set_defaults(handler=run_list)
     for name in STATUS:
         p = commands.add_parser(
             name,
@@ -155,6 +293,6 @@ def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
         p.add_argument("--version", type=int, help="version (default: the newest)")
         p.add_argument("--description", help="why (recorded with the status)")
         p.add_argument("--local", action="store_true", help="the lab's local registry")
-        p.add_argument("--workdir", default=".lab")
+        p.add_argument("--workdir", default=default_workdir(), help=workdir_help())
         p.add_argument("--region", help="AWS region (cloud)")
         p.set_defaults(handler=run)

@@ -47,13 +47,14 @@ def deployed_baseline(workdir: Path, monitor_dir: Path) -> tuple[int, Path]:
     from labctl.local_endpoint.registry import XGBOOST_GROUP, pick_version, read_registry
 
     version = pick_version(read_registry(workdir), XGBOOST_GROUP)
-    source = version.get("drift_baseline")
-    if not source or not Path(source).is_file():
+    recorded = version.get("drift_baseline")
+    source = workdir / recorded if recorded else None  # relative to the work folder
+    if source is None or not source.is_file():
         raise OperationFailed(
             f"{XGBOOST_GROUP} version {version['version']} has no drift baseline "
-            f"({source or 'not recorded'}): rerun `labctl lab --only train`"
+            f"({recorded or 'not recorded'}): rerun `labctl lab --only train`"
         )
-    doc = json.loads(Path(source).read_text())
+    doc = json.loads(source.read_text())
     doc["model_version"] = int(version["version"])
     target = monitor_dir / f"baseline-v{version['version']}.json"
     target.write_text(json.dumps(doc))

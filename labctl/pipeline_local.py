@@ -1,8 +1,9 @@
 """labctl pipeline run [--local]: execute the training pipeline here or in the account.
 
 --local renders the definition with the SageMaker SDK (offline) and runs the JSON with
-pipelines.local.executor: raw events from <workdir>/lake/raw, outputs in <workdir>/pipeline,
-the model registry in <workdir>/registry. Without --local it starts the CDK-deployed
+pipelines.local.executor: raw events from <workdir>/lake/raw, outputs of each execution in
+<workdir>/pipeline/executions/<id>/ (``latest`` and ``report`` link the newest), the model
+registry in <workdir>/registry. Without --local it starts the CDK-deployed
 pipeline with boto3 and polls it (no upsert: CDK owns the deployed definition).
 """
 
@@ -17,6 +18,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from labctl.errors import OperationFailed, UsageError
+from labctl.paths import default_workdir, workdir_help
 
 if TYPE_CHECKING:
     from pipelines.local.executor import RunResult
@@ -26,12 +28,12 @@ REPO = Path(__file__).resolve().parent.parent
 
 
 def default_mounts(workdir: Path, settings: PipelineSettings) -> dict[str, Path]:
-    """Which S3 prefixes are which local folders (the rest goes to <workdir>/pipeline/s3)."""
+    """Which S3 prefixes are which shared local folders. The pipeline's output prefix maps to
+    each execution's own folder (run_local's output_prefix), never to a shared one."""
     raw_bucket = settings.input_data_url.removeprefix("s3://").split("/", 1)[0]
     return {
         f"s3://{raw_bucket}/": workdir / "lake" / "raw",
         settings.code + "/": REPO / "model_code",
-        settings.output() + "/": workdir / "pipeline",
     }
 
 
@@ -54,11 +56,14 @@ def run_local_pipeline(
     settings = settings or PipelineSettings()
     workdir = Path(workdir).resolve()
     text = json.dumps(definition) if definition is not None else render_definition(settings)
-    (workdir / "pipeline").mkdir(parents=True, exist_ok=True)
-    (workdir / "pipeline" / "definition.json").write_text(text)
     try:
         return run_local(
-            text, workdir, parameter_overrides, mounts=default_mounts(workdir, settings), log=log
+            text,
+            workdir,
+            parameter_overrides,
+            mounts=default_mounts(workdir, settings),
+            output_prefix=settings.output(),
+            log=log,
         )
     except DefinitionError as err:
         raise UsageError(str(err)) from err
@@ -207,7 +212,7 @@ def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
     run_parser.add_argument(
         "--local", action="store_true", help="execute the rendered JSON on this machine"
     )
-    run_parser.add_argument("--workdir", default=".lab", help="lab work folder (default .lab)")
+    run_parser.add_argument("--workdir", default=default_workdir(), help=workdir_help())
     run_parser.add_argument(
         "--param",
         action="append",

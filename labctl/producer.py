@@ -8,6 +8,7 @@ undelivered with the error the service gave for it.
 from __future__ import annotations
 
 import gzip
+import hashlib
 import json
 import math
 import numbers
@@ -16,6 +17,7 @@ import random
 import sys
 import time
 import uuid
+from collections import Counter
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
@@ -40,7 +42,8 @@ MAX_PARTITION_KEY_CHARS = 256
 # Columns with a meaning of their own; every other column is a feature, in file order.
 RESERVED_COLUMNS = ("event_id", "event_time", "source", "label")
 DIGITS_SOURCE = "sklearn-digits"
-DIGITS_RANGE = (0.0, 16.0)
+DIGITS_RANGE = (0.0, 16.0)  # 8x8 images, 4-bit grey levels (sklearn load_digits)
+PARQUET_BATCH_ROWS = 10_000  # rows read from a Parquet file at a time
 
 # Whole-call errors worth retrying: throttling and transient service faults.
 RETRYABLE_CALL_ERRORS = frozenset(
@@ -66,12 +69,23 @@ def utc_stamp(when: datetime) -> str:
 # --------------------------------------------------------------------------- inputs
 
 
+def new_run_id() -> str:
+    """A fresh id for one batch of generated traffic: 8 random hex digits."""
+    return uuid.uuid4().hex[:8]
+
+
 def digits_events(
     limit: int | None = None,
     base_time: datetime | None = None,
     source: str = DIGITS_SOURCE,
+    run_id: str | None = None,
 ) -> list[dict[str, Any]]:
-    """The 1,797 sklearn Digits images as events; event_time = base_time + i seconds."""
+    """The 1,797 sklearn Digits images as events; event_time = base_time + i seconds.
+
+    event_id is ``digits-<run_id>-<i>``: each run of generated traffic is new traffic (a
+    repeat of the same ids would be dropped downstream as duplicates), and rerunning with
+    the same run id repeats exactly the same events. Without run_id: ``digits-<i>``.
+    """
     from sklearn.datasets import load_digits
 
     digits = load_digits()
@@ -79,7 +93,7 @@ def digits_events(
     count = len(digits.target) if limit is None else min(limit, len(digits.target))
     return [
         {
-            "event_id": f"digits-{i:06d}",
+            "event_id": f"digits-{run_id}-{i:06d}" if run_id else f"digits-{i:06d}",
             "event_time": utc_stamp(base + timedelta(seconds=i)),
             "features": [float(x) for x in digits.data[i]],
             "label": int(digits.target[i]),
@@ -89,19 +103,29 @@ def digits_events(
     ]
 
 
-def _read_csv(path: Path) -> tuple[list[str], list[dict[str, Any]]]:
-    """Strict CSV: a header, then rows with exactly as many fields as the header."""
+def _csv_header(path: Path) -> list[str]:
+    import csv
+
+    try:
+        with path.open(newline="", encoding="utf-8-sig") as handle:
+            header = next(csv.reader(handle, strict=True), None)
+    except csv.Error as err:
+        raise UsageError(f"input file {path} is malformed CSV: {err}") from err
+    except (OSError, UnicodeDecodeError) as err:
+        raise UsageError(f"input file {path} cannot be read: {err}") from err
+    if header is None or not any(h.strip() for h in header):
+        raise UsageError(f"input file {path} is empty (no header row)")
+    return [h.strip() for h in header]
+
+
+def _csv_rows(path: Path, columns: list[str]) -> Iterator[dict[str, Any]]:
+    """Strict CSV, one row at a time: rows with exactly as many fields as the header."""
     import csv
 
     try:
         with path.open(newline="", encoding="utf-8-sig") as handle:
             reader = csv.reader(handle, strict=True)
-            header = next(reader, None)
-            if header is None or not any(h.strip() for h in header):
-                raise UsageError(f"input file {path} is empty (no header row)")
-            columns = [h.strip() for h in header]
-            _no_duplicates(path, columns)  # a dict per row would silently keep the last
-            rows = []
+            next(reader, None)  # the header, read by _csv_header
             for fields in reader:
                 if not fields or fields == [""]:
                     continue  # blank lines carry no record
@@ -110,44 +134,65 @@ def _read_csv(path: Path) -> tuple[list[str], list[dict[str, Any]]]:
                         f"input file {path} is malformed CSV: line {reader.line_num} has "
                         f"{len(fields)} fields, the header has {len(columns)}"
                     )
-                rows.append(dict(zip(columns, fields, strict=True)))
+                yield dict(zip(columns, fields, strict=True))
     except csv.Error as err:
         raise UsageError(f"input file {path} is malformed CSV: {err}") from err
     except (OSError, UnicodeDecodeError) as err:
         raise UsageError(f"input file {path} cannot be read: {err}") from err
-    return columns, rows
+
+
+def _parquet_rows(path: Path, parquet: Any) -> Iterator[dict[str, Any]]:
+    """Parquet, one record batch at a time (never the whole table in memory)."""
+    try:
+        for batch in parquet.iter_batches(batch_size=PARQUET_BATCH_ROWS):
+            names = [str(c).strip() for c in batch.schema.names]
+            for row in batch.to_pylist():
+                yield dict(zip(names, row.values(), strict=True))
+    except Exception as err:  # pyarrow raises its own hierarchy for corrupt Parquet
+        raise UsageError(f"input file {path} cannot be read as Parquet: {err}") from err
 
 
 def _no_duplicates(path: Path, columns: list[str]) -> None:
-    duplicated = sorted({c for c in columns if columns.count(c) > 1})
+    # One counting pass: columns.count() per column was quadratic in a wide header.
+    duplicated = sorted(name for name, n in Counter(columns).items() if n > 1)
     if duplicated:
-        raise UsageError(f"input file {path}: duplicate column(s) {', '.join(duplicated)}")
+        shown = ", ".join(duplicated[:10]) + (" ..." if len(duplicated) > 10 else "")
+        raise UsageError(f"input file {path}: duplicate column(s) {shown}")
 
 
-def _read_table(path: Path) -> tuple[list[str], list[dict[str, Any]]]:
-    """(columns, rows) of the file; every way it can be unreadable becomes a UsageError."""
+def _open_table(path: Path) -> tuple[list[str], Iterator[dict[str, Any]]]:
+    """(columns, row iterator) of the file; every way it can be unreadable becomes a
+    UsageError (the header now, a bad row when the iterator reaches it)."""
     if not path.is_file():
         raise UsageError(f"input file {path} does not exist or is not a file")
     suffix = path.suffix.lower()
     if suffix == ".csv":
-        columns, rows = _read_csv(path)
-    elif suffix in (".parquet", ".pq"):
-        import pandas as pd
+        columns = _csv_header(path)
+        _no_duplicates(path, columns)  # a dict per row would silently keep the last
+        return columns, _csv_rows(path, columns)
+    if suffix in (".parquet", ".pq"):
+        import pyarrow.parquet as pq
 
         try:
-            frame = pd.read_parquet(path)
+            parquet = pq.ParquetFile(path)
+            columns = [str(c).strip() for c in parquet.schema_arrow.names]
         except Exception as err:  # pyarrow raises its own hierarchy for corrupt Parquet
             raise UsageError(f"input file {path} cannot be read as Parquet: {err}") from err
-        columns = [str(c).strip() for c in frame.columns]
-        frame.columns = columns
-        rows = frame.to_dict(orient="records")
-    else:
-        raise UsageError(
-            f"input file {path}: unknown extension {path.suffix!r} (use .csv or .parquet)"
-        )
-    if not rows:
-        raise UsageError(f"input file {path} has no data rows")
-    return columns, rows
+        _no_duplicates(path, columns)
+        return columns, _parquet_rows(path, parquet)
+    raise UsageError(f"input file {path}: unknown extension {path.suffix!r} (use .csv or .parquet)")
+
+
+def content_id(path: Path) -> str:
+    """8 hex digits of the file's SHA-256: the default run id of a file's events."""
+    digest = hashlib.sha256()
+    try:
+        with path.open("rb") as handle:
+            for block in iter(lambda: handle.read(1 << 20), b""):
+                digest.update(block)
+    except OSError as err:
+        raise UsageError(f"input file {path} cannot be read: {err}") from err
+    return digest.hexdigest()[:8]
 
 
 def _to_number(value: Any) -> float | None:
@@ -197,29 +242,55 @@ def file_events(
     base_time: datetime | None = None,
     source: str | None = None,
     limit: int | None = None,
+    run_id: str | None = None,
 ) -> list[dict[str, Any]]:
-    """Events from a CSV or Parquet file (convention in the module README of labctl/ingest).
+    """Every event of the file in a list (small files, tests); see iter_file_events."""
+    return list(iter_file_events(path, base_time, source, limit, run_id))
 
-    Feature columns are every column except event_id/event_time/source/label, in file order,
-    and there must be exactly 64 of them. Missing event_id -> "<file stem>-<row:06d>",
-    missing event_time -> base_time + row seconds, missing source -> "file:<name>".
-    A feature column holding text is a UsageError (the file is wrong, not one row); a blank
-    feature cell is left as a non-finite value so that validation rejects just that row.
+
+def iter_file_events(
+    path: Path,
+    base_time: datetime | None = None,
+    source: str | None = None,
+    limit: int | None = None,
+    run_id: str | None = None,
+) -> Iterator[dict[str, Any]]:
+    """Events from a CSV or Parquet file, streamed (convention in labctl/ingest's docstring).
+
+    The header is checked on the call; rows are read as the iterator advances. Feature
+    columns are every column except event_id/event_time/source/label, in file order, and
+    there must be exactly 64 of them. Missing event_id -> "<file stem>-<run_id>-<row:06d>"
+    ("<file stem>-<row:06d>" without run_id), missing event_time -> base_time + row seconds,
+    missing source -> "file:<name>". A feature column holding text is a UsageError (the file
+    is wrong, not one row); a blank feature cell is left as a non-finite value so that
+    validation rejects just that row. A file without data rows is a UsageError at the end.
     """
-    columns, rows = _read_table(path)
-    _no_duplicates(path, columns)
+    columns, rows = _open_table(path)
     features = [c for c in columns if c not in RESERVED_COLUMNS]
     if len(features) != N_FEATURES:
         raise UsageError(
             f"input file {path}: expected exactly {N_FEATURES} feature columns (every column "
             f"except {', '.join(RESERVED_COLUMNS)}), found {len(features)}"
         )
-    if limit is not None:
-        rows = rows[:limit]
+    return _file_events(path, features, rows, base_time, source, limit, run_id)
+
+
+def _file_events(
+    path: Path,
+    features: list[str],
+    rows: Iterator[dict[str, Any]],
+    base_time: datetime | None,
+    source: str | None,
+    limit: int | None,
+    run_id: str | None,
+) -> Iterator[dict[str, Any]]:
     base = base_time or datetime.now(UTC).replace(microsecond=0)
     default_source = source or f"file:{path.name}"
-    events: list[dict[str, Any]] = []
+    stem = f"{path.stem}-{run_id}" if run_id else path.stem
+    index = -1
     for index, row in enumerate(rows):
+        if limit is not None and index >= limit:
+            break
         values: list[Any] = []
         for column in features:
             try:
@@ -232,7 +303,7 @@ def file_events(
             # NaN marks a blank cell; validate_event rejects the row with its index.
             values.append(math.nan if number is None else number)
         event: dict[str, Any] = {
-            "event_id": _cell(row.get("event_id")) or f"{path.stem}-{index + 1:06d}",
+            "event_id": _cell(row.get("event_id")) or f"{stem}-{index + 1:06d}",
             "event_time": _cell(row.get("event_time"))
             or utc_stamp(base + timedelta(seconds=index)),
             "features": values,
@@ -240,8 +311,9 @@ def file_events(
         }
         if "label" in row:
             event["label"] = _label(row["label"])
-        events.append(event)
-    return events
+        yield event
+    if index < 0:
+        raise UsageError(f"input file {path} has no data rows")
 
 
 def _cell(value: Any) -> Any:
@@ -310,13 +382,35 @@ def apply_drift(
     if not drifts:
         return events
     rng = random.Random(seed)
-    drifted = []
-    for event in events:
-        values = list(event.get("features", []))
-        for step in drifts:
-            values = [_drift_value(x, step, rng) for x in values]
-        drifted.append({**event, "features": values})
-    return drifted
+    return [drift_event(event, drifts, rng) for event in events]
+
+
+def drift_event(event: dict[str, Any], drifts: Sequence[Drift], rng: random.Random) -> dict:
+    """One event with the drift steps applied (see apply_drift)."""
+    values = list(event.get("features", []))
+    for step in drifts:
+        values = [_drift_value(x, step, rng) for x in values]
+    return {**event, "features": values}
+
+
+def range_reasons(event: dict[str, Any]) -> list[str]:
+    """Why the event's pixels are not Digits pixels (0-16); empty when they are or when
+    the features are malformed anyway (validate_event names that)."""
+    features = event.get("features")
+    if not isinstance(features, list):
+        return []
+    low, high = DIGITS_RANGE
+    for index, x in enumerate(features):
+        if (
+            isinstance(x, (int, float))
+            and not isinstance(x, bool)
+            and math.isfinite(x)
+            and not low <= x <= high
+        ):
+            return [
+                f"pixel value {x:g} at index {index} is outside the Digits range {low:g}-{high:g}"
+            ]
+    return []
 
 
 def _drift_value(x: Any, step: Drift, rng: random.Random) -> Any:
@@ -361,11 +455,22 @@ class Rejected:
     record: Any
 
     def to_json(self) -> str:
+        # Strict JSON: a blank cell's NaN (or an infinity) is written as null.
         return json.dumps(
-            {"row": self.row, "reasons": self.reasons, "record": self.record},
+            {"row": self.row, "reasons": self.reasons, "record": _finite(self.record)},
             default=str,
-            allow_nan=True,
+            allow_nan=False,
         )
+
+
+def _finite(value: Any) -> Any:
+    if isinstance(value, float) and not math.isfinite(value):
+        return None
+    if isinstance(value, dict):
+        return {str(k): _finite(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [_finite(v) for v in value]
+    return value
 
 
 def encode(event: dict[str, Any]) -> bytes:
@@ -382,9 +487,33 @@ def prepare(events: Iterable[dict[str, Any]]) -> tuple[list[Record], list[Reject
     """
     records: list[Record] = []
     rejected: list[Rejected] = []
+    for item in validate_stream(events):
+        if isinstance(item, Record):
+            records.append(item)
+        else:
+            rejected.append(item)
+    return records, rejected
+
+
+def validate_stream(
+    events: Iterable[dict[str, Any]],
+    drifts: Sequence[Drift] = (),
+    seed: int | None = None,
+    check_range: bool = False,
+) -> Iterator[Record | Rejected]:
+    """prepare() one event at a time: a Record or a Rejected per event, in input order.
+
+    With check_range, an input event whose pixels leave the Digits range 0-16 is rejected
+    before drift is applied (drift is the lab's deliberate distortion and may leave it).
+    Memory: the event ids seen so far (for the duplicate check), nothing else.
+    """
+    rng = random.Random(seed)
     seen: dict[str, int] = {}
     for row, event in enumerate(events, 1):
-        reasons = validate_event(event)
+        reasons = range_reasons(event) if check_range else []
+        if not reasons and drifts:
+            event = drift_event(event, drifts, rng)
+        reasons = reasons or validate_event(event)
         if not reasons:
             event_id = event["event_id"]
             if len(event_id) > MAX_PARTITION_KEY_CHARS:
@@ -403,10 +532,9 @@ def prepare(events: Iterable[dict[str, Any]]) -> tuple[list[Record], list[Reject
                 )
             else:
                 seen[record.event_id] = row
-                records.append(record)
+                yield record
                 continue
-        rejected.append(Rejected(row, reasons, event))
-    return records, rejected
+        yield Rejected(row, reasons, event)
 
 
 def plan_batches(
@@ -417,7 +545,17 @@ def plan_batches(
     """Greedy split in input order: a batch closes when the next record would break a limit."""
     if not 1 <= max_records <= MAX_RECORDS_PER_CALL:
         raise UsageError(f"batch size must be 1-{MAX_RECORDS_PER_CALL}, got {max_records}")
-    batches: list[list[Record]] = []
+    return list(iter_batches(records, max_records, max_bytes))
+
+
+def iter_batches(
+    records: Iterable[Record],
+    max_records: int = MAX_RECORDS_PER_CALL,
+    max_bytes: int = MAX_BYTES_PER_CALL,
+) -> Iterator[list[Record]]:
+    """plan_batches() one batch at a time."""
+    if not 1 <= max_records <= MAX_RECORDS_PER_CALL:
+        raise UsageError(f"batch size must be 1-{MAX_RECORDS_PER_CALL}, got {max_records}")
     current: list[Record] = []
     used = 0
     for record in records:
@@ -425,13 +563,12 @@ def plan_batches(
             # prepare() already rejects these; guard so no call can be refused as a whole.
             raise ValueError(f"record for {record.event_id} is {record.size} bytes, over limit")
         if current and (len(current) >= max_records or used + record.size > max_bytes):
-            batches.append(current)
+            yield current
             current, used = [], 0
         current.append(record)
         used += record.size
     if current:
-        batches.append(current)
-    return batches
+        yield current
 
 
 def describe_plan(batches: Sequence[Sequence[Record]], show: int = 20) -> str:
@@ -484,6 +621,7 @@ class SendResult:
     throttled_calls: int = 0  # whole-call errors that were retried
     undelivered: list[Undelivered] = field(default_factory=list)
     seconds: float = 0.0
+    stopped: bool = False  # a non-retryable whole-call error ended the run
 
     @property
     def failed(self) -> int:
@@ -579,6 +717,7 @@ def send_batches(
                     Undelivered(r.row, r.event_id, code, message) for r in leftover
                 ]
                 result.seconds = time.perf_counter() - started
+                result.stopped = True
                 return result
             entries = response.get("Records", [])
             if len(entries) != len(pending):
@@ -619,9 +758,10 @@ def write_undelivered(path: Path, undelivered: Sequence[Undelivered]) -> None:
 
 
 class Progress:
-    """tqdm on stderr when stderr is a terminal (a plain counter line if tqdm is missing)."""
+    """tqdm on stderr when stderr is a terminal (a plain counter line if tqdm is missing).
+    ``total`` None: a streamed input whose length is not known in advance."""
 
-    def __init__(self, total: int, enabled: bool | None = None) -> None:
+    def __init__(self, total: int | None, enabled: bool | None = None) -> None:
         self._bar: Any = None
         self._done, self._total = 0, total
         self._enabled = sys.stderr.isatty() if enabled is None else enabled
@@ -638,7 +778,8 @@ class Progress:
         if self._bar is not None:
             self._bar.update(n)
         elif self._enabled:
-            print(f"\ringest {self._done}/{self._total} records", end="", file=sys.stderr)
+            of = f"/{self._total}" if self._total is not None else ""
+            print(f"\ringest {self._done}{of} records", end="", file=sys.stderr)
 
     def close(self) -> None:
         if self._bar is not None:
@@ -675,6 +816,9 @@ def write_lake_records(
     buffer_mib: float = 64,
     buffer_seconds: float = 60,
     clock: Callable[[], datetime] | None = None,
+    *,
+    summary: LakeSummary | None = None,
+    committed: Callable[[Path, int], None] | None = None,
 ) -> LakeSummary:
     """Write records as Firehose would: gzip objects of concatenated record data.
 
@@ -682,14 +826,17 @@ def write_lake_records(
     record would take it past buffer_mib (uncompressed, as Firehose counts), when
     buffer_seconds have passed, or when the arrival hour changes. The object goes under
     partition_prefix(open time) named object_name(stream, open time, uuid), written to a
-    temporary name and renamed so a reader never sees half an object.
+    temporary name and renamed so a reader never sees half an object. After each object,
+    ``committed(object, last row in it)`` is called (the ingest ledger); pass ``summary`` to
+    keep the objects written so far when the input fails part way.
     """
     clock = clock or (lambda: datetime.now(UTC))
     limit = int(buffer_mib * 1024 * 1024)
-    summary = LakeSummary(lake_dir=lake_dir, stream_name=stream_name)
+    summary = summary or LakeSummary(lake_dir=lake_dir, stream_name=stream_name)
     chunks: list[bytes] = []
     size = 0
     opened: datetime | None = None
+    last_row = 0
 
     def flush() -> None:
         nonlocal chunks, size, opened
@@ -699,12 +846,16 @@ def write_lake_records(
         folder.mkdir(parents=True, exist_ok=True)
         target = folder / object_name(stream_name, opened, str(uuid.uuid4()))
         temporary = target.with_name("." + target.name + ".tmp")
-        temporary.write_bytes(gzip.compress(b"".join(chunks), mtime=0))
+        # zlib's default level 6, not gzip.compress's 9: on 8 MB of Digits events level 9
+        # took 6.1 s and level 6 0.3 s, for objects 10 % larger (1.16 vs 1.28 MB).
+        temporary.write_bytes(gzip.compress(b"".join(chunks), compresslevel=6, mtime=0))
         os.replace(temporary, target)
         summary.objects.append(target)
         summary.records += len(chunks)
         summary.bytes += size
         chunks, size, opened = [], 0, None
+        if committed is not None:
+            committed(target, last_row)
 
     for record in records:
         now = clock()
@@ -718,8 +869,78 @@ def write_lake_records(
             opened = now
         chunks.append(record.data)
         size += len(record.data)
+        last_row = record.row
     flush()
     return summary
+
+
+class LakeLedger:
+    """How far one ingest run got into the local lake, so a rerun resumes instead of
+    writing every event again: ``<lake>/.ingest/<stream>/<run id>.json`` holds the last input
+    row whose object is complete. Rows are written in input order, so that one number says
+    which rows a rerun skips. An interruption between an object's rename and the ledger
+    update repeats at most that object's events on the rerun, with the same event ids:
+    preprocessing keeps one event per event_id, so the dataset is the same.
+    """
+
+    def __init__(self, lake_dir: Path, stream_name: str, run_id: str) -> None:
+        self.path = lake_dir / ".ingest" / stream_name / f"{run_id}.json"
+
+    def rows_done(self) -> int:
+        try:
+            state = json.loads(self.path.read_text())
+            return int(state["rows_done"])
+        except FileNotFoundError:
+            return 0
+        except (ValueError, KeyError, TypeError) as err:
+            raise UsageError(f"ingest ledger {self.path} is corrupt ({err}): delete it") from err
+
+    def commit(self, rows_done: int) -> None:
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        temporary = self.path.with_name(f".{self.path.name}.{uuid.uuid4().hex[:8]}")
+        temporary.write_text(json.dumps({"rows_done": rows_done}))
+        os.replace(temporary, self.path)
+
+    def reset(self, rows_done: int) -> None:
+        if rows_done:
+            self.commit(rows_done)
+        else:
+            self.path.unlink(missing_ok=True)
+
+
+class ReportFile:
+    """A JSON-lines report written as items arrive, to a temporary file that becomes the
+    report on commit() (only when something was written) and disappears on discard()."""
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        self.count = 0
+        self._temporary = path.with_name(f".{path.name}.{uuid.uuid4().hex[:8]}")
+        self._handle: Any = None
+
+    def write(self, line: str) -> None:
+        if self._handle is None:
+            self.path.parent.mkdir(parents=True, exist_ok=True)
+            self._handle = self._temporary.open("w", encoding="utf-8")
+        self._handle.write(line + "\n")
+        self.count += 1
+
+    def commit(self) -> Path | None:
+        if self._handle is None:
+            return None
+        self._handle.close()
+        try:
+            os.replace(self._temporary, self.path)
+        except OSError as err:
+            self._temporary.unlink(missing_ok=True)
+            raise UsageError(f"cannot write the report {self.path}: {err.strerror}") from err
+        return self.path
+
+    def discard(self) -> None:
+        if self._handle is not None:
+            self._handle.close()
+            self._temporary.unlink(missing_ok=True)
+            self._handle = None
 
 
 def write_local_lake(

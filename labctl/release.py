@@ -48,6 +48,7 @@ EXCLUDED_PARTS = frozenset(
         ".pytest_cache",
         ".mypy_cache",
         ".ruff_cache",
+        ".hypothesis",  # the property-based tests' working folder
     }
 )
 # 1980-01-01 is the earliest time a zip entry can hold; a fixed stamp makes bundles

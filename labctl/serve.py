@@ -1,7 +1,9 @@
 """labctl serve --local: the trained models behind a local SageMaker-style endpoint.
 
 Serves the kind the profile deploys (or ``--kind``) from the lab's local registry on
-127.0.0.1 until Ctrl-C. ``lab_serve`` is the lab stage: start, check through boto3, stop.
+127.0.0.1 until Ctrl-C: the newest Approved version of each group it needs (pending ones
+only with ``--allow-pending``, rejected ones never). ``lab_serve`` is the lab stage:
+start, check through boto3, stop.
 """
 
 from __future__ import annotations
@@ -22,8 +24,10 @@ from labctl.local_endpoint.registry import (
     mme_name,
     pick_version,
     read_registry,
+    served_versions,
     settings_from_registry,
 )
+from labctl.paths import default_workdir, workdir_help
 
 CLOUD_MESSAGE = (
     "serving in the cloud is deployed by CDK; use --local, or labctl invoke "
@@ -68,6 +72,7 @@ def build_endpoint(
     port: int = 0,
     max_models: int | None = 8,
     max_bytes: int | None = None,
+    allow_pending: bool = False,
 ) -> LocalEndpoint:
     if not 0 <= port <= 65535:
         raise UsageError(f"--port must be 0-65535, got {port}")
@@ -78,6 +83,7 @@ def build_endpoint(
         settings = settings_from_registry(
             workdir,
             plan.kind,
+            allow_pending,
             endpoint_name=plan.endpoint_name,
             port=port,
             max_models=max_models,
@@ -95,7 +101,9 @@ def run(args: argparse.Namespace) -> int:
         raise UsageError(CLOUD_MESSAGE)
     plan = plan_from_profile(args.profile, args.kind, args.capture)
     workdir = Path(args.workdir)
-    endpoint = build_endpoint(workdir, plan, args.port, args.max_models, args.max_model_bytes)
+    endpoint = build_endpoint(
+        workdir, plan, args.port, args.max_models, args.max_model_bytes, args.allow_pending
+    )
     try:
         endpoint.bind()
     except OSError as err:
@@ -106,6 +114,7 @@ def run(args: argparse.Namespace) -> int:
         else "capture off"
     )
     print(f"endpoint {plan.endpoint_name} ({plan.kind}) at {endpoint.url}")
+    print(f"  serving {banner(workdir, plan.kind, args.allow_pending)}")
     print(f"  {endpoint.describe()}")
     print(f"  {capture}; Ctrl-C stops")
     print(
@@ -124,6 +133,12 @@ def run(args: argparse.Namespace) -> int:
         endpoint.stop()
     print(f"stopped after {endpoint.invocations} invocations ({endpoint.errors} refused)")
     return 0
+
+
+def banner(workdir: Path, kind: str, allow_pending: bool = False) -> str:
+    """Group, version and approval status of every model the endpoint serves."""
+    served = served_versions(read_registry(workdir), kind, allow_pending)
+    return ", ".join(f"{group} v{v['version']} ({v.get('approval_status')})" for group, v in served)
 
 
 def _interrupt(signum: int, frame: object) -> None:
@@ -197,7 +212,8 @@ def lab_serve(
         invoke_rows(client, endpoint_name, rows[:1], **first_headers)  # still serving
         calls += 1
         parts = [
-            f"{kind}: {calls} boto3 invocations at {endpoint.url}",
+            f"{kind}: serving {banner(workdir, kind)}",
+            f"{calls} boto3 invocations at {endpoint.url}",
             f"first test sample -> {FIRST_TEST_LABEL} from " + ", ".join(t[0] for t in targets),
             "63-column row -> ModelError, still serving",
         ]
@@ -251,14 +267,20 @@ def _lab_targets(workdir: Path, endpoint: LocalEndpoint) -> list[tuple[str, dict
 
 
 def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
-    parser = sub.add_parser("serve", help="serve the trained models on a local endpoint")
+    parser = sub.add_parser("serve", help="serve the approved models on a local endpoint")
     parser.add_argument(
         "--local", action="store_true", help="serve on 127.0.0.1 from the lab's local registry"
     )
     parser.add_argument("--profile", default="lab", help="profile whose serving settings apply")
-    parser.add_argument("--workdir", default=".lab")
+    parser.add_argument("--workdir", default=default_workdir(), help=workdir_help())
     parser.add_argument("--kind", choices=KINDS, help="override the profile's serving.kind")
     parser.add_argument("--port", type=int, default=0, help="0 picks a free port")
+    parser.add_argument(
+        "--allow-pending",
+        action="store_true",
+        help="serve the newest pending version of a group that has no Approved one "
+        "(never a rejected one)",
+    )
     parser.add_argument(
         "--capture",
         action=argparse.BooleanOptionalAction,

@@ -54,8 +54,12 @@ def train_baseline(x: np.ndarray, y: np.ndarray, path: Path) -> Path:
         return tar_model(Path(tmp), path)
 
 
-def build_registry(workdir: Path, xgboost_versions: int = 2, rounds: int = 10) -> Path:
-    """Train quickly and write ``<workdir>/registry/registry.json``; returns its path."""
+def build_registry(
+    workdir: Path, xgboost_versions: int = 2, rounds: int = 10, status: str = "Approved"
+) -> Path:
+    """Train quickly and write ``<workdir>/registry/registry.json``; returns its path.
+
+    Every version gets ``status`` (Approved: the endpoint serves approved versions only)."""
     from sklearn.datasets import load_digits
     from sklearn.model_selection import train_test_split
 
@@ -65,7 +69,7 @@ def build_registry(workdir: Path, xgboost_versions: int = 2, rounds: int = 10) -
     xgb_versions = [
         {
             "version": v,
-            "approval_status": "PendingManualApproval",
+            "approval_status": status,
             "artifact": str(
                 train_xgboost(
                     x_train,
@@ -82,7 +86,7 @@ def build_registry(workdir: Path, xgboost_versions: int = 2, rounds: int = 10) -
 
     baseline = {
         "version": 1,
-        "approval_status": "PendingManualApproval",
+        "approval_status": status,
         "artifact": str(train_baseline(x_train, y_train, models / "baseline" / "model.tar.gz")),
         "environment": dict(BASELINE_SERVING_ENV),  # as RegisterBaseline registers it
     }

@@ -127,7 +127,13 @@ def _json_row(row: Any, r: int) -> list[float]:
         # bool is an int subclass; a true/false feature is a client bug, not a 1/0.
         if isinstance(value, bool) or not isinstance(value, (int, float)):
             raise payload_error(f"row {r}, column {c}: {json.dumps(value)[:40]} is not a number")
-        out.append(float(value))
+        try:
+            number = float(value)
+        except OverflowError:  # an integer literal with hundreds of digits
+            raise payload_error(f"row {r}, column {c}: number out of range") from None
+        if math.isinf(number):  # 1e999 parses as infinity
+            raise payload_error(f"row {r}, column {c}: infinite values are not allowed")
+        out.append(number)
     return out
 
 
@@ -138,6 +144,8 @@ def parse_json(body: bytes) -> np.ndarray:
         doc = json.loads(body)
     except (ValueError, UnicodeDecodeError) as err:
         raise payload_error(f"body is not valid JSON ({err})") from None
+    except RecursionError:  # [[[[...]]]] nested thousands deep
+        raise payload_error("body is JSON nested too deeply to be rows of numbers") from None
     if isinstance(doc, dict) and "instances" in doc:
         instances = doc["instances"]
     elif isinstance(doc, dict) and "features" in doc:

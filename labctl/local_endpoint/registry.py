@@ -1,14 +1,16 @@
 """Endpoint settings from the lab's local model registry (``<workdir>/registry/registry.json``).
 
-Single-model kinds serve the newest Approved XGBoost version (else the newest); multi-container
-serves the XGBoost and baseline groups; multi-model serves every version of every group from
-``<workdir>/serving/models/<model>-v<version>.tar.gz``, the TargetModel names
-``labctl release publish`` gives the cloud's ``mme/`` prefix (``mme_target_model``).
+Only what was approved is served: single-model kinds serve the newest Approved XGBoost
+version, multi-container the newest Approved version of the XGBoost and baseline groups (the
+baseline through its registered scikit-learn entry point), multi-model every Approved version
+of every group from ``<workdir>/serving/models/<model>-v<version>.tar.gz``, the TargetModel
+names ``labctl release publish`` gives the cloud's ``mme/`` prefix (``mme_target_model``).
+With ``allow_pending`` a group without an Approved version falls back to its newest
+PendingManualApproval one (never Rejected).
 """
 
 from __future__ import annotations
 
-import json
 import shutil
 from pathlib import Path
 from typing import Any
@@ -22,31 +24,52 @@ CONTAINER_GROUPS = {"xgboost": XGBOOST_GROUP, "baseline": BASELINE_GROUP}
 
 
 def read_registry(workdir: Path) -> dict[str, Any]:
+    from pipelines.local import registry_file
+
     path = workdir / "registry" / "registry.json"
     try:
-        registry: dict[str, Any] = json.loads(path.read_text())
+        registry = registry_file.read(path)
     except FileNotFoundError as err:
         raise EndpointSetupError(
             f"no local registry at {path}: run `labctl lab --only ingest,train` first"
         ) from err
-    except json.JSONDecodeError as err:
-        raise EndpointSetupError(f"{path}: not valid JSON ({err})") from err
+    except registry_file.RegistryFileError as err:
+        raise EndpointSetupError(str(err)) from err
+    registry["workdir"] = str(workdir)  # where relative artifact paths start
     return registry
 
 
-def pick_version(registry: dict[str, Any], group: str) -> dict[str, Any]:
-    """The newest Approved version, else the newest: a lab run registers models pending."""
+def servable(version: dict[str, Any], allow_pending: bool = False) -> bool:
+    status = version.get("approval_status")
+    return status == "Approved" or (allow_pending and status == "PendingManualApproval")
+
+
+def pick_version(
+    registry: dict[str, Any], group: str, allow_pending: bool = False
+) -> dict[str, Any]:
+    """The newest Approved version; with ``allow_pending`` else the newest pending one."""
     versions = registry.get("groups", {}).get(group, {}).get("versions", [])
     if not versions:
         raise EndpointSetupError(f"the local registry has no versions of {group}")
-    approved = [v for v in versions if v.get("approval_status") == "Approved"]
-    chosen: dict[str, Any] = max(approved or versions, key=lambda v: int(v["version"]))
-    return chosen
+    newest = lambda vs: max(vs, key=lambda v: int(v["version"]))  # noqa: E731
+    approved = [v for v in versions if servable(v)]
+    if approved:
+        return dict(newest(approved))
+    pending = [v for v in versions if servable(v, allow_pending=True)]
+    if allow_pending and pending:
+        return dict(newest(pending))
+    counts = ", ".join(f"v{v['version']} {v.get('approval_status')}" for v in versions[-5:])
+    raise EndpointSetupError(
+        f"no Approved version of {group} to serve ({counts}): approve one with "
+        f"`labctl model approve --local --group {group} --version N`, or pass "
+        "--allow-pending to serve the newest pending version"
+    )
 
 
-def _artifact(version: dict[str, Any], group: str) -> Path:
-    path = Path(version.get("artifact", ""))
-    if not path.is_file():
+def _artifact(version: dict[str, Any], group: str, workdir: Path | None = None) -> Path:
+    # Registered artifacts are relative to the work folder (older registries: absolute).
+    path = (workdir or Path(".")) / str(version.get("artifact", ""))
+    if not version.get("artifact") or not path.is_file():
         raise EndpointSetupError(
             f"{group} version {version.get('version')}: artifact {path} is missing"
         )
@@ -59,13 +82,22 @@ def mme_name(group: str, version: int | str) -> str:
     return mme_target_model(models.get(group, group), int(version))
 
 
-def populate_model_folder(registry: dict[str, Any], folder: Path) -> list[str]:
-    """Copy every version of every group into ``folder``; returns the target model names."""
+def populate_model_folder(
+    registry: dict[str, Any], folder: Path, allow_pending: bool = False
+) -> list[str]:
+    """Copy every servable version of every group into ``folder``; returns the model names.
+
+    A name whose version is no longer servable (rejected since) is removed from the folder.
+    """
     folder.mkdir(parents=True, exist_ok=True)
+    workdir = Path(registry.get("workdir", "."))
     names = []
     for group, entry in sorted(registry.get("groups", {}).items()):
         for version in entry.get("versions", []):
-            source = _artifact(version, group)
+            if not servable(version, allow_pending):
+                (folder / mme_name(group, version["version"])).unlink(missing_ok=True)
+                continue
+            source = _artifact(version, group, workdir)
             name = mme_name(group, version["version"])
             target = folder / name
             stat = source.stat()
@@ -74,20 +106,50 @@ def populate_model_folder(registry: dict[str, Any], folder: Path) -> list[str]:
                 shutil.copy2(source, target)
             names.append(name)
     if not names:
-        raise EndpointSetupError("the local registry holds no model versions")
+        raise EndpointSetupError(
+            "the local registry holds no Approved model versions: approve one with "
+            "`labctl model approve --local --group G --version N`, or pass --allow-pending"
+        )
     return names
 
 
-def settings_from_registry(workdir: Path, kind: str, **overrides: Any) -> EndpointSettings:
+def served_versions(
+    registry: dict[str, Any], kind: str, allow_pending: bool = False
+) -> list[tuple[str, dict[str, Any]]]:
+    """(group, version entry) of every model ``kind`` serves from this registry."""
+    if kind in ("real_time", "serverless"):
+        return [(XGBOOST_GROUP, pick_version(registry, XGBOOST_GROUP, allow_pending))]
+    if kind == "multi_container":
+        return [
+            (group, pick_version(registry, group, allow_pending))
+            for group in CONTAINER_GROUPS.values()
+        ]
+    if kind == "multi_model":
+        return [
+            (group, version)
+            for group, entry in sorted(registry.get("groups", {}).items())
+            for version in entry.get("versions", [])
+            if servable(version, allow_pending)
+        ]
+    raise EndpointSetupError(f"unknown serving kind {kind!r}")
+
+
+def settings_from_registry(
+    workdir: Path, kind: str, allow_pending: bool = False, **overrides: Any
+) -> EndpointSettings:
     """EndpointSettings for ``kind`` built from the registry in ``workdir``."""
     registry = read_registry(workdir)
     settings = EndpointSettings(kind=kind, **overrides)
     if kind in ("real_time", "serverless"):
-        settings.model = _artifact(pick_version(registry, XGBOOST_GROUP), XGBOOST_GROUP)
+        version = pick_version(registry, XGBOOST_GROUP, allow_pending)
+        settings.model = _artifact(version, XGBOOST_GROUP, workdir)
     elif kind == "multi_container":
-        chosen = {host: pick_version(registry, group) for host, group in CONTAINER_GROUPS.items()}
+        chosen = {
+            host: pick_version(registry, group, allow_pending)
+            for host, group in CONTAINER_GROUPS.items()
+        }
         settings.containers = {
-            host: _artifact(chosen[host], CONTAINER_GROUPS[host]) for host in chosen
+            host: _artifact(chosen[host], CONTAINER_GROUPS[host], workdir) for host in chosen
         }
         # The registered container environment: the baseline's entry point lives there.
         settings.container_env = {
@@ -95,7 +157,7 @@ def settings_from_registry(workdir: Path, kind: str, **overrides: Any) -> Endpoi
         }
     elif kind == "multi_model":
         settings.model_folder = workdir / "serving" / "models"
-        populate_model_folder(registry, settings.model_folder)
+        populate_model_folder(registry, settings.model_folder, allow_pending)
     else:
         raise EndpointSetupError(f"unknown serving kind {kind!r}")
     return settings

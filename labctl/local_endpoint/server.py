@@ -9,6 +9,8 @@ from __future__ import annotations
 
 import json
 import re
+import socket
+import sys
 import threading
 import uuid
 from collections.abc import Mapping
@@ -35,6 +37,16 @@ TARGET_MODEL = "X-Amzn-SageMaker-Target-Model"
 TARGET_CONTAINER = "X-Amzn-SageMaker-Target-Container-Hostname"
 INFERENCE_ID = "X-Amzn-SageMaker-Inference-Id"
 MAX_BODY_BYTES = 6 * 1024 * 1024  # InvokeEndpoint's real-time payload limit
+# Header limits from the sagemaker-runtime API model (botocore's service-2.json shapes
+# TargetModelHeader, TargetContainerHostnameHeader, EndpointName, Header, InferenceId).
+HEADER_LIMITS = {
+    TARGET_MODEL: 1024,
+    TARGET_CONTAINER: 63,
+    "Content-Type": 1024,
+    "Accept": 1024,
+    INFERENCE_ID: 64,
+}
+MAX_ENDPOINT_NAME = 63
 _ENDPOINT_PATH = re.compile(r"^/endpoints/([^/]+)/invocations$")
 
 
@@ -200,6 +212,22 @@ class LocalEndpoint:
                     f"Endpoint {endpoint} not found: this local endpoint is {self.name}.",
                     "ENDPOINT_NOT_FOUND",
                 )
+            if endpoint is not None and len(endpoint) > MAX_ENDPOINT_NAME:
+                raise InvocationError(
+                    400,
+                    "ValidationError",
+                    f"Endpoint name of {len(endpoint)} characters: at most {MAX_ENDPOINT_NAME}.",
+                    "INVALID_ENDPOINT_NAME",
+                )
+            for header, limit in HEADER_LIMITS.items():
+                value = headers.get(header)
+                if value is not None and len(value) > limit:
+                    raise InvocationError(
+                        400,
+                        "ValidationError",
+                        f"Header {header} is {len(value)} characters long: at most {limit}.",
+                        "HEADER_TOO_LONG",
+                    )
             if len(body) > MAX_BODY_BYTES:
                 raise InvocationError(
                     413,
@@ -230,6 +258,10 @@ class LocalEndpoint:
         return Reply(
             200, out_type, data, {"x-Amzn-Invoked-Production-Variant": self.settings.variant}
         )
+
+    def count_error(self) -> None:
+        with self._count_lock:
+            self.errors += 1
 
     # --- HTTP ----------------------------------------------------------------------------
 
@@ -304,6 +336,17 @@ class _Server(ThreadingHTTPServer):
     endpoint: LocalEndpoint
     stopping = False
 
+    def handle_error(self, request: Any, client_address: Any) -> None:
+        # A client that hangs up mid-reply is its own business; anything else is one line,
+        # never a traceback on the server's terminal (the request already got its answer).
+        error = sys.exc_info()[1]
+        if not isinstance(error, (ConnectionError, TimeoutError)):
+            print(
+                f"local endpoint: request from {client_address[0]} failed: "
+                f"{type(error).__name__}: {error}",
+                file=sys.stderr,
+            )
+
 
 class _Handler(BaseHTTPRequestHandler):
     protocol_version = "HTTP/1.1"  # keep-alive, as boto3 and load balancers use
@@ -331,6 +374,30 @@ class _Handler(BaseHTTPRequestHandler):
 
     def _refuse(self, status: int, code: str, message: str) -> None:
         self._send(error_reply(InvocationError(status, code, message)))
+        if self.close_connection:
+            self._linger()
+
+    def _linger(self) -> None:
+        """Closing with unread request bytes makes the kernel reset the connection, which
+        can destroy the reply before the client reads it. So: end our side, then read and
+        discard (never keep) what the client still sends, for at most 1 s and 1 MiB."""
+        try:
+            self.wfile.flush()
+            self.connection.shutdown(socket.SHUT_WR)
+            self.connection.settimeout(1.0)
+            budget = 1 << 20
+            while budget > 0 and (chunk := self.connection.recv(min(budget, 65536))):
+                budget -= len(chunk)
+        except OSError:
+            pass
+
+    def send_error(self, code: int, message: str | None = None, explain: str | None = None) -> None:
+        """http.server's own refusals (a garbled request line, headers too long or too
+        many), SageMaker-shaped like every other error instead of an HTML page."""
+        self.close_connection = True
+        if not hasattr(self, "request_version"):
+            self.request_version = "HTTP/1.1"
+        self._refuse(code, "ValidationError", message or self.responses.get(code, ("",))[0])
 
     def do_GET(self) -> None:  # noqa: N802 (http.server's naming)
         if self.path.split("?", 1)[0] == "/ping":
@@ -351,13 +418,38 @@ class _Handler(BaseHTTPRequestHandler):
             return
         try:
             size = int(length)
+            if size < 0:
+                raise ValueError(length)
         except ValueError:
             self.close_connection = True
-            self._refuse(400, "ValidationError", f"bad Content-Length {length!r}")
+            self._refuse(400, "ValidationError", f"bad Content-Length {length[:40]!r}")
+            return
+        if size > MAX_BODY_BYTES:
+            # Refused unread: the body would be read into memory only to be refused. The
+            # rest of the stream is that body, so this connection closes after the reply.
+            self.close_connection = True
+            self.server.endpoint.count_error()
+            self._refuse(
+                413,
+                "ValidationError",
+                f"Content-Length {size} exceeds the {MAX_BODY_BYTES}-byte payload limit.",
+            )
             return
         body = self.rfile.read(size) if size > 0 else b""
+        if len(body) < size:  # the client stopped sending early
+            self.close_connection = True
+            self.server.endpoint.count_error()
+            self._refuse(400, "ValidationError", f"body ended after {len(body)} of {size} bytes")
+            return
         endpoint = unquote(match.group(1)) if match else None
-        self._send(self.server.endpoint.invoke(self.headers, body, endpoint))
+        try:
+            reply = self.server.endpoint.invoke(self.headers, body, endpoint)
+        except Exception as err:  # the last guard: one bad request never stops the server
+            self.server.endpoint.count_error()
+            reply = error_reply(
+                InvocationError(500, "InternalFailure", f"{type(err).__name__}: {err}"[:500])
+            )
+        self._send(reply)
 
     def log_message(self, format: str, *args: Any) -> None:  # noqa: A002
         pass  # per-request lines would dominate the latency budget and the terminal

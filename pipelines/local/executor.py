@@ -11,18 +11,20 @@ from __future__ import annotations
 import json
 import os
 import re
+import secrets
 import shutil
 import subprocess
 import sys
 import tarfile
 import time
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from graphlib import CycleError, TopologicalSorter
 from pathlib import Path
 from typing import Any
 
-from pipelines.local import jobs
+from pipelines.local import jobs, registry_file
 
 _STEP_REF = re.compile(r"^Steps\.([A-Za-z0-9_-]+)\.(.+)$")
 _PATH_TOKEN = re.compile(r"\.?([A-Za-z0-9_:-]+)|\[(\d+)\]|\[['\"]([^'\"]+)['\"]\]")
@@ -67,6 +69,7 @@ class RunResult:
     registry: Path | None = None
     report_dir: Path | None = None
     seconds: float = 0.0
+    execution_dir: Path | None = None  # every output of this run; nothing else writes there
 
     def step(self, name: str) -> StepResult:
         return next(s for s in self.steps if s.name == name)
@@ -150,22 +153,28 @@ class LocalExecution:
         parameter_overrides: dict[str, Any] | None = None,
         *,
         mounts: dict[str, Path] | None = None,
+        output_prefix: str | None = None,
         code_dir: Path | None = None,
         nthread: int = 1,
         log: Any = print,
     ) -> None:
         self.definition = definition
         self.workdir = Path(workdir).resolve()
-        self.pipeline_dir = self.workdir / "pipeline"
+        self.execution_id = new_execution_id()
+        # Each execution owns one folder, so runs sharing a work folder never share a path;
+        # <workdir>/pipeline/latest and .../report point at the newest finished run.
+        self.pipeline_dir = self.workdir / "pipeline" / "executions" / self.execution_id
         self.report_dir = self.pipeline_dir / "report"
         self.registry_path = self.workdir / "registry" / "registry.json"
         self.code_dir = Path(code_dir or Path(__file__).resolve().parents[2] / "model_code")
         self.nthread = nthread
         self.log = log
-        self.execution_id = "local-" + datetime.now(UTC).strftime("%Y%m%d%H%M%S")
         self.parameters = self._parameters(parameter_overrides or {})
-        # Longest prefix wins; anything unmounted lands in <workdir>/pipeline/s3/<bucket>/<key>.
+        # Longest prefix wins; output_prefix is this execution's folder; anything unmounted
+        # lands in <execution folder>/s3/<bucket>/<key>.
         self.mounts = {k: Path(v) for k, v in (mounts or {}).items()}
+        if output_prefix:
+            self.mounts[output_prefix.rstrip("/") + "/"] = self.pipeline_dir
         self.properties: dict[str, dict[str, Any]] = {}
         self.tuning_jobs: list[dict[str, Any]] = []
         self.result = RunResult("Executing", self.execution_id, self.workdir, self.parameters)
@@ -276,9 +285,41 @@ class LocalExecution:
         return self.pipeline_dir / "s3" / uri.removeprefix("s3://").strip("/")
 
     # execution -------------------------------------------------------------------------
+    def preflight(self) -> None:
+        """Check what depends only on parameters before any step runs: the tuning limits
+        (a bad MaxTuningJobs must not surface after preprocessing has already run)."""
+
+        def tuning_steps(steps: list[dict[str, Any]]) -> Iterator[dict[str, Any]]:
+            for step in steps:
+                if step.get("Type") == "Tuning":
+                    yield step
+                yield from tuning_steps(_branch_steps(step))
+
+        for step in tuning_steps(self.definition.get("Steps", [])):
+            name = step["Name"]
+            try:
+                limits = self.resolve(
+                    step["Arguments"]["HyperParameterTuningJobConfig"]["ResourceLimits"], name
+                )
+                total = int(limits["MaxNumberOfTrainingJobs"])
+                parallel = int(limits["MaxParallelTrainingJobs"])
+            except PropertyReferenceError:
+                continue  # limits that come from another step are checked when it has run
+            except (KeyError, TypeError, ValueError) as err:
+                raise DefinitionError(f"step {name!r}: unusable tuning limits ({err})") from err
+            # ResourceLimits: both limits are at least 1 (a parallel limit above the total
+            # only caps nothing, so it runs, as jobs.tune never starts more than remain).
+            if total < 1 or parallel < 1:
+                raise DefinitionError(
+                    f"step {name!r}: tuning needs MaxNumberOfTrainingJobs ({total}) and "
+                    f"MaxParallelTrainingJobs ({parallel}) of at least 1; change the parameters"
+                )
+
     def run(self) -> RunResult:
         started = time.perf_counter()
-        self.pipeline_dir.mkdir(parents=True, exist_ok=True)
+        self.pipeline_dir.mkdir(parents=True)  # a fresh id: an existing folder is a bug
+        self.result.execution_dir = self.pipeline_dir
+        (self.pipeline_dir / "definition.json").write_text(json.dumps(self.definition, indent=1))
         self.log(
             f"pipeline {self.execution_id}: parameters "
             + ", ".join(f"{k}={v}" for k, v in self.parameters.items())
@@ -655,37 +696,40 @@ class LocalExecution:
         artifact = self.local(container["ModelDataUrl"])
         if not artifact.exists():
             raise StepFailed(f"{name}: model artifact not found at {container['ModelDataUrl']}")
-        registry = (
-            json.loads(self.registry_path.read_text())
-            if self.registry_path.exists()
-            else {"groups": {}}
-        )
-        versions = registry["groups"].setdefault(group, {"versions": []})["versions"]
-        version = max((v["version"] for v in versions), default=0) + 1
-        arn = f"arn:aws:sagemaker:local:000000000000:model-package/{group}/{version}"
-        versions.append(
-            {
-                "version": version,
-                "arn": arn,
-                "approval_status": args.get("ModelApprovalStatus", "PendingManualApproval"),
-                "image": container.get("Image"),
-                "model_data_url": container["ModelDataUrl"],
-                # What the serving container is told (entry point of framework containers):
-                # the local endpoint loads the model through it, as SageMaker would.
-                "environment": dict(container.get("Environment") or {}),
-                "artifact": str(artifact),
-                "metrics": metrics,
-                # the version's own training statistics: what drift monitoring compares with
-                "drift_baseline": str(self.local(statistics_uri)) if statistics_uri else None,
-                "created": datetime.now(UTC).isoformat(timespec="seconds"),
-                "pipeline_execution": self.execution_id,
-            }
-        )
-        self.registry_path.parent.mkdir(parents=True, exist_ok=True)
-        self.registry_path.write_text(json.dumps(registry, indent=2))
+        entry: dict[str, Any] = {
+            "approval_status": args.get("ModelApprovalStatus", "PendingManualApproval"),
+            "image": container.get("Image"),
+            "model_data_url": container["ModelDataUrl"],
+            # Relative to the work folder, so the whole folder can be moved or copied.
+            "artifact": artifact.relative_to(self.workdir).as_posix(),
+            # What the serving container is told (entry point of framework containers):
+            # the local endpoint loads the model through it, as SageMaker would.
+            "environment": dict(container.get("Environment") or {}),
+            "metrics": metrics,
+            # the version's own training statistics (drift monitoring compares with them),
+            # relative to the work folder like the artifact
+            "drift_baseline": (
+                self.local(statistics_uri).relative_to(self.workdir).as_posix()
+                if statistics_uri
+                else None
+            ),
+            "created": datetime.now(UTC).isoformat(timespec="seconds"),
+            "pipeline_execution": self.execution_id,
+        }
+
+        def add_version(registry: dict[str, Any]) -> None:
+            versions = registry["groups"].setdefault(group, {"versions": []})["versions"]
+            entry["version"] = max((v["version"] for v in versions), default=0) + 1
+            entry["arn"] = (
+                f"arn:aws:sagemaker:local:000000000000:model-package/{group}/{entry['version']}"
+            )
+            versions.append(entry)
+
+        # Another run may register at the same moment: read, add and replace under a lock.
+        registry_file.update(self.registry_path, add_version)
         self.result.registry = self.registry_path
-        self.properties[name] = {"ModelPackageArn": arn}
-        return f"{group} version {version} ({versions[-1]['approval_status']})"
+        self.properties[name] = {"ModelPackageArn": entry["arn"]}
+        return f"{group} version {entry['version']} ({entry['approval_status']})"
 
     # report -----------------------------------------------------------------------------
     def _report(self) -> None:
@@ -731,6 +775,24 @@ class LocalExecution:
             "tuning_jobs": self.tuning_jobs,
         }
         (self.report_dir / "run.json").write_text(json.dumps(summary, indent=2))
+        parent = self.workdir / "pipeline"
+        _point(parent / "latest", Path("executions") / self.execution_id)
+        _point(parent / "report", Path("executions") / self.execution_id / "report")
+
+
+def new_execution_id() -> str:
+    """local-<UTC time to the microsecond>-<32 random bits>: unique however fast runs start."""
+    stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%S%f")
+    return f"local-{stamp}-{secrets.token_hex(4)}"
+
+
+def _point(link: Path, target: Path) -> None:
+    """Make ``link`` a relative symlink to ``target``, atomically (a new link, then rename)."""
+    temporary = link.with_name(f".{link.name}.{secrets.token_hex(4)}")
+    temporary.symlink_to(target, target_is_directory=True)
+    if link.is_dir() and not link.is_symlink():
+        shutil.rmtree(link)  # a report folder from before executions had their own
+    os.replace(temporary, link)
 
 
 def _under(root: Path, container_path: str) -> Path:
@@ -749,6 +811,7 @@ def run_local(
     parameter_overrides: dict[str, Any] | None = None,
     *,
     mounts: dict[str, Path] | None = None,
+    output_prefix: str | None = None,
     code_dir: Path | None = None,
     log: Any = print,
 ) -> RunResult:
@@ -762,9 +825,16 @@ def run_local(
     if not isinstance(definition, dict) or "Steps" not in definition:
         raise DefinitionError("not a pipeline definition: no Steps")
     execution = LocalExecution(
-        definition, workdir, parameter_overrides, mounts=mounts, code_dir=code_dir, log=log
+        definition,
+        workdir,
+        parameter_overrides,
+        mounts=mounts,
+        output_prefix=output_prefix,
+        code_dir=code_dir,
+        log=log,
     )
     plan(definition["Steps"])  # fail on unknown steps / cycles before running anything
+    execution.preflight()  # and on tuning limits no job could run with
     return execution.run()
 
 

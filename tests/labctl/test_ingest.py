@@ -5,6 +5,7 @@ and the local lake written in the Firehose layout. No AWS calls here.
 from __future__ import annotations
 
 import gzip
+import hashlib
 import json
 import re
 from datetime import UTC, datetime, timedelta
@@ -256,7 +257,9 @@ def test_csv_defaults_for_optional_columns(tmp_path: Path) -> None:
         == 0
     )
     events = sorted(read_lake(lake), key=lambda e: e["event_id"])
-    assert [e["event_id"] for e in events] == ["plain-000001", "plain-000002"]
+    # <stem>-<first 8 hex of the file's SHA-256>-<row>: stable for this file's content.
+    digest = hashlib.sha256(path.read_bytes()).hexdigest()[:8]
+    assert [e["event_id"] for e in events] == [f"plain-{digest}-000001", f"plain-{digest}-000002"]
     assert [e["event_time"] for e in events] == ["2026-11-29T01:02:03Z", "2026-11-29T01:02:04Z"]
     assert events[0]["source"] == "file:plain.csv" and "label" not in events[0]
 

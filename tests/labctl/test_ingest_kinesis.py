@@ -103,11 +103,13 @@ def test_digits_conserved_through_kinesis_over_500(kinesis: Any) -> None:
     assert [n for n, _ in spy.calls] == [500, 500, 500, 297]
     events = read_stream(kinesis, "events")
     assert len(events) == 1797
-    assert {e["event_id"] for e in events} == {f"digits-{i:06d}" for i in range(1797)}
+    # One fresh run id for the whole run: digits-<run>-<row>.
+    (run,) = {e["event_id"].split("-")[1] for e in events}
+    assert {e["event_id"] for e in events} == {f"digits-{run}-{i:06d}" for i in range(1797)}
     # Content survives too (event_time defaults to "now" on the CLI, so compare the rest).
     by_id = {e["event_id"]: e for e in events}
-    expected = digits_events(limit=43, base_time=BASE)[42]
-    assert by_id["digits-000042"] | {"event_time": ""} == expected | {"event_time": ""}
+    expected = digits_events(limit=43, base_time=BASE, run_id=run)[42]
+    assert by_id[f"digits-{run}-000042"] | {"event_time": ""} == expected | {"event_time": ""}
 
 
 def test_large_records_cross_5_mib_and_are_conserved(kinesis: Any) -> None:
@@ -178,7 +180,7 @@ def params(records: list[Record]) -> dict[str, Any]:
 @pytest.fixture
 def stubbed() -> Iterator[tuple[Any, Stubber, list[Record]]]:
     client = boto3.client("kinesis", region_name=REGION)
-    records, _ = prepare(digits_events(limit=5, base_time=BASE))
+    records, _ = prepare(digits_events(limit=5, base_time=BASE, run_id="t"))
     with Stubber(client) as stub:
         yield client, stub, records
         stub.assert_no_pending_responses()
@@ -262,6 +264,8 @@ def test_persistent_failure_exits_1_with_exact_report(
         "--no-progress",
         "--undelivered-report",
         str(report),
+        "--run-id",
+        "t",
     ]
     code = cli(argv, client=client, backoff=Backoff(max_attempts=3, sleep=slept.append))
     assert code == 1
@@ -269,13 +273,13 @@ def test_persistent_failure_exits_1_with_exact_report(
     assert lines == [
         {
             "row": 2,
-            "event_id": "digits-000001",
+            "event_id": "digits-t-000001",
             "error_code": "ProvisionedThroughputExceededException",
             "error_message": "ProvisionedThroughputExceededException for this record",
         },
         {
             "row": 5,
-            "event_id": "digits-000004",
+            "event_id": "digits-t-000004",
             "error_code": "InternalFailure",
             "error_message": "InternalFailure for this record",
         },
@@ -283,8 +287,8 @@ def test_persistent_failure_exits_1_with_exact_report(
     out = "".join(capsys.readouterr())
     assert "sent 3/5 records" in out and "2 failed" in out
     assert (
-        "2 records not delivered: digits-000001 (ProvisionedThroughputExceededException), "
-        "digits-000004 (InternalFailure)"
+        "2 records not delivered: digits-t-000001 (ProvisionedThroughputExceededException), "
+        "digits-t-000004 (InternalFailure)"
     ) in out
     assert len(slept) == 2
 

@@ -22,7 +22,7 @@ def monitored(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, str]:
     registry = json.loads(registry_path.read_text())
     statistics = workdir / "baseline_statistics.json"
     statistics.write_text(baseline_doc(None))
-    registry["groups"]["digits-xgboost"]["versions"][0]["drift_baseline"] = str(statistics)
+    registry["groups"]["digits-xgboost"]["versions"][0]["drift_baseline"] = statistics.name
     registry_path.write_text(json.dumps(registry))
     line = lab_monitor(workdir, "lab-digits", 0.2, normal_rows=250, drift_rows=250)
     return workdir, line

@@ -93,11 +93,11 @@ def test_tuning_honours_limits_and_exposes_the_best_job(gate_failed: Any) -> Non
 def test_evaluate_scored_the_best_tuning_job(gate_failed: Any, tmp_path: Path) -> None:
     """Steps.Tune.TrainingJobSummaries[0] resolved to the best job's model.tar.gz."""
     best = gate_failed.best_job["TrainingJobName"]
-    archive = next(gate_failed.workdir.glob(f"pipeline/Tune/{best}/output/model.tar.gz"))
+    archive = next(gate_failed.execution_dir.glob(f"Tune/{best}/output/model.tar.gz"))
     booster = xgb.Booster()
     booster.load_model(bytearray((extract_model(archive, tmp_path) / "xgboost-model").read_bytes()))
     test = pd.read_csv(
-        gate_failed.workdir / "pipeline/Preprocess/test/test.csv", header=None
+        gate_failed.execution_dir / "Preprocess/test/test.csv", header=None
     ).to_numpy()
     accuracy = float(np.mean(booster.predict(xgb.DMatrix(test[:, 1:])) == test[:, 0]))
     reported = gate_failed.metrics["xgboost"]["multiclass_classification_metrics"]
@@ -134,7 +134,8 @@ def test_passing_gate_registers_both_models(tmp_path: Path, lake: Path, definiti
     xgb_version = registry["digits-xgboost"]["versions"][0]
     assert (xgb_version["version"], xgb_version["approval_status"]) == (1, "Approved")
     assert xgb_version["metrics"] == result.metrics["xgboost"]
-    assert Path(xgb_version["artifact"]).exists()
+    assert (result.workdir / xgb_version["artifact"]).is_file()
+    assert not Path(xgb_version["artifact"]).is_absolute()  # the work folder can move
     assert registry["digits-baseline"]["versions"][0]["metrics"] == result.metrics["baseline"]
     # The baseline is registered with its serving entry point, and the archive carries it:
     # the local multi-container endpoint loads it the way the scikit-learn container does.
@@ -150,7 +151,7 @@ def test_passing_gate_registers_both_models(tmp_path: Path, lake: Path, definiti
     finally:
         endpoint.stop()
     # the version's own training statistics travel with it (drift monitoring reads them)
-    statistics = json.loads(Path(xgb_version["drift_baseline"]).read_text())
+    statistics = json.loads((result.workdir / xgb_version["drift_baseline"]).read_text())
     assert statistics["row_counts"]["train"] > 1000 and len(statistics["features"]) == 64
 
 
