@@ -46,6 +46,8 @@ SUMMARIES = {
     "labctl.serve": ("serve", "serve the approved models on a local endpoint"),
     "labctl.invoke": ("invoke", "send rows to an endpoint and print predictions"),
     "labctl.teardown": ("teardown", "delete one copy of the platform from the account"),
+    "labctl.cost": ("cost", "idle cost of a profile per day and month, by kind"),
+    "labctl.review": ("review", "write a reference-architecture review of a profile"),
 }
 
 EPILOG = """\
