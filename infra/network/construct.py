@@ -107,13 +107,15 @@ class IsolatedNetwork(Construct):
         SageMaker creates and deletes the network interfaces with the execution role ("Give
         SageMaker AI Training Jobs Access to Resources in Your Amazon VPC" and "Give SageMaker
         AI Hosted Endpoints Access to Resources in Your Amazon VPC", SageMaker developer
-        guide). The interface actions are bound to this VPC with the ``ec2:Vpc`` condition
-        key (network-interface, subnet and security-group resources carry it); the Describe*
-        actions and DeleteNetworkInterfacePermission support no resource-level permission or
-        VPC key (Service Authorization Reference, Amazon EC2), so they take "*".
+        guide). Bound to this VPC with the ``ec2:Vpc`` key, which (Service Authorization
+        Reference, Amazon EC2) the subnet, the security group and an existing interface carry,
+        but a *new* interface does not: CreateNetworkInterface authorizes all three, so the
+        condition is ``ArnEqualsIfExists`` (a plain ArnEquals would deny every launch). The
+        Describe* actions take no resource, so "*".
         """
-        stack = cdk.Stack.of(role)
-        vpc_arn = stack.format_arn(service="ec2", resource="vpc", resource_name=self.vpc.vpc_id)
+        vpc_arn = cdk.Stack.of(role).format_arn(
+            service="ec2", resource="vpc", resource_name=self.vpc.vpc_id
+        )
         role.add_to_principal_policy(
             iam.PolicyStatement(
                 sid="VpcNetworkInterfaces",
@@ -121,16 +123,16 @@ class IsolatedNetwork(Construct):
                     "ec2:CreateNetworkInterface",
                     "ec2:CreateNetworkInterfacePermission",
                     "ec2:DeleteNetworkInterface",
+                    "ec2:DeleteNetworkInterfacePermission",
                 ],
                 resources=["*"],
-                conditions={"ArnEquals": {"ec2:Vpc": vpc_arn}},
+                conditions={"ArnEqualsIfExists": {"ec2:Vpc": vpc_arn}},
             )
         )
         role.add_to_principal_policy(
             iam.PolicyStatement(
                 sid="VpcDescribe",
                 actions=[
-                    "ec2:DeleteNetworkInterfacePermission",
                     "ec2:DescribeNetworkInterfaces",
                     "ec2:DescribeVpcs",
                     "ec2:DescribeSubnets",

@@ -63,15 +63,9 @@ NOT_GRANTED: dict[str, dict[str, str]] = {
         )
     },
     "AWS::IAM::Role": {
-        a: "the hosting role has no permissions boundary and its trust policy, name and "
-        "description never change in place (a change replaces the role)"
-        for a in (
-            "iam:UpdateRole",
-            "iam:UpdateRoleDescription",
-            "iam:UpdateAssumeRolePolicy",
-            "iam:PutRolePermissionsBoundary",
-            "iam:DeleteRolePermissionsBoundary",
-        )
+        a: "the hosting role has no permissions boundary, and adding one is a decision for "
+        "whoever owns the account's boundaries, not for a release"
+        for a in ("iam:PutRolePermissionsBoundary", "iam:DeleteRolePermissionsBoundary")
     },
     "AWS::ApplicationAutoScaling::ScalableTarget": {
         **{
@@ -217,6 +211,9 @@ def grants(
                 "iam:CreateRole",
                 "iam:DeleteRole",
                 "iam:GetRole",
+                "iam:UpdateRole",
+                "iam:UpdateRoleDescription",
+                "iam:UpdateAssumeRolePolicy",
                 "iam:TagRole",
                 "iam:UntagRole",
                 "iam:ListRoleTags",
@@ -253,12 +250,24 @@ def grants(
             (policies,),
             types=("AWS::IAM::ManagedPolicy",),
         ),
+        # Every property of models and endpoint configs is create-only, so their names are
+        # generated (a release replaces them).
         Grant(
-            "ModelsAndConfigs",
+            "Models",
             (
                 "sagemaker:CreateModel",
                 "sagemaker:DescribeModel",
                 "sagemaker:DeleteModel",
+                "sagemaker:AddTags",
+                "sagemaker:DeleteTags",
+                "sagemaker:ListTags",
+            ),
+            (arn("sagemaker", "model/*"),),
+            types=("AWS::SageMaker::Model",),
+        ),
+        Grant(
+            "EndpointConfigs",
+            (
                 "sagemaker:CreateEndpointConfig",
                 "sagemaker:DescribeEndpointConfig",
                 "sagemaker:DeleteEndpointConfig",
@@ -266,9 +275,8 @@ def grants(
                 "sagemaker:DeleteTags",
                 "sagemaker:ListTags",
             ),
-            # Every property of both is create-only, so their names are generated.
-            (arn("sagemaker", "model/*"), arn("sagemaker", "endpoint-config/*")),
-            types=("AWS::SageMaker::Model", "AWS::SageMaker::EndpointConfig"),
+            (arn("sagemaker", "endpoint-config/*"),),
+            types=("AWS::SageMaker::EndpointConfig",),
         ),
         Grant(
             "Endpoint",
@@ -311,16 +319,25 @@ def grants(
             )
         )
     if not serverless and (supports_kms(unit.serving.instance_type) or unit.serving.data_capture):
-        out.append(
+        out += [
             Grant(
                 "EndpointStorageKey",
-                ("kms:DescribeKey", "kms:CreateGrant"),
+                ("kms:DescribeKey",),
                 (key_arn,),
                 types=("AWS::SageMaker::EndpointConfig",),
-                why="the endpoint config names the lake key (volume, data capture); "
-                "SageMaker creates grants on it for the endpoint's instances",
-            )
-        )
+                why="the endpoint config names the lake key (volume, data capture)",
+            ),
+            Grant(
+                "EndpointStorageKeyGrants",
+                ("kms:CreateGrant",),
+                (key_arn,),
+                types=("AWS::SageMaker::Endpoint",),
+                # SageMaker creates the grants for the endpoint's instances on the caller's
+                # behalf; nothing else may create grants with this role.
+                conditions=(("Bool", "kms:GrantIsForAWSResource", "true"),),
+                why="SageMaker creates grants on the lake key for the endpoint's instances",
+            ),
+        ]
     if not serverless:  # instance-based kinds scale (ModelEndpoint._autoscaling)
         target_alarms = f"TargetTracking-endpoint/{unit.endpoint_name}/variant/{VARIANT}-*"
         out += [
@@ -387,8 +404,10 @@ WILDCARD_WHY = {
     "under the stack's own IAM path, and pass only to SageMaker",
     "InvokePolicy": "CloudFormation generates the invoke policy's name; it lives under the "
     "serving stack's own IAM path",
-    "ModelsAndConfigs": "models and endpoint configs get generated names: every property is "
-    "create-only, so a release replaces them",
+    "Models": "models get generated names: every property is create-only, so a release "
+    "replaces them",
+    "EndpointConfigs": "endpoint configs get generated names: every property is create-only, "
+    "so a release replaces them",
     "Alarms": "CloudFormation names the alarms <stack>-<logical id>-<suffix>: this stack's only",
     "ModelPackages": "CreateModel describes the approved version of this group; versions are "
     "numbered at registration",

@@ -55,9 +55,13 @@ def test_isolated_mode_lets_sagemaker_attach_jobs_and_endpoints_to_the_vpc(
         "ec2:CreateNetworkInterface",
         "ec2:CreateNetworkInterfacePermission",
         "ec2:DeleteNetworkInterface",
+        "ec2:DeleteNetworkInterfacePermission",
     }
-    vpc = bound["Condition"]["ArnEquals"]["ec2:Vpc"]
-    assert ":vpc/" in json.dumps(vpc)
+    # IfExists: a new interface carries no ec2:Vpc key (Service Authorization Reference), so
+    # a plain ArnEquals would deny CreateNetworkInterface; subnet and security group carry it.
+    (operator,) = bound["Condition"]
+    assert operator == "ArnEqualsIfExists"
+    assert ":vpc/" in json.dumps(bound["Condition"][operator]["ec2:Vpc"])
 
 
 @pytest.mark.parametrize("unit", ["Training", "Serving", "ServingStaging"])
@@ -132,6 +136,8 @@ def test_requirements_are_data_for_the_rehearsal(synth) -> None:  # type: ignore
         ),
     ]:
         assert expected in pairs, expected
+    (grant,) = [r for r in reqs if r.action == "kms:CreateGrant"]
+    assert grant.conditions == (("Bool", "kms:GrantIsForAWSResource", "true"),)
     (slr,) = [r for r in reqs if r.action == "iam:CreateServiceLinkedRole"]
     assert slr.resource == (
         f"arn:aws:iam::{account}:role/aws-service-role/sagemaker.application-autoscaling."

@@ -69,7 +69,10 @@ class _Cache:
             try:
                 app.synth()
             except RuntimeError as err:
-                if "alidation" not in str(err):
+                # A failing compliance gate still writes templates and the report; a failing
+                # construct validation (e.g. an undeclared wildcard) writes nothing: raise it.
+                written = (outdir / f"{stack.stack_name}.template.json").is_file()
+                if "alidation" not in str(err) or not written:
                     raise
             template = json.loads((outdir / f"{stack.stack_name}.template.json").read_text())
             self.cache[key] = (template, ComplianceReport.read(outdir), acknowledgements(outdir))
