@@ -224,6 +224,41 @@ def test_a_deploy_action_that_cannot_pass_the_deployment_role_is_named(rehearsal
             "codepipeline:StartPipelineExecution",
             "events-start-codepipeline",
         ),
+        (
+            "lab/real_time",
+            "Delivery",
+            "DeliveryPipelineRole",
+            "sts:AssumeRole",
+            "codepipeline-assumes-action-roles",
+        ),
+        (
+            "lab/real_time",
+            "Delivery",
+            "DeliveryPipelineBuildSynthAndGate",
+            "codebuild:StartBuild",
+            "codepipeline-startbuild",
+        ),
+        (
+            "lab/real_time",
+            "Delivery",
+            "DeliveryBuildRole",
+            "logs:PutLogEvents",
+            "codebuild-writes-logs",
+        ),
+        (
+            "lab/real_time",
+            "Delivery",
+            "DeliverySmokeTestRole",
+            "kms:GenerateDataKey",
+            "codebuild-uses-key",
+        ),
+        (
+            "lab/real_time",
+            "DataLake",
+            "CustomS3AutoDeleteObjectsCustomResourceProviderRole",
+            "logs:PutLogEvents",
+            "lambda-writes-logs",
+        ),
     ],
 )
 def test_a_missing_service_role_permission_is_named(  # type: ignore[no-untyped-def]
