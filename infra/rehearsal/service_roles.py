@@ -358,6 +358,26 @@ def _codebuild_pairs(a: Assembly, r: Resource, p: Props) -> list[tuple[str, str]
     ]
 
 
+DOC_S3_SOURCE = "https://docs.aws.amazon.com/codepipeline/latest/userguide/action-reference-S3.html"
+DOC_APPROVAL = "https://docs.aws.amazon.com/codepipeline/latest/userguide/approvals-service-role-permissions.html"
+DOC_FLOW_LOGS = "https://docs.aws.amazon.com/vpc/latest/userguide/flow-logs-iam-role.html"
+DOC_LAKE_ROLE = "https://docs.aws.amazon.com/lake-formation/latest/dg/registration-role.html"
+
+
+def _action_pairs(
+    provider: str, arn: Callable[[Assembly, Props], list[str]]
+) -> Callable[[Assembly, Resource, Props], list[tuple[str, str]]]:
+    def pairs(a: Assembly, r: Resource, p: Props) -> list[tuple[str, str]]:
+        return [
+            (str(x["RoleArn"]), target)
+            for x in _actions(p)
+            if x["ActionTypeId"].get("Provider") == provider and x.get("RoleArn")
+            for target in arn(a, x.get("Configuration", {}))
+        ]
+
+    return pairs
+
+
 def _log_stream(a: Assembly, group: str) -> str:
     return a.arn("logs", f"log-group:{group}:log-stream:{SUFFIX}")
 
@@ -451,6 +471,58 @@ ROWS: tuple[ServiceRequirement, ...] = (
             pairs=_codebuild_pairs,
         )
         for verb in ("StartBuild", "BatchGetBuilds")
+    ),
+    ServiceRequirement(
+        "codepipeline-s3-source-object",
+        "AWS::CodePipeline::Pipeline",
+        lambda a, r, p: [],
+        lambda a, r, p: True,
+        ("s3:GetObject", "s3:GetObjectVersion"),
+        _star,
+        DOC_S3_SOURCE,
+        pairs=_action_pairs(
+            "S3", lambda a, c: [f"arn:aws:s3:::{c['S3Bucket']}/{c['S3ObjectKey']}"]
+        ),
+    ),
+    ServiceRequirement(
+        "codepipeline-s3-source-bucket",
+        "AWS::CodePipeline::Pipeline",
+        lambda a, r, p: [],
+        lambda a, r, p: True,
+        ("s3:GetBucketVersioning",),
+        _star,
+        DOC_S3_SOURCE,
+        pairs=_action_pairs("S3", lambda a, c: [f"arn:aws:s3:::{c['S3Bucket']}"]),
+    ),
+    ServiceRequirement(
+        "codepipeline-approval-notifies",
+        "AWS::CodePipeline::Pipeline",
+        lambda a, r, p: [],
+        lambda a, r, p: True,
+        ("sns:Publish",),
+        _star,
+        DOC_APPROVAL,
+        pairs=_action_pairs(
+            "Manual", lambda a, c: [str(c["NotificationArn"])] if c.get("NotificationArn") else []
+        ),
+    ),
+    ServiceRequirement(
+        "flow-logs-write",
+        "AWS::EC2::FlowLog",
+        lambda a, r, p: [str(p["DeliverLogsPermissionArn"])],
+        lambda a, r, p: bool(p.get("DeliverLogsPermissionArn") and p.get("LogGroupName")),
+        ("logs:CreateLogStream", "logs:PutLogEvents"),
+        lambda a, r, p: [_log_stream(a, str(p["LogGroupName"]))],
+        DOC_FLOW_LOGS,
+    ),
+    ServiceRequirement(
+        "lake-formation-reads-location",
+        "AWS::LakeFormation::Resource",
+        lambda a, r, p: [str(p["RoleArn"])] if p.get("RoleArn") else [],
+        lambda a, r, p: bool(p.get("RoleArn")) and not p.get("UseServiceLinkedRole"),
+        ("s3:GetObject", "s3:PutObject"),
+        lambda a, r, p: [f"{str(p['ResourceArn']).rstrip('/')}/{SUFFIX}.parquet"],
+        DOC_LAKE_ROLE,
     ),
     ServiceRequirement(
         "codebuild-writes-logs",

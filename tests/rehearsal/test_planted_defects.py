@@ -259,6 +259,41 @@ def test_a_deploy_action_that_cannot_pass_the_deployment_role_is_named(rehearsal
             "logs:PutLogEvents",
             "lambda-writes-logs",
         ),
+        (
+            "lab/real_time",
+            "Delivery",
+            "DeliveryPipelineSource",
+            "s3:GetObject",
+            "codepipeline-s3-source-object",
+        ),
+        (
+            "lab/real_time",
+            "Delivery",
+            "DeliveryPipelineSource",
+            "s3:GetBucketVersioning",
+            "codepipeline-s3-source-bucket",
+        ),
+        (
+            "lab/real_time",
+            "Delivery",
+            "DeliveryPipelineApprove",
+            "sns:Publish",
+            "codepipeline-approval-notifies",
+        ),
+        (
+            "prod-like/real_time",
+            "Network",
+            "NetworkVpcFlowLogIAMRole",
+            "logs:PutLogEvents",
+            "flow-logs-write",
+        ),
+        (
+            "lab/real_time",
+            "DataLake",
+            "LakeDataAccessRole",
+            "s3:PutObject",
+            "lake-formation-reads-location",
+        ),
     ],
 )
 def test_a_missing_service_role_permission_is_named(  # type: ignore[no-untyped-def]
