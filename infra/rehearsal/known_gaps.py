@@ -19,3 +19,8 @@ KNOWN_GAPS: tuple[KnownGap, ...] = (
         "from the copy's own registry (labctl release resolve) and names images of its region.",
     ),
 )
+
+# Roles (globs on "<stack>/<logical id>") that no requirement row covers yet, with the reason.
+# tests/rehearsal fails on a role that has no row and is not listed here: add a row to
+# infra/rehearsal/service_roles.py (README "Rehearsal") or, for now, a reviewed line here.
+UNCHECKED_ROLES: tuple[tuple[str, str], ...] = ()
