@@ -56,6 +56,8 @@ class ServiceRequirement:
     resources: Arns
     doc: str
     context: tuple[tuple[str, str], ...] = ()
+    # (role ARN, resource ARN) pairs, when each role needs only its own resource
+    pairs: Callable[[Assembly, Resource, Props], list[tuple[str, str]]] | None = None
 
 
 def _always(a: Assembly, r: Resource, p: Props) -> bool:
@@ -330,6 +332,61 @@ def _target_rows() -> list[ServiceRequirement]:
     return rows
 
 
+# -- CodePipeline, CodeBuild, Lambda --------------------------------------------------------------
+
+DOC_PIPELINE_ROLE = (
+    "https://docs.aws.amazon.com/codepipeline/latest/userguide/how-to-custom-role.html"
+)
+DOC_CODEBUILD_ACTION = (
+    "https://docs.aws.amazon.com/codepipeline/latest/userguide/action-reference-CodeBuild.html"
+)
+DOC_CODEBUILD_ROLE = (
+    "https://docs.aws.amazon.com/codebuild/latest/userguide/setting-up-service-role.html"
+)
+DOC_LAMBDA_ROLE = "https://docs.aws.amazon.com/lambda/latest/dg/lambda-intro-execution-role.html"
+
+
+def _actions(p: Props) -> list[Props]:
+    return [a for stage in p.get("Stages", []) for a in stage.get("Actions", [])]
+
+
+def _codebuild_pairs(a: Assembly, r: Resource, p: Props) -> list[tuple[str, str]]:
+    return [
+        (str(x["RoleArn"]), a.arn("codebuild", f"project/{x['Configuration']['ProjectName']}"))
+        for x in _actions(p)
+        if x["ActionTypeId"].get("Provider") == "CodeBuild" and x.get("RoleArn")
+    ]
+
+
+DOC_S3_SOURCE = "https://docs.aws.amazon.com/codepipeline/latest/userguide/action-reference-S3.html"
+DOC_APPROVAL = "https://docs.aws.amazon.com/codepipeline/latest/userguide/approvals-service-role-permissions.html"
+DOC_FLOW_LOGS = "https://docs.aws.amazon.com/vpc/latest/userguide/flow-logs-iam-role.html"
+DOC_LAKE_ROLE = "https://docs.aws.amazon.com/lake-formation/latest/dg/registration-role.html"
+
+
+def _action_pairs(
+    provider: str, arn: Callable[[Assembly, Props], list[str]]
+) -> Callable[[Assembly, Resource, Props], list[tuple[str, str]]]:
+    def pairs(a: Assembly, r: Resource, p: Props) -> list[tuple[str, str]]:
+        return [
+            (str(x["RoleArn"]), target)
+            for x in _actions(p)
+            if x["ActionTypeId"].get("Provider") == provider and x.get("RoleArn")
+            for target in arn(a, x.get("Configuration", {}))
+        ]
+
+    return pairs
+
+
+def _log_stream(a: Assembly, group: str) -> str:
+    return a.arn("logs", f"log-group:{group}:log-stream:{SUFFIX}")
+
+
+def _codebuild_group(a: Assembly, r: Resource, p: Props) -> str:
+    logs = p.get("LogsConfig", {}).get("CloudWatchLogs", {})
+    return str(logs.get("GroupName") or f"/aws/codebuild/{a.name_of(r.stack, r.logical_id)}")
+
+
 ROWS: tuple[ServiceRequirement, ...] = (
     ServiceRequirement(
         "hosting-in-vpc",
@@ -393,6 +450,117 @@ ROWS: tuple[ServiceRequirement, ...] = (
     ),
     *_pipeline_rows(),
     *_target_rows(),
+    ServiceRequirement(
+        "codepipeline-assumes-action-roles",
+        "AWS::CodePipeline::Pipeline",
+        lambda a, r, p: [str(p["RoleArn"])],
+        lambda a, r, p: any(x.get("RoleArn") for x in _actions(p)),
+        ("sts:AssumeRole",),
+        lambda a, r, p: sorted({str(x["RoleArn"]) for x in _actions(p) if x.get("RoleArn")}),
+        DOC_PIPELINE_ROLE,
+    ),
+    *(
+        ServiceRequirement(
+            f"codepipeline-{verb.lower()}",
+            "AWS::CodePipeline::Pipeline",
+            lambda a, r, p: [],  # roles come with their projects: see pairs
+            lambda a, r, p: bool(_codebuild_pairs(a, r, p)),
+            (f"codebuild:{verb}",),
+            _star,
+            DOC_CODEBUILD_ACTION,
+            pairs=_codebuild_pairs,
+        )
+        for verb in ("StartBuild", "BatchGetBuilds")
+    ),
+    ServiceRequirement(
+        "codepipeline-s3-source-object",
+        "AWS::CodePipeline::Pipeline",
+        lambda a, r, p: [],
+        lambda a, r, p: True,
+        ("s3:GetObject", "s3:GetObjectVersion"),
+        _star,
+        DOC_S3_SOURCE,
+        pairs=_action_pairs(
+            "S3", lambda a, c: [f"arn:aws:s3:::{c['S3Bucket']}/{c['S3ObjectKey']}"]
+        ),
+    ),
+    ServiceRequirement(
+        "codepipeline-s3-source-bucket",
+        "AWS::CodePipeline::Pipeline",
+        lambda a, r, p: [],
+        lambda a, r, p: True,
+        ("s3:GetBucketVersioning",),
+        _star,
+        DOC_S3_SOURCE,
+        pairs=_action_pairs("S3", lambda a, c: [f"arn:aws:s3:::{c['S3Bucket']}"]),
+    ),
+    ServiceRequirement(
+        "codepipeline-approval-notifies",
+        "AWS::CodePipeline::Pipeline",
+        lambda a, r, p: [],
+        lambda a, r, p: True,
+        ("sns:Publish",),
+        _star,
+        DOC_APPROVAL,
+        pairs=_action_pairs(
+            "Manual", lambda a, c: [str(c["NotificationArn"])] if c.get("NotificationArn") else []
+        ),
+    ),
+    ServiceRequirement(
+        "flow-logs-write",
+        "AWS::EC2::FlowLog",
+        lambda a, r, p: [str(p["DeliverLogsPermissionArn"])],
+        lambda a, r, p: bool(p.get("DeliverLogsPermissionArn") and p.get("LogGroupName")),
+        ("logs:CreateLogStream", "logs:PutLogEvents"),
+        lambda a, r, p: [_log_stream(a, str(p["LogGroupName"]))],
+        DOC_FLOW_LOGS,
+    ),
+    ServiceRequirement(
+        "lake-formation-reads-location",
+        "AWS::LakeFormation::Resource",
+        lambda a, r, p: [str(p["RoleArn"])] if p.get("RoleArn") else [],
+        lambda a, r, p: bool(p.get("RoleArn")) and not p.get("UseServiceLinkedRole"),
+        ("s3:GetObject", "s3:PutObject"),
+        lambda a, r, p: [f"{str(p['ResourceArn']).rstrip('/')}/{SUFFIX}.parquet"],
+        DOC_LAKE_ROLE,
+    ),
+    ServiceRequirement(
+        "codebuild-writes-logs",
+        "AWS::CodeBuild::Project",
+        lambda a, r, p: [str(p["ServiceRole"])],
+        lambda a, r, p: (
+            p.get("LogsConfig", {}).get("CloudWatchLogs", {}).get("Status") != "DISABLED"
+        ),
+        ("logs:CreateLogStream", "logs:PutLogEvents"),
+        lambda a, r, p: [_log_stream(a, _codebuild_group(a, r, p))],
+        DOC_CODEBUILD_ROLE,
+    ),
+    ServiceRequirement(
+        "codebuild-uses-key",
+        "AWS::CodeBuild::Project",
+        lambda a, r, p: [str(p["ServiceRole"])],
+        lambda a, r, p: bool(p.get("EncryptionKey")),
+        ("kms:Decrypt", "kms:GenerateDataKey"),
+        lambda a, r, p: [_key_arn(a, str(p["EncryptionKey"]))],
+        DOC_CODEBUILD_ROLE,
+    ),
+    ServiceRequirement(
+        "lambda-writes-logs",
+        "AWS::Lambda::Function",
+        lambda a, r, p: [str(p["Role"])],
+        lambda a, r, p: "Role" in p,
+        ("logs:CreateLogStream", "logs:PutLogEvents"),
+        lambda a, r, p: [
+            _log_stream(
+                a,
+                str(
+                    p.get("LoggingConfig", {}).get("LogGroup")
+                    or f"/aws/lambda/{a.name_of(r.stack, r.logical_id)}"
+                ),
+            )
+        ],
+        DOC_LAMBDA_ROLE,
+    ),
     ServiceRequirement(
         "firehose-reads-stream",
         "AWS::KinesisFirehose::DeliveryStream",
@@ -483,18 +651,22 @@ def requirements(
             props = assembly.resolve(res.stack, res.properties)
             if not row.when(assembly, res, props):
                 continue
-            for role in row.role(assembly, res, props):
+            if row.pairs is not None:
+                pairs = row.pairs(assembly, res, props)
+            else:
+                arns = row.resources(assembly, res, props)
+                pairs = [(role, arn) for role in row.role(assembly, res, props) for arn in arns]
+            for role, arn in pairs:
                 for action in row.actions:
-                    for arn in row.resources(assembly, res, props):
-                        reqs.append(
-                            Requirement(
-                                _role_key(assembly, role),
-                                action,
-                                arn,
-                                f"service-role row {row.id}",
-                                row.doc,
-                                row.context,
-                                res.key,
-                            )
+                    reqs.append(
+                        Requirement(
+                            _role_key(assembly, role),
+                            action,
+                            arn,
+                            f"service-role row {row.id}",
+                            row.doc,
+                            row.context,
+                            res.key,
                         )
+                    )
     return reqs

@@ -6,11 +6,13 @@ Prints its report (roles, requirements per source, findings, known gaps) with ``
 from __future__ import annotations
 
 import dataclasses
+from fnmatch import fnmatchcase
 
 import pytest
 
 from infra.config import ConfigError, load_profile
-from infra.rehearsal.known_gaps import KNOWN_GAPS
+from infra.rehearsal.authority import role_policies
+from infra.rehearsal.known_gaps import KNOWN_GAPS, UNCHECKED_ROLES
 from tests.conftest import serving_variant
 from tests.rehearsal.conftest import VARIANTS
 
@@ -60,3 +62,19 @@ def test_every_known_gap_still_matches_a_finding(rehearsals) -> None:  # type: i
         findings = [*rehearsal.report.findings, *rehearsal.lint]
         unused -= {g for g in KNOWN_GAPS for f in findings if g.matches(f)}
     assert not unused, f"fixed, remove from infra/rehearsal/known_gaps.py: {unused}"
+
+
+@pytest.mark.parametrize("variant", VARIANTS)
+def test_every_role_has_a_requirement(rehearsals, variant: str) -> None:  # type: ignore[no-untyped-def]
+    """A new role (a monitoring job, a reaper, a batch transform) needs its row."""
+    rehearsal = rehearsals(variant)
+    checked = {r.role for r in rehearsal.report.requirements}
+    unchecked = sorted(
+        role
+        for role in role_policies(rehearsal.assembly)
+        if role not in checked and not any(fnmatchcase(role, g) for g, _ in UNCHECKED_ROLES)
+    )
+    assert not unchecked, (
+        f"roles no rehearsal row covers: {unchecked}; add a ServiceRequirement row in "
+        "infra/rehearsal/service_roles.py (README 'Rehearsal') or a reviewed UNCHECKED_ROLES line"
+    )
