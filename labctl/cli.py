@@ -41,11 +41,17 @@ SUMMARIES = {
     "labctl.ingest": ("ingest", "send events to a Kinesis stream or a local lake"),
     "labctl.pipeline_local": ("pipeline", "run the training pipeline"),
     "labctl.model": ("model", "list, approve or reject registered model versions"),
-    "labctl.release": ("release", "pin approved models; upload the source bundle"),
+    "labctl.release": (
+        "release",
+        "pin approved models; publish them (multi_model); upload the source",
+    ),
     "labctl.deploy_status": ("deploy", "delivery pipeline and endpoint deployment state"),
     "labctl.serve": ("serve", "serve the approved models on a local endpoint"),
     "labctl.invoke": ("invoke", "send rows to an endpoint and print predictions"),
-    "labctl.teardown": ("teardown", "delete one copy of the platform from the account"),
+    "labctl.teardown": (
+        "teardown",
+        "plan, destroy, sweep and verify one copy of the platform (dry run unless --yes)",
+    ),
     "labctl.cost": ("cost", "idle cost of a profile per day and month, by kind"),
     "labctl.review": ("review", "write a reference-architecture review of a profile"),
 }

@@ -19,6 +19,8 @@ import json
 import logging
 import os
 import warnings
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from functools import lru_cache
 from pathlib import Path
@@ -117,8 +119,25 @@ class PipelineSettings:
         return "/".join([self.artifacts_prefix, self.pipeline_name, *parts])
 
 
-def _offline_environment(region: str) -> None:
-    # The SDK probes instance metadata and STS without these; fake keys never leave the host.
+_OFFLINE_KEYS = (
+    "AWS_DEFAULT_REGION",
+    "AWS_ACCESS_KEY_ID",
+    "AWS_SECRET_ACCESS_KEY",
+    "AWS_EC2_METADATA_DISABLED",
+    "SAGEMAKER_SUPPRESS_V2_WARNING",
+)
+
+
+@contextmanager
+def _offline_environment(region: str) -> Iterator[None]:
+    """Fake keys and no metadata probes while the SDK renders, restored afterwards.
+
+    The SDK probes instance metadata and STS without them; the fake keys never leave the
+    host. They must not outlive the rendering: environment keys outrank a profile, a
+    container or an instance role, so a later boto3 call in the same process (teardown after
+    its synth, a release after a render) would sign real requests with them.
+    """
+    saved = {key: os.environ.get(key) for key in _OFFLINE_KEYS}
     os.environ.setdefault("AWS_DEFAULT_REGION", region)
     os.environ.setdefault("AWS_ACCESS_KEY_ID", "offline")
     os.environ.setdefault("AWS_SECRET_ACCESS_KEY", "offline")
@@ -131,11 +150,20 @@ def _offline_environment(region: str) -> None:
     from sagemaker.telemetry import telemetry_logging
 
     telemetry_logging._send_telemetry_request = lambda *args, **kwargs: None
+    try:
+        yield
+    finally:
+        for key, value in saved.items():
+            if value is None:
+                os.environ.pop(key, None)
+            else:
+                os.environ[key] = value
 
 
 def build_pipeline(settings: PipelineSettings) -> Any:
-    """The sagemaker.workflow Pipeline object (offline PipelineSession, explicit S3 URIs)."""
-    _offline_environment(settings.region)
+    """The sagemaker.workflow Pipeline object (offline PipelineSession, explicit S3 URIs).
+
+    Call it inside ``_offline_environment`` (``_render`` does)."""
     import boto3
     from sagemaker import image_uris
     from sagemaker.drift_check_baselines import DriftCheckBaselines
@@ -498,11 +526,12 @@ def _cache_file(settings: PipelineSettings) -> Path | None:
 
 
 def _render(settings: PipelineSettings) -> str:
-    with warnings.catch_warnings():
+    with warnings.catch_warnings(), _offline_environment(settings.region):
         warnings.simplefilter("ignore")
         pipeline = build_pipeline(settings)
+        definition = pipeline.definition()
     # Re-dump with sorted keys so the bytes do not depend on SDK dict ordering.
-    return json.dumps(json.loads(pipeline.definition()), indent=1, sort_keys=True)
+    return json.dumps(json.loads(definition), indent=1, sort_keys=True)
 
 
 @lru_cache(maxsize=8)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import copy
 import json
+import os
 import time
 from pathlib import Path
 from typing import Any
@@ -390,3 +391,19 @@ def test_registered_versions_carry_their_training_statistics(steps: dict) -> Non
             {"Get": "Steps.Preprocess.ProcessingOutputConfig.Outputs['baseline'].S3Output.S3Uri"},
             "baseline_statistics.json",
         ]
+
+
+def test_rendering_leaves_no_fake_credentials_behind(monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    """The SDK renders with fake keys; left in os.environ they would outrank a profile or an
+    instance role for every later boto3 call in the process (teardown synthesizes, then
+    deletes), signing real requests with 'offline' keys."""
+    import pipelines.training_pipeline as tp
+
+    for key in ("AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "AWS_DEFAULT_REGION"):
+        monkeypatch.delenv(key, raising=False)
+    monkeypatch.setenv("AWS_EC2_METADATA_DISABLED", "false")
+    definition = json.loads(tp._render(tp.PipelineSettings()))
+    assert definition["Steps"]  # it did render
+    for key in ("AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "AWS_DEFAULT_REGION"):
+        assert key not in os.environ, key
+    assert os.environ["AWS_EC2_METADATA_DISABLED"] == "false"
