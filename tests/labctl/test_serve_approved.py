@@ -91,12 +91,12 @@ def test_multi_model_folder_holds_approved_versions_only(tmp_path: Path) -> None
         registry["groups"]["digits-xgboost"]["versions"][0]["approval_status"] = "Rejected"
 
     folder = settings_from_registry(tmp_path, "multi_model").model_folder
-    assert folder is not None and (folder / "digits-xgboost-v1.tar.gz").exists()
+    assert folder is not None and (folder / "xgboost-v1.tar.gz").exists()
     registry_file.update(tmp_path / "registry" / "registry.json", reject)
     settings_from_registry(tmp_path, "multi_model")
     assert sorted(p.name for p in folder.iterdir()) == [
-        "digits-baseline-v1.tar.gz",
-        "digits-xgboost-v2.tar.gz",
+        "baseline-v1.tar.gz",
+        "xgboost-v2.tar.gz",
     ]
 
 
