@@ -28,7 +28,6 @@ class ServingStack(cdk.Stack):
         release: Release,
         alert_topic: sns.ITopic,
         network: IsolatedNetwork | None,
-        monitor: bool = False,
         **kwargs: Any,
     ) -> None:
         super().__init__(scope, id_, **kwargs)
@@ -45,25 +44,6 @@ class ServingStack(cdk.Stack):
         )
         if config.expiry.endpoint_hours:  # the reaper deletes it once its lifetime is over
             cdk.Tags.of(self.endpoint.endpoint).add(EXPIRY_TAG, str(config.expiry.endpoint_hours))
-        if monitor and config.monitoring.engine == "model_monitor":
-            from infra.monitoring.model_monitor import ModelMonitorSchedules
-
-            self.model_monitor = ModelMonitorSchedules(
-                self, "ModelMonitor", config=config, endpoint_name=endpoint_name, lake=lake
-            )
-        if monitor and config.monitoring.engine in ("custom", "model_monitor"):
-            from infra.monitoring.drift import DriftMonitoring
-
-            self.monitoring = DriftMonitoring(
-                self,
-                "Monitoring",
-                config=config,
-                endpoint_name=endpoint_name,
-                model_package_arn=release.xgboost.package_arn,
-                lake=lake,
-                alert_topic=alert_topic,
-                model_monitor=config.monitoring.engine == "model_monitor",
-            )
         cdk.CfnOutput(self, "EndpointName", value=endpoint_name)
         # `labctl deploy status --expect-config` compares it with what the endpoint serves:
         # a rolled-back blue/green update leaves the endpoint on the previous config.

@@ -1,5 +1,6 @@
-"""Monitoring in the synthesized app: our own drift/quality path on the production endpoint
-(schedule, job events, alarms, retrain bridge, dashboard) and the synth-time errors."""
+"""Monitoring in the synthesized app: the ``<env>-Monitoring`` stack with our own
+drift/quality path on the production endpoint (schedule, job events, alarms, retrain bridge,
+dashboard, the run-time lookup's permissions) and the synth-time errors."""
 
 from __future__ import annotations
 
@@ -20,7 +21,8 @@ from infra.config import (
 
 @pytest.fixture(scope="module")
 def serving(synth) -> Template:  # type: ignore[no-untyped-def]
-    return Template.from_json(synth("lab").template("Serving"))
+    """The monitoring stack (the fixture name is historical: it watches the serving unit)."""
+    return Template.from_json(synth("lab").template("Monitoring"))
 
 
 def _functions(template: Template) -> dict[str, dict]:
@@ -43,7 +45,9 @@ def test_runner_is_scheduled_every_schedule_hours(serving: Template) -> None:
     assert env["IMAGE_URI"].endswith(
         ".dkr.ecr.us-east-1.amazonaws.com/sagemaker-scikit-learn:1.2-1-cpu-py3"
     )
-    assert env["MODEL_PACKAGE_ARN"].endswith("model-package/digits-xgboost/1")
+    # no version baked in at synth: the runner finds the deployed one from the endpoint
+    assert "MODEL_PACKAGE_ARN" not in env and env["MODEL_PACKAGE_GROUP"] == "lab-digits-xgboost"
+    assert env["ENDPOINT_NAME"] == "lab-digits"
     assert runner["ReservedConcurrentExecutions"] == 1
 
 
@@ -136,10 +140,62 @@ def test_dashboard_shows_traffic_errors_latency_drift_accuracy_coverage(serving:
         assert metric in body, metric
 
 
-def test_staging_is_not_monitored(synth) -> None:  # type: ignore[no-untyped-def]
-    staging = Template.from_json(synth("lab").template("ServingStaging"))
-    staging.resource_count_is("AWS::Lambda::Function", 0)
-    staging.resource_count_is("AWS::Scheduler::Schedule", 0)
+def test_serving_stacks_hold_no_monitoring(synth) -> None:  # type: ignore[no-untyped-def]
+    """The pipeline's deployment role may create endpoint resources only: no Lambda,
+    schedule, rule or dashboard in either serving stack."""
+    for unit in ("ServingStaging", "Serving"):
+        template = Template.from_json(synth("lab").template(unit))
+        for kind in (
+            "AWS::Lambda::Function",
+            "AWS::Scheduler::Schedule",
+            "AWS::Events::Rule",
+            "AWS::CloudWatch::Dashboard",
+            "AWS::Logs::LogGroup",
+        ):
+            template.resource_count_is(kind, 0)
+
+
+def _statement(template: Template, action: str) -> dict:
+    (statement,) = [
+        st
+        for policy in template.find_resources("AWS::IAM::Policy").values()
+        for st in policy["Properties"]["PolicyDocument"]["Statement"]
+        if st["Action"] == action
+    ]
+    return statement
+
+
+def test_runner_may_describe_only_what_the_lookup_walks(serving: Template) -> None:
+    sm = "arn:aws:sagemaker:us-east-1:111111111111"
+    for action, resource in (
+        ("DescribeEndpoint", f"{sm}:endpoint/lab-digits"),
+        ("DescribeEndpointConfig", f"{sm}:endpoint-config/*"),
+        ("DescribeModel", f"{sm}:model/*"),
+        ("DescribeModelPackage", f"{sm}:model-package/lab-digits-xgboost/*"),
+    ):
+        assert _statement(serving, f"sagemaker:{action}")["Resource"] == resource, action
+    policies = json.dumps(serving.find_resources("AWS::IAM::Policy"))
+    assert "sagemaker:ListModelPackages" not in policies  # real_time names its package
+
+
+def test_monitoring_stack_exists_without_a_release_and_depends_on_the_lake(
+    tmp_path_factory: pytest.TempPathFactory,
+) -> None:
+    import aws_cdk as cdk
+
+    from infra.platform import add_platform, cdk_json_context
+
+    lab = load_profile("lab")
+    context = cdk_json_context()
+    app = cdk.App(outdir=str(tmp_path_factory.mktemp("norelease")), context=context)
+    platform = add_platform(app, lab, release=None)
+    assert platform.serving is None and platform.monitoring is not None
+    assert platform.monitoring.stack_name == "lab-Monitoring"
+    assert platform.data_lake in platform.monitoring.dependencies
+    assert platform.monitoring in platform.stacks
+    off = dataclasses.replace(lab, monitoring=MonitoringConfig(engine="none"))
+    other = add_platform(cdk.App(outdir=str(tmp_path_factory.mktemp("off")), context=context), off)
+    assert other.monitoring is None
 
 
 def test_drift_job_role_reads_capture_and_writes_only_its_outputs(serving: Template) -> None:
@@ -232,9 +288,8 @@ def model_monitor(tmp_path_factory: pytest.TempPathFactory) -> Template:
     from aws_cdk import aws_sns as sns
 
     from infra.compliance.packs import ComplianceReport, add_compliance_gate
-    from infra.platform import EXAMPLE_RELEASE, cdk_json_context
-    from infra.serving.release import Release
-    from infra.stacks.serving_stack import ServingStack
+    from infra.platform import cdk_json_context
+    from infra.stacks.monitoring_stack import MonitoringStack
 
     lab = load_profile("lab")
     config = dataclasses.replace(
@@ -251,18 +306,7 @@ def model_monitor(tmp_path_factory: pytest.TempPathFactory) -> Template:
     topic = sns.Topic.from_topic_arn(
         cdk.Stack(app, "Alerts", env=env), "Topic", "arn:aws:sns:us-east-1:111111111111:a"
     )
-    stack = ServingStack(
-        app,
-        "Serving",
-        config=config,
-        serving=config.serving,
-        endpoint_name=config.endpoint_name,
-        release=Release.from_file(EXAMPLE_RELEASE),
-        alert_topic=topic,
-        network=None,
-        monitor=True,
-        env=env,
-    )
+    stack = MonitoringStack(app, "Monitoring", config=config, alert_topic=topic, env=env)
     add_compliance_gate(app)
     try:
         app.synth()
@@ -336,3 +380,13 @@ def test_model_monitor_results_feed_the_same_alarms_and_bridge(model_monitor: Te
 def test_model_monitor_needs_a_baseline() -> None:
     with pytest.raises(ConfigError, match="model_monitor_baseline_uri"):
         MonitoringConfig(engine="model_monitor")
+
+
+def test_multi_model_runner_may_list_the_xgboost_group(synth) -> None:  # type: ignore[no-untyped-def]
+    """Its models are S3 archives naming no package: the runner takes the newest Approved."""
+    template = Template.from_json(synth.variant("lab", "multi_model").template("Monitoring"))
+    assert _statement(template, "sagemaker:ListModelPackages")["Resource"] == "*"
+    (runner,) = [
+        f for f in _functions(template).values() if f["Handler"].startswith("drift_runner")
+    ]
+    assert runner["Environment"]["Variables"]["MODEL_PACKAGE_GROUP"] == "lab-digits-xgboost"
