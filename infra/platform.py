@@ -80,6 +80,8 @@ def add_platform(app: cdk.App, config: PlatformConfig, release: Release | None =
             release=release,
             alert_topic=ingestion.alerts.topic,
             network=network.network if network else None,
+            # deploy_permissions.serving_units derives the deploying role's rights from this
+            model_monitor=config.monitoring.engine == "model_monitor",
             env=env,
         )
         for stack in (staging, serving):

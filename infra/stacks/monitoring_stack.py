@@ -6,8 +6,8 @@ serving stacks' deployment role is derived from the endpoint resources only
 rules, alarms, a dashboard and roles. It watches the endpoint by name
 (``config.endpoint_name``), so it exists before any release: the runner looks up the deployed
 version at run time and reports "no data" while there is no endpoint. With
-``engine='model_monitor'`` it also holds the Model Monitor schedules, which need the endpoint
-to exist: deploy (or re-deploy) this stack after the first release is live.
+``engine='model_monitor'`` the schedules themselves need the endpoint, so they deploy with the
+production serving stack; this stack turns their executions into the same metrics and alarms.
 """
 
 from __future__ import annotations
@@ -21,7 +21,6 @@ from constructs import Construct
 from infra.config import PlatformConfig
 from infra.data_lake.refs import LakeRefs
 from infra.monitoring.drift import DriftMonitoring
-from infra.monitoring.model_monitor import ModelMonitorSchedules
 
 
 class MonitoringStack(cdk.Stack):
@@ -37,13 +36,6 @@ class MonitoringStack(cdk.Stack):
         super().__init__(scope, id_, **kwargs)
         lake = LakeRefs(self, "Lake", env_name=config.env_name, database_name=config.lake_database)
         model_monitor = config.monitoring.engine == "model_monitor"
-        self.model_monitor = (
-            ModelMonitorSchedules(
-                self, "ModelMonitor", config=config, endpoint_name=config.endpoint_name, lake=lake
-            )
-            if model_monitor
-            else None
-        )
         self.monitoring = DriftMonitoring(
             self,
             "Monitoring",

@@ -1,4 +1,5 @@
-"""Stack: the model endpoint of the configured kind (only when a release file exists)."""
+"""Stack: the model endpoint of the configured kind (only when a release file exists), and in
+production with ``monitoring.engine='model_monitor'`` its Model Monitor schedules."""
 
 from __future__ import annotations
 
@@ -28,6 +29,7 @@ class ServingStack(cdk.Stack):
         release: Release,
         alert_topic: sns.ITopic,
         network: IsolatedNetwork | None,
+        model_monitor: bool = False,
         **kwargs: Any,
     ) -> None:
         super().__init__(scope, id_, **kwargs)
@@ -44,6 +46,15 @@ class ServingStack(cdk.Stack):
         )
         if config.expiry.endpoint_hours:  # the reaper deletes it once its lifetime is over
             cdk.Tags.of(self.endpoint.endpoint).add(EXPIRY_TAG, str(config.expiry.endpoint_hours))
+        if model_monitor:
+            # Model Monitor's schedules need the endpoint to exist, so they deploy with it
+            # (the deployment role may create them: infra/serving/deploy_permissions.py); the
+            # alarms, bridge and dashboard reading their results are in <env>-Monitoring.
+            from infra.monitoring.model_monitor import ModelMonitorSchedules
+
+            self.model_monitor = ModelMonitorSchedules(
+                self, "ModelMonitor", config=config, endpoint_name=endpoint_name, lake=lake
+            )
         cdk.CfnOutput(self, "EndpointName", value=endpoint_name)
         # `labctl deploy status --expect-config` compares it with what the endpoint serves:
         # a rolled-back blue/green update leaves the endpoint on the previous config.
