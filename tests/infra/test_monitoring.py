@@ -438,6 +438,7 @@ def test_the_deploying_role_may_create_what_model_monitor_adds_to_production(
         MODEL_MONITOR_TYPES,
         NOT_GRANTED,
         RESOURCE_TYPES,
+        deployment_wildcards,
         grants,
         serving_units,
     )
@@ -476,6 +477,15 @@ def test_the_deploying_role_may_create_what_model_monitor_adds_to_production(
         "AWS::IAM::Role", {"Properties": {"Description": Match.string_like_regexp("Model Monitor")}}
     )
     assert [r["Properties"]["Path"] for r in roles.values()] == ["/lab-Serving/"]
+    # the delivery stack acknowledges each wildcard with its reason: none may be missing
+    wildcards = deployment_wildcards(
+        serving_units(config),
+        account=config.account,
+        region=config.region,
+        qualifier="q",
+        key_arn="k",
+    )
+    assert "arn:aws:sagemaker:us-east-1:111111111111:data-quality-job-definition/*" in wildcards
     schedules = next(g for g in derived(production) if g.sid == "MonitoringSchedules")
     assert schedules.resources == (
         "arn:aws:sagemaker:us-east-1:111111111111:monitoring-schedule/lab-digits-*",
