@@ -18,6 +18,7 @@ from infra.serving.release import Release
 from infra.stacks.data_lake_stack import DataLakeStack
 from infra.stacks.delivery_stack import DeliveryStack
 from infra.stacks.ingestion_stack import IngestionStack
+from infra.stacks.monitoring_stack import MonitoringStack
 from infra.stacks.network_stack import NetworkStack
 from infra.stacks.serving_stack import ServingStack
 from infra.stacks.training_stack import TrainingStack
@@ -34,6 +35,7 @@ class Platform:
     staging: ServingStack | None = None
     serving: ServingStack | None = None
     stacks: list[cdk.Stack] = field(default_factory=list)
+    monitoring: MonitoringStack | None = None
 
 
 def add_platform(app: cdk.App, config: PlatformConfig, release: Release | None = None) -> Platform:
@@ -78,11 +80,24 @@ def add_platform(app: cdk.App, config: PlatformConfig, release: Release | None =
             release=release,
             alert_topic=ingestion.alerts.topic,
             network=network.network if network else None,
-            monitor=True,  # drift and quality monitoring watch production only
+            # deploy_permissions.serving_units derives the deploying role's rights from this
+            model_monitor=config.monitoring.engine == "model_monitor",
             env=env,
         )
         for stack in (staging, serving):
             stack.add_stack_dependency(data_lake)
+    monitoring = None
+    if config.monitoring.engine != "none":
+        # Production only, by endpoint name: deployed with the platform (`make deploy`), not by
+        # the delivery pipeline, whose role may create endpoint resources only.
+        monitoring = MonitoringStack(
+            app,
+            config.stack_name("Monitoring"),
+            config=config,
+            alert_topic=ingestion.alerts.topic,
+            env=env,
+        )
+        monitoring.add_stack_dependency(data_lake)
     delivery = DeliveryStack(
         app,
         config.stack_name("Delivery"),
@@ -93,12 +108,21 @@ def add_platform(app: cdk.App, config: PlatformConfig, release: Release | None =
     delivery.add_stack_dependency(data_lake)
     stacks: list[cdk.Stack] = [
         s
-        for s in (data_lake, network, ingestion, training, staging, serving, delivery)
+        for s in (data_lake, network, ingestion, training, staging, serving, monitoring, delivery)
         if s is not None
     ]
     apply_tags(app, config.tags)
     return Platform(
-        config, data_lake, ingestion, training, delivery, network, staging, serving, stacks
+        config,
+        data_lake,
+        ingestion,
+        training,
+        delivery,
+        network,
+        staging,
+        serving,
+        stacks,
+        monitoring,
     )
 
 

@@ -69,7 +69,15 @@ class Names:
         from infra.serving.release import release_groups
         from infra.training.settings import pipeline_settings
 
-        units = ("DataLake", "Network", "Ingestion", "Training", "ServingStaging", "Serving")
+        units = (
+            "DataLake",
+            "Network",
+            "Ingestion",
+            "Training",
+            "ServingStaging",
+            "Serving",
+            "Monitoring",
+        )
         derived = (config.stack_name(u) for u in (*units, "Delivery"))
         known = tuple(dict.fromkeys((*stacks, *derived)))
         return cls(

@@ -58,7 +58,6 @@ class DriftMonitoring(Construct):
         *,
         config: PlatformConfig,
         endpoint_name: str,
-        model_package_arn: str,
         lake: LakeRefs,
         alert_topic: sns.ITopic,
         model_monitor: bool = False,
@@ -130,7 +129,7 @@ class DriftMonitoring(Construct):
                 "JOB_PREFIX": job_prefix,
                 "CODE_URI": f"s3://{lake.artifacts_bucket.bucket_name}/{CODE_PREFIX}/",
                 "KMS_KEY_ARN": lake.key.key_arn,
-                "MODEL_PACKAGE_ARN": model_package_arn,
+                "MODEL_PACKAGE_GROUP": config.model_package_group,
                 "ENGINE": "model_monitor" if model_monitor else "custom",
                 "SHARE_THRESHOLD": str(m.drift_threshold),
                 "FEATURE_COUNT": str(N_FEATURES),
@@ -139,7 +138,7 @@ class DriftMonitoring(Construct):
                 "METRIC_DIMENSION": contract.METRIC_DIMENSION,
             },
         )
-        self._grant_runner(stack, lake, job_prefix, model_package_arn)
+        self._grant_runner(stack, lake, job_prefix, config)
         if model_monitor:
             # Model Monitor names its execution jobs itself, so they cannot be scoped by name.
             lake.artifacts_bucket.grant_read(self.runner, "monitoring/model-monitor/*")
@@ -258,7 +257,7 @@ class DriftMonitoring(Construct):
             targets=[targets.LambdaFunction(self.bridge)],
         )
         self.dashboard = self._dashboard()
-        self._acknowledge(lake, job_prefix, model_monitor)
+        self._acknowledge(config, lake, job_prefix, model_monitor)
 
     # --- pieces ---------------------------------------------------------------------------
 
@@ -297,14 +296,17 @@ class DriftMonitoring(Construct):
         )
 
     def _grant_runner(
-        self, stack: cdk.Stack, lake: LakeRefs, job_prefix: str, model_package_arn: str
+        self, stack: cdk.Stack, lake: LakeRefs, job_prefix: str, config: PlatformConfig
     ) -> None:
         # What the runner needs, for the rehearsal tier's requirement table:
         #   s3 List/Get on capture and raw events (windowed listing), Get/Put on its outputs
         #   (manifests, reports); sagemaker:CreateProcessingJob/DescribeProcessingJob on its
         #   own jobs (Service Authorization Reference, "Actions defined by Amazon SageMaker");
-        #   DescribeModelPackage (the deployed version's DriftCheckBaselines) and
-        #   DescribeEndpoint (LastModifiedTime = when that version went live); iam:PassRole of
+        #   the run-time lookup of the deployed version: DescribeEndpoint (its config, and
+        #   LastModifiedTime = when that version went live), DescribeEndpointConfig and
+        #   DescribeModel (generated names, hence "*"), DescribeModelPackage in the XGBoost
+        #   group (its DriftCheckBaselines), and for multi_model ListModelPackages (no
+        #   resource ARN); iam:PassRole of
         #   the job role to SageMaker only (Developer Guide, "CreateProcessingJob API:
         #   Execution Role Permissions"); cloudwatch:PutMetricData, which has no resource
         #   type, limited by the cloudwatch:namespace condition key (CloudWatch User Guide,
@@ -327,18 +329,29 @@ class DriftMonitoring(Construct):
                 ],
             )
         )
-        role.add_to_role_policy(
-            iam.PolicyStatement(
-                sid="DeployedVersion",
-                actions=["sagemaker:DescribeModelPackage", "sagemaker:DescribeEndpoint"],
-                resources=[
-                    model_package_arn,
-                    stack.format_arn(
-                        service="sagemaker", resource="endpoint", resource_name=self.endpoint_name
-                    ),
-                ],
+        for sid, action, resource, name in (
+            ("Endpoint", "DescribeEndpoint", "endpoint", self.endpoint_name.lower()),
+            ("EndpointConfigs", "DescribeEndpointConfig", "endpoint-config", "*"),
+            ("Models", "DescribeModel", "model", "*"),
+            ("Packages", "DescribeModelPackage", "model-package", self._packages(config)),
+        ):
+            role.add_to_role_policy(
+                iam.PolicyStatement(
+                    sid=f"Deployed{sid}",
+                    actions=[f"sagemaker:{action}"],
+                    resources=[
+                        stack.format_arn(service="sagemaker", resource=resource, resource_name=name)
+                    ],
+                )
             )
-        )
+        if config.serving.kind == "multi_model":  # newest Approved version, see the runner
+            role.add_to_role_policy(
+                iam.PolicyStatement(
+                    sid="DeployedVersions",
+                    actions=["sagemaker:ListModelPackages"],
+                    resources=["*"],
+                )
+            )
         role.add_to_role_policy(
             iam.PolicyStatement(
                 sid="PassJobRole",
@@ -355,6 +368,11 @@ class DriftMonitoring(Construct):
                 conditions={"StringEquals": {"cloudwatch:namespace": contract.METRIC_NAMESPACE}},
             )
         )
+
+    @staticmethod
+    def _packages(config: PlatformConfig) -> str:
+        """The XGBoost group's versions (SageMaker ARNs carry names in lower case)."""
+        return f"{config.model_package_group.lower()}/*"
 
     def metric(self, name: str, statistic: str = "Maximum") -> cw.Metric:
         """A monitoring metric of this endpoint; one datapoint per run, so the period is the
@@ -459,7 +477,9 @@ class DriftMonitoring(Construct):
         )
         return dashboard
 
-    def _acknowledge(self, lake: LakeRefs, job_prefix: str, model_monitor: bool) -> None:
+    def _acknowledge(
+        self, config: PlatformConfig, lake: LakeRefs, job_prefix: str, model_monitor: bool
+    ) -> None:
         """Declare each role's wildcards where the roles are built (CDK's S3 and KMS grants on
         the lake prefixes this unit reads and writes, and the actions that take no ARN)."""
         stack = cdk.Stack.of(self)
@@ -502,7 +522,25 @@ class DriftMonitoring(Construct):
                 service="sagemaker", resource="processing-job", resource_name=f"{job_prefix}-*"
             ): "the runner starts and reads only this endpoint's drift jobs, named per window",
             "*": "cloudwatch:PutMetricData takes no resource; the function scopes it by the "
-            "cloudwatch:namespace condition",
+            "cloudwatch:namespace condition"
+            + (
+                ", and sagemaker:ListModelPackages (multi_model: the newest Approved version) "
+                "takes no resource ARN (Service Authorization Reference)"
+                if config.serving.kind == "multi_model"
+                else ""
+            ),
+            stack.format_arn(
+                service="sagemaker", resource="endpoint-config", resource_name="*"
+            ): "the endpoint's configs get generated names; the runner reads the one its "
+            "endpoint (named) points to",
+            stack.format_arn(
+                service="sagemaker", resource="model", resource_name="*"
+            ): "the endpoint's models get generated names; the runner reads the variant's to "
+            "find the deployed model package",
+            stack.format_arn(
+                service="sagemaker", resource="model-package", resource_name=self._packages(config)
+            ): "every version of the XGBoost package group: which one is deployed is known "
+            "only at run time",
         }
         if model_monitor:
             runner_resources[f"{artifacts}/monitoring/model-monitor/*"] = (

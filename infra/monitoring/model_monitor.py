@@ -34,6 +34,7 @@ from infra.compliance.packs import (
 from infra.config import PlatformConfig
 from infra.data_lake.refs import LakeRefs
 from infra.monitoring.images import model_monitor_image
+from infra.serving.construct import iam_path
 
 CAPTURE_PREFIX = "capture"
 OUTPUT_PREFIX = "monitoring/model-monitor"
@@ -73,6 +74,8 @@ class ModelMonitorSchedules(Construct):
             "Role",
             assumed_by=iam.ServicePrincipal("sagemaker.amazonaws.com"),
             description="Model Monitor data- and model-quality executions",
+            # under the serving stack's path: the role deploying that stack may create it
+            path=iam_path(cdk.Stack.of(self).stack_name),
         )
         lake.artifacts_bucket.grant_read(self.role, f"{CAPTURE_PREFIX}/*")
         lake.artifacts_bucket.grant_read(self.role, f"{GROUND_TRUTH_PREFIX}/*")

@@ -27,6 +27,12 @@ from infra.serving.construct import (
     supports_kms,
 )
 
+# The Model Monitor schedules need the endpoint to exist, so they deploy with production.
+MODEL_MONITOR_TYPES = (
+    "AWS::SageMaker::DataQualityJobDefinition",
+    "AWS::SageMaker::ModelQualityJobDefinition",
+    "AWS::SageMaker::MonitoringSchedule",
+)
 # Every CloudFormation resource type a serving stack may contain (tests check the templates).
 RESOURCE_TYPES = (
     "AWS::IAM::Role",
@@ -38,6 +44,8 @@ RESOURCE_TYPES = (
     "AWS::CloudWatch::Alarm",
     "AWS::ApplicationAutoScaling::ScalableTarget",
     "AWS::ApplicationAutoScaling::ScalingPolicy",
+    # production with monitoring.engine='model_monitor' (infra/monitoring/model_monitor.py)
+    *MODEL_MONITOR_TYPES,
 )
 
 # Handler actions of those types that are deliberately not granted, with the reason.
@@ -100,6 +108,7 @@ class ServingUnit:
     vpc: bool
     output_stacks: tuple[str, ...]  # stacks whose outputs the template reads
     package_groups: tuple[str, ...]  # model package groups its models come from
+    model_monitor: bool = False  # holds the Model Monitor schedules of its endpoint
 
 
 def package_groups(config: PlatformConfig, serving: ServingConfig) -> tuple[str, ...]:
@@ -122,9 +131,10 @@ def serving_units(config: PlatformConfig) -> tuple[ServingUnit, ServingUnit]:
     if config.network.mode == "isolated":
         outputs.append(config.stack_name("Network"))  # VPC, subnets, security group
     units = []
-    for unit, endpoint, serving in (
-        ("ServingStaging", config.staging_endpoint_name, config.serving.for_staging()),
-        ("Serving", config.endpoint_name, config.serving),
+    model_monitor = config.monitoring.engine == "model_monitor"
+    for unit, endpoint, serving, monitored in (
+        ("ServingStaging", config.staging_endpoint_name, config.serving.for_staging(), False),
+        ("Serving", config.endpoint_name, config.serving, model_monitor),
     ):
         units.append(
             ServingUnit(
@@ -134,6 +144,7 @@ def serving_units(config: PlatformConfig) -> tuple[ServingUnit, ServingUnit]:
                 vpc=config.network.mode == "isolated",
                 output_stacks=tuple(outputs),
                 package_groups=package_groups(config, serving),
+                model_monitor=monitored,
             )
         )
     return units[0], units[1]
@@ -232,7 +243,12 @@ def grants(
             "PassHostingRole",
             ("iam:PassRole",),
             (roles,),
-            types=("AWS::SageMaker::Model", "AWS::SageMaker::EndpointConfig"),
+            types=(
+                "AWS::SageMaker::Model",
+                "AWS::SageMaker::EndpointConfig",
+                # the Model Monitor role lives under the same path (model_monitor.py)
+                *(MODEL_MONITOR_TYPES if unit.model_monitor else ()),
+            ),
             conditions=(("StringEquals", "iam:PassedToService", sagemaker),),
         ),
         Grant(
@@ -318,6 +334,43 @@ def grants(
                 why="CreateModel from a model package describes the package",
             )
         )
+    if unit.model_monitor:
+        # Job definitions are immutable (no update handler), so their names are generated;
+        # the schedules are named <endpoint>-data-quality / -model-quality. AddTags/ListTags:
+        # the platform's tags go on every resource (the schedule's schema lists no tag
+        # actions, but SageMaker asks for sagemaker:AddTags on any create that carries Tags).
+        tags = ("sagemaker:AddTags", "sagemaker:DeleteTags", "sagemaker:ListTags")
+        out += [
+            Grant(
+                "MonitorJobDefinitions",
+                (
+                    "sagemaker:CreateDataQualityJobDefinition",
+                    "sagemaker:DescribeDataQualityJobDefinition",
+                    "sagemaker:DeleteDataQualityJobDefinition",
+                    "sagemaker:CreateModelQualityJobDefinition",
+                    "sagemaker:DescribeModelQualityJobDefinition",
+                    "sagemaker:DeleteModelQualityJobDefinition",
+                    *tags,
+                ),
+                (
+                    arn("sagemaker", "data-quality-job-definition/*"),
+                    arn("sagemaker", "model-quality-job-definition/*"),
+                ),
+                types=MODEL_MONITOR_TYPES[:2],
+            ),
+            Grant(
+                "MonitoringSchedules",
+                (
+                    "sagemaker:CreateMonitoringSchedule",
+                    "sagemaker:DescribeMonitoringSchedule",
+                    "sagemaker:UpdateMonitoringSchedule",
+                    "sagemaker:DeleteMonitoringSchedule",
+                    *tags,
+                ),
+                (arn("sagemaker", f"monitoring-schedule/{unit.endpoint_name.lower()}-*"),),
+                types=MODEL_MONITOR_TYPES[2:],
+            ),
+        ]
     if not serverless and (supports_kms(unit.serving.instance_type) or unit.serving.data_capture):
         out += [
             Grant(
@@ -411,6 +464,10 @@ WILDCARD_WHY = {
     "Alarms": "CloudFormation names the alarms <stack>-<logical id>-<suffix>: this stack's only",
     "ModelPackages": "CreateModel describes the approved version of this group; versions are "
     "numbered at registration",
+    "MonitorJobDefinitions": "Model Monitor job definitions are immutable, so their names are "
+    "generated: a change replaces them",
+    "MonitoringSchedules": "the Model Monitor schedules of this endpoint only, named "
+    "<endpoint>-data-quality and <endpoint>-model-quality",
     "Autoscaling": "scalable targets get a generated id (no ARN before they exist); the "
     "Describe* actions and GetMetricData take no resource",
     "TargetTrackingAlarms": "target tracking names its alarms TargetTracking-<resource id>-"

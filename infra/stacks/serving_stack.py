@@ -1,4 +1,5 @@
-"""Stack: the model endpoint of the configured kind (only when a release file exists)."""
+"""Stack: the model endpoint of the configured kind (only when a release file exists), and in
+production with ``monitoring.engine='model_monitor'`` its Model Monitor schedules."""
 
 from __future__ import annotations
 
@@ -28,7 +29,7 @@ class ServingStack(cdk.Stack):
         release: Release,
         alert_topic: sns.ITopic,
         network: IsolatedNetwork | None,
-        monitor: bool = False,
+        model_monitor: bool = False,
         **kwargs: Any,
     ) -> None:
         super().__init__(scope, id_, **kwargs)
@@ -45,24 +46,14 @@ class ServingStack(cdk.Stack):
         )
         if config.expiry.endpoint_hours:  # the reaper deletes it once its lifetime is over
             cdk.Tags.of(self.endpoint.endpoint).add(EXPIRY_TAG, str(config.expiry.endpoint_hours))
-        if monitor and config.monitoring.engine == "model_monitor":
+        if model_monitor:
+            # Model Monitor's schedules need the endpoint to exist, so they deploy with it
+            # (the deployment role may create them: infra/serving/deploy_permissions.py); the
+            # alarms, bridge and dashboard reading their results are in <env>-Monitoring.
             from infra.monitoring.model_monitor import ModelMonitorSchedules
 
             self.model_monitor = ModelMonitorSchedules(
                 self, "ModelMonitor", config=config, endpoint_name=endpoint_name, lake=lake
-            )
-        if monitor and config.monitoring.engine in ("custom", "model_monitor"):
-            from infra.monitoring.drift import DriftMonitoring
-
-            self.monitoring = DriftMonitoring(
-                self,
-                "Monitoring",
-                config=config,
-                endpoint_name=endpoint_name,
-                model_package_arn=release.xgboost.package_arn,
-                lake=lake,
-                alert_topic=alert_topic,
-                model_monitor=config.monitoring.engine == "model_monitor",
             )
         cdk.CfnOutput(self, "EndpointName", value=endpoint_name)
         # `labctl deploy status --expect-config` compares it with what the endpoint serves:

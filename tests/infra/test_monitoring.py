@@ -1,5 +1,6 @@
-"""Monitoring in the synthesized app: our own drift/quality path on the production endpoint
-(schedule, job events, alarms, retrain bridge, dashboard) and the synth-time errors."""
+"""Monitoring in the synthesized app: the ``<env>-Monitoring`` stack with our own
+drift/quality path on the production endpoint (schedule, job events, alarms, retrain bridge,
+dashboard, the run-time lookup's permissions) and the synth-time errors."""
 
 from __future__ import annotations
 
@@ -20,7 +21,8 @@ from infra.config import (
 
 @pytest.fixture(scope="module")
 def serving(synth) -> Template:  # type: ignore[no-untyped-def]
-    return Template.from_json(synth("lab").template("Serving"))
+    """The monitoring stack (the fixture name is historical: it watches the serving unit)."""
+    return Template.from_json(synth("lab").template("Monitoring"))
 
 
 def _functions(template: Template) -> dict[str, dict]:
@@ -43,7 +45,9 @@ def test_runner_is_scheduled_every_schedule_hours(serving: Template) -> None:
     assert env["IMAGE_URI"].endswith(
         ".dkr.ecr.us-east-1.amazonaws.com/sagemaker-scikit-learn:1.2-1-cpu-py3"
     )
-    assert env["MODEL_PACKAGE_ARN"].endswith("model-package/digits-xgboost/1")
+    # no version baked in at synth: the runner finds the deployed one from the endpoint
+    assert "MODEL_PACKAGE_ARN" not in env and env["MODEL_PACKAGE_GROUP"] == "lab-digits-xgboost"
+    assert env["ENDPOINT_NAME"] == "lab-digits"
     assert runner["ReservedConcurrentExecutions"] == 1
 
 
@@ -136,10 +140,62 @@ def test_dashboard_shows_traffic_errors_latency_drift_accuracy_coverage(serving:
         assert metric in body, metric
 
 
-def test_staging_is_not_monitored(synth) -> None:  # type: ignore[no-untyped-def]
-    staging = Template.from_json(synth("lab").template("ServingStaging"))
-    staging.resource_count_is("AWS::Lambda::Function", 0)
-    staging.resource_count_is("AWS::Scheduler::Schedule", 0)
+def test_serving_stacks_hold_no_monitoring(synth) -> None:  # type: ignore[no-untyped-def]
+    """The pipeline's deployment role may create endpoint resources only: no Lambda,
+    schedule, rule or dashboard in either serving stack."""
+    for unit in ("ServingStaging", "Serving"):
+        template = Template.from_json(synth("lab").template(unit))
+        for kind in (
+            "AWS::Lambda::Function",
+            "AWS::Scheduler::Schedule",
+            "AWS::Events::Rule",
+            "AWS::CloudWatch::Dashboard",
+            "AWS::Logs::LogGroup",
+        ):
+            template.resource_count_is(kind, 0)
+
+
+def _statement(template: Template, action: str) -> dict:
+    (statement,) = [
+        st
+        for policy in template.find_resources("AWS::IAM::Policy").values()
+        for st in policy["Properties"]["PolicyDocument"]["Statement"]
+        if st["Action"] == action
+    ]
+    return statement
+
+
+def test_runner_may_describe_only_what_the_lookup_walks(serving: Template) -> None:
+    sm = "arn:aws:sagemaker:us-east-1:111111111111"
+    for action, resource in (
+        ("DescribeEndpoint", f"{sm}:endpoint/lab-digits"),
+        ("DescribeEndpointConfig", f"{sm}:endpoint-config/*"),
+        ("DescribeModel", f"{sm}:model/*"),
+        ("DescribeModelPackage", f"{sm}:model-package/lab-digits-xgboost/*"),
+    ):
+        assert _statement(serving, f"sagemaker:{action}")["Resource"] == resource, action
+    policies = json.dumps(serving.find_resources("AWS::IAM::Policy"))
+    assert "sagemaker:ListModelPackages" not in policies  # real_time names its package
+
+
+def test_monitoring_stack_exists_without_a_release_and_depends_on_the_lake(
+    tmp_path_factory: pytest.TempPathFactory,
+) -> None:
+    import aws_cdk as cdk
+
+    from infra.platform import add_platform, cdk_json_context
+
+    lab = load_profile("lab")
+    context = cdk_json_context()
+    app = cdk.App(outdir=str(tmp_path_factory.mktemp("norelease")), context=context)
+    platform = add_platform(app, lab, release=None)
+    assert platform.serving is None and platform.monitoring is not None
+    assert platform.monitoring.stack_name == "lab-Monitoring"
+    assert platform.data_lake in platform.monitoring.dependencies
+    assert platform.monitoring in platform.stacks
+    off = dataclasses.replace(lab, monitoring=MonitoringConfig(engine="none"))
+    other = add_platform(cdk.App(outdir=str(tmp_path_factory.mktemp("off")), context=context), off)
+    assert other.monitoring is None
 
 
 def test_drift_job_role_reads_capture_and_writes_only_its_outputs(serving: Template) -> None:
@@ -226,43 +282,54 @@ def test_every_n_hours_that_divides_the_day_is_accepted_for_model_monitor() -> N
 # ----------------------------------------------------------------------------- Model Monitor
 
 
-@pytest.fixture(scope="module")
-def model_monitor(tmp_path_factory: pytest.TempPathFactory) -> Template:
-    import aws_cdk as cdk
-    from aws_cdk import aws_sns as sns
-
-    from infra.compliance.packs import ComplianceReport, add_compliance_gate
-    from infra.platform import EXAMPLE_RELEASE, cdk_json_context
-    from infra.serving.release import Release
-    from infra.stacks.serving_stack import ServingStack
-
-    lab = load_profile("lab")
-    config = dataclasses.replace(
-        lab,
+def _model_monitor_config():  # type: ignore[no-untyped-def]
+    return dataclasses.replace(
+        load_profile("lab"),
         monitoring=MonitoringConfig(
             engine="model_monitor",
             schedule_hours=6,
             model_monitor_baseline_uri="s3://baselines-bucket/digits/v1",
         ),
     )
+
+
+@pytest.fixture(scope="module")
+def model_monitor_stacks(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Template]:
+    """engine='model_monitor': the production serving stack (with the schedules, which need
+    the endpoint) and the monitoring stack, synthesized with every compliance pack."""
+    import aws_cdk as cdk
+    from aws_cdk import aws_sns as sns
+
+    from infra.compliance.packs import ComplianceReport, add_compliance_gate
+    from infra.platform import EXAMPLE_RELEASE, cdk_json_context
+    from infra.serving.release import Release
+    from infra.stacks.monitoring_stack import MonitoringStack
+    from infra.stacks.serving_stack import ServingStack
+
+    config = _model_monitor_config()
     outdir = tmp_path_factory.mktemp("mm")
     app = cdk.App(outdir=str(outdir), context=cdk_json_context())
     env = cdk.Environment(account=config.account, region=config.region)
     topic = sns.Topic.from_topic_arn(
         cdk.Stack(app, "Alerts", env=env), "Topic", "arn:aws:sns:us-east-1:111111111111:a"
     )
-    stack = ServingStack(
-        app,
-        "Serving",
-        config=config,
-        serving=config.serving,
-        endpoint_name=config.endpoint_name,
-        release=Release.from_file(EXAMPLE_RELEASE),
-        alert_topic=topic,
-        network=None,
-        monitor=True,
-        env=env,
-    )
+    stacks = {
+        "Serving": ServingStack(
+            app,
+            config.stack_name("Serving"),
+            config=config,
+            serving=config.serving,
+            endpoint_name=config.endpoint_name,
+            release=Release.from_file(EXAMPLE_RELEASE),
+            alert_topic=topic,
+            network=None,
+            model_monitor=True,
+            env=env,
+        ),
+        "Monitoring": MonitoringStack(
+            app, config.stack_name("Monitoring"), config=config, alert_topic=topic, env=env
+        ),
+    }
     add_compliance_gate(app)
     try:
         app.synth()
@@ -271,9 +338,17 @@ def model_monitor(tmp_path_factory: pytest.TempPathFactory) -> Template:
             raise
     report = ComplianceReport.read(outdir)
     assert report.violations == [], report.describe_violations()
-    return Template.from_json(
-        json.loads((outdir / f"{stack.stack_name}.template.json").read_text())
-    )
+    return {
+        unit: Template.from_json(
+            json.loads((outdir / f"{stack.stack_name}.template.json").read_text())
+        )
+        for unit, stack in stacks.items()
+    }
+
+
+@pytest.fixture(scope="module")
+def model_monitor(model_monitor_stacks: dict[str, Template]) -> Template:
+    return model_monitor_stacks["Serving"]
 
 
 def test_model_monitor_schedules_data_and_model_quality(model_monitor: Template) -> None:
@@ -317,7 +392,11 @@ def test_model_monitor_schedules_data_and_model_quality(model_monitor: Template)
     )
 
 
-def test_model_monitor_results_feed_the_same_alarms_and_bridge(model_monitor: Template) -> None:
+def test_model_monitor_results_feed_the_same_alarms_and_bridge(
+    model_monitor_stacks: dict[str, Template],
+) -> None:
+    model_monitor = model_monitor_stacks["Monitoring"]
+    model_monitor.resource_count_is("AWS::SageMaker::MonitoringSchedule", 0)  # with the endpoint
     model_monitor.resource_count_is("AWS::Scheduler::Schedule", 0)  # no own drift job
     alarms = [
         r["Properties"]["MetricName"]
@@ -336,3 +415,78 @@ def test_model_monitor_results_feed_the_same_alarms_and_bridge(model_monitor: Te
 def test_model_monitor_needs_a_baseline() -> None:
     with pytest.raises(ConfigError, match="model_monitor_baseline_uri"):
         MonitoringConfig(engine="model_monitor")
+
+
+def test_multi_model_runner_may_list_the_xgboost_group(synth) -> None:  # type: ignore[no-untyped-def]
+    """Its models are S3 archives naming no package: the runner takes the newest Approved."""
+    template = Template.from_json(synth.variant("lab", "multi_model").template("Monitoring"))
+    assert _statement(template, "sagemaker:ListModelPackages")["Resource"] == "*"
+    (runner,) = [
+        f for f in _functions(template).values() if f["Handler"].startswith("drift_runner")
+    ]
+    assert runner["Environment"]["Variables"]["MODEL_PACKAGE_GROUP"] == "lab-digits-xgboost"
+
+
+def test_the_deploying_role_may_create_what_model_monitor_adds_to_production(
+    model_monitor_stacks: dict[str, Template],
+) -> None:
+    """Oracle: the resource provider schemas' handler permissions (cfn-lint ships them), for
+    every type the production template holds; staging and the custom engine get none."""
+    from cfnlint.schema import PROVIDER_SCHEMA_MANAGER
+
+    from infra.serving.deploy_permissions import (
+        MODEL_MONITOR_TYPES,
+        NOT_GRANTED,
+        RESOURCE_TYPES,
+        deployment_wildcards,
+        grants,
+        serving_units,
+    )
+
+    config = _model_monitor_config()
+    template = model_monitor_stacks["Serving"].to_json()
+    types = {r["Type"] for r in template["Resources"].values()}
+    assert set(MODEL_MONITOR_TYPES) <= types <= set(RESOURCE_TYPES)
+    staging, production = serving_units(config)
+    assert production.model_monitor and not staging.model_monitor
+
+    def derived(unit):  # type: ignore[no-untyped-def]
+        return grants(
+            unit, account=config.account, region=config.region, qualifier="q", key_arn="k"
+        )
+
+    for resource_type in types:
+        handlers = PROVIDER_SCHEMA_MANAGER.get_resource_schema(config.region, resource_type).schema[
+            "handlers"
+        ]
+        needed = {
+            a
+            for h in ("create", "read", "update", "delete")
+            for a in handlers.get(h, {}).get("permissions", [])
+        } - set(NOT_GRANTED.get(resource_type, {}))
+        granted = {a for g in derived(production) if resource_type in g.types for a in g.actions}
+        assert needed - granted == set(), resource_type
+    monitor_actions = {
+        "sagemaker:CreateMonitoringSchedule",
+        "sagemaker:CreateDataQualityJobDefinition",
+    }
+    for unit in (staging, *serving_units(load_profile("lab"))):
+        assert not monitor_actions & {a for g in derived(unit) for a in g.actions}, unit.stack_name
+    # the Model Monitor role sits under the stack's IAM path, which the role grants cover
+    roles = model_monitor_stacks["Serving"].find_resources(
+        "AWS::IAM::Role", {"Properties": {"Description": Match.string_like_regexp("Model Monitor")}}
+    )
+    assert [r["Properties"]["Path"] for r in roles.values()] == ["/lab-Serving/"]
+    # the delivery stack acknowledges each wildcard with its reason: none may be missing
+    wildcards = deployment_wildcards(
+        serving_units(config),
+        account=config.account,
+        region=config.region,
+        qualifier="q",
+        key_arn="k",
+    )
+    assert "arn:aws:sagemaker:us-east-1:111111111111:data-quality-job-definition/*" in wildcards
+    schedules = next(g for g in derived(production) if g.sid == "MonitoringSchedules")
+    assert schedules.resources == (
+        "arn:aws:sagemaker:us-east-1:111111111111:monitoring-schedule/lab-digits-*",
+    )

@@ -35,7 +35,7 @@ ENV = {
     "JOB_PREFIX": "lab-drift",
     "CODE_URI": "s3://art/code/model_code/",
     "KMS_KEY_ARN": "arn:aws:kms:us-east-1:111111111111:key/abc",
-    "MODEL_PACKAGE_ARN": PACKAGE,
+    "MODEL_PACKAGE_GROUP": "lab-digits-xgboost",
     "SHARE_THRESHOLD": "0.2",
     "METRIC_NAMESPACE": contract.METRIC_NAMESPACE,
     "METRIC_DIMENSION": contract.METRIC_DIMENSION,
@@ -56,14 +56,104 @@ def environment(monkeypatch: pytest.MonkeyPatch) -> None:
         monkeypatch.setenv(key, value)
 
 
-def _sagemaker_stub(expect_job: bool = True) -> tuple[Any, Stubber, list[dict]]:
+ENDPOINT_CONFIG = "lab-Serving-EndpointConfig-AbC123"
+MODEL = "lab-Serving-Model-XyZ789"
+SM = "arn:aws:sagemaker:us-east-1:111111111111"
+DEPLOYED = datetime(2026, 11, 30, 23, 40, tzinfo=UTC)
+XGB_IMAGE = "683313688378.dkr.ecr.us-east-1.amazonaws.com/sagemaker-xgboost:1.7-1"
+
+
+def _model(kind: str, package: str = PACKAGE) -> dict:
+    """DescribeModel as the serving unit's models look (API reference, DescribeModel)."""
+    if kind == "multi_container":
+        baseline = f"{SM}:model-package/lab-digits-baseline/2"
+        containers = [
+            {"ContainerHostname": "baseline", "ModelPackageName": baseline},
+            {"ContainerHostname": "xgboost", "ModelPackageName": package},
+        ]
+        return {"Containers": containers, "InferenceExecutionConfig": {"Mode": "Direct"}}
+    if kind == "multi_model":
+        return {
+            "PrimaryContainer": {
+                "Image": XGB_IMAGE,
+                "Mode": "MultiModel",
+                "ModelDataUrl": "s3://art/mme/",
+            }
+        }
+    return {"PrimaryContainer": {"ModelPackageName": package}}
+
+
+def _stub_lookup(stub: Stubber, kind: str = "real_time", package: str = PACKAGE) -> None:
+    """The run-time lookup's calls, in order, each with the exact request expected."""
+    stub.add_response(
+        "describe_endpoint",
+        {
+            "EndpointName": "lab-digits",
+            "EndpointArn": f"{SM}:endpoint/lab-digits",
+            "EndpointConfigName": ENDPOINT_CONFIG,
+            "EndpointStatus": "InService",
+            "CreationTime": DEPLOYED - timedelta(days=3),
+            "LastModifiedTime": DEPLOYED,
+        },
+        {"EndpointName": "lab-digits"},
+    )
+    stub.add_response(
+        "describe_endpoint_config",
+        {
+            "EndpointConfigName": ENDPOINT_CONFIG,
+            "EndpointConfigArn": f"{SM}:endpoint-config/{ENDPOINT_CONFIG.lower()}",
+            "ProductionVariants": [{"VariantName": "AllTraffic", "ModelName": MODEL}],
+            "CreationTime": DEPLOYED,
+        },
+        {"EndpointConfigName": ENDPOINT_CONFIG},
+    )
+    stub.add_response(
+        "describe_model",
+        {
+            "ModelName": MODEL,
+            "ModelArn": f"{SM}:model/{MODEL.lower()}",
+            "CreationTime": DEPLOYED,
+            "ExecutionRoleArn": "arn:aws:iam::111111111111:role/hosting",
+            **_model(kind, package),
+        },
+        {"ModelName": MODEL},
+    )
+    if kind == "multi_model":
+        stub.add_response(
+            "list_model_packages",
+            {
+                "ModelPackageSummaryList": [
+                    {
+                        "ModelPackageArn": package,
+                        "ModelPackageGroupName": "lab-digits-xgboost",
+                        "ModelPackageVersion": 3,
+                        "CreationTime": DEPLOYED,
+                        "ModelPackageStatus": "Completed",
+                        "ModelApprovalStatus": "Approved",
+                    }
+                ]
+            },
+            {
+                "ModelPackageGroupName": "lab-digits-xgboost",
+                "ModelApprovalStatus": "Approved",
+                "SortBy": "CreationTime",
+                "SortOrder": "Descending",
+                "MaxResults": 1,
+            },
+        )
+
+
+def _sagemaker_stub(
+    expect_job: bool = True, kind: str = "real_time", package: str = PACKAGE
+) -> tuple[Any, Stubber, list[dict]]:
     client = boto3.client("sagemaker", region_name="us-east-1")
     stub = Stubber(client)
+    _stub_lookup(stub, kind, package)
     stub.add_response(
         "describe_model_package",
         {
-            "ModelPackageName": "digits-xgboost",
-            "ModelPackageArn": PACKAGE,
+            "ModelPackageName": "lab-digits-xgboost",
+            "ModelPackageArn": package,
             "CreationTime": NOW,
             "ModelPackageStatus": "Completed",
             "ModelPackageStatusDetails": {"ValidationStatuses": []},
@@ -73,19 +163,7 @@ def _sagemaker_stub(expect_job: bool = True) -> tuple[Any, Stubber, list[dict]]:
                 }
             },
         },
-        {"ModelPackageName": PACKAGE},
-    )
-    deployed = datetime(2026, 11, 30, 23, 40, tzinfo=UTC)
-    stub.add_response(
-        "describe_endpoint",
-        {
-            "EndpointName": "lab-digits",
-            "EndpointArn": "arn:aws:sagemaker:us-east-1:111111111111:endpoint/lab-digits",
-            "EndpointStatus": "InService",
-            "CreationTime": deployed,
-            "LastModifiedTime": deployed,
-        },
-        {"EndpointName": "lab-digits"},
+        {"ModelPackageName": package},
     )
     requests: list[dict] = []
     if expect_job:
@@ -160,6 +238,63 @@ def test_no_capture_falls_back_to_the_raw_zone() -> None:
     drift = result["drift"]
     assert drift["source"] == "raw" and drift["instances"] == 1  # never more than objects
     assert "--raw-dir" in requests[0]["AppSpecification"]["ContainerArguments"]
+
+
+@pytest.mark.parametrize("kind", ["real_time", "multi_container", "multi_model"])
+@mock_aws
+def test_the_deployed_version_is_looked_up_from_the_endpoint(kind: str) -> None:
+    """Not baked in at synth: the endpoint's config -> model -> package (multi_container:
+    the xgboost container, not the baseline; multi_model: the newest Approved version)."""
+    s3 = boto3.client("s3", region_name="us-east-1")
+    for bucket in ("art", "raw"):
+        s3.create_bucket(Bucket=bucket)
+    _put(s3, "art", ["capture/lab-digits/AllTraffic/2026/12/01/00/a.jsonl"])
+    v7 = f"{SM}:model-package/lab-digits-xgboost/7"
+    sagemaker, stub, requests = _sagemaker_stub(kind=kind, package=v7)
+    with stub:
+        result = drift_runner.handler({}, clients={"s3": s3, "sagemaker": sagemaker, "now": NOW})
+        stub.assert_no_pending_responses()  # every step of the lookup was taken
+    assert result["drift"]["source"] == "capture"
+    (request,) = requests
+    args = request["AppSpecification"]["ContainerArguments"]
+    assert args[args.index("--deployed-at") + 1] == "2026-11-30T23:40:00Z"
+
+
+@mock_aws
+def test_no_endpoint_yet_is_a_clean_no_data_report() -> None:
+    s3 = boto3.client("s3", region_name="us-east-1")
+    for bucket in ("art", "raw"):
+        s3.create_bucket(Bucket=bucket)
+    _put(s3, "raw", ["events/year=2026/month=12/day=01/hour=00/s-1.gz"])  # traffic, no endpoint
+    sagemaker = boto3.client("sagemaker", region_name="us-east-1")
+    stub = Stubber(sagemaker)
+    stub.add_client_error(
+        "describe_endpoint",
+        service_error_code="ValidationException",
+        service_message='Could not find endpoint "lab-digits".',
+        http_status_code=400,
+        expected_params={"EndpointName": "lab-digits"},
+    )
+    with stub:  # nothing else may be called: no job, no package lookup
+        result = drift_runner.handler({}, clients={"s3": s3, "sagemaker": sagemaker, "now": NOW})
+    assert result["drift"] == {
+        "started": None,
+        "reason": "not judged: endpoint lab-digits not deployed yet",
+    }
+    assert result["quality"]["started"] is None
+    key = "monitoring/drift/2026/12/01/01/report/drift_report.json"
+    report = json.loads(s3.get_object(Bucket="art", Key=key)["Body"].read())
+    assert report["status"] == "no_data" and "not deployed yet" in report["verdict"]
+
+
+def test_other_endpoint_errors_are_not_mistaken_for_no_endpoint() -> None:
+    sagemaker = boto3.client("sagemaker", region_name="us-east-1")
+    stub = Stubber(sagemaker)
+    stub.add_client_error(
+        "describe_endpoint", service_error_code="AccessDeniedException", http_status_code=400
+    )
+    with stub, pytest.raises(drift_runner.ClientError, match="AccessDenied"):
+        drift_runner.deployed_version(sagemaker, "lab-digits")
 
 
 @mock_aws

@@ -13,8 +13,9 @@ def test_cost_json_for_lab_real_time(capsys: pytest.CaptureFixture[str]) -> None
     assert main(["cost", "--profile", "lab", "--json"]) == 0
     report = json.loads(capsys.readouterr().out)
     lab = report["kinds"]["real_time"]
-    # Two ml.m5.large endpoints at $0.115/h, an on-demand stream at $0.04/h, 5 keys, 15 alarms.
-    assert lab["monthly_usd"] == pytest.approx(2 * 0.115 * 730 + 0.04 * 730 + 5 + 1.5, abs=0.01)
+    # Two ml.m5.large endpoints at $0.115/h, an on-demand stream at $0.04/h, 6 keys, 17 alarms
+    # (<env>-Monitoring: its log key, the drift and the quality alarm).
+    assert lab["monthly_usd"] == pytest.approx(2 * 0.115 * 730 + 0.04 * 730 + 6 + 1.7, abs=0.01)
     assert lab["region"] == "us-east-1" and report["prices_as_of"] == lab["prices_as_of"]
 
 

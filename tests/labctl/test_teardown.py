@@ -218,14 +218,14 @@ def plant(
         ],
         Tags=mine,
     )
-    # Registry: both groups named by the configuration, one with versions.
-    for group, count in (("digits-xgboost", 2), ("digits-baseline", 0)):
+    # Registry: both groups named by the configuration (<env>-prefixed), one with versions.
+    for group, count in ((f"{env}-digits-xgboost", 2), (f"{env}-digits-baseline", 0)):
         sm.create_model_package_group(ModelPackageGroupName=group, Tags=mine)
         for _ in range(count):
             sm.create_model_package(ModelPackageGroupName=group, InferenceSpecification=SPEC)
     # Experiments: what a pipeline execution creates (experiment = pipeline, trial = execution).
-    sm.create_experiment(ExperimentName="digits-training")
-    sm.create_trial(TrialName="abc123def456", ExperimentName="digits-training")
+    sm.create_experiment(ExperimentName=f"{env}-digits-training")
+    sm.create_trial(TrialName="abc123def456", ExperimentName=f"{env}-digits-training")
     sm.create_trial_component(TrialComponentName="abc123def456-Preprocess")
     sm.associate_trial_component(
         TrialComponentName="abc123def456-Preprocess", TrialName="abc123def456"
@@ -456,7 +456,8 @@ def test_teardown_removes_every_planted_residue_and_nothing_else(
     monkeypatch.setattr("labctl.residue.S3_PAGE", 10)
     planted = plant(region, "lab", "lab_lake", other=True, versions=25)
     cf = boto3.client("cloudformation", region_name=region)
-    for name in ("lab-DataLake", "lab-Training", "lab-Serving", "lab-Monitoring"):
+    # lab-Retired: a stack of this copy the assembly no longer has (lab-Monitoring now is one)
+    for name in ("lab-DataLake", "lab-Training", "lab-Serving", "lab-Monitoring", "lab-Retired"):
         stack(cf, name, "lab")
     stack(cf, "lab2-DataLake", "lab2")
     before = inventory(region)
@@ -483,9 +484,11 @@ def test_teardown_removes_every_planted_residue_and_nothing_else(
     } == {"lab2-DataLake"}
     # Stacks the assembly does not know go first; then dependents before what they import.
     deleted = [name for op, name in gaps.calls if op == "delete_stack"]
-    assert deleted[0] == "lab-Monitoring" and deleted.index("lab-Serving") < deleted.index(
+    assert deleted[0] == "lab-Retired" and deleted.index("lab-Serving") < deleted.index(
         "lab-DataLake"
     )
+    # lab-Monitoring imports the lake's exports: deleted before it
+    assert deleted.index("lab-Monitoring") < deleted.index("lab-DataLake")
     # Versions before their groups.
     ops = [op for op, _ in gaps.calls if op.startswith("delete_model_package")]
     assert ops == ["delete_model_package"] * 2 + ["delete_model_package_group"] * 2
@@ -586,7 +589,7 @@ def test_prod_like_without_delete_retained_keeps_data_and_lists_its_cost(
     after = inventory(region)
     assert set(planted["buckets"]) <= after["buckets"] and set(planted["keys"]) <= after["keys"]
     assert set(planted["streams"]) <= after["streams"] and "prodlike_lake" in after["databases"]
-    assert {"digits-xgboost", "digits-baseline"} <= after["registry"]
+    assert {"prodlike-digits-xgboost", "prodlike-digits-baseline"} <= after["registry"]
     assert not set(planted["endpoints"]) & after["endpoints"]  # serving is not retained data
     kept = [i for i in report.items if i.action.startswith("kept")]
     key = next(i for i in kept if i.kind == "kms-key")

@@ -8,6 +8,8 @@ Three triggers, one handler:
   * "SageMaker Processing Job State Change" Completed for a summarize job: start the *judge*
     job (one instance) over the shard summaries;
   * Completed for a judge job: read ``drift_report.json`` and put its metrics to CloudWatch.
+The deployed version (whose DriftCheckBaselines are the reference) is looked up from the
+endpoint at run time (``deployed_version``); no endpoint yet means a ``no_data`` report.
 Configuration comes from environment variables set by infra/monitoring/drift.py.
 """
 
@@ -19,6 +21,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import boto3
+from botocore.exceptions import ClientError
 
 SUMMARIZE, JUDGE = "summarize", "judge"
 
@@ -75,6 +78,59 @@ def baseline_uri(sagemaker: Any, package_arn: str) -> str:
             "it with the current training pipeline"
         ) from err
     return uri
+
+
+def _package_of(sagemaker: Any, model_name: str) -> str | None:
+    """The model package a SageMaker model was created from: its PrimaryContainer's, or for
+    a multi-container model the ``xgboost`` container's (its hostname in the serving unit)."""
+    model = sagemaker.describe_model(ModelName=model_name)
+    primary = model.get("PrimaryContainer")
+    if primary is not None:
+        if primary.get("Mode") == "MultiModel":
+            return None  # archives under mme/, no package: see deployed_version
+        package: str | None = primary.get("ModelPackageName")
+        return package
+    for container in model.get("Containers", []):
+        if container.get("ContainerHostname") == "xgboost":
+            package = container.get("ModelPackageName")
+            return package
+    return None
+
+
+def newest_approved(sagemaker: Any, group: str) -> str | None:
+    listing = sagemaker.list_model_packages(
+        ModelPackageGroupName=group,
+        ModelApprovalStatus="Approved",
+        SortBy="CreationTime",
+        SortOrder="Descending",
+        MaxResults=1,
+    )["ModelPackageSummaryList"]
+    return listing[0]["ModelPackageArn"] if listing else None
+
+
+def deployed_version(sagemaker: Any, endpoint_name: str) -> tuple[str, datetime] | None:
+    """The model package the endpoint serves now and when it went live, looked up at run
+    time (the monitoring stack does not know the release): DescribeEndpoint ->
+    DescribeEndpointConfig -> the variant's DescribeModel -> its ModelPackageName. None when
+    the endpoint does not exist (yet)."""
+    try:
+        endpoint = sagemaker.describe_endpoint(EndpointName=endpoint_name)
+    except ClientError as err:
+        # SageMaker answers ValidationException "Could not find endpoint ..." for a missing one
+        message = err.response.get("Error", {}).get("Message", "")
+        if "Could not find endpoint" in message:
+            return None
+        raise
+    config = sagemaker.describe_endpoint_config(EndpointConfigName=endpoint["EndpointConfigName"])
+    package = _package_of(sagemaker, config["ProductionVariants"][0]["ModelName"])
+    if package is None:
+        # A multi-model endpoint serves S3 archives (mme/xgboost-v<version>.tar.gz) that name
+        # no package, and the caller picks the archive per request: take the newest Approved
+        # version of the XGBoost group, the one the delivery pipeline makes the default.
+        package = newest_approved(sagemaker, env("MODEL_PACKAGE_GROUP"))
+        if package is None:
+            raise RuntimeError(f"{env('MODEL_PACKAGE_GROUP')} has no Approved model package")
+    return package, endpoint["LastModifiedTime"]
 
 
 def _job_name(kind: str, end: datetime) -> str:
@@ -153,6 +209,22 @@ def _s3_input(name: str, uri: str, path: str, manifest: bool = False, shard: boo
     }
 
 
+def no_data(s3: Any, run: str, start: datetime, end: datetime, why: str) -> dict[str, Any]:
+    """Nothing to judge: say so with a metric-free report instead of starting a job."""
+    report = {
+        "status": "no_data",
+        "window": {"start": start.isoformat(), "end": end.isoformat()},
+        "verdict": f"not judged: {why}",
+    }
+    s3.put_object(
+        Bucket=env("ARTIFACTS_BUCKET"),
+        Key=f"{run}/report/drift_report.json",
+        Body=json.dumps(report).encode(),
+        ServerSideEncryption="aws:kms",
+    )
+    return {"started": None, "reason": report["verdict"]}
+
+
 def start_window(s3: Any, sagemaker: Any, now: datetime) -> dict[str, Any]:
     start, end = window_for(now, int(env("WINDOW_HOURS")))
     bucket = env("CAPTURE_BUCKET")
@@ -165,24 +237,15 @@ def start_window(s3: Any, sagemaker: Any, now: datetime) -> dict[str, Any]:
         source = "raw"
     run = f"{env('OUTPUT_PREFIX').strip('/')}/{end:%Y/%m/%d/%H}"
     if not keys:
-        # Nothing to read: say so with a metric-free report instead of starting a job.
-        report = {
-            "status": "no_data",
-            "window": {"start": start.isoformat(), "end": end.isoformat()},
-            "verdict": "not judged: no capture and no raw events in the window",
-        }
-        s3.put_object(
-            Bucket=env("ARTIFACTS_BUCKET"),
-            Key=f"{run}/report/drift_report.json",
-            Body=json.dumps(report).encode(),
-            ServerSideEncryption="aws:kms",
-        )
-        return {"started": None, "reason": report["verdict"]}
+        return no_data(s3, run, start, end, "no capture and no raw events in the window")
+    deployment = deployed_version(sagemaker, env("ENDPOINT_NAME"))
+    if deployment is None:
+        return no_data(s3, run, start, end, f"endpoint {env('ENDPOINT_NAME')} not deployed yet")
+    package_arn, deployed = deployment
     manifest = write_manifest(
         s3, env("ARTIFACTS_BUCKET"), f"{run}/manifest.json", data_bucket, keys
     )
-    baseline = baseline_uri(sagemaker, env("MODEL_PACKAGE_ARN"))
-    deployed = sagemaker.describe_endpoint(EndpointName=env("ENDPOINT_NAME"))["LastModifiedTime"]
+    baseline = baseline_uri(sagemaker, package_arn)
     count = max(1, min(int(env("INSTANCE_COUNT")), len(keys)))
     name = _job_name(SUMMARIZE, end)
     args = [
