@@ -68,5 +68,5 @@ def test_every_make_target_exists_and_cdk_bootstrap_installs_node_modules_first(
 def test_every_labctl_command_parses(line: str) -> None:
     command = re.sub(r"<[^>]+>", "placeholder", _without_comment(line))
     argv = shlex.split(command.split(" -m labctl ", 1)[1])
-    args = build_parser().parse_args(argv)  # SystemExit(2) on an unknown command or flag
+    args = build_parser(argv[0]).parse_args(argv)  # SystemExit(2): unknown command or flag
     assert callable(args.handler)
