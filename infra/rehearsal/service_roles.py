@@ -387,6 +387,41 @@ def _codebuild_group(a: Assembly, r: Resource, p: Props) -> str:
     return str(logs.get("GroupName") or f"/aws/codebuild/{a.name_of(r.stack, r.logical_id)}")
 
 
+DOC_PROCESSING_ROLE = "https://docs.aws.amazon.com/sagemaker/latest/dg/sagemaker-roles.html#sagemaker-roles-createprocessingjob-perms"
+DOC_SCHEDULER_ROLE = "https://docs.aws.amazon.com/scheduler/latest/UserGuide/setting-up.html#setting-up-execution-role"
+
+
+def _drift_env(p: Props) -> dict[str, str]:
+    """The drift runner's environment (infra/monitoring/drift.py): it starts processing jobs
+    with JOB_ROLE_ARN over the buckets and prefixes it names."""
+    env = p.get("Environment", {}).get("Variables", {})
+    return {k: str(v) for k, v in env.items()} if "JOB_ROLE_ARN" in env else {}
+
+
+def _drift_job_role(a: Assembly, r: Resource, p: Props) -> list[str]:
+    return [_drift_env(p)["JOB_ROLE_ARN"]]
+
+
+def _drift_reads(a: Assembly, r: Resource, p: Props) -> list[str]:
+    env = _drift_env(p)
+    return [
+        _s3_objects(f"s3://{env['CAPTURE_BUCKET']}/{env['CAPTURE_PREFIX']}"),
+        _s3_objects(f"s3://{env['RAW_BUCKET']}/events"),
+        _s3_objects(env["CODE_URI"]),
+        _s3_objects(f"s3://{env['ARTIFACTS_BUCKET']}/pipelines"),  # DriftCheckBaselines
+    ]
+
+
+def _drift_writes(a: Assembly, r: Resource, p: Props) -> list[str]:
+    env = _drift_env(p)
+    return [_s3_objects(f"s3://{env['ARTIFACTS_BUCKET']}/{env['OUTPUT_PREFIX']}")]
+
+
+def _schedule_target(p: Props) -> Props:
+    target: Props = p.get("Target", {})
+    return target
+
+
 ROWS: tuple[ServiceRequirement, ...] = (
     ServiceRequirement(
         "hosting-in-vpc",
@@ -543,6 +578,70 @@ ROWS: tuple[ServiceRequirement, ...] = (
         ("kms:Decrypt", "kms:GenerateDataKey"),
         lambda a, r, p: [_key_arn(a, str(p["EncryptionKey"]))],
         DOC_CODEBUILD_ROLE,
+    ),
+    ServiceRequirement(
+        "drift-job-reads-its-inputs",
+        "AWS::Lambda::Function",
+        _drift_job_role,
+        lambda a, r, p: bool(_drift_env(p)),
+        ("s3:GetObject",),
+        _drift_reads,
+        DOC_PROCESSING_ROLE,
+    ),
+    ServiceRequirement(
+        "drift-job-writes-its-outputs",
+        "AWS::Lambda::Function",
+        _drift_job_role,
+        lambda a, r, p: bool(_drift_env(p)),
+        ("s3:PutObject",),
+        _drift_writes,
+        DOC_PROCESSING_ROLE,
+    ),
+    ServiceRequirement(
+        "drift-job-uses-the-lake-key",
+        "AWS::Lambda::Function",
+        _drift_job_role,
+        lambda a, r, p: bool(_drift_env(p)),
+        ("kms:Decrypt", "kms:GenerateDataKey"),
+        lambda a, r, p: [_key_arn(a, _drift_env(p)["KMS_KEY_ARN"])],
+        DOC_PROCESSING_ROLE,
+    ),
+    ServiceRequirement(
+        "drift-job-writes-logs",
+        "AWS::Lambda::Function",
+        _drift_job_role,
+        lambda a, r, p: bool(_drift_env(p)),
+        ("logs:CreateLogStream", "logs:PutLogEvents"),
+        lambda a, r, p: [_log_stream(a, "/aws/sagemaker/ProcessingJobs")],
+        DOC_PROCESSING_ROLE,
+    ),
+    ServiceRequirement(
+        "drift-runner-starts-jobs-with-the-job-role",
+        "AWS::Lambda::Function",
+        lambda a, r, p: [str(p["Role"])],
+        lambda a, r, p: bool(_drift_env(p)),
+        ("iam:PassRole",),
+        _drift_job_role,
+        DOC_PROCESSING_ROLE,
+        (("iam:PassedToService", "sagemaker.amazonaws.com"),),
+    ),
+    ServiceRequirement(
+        "drift-runner-creates-its-jobs",
+        "AWS::Lambda::Function",
+        lambda a, r, p: [str(p["Role"])],
+        lambda a, r, p: bool(_drift_env(p)),
+        ("sagemaker:CreateProcessingJob", "sagemaker:DescribeProcessingJob"),
+        lambda a, r, p: [a.arn("sagemaker", f"processing-job/{_drift_env(p)['JOB_PREFIX']}-x")],
+        DOC_PROCESSING_ROLE,
+    ),
+    ServiceRequirement(
+        "scheduler-invokes-its-target",
+        "AWS::Scheduler::Schedule",
+        lambda a, r, p: [str(_schedule_target(p)["RoleArn"])],
+        lambda a, r, p: str(_schedule_target(p).get("Arn", "")).startswith("arn:aws:lambda:"),
+        ("lambda:InvokeFunction",),
+        lambda a, r, p: [str(_schedule_target(p)["Arn"])],
+        DOC_SCHEDULER_ROLE,
     ),
     ServiceRequirement(
         "lambda-writes-logs",
