@@ -14,7 +14,6 @@ import pytest
 from moto import mock_aws
 
 from infra.config import load_profile
-from labctl import cli
 from labctl.cli import main
 from labctl.errors import OperationFailed
 from labctl.release import (
@@ -28,13 +27,6 @@ from labctl.release import (
 
 REGION = "us-east-1"
 XGB, BASE = "digits-xgboost", "digits-baseline"
-
-
-@pytest.fixture(autouse=True)
-def _release_command(monkeypatch: pytest.MonkeyPatch) -> None:
-    # Until labctl.cli lists the module, register it for these tests only.
-    if "labctl.release" not in cli.COMMAND_MODULES:
-        monkeypatch.setattr(cli, "COMMAND_MODULES", (*cli.COMMAND_MODULES, "labctl.release"))
 
 
 def _package(sm: Any, group: str, status: str, url: str) -> str:

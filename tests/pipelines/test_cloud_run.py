@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import argparse
 from datetime import UTC, datetime
 from typing import Any
 
@@ -10,8 +9,9 @@ import boto3
 import pytest
 from botocore.stub import ANY, Stubber
 
+from labctl import cli
 from labctl.errors import OperationFailed
-from labctl.pipeline_local import register, run, run_cloud
+from labctl.pipeline_local import run, run_cloud
 
 ARN = "arn:aws:sagemaker:us-east-1:111111111111:pipeline/digits-training/execution/abc"
 NOW = datetime(2026, 11, 29, tzinfo=UTC)
@@ -90,8 +90,7 @@ def test_cloud_command_turns_a_failed_execution_into_operation_failed(
     _describe(stub, "Failed", "Step failure: GateFailed")
     _steps(stub, [])
     monkeypatch.setattr(boto3, "client", lambda *a, **k: client)
-    parser = argparse.ArgumentParser()
-    register(parser.add_subparsers(dest="command"))
+    parser = cli.build_parser()  # the product registers the command, not the test
     args = parser.parse_args(["pipeline", "run", "--region", "us-east-1"])
     with stub, pytest.raises(OperationFailed, match="Failed: Step failure: GateFailed"):
         run(args)

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import argparse
 import copy
 import json
 import threading
@@ -15,8 +14,9 @@ import pandas as pd
 import pytest
 import xgboost as xgb
 
+from labctl import cli
 from labctl.errors import OperationFailed, UsageError
-from labctl.pipeline_local import parse_params, register, run, run_local_pipeline
+from labctl.pipeline_local import parse_params, run, run_local_pipeline
 from pipelines.local import jobs
 from pipelines.local.executor import (
     DefinitionError,
@@ -305,8 +305,7 @@ def test_cli_rejects_bad_params() -> None:
 
 def test_cli_local_run_reports_failure_as_operation_failed(tmp_path: Path) -> None:
     """No raw prefix: the run fails, and the command maps that to exit code 1."""
-    parser = argparse.ArgumentParser()
-    register(parser.add_subparsers(dest="command"))
+    parser = cli.build_parser()  # the product registers the command, not the test
     args = parser.parse_args(
         ["pipeline", "run", "--local", "--workdir", str(tmp_path), "--param", "MaxTuningJobs=2"]
     )
