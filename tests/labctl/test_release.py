@@ -251,3 +251,20 @@ def test_cli_upload_dry_run_and_bad_key(capsys) -> None:  # type: ignore[no-unty
     assert main(["release", "upload", "--bucket", "b", "--dry-run"]) == 0
     assert "dry run: would upload to s3://b/source/bundle.zip" in capsys.readouterr().out
     assert main(["release", "upload", "--bucket", "b", "--key", "x.tar", "--dry-run"]) == 2
+
+
+@mock_aws
+def test_resolve_skips_newer_pending_versions_between_approved_ones() -> None:
+    sm = boto3.client("sagemaker", region_name=REGION)
+    statuses = [
+        "Approved",
+        "PendingManualApproval",
+        "Approved",
+        "Rejected",
+        "PendingManualApproval",
+    ]
+    _registry(sm, statuses, ["Approved", "PendingManualApproval"])
+    release = resolve_release(sm, load_profile("lab"))
+    assert release["xgboost"]["version"] == 3
+    assert release["xgboost"]["model_data_url"] == f"s3://models/{XGB}/3/model.tar.gz"
+    assert release["baseline"]["version"] == 1

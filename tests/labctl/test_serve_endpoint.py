@@ -516,3 +516,33 @@ def test_boto3_target_container(mce, rows) -> None:
         TargetContainerHostname="baseline",
     )
     assert response["Body"].read() == b"6\n"
+
+
+# --- which version serves ---------------------------------------------------------------
+
+
+def _versions(tmp_path: Path, statuses: list[str]) -> Path:
+    versions = []
+    for number, status in enumerate(statuses, start=1):
+        artifact = tmp_path / f"v{number}.tar.gz"
+        artifact.write_bytes(b"x")
+        versions.append({"version": number, "approval_status": status, "artifact": str(artifact)})
+    registry = {"groups": {"digits-xgboost": {"versions": versions}}}
+    (tmp_path / "registry").mkdir()
+    (tmp_path / "registry" / "registry.json").write_text(json.dumps(registry))
+    return tmp_path
+
+
+@pytest.mark.parametrize(
+    ("statuses", "served"),
+    [
+        (["Approved", "PendingManualApproval", "Approved", "Rejected", "PendingManualApproval"], 3),
+        (["Approved", "Approved", "PendingManualApproval"], 2),
+        (["PendingManualApproval", "Rejected", "PendingManualApproval"], 3),  # none approved
+    ],
+)
+def test_single_model_serves_the_newest_approved_not_the_newest(
+    tmp_path: Path, statuses: list[str], served: int
+) -> None:
+    settings = settings_from_registry(_versions(tmp_path, statuses), "real_time")
+    assert settings.model == tmp_path / f"v{served}.tar.gz"
