@@ -20,7 +20,6 @@ import logging
 import os
 import warnings
 from dataclasses import dataclass, field
-from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
@@ -444,21 +443,76 @@ def build_pipeline(settings: PipelineSettings) -> Any:
     )
 
 
+# What the SDK reads while rendering, besides the settings (sagemaker.config.config):
+# the admin and user config.yaml (overridable by these variables) and its intelligent defaults.
+SDK_CONFIG_VARIABLES = ("SAGEMAKER_ADMIN_CONFIG_OVERRIDE", "SAGEMAKER_USER_CONFIG_OVERRIDE")
+# Packages whose code or data shapes the JSON (image URIs, partitions, serialization).
+RENDERING_PACKAGES = ("sagemaker", "boto3", "botocore", "sagemaker-core", "pydantic", "PyYAML")
+# Variables that never change the output: credentials (faked offline) and the two that
+# _offline_environment forces before every render.
+_IGNORED_VARIABLES = (
+    "AWS_ACCESS_KEY_ID",
+    "AWS_SECRET_ACCESS_KEY",
+    "AWS_SESSION_TOKEN",
+    "AWS_EC2_METADATA_DISABLED",
+    "SAGEMAKER_SUPPRESS_V2_WARNING",
+)
+
+
+def _sdk_config_files() -> list[Path]:
+    """The SDK's admin and user config files, found the way sagemaker.config does."""
+    from platformdirs import site_config_dir, user_config_dir
+
+    defaults = {
+        "SAGEMAKER_ADMIN_CONFIG_OVERRIDE": Path(site_config_dir("sagemaker")) / "config.yaml",
+        "SAGEMAKER_USER_CONFIG_OVERRIDE": Path(user_config_dir("sagemaker")) / "config.yaml",
+    }
+    files = []
+    for variable, default in defaults.items():
+        path = Path(os.environ.get(variable) or default)
+        files.append(path / "config.yaml" if path.is_dir() else path)
+    return files
+
+
+def _fingerprint(settings: PipelineSettings) -> str | None:
+    """Everything that shapes the rendered JSON: the settings, this module's source, the
+    versions of the packages that render it, the SDK's config files and the SAGEMAKER_* /
+    AWS_* environment. None when a rendering package is missing (no safe key)."""
+    parts = [repr(settings), Path(__file__).read_text()]
+    for package in RENDERING_PACKAGES:
+        try:
+            parts.append(f"{package}=={importlib.metadata.version(package)}")
+        except importlib.metadata.PackageNotFoundError:
+            if package == "sagemaker":
+                return None
+            parts.append(f"{package} absent")
+    for path in _sdk_config_files():
+        parts.append(f"{path}:{path.read_text() if path.is_file() else '(none)'}")
+    # The environment the render will see: _offline_environment's defaults applied.
+    environment = {"AWS_DEFAULT_REGION": settings.region, **os.environ}
+    parts += sorted(
+        f"{k}={v}"
+        for k, v in environment.items()
+        if k.startswith(("SAGEMAKER_", "AWS_")) and k not in _IGNORED_VARIABLES
+    )
+    return hashlib.sha256("\0".join(parts).encode()).hexdigest()
+
+
 def _cache_file(settings: PipelineSettings) -> Path | None:
-    """Where a rendered definition is kept between processes, keyed by everything that
-    shapes it: the settings, this module's source and the SDK version. ``PIPELINE_CACHE=off``
-    disables it."""
+    """Where a rendered definition is kept between processes, keyed by ``_fingerprint``.
+
+    Off (None) with ``PIPELINE_CACHE=off`` and wherever a stale definition would do harm
+    unseen: CI (``CI`` set) and the delivery build (CodeBuild sets ``CODEBUILD_BUILD_ID``).
+    The tests turn it off too (tests/conftest.py) and test it explicitly."""
     if os.environ.get("PIPELINE_CACHE", "").lower() == "off":
         return None
-    try:
-        sdk = importlib.metadata.version("sagemaker")
-    except importlib.metadata.PackageNotFoundError:
+    if os.environ.get("CI") or os.environ.get("CODEBUILD_BUILD_ID"):
         return None
-    digest = hashlib.sha256(
-        "\0".join((repr(settings), sdk, Path(__file__).read_text())).encode()
-    ).hexdigest()[:24]
+    digest = _fingerprint(settings)
+    if digest is None:
+        return None
     root = Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache")
-    return root / "mlops-platform" / "pipelines" / f"{settings.pipeline_name}-{digest}.json"
+    return root / "mlops-platform" / "pipelines" / f"{settings.pipeline_name}-{digest[:24]}.json"
 
 
 def _render(settings: PipelineSettings) -> str:
@@ -469,23 +523,38 @@ def _render(settings: PipelineSettings) -> str:
     return json.dumps(json.loads(pipeline.definition()), indent=1, sort_keys=True)
 
 
-@lru_cache(maxsize=8)
+# In-process cache, keyed like the disk cache: a changed SDK config or environment in the
+# same process renders again instead of returning the previous render.
+_RENDERED: dict[str, str] = {}
+
+
+def clear_render_cache() -> None:
+    """Forget in-process renders (the disk cache is keyed, so it is left alone)."""
+    _RENDERED.clear()
+
+
 def render_definition(settings: PipelineSettings | None = None) -> str:
-    """Definition JSON (deterministic: same settings, same bytes), cached per settings.
+    """Definition JSON (deterministic: same settings, same bytes), cached per fingerprint.
 
     Rendering imports and drives the SDK (about 3 s); synth, the local run and the tests all
     render the same settings, so the result is also kept on disk (see ``_cache_file``).
     """
     settings = settings or PipelineSettings()
+    key = _fingerprint(settings)
+    if key is not None and key in _RENDERED:
+        return _RENDERED[key]
     cache = _cache_file(settings)
     if cache is not None and cache.is_file():
-        return cache.read_text()
-    text = _render(settings)
-    if cache is not None:
-        cache.parent.mkdir(parents=True, exist_ok=True)
-        partial = cache.with_suffix(f".{os.getpid()}.tmp")
-        partial.write_text(text)
-        partial.replace(cache)  # atomic: a concurrent reader never sees half a file
+        text = cache.read_text()
+    else:
+        text = _render(settings)
+        if cache is not None:
+            cache.parent.mkdir(parents=True, exist_ok=True)
+            partial = cache.with_suffix(f".{os.getpid()}.tmp")
+            partial.write_text(text)
+            partial.replace(cache)  # atomic: a concurrent reader never sees half a file
+    if key is not None:
+        _RENDERED[key] = text
     return text
 
 

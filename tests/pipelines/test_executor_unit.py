@@ -198,3 +198,17 @@ def test_first_condition_failing_alone_also_fails(
     steps = [_evaluation_job(0.3), _gate([_ge(JSON_GET, 0.5), _ge(JSON_GET, 0.1)])]
     result, ran = _run(tmp_path, steps, monkeypatch)
     assert result.status == "Failed" and "Passed" not in ran
+
+
+def test_channel_reader_does_not_return_the_previous_runs_rows(tmp_path: Path) -> None:
+    """Same channel folder, rewritten by a later run: the reader sees the new rows."""
+    from pipelines.local import jobs
+
+    channel = tmp_path / "train"
+    channel.mkdir()
+    (channel / "train.csv").write_text("1,0.5,0.25\n")
+    x, y = jobs._load_csv_dir(channel)
+    assert y.tolist() == [1.0] and x.tolist() == [[0.5, 0.25]]
+    (channel / "train.csv").write_text("2,0.75,0.125\n")
+    x, y = jobs._load_csv_dir(channel)
+    assert y.tolist() == [2.0] and x.tolist() == [[0.75, 0.125]]
