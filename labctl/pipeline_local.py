@@ -35,6 +35,23 @@ def default_mounts(workdir: Path, settings: PipelineSettings) -> dict[str, Path]
     }
 
 
+LOCAL_CHAMPION = "s3://local-champion/"
+
+
+def local_champion(workdir: Path, group: str) -> Path | None:
+    """The champion in the lab: the newest Approved version of ``group`` in the local
+    registry (not the newest version: a pending or rejected one is no champion)."""
+    path = workdir / "registry" / "registry.json"
+    if not path.is_file():
+        return None
+    versions = json.loads(path.read_text()).get("groups", {}).get(group, {}).get("versions", [])
+    approved = [v for v in versions if v.get("approval_status") == "Approved"]
+    if not approved:
+        return None
+    artifact = Path(max(approved, key=lambda v: int(v["version"]))["artifact"])
+    return artifact if artifact.is_file() else None
+
+
 def run_local_pipeline(
     workdir: Path,
     parameter_overrides: dict[str, Any] | None = None,
@@ -56,10 +73,16 @@ def run_local_pipeline(
     text = json.dumps(definition) if definition is not None else render_definition(settings)
     (workdir / "pipeline").mkdir(parents=True, exist_ok=True)
     (workdir / "pipeline" / "definition.json").write_text(text)
+    mounts = default_mounts(workdir, settings)
+    overrides = dict(parameter_overrides or {})
+    champion = local_champion(workdir, settings.xgboost_group)
+    declared = {p["Name"] for p in json.loads(text).get("Parameters", [])}
+    if champion is not None and "ChampionModelData" in declared:
+        overrides.setdefault("ChampionModelData", LOCAL_CHAMPION + champion.name)
+        mounts[LOCAL_CHAMPION] = champion.parent
+        log(f"champion: {champion} (newest Approved {settings.xgboost_group} version)")
     try:
-        return run_local(
-            text, workdir, parameter_overrides, mounts=default_mounts(workdir, settings), log=log
-        )
+        return run_local(text, workdir, overrides, mounts=mounts, log=log)
     except DefinitionError as err:
         raise UsageError(str(err)) from err
 

@@ -180,16 +180,29 @@ def test_steps_and_edges(definition: dict, steps: dict) -> None:
     ]
 
 
-def test_quality_gate_compares_threshold_and_baseline(steps: dict) -> None:
+def test_quality_gate_compares_threshold_and_champion(steps: dict) -> None:
     conditions = steps["QualityGate"]["Arguments"]["Conditions"]
-    assert [c["Type"] for c in conditions] == ["GreaterThanOrEqualTo", "GreaterThan"]
+    assert [c["Type"] for c in conditions] == ["GreaterThanOrEqualTo", "GreaterThanOrEqualTo"]
     assert conditions[0]["RightValue"] == {"Get": "Parameters.AccuracyThreshold"}
-    assert (
-        conditions[1]["RightValue"]["Std:JsonGet"]["Path"]
-        == "baseline.multiclass_classification_metrics.accuracy.value"
-    )
+    for condition in conditions:
+        assert (
+            condition["LeftValue"]["Std:JsonGet"]["Path"]
+            == "xgboost.multiclass_classification_metrics.accuracy.value"
+        )
+    assert conditions[1]["RightValue"]["Std:JsonGet"]["Path"] == "gate.champion_bar"
     message = json.dumps(steps["GateFailed"]["Arguments"]["ErrorMessage"])
-    assert "Parameters.AccuracyThreshold" in message and "baseline" in message
+    assert "Parameters.AccuracyThreshold" in message and "gate.champion_bar" in message
+
+
+def test_evaluate_reads_the_champion_named_by_a_parameter(steps: dict, definition: dict) -> None:
+    args = steps["Evaluate"]["Arguments"]
+    champion = next(i for i in args["ProcessingInputs"] if i["InputName"] == "champion")
+    assert champion["S3Input"]["S3Uri"] == {"Get": "Parameters.ChampionModelData"}
+    command = args["AppSpecification"]["ContainerArguments"]
+    assert command[command.index("--champion-model") + 1] == champion["S3Input"]["LocalPath"]
+    assert command[command.index("--champion-margin") + 1] == "0.005"
+    default = next(p for p in definition["Parameters"] if p["Name"] == "ChampionModelData")
+    assert default["DefaultValue"].endswith("/model_code/no_champion/")
 
 
 def test_parameters_and_defaults(definition: dict) -> None:
@@ -200,6 +213,7 @@ def test_parameters_and_defaults(definition: dict) -> None:
         "TrainingInstanceType": ("String", "ml.m5.large"),
         "AccuracyThreshold": ("Float", 0.95),
         "ModelApprovalStatus": ("String", "PendingManualApproval"),
+        "ChampionModelData": ("String", "s3://__ARTIFACTS_BUCKET__/code/model_code/no_champion/"),
         "MaxTuningJobs": ("Integer", 20),
         "MaxParallelTuningJobs": ("Integer", 3),
     }

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import copy
 import json
 import threading
 import time
@@ -64,6 +63,7 @@ def test_gate_failure_ends_in_fail_step_with_bounds(gate_failed: Any) -> None:
     assert gate_failed.status == "Failed"
     assert gate_failed.failure.startswith("GateFailed: quality gate failed")
     assert "AccuracyThreshold 0.9999" in gate_failed.failure
+    assert gate_failed.failure.endswith("champion's accuracy minus the margin 0.0")
     statuses = {s.name: s.status for s in gate_failed.steps}
     assert statuses == {
         "Preprocess": "Succeeded",
@@ -113,10 +113,8 @@ def test_report_folder_holds_evaluation_and_plots(gate_failed: Any) -> None:
 
 
 def test_passing_gate_registers_both_models(tmp_path: Path, lake: Path, definition: dict) -> None:
-    """Gate reduced to the threshold (test-only edit of the JSON) so the If branch runs."""
-    passing = copy.deepcopy(definition)
-    gate = next(s for s in passing["Steps"] if s["Name"] == "QualityGate")
-    gate["Arguments"]["Conditions"] = gate["Arguments"]["Conditions"][:1]
+    """First run, no champion: the threshold alone decides, so 0.5 passes."""
+    passing = definition
     result = run_local_pipeline(
         _workdir(tmp_path, lake),
         {
@@ -136,6 +134,48 @@ def test_passing_gate_registers_both_models(tmp_path: Path, lake: Path, definiti
     assert xgb_version["metrics"] == result.metrics["xgboost"]
     assert Path(xgb_version["artifact"]).exists()
     assert registry["digits-baseline"]["versions"][0]["metrics"] == result.metrics["baseline"]
+    assert result.metrics["champion"] is None and result.metrics["gate"]["champion_bar"] == 0.0
+    # The smoke samples are held-out test rows, with their labels.
+    samples = json.loads((tmp_path / "pipeline/Evaluate/evaluation/smoke_samples.json").read_text())
+    test = pd.read_csv(tmp_path / "pipeline/Preprocess/test/test.csv", header=None).to_numpy()
+    assert samples["rows"] == test[: len(samples["rows"]), 1:].tolist()
+    assert samples["labels"] == test[: len(samples["rows"]), 0].astype(int).tolist()
+
+
+def test_gate_fails_a_challenger_worse_than_the_approved_champion(
+    tmp_path: Path, lake: Path
+) -> None:
+    """The lab's champion is the newest Approved version: here one trained on every Digits
+    row (the test split included), so it scores ~1.0 there and no challenger comes within
+    the margin; a newer pending version that is useless must not be taken as champion."""
+    from sklearn.datasets import load_digits
+
+    from labctl.local_endpoint.fixtures import train_xgboost
+
+    x, y = load_digits(return_X_y=True)
+    champion = train_xgboost(x, y, tmp_path / "champion" / "model.tar.gz", rounds=60)
+    useless = train_xgboost(x[:20], y[:20], tmp_path / "useless" / "model.tar.gz", rounds=1)
+    versions = [
+        {"version": 1, "approval_status": "Approved", "artifact": str(champion)},
+        {"version": 2, "approval_status": "PendingManualApproval", "artifact": str(useless)},
+    ]
+    workdir = _workdir(tmp_path / "lab", lake)
+    (workdir / "registry").mkdir()
+    (workdir / "registry" / "registry.json").write_text(
+        json.dumps({"groups": {"digits-xgboost": {"versions": versions}}})
+    )
+    result = run_local_pipeline(
+        workdir,
+        {"MaxTuningJobs": "2", "MaxParallelTuningJobs": "2", "AccuracyThreshold": "0.5"},
+        log=_quiet,
+    )
+    champion_accuracy = result.metrics["champion"]["multiclass_classification_metrics"]
+    assert champion_accuracy["accuracy"]["value"] > 0.99
+    assert result.metrics["gate"]["champion_bar"] == pytest.approx(
+        champion_accuracy["accuracy"]["value"] - 0.005
+    )
+    assert result.status == "Failed" and result.failure.startswith("GateFailed")
+    assert f"{result.metrics['gate']['champion_bar']}" in result.failure
 
 
 def test_registry_versions_increase(tmp_path: Path) -> None:
