@@ -103,6 +103,9 @@ def _config(sources: tuple[str, ...], tests: tuple[str, ...]) -> str:
         f"pytest_add_cli_args_test_selection ={listing(tests)}\n"
         f"also_copy ={listing(ALSO_COPY)}\n"
         "pytest_add_cli_args =\n    -p no:cacheprovider\n    -q\n"
+        # Module-scoped fixtures (an HTTP server, one pipeline run) are timed against the
+        # first test only; a mutant running a later test alone pays for them too.
+        "timeout_constant = 60\n"
     )
 
 
