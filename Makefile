@@ -10,7 +10,7 @@ CDK := npx --offline cdk --no-notices
 export JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION := 20
 export CDK_DISABLE_CLI_TELEMETRY := true
 
-.PHONY: bootstrap lab test synth lint deploy destroy review bench clean
+.PHONY: bootstrap lab test synth lint deploy destroy review bench bench-accuracy mutation clean
 
 $(VENV)/.installed: requirements.txt requirements-dev.txt
 	$(PYTHON) -m venv $(VENV)
@@ -40,6 +40,15 @@ lint: bootstrap
 
 bench: bootstrap
 	$(PY) benchmarks/bench_synth.py
+
+# Test accuracy over 5 split seeds x 2 tuner seeds (about 10 x 15 s on 2 cores).
+bench-accuracy: bootstrap
+	nice $(PY) benchmarks/bench_accuracy.py
+
+# Mutation testing of the core modules (slow, not part of `make test`): MODULES=producer
+# endpoint ... to choose, MUTATION_LIMIT=seconds per module (default 1200). See tests/MUTANTS.md.
+mutation: bootstrap
+	$(PY) tests/mutation/run.py $(MODULES)
 
 review: synth
 	@echo "templates and validation-report.json are in cdk.out.$(PROFILE)/"

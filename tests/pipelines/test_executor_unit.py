@@ -212,3 +212,17 @@ def test_channel_reader_does_not_return_the_previous_runs_rows(tmp_path: Path) -
     (channel / "train.csv").write_text("2,0.75,0.125\n")
     x, y = jobs._load_csv_dir(channel)
     assert y.tolist() == [2.0] and x.tolist() == [[0.75, 0.125]]
+
+
+def test_lab_summary_gives_this_runs_accuracy_and_the_expected_range(tmp_path: Path) -> None:
+    from labctl.pipeline_local import summary_line
+    from pipelines.local.executor import RunResult
+
+    def metric(value: float) -> dict[str, Any]:
+        return {"multiclass_classification_metrics": {"accuracy": {"value": value}}}
+
+    result = RunResult("Succeeded", "local-1", tmp_path, {}, seconds=12.0)
+    result.metrics = {"xgboost": metric(0.9667), "baseline": metric(0.81), "champion": None}
+    line = summary_line(result)
+    assert "this run's test accuracy xgboost 0.9667, baseline 0.8100" in line
+    assert "expected xgboost 0.966 ± 0.005, range 0.959–0.970 over 10 seeded runs" in line
