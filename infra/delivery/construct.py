@@ -106,17 +106,28 @@ class ModelDelivery(Construct):
                 ],
             )
         )
-        expect = ",".join(str(d) for d in config.delivery.smoke_expect)
+        # Held-out rows the Evaluate step published (never rows the model trained on); the
+        # pipeline writes its outputs under pipelines/<name>/ (PipelineSettings.output).
+        samples_key = (
+            f"pipelines/{config.training.pipeline_name}/Evaluate/evaluation/smoke_samples.json"
+        )
         smoke = self._project(
             "SmokeTest",
-            "Invoke the staging endpoint with known Digits samples and check the answers",
+            "Invoke the staging endpoint with held-out Digits samples and check the answers",
             install=BOOTSTRAP,
             commands=[
                 f".venv/bin/python -m labctl invoke --endpoint {config.staging_endpoint_name} "
-                f"--region {stack.region} --digits {len(config.delivery.smoke_expect)} "
-                f"--expect {expect}"
+                f"--region {stack.region} "
+                f"--samples s3://{lake.artifacts_bucket.bucket_name}/{samples_key}"
             ],
         )
+        smoke.add_to_role_policy(
+            iam.PolicyStatement(
+                actions=["s3:GetObject"],
+                resources=[lake.artifacts_bucket.arn_for_objects(samples_key)],
+            )
+        )
+        lake.key.grant_decrypt(smoke)
         smoke.add_to_role_policy(
             iam.PolicyStatement(
                 actions=["sagemaker:InvokeEndpoint"],
