@@ -117,6 +117,15 @@ def test_write_then_load_round_trips(tmp_path: Path) -> None:
     assert load_release(path) == _release()
 
 
+def test_written_release_is_stable_reviewable_json_in_a_new_folder(tmp_path: Path) -> None:
+    """Sorted keys, two-space indent, final newline (diffs stay small); parents created;
+    no temporary file left beside it."""
+    path = write_release(tmp_path / "release" / "lab" / "r.json", _release())
+    expected = json.dumps(_release(), indent=2, sort_keys=True) + "\n"
+    assert path.read_text() == expected
+    assert sorted(p.name for p in path.parent.iterdir()) == ["r.json"]
+
+
 @pytest.mark.parametrize(
     ("mutate", "message"),
     [
@@ -171,6 +180,9 @@ def _tree(root: Path, git: bool) -> Path:
     (root / "cdk.out.lab" / "t.json").write_text("{}")
     (root / "infra" / "__pycache__").mkdir()
     (root / "infra" / "__pycache__" / "x.pyc").write_bytes(b"\0")
+    (root / "cdk.out").mkdir()  # the default outdir, exactly (not only cdk.out.<profile>)
+    (root / "cdk.out" / "manifest.json").write_text("{}")
+    (root / "link.py").symlink_to(root / "app.py")  # a symlink is not shipped
     if git:
         (root / ".gitignore").write_text(".venv/\n__pycache__/\ncdk.out.*/\nsecret.txt\n")
         (root / "secret.txt").write_text("ignored\n")
