@@ -176,6 +176,17 @@ def _execution_steps(client: Any, arn: str) -> list[dict[str, Any]]:
         kwargs["NextToken"] = page["NextToken"]
 
 
+def cloud_champion(client: Any, group: str) -> str | None:
+    """ChampionModelData for a cloud run: the newest Approved package's model data, or None
+    (no approved package yet: the gate applies the threshold alone)."""
+    from labctl.release import newest_approved
+
+    try:
+        return str(newest_approved(client, group)["model_data_url"])
+    except OperationFailed:
+        return None
+
+
 def _run_cloud_command(args: argparse.Namespace) -> int:
     import boto3
     from botocore.exceptions import BotoCoreError, ClientError
@@ -183,6 +194,7 @@ def _run_cloud_command(args: argparse.Namespace) -> int:
     from pipelines.training_pipeline import PipelineSettings
 
     name = args.pipeline_name or PipelineSettings().pipeline_name
+    group = PipelineSettings().xgboost_group
     try:
         client = boto3.client("sagemaker", region_name=args.region)
         if args.upsert:
@@ -196,7 +208,14 @@ def _run_cloud_command(args: argparse.Namespace) -> int:
             cfn = boto3.client("cloudformation", region_name=args.region)
             print(f"pipeline {config.training.pipeline_name}: {upsert(client, cfn, config)}")
             name = config.training.pipeline_name
-        final = run_cloud(client, name, parse_params(args.param or []))
+            group = config.training.model_package_group
+        params = parse_params(args.param or [])
+        if "ChampionModelData" not in params:
+            champion = cloud_champion(client, group)
+            if champion:
+                params["ChampionModelData"] = champion
+                print(f"champion: {champion} (newest Approved {group} package)")
+        final = run_cloud(client, name, params)
     except (BotoCoreError, ClientError) as err:
         raise OperationFailed(f"pipeline {name}: {err}") from err
     status = final["PipelineExecutionStatus"]

@@ -82,6 +82,7 @@ def test_cloud_command_turns_a_failed_execution_into_operation_failed(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     client, stub = _client()
+    _approved(stub, [])  # no champion yet: the default (threshold alone)
     stub.add_response(
         "start_pipeline_execution",
         {"PipelineExecutionArn": ARN},
@@ -94,3 +95,70 @@ def test_cloud_command_turns_a_failed_execution_into_operation_failed(
     args = parser.parse_args(["pipeline", "run", "--region", "us-east-1"])
     with stub, pytest.raises(OperationFailed, match="Failed: Step failure: GateFailed"):
         run(args)
+
+
+def _approved(stub: Stubber, packages: list[dict[str, Any]]) -> None:
+    stub.add_response(
+        "list_model_packages",
+        {"ModelPackageSummaryList": packages},
+        {
+            "ModelPackageGroupName": "digits-xgboost",
+            "ModelApprovalStatus": "Approved",
+            "SortBy": "CreationTime",
+            "SortOrder": "Descending",
+            "MaxResults": 20,
+        },
+    )
+
+
+def test_cloud_command_passes_the_approved_champion(monkeypatch: pytest.MonkeyPatch) -> None:
+    client, stub = _client()
+    package = "arn:aws:sagemaker:us-east-1:111111111111:model-package/digits-xgboost/3"
+    _approved(
+        stub,
+        [
+            {
+                "ModelPackageArn": package,
+                "ModelPackageGroupName": "digits-xgboost",
+                "ModelPackageVersion": 3,
+                "CreationTime": datetime(2026, 11, 30, tzinfo=UTC),
+                "ModelPackageStatus": "Completed",
+                "ModelApprovalStatus": "Approved",
+            }
+        ],
+    )
+    stub.add_response(
+        "describe_model_package",
+        {
+            "ModelPackageName": "digits-xgboost",
+            "ModelPackageArn": package,
+            "ModelPackageVersion": 3,
+            "CreationTime": datetime(2026, 11, 30, tzinfo=UTC),
+            "ModelPackageStatus": "Completed",
+            "ModelPackageStatusDetails": {"ValidationStatuses": [], "ImageScanStatuses": []},
+            "InferenceSpecification": {
+                "Containers": [{"Image": "img:1", "ModelDataUrl": "s3://a/v3/model.tar.gz"}],
+                "SupportedContentTypes": ["text/csv"],
+                "SupportedResponseMIMETypes": ["text/csv"],
+            },
+        },
+        {"ModelPackageName": package},
+    )
+    stub.add_response(
+        "start_pipeline_execution",
+        {"PipelineExecutionArn": ARN},
+        {
+            "PipelineName": "digits-training",
+            "ClientRequestToken": ANY,
+            "PipelineParameters": [
+                {"Name": "ChampionModelData", "Value": "s3://a/v3/model.tar.gz"}
+            ],
+        },
+    )
+    _describe(stub, "Succeeded")
+    _steps(stub, [])
+    monkeypatch.setattr(boto3, "client", lambda *a, **k: client)
+    args = cli.build_parser().parse_args(["pipeline", "run", "--region", "us-east-1"])
+    with stub:
+        assert run(args) == 0
+    stub.assert_no_pending_responses()
