@@ -157,3 +157,16 @@ def _stack_outputs(node: object) -> list[dict]:
         for value in node:
             found += _stack_outputs(value)
     return found
+
+
+def test_smoke_test_reads_only_the_published_samples(delivery) -> None:  # type: ignore[no-untyped-def]
+    _, template = delivery
+    policies = Template.from_json(template).find_resources("AWS::IAM::Policy")
+    smoke = [p for k, p in policies.items() if k.startswith("DeliverySmokeTest")]
+    statements = [s for p in smoke for s in p["Properties"]["PolicyDocument"]["Statement"]]
+    (get,) = [s for s in statements if s["Action"] == "s3:GetObject"]
+    resource = json.dumps(get["Resource"])
+    assert resource.endswith(
+        '"/pipelines/digits-training/Evaluate/evaluation/smoke_samples.json"]]}'
+    )
+    assert "*" not in resource
