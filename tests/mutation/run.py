@@ -39,6 +39,12 @@ MODULES: dict[str, tuple[tuple[str, ...], tuple[str, ...]]] = {
         ("pipelines/local/executor.py", "pipelines/local/jobs.py"),
         ("tests/pipelines/test_executor_unit.py", "tests/pipelines/test_local_executor.py"),
     ),
+    # The executor against its seconds-fast unit tests only (the full pipeline runs of
+    # test_local_executor.py make mutmut's first, traced test run take many minutes).
+    "executor-unit": (
+        ("pipelines/local/executor.py", "pipelines/local/jobs.py"),
+        ("tests/pipelines/test_executor_unit.py",),
+    ),
     "endpoint": (
         (
             "labctl/local_endpoint/models.py",
