@@ -11,7 +11,7 @@ CDK := npx --offline cdk --no-notices
 export JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION := 20
 export CDK_DISABLE_CLI_TELEMETRY := true
 
-.PHONY: bootstrap cdk-bootstrap lab test synth lint deploy destroy cost review bench clean
+.PHONY: bootstrap cdk-bootstrap lab test synth lint deploy destroy cost review bench bench-accuracy mutation clean
 
 # The project itself goes in editable (`labctl` on the venv's PATH, reading config/,
 # model_code/ and cdk.json from this checkout); --no-deps: requirements*.txt pin them.
@@ -45,6 +45,15 @@ lint: bootstrap
 bench: bootstrap
 	$(PY) benchmarks/bench_synth.py
 	$(PY) benchmarks/bench_drift.py
+
+# Test accuracy over 5 split seeds x 2 tuner seeds (about 10 x 15 s on 2 cores).
+bench-accuracy: bootstrap
+	nice $(PY) benchmarks/bench_accuracy.py
+
+# Mutation testing of the core modules (slow, not part of `make test`): MODULES=producer
+# endpoint ... to choose, MUTATION_LIMIT=seconds per module (default 1200). See tests/MUTANTS.md.
+mutation: bootstrap
+	$(PY) tests/mutation/run.py $(MODULES)
 
 # One synth (example packages when no release file), then review.$(PROFILE)/review.html + .md.
 review: bootstrap

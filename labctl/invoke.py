@@ -87,7 +87,32 @@ def invoke_rows(
     return parse_predictions(response["Body"].read(), response.get("ContentType"))
 
 
+def read_samples(source: str, region: str | None = None) -> tuple[np.ndarray, list[float]]:
+    """Rows and labels of a smoke_samples.json that the pipeline's Evaluate step wrote from
+    its held-out test split: a local path or an s3:// URI (next to evaluation.json)."""
+    try:
+        if source.startswith("s3://"):
+            import boto3
+
+            bucket, _, key = source.removeprefix("s3://").partition("/")
+            body = boto3.client("s3", region_name=region).get_object(Bucket=bucket, Key=key)
+            text = body["Body"].read().decode()
+        else:
+            text = Path(source).read_text()
+        doc = json.loads(text)
+        rows, labels = np.asarray(doc["rows"], dtype=float), [float(v) for v in doc["labels"]]
+    except (OSError, ValueError, KeyError, TypeError) as err:
+        raise UsageError(f"--samples {source}: not a readable smoke_samples.json ({err})") from err
+    except Exception as err:  # botocore errors: the object is missing or unreadable
+        raise OperationFailed(f"--samples {source}: {err}") from err
+    if rows.ndim != 2 or len(rows) != len(labels) or not len(rows):
+        raise UsageError(f"--samples {source}: rows and labels must be non-empty, same length")
+    return rows, labels
+
+
 def read_rows(args: argparse.Namespace) -> np.ndarray:
+    if getattr(args, "samples", None) is not None:
+        return read_samples(args.samples, args.region)[0]
     if args.digits is not None:
         if not 1 <= args.digits <= N_TEST_SAMPLES:
             raise UsageError(f"--digits must be 1-{N_TEST_SAMPLES}, got {args.digits}")
@@ -131,6 +156,9 @@ def parse_expect(value: str) -> list[float]:
 
 def run(args: argparse.Namespace, client: Any = None) -> int:
     expected = parse_expect(args.expect) if args.expect is not None else None
+    if args.samples is not None and expected is not None:
+        raise UsageError("--samples carries its own labels: drop --expect")
+    labels = read_samples(args.samples, args.region)[1] if args.samples is not None else None
     if args.local_url is not None and not args.local_url.startswith(("http://", "https://")):
         raise UsageError(f"--local-url must be an http:// URL, got {args.local_url!r}")
     rows = read_rows(args)
@@ -164,6 +192,8 @@ def run(args: argparse.Namespace, client: Any = None) -> int:
     except BotoCoreError as err:
         raise OperationFailed(f"{args.endpoint}: {err}") from err
     print(",".join(str(p) for p in predictions))
+    if labels is not None:
+        return _check_accuracy(predictions, labels, args.min_accuracy)
     if expected is None:
         return 0
     if len(predictions) != len(expected):
@@ -183,6 +213,21 @@ def run(args: argparse.Namespace, client: Any = None) -> int:
     return 0
 
 
+def _check_accuracy(predictions: list[Any], labels: list[float], minimum: float) -> int:
+    """Held-out rows: a good model misses a few, so the check is a bound, not equality."""
+    if len(predictions) != len(labels):
+        raise OperationFailed(
+            f"expected {len(labels)} predictions, the endpoint returned {len(predictions)}"
+        )
+    right = sum(float(p) == label for p, label in zip(predictions, labels, strict=True))
+    accuracy = right / len(labels)
+    line = f"{right} of {len(labels)} held-out samples right: accuracy {accuracy:.3f}"
+    if accuracy < minimum:
+        raise OperationFailed(f"{line} < --min-accuracy {minimum}")
+    print(f"{line} >= {minimum}")
+    return 0
+
+
 def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
     parser = sub.add_parser("invoke", help="send rows to an endpoint and print predictions")
     parser.add_argument("--endpoint", required=True, help="endpoint name")
@@ -197,6 +242,17 @@ def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
         type=int,
         metavar="N",
         help="the first N test samples of the Digits study-guide split",
+    )
+    source.add_argument(
+        "--samples",
+        metavar="PATH|S3URI",
+        help="smoke_samples.json from the pipeline's Evaluate step (held-out rows + labels)",
+    )
+    parser.add_argument(
+        "--min-accuracy",
+        type=float,
+        default=0.85,
+        help="with --samples: exit 1 below this share of right answers (default 0.85)",
     )
     target = parser.add_mutually_exclusive_group()
     target.add_argument(

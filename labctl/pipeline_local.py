@@ -37,6 +37,23 @@ def default_mounts(workdir: Path, settings: PipelineSettings) -> dict[str, Path]
     }
 
 
+LOCAL_CHAMPION = "s3://local-champion/"
+
+
+def local_champion(workdir: Path, group: str) -> Path | None:
+    """The champion in the lab: the newest Approved version of ``group`` in the local
+    registry (not the newest version: a pending or rejected one is no champion)."""
+    path = workdir / "registry" / "registry.json"
+    if not path.is_file():
+        return None
+    versions = json.loads(path.read_text()).get("groups", {}).get(group, {}).get("versions", [])
+    approved = [v for v in versions if v.get("approval_status") == "Approved"]
+    if not approved:
+        return None
+    artifact = Path(max(approved, key=lambda v: int(v["version"]))["artifact"])
+    return artifact if artifact.is_file() else None
+
+
 def run_local_pipeline(
     workdir: Path,
     parameter_overrides: dict[str, Any] | None = None,
@@ -56,17 +73,30 @@ def run_local_pipeline(
     settings = settings or PipelineSettings()
     workdir = Path(workdir).resolve()
     text = json.dumps(definition) if definition is not None else render_definition(settings)
+    mounts = default_mounts(workdir, settings)
+    overrides = dict(parameter_overrides or {})
+    champion = local_champion(workdir, settings.xgboost_group)
+    declared = {p["Name"] for p in json.loads(text).get("Parameters", [])}
+    if champion is not None and "ChampionModelData" in declared:
+        overrides.setdefault("ChampionModelData", LOCAL_CHAMPION + champion.name)
+        mounts[LOCAL_CHAMPION] = champion.parent
+        log(f"champion: {champion} (newest Approved {settings.xgboost_group} version)")
     try:
         return run_local(
             text,
             workdir,
-            parameter_overrides,
-            mounts=default_mounts(workdir, settings),
+            overrides,
+            mounts=mounts,
             output_prefix=settings.output(),
             log=log,
         )
     except DefinitionError as err:
         raise UsageError(str(err)) from err
+
+
+# What one run's accuracy should be read against: measured by benchmarks/bench_accuracy.py
+# (5 split seeds x 2 tuner seeds, 20 tuning jobs each); rerun it after changing the model.
+EXPECTED_ACCURACY = {"mean": 0.9656, "sd": 0.0046, "min": 0.9593, "max": 0.9704, "runs": 10}
 
 
 def summary_line(result: RunResult) -> str:
@@ -76,10 +106,15 @@ def summary_line(result: RunResult) -> str:
     if result.metrics:
         accs = {
             name: result.metrics[name]["multiclass_classification_metrics"]["accuracy"]["value"]
-            for name in ("xgboost", "baseline")
-            if name in result.metrics
+            for name in ("xgboost", "champion", "baseline")
+            if result.metrics.get(name)
         }
-        line += ", test accuracy " + ", ".join(f"{k} {v:.4f}" for k, v in accs.items())
+        line += ", this run's test accuracy " + ", ".join(f"{k} {v:.4f}" for k, v in accs.items())
+        e = EXPECTED_ACCURACY
+        line += (
+            f" (expected xgboost {e['mean']:.3f} ± {e['sd']:.3f}, range {e['min']:.3f}–"
+            f"{e['max']:.3f} over {e['runs']} seeded runs: benchmarks/bench_accuracy.py)"
+        )
     return line
 
 
@@ -148,6 +183,17 @@ def _execution_steps(client: Any, arn: str) -> list[dict[str, Any]]:
         kwargs["NextToken"] = page["NextToken"]
 
 
+def cloud_champion(client: Any, group: str) -> str | None:
+    """ChampionModelData for a cloud run: the newest Approved package's model data, or None
+    (no approved package yet: the gate applies the threshold alone)."""
+    from labctl.release import newest_approved
+
+    try:
+        return str(newest_approved(client, group)["model_data_url"])
+    except OperationFailed:
+        return None
+
+
 def _run_cloud_command(args: argparse.Namespace) -> int:
     import boto3
     from botocore.exceptions import BotoCoreError, ClientError
@@ -155,9 +201,11 @@ def _run_cloud_command(args: argparse.Namespace) -> int:
     from infra.config import ConfigError, load_profile
 
     try:
-        name = args.pipeline_name or load_profile(args.profile).pipeline_name
+        config = load_profile(args.profile)
     except ConfigError as err:
         raise UsageError(str(err)) from err
+    name = args.pipeline_name or config.pipeline_name
+    group = config.model_package_group
     try:
         client = boto3.client("sagemaker", region_name=args.region)
         if args.upsert:
@@ -170,7 +218,14 @@ def _run_cloud_command(args: argparse.Namespace) -> int:
             cfn = boto3.client("cloudformation", region_name=args.region)
             print(f"pipeline {config.pipeline_name}: {upsert(client, cfn, config)}")
             name = config.pipeline_name
-        final = run_cloud(client, name, parse_params(args.param or []))
+            group = config.model_package_group
+        params = parse_params(args.param or [])
+        if "ChampionModelData" not in params:
+            champion = cloud_champion(client, group)
+            if champion:
+                params["ChampionModelData"] = champion
+                print(f"champion: {champion} (newest Approved {group} package)")
+        final = run_cloud(client, name, params)
     except (BotoCoreError, ClientError) as err:
         raise OperationFailed(f"pipeline {name}: {err}") from err
     status = final["PipelineExecutionStatus"]

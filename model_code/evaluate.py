@@ -1,11 +1,22 @@
-"""Score the tuned XGBoost model and the baseline on the test set; write evaluation.json.
+"""Score the tuned XGBoost model (the challenger), the baseline and the champion on the test
+set; write evaluation.json. The only step that reads the test split.
 
 Runs in the XGBoost 3.0-5 container used as a processing image (it ships xgboost, sklearn,
 joblib, pandas; no SDK imports). Output shape, documented for the quality gate and registry:
 
-    evaluation.json          {"xgboost": M, "baseline": M, "test_rows": n}
+    evaluation.json          {"xgboost": M, "baseline": M, "champion": M | null,
+                              "gate": {"champion_bar": b, "champion_margin": m,
+                                       "champion_available": bool},
+                              "test_rows": n}
     xgboost_metrics.json     M   (registered as the XGBoost package's model statistics)
     baseline_metrics.json    M
+    smoke_samples.json       {"rows": [[64 values]...], "labels": [...]}: held-out test rows
+                             for the staging smoke test (never rows the model trained on)
+
+The champion is the model approved for production when the run started (an input folder
+holding its model.tar.gz; without one, e.g. on the first run, champion is null). The gate
+registers the challenger only if its accuracy >= champion accuracy - margin (champion_bar;
+0.0 without a champion, so the absolute AccuracyThreshold alone decides).
     M = {"multiclass_classification_metrics": {
            "accuracy": {"value": a, "standard_deviation": "NaN"},
            "weighted_precision" | "weighted_recall" | "weighted_f1": {...same...},
@@ -29,6 +40,7 @@ import pandas as pd
 from sklearn.metrics import accuracy_score, confusion_matrix, precision_recall_fscore_support
 
 N_CLASSES = 10
+SMOKE_SAMPLES = 20
 
 
 def _model_file(model_path: Path, name: str, workdir: Path) -> Path:
@@ -104,13 +116,44 @@ def metrics(y_true: np.ndarray, y_pred: np.ndarray, n_classes: int = N_CLASSES) 
     }
 
 
+def _has_model(path: Path | None) -> bool:
+    if path is None or not Path(path).exists():
+        return False
+    path = Path(path)
+    if path.is_file():
+        return path.name.endswith(".tar.gz") or path.name == "xgboost-model"
+    return any(path.glob("*.tar.gz")) or (path / "xgboost-model").exists()
+
+
 def evaluate(
-    xgboost_model: Path, baseline_model: Path, test_dir: Path, output_dir: Path
+    xgboost_model: Path,
+    baseline_model: Path,
+    test_dir: Path,
+    output_dir: Path,
+    champion_model: Path | None = None,
+    champion_margin: float = 0.0,
+    smoke_samples: int = SMOKE_SAMPLES,
 ) -> dict[str, Any]:
     x, y = load_test(test_dir)
+    champion = (
+        metrics(y, predict_xgboost(champion_model, x))
+        if champion_model is not None and _has_model(champion_model)
+        else None
+    )
+    bar = (
+        champion["multiclass_classification_metrics"]["accuracy"]["value"] - champion_margin
+        if champion is not None
+        else 0.0
+    )
     report = {
         "xgboost": metrics(y, predict_xgboost(xgboost_model, x)),
         "baseline": metrics(y, predict_baseline(baseline_model, x)),
+        "champion": champion,
+        "gate": {
+            "champion_available": champion is not None,
+            "champion_margin": champion_margin,
+            "champion_bar": max(bar, 0.0),
+        },
         "test_rows": int(len(y)),
     }
     output_dir = Path(output_dir)
@@ -118,6 +161,12 @@ def evaluate(
     (output_dir / "evaluation.json").write_text(json.dumps(report, indent=2))
     for name in ("xgboost", "baseline"):
         (output_dir / f"{name}_metrics.json").write_text(json.dumps(report[name], indent=2))
+    samples = {
+        "content_type": "text/csv",
+        "rows": [[float(v) for v in row] for row in x[:smoke_samples]],
+        "labels": [int(v) for v in y[:smoke_samples]],
+    }
+    (output_dir / "smoke_samples.json").write_text(json.dumps(samples))
     return report
 
 
@@ -127,6 +176,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--baseline-model", default="/opt/ml/processing/input/baseline")
     parser.add_argument("--test-dir", default="/opt/ml/processing/input/test")
     parser.add_argument("--output-dir", default="/opt/ml/processing/output/evaluation")
+    parser.add_argument("--champion-model", default=None, help="folder or model.tar.gz")
+    parser.add_argument("--champion-margin", type=float, default=0.0)
+    parser.add_argument("--smoke-samples", type=int, default=SMOKE_SAMPLES)
     args = parser.parse_args(argv)
     try:
         report = evaluate(
@@ -134,13 +186,18 @@ def main(argv: list[str] | None = None) -> int:
             Path(args.baseline_model),
             Path(args.test_dir),
             Path(args.output_dir),
+            Path(args.champion_model) if args.champion_model else None,
+            args.champion_margin,
+            args.smoke_samples,
         )
     except (ValueError, OSError, StopIteration) as err:
         print(f"evaluate failed: {err}", file=sys.stderr)
         return 1
-    for name in ("xgboost", "baseline"):
-        acc = report[name]["multiclass_classification_metrics"]["accuracy"]["value"]
-        print(f"{name}:test:accuracy={acc:.6f}")
+    for name in ("xgboost", "baseline", "champion"):
+        if report[name] is not None:
+            acc = report[name]["multiclass_classification_metrics"]["accuracy"]["value"]
+            print(f"{name}:test:accuracy={acc:.6f}")
+    print(f"gate:champion_bar={report['gate']['champion_bar']:.6f}")
     return 0
 
 

@@ -21,6 +21,8 @@ os.environ.setdefault("AWS_DEFAULT_REGION", "us-east-1")
 os.environ.setdefault("AWS_ACCESS_KEY_ID", "testing")
 os.environ.setdefault("AWS_SECRET_ACCESS_KEY", "testing")
 os.environ.setdefault("AWS_EC2_METADATA_DISABLED", "true")
+# Correctness checks render the pipeline afresh; the disk cache has its own tests.
+os.environ.setdefault("PIPELINE_CACHE", "off")
 
 REPO = Path(__file__).resolve().parent.parent
 PROFILES = ("lab", "prod-like")

@@ -140,7 +140,6 @@ class ModelDelivery(Construct):
                 ],
             )
         )
-        expect = ",".join(str(d) for d in config.delivery.smoke_expect)
         # Each kind is invoked the way its clients will: multi_model names the TargetModel
         # the build published (read from the release file in the build's output artifact),
         # multi_container names the XGBoost container (direct invocation needs a hostname).
@@ -149,16 +148,26 @@ class ModelDelivery(Construct):
             f"$CODEBUILD_SRC_DIR_{build_out.artifact_name}/release/{config.env_name}.json",
             "multi_container": " --target-container xgboost",
         }.get(kind, "")
+        # Held-out rows the Evaluate step published (never rows the model trained on); the
+        # pipeline writes its outputs under pipelines/<name>/ (PipelineSettings.output).
+        samples_key = f"pipelines/{config.pipeline_name}/Evaluate/evaluation/smoke_samples.json"
         self.smoke = smoke = self._project(
             "SmokeTest",
-            "Invoke the staging endpoint with known Digits samples and check the answers",
+            "Invoke the staging endpoint with held-out Digits samples and check the answers",
             install=BOOTSTRAP,
             commands=[
                 f".venv/bin/python -m labctl invoke --endpoint {config.staging_endpoint_name} "
-                f"--region {stack.region} --digits {len(config.delivery.smoke_expect)} "
-                f"--expect {expect}{target}"
+                f"--region {stack.region} "
+                f"--samples s3://{lake.artifacts_bucket.bucket_name}/{samples_key}{target}"
             ],
         )
+        smoke.add_to_role_policy(
+            iam.PolicyStatement(
+                actions=["s3:GetObject"],
+                resources=[lake.artifacts_bucket.arn_for_objects(samples_key)],
+            )
+        )
+        lake.key.grant_decrypt(smoke)
         smoke.add_to_role_policy(
             iam.PolicyStatement(
                 actions=["sagemaker:InvokeEndpoint"],

@@ -23,12 +23,18 @@ _NON_PARAMS = {"num_round", "early_stopping_rounds", "csv_weights", "save_model_
 _INT_PARAMS = {"max_depth", "num_class", "max_bin", "max_leaves", "seed"}
 
 
-@lru_cache(maxsize=16)
 def _load_csv_dir(channel: Path) -> tuple[np.ndarray, np.ndarray]:
     files = sorted(channel.glob("*.csv")) if channel.is_dir() else [channel]
     if not files or not files[0].exists():
         raise ValueError(f"channel {channel} holds no CSV files")
-    data = pd.concat([pd.read_csv(f, header=None) for f in files]).to_numpy(dtype=float)
+    # Keyed by each file's path, size and mtime: the tuning jobs of one run share the read,
+    # and a later run that rewrote the channel in the same folder reads the new rows.
+    return _read_csv_files(tuple((str(f), f.stat().st_size, f.stat().st_mtime_ns) for f in files))
+
+
+@lru_cache(maxsize=16)
+def _read_csv_files(files: tuple[tuple[str, int, int], ...]) -> tuple[np.ndarray, np.ndarray]:
+    data = pd.concat([pd.read_csv(f, header=None) for f, _, _ in files]).to_numpy(dtype=float)
     return data[:, 1:], data[:, 0]
 
 

@@ -63,10 +63,22 @@ def test_deploy_stages_target_the_staging_and_production_serving_stacks(delivery
     assert "NotificationArn" in approval["Configuration"]
 
 
+def _joined(value: object) -> str:
+    """A buildspec with a token (the artifacts bucket's name) is an Fn::Join: the token
+    becomes <token> so the JSON text can be read."""
+    if isinstance(value, str):
+        return value
+    assert isinstance(value, dict) and set(value) == {"Fn::Join"}, value
+    separator, parts = value["Fn::Join"]
+    return separator.join(p if isinstance(p, str) else "<token>" for p in parts)
+
+
 def test_build_resolves_the_release_then_runs_the_gate(delivery) -> None:  # type: ignore[no-untyped-def]
     config, template = delivery
     projects = Template.from_json(template).find_resources("AWS::CodeBuild::Project")
-    specs = {k: json.loads(p["Properties"]["Source"]["BuildSpec"]) for k, p in projects.items()}
+    specs = {
+        k: json.loads(_joined(p["Properties"]["Source"]["BuildSpec"])) for k, p in projects.items()
+    }
     build = next(s for k, s in specs.items() if k.startswith("DeliveryBuild"))
     commands = build["phases"]["build"]["commands"]
     assert commands[0].startswith(
@@ -76,7 +88,9 @@ def test_build_resolves_the_release_then_runs_the_gate(delivery) -> None:  # typ
     assert build["artifacts"]["files"] == ["cdk.out/**/*", "release/**/*"]
     smoke = next(s for k, s in specs.items() if k.startswith("DeliverySmokeTest"))
     (invoke,) = smoke["phases"]["build"]["commands"]
-    assert f"--endpoint {config.staging_endpoint_name}" in invoke and "--expect 6" in invoke
+    assert f"--endpoint {config.staging_endpoint_name}" in invoke
+    assert "--samples s3://<token>/pipelines/" in invoke
+    assert invoke.endswith("/Evaluate/evaluation/smoke_samples.json")
     for project in projects.values():
         assert project["Properties"]["Environment"]["PrivilegedMode"] is False
         assert "EncryptionKey" in project["Properties"]
@@ -211,3 +225,16 @@ def _stack_outputs(node: object) -> list[dict]:
         for value in node:
             found += _stack_outputs(value)
     return found
+
+
+def test_smoke_test_reads_only_the_published_samples(delivery) -> None:  # type: ignore[no-untyped-def]
+    _, template = delivery
+    policies = Template.from_json(template).find_resources("AWS::IAM::Policy")
+    smoke = [p for k, p in policies.items() if k.startswith("DeliverySmokeTest")]
+    statements = [s for p in smoke for s in p["Properties"]["PolicyDocument"]["Statement"]]
+    (get,) = [s for s in statements if s["Action"] == "s3:GetObject"]
+    resource = json.dumps(get["Resource"])
+    assert resource.endswith(
+        '"/pipelines/digits-training/Evaluate/evaluation/smoke_samples.json"]]}'
+    )
+    assert "*" not in resource

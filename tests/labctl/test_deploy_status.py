@@ -10,7 +10,6 @@ import pytest
 from botocore.stub import Stubber
 from moto import mock_aws
 
-from labctl import cli
 from labctl.cli import main
 from labctl.deploy_status import describe_policy, endpoint_state, pipeline_state
 
@@ -30,13 +29,6 @@ CANARY = {
     },
     "AutoRollbackConfiguration": {"Alarms": [{"AlarmName": "digits-5xx"}]},
 }
-
-
-@pytest.fixture(autouse=True)
-def _deploy_command(monkeypatch: pytest.MonkeyPatch) -> None:
-    # Until labctl.cli lists the module, register it for these tests only.
-    if "labctl.deploy_status" not in cli.COMMAND_MODULES:
-        monkeypatch.setattr(cli, "COMMAND_MODULES", (*cli.COMMAND_MODULES, "labctl.deploy_status"))
 
 
 def _action(name: str, status: str, **extra: Any) -> dict[str, Any]:

@@ -19,6 +19,7 @@ from labctl.errors import UsageError
 from labctl.producer import (
     MAX_BYTES_PER_CALL,
     MAX_BYTES_PER_RECORD,
+    Backoff,
     Record,
     apply_drift,
     digits_events,
@@ -84,8 +85,32 @@ def test_batch_exactly_at_5_mib_is_one_call() -> None:
 
 def test_batch_size_option_and_range() -> None:
     assert [len(b) for b in plan_batches([record(i, 10) for i in range(7)], 3)] == [3, 3, 1]
+    assert [len(b) for b in plan_batches([record(i, 10) for i in range(3)], 1)] == [1, 1, 1]
     with pytest.raises(UsageError, match="1-500"):
         plan_batches([], 501)
+    with pytest.raises(UsageError, match="1-500"):
+        plan_batches([], 0)
+
+
+def test_every_batch_starts_empty_so_later_batches_fill_to_the_limit() -> None:
+    records = [record(i, MAX_BYTES_PER_CALL // 8) for i in range(16)]
+    assert [len(b) for b in plan_batches(records)] == [8, 8]
+
+
+def test_backoff_grows_exponentially_from_base_up_to_cap() -> None:
+    """Full jitter: U(0, min(cap, base * 2**(attempt-1))); the stub returns the upper bound."""
+    import random
+
+    class Upper(random.Random):
+        def uniform(self, a: float, b: float) -> float:
+            assert a == 0.0
+            return b
+
+    slept: list[float] = []
+    backoff = Backoff(base=0.1, cap=1.0, sleep=slept.append, rng=Upper())
+    for attempt in range(1, 7):
+        backoff.wait(attempt)
+    assert slept == pytest.approx([0.1, 0.2, 0.4, 0.8, 1.0, 1.0])
 
 
 def test_record_over_1_mib_is_rejected_with_reason() -> None:

@@ -15,7 +15,6 @@ import pytest
 from moto import mock_aws
 
 from infra.config import GuardrailConfig, ServingConfig, load_profile
-from labctl import cli
 from labctl.cli import main
 from labctl.errors import OperationFailed
 from labctl.release import (
@@ -30,13 +29,6 @@ from labctl.release import (
 REGION = "us-east-1"
 # The lab profile's groups: the environment prefixes the base names.
 XGB, BASE = "lab-digits-xgboost", "lab-digits-baseline"
-
-
-@pytest.fixture(autouse=True)
-def _release_command(monkeypatch: pytest.MonkeyPatch) -> None:
-    # Until labctl.cli lists the module, register it for these tests only.
-    if "labctl.release" not in cli.COMMAND_MODULES:
-        monkeypatch.setattr(cli, "COMMAND_MODULES", (*cli.COMMAND_MODULES, "labctl.release"))
 
 
 def _package(sm: Any, group: str, status: str, url: str) -> str:
@@ -172,6 +164,15 @@ def test_write_then_load_round_trips(tmp_path: Path) -> None:
     assert load_release(path) == _release()
 
 
+def test_written_release_is_stable_reviewable_json_in_a_new_folder(tmp_path: Path) -> None:
+    """Sorted keys, two-space indent, final newline (diffs stay small); parents created;
+    no temporary file left beside it."""
+    path = write_release(tmp_path / "release" / "lab" / "r.json", _release())
+    expected = json.dumps(_release(), indent=2, sort_keys=True) + "\n"
+    assert path.read_text() == expected
+    assert sorted(p.name for p in path.parent.iterdir()) == ["r.json"]
+
+
 @pytest.mark.parametrize(
     ("mutate", "message"),
     [
@@ -237,6 +238,9 @@ def _tree(root: Path, git: bool) -> Path:
     (root / "cdk.out.lab" / "t.json").write_text("{}")
     (root / "infra" / "__pycache__").mkdir()
     (root / "infra" / "__pycache__" / "x.pyc").write_bytes(b"\0")
+    (root / "cdk.out").mkdir()  # the default outdir, exactly (not only cdk.out.<profile>)
+    (root / "cdk.out" / "manifest.json").write_text("{}")
+    (root / "link.py").symlink_to(root / "app.py")  # a symlink is not shipped
     if git:
         (root / ".gitignore").write_text(".venv/\n__pycache__/\ncdk.out.*/\nsecret.txt\n")
         (root / "secret.txt").write_text("ignored\n")
@@ -372,3 +376,20 @@ def test_publish_is_a_no_op_for_kinds_without_a_prefix(
     argv = ["release", "publish", "--bucket", "b", "--kms-key-id", "k", "--release", str(path)]
     assert main(argv) == 0  # lab serves real_time; no client is created
     assert "nothing to publish" in capsys.readouterr().out
+
+
+@mock_aws
+def test_resolve_skips_newer_pending_versions_between_approved_ones() -> None:
+    sm = boto3.client("sagemaker", region_name=REGION)
+    statuses = [
+        "Approved",
+        "PendingManualApproval",
+        "Approved",
+        "Rejected",
+        "PendingManualApproval",
+    ]
+    _registry(sm, statuses, ["Approved", "PendingManualApproval"])
+    release = resolve_release(sm, _config("multi_container"))  # hosts both models
+    assert release["xgboost"]["version"] == 3
+    assert release["xgboost"]["model_data_url"] == f"s3://models/{XGB}/3/model.tar.gz"
+    assert release["baseline"]["version"] == 1

@@ -47,6 +47,37 @@ def rows() -> np.ndarray:
     return digits_test_rows(5)[0]
 
 
+@pytest.fixture(scope="module")
+def labelled() -> tuple[np.ndarray, np.ndarray]:
+    """The 360 held-out Digits rows (the fixtures train on the rest) and their labels."""
+    return digits_test_rows(360)
+
+
+def booster_predictions(archive: Path, x: np.ndarray) -> np.ndarray:
+    """Independent of labctl.local_endpoint: tarfile + xgboost's own loader and predict."""
+    import tarfile
+
+    import xgboost as xgb
+
+    with tarfile.open(archive) as tar:
+        member = tar.extractfile("xgboost-model")
+        assert member is not None
+        booster = xgb.Booster(model_file=bytearray(member.read()))
+    return booster.predict(xgb.DMatrix(x)).astype(int)
+
+
+def joblib_predictions(archive: Path, x: np.ndarray) -> np.ndarray:
+    import io
+    import tarfile
+
+    import joblib
+
+    with tarfile.open(archive) as tar:
+        member = tar.extractfile("model.joblib")
+        assert member is not None
+        return np.asarray(joblib.load(io.BytesIO(member.read())).predict(x)).astype(int)
+
+
 def csv_of(rows: np.ndarray) -> bytes:
     return "".join(",".join(str(int(v)) for v in row) + "\n" for row in rows).encode()
 
@@ -124,8 +155,21 @@ def test_csv_one_row_is_a_six_and_many_rows_one_line_each(real_time, rows) -> No
     status, headers, data = post(real_time, csv_of(rows[:1]))
     assert (status, headers["content-type"], data) == (200, "text/csv", b"6\n")
     status, _, data = post(real_time, csv_of(rows))
-    reference = load_archive(real_time.settings.model).predict(rows)
+    reference = booster_predictions(real_time.settings.model, rows)
     assert data.decode().splitlines() == [str(int(p)) for p in reference]
+
+
+def test_real_time_predictions_match_known_labels_and_an_independent_booster(
+    real_time, labelled
+) -> None:
+    """Oracles outside the endpoint's code: the Digits labels (accuracy bound) and a Booster
+    read straight from the archive by xgboost itself. A constant answer scores about 0.1."""
+    x, y = labelled
+    status, _, data = post(real_time, csv_of(x))
+    predicted = np.array([int(float(v)) for v in data.decode().splitlines()])
+    assert status == 200 and len(predicted) == len(y)
+    assert (predicted == y).mean() >= 0.85
+    assert predicted.tolist() == booster_predictions(real_time.settings.model, x).tolist()
 
 
 @pytest.mark.parametrize(
@@ -241,6 +285,25 @@ def test_mme_folder_holds_every_version_of_every_group(mme) -> None:
     assert mme.cache.loaded() == []  # nothing loads before first use
 
 
+def test_mme_answers_from_the_target_model(mme, labelled) -> None:
+    """Each target's answers match that archive read by xgboost/joblib directly; the three
+    models disagree on some rows, so a wrong target (or a stale cache entry) shows."""
+    x, y = labelled
+    folder = mme.settings.model_folder
+    oracle = {
+        MME_XGB1: booster_predictions(folder / MME_XGB1, x),
+        MME_XGB2: booster_predictions(folder / MME_XGB2, x),
+        MME_BASE: joblib_predictions(folder / MME_BASE, x),
+    }
+    assert (oracle[MME_XGB1] != oracle[MME_XGB2]).any() and (
+        oracle[MME_XGB1] != oracle[MME_BASE]
+    ).any()
+    for target in (MME_XGB1, MME_BASE, MME_XGB2, MME_XGB1):
+        status, _, data = post(mme, csv_of(x), **{"X-Amzn-SageMaker-Target-Model": target})
+        assert status == 200
+        assert data.decode().splitlines() == [str(int(p)) for p in oracle[target]]
+
+
 def test_mme_loads_on_first_use_and_evicts_least_recently_used(mme, rows) -> None:
     for target in (MME_XGB1, MME_XGB2, MME_XGB1):
         assert mme_post(mme, rows, target)[2] == b"6\n"
@@ -304,15 +367,21 @@ def test_mme_routing_errors(mme, rows, headers, status, message) -> None:
 # --- multi-container ------------------------------------------------------------------
 
 
-def test_mce_routes_by_container_hostname(mce, rows) -> None:
+def test_mce_routes_by_container_hostname(mce, labelled) -> None:
+    """The two containers disagree on some rows, so answering from the wrong one shows."""
+    x, _ = labelled
+    oracle = {
+        "xgboost": booster_predictions(mce.settings.containers["xgboost"], x),
+        "baseline": joblib_predictions(mce.settings.containers["baseline"], x),
+    }
+    disagree = np.flatnonzero(oracle["xgboost"] != oracle["baseline"])
+    assert len(disagree) >= 3, "the fixture models must disagree for this test to mean much"
     for host in ("xgboost", "baseline"):
-        reference = load_archive(mce.settings.containers[host]).predict(rows)
         status, _, data = post(
-            mce, csv_of(rows), **{"X-Amzn-SageMaker-Target-Container-Hostname": host}
+            mce, csv_of(x[disagree]), **{"X-Amzn-SageMaker-Target-Container-Hostname": host}
         )
         assert status == 200
-        assert data.decode().splitlines() == [str(int(p)) for p in reference]
-        assert data.startswith(b"6\n")
+        assert data.decode().splitlines() == [str(int(p)) for p in oracle[host][disagree]]
     assert mce.containers["xgboost"].framework == "xgboost"
     assert mce.containers["baseline"].framework == "sklearn"
 
@@ -447,3 +516,33 @@ def test_boto3_target_container(mce, rows) -> None:
         TargetContainerHostname="baseline",
     )
     assert response["Body"].read() == b"6\n"
+
+
+# --- which version serves ---------------------------------------------------------------
+
+
+def _versions(tmp_path: Path, statuses: list[str]) -> Path:
+    versions = []
+    for number, status in enumerate(statuses, start=1):
+        artifact = tmp_path / f"v{number}.tar.gz"
+        artifact.write_bytes(b"x")
+        versions.append({"version": number, "approval_status": status, "artifact": str(artifact)})
+    registry = {"groups": {"digits-xgboost": {"versions": versions}}}
+    (tmp_path / "registry").mkdir()
+    (tmp_path / "registry" / "registry.json").write_text(json.dumps(registry))
+    return tmp_path
+
+
+@pytest.mark.parametrize(
+    ("statuses", "served"),
+    [
+        (["Approved", "PendingManualApproval", "Approved", "Rejected", "PendingManualApproval"], 3),
+        (["Approved", "Approved", "PendingManualApproval"], 2),
+        (["PendingManualApproval", "Rejected", "PendingManualApproval"], 3),  # none approved
+    ],
+)
+def test_single_model_serves_the_newest_approved_not_the_newest(
+    tmp_path: Path, statuses: list[str], served: int
+) -> None:
+    settings = settings_from_registry(_versions(tmp_path, statuses), "real_time")
+    assert settings.model == tmp_path / f"v{served}.tar.gz"

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import argparse
 from datetime import UTC, datetime
 from typing import Any
 
@@ -10,8 +9,9 @@ import boto3
 import pytest
 from botocore.stub import ANY, Stubber
 
+from labctl import cli
 from labctl.errors import OperationFailed
-from labctl.pipeline_local import register, run, run_cloud
+from labctl.pipeline_local import run, run_cloud
 
 ARN = "arn:aws:sagemaker:us-east-1:111111111111:pipeline/digits-training/execution/abc"
 NOW = datetime(2026, 11, 29, tzinfo=UTC)
@@ -82,6 +82,7 @@ def test_cloud_command_turns_a_failed_execution_into_operation_failed(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     client, stub = _client()
+    _approved(stub, [])  # no champion yet: the default (threshold alone)
     stub.add_response(
         "start_pipeline_execution",
         {"PipelineExecutionArn": ARN},
@@ -95,8 +96,74 @@ def test_cloud_command_turns_a_failed_execution_into_operation_failed(
     _describe(stub, "Failed", "Step failure: GateFailed")
     _steps(stub, [])
     monkeypatch.setattr(boto3, "client", lambda *a, **k: client)
-    parser = argparse.ArgumentParser()
-    register(parser.add_subparsers(dest="command"))
+    parser = cli.build_parser()  # the product registers the command, not the test
     args = parser.parse_args(["pipeline", "run", "--region", "us-east-1"])
     with stub, pytest.raises(OperationFailed, match="Failed: Step failure: GateFailed"):
         run(args)
+
+
+def _approved(stub: Stubber, packages: list[dict[str, Any]]) -> None:
+    stub.add_response(
+        "list_model_packages",
+        {"ModelPackageSummaryList": packages},
+        {
+            "ModelPackageGroupName": "digits-xgboost",
+            "ModelApprovalStatus": "Approved",
+            "SortBy": "CreationTime",
+            "SortOrder": "Descending",
+            "MaxResults": 20,
+        },
+    )
+
+
+def test_cloud_command_passes_the_approved_champion(monkeypatch: pytest.MonkeyPatch) -> None:
+    client, stub = _client()
+    package = "arn:aws:sagemaker:us-east-1:111111111111:model-package/digits-xgboost/3"
+    _approved(
+        stub,
+        [
+            {
+                "ModelPackageArn": package,
+                "ModelPackageGroupName": "digits-xgboost",
+                "ModelPackageVersion": 3,
+                "CreationTime": datetime(2026, 11, 30, tzinfo=UTC),
+                "ModelPackageStatus": "Completed",
+                "ModelApprovalStatus": "Approved",
+            }
+        ],
+    )
+    stub.add_response(
+        "describe_model_package",
+        {
+            "ModelPackageName": "digits-xgboost",
+            "ModelPackageArn": package,
+            "ModelPackageVersion": 3,
+            "CreationTime": datetime(2026, 11, 30, tzinfo=UTC),
+            "ModelPackageStatus": "Completed",
+            "ModelPackageStatusDetails": {"ValidationStatuses": [], "ImageScanStatuses": []},
+            "InferenceSpecification": {
+                "Containers": [{"Image": "img:1", "ModelDataUrl": "s3://a/v3/model.tar.gz"}],
+                "SupportedContentTypes": ["text/csv"],
+                "SupportedResponseMIMETypes": ["text/csv"],
+            },
+        },
+        {"ModelPackageName": package},
+    )
+    stub.add_response(
+        "start_pipeline_execution",
+        {"PipelineExecutionArn": ARN},
+        {
+            "PipelineName": "digits-training",
+            "ClientRequestToken": ANY,
+            "PipelineParameters": [
+                {"Name": "ChampionModelData", "Value": "s3://a/v3/model.tar.gz"}
+            ],
+        },
+    )
+    _describe(stub, "Succeeded")
+    _steps(stub, [])
+    monkeypatch.setattr(boto3, "client", lambda *a, **k: client)
+    args = cli.build_parser().parse_args(["pipeline", "run", "--region", "us-east-1"])
+    with stub:
+        assert run(args) == 0
+    stub.assert_no_pending_responses()

@@ -5,7 +5,6 @@ from __future__ import annotations
 import copy
 import json
 import os
-import time
 from pathlib import Path
 from typing import Any
 
@@ -18,6 +17,7 @@ from pipelines.training_pipeline import (
     KMS_KEY_ARN,
     ROLE_ARN,
     PipelineSettings,
+    clear_render_cache,
     render_definition,
 )
 
@@ -191,16 +191,29 @@ def test_steps_and_edges(definition: dict, steps: dict) -> None:
     ]
 
 
-def test_quality_gate_compares_threshold_and_baseline(steps: dict) -> None:
+def test_quality_gate_compares_threshold_and_champion(steps: dict) -> None:
     conditions = steps["QualityGate"]["Arguments"]["Conditions"]
-    assert [c["Type"] for c in conditions] == ["GreaterThanOrEqualTo", "GreaterThan"]
+    assert [c["Type"] for c in conditions] == ["GreaterThanOrEqualTo", "GreaterThanOrEqualTo"]
     assert conditions[0]["RightValue"] == {"Get": "Parameters.AccuracyThreshold"}
-    assert (
-        conditions[1]["RightValue"]["Std:JsonGet"]["Path"]
-        == "baseline.multiclass_classification_metrics.accuracy.value"
-    )
+    for condition in conditions:
+        assert (
+            condition["LeftValue"]["Std:JsonGet"]["Path"]
+            == "xgboost.multiclass_classification_metrics.accuracy.value"
+        )
+    assert conditions[1]["RightValue"]["Std:JsonGet"]["Path"] == "gate.champion_bar"
     message = json.dumps(steps["GateFailed"]["Arguments"]["ErrorMessage"])
-    assert "Parameters.AccuracyThreshold" in message and "baseline" in message
+    assert "Parameters.AccuracyThreshold" in message and "gate.champion_bar" in message
+
+
+def test_evaluate_reads_the_champion_named_by_a_parameter(steps: dict, definition: dict) -> None:
+    args = steps["Evaluate"]["Arguments"]
+    champion = next(i for i in args["ProcessingInputs"] if i["InputName"] == "champion")
+    assert champion["S3Input"]["S3Uri"] == {"Get": "Parameters.ChampionModelData"}
+    command = args["AppSpecification"]["ContainerArguments"]
+    assert command[command.index("--champion-model") + 1] == champion["S3Input"]["LocalPath"]
+    assert command[command.index("--champion-margin") + 1] == "0.005"
+    default = next(p for p in definition["Parameters"] if p["Name"] == "ChampionModelData")
+    assert default["DefaultValue"].endswith("/model_code/no_champion/")
 
 
 def test_parameters_and_defaults(definition: dict) -> None:
@@ -211,6 +224,7 @@ def test_parameters_and_defaults(definition: dict) -> None:
         "TrainingInstanceType": ("String", "ml.m5.large"),
         "AccuracyThreshold": ("Float", 0.95),
         "ModelApprovalStatus": ("String", "PendingManualApproval"),
+        "ChampionModelData": ("String", "s3://__ARTIFACTS_BUCKET__/code/model_code/no_champion/"),
         "MaxTuningJobs": ("Integer", 20),
         "MaxParallelTuningJobs": ("Integer", 3),
     }
@@ -294,10 +308,8 @@ def test_vpc_config_only_when_asked(definition: dict) -> None:
 
 
 def test_rendering_is_deterministic_and_offline_placeholders(definition: dict) -> None:
-    render_definition.cache_clear()
-    started = time.perf_counter()
+    clear_render_cache()
     again = render_definition(PipelineSettings())
-    assert time.perf_counter() - started < 5.0  # ~1 s warm; generous for a shared machine
     assert json.loads(again) == definition
     for placeholder in (
         "__ARTIFACTS_BUCKET__",
@@ -322,20 +334,159 @@ def test_disk_cache_returns_exactly_a_fresh_render(tmp_path, monkeypatch) -> Non
     """The cross-process cache may only ever save time, never change the definition."""
     from pipelines import training_pipeline as tp
 
-    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path))
+    _cache_on(tmp_path, monkeypatch)
     settings = tp.PipelineSettings(max_jobs=7, max_parallel_jobs=2)
     cache = tp._cache_file(settings)
     assert cache is not None and str(cache).startswith(str(tmp_path))
-    tp.render_definition.cache_clear()
+    tp.clear_render_cache()
     first = tp.render_definition(settings)
     assert cache.read_text() == first
     assert tp._render(settings) == first
-    tp.render_definition.cache_clear()
-    assert tp.render_definition(settings) == first  # served from disk
-    other = tp._cache_file(tp.PipelineSettings(max_jobs=8, max_parallel_jobs=2))
-    assert other != cache  # settings are part of the key
+    tp.clear_render_cache()
+    cache.write_text(first.replace("digits-training", "served-from-disk"))
+    assert "served-from-disk" in tp.render_definition(settings)  # read back, not re-rendered
+    tp.clear_render_cache()
+
+
+def _cache_on(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    for name in ("PIPELINE_CACHE", "CI", "CODEBUILD_BUILD_ID"):
+        monkeypatch.delenv(name, raising=False)
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "cache"))
+    user, admin = tmp_path / "user.yaml", tmp_path / "admin.yaml"
+    monkeypatch.setenv("SAGEMAKER_USER_CONFIG_OVERRIDE", str(user))
+    monkeypatch.setenv("SAGEMAKER_ADMIN_CONFIG_OVERRIDE", str(admin))
+    for path in (user, admin):  # the SDK refuses an override that names no file
+        path.write_text(SDK_CONFIG)
+
+
+SDK_CONFIG = "SchemaVersion: '1.0'\n"
+
+
+def _change_user_config(tmp_path: Path, mp: pytest.MonkeyPatch) -> None:
+    (tmp_path / "user.yaml").write_text(SDK_CONFIG + "SageMaker: {}\n")
+
+
+def _change_admin_config(tmp_path: Path, mp: pytest.MonkeyPatch) -> None:
+    (tmp_path / "admin.yaml").write_text(SDK_CONFIG + "SageMaker: {}\n")
+
+
+def _move_user_config(tmp_path: Path, mp: pytest.MonkeyPatch) -> None:
+    (tmp_path / "elsewhere").mkdir()
+    (tmp_path / "elsewhere" / "config.yaml").write_text(SDK_CONFIG)
+    mp.setenv("SAGEMAKER_USER_CONFIG_OVERRIDE", str(tmp_path / "elsewhere"))
+
+
+def _sdk_variable(tmp_path: Path, mp: pytest.MonkeyPatch) -> None:
+    mp.setenv("SAGEMAKER_SOME_SETTING", "1")
+
+
+def _aws_variable(tmp_path: Path, mp: pytest.MonkeyPatch) -> None:
+    mp.setenv("AWS_DEFAULT_REGION", "eu-west-3")
+
+
+def _package_version(package: str) -> Any:
+    def change(tmp_path: Path, mp: pytest.MonkeyPatch) -> None:
+        import importlib.metadata
+
+        real = importlib.metadata.version
+        mp.setattr(
+            importlib.metadata,
+            "version",
+            lambda name: "99.0" if name == package else real(name),
+        )
+
+    return change
+
+
+def _module_source(tmp_path: Path, mp: pytest.MonkeyPatch) -> None:
+    from pipelines import training_pipeline as tp
+
+    copy = tmp_path / "training_pipeline.py"
+    copy.write_text(Path(tp.__file__).read_text() + "\n# a change\n")
+    mp.setattr(tp, "__file__", str(copy))
+
+
+@pytest.mark.parametrize(
+    "change",
+    [
+        _change_user_config,
+        _change_admin_config,
+        _move_user_config,
+        _sdk_variable,
+        _aws_variable,
+        _module_source,
+        *(_package_version(p) for p in ("sagemaker", "boto3", "botocore", "sagemaker-core")),
+    ],
+    ids=[
+        "user-config",
+        "admin-config",
+        "user-config-location",
+        "sagemaker-variable",
+        "aws-variable",
+        "module-source",
+        "sagemaker-version",
+        "boto3-version",
+        "botocore-version",
+        "sagemaker-core-version",
+    ],
+)
+def test_every_rendering_input_changes_the_cache_key(tmp_path, monkeypatch, change) -> None:  # type: ignore[no-untyped-def]
+    from pipelines import training_pipeline as tp
+
+    _cache_on(tmp_path, monkeypatch)
+    settings = tp.PipelineSettings()
+    before = tp._cache_file(settings)
+    assert before is not None and tp._cache_file(settings) == before  # stable when unchanged
+    change(tmp_path, monkeypatch)
+    assert tp._cache_file(settings) not in (None, before)
+
+
+def test_every_setting_changes_the_cache_key(tmp_path, monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    import dataclasses
+
+    from pipelines import training_pipeline as tp
+
+    _cache_on(tmp_path, monkeypatch)
+    base = tp.PipelineSettings()
+    keys = {tp._cache_file(base)}
+    changed = {
+        "region": "eu-west-1",
+        "max_jobs": 21,
+        "accuracy_threshold": 0.5,
+        "use_vpc": True,
+        "code_prefix": "s3://other/code",
+        "strategy": "Random",
+    }
+    for name, value in changed.items():
+        keys.add(tp._cache_file(dataclasses.replace(base, **{name: value})))
+    assert len(keys) == 1 + len(changed)
+
+
+@pytest.mark.parametrize("variable", ["PIPELINE_CACHE", "CI", "CODEBUILD_BUILD_ID"])
+def test_disk_cache_is_off_where_correctness_matters(tmp_path, monkeypatch, variable) -> None:  # type: ignore[no-untyped-def]
+    from pipelines import training_pipeline as tp
+
+    _cache_on(tmp_path, monkeypatch)
+    assert tp._cache_file(tp.PipelineSettings()) is not None
+    monkeypatch.setenv(variable, "off" if variable == "PIPELINE_CACHE" else "true")
+    assert tp._cache_file(tp.PipelineSettings()) is None
+
+
+def test_in_process_cache_renders_again_when_an_input_changes(tmp_path, monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    """Same settings, changed SDK config in the same process: a fresh render, not the last."""
+    from pipelines import training_pipeline as tp
+
+    _cache_on(tmp_path, monkeypatch)
     monkeypatch.setenv("PIPELINE_CACHE", "off")
-    assert tp._cache_file(settings) is None
+    renders: list[str] = []
+    monkeypatch.setattr(tp, "_render", lambda s: renders.append("r") or f"render {len(renders)}")
+    tp.clear_render_cache()
+    settings = tp.PipelineSettings(max_jobs=9, max_parallel_jobs=1)
+    assert tp.render_definition(settings) == "render 1"
+    assert tp.render_definition(settings) == "render 1"  # cached in process
+    _change_user_config(tmp_path, monkeypatch)
+    assert tp.render_definition(settings) == "render 2"
+    tp.clear_render_cache()
 
 
 def test_executions_create_no_experiment_entities(definition: dict) -> None:

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import argparse
-import copy
 import json
 import threading
 import time
@@ -15,8 +13,9 @@ import pandas as pd
 import pytest
 import xgboost as xgb
 
+from labctl import cli
 from labctl.errors import OperationFailed, UsageError
-from labctl.pipeline_local import parse_params, register, run, run_local_pipeline
+from labctl.pipeline_local import parse_params, run, run_local_pipeline
 from pipelines.local import jobs
 from pipelines.local.executor import (
     DefinitionError,
@@ -64,6 +63,7 @@ def test_gate_failure_ends_in_fail_step_with_bounds(gate_failed: Any) -> None:
     assert gate_failed.status == "Failed"
     assert gate_failed.failure.startswith("GateFailed: quality gate failed")
     assert "AccuracyThreshold 0.9999" in gate_failed.failure
+    assert gate_failed.failure.endswith("champion's accuracy minus the margin 0.0")
     statuses = {s.name: s.status for s in gate_failed.steps}
     assert statuses == {
         "Preprocess": "Succeeded",
@@ -113,10 +113,8 @@ def test_report_folder_holds_evaluation_and_plots(gate_failed: Any) -> None:
 
 
 def test_passing_gate_registers_both_models(tmp_path: Path, lake: Path, definition: dict) -> None:
-    """Gate reduced to the threshold (test-only edit of the JSON) so the If branch runs."""
-    passing = copy.deepcopy(definition)
-    gate = next(s for s in passing["Steps"] if s["Name"] == "QualityGate")
-    gate["Arguments"]["Conditions"] = gate["Arguments"]["Conditions"][:1]
+    """First run, no champion: the threshold alone decides, so 0.5 passes."""
+    passing = definition
     result = run_local_pipeline(
         _workdir(tmp_path, lake),
         {
@@ -153,6 +151,50 @@ def test_passing_gate_registers_both_models(tmp_path: Path, lake: Path, definiti
     # the version's own training statistics travel with it (drift monitoring reads them)
     statistics = json.loads((result.workdir / xgb_version["drift_baseline"]).read_text())
     assert statistics["row_counts"]["train"] > 1000 and len(statistics["features"]) == 64
+    assert result.metrics["champion"] is None and result.metrics["gate"]["champion_bar"] == 0.0
+    # The smoke samples are held-out test rows, with their labels.
+    run_dir = result.execution_dir
+    assert run_dir is not None
+    samples = json.loads((run_dir / "Evaluate/evaluation/smoke_samples.json").read_text())
+    test = pd.read_csv(run_dir / "Preprocess/test/test.csv", header=None).to_numpy()
+    assert samples["rows"] == test[: len(samples["rows"]), 1:].tolist()
+    assert samples["labels"] == test[: len(samples["rows"]), 0].astype(int).tolist()
+
+
+def test_gate_fails_a_challenger_worse_than_the_approved_champion(
+    tmp_path: Path, lake: Path
+) -> None:
+    """The lab's champion is the newest Approved version: here one trained on every Digits
+    row (the test split included), so it scores ~1.0 there and no challenger comes within
+    the margin; a newer pending version that is useless must not be taken as champion."""
+    from sklearn.datasets import load_digits
+
+    from labctl.local_endpoint.fixtures import train_xgboost
+
+    x, y = load_digits(return_X_y=True)
+    champion = train_xgboost(x, y, tmp_path / "champion" / "model.tar.gz", rounds=60)
+    useless = train_xgboost(x[:20], y[:20], tmp_path / "useless" / "model.tar.gz", rounds=1)
+    versions = [
+        {"version": 1, "approval_status": "Approved", "artifact": str(champion)},
+        {"version": 2, "approval_status": "PendingManualApproval", "artifact": str(useless)},
+    ]
+    workdir = _workdir(tmp_path / "lab", lake)
+    (workdir / "registry").mkdir()
+    (workdir / "registry" / "registry.json").write_text(
+        json.dumps({"groups": {"digits-xgboost": {"versions": versions}}})
+    )
+    result = run_local_pipeline(
+        workdir,
+        {"MaxTuningJobs": "2", "MaxParallelTuningJobs": "2", "AccuracyThreshold": "0.5"},
+        log=_quiet,
+    )
+    champion_accuracy = result.metrics["champion"]["multiclass_classification_metrics"]
+    assert champion_accuracy["accuracy"]["value"] > 0.99
+    assert result.metrics["gate"]["champion_bar"] == pytest.approx(
+        champion_accuracy["accuracy"]["value"] - 0.005
+    )
+    assert result.status == "Failed" and result.failure.startswith("GateFailed")
+    assert f"{result.metrics['gate']['champion_bar']}" in result.failure
 
 
 def test_registry_versions_increase(tmp_path: Path) -> None:
@@ -322,8 +364,7 @@ def test_cli_rejects_bad_params() -> None:
 
 def test_cli_local_run_reports_failure_as_operation_failed(tmp_path: Path) -> None:
     """No raw prefix: the run fails, and the command maps that to exit code 1."""
-    parser = argparse.ArgumentParser()
-    register(parser.add_subparsers(dest="command"))
+    parser = cli.build_parser("pipeline")  # the product registers the command, not the test
     args = parser.parse_args(
         ["pipeline", "run", "--local", "--workdir", str(tmp_path), "--param", "MaxTuningJobs=2"]
     )

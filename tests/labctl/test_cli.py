@@ -1,0 +1,58 @@
+"""labctl through its real entry point: a new interpreter, `python -m labctl`."""
+
+from __future__ import annotations
+
+import re
+import subprocess
+import sys
+
+import pytest
+
+from labctl import cli
+from tests.conftest import REPO
+
+# Written out here, not read from labctl.cli: the oracle is what the README documents.
+COMMANDS = {
+    "synth",
+    "lab",
+    "ingest",
+    "pipeline",
+    "model",
+    "release",
+    "deploy",
+    "serve",
+    "invoke",
+    "teardown",
+}
+
+
+def labctl(*args: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-m", "labctl", *args],
+        cwd=REPO,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+
+
+def test_help_lists_every_command() -> None:
+    done = labctl("--help")
+    assert done.returncode == 0, done.stderr
+    listed = set(re.findall(r"^    ([a-z-]+)\s{2,}\S", done.stdout, re.M))
+    assert listed == COMMANDS
+
+
+@pytest.mark.parametrize("command", sorted(COMMANDS))
+def test_every_command_answers_its_own_help(command: str, capsys) -> None:
+    # In process (a subprocess per command costs seconds): the product's own parser.
+    with pytest.raises(SystemExit) as done:
+        cli.main([command, "--help"])
+    assert done.value.code == 0
+    assert capsys.readouterr().out.startswith(f"usage: labctl {command}")
+
+
+def test_unknown_command_is_a_usage_error() -> None:
+    done = labctl("frobnicate")
+    assert done.returncode == 2 and "invalid choice" in done.stderr

@@ -1,0 +1,183 @@
+"""Mutation testing of the core modules with mutmut, one module at a time (`make mutation`).
+
+Each module runs in a throwaway copy of the work tree (tracked + untracked, not ignored files)
+under ``$MUTATION_DIR`` (default /tmp/mutation-<user>), with a mutmut config that mutates
+only that module and runs only the fast test files that cover it (mutmut then narrows each
+mutant to the tests that reach the mutated function). The work tree is never modified.
+
+    python tests/mutation/run.py                       # every module, 20 min each at most
+    python tests/mutation/run.py producer endpoint     # some modules
+    MUTATION_LIMIT=600 python tests/mutation/run.py    # seconds per module
+
+Prints, per module: killed / survived / timeout / no tests and the score
+killed / (killed + survived). A module cut by the time limit says so: its score covers
+the mutants that ran. Surviving mutants judged equivalent or not worth a test are listed
+in tests/MUTANTS.md with the reason.
+"""
+
+from __future__ import annotations
+
+import getpass
+import json
+import os
+import shutil
+import subprocess
+import sys
+import time
+from collections import Counter
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parents[2]
+
+# module -> (files to mutate, the fast test files that cover them)
+MODULES: dict[str, tuple[tuple[str, ...], tuple[str, ...]]] = {
+    "producer": (
+        ("labctl/producer.py",),
+        ("tests/labctl/test_ingest.py", "tests/labctl/test_ingest_kinesis.py"),
+    ),
+    "executor": (
+        ("pipelines/local/executor.py", "pipelines/local/jobs.py"),
+        ("tests/pipelines/test_executor_unit.py", "tests/pipelines/test_local_executor.py"),
+    ),
+    # The executor against its seconds-fast unit tests only (the full pipeline runs of
+    # test_local_executor.py make mutmut's first, traced test run take many minutes).
+    "executor-unit": (
+        ("pipelines/local/executor.py", "pipelines/local/jobs.py"),
+        ("tests/pipelines/test_executor_unit.py",),
+    ),
+    "endpoint": (
+        (
+            "labctl/local_endpoint/models.py",
+            "labctl/local_endpoint/payload.py",
+            "labctl/local_endpoint/registry.py",
+            "labctl/local_endpoint/server.py",
+            "labctl/local_endpoint/capture.py",
+        ),
+        ("tests/labctl/test_serve_endpoint.py", "tests/labctl/test_serve_cli.py"),
+    ),
+    "release": (
+        ("labctl/release.py", "infra/serving/release.py"),
+        ("tests/labctl/test_release.py",),
+    ),
+    "compliance": (
+        ("infra/compliance/packs.py",),
+        ("tests/compliance/test_gate.py",),
+    ),
+}
+
+# mutmut's exit-code meaning (mutmut.stats.status_by_exit_code)
+STATUS = {1: "killed", 3: "killed", 0: "survived", 5: "no tests", 33: "no tests", 34: "skipped"}
+STATUS |= dict.fromkeys((36, -24, 24, 152, 255), "timeout")
+# Everything the tests import or read besides the mutated files (mutmut copies these).
+ALSO_COPY = ("infra", "pipelines", "model_code", "labctl", "config", "tests", "app.py", "cdk.json")
+
+
+def _copy_tree(target: Path) -> None:
+    if target.exists():
+        shutil.rmtree(target)
+    listed = subprocess.run(
+        ["git", "ls-files", "-co", "--exclude-standard"],
+        cwd=REPO,
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    files = (
+        listed.stdout.splitlines()
+        if listed.returncode == 0
+        else [  # an exported tree without .git (e.g. `git archive` of an older commit)
+            str(p.relative_to(REPO))
+            for p in REPO.rglob("*")
+            if not {".venv", "mutants", "__pycache__"} & set(p.relative_to(REPO).parts)
+        ]
+    )
+    for name in files:
+        source = REPO / name
+        if source.is_file():
+            (target / name).parent.mkdir(parents=True, exist_ok=True)
+            shutil.copy2(source, target / name)
+    (target / ".venv").symlink_to(REPO / ".venv")
+
+
+def _config(sources: tuple[str, ...], tests: tuple[str, ...]) -> str:
+    def listing(values: tuple[str, ...]) -> str:
+        return "".join(f"\n    {v}" for v in values)
+
+    return (
+        "[mutmut]\n"
+        f"source_paths ={listing(sources)}\n"
+        f"pytest_add_cli_args_test_selection ={listing(tests)}\n"
+        f"also_copy ={listing(ALSO_COPY)}\n"
+        "pytest_add_cli_args =\n    -p no:cacheprovider\n    -q\n"
+        # Module-scoped fixtures (an HTTP server, one pipeline run) are timed against the
+        # first test only; a mutant running a later test alone pays for them too.
+        "timeout_constant = 60\n"
+    )
+
+
+def score(workdir: Path) -> Counter[str]:
+    counts: Counter[str] = Counter()
+    for meta in (workdir / "mutants").rglob("*.meta"):
+        for code in json.loads(meta.read_text()).get("exit_code_by_key", {}).values():
+            counts[STATUS.get(code, "not run" if code is None else "suspicious")] += 1
+    return counts
+
+
+def run_module(name: str, root: Path, limit: int) -> dict[str, object]:
+    sources, wanted = MODULES[name]
+    tests = tuple(t for t in wanted if (REPO / t).is_file())  # older trees lack newer files
+    workdir = root / name
+    _copy_tree(workdir)
+    (workdir / "setup.cfg").write_text(_config(sources, tests))
+    started = time.monotonic()
+    with (workdir / "mutmut.log").open("w") as log:
+        done = subprocess.run(
+            ["nice", "-n", "10", "timeout", str(limit), ".venv/bin/mutmut", "run"],
+            cwd=workdir,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            check=False,
+        )
+    counts = score(workdir)
+    killed, survived = counts["killed"], counts["survived"]
+    return {
+        "module": name,
+        "files": list(sources),
+        "tests": list(tests),
+        "seconds": round(time.monotonic() - started),
+        "complete": done.returncode == 0,
+        "counts": dict(counts),
+        "score": round(killed / (killed + survived), 3) if killed + survived else None,
+        "workdir": str(workdir),
+    }
+
+
+def main(argv: list[str]) -> int:
+    names = argv or list(MODULES)
+    unknown = sorted(set(names) - set(MODULES))
+    if unknown:
+        print(f"unknown module(s) {', '.join(unknown)}; use {', '.join(MODULES)}", file=sys.stderr)
+        return 2
+    root = Path(os.environ.get("MUTATION_DIR") or f"/tmp/mutation-{getpass.getuser()}")
+    limit = int(os.environ.get("MUTATION_LIMIT", "1200"))
+    results = []
+    for name in names:
+        result = run_module(name, root, limit)
+        results.append(result)
+        counts = result["counts"]
+        assert isinstance(counts, dict)
+        note = "" if result["complete"] else f" (cut at {limit} s: partial)"
+        print(
+            f"{name:<10} score {result['score']}  killed {counts.get('killed', 0)}  "
+            f"survived {counts.get('survived', 0)}  timeout {counts.get('timeout', 0)}  "
+            f"no tests {counts.get('no tests', 0)}  not run {counts.get('not run', 0)}  "
+            f"{result['seconds']} s{note}",
+            flush=True,
+        )
+    (root / "summary.json").write_text(json.dumps(results, indent=2))
+    print(f"details: {root}/<module>/mutmut.log, `mutmut results` inside each; {root}/summary.json")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main(sys.argv[1:]))
