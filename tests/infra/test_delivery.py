@@ -235,6 +235,6 @@ def test_smoke_test_reads_only_the_published_samples(delivery) -> None:  # type:
     (get,) = [s for s in statements if s["Action"] == "s3:GetObject"]
     resource = json.dumps(get["Resource"])
     assert resource.endswith(
-        '"/pipelines/digits-training/Evaluate/evaluation/smoke_samples.json"]]}'
+        '"/pipelines/lab-digits-training/Evaluate/evaluation/smoke_samples.json"]]}'
     )
     assert "*" not in resource
