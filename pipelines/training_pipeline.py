@@ -150,7 +150,12 @@ def _offline_environment(region: str) -> Iterator[None]:
     container or an instance role, so a later boto3 call in the same process (teardown after
     its synth, a release after a render) would sign real requests with them.
     """
+    import boto3
+
     saved = {key: os.environ.get(key) for key in _OFFLINE_KEYS}
+    # The SDK may create boto3's default session while the fake keys are set; that session
+    # caches them, so it is put back as it was too.
+    saved_session = boto3.DEFAULT_SESSION
     os.environ.setdefault("AWS_DEFAULT_REGION", region)
     os.environ.setdefault("AWS_ACCESS_KEY_ID", "offline")
     os.environ.setdefault("AWS_SECRET_ACCESS_KEY", "offline")
@@ -166,6 +171,7 @@ def _offline_environment(region: str) -> Iterator[None]:
     try:
         yield
     finally:
+        boto3.DEFAULT_SESSION = saved_session
         for key, value in saved.items():
             if value is None:
                 os.environ.pop(key, None)

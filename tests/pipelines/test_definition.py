@@ -553,7 +553,11 @@ def test_rendering_leaves_no_fake_credentials_behind(monkeypatch) -> None:  # ty
     for key in ("AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "AWS_DEFAULT_REGION"):
         monkeypatch.delenv(key, raising=False)
     monkeypatch.setenv("AWS_EC2_METADATA_DISABLED", "false")
+    import boto3
+
+    monkeypatch.setattr(boto3, "DEFAULT_SESSION", None)
     definition = json.loads(tp._render(tp.PipelineSettings()))
+    assert boto3.DEFAULT_SESSION is None  # no default session caching the fake keys
     assert definition["Steps"]  # it did render
     for key in ("AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "AWS_DEFAULT_REGION"):
         assert key not in os.environ, key
