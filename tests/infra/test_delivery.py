@@ -234,7 +234,9 @@ def test_smoke_test_reads_only_the_published_samples(delivery) -> None:  # type:
     statements = [s for p in smoke for s in p["Properties"]["PolicyDocument"]["Statement"]]
     (get,) = [s for s in statements if s["Action"] == "s3:GetObject"]
     resource = json.dumps(get["Resource"])
-    assert resource.endswith(
-        '"/pipelines/lab-digits-training/Evaluate/evaluation/smoke_samples.json"]]}'
-    )
+    # Under the env-prefixed pipeline's own prefix (PipelineSettings.output), one object.
+    assert re.search(
+        r'"/pipelines/(lab|prodlike)-digits-training/Evaluate/evaluation/smoke_samples\.json"\]\]\}$',
+        resource,
+    ), resource
     assert "*" not in resource

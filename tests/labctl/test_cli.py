@@ -23,6 +23,8 @@ COMMANDS = {
     "serve",
     "invoke",
     "teardown",
+    "cost",
+    "review",
 }
 
 

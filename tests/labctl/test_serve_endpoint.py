@@ -538,7 +538,6 @@ def _versions(tmp_path: Path, statuses: list[str]) -> Path:
     [
         (["Approved", "PendingManualApproval", "Approved", "Rejected", "PendingManualApproval"], 3),
         (["Approved", "Approved", "PendingManualApproval"], 2),
-        (["PendingManualApproval", "Rejected", "PendingManualApproval"], 3),  # none approved
     ],
 )
 def test_single_model_serves_the_newest_approved_not_the_newest(
@@ -546,3 +545,17 @@ def test_single_model_serves_the_newest_approved_not_the_newest(
 ) -> None:
     settings = settings_from_registry(_versions(tmp_path, statuses), "real_time")
     assert settings.model == tmp_path / f"v{served}.tar.gz"
+
+
+def test_with_none_approved_only_an_explicit_request_serves_a_pending_version(
+    tmp_path: Path,
+) -> None:
+    """No Approved version: refuse (saying how to approve) unless pending is asked for; a
+    Rejected version is never served, even when it is the newest."""
+    from labctl.local_endpoint.server import EndpointSetupError
+
+    workdir = _versions(tmp_path, ["PendingManualApproval", "PendingManualApproval", "Rejected"])
+    with pytest.raises(EndpointSetupError, match="labctl model approve"):
+        settings_from_registry(workdir, "real_time")
+    settings = settings_from_registry(workdir, "real_time", allow_pending=True)
+    assert settings.model == tmp_path / "v2.tar.gz"

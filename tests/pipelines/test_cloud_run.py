@@ -96,7 +96,7 @@ def test_cloud_command_turns_a_failed_execution_into_operation_failed(
     _describe(stub, "Failed", "Step failure: GateFailed")
     _steps(stub, [])
     monkeypatch.setattr(boto3, "client", lambda *a, **k: client)
-    parser = cli.build_parser()  # the product registers the command, not the test
+    parser = cli.build_parser("pipeline")  # the product registers the command, not the test
     args = parser.parse_args(["pipeline", "run", "--region", "us-east-1"])
     with stub, pytest.raises(OperationFailed, match="Failed: Step failure: GateFailed"):
         run(args)
@@ -107,7 +107,7 @@ def _approved(stub: Stubber, packages: list[dict[str, Any]]) -> None:
         "list_model_packages",
         {"ModelPackageSummaryList": packages},
         {
-            "ModelPackageGroupName": "digits-xgboost",
+            "ModelPackageGroupName": "lab-digits-xgboost",
             "ModelApprovalStatus": "Approved",
             "SortBy": "CreationTime",
             "SortOrder": "Descending",
@@ -118,13 +118,13 @@ def _approved(stub: Stubber, packages: list[dict[str, Any]]) -> None:
 
 def test_cloud_command_passes_the_approved_champion(monkeypatch: pytest.MonkeyPatch) -> None:
     client, stub = _client()
-    package = "arn:aws:sagemaker:us-east-1:111111111111:model-package/digits-xgboost/3"
+    package = "arn:aws:sagemaker:us-east-1:111111111111:model-package/lab-digits-xgboost/3"
     _approved(
         stub,
         [
             {
                 "ModelPackageArn": package,
-                "ModelPackageGroupName": "digits-xgboost",
+                "ModelPackageGroupName": "lab-digits-xgboost",
                 "ModelPackageVersion": 3,
                 "CreationTime": datetime(2026, 11, 30, tzinfo=UTC),
                 "ModelPackageStatus": "Completed",
@@ -135,7 +135,7 @@ def test_cloud_command_passes_the_approved_champion(monkeypatch: pytest.MonkeyPa
     stub.add_response(
         "describe_model_package",
         {
-            "ModelPackageName": "digits-xgboost",
+            "ModelPackageName": "lab-digits-xgboost",
             "ModelPackageArn": package,
             "ModelPackageVersion": 3,
             "CreationTime": datetime(2026, 11, 30, tzinfo=UTC),
@@ -153,7 +153,7 @@ def test_cloud_command_passes_the_approved_champion(monkeypatch: pytest.MonkeyPa
         "start_pipeline_execution",
         {"PipelineExecutionArn": ARN},
         {
-            "PipelineName": "digits-training",
+            "PipelineName": "lab-digits-training",
             "ClientRequestToken": ANY,
             "PipelineParameters": [
                 {"Name": "ChampionModelData", "Value": "s3://a/v3/model.tar.gz"}
@@ -163,7 +163,7 @@ def test_cloud_command_passes_the_approved_champion(monkeypatch: pytest.MonkeyPa
     _describe(stub, "Succeeded")
     _steps(stub, [])
     monkeypatch.setattr(boto3, "client", lambda *a, **k: client)
-    args = cli.build_parser().parse_args(["pipeline", "run", "--region", "us-east-1"])
+    args = cli.build_parser("pipeline").parse_args(["pipeline", "run", "--region", "us-east-1"])
     with stub:
         assert run(args) == 0
     stub.assert_no_pending_responses()

@@ -50,7 +50,10 @@ def _run(tmp_path: Path, steps: list[dict[str, Any]], monkeypatch: pytest.Monkey
     definition = {"Version": "2020-12-01", "Parameters": [], "Steps": steps}
     for name, value in params.items():
         definition["Parameters"].append({"Name": name, "Type": "Float", "DefaultValue": value})
-    result = run_local(definition, tmp_path / "work", log=_quiet)
+    # The unit bucket is mounted on a fixed folder, so a job can be told where its output is.
+    result = run_local(
+        definition, tmp_path / "work", mounts={BUCKET: tmp_path / "unit"}, log=_quiet
+    )
     ran = log.read_text().split() if log.exists() else []
     return result, ran
 
@@ -154,7 +157,7 @@ def _ge(left: Any, right: Any) -> dict[str, Any]:
 @pytest.fixture
 def out_env(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     # The Evaluate job finds its output folder through $OUT (mapped like /opt/ml/...).
-    out = tmp_path / "work" / "pipeline" / "s3" / "unit" / "evaluate"
+    out = tmp_path / "unit" / "evaluate"  # BUCKET is mounted on tmp_path / "unit" (_run)
     monkeypatch.setenv("OUT", str(out))
     return out
 
