@@ -7,6 +7,7 @@ add stages to STAGES; ``--only`` and ``--skip`` select them by name.
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -76,10 +77,18 @@ def _ingest_stage(ctx: LabContext) -> str:
 def _train_stage(ctx: LabContext) -> str:
     from infra.config import load_profile
     from infra.training.settings import pipeline_settings
+    from labctl.local_endpoint.registry import BASELINE_GROUP, XGBOOST_GROUP
     from labctl.pipeline_local import run_local_pipeline, summary_line
 
-    # The profile's settings, so the local run executes the definition the stack deploys.
-    result = run_local_pipeline(ctx.workdir, settings=pipeline_settings(load_profile(ctx.profile)))
+    # The profile's settings, so the local run executes the definition the stack deploys,
+    # registering into the local registry's groups (the cloud's carry the env prefix; the
+    # lab's one registry, the serve and monitor stages and `--local` commands use these).
+    settings = dataclasses.replace(
+        pipeline_settings(load_profile(ctx.profile)),
+        xgboost_group=XGBOOST_GROUP,
+        baseline_group=BASELINE_GROUP,
+    )
+    result = run_local_pipeline(ctx.workdir, settings=settings)
     ctx.results["train"] = result
     if result.status != "Succeeded":
         raise OperationFailed(f"local pipeline failed: {result.failure}")
