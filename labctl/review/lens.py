@@ -501,6 +501,10 @@ def monitoring(a: Assembly) -> list[Evidence]:
         elif r.type in ("AWS::Events::Rule", "AWS::Scheduler::Schedule") and re.search(
             r"Monitor|Drift", r.path
         ):
+            # Rules that react to events (a job finished, an alarm fired) are not the schedule;
+            # an Events rule counts only when it is a scheduled one.
+            if r.type == "AWS::Events::Rule" and "ScheduleExpression" not in r.properties:
+                continue
             found.append(_has(r, "ScheduleExpression", "drift check schedule"))
     return found
 

@@ -444,3 +444,21 @@ def test_runtime_resources_come_from_the_teardown_residue_list(monkeypatch) -> N
     from infra.config import load_profile
 
     assert load_profile("lab").endpoint_name in lines[1]
+
+
+def test_drift_monitoring_row_passes_on_its_schedule_and_fails_without(reviews, tmp_path) -> None:  # type: ignore[no-untyped-def]
+    """The <env>-Monitoring stack's schedule is the evidence; the event rules beside it (job
+    finished, alarm fired) are not schedules and must not count against it."""
+    outdir, review, _ = reviews["lab"]
+    (row,) = [r for r in review.lens if r.id == "MLPERF06-BP02"]
+    assert row.status == lens.PASS, row.evidence
+    copy = _copy(outdir, tmp_path)
+    stack = next(s for s in _templates(copy) if s.endswith("-Monitoring"))
+
+    def drop(resources: dict[str, Any]) -> None:
+        schedule = next(b for b in resources.values() if b["Type"] == "AWS::Scheduler::Schedule")
+        del schedule["Properties"]["ScheduleExpression"]
+
+    _edit(copy, stack, drop)
+    (after,) = [r for r in lens.evaluate(Assembly.read(copy)) if r.id == "MLPERF06-BP02"]
+    assert after.status == lens.FAIL
