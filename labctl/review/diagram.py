@@ -399,6 +399,17 @@ class _Builder:
             self.link(node.id, target, label, dashed=True)
         elif other.type in ("AWS::S3::Bucket",) and t == "AWS::Events::Rule":
             self.link(target, node.id, "event")
+        elif prop in ("Description", "DashboardBody", "AlarmDescription"):
+            return  # a name mentioned in prose or on a dashboard: no data flows along it
+        elif t == "AWS::Lambda::Function" and prop == "Environment":
+            # What a function is configured to act on (the drift runner, the retrain bridge,
+            # the reaper): the data it reads, the endpoint it watches, the pipeline it starts.
+            if other.type == "AWS::S3::Bucket":
+                self.link(target, node.id, "reads", dashed=True)
+            elif other.type == "AWS::SageMaker::Endpoint":
+                self.link(node.id, target, "watches", dashed=True)
+            elif other.type == "AWS::SageMaker::Pipeline":
+                self.link(node.id, target, "retrain", dashed=True)
         else:
             self.link(node.id, target, re.sub(r"(?<!^)(?=[A-Z])", " ", prop).lower(), dashed=True)
 
