@@ -46,6 +46,7 @@ class EndpointReaper(Construct):
         env_name: str,
         topic: sns.ITopic,
         topic_key: kms.IKey,
+        log_key: kms.IKey,
     ) -> None:
         super().__init__(scope, id_)
         stack = cdk.Stack.of(self)
@@ -54,6 +55,7 @@ class EndpointReaper(Construct):
             "Logs",
             retention=logs.RetentionDays.ONE_MONTH,
             removal_policy=cdk.RemovalPolicy.DESTROY,
+            encryption_key=log_key,  # a logs-capable key of the stack: no key of its own to bill
         )
         role = iam.Role(
             self,
@@ -120,12 +122,6 @@ class EndpointReaper(Construct):
         acknowledge_packs(self.function, "LambdaInsideVPC", reason)
         for pack in ("HIPAA.Security", "NIST.800.53.R5"):
             acknowledge(self.function, f"{pack}-LambdaDLQ", reason)
-        acknowledge_packs(
-            log_group,
-            "CloudWatchLogGroupEncrypted",
-            "The reaper logs endpoint names and counts only, no customer data; a key of its "
-            "own would bill $1/month for nothing to protect.",
-        )
         acknowledge(
             self.policy,
             "AwsSolutions-IAM5[Resource::*]",

@@ -48,6 +48,7 @@ class IngestionStack(cdk.Stack):
                 env_name=config.env_name,
                 topic=self.alerts.topic,
                 topic_key=self.alerts.key,
+                log_key=self.ingestion.key,  # logs-capable (stream and delivery logs)
             )
         cdk.CfnOutput(self, "StreamName", value=self.ingestion.stream.stream_name)
         cdk.CfnOutput(

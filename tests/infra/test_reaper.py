@@ -157,6 +157,21 @@ def test_lab_deploys_the_reaper_and_tags_endpoints_with_their_lifetime(synth: An
         assert {"Key": EXPIRY_TAG, "Value": "12"} in ep["Properties"]["Tags"]
 
 
+def test_reaper_logs_are_encrypted_with_the_stacks_logs_key(synth: Any) -> None:
+    """Every log group of the platform is KMS-encrypted; the reaper's reuses the Ingestion
+    stack's logs-capable key rather than billing a key of its own."""
+    ingestion = synth("lab").template("Ingestion")
+    function = next(
+        f
+        for f in _resources(ingestion, "AWS::Lambda::Function")
+        if f["Properties"].get("Handler") == "reaper.handler"
+    )
+    group = function["Properties"]["LoggingConfig"]["LogGroup"]["Ref"]
+    key = ingestion["Resources"][group]["Properties"]["KmsKeyId"]["Fn::GetAtt"][0]
+    assert ingestion["Resources"][key]["Type"] == "AWS::KMS::Key"
+    assert key.startswith("IngestionKey")
+
+
 def test_prod_like_has_no_expiry(synth: Any) -> None:
     prod = synth("prod-like")
     assert not any(
