@@ -30,24 +30,14 @@ def main() -> None:
     args = parser.parse_args()
 
     from infra.config import load_profile
-    from infra.platform import EXAMPLE_RELEASE, cdk_json_context, new_app
+    from infra.platform import synth_templates
     from infra.rehearsal import rehearse
     from infra.rehearsal.assembly import Assembly
     from infra.rehearsal.rules import lint
-    from infra.serving.release import Release
 
     config = load_profile(args.profile)
     with tempfile.TemporaryDirectory() as outdir:
-        app, platform = new_app(
-            config,
-            outdir=outdir,
-            compliance=False,
-            context=cdk_json_context(),
-            release=Release.from_file(EXAMPLE_RELEASE),
-        )
-        app.synth()
-        names = [stack.stack_name for stack in platform.stacks]
-        templates = {n: json.loads(Path(outdir, f"{n}.template.json").read_text()) for n in names}
+        templates = synth_templates(config, outdir)
     assembly = Assembly(templates, config.account, config.region)
     parts: dict[str, list[float]] = {"authority + rules": [], "cfn-lint": []}
     for run in range(args.runs):

@@ -152,3 +152,26 @@ def cdk_json_context(path: str | Path | None = None) -> dict[str, object]:
     cdk_json = Path(path) if path else Path(__file__).resolve().parent.parent / "cdk.json"
     context: dict[str, object] = json.loads(cdk_json.read_text()).get("context", {})
     return context
+
+
+def synth_templates(config: PlatformConfig, outdir: str | Path) -> dict[str, dict[str, object]]:
+    """Synthesize one copy into ``outdir`` and return its templates by stack name.
+
+    With the example release, so the serving stacks the delivery pipeline deploys are in, and
+    without the compliance packs: for readers of the templates (idle cost, teardown plan,
+    rehearsal benchmark), not for the gate.
+    """
+    import json
+
+    app, platform = new_app(
+        config,
+        outdir=outdir,
+        compliance=False,
+        context=cdk_json_context(),
+        release=Release.from_file(EXAMPLE_RELEASE),
+    )
+    app.synth()
+    return {
+        s.stack_name: json.loads((Path(outdir) / f"{s.stack_name}.template.json").read_text())
+        for s in platform.stacks
+    }

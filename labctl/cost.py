@@ -56,21 +56,9 @@ def config_for_kind(config: PlatformConfig, kind: ServingKind) -> PlatformConfig
 
 def synthesized_templates(config: PlatformConfig, outdir: Path) -> dict[str, dict[str, Any]]:
     """Synthesize (no compliance packs: pricing needs only the templates) and read them."""
-    from infra.platform import EXAMPLE_RELEASE, cdk_json_context, new_app
-    from infra.serving.release import Release
+    from infra.platform import synth_templates
 
-    app, platform = new_app(
-        config,
-        outdir=outdir,
-        compliance=False,
-        context=cdk_json_context(),
-        release=Release.from_file(EXAMPLE_RELEASE),
-    )
-    app.synth()
-    return {
-        s.stack_name: json.loads((outdir / f"{s.stack_name}.template.json").read_text())
-        for s in platform.stacks
-    }
+    return synth_templates(config, outdir)
 
 
 def render(profile: str, kind: str, cost: IdleCost) -> str:

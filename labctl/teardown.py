@@ -108,17 +108,9 @@ class Assembly:
 
 def synthesize_assembly(config: PlatformConfig, outdir: Path) -> Path:
     """The copy with the example release, so the serving stacks the pipeline deployed are in."""
-    from infra.platform import EXAMPLE_RELEASE, cdk_json_context, new_app
-    from infra.serving.release import Release
+    from infra.platform import synth_templates
 
-    app, _ = new_app(
-        config,
-        outdir=outdir,
-        compliance=False,
-        context=cdk_json_context(),
-        release=Release.from_file(EXAMPLE_RELEASE),
-    )
-    app.synth()
+    synth_templates(config, outdir)
     return outdir
 
 
