@@ -4,6 +4,7 @@
          │                               ├─► Evaluate ──► QualityGate ─┬─► RegisterXGBoost
          └───────► TrainBaseline ───────┘  (+ champion)                ├─► RegisterBaseline
                                               evaluation.json           └─► GateFailed (Fail)
+                         Preprocess + Evaluate ──► MonitorBaseline ──► Register* (metrics)
 
 QualityGate: challenger accuracy >= AccuracyThreshold AND >= champion accuracy - margin, both
 on this run's test split (no champion: the threshold alone). The baseline is reported only.
@@ -203,6 +204,8 @@ def build_pipeline(settings: PipelineSettings) -> Any:
     from sagemaker.workflow.pipeline_context import PipelineSession
     from sagemaker.workflow.properties import PropertyFile
     from sagemaker.workflow.steps import ProcessingStep, TrainingStep, TuningStep
+
+    from pipelines import monitor_baseline_step as mb
 
     s = settings
     boto_session = boto3.Session(
@@ -433,15 +436,25 @@ def build_pipeline(settings: PipelineSettings) -> Any:
 
     evaluation_uri = evaluate.properties.ProcessingOutputConfig.Outputs["evaluation"].S3Output.S3Uri
     baseline_uri = preprocess.properties.ProcessingOutputConfig.Outputs["baseline"].S3Output.S3Uri
+    # Model Monitor's baseline files of this version (pipelines/monitor_baseline_step.py)
+    monitor_baseline = mb.monitor_baseline_step(
+        processor=script_processor(sklearn_image, "monitor-baseline"),
+        code=s.code,
+        output_root=s.output(),
+        train_uri=preprocess.properties.ProcessingOutputConfig.Outputs["train"].S3Output.S3Uri,
+        evaluation_uri=evaluation_uri,
+        statistics_uri=baseline_uri,
+        accuracy_threshold=threshold,
+        lib_input=lib_input,
+    )
+
     # Each version carries the training statistics it must be compared with, so drift
     # monitoring reads the *deployed* version's baseline (DescribeModelPackage
     # DriftCheckBaselines.ModelDataQuality.Statistics), never the newest run's.
-    drift_baselines = DriftCheckBaselines(
-        model_data_statistics=MetricsSource(
-            s3_uri=Join(on="/", values=[baseline_uri, "baseline_statistics.json"]),
-            content_type="application/json",
-        )
-    )
+    # The statistics are the copy under this execution's own prefix (MonitorBaseline), so a
+    # later run cannot overwrite the baseline of a version already registered.
+    def drift_baselines(monitored: bool) -> DriftCheckBaselines:
+        return DriftCheckBaselines(**mb.drift_check_baselines(monitor_baseline, monitored))
 
     def register(
         name: str,
@@ -450,6 +463,7 @@ def build_pipeline(settings: PipelineSettings) -> Any:
         group: str,
         metrics: str,
         env: dict[str, str] | None = None,
+        monitored: bool = False,  # the served model: Model Monitor's model-quality baseline
     ) -> ModelStep:
         model = Model(
             image_uri=image,
@@ -472,14 +486,20 @@ def build_pipeline(settings: PipelineSettings) -> Any:
                     model_statistics=MetricsSource(
                         s3_uri=Join(on="/", values=[evaluation_uri, metrics]),
                         content_type="application/json",
-                    )
+                    ),
+                    **mb.model_monitor_metrics(monitor_baseline, monitored),
                 ),
-                drift_check_baselines=drift_baselines,
+                drift_check_baselines=drift_baselines(monitored),
             ),
         )
 
     register_xgboost = register(
-        "RegisterXGBoost", xgboost_image, best_model, s.xgboost_group, "xgboost_metrics.json"
+        "RegisterXGBoost",
+        xgboost_image,
+        best_model,
+        s.xgboost_group,
+        "xgboost_metrics.json",
+        monitored=True,
     )
     register_baseline = register(
         "RegisterBaseline",
@@ -532,7 +552,7 @@ def build_pipeline(settings: PipelineSettings) -> Any:
             max_jobs,
             max_parallel,
         ],
-        steps=[preprocess, tune, train_baseline, evaluate, gate],
+        steps=[preprocess, tune, train_baseline, evaluate, monitor_baseline, gate],
         # The SDK's default PipelineExperimentConfig makes every execution create an
         # experiment and trial (SageMaker Experiments entities that outlive the pipeline and
         # need sagemaker:CreateExperiment/CreateTrial/... on the pipeline role). Lineage and
@@ -578,6 +598,9 @@ def _fingerprint(settings: PipelineSettings) -> str | None:
     versions of the packages that render it, the SDK's config files and the SAGEMAKER_* /
     AWS_* environment. None when a rendering package is missing (no safe key)."""
     parts = [repr(settings), Path(__file__).read_text()]
+    from pipelines import monitor_baseline_step  # renders the MonitorBaseline step
+
+    parts.append(Path(monitor_baseline_step.__file__).read_text())
     for package in RENDERING_PACKAGES:
         try:
             parts.append(f"{package}=={importlib.metadata.version(package)}")

@@ -97,11 +97,14 @@ def extend_schema(schema: dict) -> dict:
     register = d["RegisterModelStep"]["properties"]["Arguments"]["properties"]
     register["ModelApprovalStatus"] = {"$ref": "#/definitions/StringArgumentValue"}
     register["SkipModelValidation"] = {"type": "string"}
-    # CreateModelPackage's DriftCheckBaselines: the data-quality part has ModelMetrics' shape.
+    # CreateModelPackage's DriftCheckBaselines: the data- and model-quality parts have
+    # ModelMetrics' shape (API reference: DriftCheckModelDataQuality, DriftCheckModelQuality,
+    # each Statistics + Constraints MetricsSource).
     register["DriftCheckBaselines"] = {
         "type": "object",
         "properties": {
-            "ModelDataQuality": register["ModelMetrics"]["properties"]["ModelDataQuality"]
+            "ModelDataQuality": register["ModelMetrics"]["properties"]["ModelDataQuality"],
+            "ModelQuality": register["ModelMetrics"]["properties"]["ModelQuality"],
         },
         "additionalProperties": False,
     }
@@ -169,7 +172,14 @@ def test_schema_still_rejects_broken_definitions(definition: dict, schema: dict)
 
 def test_steps_and_edges(definition: dict, steps: dict) -> None:
     top = [s["Name"] for s in definition["Steps"]]
-    assert top == ["Preprocess", "Tune", "TrainBaseline", "Evaluate", "QualityGate"]
+    assert top == [
+        "Preprocess",
+        "Tune",
+        "TrainBaseline",
+        "Evaluate",
+        "MonitorBaseline",
+        "QualityGate",
+    ]
     order = plan(definition["Steps"])
     assert order.index("Preprocess") < order.index("Tune") < order.index("Evaluate")
     assert order.index("TrainBaseline") < order.index("Evaluate") < order.index("QualityGate")
@@ -297,7 +307,7 @@ def test_check_finds_a_missing_key_and_isolation(definition: dict) -> None:
 
 def test_vpc_config_only_when_asked(definition: dict) -> None:
     assert "VpcConfig" not in json.dumps(definition)
-    assert len(check_definition(definition, require_vpc=True)) == 4
+    assert len(check_definition(definition, require_vpc=True)) == 5
     vpc = json.loads(render_definition(PipelineSettings(use_vpc=True)))
     assert check_definition(vpc, require_vpc=True) == []
     tune = next(s for s in vpc["Steps"] if s["Name"] == "Tune")
@@ -398,6 +408,14 @@ def _package_version(package: str) -> Any:
     return change
 
 
+def _step_source(tmp_path: Path, mp: pytest.MonkeyPatch) -> None:
+    from pipelines import monitor_baseline_step as mb
+
+    copy = tmp_path / "monitor_baseline_step.py"
+    copy.write_text(Path(mb.__file__).read_text() + "\n# a change\n")
+    mp.setattr(mb, "__file__", str(copy))
+
+
 def _module_source(tmp_path: Path, mp: pytest.MonkeyPatch) -> None:
     from pipelines import training_pipeline as tp
 
@@ -415,6 +433,7 @@ def _module_source(tmp_path: Path, mp: pytest.MonkeyPatch) -> None:
         _sdk_variable,
         _aws_variable,
         _module_source,
+        _step_source,
         *(_package_version(p) for p in ("sagemaker", "boto3", "botocore", "sagemaker-core")),
     ],
     ids=[
@@ -424,6 +443,7 @@ def _module_source(tmp_path: Path, mp: pytest.MonkeyPatch) -> None:
         "sagemaker-variable",
         "aws-variable",
         "module-source",
+        "step-module-source",
         "sagemaker-version",
         "boto3-version",
         "botocore-version",
@@ -532,16 +552,50 @@ def test_check_finds_a_framework_package_without_an_entry_point(definition: dict
 
 def test_registered_versions_carry_their_training_statistics(steps: dict) -> None:
     """Drift monitoring compares traffic with the deployed version's own baseline, so each
-    RegisterModel names Preprocess's baseline_statistics.json as DriftCheckBaselines."""
+    RegisterModel names the copy of Preprocess's baseline_statistics.json that
+    MonitorBaseline keeps under the execution's own prefix (Preprocess's outputs are
+    overwritten by the next run)."""
     gate = steps["QualityGate"]["Arguments"]
+    monitor = (
+        "Steps.MonitorBaseline.ProcessingOutputConfig.Outputs['monitor-baseline'].S3Output.S3Uri"
+    )
     for register in gate["IfSteps"]:
         uri = register["Arguments"]["DriftCheckBaselines"]["ModelDataQuality"]["Statistics"]
         assert uri["ContentType"] == "application/json"
         values = uri["S3Uri"]["Std:Join"]["Values"]
-        assert values == [
-            {"Get": "Steps.Preprocess.ProcessingOutputConfig.Outputs['baseline'].S3Output.S3Uri"},
-            "baseline_statistics.json",
-        ]
+        assert values == [{"Get": monitor}, "drift/baseline_statistics.json"]
+    output = steps["MonitorBaseline"]["Arguments"]["ProcessingOutputConfig"]["Outputs"][0]
+    assert {"Get": "Execution.PipelineExecutionId"} in output["S3Output"]["S3Uri"]["Std:Join"][
+        "Values"
+    ]
+    inputs = {i["InputName"]: i for i in steps["MonitorBaseline"]["Arguments"]["ProcessingInputs"]}
+    assert inputs["statistics"]["S3Input"]["S3Uri"] == {
+        "Get": "Steps.Preprocess.ProcessingOutputConfig.Outputs['baseline'].S3Output.S3Uri"
+    }
+
+
+def test_served_model_carries_model_monitor_baselines(steps: dict) -> None:
+    """The XGBoost package names Model Monitor's data- and model-quality baselines of its own
+    execution (ModelMetrics and DriftCheckBaselines); the scikit-learn baseline package only
+    the data-quality ones (its accuracy is not what the model-quality schedule watches)."""
+    gate = {s["Name"]: s["Arguments"] for s in steps["QualityGate"]["Arguments"]["IfSteps"]}
+
+    def file(source: dict) -> str:
+        return source["S3Uri"]["Std:Join"]["Values"][1]
+
+    xgboost = gate["RegisterXGBoost-RegisterModel"]
+    assert file(xgboost["ModelMetrics"]["ModelDataQuality"]["Statistics"]) == (
+        "data-quality/statistics.json"
+    )
+    assert file(xgboost["ModelMetrics"]["ModelQuality"]["Constraints"]) == (
+        "model-quality/constraints.json"
+    )
+    assert file(xgboost["DriftCheckBaselines"]["ModelQuality"]["Statistics"]) == (
+        "model-quality/statistics.json"
+    )
+    baseline = gate["RegisterBaseline-RegisterModel"]
+    assert "ModelQuality" not in baseline["DriftCheckBaselines"]
+    assert "Constraints" not in baseline["ModelMetrics"]["ModelQuality"]
 
 
 def test_rendering_leaves_no_fake_credentials_behind(monkeypatch) -> None:  # type: ignore[no-untyped-def]

@@ -70,6 +70,7 @@ def test_gate_failure_ends_in_fail_step_with_bounds(gate_failed: Any) -> None:
         "Tune": "Succeeded",
         "TrainBaseline": "Succeeded",
         "Evaluate": "Succeeded",
+        "MonitorBaseline": "Succeeded",
         "QualityGate": "Failed",
         "GateFailed": "Failed",
         "RegisterXGBoost-RegisterModel": "NotExecuted",
@@ -151,6 +152,13 @@ def test_passing_gate_registers_both_models(tmp_path: Path, lake: Path, definiti
     # the version's own training statistics travel with it (drift monitoring reads them)
     statistics = json.loads((result.workdir / xgb_version["drift_baseline"]).read_text())
     assert statistics["row_counts"]["train"] > 1000 and len(statistics["features"]) == 64
+    # ... from this execution's own prefix (a later run cannot overwrite it), beside the
+    # Model Monitor baseline files the MonitorBaseline step wrote for the version
+    baseline_dir = (result.workdir / xgb_version["drift_baseline"]).parents[1]
+    assert result.execution_id in xgb_version["drift_baseline"]
+    assert baseline_dir.name == "MonitorBaseline"
+    for name in ("data-quality/statistics.json", "model-quality/constraints.json"):
+        assert (baseline_dir / name).is_file()
     assert result.metrics["champion"] is None and result.metrics["gate"]["champion_bar"] == 0.0
     # The smoke samples are held-out test rows, with their labels.
     run_dir = result.execution_dir
