@@ -306,9 +306,17 @@ class MonitoringConfig:
     # The drift job's processing cluster: input sharded by S3 key over this many instances.
     instance_count: int = 1
     instance_type: str = "ml.m5.large"
-    # model_monitor only: the s3:// prefix holding statistics.json and constraints.json of a
-    # Model Monitor baselining job (DefaultModelMonitor.suggest_baseline) on the training set.
+    # model_monitor only, optional: by default the schedules read the baselines the training
+    # pipeline registered with the *deployed* version (the release file's monitor_baseline).
+    # An override is an s3:// prefix laid out like the pipeline's MonitorBaseline output
+    # (data-quality/{statistics,constraints}.json, model-quality/constraints.json,
+    # explainability/analysis_config.json).
     model_monitor_baseline_uri: str = ""
+    # model_monitor on a real-time single-model endpoint only: a model explainability (SHAP,
+    # SageMaker Clarify) job definition and schedule. Off by default: the Developer Guide's
+    # "Amazon SageMaker Model Monitor availability change" closes ModelExplainabilityMonitor to
+    # new customers, and Clarify, which runs it, is closed to new customers too.
+    explainability: bool = False
 
     def __post_init__(self) -> None:
         _require(0.0 < self.drift_threshold < 1.0, "monitoring.drift_threshold must be in (0, 1)")
@@ -332,10 +340,20 @@ class MonitoringConfig:
                 "daily or every-N-hours cron schedules; set monitoring.schedule_hours to one of "
                 "1, 2, 3, 4, 6, 8, 12, 24",
             )
+        if self.model_monitor_baseline_uri:
             _require(
-                re.match(r"^s3://[a-z0-9.-]{3,63}/.+", self.model_monitor_baseline_uri) is not None,
-                "monitoring.model_monitor_baseline_uri must be the s3:// prefix of a Model "
-                "Monitor baselining job's statistics.json and constraints.json",
+                re.match(r"^s3://[a-z0-9.-]{3,63}/.+[^/]$", self.model_monitor_baseline_uri)
+                is not None,
+                "monitoring.model_monitor_baseline_uri must be an s3://bucket/prefix (no "
+                "trailing slash) laid out like the pipeline's MonitorBaseline output, or empty "
+                "to use the deployed version's baselines",
+            )
+        if self.explainability:
+            _require(
+                self.engine == "model_monitor",
+                "monitoring.explainability runs SageMaker Clarify through Model Monitor: set "
+                "monitoring.engine='model_monitor' (accounts that still have Model Monitor and "
+                "Clarify) or monitoring.explainability=false",
             )
 
 
@@ -482,6 +500,16 @@ class PlatformConfig:
                 self.serving.kind not in ("multi_model", "serverless"),
                 f"Model Monitor does not support {self.serving.kind} endpoints: set "
                 "monitoring.engine='custom' (works on captured data of any kind) or 'none'",
+            )
+        if self.monitoring.explainability:
+            # Model explainability monitoring: real-time endpoints, one model per endpoint
+            # (Developer Guide, "Feature attribution drift for models in production"; Model
+            # Monitor supports no multi-model endpoint; a multi-container endpoint holds two).
+            _require(
+                self.serving.kind == "real_time",
+                f"monitoring.explainability needs a real-time single-model endpoint, not "
+                f"{self.serving.kind}: set serving.kind='real_time' or "
+                "monitoring.explainability=false",
             )
         if self.monitoring.engine != "none":
             _require(

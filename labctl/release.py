@@ -93,12 +93,32 @@ def newest_approved(client: Any, group: str, why: str = "") -> dict[str, Any]:
             f"{arn}: its InferenceSpecification has no container with Image and ModelDataUrl"
         )
     version = desc.get("ModelPackageVersion") or int(arn.rsplit("/", 1)[1])
-    return {
+    entry = {
         "package_arn": arn,
         "image": containers[0]["Image"],
         "model_data_url": containers[0]["ModelDataUrl"],
         "version": int(version),
     }
+    baseline = monitor_baseline_prefix(desc)
+    if baseline:
+        entry["monitor_baseline"] = baseline
+    return entry
+
+
+def monitor_baseline_prefix(package: dict[str, Any]) -> str | None:
+    """The prefix of the Model Monitor baselines the pipeline registered with a version
+    (its ModelMetrics.ModelDataQuality.Statistics, ``<prefix>/data-quality/statistics.json``);
+    None for a version registered before the pipeline produced them."""
+    from pipelines.monitor_baseline_step import DATA_STATISTICS
+
+    uri = (
+        package.get("ModelMetrics", {})
+        .get("ModelDataQuality", {})
+        .get("Statistics", {})
+        .get("S3Uri", "")
+    )
+    suffix = "/" + DATA_STATISTICS
+    return uri[: -len(suffix)] if uri.startswith("s3://") and uri.endswith(suffix) else None
 
 
 def resolve_release(client: Any, config: Any) -> dict[str, Any]:

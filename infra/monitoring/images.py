@@ -33,3 +33,8 @@ def sklearn_processing_image(region: str) -> str:
 def model_monitor_image(region: str) -> str:
     """The prebuilt Model Monitor analyzer (``sagemaker-model-monitor-analyzer``)."""
     return _retrieve("model-monitor", region)
+
+
+def clarify_image(region: str) -> str:
+    """The prebuilt SageMaker Clarify processing image (model explainability monitoring)."""
+    return _retrieve("clarify", region)

@@ -4,10 +4,12 @@ Model Monitor is closed to new customers since 2026-07-30 (Developer Guide, "Ama
 Model Monitor availability change"), so this is behind ``monitoring.engine='model_monitor'``.
 Provisions: a data-quality and a model-quality (``MulticlassClassification``) job definition
 and one schedule each on the real-time endpoint, their role, with the prebuilt analyzer image
-from the SageMaker SDK's image map. Not stateful. Exposes: role, data_quality, model_quality,
-schedules. Their ``constraint_violations.json`` has the same format as the custom drift job's,
-and the runner Lambda turns each execution's violations into the same metrics, so the same
-alarms and the same retrain bridge apply.
+from the SageMaker SDK's image map; with ``monitoring.explainability`` also a model
+explainability (Clarify SHAP) definition and schedule. Baselines: the deployed version's, from
+the release file (``baseline_prefix``). Not stateful. Exposes: role, data_quality,
+model_quality, explainability (or None), schedules. Their ``constraint_violations.json``
+has the same format as the custom drift job's, and the runner Lambda turns each execution's
+violations into the same metrics, so the same alarms and the same retrain bridge apply.
 
 Prerequisites it relies on (Developer Guide, "Model quality monitoring"): clients send an
 ``InferenceId`` with each request (the join key), the captured output's first CSV column is
@@ -31,14 +33,32 @@ from infra.compliance.packs import (
     acknowledge_wildcards,
     declare,
 )
-from infra.config import PlatformConfig
+from infra.config import ConfigError, PlatformConfig
 from infra.data_lake.refs import LakeRefs
-from infra.monitoring.images import model_monitor_image
+from infra.monitoring.images import clarify_image, model_monitor_image
 from infra.serving.construct import iam_path
+from infra.serving.release import Release
+from pipelines import monitor_baseline_step as files
 
 CAPTURE_PREFIX = "capture"
 OUTPUT_PREFIX = "monitoring/model-monitor"
 GROUND_TRUTH_PREFIX = "monitoring/ground-truth"
+
+
+def baseline_prefix(config: PlatformConfig, release: Release) -> str:
+    """The baselines the schedules compare with: the deployed version's (the release file's
+    ``monitor_baseline``, written by ``labctl release resolve`` from the package's
+    ModelMetrics), unless the profile overrides them."""
+    override = config.monitoring.model_monitor_baseline_uri
+    prefix = override or release.xgboost.monitor_baseline
+    if not prefix:
+        raise ConfigError(
+            f"monitoring.engine='model_monitor': the release ({release.source or 'release'}) "
+            f"names no monitor_baseline for {release.xgboost.package_arn}: register the "
+            "version with the current training pipeline (its MonitorBaseline step) and run "
+            "`labctl release resolve`, or set monitoring.model_monitor_baseline_uri"
+        )
+    return prefix.rstrip("/")
 
 
 def schedule_expression(hours: int) -> str:
@@ -60,9 +80,11 @@ class ModelMonitorSchedules(Construct):
         config: PlatformConfig,
         endpoint_name: str,
         lake: LakeRefs,
+        release: Release,
     ) -> None:
         super().__init__(scope, id_)
         m = config.monitoring
+        baseline = baseline_prefix(config, release)
         bucket = lake.artifacts_bucket.bucket_name
         image = model_monitor_image(config.region)
         # The executions' role (the job definitions' RoleArn): read capture, ground truth and
@@ -80,17 +102,36 @@ class ModelMonitorSchedules(Construct):
         lake.artifacts_bucket.grant_read(self.role, f"{CAPTURE_PREFIX}/*")
         lake.artifacts_bucket.grant_read(self.role, f"{GROUND_TRUTH_PREFIX}/*")
         lake.artifacts_bucket.grant_read_write(self.role, f"{OUTPUT_PREFIX}/*")
-        baseline = m.model_monitor_baseline_uri.rstrip("/")
+        baseline_files = [files.DATA_STATISTICS, files.DATA_CONSTRAINTS, files.MODEL_CONSTRAINTS]
+        if m.explainability:
+            baseline_files.append(files.ANALYSIS_CONFIG)
         self.role.add_to_principal_policy(
             iam.PolicyStatement(
                 sid="Baselines",
                 actions=["s3:GetObject"],
                 resources=[
-                    f"arn:aws:s3:::{baseline.removeprefix('s3://')}/statistics.json",
-                    f"arn:aws:s3:::{baseline.removeprefix('s3://')}/constraints.json",
+                    f"arn:aws:s3:::{baseline.removeprefix('s3://')}/{name}"
+                    for name in baseline_files
                 ],
             )
         )
+        if m.explainability:
+            # Clarify computes SHAP values by invoking the model on perturbed copies of the
+            # captured records (SageMaker Clarify, "Feature attribution drift"); *verify* in an
+            # account whether it calls this endpoint or a shadow endpoint it creates.
+            self.role.add_to_principal_policy(
+                iam.PolicyStatement(
+                    sid="ExplainEndpoint",
+                    actions=["sagemaker:InvokeEndpoint"],
+                    resources=[
+                        cdk.Stack.of(self).format_arn(
+                            service="sagemaker",
+                            resource="endpoint",
+                            resource_name=endpoint_name.lower(),
+                        )
+                    ],
+                )
+            )
         dq = sagemaker.CfnDataQualityJobDefinition
         mq = sagemaker.CfnModelQualityJobDefinition
 
@@ -132,10 +173,10 @@ class ModelMonitorSchedules(Construct):
             data_quality_app_specification=dq.DataQualityAppSpecificationProperty(image_uri=image),
             data_quality_baseline_config=dq.DataQualityBaselineConfigProperty(
                 constraints_resource=dq.ConstraintsResourceProperty(
-                    s3_uri=f"{baseline}/constraints.json"
+                    s3_uri=f"{baseline}/{files.DATA_CONSTRAINTS}"
                 ),
                 statistics_resource=dq.StatisticsResourceProperty(
-                    s3_uri=f"{baseline}/statistics.json"
+                    s3_uri=f"{baseline}/{files.DATA_STATISTICS}"
                 ),
             ),
             data_quality_job_input=dq.DataQualityJobInputProperty(
@@ -151,6 +192,13 @@ class ModelMonitorSchedules(Construct):
             model_quality_app_specification=mq.ModelQualityAppSpecificationProperty(
                 image_uri=image, problem_type="MulticlassClassification"
             ),
+            # accuracy and weighted F1 held to the quality gate's bound (model_code/
+            # monitor_baseline.py): a violation is the same decay the quality alarm watches
+            model_quality_baseline_config=mq.ModelQualityBaselineConfigProperty(
+                constraints_resource=mq.ConstraintsResourceProperty(
+                    s3_uri=f"{baseline}/{files.MODEL_CONSTRAINTS}"
+                )
+            ),
             model_quality_job_input=mq.ModelQualityJobInputProperty(
                 endpoint_input=mq.EndpointInputProperty(
                     endpoint_name=endpoint_name,
@@ -164,11 +212,37 @@ class ModelMonitorSchedules(Construct):
             ),
             **common(mq, "model_quality"),
         )
-        self.schedules = []
-        for kind, definition in (
+        definitions = [
             ("DATA_QUALITY", self.data_quality.attr_job_definition_arn),
             ("MODEL_QUALITY", self.model_quality.attr_job_definition_arn),
-        ):
+        ]
+        self.explainability: sagemaker.CfnModelExplainabilityJobDefinition | None = None
+        if m.explainability:
+            # SHAP feature attributions of the live traffic (SageMaker Clarify through Model
+            # Monitor): the analysis configuration and its baseline row come from the
+            # deployed version's MonitorBaseline output. Config validation allows it on a
+            # real-time single-model endpoint only.
+            ex = sagemaker.CfnModelExplainabilityJobDefinition
+            self.explainability = ex(
+                self,
+                "ModelExplainability",
+                model_explainability_app_specification=ex.ModelExplainabilityAppSpecificationProperty(
+                    image_uri=clarify_image(config.region),
+                    config_uri=f"{baseline}/{files.ANALYSIS_CONFIG}",
+                ),
+                model_explainability_job_input=ex.ModelExplainabilityJobInputProperty(
+                    endpoint_input=ex.EndpointInputProperty(
+                        endpoint_name=endpoint_name,
+                        local_path="/opt/ml/processing/input/endpoint",
+                    )
+                ),
+                **common(ex, "model_explainability"),
+            )
+            definitions.append(
+                ("MODEL_EXPLAINABILITY", self.explainability.attr_job_definition_arn)
+            )
+        self.schedules = []
+        for kind, definition in definitions:
             # Generated names (the definitions are immutable, so updates replace them);
             # the schedule takes the name, the last part of the ARN.
             definition = cdk.Fn.select(1, cdk.Fn.split("/", definition))

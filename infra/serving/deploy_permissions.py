@@ -33,6 +33,8 @@ MODEL_MONITOR_TYPES = (
     "AWS::SageMaker::ModelQualityJobDefinition",
     "AWS::SageMaker::MonitoringSchedule",
 )
+# monitoring.explainability (model_monitor.py): Clarify's feature-attribution job definition
+EXPLAINABILITY_TYPES = ("AWS::SageMaker::ModelExplainabilityJobDefinition",)
 # Every CloudFormation resource type a serving stack may contain (tests check the templates).
 RESOURCE_TYPES = (
     "AWS::IAM::Role",
@@ -46,6 +48,7 @@ RESOURCE_TYPES = (
     "AWS::ApplicationAutoScaling::ScalingPolicy",
     # production with monitoring.engine='model_monitor' (infra/monitoring/model_monitor.py)
     *MODEL_MONITOR_TYPES,
+    *EXPLAINABILITY_TYPES,
 )
 
 # Handler actions of those types that are deliberately not granted, with the reason.
@@ -109,6 +112,7 @@ class ServingUnit:
     output_stacks: tuple[str, ...]  # stacks whose outputs the template reads
     package_groups: tuple[str, ...]  # model package groups its models come from
     model_monitor: bool = False  # holds the Model Monitor schedules of its endpoint
+    explainability: bool = False  # and the model explainability one (monitoring.explainability)
 
 
 def package_groups(config: PlatformConfig, serving: ServingConfig) -> tuple[str, ...]:
@@ -145,6 +149,7 @@ def serving_units(config: PlatformConfig) -> tuple[ServingUnit, ServingUnit]:
                 output_stacks=tuple(outputs),
                 package_groups=package_groups(config, serving),
                 model_monitor=monitored,
+                explainability=monitored and config.monitoring.explainability,
             )
         )
     return units[0], units[1]
@@ -248,6 +253,7 @@ def grants(
                 "AWS::SageMaker::EndpointConfig",
                 # the Model Monitor role lives under the same path (model_monitor.py)
                 *(MODEL_MONITOR_TYPES if unit.model_monitor else ()),
+                *(EXPLAINABILITY_TYPES if unit.explainability else ()),
             ),
             conditions=(("StringEquals", "iam:PassedToService", sagemaker),),
         ),
@@ -371,6 +377,24 @@ def grants(
                 types=MODEL_MONITOR_TYPES[2:],
             ),
         ]
+    if unit.explainability:
+        # No handler permissions are published for this type (its provider schema has no
+        # handlers): the API's own Create/Describe/Delete, as for the other definitions.
+        out.append(
+            Grant(
+                "ExplainabilityJobDefinitions",
+                (
+                    "sagemaker:CreateModelExplainabilityJobDefinition",
+                    "sagemaker:DescribeModelExplainabilityJobDefinition",
+                    "sagemaker:DeleteModelExplainabilityJobDefinition",
+                    "sagemaker:AddTags",
+                    "sagemaker:DeleteTags",
+                    "sagemaker:ListTags",
+                ),
+                (arn("sagemaker", "model-explainability-job-definition/*"),),
+                types=EXPLAINABILITY_TYPES,
+            )
+        )
     if not serverless and (supports_kms(unit.serving.instance_type) or unit.serving.data_capture):
         out += [
             Grant(
@@ -468,6 +492,8 @@ WILDCARD_WHY = {
     "generated: a change replaces them",
     "MonitoringSchedules": "the Model Monitor schedules of this endpoint only, named "
     "<endpoint>-data-quality and <endpoint>-model-quality",
+    "ExplainabilityJobDefinitions": "the explainability job definition is immutable, so its "
+    "name is generated: a change replaces it",
     "Autoscaling": "scalable targets get a generated id (no ARN before they exist); the "
     "Describe* actions and GetMetricData take no resource",
     "TargetTrackingAlarms": "target tracking names its alarms TargetTracking-<resource id>-"

@@ -7,7 +7,8 @@ Values known only at release time come from a file, never from a boto3 call duri
       "xgboost":  {"package_arn": "arn:aws:sagemaker:<region>:<account>:model-package/<group>/<n>",
                    "image": "<ECR image URI>", "model_data_url": "s3://.../model.tar.gz",
                    "version": <n, int >= 1, equal to the ARN's last segment>,
-                   "target_model": "xgboost-v<n>.tar.gz"   (multi_model only, optional)},
+                   "target_model": "xgboost-v<n>.tar.gz"   (multi_model only, optional),
+                   "monitor_baseline": "s3://.../<execution>/MonitorBaseline"   (optional)},
       "baseline": {...same keys...}   (required only by kinds that serve it: multi_container),
       "resolved_at": "<ISO-8601 UTC time, e.g. 2026-11-29T02:10:47+00:00>"
     }
@@ -15,7 +16,10 @@ Values known only at release time come from a file, never from a boto3 call duri
 Extra keys are rejected so a typo cannot silently fall back to a default. ``target_model`` is
 the key, relative to the multi-model prefix ``mme/`` of the artifacts bucket, under which
 ``labctl release publish`` copies the package's artifact: what a client passes as
-``TargetModel``. Standard library only: labctl and the CDK app share this one schema.
+``TargetModel``. ``monitor_baseline`` is the prefix of the Model Monitor baseline files
+the training pipeline registered with that version (pipelines/monitor_baseline_step.py): the
+serving stack's Model Monitor schedules read the *deployed* version's. Standard library
+only: labctl and the CDK app share this one schema.
 """
 
 from __future__ import annotations
@@ -32,7 +36,7 @@ RELEASE_DIR = "release"
 REPO_ROOT = Path(__file__).resolve().parents[2]
 MODEL_KEYS = ("xgboost", "baseline")
 ENTRY_KEYS = ("package_arn", "image", "model_data_url", "version")
-OPTIONAL_ENTRY_KEYS = ("target_model",)
+OPTIONAL_ENTRY_KEYS = ("target_model", "monitor_baseline")
 TOP_KEYS = (*MODEL_KEYS, "resolved_at")
 MME_PREFIX = "mme/"  # in the artifacts bucket: the multi-model endpoint's ModelDataUrl
 # Which release models each serving kind hosts. The multi-model endpoint runs the XGBoost
@@ -136,6 +140,14 @@ def validate_release(
         url = entry["model_data_url"]
         if not isinstance(url, str) or not re.match(r"^s3://[^/]+/.+", url):
             raise ValueError(f"{where}.model_data_url must be an s3://bucket/key URI, got {url!r}")
+        baseline = entry.get("monitor_baseline")
+        if baseline is not None and (
+            not isinstance(baseline, str) or not re.match(r"^s3://[^/]+/.+[^/]$", baseline)
+        ):
+            raise ValueError(
+                f"{where}.monitor_baseline must be an s3://bucket/prefix URI without a "
+                f"trailing slash, got {baseline!r}"
+            )
         if "target_model" in entry and entry["target_model"] != mme_target_model(model, version):
             raise ValueError(
                 f"{where}.target_model {entry['target_model']!r} must be "
@@ -164,6 +176,7 @@ class PackageRef:
     model_data_url: str
     version: int
     target_model: str | None = None
+    monitor_baseline: str | None = None  # s3:// prefix of its Model Monitor baselines
 
 
 @dataclass(frozen=True)
@@ -188,6 +201,7 @@ class Release:
                 data[name]["model_data_url"],
                 data[name]["version"],
                 data[name].get("target_model"),
+                data[name].get("monitor_baseline"),
             )
             for name in MODEL_KEYS
             if name in data

@@ -53,7 +53,12 @@ class ServingStack(cdk.Stack):
             from infra.monitoring.model_monitor import ModelMonitorSchedules
 
             self.model_monitor = ModelMonitorSchedules(
-                self, "ModelMonitor", config=config, endpoint_name=endpoint_name, lake=lake
+                self,
+                "ModelMonitor",
+                config=config,
+                endpoint_name=endpoint_name,
+                lake=lake,
+                release=release,  # the deployed version's baselines
             )
         cdk.CfnOutput(self, "EndpointName", value=endpoint_name)
         # `labctl deploy status --expect-config` compares it with what the endpoint serves:

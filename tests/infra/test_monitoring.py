@@ -282,14 +282,24 @@ def test_every_n_hours_that_divides_the_day_is_accepted_for_model_monitor() -> N
 # ----------------------------------------------------------------------------- Model Monitor
 
 
+DEPLOYED_BASELINE = "s3://lab-artifacts/pipelines/lab-digits-training/exec-7/MonitorBaseline"
+
+
 def _model_monitor_config():  # type: ignore[no-untyped-def]
+    """No baseline override: the schedules read the deployed version's (the release's)."""
     return dataclasses.replace(
         load_profile("lab"),
-        monitoring=MonitoringConfig(
-            engine="model_monitor",
-            schedule_hours=6,
-            model_monitor_baseline_uri="s3://baselines-bucket/digits/v1",
-        ),
+        monitoring=MonitoringConfig(engine="model_monitor", schedule_hours=6, explainability=True),
+    )
+
+
+def _release_with_baseline():  # type: ignore[no-untyped-def]
+    from infra.platform import EXAMPLE_RELEASE
+    from infra.serving.release import Release
+
+    release = Release.from_file(EXAMPLE_RELEASE)
+    return dataclasses.replace(
+        release, xgboost=dataclasses.replace(release.xgboost, monitor_baseline=DEPLOYED_BASELINE)
     )
 
 
@@ -301,8 +311,7 @@ def model_monitor_stacks(tmp_path_factory: pytest.TempPathFactory) -> dict[str, 
     from aws_cdk import aws_sns as sns
 
     from infra.compliance.packs import ComplianceReport, add_compliance_gate
-    from infra.platform import EXAMPLE_RELEASE, cdk_json_context
-    from infra.serving.release import Release
+    from infra.platform import cdk_json_context
     from infra.stacks.monitoring_stack import MonitoringStack
     from infra.stacks.serving_stack import ServingStack
 
@@ -320,7 +329,7 @@ def model_monitor_stacks(tmp_path_factory: pytest.TempPathFactory) -> dict[str, 
             config=config,
             serving=config.serving,
             endpoint_name=config.endpoint_name,
-            release=Release.from_file(EXAMPLE_RELEASE),
+            release=_release_with_baseline(),
             alert_topic=topic,
             network=None,
             model_monitor=True,
@@ -352,7 +361,7 @@ def model_monitor(model_monitor_stacks: dict[str, Template]) -> Template:
 
 
 def test_model_monitor_schedules_data_and_model_quality(model_monitor: Template) -> None:
-    model_monitor.resource_count_is("AWS::SageMaker::MonitoringSchedule", 2)
+    model_monitor.resource_count_is("AWS::SageMaker::MonitoringSchedule", 3)  # + explainability
     for kind in ("DATA_QUALITY", "MODEL_QUALITY"):
         model_monitor.has_resource_properties(
             "AWS::SageMaker::MonitoringSchedule",
@@ -379,17 +388,130 @@ def test_model_monitor_schedules_data_and_model_quality(model_monitor: Template)
             ),
         },
     )
+
+
+def test_schedules_read_the_deployed_versions_baselines(model_monitor: Template) -> None:
+    """The release's monitor_baseline (the deployed version's MonitorBaseline output), not a
+    hand-set URI; the role may read exactly those files."""
     model_monitor.has_resource_properties(
         "AWS::SageMaker::DataQualityJobDefinition",
         {
             "DataQualityBaselineConfig": {
                 "ConstraintsResource": {
-                    "S3Uri": "s3://baselines-bucket/digits/v1/constraints.json"
+                    "S3Uri": f"{DEPLOYED_BASELINE}/data-quality/constraints.json"
                 },
-                "StatisticsResource": {"S3Uri": "s3://baselines-bucket/digits/v1/statistics.json"},
+                "StatisticsResource": {
+                    "S3Uri": f"{DEPLOYED_BASELINE}/data-quality/statistics.json"
+                },
             }
         },
     )
+    model_monitor.has_resource_properties(
+        "AWS::SageMaker::ModelQualityJobDefinition",
+        {
+            "ModelQualityBaselineConfig": {
+                "ConstraintsResource": {
+                    "S3Uri": f"{DEPLOYED_BASELINE}/model-quality/constraints.json"
+                }
+            }
+        },
+    )
+    (read,) = [
+        st
+        for policy in model_monitor.find_resources("AWS::IAM::Policy").values()
+        for st in policy["Properties"]["PolicyDocument"]["Statement"]
+        if st.get("Sid") == "Baselines"
+    ]
+    bucket_key = DEPLOYED_BASELINE.removeprefix("s3://")
+    assert sorted(read["Resource"]) == sorted(
+        f"arn:aws:s3:::{bucket_key}/{name}"
+        for name in (
+            "data-quality/statistics.json",
+            "data-quality/constraints.json",
+            "model-quality/constraints.json",
+            "explainability/analysis_config.json",
+        )
+    )
+
+
+def test_explainability_schedule_uses_clarify_and_the_versions_shap_config(
+    model_monitor: Template,
+) -> None:
+    model_monitor.has_resource_properties(
+        "AWS::SageMaker::ModelExplainabilityJobDefinition",
+        {
+            "ModelExplainabilityAppSpecification": {
+                # the SDK map's us-east-1 account for sagemaker-clarify-processing
+                "ImageUri": Match.string_like_regexp(
+                    r"^205585389593\.dkr\.ecr\.us-east-1\.amazonaws\.com/"
+                    r"sagemaker-clarify-processing:"
+                ),
+                "ConfigUri": f"{DEPLOYED_BASELINE}/explainability/analysis_config.json",
+            },
+            "ModelExplainabilityJobInput": {
+                "EndpointInput": Match.object_like({"EndpointName": "lab-digits"})
+            },
+            "NetworkConfig": Match.object_like({"EnableNetworkIsolation": True}),
+        },
+    )
+    model_monitor.has_resource_properties(
+        "AWS::SageMaker::MonitoringSchedule",
+        {
+            "MonitoringScheduleName": "lab-digits-model-explainability",
+            "MonitoringScheduleConfig": Match.object_like(
+                {"MonitoringType": "MODEL_EXPLAINABILITY"}
+            ),
+        },
+    )
+
+
+def test_explainability_is_off_by_default_and_adds_nothing(synth) -> None:  # type: ignore[no-untyped-def]
+    assert MonitoringConfig().explainability is False
+    template = Template.from_json(synth("lab").template("Serving"))
+    template.resource_count_is("AWS::SageMaker::ModelExplainabilityJobDefinition", 0)
+
+
+def test_baseline_override_wins_over_the_release() -> None:
+    from infra.monitoring.model_monitor import baseline_prefix
+
+    config = dataclasses.replace(
+        _model_monitor_config(),
+        monitoring=MonitoringConfig(
+            engine="model_monitor", model_monitor_baseline_uri="s3://other/baselines/v3"
+        ),
+    )
+    assert baseline_prefix(config, _release_with_baseline()) == "s3://other/baselines/v3"
+    assert baseline_prefix(_model_monitor_config(), _release_with_baseline()) == DEPLOYED_BASELINE
+
+
+def test_a_release_without_baselines_fails_at_synth_with_the_fix() -> None:
+    from infra.monitoring.model_monitor import baseline_prefix
+    from infra.platform import EXAMPLE_RELEASE
+    from infra.serving.release import Release
+
+    with pytest.raises(ConfigError, match="names no monitor_baseline.*labctl release resolve"):
+        baseline_prefix(_model_monitor_config(), Release.from_file(EXAMPLE_RELEASE))
+
+
+@pytest.mark.parametrize(
+    ("changes", "message"),
+    [
+        ({"engine": "custom", "explainability": True}, "set monitoring.engine='model_monitor'"),
+        (
+            {
+                "engine": "model_monitor",
+                "explainability": True,
+                "serving": {"kind": "multi_container"},
+            },
+            "explainability needs a real-time single-model endpoint, not multi_container",
+        ),
+    ],
+)
+def test_explainability_only_with_model_monitor_on_a_single_model(
+    changes: dict, message: str
+) -> None:
+    with pytest.raises(ConfigError, match=message):
+        _with(**changes)
 
 
 def test_model_monitor_results_feed_the_same_alarms_and_bridge(
@@ -412,9 +534,10 @@ def test_model_monitor_results_feed_the_same_alarms_and_bridge(
     assert "MonitoringScheduleArn" in rule["detail"]
 
 
-def test_model_monitor_needs_a_baseline() -> None:
-    with pytest.raises(ConfigError, match="model_monitor_baseline_uri"):
-        MonitoringConfig(engine="model_monitor")
+def test_a_baseline_override_must_be_an_s3_prefix() -> None:
+    MonitoringConfig(engine="model_monitor")  # optional: the release names the baselines
+    with pytest.raises(ConfigError, match="model_monitor_baseline_uri must be an s3://"):
+        MonitoringConfig(engine="model_monitor", model_monitor_baseline_uri="s3://bucket/x/")
 
 
 def test_multi_model_runner_may_list_the_xgboost_group(synth) -> None:  # type: ignore[no-untyped-def]
@@ -456,9 +579,11 @@ def test_the_deploying_role_may_create_what_model_monitor_adds_to_production(
         )
 
     for resource_type in types:
-        handlers = PROVIDER_SCHEMA_MANAGER.get_resource_schema(config.region, resource_type).schema[
-            "handlers"
-        ]
+        # (the explainability definition's schema publishes no handlers: its grant is
+        # checked in test_the_deploying_role_may_create_the_explainability_definition)
+        handlers = PROVIDER_SCHEMA_MANAGER.get_resource_schema(
+            config.region, resource_type
+        ).schema.get("handlers", {})
         needed = {
             a
             for h in ("create", "read", "update", "delete")
@@ -490,3 +615,18 @@ def test_the_deploying_role_may_create_what_model_monitor_adds_to_production(
     assert schedules.resources == (
         "arn:aws:sagemaker:us-east-1:111111111111:monitoring-schedule/lab-digits-*",
     )
+
+
+def test_the_deploying_role_may_create_the_explainability_definition() -> None:
+    from infra.serving.deploy_permissions import grants, serving_units
+
+    config = _model_monitor_config()
+    staging, production = serving_units(config)
+    assert production.explainability and not staging.explainability
+    derived = grants(
+        production, account=config.account, region=config.region, qualifier="q", key_arn="k"
+    )
+    actions = {a for g in derived for a in g.actions}
+    assert "sagemaker:CreateModelExplainabilityJobDefinition" in actions
+    passed = next(g for g in derived if g.sid == "PassHostingRole")
+    assert "AWS::SageMaker::ModelExplainabilityJobDefinition" in passed.types

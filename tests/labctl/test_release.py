@@ -92,6 +92,50 @@ def test_resolve_takes_the_newest_approved_and_ignores_pending_and_rejected() ->
 
 
 @mock_aws
+def test_resolve_names_the_versions_model_monitor_baselines(tmp_path: Path) -> None:
+    """The release carries the prefix of the baselines registered with the approved version
+    (its ModelMetrics), so the serving stack's schedules read the deployed version's; a
+    version registered without them gets no key."""
+    sm = boto3.client("sagemaker", region_name=REGION)
+    _registry(sm, ["Approved"], [])
+    prefix = "s3://art/pipelines/lab-digits-training/exec-2/MonitorBaseline"
+    sm.create_model_package(
+        ModelPackageGroupName=XGB,
+        ModelApprovalStatus="Approved",
+        InferenceSpecification={
+            "Containers": [{"Image": "img:2", "ModelDataUrl": "s3://models/2/model.tar.gz"}],
+            "SupportedContentTypes": ["text/csv"],
+            "SupportedResponseMIMETypes": ["text/csv"],
+        },
+        ModelMetrics={
+            "ModelDataQuality": {
+                "Statistics": {
+                    "ContentType": "application/json",
+                    "S3Uri": f"{prefix}/data-quality/statistics.json",
+                }
+            }
+        },
+    )
+    release = resolve_release(sm, _config("real_time"))
+    assert release["xgboost"]["version"] == 2
+    assert release["xgboost"]["monitor_baseline"] == prefix
+    path = tmp_path / "r.json"
+    path.write_text(json.dumps(release))
+    assert load_release(path)["xgboost"]["monitor_baseline"] == prefix
+    from infra.serving.release import Release
+
+    assert Release.from_file(path).xgboost.monitor_baseline == prefix
+    # the first version has no ModelMetrics: no key (the serving stack then asks for one)
+    from labctl.release import monitor_baseline_prefix
+
+    first = sm.list_model_packages(ModelPackageGroupName=XGB, SortBy="CreationTime")[
+        "ModelPackageSummaryList"
+    ]
+    arns = sorted(p["ModelPackageArn"] for p in first)
+    assert monitor_baseline_prefix(sm.describe_model_package(ModelPackageName=arns[0])) is None
+
+
+@mock_aws
 @pytest.mark.parametrize("kind", ["real_time", "serverless", "multi_model"])
 def test_kinds_without_the_baseline_resolve_with_no_baseline_approved(kind: str) -> None:
     """A first release approves only XGBoost: kinds that never host the baseline must not ask
@@ -188,6 +232,7 @@ def test_written_release_is_stable_reviewable_json_in_a_new_folder(tmp_path: Pat
         (lambda r: r["baseline"].update(version="1"), "must be a positive integer"),
         (lambda r: r["baseline"].update(model_data_url="/tmp/m"), "s3://bucket/key"),
         (lambda r: r.update(resolved_at="yesterday"), "not an ISO-8601 time"),
+        (lambda r: r["xgboost"].update(monitor_baseline="/tmp/b"), "monitor_baseline must be"),
     ],
 )
 def test_load_rejects_malformed_files(tmp_path: Path, mutate: Any, message: str) -> None:
