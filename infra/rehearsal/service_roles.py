@@ -417,6 +417,18 @@ def _drift_writes(a: Assembly, r: Resource, p: Props) -> list[str]:
     return [_s3_objects(f"s3://{env['ARTIFACTS_BUCKET']}/{env['OUTPUT_PREFIX']}")]
 
 
+DOC_GROUND_TRUTH = (
+    "https://docs.aws.amazon.com/sagemaker/latest/dg/model-monitor-model-quality-merge.html"
+)
+
+
+def _ground_truth_env(p: Props) -> dict[str, str]:
+    """The ground-truth upload's environment (infra/monitoring/ground_truth.py): it reads the
+    raw zone's events and writes Model Monitor's ground-truth layout."""
+    env = p.get("Environment", {}).get("Variables", {})
+    return {k: str(v) for k, v in env.items()} if "GROUND_TRUTH_PREFIX" in env else {}
+
+
 def _schedule_target(p: Props) -> Props:
     target: Props = p.get("Target", {})
     return target
@@ -633,6 +645,39 @@ ROWS: tuple[ServiceRequirement, ...] = (
         ("sagemaker:CreateProcessingJob", "sagemaker:DescribeProcessingJob"),
         lambda a, r, p: [a.arn("sagemaker", f"processing-job/{_drift_env(p)['JOB_PREFIX']}-x")],
         DOC_PROCESSING_ROLE,
+    ),
+    ServiceRequirement(
+        "ground-truth-reads-raw-events",
+        "AWS::Lambda::Function",
+        lambda a, r, p: [str(p["Role"])],
+        lambda a, r, p: bool(_ground_truth_env(p)),
+        ("s3:GetObject",),
+        lambda a, r, p: [_s3_objects(f"s3://{_ground_truth_env(p)['RAW_BUCKET']}/events")],
+        DOC_GROUND_TRUTH,
+    ),
+    ServiceRequirement(
+        "ground-truth-lists-raw-hours",
+        "AWS::Lambda::Function",
+        lambda a, r, p: [str(p["Role"])],
+        lambda a, r, p: bool(_ground_truth_env(p)),
+        ("s3:ListBucket",),
+        lambda a, r, p: [f"arn:aws:s3:::{_ground_truth_env(p)['RAW_BUCKET']}"],
+        DOC_GROUND_TRUTH,
+    ),
+    ServiceRequirement(
+        "ground-truth-writes-its-prefix",
+        "AWS::Lambda::Function",
+        lambda a, r, p: [str(p["Role"])],
+        lambda a, r, p: bool(_ground_truth_env(p)),
+        ("s3:PutObject",),
+        lambda a, r, p: [
+            _s3_objects(
+                f"s3://{_ground_truth_env(p)['ARTIFACTS_BUCKET']}/"
+                f"{_ground_truth_env(p)['GROUND_TRUTH_PREFIX']}",
+                "2026/11/29/01/events.jsonl",
+            )
+        ],
+        DOC_GROUND_TRUTH,
     ),
     ServiceRequirement(
         "scheduler-invokes-its-target",

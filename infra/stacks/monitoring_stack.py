@@ -7,7 +7,8 @@ rules, alarms, a dashboard and roles. It watches the endpoint by name
 (``config.endpoint_name``), so it exists before any release: the runner looks up the deployed
 version at run time and reports "no data" while there is no endpoint. With
 ``engine='model_monitor'`` the schedules themselves need the endpoint, so they deploy with the
-production serving stack; this stack turns their executions into the same metrics and alarms.
+production serving stack; this stack turns their executions into the same metrics and alarms
+and uploads the raw zone's labels as the model-quality job's ground truth.
 """
 
 from __future__ import annotations
@@ -45,4 +46,11 @@ class MonitoringStack(cdk.Stack):
             alert_topic=alert_topic,
             model_monitor=model_monitor,
         )
+        if model_monitor:
+            # Model Monitor's model-quality job merges ground truth in its own layout.
+            from infra.monitoring.ground_truth import GroundTruthUpload
+
+            self.ground_truth = GroundTruthUpload(
+                self, "GroundTruth", lake=lake, log_key=self.monitoring.log_key
+            )
         cdk.CfnOutput(self, "DashboardName", value=self.monitoring.dashboard.dashboard_name)

@@ -519,7 +519,9 @@ def test_model_monitor_results_feed_the_same_alarms_and_bridge(
 ) -> None:
     model_monitor = model_monitor_stacks["Monitoring"]
     model_monitor.resource_count_is("AWS::SageMaker::MonitoringSchedule", 0)  # with the endpoint
-    model_monitor.resource_count_is("AWS::Scheduler::Schedule", 0)  # no own drift job
+    # no own drift job: the one schedule is the hourly ground-truth upload
+    (schedule,) = model_monitor.find_resources("AWS::Scheduler::Schedule").values()
+    assert "ground truth" in schedule["Properties"]["Description"]
     alarms = [
         r["Properties"]["MetricName"]
         for r in model_monitor.find_resources("AWS::CloudWatch::Alarm").values()
@@ -630,3 +632,70 @@ def test_the_deploying_role_may_create_the_explainability_definition() -> None:
     assert "sagemaker:CreateModelExplainabilityJobDefinition" in actions
     passed = next(g for g in derived if g.sid == "PassHostingRole")
     assert "AWS::SageMaker::ModelExplainabilityJobDefinition" in passed.types
+
+
+def test_ground_truth_upload_writes_only_the_prefix_the_model_quality_job_reads(
+    model_monitor_stacks: dict[str, Template],
+) -> None:
+    """Hourly, its own role: read raw events, put under monitoring/ground-truth/ only; the
+    model-quality job definition reads that same prefix."""
+    monitoring = model_monitor_stacks["Monitoring"]
+    monitoring.has_resource_properties(
+        "AWS::Scheduler::Schedule",
+        {"ScheduleExpression": "rate(1 hour)", "Description": Match.string_like_regexp("truth")},
+    )
+    (function,) = [
+        f["Properties"]
+        for f in monitoring.find_resources("AWS::Lambda::Function").values()
+        if f["Properties"]["Handler"] == "ground_truth.handler"
+    ]
+    env = function["Environment"]["Variables"]
+    assert env["GROUND_TRUTH_PREFIX"] == "monitoring/ground-truth"
+    assert env["LOOKBACK_HOURS"] == "2"
+    role = function["Role"]["Fn::GetAtt"][0]
+    statements = [
+        st
+        for policy in monitoring.find_resources("AWS::IAM::Policy").values()
+        if {"Ref": role} in policy["Properties"]["Roles"]
+        for st in policy["Properties"]["PolicyDocument"]["Statement"]
+    ]
+    puts = [st for st in statements if "s3:PutObject" in st["Action"]]
+    assert len(puts) == 1
+    assert json.dumps(puts[0]["Resource"]).endswith('"/monitoring/ground-truth/*"]]}')
+    assert not [st for st in statements if any("Delete" in a for a in st["Action"])]
+    serving = model_monitor_stacks["Serving"]
+    serving.has_resource_properties(
+        "AWS::SageMaker::ModelQualityJobDefinition",
+        {
+            "ModelQualityJobInput": Match.object_like(
+                {
+                    "GroundTruthS3Input": {
+                        "S3Uri": Match.object_like(
+                            {"Fn::Join": ["", Match.array_with(["/monitoring/ground-truth"])]}
+                        )
+                    }
+                }
+            )
+        },
+    )
+
+
+def test_rehearsal_covers_the_ground_truth_role(
+    synth, model_monitor_stacks: dict[str, Template]
+) -> None:  # type: ignore[no-untyped-def]
+    """The profiles rehearse the custom engine only, so the Model Monitor copy is rehearsed
+    here: the ground-truth function's role meets its rows (read events, list hours, write
+    the ground-truth prefix), with no finding against it."""
+    from infra.rehearsal import rehearse
+    from infra.rehearsal.assembly import Assembly
+
+    config = _model_monitor_config()
+    templates = dict(synth("lab").templates)  # the lab copy, with the Model Monitor units
+    for unit, template in model_monitor_stacks.items():
+        templates[config.stack_name(unit)] = template.to_json()
+    report = rehearse(Assembly(templates, config.account, config.region), lint=False)
+    rows = {str(r) for r in report.requirements if "ground-truth" in str(r)}
+    for row in ("reads-raw-events", "lists-raw-hours", "writes-its-prefix"):
+        assert any(f"ground-truth-{row}" in r for r in rows), rows
+    role_findings = [f for f in report.findings if "GroundTruth" in str(f)]
+    assert role_findings == [], role_findings
