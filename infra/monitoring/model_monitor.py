@@ -14,7 +14,8 @@ violations into the same metrics, so the same alarms and the same retrain bridge
 Prerequisites it relies on (Developer Guide, "Model quality monitoring"): clients send an
 ``InferenceId`` with each request (the join key), the captured output's first CSV column is
 the predicted label, and labels are uploaded as ground-truth JSON lines
-(``groundTruthData``/``eventMetadata.eventId``) under ``GROUND_TRUTH_PREFIX/yyyy/mm/dd/hh/``.
+(``groundTruthData``/``eventMetadata.eventId``) under ``GROUND_TRUTH_PREFIX/yyyy/mm/dd/hh/``
+(the Monitoring stack's hourly upload does it: infra/monitoring/ground_truth.py).
 """
 
 from __future__ import annotations
