@@ -20,7 +20,7 @@ import numpy as np
 
 from labctl.errors import OperationFailed
 
-# One producer --drift spec per kind (labctl/producer.py parse_drift), at the strength the
+# One producer --drift spec per kind (labctl/producer/drift.py parse_drift), at the strength the
 # lab injects and the tests require the drift job to detect.
 DEFAULT_DRIFTS = {
     "shift": "shift=2",

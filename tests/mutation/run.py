@@ -32,7 +32,7 @@ REPO = Path(__file__).resolve().parents[2]
 # module -> (files to mutate, the fast test files that cover them)
 MODULES: dict[str, tuple[tuple[str, ...], tuple[str, ...]]] = {
     "producer": (
-        ("labctl/producer.py",),
+        ("labctl/producer",),
         ("tests/labctl/test_ingest.py", "tests/labctl/test_ingest_kinesis.py"),
     ),
     "executor": (
