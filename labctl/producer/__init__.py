@@ -54,6 +54,7 @@ from labctl.producer.lake import (
     read_lake,
     write_lake_records,
     write_local_lake,
+    write_object,
 )
 from labctl.producer.readers import (
     DIGITS_SOURCE,
@@ -109,6 +110,7 @@ __all__ = [
     "validate_stream",
     "write_lake_records",
     "write_local_lake",
+    "write_object",
     "write_rejected",
     "write_undelivered",
 ]
