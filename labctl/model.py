@@ -25,7 +25,9 @@ STATUS = {"approve": "Approved", "reject": "Rejected"}
 
 
 def local_registry_path(workdir: Path) -> Path:
-    return workdir / "registry" / "registry.json"
+    from labctl.local_registry import LocalRegistry
+
+    return LocalRegistry(workdir).path
 
 
 def read_local(workdir: Path) -> dict[str, Any]:
@@ -215,17 +217,18 @@ def target_groups(args: argparse.Namespace) -> list[str]:
         raise UsageError("--version picks one version of one group: drop --both")
     if args.group:
         return [args.group]
+    from infra.config import ConfigError, load_profile
+
+    try:
+        config = load_profile(args.profile)
+    except ConfigError as err:
+        raise UsageError(f"profile {args.profile!r}: {err}") from err
     if args.local:
-        from labctl.local_endpoint.registry import BASELINE_GROUP, XGBOOST_GROUP
+        from labctl.local_registry import LocalRegistry
 
-        xgboost, baseline = XGBOOST_GROUP, BASELINE_GROUP
+        local = LocalRegistry.for_profile(Path(args.workdir), config)
+        xgboost, baseline = local.xgboost_group, local.baseline_group
     else:
-        from infra.config import ConfigError, load_profile
-
-        try:
-            config = load_profile(args.profile)
-        except ConfigError as err:
-            raise UsageError(f"profile {args.profile!r}: {err}") from err
         xgboost, baseline = config.model_package_group, config.baseline_package_group
     if args.both:
         return [xgboost, baseline]

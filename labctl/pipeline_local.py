@@ -43,7 +43,9 @@ LOCAL_CHAMPION = "s3://local-champion/"
 def local_champion(workdir: Path, group: str) -> Path | None:
     """The champion in the lab: the newest Approved version of ``group`` in the local
     registry (not the newest version: a pending or rejected one is no champion)."""
-    path = workdir / "registry" / "registry.json"
+    from pipelines.local import registry_file
+
+    path = registry_file.location(workdir)
     if not path.is_file():
         return None
     versions = json.loads(path.read_text()).get("groups", {}).get(group, {}).get("versions", [])

@@ -24,6 +24,7 @@ from graphlib import CycleError, TopologicalSorter
 from pathlib import Path
 from typing import Any
 
+from pipelines.local import registry_file
 from pipelines.local.errors import DefinitionError, PropertyReferenceError, StepFailed
 from pipelines.local.steps import STEP_EXECUTORS
 from pipelines.local.steps.base import text
@@ -151,7 +152,7 @@ class LocalExecution:
         # <workdir>/pipeline/latest and .../report point at the newest finished run.
         self.pipeline_dir = self.workdir / "pipeline" / "executions" / self.execution_id
         self.report_dir = self.pipeline_dir / "report"
-        self.registry_path = self.workdir / "registry" / "registry.json"
+        self.registry_path = registry_file.location(self.workdir)
         self.code_dir = Path(code_dir or Path(__file__).resolve().parents[2] / "model_code")
         self.nthread = nthread
         self.log = log
