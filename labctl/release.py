@@ -30,6 +30,7 @@ from infra.serving.release import (
     MODEL_KEYS,
     REPO_ROOT,
     mme_target_model,
+    read_release,
     release_groups,
     release_path,
     served_models,
@@ -181,24 +182,8 @@ def write_release(path: Path | str, release: Mapping[str, Any]) -> Path:
     return path
 
 
-def load_release(
-    path: Path | str,
-    groups: Mapping[str, str] | None = None,
-    required: tuple[str, ...] = ("xgboost",),
-) -> dict[str, Any]:
-    """Read and validate a release file; ValueError with the path for anything wrong."""
-    path = Path(path)
-    try:
-        text = path.read_text()
-    except FileNotFoundError as err:
-        raise ValueError(
-            f"{path}: no release file; run `labctl release resolve --profile <profile>`"
-        ) from err
-    try:
-        data = json.loads(text)
-    except json.JSONDecodeError as err:
-        raise ValueError(f"{path}: not valid JSON ({err})") from err
-    return validate_release(data, str(path), groups, required)
+# Read and validate a release file (the one reader: infra/serving/release.py).
+load_release = read_release
 
 
 def release_for(config: Any, root: Path = REPO_ROOT) -> dict[str, Any] | None:

@@ -11,8 +11,8 @@ from pathlib import Path
 from infra.compliance.packs import ComplianceReport, acknowledgements
 from infra.config import ConfigError, PlatformConfig, load_profile
 from infra.cost.idle import check_budget
-from infra.platform import EXAMPLE_RELEASE, cdk_json_context, new_app
-from infra.serving.release import Release, release_groups, release_path, served_models
+from infra.platform import cdk_json_context, new_app
+from infra.serving.release import Release, choose_release
 from labctl.errors import OperationFailed, UsageError
 
 
@@ -54,23 +54,10 @@ class SynthSummary:
 
 
 def resolve_release(config: PlatformConfig, choice: str | None) -> tuple[Release | None, str]:
-    """``example``: the example packages; ``none``; a path; default: release/<env>.json if any."""
-    if choice == "none":
-        return None, "serving left out (--release none)"
-    if choice == "example":
-        path = EXAMPLE_RELEASE
-    elif choice:
-        path = Path(choice)
-    else:
-        path = release_path(config.env_name)
-        if not path.is_file():
-            return None, f"serving left out: no {path} (labctl release resolve writes it)"
+    """``example``: the example packages; ``none``; a path; default: release/<env>.json if any
+    (infra.serving.release.choose_release, which app.py calls too)."""
     try:
-        # The example names illustrative packages of no environment's groups.
-        example = Path(path).resolve() == EXAMPLE_RELEASE.resolve()
-        groups = None if example else release_groups(config)
-        release = Release.from_file(path, groups, served_models(config.serving.kind))
-        return release, f"serving {config.serving.kind} from {path}"
+        return choose_release(config, choice)
     except ValueError as err:
         raise UsageError(str(err)) from err
 
