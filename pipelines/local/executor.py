@@ -15,7 +15,6 @@ import os
 import re
 import secrets
 import shutil
-import tarfile
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass, field
@@ -24,6 +23,7 @@ from graphlib import CycleError, TopologicalSorter
 from pathlib import Path
 from typing import Any
 
+from model_code.archive import extract
 from pipelines.local import registry_file
 from pipelines.local.errors import DefinitionError, PropertyReferenceError, StepFailed
 from pipelines.local.steps import STEP_EXECUTORS
@@ -459,8 +459,5 @@ def run_local(
 
 
 def extract_model(archive: Path, target: Path) -> Path:
-    """Unpack a model.tar.gz (used by tests and by later serving stages)."""
-    target.mkdir(parents=True, exist_ok=True)
-    with tarfile.open(archive) as tar:
-        tar.extractall(target, filter="data")
-    return target
+    """Unpack a model.tar.gz (used by tests): model_code.archive.extract, the one reader."""
+    return extract(archive, target)
