@@ -17,19 +17,13 @@ from datetime import date
 from pathlib import Path
 from typing import Any
 
-from infra.config import ConfigError, PlatformConfig, ServingKind, load_profile
+from infra.config import SERVING_KINDS, ConfigError, PlatformConfig, ServingKind, load_profile
 from infra.cost.idle import KINDS, IdleCost, PriceError, PriceTable, idle_cost
 from labctl.errors import UsageError
 
 PRICE_NOTE = (
     "not counted: S3 and log storage, requests, data transfer; prices are marked 'verify' "
     "in infra/cost/prices.json"
-)
-SERVING_KINDS: tuple[ServingKind, ...] = (
-    "real_time",
-    "serverless",
-    "multi_model",
-    "multi_container",
 )
 
 

@@ -50,3 +50,13 @@ def test_the_environments_file_is_checked_against_its_groups(tmp_path: Path) -> 
     shutil.copy(EXAMPLE_RELEASE, tmp_path / "release" / "lab.json")
     with pytest.raises(ValueError, match="expected 'lab-digits-xgboost'"):
         choose_release(config, None, tmp_path)
+
+
+def test_every_serving_kind_says_which_release_models_it_hosts() -> None:
+    """A kind added to ServingKind (infra/config.py, the one list) must also say which
+    release models it serves, or its first release could not be checked."""
+    from infra.config import SERVING_KINDS
+    from infra.serving.release import SERVED_MODELS
+
+    assert set(SERVED_MODELS) == set(SERVING_KINDS)
+    assert all(models and models[0] == "xgboost" for models in SERVED_MODELS.values())
