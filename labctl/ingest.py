@@ -19,7 +19,7 @@ from pathlib import Path
 from typing import Any
 
 from labctl.errors import OperationFailed, UsageError
-from labctl.paths import default_workdir, workdir_help
+from labctl.options import BOTO3_REGION, add_region, add_workdir
 from labctl.producer import (
     MAX_RECORDS_PER_CALL,
     Backoff,
@@ -382,7 +382,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     )
     parser.add_argument("--file", help="CSV or Parquet file of events")
     parser.add_argument("--digits", action="store_true", help="the built-in Digits dataset")
-    parser.add_argument("--region", help="AWS region (default: the boto3 chain)")
+    add_region(parser, default=BOTO3_REGION)
     parser.add_argument(
         "--dry-run", action="store_true", help="validate and print the batch plan, send nothing"
     )
@@ -416,7 +416,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         help="reuse the run id a previous run printed, to resume it without duplicates "
         "(default: --file: from the file's content; --digits: new each run)",
     )
-    parser.add_argument("--workdir", default=default_workdir(), help=workdir_help())
+    add_workdir(parser)
     parser.add_argument(
         "--rejected-report",
         help="JSON lines of rejected rows (row, reasons, record); default "

@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from labctl.errors import OperationFailed, UsageError
-from labctl.paths import default_workdir, workdir_help
+from labctl.options import add_profile, add_workdir
 
 
 @dataclass
@@ -253,8 +253,8 @@ def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
         epilog=f"stages, in order:\n{stages}",
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
-    parser.add_argument("--profile", default="lab", help="config/<profile>.json (default lab)")
-    parser.add_argument("--workdir", default=default_workdir(), help=workdir_help())
+    add_profile(parser)
+    add_workdir(parser)
     parser.add_argument("--only", metavar="STAGES", help="comma-separated stage names to run")
     parser.add_argument("--skip", metavar="STAGES", help="comma-separated stage names to skip")
     parser.add_argument(

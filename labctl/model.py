@@ -19,7 +19,7 @@ from pathlib import Path
 from typing import Any
 
 from labctl.errors import OperationFailed, UsageError
-from labctl.paths import default_workdir, workdir_help
+from labctl.options import add_profile, add_region, add_workdir
 
 STATUS = {"approve": "Approved", "reject": "Rejected"}
 
@@ -265,9 +265,9 @@ def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
     )
     listing.add_argument("--group", help="one group (default: every group)")
     listing.add_argument("--local", action="store_true", help="the lab's local registry")
-    listing.add_argument("--workdir", default=default_workdir(), help=workdir_help())
-    listing.add_argument("--profile", default="lab", help="cloud: whose groups to list")
-    listing.add_argument("--region", help="AWS region (cloud)")
+    add_workdir(listing)
+    add_profile(listing, "whose groups to list")
+    add_region(listing, "cloud")
     listing.set_defaults(handler=run_list)
     for name in STATUS:
         p = commands.add_parser(
@@ -292,10 +292,10 @@ def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
             action="store_true",
             help="the newest version of the XGBoost and of the baseline group",
         )
-        p.add_argument("--profile", default="lab", help="profile naming the groups (default lab)")
+        add_profile(p, "the profile naming the groups")
         p.add_argument("--version", type=int, help="version (default: the newest)")
         p.add_argument("--description", help="why (recorded with the status)")
         p.add_argument("--local", action="store_true", help="the lab's local registry")
-        p.add_argument("--workdir", default=default_workdir(), help=workdir_help())
-        p.add_argument("--region", help="AWS region (cloud)")
+        add_workdir(p)
+        add_region(p, "cloud")
         p.set_defaults(handler=run)

@@ -18,7 +18,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from labctl.errors import OperationFailed, UsageError
-from labctl.paths import default_workdir, workdir_help
+from labctl.options import add_profile, add_region, add_workdir
 
 if TYPE_CHECKING:
     from pipelines.local.executor import RunResult
@@ -269,7 +269,7 @@ def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
     run_parser.add_argument(
         "--local", action="store_true", help="execute the rendered JSON on this machine"
     )
-    run_parser.add_argument("--workdir", default=default_workdir(), help=workdir_help())
+    add_workdir(run_parser)
     run_parser.add_argument(
         "--param",
         action="append",
@@ -281,13 +281,11 @@ def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
         "--pipeline-name",
         help="deployed pipeline (cloud run; default: the --profile's, e.g. lab-digits-training)",
     )
-    run_parser.add_argument("--region", help="AWS region for the cloud run")
+    add_region(run_parser, "the cloud run")
     run_parser.add_argument(
         "--upsert",
         action="store_true",
         help="cloud: first create/update the pipeline from the current code and --profile",
     )
-    run_parser.add_argument(
-        "--profile", default="lab", help="profile for --upsert and the default pipeline name"
-    )
+    add_profile(run_parser, "for --upsert and the default pipeline name")
     run_parser.set_defaults(handler=run)

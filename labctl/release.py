@@ -37,6 +37,7 @@ from infra.serving.release import (
     validate_release,
 )
 from labctl.errors import OperationFailed, UsageError
+from labctl.options import BOTO3_REGION, add_profile, add_region
 
 # Never bundled: local environments, build output, lab state and caches.
 EXCLUDED_PARTS = frozenset(
@@ -422,8 +423,8 @@ def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
     commands = parser.add_subparsers(dest="release_command", required=True, metavar="ACTION")
 
     p = commands.add_parser("resolve", help="write release/<env>.json from the model registry")
-    p.add_argument("--profile", default="lab", help="config/<profile>.json (default lab)")
-    p.add_argument("--region", help="AWS region (default: the profile's)")
+    add_profile(p)
+    add_region(p)
     p.add_argument("--out", help="release file (default release/<env_name>.json in the repo)")
     p.set_defaults(handler=run_resolve)
 
@@ -431,17 +432,17 @@ def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
         "publish",
         help="multi_model: copy the released artifacts to mme/<target_model> (no-op otherwise)",
     )
-    p.add_argument("--profile", default="lab", help="config/<profile>.json (default lab)")
+    add_profile(p)
     p.add_argument("--bucket", required=True, help="the artifacts bucket (the MME's S3 prefix)")
     p.add_argument("--kms-key-id", required=True, help="the lake key (SSE-KMS of the copies)")
     p.add_argument("--release", help="release file (default release/<env_name>.json)")
-    p.add_argument("--region", help="AWS region (default: the profile's)")
+    add_region(p)
     p.set_defaults(handler=run_publish)
 
     p = commands.add_parser("upload", help="zip the source and put it in the pipeline bucket")
     p.add_argument("--bucket", required=True, help="versioned source bucket")
     p.add_argument("--key", default="source/bundle.zip", help="object key (default %(default)s)")
     p.add_argument("--kms-key-id", help="KMS key for SSE-KMS (default: the bucket's default key)")
-    p.add_argument("--region", help="AWS region")
+    add_region(p, default=BOTO3_REGION)
     p.add_argument("--dry-run", action="store_true", help="build the bundle, upload nothing")
     p.set_defaults(handler=run_upload)

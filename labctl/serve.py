@@ -28,7 +28,7 @@ from labctl.local_endpoint.registry import (
     settings_from_registry,
 )
 from labctl.local_registry import LocalRegistry
-from labctl.paths import default_workdir, workdir_help
+from labctl.options import add_profile, add_workdir
 
 CLOUD_MESSAGE = (
     "serving in the cloud is deployed by CDK; use --local, or labctl invoke "
@@ -284,8 +284,8 @@ def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
     parser.add_argument(
         "--local", action="store_true", help="serve on 127.0.0.1 from the lab's local registry"
     )
-    parser.add_argument("--profile", default="lab", help="profile whose serving settings apply")
-    parser.add_argument("--workdir", default=default_workdir(), help=workdir_help())
+    add_profile(parser, "whose serving settings apply")
+    add_workdir(parser)
     parser.add_argument("--kind", choices=KINDS, help="override the profile's serving.kind")
     parser.add_argument("--port", type=int, default=0, help="0 picks a free port")
     parser.add_argument(

@@ -14,6 +14,7 @@ from infra.cost.idle import check_budget
 from infra.platform import cdk_json_context, new_app
 from infra.serving.release import Release, choose_release
 from labctl.errors import OperationFailed, UsageError
+from labctl.options import add_account, add_profile, add_region
 
 
 @dataclass(frozen=True)
@@ -142,9 +143,9 @@ def run(args: argparse.Namespace) -> int:
 
 def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
     parser = sub.add_parser("synth", help="synthesize a profile through the compliance gate")
-    parser.add_argument("--profile", default="lab", help="config/<profile>.json (default lab)")
-    parser.add_argument("--account", help="override the profile's 12-digit account id")
-    parser.add_argument("--region", help="override the profile's region")
+    add_profile(parser)
+    add_account(parser)
+    add_region(parser)
     parser.add_argument("--outdir", help="cloud assembly folder (default cdk.out.<profile>)")
     parser.add_argument(
         "--release",
