@@ -19,6 +19,7 @@ from typing import TYPE_CHECKING, Any
 
 from labctl.errors import OperationFailed, UsageError
 from labctl.options import add_profile, add_region, add_workdir
+from labctl.paths import lake_raw
 
 if TYPE_CHECKING:
     from pipelines.local.executor import RunResult
@@ -32,7 +33,7 @@ def default_mounts(workdir: Path, settings: PipelineSettings) -> dict[str, Path]
     each execution's own folder (run_local's output_prefix), never to a shared one."""
     raw_bucket = settings.input_data_url.removeprefix("s3://").split("/", 1)[0]
     return {
-        f"s3://{raw_bucket}/": workdir / "lake" / "raw",
+        f"s3://{raw_bucket}/": lake_raw(workdir),
         settings.code + "/": REPO / "model_code",
     }
 

@@ -137,9 +137,8 @@ def plan_batches(
     max_records: int = MAX_RECORDS_PER_CALL,
     max_bytes: int = MAX_BYTES_PER_CALL,
 ) -> list[list[Record]]:
-    """Greedy split in input order: a batch closes when the next record would break a limit."""
-    if not 1 <= max_records <= MAX_RECORDS_PER_CALL:
-        raise UsageError(f"batch size must be 1-{MAX_RECORDS_PER_CALL}, got {max_records}")
+    """Greedy split in input order: a batch closes when the next record would break a limit.
+    (iter_batches checks the batch size; list() runs it, so a bad size raises here too.)"""
     return list(iter_batches(records, max_records, max_bytes))
 
 
