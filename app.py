@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import os
 import sys
-from pathlib import Path
 
 # jsii prints a Node-20 end-of-life banner on every run; the CLI needs no telemetry offline.
 os.environ.setdefault("JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION", "20")
@@ -18,13 +17,8 @@ import aws_cdk as cdk  # noqa: E402  (after the environment it reads)
 
 from infra.config import ConfigError, load_profile  # noqa: E402
 from infra.cost.idle import check_budget  # noqa: E402
-from infra.platform import EXAMPLE_RELEASE, cdk_json_context, new_app  # noqa: E402
-from infra.serving.release import (  # noqa: E402
-    Release,
-    release_groups,
-    release_path,
-    served_models,
-)
+from infra.platform import cdk_json_context, new_app  # noqa: E402
+from infra.serving.release import choose_release  # noqa: E402
 
 
 def main() -> None:
@@ -39,20 +33,15 @@ def main() -> None:
     except ConfigError as err:
         print(f"configuration error in profile {profile!r}: {err}", file=sys.stderr)
         sys.exit(2)
-    # The approved packages to serve: -c release=PATH, else release/<env>.json when present.
-    release_file = probe.node.try_get_context("release") or release_path(config.env_name)
-    release = None
-    if Path(release_file).is_file():
-        try:
-            # The example names illustrative packages of no environment's groups.
-            example = Path(release_file).resolve() == EXAMPLE_RELEASE.resolve()
-            groups = None if example else release_groups(config)
-            release = Release.from_file(release_file, groups, served_models(config.serving.kind))
-        except ValueError as err:
-            print(f"release error: {err}", file=sys.stderr)
-            sys.exit(2)
-    else:
-        print(f"no release file {release_file}: the serving stack is left out", file=sys.stderr)
+    # The approved packages to serve: -c release=PATH|example|none, else release/<env>.json
+    # when present (the same decision as `labctl synth --release`).
+    try:
+        release, note = choose_release(config, probe.node.try_get_context("release"))
+    except ValueError as err:
+        print(f"release error: {err}", file=sys.stderr)
+        sys.exit(2)
+    if release is None:
+        print(note, file=sys.stderr)
     outdir = os.environ.get("CDK_OUTDIR", "cdk.out")
     # The CLI passes cdk.json's feature flags in CDK_CONTEXT_JSON; a direct run needs them too.
     app, _ = new_app(config, outdir=outdir, context=cdk_json_context(), release=release)

@@ -13,15 +13,18 @@ from dataclasses import dataclass, field, fields, is_dataclass, replace
 from pathlib import Path
 from typing import Any, Literal, get_args, get_origin, get_type_hints
 
+from pipelines.tuning import FieldNames, TuningStrategy, tuning_problem
+
 CONFIG_DIR = Path(__file__).resolve().parent.parent / "config"
 
 RetentionMode = Literal["lab", "retain"]
 NetworkMode = Literal["isolated", "lab"]
 StreamMode = Literal["on_demand", "provisioned"]
 ServingKind = Literal["real_time", "serverless", "multi_model", "multi_container"]
+# The serving kinds, in order: the one list (labctl cost, the local endpoint, serve --kind).
+SERVING_KINDS: tuple[ServingKind, ...] = get_args(ServingKind)
 GuardrailMode = Literal["all_at_once", "canary", "linear"]
 MonitoringEngine = Literal["none", "custom", "model_monitor"]
-TuningStrategy = Literal["Bayesian", "Random", "Grid"]
 
 REQUIRED_TAGS = ("project", "environment", "owner", "cost-center")
 
@@ -85,6 +88,14 @@ class IngestionConfig:
         )
 
 
+_TUNING_FIELDS = FieldNames(
+    "training.max_tuning_jobs",
+    "training.max_parallel_tuning_jobs",
+    "training.tuning_strategy",
+    "training.early_stopping",
+)
+
+
 @dataclass(frozen=True)
 class TrainingConfig:
     pipeline_name: str = "digits-training"
@@ -112,15 +123,15 @@ class TrainingConfig:
             self.model_package_group != self.baseline_package_group,
             "training.model_package_group and baseline_package_group must differ",
         )
-        # Automatic model tuning limits: up to 500 training jobs, 100 in parallel.
-        _require(
-            1 <= self.max_tuning_jobs <= 500,
-            f"training.max_tuning_jobs must be 1-500, got {self.max_tuning_jobs}",
+        # The tuning rules live with the pipeline's (pipelines/tuning.py): one check for both.
+        problem = tuning_problem(
+            self.max_tuning_jobs,
+            self.max_parallel_tuning_jobs,
+            self.tuning_strategy,
+            self.early_stopping,
+            _TUNING_FIELDS,
         )
-        _require(
-            1 <= self.max_parallel_tuning_jobs <= min(100, self.max_tuning_jobs),
-            "training.max_parallel_tuning_jobs must be between 1 and max_tuning_jobs (and <= 100)",
-        )
+        _require(problem is None, problem or "")
         _require(
             0.0 < self.accuracy_threshold <= 1.0,
             f"training.accuracy_threshold must be in (0, 1], got {self.accuracy_threshold}",

@@ -14,7 +14,7 @@ import aws_cdk as cdk
 from infra.compliance.packs import add_compliance_gate
 from infra.compliance.tags import apply_tags
 from infra.config import PlatformConfig
-from infra.serving.release import Release
+from infra.serving.release import EXAMPLE_RELEASE, Release
 from infra.stacks.data_lake_stack import DataLakeStack
 from infra.stacks.delivery_stack import DeliveryStack
 from infra.stacks.ingestion_stack import IngestionStack
@@ -140,9 +140,6 @@ def new_app(
     if compliance:
         add_compliance_gate(app)
     return app, platform
-
-
-EXAMPLE_RELEASE = Path(__file__).resolve().parent.parent / "config" / "examples" / "release.json"
 
 
 def cdk_json_context(path: str | Path | None = None) -> dict[str, object]:

@@ -17,19 +17,14 @@ from datetime import date
 from pathlib import Path
 from typing import Any
 
-from infra.config import ConfigError, PlatformConfig, ServingKind, load_profile
+from infra.config import SERVING_KINDS, ConfigError, PlatformConfig, ServingKind, load_profile
 from infra.cost.idle import KINDS, IdleCost, PriceError, PriceTable, idle_cost
 from labctl.errors import UsageError
+from labctl.options import add_account, add_profile, add_region
 
 PRICE_NOTE = (
     "not counted: S3 and log storage, requests, data transfer; prices are marked 'verify' "
     "in infra/cost/prices.json"
-)
-SERVING_KINDS: tuple[ServingKind, ...] = (
-    "real_time",
-    "serverless",
-    "multi_model",
-    "multi_container",
 )
 
 
@@ -140,9 +135,9 @@ def run(args: argparse.Namespace) -> int:
 
 def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
     parser = sub.add_parser("cost", help="idle cost of a profile per day and month, by kind")
-    parser.add_argument("--profile", default="lab", help="config/<profile>.json (default lab)")
-    parser.add_argument("--account", help="override the profile's 12-digit account id")
-    parser.add_argument("--region", help="override the profile's region")
+    add_profile(parser)
+    add_account(parser)
+    add_region(parser)
     group = parser.add_mutually_exclusive_group()
     group.add_argument("--kind", choices=SERVING_KINDS, help="price another serving kind")
     group.add_argument("--all-kinds", action="store_true", help="one estimate per serving kind")

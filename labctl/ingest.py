@@ -19,7 +19,8 @@ from pathlib import Path
 from typing import Any
 
 from labctl.errors import OperationFailed, UsageError
-from labctl.paths import default_workdir, workdir_help
+from labctl.options import BOTO3_REGION, add_region, add_workdir
+from labctl.paths import lake_raw
 from labctl.producer import (
     MAX_RECORDS_PER_CALL,
     Backoff,
@@ -170,7 +171,7 @@ def run(args: argparse.Namespace, client: Any = None, backoff: Backoff | None = 
                 f"{counts.rejected} rejected rows with --strict; nothing sent (see {rejected_path})"
             )
     if args.local_lake is not None:
-        lake = Path(args.local_lake) if args.local_lake else workdir / "lake" / "raw"
+        lake = Path(args.local_lake) if args.local_lake else lake_raw(workdir)
         return _to_lake(args, items(), lake, run_id, rejected_path)
     return _to_stream(args, items(), client, backoff, run_id, rejected_path)
 
@@ -358,7 +359,7 @@ def lab_ingest(
     Objects an earlier lab run wrote for this stream are removed first, so re-running the
     lab does not double the raw zone (a real stream would append instead).
     """
-    lake = workdir / "lake" / "raw"
+    lake = lake_raw(workdir)
     for old in (lake / "events").rglob(f"{stream_name}-1-*.gz"):
         old.unlink()
     events = digits_events(base_time=base_time, run_id=new_run_id())
@@ -382,7 +383,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     )
     parser.add_argument("--file", help="CSV or Parquet file of events")
     parser.add_argument("--digits", action="store_true", help="the built-in Digits dataset")
-    parser.add_argument("--region", help="AWS region (default: the boto3 chain)")
+    add_region(parser, default=BOTO3_REGION)
     parser.add_argument(
         "--dry-run", action="store_true", help="validate and print the batch plan, send nothing"
     )
@@ -416,7 +417,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         help="reuse the run id a previous run printed, to resume it without duplicates "
         "(default: --file: from the file's content; --digits: new each run)",
     )
-    parser.add_argument("--workdir", default=default_workdir(), help=workdir_help())
+    add_workdir(parser)
     parser.add_argument(
         "--rejected-report",
         help="JSON lines of rejected rows (row, reasons, record); default "

@@ -22,6 +22,7 @@ from labctl.local_endpoint.payload import (
     parse_csv,
     parse_predictions,
 )
+from labctl.options import BOTO3_REGION, add_region
 
 N_TEST_SAMPLES = 360  # Digits 80/20 split: 1,797 rows -> 360 test rows
 
@@ -233,7 +234,7 @@ def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
     parser.add_argument("--endpoint", required=True, help="endpoint name")
     where = parser.add_mutually_exclusive_group()
     where.add_argument("--local-url", help="the local endpoint, e.g. http://127.0.0.1:8080")
-    where.add_argument("--region", help="AWS region of a deployed endpoint")
+    add_region(where, "of a deployed endpoint", default=BOTO3_REGION)
     source = parser.add_mutually_exclusive_group(required=True)
     source.add_argument("--csv", help="one row: 64 comma-separated numbers")
     source.add_argument("--file", help="CSV file: one row of 64 numbers per line, no header")

@@ -7,14 +7,13 @@ add stages to STAGES; ``--only`` and ``--skip`` select them by name.
 from __future__ import annotations
 
 import argparse
-import dataclasses
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from labctl.errors import OperationFailed, UsageError
-from labctl.paths import default_workdir, workdir_help
+from labctl.options import add_profile, add_workdir
 
 
 @dataclass
@@ -77,16 +76,15 @@ def _ingest_stage(ctx: LabContext) -> str:
 def _train_stage(ctx: LabContext) -> str:
     from infra.config import load_profile
     from infra.training.settings import pipeline_settings
-    from labctl.local_endpoint.registry import BASELINE_GROUP, XGBOOST_GROUP
-    from labctl.pipeline_local import run_local_pipeline, summary_line
+    from labctl.local_registry import LocalRegistry
+    from labctl.pipeline import run_local_pipeline, summary_line
 
     # The profile's settings, so the local run executes the definition the stack deploys,
-    # registering into the local registry's groups (the cloud's carry the env prefix; the
-    # lab's one registry, the serve and monitor stages and `--local` commands use these).
-    settings = dataclasses.replace(
-        pipeline_settings(load_profile(ctx.profile)),
-        xgboost_group=XGBOOST_GROUP,
-        baseline_group=BASELINE_GROUP,
+    # registering into the local registry's groups (the profile's base names; the cloud's
+    # carry the env prefix), which the serve and monitor stages then serve.
+    config = load_profile(ctx.profile)
+    settings = LocalRegistry.for_profile(ctx.workdir, config).pipeline_settings(
+        pipeline_settings(config)
     )
     result = run_local_pipeline(ctx.workdir, settings=settings)
     ctx.results["train"] = result
@@ -106,7 +104,7 @@ def approve_registered(workdir: Path, execution_id: str) -> list[str]:
     quality gate pass, so it approves its own run's versions explicitly and prints each one.
     Versions from other runs are left as they are.
     """
-    from pipelines.local import registry_file
+    from labctl.local_registry import LocalRegistry
 
     description = f"approved by labctl lab after local run {execution_id} passed its gate"
 
@@ -123,7 +121,7 @@ def approve_registered(workdir: Path, execution_id: str) -> list[str]:
                     approved.append(f"{group} v{version['version']}")
         return approved
 
-    approved = registry_file.update(workdir / "registry" / "registry.json", change, create=False)
+    approved = LocalRegistry(workdir).update(change, create=False)
     if approved:
         print(
             f"lab: approving {', '.join(approved)} (registered by this run) so the serve stage "
@@ -136,6 +134,7 @@ def prune_executions(workdir: Path, keep: int) -> int:
     """Delete the outputs (tuning jobs, models, datasets) of finished local runs beyond the
     newest ``keep``; their reports and every registered artifact stay. Returns how many runs
     were pruned. A run still executing has no report/run.json yet and is never touched."""
+    from labctl.local_registry import LocalRegistry
     from pipelines.local import registry_file
 
     executions = workdir / "pipeline" / "executions"
@@ -147,7 +146,7 @@ def prune_executions(workdir: Path, keep: int) -> int:
     if not old:
         return 0
     try:
-        registry = registry_file.read(workdir / "registry" / "registry.json")
+        registry = LocalRegistry(workdir).read()
     except FileNotFoundError:
         registry = registry_file.empty()
     keep_files = {
@@ -169,23 +168,37 @@ def prune_executions(workdir: Path, keep: int) -> int:
 
 def _serve_stage(ctx: LabContext) -> str:
     from infra.config import load_profile
+    from labctl.local_registry import LocalRegistry
     from labctl.serve import lab_serve
 
     config = load_profile(ctx.profile)
     s = config.serving
+    local = LocalRegistry.for_profile(ctx.workdir, config)
     return lab_serve(
-        ctx.workdir, s.kind, s.data_capture, s.capture_sampling_percent, config.endpoint_name
+        ctx.workdir,
+        s.kind,
+        s.data_capture,
+        s.capture_sampling_percent,
+        config.endpoint_name,
+        (local.xgboost_group, local.baseline_group),
     )
 
 
 def _monitor_stage(ctx: LabContext) -> str:
     from infra.config import load_profile
+    from labctl.local_registry import LocalRegistry
     from labctl.monitor import lab_monitor
 
     config = load_profile(ctx.profile)
     if config.monitoring.engine == "none":
         return "skipped: the profile sets monitoring.engine='none'"
-    return lab_monitor(ctx.workdir, config.endpoint_name, config.monitoring.drift_threshold)
+    local = LocalRegistry.for_profile(ctx.workdir, config)
+    return lab_monitor(
+        ctx.workdir,
+        config.endpoint_name,
+        config.monitoring.drift_threshold,
+        groups=(local.xgboost_group, local.baseline_group),
+    )
 
 
 STAGES: list[Stage] = [
@@ -240,8 +253,8 @@ def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
         epilog=f"stages, in order:\n{stages}",
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
-    parser.add_argument("--profile", default="lab", help="config/<profile>.json (default lab)")
-    parser.add_argument("--workdir", default=default_workdir(), help=workdir_help())
+    add_profile(parser)
+    add_workdir(parser)
     parser.add_argument("--only", metavar="STAGES", help="comma-separated stage names to run")
     parser.add_argument("--skip", metavar="STAGES", help="comma-separated stage names to skip")
     parser.add_argument(

@@ -19,13 +19,15 @@ from pathlib import Path
 from typing import Any
 
 from labctl.errors import OperationFailed, UsageError
-from labctl.paths import default_workdir, workdir_help
+from labctl.options import add_profile, add_region, add_workdir
 
 STATUS = {"approve": "Approved", "reject": "Rejected"}
 
 
 def local_registry_path(workdir: Path) -> Path:
-    return workdir / "registry" / "registry.json"
+    from labctl.local_registry import LocalRegistry
+
+    return LocalRegistry(workdir).path
 
 
 def read_local(workdir: Path) -> dict[str, Any]:
@@ -215,17 +217,18 @@ def target_groups(args: argparse.Namespace) -> list[str]:
         raise UsageError("--version picks one version of one group: drop --both")
     if args.group:
         return [args.group]
+    from infra.config import ConfigError, load_profile
+
+    try:
+        config = load_profile(args.profile)
+    except ConfigError as err:
+        raise UsageError(f"profile {args.profile!r}: {err}") from err
     if args.local:
-        from labctl.local_endpoint.registry import BASELINE_GROUP, XGBOOST_GROUP
+        from labctl.local_registry import LocalRegistry
 
-        xgboost, baseline = XGBOOST_GROUP, BASELINE_GROUP
+        local = LocalRegistry.for_profile(Path(args.workdir), config)
+        xgboost, baseline = local.xgboost_group, local.baseline_group
     else:
-        from infra.config import ConfigError, load_profile
-
-        try:
-            config = load_profile(args.profile)
-        except ConfigError as err:
-            raise UsageError(f"profile {args.profile!r}: {err}") from err
         xgboost, baseline = config.model_package_group, config.baseline_package_group
     if args.both:
         return [xgboost, baseline]
@@ -262,9 +265,9 @@ def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
     )
     listing.add_argument("--group", help="one group (default: every group)")
     listing.add_argument("--local", action="store_true", help="the lab's local registry")
-    listing.add_argument("--workdir", default=default_workdir(), help=workdir_help())
-    listing.add_argument("--profile", default="lab", help="cloud: whose groups to list")
-    listing.add_argument("--region", help="AWS region (cloud)")
+    add_workdir(listing)
+    add_profile(listing, "whose groups to list")
+    add_region(listing, "cloud")
     listing.set_defaults(handler=run_list)
     for name in STATUS:
         p = commands.add_parser(
@@ -289,10 +292,10 @@ def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
             action="store_true",
             help="the newest version of the XGBoost and of the baseline group",
         )
-        p.add_argument("--profile", default="lab", help="profile naming the groups (default lab)")
+        add_profile(p, "the profile naming the groups")
         p.add_argument("--version", type=int, help="version (default: the newest)")
         p.add_argument("--description", help="why (recorded with the status)")
         p.add_argument("--local", action="store_true", help="the lab's local registry")
-        p.add_argument("--workdir", default=default_workdir(), help=workdir_help())
-        p.add_argument("--region", help="AWS region (cloud)")
+        add_workdir(p)
+        add_region(p, "cloud")
         p.set_defaults(handler=run)

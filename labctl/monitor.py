@@ -20,7 +20,7 @@ import numpy as np
 
 from labctl.errors import OperationFailed
 
-# One producer --drift spec per kind (labctl/producer.py parse_drift), at the strength the
+# One producer --drift spec per kind (labctl/producer/drift.py parse_drift), at the strength the
 # lab injects and the tests require the drift job to detect.
 DEFAULT_DRIFTS = {
     "shift": "shift=2",
@@ -42,16 +42,19 @@ class WindowResult:
     folder: Path
 
 
-def deployed_baseline(workdir: Path, monitor_dir: Path) -> tuple[int, Path]:
+def deployed_baseline(
+    workdir: Path, monitor_dir: Path, xgboost_group: str | None = None
+) -> tuple[int, Path]:
     """(version, baseline copy stamped with that version) for the version the lab serves."""
     from labctl.local_endpoint.registry import XGBOOST_GROUP, pick_version, read_registry
 
-    version = pick_version(read_registry(workdir), XGBOOST_GROUP)
+    group = xgboost_group or XGBOOST_GROUP
+    version = pick_version(read_registry(workdir), group)
     recorded = version.get("drift_baseline")
     source = workdir / recorded if recorded else None  # relative to the work folder
     if source is None or not source.is_file():
         raise OperationFailed(
-            f"{XGBOOST_GROUP} version {version['version']} has no drift baseline "
+            f"{group} version {version['version']} has no drift baseline "
             f"({recorded or 'not recorded'}): rerun `labctl lab --only train`"
         )
     doc = json.loads(source.read_text())
@@ -193,8 +196,10 @@ def lab_monitor(
     share_threshold: float,
     normal_rows: int = NORMAL_ROWS,
     drift_rows: int = DRIFT_ROWS,
+    groups: tuple[str, str] | None = None,
 ) -> str:
-    """Serve, send normal then drifted traffic, judge each window; raise on a wrong verdict."""
+    """Serve, send normal then drifted traffic, judge each window; raise on a wrong verdict.
+    ``groups``: the local registry's XGBoost and baseline groups (default: LocalRegistry's)."""
     from labctl.invoke import local_client
     from labctl.producer import apply_drift, parse_drift
     from labctl.serve import ServePlan, build_endpoint
@@ -202,9 +207,12 @@ def lab_monitor(
 
     monitor_dir = workdir / "monitor"
     monitor_dir.mkdir(parents=True, exist_ok=True)
-    version, baseline = deployed_baseline(workdir, monitor_dir)
+    plan = ServePlan("real_time", True, 100, endpoint_name)
+    if groups:
+        plan = ServePlan("real_time", True, 100, endpoint_name, groups)
+    version, baseline = deployed_baseline(workdir, monitor_dir, plan.groups[0])
     capture_root = workdir / "capture"
-    endpoint = build_endpoint(workdir, ServePlan("real_time", True, 100, endpoint_name))
+    endpoint = build_endpoint(workdir, plan)
     from sklearn.datasets import load_digits
 
     digits = load_digits()

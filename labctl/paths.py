@@ -17,5 +17,10 @@ def default_workdir() -> Path:
     return Path(os.environ.get("LABCTL_WORKDIR") or REPO / ".lab")
 
 
+def lake_raw(workdir: Path) -> Path:
+    """The lab's raw zone: where ingest writes and the local pipeline reads the events."""
+    return Path(workdir) / "lake" / "raw"
+
+
 def workdir_help() -> str:
     return f"lab work folder (default {default_workdir()}; $LABCTL_WORKDIR overrides)"

@@ -30,12 +30,14 @@ from infra.serving.release import (
     MODEL_KEYS,
     REPO_ROOT,
     mme_target_model,
+    read_release,
     release_groups,
     release_path,
     served_models,
     validate_release,
 )
 from labctl.errors import OperationFailed, UsageError
+from labctl.options import BOTO3_REGION, add_profile, add_region
 
 # Never bundled: local environments, build output, lab state and caches.
 EXCLUDED_PARTS = frozenset(
@@ -201,24 +203,8 @@ def write_release(path: Path | str, release: Mapping[str, Any]) -> Path:
     return path
 
 
-def load_release(
-    path: Path | str,
-    groups: Mapping[str, str] | None = None,
-    required: tuple[str, ...] = ("xgboost",),
-) -> dict[str, Any]:
-    """Read and validate a release file; ValueError with the path for anything wrong."""
-    path = Path(path)
-    try:
-        text = path.read_text()
-    except FileNotFoundError as err:
-        raise ValueError(
-            f"{path}: no release file; run `labctl release resolve --profile <profile>`"
-        ) from err
-    try:
-        data = json.loads(text)
-    except json.JSONDecodeError as err:
-        raise ValueError(f"{path}: not valid JSON ({err})") from err
-    return validate_release(data, str(path), groups, required)
+# Read and validate a release file (the one reader: infra/serving/release.py).
+load_release = read_release
 
 
 def release_for(config: Any, root: Path = REPO_ROOT) -> dict[str, Any] | None:
@@ -457,8 +443,8 @@ def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
     commands = parser.add_subparsers(dest="release_command", required=True, metavar="ACTION")
 
     p = commands.add_parser("resolve", help="write release/<env>.json from the model registry")
-    p.add_argument("--profile", default="lab", help="config/<profile>.json (default lab)")
-    p.add_argument("--region", help="AWS region (default: the profile's)")
+    add_profile(p)
+    add_region(p)
     p.add_argument("--out", help="release file (default release/<env_name>.json in the repo)")
     p.set_defaults(handler=run_resolve)
 
@@ -466,17 +452,17 @@ def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
         "publish",
         help="multi_model: copy the released artifacts to mme/<target_model> (no-op otherwise)",
     )
-    p.add_argument("--profile", default="lab", help="config/<profile>.json (default lab)")
+    add_profile(p)
     p.add_argument("--bucket", required=True, help="the artifacts bucket (the MME's S3 prefix)")
     p.add_argument("--kms-key-id", required=True, help="the lake key (SSE-KMS of the copies)")
     p.add_argument("--release", help="release file (default release/<env_name>.json)")
-    p.add_argument("--region", help="AWS region (default: the profile's)")
+    add_region(p)
     p.set_defaults(handler=run_publish)
 
     p = commands.add_parser("upload", help="zip the source and put it in the pipeline bucket")
     p.add_argument("--bucket", required=True, help="versioned source bucket")
     p.add_argument("--key", default="source/bundle.zip", help="object key (default %(default)s)")
     p.add_argument("--kms-key-id", help="KMS key for SSE-KMS (default: the bucket's default key)")
-    p.add_argument("--region", help="AWS region")
+    add_region(p, default=BOTO3_REGION)
     p.add_argument("--dry-run", action="store_true", help="build the bundle, upload nothing")
     p.set_defaults(handler=run_upload)

@@ -27,7 +27,8 @@ from labctl.local_endpoint.registry import (
     served_versions,
     settings_from_registry,
 )
-from labctl.paths import default_workdir, workdir_help
+from labctl.local_registry import LocalRegistry
+from labctl.options import add_profile, add_workdir
 
 CLOUD_MESSAGE = (
     "serving in the cloud is deployed by CDK; use --local, or labctl invoke "
@@ -45,6 +46,11 @@ class ServePlan:
     capture: bool
     capture_percent: int
     endpoint_name: str
+    # The local registry's XGBoost and baseline groups (the profile's, see LocalRegistry).
+    groups: tuple[str, str] = (XGBOOST_GROUP, BASELINE_GROUP)
+
+    def registry(self, workdir: Path) -> LocalRegistry:
+        return LocalRegistry(workdir, *self.groups)
 
 
 def plan_from_profile(profile: str, kind: str | None, capture: bool | None) -> ServePlan:
@@ -63,7 +69,9 @@ def plan_from_profile(profile: str, kind: str | None, capture: bool | None) -> S
     elif capture and chosen == "serverless":
         raise UsageError(SERVERLESS_CAPTURE)
     name = getattr(config, "endpoint_name", None) or f"{config.env_name}-digits"
-    return ServePlan(chosen, capture, serving.capture_sampling_percent, name)
+    local = LocalRegistry.for_profile(Path("."), config)
+    groups = (local.xgboost_group, local.baseline_group)
+    return ServePlan(chosen, capture, serving.capture_sampling_percent, name, groups)
 
 
 def build_endpoint(
@@ -81,7 +89,7 @@ def build_endpoint(
             raise UsageError(f"{flag} must be positive, got {value}")
     try:
         settings = settings_from_registry(
-            workdir,
+            plan.registry(workdir),
             plan.kind,
             allow_pending,
             endpoint_name=plan.endpoint_name,
@@ -114,7 +122,7 @@ def run(args: argparse.Namespace) -> int:
         else "capture off"
     )
     print(f"endpoint {plan.endpoint_name} ({plan.kind}) at {endpoint.url}")
-    print(f"  serving {banner(workdir, plan.kind, args.allow_pending)}")
+    print(f"  serving {banner(plan.registry(workdir), plan.kind, args.allow_pending)}")
     print(f"  {endpoint.describe()}")
     print(f"  {capture}; Ctrl-C stops")
     print(
@@ -135,9 +143,10 @@ def run(args: argparse.Namespace) -> int:
     return 0
 
 
-def banner(workdir: Path, kind: str, allow_pending: bool = False) -> str:
+def banner(where: Path | LocalRegistry, kind: str, allow_pending: bool = False) -> str:
     """Group, version and approval status of every model the endpoint serves."""
-    served = served_versions(read_registry(workdir), kind, allow_pending)
+    local = where if isinstance(where, LocalRegistry) else LocalRegistry(where)
+    served = served_versions(read_registry(local), kind, allow_pending, local)
     return ", ".join(f"{group} v{v['version']} ({v.get('approval_status')})" for group, v in served)
 
 
@@ -160,6 +169,7 @@ def lab_serve(
     capture: bool,
     capture_percent: int = 100,
     endpoint_name: str = "lab-digits",
+    groups: tuple[str, str] = (XGBOOST_GROUP, BASELINE_GROUP),
 ) -> str:
     """Start the local endpoint of ``kind``, check it through boto3, stop it; one line back.
 
@@ -176,10 +186,11 @@ def lab_serve(
         raise UsageError(f"kind must be one of {', '.join(KINDS)}, got {kind!r}")
     if capture and kind == "serverless":
         raise UsageError(SERVERLESS_CAPTURE)
-    plan = ServePlan(kind, capture, capture_percent, endpoint_name)
+    plan = ServePlan(kind, capture, capture_percent, endpoint_name, groups)
+    local = plan.registry(workdir)
     endpoint = build_endpoint(workdir, plan, max_models=1)
     rows, _ = digits_test_rows(5)
-    targets = _lab_targets(workdir, endpoint)
+    targets = _lab_targets(local, endpoint)
     endpoint.start()
     try:
         client = local_client(endpoint.url)
@@ -212,7 +223,7 @@ def lab_serve(
         invoke_rows(client, endpoint_name, rows[:1], **first_headers)  # still serving
         calls += 1
         parts = [
-            f"{kind}: serving {banner(workdir, kind)}",
+            f"{kind}: serving {banner(local, kind)}",
             f"{calls} boto3 invocations at {endpoint.url}",
             f"first test sample -> {FIRST_TEST_LABEL} from " + ", ".join(t[0] for t in targets),
             "63-column row -> ModelError, still serving",
@@ -243,7 +254,9 @@ def lab_serve(
         endpoint.stop()
 
 
-def _lab_targets(workdir: Path, endpoint: LocalEndpoint) -> list[tuple[str, dict[str, Any], Path]]:
+def _lab_targets(
+    local: LocalRegistry, endpoint: LocalEndpoint
+) -> list[tuple[str, dict[str, Any], Path]]:
     """(label, invoke_rows headers, artifact) per model the lab stage checks."""
     settings = endpoint.settings
     if endpoint.kind == "multi_container":
@@ -253,17 +266,17 @@ def _lab_targets(workdir: Path, endpoint: LocalEndpoint) -> list[tuple[str, dict
         ]
     if endpoint.kind == "multi_model":
         assert settings.model_folder is not None
-        registry = read_registry(workdir)
+        registry = read_registry(local)
         names = [
-            mme_name(group, pick_version(registry, group)["version"])
-            for group in (XGBOOST_GROUP, BASELINE_GROUP)
+            mme_name(group, pick_version(registry, group)["version"], local)
+            for group in (local.xgboost_group, local.baseline_group)
         ]
         # The first model again after the second: with a one-model cache it was evicted.
         names.append(names[0])
         return [(name, {"target_model": name}, settings.model_folder / name) for name in names]
     assert settings.model is not None
-    version = pick_version(read_registry(workdir), XGBOOST_GROUP)["version"]
-    return [(f"{XGBOOST_GROUP} v{version}", {}, settings.model)]
+    version = pick_version(read_registry(local), local.xgboost_group)["version"]
+    return [(f"{local.xgboost_group} v{version}", {}, settings.model)]
 
 
 def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
@@ -271,8 +284,8 @@ def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
     parser.add_argument(
         "--local", action="store_true", help="serve on 127.0.0.1 from the lab's local registry"
     )
-    parser.add_argument("--profile", default="lab", help="profile whose serving settings apply")
-    parser.add_argument("--workdir", default=default_workdir(), help=workdir_help())
+    add_profile(parser, "whose serving settings apply")
+    add_workdir(parser)
     parser.add_argument("--kind", choices=KINDS, help="override the profile's serving.kind")
     parser.add_argument("--port", type=int, default=0, help="0 picks a free port")
     parser.add_argument(

@@ -11,9 +11,10 @@ from pathlib import Path
 from infra.compliance.packs import ComplianceReport, acknowledgements
 from infra.config import ConfigError, PlatformConfig, load_profile
 from infra.cost.idle import check_budget
-from infra.platform import EXAMPLE_RELEASE, cdk_json_context, new_app
-from infra.serving.release import Release, release_groups, release_path, served_models
+from infra.platform import cdk_json_context, new_app
+from infra.serving.release import Release, choose_release
 from labctl.errors import OperationFailed, UsageError
+from labctl.options import add_account, add_profile, add_region
 
 
 @dataclass(frozen=True)
@@ -54,23 +55,10 @@ class SynthSummary:
 
 
 def resolve_release(config: PlatformConfig, choice: str | None) -> tuple[Release | None, str]:
-    """``example``: the example packages; ``none``; a path; default: release/<env>.json if any."""
-    if choice == "none":
-        return None, "serving left out (--release none)"
-    if choice == "example":
-        path = EXAMPLE_RELEASE
-    elif choice:
-        path = Path(choice)
-    else:
-        path = release_path(config.env_name)
-        if not path.is_file():
-            return None, f"serving left out: no {path} (labctl release resolve writes it)"
+    """``example``: the example packages; ``none``; a path; default: release/<env>.json if any
+    (infra.serving.release.choose_release, which app.py calls too)."""
     try:
-        # The example names illustrative packages of no environment's groups.
-        example = Path(path).resolve() == EXAMPLE_RELEASE.resolve()
-        groups = None if example else release_groups(config)
-        release = Release.from_file(path, groups, served_models(config.serving.kind))
-        return release, f"serving {config.serving.kind} from {path}"
+        return choose_release(config, choice)
     except ValueError as err:
         raise UsageError(str(err)) from err
 
@@ -155,9 +143,9 @@ def run(args: argparse.Namespace) -> int:
 
 def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
     parser = sub.add_parser("synth", help="synthesize a profile through the compliance gate")
-    parser.add_argument("--profile", default="lab", help="config/<profile>.json (default lab)")
-    parser.add_argument("--account", help="override the profile's 12-digit account id")
-    parser.add_argument("--region", help="override the profile's region")
+    add_profile(parser)
+    add_account(parser)
+    add_region(parser)
     parser.add_argument("--outdir", help="cloud assembly folder (default cdk.out.<profile>)")
     parser.add_argument(
         "--release",

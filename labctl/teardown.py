@@ -31,6 +31,7 @@ from typing import Any
 from infra.config import ConfigError, PlatformConfig, load_profile
 from infra.cost.idle import PriceTable, idle_cost
 from labctl.errors import OperationFailed, UsageError
+from labctl.options import add_account, add_profile, add_region
 from labctl.residue import RETAINED_KINDS, Clients, Finder, Item, Names, Sweeper, _error_code
 
 COST_TAG = "environment"  # the budget filters on it (infra/monitoring/budget.py)
@@ -456,9 +457,9 @@ def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
         "teardown",
         help="plan, destroy, sweep and verify one copy of the platform (dry run unless --yes)",
     )
-    parser.add_argument("--profile", default="lab")
-    parser.add_argument("--account", help="12-digit account id (overrides the profile)")
-    parser.add_argument("--region", help="region (overrides the profile)")
+    add_profile(parser, "the copy to tear down")
+    add_account(parser)
+    add_region(parser)
     parser.add_argument("--yes", action="store_true", help="really delete (default: dry run)")
     parser.add_argument("--dry-run", action="store_true", help="the default; kept for scripts")
     parser.add_argument(

@@ -28,8 +28,8 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import sys
-import tarfile
 import tempfile
 from pathlib import Path
 from typing import Any
@@ -38,6 +38,12 @@ import joblib
 import numpy as np
 import pandas as pd
 from sklearn.metrics import accuracy_score, confusion_matrix, precision_recall_fscore_support
+
+try:
+    from model_code.archive import extract
+except ImportError:  # in the container model_code arrives as a processing input (lib)
+    sys.path.insert(0, os.environ.get("MODEL_CODE_LIB", "/opt/ml/processing/input/lib"))
+    from model_code.archive import extract
 
 N_CLASSES = 10
 SMOKE_SAMPLES = 20
@@ -50,12 +56,7 @@ def _model_file(model_path: Path, name: str, workdir: Path) -> Path:
         candidates = [model_path / name, *sorted(model_path.glob("*.tar.gz"))]
         model_path = next(c for c in candidates if c.exists())
     if model_path.name.endswith(".tar.gz"):
-        with tarfile.open(model_path) as tar:
-            # filter= exists from 3.12 (and in patched 3.8-3.11); older container Pythons lack it.
-            if hasattr(tarfile, "data_filter"):
-                tar.extractall(workdir, filter="data")
-            else:
-                tar.extractall(workdir)  # our own training job's archive
+        extract(model_path, workdir)
         found = workdir / name
         if not found.exists():
             raise ValueError(f"{model_path} holds no {name!r}")

@@ -29,6 +29,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from pipelines.tuning import tuning_problem
+
 ARTIFACTS_BUCKET = "__ARTIFACTS_BUCKET__"
 RAW_BUCKET = "__RAW_BUCKET__"
 ROLE_ARN = "arn:aws:iam::111111111111:role/__EXECUTION_ROLE__"
@@ -70,7 +72,6 @@ STATIC_HYPERPARAMETERS = {
     "colsample_bynode": "0.5",
 }
 OBJECTIVE_METRIC = "validation:accuracy"
-STRATEGIES = ("Bayesian", "Random", "Hyperband", "Grid")
 APPROVAL_STATUSES = ("PendingManualApproval", "Approved", "Rejected")
 
 
@@ -104,12 +105,13 @@ class PipelineSettings:
     extra: tuple[tuple[str, str], ...] = field(default=())
 
     def __post_init__(self) -> None:
-        if self.strategy not in STRATEGIES:
-            raise ValueError(f"strategy {self.strategy!r}: use one of {', '.join(STRATEGIES)}")
         if self.early_stopping not in ("Auto", "Off"):
             raise ValueError("early_stopping must be 'Auto' or 'Off'")
-        if not 1 <= self.max_parallel_jobs <= self.max_jobs:
-            raise ValueError("need 1 <= max_parallel_jobs <= max_jobs")
+        problem = tuning_problem(
+            self.max_jobs, self.max_parallel_jobs, self.strategy, self.early_stopping == "Auto"
+        )
+        if problem:
+            raise ValueError(problem)
         if not 0.0 <= self.accuracy_threshold <= 1.0:
             raise ValueError("accuracy_threshold must be within 0..1")
         if not 0.0 <= self.champion_margin <= 1.0:

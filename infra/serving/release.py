@@ -34,6 +34,8 @@ from typing import Any
 
 RELEASE_DIR = "release"
 REPO_ROOT = Path(__file__).resolve().parents[2]
+# Illustrative packages of no environment's groups: the lab, the tests and cost/review synths.
+EXAMPLE_RELEASE = REPO_ROOT / "config" / "examples" / "release.json"
 MODEL_KEYS = ("xgboost", "baseline")
 ENTRY_KEYS = ("package_arn", "image", "model_data_url", "version")
 OPTIONAL_ENTRY_KEYS = ("target_model", "monitor_baseline")
@@ -169,6 +171,50 @@ def release_groups(config: Any) -> dict[str, str]:
     }
 
 
+def read_release(
+    path: str | Path,
+    groups: Mapping[str, str] | None = None,
+    required: tuple[str, ...] = ("xgboost",),
+) -> dict[str, Any]:
+    """Read and validate a release file; ValueError with the path for anything wrong."""
+    path = Path(path)
+    try:
+        data = json.loads(path.read_text())
+    except FileNotFoundError as err:
+        raise ValueError(
+            f"{path}: no release file; run `labctl release resolve --profile <profile>`"
+        ) from err
+    except json.JSONDecodeError as err:
+        raise ValueError(f"{path}: not valid JSON ({err})") from err
+    return validate_release(data, str(path), groups, required)
+
+
+def choose_release(
+    config: Any, choice: str | Path | None, root: Path = REPO_ROOT
+) -> tuple[Release | None, str]:
+    """The one decision of which release a synth serves (``app.py``, ``labctl synth``).
+
+    ``"none"``: no serving stacks; ``"example"``: EXAMPLE_RELEASE; a path: that file (it must
+    exist); nothing: ``release/<env>.json`` when present, else no serving stacks. Returns the
+    release (or None) and a line saying why; ValueError for a file that is missing or wrong.
+    The example is checked against the kind but not the groups (it names no environment's).
+    """
+    if choice == "none":
+        return None, "serving left out (--release none)"
+    if choice == "example":
+        path = EXAMPLE_RELEASE
+    elif choice:
+        path = Path(choice)
+    else:
+        path = release_path(config.env_name, root)
+        if not path.is_file():
+            return None, f"serving left out: no {path} (labctl release resolve writes it)"
+    example = path.resolve() == EXAMPLE_RELEASE.resolve()
+    groups = None if example else release_groups(config)
+    release = Release.from_file(path, groups, served_models(config.serving.kind))
+    return release, f"serving {config.serving.kind} from {path}"
+
+
 @dataclass(frozen=True)
 class PackageRef:
     package_arn: str
@@ -215,11 +261,4 @@ class Release:
         groups: Mapping[str, str] | None = None,
         required: tuple[str, ...] = ("xgboost",),
     ) -> Release:
-        path = Path(path)
-        try:
-            data = json.loads(path.read_text())
-        except FileNotFoundError as err:
-            raise ValueError(f"{path}: no release file; run `labctl release resolve`") from err
-        except json.JSONDecodeError as err:
-            raise ValueError(f"{path}: not valid JSON ({err})") from err
-        return cls.from_dict(data, str(path), groups, required)
+        return cls.from_dict(read_release(path, groups, required), str(path), groups, required)

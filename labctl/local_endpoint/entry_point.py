@@ -30,6 +30,7 @@ from labctl.local_endpoint.payload import (
     payload_error,
     response_type,
 )
+from model_code.archive import extract
 
 MODEL_DIR = PurePosixPath("/opt/ml/model")  # where SageMaker extracts model.tar.gz
 PROGRAM = "SAGEMAKER_PROGRAM"
@@ -120,8 +121,7 @@ def load_entry_point(archive: Path, environment: dict[str, str], name: str) -> E
     model_dir = tempfile.TemporaryDirectory(prefix=f"model-{name}-")
     root = Path(model_dir.name)
     try:
-        with tarfile.open(archive, "r:gz") as tar:
-            tar.extractall(root, filter="data")  # refuses absolute paths and ../ members
+        extract(archive, root)  # refuses absolute paths and ../ members
         script = _submit_dir(submit, root) / program
         if not script.is_file():
             raise ArchiveError(f"{name}: {PROGRAM}={program} not found in {submit} of {archive}")

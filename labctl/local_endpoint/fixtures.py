@@ -90,13 +90,16 @@ def build_registry(
         "artifact": str(train_baseline(x_train, y_train, models / "baseline" / "model.tar.gz")),
         "environment": dict(BASELINE_SERVING_ENV),  # as RegisterBaseline registers it
     }
+    from labctl.local_registry import LocalRegistry
+
+    local = LocalRegistry(workdir)
     registry = {
         "groups": {
-            "digits-xgboost": {"versions": xgb_versions},
-            "digits-baseline": {"versions": [baseline]},
+            local.xgboost_group: {"versions": xgb_versions},
+            local.baseline_group: {"versions": [baseline]},
         }
     }
-    path = workdir / "registry" / "registry.json"
+    path = local.path
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_text(json.dumps(registry, indent=2))
     return path

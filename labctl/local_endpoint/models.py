@@ -19,6 +19,7 @@ from typing import Any
 import numpy as np
 
 from labctl.local_endpoint.payload import InvocationError
+from model_code.archive import read_member
 
 XGBOOST_MEMBER = "xgboost-model"
 JOBLIB_MEMBER = "model.joblib"
@@ -43,28 +44,17 @@ class LoadedModel:
         return list(self.predictor.predict(rows))
 
 
-def _member(archive: tarfile.TarFile, name: str) -> tarfile.TarInfo | None:
-    for info in archive.getmembers():
-        if info.isfile() and PurePosixPath(info.name).name == name:
-            return info
-    return None
-
-
 def load_archive(path: Path, name: str | None = None) -> LoadedModel:
     """Load a model.tar.gz in memory (no extraction to disk, so no path-traversal risk)."""
     started = time.perf_counter()
     try:
-        with tarfile.open(path, "r:gz") as archive:
-            xgb_info = _member(archive, XGBOOST_MEMBER)
-            info = xgb_info or _member(archive, JOBLIB_MEMBER)
-            if info is None:
-                raise ArchiveError(f"{path}: holds neither {XGBOOST_MEMBER} nor {JOBLIB_MEMBER}")
-            handle = archive.extractfile(info)
-            assert handle is not None  # isfile() checked
-            raw = handle.read()
+        found = read_member(path, (XGBOOST_MEMBER, JOBLIB_MEMBER))
     except (OSError, tarfile.TarError) as err:
         raise ArchiveError(f"{path}: not a readable model.tar.gz ({err})") from err
-    if xgb_info is not None:
+    if found is None:
+        raise ArchiveError(f"{path}: holds neither {XGBOOST_MEMBER} nor {JOBLIB_MEMBER}")
+    member, raw = found
+    if member == XGBOOST_MEMBER:
         import xgboost as xgb
 
         booster = xgb.Booster()

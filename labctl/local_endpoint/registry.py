@@ -6,7 +6,8 @@ baseline through its registered scikit-learn entry point), multi-model every App
 of every group from ``<workdir>/serving/models/<model>-v<version>.tar.gz``, the TargetModel
 names ``labctl release publish`` gives the cloud's ``mme/`` prefix (``mme_target_model``).
 With ``allow_pending`` a group without an Approved version falls back to its newest
-PendingManualApproval one (never Rejected).
+PendingManualApproval one (never Rejected). Where the registry is and its group names:
+labctl/local_registry.py (``LocalRegistry``; a bare work folder means the default groups).
 """
 
 from __future__ import annotations
@@ -17,18 +18,25 @@ from typing import Any
 
 from infra.serving.release import mme_target_model
 from labctl.local_endpoint.server import EndpointSettings, EndpointSetupError
+from labctl.local_registry import LocalRegistry
 
-XGBOOST_GROUP = "digits-xgboost"
-BASELINE_GROUP = "digits-baseline"
-CONTAINER_GROUPS = {"xgboost": XGBOOST_GROUP, "baseline": BASELINE_GROUP}
+# The default profile's groups (LocalRegistry's defaults), for callers without a profile.
+XGBOOST_GROUP = LocalRegistry.xgboost_group
+BASELINE_GROUP = LocalRegistry.baseline_group
 
 
-def read_registry(workdir: Path) -> dict[str, Any]:
+def local_registry(where: Path | LocalRegistry) -> LocalRegistry:
+    """``where`` as a LocalRegistry: a bare work folder has the default group names."""
+    return where if isinstance(where, LocalRegistry) else LocalRegistry(Path(where))
+
+
+def read_registry(where: Path | LocalRegistry) -> dict[str, Any]:
     from pipelines.local import registry_file
 
-    path = workdir / "registry" / "registry.json"
+    local = local_registry(where)
+    workdir, path = local.workdir, local.path
     try:
-        registry = registry_file.read(path)
+        registry = local.read()
     except FileNotFoundError as err:
         raise EndpointSetupError(
             f"no local registry at {path}: run `labctl lab --only ingest,train` first"
@@ -76,14 +84,17 @@ def _artifact(version: dict[str, Any], group: str, workdir: Path | None = None) 
     return path
 
 
-def mme_name(group: str, version: int | str) -> str:
+def mme_name(group: str, version: int | str, groups: LocalRegistry | None = None) -> str:
     """The TargetModel of a group's version: the same name the cloud release publishes."""
-    models = {g: model for model, g in CONTAINER_GROUPS.items()}
+    models = {g: model for model, g in local_registry(groups or Path(".")).container_groups.items()}
     return mme_target_model(models.get(group, group), int(version))
 
 
 def populate_model_folder(
-    registry: dict[str, Any], folder: Path, allow_pending: bool = False
+    registry: dict[str, Any],
+    folder: Path,
+    allow_pending: bool = False,
+    groups: LocalRegistry | None = None,
 ) -> list[str]:
     """Copy every servable version of every group into ``folder``; returns the model names.
 
@@ -95,10 +106,10 @@ def populate_model_folder(
     for group, entry in sorted(registry.get("groups", {}).items()):
         for version in entry.get("versions", []):
             if not servable(version, allow_pending):
-                (folder / mme_name(group, version["version"])).unlink(missing_ok=True)
+                (folder / mme_name(group, version["version"], groups)).unlink(missing_ok=True)
                 continue
             source = _artifact(version, group, workdir)
-            name = mme_name(group, version["version"])
+            name = mme_name(group, version["version"], groups)
             target = folder / name
             stat = source.stat()
             # Copy only when changed: registry versions are immutable, reruns stay cheap.
@@ -114,15 +125,20 @@ def populate_model_folder(
 
 
 def served_versions(
-    registry: dict[str, Any], kind: str, allow_pending: bool = False
+    registry: dict[str, Any],
+    kind: str,
+    allow_pending: bool = False,
+    groups: LocalRegistry | None = None,
 ) -> list[tuple[str, dict[str, Any]]]:
     """(group, version entry) of every model ``kind`` serves from this registry."""
+    local = local_registry(groups or Path(registry.get("workdir", ".")))
     if kind in ("real_time", "serverless"):
-        return [(XGBOOST_GROUP, pick_version(registry, XGBOOST_GROUP, allow_pending))]
+        group = local.xgboost_group
+        return [(group, pick_version(registry, group, allow_pending))]
     if kind == "multi_container":
         return [
             (group, pick_version(registry, group, allow_pending))
-            for group in CONTAINER_GROUPS.values()
+            for group in local.container_groups.values()
         ]
     if kind == "multi_model":
         return [
@@ -135,21 +151,24 @@ def served_versions(
 
 
 def settings_from_registry(
-    workdir: Path, kind: str, allow_pending: bool = False, **overrides: Any
+    where: Path | LocalRegistry, kind: str, allow_pending: bool = False, **overrides: Any
 ) -> EndpointSettings:
-    """EndpointSettings for ``kind`` built from the registry in ``workdir``."""
-    registry = read_registry(workdir)
+    """EndpointSettings for ``kind`` built from the registry of a work folder (its default
+    groups) or of a LocalRegistry (its groups)."""
+    local = local_registry(where)
+    workdir = local.workdir
+    registry = read_registry(local)
     settings = EndpointSettings(kind=kind, **overrides)
     if kind in ("real_time", "serverless"):
-        version = pick_version(registry, XGBOOST_GROUP, allow_pending)
-        settings.model = _artifact(version, XGBOOST_GROUP, workdir)
+        version = pick_version(registry, local.xgboost_group, allow_pending)
+        settings.model = _artifact(version, local.xgboost_group, workdir)
     elif kind == "multi_container":
+        hosts = local.container_groups
         chosen = {
-            host: pick_version(registry, group, allow_pending)
-            for host, group in CONTAINER_GROUPS.items()
+            host: pick_version(registry, group, allow_pending) for host, group in hosts.items()
         }
         settings.containers = {
-            host: _artifact(chosen[host], CONTAINER_GROUPS[host], workdir) for host in chosen
+            host: _artifact(chosen[host], hosts[host], workdir) for host in chosen
         }
         # The registered container environment: the baseline's entry point lives there.
         settings.container_env = {
@@ -157,7 +176,7 @@ def settings_from_registry(
         }
     elif kind == "multi_model":
         settings.model_folder = workdir / "serving" / "models"
-        populate_model_folder(registry, settings.model_folder, allow_pending)
+        populate_model_folder(registry, settings.model_folder, allow_pending, local)
     else:
         raise EndpointSetupError(f"unknown serving kind {kind!r}")
     return settings

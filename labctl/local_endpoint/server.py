@@ -21,6 +21,7 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import unquote
 
+from infra.config import SERVING_KINDS
 from labctl.local_endpoint.capture import CaptureWriter
 from labctl.local_endpoint.entry_point import EntryPointModel, load_container
 from labctl.local_endpoint.models import ArchiveError, LoadedModel, ModelCache, load_archive
@@ -32,7 +33,7 @@ from labctl.local_endpoint.payload import (
     response_type,
 )
 
-KINDS = ("real_time", "serverless", "multi_model", "multi_container")
+KINDS = SERVING_KINDS  # infra/config.py ServingKind: the kinds are defined once
 TARGET_MODEL = "X-Amzn-SageMaker-Target-Model"
 TARGET_CONTAINER = "X-Amzn-SageMaker-Target-Container-Hostname"
 INFERENCE_ID = "X-Amzn-SageMaker-Inference-Id"

@@ -12,6 +12,7 @@ import time
 from pathlib import Path
 
 from labctl.errors import OperationFailed, UsageError
+from labctl.options import add_profile
 
 
 def run(args: argparse.Namespace) -> int:
@@ -65,7 +66,7 @@ def run(args: argparse.Namespace) -> int:
 
 def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
     parser = sub.add_parser("review", help="write a reference-architecture review of a profile")
-    parser.add_argument("--profile", default="lab", help="config/<profile>.json (default lab)")
+    add_profile(parser)
     parser.add_argument("--out", help="review folder (default review.<profile>)")
     parser.add_argument("--outdir", help="cloud assembly folder (default cdk.out.<profile>)")
     parser.add_argument(

@@ -4,6 +4,8 @@ Reads the definition (not the SDK objects): Parameters, step order from DependsO
 {"Get": "Steps.X..."} references, Get/Std:Join/Std:JsonGet/conditions, then runs each step
 with a local stand-in (model_code scripts in a mapped /opt/ml tree, xgboost + optuna for
 the built-in algorithm and tuning, a JSON model registry). S3 URIs map to local folders.
+This module plans, resolves and reports; each step type runs in its own executor class in
+pipelines/local/steps/ (STEP_EXECUTORS there is where a new step type is registered).
 """
 
 from __future__ import annotations
@@ -13,9 +15,6 @@ import os
 import re
 import secrets
 import shutil
-import subprocess
-import sys
-import tarfile
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass, field
@@ -24,26 +23,14 @@ from graphlib import CycleError, TopologicalSorter
 from pathlib import Path
 from typing import Any
 
-from pipelines.local import jobs, registry_file
+from model_code.archive import extract
+from pipelines.local import registry_file
+from pipelines.local.errors import DefinitionError, PropertyReferenceError, StepFailed
+from pipelines.local.steps import STEP_EXECUTORS
+from pipelines.local.steps.base import text
 
 _STEP_REF = re.compile(r"^Steps\.([A-Za-z0-9_-]+)\.(.+)$")
 _PATH_TOKEN = re.compile(r"\.?([A-Za-z0-9_:-]+)|\[(\d+)\]|\[['\"]([^'\"]+)['\"]\]")
-
-
-class DefinitionError(ValueError):
-    """The definition cannot run: unknown step, cycle, unsupported step or image."""
-
-
-class PropertyReferenceError(DefinitionError):
-    """A Get / JsonGet / condition that cannot be resolved; names the step and the reference."""
-
-    def __init__(self, step: str, reference: Any, reason: str) -> None:
-        super().__init__(f"step {step!r}: cannot resolve {json.dumps(reference)}: {reason}")
-        self.step, self.reference = step, reference
-
-
-class StepFailed(Exception):
-    """A job ran and failed (non-zero exit, missing input): the run ends Failed."""
 
 
 @dataclass
@@ -165,7 +152,7 @@ class LocalExecution:
         # <workdir>/pipeline/latest and .../report point at the newest finished run.
         self.pipeline_dir = self.workdir / "pipeline" / "executions" / self.execution_id
         self.report_dir = self.pipeline_dir / "report"
-        self.registry_path = self.workdir / "registry" / "registry.json"
+        self.registry_path = registry_file.location(self.workdir)
         self.code_dir = Path(code_dir or Path(__file__).resolve().parents[2] / "model_code")
         self.nthread = nthread
         self.log = log
@@ -220,7 +207,7 @@ class LocalExecution:
         if set(node) == {"Std:Join"}:
             spec = node["Std:Join"]
             values = self.resolve(spec.get("Values", []), step)
-            return str(spec.get("On", "")).join(_text(v) for v in values)
+            return str(spec.get("On", "")).join(text(v) for v in values)
         if set(node) == {"Std:JsonGet"}:
             return self._json_get(node, step)
         return {k: self.resolve(v, step) for k, v in node.items()}
@@ -325,7 +312,7 @@ class LocalExecution:
             + ", ".join(f"{k}={v}" for k, v in self.parameters.items())
         )
         try:
-            self._run_steps(self.definition.get("Steps", []))
+            self.run_steps(self.definition.get("Steps", []))
             self.result.status = "Succeeded"
         except StepFailed as err:
             self.result.status, self.result.failure = "Failed", str(err)
@@ -334,7 +321,7 @@ class LocalExecution:
         self._report()
         return self.result
 
-    def _run_steps(self, steps: list[dict[str, Any]]) -> None:
+    def run_steps(self, steps: list[dict[str, Any]]) -> None:
         by_name = {s["Name"]: s for s in steps}
         order = plan(steps, set(self.properties))
         for index, name in enumerate(order):
@@ -345,24 +332,21 @@ class LocalExecution:
                     self.result.steps.append(StepResult(rest, by_name[rest]["Type"], "NotExecuted"))
                 raise
 
+    def not_executed(self, step: dict[str, Any]) -> None:
+        """Record a step that will not run (the branch not taken)."""
+        self.result.steps.append(StepResult(step["Name"], step["Type"], "NotExecuted"))
+
     def _run_step(self, step: dict[str, Any]) -> None:
         name, kind = step["Name"], step["Type"]
-        handler = {
-            "Processing": self._processing,
-            "Training": self._training,
-            "Tuning": self._tuning,
-            "Condition": self._condition,
-            "RegisterModel": self._register,
-            "Fail": self._fail,
-        }.get(kind)
-        if handler is None:
+        executor = STEP_EXECUTORS.get(kind)
+        if executor is None:
             raise DefinitionError(f"step {name!r}: type {kind!r} is not supported locally")
         self.log(f"[{name}] {kind} ...")
         started = time.perf_counter()
         result = StepResult(name, kind, "Executing")
         self.result.steps.append(result)
         try:
-            result.detail = handler(step)
+            result.detail = executor(self, step).execute()
             result.status = "Succeeded"
         except StepFailed as err:
             result.status, result.detail = "Failed", str(err)
@@ -376,360 +360,6 @@ class LocalExecution:
                 f"[{name}] {result.status} in {result.seconds:.1f} s"
                 + (f": {result.detail}" if result.detail else "")
             )
-
-    # Processing ------------------------------------------------------------------------
-    def _processing(self, step: dict[str, Any]) -> str:
-        name = step["Name"]
-        args = self.resolve(step["Arguments"], name)
-        root = self.pipeline_dir / name / "container"
-        if root.exists():
-            shutil.rmtree(root)
-        for item in args.get("ProcessingInputs", []):
-            s3 = item["S3Input"]
-            source, target = self.local(s3["S3Uri"]), _under(root, s3["LocalPath"])
-            if not source.exists():
-                raise StepFailed(
-                    f"{name}: input {item['InputName']!r}: nothing at "
-                    f"{s3['S3Uri']} (local {source})"
-                )
-            target.mkdir(parents=True, exist_ok=True)
-            # A file URI lands inside LocalPath (as S3Prefix downloads do); a prefix is linked.
-            if source.is_file():
-                (target / source.name).symlink_to(source)
-            else:
-                target.rmdir()
-                target.symlink_to(source, target_is_directory=True)
-        outputs: dict[str, Any] = {}
-        for item in args.get("ProcessingOutputConfig", {}).get("Outputs", []):
-            s3 = item["S3Output"]
-            local_out = self.local(s3["S3Uri"])
-            if local_out.exists():
-                shutil.rmtree(local_out)
-            local_out.mkdir(parents=True)
-            target = _under(root, s3["LocalPath"])
-            target.parent.mkdir(parents=True, exist_ok=True)
-            target.symlink_to(local_out, target_is_directory=True)
-            outputs[item["OutputName"]] = {
-                "OutputName": item["OutputName"],
-                "S3Output": {"S3Uri": s3["S3Uri"]},
-            }
-        app = args["AppSpecification"]
-        command = [*app.get("ContainerEntrypoint", []), *app.get("ContainerArguments", [])]
-        if not command:
-            raise DefinitionError(f"step {name!r}: no ContainerEntrypoint to run")
-        command = [
-            sys.executable
-            if c in ("python", "python3")
-            else str(_under(root, c))
-            if c.startswith("/opt/ml/")
-            else str(c)
-            for c in command
-        ]
-        env = {
-            **os.environ,
-            **args.get("Environment", {}),
-            "MODEL_CODE_LIB": str(root / "opt/ml/processing/input/lib"),
-        }
-        env.pop("PYTHONPATH", None)  # the job must find model_code through its own input
-        self._subprocess(name, command, env, cwd=root)
-        self.properties[name] = {
-            "ProcessingJobName": f"{name}-{self.execution_id}",
-            "ProcessingJobStatus": "Completed",
-            "ProcessingOutputConfig": {"Outputs": outputs},
-            "PropertyFiles": {
-                pf["PropertyFileName"]: {
-                    "local_path": str(
-                        self.local(outputs[pf["OutputName"]]["S3Output"]["S3Uri"]) / pf["FilePath"]
-                    )
-                }
-                for pf in step.get("PropertyFiles", [])
-            },
-        }
-        return f"outputs: {', '.join(outputs)}"
-
-    def _subprocess(self, name: str, command: list[str], env: dict[str, str], cwd: Path) -> None:
-        cwd.mkdir(parents=True, exist_ok=True)
-        done = subprocess.run(
-            command, env=env, cwd=cwd, capture_output=True, text=True, check=False
-        )
-        log_file = self.pipeline_dir / name / "job.log"
-        log_file.parent.mkdir(parents=True, exist_ok=True)
-        log_file.write_text(done.stdout + done.stderr)
-        for line in done.stdout.strip().splitlines()[-3:]:
-            self.log(f"    {line}")
-        if done.returncode != 0:
-            tail = (done.stderr.strip().splitlines() or ["(no output)"])[-1]
-            raise StepFailed(f"{name}: job exited {done.returncode}: {tail} (log {log_file})")
-
-    # Training ---------------------------------------------------------------------------
-    def _channels(
-        self, job: dict[str, Any], step: str, skip: tuple[str, ...] = ()
-    ) -> dict[str, Path]:
-        channels = {}
-        for channel in job.get("InputDataConfig", []):
-            if channel["ChannelName"] in skip:
-                continue
-            uri = channel["DataSource"]["S3DataSource"]["S3Uri"]
-            channels[channel["ChannelName"]] = self.local(uri)
-            if not channels[channel["ChannelName"]].exists():
-                raise StepFailed(f"{step}: channel {channel['ChannelName']!r}: nothing at {uri}")
-        return channels
-
-    def _training(self, step: dict[str, Any]) -> str:
-        name = step["Name"]
-        job = self.resolve(step["Arguments"], name)
-        job_name = f"{name}-{self.execution_id}"
-        hyper = {k: str(v) for k, v in job.get("HyperParameters", {}).items()}
-        # Script mode's "code" channel carries sourcedir.tar.gz; locally the entry point
-        # is read from code_dir (the repo's model_code), so that channel is not mapped.
-        script_mode = "sagemaker_program" in hyper
-        channels = self._channels(job, name, skip=("code",) if script_mode else ())
-        model_dir = self.pipeline_dir / name / "model"
-        if model_dir.exists():
-            shutil.rmtree(model_dir)
-        if script_mode:
-            metrics = self._script_mode(name, hyper, channels, model_dir)
-        elif "xgboost" in job["AlgorithmSpecification"].get("TrainingImage", ""):
-            metrics = jobs.train_xgboost(hyper, channels, model_dir, nthread=2)
-        else:
-            raise DefinitionError(
-                f"step {name!r}: only built-in XGBoost or script mode training runs locally"
-            )
-        artifact = "/".join(
-            [
-                job["OutputDataConfig"]["S3OutputPath"].rstrip("/"),
-                job_name,
-                "output",
-                "model.tar.gz",
-            ]
-        )
-        jobs.tar_model(model_dir, self.local(artifact))
-        self.properties[name] = {
-            "TrainingJobName": job_name,
-            "TrainingJobStatus": "Completed",
-            "ModelArtifacts": {"S3ModelArtifacts": artifact},
-            "FinalMetricDataList": [{"MetricName": k, "Value": v} for k, v in metrics.items()],
-            "HyperParameters": hyper,
-        }
-        return ", ".join(f"{k}={v:.4f}" for k, v in metrics.items())
-
-    def _script_mode(
-        self, name: str, hyper: dict[str, str], channels: dict[str, Path], model_dir: Path
-    ) -> dict[str, float]:
-        program = json.loads(hyper["sagemaker_program"])
-        script = self.code_dir / program
-        if not script.exists():
-            raise DefinitionError(f"step {name!r}: entry point {program!r} not in {self.code_dir}")
-        # Hyperparameters reach the script as --name value, the framework containers' way.
-        argv = [
-            f"--{k}={json.loads(v) if v.startswith(chr(34)) else v}"
-            for k, v in hyper.items()
-            if not k.startswith(("sagemaker_", "_"))
-        ]
-        env = {
-            **os.environ,
-            "SM_MODEL_DIR": str(model_dir),
-            "SM_OUTPUT_DATA_DIR": str(self.pipeline_dir / name / "output"),
-            "SM_HPS": json.dumps(hyper),
-            **{f"SM_CHANNEL_{c.upper()}": str(p) for c, p in channels.items()},
-        }
-        env.pop("PYTHONPATH", None)
-        self._subprocess(
-            name, [sys.executable, str(script), *argv], env, cwd=self.pipeline_dir / name
-        )
-        log = (self.pipeline_dir / name / "job.log").read_text()
-        return {
-            m.group(1): float(m.group(2))
-            for m in re.finditer(r"^([a-z]+:[a-z_]+)=([0-9.]+)$", log, re.M)
-        }
-
-    # Tuning -----------------------------------------------------------------------------
-    def _tuning(self, step: dict[str, Any]) -> str:
-        name = step["Name"]
-        args = self.resolve(step["Arguments"], name)
-        config, definition = args["HyperParameterTuningJobConfig"], args["TrainingJobDefinition"]
-        if "xgboost" not in definition["AlgorithmSpecification"].get("TrainingImage", ""):
-            raise DefinitionError(f"step {name!r}: local tuning supports built-in XGBoost only")
-        channels = self._channels(definition, name)
-        static = {k: str(v) for k, v in definition.get("StaticHyperParameters", {}).items()}
-        output_path = definition["OutputDataConfig"]["S3OutputPath"].rstrip("/")
-        metric = config["HyperParameterTuningJobObjective"]["MetricName"]
-        total = int(config["ResourceLimits"]["MaxNumberOfTrainingJobs"])
-        parallel = int(config["ResourceLimits"]["MaxParallelTrainingJobs"])
-        tuning_name = f"{name.lower()}-{self.execution_id.removeprefix('local-')}"
-        # Cores split over the parallel jobs: 2 cores, 3 jobs -> one thread each.
-        nthread = max(1, (os.cpu_count() or 1) // parallel) if parallel > 1 else self.nthread
-        self.log(
-            f"    {config.get('Strategy')} search, {total} jobs, {parallel} in parallel, "
-            f"objective {metric} ({config['HyperParameterTuningJobObjective']['Type']})"
-        )
-
-        def run_job(number: int, tuned: dict[str, str]) -> jobs.TrialResult:
-            job_name = f"{tuning_name}-{number:03d}"
-            model_dir = self.pipeline_dir / name / "jobs" / job_name
-            started = time.perf_counter()
-            metrics = jobs.train_xgboost({**static, **tuned}, channels, model_dir, nthread)
-            if metric not in metrics:
-                raise DefinitionError(
-                    f"step {name!r}: objective {metric!r} not emitted; "
-                    f"metrics: {', '.join(metrics)}"
-                )
-            jobs.tar_model(model_dir, self.local(f"{output_path}/{job_name}/output/model.tar.gz"))
-            shown = " ".join(f"{k}={float(v):.4g}" for k, v in sorted(tuned.items()))
-            self.log(
-                f"    job {number}/{total} {job_name}: {shown} {metric}="
-                f"{metrics[metric]:.4f} ({time.perf_counter() - started:.1f} s)"
-            )
-            return jobs.TrialResult(number, job_name, tuned, metrics[metric], metrics)
-
-        results = jobs.tune(config, run_job)
-        maximize = config["HyperParameterTuningJobObjective"]["Type"] == "Maximize"
-        # Best first; ties keep job order (sorted is stable).
-        ranked = sorted(results, key=lambda r: -r.objective if maximize else r.objective)
-        summaries = [
-            {
-                "TrainingJobName": r.job_name,
-                "TrainingJobStatus": "Completed",
-                "TunedHyperParameters": r.hyperparameters,
-                "FinalHyperParameterTuningJobObjectiveMetric": {
-                    "MetricName": metric,
-                    "Value": r.objective,
-                },
-            }
-            for r in ranked
-        ]
-        self.tuning_jobs = [
-            {
-                "number": r.number,
-                "job_name": r.job_name,
-                "hyperparameters": r.hyperparameters,
-                "objective": r.objective,
-            }
-            for r in results
-        ]
-        best = summaries[0]
-        self.result.best_job = {
-            **best,
-            "ModelArtifacts": f"{output_path}/{best['TrainingJobName']}/output/model.tar.gz",
-        }
-        self.result.tuning_jobs = self.tuning_jobs
-        self.properties[name] = {
-            "HyperParameterTuningJobName": tuning_name,
-            "HyperParameterTuningJobStatus": "Completed",
-            "TrainingJobSummaries": summaries,
-            "BestTrainingJob": best,
-        }
-        return f"best {best['TrainingJobName']} {metric}={ranked[0].objective:.4f}"
-
-    # Condition / Fail / Register -------------------------------------------------------
-    def evaluate_condition(self, condition: dict[str, Any], step: str) -> bool:
-        kind = condition.get("Type")
-        binary = {
-            "Equals": lambda a, b: a == b,
-            "GreaterThan": lambda a, b: a > b,
-            "GreaterThanOrEqualTo": lambda a, b: a >= b,
-            "LessThan": lambda a, b: a < b,
-            "LessThanOrEqualTo": lambda a, b: a <= b,
-        }
-        if kind in binary:
-            left = self.resolve(condition["LeftValue"], step)
-            right = self.resolve(condition["RightValue"], step)
-            try:
-                return bool(binary[kind](left, right))
-            except TypeError as err:
-                raise PropertyReferenceError(
-                    step, condition, f"cannot compare {left!r} and {right!r}"
-                ) from err
-        if kind == "In":
-            return self.resolve(condition["QueryValue"], step) in self.resolve(
-                condition["Values"], step
-            )
-        if kind == "Not":
-            return not self.evaluate_condition(condition["Condition"], step)
-        if kind == "Or":
-            return any(self.evaluate_condition(c, step) for c in condition["Conditions"])
-        if kind == "And":
-            return all(self.evaluate_condition(c, step) for c in condition["Conditions"])
-        raise PropertyReferenceError(step, condition, f"unknown condition type {kind!r}")
-
-    def _condition(self, step: dict[str, Any]) -> str:
-        name, args = step["Name"], step["Arguments"]
-        # SageMaker ANDs the list of conditions.
-        outcome = all(self.evaluate_condition(c, name) for c in args.get("Conditions", []))
-        self.properties[name] = {"Outcome": outcome}
-        chosen, skipped = ("IfSteps", "ElseSteps") if outcome else ("ElseSteps", "IfSteps")
-        self.log(
-            f"[{name}] outcome {str(outcome).lower()}: running "
-            f"{', '.join(s['Name'] for s in args.get(chosen, [])) or 'nothing'}"
-        )
-        for inner in args.get(skipped, []):
-            self.result.steps.append(StepResult(inner["Name"], inner["Type"], "NotExecuted"))
-        self._run_steps(list(args.get(chosen, [])))
-        return f"outcome {str(outcome).lower()}"
-
-    def _fail(self, step: dict[str, Any]) -> str:
-        message = self.resolve(step.get("Arguments", {}).get("ErrorMessage", ""), step["Name"])
-        raise StepFailed(f"{step['Name']}: {_text(message)}")
-
-    def _register(self, step: dict[str, Any]) -> str:
-        name = step["Name"]
-        args = self.resolve(step["Arguments"], name)
-        group = args.get("ModelPackageGroupName")
-        if not group:
-            raise DefinitionError(f"step {name!r}: no ModelPackageGroupName")
-        container = args["InferenceSpecification"]["Containers"][0]
-        metrics_uri = (
-            args.get("ModelMetrics", {}).get("ModelQuality", {}).get("Statistics", {}).get("S3Uri")
-        )
-        metrics = None
-        if metrics_uri:
-            path = self.local(metrics_uri)
-            if not path.exists():
-                raise StepFailed(f"{name}: model metrics not found at {metrics_uri}")
-            metrics = json.loads(path.read_text())
-        statistics_uri = (
-            args.get("DriftCheckBaselines", {})
-            .get("ModelDataQuality", {})
-            .get("Statistics", {})
-            .get("S3Uri")
-        )
-        artifact = self.local(container["ModelDataUrl"])
-        if not artifact.exists():
-            raise StepFailed(f"{name}: model artifact not found at {container['ModelDataUrl']}")
-        entry: dict[str, Any] = {
-            "approval_status": args.get("ModelApprovalStatus", "PendingManualApproval"),
-            "image": container.get("Image"),
-            "model_data_url": container["ModelDataUrl"],
-            # Relative to the work folder, so the whole folder can be moved or copied.
-            "artifact": artifact.relative_to(self.workdir).as_posix(),
-            # What the serving container is told (entry point of framework containers):
-            # the local endpoint loads the model through it, as SageMaker would.
-            "environment": dict(container.get("Environment") or {}),
-            "metrics": metrics,
-            # the version's own training statistics (drift monitoring compares with them),
-            # relative to the work folder like the artifact
-            "drift_baseline": (
-                self.local(statistics_uri).relative_to(self.workdir).as_posix()
-                if statistics_uri
-                else None
-            ),
-            "created": datetime.now(UTC).isoformat(timespec="seconds"),
-            "pipeline_execution": self.execution_id,
-        }
-
-        def add_version(registry: dict[str, Any]) -> None:
-            versions = registry["groups"].setdefault(group, {"versions": []})["versions"]
-            entry["version"] = max((v["version"] for v in versions), default=0) + 1
-            entry["arn"] = (
-                f"arn:aws:sagemaker:local:000000000000:model-package/{group}/{entry['version']}"
-            )
-            versions.append(entry)
-
-        # Another run may register at the same moment: read, add and replace under a lock.
-        registry_file.update(self.registry_path, add_version)
-        self.result.registry = self.registry_path
-        self.properties[name] = {"ModelPackageArn": entry["arn"]}
-        return f"{group} version {entry['version']} ({entry['approval_status']})"
 
     # report -----------------------------------------------------------------------------
     def _report(self) -> None:
@@ -795,16 +425,6 @@ def _point(link: Path, target: Path) -> None:
     os.replace(temporary, link)
 
 
-def _under(root: Path, container_path: str) -> Path:
-    return root / container_path.lstrip("/")
-
-
-def _text(value: Any) -> str:
-    if isinstance(value, bool):
-        return str(value).lower()
-    return str(value)
-
-
 def run_local(
     definition: dict[str, Any] | str,
     workdir: Path,
@@ -839,8 +459,5 @@ def run_local(
 
 
 def extract_model(archive: Path, target: Path) -> Path:
-    """Unpack a model.tar.gz (used by tests and by later serving stages)."""
-    target.mkdir(parents=True, exist_ok=True)
-    with tarfile.open(archive) as tar:
-        tar.extractall(target, filter="data")
-    return target
+    """Unpack a model.tar.gz (used by tests): model_code.archive.extract, the one reader."""
+    return extract(archive, target)

@@ -20,6 +20,14 @@ from typing import Any, TypeVar
 
 T = TypeVar("T")
 
+# Where a work folder keeps its registry; every reader and writer asks location().
+RELATIVE_PATH = Path("registry") / "registry.json"
+
+
+def location(workdir: Path) -> Path:
+    """The registry file of a work folder: ``<workdir>/registry/registry.json``."""
+    return Path(workdir) / RELATIVE_PATH
+
 
 class RegistryFileError(ValueError):
     """The registry file exists but is not a registry (bad JSON, wrong shape)."""

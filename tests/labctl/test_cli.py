@@ -58,3 +58,35 @@ def test_every_command_answers_its_own_help(command: str, capsys) -> None:
 def test_unknown_command_is_a_usage_error() -> None:
     done = labctl("frobnicate")
     assert done.returncode == 2 and "invalid choice" in done.stderr
+
+
+def _parsers(parser):  # type: ignore[no-untyped-def]
+    """The parser and every sub-command parser below it."""
+    import argparse
+
+    yield parser
+    for action in parser._actions:
+        if isinstance(action, argparse._SubParsersAction):
+            for child in action.choices.values():
+                yield from _parsers(child)
+
+
+# What the README's reference says of the shared options (not read from labctl.options).
+SHARED = {"--profile": ("NAME", "lab"), "--account": ("ID", None), "--region": ("REGION", None)}
+
+
+@pytest.mark.parametrize("command", sorted(COMMANDS))
+def test_shared_options_speak_one_dialect(command: str) -> None:
+    """--profile/--account/--region/--workdir are declared once (labctl/options.py): in every
+    command that takes them they have the same metavar and default, so no command grows its
+    own spelling of them."""
+    seen = 0
+    for parser in _parsers(cli.build_parser(command)):
+        for action in parser._actions:
+            for option in set(action.option_strings) & {*SHARED, "--workdir"}:
+                seen += 1
+                if option == "--workdir":
+                    assert action.metavar == "DIR", command
+                else:
+                    assert (action.metavar, action.default) == SHARED[option], (command, option)
+    assert seen, f"{command} takes none of the shared options"

@@ -32,17 +32,17 @@ REPO = Path(__file__).resolve().parents[2]
 # module -> (files to mutate, the fast test files that cover them)
 MODULES: dict[str, tuple[tuple[str, ...], tuple[str, ...]]] = {
     "producer": (
-        ("labctl/producer.py",),
+        ("labctl/producer",),
         ("tests/labctl/test_ingest.py", "tests/labctl/test_ingest_kinesis.py"),
     ),
     "executor": (
-        ("pipelines/local/executor.py", "pipelines/local/jobs.py"),
+        ("pipelines/local/executor.py", "pipelines/local/steps", "pipelines/local/jobs.py"),
         ("tests/pipelines/test_executor_unit.py", "tests/pipelines/test_local_executor.py"),
     ),
     # The executor against its seconds-fast unit tests only (the full pipeline runs of
     # test_local_executor.py make mutmut's first, traced test run take many minutes).
     "executor-unit": (
-        ("pipelines/local/executor.py", "pipelines/local/jobs.py"),
+        ("pipelines/local/executor.py", "pipelines/local/steps", "pipelines/local/jobs.py"),
         ("tests/pipelines/test_executor_unit.py",),
     ),
     "endpoint": (

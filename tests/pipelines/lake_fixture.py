@@ -1,50 +1,35 @@
-"""Write sklearn Digits as raw lake events (gzip JSON lines, Firehose partition layout)."""
+"""Digits as raw lake events, written by the product's own generator and lake writer
+(labctl.producer): the fixture only chooses the times, the spread and any extra lines."""
 
 from __future__ import annotations
 
-import gzip
-import json
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
-from model_code.events import object_name, partition_prefix
+from labctl.producer import digits_events as product_digits_events
+from labctl.producer import encode, write_object
 
 START = datetime(2026, 11, 29, 1, 0, tzinfo=UTC)
 
 
 def digits_events(limit: int | None = None) -> list[dict[str, Any]]:
-    from sklearn.datasets import load_digits
-
-    digits = load_digits()
-    rows = list(zip(digits.data, digits.target, strict=True))[:limit]
-    return [
-        {
-            "event_id": f"digits-{i:06d}",
-            "event_time": (START + timedelta(seconds=i)).isoformat().replace("+00:00", "Z"),
-            "features": [float(x) for x in features],
-            "label": int(label),
-            "source": "sklearn-digits",
-        }
-        for i, (features, label) in enumerate(rows)
-    ]
+    """The Digits events with ids digits-<i> and event_time START + i seconds."""
+    return product_digits_events(limit, base_time=START)
 
 
 def write_events(
     raw_root: Path, events: list[Any], files: int = 3, extra_lines: list[str] | None = None
 ) -> list[Path]:
-    """Spread events over `files` objects in consecutive hour partitions under raw_root."""
+    """Spread events over `files` objects in consecutive hour partitions under raw_root;
+    ``extra_lines`` (raw text, e.g. malformed JSON) go into the first object as they are."""
     written = []
     for part in range(files):
         when = START + timedelta(hours=part)
-        path = raw_root / partition_prefix(when) / object_name("digits", when, f"{part:04d}")
-        path.parent.mkdir(parents=True, exist_ok=True)
-        lines = [json.dumps(e) for e in events[part::files]]
+        data = b"".join(encode(e) for e in events[part::files])
         if part == 0 and extra_lines:
-            lines += extra_lines
-        with gzip.open(path, "wt", encoding="utf-8") as handle:
-            handle.write("".join(line + "\n" for line in lines))
-        written.append(path)
+            data += "".join(line + "\n" for line in extra_lines).encode()
+        written.append(write_object(raw_root, "digits", when, data, f"{part:04d}"))
     return written
 
 

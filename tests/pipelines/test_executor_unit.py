@@ -218,7 +218,7 @@ def test_channel_reader_does_not_return_the_previous_runs_rows(tmp_path: Path) -
 
 
 def test_lab_summary_gives_this_runs_accuracy_and_the_expected_range(tmp_path: Path) -> None:
-    from labctl.pipeline_local import summary_line
+    from labctl.pipeline import summary_line
     from pipelines.local.executor import RunResult
 
     def metric(value: float) -> dict[str, Any]:

@@ -15,7 +15,7 @@ import xgboost as xgb
 
 from labctl import cli
 from labctl.errors import OperationFailed, UsageError
-from labctl.pipeline_local import parse_params, run, run_local_pipeline
+from labctl.pipeline import parse_params, run, run_local_pipeline
 from pipelines.local import jobs
 from pipelines.local.executor import (
     DefinitionError,

@@ -18,7 +18,8 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from labctl.errors import OperationFailed, UsageError
-from labctl.paths import default_workdir, workdir_help
+from labctl.options import add_profile, add_region, add_workdir
+from labctl.paths import lake_raw
 
 if TYPE_CHECKING:
     from pipelines.local.executor import RunResult
@@ -32,7 +33,7 @@ def default_mounts(workdir: Path, settings: PipelineSettings) -> dict[str, Path]
     each execution's own folder (run_local's output_prefix), never to a shared one."""
     raw_bucket = settings.input_data_url.removeprefix("s3://").split("/", 1)[0]
     return {
-        f"s3://{raw_bucket}/": workdir / "lake" / "raw",
+        f"s3://{raw_bucket}/": lake_raw(workdir),
         settings.code + "/": REPO / "model_code",
     }
 
@@ -43,7 +44,9 @@ LOCAL_CHAMPION = "s3://local-champion/"
 def local_champion(workdir: Path, group: str) -> Path | None:
     """The champion in the lab: the newest Approved version of ``group`` in the local
     registry (not the newest version: a pending or rejected one is no champion)."""
-    path = workdir / "registry" / "registry.json"
+    from pipelines.local import registry_file
+
+    path = registry_file.location(workdir)
     if not path.is_file():
         return None
     versions = json.loads(path.read_text()).get("groups", {}).get(group, {}).get("versions", [])
@@ -267,7 +270,7 @@ def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
     run_parser.add_argument(
         "--local", action="store_true", help="execute the rendered JSON on this machine"
     )
-    run_parser.add_argument("--workdir", default=default_workdir(), help=workdir_help())
+    add_workdir(run_parser)
     run_parser.add_argument(
         "--param",
         action="append",
@@ -279,13 +282,11 @@ def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
         "--pipeline-name",
         help="deployed pipeline (cloud run; default: the --profile's, e.g. lab-digits-training)",
     )
-    run_parser.add_argument("--region", help="AWS region for the cloud run")
+    add_region(run_parser, "the cloud run")
     run_parser.add_argument(
         "--upsert",
         action="store_true",
         help="cloud: first create/update the pipeline from the current code and --profile",
     )
-    run_parser.add_argument(
-        "--profile", default="lab", help="profile for --upsert and the default pipeline name"
-    )
+    add_profile(run_parser, "for --upsert and the default pipeline name")
     run_parser.set_defaults(handler=run)

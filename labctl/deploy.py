@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from labctl.errors import OperationFailed, UsageError
+from labctl.options import BOTO3_REGION, add_region
 
 FAILED_STATUSES = ("Failed", "UpdateRollbackFailed")
 IN_PROGRESS_STATUSES = ("Creating", "Updating", "SystemUpdating", "RollingBack", "Deleting")
@@ -375,5 +376,5 @@ def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
         help="endpoint config the last deploy requested; "
         "a different live config counts as rolled back",
     )
-    p.add_argument("--region", help="AWS region")
+    add_region(p, default=BOTO3_REGION)
     p.set_defaults(handler=run)

@@ -1,0 +1,75 @@
+"""RegisterModel steps: add a version to the local JSON registry (registry_file, under a
+lock), with its metrics and drift baseline, as the model package group would."""
+
+from __future__ import annotations
+
+import json
+from datetime import UTC, datetime
+from typing import Any
+
+from pipelines.local import registry_file
+from pipelines.local.errors import DefinitionError, StepFailed
+from pipelines.local.steps.base import StepExecutor
+
+
+class RegisterModelStep(StepExecutor):
+    def execute(self) -> str:
+        step = self.step
+        name = step["Name"]
+        args = self.execution.resolve(step["Arguments"], name)
+        group = args.get("ModelPackageGroupName")
+        if not group:
+            raise DefinitionError(f"step {name!r}: no ModelPackageGroupName")
+        container = args["InferenceSpecification"]["Containers"][0]
+        metrics_uri = (
+            args.get("ModelMetrics", {}).get("ModelQuality", {}).get("Statistics", {}).get("S3Uri")
+        )
+        metrics = None
+        if metrics_uri:
+            path = self.execution.local(metrics_uri)
+            if not path.exists():
+                raise StepFailed(f"{name}: model metrics not found at {metrics_uri}")
+            metrics = json.loads(path.read_text())
+        statistics_uri = (
+            args.get("DriftCheckBaselines", {})
+            .get("ModelDataQuality", {})
+            .get("Statistics", {})
+            .get("S3Uri")
+        )
+        artifact = self.execution.local(container["ModelDataUrl"])
+        if not artifact.exists():
+            raise StepFailed(f"{name}: model artifact not found at {container['ModelDataUrl']}")
+        entry: dict[str, Any] = {
+            "approval_status": args.get("ModelApprovalStatus", "PendingManualApproval"),
+            "image": container.get("Image"),
+            "model_data_url": container["ModelDataUrl"],
+            # Relative to the work folder, so the whole folder can be moved or copied.
+            "artifact": artifact.relative_to(self.execution.workdir).as_posix(),
+            # What the serving container is told (entry point of framework containers):
+            # the local endpoint loads the model through it, as SageMaker would.
+            "environment": dict(container.get("Environment") or {}),
+            "metrics": metrics,
+            # the version's own training statistics (drift monitoring compares with them),
+            # relative to the work folder like the artifact
+            "drift_baseline": (
+                self.execution.local(statistics_uri).relative_to(self.execution.workdir).as_posix()
+                if statistics_uri
+                else None
+            ),
+            "created": datetime.now(UTC).isoformat(timespec="seconds"),
+            "pipeline_execution": self.execution.execution_id,
+        }
+
+        def add_version(registry: dict[str, Any]) -> None:
+            versions = registry["groups"].setdefault(group, {"versions": []})["versions"]
+            entry["version"] = max((v["version"] for v in versions), default=0) + 1
+            entry["arn"] = (
+                f"arn:aws:sagemaker:local:000000000000:model-package/{group}/{entry['version']}"
+            )
+            versions.append(entry)
+
+        # Another run may register at the same moment: read, add and replace under a lock.
+        registry_file.update(self.execution.registry_path, add_version)
+        self.execution.result.registry = self.execution.registry_path
+        self.execution.properties[name] = {"ModelPackageArn": entry["arn"]}
+        return f"{group} version {entry['version']} ({entry['approval_status']})"
