@@ -26,7 +26,7 @@ os.environ.setdefault("PIPELINE_CACHE", "off")
 
 REPO = Path(__file__).resolve().parent.parent
 PROFILES = ("lab", "prod-like")
-SERVING_KINDS = ("real_time", "serverless", "multi_model", "multi_container")
+SERVING_KINDS = ("real_time", "serverless", "multi_model", "multi_container", "async")
 
 
 @dataclass

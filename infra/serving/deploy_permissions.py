@@ -33,6 +33,7 @@ MODEL_MONITOR_TYPES = (
     "AWS::SageMaker::ModelQualityJobDefinition",
     "AWS::SageMaker::MonitoringSchedule",
 )
+ASYNC_TYPES = ("AWS::SNS::Topic", "AWS::SNS::TopicPolicy")
 # Every CloudFormation resource type a serving stack may contain (tests check the templates).
 RESOURCE_TYPES = (
     "AWS::IAM::Role",
@@ -44,6 +45,8 @@ RESOURCE_TYPES = (
     "AWS::CloudWatch::Alarm",
     "AWS::ApplicationAutoScaling::ScalableTarget",
     "AWS::ApplicationAutoScaling::ScalingPolicy",
+    # serving.kind='async': the success and error notification topics (async_inference.py)
+    *ASYNC_TYPES,
     # production with monitoring.engine='model_monitor' (infra/monitoring/model_monitor.py)
     *MODEL_MONITOR_TYPES,
 )
@@ -74,6 +77,19 @@ NOT_GRANTED: dict[str, dict[str, str]] = {
         a: "the hosting role has no permissions boundary, and adding one is a decision for "
         "whoever owns the account's boundaries, not for a release"
         for a in ("iam:PutRolePermissionsBoundary", "iam:DeleteRolePermissionsBoundary")
+    },
+    "AWS::SNS::Topic": {
+        **{
+            a: "the async notification topics have no subscriptions in the template: whoever "
+            "consumes them subscribes outside the stack"
+            for a in ("sns:Subscribe", "sns:Unsubscribe")
+        },
+        "sns:PutDataProtectionPolicy": "the async notification topics set no data protection "
+        "policy (they carry output locations, not payloads)",
+        **{
+            a: "the topics log no delivery status, so no feedback role is read or passed"
+            for a in ("iam:GetRole", "iam:PassRole")
+        },
     },
     "AWS::ApplicationAutoScaling::ScalableTarget": {
         **{
@@ -391,6 +407,27 @@ def grants(
                 why="SageMaker creates grants on the lake key for the endpoint's instances",
             ),
         ]
+    if kind == "async":
+        out.append(
+            Grant(
+                "NotificationTopics",
+                (
+                    "sns:CreateTopic",
+                    "sns:DeleteTopic",
+                    "sns:GetTopicAttributes",
+                    "sns:SetTopicAttributes",
+                    "sns:TagResource",
+                    "sns:UntagResource",
+                    "sns:ListTagsForResource",
+                    "sns:ListSubscriptionsByTopic",
+                    "sns:GetDataProtectionPolicy",
+                ),
+                # generated names: <stack>-<logical id>-<suffix>
+                (arn("sns", f"{unit.stack_name}-*"),),
+                types=ASYNC_TYPES,
+                why="the async endpoint's success and error topics (and their TLS-only policy)",
+            )
+        )
     if not serverless:  # instance-based kinds scale (ModelEndpoint._autoscaling)
         target_alarms = f"TargetTracking-endpoint/{unit.endpoint_name}/variant/{VARIANT}-*"
         out += [
@@ -468,6 +505,8 @@ WILDCARD_WHY = {
     "generated: a change replaces them",
     "MonitoringSchedules": "the Model Monitor schedules of this endpoint only, named "
     "<endpoint>-data-quality and <endpoint>-model-quality",
+    "NotificationTopics": "CloudFormation names the async notification topics "
+    "<stack>-<logical id>-<suffix>: this stack's topics only",
     "Autoscaling": "scalable targets get a generated id (no ARN before they exist); the "
     "Describe* actions and GetMetricData take no resource",
     "TargetTrackingAlarms": "target tracking names its alarms TargetTracking-<resource id>-"
