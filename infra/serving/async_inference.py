@@ -80,9 +80,11 @@ class AsyncInference(Construct):
                 ],
             )
         )
-        # AsyncInferenceOutputConfig.KmsKeyId: the execution role encrypts the answers with
-        # the key (kms:Encrypt, as for every SageMaker output KmsKeyId; GenerateDataKey and
-        # Decrypt for SSE-KMS and multipart uploads of large answers).
+        # AsyncInferenceOutputConfig.KmsKeyId encrypts the answers with the lake key. The API
+        # reference names no actions: an SSE-KMS upload needs kms:GenerateDataKey, a multipart
+        # one (answers up to 1 GB) kms:Decrypt too (S3 user guide, "Using server-side
+        # encryption with AWS KMS keys"); kms:Encrypt as SageMaker's other output KmsKeyIds
+        # document (TransformOutput.KmsKeyId). The topics' key is the same lake key.
         role.add_to_principal_policy(
             iam.PolicyStatement(
                 sid="AsyncEncryptResults",
