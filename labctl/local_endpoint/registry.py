@@ -117,7 +117,7 @@ def served_versions(
     registry: dict[str, Any], kind: str, allow_pending: bool = False
 ) -> list[tuple[str, dict[str, Any]]]:
     """(group, version entry) of every model ``kind`` serves from this registry."""
-    if kind in ("real_time", "serverless"):
+    if kind in ("real_time", "serverless", "async"):
         return [(XGBOOST_GROUP, pick_version(registry, XGBOOST_GROUP, allow_pending))]
     if kind == "multi_container":
         return [
@@ -140,9 +140,11 @@ def settings_from_registry(
     """EndpointSettings for ``kind`` built from the registry in ``workdir``."""
     registry = read_registry(workdir)
     settings = EndpointSettings(kind=kind, **overrides)
-    if kind in ("real_time", "serverless"):
+    if kind in ("real_time", "serverless", "async"):
         version = pick_version(registry, XGBOOST_GROUP, allow_pending)
         settings.model = _artifact(version, XGBOOST_GROUP, workdir)
+        if kind == "async" and settings.async_root is None:
+            settings.async_root = workdir / "bucket"  # labctl invoke --async --local-url
     elif kind == "multi_container":
         chosen = {
             host: pick_version(registry, group, allow_pending)
