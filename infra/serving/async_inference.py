@@ -256,3 +256,40 @@ class AsyncInference(Construct):
             f"{bucket.bucket_arn}/{self.prefixes['failure']}/*": "async failures: "
             "SageMaker names each object after the request's inference id, this endpoint only",
         }
+
+
+def grant_async_client(
+    grantee: iam.IGrantable, lake: LakeRefs, endpoint_name: str
+) -> dict[str, str]:
+    """Let ``grantee`` (e.g. the delivery smoke test) call an async endpoint the way
+    ``labctl invoke --async`` does: InvokeEndpointAsync, upload under the endpoint's input
+    prefix, read its output and failure prefixes, with the lake key. Returns the wildcard
+    resources it adds, with why, for the grantee's ``acknowledge_wildcards``."""
+    stack = cdk.Stack.of(lake)
+    bucket = lake.artifacts_bucket
+    input_, output, failure = (
+        f"{bucket.bucket_arn}/{endpoint_prefix(p, endpoint_name)}/*"
+        for p in (INPUT_PREFIX, OUTPUT_PREFIX, FAILURE_PREFIX)
+    )
+    statements = [
+        iam.PolicyStatement(
+            actions=["sagemaker:InvokeEndpointAsync"],
+            resources=[
+                stack.format_arn(
+                    service="sagemaker", resource="endpoint", resource_name=endpoint_name
+                )
+            ],
+        ),
+        iam.PolicyStatement(actions=["s3:PutObject"], resources=[input_]),
+        iam.PolicyStatement(actions=["s3:GetObject"], resources=[output, failure]),
+        iam.PolicyStatement(
+            actions=["kms:GenerateDataKey", "kms:Decrypt"], resources=[lake.key.key_arn]
+        ),
+    ]
+    for statement in statements:
+        grantee.grant_principal.add_to_principal_policy(statement)
+    return {
+        input_: f"async requests to {endpoint_name}: one object per request under its input prefix",
+        output: f"async answers of {endpoint_name}: SageMaker names each after the request",
+        failure: f"async failures of {endpoint_name}: SageMaker names each after the request",
+    }
