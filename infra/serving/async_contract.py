@@ -66,7 +66,8 @@ def async_problems(serving: ServingConfig) -> list[str]:
     if not 1 <= a.max_concurrent_invocations_per_instance <= 1000:
         problems.append(
             "serving.async_inference.max_concurrent_invocations_per_instance must be 1-1000 "
-            f"(AsyncInferenceClientConfig), got {a.max_concurrent_invocations_per_instance}"
+            f"(SageMaker API reference, AsyncInferenceClientConfig), got "
+            f"{a.max_concurrent_invocations_per_instance}"
         )
     if a.backlog_target_per_instance <= 0:
         problems.append(
@@ -78,7 +79,7 @@ def async_problems(serving: ServingConfig) -> list[str]:
     if not 60 <= a.max_backlog_age_seconds <= 6 * 3600:
         problems.append(
             "serving.async_inference.max_backlog_age_seconds must be 60-21600 (a request "
-            "lives at most 6 hours in the queue)"
+            "lives at most 6 hours in the queue: InvokeEndpointAsync RequestTTLSeconds)"
         )
     # Async endpoints run on instances: no ServerlessConfig beside an AsyncInferenceConfig
     # (serverless endpoints are their own kind; DOC_ASYNC: "Creating an asynchronous
@@ -86,12 +87,13 @@ def async_problems(serving: ServingConfig) -> list[str]:
     if not serving.instance_type.startswith("ml."):
         problems.append(
             f"async endpoints run on instances: serving.instance_type {serving.instance_type!r} "
-            "must be an ml.* instance type"
+            f"must be an ml.* instance type ({DOC_ASYNC})"
         )
     if serving.serverless_provisioned_concurrency:
         problems.append(
             "async endpoints run on instances and take no serverless settings: set "
-            "serving.serverless_provisioned_concurrency=0 or serving.kind='serverless'"
+            "serving.serverless_provisioned_concurrency=0 or serving.kind='serverless' "
+            f"({DOC_ASYNC})"
         )
     # Canary and linear steps are a share of the variant's instance count (TrafficRoutingConfig
     # CanarySize/LinearStepSize); an async variant scaled to zero has none to split
@@ -101,6 +103,8 @@ def async_problems(serving: ServingConfig) -> list[str]:
             f"serving.guardrail.mode={serving.guardrail.mode!r} needs instances to shift "
             "traffic across, and an async endpoint that scales to zero may have none when a "
             "release starts: set serving.async_inference.scale_to_zero=false (the fleet then "
-            "keeps serving.min_instances) or serving.guardrail.mode='all_at_once'"
+            "keeps serving.min_instances) or serving.guardrail.mode='all_at_once' "
+            f"({DOC_AUTOSCALE}; canary and linear sizes are a share of the instance count, "
+            "CloudFormation TrafficRoutingConfig)"
         )
     return problems
