@@ -9,8 +9,6 @@ for sagemaker-runtime (moto has no InvokeEndpointAsync).
 from __future__ import annotations
 
 import argparse
-import io
-import json
 from pathlib import Path
 
 import boto3
@@ -328,4 +326,3 @@ def test_cli_exit_codes_for_async_bad_input(tmp_path: Path) -> None:
 
     code = main(["invoke", "--endpoint", NAME, "--region", "us-east-1", "--digits", "1", "--async"])
     assert code == 2
-    assert io is not None and json is not None  # imports used by sibling tests
