@@ -20,7 +20,7 @@ CONFIG_DIR = Path(__file__).resolve().parent.parent / "config"
 RetentionMode = Literal["lab", "retain"]
 NetworkMode = Literal["isolated", "lab"]
 StreamMode = Literal["on_demand", "provisioned"]
-ServingKind = Literal["real_time", "serverless", "multi_model", "multi_container"]
+ServingKind = Literal["real_time", "serverless", "multi_model", "multi_container", "async"]
 # The serving kinds, in order: the one list (labctl cost, the local endpoint, serve --kind).
 SERVING_KINDS: tuple[ServingKind, ...] = get_args(ServingKind)
 GuardrailMode = Literal["all_at_once", "canary", "linear"]
@@ -219,6 +219,24 @@ def guardrail_step_problem(g: GuardrailConfig, instances: int) -> str | None:
 
 
 @dataclass(frozen=True)
+class AsyncInferenceConfig:
+    """``serving.kind='async'`` only: SageMaker Asynchronous Inference (queued requests, payload
+    in S3, answers in S3 and on SNS). Defaults from the developer guide's "Autoscale an
+    asynchronous endpoint" example (backlog target 5 per instance, scale-in cooldown 600 s,
+    scale-out 300 s). Validated in ``infra.serving.async_contract.async_problems``."""
+
+    max_concurrent_invocations_per_instance: int = 4
+    # Scale in to zero instances when the queue is empty (the scalable target's minimum is 0;
+    # the endpoint is created with serving.min_instances and scales in from there).
+    scale_to_zero: bool = True
+    backlog_target_per_instance: float = 5.0
+    scale_in_cooldown_seconds: int = 600
+    scale_out_cooldown_seconds: int = 300
+    # p99 seconds a request may wait in the queue before the backlog-age alarm fires.
+    max_backlog_age_seconds: int = 900
+
+
+@dataclass(frozen=True)
 class ServingConfig:
     kind: ServingKind = "real_time"
     instance_type: str = "ml.m5.large"
@@ -234,6 +252,7 @@ class ServingConfig:
     latency_alarm_p99_ms: int = 500
     mce_containers: tuple[str, ...] = ("xgboost", "baseline")
     guardrail: GuardrailConfig = field(default_factory=GuardrailConfig)
+    async_inference: AsyncInferenceConfig = field(default_factory=AsyncInferenceConfig)
 
     def __post_init__(self) -> None:
         _require(
@@ -292,6 +311,11 @@ class ServingConfig:
                 "serverless endpoints only support all-at-once blue/green updates: set "
                 "serving.guardrail.mode='all_at_once' or serving.kind='real_time'",
             )
+        if self.kind == "async":
+            from infra.serving.async_contract import async_problems
+
+            problems = async_problems(self)
+            _require(not problems, "; ".join(problems))
 
     def for_staging(self) -> ServingConfig:
         """The staging copy: one instance (the smoke test needs no more), so its blue/green

@@ -44,6 +44,10 @@ def config_for_kind(config: PlatformConfig, kind: ServingKind) -> PlatformConfig
             guardrail=dataclasses.replace(config.serving.guardrail, mode="all_at_once"),
         )
         monitoring = dataclasses.replace(monitoring, engine="none")
+    elif kind == "async" and config.serving.guardrail.mode != "all_at_once":
+        # canary/linear need instances to shift across: no scaling to zero (async_contract)
+        settings = dataclasses.replace(config.serving.async_inference, scale_to_zero=False)
+        serving = dataclasses.replace(config.serving, kind=kind, async_inference=settings)
     else:
         serving = dataclasses.replace(config.serving, kind=kind)
     return dataclasses.replace(config, serving=serving, monitoring=monitoring)

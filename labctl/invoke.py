@@ -155,7 +155,7 @@ def parse_expect(value: str) -> list[float]:
         raise UsageError(f"--expect must be comma-separated numbers, got {value!r}") from err
 
 
-def run(args: argparse.Namespace, client: Any = None) -> int:
+def run(args: argparse.Namespace, client: Any = None, s3: Any = None) -> int:
     expected = parse_expect(args.expect) if args.expect is not None else None
     if args.samples is not None and expected is not None:
         raise UsageError("--samples carries its own labels: drop --expect")
@@ -176,15 +176,22 @@ def run(args: argparse.Namespace, client: Any = None) -> int:
     from botocore.exceptions import BotoCoreError, ClientError
 
     try:
-        predictions = invoke_rows(
-            client,
-            args.endpoint,
-            rows,
-            content_type=args.content_type,
-            accept=args.accept,
-            target_model=target_model,
-            target_container=args.target_container,
-        )
+        if getattr(args, "async_", False):  # upload, InvokeEndpointAsync, poll (invoke_async)
+            from labctl.invoke_async import predict_async
+
+            if target_model or args.target_container:
+                raise UsageError("--async endpoints host one model: drop --target-*")
+            predictions = predict_async(args, client, rows, s3)
+        else:
+            predictions = invoke_rows(
+                client,
+                args.endpoint,
+                rows,
+                content_type=args.content_type,
+                accept=args.accept,
+                target_model=target_model,
+                target_container=args.target_container,
+            )
     except ClientError as err:
         error = err.response.get("Error", {})
         raise OperationFailed(
@@ -272,4 +279,27 @@ def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
         metavar="P1,P2,...",
         help="expected predictions; exit 1 when any differs (smoke test)",
     )
+    asynchronous = parser.add_argument_group("asynchronous endpoints (serving.kind async)")
+    asynchronous.add_argument(
+        "--async",
+        dest="async_",
+        action="store_true",
+        help="upload the rows, InvokeEndpointAsync, poll the output location",
+    )
+    asynchronous.add_argument(
+        "--input-location",
+        metavar="S3URI",
+        help="s3://bucket/prefix/ to upload the payload to (or an existing object); "
+        "default with --local-url: the local lab bucket",
+    )
+    asynchronous.add_argument(
+        "--timeout",
+        type=float,
+        default=900.0,
+        help="seconds to wait for the answer (default 900, the service's default)",
+    )
+    asynchronous.add_argument(
+        "--poll-seconds", type=float, default=2.0, help="seconds between polls (default 2)"
+    )
+    asynchronous.add_argument("--workdir", help="with --local-url: the lab work folder")
     parser.set_defaults(handler=run)

@@ -173,15 +173,25 @@ def _serve_stage(ctx: LabContext) -> str:
 
     config = load_profile(ctx.profile)
     s = config.serving
+    # An async endpoint answers no real-time call: its model is checked here in real time,
+    # its queue by the async stage.
+    kind = "real_time" if s.kind == "async" else s.kind
     local = LocalRegistry.for_profile(ctx.workdir, config)
     return lab_serve(
         ctx.workdir,
-        s.kind,
+        kind,
         s.data_capture,
         s.capture_sampling_percent,
         config.endpoint_name,
         (local.xgboost_group, local.baseline_group),
     )
+
+
+def _async_stage(ctx: LabContext) -> str:
+    from infra.config import load_profile
+    from labctl.lab_async import lab_async
+
+    return lab_async(ctx.workdir, load_profile(ctx.profile).endpoint_name)
 
 
 def _monitor_stage(ctx: LabContext) -> str:
@@ -207,6 +217,7 @@ STAGES: list[Stage] = [
     Stage("ingest", "write the Digits events into lake/raw in the Firehose layout", _ingest_stage),
     Stage("train", "run the rendered training pipeline definition locally", _train_stage),
     Stage("serve", "serve the approved models locally and invoke them with boto3", _serve_stage),
+    Stage("async", "queue rows on a local async endpoint, compare with real time", _async_stage),
     Stage("monitor", "normal then drifted traffic, the drift job on the capture", _monitor_stage),
 ]
 

@@ -40,6 +40,7 @@ SWEEP_ORDER = (
     "lake-formation-registration",
     "glue-database",
     "stream",
+    "sns-topic",
     "bucket",
     "log-stream",
     "log-group",
@@ -376,6 +377,29 @@ class Finder:
             )
         return items
 
+    def sns_topics(self) -> list[Item]:
+        """Topics of this copy's stacks (the alert topic; an async endpoint's success and error
+        topics): a stack that failed to delete leaves them. Free while idle."""
+        sns, items = self.c.sns, []
+        for topic in _pages(sns.list_topics, "Topics", token="NextToken"):
+            arn = topic["TopicArn"]
+            name = arn.rsplit(":", 1)[-1]
+            if not name.startswith(self.n.stack_prefixes()):
+                continue
+            tags = {
+                t["Key"]: t["Value"] for t in sns.list_tags_for_resource(ResourceArn=arn)["Tags"]
+            }
+            if self.n.owns_tags(tags):
+                items.append(
+                    Item(
+                        "sns-topic",
+                        arn,
+                        "name starts with a stack of this copy, tags environment/project",
+                        monthly_usd=0.0,
+                    )
+                )
+        return items
+
     def buckets(self) -> list[Item]:
         s3, items = self.c.s3, []
         for bucket in s3.list_buckets().get("Buckets", []):
@@ -508,6 +532,7 @@ class Finder:
             ("lakeformation:ListPermissions", self.lake_formation),
             ("glue:GetDatabase", self.glue),
             ("kinesis:ListStreams", self.streams),
+            ("sns:ListTopics", self.sns_topics),
             ("s3:ListAllMyBuckets", self.buckets),
             ("logs:DescribeLogGroups", self.log_groups),
             ("kms:ListKeys", self.kms_keys),
@@ -611,6 +636,9 @@ class Sweeper:
     def _stream(self, item: Item) -> None:
         self.c.kinesis.delete_stream(StreamName=item.name, EnforceConsumerDeletion=True)
         item.billable = False
+
+    def _sns_topic(self, item: Item) -> None:
+        self.c.sns.delete_topic(TopicArn=item.name)
 
     def _bucket(self, item: Item) -> str:
         """Every version and delete marker, then the bucket. Lists the first page again after

@@ -26,7 +26,7 @@ os.environ.setdefault("PIPELINE_CACHE", "off")
 
 REPO = Path(__file__).resolve().parent.parent
 PROFILES = ("lab", "prod-like")
-SERVING_KINDS = ("real_time", "serverless", "multi_model", "multi_container")
+SERVING_KINDS = ("real_time", "serverless", "multi_model", "multi_container", "async")
 
 
 @dataclass
@@ -102,10 +102,16 @@ class _Synths:
 
 def serving_variant(config: Any, kind: str) -> Any:
     """``config`` serving ``kind``, with the settings the kind requires (serverless: no data
-    capture, all-at-once updates, no drift monitoring over capture). Raises ConfigError when
+    capture, all-at-once updates, no drift monitoring over capture; async under canary/linear
+    guardrails: no scaling to zero). Raises ConfigError when
     the profile cannot serve that kind at all (prod-like's isolated network and serverless)."""
     if config.serving.kind == kind:
         return config
+    if kind == "async" and config.serving.guardrail.mode != "all_at_once":
+        # canary/linear need instances to shift across: the fleet keeps min_instances
+        settings = dataclasses.replace(config.serving.async_inference, scale_to_zero=False)
+        serving = dataclasses.replace(config.serving, kind=kind, async_inference=settings)
+        return dataclasses.replace(config, serving=serving)
     if kind != "serverless":
         return dataclasses.replace(config, serving=dataclasses.replace(config.serving, kind=kind))
     guardrail = dataclasses.replace(config.serving.guardrail, mode="all_at_once")

@@ -5,7 +5,8 @@ Standard library only: ``app.py`` checks the budget with it after synth, ``labct
 stack name -> template), prices come from the vendored, dated ``prices.json``.
 
 What bills while idle (everything else here costs nothing without traffic or data):
-real-time endpoint instances (the autoscaling minimum, else the initial count), serverless
+endpoint instances (the autoscaling minimum, else the initial count: 0 for an async endpoint
+that scales to zero), serverless
 provisioned concurrency (memory GB x concurrency), Kinesis streams (on-demand: per stream-hour;
 provisioned: per shard-hour), interface VPC endpoints (per AZ-hour), KMS keys, CloudWatch alarms
 (including the two alarms each target-tracking policy creates outside the template). S3
@@ -204,8 +205,13 @@ def stack_idle_lines(
             )
             instance = variant["InstanceType"]
             hourly = prices.price(region, "sagemaker_instance_hour", instance).usd
+            unit = instance
+            if props.get("AsyncInferenceConfig") and count == 0:
+                # An async endpoint scales in to zero instances with an empty queue: it idles
+                # at the cost of what remains (its alarms, keys, streams), not of an instance.
+                unit = f"{instance} (async, scales to zero)"
             lines.append(
-                CostLine(stack, logical_id, "endpoint instances", count, instance, count * hourly)
+                CostLine(stack, logical_id, "endpoint instances", count, unit, count * hourly)
             )
     for logical_id, props in _resources(template, "AWS::Kinesis::Stream"):
         mode = props.get("StreamModeDetails", {}).get("StreamMode", "PROVISIONED")

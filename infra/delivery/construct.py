@@ -36,6 +36,7 @@ from infra.compliance.packs import (
 )
 from infra.config import PlatformConfig
 from infra.data_lake.refs import LakeRefs
+from infra.serving.async_contract import INPUT_PREFIX
 from infra.serving.deploy_permissions import (
     bootstrap_version_arn,
     deployment_statements,
@@ -147,6 +148,9 @@ class ModelDelivery(Construct):
             "multi_model": " --target-model-from "
             f"$CODEBUILD_SRC_DIR_{build_out.artifact_name}/release/{config.env_name}.json",
             "multi_container": " --target-container xgboost",
+            # async: upload, InvokeEndpointAsync, poll (labctl invoke --async, async_contract)
+            "async": f" --async --input-location s3://{lake.artifacts_bucket.bucket_name}/"
+            f"{INPUT_PREFIX}/{config.staging_endpoint_name}/",
         }.get(kind, "")
         # Held-out rows the Evaluate step published (never rows the model trained on); the
         # pipeline writes its outputs under pipelines/<name>/ (PipelineSettings.output).
@@ -180,6 +184,14 @@ class ModelDelivery(Construct):
                 ],
             )
         )
+
+        self.smoke_async_wildcards: dict[str, str] = {}
+        if kind == "async":
+            from infra.serving.async_inference import grant_async_client
+
+            self.smoke_async_wildcards = grant_async_client(
+                smoke, lake, config.staging_endpoint_name
+            )
 
         deploy_role = self._deployment_role(config, lake)
         self.pipeline = codepipeline.Pipeline(
@@ -466,7 +478,7 @@ class ModelDelivery(Construct):
         acknowledge_wildcards(
             self.smoke.role,  # type: ignore[arg-type]
             actions={**read, **kms},
-            resources={**artifacts, **project_grants(self.smoke)},
+            resources={**artifacts, **project_grants(self.smoke), **self.smoke_async_wildcards},
         )
         pipeline = self.pipeline.role
         acknowledge_wildcards(pipeline, actions={**read, **delete, **kms}, resources=artifacts)

@@ -114,6 +114,24 @@ EXCLUSIONS = (
         "managed policies here attach to roles only (no Groups property anywhere)",
     ),
     Exclusion(
+        "AWS::SNS::Topic",
+        "sns:*ubscribe",
+        "no_subscriptions",
+        "the handlers subscribe and unsubscribe for the Subscription property; none is set",
+    ),
+    Exclusion(
+        "AWS::SNS::Topic",
+        "sns:PutDataProtectionPolicy",
+        "no_data_protection",
+        "the handlers put a data protection policy for the DataProtectionPolicy property only",
+    ),
+    Exclusion(
+        "AWS::SNS::Topic",
+        "iam:*",
+        "no_delivery_status_logging",
+        "the handlers read and pass feedback roles of DeliveryStatusLogging; none is set",
+    ),
+    Exclusion(
         "AWS::IAM::Role",
         "iam:*RolePermissionsBoundary",
         "no_boundary",
@@ -157,6 +175,9 @@ _PREDICATES = {
     "no_kms_key": lambda props: not _kms_keys(props),
     "no_scheduled_actions": lambda props: not props.get("ScheduledActions"),
     "no_boundary": lambda props: "PermissionsBoundary" not in props,
+    "no_subscriptions": lambda props: not props.get("Subscription"),
+    "no_data_protection": lambda props: not props.get("DataProtectionPolicy"),
+    "no_delivery_status_logging": lambda props: not props.get("DeliveryStatusLogging"),
 }
 
 
@@ -228,6 +249,8 @@ def _targets(
         target = props.get("ResourceId") or str(assembly.ref(res.stack, res.logical_id))
         rid = target.split("|")[0]
         return [(assembly.arn("cloudwatch", f"alarm:TargetTracking-{rid}-AlarmHigh-{'0' * 8}"), ())]
+    if res.type == "AWS::SNS::TopicPolicy":  # SetTopicAttributes on each topic it governs
+        return [(str(t), ()) for t in props.get("Topics", [])]
     if service == "application-autoscaling" and verb.startswith("Describe"):
         return [("*", ())]  # Describe* take no resource ARN (Service Authorization Reference)
     if service == own:

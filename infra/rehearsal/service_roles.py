@@ -434,6 +434,97 @@ def _schedule_target(p: Props) -> Props:
     return target
 
 
+# -- SageMaker asynchronous inference (infra/serving/async_inference.py) -----------------------
+
+DOC_ASYNC_ROLE = "https://docs.aws.amazon.com/sagemaker/latest/dg/async-inference-create-endpoint-prerequisites.html"
+DOC_ASYNC_SNS = (
+    "https://docs.aws.amazon.com/sagemaker/latest/dg/async-inference-check-predictions.html"
+)
+DOC_SNS_KMS = "https://docs.aws.amazon.com/sns/latest/dg/sns-key-management.html"
+DOC_SSE_KMS = "https://docs.aws.amazon.com/AmazonS3/latest/userguide/UsingKMSEncryption.html"
+
+
+def _async_output(p: Props) -> Props:
+    out: Props = p.get("AsyncInferenceConfig", {}).get("OutputConfig", {})
+    return out
+
+
+def _async_input_uri(p: Props) -> str:
+    """Clients upload requests beside the answers: the input prefix of the async contract."""
+    from infra.serving.async_contract import INPUT_PREFIX, OUTPUT_PREFIX
+
+    return str(_async_output(p)["S3OutputPath"]).replace(f"/{OUTPUT_PREFIX}/", f"/{INPUT_PREFIX}/")
+
+
+def _async_topics(p: Props) -> list[str]:
+    notify = _async_output(p).get("NotificationConfig", {})
+    return [str(notify[k]) for k in ("SuccessTopic", "ErrorTopic") if notify.get(k)]
+
+
+def _topic_keys(a: Assembly, r: Resource, p: Props) -> list[str]:
+    arns = set(_async_topics(p))
+    keys = []
+    for t in a.resources(stack=r.stack, type_="AWS::SNS::Topic"):
+        if a.ref(t.stack, t.logical_id) in arns:
+            key = a.resolve(t.stack, t.properties).get("KmsMasterKeyId")
+            if key:
+                keys.append(_key_arn(a, str(key)))
+    return sorted(set(keys))
+
+
+ASYNC_ROWS: tuple[ServiceRequirement, ...] = (
+    ServiceRequirement(
+        "async-reads-requests",
+        "AWS::SageMaker::EndpointConfig",
+        _config_roles,
+        lambda a, r, p: bool(_async_output(p).get("S3OutputPath")),
+        ("s3:GetObject",),
+        lambda a, r, p: [_s3_objects(_async_input_uri(p))],
+        DOC_ASYNC_ROLE,
+    ),
+    ServiceRequirement(
+        "async-writes-results",
+        "AWS::SageMaker::EndpointConfig",
+        _config_roles,
+        lambda a, r, p: bool(_async_output(p).get("S3OutputPath")),
+        ("s3:PutObject",),
+        lambda a, r, p: [
+            _s3_objects(str(_async_output(p)[k]), f"{SUFFIX}.out")
+            for k in ("S3OutputPath", "S3FailurePath")
+            if _async_output(p).get(k)
+        ],
+        DOC_ASYNC_ROLE,
+    ),
+    ServiceRequirement(
+        "async-encrypts-results",
+        "AWS::SageMaker::EndpointConfig",
+        _config_roles,
+        lambda a, r, p: bool(_async_output(p).get("KmsKeyId")),
+        ("kms:GenerateDataKey",),
+        lambda a, r, p: [_key_arn(a, str(_async_output(p)["KmsKeyId"]))],
+        DOC_SSE_KMS,
+    ),
+    ServiceRequirement(
+        "async-publishes-notifications",
+        "AWS::SageMaker::EndpointConfig",
+        _config_roles,
+        lambda a, r, p: bool(_async_topics(p)),
+        ("sns:Publish",),
+        lambda a, r, p: _async_topics(p),
+        DOC_ASYNC_SNS,
+    ),
+    ServiceRequirement(
+        "async-notifications-use-topic-key",
+        "AWS::SageMaker::EndpointConfig",
+        _config_roles,
+        lambda a, r, p: bool(_topic_keys(a, r, p)),
+        ("kms:GenerateDataKey", "kms:Decrypt"),
+        _topic_keys,
+        DOC_SNS_KMS,
+    ),
+)
+
+
 ROWS: tuple[ServiceRequirement, ...] = (
     ServiceRequirement(
         "hosting-in-vpc",
@@ -495,6 +586,7 @@ ROWS: tuple[ServiceRequirement, ...] = (
         lambda a, r, p: [_key_arn(a, str(_capture(p)["KmsKeyId"]))],
         DOC_CAPTURE,
     ),
+    *ASYNC_ROWS,
     *_pipeline_rows(),
     *_target_rows(),
     ServiceRequirement(

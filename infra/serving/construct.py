@@ -2,7 +2,8 @@
 
 Kinds: ``real_time`` (one model, autoscaling, data capture), ``serverless`` (memory and
 concurrency), ``multi_model`` (the XGBoost image in MultiModel mode over an S3 prefix) and
-``multi_container`` (XGBoost and the baseline, invoked directly by container hostname).
+``multi_container`` (XGBoost and the baseline, invoked directly by container hostname), and
+``async`` (a queue: requests and answers in S3, scaling to zero; ``async_inference``).
 Models come from registered model packages (the release file). Models and endpoint configs
 get generated names, since every property of them is create-only; the endpoint keeps its name
 and its variant name, so a new config is a blue/green update with auto-rollback on alarms.
@@ -36,6 +37,7 @@ from infra.compliance.packs import (
 from infra.config import GuardrailConfig, ServingConfig
 from infra.data_lake.refs import LakeRefs
 from infra.network.construct import IsolatedNetwork
+from infra.serving.async_contract import ASYNC_UNPUBLISHED
 from infra.serving.release import MME_PREFIX, Release, served_models
 
 VARIANT = "AllTraffic"  # stable across configs: blue/green requires the same variant name
@@ -153,6 +155,20 @@ class ModelEndpoint(Construct):
             )
         )
 
+        self.async_inference = None
+        if config.kind == "async":  # queue, S3 answers, SNS notifications, scale to zero
+            from infra.serving.async_inference import AsyncInference
+
+            self.async_inference = AsyncInference(
+                self,
+                "Async",
+                config=config,
+                endpoint_name=endpoint_name,
+                lake=lake,
+                role=self.role,
+                alert_topic=alert_topic,
+            )
+
         vpc_config = None
         if network is not None:
             # SageMaker attaches the endpoint's instances to the VPC with this role.
@@ -197,6 +213,7 @@ class ModelEndpoint(Construct):
             production_variants=[variant],
             kms_key_id=lake.key.key_arn if use_kms else None,
             data_capture_config=self._capture(lake) if config.data_capture else None,
+            async_inference_config=self.async_inference.config if self.async_inference else None,
         )
         if not use_kms:
             why = (
@@ -212,6 +229,8 @@ class ModelEndpoint(Construct):
             )
 
         self.alarms = self._alarms(alert_topic)
+        if self.async_inference is not None:
+            self.alarms += self.async_inference.rollback_alarms
         # Deployment guardrails prerequisites: SageMaker reads the auto-rollback alarms with
         # the endpoint's execution role ("Auto-Rollback Configuration and Monitoring",
         # SageMaker developer guide: cloudwatch:DescribeAlarms on the alarms).
@@ -267,15 +286,24 @@ class ModelEndpoint(Construct):
             path=iam_path(stack.stack_name),
             statements=[
                 iam.PolicyStatement(
-                    actions=["sagemaker:InvokeEndpoint"],
+                    # An async endpoint "can only receive asynchronous invocations" (developer
+                    # guide, "Asynchronous inference").
+                    actions=[
+                        "sagemaker:InvokeEndpointAsync"
+                        if self.async_inference
+                        else "sagemaker:InvokeEndpoint"
+                    ],
                     resources=[
                         stack.format_arn(
                             service="sagemaker", resource="endpoint", resource_name=endpoint_name
                         )
                     ],
-                )
+                ),
+                *(self.async_inference.client_statements() if self.async_inference else []),
             ],
         )
+        if self.async_inference is not None:
+            self.async_inference.declare_client_wildcards(self.invoke_policy)
         capture = {
             f"{lake.artifacts_bucket.bucket_arn}/{CAPTURE_PREFIX}/*": "data capture writes "
             "(put only) under the artifacts zone's capture/ prefix",
@@ -307,6 +335,7 @@ class ModelEndpoint(Construct):
                 f"{lake.artifacts_bucket.bucket_arn}/*": "model archives in the artifacts zone "
                 "(read only)",
                 **(capture if config.data_capture else {}),
+                **(self.async_inference.wildcard_resources() if self.async_inference else {}),
                 self.log_groups: "SageMaker names the endpoint's log streams; the group is "
                 "this endpoint's own",
                 "*": "ecr:GetAuthorizationToken takes no resource"
@@ -394,6 +423,8 @@ class ModelEndpoint(Construct):
         ]
         alarms = []
         for construct_id, metric_name, statistic, threshold, description in specs:
+            if self.config.kind == "async" and metric_name in ASYNC_UNPUBLISHED:
+                continue  # never published for async endpoints: the alarm would watch nothing
             alarm = cw.Alarm(
                 self,
                 construct_id,
@@ -432,13 +463,18 @@ class ModelEndpoint(Construct):
             service_namespace=appscaling.ServiceNamespace.SAGEMAKER,
             resource_id=f"endpoint/{self.endpoint_name}/variant/{VARIANT}",
             scalable_dimension="sagemaker:variant:DesiredInstanceCount",
-            min_capacity=self.config.min_instances,
+            min_capacity=self.async_inference.min_capacity(self.config.min_instances)
+            if self.async_inference
+            else self.config.min_instances,
             max_capacity=self.config.max_instances,
         )
         cfn_target = target.node.default_child
         assert isinstance(cfn_target, appscaling.CfnScalableTarget)
         cfn_target.add_property_deletion_override("RoleARN")
         target.node.add_dependency(self.endpoint)
+        if self.async_inference is not None:  # backlog tracking, first instance by step
+            self.async_inference.scale(target)
+            return
         cooldown = cdk.Duration.seconds(self.config.scale_cooldown_seconds)
         target.scale_to_track_metric(
             "InvocationsPerInstance",

@@ -35,6 +35,7 @@ MODEL_MONITOR_TYPES = (
 )
 # monitoring.explainability (model_monitor.py): Clarify's feature-attribution job definition
 EXPLAINABILITY_TYPES = ("AWS::SageMaker::ModelExplainabilityJobDefinition",)
+ASYNC_TYPES = ("AWS::SNS::Topic", "AWS::SNS::TopicPolicy")
 # Every CloudFormation resource type a serving stack may contain (tests check the templates).
 RESOURCE_TYPES = (
     "AWS::IAM::Role",
@@ -46,6 +47,8 @@ RESOURCE_TYPES = (
     "AWS::CloudWatch::Alarm",
     "AWS::ApplicationAutoScaling::ScalableTarget",
     "AWS::ApplicationAutoScaling::ScalingPolicy",
+    # serving.kind='async': the success and error notification topics (async_inference.py)
+    *ASYNC_TYPES,
     # production with monitoring.engine='model_monitor' (infra/monitoring/model_monitor.py)
     *MODEL_MONITOR_TYPES,
     *EXPLAINABILITY_TYPES,
@@ -77,6 +80,19 @@ NOT_GRANTED: dict[str, dict[str, str]] = {
         a: "the hosting role has no permissions boundary, and adding one is a decision for "
         "whoever owns the account's boundaries, not for a release"
         for a in ("iam:PutRolePermissionsBoundary", "iam:DeleteRolePermissionsBoundary")
+    },
+    "AWS::SNS::Topic": {
+        **{
+            a: "the async notification topics have no subscriptions in the template: whoever "
+            "consumes them subscribes outside the stack"
+            for a in ("sns:Subscribe", "sns:Unsubscribe")
+        },
+        "sns:PutDataProtectionPolicy": "the async notification topics set no data protection "
+        "policy (they carry output locations, not payloads)",
+        **{
+            a: "the topics log no delivery status, so no feedback role is read or passed"
+            for a in ("iam:GetRole", "iam:PassRole")
+        },
     },
     "AWS::ApplicationAutoScaling::ScalableTarget": {
         **{
@@ -415,6 +431,27 @@ def grants(
                 why="SageMaker creates grants on the lake key for the endpoint's instances",
             ),
         ]
+    if kind == "async":
+        out.append(
+            Grant(
+                "NotificationTopics",
+                (
+                    "sns:CreateTopic",
+                    "sns:DeleteTopic",
+                    "sns:GetTopicAttributes",
+                    "sns:SetTopicAttributes",
+                    "sns:TagResource",
+                    "sns:UntagResource",
+                    "sns:ListTagsForResource",
+                    "sns:ListSubscriptionsByTopic",
+                    "sns:GetDataProtectionPolicy",
+                ),
+                # generated names: <stack>-<logical id>-<suffix>
+                (arn("sns", f"{unit.stack_name}-*"),),
+                types=ASYNC_TYPES,
+                why="the async endpoint's success and error topics (and their TLS-only policy)",
+            )
+        )
     if not serverless:  # instance-based kinds scale (ModelEndpoint._autoscaling)
         target_alarms = f"TargetTracking-endpoint/{unit.endpoint_name}/variant/{VARIANT}-*"
         out += [
@@ -494,6 +531,8 @@ WILDCARD_WHY = {
     "<endpoint>-data-quality and <endpoint>-model-quality",
     "ExplainabilityJobDefinitions": "the explainability job definition is immutable, so its "
     "name is generated: a change replaces it",
+    "NotificationTopics": "CloudFormation names the async notification topics "
+    "<stack>-<logical id>-<suffix>: this stack's topics only",
     "Autoscaling": "scalable targets get a generated id (no ARN before they exist); the "
     "Describe* actions and GetMetricData take no resource",
     "TargetTrackingAlarms": "target tracking names its alarms TargetTracking-<resource id>-"

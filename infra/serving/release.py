@@ -48,6 +48,7 @@ SERVED_MODELS: dict[str, tuple[str, ...]] = {
     "serverless": ("xgboost",),
     "multi_model": ("xgboost",),
     "multi_container": ("xgboost", "baseline"),
+    "async": ("xgboost",),
 }
 
 

@@ -132,7 +132,7 @@ def served_versions(
 ) -> list[tuple[str, dict[str, Any]]]:
     """(group, version entry) of every model ``kind`` serves from this registry."""
     local = local_registry(groups or Path(registry.get("workdir", ".")))
-    if kind in ("real_time", "serverless"):
+    if kind in ("real_time", "serverless", "async"):
         group = local.xgboost_group
         return [(group, pick_version(registry, group, allow_pending))]
     if kind == "multi_container":
@@ -159,9 +159,11 @@ def settings_from_registry(
     workdir = local.workdir
     registry = read_registry(local)
     settings = EndpointSettings(kind=kind, **overrides)
-    if kind in ("real_time", "serverless"):
+    if kind in ("real_time", "serverless", "async"):
         version = pick_version(registry, local.xgboost_group, allow_pending)
         settings.model = _artifact(version, local.xgboost_group, workdir)
+        if kind == "async" and settings.async_root is None:
+            settings.async_root = workdir / "bucket"  # labctl invoke --async --local-url
     elif kind == "multi_container":
         hosts = local.container_groups
         chosen = {

@@ -22,6 +22,7 @@ from typing import Any
 from urllib.parse import unquote
 
 from infra.config import SERVING_KINDS
+from labctl.local_endpoint.async_queue import FAILURE_LOCATION, OUTPUT_LOCATION, AsyncQueue
 from labctl.local_endpoint.capture import CaptureWriter
 from labctl.local_endpoint.entry_point import EntryPointModel, load_container
 from labctl.local_endpoint.models import ArchiveError, LoadedModel, ModelCache, load_archive
@@ -49,6 +50,7 @@ HEADER_LIMITS = {
 }
 MAX_ENDPOINT_NAME = 63
 _ENDPOINT_PATH = re.compile(r"^/endpoints/([^/]+)/invocations$")
+_ASYNC_PATH = re.compile(r"^/endpoints/([^/]+)/async-invocations$")
 
 
 class EndpointSetupError(ValueError):
@@ -72,6 +74,9 @@ class EndpointSettings:
     max_bytes: int | None = None
     capture_dir: Path | None = None
     capture_percent: int = 100
+    # kind async: the local bucket folder (s3://<bucket>/<key> is <async_root>/<bucket>/<key>)
+    async_root: Path | None = None
+    async_max_concurrent: int = 1
     host: str = "127.0.0.1"
     port: int = 0
 
@@ -119,12 +124,22 @@ class LocalEndpoint:
             self.capture = CaptureWriter(
                 settings.capture_dir, self.name, settings.variant, settings.capture_percent
             )
+        self.async_queue: AsyncQueue | None = None
+        if self.kind == "async":
+            if settings.async_root is None:
+                raise EndpointSetupError("an async endpoint needs a local bucket folder")
+            self.async_queue = AsyncQueue(
+                settings.async_root,
+                self.name,
+                self.invoke,
+                max_concurrent=settings.async_max_concurrent,
+            )
         self._server: _Server | None = None
         self._thread: threading.Thread | None = None
 
     def _load(self, settings: EndpointSettings) -> None:
         # Like SageMaker, single-model and multi-container endpoints load before InService.
-        if self.kind in ("real_time", "serverless"):
+        if self.kind in ("real_time", "serverless", "async"):
             if settings.model is None:
                 raise EndpointSetupError(f"a {self.kind} endpoint needs a model archive")
             self.model = load_archive(settings.model)
@@ -213,6 +228,14 @@ class LocalEndpoint:
                     f"Endpoint {endpoint} not found: this local endpoint is {self.name}.",
                     "ENDPOINT_NOT_FOUND",
                 )
+            if endpoint is not None and self.kind == "async":
+                raise InvocationError(
+                    400,
+                    "ValidationError",
+                    f"Endpoint {self.name} is an asynchronous endpoint: it only receives "
+                    "asynchronous invocations (InvokeEndpointAsync).",
+                    "ASYNC_ENDPOINT",
+                )
             if endpoint is not None and len(endpoint) > MAX_ENDPOINT_NAME:
                 raise InvocationError(
                     400,
@@ -260,6 +283,38 @@ class LocalEndpoint:
             200, out_type, data, {"x-Amzn-Invoked-Production-Variant": self.settings.variant}
         )
 
+    def invoke_async(self, headers: Mapping[str, str] | Message[str, str], endpoint: str) -> Reply:
+        """Queue one async invocation (``async_queue``); 202 with where the answer goes."""
+        try:
+            if endpoint != self.name:
+                raise InvocationError(
+                    404,
+                    "ValidationError",
+                    f"Endpoint {endpoint} not found: this local endpoint is {self.name}.",
+                    "ENDPOINT_NOT_FOUND",
+                )
+            if self.async_queue is None:
+                raise InvocationError(
+                    400,
+                    "ValidationError",
+                    f"Endpoint {self.name} is not an asynchronous endpoint (kind {self.kind}).",
+                    "NOT_ASYNC_ENDPOINT",
+                )
+            request, _ = self.async_queue.submit(headers)
+        except InvocationError as err:
+            with self._count_lock:
+                self.errors += 1
+            return error_reply(err)
+        return Reply(
+            202,
+            "application/json",
+            json.dumps({"InferenceId": request.inference_id}).encode(),
+            {
+                OUTPUT_LOCATION: self.async_queue.output_location(request),
+                FAILURE_LOCATION: self.async_queue.failure_location(request),
+            },
+        )
+
     def count_error(self) -> None:
         with self._count_lock:
             self.errors += 1
@@ -303,6 +358,8 @@ class LocalEndpoint:
             self._server.server_close()
             self._server = None
             self._thread = None
+        if self.async_queue is not None:
+            self.async_queue.close()
         if self.capture is not None:
             self.capture.close()
         for model in self.containers.values():
@@ -316,6 +373,12 @@ class LocalEndpoint:
         self.stop()
 
     def describe(self) -> str:
+        if self.kind == "async":
+            assert self.model is not None and self.async_queue is not None
+            return (
+                f"model: {self.model.framework} from {self.settings.model}; async requests "
+                f"from and answers to {self.async_queue.root}"
+            )
         if self.kind == "multi_model":
             assert self.cache is not None
             models = ", ".join(self.cache.available()) or "none"
@@ -408,8 +471,13 @@ class _Handler(BaseHTTPRequestHandler):
 
     def do_POST(self) -> None:  # noqa: N802
         path = self.path.split("?", 1)[0]
+        async_match = _ASYNC_PATH.match(path)
+        if async_match is not None and "Content-Length" not in self.headers:
+            # InvokeEndpointAsync carries its payload in S3: the request may have no body.
+            self._send(self.server.endpoint.invoke_async(self.headers, unquote(async_match[1])))
+            return
         match = _ENDPOINT_PATH.match(path)
-        if path != "/invocations" and match is None:
+        if path != "/invocations" and match is None and async_match is None:
             self._refuse(404, "UnknownOperationException", f"no route for POST {self.path}")
             return
         length = self.headers.get("Content-Length")
@@ -441,6 +509,9 @@ class _Handler(BaseHTTPRequestHandler):
             self.close_connection = True
             self.server.endpoint.count_error()
             self._refuse(400, "ValidationError", f"body ended after {len(body)} of {size} bytes")
+            return
+        if async_match is not None:
+            self._send(self.server.endpoint.invoke_async(self.headers, unquote(async_match[1])))
             return
         endpoint = unquote(match.group(1)) if match else None
         try:

@@ -17,7 +17,7 @@ from infra.config import load_profile
 from infra.platform import cdk_json_context
 from infra.stacks.delivery_stack import DeliveryStack
 
-KINDS = ("real_time", "multi_model", "multi_container")
+KINDS = ("real_time", "multi_model", "multi_container", "async")
 
 
 @pytest.fixture(scope="module")
@@ -72,6 +72,7 @@ def test_every_kind_passes_the_compliance_gate(delivery, kind: str) -> None:  # 
         ("real_time", ["lab-digits-xgboost"]),
         ("multi_model", ["lab-digits-xgboost"]),
         ("multi_container", ["lab-digits-xgboost", "lab-digits-baseline"]),
+        ("async", ["lab-digits-xgboost"]),
     ],
 )
 def test_approvals_of_the_hosted_groups_start_the_pipeline(
@@ -112,6 +113,7 @@ def test_other_kinds_publish_nothing(delivery, kind: str) -> None:  # type: igno
         ("real_time", None),
         ("multi_model", "--target-model-from $CODEBUILD_SRC_DIR_Assembly/release/lab.json"),
         ("multi_container", "--target-container xgboost"),
+        ("async", "--async --input-location s3://"),
     ],
 )
 def test_smoke_test_invokes_the_way_the_kind_is_addressed(
@@ -130,3 +132,18 @@ def test_smoke_test_invokes_the_way_the_kind_is_addressed(
     inputs = [a["Name"] for a in stage["Actions"][0]["InputArtifacts"]]
     # CodeBuild exposes a secondary input artifact as CODEBUILD_SRC_DIR_<artifact name>.
     assert inputs == (["Source", "Assembly"] if kind == "multi_model" else ["Source"])
+
+
+def test_async_smoke_test_may_upload_invoke_async_and_read_answers_only(delivery) -> None:  # type: ignore[no-untyped-def]
+    """The staging endpoint of an async copy answers only InvokeEndpointAsync: the smoke role
+    may call it, upload under the staging input prefix and read its output/failure prefixes."""
+    template = delivery["async"][0]
+    smoke = _build_text(template, "DeliverySmokeTest")
+    assert "/async/input/lab-digits-staging/" in smoke
+    policies = Template.from_json(template).find_resources("AWS::IAM::Policy")
+    (policy,) = [p for k, p in policies.items() if k.startswith("DeliverySmokeTestRole")]
+    text = json.dumps(policy["Properties"]["PolicyDocument"]["Statement"])
+    assert "sagemaker:InvokeEndpointAsync" in text and "endpoint/lab-digits-staging" in text
+    for prefix in ("input", "output", "failure"):
+        assert f"/async/{prefix}/lab-digits-staging/*" in text
+    assert "/async/output/lab-digits/*" not in text  # not production's answers

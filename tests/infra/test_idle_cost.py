@@ -136,3 +136,17 @@ def test_region_without_prices_warns_instead_of_passing_silently(synth: object) 
     config = dataclasses.replace(load_profile("lab"))
     warning = check_budget(config.budget.monthly_limit_usd, _templates(synth, "lab"), "ap-south-2")
     assert warning is not None and "no prices for region ap-south-2" in warning
+
+
+def test_async_scaled_to_zero_idles_at_the_cost_of_what_remains(synth: object) -> None:
+    """lab/async against lab/real_time, by hand: no idle instance in either serving stack
+    (minimum capacity 0), and per stack two more alarms (InvocationFailures, backlog age and
+    the HasBacklogWithoutCapacity step alarm replace InvocationModelErrors) at $0.10/month."""
+    real_time = idle_cost(_templates(synth, "lab"), "us-east-1", PRICES)
+    variant = synth.variant("lab", "async").templates  # type: ignore[attr-defined]
+    asynchronous = idle_cost(variant, "us-east-1", PRICES)
+    assert asynchronous.by_kind()["endpoint instances"] == 0
+    expected = real_time.monthly_usd - 2 * 0.115 * 730 + 2 * 2 * 0.10
+    assert asynchronous.monthly_usd == pytest.approx(expected)
+    units = {line.unit for line in asynchronous.lines if line.kind == "endpoint instances"}
+    assert units == {"ml.m5.large (async, scales to zero)"}

@@ -84,7 +84,7 @@ def serving(tmp_path_factory: pytest.TempPathFactory) -> _Cache:
     return _Cache(tmp_path_factory.mktemp("serving"))
 
 
-KINDS = ("real_time", "serverless", "multi_model", "multi_container")
+KINDS = ("real_time", "serverless", "multi_model", "multi_container", "async")
 
 
 @pytest.mark.parametrize("kind", KINDS)

@@ -29,3 +29,11 @@ def test_cost_of_a_kind_the_profile_cannot_run_is_a_usage_error(
 def test_cost_of_an_unknown_profile_is_a_usage_error(capsys: pytest.CaptureFixture[str]) -> None:
     assert main(["cost", "--profile", "nope"]) == 2
     assert "no profile 'nope'" in capsys.readouterr().err
+
+
+def test_cost_of_async_has_no_idle_instance(capsys: pytest.CaptureFixture[str]) -> None:
+    """lab as an async copy: both endpoints scale to zero; what remains is the stream, the
+    keys and 21 alarms (two more per serving stack than real time), by hand."""
+    assert main(["cost", "--profile", "lab", "--kind", "async", "--json"]) == 0
+    report = json.loads(capsys.readouterr().out)["kinds"]["async"]
+    assert report["monthly_usd"] == pytest.approx(0.04 * 730 + 6 + 2.1, abs=0.01)

@@ -20,3 +20,8 @@ def test_train_registers_what_serve_then_serves(tmp_path: Path) -> None:
     served = _serve_stage(ctx)
     # The serve stage invokes with boto3 and checks the study guide's first sample is a 6.
     assert "digits-xgboost v1" in served, served
+    # The async stage serves the same registered model through the queue (labctl.lab_async).
+    from labctl.lab import _async_stage
+
+    queued = _async_stage(ctx)
+    assert "equal to the real-time endpoint" in queued and "failure file" in queued, queued

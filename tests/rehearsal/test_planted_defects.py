@@ -294,6 +294,17 @@ def test_a_deploy_action_that_cannot_pass_the_deployment_role_is_named(rehearsal
             "s3:PutObject",
             "lake-formation-reads-location",
         ),
+        ("lab/async", "Serving", "EndpointRole", "sns:Publish", "async-publishes-notifications"),
+        ("lab/async", "Serving", "EndpointRole", "s3:PutObject", "async-writes-results"),
+        ("lab/async", "Serving", "EndpointRole", "s3:GetObject", "async-reads-requests"),
+        ("lab/async", "Serving", "EndpointRole", "kms:GenerateDataKey", "async-encrypts-results"),
+        (
+            "lab/async",
+            "Serving",
+            "EndpointRole",
+            "kms:Decrypt",
+            "async-notifications-use-topic-key",
+        ),
     ],
 )
 def test_a_missing_service_role_permission_is_named(  # type: ignore[no-untyped-def]

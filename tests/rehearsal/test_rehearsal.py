@@ -23,9 +23,11 @@ def test_every_serving_kind_is_rehearsed_on_both_profiles_where_valid() -> None:
         "lab/serverless",
         "lab/multi_model",
         "lab/multi_container",
+        "lab/async",
         "prod-like/real_time",
         "prod-like/multi_model",
         "prod-like/multi_container",
+        "prod-like/async",
     ]
     # The one left out is left out because the configuration rejects it, not by choice here.
     with pytest.raises(ConfigError, match="serverless"):
