@@ -109,6 +109,7 @@ class ServingUnit:
     output_stacks: tuple[str, ...]  # stacks whose outputs the template reads
     package_groups: tuple[str, ...]  # model package groups its models come from
     model_monitor: bool = False  # holds the Model Monitor schedules of its endpoint
+    package_account: str = ""  # where the model packages are, if not here (infra/accounts.py)
 
 
 def package_groups(config: PlatformConfig, serving: ServingConfig) -> tuple[str, ...]:
@@ -328,7 +329,9 @@ def grants(
                 "ModelPackages",
                 ("sagemaker:DescribeModelPackage",),
                 tuple(
-                    arn("sagemaker", f"model-package/{g.lower()}/*") for g in unit.package_groups
+                    f"arn:{p}:sagemaker:{region}:{unit.package_account or account}:"
+                    f"model-package/{g.lower()}/*"
+                    for g in unit.package_groups
                 ),
                 types=("AWS::SageMaker::Model",),
                 why="CreateModel from a model package describes the package",

@@ -33,7 +33,12 @@ REPO_ROOT = Path(__file__).resolve().parents[2]
 MODEL_KEYS = ("xgboost", "baseline")
 ENTRY_KEYS = ("package_arn", "image", "model_data_url", "version")
 OPTIONAL_ENTRY_KEYS = ("target_model",)
-TOP_KEYS = (*MODEL_KEYS, "resolved_at")
+TOP_KEYS = (*MODEL_KEYS, "resolved_at", "artifacts")
+# "artifacts": {"bucket_arn": "arn:aws:s3:::<lake artifacts bucket>", "key_arn": "<lake key ARN>"}
+# is what a serving stack outside the tooling account reads from tooling (infra/accounts.py).
+ARTIFACT_KEYS = ("bucket_arn", "key_arn")
+BUCKET_ARN_RE = re.compile(r"^arn:aws[a-z-]*:s3:::[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$")
+KEY_ARN_RE = re.compile(r"^arn:aws[a-z-]*:kms:[a-z0-9-]+:\d{12}:key/[0-9a-f-]{36}$")
 MME_PREFIX = "mme/"  # in the artifacts bucket: the multi-model endpoint's ModelDataUrl
 # Which release models each serving kind hosts. The multi-model endpoint runs the XGBoost
 # image only (one image per MME), so a scikit-learn baseline there could never load.
@@ -101,6 +106,8 @@ def validate_release(
         datetime.fromisoformat(resolved_at)
     except (TypeError, ValueError) as err:
         raise ValueError(f"{source}: resolved_at {resolved_at!r} is not an ISO-8601 time") from err
+    if "artifacts" in data:
+        _validate_artifacts(data["artifacts"], f"{source}: artifacts")
     for model in (m for m in MODEL_KEYS if m in data):
         entry, where = data[model], f"{source}: {model}"
         if not isinstance(entry, dict):
@@ -144,6 +151,15 @@ def validate_release(
     return data
 
 
+def _validate_artifacts(entry: Any, where: str) -> None:
+    if not isinstance(entry, dict) or sorted(entry) != sorted(ARTIFACT_KEYS):
+        raise ValueError(f"{where} must be an object with exactly {', '.join(ARTIFACT_KEYS)}")
+    if not isinstance(entry["bucket_arn"], str) or not BUCKET_ARN_RE.match(entry["bucket_arn"]):
+        raise ValueError(f"{where}.bucket_arn {entry['bucket_arn']!r} is not an S3 bucket ARN")
+    if not isinstance(entry["key_arn"], str) or not KEY_ARN_RE.match(entry["key_arn"]):
+        raise ValueError(f"{where}.key_arn {entry['key_arn']!r} is not a KMS key ARN")
+
+
 def release_path(env_name: str, root: Path = REPO_ROOT) -> Path:
     """Where ``labctl release resolve`` writes an environment's release, and synth reads it."""
     return root / RELEASE_DIR / f"{env_name}.json"
@@ -167,10 +183,21 @@ class PackageRef:
 
 
 @dataclass(frozen=True)
+class ArtifactsRef:
+    bucket_arn: str
+    key_arn: str
+
+    @property
+    def bucket_name(self) -> str:
+        return self.bucket_arn.rsplit(":", 1)[1]
+
+
+@dataclass(frozen=True)
 class Release:
     xgboost: PackageRef
     baseline: PackageRef | None = None
     source: str = ""
+    artifacts: ArtifactsRef | None = None
 
     @classmethod
     def from_dict(
@@ -192,7 +219,13 @@ class Release:
             for name in MODEL_KEYS
             if name in data
         }
-        return cls(refs["xgboost"], refs.get("baseline"), source)
+        artifacts = data.get("artifacts")
+        return cls(
+            refs["xgboost"],
+            refs.get("baseline"),
+            source,
+            ArtifactsRef(**artifacts) if artifacts else None,
+        )
 
     @classmethod
     def from_file(
