@@ -277,7 +277,8 @@ def model_key_statement(config: PlatformConfig) -> Any:
     return iam.PolicyStatement(
         sid="TargetEndpointsDecryptModelsViaS3",
         principals=[iam.ArnPrincipal(r) for r in _principals(config)],
-        actions=["kms:Decrypt"],
+        # DescribeKey: CDK's read grant gives the endpoint role both; S3 needs only Decrypt
+        actions=["kms:Decrypt", "kms:DescribeKey"],
         resources=["*"],  # in a key policy "*" means this key
         conditions={
             "ArnLike": {"aws:PrincipalArn": hosting_role_patterns(config)},

@@ -337,6 +337,22 @@ def grants(
                 why="CreateModel from a model package describes the package",
             )
         )
+    if unit.package_groups and unit.package_account not in ("", account):
+        # issue 17: a model from a version in the tooling registry. CreateModel is evaluated
+        # on the version too, so the group's resource policy (infra/accounts.py) and this role
+        # both allow it (SageMaker, "Deploy a Model Version from a Different Account").
+        out.append(
+            Grant(
+                "CrossAccountPackages",
+                ("sagemaker:CreateModel",),
+                tuple(
+                    f"arn:{p}:sagemaker:{region}:{unit.package_account}:model-package/{g.lower()}/*"
+                    for g in unit.package_groups
+                ),
+                types=("AWS::SageMaker::Model",),
+                why="CreateModel from a version in the tooling account's registry",
+            )
+        )
     if unit.model_monitor:
         # Job definitions are immutable (no update handler), so their names are generated;
         # the schedules are named <endpoint>-data-quality / -model-quality. AddTags/ListTags:
@@ -467,6 +483,8 @@ WILDCARD_WHY = {
     "Alarms": "CloudFormation names the alarms <stack>-<logical id>-<suffix>: this stack's only",
     "ModelPackages": "CreateModel describes the approved version of this group; versions are "
     "numbered at registration",
+    "CrossAccountPackages": "CreateModel from the approved version of this group in the "
+    "tooling registry; versions are numbered at registration",
     "MonitorJobDefinitions": "Model Monitor job definitions are immutable, so their names are "
     "generated: a change replaces them",
     "MonitoringSchedules": "the Model Monitor schedules of this endpoint only, named "

@@ -332,9 +332,7 @@ class NoReferencesAcrossAccounts:
     def rule_ids(self) -> list[str]:
         return ["no-cross-account-reference"]
 
-    def validate(
-        self, context: cdk.IPolicyValidationContext
-    ) -> cdk.PolicyValidationPluginReport:
+    def validate(self, context: cdk.IPolicyValidationContext) -> cdk.PolicyValidationPluginReport:
         import json
         from pathlib import Path
 
