@@ -16,6 +16,7 @@ os.environ.setdefault("JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION", "20")
 
 import aws_cdk as cdk  # noqa: E402  (after the environment it reads)
 
+from infra.accounts import check_release  # noqa: E402
 from infra.config import ConfigError, load_profile  # noqa: E402
 from infra.cost.idle import check_budget  # noqa: E402
 from infra.platform import EXAMPLE_RELEASE, cdk_json_context, new_app  # noqa: E402
@@ -48,6 +49,7 @@ def main() -> None:
             example = Path(release_file).resolve() == EXAMPLE_RELEASE.resolve()
             groups = None if example else release_groups(config)
             release = Release.from_file(release_file, groups, served_models(config.serving.kind))
+            check_release(config, release)  # serving in other accounts: ARNs in tooling
         except ValueError as err:
             print(f"release error: {err}", file=sys.stderr)
             sys.exit(2)

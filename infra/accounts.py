@@ -423,3 +423,16 @@ def check_template_dir(outdir: str | Path, accounts: Mapping[str, str]) -> list[
         if (Path(outdir) / f"{name}.template.json").is_file()
     }
     return cross_account_references(templates, accounts)
+
+
+def stack_accounts(config: PlatformConfig) -> dict[str, str]:
+    """The stacks outside the tooling account, with their account (for the rehearsal)."""
+    if not config.multi_account:
+        return {}
+    found = {
+        config.stack_name("ServingStaging"): config.staging_account,
+        config.stack_name("Serving"): config.production_account,
+    }
+    for account in target_accounts(config):
+        found[target_stack_name(config, account)] = account
+    return found

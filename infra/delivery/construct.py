@@ -106,6 +106,12 @@ class ModelDelivery(Construct):
         kind = config.serving.kind
         build_commands = [
             f".venv/bin/python -m labctl release resolve {profile} --region {stack.region}"
+            + (  # issue 17: the serving stacks in the target accounts read these from the release
+                f" --artifacts-bucket-arn {lake.artifacts_bucket.bucket_arn}"
+                f" --artifacts-key-arn {lake.key.key_arn}"
+                if config.multi_account
+                else ""
+            )
         ]
         if kind == "multi_model":
             # A multi-model endpoint serves only what is under its S3 prefix: copy the
