@@ -246,3 +246,11 @@ def test_the_rehearsal_checks_every_cross_account_flow(multi) -> None:  # type: 
         assert (stack, "s3:GetObject") in seen and (stack, "kms:Decrypt") in seen
     assert ("multi-Delivery", "sts:AssumeRole") in seen
     assert ("multi-ProductionTarget", "events:PutEvents") in seen
+
+
+def test_the_profile_budget_covers_its_idle_cost(multi) -> None:  # type: ignore[no-untyped-def]
+    """app.py refuses a budget below the idle cost; the example must synthesize through it."""
+    from infra.cost.idle import check_budget
+
+    config = multi.config
+    check_budget(config.budget.monthly_limit_usd, multi.templates, config.region)
