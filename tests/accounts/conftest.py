@@ -109,3 +109,19 @@ def multi(tmp_path_factory: pytest.TempPathFactory) -> MultiAccount:
 
     config = load_profile(PROFILE)
     return synth_multi(tmp_path_factory.mktemp("multi"), config, rehearsal_release(config))
+
+
+@pytest.fixture(scope="session")
+def two_accounts(tmp_path_factory: pytest.TempPathFactory) -> MultiAccount:
+    """Staging and production sharing one account: one target stack, each principal once."""
+    import dataclasses
+
+    from infra.config import AccountsConfig, load_profile
+
+    base = load_profile(PROFILE)
+    shared = base.accounts.staging
+    config = dataclasses.replace(
+        base,
+        accounts=AccountsConfig(tooling=base.account, staging=shared, production=shared),
+    )
+    return synth_multi(tmp_path_factory.mktemp("two"), config, rehearsal_release(config))
