@@ -468,6 +468,27 @@ class ExpiryConfig:
 
 
 @dataclass(frozen=True)
+class AccountsConfig:
+    """Where each part runs (issue 17): tooling (lake, ingestion, training, registry, delivery),
+    staging and production (serving). Empty means the profile's ``account``; absent, or all
+    three equal, the platform is single-account and its templates do not change. The rules
+    between them live in ``infra/accounts.py``."""
+
+    tooling: str = ""
+    staging: str = ""
+    production: str = ""
+
+    def __post_init__(self) -> None:
+        for name in ("tooling", "staging", "production"):
+            value = getattr(self, name)
+            _require(
+                value == "" or re.match(r"^\d{12}$", value) is not None,
+                f"accounts.{name} {value!r} must be a 12-digit AWS account id (or left out: "
+                "the profile's account)",
+            )
+
+
+@dataclass(frozen=True)
 class PlatformConfig:
     env_name: str
     account: str
@@ -486,6 +507,7 @@ class PlatformConfig:
     raw_expiry_days: int = 30
     cdk_qualifier: str = "hnb659fds"
     profile: str = ""  # the config/<profile>.json it was loaded from (set by load_profile)
+    accounts: AccountsConfig = field(default_factory=AccountsConfig)
 
     def __post_init__(self) -> None:
         _require(
@@ -556,6 +578,9 @@ class PlatformConfig:
                 self.serving.data_capture,
                 "drift monitoring needs serving.data_capture=true",
             )
+        from infra.accounts import check_accounts  # issue 17: the rules between accounts
+
+        check_accounts(self)
 
     @property
     def destroyable(self) -> bool:
@@ -591,6 +616,23 @@ class PlatformConfig:
 
     def stack_name(self, unit: str) -> str:
         return f"{self.env_name}-{unit}"
+
+    @property
+    def tooling_account(self) -> str:
+        return self.accounts.tooling or self.account
+
+    @property
+    def staging_account(self) -> str:
+        return self.accounts.staging or self.tooling_account
+
+    @property
+    def production_account(self) -> str:
+        return self.accounts.production or self.tooling_account
+
+    @property
+    def multi_account(self) -> bool:
+        """Serving runs outside the tooling account (``infra/accounts.py``)."""
+        return {self.staging_account, self.production_account} != {self.tooling_account}
 
 
 def _build(cls: type, data: Any, path: str) -> Any:

@@ -36,6 +36,7 @@ class Platform:
     serving: ServingStack | None = None
     stacks: list[cdk.Stack] = field(default_factory=list)
     monitoring: MonitoringStack | None = None
+    targets: list[cdk.Stack] = field(default_factory=list)  # issue 17: target accounts
 
 
 def add_platform(app: cdk.App, config: PlatformConfig, release: Release | None = None) -> Platform:
@@ -58,7 +59,12 @@ def add_platform(app: cdk.App, config: PlatformConfig, release: Release | None =
     ingestion = IngestionStack(app, config.stack_name("Ingestion"), config=config, env=env)
     ingestion.add_stack_dependency(data_lake)
     serving = staging = None
-    if release is not None:  # no approved model yet: nothing to serve
+    targets: list[cdk.Stack] = []
+    if config.multi_account:  # serving in the target accounts (infra/accounts.py)
+        from infra.stacks.target_stack import add_targets
+
+        staging, serving, targets = add_targets(app, config, release)
+    elif release is not None:  # no approved model yet: nothing to serve
         # Staging: the same kind, one instance, all-at-once updates; smoke-tested first.
         staging = ServingStack(
             app,
@@ -111,6 +117,11 @@ def add_platform(app: cdk.App, config: PlatformConfig, release: Release | None =
         for s in (data_lake, network, ingestion, training, staging, serving, monitoring, delivery)
         if s is not None
     ]
+    stacks += targets
+    if config.multi_account:
+        from infra.stacks.target_stack import NoReferencesAcrossAccounts, stack_accounts
+
+        cdk.Validations.of(app).add_plugins(NoReferencesAcrossAccounts(stack_accounts(stacks)))
     apply_tags(app, config.tags)
     return Platform(
         config,
@@ -123,6 +134,7 @@ def add_platform(app: cdk.App, config: PlatformConfig, release: Release | None =
         serving,
         stacks,
         monitoring,
+        targets,
     )
 
 

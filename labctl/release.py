@@ -356,6 +356,19 @@ def run_resolve(args: argparse.Namespace, client: Any = None) -> int:
 
         client = boto3.client("sagemaker", region_name=args.region or config.region)
     release = resolve_release(client, config)
+    bucket_arn, key_arn = (
+        getattr(args, "artifacts_bucket_arn", None),
+        getattr(args, "artifacts_key_arn", None),
+    )
+    if bool(bucket_arn) != bool(key_arn):
+        raise UsageError("--artifacts-bucket-arn and --artifacts-key-arn go together")
+    if bucket_arn:  # issue 17: what serving outside the tooling account reads from tooling
+        release["artifacts"] = {"bucket_arn": bucket_arn, "key_arn": key_arn}
+    elif config.multi_account:
+        raise UsageError(
+            f"profile {args.profile!r} serves outside the tooling account: pass "
+            "--artifacts-bucket-arn and --artifacts-key-arn (the lake's artifacts bucket and key)"
+        )
     out = Path(args.out) if args.out else release_path(config.env_name)
     write_release(out, release)
     for model in MODEL_KEYS:
@@ -446,6 +459,14 @@ def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
     add_profile(p)
     add_region(p)
     p.add_argument("--out", help="release file (default release/<env_name>.json in the repo)")
+    p.add_argument(
+        "--artifacts-bucket-arn",
+        help="the lake's artifacts bucket ARN (required when serving is in other accounts)",
+    )
+    p.add_argument(
+        "--artifacts-key-arn",
+        help="the lake key ARN (required when serving is in other accounts)",
+    )
     p.set_defaults(handler=run_resolve)
 
     p = commands.add_parser(

@@ -121,7 +121,12 @@ def _rehearse(config: PlatformConfig, outdir: Path, stacks: list[str]) -> tuple[
     from infra.rehearsal.known_gaps import KNOWN_GAPS
 
     templates = {n: json.loads((outdir / f"{n}.template.json").read_text()) for n in stacks}
-    report = rehearse(Assembly(templates, config.account, config.region), lint=False)
+    from infra.accounts import stack_accounts
+
+    assembly = Assembly(
+        templates, config.account, config.region, stack_accounts=stack_accounts(config)
+    )
+    report = rehearse(assembly, lint=False)
     report.apply(KNOWN_GAPS)
     summary = report.summary().replace("cfn-lint on 0 templates", "cfn-lint in make test")
     return summary, report.render() if report.findings else ""

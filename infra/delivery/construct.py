@@ -23,9 +23,11 @@ from aws_cdk import aws_events as events
 from aws_cdk import aws_events_targets as targets
 from aws_cdk import aws_iam as iam
 from aws_cdk import aws_logs as logs
+from aws_cdk import aws_s3 as s3
 from aws_cdk import aws_sns as sns
 from constructs import Construct, IConstruct
 
+from infra.accounts import serving_account, smoke_build_role_path, target_role_arn
 from infra.compliance.packs import (
     KMS_DATA_KEYS,
     S3_DELETE,
@@ -36,6 +38,7 @@ from infra.compliance.packs import (
 )
 from infra.config import PlatformConfig
 from infra.data_lake.refs import LakeRefs
+from infra.delivery.cross_account import cross_account_artifacts, pipeline_role, smoke_in_staging
 from infra.serving.async_contract import INPUT_PREFIX
 from infra.serving.deploy_permissions import (
     bootstrap_version_arn,
@@ -68,6 +71,7 @@ class ModelDelivery(Construct):
         super().__init__(scope, id_)
         stack = cdk.Stack.of(self)
         self.alert_topic = alert_topic
+        self._config = config
         retain = not config.destroyable
         self.key = logs_capable_key(
             self,
@@ -92,6 +96,10 @@ class ModelDelivery(Construct):
             log_prefix="artifacts",
             retain=retain,
         )
+        cross = config.multi_account  # issue 17: deploys into the target accounts
+        pipeline_bucket: s3.IBucket = artifact_bucket
+        if cross:
+            pipeline_bucket = cross_account_artifacts(self, config, artifact_bucket, self.key)
 
         source_out = codepipeline.Artifact("Source")
         build_out = codepipeline.Artifact("Assembly")
@@ -99,6 +107,12 @@ class ModelDelivery(Construct):
         kind = config.serving.kind
         build_commands = [
             f".venv/bin/python -m labctl release resolve {profile} --region {stack.region}"
+            + (  # issue 17: the serving stacks in the target accounts read these from the release
+                f" --artifacts-bucket-arn {lake.artifacts_bucket.bucket_arn}"
+                f" --artifacts-key-arn {lake.key.key_arn}"
+                if config.multi_account
+                else ""
+            )
         ]
         if kind == "multi_model":
             # A multi-model endpoint serves only what is under its S3 prefix: copy the
@@ -155,15 +169,19 @@ class ModelDelivery(Construct):
         # Held-out rows the Evaluate step published (never rows the model trained on); the
         # pipeline writes its outputs under pipelines/<name>/ (PipelineSettings.output).
         samples_key = f"pipelines/{config.pipeline_name}/Evaluate/evaluation/smoke_samples.json"
+        smoke_commands = [
+            f".venv/bin/python -m labctl invoke --endpoint {config.staging_endpoint_name} "
+            f"--region {stack.region} "
+            f"--samples s3://{lake.artifacts_bucket.bucket_name}/{samples_key}{target}"
+        ]
+        if cross:  # read the samples here, invoke as the staging account's smoke-test role
+            smoke_commands = smoke_in_staging(config, lake, samples_key, target)
         self.smoke = smoke = self._project(
             "SmokeTest",
             "Invoke the staging endpoint with held-out Digits samples and check the answers",
             install=BOOTSTRAP,
-            commands=[
-                f".venv/bin/python -m labctl invoke --endpoint {config.staging_endpoint_name} "
-                f"--region {stack.region} "
-                f"--samples s3://{lake.artifacts_bucket.bucket_name}/{samples_key}{target}"
-            ],
+            commands=smoke_commands,
+            role_path=smoke_build_role_path(config) if cross else None,
         )
         smoke.add_to_role_policy(
             iam.PolicyStatement(
@@ -183,6 +201,11 @@ class ModelDelivery(Construct):
                     )
                 ],
             )
+            if not cross
+            else iam.PolicyStatement(
+                actions=["sts:AssumeRole"],
+                resources=[target_role_arn(config, config.staging_account, "smoke")],
+            )
         )
 
         self.smoke_async_wildcards: dict[str, str] = {}
@@ -193,12 +216,13 @@ class ModelDelivery(Construct):
                 smoke, lake, config.staging_endpoint_name
             )
 
-        deploy_role = self._deployment_role(config, lake)
+        deploy_role = self._deployment_role(config, lake) if not cross else None
         self.pipeline = codepipeline.Pipeline(
             self,
             "Pipeline",
             pipeline_type=codepipeline.PipelineType.V2,
-            artifact_bucket=artifact_bucket,
+            artifact_bucket=pipeline_bucket,
+            role=pipeline_role(self, config) if cross else None,
             restart_execution_on_update=False,
             stages=[
                 codepipeline.StageProps(
@@ -254,7 +278,7 @@ class ModelDelivery(Construct):
 
         # The deploy actions call CloudFormation with the template, whose BootstrapVersion
         # parameter is an SSM parameter type resolved for the caller as well.
-        for stage in ("DeployStaging", "DeployProduction"):
+        for stage in ("DeployStaging", "DeployProduction") if not cross else ():
             action_role = (
                 self.pipeline.node.find_child(stage)
                 .node.find_child(stage)
@@ -324,6 +348,7 @@ class ModelDelivery(Construct):
         install: list[str],
         commands: list[str],
         artifacts: dict[str, object] | None = None,
+        role_path: str | None = None,
     ) -> codebuild.PipelineProject:
         log_group = logs.LogGroup(
             self,
@@ -354,6 +379,15 @@ class ModelDelivery(Construct):
             self,
             id_,
             description=description,
+            # a role another account's trust policy names by path (infra/accounts.py)
+            role=iam.Role(
+                self,
+                f"{id_}Role",
+                assumed_by=iam.ServicePrincipal("codebuild.amazonaws.com"),
+                path=role_path,
+            )
+            if role_path
+            else None,
             encryption_key=self.key,
             environment=codebuild.BuildEnvironment(
                 build_image=codebuild.LinuxBuildImage.STANDARD_7_0,
@@ -376,7 +410,7 @@ class ModelDelivery(Construct):
         return project
 
     def _deploy(
-        self, stage: str, stack_name: str, assembly: codepipeline.Artifact, role: iam.IRole
+        self, stage: str, stack_name: str, assembly: codepipeline.Artifact, role: iam.IRole | None
     ) -> actions.CloudFormationCreateUpdateStackAction:
         # The serving template has no file assets, so CloudFormation deploys it straight from
         # the synthesized assembly: no CDK CLI, no bootstrap roles to assume.
@@ -385,13 +419,25 @@ class ModelDelivery(Construct):
             stack_name=stack_name,
             template_path=assembly.at_path(f"cdk.out/{stack_name}.template.json"),
             admin_permissions=False,
-            deployment_role=role,
+            deployment_role=role or self._target_role(stack_name, "deployment"),
+            role=None if role else self._target_role(stack_name, "action"),
             cfn_capabilities=[cdk.CfnCapabilities.ANONYMOUS_IAM],
             # A failed first create leaves the stack in ROLLBACK_COMPLETE, which no later update
             # can leave: staging is replaced then (REPLACE_ON_FAILURE, which also allows the
             # action to delete it). Production never is: a failed state there may still hold
             # the serving endpoint, which only a person may decide to delete.
             replace_on_failure=stage == "Staging",
+        )
+
+    def _target_role(self, stack_name: str, which: str) -> iam.IRole:
+        """A role the target account owns, by its fixed ARN; never modified from here."""
+        config = self._config
+        account = serving_account(config, stack_name)
+        return iam.Role.from_role_arn(
+            self,
+            f"{which.title()}Role{stack_name}",
+            target_role_arn(config, account, which),
+            mutable=False,
         )
 
     def _deployment_role(self, config: PlatformConfig, lake: LakeRefs) -> iam.Role:
@@ -494,8 +540,12 @@ class ModelDelivery(Construct):
             resources=artifacts,
         )
         for stage, stack_name in (
-            ("DeployStaging", config.stack_name("ServingStaging")),
-            ("DeployProduction", config.stack_name("Serving")),
+            (
+                ("DeployStaging", config.stack_name("ServingStaging")),
+                ("DeployProduction", config.stack_name("Serving")),
+            )
+            if not config.multi_account  # the target accounts own those roles
+            else ()
         ):
             acknowledge_wildcards(
                 action_role(stage, stage),
@@ -525,6 +575,8 @@ class ModelDelivery(Construct):
             acknowledge_wildcards(action_role(stage, action))  # starts one project: no wildcard
         events_role = self.pipeline.node.find_child("EventsRole")
         acknowledge_wildcards(events_role)  # starts this pipeline only
+        if config.multi_account:
+            return  # the deployment policies are in the target stacks
         acknowledge_wildcards(
             self.deployment_policy,
             resources=deployment_wildcards(

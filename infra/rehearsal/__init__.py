@@ -11,8 +11,9 @@ from __future__ import annotations
 from collections import Counter, defaultdict
 from dataclasses import dataclass, field
 from fnmatch import fnmatchcase
+from typing import Any
 
-from infra.rehearsal import authority, deployers, rules, service_roles
+from infra.rehearsal import authority, cross_account, deployers, rules, service_roles
 from infra.rehearsal.assembly import Assembly
 from infra.rehearsal.authority import Finding, Requirement
 
@@ -106,12 +107,20 @@ def requirements(assembly: Assembly) -> tuple[list[Requirement], list[str]]:
     return deploy + service_roles.requirements(assembly), excluded
 
 
-def rehearse(assembly: Assembly, *, lint: bool = True, lint_only: set[str] | None = None) -> Report:
-    """Every check on one synthesized copy. ``lint_only``: stack names cfn-lint reads."""
+def rehearse(
+    assembly: Assembly,
+    *,
+    lint: bool = True,
+    lint_only: set[str] | None = None,
+    release: dict[str, Any] | None = None,
+) -> Report:
+    """Every check on one synthesized copy. ``lint_only``: stack names cfn-lint reads.
+    ``release``: the release file the copy was synthesized with (the cross-account flows)."""
     import json
 
     reqs, excluded = requirements(assembly)
     findings = authority.check(assembly, reqs) + rules.check(assembly)
+    findings += cross_account.check(assembly, release)
     linted = 0
     if lint:
         for name, template in assembly.templates.items():

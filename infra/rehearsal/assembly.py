@@ -64,7 +64,10 @@ class Assembly:
     account: str
     region: str
     partition: str = "aws"
+    # issue 17: stack name -> account, for stacks outside ``account`` (the tooling account)
+    stack_accounts: dict[str, str] = field(default_factory=dict)
     _exports: dict[str, tuple[str, Any]] = field(default_factory=dict, repr=False)
+    _current: str | None = field(default=None, repr=False)
 
     def __post_init__(self) -> None:
         for stack, template in self.templates.items():
@@ -99,8 +102,26 @@ class Assembly:
 
     # -- resolution --------------------------------------------------------------------------
 
+    def account_of(self, stack: str | None) -> str:
+        return self.stack_accounts.get(stack or "", self.account)
+
+    def in_stack(self, stack: str | None) -> str | None:
+        """Make ``stack`` the one whose account ARNs built without one carry; returns the
+        previous one (pass it back to restore)."""
+        previous, self._current = self._current, stack
+        return previous
+
     def resolve(self, stack: str, value: Any) -> Any:
         """``value`` with every intrinsic function replaced by its example value."""
+        if not isinstance(value, dict | list):
+            return value
+        previous = self.in_stack(stack)
+        try:
+            return self._resolve(stack, value)
+        finally:
+            self.in_stack(previous)
+
+    def _resolve(self, stack: str, value: Any) -> Any:
         if isinstance(value, list):
             return [self.resolve(stack, v) for v in value]
         if not isinstance(value, dict):
@@ -162,18 +183,23 @@ class Assembly:
 
     def pseudo(self, stack: str, name: str) -> str | None:
         return {
-            "AWS::AccountId": self.account,
+            "AWS::AccountId": self.account_of(stack),
             "AWS::Region": self.region,
             "AWS::Partition": self.partition,
             "AWS::URLSuffix": "amazonaws.com",
             "AWS::StackName": stack,
-            "AWS::StackId": self.arn("cloudformation", f"stack/{stack}/{SUFFIX}"),
+            "AWS::StackId": self.arn(
+                "cloudformation", f"stack/{stack}/{SUFFIX}", account=self.account_of(stack)
+            ),
             "AWS::NoValue": "",
         }.get(name)
 
-    def arn(self, service: str, resource: str, *, region: bool = True) -> str:
+    def arn(
+        self, service: str, resource: str, *, region: bool = True, account: str | None = None
+    ) -> str:
         where = self.region if region else ""
-        return f"arn:{self.partition}:{service}:{where}:{self.account}:{resource}"
+        account = account or self.account_of(self._current)
+        return f"arn:{self.partition}:{service}:{where}:{account}:{resource}"
 
     def name_of(self, stack: str, logical_id: str) -> str:
         """The physical name: the one the template sets, else CloudFormation's generated one."""
@@ -226,6 +252,13 @@ class Assembly:
         return f"1234abcd-12ab-34cd-56ef-{digits}"
 
     def get_att(self, stack: str, logical_id: str, attr: str) -> Any:
+        previous = self.in_stack(stack)
+        try:
+            return self._get_att(stack, logical_id, attr)
+        finally:
+            self.in_stack(previous)
+
+    def _get_att(self, stack: str, logical_id: str, attr: str) -> Any:
         res = self.resource(stack, logical_id)
         name = self.name_of(stack, logical_id)
         t = res.type

@@ -95,7 +95,7 @@ class RolePolicies:
 def role_policies(assembly: Assembly) -> dict[str, RolePolicies]:
     """Every role of the copy with its inline, attached and managed policy documents."""
     roles: dict[str, RolePolicies] = {}
-    by_name: dict[str, str] = {}
+    by_name: dict[tuple[str, str], str] = {}  # (account, role name): names are per account
     managed: dict[str, dict[str, Any]] = {}
     for res in assembly.resources(type_="AWS::IAM::Role"):
         arn = assembly.get_att(res.stack, res.logical_id, "Arn")
@@ -103,7 +103,9 @@ def role_policies(assembly: Assembly) -> dict[str, RolePolicies]:
         for inline in res.properties.get("Policies", []):
             entry.documents.append(assembly.resolve(res.stack, inline["PolicyDocument"]))
         roles[res.key] = entry
-        by_name[assembly.name_of(res.stack, res.logical_id)] = res.key
+        by_name[(assembly.account_of(res.stack), assembly.name_of(res.stack, res.logical_id))] = (
+            res.key
+        )
     for res in assembly.resources(type_="AWS::IAM::ManagedPolicy"):
         doc = assembly.resolve(res.stack, res.properties["PolicyDocument"])
         managed[assembly.get_att(res.stack, res.logical_id, "Arn")] = doc
@@ -111,8 +113,8 @@ def role_policies(assembly: Assembly) -> dict[str, RolePolicies]:
         for res in assembly.resources(type_=type_):
             doc = assembly.resolve(res.stack, res.properties["PolicyDocument"])
             for name in assembly.resolve(res.stack, res.properties.get("Roles", [])):
-                if name in by_name:
-                    roles[by_name[name]].documents.append(doc)
+                if (assembly.account_of(res.stack), name) in by_name:
+                    roles[by_name[(assembly.account_of(res.stack), name)]].documents.append(doc)
     for entry in roles.values():
         arns = assembly.resolve(
             entry.role.stack, entry.role.properties.get("ManagedPolicyArns", [])
@@ -152,7 +154,7 @@ def check(assembly: Assembly, requirements: Iterable[Requirement]) -> list[Findi
             continue
         context = {
             "aws:RequestedRegion": assembly.region,
-            "aws:PrincipalAccount": assembly.account,
+            "aws:PrincipalAccount": assembly.account_of(entry.role.stack),
             "aws:PrincipalArn": entry.arn,
             **dict(req.context),
         }

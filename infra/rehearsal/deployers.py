@@ -293,7 +293,9 @@ def requirements(assembly: Assembly) -> tuple[list[Requirement], list[str]]:
         cfg = action["Configuration"]
         stack = cfg["StackName"]
         action_role = _role_key(assembly, action["RoleArn"])
-        stack_arn = assembly.arn("cloudformation", f"stack/{stack}/R4ND0M")
+        stack_arn = assembly.arn(
+            "cloudformation", f"stack/{stack}/R4ND0M", account=assembly.account_of(stack)
+        )
         calls = [
             "cloudformation:CreateStack",
             "cloudformation:UpdateStack",
@@ -324,6 +326,7 @@ def requirements(assembly: Assembly) -> tuple[list[Requirement], list[str]]:
         deployer = _role_key(assembly, service_role_arn)
         if stack not in assembly.templates:
             continue  # no release synthesized: nothing to deploy yet
+        assembly.in_stack(stack)  # the deployed stack's account (issue 17)
         template = assembly.templates[stack]
         for pname, param in template.get("Parameters", {}).items():
             if str(param.get("Type", "")).startswith("AWS::SSM::Parameter::Value"):
@@ -359,6 +362,7 @@ def requirements(assembly: Assembly) -> tuple[list[Requirement], list[str]]:
                                 res.key,
                             )
                         )
+    assembly.in_stack(None)
     return _dedupe(reqs), sorted(set(applied))
 
 

@@ -292,6 +292,27 @@ DOC_EVENTS_CODEPIPELINE = (
 )
 
 
+DOC_EVENTS_BUS = "https://docs.aws.amazon.com/eventbridge/latest/userguide/eb-cross-account.html"
+DOC_SMOKE_ROLE = (
+    "https://docs.aws.amazon.com/sagemaker/latest/APIReference/API_runtime_InvokeEndpoint.html"
+)
+
+
+def _smoke_role(a: Assembly, r: Resource, p: Props) -> bool:
+    """issue 17: the staging account's smoke-test role (infra/stacks/target_stack.py)."""
+    return str(p.get("RoleName", "")).endswith("-smoke-test")
+
+
+def _staging_endpoints(a: Assembly, r: Resource, p: Props) -> list[str]:
+    """The staging endpoints of the role's account: what the tooling smoke test invokes."""
+    return [
+        a.get_att(e.stack, e.logical_id, "Arn")
+        for e in a.resources(type_="AWS::SageMaker::Endpoint")
+        if a.account_of(e.stack) == a.account_of(r.stack)
+        and str(a.resolve(e.stack, e.properties).get("EndpointName", "")).endswith("-staging")
+    ]
+
+
 def _targets(p: Props, prefix: str) -> list[Props]:
     return [
         t
@@ -314,6 +335,12 @@ def _target_rows() -> list[ServiceRequirement]:
             "arn:aws:codepipeline:",
             "codepipeline:StartPipelineExecution",
             DOC_EVENTS_CODEPIPELINE,
+        ),
+        (  # issue 17: production forwards retrain requests to the tooling bus
+            "events-forward-to-bus",
+            "arn:aws:events:",
+            "events:PutEvents",
+            DOC_EVENTS_BUS,
         ),
     ):
 
@@ -589,6 +616,15 @@ ROWS: tuple[ServiceRequirement, ...] = (
     *ASYNC_ROWS,
     *_pipeline_rows(),
     *_target_rows(),
+    ServiceRequirement(
+        "smoke-role-invokes-staging",
+        "AWS::IAM::Role",
+        lambda a, r, p: [a.get_att(r.stack, r.logical_id, "Arn")],
+        _smoke_role,
+        ("sagemaker:InvokeEndpoint",),
+        _staging_endpoints,
+        DOC_SMOKE_ROLE,
+    ),
     ServiceRequirement(
         "codepipeline-assumes-action-roles",
         "AWS::CodePipeline::Pipeline",
@@ -884,6 +920,7 @@ def requirements(
     reqs = []
     for row in rows:
         for res in assembly.resources(type_=row.type):
+            assembly.in_stack(res.stack)  # ARNs built in the rows carry this stack's account
             props = assembly.resolve(res.stack, res.properties)
             if not row.when(assembly, res, props):
                 continue
@@ -905,4 +942,5 @@ def requirements(
                             res.key,
                         )
                     )
+    assembly.in_stack(None)
     return reqs

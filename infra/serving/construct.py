@@ -98,9 +98,13 @@ class ModelEndpoint(Construct):
         lake: LakeRefs,
         alert_topic: sns.ITopic,
         network: IsolatedNetwork | None,
+        capture: Any = None,
     ) -> None:
         super().__init__(scope, id_)
         self.config = config
+        # Where data capture goes (its ``artifacts_bucket`` and ``key``): the lake, or in a
+        # target account its own capture bucket (infra/stacks/target_stack.py).
+        store = capture or lake
         self.endpoint_name = endpoint_name
         stack = cdk.Stack.of(self)
         # Only the models this kind hosts: the baseline is needed (and pulled) by
@@ -129,7 +133,7 @@ class ModelEndpoint(Construct):
         )
         lake.artifacts_bucket.grant_read(self.role)  # model artifacts (and the MME prefix)
         if config.data_capture:
-            lake.artifacts_bucket.grant_put(self.role, f"{CAPTURE_PREFIX}/*")
+            store.artifacts_bucket.grant_put(self.role, f"{CAPTURE_PREFIX}/*")
         self.role.add_to_principal_policy(
             iam.PolicyStatement(
                 sid="PullInferenceImages",
@@ -164,7 +168,7 @@ class ModelEndpoint(Construct):
                 "Async",
                 config=config,
                 endpoint_name=endpoint_name,
-                lake=lake,
+                lake=store,
                 role=self.role,
                 alert_topic=alert_topic,
             )
@@ -211,8 +215,8 @@ class ModelEndpoint(Construct):
             self,
             "Config",
             production_variants=[variant],
-            kms_key_id=lake.key.key_arn if use_kms else None,
-            data_capture_config=self._capture(lake) if config.data_capture else None,
+            kms_key_id=store.key.key_arn if use_kms else None,
+            data_capture_config=self._capture(store) if config.data_capture else None,
             async_inference_config=self.async_inference.config if self.async_inference else None,
         )
         if not use_kms:
@@ -305,7 +309,7 @@ class ModelEndpoint(Construct):
         if self.async_inference is not None:
             self.async_inference.declare_client_wildcards(self.invoke_policy)
         capture = {
-            f"{lake.artifacts_bucket.bucket_arn}/{CAPTURE_PREFIX}/*": "data capture writes "
+            f"{store.artifacts_bucket.bucket_arn}/{CAPTURE_PREFIX}/*": "data capture writes "
             "(put only) under the artifacts zone's capture/ prefix",
         }
         acknowledge_wildcards(

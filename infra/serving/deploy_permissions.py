@@ -129,6 +129,7 @@ class ServingUnit:
     package_groups: tuple[str, ...]  # model package groups its models come from
     model_monitor: bool = False  # holds the Model Monitor schedules of its endpoint
     explainability: bool = False  # and the model explainability one (monitoring.explainability)
+    package_account: str = ""  # where the model packages are, if not here (infra/accounts.py)
 
 
 def package_groups(config: PlatformConfig, serving: ServingConfig) -> tuple[str, ...]:
@@ -350,10 +351,28 @@ def grants(
                 "ModelPackages",
                 ("sagemaker:DescribeModelPackage",),
                 tuple(
-                    arn("sagemaker", f"model-package/{g.lower()}/*") for g in unit.package_groups
+                    f"arn:{p}:sagemaker:{region}:{unit.package_account or account}:"
+                    f"model-package/{g.lower()}/*"
+                    for g in unit.package_groups
                 ),
                 types=("AWS::SageMaker::Model",),
                 why="CreateModel from a model package describes the package",
+            )
+        )
+    if unit.package_groups and unit.package_account not in ("", account):
+        # issue 17: a model from a version in the tooling registry. CreateModel is evaluated
+        # on the version too, so the group's resource policy (infra/accounts.py) and this role
+        # both allow it (SageMaker, "Deploy a Model Version from a Different Account").
+        out.append(
+            Grant(
+                "CrossAccountPackages",
+                ("sagemaker:CreateModel",),
+                tuple(
+                    f"arn:{p}:sagemaker:{region}:{unit.package_account}:model-package/{g.lower()}/*"
+                    for g in unit.package_groups
+                ),
+                types=("AWS::SageMaker::Model",),
+                why="CreateModel from a version in the tooling account's registry",
             )
         )
     if unit.model_monitor:
@@ -525,6 +544,8 @@ WILDCARD_WHY = {
     "Alarms": "CloudFormation names the alarms <stack>-<logical id>-<suffix>: this stack's only",
     "ModelPackages": "CreateModel describes the approved version of this group; versions are "
     "numbered at registration",
+    "CrossAccountPackages": "CreateModel from the approved version of this group in the "
+    "tooling registry; versions are numbered at registration",
     "MonitorJobDefinitions": "Model Monitor job definitions are immutable, so their names are "
     "generated: a change replaces them",
     "MonitoringSchedules": "the Model Monitor schedules of this endpoint only, named "

@@ -39,7 +39,12 @@ EXAMPLE_RELEASE = REPO_ROOT / "config" / "examples" / "release.json"
 MODEL_KEYS = ("xgboost", "baseline")
 ENTRY_KEYS = ("package_arn", "image", "model_data_url", "version")
 OPTIONAL_ENTRY_KEYS = ("target_model", "monitor_baseline")
-TOP_KEYS = (*MODEL_KEYS, "resolved_at")
+TOP_KEYS = (*MODEL_KEYS, "resolved_at", "artifacts")
+# "artifacts": {"bucket_arn": "arn:aws:s3:::<lake artifacts bucket>", "key_arn": "<lake key ARN>"}
+# is what a serving stack outside the tooling account reads from tooling (infra/accounts.py).
+ARTIFACT_KEYS = ("bucket_arn", "key_arn")
+BUCKET_ARN_RE = re.compile(r"^arn:aws[a-z-]*:s3:::[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$")
+KEY_ARN_RE = re.compile(r"^arn:aws[a-z-]*:kms:[a-z0-9-]+:\d{12}:key/[0-9a-f-]{36}$")
 MME_PREFIX = "mme/"  # in the artifacts bucket: the multi-model endpoint's ModelDataUrl
 # Which release models each serving kind hosts. The multi-model endpoint runs the XGBoost
 # image only (one image per MME), so a scikit-learn baseline there could never load.
@@ -108,6 +113,8 @@ def validate_release(
         datetime.fromisoformat(resolved_at)
     except (TypeError, ValueError) as err:
         raise ValueError(f"{source}: resolved_at {resolved_at!r} is not an ISO-8601 time") from err
+    if "artifacts" in data:
+        _validate_artifacts(data["artifacts"], f"{source}: artifacts")
     for model in (m for m in MODEL_KEYS if m in data):
         entry, where = data[model], f"{source}: {model}"
         if not isinstance(entry, dict):
@@ -157,6 +164,15 @@ def validate_release(
                 f"{mme_target_model(model, version)!r} (the model and its version)"
             )
     return data
+
+
+def _validate_artifacts(entry: Any, where: str) -> None:
+    if not isinstance(entry, dict) or sorted(entry) != sorted(ARTIFACT_KEYS):
+        raise ValueError(f"{where} must be an object with exactly {', '.join(ARTIFACT_KEYS)}")
+    if not isinstance(entry["bucket_arn"], str) or not BUCKET_ARN_RE.match(entry["bucket_arn"]):
+        raise ValueError(f"{where}.bucket_arn {entry['bucket_arn']!r} is not an S3 bucket ARN")
+    if not isinstance(entry["key_arn"], str) or not KEY_ARN_RE.match(entry["key_arn"]):
+        raise ValueError(f"{where}.key_arn {entry['key_arn']!r} is not a KMS key ARN")
 
 
 def release_path(env_name: str, root: Path = REPO_ROOT) -> Path:
@@ -213,6 +229,9 @@ def choose_release(
     example = path.resolve() == EXAMPLE_RELEASE.resolve()
     groups = None if example else release_groups(config)
     release = Release.from_file(path, groups, served_models(config.serving.kind))
+    from infra.accounts import check_release  # infra.accounts reads this module
+
+    check_release(config, release)  # serving in other accounts: ARNs in tooling
     return release, f"serving {config.serving.kind} from {path}"
 
 
@@ -227,10 +246,21 @@ class PackageRef:
 
 
 @dataclass(frozen=True)
+class ArtifactsRef:
+    bucket_arn: str
+    key_arn: str
+
+    @property
+    def bucket_name(self) -> str:
+        return self.bucket_arn.rsplit(":", 1)[1]
+
+
+@dataclass(frozen=True)
 class Release:
     xgboost: PackageRef
     baseline: PackageRef | None = None
     source: str = ""
+    artifacts: ArtifactsRef | None = None
 
     @classmethod
     def from_dict(
@@ -253,7 +283,13 @@ class Release:
             for name in MODEL_KEYS
             if name in data
         }
-        return cls(refs["xgboost"], refs.get("baseline"), source)
+        artifacts = data.get("artifacts")
+        return cls(
+            refs["xgboost"],
+            refs.get("baseline"),
+            source,
+            ArtifactsRef(**artifacts) if artifacts else None,
+        )
 
     @classmethod
     def from_file(

@@ -26,3 +26,9 @@ class DataLakeStack(cdk.Stack):
             lake_admin_arns=config.lake_admin_arns,
         )
         export_lake(self.lake, config.env_name)
+        if config.multi_account:  # issue 17: target endpoints read the model archives
+            from infra.accounts import model_key_statement, model_read_statement
+
+            bucket = self.lake.artifacts_bucket
+            bucket.add_to_resource_policy(model_read_statement(config, bucket.bucket_arn))
+            self.lake.key.add_to_resource_policy(model_key_statement(config))

@@ -30,10 +30,19 @@ class ServingStack(cdk.Stack):
         alert_topic: sns.ITopic,
         network: IsolatedNetwork | None,
         model_monitor: bool = False,
+        capture: Any = None,
         **kwargs: Any,
     ) -> None:
         super().__init__(scope, id_, **kwargs)
-        lake = LakeRefs(self, "Lake", env_name=config.env_name, database_name=config.lake_database)
+        lake: Any
+        if capture is not None:  # a target account: the lake is what the release names
+            from infra.stacks.target_stack import ReleasedArtifacts
+
+            lake = ReleasedArtifacts(self, "Lake", release=release)
+        else:
+            lake = LakeRefs(
+                self, "Lake", env_name=config.env_name, database_name=config.lake_database
+            )
         self.endpoint = ModelEndpoint(
             self,
             "Endpoint",
@@ -43,6 +52,7 @@ class ServingStack(cdk.Stack):
             lake=lake,
             alert_topic=alert_topic,
             network=network,
+            capture=capture,
         )
         if config.expiry.endpoint_hours:  # the reaper deletes it once its lifetime is over
             cdk.Tags.of(self.endpoint.endpoint).add(EXPIRY_TAG, str(config.expiry.endpoint_hours))

@@ -45,5 +45,18 @@ class TrainingStack(cdk.Stack):
             network=network,
         )
         self.execution.finalize()
+        if config.multi_account:  # issue 17: production forwards retrain requests here
+            from aws_cdk import aws_events as events
+
+            from infra.accounts import retrain_bus_statement
+
+            statement = retrain_bus_statement(config)
+            events.CfnEventBusPolicy(
+                self,
+                "RetrainFromProduction",
+                event_bus_name="default",
+                statement_id=statement.pop("Sid"),
+                statement=statement,
+            )
         cdk.CfnOutput(self, "ExecutionRoleArn", value=self.execution.role.role_arn)
         cdk.CfnOutput(self, "PipelineName", value=self.training.pipeline_name)

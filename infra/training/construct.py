@@ -25,6 +25,7 @@ from aws_cdk import aws_sagemaker as sagemaker
 from aws_cdk.interfaces.aws_events import IRuleRef
 from constructs import Construct
 
+from infra.accounts import group_policy
 from infra.compliance.packs import (
     KMS_DATA_KEYS,
     S3_DELETE,
@@ -114,6 +115,10 @@ class TrainingPipeline(Construct):
                 construct_id,
                 model_package_group_name=name,
                 model_package_group_description=what,
+                # issue 17: the target accounts' deployment roles read it (infra/accounts.py)
+                model_package_group_policy=group_policy(config, name)
+                if config.multi_account
+                else None,
             )
             group.apply_removal_policy(removal)
             self.groups[name] = group

@@ -1,0 +1,443 @@
+"""Tooling, staging and production in separate AWS accounts (issue 17): names and rules.
+
+Tooling holds the lake, ingestion, training (pipeline, registry) and delivery; each target
+account (staging, production) holds a small target stack (``infra/stacks/target_stack.py``) and
+its serving stack(s). Cross-account access needs the caller's identity policy *and* the
+resource's policy ("Cross-account policy evaluation logic", IAM User Guide:
+https://docs.aws.amazon.com/IAM/latest/UserGuide/reference_policies_evaluation-logic-cross-account.html).
+Resource policies here name account roots narrowed by ``aws:PrincipalArn`` (IAM condition keys:
+https://docs.aws.amazon.com/IAM/latest/UserGuide/reference_policies_condition-keys.html#condition-keys-principalarn),
+never a role ARN: a policy naming a role that does not exist yet is rejected ("Invalid
+principal"), and the roles in the other accounts are deployed later. The target roles have
+fixed names under a fixed path, so tooling can name them without a reference. Standard
+library and CDK IAM only; no construct is created here.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping
+from dataclasses import replace
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from infra.config import PlatformConfig
+    from infra.serving.deploy_permissions import ServingUnit
+    from infra.serving.release import Release
+
+DOC_GROUP_POLICY = (
+    "https://docs.aws.amazon.com/sagemaker/latest/dg/model-registry-deploy-xaccount.html"
+)
+DOC_VIA_SERVICE = (
+    "https://docs.aws.amazon.com/kms/latest/developerguide/conditions-kms.html"
+    "#conditions-kms-via-service"
+)
+DOC_PIPELINE = (
+    "https://docs.aws.amazon.com/codepipeline/latest/userguide/pipelines-create-cross-account.html"
+)
+DOC_BUS = (
+    "https://docs.aws.amazon.com/eventbridge/latest/userguide/"
+    "eb-event-bus-example-policy-cross-account.html"
+)
+
+# What a target may do on the registry: read and create a model from a version ("Deploy a
+# Model Version from a Different Account", SageMaker Developer Guide). The guide's example
+# also lists sagemaker:UpdateModelPackage; a target never writes to tooling, so it is left out.
+GROUP_ACTIONS = ("sagemaker:DescribeModelPackageGroup",)
+VERSION_ACTIONS = (
+    "sagemaker:DescribeModelPackage",
+    "sagemaker:ListModelPackages",
+    "sagemaker:CreateModel",
+)
+# Every action a tooling resource policy may grant to a target account: reads only (and
+# CreateModel, which creates the model in the caller's account from a version).
+READ_ONLY = frozenset(
+    {
+        *GROUP_ACTIONS,
+        *VERSION_ACTIONS,
+        "s3:GetObject",
+        "s3:GetObjectVersion",
+        "kms:Decrypt",
+        "kms:DescribeKey",
+    }
+)
+
+
+def _config_error(message: str) -> Exception:
+    from infra.config import ConfigError
+
+    return ConfigError(message)
+
+
+def check_accounts(config: PlatformConfig) -> None:
+    """The rules of the ``accounts`` block that need the whole profile."""
+    acc = config.accounts
+    if acc.tooling and acc.tooling != config.account:
+        raise _config_error(
+            f"accounts.tooling ({acc.tooling}) must equal account ({config.account}): the "
+            "profile's account is where the tooling stacks deploy; drop accounts.tooling or "
+            "pass -c account=" + acc.tooling
+        )
+    if not config.multi_account:
+        return
+    tooling = config.tooling_account
+    if (config.staging_account == tooling) != (config.production_account == tooling):
+        same = "staging" if config.staging_account == tooling else "production"
+        raise _config_error(
+            f"accounts.{same} equals the tooling account while the other target does not: "
+            "serving either stays in tooling (all three equal) or leaves it (staging and "
+            "production outside tooling, the same account or two)"
+        )
+    if config.monitoring.engine != "none":
+        raise _config_error(
+            "monitoring.engine must be 'none' with separate accounts: drift monitoring in the "
+            "production account is not built yet; its retrain events already reach tooling "
+            "through the event bus (README 'Multi-account')"
+        )
+    if config.serving.kind == "async":
+        raise _config_error(
+            "serving.kind 'async' is single-account for now: its answers, topics and the smoke "
+            "test's client grant live in the tooling lake, not yet in the target stacks"
+        )
+    if config.expiry.endpoint_hours:
+        raise _config_error(
+            "expiry.endpoint_hours must be 0 with separate accounts: the expiry reaper runs in "
+            "tooling and cannot see endpoints in the target accounts"
+        )
+
+
+# -- names ------------------------------------------------------------------------------------
+
+
+def partition(config: PlatformConfig) -> str:
+    from infra.serving.deploy_permissions import partition_of
+
+    return partition_of(config.region)
+
+
+def root(config: PlatformConfig, account: str) -> str:
+    return f"arn:{partition(config)}:iam::{account}:root"
+
+
+def target_accounts(config: PlatformConfig) -> tuple[str, ...]:
+    """The distinct accounts outside tooling (one if staging and production share one)."""
+    found = [config.staging_account, config.production_account]
+    return tuple(sorted({a for a in found if a != config.tooling_account}))
+
+
+def target_stack_name(config: PlatformConfig, account: str) -> str:
+    if config.staging_account == config.production_account:
+        return config.stack_name("Target")
+    unit = "StagingTarget" if account == config.staging_account else "ProductionTarget"
+    return config.stack_name(unit)
+
+
+def serving_account(config: PlatformConfig, stack_name: str) -> str:
+    """The account of a serving stack (``<env>-ServingStaging`` or ``<env>-Serving``)."""
+    if stack_name == config.stack_name("ServingStaging"):
+        return config.staging_account
+    return config.production_account
+
+
+def target_path(config: PlatformConfig) -> str:
+    """The IAM path of the target-owned roles the tooling account names."""
+    return f"/{config.env_name}-target/"
+
+
+def pipeline_role_path(config: PlatformConfig) -> str:
+    """The tooling delivery pipeline role's path: the action roles trust only it."""
+    return f"/{config.env_name}-delivery-pipeline/"
+
+
+def smoke_build_role_path(config: PlatformConfig) -> str:
+    """The tooling smoke-test build's role path: the staging smoke role trusts only it."""
+    return f"/{config.env_name}-delivery-smoke/"
+
+
+TARGET_ROLES = {
+    "action": "deploy-action",
+    "deployment": "deploy-cfn",
+    "smoke": "smoke-test",
+    "forward": "retrain-forward",
+}
+
+
+def target_role_name(config: PlatformConfig, role: str) -> str:
+    return f"{config.env_name}-{TARGET_ROLES[role]}"
+
+
+def target_role_arn(config: PlatformConfig, account: str, role: str) -> str:
+    name = target_role_name(config, role)
+    return f"arn:{partition(config)}:iam::{account}:role{target_path(config)}{name}"
+
+
+def tooling_role_pattern(config: PlatformConfig, path: str) -> str:
+    return f"arn:{partition(config)}:iam::{config.tooling_account}:role{path}*"
+
+
+def hosting_role_patterns(config: PlatformConfig) -> list[str]:
+    """The endpoint roles of the serving stacks in the target accounts (their IAM path)."""
+    from infra.serving.construct import iam_path
+
+    found = []
+    for unit in ("ServingStaging", "Serving"):
+        stack = config.stack_name(unit)
+        account = serving_account(config, stack)
+        pattern = f"arn:{partition(config)}:iam::{account}:role{iam_path(stack)}*"
+        if account != config.tooling_account and pattern not in found:
+            found.append(pattern)
+    return found
+
+
+def delivery_artifact_bucket_name(config: PlatformConfig) -> str:
+    """A fixed name, so the target action roles can name the bucket they read templates from
+    (its generated name could only reach them through a reference across accounts)."""
+    return f"{config.env_name}-pipeline-{config.tooling_account}-{config.region}"
+
+
+def model_prefixes(config: PlatformConfig) -> list[str]:
+    """Where the registered model archives are (the pipeline's Tune and TrainBaseline
+    outputs) and, for multi-model endpoints, the prefix the build publishes them to."""
+    from infra.serving.release import MME_PREFIX
+
+    base = f"pipelines/{config.pipeline_name}"
+    prefixes = [f"{base}/Tune/", f"{base}/TrainBaseline/"]
+    if config.serving.kind == "multi_model":
+        prefixes.append(MME_PREFIX)
+    return prefixes
+
+
+def target_units(config: PlatformConfig, account: str) -> tuple[ServingUnit, ...]:
+    """The serving units deployed into ``account``: they read the outputs of the account's
+    target stack (network, capture bucket, key, topic) and describe packages in tooling."""
+    from infra.serving.deploy_permissions import serving_units
+
+    return tuple(
+        replace(
+            unit,
+            output_stacks=(target_stack_name(config, account),),
+            package_account=config.tooling_account,
+        )
+        for unit in serving_units(config)
+        if serving_account(config, unit.stack_name) == account
+    )
+
+
+# -- resource policies in tooling --------------------------------------------------------------
+
+
+def _principals(config: PlatformConfig) -> list[str]:
+    """Each target account root once: two targets in one account are one principal."""
+    return [root(config, a) for a in target_accounts(config)]
+
+
+def group_policy(config: PlatformConfig, group: str) -> dict[str, Any]:
+    """The model package group's resource policy: the target deployment roles may describe the
+    group and its versions and create models from them; nothing that writes."""
+    p = partition(config)
+    where = f"{config.region}:{config.tooling_account}"
+    deployers = [target_role_arn(config, a, "deployment") for a in target_accounts(config)]
+    condition = {"ArnLike": {"aws:PrincipalArn": deployers}}
+    return {
+        "Version": "2012-10-17",
+        "Statement": [
+            {
+                "Sid": "TargetsDescribeGroup",
+                "Effect": "Allow",
+                "Principal": {"AWS": _principals(config)},
+                "Action": list(GROUP_ACTIONS),
+                "Resource": f"arn:{p}:sagemaker:{where}:model-package-group/{group.lower()}",
+                "Condition": condition,
+            },
+            {
+                "Sid": "TargetsUseVersions",
+                "Effect": "Allow",
+                "Principal": {"AWS": _principals(config)},
+                "Action": list(VERSION_ACTIONS),
+                "Resource": f"arn:{p}:sagemaker:{where}:model-package/{group.lower()}/*",
+                "Condition": condition,
+            },
+        ],
+    }
+
+
+def model_read_statement(config: PlatformConfig, bucket_arn: str) -> Any:
+    """Artifacts bucket: the target endpoint roles read the model archives, nothing else."""
+    from aws_cdk import aws_iam as iam
+
+    return iam.PolicyStatement(
+        sid="TargetEndpointsReadModels",
+        principals=[iam.ArnPrincipal(r) for r in _principals(config)],
+        actions=["s3:GetObject"],
+        resources=[f"{bucket_arn}/{prefix}*" for prefix in model_prefixes(config)],
+        conditions={"ArnLike": {"aws:PrincipalArn": hosting_role_patterns(config)}},
+    )
+
+
+def model_key_statement(config: PlatformConfig) -> Any:
+    """Lake key: the target endpoint roles decrypt, and only through S3 (kms:ViaService)."""
+    from aws_cdk import aws_iam as iam
+
+    return iam.PolicyStatement(
+        sid="TargetEndpointsDecryptModelsViaS3",
+        principals=[iam.ArnPrincipal(r) for r in _principals(config)],
+        # DescribeKey: CDK's read grant gives the endpoint role both; S3 needs only Decrypt
+        actions=["kms:Decrypt", "kms:DescribeKey"],
+        resources=["*"],  # in a key policy "*" means this key
+        conditions={
+            "ArnLike": {"aws:PrincipalArn": hosting_role_patterns(config)},
+            "StringEquals": {"kms:ViaService": f"s3.{config.region}.amazonaws.com"},
+        },
+    )
+
+
+def pipeline_artifact_statements(config: PlatformConfig, bucket_arn: str) -> list[Any]:
+    """Delivery artifact bucket and key: the target action roles read the synthesized
+    templates (CodePipeline, "Create a pipeline that uses resources from another account")."""
+    from aws_cdk import aws_iam as iam
+
+    actions = [target_role_arn(config, a, "action") for a in target_accounts(config)]
+    principals = [iam.ArnPrincipal(r) for r in _principals(config)]
+    condition = {"ArnLike": {"aws:PrincipalArn": actions}}
+    return [
+        iam.PolicyStatement(
+            sid="TargetDeployActionsReadArtifacts",
+            principals=principals,
+            actions=["s3:GetObject", "s3:GetObjectVersion"],
+            resources=[f"{bucket_arn}/*"],
+            conditions=condition,
+        ),
+        iam.PolicyStatement(
+            sid="TargetDeployActionsDecryptArtifacts",
+            principals=principals,
+            actions=["kms:Decrypt", "kms:DescribeKey"],
+            resources=["*"],
+            conditions={
+                **condition,
+                "StringEquals": {"kms:ViaService": f"s3.{config.region}.amazonaws.com"},
+            },
+        ),
+    ]
+
+
+def retrain_bus_statement(config: PlatformConfig) -> dict[str, Any]:
+    """The tooling default bus accepts retrain requests from production's forwarding role
+    (EventBridge, "Send events to the default bus in a different account")."""
+    p = partition(config)
+    return {
+        "Sid": f"{config.env_name}RetrainFromProduction",
+        "Effect": "Allow",
+        "Principal": {"AWS": root(config, config.production_account)},
+        "Action": "events:PutEvents",
+        "Resource": f"arn:{p}:events:{config.region}:{config.tooling_account}:event-bus/default",
+        "Condition": {
+            "ArnEquals": {
+                "aws:PrincipalArn": target_role_arn(config, config.production_account, "forward")
+            }
+        },
+    }
+
+
+# -- the release across accounts ---------------------------------------------------------------
+
+
+def check_release(config: PlatformConfig, release: Release) -> None:
+    """A release served outside tooling names everything by ARN in tooling: each package
+    version, the artifacts bucket and the lake key (the serving stacks read nothing else
+    from tooling). ValueError names the first field that does not."""
+    if not config.multi_account:
+        return
+    where = release.source or "release"
+    if release.artifacts is None:
+        raise ValueError(
+            f"{where}: serving outside the tooling account needs 'artifacts' "
+            '({"bucket_arn": ..., "key_arn": ...}): run `labctl release resolve` with the '
+            "lake's artifacts bucket and key"
+        )
+    for name in ("xgboost", "baseline"):
+        ref = getattr(release, name)
+        if ref is None:
+            continue
+        parts = ref.package_arn.split(":")
+        if len(parts) < 6 or parts[4] != config.tooling_account or parts[3] != config.region:
+            raise ValueError(
+                f"{where}: {name}.package_arn {ref.package_arn!r} is not a version in the tooling "
+                f"account {config.tooling_account} ({config.region})"
+            )
+    key = release.artifacts.key_arn.split(":")
+    if key[4] != config.tooling_account or key[3] != config.region:
+        raise ValueError(
+            f"{where}: artifacts.key_arn is not a key of the tooling account "
+            f"{config.tooling_account} in {config.region}"
+        )
+
+
+# -- no references across accounts --------------------------------------------------------------
+
+
+def _walk(node: Any) -> list[tuple[str, Any]]:
+    found: list[tuple[str, Any]] = []
+    if isinstance(node, dict):
+        for key, value in node.items():
+            if key in ("Fn::ImportValue", "Fn::GetStackOutput"):
+                found.append((key, value))
+            found += _walk(value)
+    elif isinstance(node, list):
+        for value in node:
+            found += _walk(value)
+    return found
+
+
+def cross_account_references(
+    templates: Mapping[str, Mapping[str, Any]], accounts: Mapping[str, str]
+) -> list[str]:
+    """Every ``Fn::ImportValue``/``Fn::GetStackOutput`` whose source is in another account
+    than the stack reading it, or cannot be found at all (CloudFormation resolves both only
+    within one account and region). ``accounts``: stack name -> account."""
+    exports: dict[str, str] = {}
+    for stack, template in templates.items():
+        for output in template.get("Outputs", {}).values():
+            name = output.get("Export", {}).get("Name")
+            if isinstance(name, str):
+                exports[name] = stack
+    problems = []
+    for stack, template in templates.items():
+        for fn, arg in _walk(template.get("Resources", {})) + _walk(template.get("Outputs", {})):
+            if fn == "Fn::ImportValue":
+                name = arg if isinstance(arg, str) else json.dumps(arg)
+                source = exports.get(name)
+            else:
+                source = arg.get("StackName") if isinstance(arg, dict) else None
+                name = f"{source}.{arg.get('OutputName') if isinstance(arg, dict) else arg}"
+            if source is None or not isinstance(source, str):
+                problems.append(f"{stack}: {fn} {name} comes from no stack of this app")
+            elif accounts.get(source) != accounts.get(stack):
+                problems.append(
+                    f"{stack} (account {accounts.get(stack)}): {fn} {name} is exported by "
+                    f"{source} (account {accounts.get(source)}); pass it through the release "
+                    "file instead"
+                )
+    return problems
+
+
+def check_template_dir(outdir: str | Path, accounts: Mapping[str, str]) -> list[str]:
+    templates = {
+        name: json.loads((Path(outdir) / f"{name}.template.json").read_text())
+        for name in accounts
+        if (Path(outdir) / f"{name}.template.json").is_file()
+    }
+    return cross_account_references(templates, accounts)
+
+
+def stack_accounts(config: PlatformConfig) -> dict[str, str]:
+    """The stacks outside the tooling account, with their account (for the rehearsal)."""
+    if not config.multi_account:
+        return {}
+    found = {
+        config.stack_name("ServingStaging"): config.staging_account,
+        config.stack_name("Serving"): config.production_account,
+    }
+    for account in target_accounts(config):
+        found[target_stack_name(config, account)] = account
+    return found

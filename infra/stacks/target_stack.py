@@ -1,0 +1,417 @@
+"""Stack: what a target account (staging, production) holds besides its serving stacks.
+
+One per target account (issue 17, ``infra/accounts.py``): its own KMS key, a capture bucket,
+an isolated network when ``network.mode='isolated'``, an alert topic, and the roles the tooling
+account names without a reference (fixed names under ``/<env>-target/``):
+
+- ``deploy-action``: the delivery pipeline's action role here; trusts only the tooling pipeline
+  role (account root narrowed by ``aws:PrincipalArn``), calls CloudFormation on this account's
+  serving stacks and passes the deployment role;
+- ``deploy-cfn``: the role CloudFormation assumes for those stacks, with the permissions the
+  serving unit derives (``deploy_permissions``) and the registry reads in tooling;
+- ``smoke-test`` (staging): the tooling smoke-test build invokes the staging endpoint with it;
+- ``retrain-forward`` (production): forwards retrain requests to the tooling event bus.
+
+Stateful: the capture bucket and its key (retained in retain mode). Exposes: key,
+capture (``artifacts_bucket``, ``key``: the capture store ``ModelEndpoint`` writes to),
+network, alerts, roles.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import aws_cdk as cdk
+import jsii
+from aws_cdk import aws_events as events
+from aws_cdk import aws_events_targets as targets
+from aws_cdk import aws_iam as iam
+from aws_cdk import aws_kms as kms
+from aws_cdk import aws_s3 as s3
+from constructs import Construct
+
+from infra import accounts
+from infra.compliance.packs import acknowledge_wildcards
+from infra.config import PlatformConfig
+from infra.monitoring.alerts import AlertTopic
+from infra.network.construct import IsolatedNetwork
+from infra.serving.deploy_permissions import (
+    bootstrap_version_arn,
+    deployment_statements,
+    deployment_wildcards,
+)
+from infra.serving.release import Release
+from infra.storage import access_log_bucket, kms_bucket
+from model_code.monitoring_contract import RETRAIN_DETAIL_TYPE, RETRAIN_SOURCE
+
+
+class CaptureStore:
+    """Where an endpoint in this account writes captured data (the shape ModelEndpoint reads)."""
+
+    def __init__(self, bucket: s3.IBucket, key: kms.IKey) -> None:
+        self.artifacts_bucket, self.key = bucket, key
+
+
+class ReleasedArtifacts(Construct):
+    """The lake as a serving stack in a target account sees it: the artifacts bucket and the
+    lake key by the ARNs the release file names (no reference to a tooling stack).
+
+    Exposes: artifacts_bucket, key (the shape of ``LakeRefs`` that ``ModelEndpoint`` reads).
+    """
+
+    def __init__(self, scope: Construct, id_: str, *, release: Release) -> None:
+        super().__init__(scope, id_)
+        if release.artifacts is None:
+            raise ValueError(
+                f"{release.source or 'the release'} names no artifacts bucket and key: a "
+                "serving stack outside the tooling account reads models only through them"
+            )
+        self.key = kms.Key.from_key_arn(self, "Key", release.artifacts.key_arn)
+        self.artifacts_bucket = s3.Bucket.from_bucket_attributes(
+            self,
+            "ArtifactsBucket",
+            bucket_arn=release.artifacts.bucket_arn,
+            encryption_key=self.key,
+        )
+
+
+class TargetStack(cdk.Stack):
+    def __init__(
+        self,
+        scope: Construct,
+        id_: str,
+        *,
+        config: PlatformConfig,
+        account: str,
+        **kwargs: Any,
+    ) -> None:
+        super().__init__(scope, id_, termination_protection=not config.destroyable, **kwargs)
+        retain = not config.destroyable
+        self.key = kms.Key(
+            self,
+            "Key",
+            description="Endpoint volumes and data capture in this account",
+            enable_key_rotation=True,
+            removal_policy=cdk.RemovalPolicy.RETAIN if retain else cdk.RemovalPolicy.DESTROY,
+            pending_window=cdk.Duration.days(30 if retain else 7),
+        )
+        logs = access_log_bucket(self, "AccessLogBucket", retain=retain)
+        bucket = kms_bucket(
+            self,
+            "CaptureBucket",
+            key=self.key,
+            log_bucket=logs,
+            log_prefix="capture",
+            retain=retain,
+        )
+        self.capture = CaptureStore(bucket, self.key)
+        self.network = (
+            IsolatedNetwork(self, "Network", max_azs=config.network.max_azs, retain=retain)
+            if config.network.mode == "isolated"
+            else None
+        )
+        self.alerts = AlertTopic(self, "Alerts", emails=config.budget.alert_emails, retain=retain)
+        self.units = accounts.target_units(config, account)
+        path = accounts.target_path(config)
+        self.deployment_role = iam.Role(
+            self,
+            "DeploymentRole",
+            role_name=accounts.target_role_name(config, "deployment"),
+            path=path,
+            assumed_by=iam.ServicePrincipal("cloudformation.amazonaws.com"),
+            description="CloudFormation deploys this account's serving stacks",
+        )
+        where = {"account": account, "region": config.region, "qualifier": config.cdk_qualifier}
+        self.deployment_policy = iam.ManagedPolicy(
+            self,
+            "DeploymentPolicy",
+            description="What CloudFormation needs to create, update and delete this account's "
+            "serving stacks (derived by infra/serving/deploy_permissions.py)",
+            statements=deployment_statements(self.units, key_arn=self.key.key_arn, **where),
+            roles=[self.deployment_role],
+        )
+        acknowledge_wildcards(
+            self.deployment_policy,
+            resources=deployment_wildcards(self.units, key_arn=self.key.key_arn, **where),
+        )
+        self.action_role = self._action_role(config, account)
+        self.smoke_role = (
+            self._smoke_role(config, account) if account == config.staging_account else None
+        )
+        self.forward_role = (
+            self._retrain_forwarding(config) if account == config.production_account else None
+        )
+        cdk.CfnOutput(self, "CaptureBucketName", value=bucket.bucket_name)
+
+    def _action_role(self, config: PlatformConfig, account: str) -> iam.Role:
+        """The delivery pipeline's action role in this account (CodePipeline, "Create a pipeline
+        that uses resources from another AWS account")."""
+        p = accounts.partition(config)
+        role = iam.Role(
+            self,
+            "DeployActionRole",
+            role_name=accounts.target_role_name(config, "action"),
+            path=accounts.target_path(config),
+            assumed_by=iam.ArnPrincipal(
+                accounts.root(config, config.tooling_account)
+            ).with_conditions(
+                {
+                    "ArnLike": {
+                        "aws:PrincipalArn": accounts.tooling_role_pattern(
+                            config, accounts.pipeline_role_path(config)
+                        )
+                    }
+                }
+            ),
+            description="The tooling delivery pipeline deploys this account's serving stacks",
+        )
+        stacks = [
+            f"arn:{p}:cloudformation:{config.region}:{account}:stack/{u.stack_name}/*"
+            for u in self.units
+        ]
+        staging = config.stack_name("ServingStaging")
+        calls = [
+            "cloudformation:CreateStack",
+            "cloudformation:UpdateStack",
+            "cloudformation:DescribeStacks",
+            "cloudformation:DescribeStackEvents",
+            "cloudformation:GetTemplate",
+        ]
+        role.add_to_principal_policy(
+            iam.PolicyStatement(sid="ServingStacks", actions=calls, resources=stacks)
+        )
+        if any(u.stack_name == staging for u in self.units):
+            # staging deploys with REPLACE_ON_FAILURE, which deletes a failed first create
+            role.add_to_principal_policy(
+                iam.PolicyStatement(
+                    sid="ReplaceFailedStaging",
+                    actions=["cloudformation:DeleteStack"],
+                    resources=[
+                        f"arn:{p}:cloudformation:{config.region}:{account}:stack/{staging}/*"
+                    ],
+                )
+            )
+        role.add_to_principal_policy(
+            iam.PolicyStatement(
+                sid="PassDeploymentRole",
+                actions=["iam:PassRole"],
+                resources=[self.deployment_role.role_arn],
+                conditions={
+                    "StringEquals": {"iam:PassedToService": "cloudformation.amazonaws.com"}
+                },
+            )
+        )
+        role.add_to_principal_policy(
+            iam.PolicyStatement(
+                sid="BootstrapVersion",
+                actions=["ssm:GetParameters"],
+                resources=[
+                    bootstrap_version_arn(
+                        account=account, region=config.region, qualifier=config.cdk_qualifier
+                    )
+                ],
+            )
+        )
+        artifacts = f"arn:{p}:s3:::{accounts.delivery_artifact_bucket_name(config)}/*"
+        tooling_keys = f"arn:{p}:kms:{config.region}:{config.tooling_account}:key/*"
+        role.add_to_principal_policy(
+            iam.PolicyStatement(
+                sid="ReadPipelineArtifacts",
+                actions=["s3:GetObject", "s3:GetObjectVersion"],
+                resources=[artifacts],
+            )
+        )
+        role.add_to_principal_policy(
+            iam.PolicyStatement(
+                sid="DecryptPipelineArtifacts",
+                actions=["kms:Decrypt", "kms:DescribeKey"],
+                resources=[tooling_keys],
+                conditions={
+                    "StringEquals": {"kms:ViaService": f"s3.{config.region}.amazonaws.com"}
+                },
+            )
+        )
+        acknowledge_wildcards(
+            role,
+            resources={
+                **{
+                    s: "a stack ARN ends in the stack's id, unknown before it exists: this "
+                    "account's serving stack only"
+                    for s in stacks
+                },
+                artifacts: "the delivery pipeline's artifact bucket in tooling: CodePipeline "
+                "names the objects per execution",
+                tooling_keys: "the tooling delivery key's id is generated there and cannot reach "
+                "this account without a reference; only through S3, and its key policy names "
+                "this role",
+            },
+        )
+        return role
+
+    def _smoke_role(self, config: PlatformConfig, account: str) -> iam.Role:
+        """The tooling smoke-test build invokes the staging endpoint with this role."""
+        p = accounts.partition(config)
+        role = iam.Role(
+            self,
+            "SmokeTestRole",
+            role_name=accounts.target_role_name(config, "smoke"),
+            path=accounts.target_path(config),
+            assumed_by=iam.ArnPrincipal(
+                accounts.root(config, config.tooling_account)
+            ).with_conditions(
+                {
+                    "ArnLike": {
+                        "aws:PrincipalArn": accounts.tooling_role_pattern(
+                            config, accounts.smoke_build_role_path(config)
+                        )
+                    }
+                }
+            ),
+            description="The tooling smoke test invokes the staging endpoint",
+        )
+        role.add_to_principal_policy(
+            iam.PolicyStatement(
+                actions=["sagemaker:InvokeEndpoint"],
+                resources=[
+                    f"arn:{p}:sagemaker:{config.region}:{account}:endpoint/"
+                    f"{config.staging_endpoint_name.lower()}"
+                ],
+            )
+        )
+        acknowledge_wildcards(role)  # one endpoint: no wildcard
+        return role
+
+    def _retrain_forwarding(self, config: PlatformConfig) -> iam.Role:
+        """Retrain requests put on this account's default bus go to the tooling bus, whose
+        policy names this role (``accounts.retrain_bus_statement``)."""
+        p = accounts.partition(config)
+        role = iam.Role(
+            self,
+            "RetrainForwardRole",
+            role_name=accounts.target_role_name(config, "forward"),
+            path=accounts.target_path(config),
+            assumed_by=iam.ServicePrincipal("events.amazonaws.com"),
+            description="EventBridge forwards retrain requests to the tooling account",
+        )
+        bus = events.EventBus.from_event_bus_arn(
+            self,
+            "ToolingBus",
+            f"arn:{p}:events:{config.region}:{config.tooling_account}:event-bus/default",
+        )
+        rule = events.Rule(
+            self,
+            "ForwardRetrain",
+            description="Forward retrain requests (drift) to the tooling training pipeline",
+            event_pattern=events.EventPattern(
+                source=[RETRAIN_SOURCE], detail_type=[RETRAIN_DETAIL_TYPE]
+            ),
+        )
+        rule.add_target(targets.EventBus(bus, role=role))
+        acknowledge_wildcards(role)  # one bus: no wildcard
+        return role
+
+
+@jsii.implements(cdk.IPolicyValidationPlugin)
+class NoReferencesAcrossAccounts:
+    """Synth-time check: no template reads an export or stack output of another account
+    (``accounts.cross_account_references``); the serving stacks get tooling's values through
+    the release file."""
+
+    def __init__(self, stack_accounts: dict[str, str]) -> None:
+        self._accounts = stack_accounts
+
+    @property
+    def name(self) -> str:
+        return "NoReferencesAcrossAccounts"
+
+    @property
+    def version(self) -> str:
+        return "1.0.0"
+
+    @property
+    def rule_ids(self) -> list[str]:
+        return ["no-cross-account-reference"]
+
+    def validate(self, context: cdk.IPolicyValidationContext) -> cdk.PolicyValidationPluginReport:
+        import json
+        from pathlib import Path
+
+        templates = {}
+        by_name = {}
+        for path in context.template_paths:
+            name = Path(path).name.removesuffix(".template.json")
+            if name in self._accounts:
+                templates[name] = json.loads(Path(path).read_text())
+                by_name[name] = path
+        problems = accounts.cross_account_references(templates, self._accounts)
+        violations = [
+            cdk.PolicyViolation(
+                rule_name="no-cross-account-reference",
+                description=problem,
+                fix="pass the value through the release file (infra/accounts.py)",
+                violating_resources=[
+                    cdk.PolicyViolatingResource(
+                        resource_logical_id=problem.split(" ", 1)[0].rstrip(":"),
+                        template_path=by_name.get(problem.split(" ", 1)[0].rstrip(":"), ""),
+                        locations=["Resources"],
+                    )
+                ],
+            )
+            for problem in problems
+        ]
+        return cdk.PolicyValidationPluginReport(success=not problems, violations=violations)
+
+
+def add_targets(
+    app: cdk.App,
+    config: PlatformConfig,
+    release: Release | None,
+) -> tuple[Any, Any, list[cdk.Stack]]:
+    """The target stacks and, with a release, the serving stacks in the target accounts.
+    Returns (staging serving stack, production serving stack, target stacks)."""
+    from infra.stacks.serving_stack import ServingStack
+
+    found: dict[str, TargetStack] = {}
+    for account in accounts.target_accounts(config):
+        env = cdk.Environment(account=account, region=config.region)
+        found[account] = TargetStack(
+            app,
+            accounts.target_stack_name(config, account),
+            config=config,
+            account=account,
+            env=env,
+        )
+    staging = serving = None
+    if release is not None:
+        accounts.check_release(config, release)
+        built = []
+        for unit, endpoint, serving_config, account in (
+            (
+                "ServingStaging",
+                config.staging_endpoint_name,
+                config.serving.for_staging(),
+                config.staging_account,
+            ),
+            ("Serving", config.endpoint_name, config.serving, config.production_account),
+        ):
+            target = found[account]
+            stack = ServingStack(
+                app,
+                config.stack_name(unit),
+                config=config,
+                serving=serving_config,
+                endpoint_name=endpoint,
+                release=release,
+                alert_topic=target.alerts.topic,
+                network=target.network,
+                capture=target.capture,
+                env=cdk.Environment(account=account, region=config.region),
+            )
+            stack.add_stack_dependency(target)
+            built.append(stack)
+        staging, serving = built
+    return staging, serving, list(found.values())
+
+
+def stack_accounts(stacks: list[cdk.Stack]) -> dict[str, str]:
+    return {s.stack_name: str(s.account) for s in stacks}

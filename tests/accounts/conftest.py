@@ -1,0 +1,127 @@
+"""The multi-account example profile, synthesized once per session with every compliance pack
+and a release that names the copy's own lake (as the rehearsal names generated resources)."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+PROFILE = "multi-account"
+# Pinned logical ids of the lake's artifacts bucket and key (tests/infra/test_data_lake.py).
+ARTIFACTS_BUCKET, LAKE_KEY = "LakeArtifactsBucket1B9F5BC1", "LakeKey7B6C155C"
+
+
+def rehearsal_release(config: Any) -> dict[str, Any]:
+    """What `labctl release resolve` would write for this copy: package versions of its own
+    groups in tooling, archives under its pipeline's prefix, its lake's bucket and key ARNs
+    (named as the rehearsal names what CloudFormation generates)."""
+    from infra.rehearsal.assembly import Assembly
+
+    lake = config.stack_name("DataLake")
+    view = Assembly(
+        {
+            lake: {
+                "Resources": {
+                    ARTIFACTS_BUCKET: {"Type": "AWS::S3::Bucket"},
+                    LAKE_KEY: {"Type": "AWS::KMS::Key"},
+                }
+            }
+        },
+        config.tooling_account,
+        config.region,
+    )
+    bucket_arn = view.get_att(lake, ARTIFACTS_BUCKET, "Arn")
+    bucket = bucket_arn.rsplit(":", 1)[1]
+    registry = f"arn:aws:sagemaker:{config.region}:{config.tooling_account}:model-package"
+    images = f"683313688378.dkr.ecr.{config.region}.amazonaws.com"
+    prefix = f"s3://{bucket}/pipelines/{config.pipeline_name}"
+    return {
+        "xgboost": {
+            "package_arn": f"{registry}/{config.model_package_group}/3",
+            "image": f"{images}/sagemaker-xgboost:3.0-5",
+            "model_data_url": f"{prefix}/Tune/best/output/model.tar.gz",
+            "version": 3,
+        },
+        "baseline": {
+            "package_arn": f"{registry}/{config.baseline_package_group}/2",
+            "image": f"{images}/sagemaker-scikit-learn:1.2-1-cpu-py3",
+            "model_data_url": f"{prefix}/TrainBaseline/output/model.tar.gz",
+            "version": 2,
+        },
+        "resolved_at": "2026-12-01T00:00:00+00:00",
+        "artifacts": {"bucket_arn": bucket_arn, "key_arn": view.get_att(lake, LAKE_KEY, "Arn")},
+    }
+
+
+@dataclass
+class MultiAccount:
+    config: Any
+    platform: Any
+    outdir: Path
+    templates: dict[str, dict[str, Any]]
+    release: dict[str, Any]
+    error: str = ""
+
+    @property
+    def stack_accounts(self) -> dict[str, str]:
+        return {s.stack_name: str(s.account) for s in self.platform.stacks}
+
+    def assembly(self) -> Any:
+        from infra.rehearsal.assembly import Assembly
+
+        return Assembly(
+            json.loads(json.dumps(self.templates)),
+            self.config.tooling_account,
+            self.config.region,
+            stack_accounts=self.stack_accounts,
+        )
+
+
+def synth_multi(outdir: Path, config: Any, release: dict[str, Any]) -> MultiAccount:
+    from infra.platform import cdk_json_context, new_app
+    from infra.serving.release import Release
+
+    app, platform = new_app(
+        config,
+        outdir=outdir,
+        context=cdk_json_context(),
+        release=Release.from_dict(release, "rehearsal release"),
+    )
+    error = ""
+    try:
+        app.synth()
+    except RuntimeError as err:  # a failing gate still writes the report and templates
+        error = str(err)
+    templates = {
+        s.stack_name: json.loads((outdir / f"{s.stack_name}.template.json").read_text())
+        for s in platform.stacks
+    }
+    return MultiAccount(config, platform, outdir, templates, release, error)
+
+
+@pytest.fixture(scope="session")
+def multi(tmp_path_factory: pytest.TempPathFactory) -> MultiAccount:
+    from infra.config import load_profile
+
+    config = load_profile(PROFILE)
+    return synth_multi(tmp_path_factory.mktemp("multi"), config, rehearsal_release(config))
+
+
+@pytest.fixture(scope="session")
+def two_accounts(tmp_path_factory: pytest.TempPathFactory) -> MultiAccount:
+    """Staging and production sharing one account: one target stack, each principal once."""
+    import dataclasses
+
+    from infra.config import AccountsConfig, load_profile
+
+    base = load_profile(PROFILE)
+    shared = base.accounts.staging
+    config = dataclasses.replace(
+        base,
+        accounts=AccountsConfig(tooling=base.account, staging=shared, production=shared),
+    )
+    return synth_multi(tmp_path_factory.mktemp("two"), config, rehearsal_release(config))

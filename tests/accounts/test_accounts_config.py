@@ -1,0 +1,95 @@
+"""The ``accounts`` block: optional, validated, single-account when absent or all equal."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from infra import accounts
+from infra.config import CONFIG_DIR, ConfigError, config_from_dict
+
+TOOLING, STAGING, PRODUCTION = "111111111111", "333333333333", "444444444444"
+
+
+def _profile(**changes: object) -> dict[str, object]:
+    data = json.loads((CONFIG_DIR / "multi-account.json").read_text())
+    data.update(changes)
+    return data
+
+
+def _accounts(**block: str) -> dict[str, object]:
+    return _profile(accounts=block)
+
+
+def test_the_example_profile_places_three_accounts() -> None:
+    config = config_from_dict(_profile())
+    assert config.multi_account
+    assert (config.tooling_account, config.staging_account, config.production_account) == (
+        TOOLING,
+        STAGING,
+        PRODUCTION,
+    )
+    assert accounts.target_accounts(config) == (STAGING, PRODUCTION)
+
+
+def test_no_accounts_block_is_single_account() -> None:
+    data = _profile()
+    del data["accounts"]
+    config = config_from_dict(data)
+    assert not config.multi_account
+    assert config.staging_account == config.production_account == config.account
+    assert accounts.target_accounts(config) == ()
+
+
+def test_all_three_equal_is_single_account() -> None:
+    config = config_from_dict(_accounts(tooling=TOOLING, staging=TOOLING, production=TOOLING))
+    assert not config.multi_account
+    assert accounts.target_accounts(config) == ()
+
+
+def test_staging_and_production_in_one_account_collapse_to_one_principal() -> None:
+    """The known failure: two targets in one account listed twice in a policy."""
+    config = config_from_dict(_accounts(staging=STAGING, production=STAGING))
+    assert accounts.target_accounts(config) == (STAGING,)
+    for statement in accounts.group_policy(config, "g")["Statement"]:
+        assert statement["Principal"] == {"AWS": [f"arn:aws:iam::{STAGING}:root"]}
+    assert accounts.target_stack_name(config, STAGING) == "multi-Target"
+    # both serving stacks' endpoint roles, one principal
+    assert len(accounts.hosting_role_patterns(config)) == 2
+
+
+@pytest.mark.parametrize(
+    ("block", "message"),
+    [
+        ({"staging": "12345"}, r"accounts.staging '12345' must be a 12-digit AWS account id"),
+        ({"production": "4444444444445"}, r"accounts.production .* 12-digit"),
+        ({"tooling": "abcdefghijkl"}, r"accounts.tooling .* 12-digit"),
+        (
+            {"tooling": "999999999999", "staging": STAGING, "production": PRODUCTION},
+            r"accounts.tooling \(999999999999\) must equal account \(111111111111\)",
+        ),
+        (
+            {"staging": TOOLING, "production": PRODUCTION},
+            r"accounts.staging equals the tooling account while the other target does not",
+        ),
+    ],
+)
+def test_bad_accounts_are_config_errors(block: dict[str, str], message: str) -> None:
+    with pytest.raises(ConfigError, match=message):
+        config_from_dict(_accounts(**block))
+
+
+def test_unknown_key_in_accounts_is_named() -> None:
+    with pytest.raises(ConfigError, match="unknown key.*qa.*accounts"):
+        config_from_dict(_accounts(qa=STAGING))
+
+
+def test_drift_monitoring_across_accounts_is_refused_with_the_reason() -> None:
+    with pytest.raises(ConfigError, match="monitoring.engine must be 'none' with separate"):
+        config_from_dict(_profile(monitoring={"engine": "custom"}))
+
+
+def test_the_reaper_across_accounts_is_refused() -> None:
+    with pytest.raises(ConfigError, match="expiry.endpoint_hours must be 0"):
+        config_from_dict(_profile(expiry={"endpoint_hours": 12}))
