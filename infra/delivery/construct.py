@@ -36,6 +36,7 @@ from infra.compliance.packs import (
 )
 from infra.config import PlatformConfig
 from infra.data_lake.refs import LakeRefs
+from infra.serving.construct import ModelEndpoint
 from infra.serving.deploy_permissions import (
     bootstrap_version_arn,
     deployment_statements,
@@ -168,18 +169,10 @@ class ModelDelivery(Construct):
             )
         )
         lake.key.grant_decrypt(smoke)
-        smoke.add_to_role_policy(
-            iam.PolicyStatement(
-                actions=["sagemaker:InvokeEndpoint"],
-                resources=[
-                    stack.format_arn(
-                        service="sagemaker",
-                        resource="endpoint",
-                        resource_name=config.staging_endpoint_name,
-                    )
-                ],
-            )
-        )
+        # The staging endpoint is the serving stack's, which this pipeline deploys: by name.
+        ModelEndpoint.from_endpoint_name(
+            self, "StagingEndpoint", config.staging_endpoint_name
+        ).grant_invoke(smoke)
 
         deploy_role = self._deployment_role(config, lake)
         self.pipeline = codepipeline.Pipeline(

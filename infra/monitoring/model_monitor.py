@@ -35,8 +35,8 @@ from infra.config import PlatformConfig
 from infra.data_lake.refs import LakeRefs
 from infra.monitoring.images import model_monitor_image
 from infra.serving.construct import iam_path
+from model_code.layout import CAPTURE_PREFIX
 
-CAPTURE_PREFIX = "capture"
 OUTPUT_PREFIX = "monitoring/model-monitor"
 GROUND_TRUTH_PREFIX = "monitoring/ground-truth"
 

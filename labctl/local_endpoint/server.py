@@ -31,6 +31,7 @@ from labctl.local_endpoint.payload import (
     parse,
     response_type,
 )
+from model_code.layout import VARIANT
 
 KINDS = ("real_time", "serverless", "multi_model", "multi_container")
 TARGET_MODEL = "X-Amzn-SageMaker-Target-Model"
@@ -62,7 +63,7 @@ class EndpointSettings:
 
     kind: str
     endpoint_name: str = "lab-digits"
-    variant: str = "AllTraffic"
+    variant: str = VARIANT
     model: Path | None = None
     model_folder: Path | None = None
     containers: dict[str, Path] = field(default_factory=dict)
