@@ -146,3 +146,38 @@ def test_producer_policy_only_puts_records(ingestion) -> None:  # type: ignore[n
         "kinesis:PutRecords",
         "kms:GenerateDataKey",
     ]
+
+
+def test_ingestion_built_alone_alarms_the_topic_it_is_given() -> None:
+    """Built in a bare stack with only the lake's references and a topic: loss alarms notify
+    that topic and the stream is encrypted with the unit's own key."""
+    import aws_cdk as cdk
+    from aws_cdk import aws_sns as sns
+
+    from infra.config import load_profile
+    from infra.data_lake.refs import LakeRefs
+    from infra.ingestion.construct import StreamIngestion
+    from infra.platform import cdk_json_context
+
+    stack = cdk.Stack(
+        cdk.App(context=cdk_json_context()),
+        "Bare",
+        env=cdk.Environment(account="111111111111", region="us-east-1"),
+    )
+    topic_arn = "arn:aws:sns:us-east-1:111111111111:alerts"
+    StreamIngestion(
+        stack,
+        "Ingestion",
+        config=load_profile("lab").ingestion,
+        lake=LakeRefs(stack, "Lake", env_name="bare", database_name="bare_lake"),
+        alert_topic=sns.Topic.from_topic_arn(stack, "Topic", topic_arn),
+        retain=False,
+    )
+    t = Template.from_stack(stack)
+    alarms = t.find_resources("AWS::CloudWatch::Alarm").values()
+    assert len(alarms) == 5
+    assert all(a["Properties"]["AlarmActions"] == [topic_arn] for a in alarms)
+    (stream,) = t.find_resources("AWS::Kinesis::Stream").values()
+    assert stream["Properties"]["StreamEncryption"]["KeyId"]["Fn::GetAtt"][0].startswith(
+        "IngestionKey"
+    )
