@@ -34,8 +34,10 @@ lab: bootstrap
 test: bootstrap
 	$(PY) -m pytest
 
+# The full validation before a deploy: the gate plus CDK's built-in CloudFormation validation,
+# which the inner loop (make lab, make test, labctl synth) leaves to cfn-lint.
 synth: bootstrap
-	$(VENV)/bin/labctl synth --profile $(PROFILE)
+	$(VENV)/bin/labctl synth --profile $(PROFILE) --cfn-validate
 
 lint: bootstrap
 	$(VENV)/bin/ruff format --check .

@@ -44,7 +44,10 @@ def main() -> None:
         print(note, file=sys.stderr)
     outdir = os.environ.get("CDK_OUTDIR", "cdk.out")
     # The CLI passes cdk.json's feature flags in CDK_CONTEXT_JSON; a direct run needs them too.
-    app, _ = new_app(config, outdir=outdir, context=cdk_json_context(), release=release)
+    # The CDK CLI's synth (`make deploy`): CDK's full CloudFormation validation stays on.
+    app, _ = new_app(
+        config, outdir=outdir, context=cdk_json_context(), release=release, cfn_validation=None
+    )
     assembly = app.synth()
     # A budget below what the copy bills with no traffic would alert every month.
     templates = {s.stack_name: s.template for s in assembly.stacks}

@@ -1,7 +1,9 @@
 """Composition: one full copy of the platform for one configuration.
 
 Stacks are added to the App directly, named ``<env>-<Unit>``, so ``cdk deploy 'lab-*'``
-selects one copy. Each stack takes objects from the ones before it (``lake``, ``network``).
+selects one copy. Each stack takes objects from the ones before it (``alerts``, ``lake``,
+``network``). Operations (the alert topic and the budget) comes first and goes last: every
+other stack depends on it.
 """
 
 from __future__ import annotations
@@ -20,6 +22,7 @@ from infra.stacks.delivery_stack import DeliveryStack
 from infra.stacks.ingestion_stack import IngestionStack
 from infra.stacks.monitoring_stack import MonitoringStack
 from infra.stacks.network_stack import NetworkStack
+from infra.stacks.operations_stack import OperationsStack
 from infra.stacks.serving_stack import ServingStack
 from infra.stacks.training_stack import TrainingStack
 
@@ -37,10 +40,13 @@ class Platform:
     stacks: list[cdk.Stack] = field(default_factory=list)
     monitoring: MonitoringStack | None = None
     targets: list[cdk.Stack] = field(default_factory=list)  # issue 17: target accounts
+    operations: OperationsStack | None = None
 
 
 def add_platform(app: cdk.App, config: PlatformConfig, release: Release | None = None) -> Platform:
     env = cdk.Environment(account=config.account, region=config.region)
+    operations = OperationsStack(app, config.stack_name("Operations"), config=config, env=env)
+    alerts = operations.alerts
     data_lake = DataLakeStack(app, config.stack_name("DataLake"), config=config, env=env)
     network = (
         NetworkStack(app, config.stack_name("Network"), config=config, env=env)
@@ -56,7 +62,9 @@ def add_platform(app: cdk.App, config: PlatformConfig, release: Release | None =
     )
     # Consumers import the lake's named exports, so the order is declared, not inferred.
     training.add_stack_dependency(data_lake)
-    ingestion = IngestionStack(app, config.stack_name("Ingestion"), config=config, env=env)
+    ingestion = IngestionStack(
+        app, config.stack_name("Ingestion"), config=config, alerts=alerts, env=env
+    )
     ingestion.add_stack_dependency(data_lake)
     serving = staging = None
     targets: list[cdk.Stack] = []
@@ -73,7 +81,7 @@ def add_platform(app: cdk.App, config: PlatformConfig, release: Release | None =
             serving=config.serving.for_staging(),
             endpoint_name=config.staging_endpoint_name,
             release=release,
-            alert_topic=ingestion.alerts.topic,
+            alert_topic=alerts.topic,
             network=network.network if network else None,
             env=env,
         )
@@ -84,7 +92,7 @@ def add_platform(app: cdk.App, config: PlatformConfig, release: Release | None =
             serving=config.serving,
             endpoint_name=config.endpoint_name,
             release=release,
-            alert_topic=ingestion.alerts.topic,
+            alert_topic=alerts.topic,
             network=network.network if network else None,
             # deploy_permissions.serving_units derives the deploying role's rights from this
             model_monitor=config.monitoring.engine == "model_monitor",
@@ -100,7 +108,7 @@ def add_platform(app: cdk.App, config: PlatformConfig, release: Release | None =
             app,
             config.stack_name("Monitoring"),
             config=config,
-            alert_topic=ingestion.alerts.topic,
+            alert_topic=alerts.topic,
             env=env,
         )
         monitoring.add_stack_dependency(data_lake)
@@ -108,15 +116,27 @@ def add_platform(app: cdk.App, config: PlatformConfig, release: Release | None =
         app,
         config.stack_name("Delivery"),
         config=config,
-        alert_topic=ingestion.alerts.topic,
+        alert_topic=alerts.topic,
         env=env,
     )
     delivery.add_stack_dependency(data_lake)
     stacks: list[cdk.Stack] = [
         s
-        for s in (data_lake, network, ingestion, training, staging, serving, monitoring, delivery)
+        for s in (
+            operations,
+            data_lake,
+            network,
+            ingestion,
+            training,
+            staging,
+            serving,
+            monitoring,
+            delivery,
+        )
         if s is not None
     ]
+    for dependent in stacks[1:]:  # deployed first, destroyed last
+        dependent.add_stack_dependency(operations)
     stacks += targets
     if config.multi_account:
         from infra.stacks.target_stack import NoReferencesAcrossAccounts, stack_accounts
@@ -135,6 +155,7 @@ def add_platform(app: cdk.App, config: PlatformConfig, release: Release | None =
         stacks,
         monitoring,
         targets,
+        operations,
     )
 
 
@@ -145,9 +166,23 @@ def new_app(
     compliance: bool = True,
     context: dict[str, object] | None = None,
     release: Release | None = None,
+    cfn_validation: bool | None = False,
 ) -> tuple[cdk.App, Platform]:
-    """An App with the whole platform and (by default) every compliance pack attached."""
-    app = cdk.App(outdir=str(outdir), context=context or {})
+    """An App with the whole platform and (by default) every compliance pack attached.
+
+    ``cfn_validation``: CDK's built-in CloudFormation validation plugin, about half of each
+    synth's time and memory (benchmarks/bench_synth.py). Off by default: the inner loop
+    (``make lab``, the tests, ``labctl synth``) relies on cfn-lint (``make test``, README
+    "Rehearsal"), which checks the same templates against the same resource schemas and more.
+    ``True``: ``make synth`` (``labctl synth --cfn-validate``). ``None`` leaves CDK's default
+    (on, unless ``cdk synth --no-validation`` or ``CDK_VALIDATION=false``): ``app.py``, which
+    the CDK CLI runs for ``make deploy``.
+    """
+    app = cdk.App(
+        outdir=str(outdir),
+        context=context or {},
+        builtin_cloud_formation_validation=cfn_validation,  # None: CDK's default
+    )
     platform = add_platform(app, config, release)
     if compliance:
         add_compliance_gate(app)

@@ -19,6 +19,7 @@ from typing import Any
 import numpy as np
 
 from labctl.errors import OperationFailed
+from model_code.layout import VARIANT
 
 # One producer --drift spec per kind (labctl/producer/drift.py parse_drift), at the strength the
 # lab injects and the tests require the drift job to detect.
@@ -181,7 +182,7 @@ def _lab_quality(
     write_local_lake(events, raw, "lab-labels")
     _, start, end = window
     report = quality.run(
-        capture_dir=capture / "AllTraffic",
+        capture_dir=capture / VARIANT,
         labels_dir=raw,
         output_dir=monitor_dir / "normal",
         window=Window(start, end, start),
@@ -253,7 +254,7 @@ def lab_monitor(
     for name, start, end in windows:
         folder = monitor_dir / name
         report = drift.run(
-            capture_dir=capture_root / endpoint_name / "AllTraffic",
+            capture_dir=capture_root / endpoint_name / VARIANT,
             baseline_path=baseline,
             output_dir=folder,
             window=drift.Window(start, end, deployed_at),

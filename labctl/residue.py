@@ -21,9 +21,10 @@ from typing import Any
 
 from infra.config import PlatformConfig
 from infra.cost.idle import PriceError, PriceTable
+from model_code import layout
 
 # Shared log groups SageMaker jobs write to: one stream per job instance, named <job>/<host>.
-JOB_LOG_GROUPS = ("/aws/sagemaker/ProcessingJobs", "/aws/sagemaker/TrainingJobs")
+JOB_LOG_GROUPS = layout.JOB_LOG_GROUPS
 KMS_PENDING_WINDOW_DAYS = 7  # the shortest window KMS allows (ScheduleKeyDeletion: 7-30 days)
 S3_PAGE = 1000  # ListObjectVersions returns and DeleteObjects takes at most 1000 keys
 BUSY_ENDPOINT = ("Creating", "Updating", "SystemUpdating", "RollingBack", "Deleting")
@@ -71,6 +72,7 @@ class Names:
         from infra.training.settings import pipeline_settings
 
         units = (
+            "Operations",
             "DataLake",
             "Network",
             "Ingestion",
@@ -438,11 +440,11 @@ class Finder:
 
     def log_groups(self) -> list[Item]:
         logs, items = self.c.logs, []
-        exact = {f"/aws/sagemaker/Endpoints/{e}" for e in self.n.endpoints}
+        exact = {layout.endpoint_log_group(e) for e in self.n.endpoints}
         prefixes = tuple(
             f"{root}{stack}"
             for stack in self.n.stack_prefixes()
-            for root in ("/aws/lambda/", "/aws/kinesisfirehose/", "/aws/codebuild/", "")
+            for root in (*layout.SERVICE_LOG_GROUP_PREFIXES, "")
         )
         for group in _pages(logs.describe_log_groups, "logGroups", token="nextToken"):
             name = group["logGroupName"]

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -68,15 +69,25 @@ def synthesize(
     outdir: Path,
     overrides: dict[str, str] | None = None,
     release: str | None = None,
+    cfn_validate: bool = False,
 ) -> SynthSummary:
-    """Synthesize the profile; never raises for findings, the summary counts them."""
+    """Synthesize the profile; never raises for findings, the summary counts them.
+
+    ``cfn_validate``: also CDK's built-in CloudFormation validation (``make synth``); the
+    inner loop leaves it to cfn-lint (``infra.platform.new_app``)."""
     try:
         config = load_profile(profile, overrides)
     except ConfigError as err:
         raise UsageError(f"profile {profile!r}: {err}") from err
     chosen, release_note = resolve_release(config, release)
     started = time.perf_counter()
-    app, platform = new_app(config, outdir=outdir, context=cdk_json_context(), release=chosen)
+    app, platform = new_app(
+        config,
+        outdir=outdir,
+        context=cdk_json_context(),
+        release=chosen,
+        cfn_validation=cfn_validate,
+    )
     try:
         app.synth()
     except Exception as err:  # jsii wraps ValidationFailed in RuntimeError
@@ -135,7 +146,10 @@ def _rehearse(config: PlatformConfig, outdir: Path, stacks: list[str]) -> tuple[
 def run(args: argparse.Namespace) -> int:
     outdir = Path(args.outdir or f"cdk.out.{args.profile}")
     overrides = {"account": args.account, "region": args.region}
-    summary = synthesize(args.profile, outdir, overrides, args.release)
+    if args.cfn_validate and os.environ.get("CDK_VALIDATION") == "false":
+        # CDK skips its plugin whenever this is set, whatever the App says: no silent skip.
+        raise UsageError("--cfn-validate, but CDK_VALIDATION=false disables it: unset it")
+    summary = synthesize(args.profile, outdir, overrides, args.release, args.cfn_validate)
     print(summary.render())
     if summary.violations:
         print(ComplianceReport.read(outdir).describe_violations())
@@ -156,5 +170,11 @@ def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
         "--release",
         help="model packages to serve: a release JSON path, 'example' (offline example "
         "packages) or 'none'; default release/<env>.json when it exists",
+    )
+    parser.add_argument(
+        "--cfn-validate",
+        action="store_true",
+        help="also run CDK's built-in CloudFormation validation (make synth does, before a "
+        "deploy; the inner loop leaves it to cfn-lint)",
     )
     parser.set_defaults(handler=run)

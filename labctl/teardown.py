@@ -33,8 +33,9 @@ from infra.cost.idle import PriceTable, idle_cost
 from labctl.errors import OperationFailed, UsageError
 from labctl.options import add_account, add_profile, add_region
 from labctl.residue import RETAINED_KINDS, Clients, Finder, Item, Names, Sweeper, _error_code
+from model_code import layout
 
-COST_TAG = "environment"  # the budget filters on it (infra/monitoring/budget.py)
+COST_TAG = "environment"  # the budget filters on it (infra/operations/budget.py)
 LIVE = (
     "CREATE_COMPLETE",
     "UPDATE_COMPLETE",
@@ -204,10 +205,11 @@ class Teardown:
             f"environment={n.env}), their configs and models (tags)",
             f"    registry groups {', '.join(n.groups)}; experiment and trials of pipeline "
             f"{n.pipeline}",
-            "    log groups /aws/sagemaker/Endpoints/<endpoint>, "
-            "/aws/{lambda,codebuild,kinesisfirehose}/<stack>-*, retained <stack>-* groups; job "
-            "streams in /aws/sagemaker/{ProcessingJobs,TrainingJobs} of this pipeline's "
-            f"executions ({len(self.finder.execution_ids)} known)",
+            f"    log groups {layout.endpoint_log_group('<endpoint>')}, "
+            + ", ".join(f"{root}<stack>-*" for root in layout.SERVICE_LOG_GROUP_PREFIXES)
+            + ", retained <stack>-* groups; job streams in "
+            + " and ".join(layout.JOB_LOG_GROUPS)
+            + f" of this pipeline's executions ({len(self.finder.execution_ids)} known)",
             f"    Lake Formation grants on {n.database} and registrations of the copy's buckets; "
             f"Glue database {n.database}",
             "    buckets, streams and KMS keys named after the copy's stacks and tagged for it",

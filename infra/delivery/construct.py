@@ -40,6 +40,7 @@ from infra.config import PlatformConfig
 from infra.data_lake.refs import LakeRefs
 from infra.delivery.cross_account import cross_account_artifacts, pipeline_role, smoke_in_staging
 from infra.serving.async_contract import INPUT_PREFIX
+from infra.serving.construct import ModelEndpoint
 from infra.serving.deploy_permissions import (
     bootstrap_version_arn,
     deployment_statements,
@@ -190,23 +191,18 @@ class ModelDelivery(Construct):
             )
         )
         lake.key.grant_decrypt(smoke)
-        smoke.add_to_role_policy(
-            iam.PolicyStatement(
-                actions=["sagemaker:InvokeEndpoint"],
-                resources=[
-                    stack.format_arn(
-                        service="sagemaker",
-                        resource="endpoint",
-                        resource_name=config.staging_endpoint_name,
-                    )
-                ],
+        if not cross:
+            # The staging endpoint is the serving stack's, which this pipeline deploys: by name.
+            ModelEndpoint.from_endpoint_name(
+                self, "StagingEndpoint", config.staging_endpoint_name
+            ).grant_invoke(smoke)
+        else:  # the smoke test runs as a role in the staging account (infra/accounts.py)
+            smoke.add_to_role_policy(
+                iam.PolicyStatement(
+                    actions=["sts:AssumeRole"],
+                    resources=[target_role_arn(config, config.staging_account, "smoke")],
+                )
             )
-            if not cross
-            else iam.PolicyStatement(
-                actions=["sts:AssumeRole"],
-                resources=[target_role_arn(config, config.staging_account, "smoke")],
-            )
-        )
 
         self.smoke_async_wildcards: dict[str, str] = {}
         if kind == "async":

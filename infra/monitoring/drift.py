@@ -9,6 +9,8 @@ Not stateful. Exposes: job_role, runner, bridge, drift_alarm, quality_alarm, das
 
 from __future__ import annotations
 
+import shutil
+import tempfile
 from pathlib import Path
 
 import aws_cdk as cdk
@@ -36,13 +38,17 @@ from infra.compliance.packs import (
 from infra.config import PlatformConfig
 from infra.data_lake.refs import LakeRefs
 from infra.monitoring.images import sklearn_processing_image
+from infra.serving.construct import ModelEndpoint
 from infra.storage import logs_capable_key
+from infra.training.construct import TrainingPipeline
 from model_code import monitoring_contract as contract
 from model_code.events import N_FEATURES
+from model_code.layout import CAPTURE_PREFIX, PROCESSING_JOB_LOG_GROUP
 
 RUNTIME = Path(__file__).parent / "runtime"
+MODEL_CODE = Path(contract.__file__).parent
+CONTRACTS = ("monitoring_contract.py", "layout.py")  # standard library only
 OUTPUT_PREFIX = "monitoring/drift"
-CAPTURE_PREFIX = "capture"  # infra/serving/construct.py CAPTURE_PREFIX
 CODE_PREFIX = "code/model_code"  # where the training unit deploys model_code/
 # The bridge holds back a second retrain for this long after a run started.
 RETRAIN_COOLDOWN_HOURS = 12
@@ -66,6 +72,7 @@ class DriftMonitoring(Construct):
         translates their executions' results into the same metrics, alarms and bridge."""
         super().__init__(scope, id_)
         stack = cdk.Stack.of(self)
+        self._bundle_dir: Path | None = None
         m = config.monitoring
         self.endpoint_name = endpoint_name
         self._schedule_hours = m.schedule_hours
@@ -96,7 +103,7 @@ class DriftMonitoring(Construct):
                     stack.format_arn(
                         service="logs",
                         resource="log-group",
-                        resource_name="/aws/sagemaker/ProcessingJobs*",
+                        resource_name=f"{PROCESSING_JOB_LOG_GROUP}*",
                         arn_format=cdk.ArnFormat.COLON_RESOURCE_NAME,
                     )
                 ],
@@ -215,35 +222,13 @@ class DriftMonitoring(Construct):
                 "ENDPOINT_NAME": endpoint_name,
                 "PIPELINE_NAME": config.pipeline_name,
                 "COOLDOWN_HOURS": str(RETRAIN_COOLDOWN_HOURS),
-                "RETRAIN_SOURCE": contract.RETRAIN_SOURCE,
-                "RETRAIN_DETAIL_TYPE": contract.RETRAIN_DETAIL_TYPE,
             },
         )
-        # The bridge needs ListPipelineExecutions on the training pipeline (its cooldown and
-        # "one run at a time" state) and events:PutEvents on the default bus, limited to the
-        # retrain source by the events:source condition key (EventBridge User Guide, "Using
-        # IAM policy conditions in Amazon EventBridge").
-        self.bridge.add_to_role_policy(
-            iam.PolicyStatement(
-                sid="ReadTrainingRuns",
-                actions=["sagemaker:ListPipelineExecutions"],
-                resources=[
-                    stack.format_arn(
-                        service="sagemaker",
-                        resource="pipeline",
-                        resource_name=config.pipeline_name.lower(),
-                    )
-                ],
-            )
-        )
-        self.bridge.add_to_role_policy(
-            iam.PolicyStatement(
-                sid="RequestRetrain",
-                actions=["events:PutEvents"],
-                resources=[stack.format_arn(service="events", resource="event-bus/default")],
-                conditions={"StringEquals": {"events:source": contract.RETRAIN_SOURCE}},
-            )
-        )
+        # The bridge reads the training pipeline's runs (its cooldown and "one run at a time"
+        # state) and puts the retrain event the pipeline's rule starts a run on.
+        training = TrainingPipeline.from_pipeline_name(self, "Training", config.pipeline_name)
+        training.grant_list_executions(self.bridge)
+        training.grant_request_retrain(self.bridge)
         self.alarm_events = events.Rule(
             self,
             "AlarmToRetrain",
@@ -260,6 +245,23 @@ class DriftMonitoring(Construct):
         self._acknowledge(config, lake, job_prefix, model_monitor)
 
     # --- pieces ---------------------------------------------------------------------------
+
+    def _bundle(self) -> Path:
+        """The functions' code: the runtime modules and, beside them, the standard-library
+        contracts they share with the drift job and this construct (``model_code`` package),
+        so the layout, metric names and retrain event have one spelling. Staged once per
+        construct; the asset hash is of the content, so it is stable across synths."""
+        if self._bundle_dir is None:
+            staged = Path(tempfile.mkdtemp(prefix="monitoring-runtime-"))
+            for module in RUNTIME.glob("*.py"):
+                if module.name != "__init__.py":
+                    shutil.copy(module, staged / module.name)
+            (staged / "model_code").mkdir()
+            (staged / "model_code" / "__init__.py").write_text("")
+            for name in CONTRACTS:
+                shutil.copy(MODEL_CODE / name, staged / "model_code" / name)
+            self._bundle_dir = staged
+        return self._bundle_dir
 
     def _function(
         self, id_: str, handler: str, description: str, environment: dict[str, str]
@@ -284,7 +286,7 @@ class DriftMonitoring(Construct):
             id_,
             runtime=lambda_.Runtime.PYTHON_3_14,
             handler=handler,
-            code=lambda_.Code.from_asset(str(RUNTIME), exclude=["__pycache__", "*.pyc"]),
+            code=lambda_.Code.from_asset(str(self._bundle())),
             description=description,
             environment=environment,
             role=role,
@@ -421,34 +423,22 @@ class DriftMonitoring(Construct):
         return drift, quality
 
     def _dashboard(self) -> cw.Dashboard:
-        dims = {"EndpointName": self.endpoint_name, "VariantName": "AllTraffic"}
-
-        def endpoint_metric(name: str, statistic: str) -> cw.Metric:
-            return cw.Metric(
-                namespace="AWS/SageMaker",
-                metric_name=name,
-                dimensions_map=dims,
-                statistic=statistic,
-                period=cdk.Duration.minutes(5),
-            )
-
+        endpoint = ModelEndpoint.from_endpoint_name(self, "Endpoint", self.endpoint_name)
         dashboard = cw.Dashboard(self, "Dashboard")
         dashboard.add_widgets(
-            cw.GraphWidget(
-                title="Invocations", left=[endpoint_metric("Invocations", "Sum")], width=8
-            ),
+            cw.GraphWidget(title="Invocations", left=[endpoint.metric_invocations()], width=8),
             cw.GraphWidget(
                 title="Errors",
                 left=[
-                    endpoint_metric("Invocation4XXErrors", "Sum"),
-                    endpoint_metric("Invocation5XXErrors", "Sum"),
-                    endpoint_metric("InvocationModelErrors", "Sum"),
+                    endpoint.metric_invocation_4xx_errors(),
+                    endpoint.metric_invocation_5xx_errors(),
+                    endpoint.metric_model_errors(),
                 ],
                 width=8,
             ),
             cw.GraphWidget(
                 title="Model latency p99 (microseconds)",
-                left=[endpoint_metric("ModelLatency", "p99")],
+                left=[endpoint.metric_model_latency(statistic="p99")],
                 width=8,
             ),
         )
@@ -508,7 +498,7 @@ class DriftMonitoring(Construct):
                 stack.format_arn(
                     service="logs",
                     resource="log-group",
-                    resource_name="/aws/sagemaker/ProcessingJobs*",
+                    resource_name=f"{PROCESSING_JOB_LOG_GROUP}*",
                     arn_format=cdk.ArnFormat.COLON_RESOURCE_NAME,
                 ): "SageMaker writes a processing job's logs to this log group, streams named "
                 "per job",

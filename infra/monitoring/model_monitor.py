@@ -39,9 +39,9 @@ from infra.data_lake.refs import LakeRefs
 from infra.monitoring.images import clarify_image, model_monitor_image
 from infra.serving.construct import iam_path
 from infra.serving.release import Release
+from model_code.layout import CAPTURE_PREFIX
 from pipelines import monitor_baseline_step as files
 
-CAPTURE_PREFIX = "capture"
 OUTPUT_PREFIX = "monitoring/model-monitor"
 GROUND_TRUTH_PREFIX = "monitoring/ground-truth"
 

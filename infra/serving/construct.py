@@ -7,8 +7,10 @@ concurrency), ``multi_model`` (the XGBoost image in MultiModel mode over an S3 p
 Models come from registered model packages (the release file). Models and endpoint configs
 get generated names, since every property of them is create-only; the endpoint keeps its name
 and its variant name, so a new config is a blue/green update with auto-rollback on alarms.
-Not stateful. Exposes: endpoint, endpoint_name, alarms, invoke_policy, role. What deploying it
-takes is derived beside it, in ``deploy_permissions``.
+Not stateful. Exposes: endpoint, endpoint_name, endpoint_arn, alarms, invoke_policy, role, and
+as aws-cdk's SageMaker ``Endpoint`` does, ``grant_invoke`` and ``metric*`` (also on an endpoint
+known by name only: ``ModelEndpoint.from_endpoint_name``). What deploying it takes is derived
+beside it, in ``deploy_permissions``.
 """
 
 from __future__ import annotations
@@ -39,9 +41,12 @@ from infra.data_lake.refs import LakeRefs
 from infra.network.construct import IsolatedNetwork
 from infra.serving.async_contract import ASYNC_UNPUBLISHED
 from infra.serving.release import MME_PREFIX, Release, served_models
+from model_code import layout
+from model_code.layout import CAPTURE_PREFIX, VARIANT
 
-VARIANT = "AllTraffic"  # stable across configs: blue/green requires the same variant name
-CAPTURE_PREFIX = "capture"
+# Invocation metrics of a variant (SageMaker developer guide, "Amazon SageMaker AI metrics in
+# Amazon CloudWatch": namespace AWS/SageMaker, dimensions EndpointName and VariantName).
+METRIC_NAMESPACE = "AWS/SageMaker"
 SCALING_SLR_SERVICE = "sagemaker.application-autoscaling.amazonaws.com"
 SCALING_SLR_PATH = (
     f"aws-service-role/{SCALING_SLR_SERVICE}/"
@@ -86,7 +91,94 @@ def traffic_routing(g: GuardrailConfig) -> sagemaker.CfnEndpoint.TrafficRoutingC
     )
 
 
-class ModelEndpoint(Construct):
+def endpoint_arn(scope: Construct, endpoint_name: str) -> str:
+    """The ARN of an endpoint, or of several with a ``*`` pattern; SageMaker ARNs carry the
+    endpoint name in lower case (Service Authorization Reference, Amazon SageMaker AI)."""
+    return cdk.Stack.of(scope).format_arn(
+        service="sagemaker", resource="endpoint", resource_name=endpoint_name.lower()
+    )
+
+
+class EndpointBase(Construct):
+    """What an endpoint offers others, whether this app creates it or names it only (cf.
+    aws-cdk ``aws-sagemaker-alpha`` ``EndpointBase.grantInvoke`` and its variant's
+    ``metric*`` methods)."""
+
+    endpoint_name: str
+
+    @property
+    def endpoint_arn(self) -> str:
+        return endpoint_arn(self, self.endpoint_name)
+
+    def grant_invoke(self, grantee: iam.IGrantable) -> iam.Grant:
+        """Let ``grantee`` call InvokeEndpoint on this endpoint only."""
+        return iam.Grant.add_to_principal(
+            grantee=grantee,
+            actions=["sagemaker:InvokeEndpoint"],
+            resource_arns=[self.endpoint_arn],
+        )
+
+    def metric(
+        self,
+        metric_name: str,
+        *,
+        variant: str = VARIANT,
+        statistic: str = "Sum",
+        period: cdk.Duration | None = None,
+        **props: Any,
+    ) -> cw.Metric:
+        """An ``AWS/SageMaker`` metric of one variant of this endpoint.
+
+        Default: the Sum over 5 minutes (as aws-cdk's endpoint variants). ``props`` are
+        ``cw.Metric`` options (label, unit, color, ...).
+        """
+        return cw.Metric(
+            namespace=METRIC_NAMESPACE,
+            metric_name=metric_name,
+            dimensions_map={"EndpointName": self.endpoint_name, "VariantName": variant},
+            statistic=statistic,
+            period=period or cdk.Duration.minutes(5),
+            **props,
+        )
+
+    def metric_invocations(self, **props: Any) -> cw.Metric:
+        """InvokeEndpoint requests (``Invocations``). Default: Sum over 5 minutes."""
+        return self.metric("Invocations", **props)
+
+    def metric_invocation_4xx_errors(self, **props: Any) -> cw.Metric:
+        """Requests answered with a 4XX code (``Invocation4XXErrors``). Default: Sum over
+        5 minutes."""
+        return self.metric("Invocation4XXErrors", **props)
+
+    def metric_invocation_5xx_errors(self, **props: Any) -> cw.Metric:
+        """Requests answered with a 5XX code (``Invocation5XXErrors``). Default: Sum over
+        5 minutes."""
+        return self.metric("Invocation5XXErrors", **props)
+
+    def metric_model_errors(self, **props: Any) -> cw.Metric:
+        """Requests the model container failed (``InvocationModelErrors``; the service
+        answers them with ModelError, HTTP 424). Default: Sum over 5 minutes."""
+        return self.metric("InvocationModelErrors", **props)
+
+    def metric_model_latency(self, **props: Any) -> cw.Metric:
+        """The model's response time as SageMaker sees it (``ModelLatency``, in
+        microseconds). Default: Average over 5 minutes."""
+        return self.metric("ModelLatency", **{"statistic": "Average", **props})
+
+
+class _NamedEndpoint(EndpointBase):
+    def __init__(self, scope: Construct, id_: str, endpoint_name: str) -> None:
+        super().__init__(scope, id_)
+        self.endpoint_name = endpoint_name
+
+
+class ModelEndpoint(EndpointBase):
+    @staticmethod
+    def from_endpoint_name(scope: Construct, id_: str, endpoint_name: str) -> EndpointBase:
+        """An endpoint this app does not create here (another stack's, or one the delivery
+        pipeline deploys), for its grants and metrics."""
+        return _NamedEndpoint(scope, id_, endpoint_name)
+
     def __init__(
         self,
         scope: Construct,
@@ -121,7 +213,7 @@ class ModelEndpoint(Construct):
         self.log_groups = stack.format_arn(
             service="logs",
             resource="log-group",
-            resource_name=f"/aws/sagemaker/Endpoints/{endpoint_name}*",
+            resource_name=f"{layout.endpoint_log_group(endpoint_name)}*",
             arn_format=cdk.ArnFormat.COLON_RESOURCE_NAME,
         )
         self.role = iam.Role(
@@ -297,11 +389,7 @@ class ModelEndpoint(Construct):
                         if self.async_inference
                         else "sagemaker:InvokeEndpoint"
                     ],
-                    resources=[
-                        stack.format_arn(
-                            service="sagemaker", resource="endpoint", resource_name=endpoint_name
-                        )
-                    ],
+                    resources=[self.endpoint_arn],
                 ),
                 *(self.async_inference.client_statements() if self.async_inference else []),
             ],
@@ -399,46 +487,38 @@ class ModelEndpoint(Construct):
         )
 
     def _alarms(self, topic: sns.ITopic) -> list[cw.Alarm]:
-        dims = {"EndpointName": self.endpoint_name, "VariantName": VARIANT}
-        period = cdk.Duration.minutes(1)
+        # One-minute periods: a canary's bake is minutes long, and 2 of 2 breaching minutes
+        # roll it back.
+        minute = cdk.Duration.minutes(1)
         specs = [
             (
                 "Errors5xxAlarm",
-                "Invocation5XXErrors",
-                "Sum",
+                self.metric_invocation_5xx_errors(period=minute),
                 0,
                 "The endpoint returns 5XX errors: a blue/green update in its bake rolls back.",
             ),
             (
                 "ModelErrorsAlarm",
-                "InvocationModelErrors",
-                "Sum",
+                self.metric_model_errors(period=minute),
                 0,
                 "The model container fails invocations: a blue/green update rolls back.",
             ),
             (
                 "LatencyAlarm",
-                "ModelLatency",
-                "p99",
+                self.metric_model_latency(statistic="p99", period=minute),
                 self.config.latency_alarm_p99_ms * 1000,
                 f"p99 model latency above {self.config.latency_alarm_p99_ms} ms (ModelLatency is "
                 "in microseconds): a blue/green update rolls back.",
             ),
         ]
         alarms = []
-        for construct_id, metric_name, statistic, threshold, description in specs:
-            if self.config.kind == "async" and metric_name in ASYNC_UNPUBLISHED:
+        for construct_id, metric, threshold, description in specs:
+            if self.config.kind == "async" and metric.metric_name in ASYNC_UNPUBLISHED:
                 continue  # never published for async endpoints: the alarm would watch nothing
             alarm = cw.Alarm(
                 self,
                 construct_id,
-                metric=cw.Metric(
-                    namespace="AWS/SageMaker",
-                    metric_name=metric_name,
-                    dimensions_map=dims,
-                    statistic=statistic,
-                    period=period,
-                ),
+                metric=metric,
                 threshold=threshold,
                 evaluation_periods=2,
                 datapoints_to_alarm=2,

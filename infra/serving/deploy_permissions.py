@@ -148,7 +148,7 @@ def package_groups(config: PlatformConfig, serving: ServingConfig) -> tuple[str,
 
 def serving_units(config: PlatformConfig) -> tuple[ServingUnit, ServingUnit]:
     """Staging then production, as ``infra.platform`` builds them."""
-    outputs = [config.stack_name("Ingestion")]  # the alert topic
+    outputs = [config.stack_name("Operations")]  # the alert topic
     if config.network.mode == "isolated":
         outputs.append(config.stack_name("Network"))  # VPC, subnets, security group
     units = []

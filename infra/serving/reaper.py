@@ -27,11 +27,12 @@ from aws_cdk import aws_iam as iam
 from aws_cdk import aws_kms as kms
 from aws_cdk import aws_lambda as lambda_
 from aws_cdk import aws_logs as logs
-from aws_cdk import aws_sns as sns
 from constructs import Construct
 
 from infra.compliance.packs import acknowledge, acknowledge_packs
 from infra.config import ExpiryConfig
+from infra.operations.alerts import AlertTopic
+from infra.serving.construct import endpoint_arn
 
 RUNTIME_DIR = Path(__file__).resolve().parent / "reaper_runtime"
 
@@ -44,12 +45,10 @@ class EndpointReaper(Construct):
         *,
         config: ExpiryConfig,
         env_name: str,
-        topic: sns.ITopic,
-        topic_key: kms.IKey,
+        alerts: AlertTopic,
         log_key: kms.IKey,
     ) -> None:
         super().__init__(scope, id_)
-        stack = cdk.Stack.of(self)
         log_group = logs.LogGroup(
             self,
             "Logs",
@@ -63,9 +62,7 @@ class EndpointReaper(Construct):
             assumed_by=iam.ServicePrincipal("lambda.amazonaws.com"),
             description=f"Expiry reaper of {env_name}: deletes expired {env_name}-* endpoints",
         )
-        endpoints = stack.format_arn(
-            service="sagemaker", resource="endpoint", resource_name=f"{env_name}-*"
-        )
+        endpoints = endpoint_arn(self, f"{env_name}-*")
         self.policy = iam.ManagedPolicy(
             self,
             "Policy",
@@ -76,10 +73,7 @@ class EndpointReaper(Construct):
                     actions=["sagemaker:ListTags", "sagemaker:DeleteEndpoint"],
                     resources=[endpoints],
                 ),
-                iam.PolicyStatement(actions=["sns:Publish"], resources=[topic.topic_arn]),
-                iam.PolicyStatement(
-                    actions=["kms:GenerateDataKey*", "kms:Decrypt"], resources=[topic_key.key_arn]
-                ),
+                *alerts.publish_statements(),
                 iam.PolicyStatement(
                     actions=["logs:CreateLogStream", "logs:PutLogEvents"],
                     resources=[log_group.log_group_arn],
@@ -99,7 +93,7 @@ class EndpointReaper(Construct):
             description=f"Deletes {env_name} endpoints older than their expiry tag",
             environment={
                 "ENV_NAME": env_name,
-                "TOPIC_ARN": topic.topic_arn,
+                "TOPIC_ARN": alerts.topic.topic_arn,
                 "MAX_DELETES": str(config.max_deletes_per_run),
                 "DRY_RUN": "true" if config.dry_run else "false",
             },

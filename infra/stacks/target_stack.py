@@ -33,7 +33,7 @@ from constructs import Construct
 from infra import accounts
 from infra.compliance.packs import acknowledge_wildcards
 from infra.config import PlatformConfig
-from infra.monitoring.alerts import AlertTopic
+from infra.operations.alerts import AlertTopic
 from infra.network.construct import IsolatedNetwork
 from infra.serving.deploy_permissions import (
     bootstrap_version_arn,

@@ -5,7 +5,9 @@ into the artifacts zone, the pipeline (placeholders in the offline-rendered defi
 spliced with CDK tokens, so CloudFormation receives Fn::Join), and the triggers: a curated
 dataset drop and a ``RetrainRequested`` event (drift detection) both start the pipeline.
 Not stateful (the model registry groups hold versions: retained in retain mode).
-Exposes: pipeline, pipeline_name, pipeline_arn, groups, retrain_event.
+Exposes: pipeline, pipeline_name, pipeline_arn, groups, retrain_event, and the grants
+``grant_start_execution``, ``grant_list_executions``, ``grant_request_retrain`` (also on a
+pipeline known by name only: ``TrainingPipeline.from_pipeline_name``).
 """
 
 from __future__ import annotations
@@ -91,7 +93,68 @@ def _image_uris(definition: dict[str, object]) -> set[str]:
     return found
 
 
-class TrainingPipeline(Construct):
+def pipeline_arn(scope: Construct, pipeline_name: str) -> str:
+    """SageMaker pipeline ARNs carry the name in lower case (Service Authorization Reference,
+    Amazon SageMaker AI, resource type ``pipeline``)."""
+    return cdk.Stack.of(scope).format_arn(
+        service="sagemaker", resource="pipeline", resource_name=pipeline_name.lower()
+    )
+
+
+class PipelineBase(Construct):
+    """What the training pipeline offers others, whether built here or named only (cf. aws-cdk
+    ``Pipeline.grantStartPipelineExecution`` and Kinesis ``Stream.grantWrite``)."""
+
+    pipeline_name: str
+
+    @property
+    def pipeline_arn(self) -> str:
+        return pipeline_arn(self, self.pipeline_name)
+
+    def grant_start_execution(self, grantee: iam.IGrantable) -> iam.Grant:
+        """Let ``grantee`` start runs of this pipeline (StartPipelineExecution)."""
+        return iam.Grant.add_to_principal(
+            grantee=grantee,
+            actions=["sagemaker:StartPipelineExecution"],
+            resource_arns=[self.pipeline_arn],
+        )
+
+    def grant_list_executions(self, grantee: iam.IGrantable) -> iam.Grant:
+        """Let ``grantee`` list this pipeline's runs (ListPipelineExecutions)."""
+        return iam.Grant.add_to_principal(
+            grantee=grantee,
+            actions=["sagemaker:ListPipelineExecutions"],
+            resource_arns=[self.pipeline_arn],
+        )
+
+    def grant_request_retrain(self, grantee: iam.IGrantable) -> iam.Grant:
+        """Let ``grantee`` put the RetrainRequested event on the default bus, which the
+        pipeline's rule turns into a run: events:PutEvents limited to the contract's source by
+        the ``events:source`` condition key (EventBridge User Guide, "Using IAM policy
+        conditions in Amazon EventBridge"). The entry itself: ``monitoring_contract.retrain_entry``.
+        """
+        return iam.Grant.add_to_principal(
+            grantee=grantee,
+            actions=["events:PutEvents"],
+            resource_arns=[
+                cdk.Stack.of(self).format_arn(service="events", resource="event-bus/default")
+            ],
+            conditions={"StringEquals": {"events:source": RETRAIN_SOURCE}},
+        )
+
+
+class _NamedPipeline(PipelineBase):
+    def __init__(self, scope: Construct, id_: str, pipeline_name: str) -> None:
+        super().__init__(scope, id_)
+        self.pipeline_name = pipeline_name
+
+
+class TrainingPipeline(PipelineBase):
+    @staticmethod
+    def from_pipeline_name(scope: Construct, id_: str, pipeline_name: str) -> PipelineBase:
+        """The pipeline of another stack, known by its name, for its grants."""
+        return _NamedPipeline(scope, id_, pipeline_name)
+
     def __init__(
         self,
         scope: Construct,
@@ -103,7 +166,6 @@ class TrainingPipeline(Construct):
         network: IsolatedNetwork | None,
     ) -> None:
         super().__init__(scope, id_)
-        stack = cdk.Stack.of(self)
         removal = cdk.RemovalPolicy.DESTROY if config.destroyable else cdk.RemovalPolicy.RETAIN
         self.groups = {}
         for construct_id, name, what in (
@@ -187,9 +249,6 @@ class TrainingPipeline(Construct):
             role_arn=role.role_arn,
         )
         self.pipeline.node.add_dependency(self.code, self.sourcedir)
-        self.pipeline_arn = stack.format_arn(
-            service="sagemaker", resource="pipeline", resource_name=config.pipeline_name.lower()
-        )
         self._grant_pipeline_role(role, lake, images=_image_uris(json.loads(rendered)))
         self._triggers(config, lake)
         self._acknowledge_deployments(lake, config.cdk_qualifier)
@@ -291,11 +350,7 @@ class TrainingPipeline(Construct):
             assumed_by=iam.ServicePrincipal("events.amazonaws.com"),
             description="EventBridge starts the training pipeline",
         )
-        events_role.add_to_principal_policy(
-            iam.PolicyStatement(
-                actions=["sagemaker:StartPipelineExecution"], resources=[self.pipeline_arn]
-            )
-        )
+        self.grant_start_execution(events_role)
         acknowledge_packs(
             events_role.node.find_child("DefaultPolicy"),
             "IAMNoInlinePolicy",

@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import IO, Any
 
 from labctl.local_endpoint.payload import media_type
+from model_code.layout import VARIANT
 
 # The deployed endpoint config sets CaptureContentTypeHeader to exactly these
 # (infra/serving/construct.py); anything else is captured base64-encoded.
@@ -79,7 +80,7 @@ class CaptureWriter:
         self,
         root: Path,
         endpoint: str,
-        variant: str = "AllTraffic",
+        variant: str = VARIANT,
         sampling_percent: int = 100,
         rng: random.Random | None = None,
     ) -> None:

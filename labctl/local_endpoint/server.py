@@ -33,6 +33,7 @@ from labctl.local_endpoint.payload import (
     parse,
     response_type,
 )
+from model_code.layout import VARIANT
 
 KINDS = SERVING_KINDS  # infra/config.py ServingKind: the kinds are defined once
 TARGET_MODEL = "X-Amzn-SageMaker-Target-Model"
@@ -65,7 +66,7 @@ class EndpointSettings:
 
     kind: str
     endpoint_name: str = "lab-digits"
-    variant: str = "AllTraffic"
+    variant: str = VARIANT
     model: Path | None = None
     model_folder: Path | None = None
     containers: dict[str, Path] = field(default_factory=dict)

@@ -196,3 +196,30 @@ def test_database_is_deleted_before_the_admin_settings(lake: tuple[str, dict]) -
         if v["Type"] == "AWS::LakeFormation::DataLakeSettings"
     ]
     assert settings and settings[0] in depends
+
+
+@pytest.mark.parametrize("retain", [True, False])
+def test_the_lake_built_alone_keeps_its_data_only_when_retained(retain: bool) -> None:
+    """Built in a bare stack with nothing else: the stateful ids, retained or destroyed."""
+    import aws_cdk as cdk
+
+    from infra.data_lake.construct import DataLake
+    from infra.platform import cdk_json_context
+
+    stack = cdk.Stack(
+        cdk.App(context=cdk_json_context()),
+        "Bare",
+        env=cdk.Environment(account="111111111111", region="us-east-1"),
+    )
+    DataLake(
+        stack,
+        "Lake",
+        retain=retain,
+        raw_expiry_days=30,
+        database_name="bare_lake",
+        lake_admin_arns=(),
+    )
+    resources = Template.from_stack(stack).to_json()["Resources"]
+    assert PINNED.items() <= {k: v["Type"] for k, v in resources.items()}.items()
+    for bucket in ZONES:
+        assert resources[bucket]["DeletionPolicy"] == ("Retain" if retain else "Delete")

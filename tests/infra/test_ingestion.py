@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 
 import pytest
-from aws_cdk.assertions import Match, Template
+from aws_cdk.assertions import Template
 
 from model_code.events import FIREHOSE_ERROR_PREFIX, FIREHOSE_PREFIX
 
@@ -89,10 +89,11 @@ def test_raw_events_table_matches_the_event_schema_and_layout(ingestion) -> None
     assert serde == "org.openx.data.jsonserde.JsonSerDe"
 
 
-def test_loss_alarms_notify_the_encrypted_alert_topic(ingestion) -> None:  # type: ignore[no-untyped-def]
+def test_loss_alarms_notify_the_operations_alert_topic(ingestion) -> None:  # type: ignore[no-untyped-def]
+    """The topic is the Operations stack's (tests/infra/test_operations.py: encrypted)."""
     config, template = ingestion
     t = Template.from_json(template)
-    t.has_resource_properties("AWS::SNS::Topic", {"KmsMasterKeyId": Match.any_value()})
+    assert not t.find_resources("AWS::SNS::Topic")  # no topic of its own
     alarms = t.find_resources("AWS::CloudWatch::Alarm")
     by_metric = {a["Properties"]["MetricName"]: a["Properties"] for a in alarms.values()}
     assert set(by_metric) == {
@@ -106,9 +107,9 @@ def test_loss_alarms_notify_the_encrypted_alert_topic(ingestion) -> None:  # typ
     retention_ms = config.ingestion.retention_hours * 3600 * 1000
     assert iterator["Threshold"] == retention_ms * config.ingestion.iterator_age_alarm_fraction
     for props in by_metric.values():
-        assert props["AlarmActions"] == [{"Ref": Match.string_like_regexp("AlertsTopic")}] or (
-            props["AlarmActions"][0]["Ref"].startswith("AlertsTopic")
-        )
+        (action,) = props["AlarmActions"]
+        assert action["Fn::GetStackOutput"]["StackName"] == config.stack_name("Operations")
+        assert action["Fn::GetStackOutput"]["OutputName"].startswith("PublishOutputRefAlertsTopic")
 
 
 def test_delivery_role_reads_only_its_stream_and_writes_only_the_raw_zone(ingestion) -> None:  # type: ignore[no-untyped-def]
@@ -147,20 +148,36 @@ def test_producer_policy_only_puts_records(ingestion) -> None:  # type: ignore[n
     ]
 
 
-def test_monthly_budget_alerts_the_topic_for_this_environment(ingestion) -> None:  # type: ignore[no-untyped-def]
-    """Cost guardrail: spend of this copy (by its environment tag) against the profile's limit."""
-    config, template = ingestion
-    t = Template.from_json(template)
-    (budget,) = t.find_resources("AWS::Budgets::Budget").values()
-    data = budget["Properties"]["Budget"]
-    assert data["BudgetLimit"] == {"Amount": config.budget.monthly_limit_usd, "Unit": "USD"}
-    assert data["CostFilters"] == {"TagKeyValue": [f"user:environment${config.env_name}"]}
-    notes = budget["Properties"]["NotificationsWithSubscribers"]
-    assert {
-        (n["Notification"]["NotificationType"], n["Notification"]["Threshold"]) for n in notes
-    } == {("ACTUAL", 80), ("FORECASTED", 100)}
-    for note in notes:
-        kinds = [s["SubscriptionType"] for s in note["Subscribers"]]
-        assert kinds == ["SNS"] + ["EMAIL"] * len(config.budget.alert_emails)
-    topic_policy = json.dumps(t.find_resources("AWS::SNS::TopicPolicy"))
-    assert "budgets.amazonaws.com" in topic_policy
+def test_ingestion_built_alone_alarms_the_topic_it_is_given() -> None:
+    """Built in a bare stack with only the lake's references and a topic: loss alarms notify
+    that topic and the stream is encrypted with the unit's own key."""
+    import aws_cdk as cdk
+    from aws_cdk import aws_sns as sns
+
+    from infra.config import load_profile
+    from infra.data_lake.refs import LakeRefs
+    from infra.ingestion.construct import StreamIngestion
+    from infra.platform import cdk_json_context
+
+    stack = cdk.Stack(
+        cdk.App(context=cdk_json_context()),
+        "Bare",
+        env=cdk.Environment(account="111111111111", region="us-east-1"),
+    )
+    topic_arn = "arn:aws:sns:us-east-1:111111111111:alerts"
+    StreamIngestion(
+        stack,
+        "Ingestion",
+        config=load_profile("lab").ingestion,
+        lake=LakeRefs(stack, "Lake", env_name="bare", database_name="bare_lake"),
+        alert_topic=sns.Topic.from_topic_arn(stack, "Topic", topic_arn),
+        retain=False,
+    )
+    t = Template.from_stack(stack)
+    alarms = t.find_resources("AWS::CloudWatch::Alarm").values()
+    assert len(alarms) == 5
+    assert all(a["Properties"]["AlarmActions"] == [topic_arn] for a in alarms)
+    (stream,) = t.find_resources("AWS::Kinesis::Stream").values()
+    assert stream["Properties"]["StreamEncryption"]["KeyId"]["Fn::GetAtt"][0].startswith(
+        "IngestionKey"
+    )

@@ -89,7 +89,7 @@ def test_drift_and_quality_alarms_take_2_of_3_and_notify_every_state(serving: Te
             assert len(alarm[actions]) == 1, actions  # the alert topic
 
 
-def test_alarm_state_changes_reach_the_retrain_bridge(serving: Template) -> None:
+def test_alarm_state_changes_reach_the_retrain_bridge(serving: Template, synth) -> None:  # type: ignore[no-untyped-def]
     rules = [
         r["Properties"]
         for r in serving.find_resources("AWS::Events::Rule").values()
@@ -99,12 +99,14 @@ def test_alarm_state_changes_reach_the_retrain_bridge(serving: Template) -> None
     assert rule["EventPattern"]["detail"] == {"state": {"value": ["ALARM"]}}
     assert len(rule["EventPattern"]["resources"]) == 2
     (bridge,) = [f for f in _functions(serving).values() if f["Handler"].startswith("retrain")]
-    env = bridge["Environment"]["Variables"]
-    # the training stack's rule listens for exactly this pair
-    assert (env["RETRAIN_SOURCE"], env["RETRAIN_DETAIL_TYPE"]) == (
-        "mlops.platform",
-        "RetrainRequested",
-    )
+    # the training stack's rule listens for exactly this pair, which the bridge reads from the
+    # contract bundled beside it (no second spelling in the environment)
+    asset = synth("lab").outdir / f"asset.{bridge['Code']['S3Key'].removesuffix('.zip')}"
+    bundled = (asset / "model_code" / "monitoring_contract.py").read_text()
+    assert 'RETRAIN_SOURCE = "mlops.platform"' in bundled
+    assert 'RETRAIN_DETAIL_TYPE = "RetrainRequested"' in bundled
+    assert (asset / "retrain_bridge.py").is_file() and (asset / "model_code/layout.py").is_file()
+    assert "RETRAIN_SOURCE" not in bridge["Environment"]["Variables"]
     policies = json.dumps(serving.find_resources("AWS::IAM::Policy"))
     assert "sagemaker:ListPipelineExecutions" in policies
     serving.has_resource_properties(

@@ -6,6 +6,8 @@ import json
 import shutil
 from pathlib import Path
 
+import pytest
+
 from labctl.synth import _rehearse
 
 
@@ -29,3 +31,32 @@ def test_synth_reports_the_rehearsal_and_its_findings(synth, tmp_path: Path) -> 
     _, findings = _rehearse(config, tmp_path, names)
     assert "missing cloudwatch:DescribeAlarms" in findings or "missing s3:PutObject" in findings
     assert f"{config.stack_name('Serving')}/EndpointRole" in findings
+
+
+@pytest.mark.parametrize(("flag", "expected"), [(False, False), (True, True)])
+def test_labctl_synth_skips_cdks_cloudformation_validation_unless_asked(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path, flag: bool, expected: bool
+) -> None:
+    """The inner loop's synth turns CDK's built-in plugin off; --cfn-validate turns it on."""
+    from labctl import synth as command
+
+    seen: dict[str, object] = {}
+
+    def fake_new_app(*args: object, **kwargs: object) -> None:
+        seen.update(kwargs)
+        raise RuntimeError("stop before synthesizing")
+
+    monkeypatch.setattr(command, "new_app", fake_new_app)
+    with pytest.raises(RuntimeError, match="stop before"):
+        command.synthesize("lab", tmp_path, release="none", cfn_validate=flag)
+    assert seen["cfn_validation"] is expected
+
+
+def test_cfn_validate_refuses_an_environment_that_disables_it(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    """CDK_VALIDATION=false overrides the App's setting, so asking for both is an error."""
+    from labctl.cli import main
+
+    monkeypatch.setenv("CDK_VALIDATION", "false")
+    assert main(["synth", "--profile", "lab", "--outdir", str(tmp_path), "--cfn-validate"]) == 2

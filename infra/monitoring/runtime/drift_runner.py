@@ -23,6 +23,11 @@ from typing import Any
 import boto3
 from botocore.exceptions import ClientError
 
+# Bundled beside this module (infra/monitoring/drift.py): the layout and the metric names have
+# one spelling, shared with the drift job and the CDK code.
+from model_code import monitoring_contract as contract
+from model_code.layout import VARIANT
+
 SUMMARIZE, JUDGE = "summarize", "judge"
 
 
@@ -37,17 +42,6 @@ def window_for(now: datetime, hours: int) -> tuple[datetime, datetime]:
     """The last ``hours`` whole UTC hours before ``now``: [start, end)."""
     end = now.astimezone(UTC).replace(minute=0, second=0, microsecond=0)
     return end - timedelta(hours=hours), end
-
-
-def hour_prefixes(base: str, start: datetime, end: datetime, raw: bool = False) -> list[str]:
-    out, hour = [], start
-    while hour < end:
-        if raw:
-            out.append(f"{base}year={hour:%Y}/month={hour:%m}/day={hour:%d}/hour={hour:%H}/")
-        else:
-            out.append(f"{base}{hour:%Y/%m/%d/%H}/")
-        hour += timedelta(hours=1)
-    return out
 
 
 def list_keys(s3: Any, bucket: str, prefixes: list[str]) -> list[str]:
@@ -228,12 +222,12 @@ def no_data(s3: Any, run: str, start: datetime, end: datetime, why: str) -> dict
 def start_window(s3: Any, sagemaker: Any, now: datetime) -> dict[str, Any]:
     start, end = window_for(now, int(env("WINDOW_HOURS")))
     bucket = env("CAPTURE_BUCKET")
-    capture_base = f"{env('CAPTURE_PREFIX').strip('/')}/{env('ENDPOINT_NAME')}/AllTraffic/"
-    keys = list_keys(s3, bucket, hour_prefixes(capture_base, start, end))
+    capture = (env("CAPTURE_PREFIX"), env("ENDPOINT_NAME"), VARIANT)
+    keys = list_keys(s3, bucket, contract.capture_hour_prefixes(*capture, start, end))
     source, data_bucket = "capture", bucket
     if not keys:
         data_bucket = env("RAW_BUCKET")
-        keys = list_keys(s3, data_bucket, hour_prefixes("events/", start, end, raw=True))
+        keys = list_keys(s3, data_bucket, contract.raw_hour_prefixes(start, end))
         source = "raw"
     run = f"{env('OUTPUT_PREFIX').strip('/')}/{end:%Y/%m/%d/%H}"
     if not keys:
@@ -288,9 +282,9 @@ def start_quality(s3: Any, sagemaker: Any, now: datetime) -> dict[str, Any]:
     start, end = window_for(now - lag, int(env("WINDOW_HOURS")))
     _, label_end = window_for(now, int(env("WINDOW_HOURS")))
     bucket = env("CAPTURE_BUCKET")
-    capture_base = f"{env('CAPTURE_PREFIX').strip('/')}/{env('ENDPOINT_NAME')}/AllTraffic/"
-    captured = list_keys(s3, bucket, hour_prefixes(capture_base, start, end))
-    labels = list_keys(s3, env("RAW_BUCKET"), hour_prefixes("events/", start, label_end, raw=True))
+    capture = (env("CAPTURE_PREFIX"), env("ENDPOINT_NAME"), VARIANT)
+    captured = list_keys(s3, bucket, contract.capture_hour_prefixes(*capture, start, end))
+    labels = list_keys(s3, env("RAW_BUCKET"), contract.raw_hour_prefixes(start, label_end))
     if not captured or not labels:
         return {"started": None, "reason": "no captured predictions or no labels to join"}
     run = f"{env('OUTPUT_PREFIX').strip('/')}/{end:%Y/%m/%d/%H}"

@@ -1,8 +1,8 @@
 """Lambda: a monitoring alarm going to ALARM becomes one ``RetrainRequested`` event.
 
 Input: EventBridge's "CloudWatch Alarm State Change" event. It puts the event the training
-stack's rule starts the pipeline on (source/detail type from the environment, set at synth
-from model_code/monitoring_contract.py), carrying the reason, the window and the metrics,
+stack's rule starts the pipeline on (``monitoring_contract.retrain_entry``: the contract is
+bundled beside this module), carrying the reason, the window and the metrics,
 unless a training run is executing now or one started within the cooldown: both are read
 from ListPipelineExecutions, so the bridge keeps no state of its own.
 """
@@ -15,6 +15,8 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import boto3
+
+from model_code import monitoring_contract as contract
 
 
 def _env(name: str) -> str:
@@ -86,16 +88,7 @@ def handler(
         return {"requested": False, "reason": reason}
     detail = detail_from_alarm(event, now)
     events = clients.get("events") or boto3.client("events")
-    response = events.put_events(
-        Entries=[
-            {
-                "Source": _env("RETRAIN_SOURCE"),
-                "DetailType": _env("RETRAIN_DETAIL_TYPE"),
-                "Detail": json.dumps(detail, sort_keys=True),
-                "EventBusName": "default",
-            }
-        ]
-    )
+    response = events.put_events(Entries=[contract.retrain_entry(detail)])
     if response.get("FailedEntryCount"):
         raise RuntimeError(f"PutEvents refused the retrain request: {response['Entries']}")
     return {"requested": True, "detail": detail}

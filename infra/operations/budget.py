@@ -7,14 +7,11 @@ forecast go to the alert topic (and e-mail addresses, if configured). Not statef
 
 from __future__ import annotations
 
-import aws_cdk as cdk
 from aws_cdk import aws_budgets as budgets
-from aws_cdk import aws_iam as iam
-from aws_cdk import aws_kms as kms
-from aws_cdk import aws_sns as sns
 from constructs import Construct
 
 from infra.config import BudgetConfig
+from infra.operations.alerts import AlertTopic
 
 
 class CostGuardrail(Construct):
@@ -25,30 +22,11 @@ class CostGuardrail(Construct):
         *,
         config: BudgetConfig,
         env_name: str,
-        topic: sns.Topic,
-        topic_key: kms.Key,
+        alerts: AlertTopic,
     ) -> None:
         super().__init__(scope, id_)
-        account = cdk.Stack.of(self).account
-        budgets_principal = iam.ServicePrincipal("budgets.amazonaws.com")
-        topic.add_to_resource_policy(
-            iam.PolicyStatement(
-                sid="BudgetsPublish",
-                principals=[budgets_principal],
-                actions=["sns:Publish"],
-                resources=[topic.topic_arn],
-                conditions={"StringEquals": {"aws:SourceAccount": account}},
-            )
-        )
-        topic_key.add_to_resource_policy(
-            iam.PolicyStatement(
-                sid="BudgetsEncrypt",
-                principals=[budgets_principal],
-                actions=["kms:GenerateDataKey*", "kms:Decrypt"],
-                resources=["*"],  # in a key policy "*" means this key
-                conditions={"StringEquals": {"aws:SourceAccount": account}},
-            )
-        )
+        alerts.allow_service_publish("budgets.amazonaws.com", sid="Budgets")
+        topic = alerts.topic
 
         def subscribers() -> list[budgets.CfnBudget.SubscriberProperty]:
             return [

@@ -1,0 +1,86 @@
+"""The platform's alert topic: KMS-encrypted SNS, TLS-only, that every alarm notifies.
+
+Not stateful. Exposes: topic, key, and the grants ``grant_publish`` (a role),
+``publish_statements`` (for a customer-managed policy) and ``allow_service_publish`` (an AWS
+service such as AWS Budgets). CloudWatch alarms publish through the key, so the key policy
+admits cloudwatch.amazonaws.com for this account only.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import aws_cdk as cdk
+from aws_cdk import aws_iam as iam
+from aws_cdk import aws_kms as kms
+from aws_cdk import aws_sns as sns
+from aws_cdk import aws_sns_subscriptions as subs
+from constructs import Construct
+
+# Publishing to an SSE-KMS topic needs both on its key (SNS developer guide, "Encryption at
+# rest": "Enable compatibility between event sources from AWS services and encrypted topics").
+KEY_ACTIONS = ["kms:GenerateDataKey*", "kms:Decrypt"]
+
+
+class AlertTopic(Construct):
+    def __init__(self, scope: Construct, id_: str, *, emails: Sequence[str], retain: bool) -> None:
+        super().__init__(scope, id_)
+        self.key = kms.Key(
+            self,
+            "Key",
+            description="Alert topic encryption",
+            enable_key_rotation=True,
+            removal_policy=cdk.RemovalPolicy.RETAIN if retain else cdk.RemovalPolicy.DESTROY,
+        )
+        self.key.add_to_resource_policy(
+            iam.PolicyStatement(
+                sid="CloudWatchAlarmsPublish",
+                principals=[iam.ServicePrincipal("cloudwatch.amazonaws.com")],
+                actions=["kms:Decrypt", "kms:GenerateDataKey*"],
+                resources=["*"],  # in a key policy "*" means this key
+                conditions={"StringEquals": {"aws:SourceAccount": cdk.Stack.of(self).account}},
+            )
+        )
+        self.topic = sns.Topic(self, "Topic", master_key=self.key, enforce_ssl=True)
+        for email in emails:
+            self.topic.add_subscription(subs.EmailSubscription(email))
+
+    def publish_statements(self) -> list[iam.PolicyStatement]:
+        """What a principal needs to publish: sns:Publish on this topic and the data-key
+        actions on its key (for a customer-managed policy; a role takes ``grant_publish``)."""
+        return [
+            iam.PolicyStatement(actions=["sns:Publish"], resources=[self.topic.topic_arn]),
+            iam.PolicyStatement(actions=KEY_ACTIONS, resources=[self.key.key_arn]),
+        ]
+
+    def grant_publish(self, grantee: iam.IGrantable) -> None:
+        """Let ``grantee`` publish to this topic (its identity policy)."""
+        for statement in self.publish_statements():
+            grantee.grant_principal.add_to_principal_policy(statement)
+
+    def allow_service_publish(self, service: str, *, sid: str) -> None:
+        """Let an AWS service (e.g. ``budgets.amazonaws.com``) publish, on behalf of this
+        account only: the topic policy allows sns:Publish and the key policy the data-key
+        actions, both conditioned on ``aws:SourceAccount`` (confused-deputy protection, SNS
+        developer guide). ``sid`` prefixes the two statements' ids."""
+        account = cdk.Stack.of(self).account
+        principal = iam.ServicePrincipal(service)
+        condition = {"StringEquals": {"aws:SourceAccount": account}}
+        self.topic.add_to_resource_policy(
+            iam.PolicyStatement(
+                sid=f"{sid}Publish",
+                principals=[principal],
+                actions=["sns:Publish"],
+                resources=[self.topic.topic_arn],
+                conditions=condition,
+            )
+        )
+        self.key.add_to_resource_policy(
+            iam.PolicyStatement(
+                sid=f"{sid}Encrypt",
+                principals=[principal],
+                actions=KEY_ACTIONS,
+                resources=["*"],  # in a key policy "*" means this key
+                conditions=condition,
+            )
+        )

@@ -1,0 +1,152 @@
+"""Operations: the alert topic and the budget, built in a bare stack, and the Operations
+stack's place in the platform (deployed first, destroyed last).
+
+Expected actions and principals are literals from the AWS documentation (SNS developer
+guide, "Encryption at rest" and "Creating an Amazon SNS topic for budget notifications").
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+import aws_cdk as cdk
+import pytest
+from aws_cdk import aws_iam as iam
+from aws_cdk.assertions import Template
+
+from infra.config import BudgetConfig
+from infra.operations.alerts import AlertTopic
+from infra.operations.budget import CostGuardrail
+from infra.platform import cdk_json_context
+
+
+def _alerts(emails: tuple[str, ...] = ()) -> tuple[cdk.Stack, AlertTopic]:
+    stack = cdk.Stack(
+        cdk.App(context=cdk_json_context()),
+        "Bare",
+        env=cdk.Environment(account="111111111111", region="us-east-1"),
+    )
+    return stack, AlertTopic(stack, "Alerts", emails=emails, retain=False)
+
+
+def _only(template: Template, kind: str) -> dict[str, Any]:
+    (resource,) = template.find_resources(kind).values()
+    return resource
+
+
+def test_topic_is_encrypted_with_its_own_rotating_key_and_tls_only() -> None:
+    """SSE-KMS with a rotating key of its own; the topic policy denies plain HTTP."""
+    stack, _ = _alerts()
+    t = Template.from_stack(stack)
+    topic = _only(t, "AWS::SNS::Topic")["Properties"]
+    assert topic["KmsMasterKeyId"] == {"Fn::GetAtt": ["AlertsKey9E1197AF", "Arn"]}
+    assert _only(t, "AWS::KMS::Key")["Properties"]["EnableKeyRotation"] is True
+    (deny,) = _only(t, "AWS::SNS::TopicPolicy")["Properties"]["PolicyDocument"]["Statement"]
+    assert deny["Effect"] == "Deny"
+    assert deny["Condition"] == {"Bool": {"aws:SecureTransport": "false"}}
+
+
+def test_grant_publish_allows_publish_and_the_topic_keys_data_keys() -> None:
+    """A publisher needs sns:Publish on the topic and GenerateDataKey*/Decrypt on its key."""
+    stack, alerts = _alerts()
+    role = iam.Role(stack, "Role", assumed_by=iam.ServicePrincipal("lambda.amazonaws.com"))
+    alerts.grant_publish(role)
+    policy = _only(Template.from_stack(stack), "AWS::IAM::Policy")
+    publish, keys = policy["Properties"]["PolicyDocument"]["Statement"]
+    assert publish == {
+        "Action": "sns:Publish",
+        "Effect": "Allow",
+        "Resource": {"Ref": "AlertsTopicCF7C81C9"},
+    }
+    assert set(keys["Action"]) == {"kms:GenerateDataKey*", "kms:Decrypt"}
+    assert keys["Resource"] == {"Fn::GetAtt": ["AlertsKey9E1197AF", "Arn"]}
+
+
+def test_allow_service_publish_admits_the_service_for_this_account_only() -> None:
+    """Topic and key policies admit the service principal, conditioned on aws:SourceAccount."""
+    stack, alerts = _alerts()
+    alerts.allow_service_publish("budgets.amazonaws.com", sid="Budgets")
+    t = Template.from_stack(stack)
+    topic_policy = _only(t, "AWS::SNS::TopicPolicy")["Properties"]["PolicyDocument"]
+    key_policy = _only(t, "AWS::KMS::Key")["Properties"]["KeyPolicy"]
+    account = {"StringEquals": {"aws:SourceAccount": "111111111111"}}
+    (publish,) = [s for s in topic_policy["Statement"] if s.get("Sid") == "BudgetsPublish"]
+    assert publish["Principal"] == {"Service": "budgets.amazonaws.com"}
+    assert (publish["Action"], publish["Condition"]) == ("sns:Publish", account)
+    (encrypt,) = [s for s in key_policy["Statement"] if s.get("Sid") == "BudgetsEncrypt"]
+    assert encrypt["Principal"] == {"Service": "budgets.amazonaws.com"}
+    assert set(encrypt["Action"]) == {"kms:GenerateDataKey*", "kms:Decrypt"}
+    assert encrypt["Condition"] == account
+
+
+def test_budget_filters_on_the_copys_cost_tag_and_alerts_the_topic() -> None:
+    """Monthly cost budget of the environment tag; 80 % actual and 100 % forecast alerts."""
+    stack, alerts = _alerts()
+    config = BudgetConfig(monthly_limit_usd=50, alert_emails=("ops@example.com",))
+    CostGuardrail(stack, "CostGuardrail", config=config, env_name="lab", alerts=alerts)
+    budget = _only(Template.from_stack(stack), "AWS::Budgets::Budget")["Properties"]
+    data = budget["Budget"]
+    assert (data["BudgetType"], data["TimeUnit"]) == ("COST", "MONTHLY")
+    assert data["CostFilters"] == {"TagKeyValue": ["user:environment$lab"]}
+    assert data["BudgetLimit"] == {"Amount": 50, "Unit": "USD"}
+    kinds = {
+        (n["Notification"]["NotificationType"], n["Notification"]["Threshold"])
+        for n in budget["NotificationsWithSubscribers"]
+    }
+    assert kinds == {("ACTUAL", 80), ("FORECASTED", 100)}
+    for n in budget["NotificationsWithSubscribers"]:
+        assert {"SubscriptionType": "SNS", "Address": {"Ref": "AlertsTopicCF7C81C9"}} in n[
+            "Subscribers"
+        ]
+
+
+@pytest.mark.parametrize("profile", ["lab", "prod-like"])
+def test_monthly_budget_alerts_the_topic_for_this_environment(synth, profile: str) -> None:  # type: ignore[no-untyped-def]
+    """Cost guardrail: spend of this copy (by its environment tag) against the profile's limit."""
+    result = synth(profile)
+    config, template = result.platform.config, result.template("Operations")
+    t = Template.from_json(template)
+    (budget,) = t.find_resources("AWS::Budgets::Budget").values()
+    data = budget["Properties"]["Budget"]
+    assert data["BudgetLimit"] == {"Amount": config.budget.monthly_limit_usd, "Unit": "USD"}
+    assert data["CostFilters"] == {"TagKeyValue": [f"user:environment${config.env_name}"]}
+    notes = budget["Properties"]["NotificationsWithSubscribers"]
+    assert {
+        (n["Notification"]["NotificationType"], n["Notification"]["Threshold"]) for n in notes
+    } == {("ACTUAL", 80), ("FORECASTED", 100)}
+    for note in notes:
+        kinds = [s["SubscriptionType"] for s in note["Subscribers"]]
+        assert kinds == ["SNS"] + ["EMAIL"] * len(config.budget.alert_emails)
+    topic_policy = json.dumps(t.find_resources("AWS::SNS::TopicPolicy"))
+    assert "budgets.amazonaws.com" in topic_policy
+
+
+@pytest.mark.parametrize("profile", ["lab", "prod-like"])
+def test_every_other_stack_depends_on_operations(synth, profile: str) -> None:  # type: ignore[no-untyped-def]
+    """Operations deploys first and is destroyed last: each other stack depends on it."""
+    result = synth(profile)
+    operations = result.platform.operations
+    assert result.platform.stacks[0] is operations
+    for stack in result.platform.stacks[1:]:
+        assert operations in stack.dependencies, stack.stack_name
+
+
+def test_teardown_destroys_operations_last(synth) -> None:  # type: ignore[no-untyped-def]
+    """The teardown's destroy order (from the assembly's dependencies) ends with Operations."""
+    from labctl.teardown import Assembly
+
+    result = synth("lab")
+    order = Assembly.read(result.outdir, "us-east-1").order
+    assert order[-1] == "lab-Operations"
+    assert set(order) == {s.stack_name for s in result.platform.stacks}
+
+
+def test_logical_ids_of_the_moved_resources_are_kept(synth) -> None:  # type: ignore[no-untyped-def]
+    """The topic, its key and the budget keep the logical ids they had in Ingestion."""
+    resources = synth("lab").template("Operations")["Resources"]
+    assert {
+        "AlertsKey9E1197AF": "AWS::KMS::Key",
+        "AlertsTopicCF7C81C9": "AWS::SNS::Topic",
+        "CostGuardrailBudget9704E802": "AWS::Budgets::Budget",
+    }.items() <= {k: v["Type"] for k, v in resources.items()}.items()
