@@ -208,6 +208,23 @@ def guardrail_step_problem(g: GuardrailConfig, instances: int) -> str | None:
 
 
 @dataclass(frozen=True)
+class ShadowConfig:
+    """A shadow production variant: the release's challenger receives a copy of
+    ``sampling_percentage`` % of production requests, its answers are captured, never returned
+    (``infra/serving/shadow.py``). Production only; staging never has one."""
+
+    enabled: bool = False
+    sampling_percentage: int = 100
+
+    def __post_init__(self) -> None:
+        # ShadowModelVariantConfig.SamplingPercentage: an integer, at most 100 (API reference).
+        _require(
+            1 <= self.sampling_percentage <= 100,
+            f"serving.shadow.sampling_percentage must be 1-100, got {self.sampling_percentage}",
+        )
+
+
+@dataclass(frozen=True)
 class ServingConfig:
     kind: ServingKind = "real_time"
     instance_type: str = "ml.m5.large"
@@ -223,8 +240,14 @@ class ServingConfig:
     latency_alarm_p99_ms: int = 500
     mce_containers: tuple[str, ...] = ("xgboost", "baseline")
     guardrail: GuardrailConfig = field(default_factory=GuardrailConfig)
+    shadow: ShadowConfig = field(default_factory=ShadowConfig)
 
     def __post_init__(self) -> None:
+        if self.shadow.enabled:
+            from infra.serving.shadow_rules import shadow_problem
+
+            problem = shadow_problem(self.kind, self.instance_type, self.data_capture)
+            _require(problem is None, problem or "")
         _require(
             1 <= self.min_instances <= self.max_instances,
             "serving.min_instances must be >= 1 and <= serving.max_instances",
@@ -291,6 +314,7 @@ class ServingConfig:
             min_instances=1,
             max_instances=1,
             guardrail=replace(self.guardrail, mode="all_at_once"),
+            shadow=ShadowConfig(),  # a shadow test runs on production traffic only
         )
 
 

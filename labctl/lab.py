@@ -178,6 +178,14 @@ def _serve_stage(ctx: LabContext) -> str:
     )
 
 
+def _batch_stage(ctx: LabContext) -> str:
+    from infra.config import load_profile
+    from labctl.batch import lab_batch
+
+    config = load_profile(ctx.profile)
+    return lab_batch(ctx.workdir, config.endpoint_name, config.serving.data_capture)
+
+
 def _monitor_stage(ctx: LabContext) -> str:
     from infra.config import load_profile
     from labctl.monitor import lab_monitor
@@ -194,6 +202,7 @@ STAGES: list[Stage] = [
     Stage("ingest", "write the Digits events into lake/raw in the Firehose layout", _ingest_stage),
     Stage("train", "run the rendered training pipeline definition locally", _train_stage),
     Stage("serve", "serve the approved models locally and invoke them with boto3", _serve_stage),
+    Stage("batch", "batch transform of a curated prefix, checked row by row", _batch_stage),
     Stage("monitor", "normal then drifted traffic, the drift job on the capture", _monitor_stage),
 ]
 

@@ -9,6 +9,8 @@ Values known only at release time come from a file, never from a boto3 call duri
                    "version": <n, int >= 1, equal to the ARN's last segment>,
                    "target_model": "xgboost-v<n>.tar.gz"   (multi_model only, optional)},
       "baseline": {...same keys...}   (required only by kinds that serve it: multi_container),
+      "challenger": {...same keys...} (serving.shadow only: the shadow variant's model, a newer
+                    version of the XGBoost group than "xgboost", which stays in production),
       "resolved_at": "<ISO-8601 UTC time, e.g. 2026-11-29T02:10:47+00:00>"
     }
 
@@ -30,7 +32,7 @@ from typing import Any
 
 RELEASE_DIR = "release"
 REPO_ROOT = Path(__file__).resolve().parents[2]
-MODEL_KEYS = ("xgboost", "baseline")
+MODEL_KEYS = ("xgboost", "baseline", "challenger")
 ENTRY_KEYS = ("package_arn", "image", "model_data_url", "version")
 OPTIONAL_ENTRY_KEYS = ("target_model",)
 TOP_KEYS = (*MODEL_KEYS, "resolved_at")
@@ -126,9 +128,11 @@ def validate_release(
                 f"{where}.version {version} does not match the ARN's /{match['version']}"
             )
         # SageMaker lower-cases names inside ARNs, so compare groups case-insensitively.
-        if groups and match["group"].lower() != groups[model].lower():
+        # The challenger is a version of the XGBoost group.
+        group = groups.get(model, groups.get("xgboost", "")) if groups else ""
+        if groups and match["group"].lower() != group.lower():
             raise ValueError(
-                f"{where}.package_arn is in group {match['group']!r}, expected {groups[model]!r}"
+                f"{where}.package_arn is in group {match['group']!r}, expected {group!r}"
             )
         image = entry["image"]
         if not isinstance(image, str) or not image.strip():
@@ -141,6 +145,11 @@ def validate_release(
                 f"{where}.target_model {entry['target_model']!r} must be "
                 f"{mme_target_model(model, version)!r} (the model and its version)"
             )
+    if "challenger" in data and data["challenger"]["version"] <= data["xgboost"]["version"]:
+        raise ValueError(
+            f"{source}: challenger version {data['challenger']['version']} must be newer than "
+            f"the production version {data['xgboost']['version']}"
+        )
     return data
 
 
@@ -171,6 +180,7 @@ class Release:
     xgboost: PackageRef
     baseline: PackageRef | None = None
     source: str = ""
+    challenger: PackageRef | None = None  # serving.shadow: the shadow variant's model
 
     @classmethod
     def from_dict(
@@ -192,7 +202,7 @@ class Release:
             for name in MODEL_KEYS
             if name in data
         }
-        return cls(refs["xgboost"], refs.get("baseline"), source)
+        return cls(refs["xgboost"], refs.get("baseline"), source, refs.get("challenger"))
 
     @classmethod
     def from_file(

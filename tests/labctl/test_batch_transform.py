@@ -174,3 +174,46 @@ def test_scoring_input_from_raw_events(tmp_path: Path) -> None:
     assert write_scoring_input(tmp_path / "raw", tmp_path / "curated") == 1
     line = (tmp_path / "curated" / "part-00000.csv").read_text()
     assert line == "e1," + ",".join(["1"] * 64) + "\n"
+
+
+def test_lab_stage_and_cli(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """The lab stage curates raw events, transforms them and checks each row; the CLI exits 1
+    on a failed job (an empty prefix) and 2 without an approved model."""
+    from datetime import UTC, datetime
+
+    from labctl.batch import lab_batch
+    from labctl.cli import main
+    from labctl.producer import utc_stamp, write_local_lake
+
+    x, y = load_digits(return_X_y=True)
+    now = utc_stamp(datetime.now(UTC))
+    events = [
+        {
+            "event_id": f"ev-{i}",
+            "event_time": now,
+            "features": [float(v) for v in x[i]],
+            "label": int(y[i]),
+            "source": "test",
+        }
+        for i in range(40)
+    ]
+    assert main(["batch", "transform", "--local", "--workdir", str(tmp_path)]) == 2
+    assert "no local registry" in capsys.readouterr().err
+    build_registry(tmp_path, xgboost_versions=1)
+    write_local_lake(events, tmp_path / "lake" / "raw", "digits-events")
+    line = lab_batch(tmp_path, "lab-digits", capture=True)
+    assert "40 rows from 1 object(s)" in line and "all 40 equal" in line
+    (tmp_path / "lake" / "curated" / "scoring" / "empty").mkdir(parents=True)
+    code = main(
+        [
+            "batch",
+            "transform",
+            "--local",
+            "--workdir",
+            str(tmp_path),
+            "--input-prefix",
+            "scoring/empty",
+        ]
+    )
+    assert code == 1
+    assert "no input objects under" in capsys.readouterr().err

@@ -1,0 +1,142 @@
+"""labctl batch: score a prefix of the curated zone with the approved model, as a Transform job.
+
+``labctl batch transform --local`` runs the local batch transform
+(``labctl.local_endpoint.batch``) with the newest Approved XGBoost version of the lab's
+registry over ``<workdir>/lake/curated/<input prefix>`` into
+``<workdir>/lake/curated/predictions/`` (``<key>.out`` files of ``<id>,<prediction>``), and
+captures each row into ``<workdir>/capture/<endpoint>/AllTraffic/`` for the drift job. In the
+cloud the same job is the production serving stack's scoring pipeline
+(``infra/serving/batch.py``); ``--region`` starts it.
+"""
+
+from __future__ import annotations
+
+import argparse
+from datetime import UTC, datetime
+from pathlib import Path
+
+from labctl.errors import OperationFailed, UsageError
+from labctl.paths import default_workdir, workdir_help
+
+SCORING_PREFIX = "scoring"
+PREDICTIONS_PREFIX = "predictions"
+
+
+def run_local(
+    workdir: Path,
+    input_prefix: str,
+    *,
+    endpoint_name: str = "lab-digits",
+    max_payload_mb: int = 6,
+    capture: bool = True,
+    allow_pending: bool = False,
+) -> tuple[str, Path]:
+    """Transform ``<workdir>/lake/curated/<input_prefix>``; (one-line result, output folder)."""
+    from labctl.local_endpoint import CaptureWriter, EndpointSetupError, LocalEndpoint
+    from labctl.local_endpoint.batch import BatchTransformError, transform
+    from labctl.local_endpoint.registry import settings_from_registry
+
+    curated = workdir / "lake" / "curated"
+    source = curated / input_prefix.strip("/")
+    # scoring/day=D/ -> predictions/day=D/: the predictions sit beside their input's partition
+    partition = input_prefix.strip("/").removeprefix(SCORING_PREFIX).strip("/")
+    output = curated / PREDICTIONS_PREFIX / partition
+    try:
+        settings = settings_from_registry(
+            workdir, "real_time", allow_pending, endpoint_name=endpoint_name
+        )
+        endpoint = LocalEndpoint(settings)  # in process: the batch job needs no HTTP
+    except EndpointSetupError as err:
+        raise UsageError(str(err)) from err
+    writer = CaptureWriter(workdir / "capture", endpoint_name) if capture else None
+    try:
+        result = transform(endpoint, source, output, max_payload_mb=max_payload_mb, capture=writer)
+    except BatchTransformError as err:
+        raise OperationFailed(f"batch transform failed: {err}") from err
+    finally:
+        if writer is not None:
+            writer.close()
+    return f"{result.one_line()}; output {output.relative_to(workdir)}", output
+
+
+def lab_batch(workdir: Path, endpoint_name: str, capture: bool) -> str:
+    """The lab stage: curate today's raw events into a scoring prefix, transform it, and check
+    every prediction against the same model's in-process prediction of that row."""
+    from labctl.local_endpoint.batch import read_output, write_scoring_input
+    from labctl.local_endpoint.models import load_archive
+    from labctl.local_endpoint.registry import XGBOOST_GROUP, _artifact, pick_version, read_registry
+
+    day = datetime.now(UTC).strftime("%Y-%m-%d")
+    prefix = f"{SCORING_PREFIX}/day={day}"
+    rows = write_scoring_input(workdir / "lake" / "raw", workdir / "lake" / "curated" / prefix)
+    if rows == 0:
+        raise OperationFailed("no valid raw events to score: run the ingest stage first")
+    line, output = run_local(workdir, prefix, endpoint_name=endpoint_name, capture=capture)
+    predictions = read_output(output)
+    import numpy as np
+
+    source = workdir / "lake" / "curated" / prefix / "part-00000.csv"
+    ids, features = [], []
+    for text in source.read_text().splitlines():
+        record_id, _, values = text.partition(",")
+        ids.append(record_id)
+        features.append([float(v) for v in values.split(",")])
+    registry = read_registry(workdir)
+    model = load_archive(_artifact(pick_version(registry, XGBOOST_GROUP), XGBOOST_GROUP, workdir))
+    reference = [str(int(p)) for p in model.predict(np.asarray(features))]
+    wrong = [i for i, r in zip(ids, reference, strict=True) if predictions.get(i) != r]
+    if wrong or len(predictions) != len(ids):
+        raise OperationFailed(
+            f"batch output differs from the model's own predictions for {len(wrong)} rows "
+            f"(e.g. {wrong[:3]})"
+        )
+    return f"{line}; all {len(ids)} equal the model's own predictions"
+
+
+def run(args: argparse.Namespace) -> int:
+    if args.max_payload_mb < 1 or args.max_payload_mb > 100:
+        raise UsageError(f"--max-payload-mb must be 1-100, got {args.max_payload_mb}")
+    if not args.local:
+        raise UsageError(
+            "only --local is implemented here: in the cloud, start the scoring pipeline "
+            "(aws sagemaker start-pipeline-execution --pipeline-name <env>-digits-scoring)"
+        )
+    line, _ = run_local(
+        Path(args.workdir),
+        args.input_prefix,
+        endpoint_name=args.endpoint,
+        max_payload_mb=args.max_payload_mb,
+        capture=args.capture,
+        allow_pending=args.allow_pending,
+    )
+    print(line)
+    return 0
+
+
+def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
+    parser = sub.add_parser("batch", help="score a curated prefix with the approved model")
+    actions = parser.add_subparsers(dest="action", required=True)
+    transform = actions.add_parser(
+        "transform", help="a batch transform job over a curated prefix (--local: this machine)"
+    )
+    transform.add_argument("--local", action="store_true", help="run on this machine")
+    transform.add_argument("--workdir", default=default_workdir(), help=workdir_help())
+    transform.add_argument(
+        "--input-prefix",
+        default=SCORING_PREFIX,
+        help=f"prefix under lake/curated to score (default {SCORING_PREFIX}/)",
+    )
+    transform.add_argument("--endpoint", default="lab-digits", help="capture folder name")
+    transform.add_argument(
+        "--max-payload-mb", type=int, default=6, help="MaxPayloadInMB (1-100, default 6)"
+    )
+    transform.add_argument(
+        "--capture",
+        action=argparse.BooleanOptionalAction,
+        default=True,
+        help="capture each row for the drift job (default on)",
+    )
+    transform.add_argument(
+        "--allow-pending", action="store_true", help="score with the newest pending version"
+    )
+    transform.set_defaults(handler=run)
