@@ -37,6 +37,7 @@ from infra.config import GuardrailConfig, ServingConfig
 from infra.data_lake.refs import LakeRefs
 from infra.network.construct import IsolatedNetwork
 from infra.serving.release import MME_PREFIX, Release, served_models
+from infra.serving.shadow import shadow_variants
 
 VARIANT = "AllTraffic"  # stable across configs: blue/green requires the same variant name
 CAPTURE_PREFIX = "capture"
@@ -191,10 +192,14 @@ class ModelEndpoint(Construct):
             else None,
         )
         use_kms = not serverless and supports_kms(config.instance_type)
+        shadow = shadow_variants(
+            self, config=config, release=release, role=self.role, vpc_config=vpc_config
+        )
         self.endpoint_config = sagemaker.CfnEndpointConfig(
             self,
             "Config",
             production_variants=[variant],
+            shadow_production_variants=shadow,
             kms_key_id=lake.key.key_arn if use_kms else None,
             data_capture_config=self._capture(lake) if config.data_capture else None,
         )
