@@ -67,6 +67,30 @@ def resolve_challenger(
     return production, challenger
 
 
+# ---------------------------------------------------------------- the local shadow endpoint
+
+
+def local_shadow_endpoint(workdir: Path, settings: Any, version: int, percent: int) -> Any:
+    """`labctl serve --local --shadow-version N`: the registry's version N (Approved, newer
+    than production's, as the cloud's challenger must be) shadows the served model."""
+    from labctl.local_endpoint.registry import XGBOOST_GROUP, _artifact, read_registry
+    from labctl.local_endpoint.shadow import ShadowEndpoint
+
+    if settings.kind != "real_time":
+        raise UsageError(
+            f"--shadow-version needs --kind real_time (shadow exclusions), got {settings.kind}"
+        )
+    if settings.capture_dir is None:
+        raise UsageError("--shadow-version needs data capture (--capture): the report reads it")
+    if not 1 <= percent <= 100:
+        raise UsageError(f"--shadow-percent must be 1-100, got {percent}")
+    versions = read_registry(workdir)["groups"].get(XGBOOST_GROUP, {}).get("versions", [])
+    chosen = [v for v in versions if int(v["version"]) == version]
+    if not chosen or chosen[0].get("approval_status") != "Approved":
+        raise UsageError(f"{XGBOOST_GROUP} has no Approved version {version} to shadow")
+    return ShadowEndpoint(settings, _artifact(chosen[0], XGBOOST_GROUP, workdir), percent)
+
+
 # ---------------------------------------------------------------- pairing and the report
 
 

@@ -133,3 +133,27 @@ def test_pairing_falls_back_to_body_and_time() -> None:
     report = build_report(prod, shad, {})
     assert (report["rows"], report["disagreements"]) == (2, 1)
     assert report["confusion"] == {"3": {"3": 1}, "6": {"7": 1}}
+
+
+def test_serve_shadow_version_from_the_registry(tmp_path: Path) -> None:
+    """`labctl serve --local --shadow-version N`: refusals are usage errors; version 1
+    shadows version 2 and the report pairs every request."""
+    from labctl.errors import UsageError
+    from labctl.local_endpoint.fixtures import build_registry
+    from labctl.local_endpoint.registry import settings_from_registry
+    from labctl.shadow import local_shadow_endpoint
+
+    build_registry(tmp_path, xgboost_versions=2)
+    settings = settings_from_registry(
+        tmp_path, "real_time", endpoint_name="lab-digits", capture_dir=tmp_path / "capture"
+    )
+    with pytest.raises(UsageError, match="no Approved version 9"):
+        local_shadow_endpoint(tmp_path, settings, 9, 100)
+    with pytest.raises(UsageError, match="--shadow-percent must be 1-100"):
+        local_shadow_endpoint(tmp_path, settings, 1, 0)
+    x, _ = load_digits(return_X_y=True)
+    with local_shadow_endpoint(tmp_path, settings, 1, 100) as endpoint:
+        for row in x[:10]:
+            _send(endpoint.url, row)
+    report = local_report(tmp_path / "capture", tmp_path / "metrics", "lab-digits")
+    assert report["paired_requests"] == 10
