@@ -247,16 +247,22 @@ class ScoringPipeline(Construct):
             "Pipeline",
             pipeline_name=self.pipeline_name,
             pipeline_description="Batch transform of a curated prefix with an approved model",
-            pipeline_definition={"PipelineDefinitionBody": stack.to_json_string(definition)},
+            # json.dumps over token strings: CDK turns the string into Fn::Join (as the
+            # training pipeline's splice does), and the JSON keeps the SDK's spacing.
+            pipeline_definition={"PipelineDefinitionBody": json.dumps(definition)},
             role_arn=role.role_arn,
         )
 
         def arn(resource: str, name: str = "*") -> str:
             return stack.format_arn(service="sagemaker", resource=resource, resource_name=name)
 
-        policy = iam.Policy(
+        # A managed policy attached to the execution role: the training pipeline's policy
+        # stays as it is, and an inline policy would need its own inline-policy findings.
+        # (DescribeModelPackage on the XGBoost group: the role has it for registration.)
+        policy = iam.ManagedPolicy(
             self,
             "ScoringRunPolicy",
+            description=f"Run the {self.pipeline_name} pipeline's model and transform steps",
             roles=[role],
             statements=[
                 iam.PolicyStatement(
@@ -271,12 +277,6 @@ class ScoringPipeline(Construct):
                     ],
                     resources=[arn("model"), arn("transform-job")],
                 ),
-                iam.PolicyStatement(
-                    # CreateModel from a package describes it: approved versions of the group.
-                    sid="DescribeServedPackages",
-                    actions=["sagemaker:DescribeModelPackage"],
-                    resources=[arn("model-package", f"{config.model_package_group.lower()}/*")],
-                ),
             ],
         )
         per_run = "SageMaker names these per pipeline execution, so only the type is known: "
@@ -285,8 +285,6 @@ class ScoringPipeline(Construct):
             resources={
                 arn("model"): per_run + "the scoring pipeline's CreateModel step",
                 arn("transform-job"): per_run + "the scoring pipeline's transform step",
-                arn("model-package", f"{config.model_package_group.lower()}/*"): "versions of "
-                "the XGBoost group, the approved one is passed per execution",
             },
         )
         self.table = glue.CfnTable(

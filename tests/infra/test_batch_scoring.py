@@ -69,7 +69,7 @@ def test_predictions_table_reads_id_and_prediction(synth) -> None:  # type: igno
 
 def test_execution_role_may_run_the_transform(synth) -> None:  # type: ignore[no-untyped-def]
     template = synth("lab").template("Training")
-    policies = _of_type(template, "AWS::IAM::Policy")
+    policies = _of_type(template, "AWS::IAM::ManagedPolicy")
     statements = [
         s for p in policies.values() for s in p["Properties"]["PolicyDocument"]["Statement"]
     ]

@@ -157,3 +157,70 @@ def test_serve_shadow_version_from_the_registry(tmp_path: Path) -> None:
             _send(endpoint.url, row)
     report = local_report(tmp_path / "capture", tmp_path / "metrics", "lab-digits")
     assert report["paired_requests"] == 10
+
+
+def test_cloud_report_reads_s3_capture_and_cloudwatch_latency() -> None:
+    """--region: capture from S3 (moto) per hour folder, ModelLatency per variant (Stubber)."""
+    import json
+    from datetime import UTC, datetime
+
+    import boto3
+    from botocore.stub import ANY, Stubber
+    from moto import mock_aws
+
+    from labctl.shadow import cloud_report
+
+    def record(inference_id: str, answer: str) -> str:
+        return json.dumps(
+            {
+                "captureData": {
+                    "endpointInput": {"data": "1,2", "encoding": "CSV", "mode": "INPUT"},
+                    "endpointOutput": {"data": answer, "encoding": "CSV", "mode": "OUTPUT"},
+                },
+                "eventMetadata": {"eventId": "x", "inferenceId": inference_id},
+            }
+        )
+
+    hour = datetime.now(UTC).strftime("%Y/%m/%d/%H")
+    with mock_aws():
+        s3 = boto3.client("s3", region_name="us-east-1")
+        s3.create_bucket(Bucket="art")
+        s3.put_object(
+            Bucket="art",
+            Key=f"capture/ep/AllTraffic/{hour}/a.jsonl",
+            Body="\n".join([record("a", "1"), record("b", "2")]),
+        )
+        s3.put_object(
+            Bucket="art",
+            Key=f"capture/ep/Shadow/{hour}/b.jsonl",
+            Body="\n".join([record("a", "1"), record("b", "5")]),
+        )
+        cloudwatch = boto3.client("cloudwatch", region_name="us-east-1")
+        with Stubber(cloudwatch) as stub:
+            for p50 in (400.0, 900.0):
+                stub.add_response(
+                    "get_metric_statistics",
+                    {
+                        "Datapoints": [
+                            {"SampleCount": 2.0, "ExtendedStatistics": {"p50": p50, "p99": 2000.0}}
+                        ]
+                    },
+                    {
+                        k: ANY
+                        for k in (
+                            "Namespace",
+                            "MetricName",
+                            "Dimensions",
+                            "StartTime",
+                            "EndTime",
+                            "Period",
+                            "ExtendedStatistics",
+                            "Unit",
+                        )
+                    },
+                )
+            report = cloud_report(s3, cloudwatch, "s3://art/capture", "ep", 1)
+    assert (report["rows"], report["disagreements"]) == (2, 1)
+    assert report["confusion"] == {"1": {"1": 1}, "2": {"5": 1}}
+    assert report["latency"]["AllTraffic"]["p50_ms"] == 0.4
+    assert report["latency"]["Shadow"]["p50_ms"] == 0.9
