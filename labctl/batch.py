@@ -5,8 +5,8 @@
 registry over ``<workdir>/lake/curated/<input prefix>`` into
 ``<workdir>/lake/curated/predictions/`` (``<key>.out`` files of ``<id>,<prediction>``), and
 captures each row into ``<workdir>/capture/<endpoint>/AllTraffic/`` for the drift job. In the
-cloud the same job is the production serving stack's scoring pipeline
-(``infra/serving/batch.py``); ``--region`` starts it.
+cloud the same job is the scoring pipeline (``infra/serving/batch.py``); ``--region`` starts it
+with the package the production endpoint serves (or ``--package-arn``).
 """
 
 from __future__ import annotations
@@ -14,6 +14,7 @@ from __future__ import annotations
 import argparse
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import Any
 
 from labctl.errors import OperationFailed, UsageError
 from labctl.paths import default_workdir, workdir_help
@@ -93,14 +94,66 @@ def lab_batch(workdir: Path, endpoint_name: str, capture: bool) -> str:
     return f"{line}; all {len(ids)} equal the model's own predictions"
 
 
-def run(args: argparse.Namespace) -> int:
+def released_package(sagemaker: Any, endpoint_name: str) -> str:
+    """The package production serves: DescribeEndpoint -> DescribeEndpointConfig -> the
+    production variant's DescribeModel -> ModelPackageName (as the drift runner looks it up)."""
+    from botocore.exceptions import ClientError
+
+    from infra.monitoring.runtime.drift_runner import _package_of
+
+    try:
+        endpoint = sagemaker.describe_endpoint(EndpointName=endpoint_name)
+    except ClientError as err:
+        raise OperationFailed(
+            f"cannot read endpoint {endpoint_name}: {err}; pass --package-arn instead"
+        ) from err
+    config = sagemaker.describe_endpoint_config(EndpointConfigName=endpoint["EndpointConfigName"])
+    package = _package_of(sagemaker, config["ProductionVariants"][0]["ModelName"])
+    if package is None:
+        raise UsageError(
+            f"endpoint {endpoint_name} serves S3 archives (multi-model), not a package: pass "
+            "--package-arn"
+        )
+    return package
+
+
+def start_cloud(args: argparse.Namespace, sagemaker: Any) -> str:
+    """Start the scoring pipeline with the released package; returns the execution ARN."""
+    from infra.config import ConfigError, load_profile
+    from infra.serving.batch import scoring_pipeline_name
+
+    try:
+        config = load_profile(args.profile)
+    except ConfigError as err:
+        raise UsageError(str(err)) from err
+    package = args.package_arn or released_package(sagemaker, config.endpoint_name)
+    prefix = args.input_prefix.strip("/") + "/"
+    response = sagemaker.start_pipeline_execution(
+        PipelineName=scoring_pipeline_name(config),
+        PipelineParameters=[
+            {"Name": "ModelPackageArn", "Value": package},
+            {"Name": "InputPrefix", "Value": prefix},
+            {"Name": "MaxPayloadInMB", "Value": str(args.max_payload_mb)},
+        ],
+    )
+    arn: str = response["PipelineExecutionArn"]
+    print(f"started {scoring_pipeline_name(config)} on s3://<curated>/{prefix} with {package}")
+    print(f"execution {arn}")
+    return arn
+
+
+def run(args: argparse.Namespace, sagemaker: Any = None) -> int:
     if args.max_payload_mb < 1 or args.max_payload_mb > 100:
         raise UsageError(f"--max-payload-mb must be 1-100, got {args.max_payload_mb}")
-    if not args.local:
-        raise UsageError(
-            "only --local is implemented here: in the cloud, start the scoring pipeline "
-            "(aws sagemaker start-pipeline-execution --pipeline-name <env>-digits-scoring)"
-        )
+    if args.local == bool(args.region):
+        raise UsageError("pass exactly one of --local or --region")
+    if args.region:
+        if sagemaker is None:
+            import boto3
+
+            sagemaker = boto3.client("sagemaker", region_name=args.region)
+        start_cloud(args, sagemaker)
+        return 0
     line, _ = run_local(
         Path(args.workdir),
         args.input_prefix,
@@ -120,6 +173,11 @@ def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
         "transform", help="a batch transform job over a curated prefix (--local: this machine)"
     )
     transform.add_argument("--local", action="store_true", help="run on this machine")
+    transform.add_argument("--region", help="start the deployed scoring pipeline in this region")
+    transform.add_argument("--profile", default="lab", help="profile (--region: pipeline name)")
+    transform.add_argument(
+        "--package-arn", help="--region: the model package (default: what production serves)"
+    )
     transform.add_argument("--workdir", default=default_workdir(), help=workdir_help())
     transform.add_argument(
         "--input-prefix",

@@ -217,3 +217,82 @@ def test_lab_stage_and_cli(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -
     )
     assert code == 1
     assert "no input objects under" in capsys.readouterr().err
+
+
+def test_region_starts_the_scoring_pipeline_with_the_released_package(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    """--region: the package production serves (endpoint -> config -> model), passed to the
+    scoring pipeline with the prefix and payload limit (botocore Stubber as SageMaker)."""
+    from datetime import UTC, datetime
+
+    import boto3
+    from botocore.stub import Stubber
+
+    from labctl.cli import main
+
+    package = "arn:aws:sagemaker:us-east-1:111111111111:model-package/lab-digits-xgboost/4"
+    client = boto3.client("sagemaker", region_name="us-east-1")
+    when = datetime(2026, 12, 1, tzinfo=UTC)
+    with Stubber(client) as stub:
+        stub.add_response(
+            "describe_endpoint",
+            {
+                "EndpointName": "lab-digits",
+                "EndpointArn": "arn:aws:sagemaker:us-east-1:111111111111:endpoint/lab-digits",
+                "EndpointConfigName": "cfg-1",
+                "EndpointStatus": "InService",
+                "CreationTime": when,
+                "LastModifiedTime": when,
+            },
+            {"EndpointName": "lab-digits"},
+        )
+        stub.add_response(
+            "describe_endpoint_config",
+            {
+                "EndpointConfigName": "cfg-1",
+                "EndpointConfigArn": "arn:aws:sagemaker:us-east-1:111111111111:endpoint-config/c",
+                "ProductionVariants": [{"VariantName": "AllTraffic", "ModelName": "m-1"}],
+                "CreationTime": when,
+            },
+            {"EndpointConfigName": "cfg-1"},
+        )
+        stub.add_response(
+            "describe_model",
+            {
+                "ModelName": "m-1",
+                "ModelArn": "arn:aws:sagemaker:us-east-1:111111111111:model/m-1",
+                "PrimaryContainer": {"ModelPackageName": package},
+                "CreationTime": when,
+            },
+            {"ModelName": "m-1"},
+        )
+        stub.add_response(
+            "start_pipeline_execution",
+            {"PipelineExecutionArn": "arn:aws:sagemaker:us-east-1:1:pipeline/x/execution/e1"},
+            {
+                "PipelineName": "lab-digits-scoring",
+                "PipelineParameters": [
+                    {"Name": "ModelPackageArn", "Value": package},
+                    {"Name": "InputPrefix", "Value": "scoring/day=2026-12-01/"},
+                    {"Name": "MaxPayloadInMB", "Value": "12"},
+                ],
+            },
+        )
+        code = main(
+            [
+                "batch",
+                "transform",
+                "--region",
+                "us-east-1",
+                "--input-prefix",
+                "scoring/day=2026-12-01",
+                "--max-payload-mb",
+                "12",
+            ],
+            sagemaker=client,
+        )
+        stub.assert_no_pending_responses()
+    assert code == 0
+    assert "execution arn:aws:sagemaker" in capsys.readouterr().out
+    assert main(["batch", "transform", "--local", "--region", "us-east-1"]) == 2
