@@ -237,6 +237,23 @@ class AsyncInferenceConfig:
 
 
 @dataclass(frozen=True)
+class ShadowConfig:
+    """A shadow production variant: the release's challenger receives a copy of
+    ``sampling_percentage`` % of production requests, its answers are captured, never returned
+    (``infra/serving/shadow.py``). Production only; staging never has one."""
+
+    enabled: bool = False
+    sampling_percentage: int = 100
+
+    def __post_init__(self) -> None:
+        # ShadowModelVariantConfig.SamplingPercentage: an integer, at most 100 (API reference).
+        _require(
+            1 <= self.sampling_percentage <= 100,
+            f"serving.shadow.sampling_percentage must be 1-100, got {self.sampling_percentage}",
+        )
+
+
+@dataclass(frozen=True)
 class ServingConfig:
     kind: ServingKind = "real_time"
     instance_type: str = "ml.m5.large"
@@ -253,8 +270,14 @@ class ServingConfig:
     mce_containers: tuple[str, ...] = ("xgboost", "baseline")
     guardrail: GuardrailConfig = field(default_factory=GuardrailConfig)
     async_inference: AsyncInferenceConfig = field(default_factory=AsyncInferenceConfig)
+    shadow: ShadowConfig = field(default_factory=ShadowConfig)
 
     def __post_init__(self) -> None:
+        if self.shadow.enabled:
+            from infra.serving.shadow_rules import shadow_problem
+
+            problem = shadow_problem(self.kind, self.instance_type, self.data_capture)
+            _require(problem is None, problem or "")
         _require(
             1 <= self.min_instances <= self.max_instances,
             "serving.min_instances must be >= 1 and <= serving.max_instances",
@@ -326,6 +349,7 @@ class ServingConfig:
             min_instances=1,
             max_instances=1,
             guardrail=replace(self.guardrail, mode="all_at_once"),
+            shadow=ShadowConfig(),  # a shadow test runs on production traffic only
         )
 
 

@@ -29,6 +29,8 @@ COMMAND_MODULES = (
     "labctl.teardown",
     "labctl.cost",
     "labctl.review",
+    "labctl.batch",
+    "labctl.shadow",
 )
 
 # Command name and one-line help of the modules above, so `labctl --help` lists them without
@@ -54,6 +56,8 @@ SUMMARIES = {
     ),
     "labctl.cost": ("cost", "idle cost of a profile per day and month, by kind"),
     "labctl.review": ("review", "write a reference-architecture review of a profile"),
+    "labctl.batch": ("batch", "score a curated prefix with the approved model"),
+    "labctl.shadow": ("shadow", "compare a shadow variant's answers and latency with production"),
 }
 
 EPILOG = """\

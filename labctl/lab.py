@@ -194,6 +194,14 @@ def _async_stage(ctx: LabContext) -> str:
     return lab_async(ctx.workdir, load_profile(ctx.profile).endpoint_name)
 
 
+def _batch_stage(ctx: LabContext) -> str:
+    from infra.config import load_profile
+    from labctl.batch import lab_batch
+
+    config = load_profile(ctx.profile)
+    return lab_batch(ctx.workdir, config.endpoint_name, config.serving.data_capture)
+
+
 def _monitor_stage(ctx: LabContext) -> str:
     from infra.config import load_profile
     from labctl.local_registry import LocalRegistry
@@ -218,6 +226,7 @@ STAGES: list[Stage] = [
     Stage("train", "run the rendered training pipeline definition locally", _train_stage),
     Stage("serve", "serve the approved models locally and invoke them with boto3", _serve_stage),
     Stage("async", "queue rows on a local async endpoint, compare with real time", _async_stage),
+    Stage("batch", "batch transform of a curated prefix, checked row by row", _batch_stage),
     Stage("monitor", "normal then drifted traffic, the drift job on the capture", _monitor_stage),
 ]
 

@@ -137,6 +137,14 @@ def resolve_release(client: Any, config: Any) -> dict[str, Any]:
         if kind == "multi_model":
             entry["target_model"] = mme_target_model(model, entry["version"])
         release[model] = entry
+    if config.serving.shadow.enabled:
+        # The newest Approved version runs as the shadow; the newest before it keeps
+        # production. Promotion is a release with serving.shadow off (or a newer approval).
+        from labctl.shadow import resolve_challenger
+
+        release["xgboost"], release["challenger"] = resolve_challenger(
+            client, groups["xgboost"], newest_approved
+        )
     release["resolved_at"] = datetime.now(UTC).isoformat(timespec="seconds")
     validate_release(release, groups=groups, required=models)
     return release
@@ -373,6 +381,8 @@ def run_resolve(args: argparse.Namespace, client: Any = None) -> int:
     write_release(out, release)
     for model in MODEL_KEYS:
         if model not in release:
+            if model == "challenger":
+                continue
             print(f"{model}: not served by serving.kind {config.serving.kind!r}, not resolved")
             continue
         entry = release[model]

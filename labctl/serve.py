@@ -112,6 +112,12 @@ def run(args: argparse.Namespace) -> int:
     endpoint = build_endpoint(
         workdir, plan, args.port, args.max_models, args.max_model_bytes, args.allow_pending
     )
+    if args.shadow_version is not None:  # the registry's version N as a shadow variant
+        from labctl.shadow import local_shadow_endpoint
+
+        endpoint = local_shadow_endpoint(
+            workdir, endpoint.settings, args.shadow_version, args.shadow_percent
+        )
     try:
         endpoint.bind()
     except OSError as err:
@@ -310,5 +316,13 @@ def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
         "--max-model-bytes",
         type=int,
         help="multi-model: byte budget for loaded models (artifact sizes)",
+    )
+    parser.add_argument(
+        "--shadow-version",
+        type=int,
+        help="real_time: also run this XGBoost version as a shadow variant (labctl shadow report)",
+    )
+    parser.add_argument(
+        "--shadow-percent", type=int, default=100, help="share of requests the shadow gets"
     )
     parser.set_defaults(handler=run)

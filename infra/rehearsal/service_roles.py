@@ -248,8 +248,39 @@ def _pipeline_rows() -> list[ServiceRequirement]:
             lambda a, r, p: [a.arn("sagemaker", f"experiment-trial/{SUFFIX.lower()}")],
             DOC_EXPERIMENTS,
         ),
+        # A Model step (the scoring pipeline's CreateModel, infra/serving/batch.py): the
+        # pipeline role creates the model and passes it its execution role.
+        ServiceRequirement(
+            "pipeline-model-step",
+            "AWS::SageMaker::Pipeline",
+            _pipeline_role,
+            lambda a, r, p: any(s["Type"] == "Model" for s in _steps(_definition(a, r, p))),
+            ("sagemaker:CreateModel", "sagemaker:AddTags"),
+            lambda a, r, p: [a.arn("sagemaker", f"model/pipelines-{SUFFIX.lower()}")],
+            DOC_PIPELINE,
+        ),
+        ServiceRequirement(
+            "pipeline-passes-model-role",
+            "AWS::SageMaker::Pipeline",
+            _pipeline_role,
+            lambda a, r, p: bool(_model_step_roles(_definition(a, r, p))),
+            ("iam:PassRole",),
+            lambda a, r, p: _model_step_roles(_definition(a, r, p)),
+            DOC_CREATEMODEL,
+            (("iam:PassedToService", "sagemaker.amazonaws.com"),),
+        ),
     ]
     return rows
+
+
+def _model_step_roles(definition: Props) -> list[str]:
+    return sorted(
+        {
+            str(s["Arguments"]["ExecutionRoleArn"])
+            for s in _steps(definition)
+            if s["Type"] == "Model" and "ExecutionRoleArn" in s.get("Arguments", {})
+        }
+    )
 
 
 # -- Firehose -------------------------------------------------------------------------------------

@@ -41,6 +41,7 @@ from infra.data_lake.refs import LakeRefs
 from infra.network.construct import IsolatedNetwork
 from infra.serving.async_contract import ASYNC_UNPUBLISHED
 from infra.serving.release import MME_PREFIX, Release, served_models
+from infra.serving.shadow import shadow_variants
 from model_code import layout
 from model_code.layout import CAPTURE_PREFIX, VARIANT
 
@@ -303,10 +304,14 @@ class ModelEndpoint(EndpointBase):
             else None,
         )
         use_kms = not serverless and supports_kms(config.instance_type)
+        shadow = shadow_variants(
+            self, config=config, release=release, role=self.role, vpc_config=vpc_config
+        )
         self.endpoint_config = sagemaker.CfnEndpointConfig(
             self,
             "Config",
             production_variants=[variant],
+            shadow_production_variants=shadow,
             kms_key_id=store.key.key_arn if use_kms else None,
             data_capture_config=self._capture(store) if config.data_capture else None,
             async_inference_config=self.async_inference.config if self.async_inference else None,

@@ -10,6 +10,8 @@ Values known only at release time come from a file, never from a boto3 call duri
                    "target_model": "xgboost-v<n>.tar.gz"   (multi_model only, optional),
                    "monitor_baseline": "s3://.../<execution>/MonitorBaseline"   (optional)},
       "baseline": {...same keys...}   (required only by kinds that serve it: multi_container),
+      "challenger": {...same keys...} (serving.shadow only: the shadow variant's model, a newer
+                    version of the XGBoost group than "xgboost", which stays in production),
       "resolved_at": "<ISO-8601 UTC time, e.g. 2026-11-29T02:10:47+00:00>"
     }
 
@@ -36,7 +38,7 @@ RELEASE_DIR = "release"
 REPO_ROOT = Path(__file__).resolve().parents[2]
 # Illustrative packages of no environment's groups: the lab, the tests and cost/review synths.
 EXAMPLE_RELEASE = REPO_ROOT / "config" / "examples" / "release.json"
-MODEL_KEYS = ("xgboost", "baseline")
+MODEL_KEYS = ("xgboost", "baseline", "challenger")
 ENTRY_KEYS = ("package_arn", "image", "model_data_url", "version")
 OPTIONAL_ENTRY_KEYS = ("target_model", "monitor_baseline")
 TOP_KEYS = (*MODEL_KEYS, "resolved_at", "artifacts")
@@ -140,9 +142,11 @@ def validate_release(
                 f"{where}.version {version} does not match the ARN's /{match['version']}"
             )
         # SageMaker lower-cases names inside ARNs, so compare groups case-insensitively.
-        if groups and match["group"].lower() != groups[model].lower():
+        # The challenger is a version of the XGBoost group.
+        group = groups.get(model, groups.get("xgboost", "")) if groups else ""
+        if groups and match["group"].lower() != group.lower():
             raise ValueError(
-                f"{where}.package_arn is in group {match['group']!r}, expected {groups[model]!r}"
+                f"{where}.package_arn is in group {match['group']!r}, expected {group!r}"
             )
         image = entry["image"]
         if not isinstance(image, str) or not image.strip():
@@ -163,6 +167,11 @@ def validate_release(
                 f"{where}.target_model {entry['target_model']!r} must be "
                 f"{mme_target_model(model, version)!r} (the model and its version)"
             )
+    if "challenger" in data and data["challenger"]["version"] <= data["xgboost"]["version"]:
+        raise ValueError(
+            f"{source}: challenger version {data['challenger']['version']} must be newer than "
+            f"the production version {data['xgboost']['version']}"
+        )
     return data
 
 
@@ -261,6 +270,7 @@ class Release:
     baseline: PackageRef | None = None
     source: str = ""
     artifacts: ArtifactsRef | None = None
+    challenger: PackageRef | None = None  # serving.shadow: the shadow variant's model
 
     @classmethod
     def from_dict(
@@ -289,6 +299,7 @@ class Release:
             refs.get("baseline"),
             source,
             ArtifactsRef(**artifacts) if artifacts else None,
+            refs.get("challenger"),
         )
 
     @classmethod

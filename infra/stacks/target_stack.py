@@ -33,8 +33,8 @@ from constructs import Construct
 from infra import accounts
 from infra.compliance.packs import acknowledge_wildcards
 from infra.config import PlatformConfig
-from infra.operations.alerts import AlertTopic
 from infra.network.construct import IsolatedNetwork
+from infra.operations.alerts import AlertTopic
 from infra.serving.deploy_permissions import (
     bootstrap_version_arn,
     deployment_statements,

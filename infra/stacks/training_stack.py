@@ -10,7 +10,9 @@ from constructs import Construct
 from infra.config import PlatformConfig
 from infra.data_lake.construct import LakeGrant
 from infra.data_lake.refs import LakeRefs
+from infra.monitoring.images import sklearn_processing_image
 from infra.network.construct import IsolatedNetwork
+from infra.serving.batch import ScoringPipeline
 from infra.training.construct import TrainingPipeline
 from infra.training.role import SageMakerExecutionRole
 
@@ -44,6 +46,16 @@ class TrainingStack(cdk.Stack):
             role=self.execution.role,
             network=network,
         )
+        # Batch transform: its own pipeline, run with the execution role (infra/serving/batch.py)
+        self.scoring = ScoringPipeline(
+            self,
+            "Scoring",
+            config=config,
+            lake=lake,
+            role=self.execution.role,
+            network=network,
+            processing_image=sklearn_processing_image(config.region),
+        )
         self.execution.finalize()
         if config.multi_account:  # issue 17: production forwards retrain requests here
             from aws_cdk import aws_events as events
@@ -59,4 +71,5 @@ class TrainingStack(cdk.Stack):
                 statement=statement,
             )
         cdk.CfnOutput(self, "ExecutionRoleArn", value=self.execution.role.role_arn)
+        cdk.CfnOutput(self, "ScoringPipelineName", value=self.scoring.pipeline_name)
         cdk.CfnOutput(self, "PipelineName", value=self.training.pipeline_name)

@@ -377,6 +377,10 @@ class _Builder:
             self.link(node.id, target, "starts")
         elif t == "AWS::SageMaker::Pipeline" and other.type == "AWS::SageMaker::ModelPackageGroup":
             self.link(node.id, target, "registers")
+        elif t == "AWS::SageMaker::Pipeline" and other.type == "AWS::SageMaker::Endpoint":
+            # The scoring pipeline names the endpoint's capture folder (infra/serving/batch.py):
+            # it writes to the artifacts bucket (its bucket edge), nothing flows to the endpoint.
+            return
         elif t == "AWS::SageMaker::Pipeline" and other.type == "AWS::S3::Bucket":
             if target in self.firehose_destinations:
                 self.link(target, node.id, "reads events")

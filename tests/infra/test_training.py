@@ -18,7 +18,9 @@ def training(request: pytest.FixtureRequest, synth) -> tuple[object, dict]:  # t
 
 
 def _pipeline(template: dict) -> dict:
-    (pipeline,) = Template.from_json(template).find_resources("AWS::SageMaker::Pipeline").values()
+    pipelines = Template.from_json(template).find_resources("AWS::SageMaker::Pipeline").values()
+    # The Training stack also holds the scoring pipeline (tests/infra/test_batch_scoring.py).
+    (pipeline,) = [p for p in pipelines if "-digits-training" in str(p["Properties"])]
     return pipeline["Properties"]
 
 

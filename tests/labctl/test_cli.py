@@ -25,6 +25,8 @@ COMMANDS = {
     "teardown",
     "cost",
     "review",
+    "batch",
+    "shadow",
 }
 
 

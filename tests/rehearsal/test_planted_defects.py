@@ -186,6 +186,27 @@ def test_a_deploy_action_that_cannot_pass_the_deployment_role_is_named(rehearsal
             "lab/real_time",
             "Training",
             "ExecutionRole",
+            "sagemaker:CreateTransformJob",
+            "pipeline-transform-step",
+        ),
+        (
+            "lab/real_time",
+            "Training",
+            "ExecutionRole",
+            "sagemaker:CreateModel",
+            "pipeline-model-step",
+        ),
+        (
+            "lab/real_time",
+            "Training",
+            "ExecutionRole",
+            "iam:PassRole",
+            "pipeline-passes-model-role",
+        ),
+        (
+            "lab/real_time",
+            "Training",
+            "ExecutionRole",
             "sagemaker:CreateHyperParameterTuningJob",
             "pipeline-tuning-step",
         ),
@@ -335,8 +356,14 @@ def _rule(a: Assembly, rule_id: str) -> list[Finding]:
     return check_rules(a, (rule,))
 
 
-def _resource(a: Assembly, stack_suffix: str, type_: str) -> dict[str, Any]:
-    (res,) = [r for r in a.resources(type_=type_) if r.stack.endswith(f"-{stack_suffix}")]
+def _resource(
+    a: Assembly, stack_suffix: str, type_: str, logical_prefix: str = ""
+) -> dict[str, Any]:
+    (res,) = [
+        r
+        for r in a.resources(type_=type_)
+        if r.stack.endswith(f"-{stack_suffix}") and r.logical_id.startswith(logical_prefix)
+    ]
     props: dict[str, Any] = a.templates[res.stack]["Resources"][res.logical_id]["Properties"]
     return props
 
@@ -425,7 +452,7 @@ def test_kms_on_an_nvme_instance_type_is_named(rehearsals) -> None:  # type: ign
 
 def test_an_account_scoped_name_without_the_environment_is_named(rehearsals) -> None:  # type: ignore[no-untyped-def]
     a = _copy(rehearsals, "lab/real_time")
-    pipeline = _resource(a, "Training", "AWS::SageMaker::Pipeline")
+    pipeline = _resource(a, "Training", "AWS::SageMaker::Pipeline", "Training")
     pipeline["PipelineName"] = "lab-digits-training"
     before = [f for f in _rule(a, "env-prefixed-names") if "PipelineName" in f.detail]
     assert before == []
@@ -481,7 +508,7 @@ def test_cfn_lint_names_a_region_in_an_iam_arn() -> None:
 def test_an_event_target_naming_no_pipeline_of_the_copy_is_named(rehearsals) -> None:  # type: ignore[no-untyped-def]
     a = _copy(rehearsals, "lab/real_time")
     assert _rule(a, "event-targets-exist") == []
-    pipeline = _resource(a, "Training", "AWS::SageMaker::Pipeline")
+    pipeline = _resource(a, "Training", "AWS::SageMaker::Pipeline", "Training")
     pipeline["PipelineName"] = f"{pipeline['PipelineName']}-renamed"
     found = _rule(a, "event-targets-exist")
     assert found and all(f.subject.startswith("lab-Training/") for f in found)
