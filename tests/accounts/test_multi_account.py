@@ -33,6 +33,7 @@ def _statement(statements: list[dict[str, Any]], sid: str) -> dict[str, Any]:
 
 def test_each_stack_lands_in_its_account(multi) -> None:  # type: ignore[no-untyped-def]
     assert multi.stack_accounts == {
+        "multi-Operations": TOOLING,
         "multi-DataLake": TOOLING,
         "multi-Network": TOOLING,
         "multi-Ingestion": TOOLING,
