@@ -17,7 +17,7 @@ from pathlib import Path
 from typing import Any
 
 from labctl.errors import OperationFailed, UsageError
-from labctl.paths import default_workdir, workdir_help
+from labctl.options import add_profile, add_region, add_workdir
 
 SCORING_PREFIX = "scoring"
 PREDICTIONS_PREFIX = "predictions"
@@ -173,12 +173,12 @@ def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
         "transform", help="a batch transform job over a curated prefix (--local: this machine)"
     )
     transform.add_argument("--local", action="store_true", help="run on this machine")
-    transform.add_argument("--region", help="start the deployed scoring pipeline in this region")
-    transform.add_argument("--profile", default="lab", help="profile (--region: pipeline name)")
+    add_region(transform, "start the deployed scoring pipeline there")
+    add_profile(transform, "with --region: names the scoring pipeline")
     transform.add_argument(
         "--package-arn", help="--region: the model package (default: what production serves)"
     )
-    transform.add_argument("--workdir", default=default_workdir(), help=workdir_help())
+    add_workdir(transform)
     transform.add_argument(
         "--input-prefix",
         default=SCORING_PREFIX,

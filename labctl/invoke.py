@@ -22,7 +22,7 @@ from labctl.local_endpoint.payload import (
     parse_csv,
     parse_predictions,
 )
-from labctl.options import BOTO3_REGION, add_region
+from labctl.options import BOTO3_REGION, add_region, add_workdir
 
 N_TEST_SAMPLES = 360  # Digits 80/20 split: 1,797 rows -> 360 test rows
 
@@ -301,5 +301,5 @@ def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
     asynchronous.add_argument(
         "--poll-seconds", type=float, default=2.0, help="seconds between polls (default 2)"
     )
-    asynchronous.add_argument("--workdir", help="with --local-url: the lab work folder")
+    add_workdir(asynchronous)  # with --local-url: the lab's local bucket
     parser.set_defaults(handler=run)

@@ -23,7 +23,7 @@ from typing import Any
 
 from infra.serving.shadow_rules import SHADOW_VARIANT
 from labctl.errors import OperationFailed, UsageError
-from labctl.paths import default_workdir, workdir_help
+from labctl.options import add_region, add_workdir
 
 PRODUCTION_VARIANT = "AllTraffic"
 
@@ -308,8 +308,8 @@ def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
     actions = parser.add_subparsers(dest="action", required=True)
     report = actions.add_parser("report", help="agreement, confusion and latency of the variants")
     report.add_argument("--local", action="store_true", help="the lab's capture and latency log")
-    report.add_argument("--workdir", default=default_workdir(), help=workdir_help())
-    report.add_argument("--region", help="a deployed endpoint: S3 capture + CloudWatch")
+    add_workdir(report)
+    add_region(report, "a deployed endpoint: S3 capture + CloudWatch")
     report.add_argument("--capture-uri", help="s3://<artifacts bucket>/capture (with --region)")
     report.add_argument("--hours", type=int, default=24, help="cloud window (default 24)")
     report.add_argument("--endpoint", default="lab-digits", help="endpoint name")
