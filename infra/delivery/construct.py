@@ -143,14 +143,20 @@ class ModelDelivery(Construct):
         # Each kind is invoked the way its clients will: multi_model names the TargetModel
         # the build published (read from the release file in the build's output artifact),
         # multi_container names the XGBoost container (direct invocation needs a hostname).
+        release_file = (
+            f"$CODEBUILD_SRC_DIR_{build_out.artifact_name}/release/{config.env_name}.json"
+        )
         target = {
-            "multi_model": " --target-model-from "
-            f"$CODEBUILD_SRC_DIR_{build_out.artifact_name}/release/{config.env_name}.json",
+            "multi_model": f" --target-model-from {release_file}",
             "multi_container": " --target-container xgboost",
         }.get(kind, "")
-        # Held-out rows the Evaluate step published (never rows the model trained on); the
-        # pipeline writes its outputs under pipelines/<name>/ (PipelineSettings.output).
-        samples_key = f"pipelines/{config.pipeline_name}/Evaluate/evaluation/smoke_samples.json"
+        # Held-out rows the released version's own Evaluate step published (never rows the
+        # model trained on): each pipeline execution writes them under pipelines/<name>/
+        # Evaluate/<execution id>/evaluation/, beside the metrics the version names, and the
+        # release file carries that metrics URI (labctl release resolve).
+        self.samples_key = samples_key = (
+            f"pipelines/{config.pipeline_name}/Evaluate/*/evaluation/smoke_samples.json"
+        )
         self.smoke = smoke = self._project(
             "SmokeTest",
             "Invoke the staging endpoint with held-out Digits samples and check the answers",
@@ -158,7 +164,7 @@ class ModelDelivery(Construct):
             commands=[
                 f".venv/bin/python -m labctl invoke --endpoint {config.staging_endpoint_name} "
                 f"--region {stack.region} "
-                f"--samples s3://{lake.artifacts_bucket.bucket_name}/{samples_key}{target}"
+                f"--samples-from-release {release_file}{target}"
             ],
         )
         smoke.add_to_role_policy(
@@ -214,8 +220,9 @@ class ModelDelivery(Construct):
                             action_name="InvokeStaging",
                             project=smoke,
                             input=source_out,
-                            # The release file (TargetModel names) is in the build's output.
-                            extra_inputs=[build_out] if kind == "multi_model" else None,
+                            # The release file (smoke samples, TargetModel names) is in the
+                            # build's output.
+                            extra_inputs=[build_out],
                         )
                     ],
                 ),
@@ -466,7 +473,13 @@ class ModelDelivery(Construct):
         acknowledge_wildcards(
             self.smoke.role,  # type: ignore[arg-type]
             actions={**read, **kms},
-            resources={**artifacts, **project_grants(self.smoke)},
+            resources={
+                **artifacts,
+                **project_grants(self.smoke),
+                lake.artifacts_bucket.arn_for_objects(self.samples_key): "one file name in "
+                "this pipeline's Evaluate folders; the folder is the pipeline execution id, "
+                "unknown until the released version's run",
+            },
         )
         pipeline = self.pipeline.role
         acknowledge_wildcards(pipeline, actions={**read, **delete, **kms}, resources=artifacts)

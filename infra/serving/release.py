@@ -7,7 +7,9 @@ Values known only at release time come from a file, never from a boto3 call duri
       "xgboost":  {"package_arn": "arn:aws:sagemaker:<region>:<account>:model-package/<group>/<n>",
                    "image": "<ECR image URI>", "model_data_url": "s3://.../model.tar.gz",
                    "version": <n, int >= 1, equal to the ARN's last segment>,
-                   "target_model": "xgboost-v<n>.tar.gz"   (multi_model only, optional)},
+                   "target_model": "xgboost-v<n>.tar.gz"   (multi_model only, optional),
+                   "metrics_uri": "s3://.../Evaluate/<execution>/evaluation/xgboost_metrics.json"
+                                  (optional: the version's ModelQuality statistics)},
       "baseline": {...same keys...}   (required only by kinds that serve it: multi_container),
       "resolved_at": "<ISO-8601 UTC time, e.g. 2026-11-29T02:10:47+00:00>"
     }
@@ -15,7 +17,10 @@ Values known only at release time come from a file, never from a boto3 call duri
 Extra keys are rejected so a typo cannot silently fall back to a default. ``target_model`` is
 the key, relative to the multi-model prefix ``mme/`` of the artifacts bucket, under which
 ``labctl release publish`` copies the package's artifact: what a client passes as
-``TargetModel``. Standard library only: labctl and the CDK app share this one schema.
+``TargetModel``. ``metrics_uri`` is the version's registered model metrics, in the folder
+of the pipeline execution that trained it, where its held-out smoke samples lie too (the
+delivery smoke test reads them from there). Standard library only: labctl and the CDK app
+share this one schema.
 """
 
 from __future__ import annotations
@@ -32,7 +37,7 @@ RELEASE_DIR = "release"
 REPO_ROOT = Path(__file__).resolve().parents[2]
 MODEL_KEYS = ("xgboost", "baseline")
 ENTRY_KEYS = ("package_arn", "image", "model_data_url", "version")
-OPTIONAL_ENTRY_KEYS = ("target_model",)
+OPTIONAL_ENTRY_KEYS = ("target_model", "metrics_uri")
 TOP_KEYS = (*MODEL_KEYS, "resolved_at")
 MME_PREFIX = "mme/"  # in the artifacts bucket: the multi-model endpoint's ModelDataUrl
 # Which release models each serving kind hosts. The multi-model endpoint runs the XGBoost
@@ -136,6 +141,11 @@ def validate_release(
         url = entry["model_data_url"]
         if not isinstance(url, str) or not re.match(r"^s3://[^/]+/.+", url):
             raise ValueError(f"{where}.model_data_url must be an s3://bucket/key URI, got {url!r}")
+        metrics = entry.get("metrics_uri")
+        if "metrics_uri" in entry and not (
+            isinstance(metrics, str) and re.match(r"^s3://[^/]+/.+", metrics)
+        ):
+            raise ValueError(f"{where}.metrics_uri must be an s3://bucket/key URI, got {metrics!r}")
         if "target_model" in entry and entry["target_model"] != mme_target_model(model, version):
             raise ValueError(
                 f"{where}.target_model {entry['target_model']!r} must be "
