@@ -55,15 +55,40 @@ MODULES: dict[str, tuple[tuple[str, ...], tuple[str, ...]]] = {
         ),
         ("tests/labctl/test_serve_endpoint.py", "tests/labctl/test_serve_cli.py"),
     ),
+    # The endpoint against its socket-free unit tests (LocalEndpoint.invoke and its parts):
+    # seconds per mutant instead of an HTTP server and boto3 per mutant.
+    "endpoint-unit": (
+        (
+            "labctl/local_endpoint/models.py",
+            "labctl/local_endpoint/payload.py",
+            "labctl/local_endpoint/registry.py",
+            "labctl/local_endpoint/server.py",
+            "labctl/local_endpoint/capture.py",
+        ),
+        ("tests/labctl/test_endpoint_unit.py",),
+    ),
     "release": (
         ("labctl/release.py", "infra/serving/release.py"),
         ("tests/labctl/test_release.py",),
     ),
+    # The helpers against small bare stacks only: test_gate.py's checks synthesize the whole
+    # app (a minute per mutant), so they stay out of the mutation run.
     "compliance": (
         ("infra/compliance/packs.py",),
-        ("tests/compliance/test_gate.py",),
+        ("tests/compliance/test_packs_unit.py",),
     ),
 }
+
+# Extra mutmut settings per module. The compliance helpers' tests synthesize small CDK stacks
+# through jsii, whose node process (started on import) cannot be shared by forked workers:
+# a fork server that imports nothing keeps every worker's jsii kernel its own.
+EXTRA_CONFIG: dict[str, str] = {
+    "compliance": "process_isolation = forkserver\nforkserver_warmup = none\n",
+}
+# Seconds added to each mutant's expected test time before its time limit (mutmut's
+# timeout_constant): module-scoped fixtures (an HTTP server, one pipeline run) are timed
+# against the first test only; a mutant running a later test alone pays for them too.
+TIMEOUT_CONSTANT = {"endpoint": 60, "executor": 60, "compliance": 30}
 
 # mutmut's exit-code meaning (mutmut.stats.status_by_exit_code)
 STATUS = {1: "killed", 3: "killed", 0: "survived", 5: "no tests", 33: "no tests", 34: "skipped"}
@@ -99,7 +124,7 @@ def _copy_tree(target: Path) -> None:
     (target / ".venv").symlink_to(REPO / ".venv")
 
 
-def _config(sources: tuple[str, ...], tests: tuple[str, ...]) -> str:
+def _config(name: str, sources: tuple[str, ...], tests: tuple[str, ...]) -> str:
     def listing(values: tuple[str, ...]) -> str:
         return "".join(f"\n    {v}" for v in values)
 
@@ -109,9 +134,10 @@ def _config(sources: tuple[str, ...], tests: tuple[str, ...]) -> str:
         f"pytest_add_cli_args_test_selection ={listing(tests)}\n"
         f"also_copy ={listing(ALSO_COPY)}\n"
         "pytest_add_cli_args =\n    -p no:cacheprovider\n    -q\n"
-        # Module-scoped fixtures (an HTTP server, one pipeline run) are timed against the
-        # first test only; a mutant running a later test alone pays for them too.
-        "timeout_constant = 60\n"
+        f"timeout_constant = {TIMEOUT_CONSTANT.get(name, 20)}\n"
+        # A mutant that hangs (a loop that never ends, a wait that never returns) is a
+        # timeout after 3x its tests' time plus the constant (wall clock), not mutmut's 15x.
+        "timeout_multiplier = 3\n" + EXTRA_CONFIG.get(name, "")
     )
 
 
@@ -128,12 +154,18 @@ def run_module(name: str, root: Path, limit: int) -> dict[str, object]:
     tests = tuple(t for t in wanted if (REPO / t).is_file())  # older trees lack newer files
     workdir = root / name
     _copy_tree(workdir)
-    (workdir / "setup.cfg").write_text(_config(sources, tests))
+    (workdir / "setup.cfg").write_text(_config(name, sources, tests))
     started = time.monotonic()
+    # mutmut forks one worker per mutant from a process that has run the tests. XGBoost's
+    # OpenMP (libgomp) thread pool does not survive fork: a forked child that predicts waits
+    # forever on a futex its parent's pool threads held (the endpoint's "hang": 0 CPU
+    # seconds, one thread, futex_do_wait). One OpenMP thread means no pool, so no deadlock.
+    env = {**os.environ, "OMP_NUM_THREADS": "1"}
     with (workdir / "mutmut.log").open("w") as log:
         done = subprocess.run(
             ["nice", "-n", "10", "timeout", str(limit), ".venv/bin/mutmut", "run"],
             cwd=workdir,
+            env=env,
             stdout=log,
             stderr=subprocess.STDOUT,
             check=False,
