@@ -64,8 +64,9 @@ MODULES: dict[str, tuple[tuple[str, ...], tuple[str, ...]]] = {
             "labctl/local_endpoint/registry.py",
             "labctl/local_endpoint/server.py",
             "labctl/local_endpoint/capture.py",
+            "labctl/local_endpoint/entry_point.py",
         ),
-        ("tests/labctl/test_endpoint_unit.py",),
+        ("tests/labctl/test_endpoint_unit.py", "tests/labctl/test_serve_entry_point.py"),
     ),
     "release": (
         ("labctl/release.py", "infra/serving/release.py"),
@@ -79,12 +80,12 @@ MODULES: dict[str, tuple[tuple[str, ...], tuple[str, ...]]] = {
     ),
 }
 
-# Extra mutmut settings per module. The compliance helpers' tests synthesize small CDK stacks
-# through jsii, whose node process (started on import) cannot be shared by forked workers:
-# a fork server that imports nothing keeps every worker's jsii kernel its own.
-EXTRA_CONFIG: dict[str, str] = {
-    "compliance": "process_isolation = forkserver\nforkserver_warmup = none\n",
-}
+# Workers at once per module (mutmut's --max-children; default: one per core). The compliance
+# helpers' tests synthesize small CDK stacks through jsii, whose node process (started on
+# import) forked workers share: one at a time works, two at once garble its pipe. (A fork
+# server that imports nothing gives each worker its own, but then every mutant pays the
+# aws_cdk import: about 15 s on the shared machine instead of about 2.)
+MAX_CHILDREN: dict[str, int] = {"compliance": 1}
 # Seconds added to each mutant's expected test time before its time limit (mutmut's
 # timeout_constant): module-scoped fixtures (an HTTP server, one pipeline run) are timed
 # against the first test only; a mutant running a later test alone pays for them too.
@@ -137,7 +138,7 @@ def _config(name: str, sources: tuple[str, ...], tests: tuple[str, ...]) -> str:
         f"timeout_constant = {TIMEOUT_CONSTANT.get(name, 20)}\n"
         # A mutant that hangs (a loop that never ends, a wait that never returns) is a
         # timeout after 3x its tests' time plus the constant (wall clock), not mutmut's 15x.
-        "timeout_multiplier = 3\n" + EXTRA_CONFIG.get(name, "")
+        "timeout_multiplier = 3\n"
     )
 
 
@@ -163,7 +164,8 @@ def run_module(name: str, root: Path, limit: int) -> dict[str, object]:
     env = {**os.environ, "OMP_NUM_THREADS": "1"}
     with (workdir / "mutmut.log").open("w") as log:
         done = subprocess.run(
-            ["nice", "-n", "10", "timeout", str(limit), ".venv/bin/mutmut", "run"],
+            ["nice", "-n", "10", "timeout", str(limit), ".venv/bin/mutmut", "run"]
+            + (["--max-children", str(MAX_CHILDREN[name])] if name in MAX_CHILDREN else []),
             cwd=workdir,
             env=env,
             stdout=log,
