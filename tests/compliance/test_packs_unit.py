@@ -88,7 +88,8 @@ def test_acknowledgements_read_only_pack_entries_from_the_metadata(tmp_path: Pat
     (tmp_path / "A.metadata.json").write_text(
         json.dumps(
             {
-                "/A/Thing": [
+                "/XStack/Thing": [
+                    {"type": "aws:cdk:logicalId", "data": "Thing"},  # other metadata first
                     {
                         "type": cdk.Validations.ACKNOWLEDGED_RULES_METADATA_KEY,
                         "data": {
@@ -96,7 +97,6 @@ def test_acknowledgements_read_only_pack_entries_from_the_metadata(tmp_path: Pat
                             "CloudFormation-Validate::W3010": "CDK's own",
                         },
                     },
-                    {"type": "aws:cdk:logicalId", "data": "Thing"},
                 ],
                 "/A": [{"type": cdk.Validations.ACKNOWLEDGED_RULES_METADATA_KEY, "data": None}],
             }
@@ -116,7 +116,7 @@ def test_acknowledgements_read_only_pack_entries_from_the_metadata(tmp_path: Pat
     )
     (tmp_path / "A.template.json").write_text("{}")
     assert acknowledgements(tmp_path) == [
-        Acknowledgement("A/Thing", "AwsSolutions::AwsSolutions-S1", "reason one"),
+        Acknowledgement("XStack/Thing", "AwsSolutions::AwsSolutions-S1", "reason one"),
         Acknowledgement("B/Other", "PCI.DSS.321::PCI.DSS.321-X", "reason two"),
     ]
 
@@ -167,6 +167,16 @@ def test_report_refuses_a_missing_file_and_missing_packs(tmp_path: Path) -> None
     with pytest.raises(ValueError, match=r"lacks packs \['PCI.DSS.321'\]"):
         ComplianceReport.read(tmp_path)
     assert ComplianceReport.read(_report(tmp_path, [_plugin(n) for n in ALL])).violations == []
+    (tmp_path / "validation-report.json").write_text("{}")  # no plugin ran at all
+    with pytest.raises(ValueError, match="lacks packs"):
+        ComplianceReport.read(tmp_path)
+
+
+def test_a_violation_without_constructs_describes_nothing(tmp_path: Path) -> None:
+    bare = {"ruleName": "AwsSolutions-IAM4", "description": "managed policy"}
+    plugins = [_plugin(n) for n in ALL]
+    plugins[0]["violations"] = [bare]
+    assert ComplianceReport.read(_report(tmp_path, plugins)).describe_violations() == ""
 
 
 # --- wildcard rendering and discovery -----------------------------------------------------------
@@ -181,7 +191,7 @@ def test_render_flattens_references_as_cdk_nag_names_them() -> None:
     joined = {"Fn::Join": ["", [{"Fn::GetAtt": ["B", "Arn"]}, "/pipelines/*"]]}
     assert _render(joined) == "<B.Arn>/pipelines/*"
     assert _render({"Fn::Join": ["/", ["a", "b"]]}) == "a/b"
-    assert _render({"Other": 1}) == '{"Other":1}'
+    assert _render({"Other": [1, 2]}) == '{"Other":[1,2]}'  # compact, as cdk-nag prints it
     assert _render(7) == "7"
 
 
@@ -207,6 +217,10 @@ def test_policy_wildcards_lists_each_once_in_order(tmp_path: Path) -> None:
         )
     )
     role.add_to_principal_policy(iam.PolicyStatement(actions=["logs:*"], resources=["*"]))
+    # NotAction / NotResource statements carry no Action / Resource key
+    role.add_to_principal_policy(
+        iam.PolicyStatement(not_actions=["iam:*"], resources=["arn:aws:s3:::d"])
+    )
     policy = role.node.find_child("DefaultPolicy")
     actions, resources = policy_wildcards(policy)
     assert actions == ["s3:List*", "logs:*"]
@@ -298,6 +312,13 @@ def test_a_planted_wildcard_fails_the_synth_and_short_reasons_fail_at_once(
         acknowledge_wildcards(role, actions=declare(S3_READ, "short"))
     with pytest.raises(ValueError, match="needs a reason of at least 40"):
         acknowledge_wildcards(role, resources={objects: " " * 50})
+    with pytest.raises(ValueError, match="needs a reason of at least 40"):
+        acknowledge_wildcards(role, resources={objects: " " + "y" * 39 + " "})
+    exact = _role(stack, "Exact")
+    exact.add_to_principal_policy(
+        iam.PolicyStatement(actions=["s3:Get*"], resources=["arn:aws:s3:::e/k"])
+    )
+    acknowledge_wildcards(exact, actions={"s3:Get*": "z" * 40})  # exactly 40: enough
     acknowledge_wildcards(role, actions=declare(S3_READ, WHY), resources={objects: WHY})
     role.add_to_principal_policy(
         iam.PolicyStatement(actions=["s3:GetObject"], resources=["arn:aws:s3:::*/*"])
