@@ -11,6 +11,7 @@ is covered by test_serve_endpoint.py.
 from __future__ import annotations
 
 import json
+import os
 import random
 import tarfile
 from datetime import UTC, datetime
@@ -29,7 +30,7 @@ from labctl.local_endpoint import (
     ModelCache,
     load_archive,
 )
-from labctl.local_endpoint.fixtures import build_registry
+from labctl.local_endpoint.fixtures import build_registry, copy_of_shared_registry
 from labctl.local_endpoint.models import ArchiveError
 from labctl.local_endpoint.payload import (
     format_predictions,
@@ -58,8 +59,17 @@ CSV = {"Content-Type": "text/csv"}
 
 @pytest.fixture(scope="module")
 def workdir(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A lab registry of freshly trained models; its own copy for every test session.
+
+    A mutation run (``ENDPOINT_FIXTURE_DIR``, set by tests/mutation/run.py inside its
+    throwaway tree) trains once and copies, so no mutant pays ~10 s of training; the code
+    that trains (fixtures.py, model_code) is never mutated there."""
     path = tmp_path_factory.mktemp("lab")
-    build_registry(path)
+    shared = os.environ.get("ENDPOINT_FIXTURE_DIR")
+    if shared:
+        copy_of_shared_registry(path, Path(shared))
+    else:
+        build_registry(path)
     return path
 
 
@@ -316,6 +326,15 @@ def test_media_type_and_response_type() -> None:
     assert response_type("image/png, application/json", "text/csv") == "application/json"
 
 
+def test_json_refusals_name_the_row_and_column() -> None:
+    from labctl.local_endpoint.payload import InvocationError
+
+    rows = [[1] * 64, [1] * 63 + [True]]
+    with pytest.raises(InvocationError) as err:
+        parse("application/json", json.dumps({"instances": rows}).encode())
+    assert err.value.detail == "row 2, column 64: true is not a number"
+
+
 def test_parse_accepts_the_documented_shapes_and_nan() -> None:
     row = [float(i) for i in range(64)]
     for body in (
@@ -367,6 +386,7 @@ def test_predictions_round_trip_through_both_formats() -> None:
     assert format_predictions(values, "application/json") == b'{"predictions": [6, 9, 0.25]}'
     # and the SageMaker XGBoost container's own shapes
     assert parse_predictions(b"6.0,9.0\n", "text/csv") == [6, 9]
+    assert parse_predictions(b"6\n9\n0.25\n", "text/csv") == [6, 9, 0.25]  # one per line
     assert parse_predictions(b'{"predictions": [{"score": 6.0}]}', None) == [6]
     assert parse_predictions(b'{"predictions": [{"predicted_label": 3}]}', None) == [3]
     assert parse_predictions(b"[1.5]", "application/json") == [1.5]
@@ -503,6 +523,38 @@ def test_served_versions_by_kind(workdir: Path) -> None:
         served_versions(registry, "batch")
     with pytest.raises(EndpointSetupError, match="unknown serving kind 'batch'"):
         settings_from_registry(workdir, "batch")
+
+
+def test_pending_versions_are_served_only_when_asked() -> None:
+    def version(n: int, status: str) -> dict[str, Any]:
+        return {"version": n, "approval_status": status}
+
+    registry = {
+        "groups": {
+            "digits-xgboost": {
+                "versions": [version(1, "Approved"), version(2, "PendingManualApproval")]
+            },
+            "digits-baseline": {"versions": [version(1, "PendingManualApproval")]},
+        }
+    }
+
+    def served(kind: str, **pending: bool) -> list[tuple[str, int]]:
+        return [(g, v["version"]) for g, v in served_versions(registry, kind, **pending)]
+
+    for kind in ("real_time", "serverless"):
+        assert served(kind) == served(kind, allow_pending=True) == [("digits-xgboost", 1)]
+    assert served("multi_model") == [("digits-xgboost", 1)]
+    assert served("multi_model", allow_pending=True) == [
+        ("digits-baseline", 1),
+        ("digits-xgboost", 1),
+        ("digits-xgboost", 2),
+    ]
+    with pytest.raises(EndpointSetupError, match="no Approved version of digits-baseline"):
+        served("multi_container")
+    assert served("multi_container", allow_pending=True) == [
+        ("digits-xgboost", 1),
+        ("digits-baseline", 1),
+    ]
 
 
 def test_model_folder_follows_approvals(workdir: Path, tmp_path: Path) -> None:

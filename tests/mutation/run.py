@@ -162,6 +162,8 @@ def run_module(name: str, root: Path, limit: int) -> dict[str, object]:
     # forever on a futex its parent's pool threads held (the endpoint's "hang": 0 CPU
     # seconds, one thread, futex_do_wait). One OpenMP thread means no pool, so no deadlock.
     env = {**os.environ, "OMP_NUM_THREADS": "1"}
+    # test_endpoint_unit.py trains its fixture models once per run here, not once per mutant.
+    env["ENDPOINT_FIXTURE_DIR"] = str(workdir / ".endpoint-fixture")
     with (workdir / "mutmut.log").open("w") as log:
         done = subprocess.run(
             ["nice", "-n", "10", "timeout", str(limit), ".venv/bin/mutmut", "run"]
