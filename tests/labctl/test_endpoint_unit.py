@@ -646,3 +646,43 @@ def test_describe_names_what_is_served(workdir: Path) -> None:
         mce.stop()
     with pytest.raises(RuntimeError, match="not started"):
         _ = mce.url
+
+
+def test_capture_record_fields_as_sagemaker_writes_them() -> None:
+    """The record of SageMaker's data capture documentation: CSV and JSON as text, anything
+    else base64 (even when it is valid UTF-8); eventId, inferenceId, inferenceTime."""
+    from labctl.local_endpoint import capture_record
+
+    when = datetime(2026, 1, 2, 3, 4, 5, tzinfo=UTC)
+    record = capture_record(
+        "application/json", b'{"features": [1]}', "application/x-npy", b"abc", when, "i-1", "e-1"
+    )
+    assert record == {
+        "captureData": {
+            "endpointInput": {
+                "observedContentType": "application/json",
+                "mode": "INPUT",
+                "data": '{"features": [1]}',
+                "encoding": "JSON",
+            },
+            "endpointOutput": {
+                "observedContentType": "application/x-npy",
+                "mode": "OUTPUT",
+                "data": "YWJj",
+                "encoding": "BASE64",
+            },
+        },
+        "eventMetadata": {
+            "eventId": "e-1",
+            "inferenceId": "i-1",
+            "inferenceTime": "2026-01-02T03:04:05Z",
+        },
+        "eventVersion": "0",
+    }
+    untyped = capture_record(None, b"1", "text/csv", b"6\n", when)["captureData"]["endpointInput"]
+    assert untyped == {
+        "observedContentType": "",
+        "mode": "INPUT",
+        "data": "MQ==",
+        "encoding": "BASE64",
+    }
