@@ -268,6 +268,20 @@ def test_a_model_that_raises_is_a_424_model_error(workdir: Path) -> None:
     assert refused["OriginalStatusCode"] == 500
     assert refused["ErrorCode"] == "SERVER_ERROR_FROM_MODEL"
     assert refused["OriginalMessage"] == "RuntimeError: boom"
+    assert refused["Message"] == (
+        'Received server error (500) from primary with message "RuntimeError: boom"'
+    )
+
+
+def test_a_container_5xx_is_a_server_error_from_model() -> None:
+    """InvokeEndpoint's ModelError names the container's status class in its ErrorCode."""
+    from labctl.local_endpoint.payload import payload_error
+
+    for status, kind in ((499, "client"), (500, "server"), (503, "server")):
+        err = payload_error("busy", status)
+        assert err.status == err.body()["OriginalStatusCode"] == status
+        assert err.error_code == f"{kind.upper()}_ERROR_FROM_MODEL"
+        assert err.message == f'Received {kind} error ({status}) from model with message "busy"'
 
 
 # --- capture through invoke -------------------------------------------------------------------
@@ -470,7 +484,12 @@ def test_cache_refuses_a_corrupt_archive_as_a_validation_error(tmp_path: Path) -
     assert (err.value.status, err.value.error_code) == (400, "INVALID_MODEL_ARCHIVE")
     with pytest.raises(InvocationError) as err:
         ModelCache(tmp_path).get(" ")
-    assert err.value.error_code == "INVALID_TARGET_MODEL"
+    assert (err.value.status, err.value.code, err.value.error_code) == (
+        400,
+        "ValidationError",
+        "INVALID_TARGET_MODEL",
+    )
+    assert "must be a path inside the model folder" in err.value.message
     with pytest.raises(InvocationError) as err:
         ModelCache(tmp_path).get("/etc/passwd")
     assert err.value.error_code == "INVALID_TARGET_MODEL"
@@ -637,6 +656,8 @@ def test_describe_names_what_is_served(workdir: Path) -> None:
         .describe()
         .startswith("target models (no cache limit): ")
     )
+    bytes_only = endpoint_of(workdir, "multi_model", max_models=None, max_bytes=9)
+    assert bytes_only.describe().startswith("target models (max 9 bytes): ")
     mce = endpoint_of(workdir, "multi_container")
     try:
         assert mce.describe() == (
