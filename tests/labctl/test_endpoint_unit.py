@@ -707,3 +707,85 @@ def test_capture_record_fields_as_sagemaker_writes_them() -> None:
         "data": "MQ==",
         "encoding": "BASE64",
     }
+
+
+def test_routing_refusals_are_validation_errors(workdir: Path) -> None:
+    """The front door's refusals are ValidationError (botocore's error type), never ModelError."""
+    body = csv_of(digits_test_rows(1)[0])
+    real_time, mme = endpoint_of(workdir, "real_time"), endpoint_of(workdir, "multi_model")
+    refusals = [
+        real_time.invoke({**CSV, TARGET_MODEL: "xgboost-v1.tar.gz"}, body),
+        real_time.invoke({**CSV, TARGET_CONTAINER: "xgboost"}, body),
+        real_time.invoke(CSV, body, "other"),
+        real_time.invoke({**CSV, INFERENCE_ID: "i" * 65}, body),
+        real_time.invoke(CSV, b" " * (6 * 1024 * 1024 + 1)),
+        mme.invoke(CSV, body),
+    ]
+    for reply in refusals:
+        assert reply.headers == {"x-amzn-ErrorType": "ValidationError"}, reply.body
+    assert [r.status for r in refusals] == [400, 400, 404, 400, 413, 400]
+    # an endpoint name of exactly 63 characters is valid
+    named = LocalEndpoint(settings_from_registry(workdir, "real_time", endpoint_name="e" * 63))
+    assert named.invoke(CSV, body, "e" * 63).status == 200
+
+
+def test_an_entry_point_with_model_fn_only_gets_the_containers_defaults(
+    workdir: Path, tmp_path: Path
+) -> None:
+    """Without input_fn/predict_fn/output_fn the container parses the payload, calls
+    model.predict and answers in the Accept type (sagemaker-scikit-learn-container)."""
+    import io
+
+    import joblib
+    from sklearn.naive_bayes import GaussianNB
+
+    from labctl.local_endpoint.entry_point import EntryPointModel, load_container
+
+    x, y = digits_test_rows(360)
+    model = GaussianNB().fit(x, y)
+    buffer = io.BytesIO()
+    joblib.dump(model, buffer)
+    script = (
+        b"import joblib, os\n"
+        b"def model_fn(d):\n"
+        b"    return joblib.load(os.path.join(d, 'm.joblib'))\n"
+    )
+    archive = tmp_path / "model.tar.gz"
+    with tarfile.open(archive, "w:gz") as tar:
+        for name, data in (("m.joblib", buffer.getvalue()), ("code/serve.py", script)):
+            info = tarfile.TarInfo(name)
+            info.size = len(data)
+            tar.addfile(info, io.BytesIO(data))
+    env = {"SAGEMAKER_PROGRAM": "serve.py", "SAGEMAKER_SUBMIT_DIRECTORY": "/opt/ml/model/code"}
+    loaded = load_container(archive, env, "plain")
+    assert isinstance(loaded, EntryPointModel)
+    try:
+        expected = model.predict(x[:3]).astype(int).tolist()  # scikit-learn's own answer
+        body, kind = loaded.handle(csv_of(x[:3]), "text/csv", "application/json")
+        assert kind == "application/json"
+        assert json.loads(body) == {"predictions": expected}
+        body, kind = loaded.handle(csv_of(x[:3]), "text/csv", None)
+        assert (body, kind) == ("".join(f"{v}\n" for v in expected).encode(), "text/csv")
+    finally:
+        loaded.close()
+
+
+def test_concurrent_first_requests_load_a_model_once(workdir: Path, tmp_path: Path) -> None:
+    import threading
+
+    folder = _folder(workdir, tmp_path)
+    cache = ModelCache(folder)
+    start = threading.Barrier(6)
+    results: list[bool] = []
+
+    def first_request() -> None:
+        start.wait()
+        results.append(cache.get("xgboost-v1.tar.gz")[1])
+
+    threads = [threading.Thread(target=first_request) for _ in range(6)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=60)
+    assert sorted(results) == [False] * 5 + [True]  # one cold start, five served from cache
+    assert (cache.stats.loads, cache.stats.hits) == (1, 5)
