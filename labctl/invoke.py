@@ -148,6 +148,30 @@ def release_target_model(path: str) -> str:
     return name
 
 
+SMOKE_SAMPLES = "smoke_samples.json"  # model_code/evaluate.py writes it beside the metrics
+
+
+def release_samples(path: str) -> str:
+    """The smoke_samples.json of the released XGBoost version: beside its registered model
+    metrics, in the evaluation folder of the pipeline execution that trained it (each
+    execution has its own, so a newer run's samples are never taken for this model's)."""
+    try:
+        release = json.loads(Path(path).read_text())
+    except (OSError, ValueError) as err:
+        raise UsageError(
+            f"--samples-from-release {path}: cannot read a release file ({err})"
+        ) from err
+    entry = release.get("xgboost") if isinstance(release, dict) else None
+    metrics = entry.get("metrics_uri") if isinstance(entry, dict) else None
+    folder, slash, _ = metrics.rpartition("/") if isinstance(metrics, str) else ("", "", "")
+    if not slash or not folder.startswith("s3://"):
+        raise UsageError(
+            f"--samples-from-release {path}: xgboost has no metrics_uri (a version registered "
+            "without model metrics has no smoke samples): pass --samples"
+        )
+    return f"{folder}/{SMOKE_SAMPLES}"
+
+
 def parse_expect(value: str) -> list[float]:
     try:
         return [float(v) for v in value.split(",") if v.strip()]
@@ -156,6 +180,8 @@ def parse_expect(value: str) -> list[float]:
 
 
 def run(args: argparse.Namespace, client: Any = None, s3: Any = None) -> int:
+    if getattr(args, "samples_from_release", None) is not None:
+        args.samples = release_samples(args.samples_from_release)
     expected = parse_expect(args.expect) if args.expect is not None else None
     if args.samples is not None and expected is not None:
         raise UsageError("--samples carries its own labels: drop --expect")
@@ -256,11 +282,16 @@ def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
         metavar="PATH|S3URI",
         help="smoke_samples.json from the pipeline's Evaluate step (held-out rows + labels)",
     )
+    source.add_argument(
+        "--samples-from-release",
+        metavar="RELEASE",
+        help="the smoke samples of this release file's XGBoost version (beside its metrics)",
+    )
     parser.add_argument(
         "--min-accuracy",
         type=float,
         default=0.85,
-        help="with --samples: exit 1 below this share of right answers (default 0.85)",
+        help="with samples: exit 1 below this share of right answers (default 0.85)",
     )
     target = parser.add_mutually_exclusive_group()
     target.add_argument(

@@ -95,12 +95,16 @@ def newest_approved(client: Any, group: str, why: str = "") -> dict[str, Any]:
             f"{arn}: its InferenceSpecification has no container with Image and ModelDataUrl"
         )
     version = desc.get("ModelPackageVersion") or int(arn.rsplit("/", 1)[1])
-    entry = {
+    entry: dict[str, Any] = {
         "package_arn": arn,
         "image": containers[0]["Image"],
         "model_data_url": containers[0]["ModelDataUrl"],
         "version": int(version),
     }
+    # The training execution's own evaluation folder (its smoke samples lie beside it).
+    metrics = desc.get("ModelMetrics", {}).get("ModelQuality", {}).get("Statistics", {})
+    if metrics.get("S3Uri"):
+        entry["metrics_uri"] = metrics["S3Uri"]
     baseline = monitor_baseline_prefix(desc)
     if baseline:
         entry["monitor_baseline"] = baseline

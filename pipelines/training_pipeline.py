@@ -198,6 +198,7 @@ def build_pipeline(settings: PipelineSettings) -> Any:
     from sagemaker.tuner import ContinuousParameter, HyperparameterTuner, IntegerParameter
     from sagemaker.workflow.condition_step import ConditionStep
     from sagemaker.workflow.conditions import ConditionGreaterThanOrEqualTo
+    from sagemaker.workflow.execution_variables import ExecutionVariables
     from sagemaker.workflow.fail_step import FailStep
     from sagemaker.workflow.functions import Join, JsonGet
     from sagemaker.workflow.model_step import ModelStep
@@ -375,6 +376,7 @@ def build_pipeline(settings: PipelineSettings) -> Any:
     report = PropertyFile(name="EvaluationReport", output_name="evaluation", path="evaluation.json")
     bucket, _, key = s.output("Tune").removeprefix("s3://").partition("/")
     best_model = tune.get_top_model_s3_uri(top_k=0, s3_bucket=bucket, prefix=key)
+    execution_id = ExecutionVariables.PIPELINE_EXECUTION_ID
     evaluate = ProcessingStep(
         "Evaluate",
         property_files=[report],
@@ -409,7 +411,13 @@ def build_pipeline(settings: PipelineSettings) -> Any:
                 ProcessingOutput(
                     output_name="evaluation",
                     source="/opt/ml/processing/output/evaluation",
-                    destination=s.output("Evaluate", "evaluation"),
+                    # <pipeline>/Evaluate/<execution id>/evaluation: a later run never
+                    # overwrites the metrics a registered version names (its ModelMetrics
+                    # is this output's S3Uri) nor the smoke samples beside them.
+                    destination=Join(
+                        on="/",
+                        values=[s.output("Evaluate"), execution_id, "evaluation"],
+                    ),
                 )
             ],
             arguments=[

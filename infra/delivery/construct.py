@@ -159,24 +159,30 @@ class ModelDelivery(Construct):
         # Each kind is invoked the way its clients will: multi_model names the TargetModel
         # the build published (read from the release file in the build's output artifact),
         # multi_container names the XGBoost container (direct invocation needs a hostname).
+        release_file = (
+            f"$CODEBUILD_SRC_DIR_{build_out.artifact_name}/release/{config.env_name}.json"
+        )
         target = {
-            "multi_model": " --target-model-from "
-            f"$CODEBUILD_SRC_DIR_{build_out.artifact_name}/release/{config.env_name}.json",
+            "multi_model": f" --target-model-from {release_file}",
             "multi_container": " --target-container xgboost",
             # async: upload, InvokeEndpointAsync, poll (labctl invoke --async, async_contract)
             "async": f" --async --input-location s3://{lake.artifacts_bucket.bucket_name}/"
             f"{INPUT_PREFIX}/{config.staging_endpoint_name}/",
         }.get(kind, "")
-        # Held-out rows the Evaluate step published (never rows the model trained on); the
-        # pipeline writes its outputs under pipelines/<name>/ (PipelineSettings.output).
-        samples_key = f"pipelines/{config.pipeline_name}/Evaluate/evaluation/smoke_samples.json"
+        # Held-out rows the released version's own Evaluate step published (never rows the
+        # model trained on): each pipeline execution writes them under pipelines/<name>/
+        # Evaluate/<execution id>/evaluation/, beside the metrics the version names, and the
+        # release file carries that metrics URI (labctl release resolve).
+        self.samples_key = samples_key = (
+            f"pipelines/{config.pipeline_name}/Evaluate/*/evaluation/smoke_samples.json"
+        )
         smoke_commands = [
             f".venv/bin/python -m labctl invoke --endpoint {config.staging_endpoint_name} "
             f"--region {stack.region} "
-            f"--samples s3://{lake.artifacts_bucket.bucket_name}/{samples_key}{target}"
+            f"--samples-from-release {release_file}{target}"
         ]
         if cross:  # read the samples here, invoke as the staging account's smoke-test role
-            smoke_commands = smoke_in_staging(config, lake, samples_key, target)
+            smoke_commands = smoke_in_staging(config, release_file, target)
         self.smoke = smoke = self._project(
             "SmokeTest",
             "Invoke the staging endpoint with held-out Digits samples and check the answers",
@@ -246,8 +252,9 @@ class ModelDelivery(Construct):
                             action_name="InvokeStaging",
                             project=smoke,
                             input=source_out,
-                            # The release file (TargetModel names) is in the build's output.
-                            extra_inputs=[build_out] if kind == "multi_model" else None,
+                            # The release file (smoke samples, TargetModel names) is in the
+                            # build's output.
+                            extra_inputs=[build_out],
                         )
                     ],
                 ),
@@ -520,7 +527,14 @@ class ModelDelivery(Construct):
         acknowledge_wildcards(
             self.smoke.role,  # type: ignore[arg-type]
             actions={**read, **kms},
-            resources={**artifacts, **project_grants(self.smoke), **self.smoke_async_wildcards},
+            resources={
+                **artifacts,
+                **project_grants(self.smoke),
+                **self.smoke_async_wildcards,
+                lake.artifacts_bucket.arn_for_objects(self.samples_key): "one file name in "
+                "this pipeline's Evaluate folders; the folder is the pipeline execution id, "
+                "unknown until the released version's run",
+            },
         )
         pipeline = self.pipeline.role
         acknowledge_wildcards(pipeline, actions={**read, **delete, **kms}, resources=artifacts)

@@ -23,7 +23,6 @@ from infra.accounts import (
     target_role_arn,
 )
 from infra.config import PlatformConfig
-from infra.data_lake.refs import LakeRefs
 
 
 def cross_account_artifacts(
@@ -56,17 +55,17 @@ def pipeline_role(scope: Construct, config: PlatformConfig) -> iam.Role:
     )
 
 
-def smoke_in_staging(
-    config: PlatformConfig, lake: LakeRefs, samples_key: str, target: str
-) -> list[str]:
-    """Copy the held-out samples with the build's role, then invoke as the staging smoke role
-    (an AWS CLI profile with ``credential_source = EcsContainer``, the CodeBuild container's
-    credentials: AWS CLI "Using an IAM role", credential_source)."""
+def smoke_in_staging(config: PlatformConfig, release_file: str, target: str) -> list[str]:
+    """Copy the released version's held-out samples (beside its metrics, named by the release
+    file: ``labctl.invoke.release_samples``) with the build's role, then invoke as the staging
+    smoke role (an AWS CLI profile with ``credential_source = EcsContainer``, the CodeBuild
+    container's credentials: AWS CLI "Using an IAM role", credential_source)."""
     role = target_role_arn(config, config.staging_account, "smoke")
     return [
         f"aws configure set profile.staging.role_arn {role}",
         "aws configure set profile.staging.credential_source EcsContainer",
-        f"aws s3 cp s3://{lake.artifacts_bucket.bucket_name}/{samples_key} smoke_samples.json",
+        "aws s3 cp \"$(.venv/bin/python -c 'from labctl.invoke import release_samples; "
+        f'print(release_samples("{release_file}"))\')" smoke_samples.json',
         f"AWS_PROFILE=staging .venv/bin/python -m labctl invoke --endpoint "
         f"{config.staging_endpoint_name} --region {config.region} "
         f"--samples smoke_samples.json{target}",

@@ -8,7 +8,9 @@ Values known only at release time come from a file, never from a boto3 call duri
                    "image": "<ECR image URI>", "model_data_url": "s3://.../model.tar.gz",
                    "version": <n, int >= 1, equal to the ARN's last segment>,
                    "target_model": "xgboost-v<n>.tar.gz"   (multi_model only, optional),
-                   "monitor_baseline": "s3://.../<execution>/MonitorBaseline"   (optional)},
+                   "monitor_baseline": "s3://.../<execution>/MonitorBaseline"   (optional),
+                   "metrics_uri": "s3://.../Evaluate/<execution>/evaluation/xgboost_metrics.json"
+                                  (optional: the version's ModelQuality statistics)},
       "baseline": {...same keys...}   (required only by kinds that serve it: multi_container),
       "challenger": {...same keys...} (serving.shadow only: the shadow variant's model, a newer
                     version of the XGBoost group than "xgboost", which stays in production),
@@ -20,8 +22,10 @@ the key, relative to the multi-model prefix ``mme/`` of the artifacts bucket, un
 ``labctl release publish`` copies the package's artifact: what a client passes as
 ``TargetModel``. ``monitor_baseline`` is the prefix of the Model Monitor baseline files
 the training pipeline registered with that version (pipelines/monitor_baseline_step.py): the
-serving stack's Model Monitor schedules read the *deployed* version's. Standard library
-only: labctl and the CDK app share this one schema.
+serving stack's Model Monitor schedules read the *deployed* version's. ``metrics_uri`` is
+the version's registered model metrics, in the folder of the pipeline execution that trained
+it, where its held-out smoke samples lie too (the delivery smoke test reads them from there).
+Standard library only: labctl and the CDK app share this one schema.
 """
 
 from __future__ import annotations
@@ -40,7 +44,7 @@ REPO_ROOT = Path(__file__).resolve().parents[2]
 EXAMPLE_RELEASE = REPO_ROOT / "config" / "examples" / "release.json"
 MODEL_KEYS = ("xgboost", "baseline", "challenger")
 ENTRY_KEYS = ("package_arn", "image", "model_data_url", "version")
-OPTIONAL_ENTRY_KEYS = ("target_model", "monitor_baseline")
+OPTIONAL_ENTRY_KEYS = ("target_model", "monitor_baseline", "metrics_uri")
 TOP_KEYS = (*MODEL_KEYS, "resolved_at", "artifacts")
 # "artifacts": {"bucket_arn": "arn:aws:s3:::<lake artifacts bucket>", "key_arn": "<lake key ARN>"}
 # is what a serving stack outside the tooling account reads from tooling (infra/accounts.py).
@@ -162,6 +166,11 @@ def validate_release(
                 f"{where}.monitor_baseline must be an s3://bucket/prefix URI without a "
                 f"trailing slash, got {baseline!r}"
             )
+        metrics = entry.get("metrics_uri")
+        if "metrics_uri" in entry and not (
+            isinstance(metrics, str) and re.match(r"^s3://[^/]+/.+", metrics)
+        ):
+            raise ValueError(f"{where}.metrics_uri must be an s3://bucket/key URI, got {metrics!r}")
         if "target_model" in entry and entry["target_model"] != mme_target_model(model, version):
             raise ValueError(
                 f"{where}.target_model {entry['target_model']!r} must be "

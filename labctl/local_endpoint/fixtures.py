@@ -103,3 +103,22 @@ def build_registry(
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_text(json.dumps(registry, indent=2))
     return path
+
+
+def copy_of_shared_registry(workdir: Path, shared: Path) -> Path:
+    """``build_registry`` once in ``shared`` (under a lock: parallel test processes wait for
+    the first), then a private copy in ``workdir`` with its artifact paths; returns the
+    copy's registry path. For many short test sessions of the same code (mutation runs)."""
+    import fcntl
+    import shutil
+
+    shared.mkdir(parents=True, exist_ok=True)
+    with open(shared / ".lock", "a") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        if not (shared / "registry" / "registry.json").is_file():
+            build_registry(shared)
+    for name in ("models", "registry"):
+        shutil.copytree(shared / name, workdir / name)
+    registry = workdir / "registry" / "registry.json"
+    registry.write_text(registry.read_text().replace(str(shared), str(workdir)))
+    return registry

@@ -218,9 +218,11 @@ def _unit(path: str) -> str:
 
 def test_acknowledgements_do_not_grow(synth) -> None:  # type: ignore[no-untyped-def]
     """A ratchet: 230 acknowledgements in lab before wildcards had to be declared (issue 11),
-    228 after; new findings are fixed or declared, not piled up. Units that came later
+    228 after, 229 since the smoke test reads the released version's own smoke samples (one
+    declared wildcard: the pipeline execution id in the Evaluate output path); new findings
+    are fixed or declared, not piled up. Units that came later
     (drift monitoring, the expiry reaper) are held to their own counts."""
     counts = Counter(_unit(a.path) for a in acknowledgements(synth("lab").outdir))
-    assert counts["platform"] <= 228, counts
+    assert counts["platform"] <= 229, counts
     for unit, cap in LATER_UNITS.items():
         assert counts[unit] <= cap, (unit, counts[unit])

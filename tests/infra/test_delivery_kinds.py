@@ -130,8 +130,10 @@ def test_smoke_test_invokes_the_way_the_kind_is_addressed(
     )
     (stage,) = [s for s in pipeline["Properties"]["Stages"] if s["Name"] == "SmokeTest"]
     inputs = [a["Name"] for a in stage["Actions"][0]["InputArtifacts"]]
-    # CodeBuild exposes a secondary input artifact as CODEBUILD_SRC_DIR_<artifact name>.
-    assert inputs == (["Source", "Assembly"] if kind == "multi_model" else ["Source"])
+    # CodeBuild exposes a secondary input artifact as CODEBUILD_SRC_DIR_<artifact name>;
+    # every kind reads the release file there (the released version's smoke samples).
+    assert inputs == ["Source", "Assembly"]
+    assert "--samples-from-release $CODEBUILD_SRC_DIR_Assembly/release/lab.json" in smoke
 
 
 def test_async_smoke_test_may_upload_invoke_async_and_read_answers_only(delivery) -> None:  # type: ignore[no-untyped-def]

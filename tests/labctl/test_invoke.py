@@ -232,3 +232,35 @@ def test_samples_from_s3_and_bad_samples(labctl, endpoint, tmp_path, capsys) -> 
     (tmp_path / "bad.json").write_text('{"rows": [[1, 2]]}')
     assert labctl([*argv, str(tmp_path / "bad.json")]) == 2
     assert labctl([*argv, str(_samples(tmp_path, 3)), "--expect", "6"]) == 2
+
+
+def test_samples_from_release_are_the_released_versions_own(
+    labctl, endpoint, tmp_path, capsys
+) -> None:
+    """The delivery smoke test: the release file names the version's metrics, in the
+    evaluation folder of the execution that trained it; its samples lie beside them. A newer
+    execution's folder (here: labels the endpoint gets wrong) must not be read instead."""
+    from moto import mock_aws
+
+    folder = "pipelines/lab-digits-training/Evaluate/{}/evaluation"
+    release = tmp_path / "lab.json"
+    argv = ["invoke", "--endpoint", NAME, "--local-url", endpoint.url]
+    with mock_aws():
+        s3 = boto3.client("s3", region_name="us-east-1")
+        s3.create_bucket(Bucket="artifacts")
+        for execution, wrong in (("old-run", 0), ("new-run", 5)):
+            s3.put_object(
+                Bucket="artifacts",
+                Key=f"{folder.format(execution)}/smoke_samples.json",
+                Body=_samples(tmp_path, 5, wrong=wrong).read_bytes(),
+            )
+        metrics = f"s3://artifacts/{folder.format('old-run')}/xgboost_metrics.json"
+        release.write_text(json.dumps({"xgboost": {"metrics_uri": metrics}}))
+        assert labctl([*argv, "--samples-from-release", str(release)]) == 0
+        assert "5 of 5 held-out samples right" in capsys.readouterr().out
+        metrics = metrics.replace("old-run", "new-run")
+        release.write_text(json.dumps({"xgboost": {"metrics_uri": metrics}}))
+        assert labctl([*argv, "--samples-from-release", str(release)]) == 1
+    release.write_text(json.dumps({"xgboost": {"version": 1}}))
+    assert labctl([*argv, "--samples-from-release", str(release)]) == 2
+    assert "xgboost has no metrics_uri" in capsys.readouterr().err

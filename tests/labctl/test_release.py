@@ -438,3 +438,45 @@ def test_resolve_skips_newer_pending_versions_between_approved_ones() -> None:
     assert release["xgboost"]["version"] == 3
     assert release["xgboost"]["model_data_url"] == f"s3://models/{XGB}/3/model.tar.gz"
     assert release["baseline"]["version"] == 1
+
+
+@mock_aws
+def test_resolve_names_the_released_versions_own_metrics() -> None:
+    """Each pipeline execution evaluates into its own folder; the release carries the
+    approved version's metrics URI (its smoke samples lie beside it), not a newer run's."""
+    sm = boto3.client("sagemaker", region_name=REGION)
+    sm.create_model_package_group(ModelPackageGroupName=XGB)
+    folder = "s3://art/pipelines/lab-digits-training/Evaluate/{}/evaluation/xgboost_metrics.json"
+    for execution, status in (("run1", "Approved"), ("run2", "PendingManualApproval")):
+        sm.create_model_package(
+            ModelPackageGroupName=XGB,
+            ModelApprovalStatus=status,
+            InferenceSpecification={
+                "Containers": [{"Image": "img:1", "ModelDataUrl": f"s3://m/{execution}.tar.gz"}],
+                "SupportedContentTypes": ["text/csv"],
+                "SupportedResponseMIMETypes": ["text/csv"],
+            },
+            ModelMetrics={
+                "ModelQuality": {
+                    "Statistics": {
+                        "ContentType": "application/json",
+                        "S3Uri": folder.format(execution),
+                    }
+                }
+            },
+        )
+    release = resolve_release(sm, load_profile("lab"))
+    assert release["xgboost"]["metrics_uri"] == folder.format("run1")
+    assert release["xgboost"]["model_data_url"] == "s3://m/run1.tar.gz"
+
+
+def test_load_rejects_a_metrics_uri_that_is_not_s3(tmp_path: Path) -> None:
+    release = _release()
+    release["xgboost"]["metrics_uri"] = "/tmp/xgboost_metrics.json"
+    path = tmp_path / "r.json"
+    path.write_text(json.dumps(release))
+    with pytest.raises(ValueError, match=r"xgboost.metrics_uri must be an s3://bucket/key URI"):
+        load_release(path)
+    release["xgboost"]["metrics_uri"] = "s3://art/e/evaluation/xgboost_metrics.json"
+    path.write_text(json.dumps(release))
+    assert load_release(path) is not None

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import io
 import json
+import os
 import tarfile
 from pathlib import Path
 from typing import Any
@@ -18,7 +19,7 @@ from botocore.exceptions import ClientError
 from labctl.invoke import digits_test_rows
 from labctl.local_endpoint import EndpointSetupError, LocalEndpoint
 from labctl.local_endpoint.entry_point import EntryPointModel
-from labctl.local_endpoint.fixtures import build_registry
+from labctl.local_endpoint.fixtures import build_registry, copy_of_shared_registry
 from labctl.local_endpoint.registry import settings_from_registry
 
 NAME = "test-digits"
@@ -28,7 +29,11 @@ HOST = "X-Amzn-SageMaker-Target-Container-Hostname"
 @pytest.fixture(scope="module")
 def workdir(tmp_path_factory: pytest.TempPathFactory) -> Path:
     path = tmp_path_factory.mktemp("lab")
-    build_registry(path)
+    shared = os.environ.get("ENDPOINT_FIXTURE_DIR")  # mutation runs: train once per run
+    if shared:
+        copy_of_shared_registry(path, Path(shared))
+    else:
+        build_registry(path)
     return path
 
 

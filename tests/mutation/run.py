@@ -55,15 +55,41 @@ MODULES: dict[str, tuple[tuple[str, ...], tuple[str, ...]]] = {
         ),
         ("tests/labctl/test_serve_endpoint.py", "tests/labctl/test_serve_cli.py"),
     ),
+    # The endpoint against its socket-free unit tests (LocalEndpoint.invoke and its parts):
+    # seconds per mutant instead of an HTTP server and boto3 per mutant.
+    "endpoint-unit": (
+        (
+            "labctl/local_endpoint/models.py",
+            "labctl/local_endpoint/payload.py",
+            "labctl/local_endpoint/registry.py",
+            "labctl/local_endpoint/server.py",
+            "labctl/local_endpoint/capture.py",
+            "labctl/local_endpoint/entry_point.py",
+        ),
+        ("tests/labctl/test_endpoint_unit.py", "tests/labctl/test_serve_entry_point.py"),
+    ),
     "release": (
         ("labctl/release.py", "infra/serving/release.py"),
         ("tests/labctl/test_release.py",),
     ),
+    # The helpers against small bare stacks only: test_gate.py's checks synthesize the whole
+    # app (a minute per mutant), so they stay out of the mutation run.
     "compliance": (
         ("infra/compliance/packs.py",),
-        ("tests/compliance/test_gate.py",),
+        ("tests/compliance/test_packs_unit.py",),
     ),
 }
+
+# Workers at once per module (mutmut's --max-children; default: one per core). The compliance
+# helpers' tests synthesize small CDK stacks through jsii, whose node process (started on
+# import) forked workers share: one at a time works, two at once garble its pipe. (A fork
+# server that imports nothing gives each worker its own, but then every mutant pays the
+# aws_cdk import: about 15 s on the shared machine instead of about 2.)
+MAX_CHILDREN: dict[str, int] = {"compliance": 1}
+# Seconds added to each mutant's expected test time before its time limit (mutmut's
+# timeout_constant): module-scoped fixtures (an HTTP server, one pipeline run) are timed
+# against the first test only; a mutant running a later test alone pays for them too.
+TIMEOUT_CONSTANT = {"endpoint": 60, "executor": 60, "compliance": 30}
 
 # mutmut's exit-code meaning (mutmut.stats.status_by_exit_code)
 STATUS = {1: "killed", 3: "killed", 0: "survived", 5: "no tests", 33: "no tests", 34: "skipped"}
@@ -99,7 +125,7 @@ def _copy_tree(target: Path) -> None:
     (target / ".venv").symlink_to(REPO / ".venv")
 
 
-def _config(sources: tuple[str, ...], tests: tuple[str, ...]) -> str:
+def _config(name: str, sources: tuple[str, ...], tests: tuple[str, ...]) -> str:
     def listing(values: tuple[str, ...]) -> str:
         return "".join(f"\n    {v}" for v in values)
 
@@ -109,9 +135,10 @@ def _config(sources: tuple[str, ...], tests: tuple[str, ...]) -> str:
         f"pytest_add_cli_args_test_selection ={listing(tests)}\n"
         f"also_copy ={listing(ALSO_COPY)}\n"
         "pytest_add_cli_args =\n    -p no:cacheprovider\n    -q\n"
-        # Module-scoped fixtures (an HTTP server, one pipeline run) are timed against the
-        # first test only; a mutant running a later test alone pays for them too.
-        "timeout_constant = 60\n"
+        f"timeout_constant = {TIMEOUT_CONSTANT.get(name, 20)}\n"
+        # A mutant that hangs (a loop that never ends, a wait that never returns) is a
+        # timeout after 3x its tests' time plus the constant (wall clock), not mutmut's 15x.
+        "timeout_multiplier = 3\n"
     )
 
 
@@ -128,12 +155,21 @@ def run_module(name: str, root: Path, limit: int) -> dict[str, object]:
     tests = tuple(t for t in wanted if (REPO / t).is_file())  # older trees lack newer files
     workdir = root / name
     _copy_tree(workdir)
-    (workdir / "setup.cfg").write_text(_config(sources, tests))
+    (workdir / "setup.cfg").write_text(_config(name, sources, tests))
     started = time.monotonic()
+    # mutmut forks one worker per mutant from a process that has run the tests. XGBoost's
+    # OpenMP (libgomp) thread pool does not survive fork: a forked child that predicts waits
+    # forever on a futex its parent's pool threads held (the endpoint's "hang": 0 CPU
+    # seconds, one thread, futex_do_wait). One OpenMP thread means no pool, so no deadlock.
+    env = {**os.environ, "OMP_NUM_THREADS": "1"}
+    # test_endpoint_unit.py trains its fixture models once per run here, not once per mutant.
+    env["ENDPOINT_FIXTURE_DIR"] = str(workdir / ".endpoint-fixture")
     with (workdir / "mutmut.log").open("w") as log:
         done = subprocess.run(
-            ["nice", "-n", "10", "timeout", str(limit), ".venv/bin/mutmut", "run"],
+            ["nice", "-n", "10", "timeout", str(limit), ".venv/bin/mutmut", "run"]
+            + (["--max-children", str(MAX_CHILDREN[name])] if name in MAX_CHILDREN else []),
             cwd=workdir,
+            env=env,
             stdout=log,
             stderr=subprocess.STDOUT,
             check=False,

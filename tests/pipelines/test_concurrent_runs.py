@@ -81,6 +81,25 @@ def test_two_runs_at_once_keep_their_own_outputs_and_versions(tmp_path: Path) ->
         assert run["execution_id"] == version["pipeline_execution"]
         assert run["status"] == "Succeeded"
 
+    # Each execution evaluates into its own folder (Evaluate/<execution id>/evaluation), so
+    # in one shared bucket a later run never overwrites the metrics an earlier version names.
+    settings = PipelineSettings()
+    for group, metrics in (("digits-xgboost", "xgboost"), ("digits-baseline", "baseline")):
+        uris = set()
+        for version in registry[group]["versions"]:
+            execution = version["pipeline_execution"]
+            expected = (
+                f"{settings.artifacts_prefix}/{settings.pipeline_name}/Evaluate/{execution}/"
+                f"evaluation/{metrics}_metrics.json"
+            )
+            assert version["metrics_uri"] == expected
+            uris.add(version["metrics_uri"])
+            run_dir = workdir / "pipeline" / "executions" / execution
+            written = run_dir / "Evaluate" / execution / "evaluation" / f"{metrics}_metrics.json"
+            assert json.loads(written.read_text()) == version["metrics"]
+            assert (written.parent / "smoke_samples.json").is_file()
+        assert len(uris) == 2, group
+
     # The newest-report link points at one of the two runs' reports.
     newest = (workdir / "pipeline" / "report").resolve()
     assert newest.parent.name in {

@@ -163,7 +163,8 @@ def test_passing_gate_registers_both_models(tmp_path: Path, lake: Path, definiti
     # The smoke samples are held-out test rows, with their labels.
     run_dir = result.execution_dir
     assert run_dir is not None
-    samples = json.loads((run_dir / "Evaluate/evaluation/smoke_samples.json").read_text())
+    evaluation = run_dir / "Evaluate" / result.execution_id / "evaluation"
+    samples = json.loads((evaluation / "smoke_samples.json").read_text())
     test = pd.read_csv(run_dir / "Preprocess/test/test.csv", header=None).to_numpy()
     assert samples["rows"] == test[: len(samples["rows"]), 1:].tolist()
     assert samples["labels"] == test[: len(samples["rows"]), 0].astype(int).tolist()

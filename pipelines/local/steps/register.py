@@ -49,6 +49,9 @@ class RegisterModelStep(StepExecutor):
             # the local endpoint loads the model through it, as SageMaker would.
             "environment": dict(container.get("Environment") or {}),
             "metrics": metrics,
+            # where the metrics came from (ModelMetrics.ModelQuality.Statistics.S3Uri, as a
+            # package's DescribeModelPackage reports it): this execution's evaluation folder
+            "metrics_uri": metrics_uri,
             # the version's own training statistics (drift monitoring compares with them),
             # relative to the work folder like the artifact
             "drift_baseline": (
