@@ -449,6 +449,47 @@ class DeliveryConfig:
         )
 
 
+# EventBridge Scheduler, "Schedule types" (User Guide): rate(value unit), a positive integer and
+# minute|minutes|hour|hours|day|days; cron(fields), six fields separated by white space, with
+# "?" in day-of-month or day-of-week. at(...) is one-time: not a rhythm for scoring.
+_RATE_RE = re.compile(r"^rate\(([1-9]\d*) (minute|minutes|hour|hours|day|days)\)$")
+_CRON_RE = re.compile(r"^cron\((\S+( \S+){5})\)$")
+
+
+def schedule_expression_problem(expression: str) -> str | None:
+    """Why ``expression`` is not a recurring EventBridge Scheduler expression, or None."""
+    if _RATE_RE.match(expression):
+        return None
+    cron = _CRON_RE.match(expression)
+    if cron:
+        fields_ = cron.group(1).split(" ")
+        if "?" in (fields_[2], fields_[4]):
+            return None
+        return "a cron expression needs '?' in day-of-month or day-of-week"
+    return "expected rate(<n> minute(s)|hour(s)|day(s)) or cron(<six fields>)"
+
+
+@dataclass(frozen=True)
+class BatchConfig:
+    """The scoring pipeline (batch transform, ``infra/serving/batch.py``) on a schedule.
+
+    ``schedule``: an EventBridge Scheduler expression that starts the scoring pipeline with the
+    released XGBoost package over the curated ``scoring/`` prefix; empty: no schedule (started
+    by hand with ``labctl batch transform``). Needs a release: none, no schedule."""
+
+    schedule: str = ""
+
+    def __post_init__(self) -> None:
+        if self.schedule:
+            problem = schedule_expression_problem(self.schedule)
+            _require(
+                problem is None,
+                f"batch.schedule {self.schedule!r} is not a recurring EventBridge Scheduler "
+                f"expression: {problem} (e.g. 'cron(0 2 * * ? *)' daily at 02:00 UTC, "
+                "'rate(1 day)'), or '' for no schedule",
+            )
+
+
 @dataclass(frozen=True)
 class BudgetConfig:
     monthly_limit_usd: int = 50
@@ -532,6 +573,7 @@ class PlatformConfig:
     cdk_qualifier: str = "hnb659fds"
     profile: str = ""  # the config/<profile>.json it was loaded from (set by load_profile)
     accounts: AccountsConfig = field(default_factory=AccountsConfig)
+    batch: BatchConfig = field(default_factory=BatchConfig)
 
     def __post_init__(self) -> None:
         _require(

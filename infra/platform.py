@@ -58,6 +58,7 @@ def add_platform(app: cdk.App, config: PlatformConfig, release: Release | None =
         config.stack_name("Training"),
         config=config,
         network=network.network if network else None,
+        release=release,  # batch.schedule scores with the released model
         env=env,
     )
     # Consumers import the lake's named exports, so the order is declared, not inferred.

@@ -447,6 +447,10 @@ def _codebuild_group(a: Assembly, r: Resource, p: Props) -> str:
 
 DOC_PROCESSING_ROLE = "https://docs.aws.amazon.com/sagemaker/latest/dg/sagemaker-roles.html#sagemaker-roles-createprocessingjob-perms"
 DOC_SCHEDULER_ROLE = "https://docs.aws.amazon.com/scheduler/latest/UserGuide/setting-up.html#setting-up-execution-role"
+# The templated SageMaker target: StartPipelineExecution with SageMakerPipelineParameters.
+DOC_SCHEDULER_SAGEMAKER = (
+    "https://docs.aws.amazon.com/scheduler/latest/APIReference/API_SageMakerPipelineParameters.html"
+)
 
 
 def _drift_env(p: Props) -> dict[str, str]:
@@ -846,6 +850,15 @@ ROWS: tuple[ServiceRequirement, ...] = (
         ("lambda:InvokeFunction",),
         lambda a, r, p: [str(_schedule_target(p)["Arn"])],
         DOC_SCHEDULER_ROLE,
+    ),
+    ServiceRequirement(  # infra/serving/batch_schedule.py: batch.schedule
+        "scheduler-starts-scoring-pipeline",
+        "AWS::Scheduler::Schedule",
+        lambda a, r, p: [str(_schedule_target(p)["RoleArn"])],
+        lambda a, r, p: ":pipeline/" in str(_schedule_target(p).get("Arn", "")),
+        ("sagemaker:StartPipelineExecution",),
+        lambda a, r, p: [str(_schedule_target(p)["Arn"])],
+        DOC_SCHEDULER_SAGEMAKER,
     ),
     ServiceRequirement(
         "lambda-writes-logs",

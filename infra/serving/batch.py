@@ -322,6 +322,21 @@ class ScoringPipeline(Construct):
             ),
         )
 
+    @property
+    def pipeline_arn(self) -> str:
+        from infra.training.construct import pipeline_arn
+
+        return pipeline_arn(self, self.pipeline_name)
+
+    def grant_start_execution(self, grantee: iam.IGrantable) -> iam.Grant:
+        """Let ``grantee`` start runs of this pipeline (StartPipelineExecution), as
+        ``TrainingPipeline.grant_start_execution`` does for training."""
+        return iam.Grant.add_to_principal(
+            grantee=grantee,
+            actions=["sagemaker:StartPipelineExecution"],
+            resource_arns=[self.pipeline_arn],
+        )
+
 
 def definition_json(pipeline: ScoringPipeline) -> str:
     """The definition without tokens, for tests and the README."""

@@ -13,6 +13,7 @@ from infra.data_lake.refs import LakeRefs
 from infra.monitoring.images import sklearn_processing_image
 from infra.network.construct import IsolatedNetwork
 from infra.serving.batch import ScoringPipeline
+from infra.serving.release import Release
 from infra.training.construct import TrainingPipeline
 from infra.training.role import SageMakerExecutionRole
 
@@ -25,6 +26,7 @@ class TrainingStack(cdk.Stack):
         *,
         config: PlatformConfig,
         network: IsolatedNetwork | None,
+        release: Release | None = None,
         **kwargs: Any,
     ) -> None:
         super().__init__(scope, id_, **kwargs)
@@ -56,6 +58,17 @@ class TrainingStack(cdk.Stack):
             network=network,
             processing_image=sklearn_processing_image(config.region),
         )
+        self.scoring_schedule = None
+        if config.batch.schedule and release is not None:  # no release: nothing to score with
+            from infra.serving.batch_schedule import ScoringSchedule
+
+            self.scoring_schedule = ScoringSchedule(
+                self,
+                "ScoringSchedule",
+                pipeline=self.scoring,
+                expression=config.batch.schedule,
+                package_arn=release.xgboost.package_arn,
+            )
         self.execution.finalize()
         if config.multi_account:  # issue 17: production forwards retrain requests here
             from aws_cdk import aws_events as events

@@ -315,6 +315,13 @@ def test_a_deploy_action_that_cannot_pass_the_deployment_role_is_named(rehearsal
             "s3:PutObject",
             "lake-formation-reads-location",
         ),
+        (
+            "prod-like/real_time",
+            "Training",
+            "ScoringScheduleRole",
+            "sagemaker:StartPipelineExecution",
+            "scheduler-starts-scoring-pipeline",
+        ),
         ("lab/async", "Serving", "EndpointRole", "sns:Publish", "async-publishes-notifications"),
         ("lab/async", "Serving", "EndpointRole", "s3:PutObject", "async-writes-results"),
         ("lab/async", "Serving", "EndpointRole", "s3:GetObject", "async-reads-requests"),
