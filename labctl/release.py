@@ -68,25 +68,17 @@ def newest_approved(client: Any, group: str, why: str = "") -> dict[str, Any]:
     """
     from botocore.exceptions import ClientError
 
+    from model_code.registry_contract import newest_approved_summary
+
     try:
-        summaries = client.list_model_packages(
-            ModelPackageGroupName=group,
-            ModelApprovalStatus="Approved",
-            SortBy="CreationTime",
-            SortOrder="Descending",
-            MaxResults=20,
-        )["ModelPackageSummaryList"]
+        newest = newest_approved_summary(client, group)
     except ClientError as err:
         raise OperationFailed(f"cannot list model package group {group!r}: {err}") from err
-    # A package approved before its registration finished has no usable artifact yet.
-    summaries = [s for s in summaries if s.get("ModelPackageStatus", "Completed") == "Completed"]
-    if not summaries:
+    if newest is None:
         raise OperationFailed(
             f"no approved model package in group {group!r}{f' ({why})' if why else ''}: "
             f"approve one with `labctl model approve --group {group}`"
         )
-    # Descending order already puts the newest first; the version breaks creation-time ties.
-    newest = max(summaries, key=lambda s: (s["CreationTime"], s.get("ModelPackageVersion", 0)))
     arn = newest["ModelPackageArn"]
     desc = client.describe_model_package(ModelPackageName=arn)
     containers = desc.get("InferenceSpecification", {}).get("Containers", [])

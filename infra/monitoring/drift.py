@@ -47,7 +47,7 @@ from model_code.layout import CAPTURE_PREFIX, PROCESSING_JOB_LOG_GROUP
 
 RUNTIME = Path(__file__).parent / "runtime"
 MODEL_CODE = Path(contract.__file__).parent
-CONTRACTS = ("monitoring_contract.py", "layout.py")  # standard library only
+CONTRACTS = ("monitoring_contract.py", "layout.py", "registry_contract.py")  # standard library only
 OUTPUT_PREFIX = "monitoring/drift"
 CODE_PREFIX = "code/model_code"  # where the training unit deploys model_code/
 # The bridge holds back a second retrain for this long after a run started.

@@ -138,7 +138,7 @@ def _stub_lookup(stub: Stubber, kind: str = "real_time", package: str = PACKAGE)
                 "ModelApprovalStatus": "Approved",
                 "SortBy": "CreationTime",
                 "SortOrder": "Descending",
-                "MaxResults": 1,
+                "MaxResults": 20,
             },
         )
 

@@ -27,6 +27,7 @@ from botocore.exceptions import ClientError
 # one spelling, shared with the drift job and the CDK code.
 from model_code import monitoring_contract as contract
 from model_code.layout import VARIANT
+from model_code.registry_contract import newest_approved_summary
 
 SUMMARIZE, JUDGE = "summarize", "judge"
 
@@ -92,14 +93,9 @@ def _package_of(sagemaker: Any, model_name: str) -> str | None:
 
 
 def newest_approved(sagemaker: Any, group: str) -> str | None:
-    listing = sagemaker.list_model_packages(
-        ModelPackageGroupName=group,
-        ModelApprovalStatus="Approved",
-        SortBy="CreationTime",
-        SortOrder="Descending",
-        MaxResults=1,
-    )["ModelPackageSummaryList"]
-    return listing[0]["ModelPackageArn"] if listing else None
+    """The ARN of the group's newest Approved version, by the rule labctl's release uses."""
+    summary = newest_approved_summary(sagemaker, group)
+    return summary["ModelPackageArn"] if summary else None
 
 
 def deployed_version(sagemaker: Any, endpoint_name: str) -> tuple[str, datetime] | None:
