@@ -152,17 +152,7 @@ class TargetStack(cdk.Stack):
             "DeployActionRole",
             role_name=accounts.target_role_name(config, "action"),
             path=accounts.target_path(config),
-            assumed_by=iam.ArnPrincipal(
-                accounts.root(config, config.tooling_account)
-            ).with_conditions(
-                {
-                    "ArnLike": {
-                        "aws:PrincipalArn": accounts.tooling_role_pattern(
-                            config, accounts.pipeline_role_path(config)
-                        )
-                    }
-                }
-            ),
+            assumed_by=_tooling_role(config, accounts.pipeline_role_path(config)),
             description="The tooling delivery pipeline deploys this account's serving stacks",
         )
         stacks = [
@@ -256,17 +246,7 @@ class TargetStack(cdk.Stack):
             "SmokeTestRole",
             role_name=accounts.target_role_name(config, "smoke"),
             path=accounts.target_path(config),
-            assumed_by=iam.ArnPrincipal(
-                accounts.root(config, config.tooling_account)
-            ).with_conditions(
-                {
-                    "ArnLike": {
-                        "aws:PrincipalArn": accounts.tooling_role_pattern(
-                            config, accounts.smoke_build_role_path(config)
-                        )
-                    }
-                }
-            ),
+            assumed_by=_tooling_role(config, accounts.smoke_build_role_path(config)),
             description="The tooling smoke test invokes the staging endpoint",
         )
         role.add_to_principal_policy(
@@ -415,3 +395,11 @@ def add_targets(
 
 def stack_accounts(stacks: list[cdk.Stack]) -> dict[str, str]:
     return {s.stack_name: str(s.account) for s in stacks}
+
+
+def _tooling_role(config: PlatformConfig, role_path: str) -> iam.IPrincipal:
+    """Trust for a target role: the tooling account's root, narrowed to the tooling roles under
+    ``role_path`` (``aws:PrincipalArn``), so nothing names a role that may not exist yet."""
+    return iam.ArnPrincipal(accounts.root(config, config.tooling_account)).with_conditions(
+        {"ArnLike": {"aws:PrincipalArn": accounts.tooling_role_pattern(config, role_path)}}
+    )

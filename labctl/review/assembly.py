@@ -174,3 +174,15 @@ class Assembly:
         elif isinstance(value, list):
             for child in value:
                 yield from self.strings(child)
+
+
+def strings_in(value: Any) -> list[str]:
+    """Every string in a template value (a property, a definition), depth first: what the
+    diagram and the lens search for names and ARNs."""
+    if isinstance(value, str):
+        return [value]
+    if isinstance(value, dict):
+        return [s for v in value.values() for s in strings_in(v)]
+    if isinstance(value, list):
+        return [s for v in value for s in strings_in(v)]
+    return []

@@ -22,7 +22,7 @@ from typing import Any
 
 import graphviz
 
-from labctl.review.assembly import Assembly, Resource
+from labctl.review.assembly import Assembly, Resource, strings_in
 
 Key = tuple[str, str]
 
@@ -269,7 +269,7 @@ class _Builder:
 
     @staticmethod
     def _service(value: Any) -> str:
-        text = value if isinstance(value, str) else " ".join(_strings(value))
+        text = value if isinstance(value, str) else " ".join(strings_in(value))
         return (
             text.rsplit(".", 2)[-1]
             if "sagemaker" not in text
@@ -305,7 +305,7 @@ class _Builder:
 
     def targets(self, res: Resource, value: Any) -> list[str]:
         found = [self.owner[k] for k in self.refs(res, value) if k in self.owner]
-        text = " ".join(_strings(value))
+        text = " ".join(strings_in(value))
         for node in self.nodes.values():
             for key in node.members:
                 member = self.a.find(key)
@@ -416,16 +416,6 @@ class _Builder:
                 self.link(node.id, target, "retrain", dashed=True)
         else:
             self.link(node.id, target, re.sub(r"(?<!^)(?=[A-Z])", " ", prop).lower(), dashed=True)
-
-
-def _strings(value: Any) -> list[str]:
-    if isinstance(value, str):
-        return [value]
-    if isinstance(value, dict):
-        return [s for v in value.values() for s in _strings(v)]
-    if isinstance(value, list):
-        return [s for v in value for s in _strings(v)]
-    return []
 
 
 def _list(value: Any) -> list[str]:

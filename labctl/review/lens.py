@@ -23,7 +23,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
-from labctl.review.assembly import Assembly, Resource
+from labctl.review.assembly import Assembly, Resource, strings_in
 
 PASS, FAIL, MANUAL = "PASS", "FAIL", "MANUAL"
 
@@ -88,27 +88,17 @@ def _flatten(value: Any) -> Any:
     return value
 
 
-def _strings(value: Any) -> list[str]:
-    if isinstance(value, str):
-        return [value]
-    if isinstance(value, dict):
-        return [s for v in value.values() for s in _strings(v)]
-    if isinstance(value, list):
-        return [s for v in value for s in _strings(v)]
-    return []
-
-
 def text_of(value: Any) -> str:
     """A property as text: its JSON (keys included) and every string in it, joins resolved."""
     if value is None:
         return ""
     flat = _flatten(value)
-    return json.dumps(flat) + "\n" + "\n".join(_strings(flat))
+    return json.dumps(flat) + "\n" + "\n".join(strings_in(flat))
 
 
 def pipeline_parameters(definition: Any) -> dict[str, str]:
     """Name -> default value of a SageMaker pipeline definition's parameters."""
-    text = _strings(_flatten(definition))
+    text = strings_in(_flatten(definition))
     found: dict[str, str] = {}
     for chunk in text:
         if '"Parameters"' not in chunk:
