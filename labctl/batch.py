@@ -65,7 +65,7 @@ def lab_batch(workdir: Path, endpoint_name: str, capture: bool) -> str:
     every prediction against the same model's in-process prediction of that row."""
     from labctl.local_endpoint.batch import read_output, write_scoring_input
     from labctl.local_endpoint.models import load_archive
-    from labctl.local_endpoint.registry import XGBOOST_GROUP, _artifact, pick_version, read_registry
+    from labctl.local_endpoint.registry import settings_from_registry
 
     day = datetime.now(UTC).strftime("%Y-%m-%d")
     prefix = f"{SCORING_PREFIX}/day={day}"
@@ -82,8 +82,10 @@ def lab_batch(workdir: Path, endpoint_name: str, capture: bool) -> str:
         record_id, _, values = text.partition(",")
         ids.append(record_id)
         features.append([float(v) for v in values.split(",")])
-    registry = read_registry(workdir)
-    model = load_archive(_artifact(pick_version(registry, XGBOOST_GROUP), XGBOOST_GROUP, workdir))
+    # The model the endpoint serves, loaded again on its own (the newest Approved version).
+    served = settings_from_registry(workdir, "real_time").model
+    assert served is not None  # a real_time setting always names its model
+    model = load_archive(served)
     reference = [str(int(p)) for p in model.predict(np.asarray(features))]
     wrong = [i for i, r in zip(ids, reference, strict=True) if predictions.get(i) != r]
     if wrong or len(predictions) != len(ids):

@@ -52,6 +52,7 @@ from labctl.local_endpoint.server import (
     TARGET_CONTAINER,
     TARGET_MODEL,
 )
+from tests.labctl.oracles import booster_predictions
 
 NAME = "unit-digits"
 CSV = {"Content-Type": "text/csv"}
@@ -76,17 +77,6 @@ def workdir(tmp_path_factory: pytest.TempPathFactory) -> Path:
 @pytest.fixture(scope="module")
 def held_out() -> tuple[np.ndarray, np.ndarray]:
     return digits_test_rows(360)
-
-
-def booster_predictions(archive: Path, x: np.ndarray) -> np.ndarray:
-    """xgboost's own loader and predict, no labctl code."""
-    import xgboost as xgb
-
-    with tarfile.open(archive) as tar:
-        member = tar.extractfile("xgboost-model")
-        assert member is not None
-        booster = xgb.Booster(model_file=bytearray(member.read()))
-    return booster.predict(xgb.DMatrix(x)).astype(int)
 
 
 def csv_of(rows: np.ndarray) -> bytes:

@@ -26,6 +26,7 @@ from labctl.local_endpoint import (
 )
 from labctl.local_endpoint.fixtures import build_registry
 from labctl.local_endpoint.registry import settings_from_registry
+from tests.labctl.oracles import booster_predictions
 
 NAME = "test-digits"
 MME_XGB1, MME_XGB2, MME_BASE = (
@@ -51,19 +52,6 @@ def rows() -> np.ndarray:
 def labelled() -> tuple[np.ndarray, np.ndarray]:
     """The 360 held-out Digits rows (the fixtures train on the rest) and their labels."""
     return digits_test_rows(360)
-
-
-def booster_predictions(archive: Path, x: np.ndarray) -> np.ndarray:
-    """Independent of labctl.local_endpoint: tarfile + xgboost's own loader and predict."""
-    import tarfile
-
-    import xgboost as xgb
-
-    with tarfile.open(archive) as tar:
-        member = tar.extractfile("xgboost-model")
-        assert member is not None
-        booster = xgb.Booster(model_file=bytearray(member.read()))
-    return booster.predict(xgb.DMatrix(x)).astype(int)
 
 
 def joblib_predictions(archive: Path, x: np.ndarray) -> np.ndarray:
