@@ -4,6 +4,7 @@ compliance gate and the rehearsal. Expected values are written from the AWS page
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
 from infra.compliance.packs import ComplianceReport, acknowledgements
@@ -255,3 +256,21 @@ def test_the_profile_budget_covers_its_idle_cost(multi) -> None:  # type: ignore
 
     config = multi.config
     check_budget(config.budget.monthly_limit_usd, multi.templates, config.region)
+
+
+def test_the_staging_smoke_test_reads_the_released_versions_samples_then_invokes_as_staging(
+    multi,  # type: ignore[no-untyped-def]
+) -> None:
+    """Across accounts the smoke build copies the samples beside the released version's metrics
+    (the release file in the Assembly artifact names them) with its own role, then invokes as
+    the staging account's smoke role; never a fixed Evaluate folder a newer run overwrites."""
+    projects = _resources(multi.templates["multi-Delivery"], "AWS::CodeBuild::Project")
+    (smoke,) = [
+        json.dumps(p["Properties"]["Source"]["BuildSpec"])
+        for k, p in projects.items()
+        if k.startswith("DeliverySmokeTest")
+    ]
+    assert "release_samples" in smoke
+    assert "$CODEBUILD_SRC_DIR_Assembly/release/multi.json" in smoke
+    assert "AWS_PROFILE=staging" in smoke and "--samples smoke_samples.json" in smoke
+    assert "Evaluate/evaluation" not in smoke
