@@ -105,7 +105,7 @@ def synthesize(
     if budget_warning:
         release_note = f"{release_note}; {budget_warning}" if release_note else budget_warning
     names = list(templates)
-    rehearsal, rehearsal_findings = _rehearse(config, outdir, names)
+    rehearsal, rehearsal_findings = _rehearse(config, outdir, names, chosen)
     report = ComplianceReport.read(outdir)
     acks = acknowledgements(outdir)
     stacks = {name: len(t.get("Resources", {})) for name, t in templates.items()}
@@ -123,12 +123,19 @@ def synthesize(
     )
 
 
-def _rehearse(config: PlatformConfig, outdir: Path, stacks: list[str]) -> tuple[str, str]:
+def _rehearse(
+    config: PlatformConfig, outdir: Path, stacks: list[str], release: Release | None = None
+) -> tuple[str, str]:
     """The cheap part of the rehearsal (authority and SageMaker rules: 30 ms median on a
     synthesized profile, ``benchmarks/bench_rehearsal.py``; cfn-lint, about 1 s a template,
-    runs in ``make test``): its summary line and its unreviewed findings."""
+    runs in ``make test``): its summary line and its unreviewed findings. The release's lake
+    key and bucket ARNs name the lake's (``cross_account.bind_release``); its package flows
+    are left to the tests (the example names no environment's groups)."""
+    import dataclasses
+
     from infra.rehearsal import rehearse
     from infra.rehearsal.assembly import Assembly
+    from infra.rehearsal.cross_account import bind_release
     from infra.rehearsal.known_gaps import KNOWN_GAPS
 
     templates = {n: json.loads((outdir / f"{n}.template.json").read_text()) for n in stacks}
@@ -137,6 +144,7 @@ def _rehearse(config: PlatformConfig, outdir: Path, stacks: list[str]) -> tuple[
     assembly = Assembly(
         templates, config.account, config.region, stack_accounts=stack_accounts(config)
     )
+    bind_release(assembly, dataclasses.asdict(release) if release is not None else None)
     report = rehearse(assembly, lint=False)
     report.apply(KNOWN_GAPS)
     summary = report.summary().replace("cfn-lint on 0 templates", "cfn-lint in make test")

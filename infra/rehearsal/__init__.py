@@ -118,6 +118,7 @@ def rehearse(
     ``release``: the release file the copy was synthesized with (the cross-account flows)."""
     import json
 
+    cross_account.bind_release(assembly, release)  # before any ARN is named
     reqs, excluded = requirements(assembly)
     findings = authority.check(assembly, reqs) + rules.check(assembly)
     findings += cross_account.check(assembly, release)

@@ -199,6 +199,25 @@ def pipeline_flows(a: Assembly) -> list[Flow]:
     return flows
 
 
+# The release's artifacts *are* the lake's artifacts bucket and key: the delivery Build passes
+# the lake's ``ArtifactsBucketArn`` and ``KeyArn`` outputs to `labctl release resolve`
+# (infra/delivery/construct.py); infra/data_lake/refs.py exports them as ``<env>-lake-...``.
+LAKE_EXPORTS = {"bucket_arn": "-lake-artifacts-bucket-arn", "key_arn": "-lake-key-arn"}
+
+
+def bind_release(a: Assembly, release: dict[str, Any] | None) -> None:
+    """Give the lake's key and artifacts bucket the physical ids the release names, so the
+    flows to them meet the policies the lake template writes (the rehearsal's stand-ins for
+    generated ids cannot match a deployed key's id). Single-account copies: nothing."""
+    artifacts = (release or {}).get("artifacts")
+    if not artifacts or not a.stack_accounts:
+        return
+    for field_, suffix in LAKE_EXPORTS.items():
+        for name in a.exports():
+            if name.endswith(suffix) and artifacts.get(field_):
+                a.bind_export(name, str(artifacts[field_]))
+
+
 def release_flows(a: Assembly, release: dict[str, Any] | None) -> list[Flow]:
     """What serving a release in a target account takes from tooling."""
     if not release or "artifacts" not in release:
