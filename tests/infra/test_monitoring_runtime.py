@@ -594,3 +594,62 @@ def test_model_monitor_violations_become_the_same_metrics(monkeypatch: pytest.Mo
         ).encode(),
     )
     assert drift_runner.model_monitor_report(s3, job)["metrics"] == {"Accuracy": 0.91}
+
+
+def test_two_invocations_racing_for_one_window_start_one_judge() -> None:
+    """Both saw no job (DescribeProcessingJob: not found) and both create: SageMaker keeps
+    job names unique and answers the second with ResourceInUse, which is "already started",
+    not an error. (Reserved concurrency no longer serializes the runner.)"""
+    summarize = {
+        "ProcessingJobName": "lab-drift-summarize-2026120101",
+        "AppSpecification": {
+            "ImageUri": ENV["IMAGE_URI"],
+            "ContainerArguments": ["summarize", "--end", "2026-12-01T01:00:00Z"],
+        },
+        "ProcessingInputs": [
+            drift_runner._s3_input("baseline", "s3://art/b/", "/opt/ml/processing/baseline")
+        ],
+        "ProcessingOutputConfig": {
+            "Outputs": [
+                {"S3Output": {"S3Uri": "s3://art/monitoring/drift/2026/12/01/01/summaries"}}
+            ]
+        },
+    }
+    results = []
+    for create_error in (None, "ResourceInUse"):
+        sagemaker = boto3.client("sagemaker", region_name="us-east-1")
+        stub = Stubber(sagemaker)
+        _stub_no_such_job(stub, "lab-drift-judge-2026120101")
+        if create_error:
+            stub.add_client_error(
+                "create_processing_job",
+                service_error_code=create_error,
+                service_message="Job name must be unique within an AWS account and region",
+                http_status_code=400,
+            )
+        else:
+            stub.add_response("create_processing_job", {"ProcessingJobArn": "arn:x"})
+        with stub:
+            results.append(drift_runner.start_judge(sagemaker, summarize))
+        stub.assert_no_pending_responses()
+    assert results == [
+        {"started": "lab-drift-judge-2026120101"},
+        {
+            "started": None,
+            "already_started": "lab-drift-judge-2026120101",
+            "status": "ResourceInUse",
+        },
+    ]
+
+
+def test_other_create_errors_still_fail_the_invocation() -> None:
+    sagemaker = boto3.client("sagemaker", region_name="us-east-1")
+    stub = Stubber(sagemaker)
+    stub.add_client_error("create_processing_job", service_error_code="ResourceLimitExceeded")
+    with stub, pytest.raises(drift_runner.ClientError, match="ResourceLimitExceeded"):
+        drift_runner.start_once(
+            sagemaker,
+            drift_runner._processing_job(
+                "lab-drift-judge-2026120101", ["judge"], [], "s3://art/x", 1
+            ),
+        )
