@@ -31,6 +31,7 @@ METRIC_LABEL_COVERAGE = "LabelCoverage"
 
 # Files the drift job writes into its output folder.
 REPORT_FILE = "drift_report.json"
+QUALITY_REPORT_FILE = "quality_report.json"  # the quality job's (model_code/quality.py)
 VIOLATIONS_FILE = "constraint_violations.json"  # Model Monitor's name and format
 SUMMARY_FILE = "summary.json"  # one per shard; summaries merge by addition
 

@@ -37,7 +37,7 @@ except ImportError:  # in the container model_code arrives as a second processin
 
 N_CLASSES = 10
 DEFAULT_MIN_LABELED = 100
-QUALITY_REPORT_FILE = "quality_report.json"
+QUALITY_REPORT_FILE = contract.QUALITY_REPORT_FILE
 
 
 def read_labels(files: list[Path], start: Any, end: Any) -> tuple[dict[str, int], Counter[str]]:

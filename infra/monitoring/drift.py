@@ -204,11 +204,15 @@ class DriftMonitoring(Construct):
         self.job_events = events.Rule(
             self,
             "JobCompleted",
-            description="Monitoring job done: next phase (summarize -> judge) or metrics",
+            description="Monitoring job ended: next phase (summarize -> judge), metrics or a log "
+            "line",
             event_pattern=events.EventPattern(
                 source=["aws.sagemaker"],
                 detail_type=["SageMaker Processing Job State Change"],
-                detail={**job_filter, "ProcessingJobStatus": ["Completed"]},
+                # Failed/Stopped too: the runner logs the FailureReason and puts nothing
+                # (drift_runner.job_ended_without_result); statuses from the API Reference,
+                # ProcessingJobSummary.
+                detail={**job_filter, "ProcessingJobStatus": ["Completed", "Failed", "Stopped"]},
             ),
             targets=[targets.LambdaFunction(self.runner)],
         )

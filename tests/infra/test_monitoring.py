@@ -52,6 +52,8 @@ def test_runner_is_scheduled_every_schedule_hours(serving: Template) -> None:
 
 
 def test_job_completion_events_drive_the_next_phase(serving: Template) -> None:
+    """Failed and Stopped reach the runner too: it logs the FailureReason and puts nothing
+    (test_event_flows.py feeds each status)."""
     serving.has_resource_properties(
         "AWS::Events::Rule",
         {
@@ -60,7 +62,7 @@ def test_job_completion_events_drive_the_next_phase(serving: Template) -> None:
                 "detail-type": ["SageMaker Processing Job State Change"],
                 "detail": {
                     "ProcessingJobName": [{"prefix": "lab-digits-drift"}],
-                    "ProcessingJobStatus": ["Completed"],
+                    "ProcessingJobStatus": ["Completed", "Failed", "Stopped"],
                 },
             }
         },

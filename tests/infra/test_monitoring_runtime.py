@@ -143,12 +143,25 @@ def _stub_lookup(stub: Stubber, kind: str = "real_time", package: str = PACKAGE)
         )
 
 
+def _stub_no_such_job(stub: Stubber, name: str) -> None:
+    """DescribeProcessingJob of a name never used: SageMaker's ValidationException."""
+    stub.add_client_error(
+        "describe_processing_job",
+        service_error_code="ValidationException",
+        service_message=f"Could not find requested job with name {name}",
+        http_status_code=400,
+        expected_params={"ProcessingJobName": name},
+    )
+
+
 def _sagemaker_stub(
     expect_job: bool = True, kind: str = "real_time", package: str = PACKAGE
 ) -> tuple[Any, Stubber, list[dict]]:
     client = boto3.client("sagemaker", region_name="us-east-1")
     stub = Stubber(client)
     _stub_lookup(stub, kind, package)
+    if expect_job:
+        _stub_no_such_job(stub, "lab-drift-summarize-2026120101")
     stub.add_response(
         "describe_model_package",
         {
@@ -323,16 +336,40 @@ def test_judge_completion_puts_the_report_metrics_to_cloudwatch() -> None:
         Body=json.dumps(report).encode(),
     )
     cloudwatch = boto3.client("cloudwatch", region_name="us-east-1")
+    sagemaker = boto3.client("sagemaker", region_name="us-east-1")
+    sagemaker.create_processing_job(  # the judge's own output folder holds its report
+        ProcessingJobName="lab-drift-judge-2026120101",
+        RoleArn=ENV["JOB_ROLE_ARN"],
+        AppSpecification={"ImageUri": ENV["IMAGE_URI"]},
+        ProcessingResources={
+            "ClusterConfig": {
+                "InstanceCount": 1,
+                "InstanceType": "ml.m5.large",
+                "VolumeSizeInGB": 30,
+            }
+        },
+        ProcessingOutputConfig={
+            "Outputs": [
+                {
+                    "OutputName": "output",
+                    "S3Output": {
+                        "S3Uri": "s3://art/monitoring/drift/r1/report",
+                        "LocalPath": "/opt/ml/processing/output",
+                        "S3UploadMode": "EndOfJob",
+                    },
+                }
+            ]
+        },
+    )
     event = {
         "detail-type": "SageMaker Processing Job State Change",
         "detail": {
-            "ProcessingJobName": "lab-drift-judge-2026120101-1000",
+            "ProcessingJobName": "lab-drift-judge-2026120101",
             "ProcessingJobStatus": "Completed",
-            "Environment": {"DRIFT_RUN": "monitoring/drift/r1"},
         },
     }
     result = drift_runner.handler(
-        event, clients={"s3": s3, "cloudwatch": cloudwatch, "now": NOW, "sagemaker": object()}
+        event, clients={"s3": s3, "cloudwatch": cloudwatch, "now": NOW, "sagemaker": sagemaker}
     )
     assert result == {"published": 2, "status": "drift"}
     stats = cloudwatch.get_metric_statistics(
@@ -358,12 +395,14 @@ def test_quality_job_joins_lagged_predictions_with_labels_since() -> None:
     _put(s3, "raw", ["events/year=2026/month=11/day=30/hour=12/l.gz"])
     sagemaker = boto3.client("sagemaker", region_name="us-east-1")
     stub = Stubber(sagemaker)
+    _stub_no_such_job(stub, "lab-drift-quality-2026113001")  # the window 24 h back
     stub.add_response("create_processing_job", {"ProcessingJobArn": "arn:x"})
     requests: list[dict] = []
     original = stub._assert_expected_params
 
     def capture(model: Any, params: dict, context: Any, **kw: Any) -> None:
-        requests.append(params)
+        if model.name == "CreateProcessingJob":
+            requests.append(params)
         original(model, params, context, **kw)
 
     stub._assert_expected_params = capture  # type: ignore[method-assign]
@@ -555,3 +594,62 @@ def test_model_monitor_violations_become_the_same_metrics(monkeypatch: pytest.Mo
         ).encode(),
     )
     assert drift_runner.model_monitor_report(s3, job)["metrics"] == {"Accuracy": 0.91}
+
+
+def test_two_invocations_racing_for_one_window_start_one_judge() -> None:
+    """Both saw no job (DescribeProcessingJob: not found) and both create: SageMaker keeps
+    job names unique and answers the second with ResourceInUse, which is "already started",
+    not an error. (Reserved concurrency no longer serializes the runner.)"""
+    summarize = {
+        "ProcessingJobName": "lab-drift-summarize-2026120101",
+        "AppSpecification": {
+            "ImageUri": ENV["IMAGE_URI"],
+            "ContainerArguments": ["summarize", "--end", "2026-12-01T01:00:00Z"],
+        },
+        "ProcessingInputs": [
+            drift_runner._s3_input("baseline", "s3://art/b/", "/opt/ml/processing/baseline")
+        ],
+        "ProcessingOutputConfig": {
+            "Outputs": [
+                {"S3Output": {"S3Uri": "s3://art/monitoring/drift/2026/12/01/01/summaries"}}
+            ]
+        },
+    }
+    results = []
+    for create_error in (None, "ResourceInUse"):
+        sagemaker = boto3.client("sagemaker", region_name="us-east-1")
+        stub = Stubber(sagemaker)
+        _stub_no_such_job(stub, "lab-drift-judge-2026120101")
+        if create_error:
+            stub.add_client_error(
+                "create_processing_job",
+                service_error_code=create_error,
+                service_message="Job name must be unique within an AWS account and region",
+                http_status_code=400,
+            )
+        else:
+            stub.add_response("create_processing_job", {"ProcessingJobArn": "arn:x"})
+        with stub:
+            results.append(drift_runner.start_judge(sagemaker, summarize))
+        stub.assert_no_pending_responses()
+    assert results == [
+        {"started": "lab-drift-judge-2026120101"},
+        {
+            "started": None,
+            "already_started": "lab-drift-judge-2026120101",
+            "status": "ResourceInUse",
+        },
+    ]
+
+
+def test_other_create_errors_still_fail_the_invocation() -> None:
+    sagemaker = boto3.client("sagemaker", region_name="us-east-1")
+    stub = Stubber(sagemaker)
+    stub.add_client_error("create_processing_job", service_error_code="ResourceLimitExceeded")
+    with stub, pytest.raises(drift_runner.ClientError, match="ResourceLimitExceeded"):
+        drift_runner.start_once(
+            sagemaker,
+            drift_runner._processing_job(
+                "lab-drift-judge-2026120101", ["judge"], [], "s3://art/x", 1
+            ),
+        )

@@ -4,10 +4,15 @@ Three triggers, one handler:
   * the schedule (EventBridge Scheduler, every N hours): list the window's capture objects
     (paginated, one prefix per UTC hour folder, so windows cross days), fall back to the raw
     zone when there is none, write a manifest and start the *summarize* processing job on
-    ``INSTANCE_COUNT`` instances, input sharded by S3 key;
+    ``INSTANCE_COUNT`` instances, input sharded by S3 key; and the *quality* job for the
+    window ``LABEL_LAG_HOURS`` back;
   * "SageMaker Processing Job State Change" Completed for a summarize job: start the *judge*
     job (one instance) over the shard summaries;
-  * Completed for a judge job: read ``drift_report.json`` and put its metrics to CloudWatch.
+  * Completed for a judge or quality job: read *that job's own* report from its own output
+    (``drift_report.json`` / ``quality_report.json``) and put its metrics to CloudWatch;
+    Failed or Stopped: one log line with the FailureReason, no metrics (see ``handler``).
+Jobs are named per window and kind (``<JOB_PREFIX>-<kind>-<yyyymmddhh>``) and started only
+when no job of that name exists, so a duplicate tick or event starts nothing twice.
 The deployed version (whose DriftCheckBaselines are the reference) is looked up from the
 endpoint at run time (``deployed_version``); no endpoint yet means a ``no_data`` report.
 Configuration comes from environment variables set by infra/monitoring/drift.py.
@@ -29,7 +34,12 @@ from model_code import monitoring_contract as contract
 from model_code.layout import VARIANT
 from model_code.registry_contract import newest_approved_summary
 
-SUMMARIZE, JUDGE = "summarize", "judge"
+SUMMARIZE, JUDGE, QUALITY = "summarize", "judge", "quality"
+KINDS = (SUMMARIZE, JUDGE, QUALITY)
+# Set in every job's Environment: the completion event says which job finished.
+KIND_VARIABLE = "MONITORING_JOB_KIND"
+# Where each reporting kind's job writes its report (its one output, S3Output.S3Uri).
+REPORTS = {JUDGE: contract.REPORT_FILE, QUALITY: contract.QUALITY_REPORT_FILE}
 
 
 def env(name: str) -> str:
@@ -123,9 +133,70 @@ def deployed_version(sagemaker: Any, endpoint_name: str) -> tuple[str, datetime]
     return package, endpoint["LastModifiedTime"]
 
 
-def _job_name(kind: str, end: datetime) -> str:
-    # 63 characters at most; the rule matches the prefix, the timestamp keeps names unique.
-    return f"{env('JOB_PREFIX')}-{kind}-{end:%Y%m%d%H}-{datetime.now(UTC):%M%S}"[:63]
+def job_name(kind: str, end: datetime) -> str:
+    """One name per kind and window: ``<JOB_PREFIX>-<kind>-<yyyymmddhh of the window end>``.
+
+    The rule matches the prefix; the name is the idempotency key (a second start of the same
+    window finds the job, see ``start_once``), so it is never truncated into a collision:
+    ProcessingJobName is at most 63 characters (SageMaker API Reference, CreateProcessingJob).
+    """
+    name = f"{env('JOB_PREFIX')}-{kind}-{end:%Y%m%d%H}"
+    if len(name) > 63:
+        raise RuntimeError(
+            f"processing job name {name} is longer than 63 characters: shorten the endpoint "
+            "name (JOB_PREFIX is <endpoint>-drift)"
+        )
+    return name
+
+
+def job_kind(job: dict[str, Any]) -> str | None:
+    """Which of this runner's jobs ``job`` is: the kind it was started with (its Environment),
+    else the kind in its name (jobs started before the Environment carried it)."""
+    kind = job.get("Environment", {}).get(KIND_VARIABLE)
+    if kind in KINDS:
+        return str(kind)
+    rest = job["ProcessingJobName"].removeprefix(f"{env('JOB_PREFIX')}-")
+    first = rest.split("-", 1)[0]
+    return first if first in KINDS else None
+
+
+def _missing_job(err: ClientError) -> bool:
+    # DescribeProcessingJob answers ValidationException "Could not find requested job ..."
+    error = err.response.get("Error", {})
+    return error.get("Code") == "ValidationException" and "Could not find" in error.get(
+        "Message", ""
+    )
+
+
+def already_started(sagemaker: Any, name: str) -> dict[str, Any] | None:
+    """The job of that name if it exists (any status: a window is judged once), else None.
+    Checked before a start writes anything, so a duplicate never rewrites a running job's
+    manifest."""
+    try:
+        job = sagemaker.describe_processing_job(ProcessingJobName=name)
+    except ClientError as err:
+        if not _missing_job(err):
+            raise
+        return None
+    print(f"{name} already exists ({job['ProcessingJobStatus']}): not started again")
+    return {"started": None, "already_started": name, "status": job["ProcessingJobStatus"]}
+
+
+def start_once(sagemaker: Any, request: dict[str, Any]) -> dict[str, Any] | None:
+    """Create the job; None when it was started here, else what already runs. The caller
+    checked ``already_started`` first; ResourceInUse on create is the same answer: two
+    invocations that both passed the check raced, and the service keeps names unique ("The
+    name must be unique within an AWS Region in an AWS account", API Reference,
+    CreateProcessingJob)."""
+    name = request["ProcessingJobName"]
+    try:
+        sagemaker.create_processing_job(**request)
+    except ClientError as err:
+        if err.response.get("Error", {}).get("Code") != "ResourceInUse":
+            raise
+        print(f"{name} was started by a concurrent invocation: not started again")
+        return {"started": None, "already_started": name, "status": "ResourceInUse"}
+    return None
 
 
 def _processing_job(
@@ -232,12 +303,14 @@ def start_window(s3: Any, sagemaker: Any, now: datetime) -> dict[str, Any]:
     if deployment is None:
         return no_data(s3, run, start, end, f"endpoint {env('ENDPOINT_NAME')} not deployed yet")
     package_arn, deployed = deployment
+    name = job_name(SUMMARIZE, end)
+    if found := already_started(sagemaker, name):
+        return found
     manifest = write_manifest(
         s3, env("ARTIFACTS_BUCKET"), f"{run}/manifest.json", data_bucket, keys
     )
     baseline = baseline_uri(sagemaker, package_arn)
     count = max(1, min(int(env("INSTANCE_COUNT")), len(keys)))
-    name = _job_name(SUMMARIZE, end)
     args = [
         SUMMARIZE,
         "--start",
@@ -266,8 +339,13 @@ def start_window(s3: Any, sagemaker: Any, now: datetime) -> dict[str, Any]:
         f"s3://{env('ARTIFACTS_BUCKET')}/{run}/summaries",
         count,
     )
-    request["Environment"] = {"DRIFT_RUN": run, "DRIFT_ARGS": json.dumps(args[1:])}
-    sagemaker.create_processing_job(**request)
+    request["Environment"] = {
+        "DRIFT_RUN": run,
+        "DRIFT_ARGS": json.dumps(args[1:]),
+        KIND_VARIABLE: SUMMARIZE,
+    }
+    if raced := start_once(sagemaker, request):
+        return raced
     return {"started": name, "instances": count, "objects": len(keys), "source": source}
 
 
@@ -283,6 +361,9 @@ def start_quality(s3: Any, sagemaker: Any, now: datetime) -> dict[str, Any]:
     labels = list_keys(s3, env("RAW_BUCKET"), contract.raw_hour_prefixes(start, label_end))
     if not captured or not labels:
         return {"started": None, "reason": "no captured predictions or no labels to join"}
+    name = job_name(QUALITY, end)
+    if found := already_started(sagemaker, name):
+        return found
     run = f"{env('OUTPUT_PREFIX').strip('/')}/{end:%Y/%m/%d/%H}"
     art = env("ARTIFACTS_BUCKET")
     capture_manifest = write_manifest(s3, art, f"{run}/quality-capture.json", bucket, captured)
@@ -290,7 +371,6 @@ def start_quality(s3: Any, sagemaker: Any, now: datetime) -> dict[str, Any]:
         s3, art, f"{run}/quality-labels.json", env("RAW_BUCKET"), labels
     )
     stamp = "%Y-%m-%dT%H:%M:%SZ"
-    name = _job_name("quality", end)
     request = _processing_job(
         name,
         [
@@ -314,20 +394,26 @@ def start_quality(s3: Any, sagemaker: Any, now: datetime) -> dict[str, Any]:
         1,
         script="quality.py",
     )
-    request["Environment"] = {"DRIFT_RUN": run}
-    sagemaker.create_processing_job(**request)
+    request["Environment"] = {"DRIFT_RUN": run, KIND_VARIABLE: QUALITY}
+    if raced := start_once(sagemaker, request):
+        return raced
     return {"started": name, "predictions_objects": len(captured), "label_objects": len(labels)}
 
 
 def start_judge(sagemaker: Any, summarize_job: dict[str, Any]) -> dict[str, Any]:
-    env_vars = summarize_job.get("Environment", {})
-    run = env_vars["DRIFT_RUN"]
-    args = json.loads(env_vars["DRIFT_ARGS"])
+    """The judge over a completed summarize job's shards: its window and arguments are read
+    from that job's own definition (DescribeProcessingJob: ContainerArguments, its output)."""
+    args = summarize_job["AppSpecification"]["ContainerArguments"][1:]  # after "summarize"
+    output = summarize_job["ProcessingOutputConfig"]["Outputs"][0]["S3Output"]["S3Uri"]
+    run = output.removeprefix("s3://").partition("/")[2].rstrip("/").removesuffix("/summaries")
     end = datetime.strptime(args[args.index("--end") + 1], "%Y-%m-%dT%H:%M:%SZ")
     baseline = next(i for i in summarize_job["ProcessingInputs"] if i["InputName"] == "baseline")
     bucket = env("ARTIFACTS_BUCKET")
+    name = job_name(JUDGE, end)
+    if found := already_started(sagemaker, name):
+        return found
     request = _processing_job(
-        _job_name(JUDGE, end),
+        name,
         [
             JUDGE,
             *args,
@@ -345,9 +431,10 @@ def start_judge(sagemaker: Any, summarize_job: dict[str, Any]) -> dict[str, Any]
         f"s3://{bucket}/{run}/report",
         1,
     )
-    request["Environment"] = {"DRIFT_RUN": run}
-    sagemaker.create_processing_job(**request)
-    return {"started": request["ProcessingJobName"]}
+    request["Environment"] = {"DRIFT_RUN": run, KIND_VARIABLE: JUDGE}
+    if raced := start_once(sagemaker, request):
+        return raced
+    return {"started": name}
 
 
 def publish(s3: Any, cloudwatch: Any, report: dict[str, Any], now: datetime) -> int:
@@ -402,6 +489,37 @@ def model_monitor_report(s3: Any, job: dict[str, Any]) -> dict[str, Any]:
     return {"status": "model_monitor", "metrics": metrics}
 
 
+def publish_job_report(
+    s3: Any, cloudwatch: Any, job: dict[str, Any], kind: str, now: datetime
+) -> dict[str, Any]:
+    """Put the metrics of the report ``job`` wrote to its own output folder (the judge's
+    ``drift_report.json``, the quality job's ``quality_report.json``), never another job's:
+    the quality window is LABEL_LAG_HOURS old, and a fixed key would re-put a stale drift
+    report. No report there (the job wrote none): one log line and nothing put; returning
+    normally, because EventBridge would only retry the same missing file."""
+    output = job["ProcessingOutputConfig"]["Outputs"][0]["S3Output"]["S3Uri"].rstrip("/")
+    uri = f"{output}/{REPORTS[kind]}"
+    report = _read_json(s3, uri)
+    if report is None:
+        name = job["ProcessingJobName"]
+        print(f"{name} ({kind}) completed without a report at {uri}: no metrics put")
+        return {"published": 0, "status": "missing_report", "report": uri}
+    return {"published": publish(s3, cloudwatch, report, now), "status": report.get("status")}
+
+
+def job_ended_without_result(detail: dict[str, Any]) -> dict[str, Any]:
+    """A Failed or Stopped job: one log line with its FailureReason and nothing put.
+
+    Putting nothing is right for the alarms: both treat missing data as not breaching, so a
+    failed run neither raises nor clears a drift/quality alarm on made-up values; the next
+    window's run starts as usual (a failed job is not retried: its inputs would fail again).
+    The line lands in the runner's log group, beside the runs it started."""
+    name, status = detail["ProcessingJobName"], detail.get("ProcessingJobStatus")
+    reason = detail.get("FailureReason") or detail.get("ExitMessage") or "no FailureReason given"
+    print(f"monitoring job {name} {status}: {reason}; no metrics put for its window")
+    return {"failed": name, "status": status, "reason": reason, "published": 0}
+
+
 def handler(
     event: dict[str, Any], context: Any = None, clients: dict[str, Any] | None = None
 ) -> dict:
@@ -410,27 +528,26 @@ def handler(
     sagemaker = clients.get("sagemaker") or boto3.client("sagemaker")
     now = clients.get("now") or datetime.now(UTC)
     if event.get("detail-type") != "SageMaker Processing Job State Change":
+        # Scheduler's tick (no Input: a default notification, whatever its shape)
         return {
             "drift": start_window(s3, sagemaker, now),
             "quality": start_quality(s3, sagemaker, now),
         }
     detail = event["detail"]
-    name = detail["ProcessingJobName"]
-    if detail.get("ProcessingJobStatus") != "Completed":
-        return {"ignored": f"{name} is {detail.get('ProcessingJobStatus')}"}
-    if f"-{SUMMARIZE}-" in name:
-        job = sagemaker.describe_processing_job(ProcessingJobName=name)
-        return start_judge(sagemaker, job)
-    if os.environ.get("ENGINE") == "model_monitor":
-        job = sagemaker.describe_processing_job(ProcessingJobName=name)
-        report = model_monitor_report(s3, job)
-        cloudwatch = clients.get("cloudwatch") or boto3.client("cloudwatch")
-        return {"published": publish(s3, cloudwatch, report, now), "status": report["status"]}
-    run = (
-        detail.get("Environment", {}).get("DRIFT_RUN")
-        or sagemaker.describe_processing_job(ProcessingJobName=name)["Environment"]["DRIFT_RUN"]
-    )
-    body = s3.get_object(Bucket=env("ARTIFACTS_BUCKET"), Key=f"{run}/report/drift_report.json")
-    report = json.loads(body["Body"].read())
+    name, status = detail["ProcessingJobName"], detail.get("ProcessingJobStatus")
+    if status in ("Failed", "Stopped"):
+        return job_ended_without_result(detail)
+    if status != "Completed":
+        return {"ignored": f"{name} is {status}"}
+    job = sagemaker.describe_processing_job(ProcessingJobName=name)
     cloudwatch = clients.get("cloudwatch") or boto3.client("cloudwatch")
-    return {"published": publish(s3, cloudwatch, report, now), "status": report.get("status")}
+    if os.environ.get("ENGINE") == "model_monitor":
+        report = model_monitor_report(s3, job)
+        return {"published": publish(s3, cloudwatch, report, now), "status": report["status"]}
+    kind = job_kind(job)
+    if kind == SUMMARIZE:
+        return start_judge(sagemaker, job)
+    if kind in REPORTS:
+        return publish_job_report(s3, cloudwatch, job, kind, now)
+    print(f"{name} is not a job this runner started (kind {kind}): ignored")
+    return {"ignored": f"{name}: unknown kind"}
