@@ -68,7 +68,9 @@ def list_keys(s3: Any, bucket: str, prefixes: list[str]) -> list[str]:
 def write_manifest(s3: Any, bucket: str, key: str, data_bucket: str, keys: list[str]) -> str:
     """A SageMaker S3 manifest file: a common prefix, then keys relative to it."""
     body = json.dumps([{"prefix": f"s3://{data_bucket}/"}, *keys])
-    s3.put_object(Bucket=bucket, Key=key, Body=body.encode(), ServerSideEncryption="aws:kms")
+    # No SSE header: the bucket's default (SSE-KMS with the lake key) applies. "aws:kms" without
+    # SSEKMSKeyId would use the AWS managed aws/s3 key instead (S3 API Reference, PutObject).
+    s3.put_object(Bucket=bucket, Key=key, Body=body.encode())
     return f"s3://{bucket}/{key}"
 
 
@@ -281,7 +283,6 @@ def no_data(s3: Any, run: str, start: datetime, end: datetime, why: str) -> dict
         Bucket=env("ARTIFACTS_BUCKET"),
         Key=f"{run}/report/drift_report.json",
         Body=json.dumps(report).encode(),
-        ServerSideEncryption="aws:kms",
     )
     return {"started": None, "reason": report["verdict"]}
 
