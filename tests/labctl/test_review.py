@@ -570,12 +570,46 @@ def test_html_is_well_formed_and_self_contained(reviews, profile) -> None:  # ty
         assert anchor in ids
 
 
+@pytest.mark.parametrize("profile", PROFILES)
+def test_the_layout_reads_left_to_right_along_the_data_flow(reviews, profile) -> None:  # type: ignore[no-untyped-def]
+    """Where graphviz actually puts the boxes (its plain output, x of each node's centre):
+    producers, stream, Firehose, raw zone, training pipeline, registry, delivery pipeline,
+    production endpoint and the drift runner, each strictly right of the one before."""
+    dg = reviews[profile][1].diagram
+    x = {}
+    for line in diagram.render(dg, "plain").decode().splitlines():
+        parts = line.split()
+        if parts[:1] == ["node"]:
+            x[parts[1].strip('"')] = float(parts[2])
+
+    def one(predicate) -> str:  # type: ignore[no-untyped-def]
+        (node,) = [n.id for n in dg.nodes.values() if predicate(n)]
+        return node
+
+    registers = {e.src for e in dg.edges if e.label == "registers"}
+    spine = [
+        one(lambda n: n.external and "ProducerPolicy" in n.details),
+        one(lambda n: n.type == "AWS::Kinesis::Stream"),
+        one(lambda n: n.type == "AWS::KinesisFirehose::DeliveryStream"),
+        one(lambda n: n.type == "AWS::S3::Bucket" and "RawBucket" in n.details),
+        one(lambda n: n.id in registers),
+        one(
+            lambda n: n.type == "AWS::SageMaker::ModelPackageGroup" and "XGBoostGroup" in n.details
+        ),
+        one(lambda n: n.type == "AWS::CodePipeline::Pipeline"),
+        one(lambda n: n.type == "AWS::SageMaker::Endpoint" and n.stack.endswith("-Serving")),
+        one(lambda n: n.type == "AWS::Lambda::Function" and "Runner" in n.details),
+    ]
+    xs = [x[n] for n in spine]
+    assert xs == sorted(xs) and len(set(xs)) == len(xs), list(zip(spine, xs, strict=True))
+
+
 def test_markdown_embeds_the_mermaid_diagram(reviews) -> None:  # type: ignore[no-untyped-def]
     paths = reviews["prod-like"][2]
     markdown = paths["markdown"].read_text()
     mermaid = paths["mermaid"].read_text()
     assert "```mermaid\n" + mermaid.rstrip() + "\n```" in markdown
-    assert mermaid.startswith("flowchart ")
+    assert mermaid.startswith("flowchart LR\n")
 
 
 # -- cost ---------------------------------------------------------------------------------------
@@ -675,3 +709,21 @@ def test_drift_monitoring_row_passes_on_its_schedule_and_fails_without(reviews, 
     _edit(copy, stack, drop)
     (after,) = [r for r in lens.evaluate(Assembly.read(copy)) if r.id == "MLPERF06-BP02"]
     assert after.status == lens.FAIL
+
+
+def test_the_page_names_no_absolute_path_of_this_machine(reviews, tmp_path) -> None:  # type: ignore[no-untyped-def]
+    """The header names the assembly and the release file; a review is shared, so a path in
+    the checkout is shown relative to it and one outside it by its name only."""
+    from infra.platform import EXAMPLE_RELEASE
+    from labctl.paths import REPO
+
+    outdir, _, _ = reviews["lab"]
+    assert outdir.is_absolute() and EXAMPLE_RELEASE.is_absolute()
+    note = f"serving real_time from {EXAMPLE_RELEASE} (the offline example packages)"
+    paths = write(build(Assembly.read(outdir), "lab", note), tmp_path / "r")
+    for kind in ("html", "markdown"):
+        text = paths[kind].read_text()
+        for machine in (str(REPO), str(outdir), str(tmp_path), str(Path.home())):
+            assert machine not in text, (kind, machine)
+        assert "serving real_time from config/examples/release.json (the offline" in text
+        assert f"cloud assembly `{outdir.name}`" in text or f"assembly {outdir.name}." in text
