@@ -644,20 +644,34 @@ def budget_and_tags(a: Assembly) -> list[Evidence]:
     return ev
 
 
+def _lake_stack_buckets(a: Assembly) -> list[Resource]:
+    """The lake's data buckets: those in the stack that holds the Glue database."""
+    stacks = {d.stack for d in a.of_type("AWS::Glue::Database")}
+    return [b for b in _lake_buckets(a) if b.stack in stacks]
+
+
+def _raw_buckets(a: Assembly) -> set[tuple[str, str]]:
+    """The raw zone: the buckets the Firehose delivery streams write events into."""
+    return {
+        key
+        for f in a.of_type("AWS::KinesisFirehose::DeliveryStream")
+        for key in a.resolve(
+            f.stack, get(f.properties, "ExtendedS3DestinationConfiguration.BucketARN")
+        )
+    }
+
+
 def lake_versioning(a: Assembly) -> list[Evidence]:
-    return [
-        _equals(b, "VersioningConfiguration.Status", "Enabled")
-        for b in _lake_buckets(a)
-        if "Lake" in b.path
-    ]
+    return [_equals(b, "VersioningConfiguration.Status", "Enabled") for b in _lake_stack_buckets(a)]
 
 
 def raw_expiry(a: Assembly) -> list[Evidence]:
     ev = []
+    raw = _raw_buckets(a)
     for b in _lake_buckets(a):
         rules = get(b.properties, "LifecycleConfiguration.Rules") or []
         for i, rule in enumerate(rules):
-            if "RawBucket" in b.path and "ExpirationInDays" in rule:
+            if b.key in raw and "ExpirationInDays" in rule:
                 ev.append(
                     _has(
                         b,
@@ -718,28 +732,41 @@ def multi_model(a: Assembly) -> list[Evidence]:
     ]
 
 
+def _endpoint_watchers(a: Assembly) -> set[tuple[str, str]]:
+    """Lambda functions configured to act on an endpoint of these templates: an environment
+    variable equal to its EndpointName, or a reference to it (the drift runner, the retrain
+    bridge; not the reaper, which is configured with an environment prefix)."""
+    endpoints = a.of_type("AWS::SageMaker::Endpoint")
+    names = {e.properties.get("EndpointName") for e in endpoints} - {None}
+    keys = {e.key for e in endpoints}
+    found = set()
+    for f in a.of_type("AWS::Lambda::Function"):
+        variables = get(f.properties, "Environment.Variables") or {}
+        for value in variables.values():
+            if (isinstance(value, str) and value in names) or keys & set(a.resolve(f.stack, value)):
+                found.add(f.key)
+    return found
+
+
 def monitoring(a: Assembly) -> list[Evidence]:
+    """A managed monitoring schedule, or a schedule (EventBridge Scheduler, or a scheduled
+    rule) whose target is a function that watches an endpoint. Rules that react to events (a
+    job finished, an alarm fired) are not the schedule."""
     found = []
-    for r in a.resources():
-        if r.type in (
-            "AWS::SageMaker::MonitoringSchedule",
-            "AWS::SageMaker::DataQualityJobDefinition",
-        ):
-            found.append(
-                Evidence(
-                    r.stack,
-                    r.logical_id,
-                    "MonitoringScheduleName" if "Schedule" in r.type else "JobDefinitionName",
-                    True,
-                )
-            )
-        elif r.type in ("AWS::Events::Rule", "AWS::Scheduler::Schedule") and re.search(
-            r"Monitor|Drift", r.path
-        ):
-            # Rules that react to events (a job finished, an alarm fired) are not the schedule;
-            # an Events rule counts only when it is a scheduled one.
-            if r.type == "AWS::Events::Rule" and "ScheduleExpression" not in r.properties:
+    for r in a.of_type(
+        "AWS::SageMaker::MonitoringSchedule", "AWS::SageMaker::DataQualityJobDefinition"
+    ):
+        prop = "MonitoringScheduleName" if "Schedule" in r.type else "JobDefinitionName"
+        found.append(Evidence(r.stack, r.logical_id, prop, True))
+    watchers = _endpoint_watchers(a)
+    for r in a.of_type("AWS::Scheduler::Schedule", "AWS::Events::Rule"):
+        if r.type == "AWS::Events::Rule":
+            if "ScheduleExpression" not in r.properties:
                 continue
+            arns = [t.get("Arn") for t in r.properties.get("Targets") or []]
+        else:
+            arns = [get(r.properties, "Target.Arn")]
+        if any(watchers & set(a.resolve(r.stack, arn)) for arn in arns):
             found.append(_has(r, "ScheduleExpression", "drift check schedule"))
     return found
 

@@ -727,3 +727,23 @@ def test_the_page_names_no_absolute_path_of_this_machine(reviews, tmp_path) -> N
             assert machine not in text, (kind, machine)
         assert "serving real_time from config/examples/release.json (the offline" in text
         assert f"cloud assembly `{outdir.name}`" in text or f"assembly {outdir.name}." in text
+
+
+def test_a_schedule_counts_for_drift_only_when_it_runs_a_function_that_watches_the_endpoint(
+    reviews, tmp_path
+) -> None:  # type: ignore[no-untyped-def]
+    """Point the Monitoring stack's schedule at another function (one configured with no
+    endpoint): a schedule in a stack called Monitoring is no drift check, so the row asks."""
+    outdir, review, _ = reviews["lab"]
+    copy = _copy(outdir, tmp_path)
+    stack = next(s for s in _templates(copy) if s.endswith("-Monitoring"))
+
+    def retarget(resources: dict[str, Any]) -> None:
+        schedule = next(b for b in resources.values() if b["Type"] == "AWS::Scheduler::Schedule")
+        resources["Idle"] = {"Type": "AWS::Lambda::Function", "Properties": {}}
+        schedule["Properties"]["Target"]["Arn"] = {"Fn::GetAtt": ["Idle", "Arn"]}
+
+    _edit(copy, stack, retarget)
+    assert _changed(review.lens, lens.evaluate(Assembly.read(copy))) == {
+        "MLPERF06-BP02": (lens.PASS, lens.MANUAL)
+    }
