@@ -47,7 +47,7 @@ class Evidence:
             what = (
                 f": step {self.step!r} ({self.step_type})"
                 if self.step
-                else f": {mark}a {self.step_type} step"
+                else f": no {self.step_type} step"
             )
             if self.step and not self.holds:
                 what += " does NOT hold"
