@@ -35,7 +35,12 @@ def run_local(
     """Transform ``<workdir>/lake/curated/<input_prefix>``; (one-line result, output folder)."""
     from labctl.local_endpoint import CaptureWriter, EndpointSetupError, LocalEndpoint
     from labctl.local_endpoint.batch import BatchTransformError, transform
-    from labctl.local_endpoint.registry import settings_from_registry
+    from labctl.local_endpoint.registry import (
+        local_registry,
+        read_registry,
+        served_versions,
+        settings_from_registry,
+    )
 
     curated = workdir / "lake" / "curated"
     source = curated / input_prefix.strip("/")
@@ -47,6 +52,10 @@ def run_local(
             workdir, "real_time", allow_pending, endpoint_name=endpoint_name
         )
         endpoint = LocalEndpoint(settings)  # in process: the batch job needs no HTTP
+        # The version settings_from_registry picked, said out loud: which model scored.
+        ((group, version),) = served_versions(
+            read_registry(workdir), "real_time", allow_pending, groups=local_registry(workdir)
+        )
     except EndpointSetupError as err:
         raise UsageError(str(err)) from err
     writer = CaptureWriter(workdir / "capture", endpoint_name) if capture else None
@@ -57,7 +66,8 @@ def run_local(
     finally:
         if writer is not None:
             writer.close()
-    return f"{result.one_line()}; output {output.relative_to(workdir)}", output
+    scored_by = f"model {group} v{version['version']} ({version.get('approval_status')})"
+    return f"{scored_by}: {result.one_line()}; output {output.relative_to(workdir)}", output
 
 
 def lab_batch(workdir: Path, endpoint_name: str, capture: bool) -> str:

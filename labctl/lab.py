@@ -231,6 +231,50 @@ STAGES: list[Stage] = [
 ]
 
 
+def where_things_are(ctx: LabContext) -> tuple[list[tuple[str, Path]], list[str]]:
+    """(what, path) of each thing the lab left that exists now, and the next commands.
+
+    Only paths that exist are listed, so a run of some stages lists what those wrote (and
+    what earlier runs left in the same work folder)."""
+    from infra.config import load_profile
+    from labctl.monitor import DEFAULT_DRIFTS
+    from labctl.paths import REPO
+
+    config = load_profile(ctx.profile)
+    w = ctx.workdir
+    drift = [w / "monitor" / kind / "drift.png" for kind in DEFAULT_DRIFTS]
+    review = REPO / f"review.{ctx.profile}" / "review.html"
+    candidates = [
+        ("compliance report", w / "cdk.out" / "validation-report.json"),
+        ("raw events", w / "lake" / "raw"),
+        ("pipeline report", w / "pipeline" / "report"),
+        ("model registry", w / "registry" / "registry.json"),
+        ("batch predictions", w / "lake" / "curated" / "predictions"),
+        ("capture", w / "capture" / config.endpoint_name),
+        ("drift picture", next((d for d in drift if d.is_file()), drift[0])),
+        ("review page", review),
+    ]
+    found = [(what, path) for what, path in candidates if path.exists()]
+    profile = "" if ctx.profile == "lab" else f" PROFILE={ctx.profile}"
+    following = []
+    if not review.exists():
+        following.append(f"make review{profile}   # writes {review.relative_to(REPO)}")
+    following.append("labctl model list --local   # the registered versions and their approval")
+    following.append(f"make deploy{profile}   # the same platform in an AWS account")
+    return found, following
+
+
+def _print_where(ctx: LabContext) -> None:
+    found, following = where_things_are(ctx)
+    print("\nwhere things are:")
+    width = max((len(what) for what, _ in found), default=0) + 1
+    for what, path in found:
+        print(f"  {what + ':':<{width}} {path}")
+    print("next:")
+    for command in following:
+        print(f"  {command}")
+
+
 def select(only: str | None, skip: str | None) -> list[Stage]:
     names = [s.name for s in STAGES]
     wanted = [n.strip() for n in only.split(",")] if only else names
@@ -261,6 +305,7 @@ def run(args: argparse.Namespace) -> int:
         elapsed = time.perf_counter() - started
         summary.append(f"  {stage.name:<10} {elapsed:6.1f} s  {outcome}")
     print("\nlab complete:\n" + "\n".join(summary))
+    _print_where(ctx)
     return 0
 
 

@@ -30,7 +30,7 @@ def iter_steps(steps: list[dict[str, Any]]) -> Iterator[dict[str, Any]]:
             yield from iter_steps(args.get("IfSteps", []) + args.get("ElseSteps", []))
 
 
-def _job_settings(step: dict[str, Any]) -> dict[str, Any]:
+def job_settings(step: dict[str, Any]) -> dict[str, Any]:
     """Normalise the three job shapes to the fields the checks read."""
     args = step["Arguments"]
     if step["Type"] == "Processing":
@@ -68,7 +68,7 @@ def check_definition(
     if not jobs:
         findings.append("definition has no processing, training or tuning job")
     for step in jobs:
-        name, job = step["Name"], _job_settings(step)
+        name, job = step["Name"], job_settings(step)
         if not job["volume_key"]:
             findings.append(f"{name}: no KMS key for the ML storage volume")
         if not job["output_key"]:

@@ -2,7 +2,9 @@
 
 One synth (or an existing assembly with ``--assembly``), then: the architecture diagram (SVG,
 PNG, Mermaid), the inventory, security and compliance, the Well-Architected ML Lens table and
-the cost section, as one self-contained HTML page and the same content as Markdown.
+the cost section, as one self-contained HTML page and the same content as Markdown. Exit 1
+when the gate has unacknowledged findings or an ML Lens row FAILs (the review is still
+written), 0 otherwise.
 """
 
 from __future__ import annotations
@@ -59,8 +61,16 @@ def run(args: argparse.Namespace) -> int:
     for role, path in paths.items():
         print(f"  {role:<9} {path}")
     print(f"  lens: PASS {c['PASS']}, FAIL {c['FAIL']}, MANUAL {c['MANUAL']}")
+    # A FAIL row is a practice the templates contradict: the review says so and the exit code
+    # agrees (1), as the gate's findings do. MANUAL rows are questions, not failures.
+    problems = []
     if violations:
-        raise OperationFailed(f"{violations} unacknowledged compliance findings (see the review)")
+        problems.append(f"{violations} unacknowledged compliance findings")
+    failed = [f"{r.id} ({r.title})" for r in review.lens if r.status == "FAIL"]
+    if failed:
+        problems.append(f"ML Lens FAIL: {', '.join(failed)}")
+    if problems:
+        raise OperationFailed("; ".join(problems) + f" (see {folder}/review.html)")
     return 0
 
 

@@ -54,7 +54,43 @@ _AGGREGATED = {
 _FRAMEWORK = re.compile(
     r"BucketNotificationsHandler|CustomResourceProvider|CDKBucketDeployment|Provider/"
 )
-RANKDIR = "TB"
+# Left to right, the way the data flows: ingest -> lake -> training -> registry -> serving ->
+# monitoring. Each node belongs to one column (STAGES); a column is one graphviz rank
+# (rank=same, across the stack clusters thanks to newrank), the columns are chained in this
+# order by invisible edges, and an edge running against the flow (code and artifacts written
+# back to the lake, a retrain request) is drawn without pulling nodes out of their column.
+RANKDIR = "LR"
+STAGES = (
+    "producers",
+    "stream",
+    "delivery",
+    "lake",
+    "triggers",
+    "training",
+    "registry",
+    "release",
+    "serving",
+    "monitoring",
+    "operations",
+)
+_STAGE_OF_TYPE = {
+    "AWS::Kinesis::Stream": "stream",
+    "AWS::KinesisFirehose::DeliveryStream": "delivery",
+    "AWS::S3::Bucket": "lake",
+    "AWS::SageMaker::Pipeline": "training",
+    "AWS::SageMaker::ModelPackageGroup": "registry",
+    "AWS::SageMaker::Endpoint": "serving",
+}
+# Otherwise the stack's unit decides (the part of its name after the environment).
+_STAGE_OF_STACK = {
+    "Training": "triggers",  # its rules and schedules start the pipeline
+    "Delivery": "release",
+    "Serving": "serving",
+    "ServingStaging": "serving",
+    "Monitoring": "monitoring",
+    "DataLake": "lake",
+    "Ingestion": "stream",  # its catalog table and the endpoint reaper sit beside the stream
+}
 _COLORS = {
     "AWS::Kinesis::Stream": "#fde2c8",
     "AWS::KinesisFirehose::DeliveryStream": "#fde2c8",
@@ -486,15 +522,48 @@ def to_dot(diagram: Diagram) -> graphviz.Digraph:
             g.node(
                 node.id, _dot_label(node), shape="box", style="filled,dashed", fillcolor="#fff7cc"
             )
+    column = _ranks(g, diagram)
     for edge in diagram.edges:
+        backward = column.get(edge.src, -1) > column.get(edge.dst, len(STAGES))
         g.edge(
             edge.src,
             edge.dst,
             label=edge.label,
             style="dashed" if edge.dashed else "solid",
-            constraint="true" if edge.constraint else "false",
+            constraint="true" if edge.constraint and not backward else "false",
         )
     return g
+
+
+def stage_of(node: Node, diagram: Diagram) -> str | None:
+    """The node's column in the left-to-right flow; None for a principal that only calls in
+    (an invoke policy): graphviz places it beside what it calls."""
+    if node.external:
+        feeds = {diagram.nodes[e.dst].type for e in diagram.edges if e.src == node.id}
+        return "producers" if "AWS::Kinesis::Stream" in feeds else None
+    if node.type in _STAGE_OF_TYPE:
+        return _STAGE_OF_TYPE[node.type]
+    return _STAGE_OF_STACK.get(node.stack.split("-", 1)[-1], "operations")
+
+
+def _ranks(g: graphviz.Digraph, diagram: Diagram) -> dict[str, int]:
+    """Order the stages left to right with invisible edges: from the first node of each stage
+    to every node of the next stage present, and from every node of a stage to the first node
+    of the next. Denser schemes (rank=same across clusters, an edge from every node of a stage
+    to every node of the next) make graphviz-pure fail in init_rank or in spline routing on
+    one profile or the other. Returns node id -> column index."""
+    column: dict[str, int] = {}
+    for node in diagram.nodes.values():
+        stage = stage_of(node, diagram)
+        if stage is not None:
+            column[node.id] = STAGES.index(stage)
+    groups = [sorted(n for n, c in column.items() if c == i) for i in range(len(STAGES))]
+    present = [group for group in groups if group]
+    for left, right in zip(present, present[1:], strict=False):
+        pairs = dict.fromkeys([(left[0], b) for b in right] + [(a, right[0]) for a in left])
+        for a, b in pairs:
+            g.edge(a, b, style="invis")
+    return column
 
 
 def _dot_label(node: Node) -> str:
@@ -530,7 +599,7 @@ def render(diagram: Diagram, fmt: str) -> bytes:
 
 
 def to_mermaid(diagram: Diagram) -> str:
-    lines = ["flowchart TB"]
+    lines = [f"flowchart {RANKDIR}"]
     lines.append(f'  subgraph account["{_mm(diagram.account)}"]')
     for stack in diagram.stacks:
         members = [n for n in diagram.nodes.values() if n.stack == stack]

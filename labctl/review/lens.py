@@ -20,10 +20,12 @@ from __future__ import annotations
 import json
 import re
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
-from labctl.review.assembly import Assembly, Resource, strings_in
+from labctl.review.assembly import Assembly, Resource
+from pipelines.checks import iter_steps, job_settings
+from pipelines.training_pipeline import NETWORK_ISOLATION_EXEMPT
 
 PASS, FAIL, MANUAL = "PASS", "FAIL", "MANUAL"
 
@@ -35,15 +37,24 @@ class Evidence:
     prop: str  # dotted path into Properties, e.g. DeploymentConfig.AutoRollbackConfiguration
     holds: bool
     note: str = ""
-    contains: str = ""  # for a text property (a pipeline definition): the text that must occur
+    equals: str = ""  # the value the property must have (``Status == Enabled``), if any
+    step: str = ""  # for a PipelineDefinition: the step (by name) of the parsed definition
+    step_type: str = ""  # ... and the step type the practice needs ("Tuning", "Condition")
 
     def render(self) -> str:
         mark = "" if self.holds else "NOT "
-        what = (
-            f" {mark}contains {self.contains!r}"
-            if self.contains
-            else ("" if self.holds else " missing")
-        )
+        if self.step_type:
+            what = (
+                f": step {self.step!r} ({self.step_type})"
+                if self.step
+                else f": no {self.step_type} step"
+            )
+            if self.step and not self.holds:
+                what += " does NOT hold"
+        elif self.equals:
+            what = f" {mark}== {self.equals!r}"
+        else:
+            what = "" if self.holds else " missing"
         return f"{self.stack}/{self.logical_id}.{self.prop}{what}" + (
             f" ({self.note})" if self.note else ""
         )
@@ -88,29 +99,28 @@ def _flatten(value: Any) -> Any:
     return value
 
 
-def text_of(value: Any) -> str:
-    """A property as text: its JSON (keys included) and every string in it, joins resolved."""
-    if value is None:
-        return ""
-    flat = _flatten(value)
-    return json.dumps(flat) + "\n" + "\n".join(strings_in(flat))
+def pipeline_definition(value: Any) -> dict[str, Any] | None:
+    """A PipelineDefinition property parsed as the JSON SageMaker reads: CDK tokens inside its
+    strings become ``<token>``. None when it is not in the template (an S3 location) or is not
+    JSON."""
+    body = _flatten(value.get("PipelineDefinitionBody")) if isinstance(value, dict) else None
+    if not isinstance(body, str):
+        return None
+    try:
+        parsed = json.loads(body)
+    except ValueError:
+        return None
+    return parsed if isinstance(parsed, dict) else None
 
 
 def pipeline_parameters(definition: Any) -> dict[str, str]:
     """Name -> default value of a SageMaker pipeline definition's parameters."""
-    text = strings_in(_flatten(definition))
-    found: dict[str, str] = {}
-    for chunk in text:
-        if '"Parameters"' not in chunk:
-            continue
-        try:
-            body = json.loads(chunk.replace("<token>", "token"))
-        except ValueError:
-            continue
-        for param in body.get("Parameters", []):
-            if "DefaultValue" in param:
-                found[param["Name"]] = str(param["DefaultValue"])
-    return found
+    parsed = pipeline_definition(definition) or {}
+    return {
+        p["Name"]: str(p["DefaultValue"])
+        for p in parsed.get("Parameters", [])
+        if isinstance(p, dict) and "DefaultValue" in p
+    }
 
 
 def _has(res: Resource, path: str, note: str = "") -> Evidence:
@@ -118,9 +128,9 @@ def _has(res: Resource, path: str, note: str = "") -> Evidence:
     return Evidence(res.stack, res.logical_id, path, value not in (None, False, "", [], {}), note)
 
 
-def _contains(res: Resource, path: str, needle: str, note: str = "") -> Evidence:
+def _equals(res: Resource, path: str, value: str, note: str = "") -> Evidence:
     return Evidence(
-        res.stack, res.logical_id, path, needle in text_of(get(res.properties, path)), note, needle
+        res.stack, res.logical_id, path, get(res.properties, path) == value, note, equals=value
     )
 
 
@@ -148,6 +158,186 @@ def _endpoint_configs(a: Assembly) -> list[Resource]:
 
 def _pipelines(a: Assembly) -> list[Resource]:
     return a.of_type("AWS::SageMaker::Pipeline")
+
+
+# -- pipelines judged by their parsed definition, step by step ---------------------------------
+TRAINING_STEP_TYPES = ("Training", "Tuning")
+DEFINITION = "PipelineDefinition"
+
+
+def _steps(p: Resource) -> list[dict[str, Any]] | None:
+    """Every step of the pipeline's parsed definition (Condition branches included), or None
+    when the template does not carry a readable definition."""
+    parsed = pipeline_definition(p.properties.get(DEFINITION))
+    if parsed is None:
+        return None
+    return [s for s in iter_steps(parsed.get("Steps", [])) if isinstance(s, dict)]
+
+
+def _unreadable(p: Resource) -> Evidence:
+    return Evidence(
+        p.stack, p.logical_id, DEFINITION, False, "no PipelineDefinitionBody that parses as JSON"
+    )
+
+
+def _training_pipelines(a: Assembly) -> list[tuple[Resource, list[dict[str, Any]] | None]]:
+    """Pipelines that train a model: a Training or Tuning step in the definition (the scoring
+    pipeline, a Model and a Transform step, is not one). An unreadable definition is kept
+    (steps None): what it is cannot be told, so its rows cannot pass."""
+    found = []
+    for p in _pipelines(a):
+        steps = _steps(p)
+        if steps is None or any(s.get("Type") in TRAINING_STEP_TYPES for s in steps):
+            found.append((p, steps))
+    return found
+
+
+def _step(p: Resource, step: dict[str, Any], holds: bool = True, note: str = "") -> Evidence:
+    return Evidence(
+        p.stack,
+        p.logical_id,
+        DEFINITION,
+        holds,
+        note,
+        step=str(step.get("Name", "")),
+        step_type=str(step.get("Type", "")),
+    )
+
+
+def _no_step(p: Resource, step_type: str, note: str) -> Evidence:
+    return Evidence(p.stack, p.logical_id, DEFINITION, False, note, step_type=step_type)
+
+
+def training_steps(a: Assembly) -> list[Evidence]:
+    """MLCOST04-BP06: training runs as SageMaker-managed Training/Tuning jobs."""
+    ev = []
+    for p, steps in _training_pipelines(a):
+        if steps is None:
+            ev.append(_unreadable(p))
+            continue
+        ev += [
+            _step(p, s, note="SageMaker-managed job")
+            for s in steps
+            if s.get("Type") in TRAINING_STEP_TYPES
+        ]
+    return ev
+
+
+def tuning(a: Assembly) -> list[Evidence]:
+    """MLCOST04-BP11: each training pipeline tunes its hyperparameters (a Tuning step with a
+    search strategy)."""
+    ev = []
+    for p, steps in _training_pipelines(a):
+        tuned = [s for s in steps or [] if s.get("Type") == "Tuning"]
+        if steps is None:
+            ev.append(_unreadable(p))
+        elif not tuned:
+            ev.append(_no_step(p, "Tuning", "the training pipeline tunes no hyperparameters"))
+        for s in tuned:
+            strategy = get(s, "Arguments.HyperParameterTuningJobConfig.Strategy")
+            ev.append(_step(p, s, bool(strategy), f"{strategy or 'no'} search strategy"))
+    return ev
+
+
+def _property_file_steps(condition: dict[str, Any]) -> set[str]:
+    """Names of the steps whose property files a Condition step's conditions read
+    (``Std:JsonGet`` on ``Steps.<name>.PropertyFiles.<file>``)."""
+    names: set[str] = set()
+
+    def walk(node: Any) -> None:
+        if isinstance(node, dict):
+            ref = get(node, "Std:JsonGet.PropertyFile.Get")
+            if isinstance(ref, str) and ref.startswith("Steps."):
+                names.add(ref.split(".")[1])
+            for v in node.values():
+                walk(v)
+        elif isinstance(node, list):
+            for v in node:
+                walk(v)
+
+    walk(get(condition, "Arguments.Conditions"))
+    return names
+
+
+def _gates(steps: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """Condition steps that guard registration: a RegisterModel step in their If branch."""
+    return [
+        s
+        for s in steps
+        if s.get("Type") == "Condition"
+        and any(
+            isinstance(b, dict) and b.get("Type") == "RegisterModel"
+            for b in iter_steps(get(s, "Arguments.IfSteps") or [])
+        )
+    ]
+
+
+def quality_gate(a: Assembly) -> list[Evidence]:
+    """MLREL04-BP03: a model is registered only past a Condition step that reads an
+    evaluation's results."""
+    ev = []
+    for p, steps in _training_pipelines(a):
+        if steps is None:
+            ev.append(_unreadable(p))
+            continue
+        gates = _gates(steps)
+        if not gates:
+            ev.append(_no_step(p, "Condition", "nothing gates the RegisterModel step"))
+        for g in gates:
+            reads = sorted(_property_file_steps(g))
+            note = f"registers only if it holds; reads {', '.join(reads)}" if reads else ""
+            ev.append(_step(p, g, bool(reads), note or "its conditions read no evaluation"))
+    return ev
+
+
+def evaluation_step(a: Assembly) -> list[Evidence]:
+    """MLPERF04-BP03: an evaluation step whose property file (the metrics) the quality gate
+    reads, so the pipeline itself measures every model it trains."""
+    ev = []
+    for p, steps in _training_pipelines(a):
+        if steps is None:
+            ev.append(_unreadable(p))
+            continue
+        by_name = {s.get("Name"): s for s in steps}
+        read = {n for g in _gates(steps) for n in _property_file_steps(g)}
+        evaluators = [
+            by_name[n] for n in sorted(read) if n in by_name and by_name[n].get("PropertyFiles")
+        ]
+        if not evaluators:
+            ev.append(_no_step(p, "Processing", "no evaluation step whose metrics the gate reads"))
+        ev += [_step(p, s, note="metrics read by the quality gate") for s in evaluators]
+    return ev
+
+
+def _job_steps(a: Assembly) -> list[tuple[Resource, dict[str, Any] | None, dict[str, Any]]]:
+    """(pipeline, step, settings) for every job step of every pipeline: the settings are
+    pipelines.checks.job_settings' for Processing/Training/Tuning, plus the Transform and
+    Model steps' own fields; step None when the definition cannot be read."""
+    out: list[tuple[Resource, dict[str, Any] | None, dict[str, Any]]] = []
+    for p in _pipelines(a):
+        steps = _steps(p)
+        if steps is None:
+            out.append((p, None, {}))
+            continue
+        for s in steps:
+            if s.get("Type") in ("Processing", "Training", "Tuning"):
+                out.append((p, s, job_settings(s)))
+            elif s.get("Type") == "Transform":
+                key = get(s, "Arguments.TransformResources.VolumeKmsKeyId")
+                out.append((p, s, {"volume_key": key}))
+            elif s.get("Type") == "Model":
+                out.append((p, s, {"isolation": get(s, "Arguments.EnableNetworkIsolation")}))
+    return out
+
+
+def _job_evidence(a: Assembly, setting: str, note: str) -> list[Evidence]:
+    ev = []
+    for p, step, settings in _job_steps(a):
+        if step is None:
+            ev.append(_unreadable(p))
+        elif setting in settings:
+            ev.append(_step(p, step, bool(settings[setting]), note))
+    return ev
 
 
 # -- checks -----------------------------------------------------------------------------------
@@ -181,8 +371,7 @@ def endpoint_encryption(a: Assembly) -> list[Evidence]:
             ev.append(_has(c, "KmsKeyId", "ML storage volume"))
         if get(c.properties, "DataCaptureConfig.EnableCapture"):
             ev.append(_has(c, "DataCaptureConfig.KmsKeyId", "captured requests"))
-    for p in _pipelines(a):
-        ev.append(_contains(p, "PipelineDefinition", '"VolumeKmsKeyId"', "job volumes"))
+    ev += _job_evidence(a, "volume_key", "job volume KMS key")
     return ev
 
 
@@ -222,8 +411,29 @@ def bucket_guardrails(a: Assembly) -> list[Evidence]:
         if pol is None:
             ev.append(Evidence(b.stack, b.logical_id, "BucketPolicy", False, "no bucket policy"))
         else:
-            ev.append(_contains(pol, "PolicyDocument", "aws:SecureTransport", "TLS only"))
+            ev.append(_tls_only(pol))
     return ev
+
+
+def _tls_only(pol: Resource) -> Evidence:
+    """A statement that denies every request sent without TLS: Effect Deny, Condition
+    Bool aws:SecureTransport false."""
+    statements = get(pol.properties, "PolicyDocument.Statement") or []
+    for i, st in enumerate(statements):
+        secure = get(st, "Condition.Bool") or {}
+        if st.get("Effect") == "Deny" and str(secure.get("aws:SecureTransport")).lower() == (
+            "false"
+        ):
+            return Evidence(
+                pol.stack, pol.logical_id, f"PolicyDocument.Statement[{i}]", True, "TLS only"
+            )
+    return Evidence(
+        pol.stack,
+        pol.logical_id,
+        "PolicyDocument.Statement",
+        False,
+        "no Deny on aws:SecureTransport false",
+    )
 
 
 def _serverless_models(a: Assembly) -> set[tuple[str, str]]:
@@ -245,18 +455,16 @@ def network_isolation(a: Assembly) -> list[Evidence]:
         for m in a.of_type("AWS::SageMaker::Model")
         if m.key not in serverless
     ]
-    for p in _pipelines(a):
-        ev.append(
-            _contains(p, "PipelineDefinition", '"EnableNetworkIsolation": true', "training jobs")
-        )
+    exempt = NETWORK_ISOLATION_EXEMPT
+    for e in _job_evidence(a, "isolation", "job network isolation"):
+        if not e.holds and e.step in exempt:
+            e = replace(e, holds=True, note=f"exempt: {exempt[e.step]}")
+        ev.append(e)
     return ev
 
 
 def inter_node(a: Assembly) -> list[Evidence]:
-    return [
-        _contains(p, "PipelineDefinition", '"EnableInterContainerTrafficEncryption": true')
-        for p in _pipelines(a)
-    ]
+    return _job_evidence(a, "encryption", "inter-container traffic encryption")
 
 
 def restricted_consumers(a: Assembly) -> list[Evidence]:
@@ -319,12 +527,23 @@ def autoscaling(a: Assembly) -> list[Evidence]:
     return [e for e in ev if "Staging" not in e.stack] or ev
 
 
+# A versioned model package's ARN (SageMaker ARN format: ...:model-package/<group>/<version>).
+_PACKAGE_VERSION_ARN = re.compile(
+    r"arn:aws[a-z-]*:sagemaker:[a-z0-9-]+:\d{12}:model-package/[^/]+/\d+"
+)
+
+
 def versioned_models(a: Assembly) -> list[Evidence]:
     ev = [
-        _contains(
-            m,
+        Evidence(
+            m.stack,
+            m.logical_id,
             "PrimaryContainer.ModelPackageName",
-            "model-package/",
+            bool(
+                _PACKAGE_VERSION_ARN.fullmatch(
+                    str(get(m.properties, "PrimaryContainer.ModelPackageName"))
+                )
+            ),
             "a registered, versioned package",
         )
         for m in a.of_type("AWS::SageMaker::Model")
@@ -348,13 +567,6 @@ def exists(types: str, prop: str, note: str = "") -> Callable[[Assembly], list[E
     return check
 
 
-def definition_has(needle: str, note: str) -> Callable[[Assembly], list[Evidence]]:
-    def check(a: Assembly) -> list[Evidence]:
-        return [_contains(p, "PipelineDefinition", needle, note) for p in _pipelines(a)]
-
-    return check
-
-
 def deploys_serving(a: Assembly) -> list[Evidence]:
     ev = []
     for p in a.of_type("AWS::CodePipeline::Pipeline"):
@@ -371,20 +583,41 @@ def deploys_serving(a: Assembly) -> list[Evidence]:
     return ev
 
 
+def _rules_on(a: Assembly, detail_type: str, note: str) -> list[Evidence]:
+    """EventBridge rules whose pattern matches ``detail_type`` and that start a SageMaker
+    pipeline of these templates (a target with SageMakerPipelineParameters and a pipeline
+    ARN)."""
+    pipelines = {str(p.properties.get("PipelineName")) for p in _pipelines(a)}
+    ev = []
+    for r in a.of_type("AWS::Events::Rule"):
+        types = _list(get(r.properties, "EventPattern.detail-type"))
+        if detail_type not in types:
+            continue
+        targets = r.properties.get("Targets") or []
+        starts = [
+            i
+            for i, t in enumerate(targets)
+            if "SageMakerPipelineParameters" in t
+            and str(t.get("Arn", "")).rsplit("pipeline/", 1)[-1] in pipelines
+        ]
+        ev.append(
+            Evidence(
+                r.stack,
+                r.logical_id,
+                f"Targets[{starts[0]}].Arn" if starts else "Targets",
+                bool(starts),
+                note + ("" if starts else "; starts no pipeline of these templates"),
+            )
+        )
+    return ev
+
+
 def retrain_rule(a: Assembly) -> list[Evidence]:
-    return [
-        _contains(r, "EventPattern", "RetrainRequested", "retrain on request, not on a timer")
-        for r in a.of_type("AWS::Events::Rule")
-        if "RetrainRequested" in text_of(r.properties.get("EventPattern"))
-    ]
+    return _rules_on(a, "RetrainRequested", "retrain on request, not on a timer")
 
 
 def dataset_rule(a: Assembly) -> list[Evidence]:
-    return [
-        _contains(r, "EventPattern", "Object Created", "training starts when a dataset lands")
-        for r in a.of_type("AWS::Events::Rule")
-        if "Object Created" in text_of(r.properties.get("EventPattern"))
-    ]
+    return _rules_on(a, "Object Created", "training starts when a dataset lands")
 
 
 def budget_and_tags(a: Assembly) -> list[Evidence]:
@@ -395,24 +628,50 @@ def budget_and_tags(a: Assembly) -> list[Evidence]:
     for r in a.of_type(
         "AWS::SageMaker::Endpoint", "AWS::SageMaker::Pipeline", "AWS::Kinesis::Stream"
     ):
-        ev.append(_contains(r, "Tags", "cost-center", "cost allocation tag"))
+        tagged = [
+            i for i, t in enumerate(r.properties.get("Tags") or []) if t.get("Key") == "cost-center"
+        ]
+        ev.append(
+            Evidence(
+                r.stack,
+                r.logical_id,
+                f"Tags[{tagged[0]}].Key" if tagged else "Tags",
+                bool(tagged),
+                "cost allocation tag",
+                equals="cost-center",
+            )
+        )
     return ev
 
 
+def _lake_stack_buckets(a: Assembly) -> list[Resource]:
+    """The lake's data buckets: those in the stack that holds the Glue database."""
+    stacks = {d.stack for d in a.of_type("AWS::Glue::Database")}
+    return [b for b in _lake_buckets(a) if b.stack in stacks]
+
+
+def _raw_buckets(a: Assembly) -> set[tuple[str, str]]:
+    """The raw zone: the buckets the Firehose delivery streams write events into."""
+    return {
+        key
+        for f in a.of_type("AWS::KinesisFirehose::DeliveryStream")
+        for key in a.resolve(
+            f.stack, get(f.properties, "ExtendedS3DestinationConfiguration.BucketARN")
+        )
+    }
+
+
 def lake_versioning(a: Assembly) -> list[Evidence]:
-    return [
-        _contains(b, "VersioningConfiguration.Status", "Enabled")
-        for b in _lake_buckets(a)
-        if "Lake" in b.path
-    ]
+    return [_equals(b, "VersioningConfiguration.Status", "Enabled") for b in _lake_stack_buckets(a)]
 
 
 def raw_expiry(a: Assembly) -> list[Evidence]:
     ev = []
+    raw = _raw_buckets(a)
     for b in _lake_buckets(a):
         rules = get(b.properties, "LifecycleConfiguration.Rules") or []
         for i, rule in enumerate(rules):
-            if "RawBucket" in b.path and "ExpirationInDays" in rule:
+            if b.key in raw and "ExpirationInDays" in rule:
                 ev.append(
                     _has(
                         b,
@@ -459,7 +718,7 @@ def same_serving_template(a: Assembly) -> list[Evidence]:
 
 def on_demand_stream(a: Assembly) -> list[Evidence]:
     return [
-        _contains(s, "StreamModeDetails.StreamMode", "ON_DEMAND", "no idle shards")
+        _equals(s, "StreamModeDetails.StreamMode", "ON_DEMAND", "no idle shards")
         for s in a.of_type("AWS::Kinesis::Stream")
         if get(s.properties, "StreamModeDetails.StreamMode") == "ON_DEMAND"
     ]
@@ -467,37 +726,55 @@ def on_demand_stream(a: Assembly) -> list[Evidence]:
 
 def multi_model(a: Assembly) -> list[Evidence]:
     return [
-        _contains(m, "PrimaryContainer.Mode", "MultiModel")
+        _equals(m, "PrimaryContainer.Mode", "MultiModel")
         for m in a.of_type("AWS::SageMaker::Model")
         if get(m.properties, "PrimaryContainer.Mode") == "MultiModel"
     ]
 
 
+def _endpoint_watchers(a: Assembly) -> set[tuple[str, str]]:
+    """Lambda functions configured to act on an endpoint of these templates: an environment
+    variable equal to its EndpointName, or a reference to it (the drift runner, the retrain
+    bridge; not the reaper, which is configured with an environment prefix)."""
+    endpoints = a.of_type("AWS::SageMaker::Endpoint")
+    names = {e.properties.get("EndpointName") for e in endpoints} - {None}
+    keys = {e.key for e in endpoints}
+    found = set()
+    for f in a.of_type("AWS::Lambda::Function"):
+        variables = get(f.properties, "Environment.Variables") or {}
+        for value in variables.values():
+            if (isinstance(value, str) and value in names) or keys & set(a.resolve(f.stack, value)):
+                found.add(f.key)
+    return found
+
+
 def monitoring(a: Assembly) -> list[Evidence]:
+    """A managed monitoring schedule, or a schedule (EventBridge Scheduler, or a scheduled
+    rule) whose target is a function that watches an endpoint. Rules that react to events (a
+    job finished, an alarm fired) are not the schedule."""
     found = []
-    for r in a.resources():
-        if r.type in (
-            "AWS::SageMaker::MonitoringSchedule",
-            "AWS::SageMaker::DataQualityJobDefinition",
-        ):
-            found.append(
-                Evidence(
-                    r.stack,
-                    r.logical_id,
-                    "MonitoringScheduleName" if "Schedule" in r.type else "JobDefinitionName",
-                    True,
-                )
-            )
-        elif r.type in ("AWS::Events::Rule", "AWS::Scheduler::Schedule") and re.search(
-            r"Monitor|Drift", r.path
-        ):
-            # Rules that react to events (a job finished, an alarm fired) are not the schedule;
-            # an Events rule counts only when it is a scheduled one.
-            if r.type == "AWS::Events::Rule" and "ScheduleExpression" not in r.properties:
+    for r in a.of_type(
+        "AWS::SageMaker::MonitoringSchedule", "AWS::SageMaker::DataQualityJobDefinition"
+    ):
+        prop = "MonitoringScheduleName" if "Schedule" in r.type else "JobDefinitionName"
+        found.append(Evidence(r.stack, r.logical_id, prop, True))
+    watchers = _endpoint_watchers(a)
+    for r in a.of_type("AWS::Scheduler::Schedule", "AWS::Events::Rule"):
+        if r.type == "AWS::Events::Rule":
+            if "ScheduleExpression" not in r.properties:
                 continue
+            arns = [t.get("Arn") for t in r.properties.get("Targets") or []]
+        else:
+            arns = [get(r.properties, "Target.Arn")]
+        if any(watchers & set(a.resolve(r.stack, arn)) for arn in arns):
             found.append(_has(r, "ScheduleExpression", "drift check schedule"))
     return found
 
+
+NO_TRAINING_PIPELINE = (
+    "No training pipeline (a Training or Tuning step) is in these templates: where are models "
+    "trained, tuned and validated?"
+)
 
 # (new id, old id, pillar, title, check, question when MANUAL / nothing to show)
 LENS: list[tuple[str, str, str, str, Callable[[Assembly], list[Evidence]] | None, str]] = [
@@ -658,8 +935,8 @@ LENS: list[tuple[str, str, str, str, Callable[[Assembly], list[Evidence]] | None
         "MLREL-08",
         "Reliability",
         "Ensure model validation with relevant data",
-        definition_has('"Type": "Condition"', "quality gate"),
-        "",
+        quality_gate,
+        NO_TRAINING_PIPELINE,
     ),
     (
         "MLREL05-BP01",
@@ -698,8 +975,8 @@ LENS: list[tuple[str, str, str, str, Callable[[Assembly], list[Evidence]] | None
         "MLCOST-14",
         "Cost optimization",
         "Use managed training capabilities",
-        definition_has('"Type": "Tuning"', "SageMaker tuning jobs"),
-        "",
+        training_steps,
+        NO_TRAINING_PIPELINE,
     ),
     (
         "MLCOST04-BP08",
@@ -717,8 +994,8 @@ LENS: list[tuple[str, str, str, str, Callable[[Assembly], list[Evidence]] | None
         "MLCOST-19",
         "Cost optimization",
         "Use hyperparameter optimization technologies",
-        definition_has('"Bayesian"', "Bayesian tuning"),
-        "",
+        tuning,
+        NO_TRAINING_PIPELINE,
     ),
     (
         "MLCOST04-BP12",
@@ -811,8 +1088,8 @@ LENS: list[tuple[str, str, str, str, Callable[[Assembly], list[Evidence]] | None
         "MLPER-07",
         "Performance efficiency",
         "Establish a model performance evaluation pipeline",
-        definition_has("Evaluate", "evaluation step"),
-        "",
+        evaluation_step,
+        NO_TRAINING_PIPELINE,
     ),
     (
         "MLPERF06-BP02",

@@ -4,11 +4,13 @@ from __future__ import annotations
 
 import html
 import json
+import re
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import cast
 
+from labctl.paths import REPO
 from labctl.review import cost as cost_mod
 from labctl.review import diagram as diagram_mod
 from labctl.review import inventory as inventory_mod
@@ -61,6 +63,23 @@ def build(assembly: Assembly, profile: str, note: str = "") -> Review:
         runtime=cost_mod.runtime_resources(profile),
         diagram=diagram_mod.build(assembly, f"Profile {profile}: built from the cloud assembly"),
     )
+
+
+_ABSOLUTE = re.compile(r"(?<![\w.])/[^\s'\"()`]+")
+
+
+def portable(text: str) -> str:
+    """``text`` with every absolute path of this machine made shareable: relative to the
+    checkout when inside it (``config/examples/release.json``), else the file's name only. A
+    review page is passed around; one machine's folders mean nothing elsewhere."""
+
+    def short(match: re.Match[str]) -> str:
+        path = Path(match.group(0).rstrip(".,;:"))
+        tail = match.group(0)[len(str(path)) :]
+        shown = path.relative_to(REPO) if path.is_relative_to(REPO) else Path(path.name)
+        return str(shown) + tail
+
+    return _ABSOLUTE.sub(short, text)
 
 
 # -- a tiny document model rendered twice -------------------------------------------------------
@@ -282,7 +301,7 @@ def markdown(review: Review, mermaid: str) -> str:
         "",
         (
             f"Generated {datetime.now(UTC):%Y-%m-%d %H:%M} UTC from the cloud assembly "
-            f"`{review.assembly.outdir}`. {review.note}"
+            f"`{portable(str(review.assembly.outdir))}`. {portable(review.note)}"
         ),
         "",
     ]
@@ -408,7 +427,8 @@ def html_page(review: Review, svg: str, mermaid: str) -> str:
         f"<style>{CSS}</style></head><body>",
         f"<header><h1>Reference-architecture review: profile {html.escape(review.profile)}</h1>",
         f"<p>Generated {datetime.now(UTC):%Y-%m-%d %H:%M} UTC from the cloud assembly "
-        f"{html.escape(str(review.assembly.outdir))}. {html.escape(review.note)} "
+        f"{html.escape(portable(str(review.assembly.outdir)))}. "
+        f"{html.escape(portable(review.note))} "
         f"Lens: PASS {c['PASS']} · FAIL {c['FAIL']} · MANUAL {c['MANUAL']}.</p></header>",
         "<nav>"
         + "".join(f'<a href="#{a}">{html.escape(t)}</a>' for a, t in SECTIONS)

@@ -296,3 +296,29 @@ def test_region_starts_the_scoring_pipeline_with_the_released_package(
     assert code == 0
     assert "execution arn:aws:sagemaker" in capsys.readouterr().out
     assert main(["batch", "transform", "--local", "--region", "us-east-1"]) == 2
+
+
+def test_the_cli_says_which_model_version_scored(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """Three versions, the newest set back to pending by hand: the run names v2, the newest
+    Approved one; with every version pending, --allow-pending names the newest, v3."""
+    from labctl.cli import main
+    from labctl.local_registry import LocalRegistry
+
+    build_registry(tmp_path, xgboost_versions=3, rounds=2)
+    path = LocalRegistry(tmp_path).path
+    registry = json.loads(path.read_text())
+    group = LocalRegistry(tmp_path).xgboost_group
+    (v3,) = [v for v in registry["groups"][group]["versions"] if v["version"] == 3]
+    v3["approval_status"] = "PendingManualApproval"
+    path.write_text(json.dumps(registry))
+    _curated(tmp_path / "lake" / "curated" / "scoring", rows=10, files=1)
+    args = ["batch", "transform", "--local", "--workdir", str(tmp_path), "--no-capture"]
+    assert main([*args, "--input-prefix", "scoring/day=0"]) == 0
+    assert f"model {group} v2 (Approved): " in capsys.readouterr().out
+    for version in registry["groups"][group]["versions"]:
+        version["approval_status"] = "PendingManualApproval"
+    path.write_text(json.dumps(registry))
+    assert main([*args, "--input-prefix", "scoring/day=0", "--allow-pending"]) == 0
+    assert f"model {group} v3 (PendingManualApproval): " in capsys.readouterr().out

@@ -192,10 +192,223 @@ def test_pass_rows_point_at_resources_that_exist_and_properties_that_hold(review
         for ev in row.evidence:
             body = templates[ev.stack]["Resources"][ev.logical_id]  # the resource exists
             value = _resolve(body.get("Properties", {}), ev.prop)  # the property exists
-            if ev.contains:
-                assert ev.contains in _joined(value), (row.id, ev)
+            if ev.step:  # the named step is in the parsed definition, with that type
+                assert _all_steps(_definition(value))[ev.step]["Type"] == ev.step_type, (row.id, ev)
+            elif ev.equals:
+                assert value == ev.equals, (row.id, ev)
             else:
                 assert value not in (None, False, "", [], {}), (row.id, ev)
+
+
+# The test's own reading of a PipelineDefinition: Fn::Join parts joined, a token as TOKEN.
+def _definition(value: dict[str, Any]) -> dict[str, Any]:
+    body = value["PipelineDefinitionBody"]
+    if isinstance(body, dict):
+        sep, parts = body["Fn::Join"]
+        body = sep.join(p if isinstance(p, str) else "TOKEN" for p in parts)
+    return json.loads(body)
+
+
+def _all_steps(definition: dict[str, Any]) -> dict[str, dict[str, Any]]:
+    """Step name -> step, the Condition steps' If/Else branches included."""
+    found: dict[str, dict[str, Any]] = {}
+    todo = list(definition["Steps"])
+    while todo:
+        step = todo.pop()
+        found[step["Name"]] = step
+        todo += step.get("Arguments", {}).get("IfSteps", []) + step.get("Arguments", {}).get(
+            "ElseSteps", []
+        )
+    return found
+
+
+def _edit_training_definition(folder: Path, edit) -> str:  # type: ignore[no-untyped-def]
+    """Apply ``edit(definition, resource)`` to the pipeline with a step named Tune (the study
+    guide's training pipeline); the definition is written back as a plain JSON string. Returns
+    the pipeline's logical id."""
+    touched: list[str] = []
+    for stack in _templates(folder):
+
+        def change(resources: dict[str, Any]) -> None:
+            for lid, body in resources.items():
+                if body["Type"] != "AWS::SageMaker::Pipeline":
+                    continue
+                definition = _definition(body["Properties"]["PipelineDefinition"])
+                if "Tune" in _all_steps(definition):
+                    edit(definition, body)
+                    body["Properties"]["PipelineDefinition"] = {
+                        "PipelineDefinitionBody": json.dumps(definition)
+                    }
+                    touched.append(lid)
+
+        _edit(folder, stack, change)
+        if touched:
+            return touched[0]
+    raise AssertionError("no pipeline with a Tune step")
+
+
+TRAINING_ROWS = ("MLREL04-BP03", "MLCOST04-BP06", "MLCOST04-BP11", "MLPERF04-BP03")
+
+
+def _statuses(rows: list[lens.Row]) -> dict[tuple[str, str], str]:
+    return {(r.id, r.title): r.status for r in rows}
+
+
+def _changed(before: list[lens.Row], after: list[lens.Row]) -> dict[str, tuple[str, str]]:
+    b, a = _statuses(before), _statuses(after)
+    return {k[0]: (b[k], v) for k, v in a.items() if b[k] != v}
+
+
+@pytest.mark.parametrize("profile", PROFILES)
+def test_the_readme_lens_figures_are_what_the_review_counts(reviews, profile) -> None:  # type: ignore[no-untyped-def]
+    """The README quotes the lens counts of both profiles; they are what the lens says now."""
+    import re
+
+    from labctl.paths import REPO
+
+    readme = (REPO / "README.md").read_text()
+    quoted = re.search(
+        rf"{re.escape(profile)}: (\d+) PASS, (\d+) FAIL, (\d+)\s+MANUAL", readme.replace("\n", " ")
+    )
+    assert quoted, f"README quotes no lens figures for {profile}"
+    c = lens.counts(reviews[profile][1].lens)
+    assert tuple(map(int, quoted.groups())) == (c[lens.PASS], c[lens.FAIL], c[lens.MANUAL])
+
+
+@pytest.mark.parametrize("profile", PROFILES)
+def test_training_rows_judge_the_training_pipeline_not_the_scoring_one(reviews, profile) -> None:  # type: ignore[no-untyped-def]
+    """The scoring pipeline (a Model and a Transform step) neither tunes nor gates, and must
+    not: the training rows pass on the training pipeline alone, naming its steps."""
+    outdir, review, _ = reviews[profile]
+    pipelines = {
+        lid: _all_steps(_definition(body["Properties"]["PipelineDefinition"]))
+        for t in _templates(outdir).values()
+        for lid, body in t["Resources"].items()
+        if body["Type"] == "AWS::SageMaker::Pipeline"
+    }
+    training = {lid for lid, steps in pipelines.items() if "Tune" in steps}
+    scoring = {lid for lid, steps in pipelines.items() if "Score" in steps}
+    assert len(training) == 1 and len(scoring) == 1
+    expected = {
+        "MLREL04-BP03": {("QualityGate", "Condition")},
+        "MLCOST04-BP06": {("Tune", "Tuning"), ("TrainBaseline", "Training")},
+        "MLCOST04-BP11": {("Tune", "Tuning")},
+        "MLPERF04-BP03": {("Evaluate", "Processing")},
+    }
+    for row in review.lens:
+        if row.id in TRAINING_ROWS:
+            assert row.status == lens.PASS, row.evidence
+            assert {e.logical_id for e in row.evidence} == training, row.id
+            assert {(e.step, e.step_type) for e in row.evidence} == expected[row.id]
+
+
+def test_a_training_pipeline_without_tuning_fails_the_tuning_row_alone(reviews, tmp_path) -> None:  # type: ignore[no-untyped-def]
+    """Drop the Tune step (the baseline's Training step stays: still a training pipeline). A
+    description that merely quotes '"Type": "Tuning"' and "Bayesian" is not a tuning step."""
+    outdir, review, _ = reviews["lab"]
+    copy = _copy(outdir, tmp_path)
+
+    def drop_tune(definition: dict[str, Any], body: dict[str, Any]) -> None:
+        definition["Steps"] = [s for s in definition["Steps"] if s["Name"] != "Tune"]
+        definition["Steps"][0]["Description"] = '"Type": "Tuning", "Strategy": "Bayesian"'
+        body["Properties"]["PipelineDescription"] = '"Type": "Tuning" Bayesian'
+
+    pipeline = _edit_training_definition(copy, drop_tune)
+    after = lens.evaluate(Assembly.read(copy))
+    assert _changed(review.lens, after) == {"MLCOST04-BP11": (lens.PASS, lens.FAIL)}
+    (row,) = [r for r in after if r.id == "MLCOST04-BP11"]
+    (failing,) = [e for e in row.evidence if not e.holds]
+    assert (failing.logical_id, failing.step_type) == (pipeline, "Tuning")
+    assert "Tuning" in failing.render() and pipeline in failing.render()
+
+
+def test_a_training_pipeline_without_its_gate_fails_validation_and_evaluation(
+    reviews, tmp_path
+) -> None:  # type: ignore[no-untyped-def]
+    """Replace the QualityGate Condition step by its If branch (register unconditionally):
+    nothing validates the model and nothing reads the evaluation. A resource description
+    quoting '"Type": "Condition"' does not stand in for the step."""
+    outdir, review, _ = reviews["prod-like"]
+    copy = _copy(outdir, tmp_path)
+
+    def ungate(definition: dict[str, Any], body: dict[str, Any]) -> None:
+        steps = []
+        for s in definition["Steps"]:
+            steps += s["Arguments"]["IfSteps"] if s["Type"] == "Condition" else [s]
+        definition["Steps"] = steps
+        definition["Steps"][0]["Description"] = '{"Type": "Condition", "Name": "Evaluate"}'
+        body["Properties"]["PipelineDescription"] = '"Type": "Condition" Evaluate'
+
+    pipeline = _edit_training_definition(copy, ungate)
+    after = lens.evaluate(Assembly.read(copy))
+    assert _changed(review.lens, after) == {
+        "MLREL04-BP03": (lens.PASS, lens.FAIL),
+        "MLPERF04-BP03": (lens.PASS, lens.FAIL),
+    }
+    (gate,) = [r for r in after if r.id == "MLREL04-BP03"]
+    assert [(e.logical_id, e.step_type, e.holds) for e in gate.evidence] == [
+        (pipeline, "Condition", False)
+    ]
+
+
+def test_without_a_training_pipeline_the_training_rows_ask_rather_than_fail(
+    reviews, tmp_path
+) -> None:  # type: ignore[no-untyped-def]
+    """Only the scoring pipeline left: the training practices are not judged on it (no FAIL,
+    no PASS): they become questions."""
+    outdir, _, _ = reviews["lab"]
+    copy = _copy(outdir, tmp_path)
+    stack = next(s for s in _templates(copy) if s.endswith("-Training"))
+
+    def drop(resources: dict[str, Any]) -> None:
+        for lid in [
+            lid
+            for lid, b in resources.items()
+            if b["Type"] == "AWS::SageMaker::Pipeline"
+            and "Tune" in _all_steps(_definition(b["Properties"]["PipelineDefinition"]))
+        ]:
+            del resources[lid]
+
+    _edit(copy, stack, drop)
+    rows = [r for r in lens.evaluate(Assembly.read(copy)) if r.id in TRAINING_ROWS]
+    assert len(rows) == 4
+    assert {r.status for r in rows} == {lens.MANUAL}
+    assert all(r.question.endswith("?") for r in rows)
+
+
+def test_a_tls_condition_only_counts_on_a_deny(reviews, tmp_path) -> None:  # type: ignore[no-untyped-def]
+    """The bucket guardrail row wants a statement denying aws:SecureTransport false; the
+    condition key quoted in an Allow statement is not that."""
+    outdir, review, _ = reviews["lab"]
+    copy = _copy(outdir, tmp_path)
+    stack = next(s for s in _templates(copy) if s.endswith("-DataLake"))
+
+    def allow(resources: dict[str, Any]) -> None:
+        policy = next(b for b in resources.values() if b["Type"] == "AWS::S3::BucketPolicy")
+        for st in policy["Properties"]["PolicyDocument"]["Statement"]:
+            if st["Effect"] == "Deny":
+                st["Effect"] = "Allow"
+
+    _edit(copy, stack, allow)
+    assert _changed(review.lens, lens.evaluate(Assembly.read(copy))) == {
+        "MLSEC03-BP02": (lens.PASS, lens.FAIL)
+    }
+
+
+def test_cli_exits_1_and_names_the_row_when_a_lens_row_fails(reviews, tmp_path, capsys) -> None:  # type: ignore[no-untyped-def]
+    outdir, _, _ = reviews["lab"]
+    copy = _copy(outdir, tmp_path)
+    _edit_training_definition(
+        copy,
+        lambda d, b: d.update(Steps=[s for s in d["Steps"] if s["Name"] != "Tune"]),
+    )
+    code = main(
+        ["review", "--profile", "lab", "--assembly", str(copy), "--out", str(tmp_path / "r")]
+    )
+    captured = capsys.readouterr()
+    assert code == 1
+    assert "FAIL 1" in captured.out
+    assert "MLCOST04-BP11" in captured.err and (tmp_path / "r" / "review.html").is_file()
 
 
 def test_manual_rows_carry_a_question(reviews) -> None:  # type: ignore[no-untyped-def]
@@ -357,12 +570,46 @@ def test_html_is_well_formed_and_self_contained(reviews, profile) -> None:  # ty
         assert anchor in ids
 
 
+@pytest.mark.parametrize("profile", PROFILES)
+def test_the_layout_reads_left_to_right_along_the_data_flow(reviews, profile) -> None:  # type: ignore[no-untyped-def]
+    """Where graphviz actually puts the boxes (its plain output, x of each node's centre):
+    producers, stream, Firehose, raw zone, training pipeline, registry, delivery pipeline,
+    production endpoint and the drift runner, each strictly right of the one before."""
+    dg = reviews[profile][1].diagram
+    x = {}
+    for line in diagram.render(dg, "plain").decode().splitlines():
+        parts = line.split()
+        if parts[:1] == ["node"]:
+            x[parts[1].strip('"')] = float(parts[2])
+
+    def one(predicate) -> str:  # type: ignore[no-untyped-def]
+        (node,) = [n.id for n in dg.nodes.values() if predicate(n)]
+        return node
+
+    registers = {e.src for e in dg.edges if e.label == "registers"}
+    spine = [
+        one(lambda n: n.external and "ProducerPolicy" in n.details),
+        one(lambda n: n.type == "AWS::Kinesis::Stream"),
+        one(lambda n: n.type == "AWS::KinesisFirehose::DeliveryStream"),
+        one(lambda n: n.type == "AWS::S3::Bucket" and "RawBucket" in n.details),
+        one(lambda n: n.id in registers),
+        one(
+            lambda n: n.type == "AWS::SageMaker::ModelPackageGroup" and "XGBoostGroup" in n.details
+        ),
+        one(lambda n: n.type == "AWS::CodePipeline::Pipeline"),
+        one(lambda n: n.type == "AWS::SageMaker::Endpoint" and n.stack.endswith("-Serving")),
+        one(lambda n: n.type == "AWS::Lambda::Function" and "Runner" in n.details),
+    ]
+    xs = [x[n] for n in spine]
+    assert xs == sorted(xs) and len(set(xs)) == len(xs), list(zip(spine, xs, strict=True))
+
+
 def test_markdown_embeds_the_mermaid_diagram(reviews) -> None:  # type: ignore[no-untyped-def]
     paths = reviews["prod-like"][2]
     markdown = paths["markdown"].read_text()
     mermaid = paths["mermaid"].read_text()
     assert "```mermaid\n" + mermaid.rstrip() + "\n```" in markdown
-    assert mermaid.startswith("flowchart ")
+    assert mermaid.startswith("flowchart LR\n")
 
 
 # -- cost ---------------------------------------------------------------------------------------
@@ -462,3 +709,41 @@ def test_drift_monitoring_row_passes_on_its_schedule_and_fails_without(reviews, 
     _edit(copy, stack, drop)
     (after,) = [r for r in lens.evaluate(Assembly.read(copy)) if r.id == "MLPERF06-BP02"]
     assert after.status == lens.FAIL
+
+
+def test_the_page_names_no_absolute_path_of_this_machine(reviews, tmp_path) -> None:  # type: ignore[no-untyped-def]
+    """The header names the assembly and the release file; a review is shared, so a path in
+    the checkout is shown relative to it and one outside it by its name only."""
+    from infra.platform import EXAMPLE_RELEASE
+    from labctl.paths import REPO
+
+    outdir, _, _ = reviews["lab"]
+    assert outdir.is_absolute() and EXAMPLE_RELEASE.is_absolute()
+    note = f"serving real_time from {EXAMPLE_RELEASE} (the offline example packages)"
+    paths = write(build(Assembly.read(outdir), "lab", note), tmp_path / "r")
+    for kind in ("html", "markdown"):
+        text = paths[kind].read_text()
+        for machine in (str(REPO), str(outdir), str(tmp_path), str(Path.home())):
+            assert machine not in text, (kind, machine)
+        assert "serving real_time from config/examples/release.json (the offline" in text
+        assert f"cloud assembly `{outdir.name}`" in text or f"assembly {outdir.name}." in text
+
+
+def test_a_schedule_counts_for_drift_only_when_it_runs_a_function_that_watches_the_endpoint(
+    reviews, tmp_path
+) -> None:  # type: ignore[no-untyped-def]
+    """Point the Monitoring stack's schedule at another function (one configured with no
+    endpoint): a schedule in a stack called Monitoring is no drift check, so the row asks."""
+    outdir, review, _ = reviews["lab"]
+    copy = _copy(outdir, tmp_path)
+    stack = next(s for s in _templates(copy) if s.endswith("-Monitoring"))
+
+    def retarget(resources: dict[str, Any]) -> None:
+        schedule = next(b for b in resources.values() if b["Type"] == "AWS::Scheduler::Schedule")
+        resources["Idle"] = {"Type": "AWS::Lambda::Function", "Properties": {}}
+        schedule["Properties"]["Target"]["Arn"] = {"Fn::GetAtt": ["Idle", "Arn"]}
+
+    _edit(copy, stack, retarget)
+    assert _changed(review.lens, lens.evaluate(Assembly.read(copy))) == {
+        "MLPERF06-BP02": (lens.PASS, lens.MANUAL)
+    }
