@@ -20,7 +20,7 @@ from typing import Any
 from infra.config import SERVING_KINDS, ConfigError, PlatformConfig, ServingKind, load_profile
 from infra.cost.idle import KINDS, IdleCost, PriceError, PriceTable, idle_cost
 from labctl.errors import UsageError
-from labctl.options import add_account, add_profile, add_region
+from labctl.options import add_account, add_examples, add_profile, add_region
 
 PRICE_NOTE = (
     "not counted: S3 and log storage, requests, data transfer; prices are marked 'verify' "
@@ -146,4 +146,10 @@ def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
     group.add_argument("--kind", choices=SERVING_KINDS, help="price another serving kind")
     group.add_argument("--all-kinds", action="store_true", help="one estimate per serving kind")
     parser.add_argument("--json", action="store_true", help="machine-readable output")
+    add_examples(
+        parser,
+        "labctl cost --profile lab",
+        "labctl cost --profile prod-like --all-kinds",
+        "labctl cost --profile lab --kind serverless --json",
+    )
     parser.set_defaults(handler=run)

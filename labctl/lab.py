@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from labctl.errors import OperationFailed, UsageError
-from labctl.options import add_profile, add_workdir
+from labctl.options import add_examples, add_profile, add_workdir
 
 
 @dataclass
@@ -283,5 +283,11 @@ def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
         default=5,
         help="keep the tuning and step outputs of the newest N local pipeline runs (default "
         "5); older runs keep their report and registered models only",
+    )
+    add_examples(
+        parser,
+        "labctl lab",
+        "labctl lab --only ingest,pipeline",
+        "labctl lab --skip monitor --workdir /tmp/lab",
     )
     parser.set_defaults(handler=run)
