@@ -18,8 +18,8 @@ from pathlib import Path
 from typing import Any
 
 from infra.config import SERVING_KINDS, ConfigError, PlatformConfig, ServingKind, load_profile
-from infra.cost.idle import KINDS, IdleCost, PriceError, PriceTable, idle_cost
-from labctl.errors import UsageError
+from infra.cost.idle import KINDS, PRICES_PATH, IdleCost, PriceError, PriceTable, idle_cost
+from labctl.errors import OperationFailed, UsageError
 from labctl.options import add_account, add_examples, add_profile, add_region
 
 PRICE_NOTE = (
@@ -99,6 +99,13 @@ def run(args: argparse.Namespace) -> int:
         SERVING_KINDS if args.all_kinds else (args.kind or config.serving.kind,)
     )
     prices = PriceTable.load()
+    if config.region not in prices.regions:
+        # No maintained package bundles these prices offline; the table is vendored by hand.
+        raise OperationFailed(
+            f"no prices for {config.region}: labctl cost prices "
+            f"{', '.join(sorted(prices.regions))} ({PRICES_PATH.name}); everything else "
+            f"(synth, lab, teardown) works in {config.region}"
+        )
     warning = prices.staleness_warning(date.today())
     if warning:
         print(f"labctl: warning: {warning}", file=sys.stderr)

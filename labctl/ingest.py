@@ -373,7 +373,7 @@ def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
     add_arguments(parser)
     add_examples(
         parser,
-        "labctl ingest --digits --local-lake .lab/lake/raw  # no AWS",
+        "labctl ingest --stream lab-digits-delivery --digits --local-lake .lab/lake/raw  # no AWS",
         "labctl ingest --stream lab-digits-events --digits --region us-east-1",
         "labctl ingest --stream lab-digits-events --file events.csv --dry-run",
     )
