@@ -8,6 +8,7 @@ message that says what to change. Constructs receive these objects, never raw di
 from __future__ import annotations
 
 import json
+import os
 import re
 from dataclasses import dataclass, field, fields, is_dataclass, replace
 from pathlib import Path
@@ -583,8 +584,8 @@ class PlatformConfig:
         )
         _require(
             re.match(r"^\d{12}$", self.account) is not None,
-            f"account {self.account!r} must be a 12-digit AWS account id; pass "
-            "-c account=123456789012 to override the profile",
+            f"account {self.account!r} must be a 12-digit AWS account id (the profile's "
+            "account, or labctl --account 123456789012; cdk: -c account=123456789012)",
         )
         _require(
             re.match(r"^[a-z]{2}(-gov)?-[a-z]+-\d$", self.region) is not None,
@@ -766,13 +767,17 @@ def available_profiles() -> list[str]:
 
 
 def load_profile(name: str, overrides: dict[str, Any] | None = None) -> PlatformConfig:
-    """Read ``config/<name>.json`` and apply top-level overrides (account, region)."""
-    path = CONFIG_DIR / f"{name}.json"
+    """Read ``config/<name>.json``, or ``name`` itself when it is the path of a JSON file
+    (a profile of your own, outside the checkout), and apply top-level overrides (account,
+    region). A file's profile name defaults to its stem."""
+    given = Path(name).expanduser()
+    path = given if name.endswith(".json") or os.sep in name else CONFIG_DIR / f"{name}.json"
     if not path.is_file():
         raise ConfigError(
             f"no profile {name!r}: choose one of {', '.join(available_profiles())} "
-            f"(files in {CONFIG_DIR})"
+            f"(files in {CONFIG_DIR}) or give the path of a profile JSON file"
         )
+    name = path.stem
     try:
         data = json.loads(path.read_text())
     except json.JSONDecodeError as err:

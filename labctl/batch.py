@@ -17,7 +17,7 @@ from pathlib import Path
 from typing import Any
 
 from labctl.errors import OperationFailed, UsageError
-from labctl.options import add_profile, add_region, add_workdir
+from labctl.options import add_examples, add_profile, add_region, add_workdir, resolve_region
 
 SCORING_PREFIX = "scoring"
 PREDICTIONS_PREFIX = "predictions"
@@ -157,13 +157,16 @@ def start_cloud(args: argparse.Namespace, sagemaker: Any) -> str:
 def run(args: argparse.Namespace, sagemaker: Any = None) -> int:
     if args.max_payload_mb < 1 or args.max_payload_mb > 100:
         raise UsageError(f"--max-payload-mb must be 1-100, got {args.max_payload_mb}")
-    if args.local == bool(args.region):
-        raise UsageError("pass exactly one of --local or --region")
-    if args.region:
+    if args.local and args.region:
+        raise UsageError("--local runs on this machine: drop --region (or --local)")
+    if not args.local:
         if sagemaker is None:
             import boto3
 
-            sagemaker = boto3.client("sagemaker", region_name=args.region)
+            from infra.config import load_profile
+
+            region = resolve_region(args.region, load_profile(args.profile).region)
+            sagemaker = boto3.client("sagemaker", region_name=region)
         start_cloud(args, sagemaker)
         return 0
     line, _ = run_local(
@@ -180,7 +183,11 @@ def run(args: argparse.Namespace, sagemaker: Any = None) -> int:
 
 def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
     parser = sub.add_parser("batch", help="score a curated prefix with the approved model")
-    actions = parser.add_subparsers(dest="action", required=True)
+    actions = parser.add_subparsers(dest="action", required=True, metavar="ACTION")
+    add_examples(
+        parser,
+        "labctl batch transform --local",
+    )
     transform = actions.add_parser(
         "transform", help="a batch transform job over a curated prefix (--local: this machine)"
     )
@@ -208,5 +215,11 @@ def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
     )
     transform.add_argument(
         "--allow-pending", action="store_true", help="score with the newest pending version"
+    )
+    add_examples(
+        transform,
+        "labctl batch transform --local",
+        "labctl batch transform --local --input-prefix scoring/2026-12-01",
+        "labctl batch transform --profile lab --region us-east-1",
     )
     transform.set_defaults(handler=run)

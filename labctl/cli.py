@@ -8,12 +8,14 @@ from __future__ import annotations
 
 import argparse
 import importlib
+import logging
 import os
 import sys
 import traceback
+import warnings
 from collections.abc import Sequence
 
-from labctl.errors import OperationFailed, UsageError
+from labctl.errors import NO_CREDENTIALS, NO_REGION, OperationFailed, UsageError
 
 # Modules with register(subparsers); each adds one top-level command.
 COMMAND_MODULES = (
@@ -81,6 +83,24 @@ def _quiet_toolchain() -> None:
     # jsii prints a banner per run on Node 20; the CDK CLI must not phone home offline.
     os.environ.setdefault("JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION", "20")
     os.environ.setdefault("CDK_DISABLE_CLI_TELEMETRY", "true")
+    # The project renders its pipeline with SageMaker SDK v2 on purpose (README, "The
+    # training pipeline"): the SDK's v2->v3 notice (a SageMakerV2DeprecationWarning, a
+    # FutureWarning, plus the same text logged by sagemaker.deprecations) would be printed by
+    # every command that synthesizes, and by the subprocesses it starts. The SDK's own switch
+    # silences exactly that notice; the filters catch it should the switch be set empty.
+    os.environ.setdefault("SAGEMAKER_SUPPRESS_V2_WARNING", "1")
+    warnings.filterwarnings(
+        "ignore", message="You are using the SageMaker Python SDK v2", category=FutureWarning
+    )
+    logging.getLogger("sagemaker.deprecations").addFilter(_NotV2Notice())
+    # "sagemaker.config INFO - Not applying SDK defaults from location: ..." on every
+    # Session: the SDK only sets this logger up while its level is unset.
+    logging.getLogger("sagemaker.config").setLevel(logging.WARNING)
+
+
+class _NotV2Notice(logging.Filter):
+    def filter(self, record: logging.LogRecord) -> bool:
+        return "Python SDK v2, which is on path of deprecation" not in record.getMessage()
 
 
 def _command_in(argv: Sequence[str]) -> str | None:
@@ -132,14 +152,21 @@ def _user_error(err: BaseException) -> str | None:
     if isinstance(err, RegistryFileError):
         return str(err)
     if "botocore" in sys.modules:
-        from botocore.exceptions import NoCredentialsError, NoRegionError, PartialCredentialsError
+        from botocore.exceptions import (
+            NoCredentialsError,
+            NoRegionError,
+            PartialCredentialsError,
+            ProfileNotFound,
+        )
 
         if isinstance(err, NoRegionError):
-            return "no AWS region: pass --region or set AWS_DEFAULT_REGION (or AWS_PROFILE)"
+            return NO_REGION
         if isinstance(err, (NoCredentialsError, PartialCredentialsError)):
+            return NO_CREDENTIALS
+        if isinstance(err, ProfileNotFound):
             return (
-                "no AWS credentials: set AWS_PROFILE (aws configure / aws sso login) or "
-                "AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY"
+                f"no AWS credentials: AWS_PROFILE {err.kwargs.get('profile')!r} is not in "
+                "~/.aws/config or ~/.aws/credentials (aws configure --profile NAME, or unset it)"
             )
     if isinstance(
         err,
@@ -185,18 +212,18 @@ def main(argv: Sequence[str] | None = None, **inject: object) -> int:
         if debug:
             traceback.print_exc()
         if isinstance(err, UsageError):
-            print(f"labctl: error: {_one_line(str(err))}", file=sys.stderr)
+            print(f"labctl: error: {_one_line(_cloud_hint(str(err), args))}", file=sys.stderr)
             return UsageError.exit_code
         if isinstance(err, OperationFailed):
             # A failure whose cause is the caller's to fix (no region, no credentials) is
             # a user error however deep it was wrapped.
             if err.__cause__ is not None and (message := _user_error(err.__cause__)):
-                print(f"labctl: error: {_one_line(message)}", file=sys.stderr)
+                print(f"labctl: error: {_one_line(_cloud_hint(message, args))}", file=sys.stderr)
                 return UsageError.exit_code
             print(f"labctl: failed: {_one_line(str(err))}", file=sys.stderr)
             return OperationFailed.exit_code
         if (message := _user_error(err)) is not None:
-            print(f"labctl: error: {_one_line(message)}", file=sys.stderr)
+            print(f"labctl: error: {_one_line(_cloud_hint(message, args))}", file=sys.stderr)
             return UsageError.exit_code
         if (message := _operational(err)) is not None:
             print(f"labctl: failed: {_one_line(message)}", file=sys.stderr)
@@ -207,6 +234,24 @@ def main(argv: Sequence[str] | None = None, **inject: object) -> int:
             file=sys.stderr,
         )
         return OperationFailed.exit_code
+
+
+# The option that runs a cloud command on this machine instead, by its argparse dest.
+LOCAL_OPTIONS = (
+    ("local", "--local"),
+    ("local_url", "--local-url URL (labctl serve --local)"),
+    ("local_lake", "--local-lake DIR"),
+)
+
+
+def _cloud_hint(message: str, args: argparse.Namespace) -> str:
+    """A cloud command that cannot start also says how to run it without AWS, if it can."""
+    if not message.startswith(("no AWS region", "no AWS credentials")):
+        return message
+    for dest, flag in LOCAL_OPTIONS:
+        if hasattr(args, dest):
+            return f"{message}; or pass {flag} to run it on this machine, without AWS"
+    return message
 
 
 def _one_line(text: str) -> str:

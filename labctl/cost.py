@@ -18,9 +18,9 @@ from pathlib import Path
 from typing import Any
 
 from infra.config import SERVING_KINDS, ConfigError, PlatformConfig, ServingKind, load_profile
-from infra.cost.idle import KINDS, IdleCost, PriceError, PriceTable, idle_cost
-from labctl.errors import UsageError
-from labctl.options import add_account, add_profile, add_region
+from infra.cost.idle import KINDS, PRICES_PATH, IdleCost, PriceError, PriceTable, idle_cost
+from labctl.errors import OperationFailed, UsageError
+from labctl.options import add_account, add_examples, add_profile, add_region
 
 PRICE_NOTE = (
     "not counted: S3 and log storage, requests, data transfer; prices are marked 'verify' "
@@ -99,6 +99,13 @@ def run(args: argparse.Namespace) -> int:
         SERVING_KINDS if args.all_kinds else (args.kind or config.serving.kind,)
     )
     prices = PriceTable.load()
+    if config.region not in prices.regions:
+        # No maintained package bundles these prices offline; the table is vendored by hand.
+        raise OperationFailed(
+            f"no prices for {config.region}: labctl cost prices "
+            f"{', '.join(sorted(prices.regions))} ({PRICES_PATH.name}); everything else "
+            f"(synth, lab, teardown) works in {config.region}"
+        )
     warning = prices.staleness_warning(date.today())
     if warning:
         print(f"labctl: warning: {warning}", file=sys.stderr)
@@ -146,4 +153,10 @@ def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
     group.add_argument("--kind", choices=SERVING_KINDS, help="price another serving kind")
     group.add_argument("--all-kinds", action="store_true", help="one estimate per serving kind")
     parser.add_argument("--json", action="store_true", help="machine-readable output")
+    add_examples(
+        parser,
+        "labctl cost --profile lab",
+        "labctl cost --profile prod-like --all-kinds",
+        "labctl cost --profile lab --kind serverless --json",
+    )
     parser.set_defaults(handler=run)

@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from labctl.errors import OperationFailed, UsageError
-from labctl.options import BOTO3_REGION, add_region
+from labctl.options import add_examples, add_region, resolve_region
 
 FAILED_STATUSES = ("Failed", "UpdateRollbackFailed")
 IN_PROGRESS_STATUSES = ("Creating", "Updating", "SystemUpdating", "RollingBack", "Deleting")
@@ -339,7 +339,7 @@ def run(args: argparse.Namespace, codepipeline: Any = None, sagemaker: Any = Non
         if codepipeline is None:
             import boto3
 
-            codepipeline = boto3.client("codepipeline", region_name=args.region)
+            codepipeline = boto3.client("codepipeline", region_name=resolve_region(args.region))
         try:
             resp = codepipeline.get_pipeline_state(name=args.pipeline)
         except ClientError as err:
@@ -349,7 +349,7 @@ def run(args: argparse.Namespace, codepipeline: Any = None, sagemaker: Any = Non
         if sagemaker is None:
             import boto3
 
-            sagemaker = boto3.client("sagemaker", region_name=args.region)
+            sagemaker = boto3.client("sagemaker", region_name=resolve_region(args.region))
         try:
             desc = sagemaker.describe_endpoint(EndpointName=args.endpoint)
         except ClientError as err:
@@ -363,6 +363,10 @@ def run(args: argparse.Namespace, codepipeline: Any = None, sagemaker: Any = Non
 def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
     parser = sub.add_parser("deploy", help="delivery pipeline and endpoint deployment state")
     commands = parser.add_subparsers(dest="deploy_command", required=True, metavar="ACTION")
+    add_examples(
+        parser,
+        "labctl deploy status --endpoint lab-digits",
+    )
     p = commands.add_parser(
         "status",
         help="pipeline stages, pending approvals, endpoint rollout and rollbacks",
@@ -376,5 +380,9 @@ def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
         help="endpoint config the last deploy requested; "
         "a different live config counts as rolled back",
     )
-    add_region(p, default=BOTO3_REGION)
+    add_region(p)
+    add_examples(
+        p,
+        "labctl deploy status --pipeline lab-delivery --endpoint lab-digits --region us-east-1",
+    )
     p.set_defaults(handler=run)

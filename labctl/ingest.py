@@ -18,8 +18,8 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from labctl.errors import OperationFailed, UsageError
-from labctl.options import BOTO3_REGION, add_region, add_workdir
+from labctl.errors import NO_CREDENTIALS, NO_REGION, OperationFailed, UsageError
+from labctl.options import add_examples, add_region, add_workdir, resolve_region
 from labctl.paths import lake_raw
 from labctl.producer import (
     MAX_RECORDS_PER_CALL,
@@ -58,16 +58,15 @@ def make_client(region: str | None) -> Any:
 
     try:
         client = boto3.client(
-            "kinesis", region_name=region, config=Config(retries={"total_max_attempts": 1})
+            "kinesis",
+            region_name=resolve_region(region),
+            config=Config(retries={"total_max_attempts": 1}),
         )
     except NoRegionError as err:
-        raise UsageError("no AWS region: pass --region or set AWS_DEFAULT_REGION") from err
+        raise UsageError(NO_REGION) from err
     # Without credentials every PutRecords fails the same way: say so once, send nothing.
     if boto3.Session().get_credentials() is None:
-        raise UsageError(
-            "no AWS credentials: set AWS_PROFILE (aws configure / aws sso login) or "
-            "AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY"
-        )
+        raise UsageError(NO_CREDENTIALS)
     return client
 
 
@@ -372,6 +371,12 @@ def lab_ingest(
 def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
     parser = sub.add_parser("ingest", help="send events to a Kinesis stream or a local lake")
     add_arguments(parser)
+    add_examples(
+        parser,
+        "labctl ingest --stream lab-digits-delivery --digits --local-lake .lab/lake/raw  # no AWS",
+        "labctl ingest --stream lab-digits-events --digits --region us-east-1",
+        "labctl ingest --stream lab-digits-events --file events.csv --dry-run",
+    )
     parser.set_defaults(handler=run)
 
 
@@ -383,7 +388,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     )
     parser.add_argument("--file", help="CSV or Parquet file of events")
     parser.add_argument("--digits", action="store_true", help="the built-in Digits dataset")
-    add_region(parser, default=BOTO3_REGION)
+    add_region(parser)
     parser.add_argument(
         "--dry-run", action="store_true", help="validate and print the batch plan, send nothing"
     )

@@ -22,7 +22,7 @@ from labctl.local_endpoint.payload import (
     parse_csv,
     parse_predictions,
 )
-from labctl.options import BOTO3_REGION, add_region, add_workdir
+from labctl.options import add_examples, add_region, add_workdir, resolve_region
 
 N_TEST_SAMPLES = 360  # Digits 80/20 split: 1,797 rows -> 360 test rows
 
@@ -113,7 +113,7 @@ def read_samples(source: str, region: str | None = None) -> tuple[np.ndarray, li
 
 def read_rows(args: argparse.Namespace) -> np.ndarray:
     if getattr(args, "samples", None) is not None:
-        return read_samples(args.samples, args.region)[0]
+        return read_samples(args.samples, resolve_region(args.region))[0]
     if args.digits is not None:
         if not 1 <= args.digits <= N_TEST_SAMPLES:
             raise UsageError(f"--digits must be 1-{N_TEST_SAMPLES}, got {args.digits}")
@@ -185,7 +185,11 @@ def run(args: argparse.Namespace, client: Any = None, s3: Any = None) -> int:
     expected = parse_expect(args.expect) if args.expect is not None else None
     if args.samples is not None and expected is not None:
         raise UsageError("--samples carries its own labels: drop --expect")
-    labels = read_samples(args.samples, args.region)[1] if args.samples is not None else None
+    labels = (
+        read_samples(args.samples, resolve_region(args.region))[1]
+        if args.samples is not None
+        else None
+    )
     if args.local_url is not None and not args.local_url.startswith(("http://", "https://")):
         raise UsageError(f"--local-url must be an http:// URL, got {args.local_url!r}")
     rows = read_rows(args)
@@ -198,7 +202,7 @@ def run(args: argparse.Namespace, client: Any = None, s3: Any = None) -> int:
         else:
             import boto3
 
-            client = boto3.client("sagemaker-runtime", region_name=args.region)
+            client = boto3.client("sagemaker-runtime", region_name=resolve_region(args.region))
     from botocore.exceptions import BotoCoreError, ClientError
 
     try:
@@ -220,6 +224,8 @@ def run(args: argparse.Namespace, client: Any = None, s3: Any = None) -> int:
             )
     except ClientError as err:
         error = err.response.get("Error", {})
+        if (flag := _missing_target(str(error.get("Message", "")))) is not None:
+            raise UsageError(f"{args.endpoint}: {flag}") from err
         raise OperationFailed(
             f"{args.endpoint}: {error.get('Code')}: {error.get('Message')}"
         ) from err
@@ -247,6 +253,25 @@ def run(args: argparse.Namespace, client: Any = None, s3: Any = None) -> int:
     return 0
 
 
+def _missing_target(message: str) -> str | None:
+    """The flag to add when the endpoint says a target header is missing: SageMaker and the
+    local endpoint name the HTTP header, the caller sets it with a labctl flag."""
+    text = message.lower().replace("-", " ")
+    if "missing" not in text:
+        return None
+    if "target model" in text or "targetmodel" in text:
+        return (
+            "a multi-model endpoint needs the model to invoke: pass --target-model M "
+            "(e.g. xgboost-v3.tar.gz) or --target-model-from release/<env>.json"
+        )
+    if "target container" in text or "targetcontainerhostname" in text:
+        choices = message[message.find("(one of ") :] if "(one of " in message else ""
+        return (
+            f"a multi-container endpoint needs the container: pass --target-container H {choices}"
+        )
+    return None
+
+
 def _check_accuracy(predictions: list[Any], labels: list[float], minimum: float) -> int:
     """Held-out rows: a good model misses a few, so the check is a bound, not equality."""
     if len(predictions) != len(labels):
@@ -267,7 +292,7 @@ def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
     parser.add_argument("--endpoint", required=True, help="endpoint name")
     where = parser.add_mutually_exclusive_group()
     where.add_argument("--local-url", help="the local endpoint, e.g. http://127.0.0.1:8080")
-    add_region(where, "of a deployed endpoint", default=BOTO3_REGION)
+    add_region(where, "of a deployed endpoint")
     source = parser.add_mutually_exclusive_group(required=True)
     source.add_argument("--csv", help="one row: 64 comma-separated numbers")
     source.add_argument("--file", help="CSV file: one row of 64 numbers per line, no header")
@@ -333,4 +358,11 @@ def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
         "--poll-seconds", type=float, default=2.0, help="seconds between polls (default 2)"
     )
     add_workdir(asynchronous)  # with --local-url: the lab's local bucket
+    add_examples(
+        parser,
+        "labctl invoke --endpoint lab-digits --local-url http://127.0.0.1:8080 --digits 5",
+        "labctl invoke --endpoint lab-digits --region us-east-1 --file rows.csv --expect 0,1",
+        "labctl invoke --endpoint lab-digits --region us-east-1 --digits 5 "
+        "--target-model-from release/lab.json  # multi_model",
+    )
     parser.set_defaults(handler=run)

@@ -21,6 +21,7 @@ from pathlib import Path
 from typing import Any
 
 from labctl.errors import OperationFailed, UsageError
+from labctl.options import resolve_region
 
 POLL_SECONDS = 2.0
 
@@ -245,7 +246,7 @@ def predict_async(args: Any, runtime: Any, rows: Any, s3: Any = None) -> list[in
         else:
             import boto3
 
-            s3 = boto3.client("s3", region_name=args.region)
+            s3 = boto3.client("s3", region_name=resolve_region(args.region))
     if location is None:
         if not args.local_url:
             raise UsageError(

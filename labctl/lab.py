@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from labctl.errors import OperationFailed, UsageError
-from labctl.options import add_profile, add_workdir
+from labctl.options import add_examples, add_profile, add_workdir
 
 
 @dataclass
@@ -47,7 +47,7 @@ def _cost_stage(ctx: LabContext) -> str:
     import json
 
     from infra.config import load_profile
-    from infra.cost.idle import idle_cost
+    from infra.cost.idle import PriceError, idle_cost
     from labctl.cost import render, synthesized_templates
     from labctl.synth import SynthSummary
 
@@ -60,7 +60,10 @@ def _cost_stage(ctx: LabContext) -> str:
         }
     else:
         templates = synthesized_templates(config, ctx.workdir / "cdk.out.cost")
-    cost = idle_cost(templates, config.region)
+    try:
+        cost = idle_cost(templates, config.region)
+    except PriceError as err:  # an unpriced region: the lab runs on, without the figure
+        return f"not priced: {err}"
     print(render(ctx.profile, config.serving.kind, cost))
     return f"idle ${cost.daily_usd:.2f}/day, ${cost.monthly_usd:.2f}/month (prices of {cost.as_of})"
 
@@ -328,5 +331,11 @@ def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
         default=5,
         help="keep the tuning and step outputs of the newest N local pipeline runs (default "
         "5); older runs keep their report and registered models only",
+    )
+    add_examples(
+        parser,
+        "labctl lab",
+        "labctl lab --only ingest,pipeline",
+        "labctl lab --skip monitor --workdir /tmp/lab",
     )
     parser.set_defaults(handler=run)

@@ -19,9 +19,31 @@ from pathlib import Path
 from typing import Any
 
 from labctl.errors import OperationFailed, UsageError
-from labctl.options import add_profile, add_region, add_workdir
+from labctl.options import add_examples, add_profile, add_region, add_workdir, resolve_region
 
 STATUS = {"approve": "Approved", "reject": "Rejected"}
+DESCRIPTIONS = {
+    "approve": (
+        "A first release needs an approved XGBoost version (every serving kind) and, only "
+        "when serving.kind is multi_container, an approved baseline version (--baseline or "
+        "--both). Each approval of a group the kind serves starts the delivery pipeline."
+    ),
+    "reject": (
+        "Mark a version Rejected: `labctl release resolve` and the delivery pipeline only "
+        "take Approved versions, so it is never released. Rejecting starts no pipeline and "
+        "does not undeploy what an endpoint already serves: approve another version for that."
+    ),
+}
+EXAMPLES = {
+    "approve": (
+        "labctl model approve --local  # the newest XGBoost version of the lab's registry",
+        "labctl model approve --profile lab --region us-east-1 --both",
+    ),
+    "reject": (
+        "labctl model reject --local --version 2 --description 'drifted on new data'",
+        "labctl model reject --profile lab --region us-east-1 --version 3",
+    ),
+}
 
 
 def local_registry_path(workdir: Path) -> Path:
@@ -160,18 +182,18 @@ def run_list(args: argparse.Namespace, client: Any = None, s3: Any = None) -> in
         rows = local_rows(Path(args.workdir), args.group)
         where = f"local registry {local_registry_path(Path(args.workdir))}"
     else:
+        config = _profile(args)
         if args.group:
             groups = [args.group]
         else:
-            from infra.config import load_profile
-
-            training = load_profile(args.profile).training
+            training = config.training
             groups = [training.model_package_group, training.baseline_package_group]
         if client is None or s3 is None:
             import boto3
 
-            client = client or boto3.client("sagemaker", region_name=args.region)
-            s3 = s3 or boto3.client("s3", region_name=args.region)
+            region = resolve_region(args.region, config.region)
+            client = client or boto3.client("sagemaker", region_name=region)
+            s3 = s3 or boto3.client("s3", region_name=region)
         rows = cloud_rows(client, s3, groups)
         where = f"SageMaker model registry ({', '.join(groups)})"
     if not rows:
@@ -204,6 +226,15 @@ def set_cloud_status(
         kwargs["ApprovalDescription"] = description
     client.update_model_package(**kwargs)
     return arn
+
+
+def _profile(args: argparse.Namespace) -> Any:
+    from infra.config import ConfigError, load_profile
+
+    try:
+        return load_profile(args.profile)
+    except ConfigError as err:
+        raise UsageError(f"profile {args.profile!r}: {err}") from err
 
 
 def target_groups(args: argparse.Namespace) -> list[str]:
@@ -250,7 +281,8 @@ def run(args: argparse.Namespace, client: Any = None) -> int:
     if client is None:
         import boto3
 
-        client = boto3.client("sagemaker", region_name=args.region)
+        region = resolve_region(args.region, _profile(args).region)
+        client = boto3.client("sagemaker", region_name=region)
     for group in groups:
         arn = set_cloud_status(client, group, args.version, status, args.description)
         print(f"{arn}: {status}")
@@ -260,6 +292,11 @@ def run(args: argparse.Namespace, client: Any = None) -> int:
 def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
     parser = sub.add_parser("model", help="list, approve or reject registered model versions")
     commands = parser.add_subparsers(dest="model_command", required=True, metavar="ACTION")
+    add_examples(
+        parser,
+        "labctl model list --local",
+        "labctl model approve --local --version 1",
+    )
     listing = commands.add_parser(
         "list", help="versions with their approval status and test accuracy"
     )
@@ -268,17 +305,15 @@ def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
     add_workdir(listing)
     add_profile(listing, "whose groups to list")
     add_region(listing, "cloud")
+    add_examples(
+        listing,
+        "labctl model list --local",
+        "labctl model list --profile lab --region us-east-1",
+    )
     listing.set_defaults(handler=run_list)
     for name in STATUS:
         p = commands.add_parser(
-            name,
-            help=f"mark a model package {STATUS[name]}",
-            description=(
-                "A first release needs an approved XGBoost version (every serving kind) and, "
-                "only when serving.kind is multi_container, an approved baseline version "
-                "(--baseline or --both). Each approval of a group the kind serves starts "
-                "the delivery pipeline."
-            ),
+            name, help=f"mark a model package {STATUS[name]}", description=DESCRIPTIONS[name]
         )
         which = p.add_mutually_exclusive_group()
         which.add_argument("--group", help="model package group (default: the profile's XGBoost)")
@@ -298,4 +333,5 @@ def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
         p.add_argument("--local", action="store_true", help="the lab's local registry")
         add_workdir(p)
         add_region(p, "cloud")
+        add_examples(p, *EXAMPLES[name])
         p.set_defaults(handler=run)

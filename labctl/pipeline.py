@@ -18,7 +18,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from labctl.errors import OperationFailed, UsageError
-from labctl.options import add_profile, add_region, add_workdir
+from labctl.options import add_examples, add_profile, add_region, add_workdir, resolve_region
 from labctl.paths import lake_raw
 
 if TYPE_CHECKING:
@@ -210,7 +210,8 @@ def _run_cloud_command(args: argparse.Namespace) -> int:
     name = args.pipeline_name or config.pipeline_name
     group = config.model_package_group
     try:
-        client = boto3.client("sagemaker", region_name=args.region)
+        region = resolve_region(args.region, config.region)
+        client = boto3.client("sagemaker", region_name=region)
         if args.upsert:
             from labctl.pipeline_upsert import upsert
 
@@ -218,7 +219,7 @@ def _run_cloud_command(args: argparse.Namespace) -> int:
                 config = load_profile(args.profile)
             except ConfigError as err:
                 raise UsageError(str(err)) from err
-            cfn = boto3.client("cloudformation", region_name=args.region)
+            cfn = boto3.client("cloudformation", region_name=region)
             print(f"pipeline {config.pipeline_name}: {upsert(client, cfn, config)}")
             name = config.pipeline_name
             group = config.model_package_group
@@ -266,6 +267,10 @@ def run(args: argparse.Namespace) -> int:
 def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
     parser = sub.add_parser("pipeline", help="run the training pipeline")
     commands = parser.add_subparsers(dest="pipeline_command", required=True, metavar="ACTION")
+    add_examples(
+        parser,
+        "labctl pipeline run --local",
+    )
     run_parser = commands.add_parser("run", help="execute the pipeline definition")
     run_parser.add_argument(
         "--local", action="store_true", help="execute the rendered JSON on this machine"
@@ -289,4 +294,10 @@ def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
         help="cloud: first create/update the pipeline from the current code and --profile",
     )
     add_profile(run_parser, "for --upsert and the default pipeline name")
+    add_examples(
+        run_parser,
+        "labctl pipeline run --local",
+        "labctl pipeline run --local --param MaxTuningJobs=2",
+        "labctl pipeline run --profile lab --region us-east-1 --upsert",
+    )
     run_parser.set_defaults(handler=run)

@@ -37,7 +37,7 @@ from infra.serving.release import (
     validate_release,
 )
 from labctl.errors import OperationFailed, UsageError
-from labctl.options import BOTO3_REGION, add_profile, add_region
+from labctl.options import add_examples, add_profile, add_region, resolve_region
 
 # Never bundled: local environments, build output, lab state and caches.
 EXCLUDED_PARTS = frozenset(
@@ -358,7 +358,7 @@ def run_resolve(args: argparse.Namespace, client: Any = None) -> int:
     if client is None:
         import boto3
 
-        client = boto3.client("sagemaker", region_name=args.region or config.region)
+        client = boto3.client("sagemaker", region_name=resolve_region(args.region, config.region))
     release = resolve_release(client, config)
     bucket_arn, key_arn = (
         getattr(args, "artifacts_bucket_arn", None),
@@ -408,7 +408,7 @@ def run_publish(args: argparse.Namespace, client: Any = None) -> int:
     if client is None:
         import boto3
 
-        client = boto3.client("s3", region_name=args.region or config.region)
+        client = boto3.client("s3", region_name=resolve_region(args.region, config.region))
     for uri in publish_release(client, release, args.bucket, args.kms_key_id):
         print(f"published {uri}")
     return 0
@@ -434,7 +434,7 @@ def run_upload(args: argparse.Namespace, client: Any = None, root: Path | None =
     if client is None:
         import boto3
 
-        client = boto3.client("s3", region_name=args.region)
+        client = boto3.client("s3", region_name=resolve_region(args.region))
     from botocore.exceptions import ClientError
 
     kms_key_id = args.kms_key_id or bucket_kms_key(client, args.bucket)
@@ -460,6 +460,11 @@ def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
         "release", help="pin approved models; publish them (multi_model); upload the source"
     )
     commands = parser.add_subparsers(dest="release_command", required=True, metavar="ACTION")
+    add_examples(
+        parser,
+        "labctl release resolve --profile lab",
+        "labctl release upload --bucket lab-source --dry-run",
+    )
 
     p = commands.add_parser("resolve", help="write release/<env>.json from the model registry")
     add_profile(p)
@@ -473,6 +478,10 @@ def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
         "--artifacts-key-arn",
         help="the lake key ARN (required when serving is in other accounts)",
     )
+    add_examples(
+        p,
+        "labctl release resolve --profile lab",
+    )
     p.set_defaults(handler=run_resolve)
 
     p = commands.add_parser(
@@ -484,12 +493,21 @@ def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
     p.add_argument("--kms-key-id", required=True, help="the lake key (SSE-KMS of the copies)")
     p.add_argument("--release", help="release file (default release/<env_name>.json)")
     add_region(p)
+    add_examples(
+        p,
+        "labctl release publish --profile lab --bucket lab-artifacts --kms-key-id alias/lab-lake",
+    )
     p.set_defaults(handler=run_publish)
 
     p = commands.add_parser("upload", help="zip the source and put it in the pipeline bucket")
     p.add_argument("--bucket", required=True, help="versioned source bucket")
     p.add_argument("--key", default="source/bundle.zip", help="object key (default %(default)s)")
     p.add_argument("--kms-key-id", help="KMS key for SSE-KMS (default: the bucket's default key)")
-    add_region(p, default=BOTO3_REGION)
+    add_region(p)
     p.add_argument("--dry-run", action="store_true", help="build the bundle, upload nothing")
+    add_examples(
+        p,
+        "labctl release upload --bucket lab-source --dry-run",
+        "labctl release upload --bucket lab-source --region us-east-1",
+    )
     p.set_defaults(handler=run_upload)

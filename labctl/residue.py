@@ -175,6 +175,8 @@ class Finder:
         self.execution_ids: set[str] = set()  # pipeline executions: their jobs' log streams
 
     def _instance_month(self, instance: str) -> float | None:
+        if self.n.region not in self.prices.regions:  # unpriced: cost unknown, no lookup
+            return None
         try:
             price = self.prices.price(self.n.region, "sagemaker_instance_hour", instance)
         except PriceError:
@@ -182,6 +184,8 @@ class Finder:
         return price.usd * self.prices.hours_per_month
 
     def _flat(self, item: str) -> float | None:
+        if self.n.region not in self.prices.regions:
+            return None
         try:
             return self.prices.price(self.n.region, item).usd
         except PriceError:

@@ -28,7 +28,7 @@ from labctl.local_endpoint.registry import (
     settings_from_registry,
 )
 from labctl.local_registry import LocalRegistry
-from labctl.options import add_profile, add_workdir
+from labctl.options import add_examples, add_profile, add_workdir
 
 CLOUD_MESSAGE = (
     "serving in the cloud is deployed by CDK; use --local, or labctl invoke "
@@ -324,5 +324,11 @@ def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
     )
     parser.add_argument(
         "--shadow-percent", type=int, default=100, help="share of requests the shadow gets"
+    )
+    add_examples(
+        parser,
+        "labctl serve --local",
+        "labctl serve --local --kind multi_model --port 8080",
+        "labctl serve --local --shadow-version 2  # then: labctl shadow report --local",
     )
     parser.set_defaults(handler=run)

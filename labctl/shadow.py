@@ -23,7 +23,7 @@ from typing import Any
 
 from infra.serving.shadow_rules import SHADOW_VARIANT
 from labctl.errors import OperationFailed, UsageError
-from labctl.options import add_region, add_workdir
+from labctl.options import add_examples, add_region, add_workdir, resolve_region
 
 PRODUCTION_VARIANT = "AllTraffic"
 
@@ -226,8 +226,9 @@ def local_report(capture_dir: Path, metrics_dir: Path, endpoint: str) -> dict[st
             ]
     if not (capture_dir / endpoint / SHADOW_VARIANT).is_dir():
         raise UsageError(
-            f"no shadow capture under {capture_dir / endpoint / SHADOW_VARIANT}: serve with a "
-            "shadow variant first"
+            f"no shadow capture under {capture_dir / endpoint / SHADOW_VARIANT}: serve a shadow "
+            "variant first (labctl serve --local --shadow-version N, N a registered version; "
+            "labctl model list --local), invoke it, then run this again"
         )
     return build_report(lines(PRODUCTION_VARIANT), lines(SHADOW_VARIANT), latency)
 
@@ -279,21 +280,25 @@ def cloud_report(
 
 
 def run(args: argparse.Namespace, s3: Any = None, cloudwatch: Any = None) -> int:
-    if args.local == bool(args.region):
-        raise UsageError("pass exactly one of --local or --region")
+    if args.local and args.region:
+        raise UsageError("--local reads this machine's capture: drop --region (or --local)")
     if args.local:
         workdir = Path(args.workdir)
         report = local_report(workdir / "capture", workdir / "metrics", args.endpoint)
     else:
         if not args.capture_uri:
-            raise UsageError("--region needs --capture-uri s3://<artifacts bucket>/capture")
+            raise UsageError(
+                "a deployed endpoint's report needs --capture-uri s3://<artifacts bucket>/capture; "
+                "or pass --local for the lab's endpoint"
+            )
         if args.hours < 1 or args.hours > 24 * 30:
             raise UsageError(f"--hours must be 1-720, got {args.hours}")
         if s3 is None or cloudwatch is None:
             import boto3
 
-            s3 = s3 or boto3.client("s3", region_name=args.region)
-            cloudwatch = cloudwatch or boto3.client("cloudwatch", region_name=args.region)
+            region = resolve_region(args.region)
+            s3 = s3 or boto3.client("s3", region_name=region)
+            cloudwatch = cloudwatch or boto3.client("cloudwatch", region_name=region)
         report = cloud_report(s3, cloudwatch, args.capture_uri, args.endpoint, args.hours)
     if args.json:
         Path(args.json).write_text(json.dumps(report, indent=2))
@@ -305,7 +310,11 @@ def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
     parser = sub.add_parser(
         "shadow", help="compare a shadow variant's answers and latency with production"
     )
-    actions = parser.add_subparsers(dest="action", required=True)
+    actions = parser.add_subparsers(dest="action", required=True, metavar="ACTION")
+    add_examples(
+        parser,
+        "labctl shadow report --local",
+    )
     report = actions.add_parser("report", help="agreement, confusion and latency of the variants")
     report.add_argument("--local", action="store_true", help="the lab's capture and latency log")
     add_workdir(report)
@@ -314,4 +323,10 @@ def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
     report.add_argument("--hours", type=int, default=24, help="cloud window (default 24)")
     report.add_argument("--endpoint", default="lab-digits", help="endpoint name")
     report.add_argument("--json", metavar="FILE", help="also write the report as JSON")
+    add_examples(
+        report,
+        "labctl shadow report --local",
+        "labctl shadow report --region us-east-1 --capture-uri s3://lab-artifacts/capture "
+        "--json shadow.json",
+    )
     report.set_defaults(handler=run)

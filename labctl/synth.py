@@ -15,7 +15,7 @@ from infra.cost.idle import check_budget
 from infra.platform import cdk_json_context, new_app
 from infra.serving.release import Release, choose_release
 from labctl.errors import OperationFailed, UsageError
-from labctl.options import add_account, add_profile, add_region
+from labctl.options import add_account, add_examples, add_profile, add_region
 
 
 @dataclass(frozen=True)
@@ -152,7 +152,7 @@ def _rehearse(
 
 
 def run(args: argparse.Namespace) -> int:
-    outdir = Path(args.outdir or f"cdk.out.{args.profile}")
+    outdir = Path(args.outdir or f"cdk.out.{Path(args.profile).stem}")
     overrides = {"account": args.account, "region": args.region}
     if args.cfn_validate and os.environ.get("CDK_VALIDATION") == "false":
         # CDK skips its plugin whenever this is set, whatever the App says: no silent skip.
@@ -184,5 +184,11 @@ def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
         action="store_true",
         help="also run CDK's built-in CloudFormation validation (make synth does, before a "
         "deploy; the inner loop leaves it to cfn-lint)",
+    )
+    add_examples(
+        parser,
+        "labctl synth --profile lab",
+        "labctl synth --profile prod-like --account 123456789012 --region eu-west-1",
+        "labctl synth --profile ./my-profile.json  # a profile file of your own",
     )
     parser.set_defaults(handler=run)

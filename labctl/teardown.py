@@ -25,14 +25,24 @@ import sys
 import tempfile
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from datetime import date
 from pathlib import Path
 from typing import Any
 
 from infra.config import ConfigError, PlatformConfig, load_profile
 from infra.cost.idle import PriceTable, idle_cost
-from labctl.errors import OperationFailed, UsageError
-from labctl.options import add_account, add_profile, add_region
-from labctl.residue import RETAINED_KINDS, Clients, Finder, Item, Names, Sweeper, _error_code
+from labctl.errors import NO_CREDENTIALS, OperationFailed, UsageError
+from labctl.options import add_account, add_examples, add_profile, add_region
+from labctl.residue import (
+    RETAINED_KINDS,
+    SWEEP_ORDER,
+    Clients,
+    Finder,
+    Item,
+    Names,
+    Sweeper,
+    _error_code,
+)
 from model_code import layout
 
 COST_TAG = "environment"  # the budget filters on it (infra/operations/budget.py)
@@ -56,7 +66,22 @@ class PlannedStack:
     deletes: int
     retains: tuple[str, ...]  # "Type LogicalId"
     protected: bool
-    monthly_usd: float
+    monthly_usd: float | None  # None: the price table has no prices for the region
+
+
+# A table that prices nothing: the residue finder then reports costs as unknown.
+UNPRICED = PriceTable(as_of=date.min, hours_per_month=730, regions={})
+
+
+def teardown_prices(region: str) -> PriceTable:
+    """The price table when it prices ``region``, else UNPRICED. Costs only annotate the plan
+    and the report: nothing teardown does depends on them, so an unpriced region or an
+    unreadable table drops the figures and never stops a teardown."""
+    try:
+        table = PriceTable.load()
+    except (OSError, ValueError, KeyError):
+        return UNPRICED
+    return table if region in table.regions else UNPRICED
 
 
 @dataclass
@@ -65,7 +90,10 @@ class Assembly:
     order: list[str]  # destroy order: dependents first
 
     @classmethod
-    def read(cls, outdir: Path, region: str) -> Assembly:
+    def read(cls, outdir: Path, region: str, prices: PriceTable | None = None) -> Assembly:
+        """The stacks and their destroy order; idle costs only where ``prices`` has the region
+        (None: ``teardown_prices(region)``)."""
+        prices = teardown_prices(region) if prices is None else prices
         manifest = json.loads((outdir / "manifest.json").read_text())
         deps: dict[str, list[str]] = {}
         stacks: dict[str, PlannedStack] = {}
@@ -76,7 +104,7 @@ class Assembly:
             props = artifact["properties"]
             templates[name] = json.loads((outdir / props["templateFile"]).read_text())
             deps[name] = [d for d in artifact.get("dependencies", []) if not d.endswith(".assets")]
-        cost = idle_cost(templates, region)
+        cost = idle_cost(templates, region, prices) if region in prices.regions else None
         for name, template in templates.items():
             resources = template.get("Resources", {})
             retains = tuple(
@@ -90,7 +118,7 @@ class Assembly:
                 len(resources) - len(retains),
                 retains,
                 bool(props.get("terminationProtection")),
-                cost.for_stack(name),
+                cost.for_stack(name) if cost is not None else None,
             )
         order: list[str] = []
         visiting: set[str] = set()
@@ -106,6 +134,55 @@ class Assembly:
         for name in deps:
             visit(name)
         return cls(stacks, list(reversed(order)))
+
+
+def _idle(monthly_usd: float | None) -> str:
+    return "idle cost unpriced" if monthly_usd is None else f"idle ${monthly_usd:.2f}/month"
+
+
+def offline_plan(config: PlatformConfig, assembly: Assembly) -> list[str]:
+    """What teardown would delete and in what order, from the synthesized copy alone: no
+    credentials, no calls. The live run adds what each listing finds in the account."""
+    names = Names.of(config, tuple(assembly.stacks))
+    lines = [
+        f"teardown plan for {names.env} in {config.account}/{config.region} (offline: "
+        "from the synthesized copy; nothing listed in the account):",
+        "  1. model package versions of " + ", ".join(names.groups) + " (a non-empty group "
+        "fails its stack's deletion)",
+        "  2. stacks, dependents first (termination protection turned off explicitly):",
+    ]
+    for i, name in enumerate(assembly.order, start=1):
+        planned = assembly.stacks[name]
+        lines.append(
+            f"     {i}. {name}: deletes {planned.deletes} resources, retains "
+            f"{len(planned.retains)}, {_idle(planned.monthly_usd)}"
+            + (", termination protection on" if planned.protected else "")
+        )
+        for retained in planned.retains:
+            lines.append(f"          retains {retained}")
+    kept = (
+        ""
+        if config.destroyable
+        else " (kept unless --delete-retained: "
+        + ", ".join(k for k in SWEEP_ORDER if k in RETAINED_KINDS)
+        + ")"
+    )
+    lines.append(
+        "  3. sweep of the residue outside the stacks, found by listing each service (README, "
+        f"Tear down), in this order{kept}:"
+    )
+    lines += [f"     {i}. {kind}" for i, kind in enumerate(SWEEP_ORDER, start=1)]
+    lines.append("  4. verify: every service listed again; exit 1 while anything billable remains")
+    return lines
+
+
+def require_credentials(region: str) -> None:
+    """Fail in one line before the synth when no AWS credentials are found (the live plan
+    and every deletion list the account); ``--plan`` needs none."""
+    import boto3
+
+    if boto3.Session(region_name=region).get_credentials() is None:
+        raise UsageError(f"{NO_CREDENTIALS}; `labctl teardown --plan` shows the plan without them")
 
 
 def synthesize_assembly(config: PlatformConfig, outdir: Path) -> Path:
@@ -127,10 +204,12 @@ class Teardown:
     wait: bool = True
     items: list[Item] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)
+    prices: PriceTable | None = None
 
     def __post_init__(self) -> None:
         self.names = Names.of(self.config, tuple(self.assembly.stacks))
-        self.finder = Finder(self.clients, self.names, PriceTable.load())
+        prices = self.prices if self.prices is not None else teardown_prices(self.config.region)
+        self.finder = Finder(self.clients, self.names, prices)
 
     # --- plan ------------------------------------------------------------------------------
     def account_stacks(self) -> dict[str, dict[str, Any]]:
@@ -193,7 +272,7 @@ class Teardown:
             )
             lines.append(
                 f"  stack {name} [{state}]: deletes {planned.deletes} resources, retains "
-                f"{len(planned.retains)}, idle ${planned.monthly_usd:.2f}/month"
+                f"{len(planned.retains)}, {_idle(planned.monthly_usd)}"
                 + (", termination protection on (turned off explicitly)" if protected else "")
             )
             for retained in planned.retains:
@@ -417,6 +496,10 @@ def run(
         raise UsageError(str(err)) from err
     if args.dry_run and args.yes:
         raise UsageError("--dry-run and --yes contradict each other: a plain run is the dry run")
+    if args.plan and (args.yes or args.json):
+        raise UsageError("--plan only prints the offline plan: drop --yes/--json")
+    if not args.plan and clients is None:
+        require_credentials(config.region)  # before a synth of several seconds
     assembly_dir = Path(args.assembly) if args.assembly else assembly
     with tempfile.TemporaryDirectory(prefix="labctl-teardown-") as tmp:
         if assembly_dir is None:
@@ -426,6 +509,9 @@ def run(
                 f"--assembly {assembly_dir}: no manifest.json (run labctl synth first)"
             )
         plan = Assembly.read(assembly_dir, config.region)
+    if args.plan:
+        print("\n".join(offline_plan(config, plan)))
+        return 0
     from botocore.exceptions import BotoCoreError, ClientError
 
     teardown = Teardown(
@@ -462,6 +548,12 @@ def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
     add_profile(parser, "the copy to tear down")
     add_account(parser)
     add_region(parser)
+    parser.add_argument(
+        "--plan",
+        action="store_true",
+        help="only print what it would delete and in what order, from the synthesized copy: "
+        "no AWS credentials needed, nothing listed or changed",
+    )
     parser.add_argument("--yes", action="store_true", help="really delete (default: dry run)")
     parser.add_argument("--dry-run", action="store_true", help="the default; kept for scripts")
     parser.add_argument(
@@ -474,5 +566,11 @@ def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
     )
     parser.add_argument(
         "--json", help="also write the report as JSON to this path ('-': stdout only)"
+    )
+    add_examples(
+        parser,
+        "labctl teardown --profile lab --plan  # what it would delete, in order; no AWS needed",
+        "labctl teardown --profile lab --account 123456789012 --region us-east-1  # dry run",
+        "labctl teardown --profile lab --account 123456789012 --region us-east-1 --yes",
     )
     parser.set_defaults(handler=run)

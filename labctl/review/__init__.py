@@ -14,7 +14,7 @@ import time
 from pathlib import Path
 
 from labctl.errors import OperationFailed, UsageError
-from labctl.options import add_profile
+from labctl.options import add_examples, add_profile
 
 
 def run(args: argparse.Namespace) -> int:
@@ -36,7 +36,7 @@ def run(args: argparse.Namespace) -> int:
         except ConfigError as err:
             raise UsageError(f"profile {args.profile!r}: {err}") from err
         release = args.release or (None if release_path(config.env_name).is_file() else "example")
-        outdir = Path(args.outdir or f"cdk.out.{args.profile}")
+        outdir = Path(args.outdir or f"cdk.out.{Path(args.profile).stem}")
         summary = synthesize(args.profile, outdir, None, release)
         violations = summary.violations
         note = summary.release_note + (
@@ -48,7 +48,7 @@ def run(args: argparse.Namespace) -> int:
         raise UsageError(str(err)) from err
     synth_done = time.perf_counter()
     review = build(assembly, args.profile, note)
-    folder = Path(args.out or f"review.{args.profile}")
+    folder = Path(args.out or f"review.{Path(args.profile).stem}")
     paths = write(review, folder)
     seconds = time.perf_counter() - synth_done
     from labctl.review.lens import counts
@@ -86,5 +86,10 @@ def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
         "--release",
         help="as for synth; default release/<env>.json when it exists, else 'example' so the "
         "serving stacks are reviewed too",
+    )
+    add_examples(
+        parser,
+        "labctl review --profile lab",
+        "labctl review --profile prod-like --out /tmp/review",
     )
     parser.set_defaults(handler=run)

@@ -74,7 +74,11 @@ def _parsers(parser):  # type: ignore[no-untyped-def]
 
 
 # What the README's reference says of the shared options (not read from labctl.options).
-SHARED = {"--profile": ("NAME", "lab"), "--account": ("ID", None), "--region": ("REGION", None)}
+SHARED = {
+    "--profile": ("NAME|FILE", "lab"),
+    "--account": ("ID", None),
+    "--region": ("REGION", None),
+}
 
 
 @pytest.mark.parametrize("command", sorted(COMMANDS))

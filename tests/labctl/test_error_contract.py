@@ -79,20 +79,26 @@ def _lake(tmp_path: Path) -> Path:
 
 Case = Callable[[Path, pytest.MonkeyPatch], list[str]]
 
+# Commands without --profile: their region comes from AWS_REGION, AWS_DEFAULT_REGION or the
+# AWS_PROFILE (labctl/options.py); a command with --profile takes the profile's region.
 CLOUD_NO_REGION: dict[str, list[str]] = {
-    "model approve": ["model", "approve", "--group", "g"],
-    "model list": ["model", "list", "--group", "g"],
     "deploy status": ["deploy", "status", "--pipeline", "p"],
-    "pipeline run": ["pipeline", "run", "--pipeline-name", "p"],
     "invoke": ["invoke", "--endpoint", "e", "--csv", ROW],
+    "shadow report": ["shadow", "report", "--capture-uri", "s3://b/capture"],
 }
-CLOUD_NO_CREDENTIALS: dict[str, list[str]] = {
-    "model approve": ["model", "approve", "--group", "g"],
-    "release resolve": ["release", "resolve", "--profile", "lab"],
-    "teardown --dry-run": ["teardown", "--account", "123456789012", "--dry-run"],
-    "ingest to Kinesis": ["ingest", "--stream", "s", "--digits", "--limit", "2"],
-    "invoke": ["invoke", "--endpoint", "e", "--region", "us-east-1", "--csv", ROW],
+# After `make lab` (no AWS at all): each names its region's source and, where the command has
+# one, the option that runs it on this machine instead (issue 24, item 4).
+CLOUD_NO_CREDENTIALS: dict[str, tuple[list[str], str | None]] = {
+    "model approve": (["model", "approve", "--group", "g"], "--local"),
+    "model list": (["model", "list"], "--local"),
+    "pipeline run": (["pipeline", "run", "--profile", "lab"], "--local"),
+    "batch transform": (["batch", "transform", "--profile", "lab"], "--local"),
+    "release resolve": (["release", "resolve", "--profile", "lab"], None),
+    "teardown --dry-run": (["teardown", "--account", "123456789012", "--dry-run"], "--plan"),
+    "ingest to Kinesis": (["ingest", "--stream", "s", "--digits", "--limit", "2"], "--local-lake"),
+    "invoke": (["invoke", "--endpoint", "e", "--region", "us-east-1", "--csv", ROW], "--local-url"),
 }
+NO_REGION_LOCAL = {"invoke": "--local-url", "shadow report": "--local"}
 
 
 def _exits(argv: list[str], code: int, capsys: pytest.CaptureFixture[str]) -> str:
@@ -110,7 +116,9 @@ def test_cloud_command_without_region_exits_2(
     name: str, capsys: pytest.CaptureFixture[str]
 ) -> None:
     line = _exits(CLOUD_NO_REGION[name], 2, capsys)
-    assert "region" in line and "--region" in line
+    assert "region" in line and "--region" in line and "AWS_REGION" in line
+    if name in NO_REGION_LOCAL:
+        assert NO_REGION_LOCAL[name] in line
 
 
 @pytest.mark.parametrize("name", sorted(CLOUD_NO_CREDENTIALS))
@@ -118,8 +126,22 @@ def test_cloud_command_without_region_exits_2(
 def test_cloud_command_without_credentials_exits_2(
     name: str, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    line = _exits(CLOUD_NO_CREDENTIALS[name], 2, capsys)
+    argv, alternative = CLOUD_NO_CREDENTIALS[name]
+    line = _exits(argv, 2, capsys)
     assert "no AWS credentials" in line and "AWS_PROFILE" in line
+    if alternative is not None:
+        assert alternative in line, line
+
+
+@pytest.mark.usefixtures("no_credentials")
+def test_an_unknown_aws_profile_is_one_line_exit_2(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """README exit table: no credentials is the caller's to fix (botocore's ProfileNotFound
+    used to exit 1 with its own text)."""
+    monkeypatch.setenv("AWS_PROFILE", "nosuch")
+    line = _exits(["model", "list", "--region", "us-east-1"], 2, capsys)
+    assert "'nosuch'" in line and "--local" in line
 
 
 LOCAL_CASES: dict[str, tuple[Case, str]] = {

@@ -686,3 +686,117 @@ def test_plan_says_whether_the_budget_tag_is_active(
     with stub:
         status = teardown("lab", Clients("us-east-1", ce=ce), lab_assembly).cost_tag_status()
     assert expected in status
+
+
+# --- no pricing, no credentials (issue 24, items 6 and 10) ---------------------------------
+def _no_pricing(monkeypatch: pytest.MonkeyPatch) -> list[str]:
+    """Every pricing entry point raises; returns the calls that were made."""
+    calls: list[str] = []
+
+    def refuse(name: str) -> Any:
+        def call(*args: Any, **kwargs: Any) -> Any:
+            calls.append(name)
+            raise AssertionError(f"teardown called pricing: {name}")
+
+        return call
+
+    monkeypatch.setattr("labctl.teardown.idle_cost", refuse("idle_cost"))
+    monkeypatch.setattr("infra.cost.idle.idle_cost", refuse("idle_cost"))
+    monkeypatch.setattr("infra.cost.idle.PriceTable.price", refuse("PriceTable.price"))
+    return calls
+
+
+@mock_aws
+def test_teardown_in_an_unpriced_region_never_calls_pricing(
+    synth: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """us-west-2 has no prices: the plan, the dry run and the real run all work, with costs
+    unknown, and nothing computes a price (it used to end in PriceError)."""
+    region = "us-west-2"
+    calls = _no_pricing(monkeypatch)
+    planted = plant(region, "lab", "lab_lake", other=False)
+    stack(boto3.client("cloudformation", region_name=region), "lab-DataLake", "lab")
+    assembly = Assembly.read(synth("lab").outdir, region)
+    assert all(s.monthly_usd is None for s in assembly.stacks.values())
+    config = load_profile("lab", {"account": ACCOUNT, "region": region})
+    gaps = MotoGaps(region)
+    lines: list[str] = []
+    dry = Teardown(config, clients(region, gaps), assembly, log=lines.append, wait=False).run()
+    assert dry.dry_run and "idle cost unpriced" in "\n".join(lines)
+    report = Teardown(
+        config, clients(region, gaps), assembly, yes=True, log=lambda s: None, wait=False
+    ).run()
+    assert not set(planted["endpoints"]) & inventory(region)["endpoints"], [
+        (i.kind, i.name, i.action) for i in report.items
+    ]
+    assert not report.failed, [(i.kind, i.name, i.action) for i in report.failed]
+    assert calls == []
+
+
+def _no_aws_credentials(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    for key in ("AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "AWS_SESSION_TOKEN", "AWS_PROFILE"):
+        monkeypatch.delenv(key, raising=False)
+    monkeypatch.setenv("AWS_SHARED_CREDENTIALS_FILE", str(tmp_path / "none"))
+    monkeypatch.setenv("AWS_CONFIG_FILE", str(tmp_path / "none"))
+    monkeypatch.setenv("AWS_EC2_METADATA_DISABLED", "true")
+    monkeypatch.delenv("AWS_CONTAINER_CREDENTIALS_RELATIVE_URI", raising=False)
+    monkeypatch.delenv("AWS_CONTAINER_CREDENTIALS_FULL_URI", raising=False)
+    import boto3 as _boto3
+
+    monkeypatch.setattr(_boto3, "DEFAULT_SESSION", None)
+
+
+def manifest_dependencies(outdir: Path) -> dict[str, set[str]]:
+    """The oracle: each stack's dependencies on other stacks, read from manifest.json."""
+    manifest = json.loads((outdir / "manifest.json").read_text())
+    stacks = {
+        name for name, a in manifest["artifacts"].items() if a["type"] == "aws:cloudformation:stack"
+    }
+    return {
+        name: {d for d in manifest["artifacts"][name].get("dependencies", []) if d in stacks}
+        for name in stacks
+    }
+
+
+def test_plan_needs_no_credentials_and_lists_stacks_dependents_first_then_the_residue(
+    synth: Any, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from labctl.cli import main
+
+    _no_aws_credentials(monkeypatch, tmp_path)
+    outdir = synth("lab").outdir
+    assert main(["teardown", "--profile", "lab", "--plan", "--assembly", str(outdir)]) == 0
+    out = capsys.readouterr().out
+    deps = manifest_dependencies(outdir)
+    printed = [
+        line.split(". ", 1)[1].split(":")[0]
+        for line in out.splitlines()
+        if line.strip()[:1].isdigit() and line.split(". ", 1)[1].split(":")[0] in deps
+    ]
+    assert sorted(printed) == sorted(deps)  # every stack once
+    for name, needs in deps.items():  # a stack goes before every stack it depends on
+        for dep in needs:
+            assert printed.index(name) < printed.index(dep), (name, dep, printed)
+    kinds = [
+        line.split(". ", 1)[1] for line in out.split("sweep of the residue")[1].splitlines()[1:-1]
+    ]
+    # README "Tear down": endpoints before their configs before models, keys last.
+    assert {"endpoint", "endpoint-config", "model", "bucket", "log-group", "kms-key"} <= set(kinds)
+    assert kinds.index("endpoint") < kinds.index("endpoint-config") < kinds.index("model")
+    assert kinds[-1] == "kms-key"
+
+
+def test_without_credentials_teardown_fails_in_one_line_before_synthesizing(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from labctl.cli import main
+
+    _no_aws_credentials(monkeypatch, tmp_path)
+
+    def no_synth(*args: Any, **kwargs: Any) -> Any:
+        raise AssertionError("synthesized before checking credentials")
+
+    monkeypatch.setattr("labctl.teardown.synthesize_assembly", no_synth)
+    assert main(["teardown", "--profile", "lab"]) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and "no AWS credentials" in err and "--plan" in err

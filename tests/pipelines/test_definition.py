@@ -21,14 +21,8 @@ from pipelines.training_pipeline import (
     render_definition,
 )
 
-SCHEMA = next(
-    (
-        p / "shared" / "specs" / "sagemaker-pipeline-definition.schema.json"
-        for p in Path(__file__).resolve().parents
-        if (p / "shared" / "specs" / "sagemaker-pipeline-definition.schema.json").exists()
-    ),
-    Path(__file__).resolve().parents[3] / "shared/specs/sagemaker-pipeline-definition.schema.json",
-)
+# Vendored beside this file (specs/README.md gives its source), so a clone alone runs it.
+SCHEMA = Path(__file__).resolve().parent / "specs" / "sagemaker-pipeline-definition.schema.json"
 
 
 def extend_schema(schema: dict) -> dict:
