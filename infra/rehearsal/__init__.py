@@ -2,7 +2,8 @@
 
 Three sources, each a module: ``deployers`` (CloudFormation provider-schema handler permissions
 for the roles that deploy the serving stacks), ``service_roles`` (a documented table of what
-the roles AWS services assume need), ``rules`` (SageMaker run-time rules and cfn-lint).
+the roles AWS services assume need), ``rules`` (SageMaker run-time rules and cfn-lint),
+``deliveries`` (resource and key policies that let services deliver to the copy's resources).
 ``authority`` evaluates the IAM requirements with a real policy evaluator.
 """
 
@@ -13,7 +14,14 @@ from dataclasses import dataclass, field
 from fnmatch import fnmatchcase
 from typing import Any
 
-from infra.rehearsal import authority, cross_account, deployers, rules, service_roles
+from infra.rehearsal import (
+    authority,
+    cross_account,
+    deliveries,
+    deployers,
+    rules,
+    service_roles,
+)
 from infra.rehearsal.assembly import Assembly
 from infra.rehearsal.authority import Finding, Requirement
 
@@ -120,6 +128,7 @@ def rehearse(
 
     reqs, excluded = requirements(assembly)
     findings = authority.check(assembly, reqs) + rules.check(assembly)
+    findings += deliveries.check(assembly)
     findings += cross_account.check(assembly, release)
     linted = 0
     if lint:

@@ -233,6 +233,9 @@ class Assembly:
             return self.get_att(stack, name, "Arn")
         if res.type == "AWS::KMS::Key":
             return self._key_id(stack, name)
+        if res.type == "AWS::SQS::Queue":  # Ref is the queue URL (SQS::Queue return values)
+            account = self.account_of(stack)
+            return f"https://sqs.{self.region}.amazonaws.com/{account}/{self.name_of(stack, name)}"
         if res.type == "AWS::ApplicationAutoScaling::ScalableTarget":
             p = self.resolve(stack, res.properties)
             return f"{p['ResourceId']}|{p['ScalableDimension']}|{p['ServiceNamespace']}"
@@ -279,6 +282,8 @@ class Assembly:
                 return self.arn("cloudwatch", f"alarm:{name}")
             if t == "AWS::SNS::Topic":
                 return self.arn("sns", name)
+            if t == "AWS::SQS::Queue":  # arn:aws:sqs:<region>:<account>:<queue name>
+                return self.arn("sqs", name)
             if t == "AWS::Kinesis::Stream":
                 return self.arn("kinesis", f"stream/{name}")
             if t == "AWS::KinesisFirehose::DeliveryStream":
@@ -326,6 +331,7 @@ _NAME_PROPS = {
     "AWS::KinesisFirehose::DeliveryStream": ("DeliveryStreamName",),
     "AWS::Logs::LogGroup": ("LogGroupName",),
     "AWS::SNS::Topic": ("TopicName",),
+    "AWS::SQS::Queue": ("QueueName",),
     "AWS::Lambda::Function": ("FunctionName",),
     "AWS::CodePipeline::Pipeline": ("Name",),
     "AWS::CodeBuild::Project": ("Name",),

@@ -42,8 +42,8 @@ def test_topic_is_encrypted_with_its_own_rotating_key_and_tls_only() -> None:
     topic = _only(t, "AWS::SNS::Topic")["Properties"]
     assert topic["KmsMasterKeyId"] == {"Fn::GetAtt": ["AlertsKey9E1197AF", "Arn"]}
     assert _only(t, "AWS::KMS::Key")["Properties"]["EnableKeyRotation"] is True
-    (deny,) = _only(t, "AWS::SNS::TopicPolicy")["Properties"]["PolicyDocument"]["Statement"]
-    assert deny["Effect"] == "Deny"
+    statements = _only(t, "AWS::SNS::TopicPolicy")["Properties"]["PolicyDocument"]["Statement"]
+    (deny,) = [s for s in statements if s["Effect"] == "Deny"]
     assert deny["Condition"] == {"Bool": {"aws:SecureTransport": "false"}}
 
 
@@ -78,6 +78,27 @@ def test_allow_service_publish_admits_the_service_for_this_account_only() -> Non
     assert encrypt["Principal"] == {"Service": "budgets.amazonaws.com"}
     assert set(encrypt["Action"]) == {"kms:GenerateDataKey*", "kms:Decrypt"}
     assert encrypt["Condition"] == account
+
+
+def test_cloudwatch_alarms_of_this_account_may_publish_through_the_key() -> None:
+    """The TopicPolicy replaces SNS's default policy: without a statement for
+    cloudwatch.amazonaws.com no alarm notifies anyone (issue 22, C3). SNS developer guide,
+    "Enable compatibility between event sources from AWS services and encrypted topics":
+    sns:Publish on the topic, kms:GenerateDataKey* + kms:Decrypt on its key, both for this
+    account's alarms only (aws:SourceAccount, aws:SourceArn like alarm:*)."""
+    stack, _ = _alerts()
+    t = Template.from_stack(stack)
+    topic_policy = _only(t, "AWS::SNS::TopicPolicy")["Properties"]["PolicyDocument"]
+    key_policy = _only(t, "AWS::KMS::Key")["Properties"]["KeyPolicy"]
+    (publish,) = [s for s in topic_policy["Statement"] if s.get("Sid") == "CloudWatchAlarmsPublish"]
+    (encrypt,) = [s for s in key_policy["Statement"] if s.get("Sid") == "CloudWatchAlarmsEncrypt"]
+    for statement in (publish, encrypt):
+        assert statement["Principal"] == {"Service": "cloudwatch.amazonaws.com"}
+        condition = json.dumps(statement["Condition"])
+        assert '"aws:SourceAccount": "111111111111"' in condition
+        assert "ArnLike" in condition and ":cloudwatch:us-east-1:111111111111:alarm:*" in condition
+    assert publish["Action"] == "sns:Publish"
+    assert set(encrypt["Action"]) == {"kms:GenerateDataKey*", "kms:Decrypt"}
 
 
 def test_budget_filters_on_the_copys_cost_tag_and_alerts_the_topic() -> None:

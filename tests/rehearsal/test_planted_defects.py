@@ -520,3 +520,76 @@ def test_an_event_target_naming_no_pipeline_of_the_copy_is_named(rehearsals) -> 
     found = _rule(a, "event-targets-exist")
     assert found and all(f.subject.startswith("lab-Training/") for f in found)
     assert all("is not a pipeline this copy creates" in f.detail for f in found)
+
+
+# -- deliveries: services writing to the copy's topics, queues and functions -----------------
+
+
+def _delivery(a: Assembly) -> list[Finding]:
+    from infra.rehearsal.deliveries import check as check_deliveries
+
+    return check_deliveries(a)
+
+
+def _drop_statements(a: Assembly, type_: str, prop: str, sid_prefix: str) -> int:
+    """Remove the statements whose Sid starts with ``sid_prefix`` from every ``type_``."""
+    dropped = 0
+    for template in a.templates.values():
+        for body in template["Resources"].values():
+            if body["Type"] != type_:
+                continue
+            doc = body["Properties"][prop]
+            kept = [s for s in doc["Statement"] if not str(s.get("Sid", "")).startswith(sid_prefix)]
+            dropped += len(doc["Statement"]) - len(kept)
+            doc["Statement"] = kept
+    return dropped
+
+
+def test_every_alarm_action_on_a_topic_is_a_delivery_edge(rehearsals) -> None:  # type: ignore[no-untyped-def]
+    """Oracle: the alarms' action lists read straight from the template JSON."""
+    from infra.rehearsal.deliveries import edges
+
+    a = _copy(rehearsals, "lab/real_time")
+    expected = {
+        f"{stack}/{logical}"
+        for stack, template in a.templates.items()
+        for logical, body in template["Resources"].items()
+        if body["Type"] == "AWS::CloudWatch::Alarm"
+        and any(body["Properties"].get(k) for k in ("AlarmActions", "OKActions"))
+    }
+    assert len(expected) >= 5
+    found = {source for service, source, _ in edges(a) if service == "cloudwatch.amazonaws.com"}
+    assert found == expected
+    budgets = {s for service, s, _ in edges(a) if service == "budgets.amazonaws.com"}
+    (budget,) = budgets
+    assert budget.startswith("lab-Operations/CostGuardrailBudget")
+
+
+def test_a_topic_policy_without_cloudwatch_is_named(rehearsals) -> None:  # type: ignore[no-untyped-def]
+    a = _copy(rehearsals, "lab/real_time")
+    assert _delivery(a) == []
+    assert _drop_statements(a, "AWS::SNS::TopicPolicy", "PolicyDocument", "CloudWatchAlarms") == 1
+    found = _delivery(a)
+    assert found, "removing CloudWatch from the alert topic policy went unnoticed"
+    assert all("does not allow cloudwatch.amazonaws.com sns:Publish" in f.detail for f in found)
+    assert any("lab-Monitoring/" in f.subject and "DriftAlarm" in f.subject for f in found)
+    assert all("the policy of lab-Operations/AlertsTopic" in f.detail for f in found)
+
+
+def test_a_key_policy_without_cloudwatch_is_named(rehearsals) -> None:  # type: ignore[no-untyped-def]
+    a = _copy(rehearsals, "lab/real_time")
+    assert _drop_statements(a, "AWS::KMS::Key", "KeyPolicy", "CloudWatchAlarms") == 1
+    found = _delivery(a)
+    assert found, "removing CloudWatch from the alert key policy went unnoticed"
+    details = _details(found)
+    assert "does not allow cloudwatch.amazonaws.com kms:GenerateDataKey" in details
+    assert "does not allow cloudwatch.amazonaws.com kms:Decrypt" in details
+    assert all("lab-Operations/AlertsKey" in f.detail for f in found), details
+
+
+def test_a_budget_the_topic_does_not_admit_is_named(rehearsals) -> None:  # type: ignore[no-untyped-def]
+    a = _copy(rehearsals, "lab/real_time")
+    assert _drop_statements(a, "AWS::SNS::TopicPolicy", "PolicyDocument", "Budgets") == 1
+    (finding,) = _delivery(a)
+    assert "does not allow budgets.amazonaws.com sns:Publish" in finding.detail
+    assert finding.subject.startswith("lab-Operations/CostGuardrailBudget")
