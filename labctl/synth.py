@@ -135,7 +135,11 @@ def _rehearse(config: PlatformConfig, outdir: Path, stacks: list[str]) -> tuple[
     from infra.accounts import stack_accounts
 
     assembly = Assembly(
-        templates, config.account, config.region, stack_accounts=stack_accounts(config)
+        templates,
+        config.account,
+        config.region,
+        stack_accounts=stack_accounts(config),
+        lambda_concurrency_quota=config.lambda_concurrency_quota,
     )
     report = rehearse(assembly, lint=False)
     report.apply(KNOWN_GAPS)

@@ -292,8 +292,9 @@ class DriftMonitoring(Construct):
             role=role,
             timeout=cdk.Duration.minutes(5),
             memory_size=512,
-            # One at a time: a schedule tick and a job event never race to start two jobs.
-            reserved_concurrent_executions=1,
+            # No reserved concurrency: a new account's quota leaves none to reserve (issue 22,
+            # L1; rehearsal rule lambda-reserved-concurrency); the runner's phases are
+            # idempotent instead.
             log_group=log_group,
         )
 

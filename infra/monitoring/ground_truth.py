@@ -79,7 +79,6 @@ class GroundTruthUpload(Construct):
             role=role,
             timeout=cdk.Duration.minutes(5),
             memory_size=512,
-            reserved_concurrent_executions=1,
             log_group=log_group,
         )
         # Scheduler's execution role needs lambda:InvokeFunction on the target only

@@ -78,7 +78,7 @@ class Report:
         return (
             f"rehearsal: {len(roles)} of {self.roles} roles checked, "
             f"{len(self.requirements)} (role, action, resource) "
-            f"requirements ({sources}); {len(rules.RULES)} SageMaker rules; cfn-lint on "
+            f"requirements ({sources}); {len(rules.RULES)} service rules; cfn-lint on "
             f"{self.linted} templates; {len(self.exclusions)} schema permissions excluded; "
             f"{len(self.findings)} findings, {len(self.known)} known gaps"
         )

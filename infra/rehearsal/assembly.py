@@ -66,6 +66,8 @@ class Assembly:
     partition: str = "aws"
     # issue 17: stack name -> account, for stacks outside ``account`` (the tooling account)
     stack_accounts: dict[str, str] = field(default_factory=dict)
+    # the profile's lambda_concurrency_quota (infra/config.py); None: a new account's
+    lambda_concurrency_quota: int | None = None
     _exports: dict[str, tuple[str, Any]] = field(default_factory=dict, repr=False)
     _current: str | None = field(default=None, repr=False)
 

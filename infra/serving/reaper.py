@@ -89,7 +89,6 @@ class EndpointReaper(Construct):
             role=role,
             log_group=log_group,
             timeout=cdk.Duration.minutes(2),
-            reserved_concurrent_executions=1,  # one sweep at a time
             description=f"Deletes {env_name} endpoints older than their expiry tag",
             environment={
                 "ENV_NAME": env_name,

@@ -48,7 +48,8 @@ def test_runner_is_scheduled_every_schedule_hours(serving: Template) -> None:
     # no version baked in at synth: the runner finds the deployed one from the endpoint
     assert "MODEL_PACKAGE_ARN" not in env and env["MODEL_PACKAGE_GROUP"] == "lab-digits-xgboost"
     assert env["ENDPOINT_NAME"] == "lab-digits"
-    assert runner["ReservedConcurrentExecutions"] == 1
+    # no reservation: a new account has none to give (rehearsal rule lambda-reserved-concurrency)
+    assert "ReservedConcurrentExecutions" not in runner
 
 
 def test_job_completion_events_drive_the_next_phase(serving: Template) -> None:

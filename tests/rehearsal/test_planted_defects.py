@@ -27,7 +27,12 @@ ALLOW_ALL = [{"Effect": "Allow", "Action": "*", "Resource": "*"}]
 
 def _copy(rehearsals, variant: str) -> Assembly:  # type: ignore[no-untyped-def]
     a = rehearsals(variant).assembly
-    return Assembly(copy.deepcopy(a.templates), a.account, a.region)
+    return Assembly(
+        copy.deepcopy(a.templates),
+        a.account,
+        a.region,
+        lambda_concurrency_quota=a.lambda_concurrency_quota,
+    )
 
 
 def _role(a: Assembly, stack_suffix: str, prefix: str) -> str:
@@ -593,3 +598,26 @@ def test_a_budget_the_topic_does_not_admit_is_named(rehearsals) -> None:  # type
     (finding,) = _delivery(a)
     assert "does not allow budgets.amazonaws.com sns:Publish" in finding.detail
     assert finding.subject.startswith("lab-Operations/CostGuardrailBudget")
+
+
+def test_a_reservation_a_new_account_cannot_give_is_named(rehearsals) -> None:  # type: ignore[no-untyped-def]
+    """lab assumes a new account (quota 10): any reservation breaks 'leave 100 unreserved'."""
+    a = _copy(rehearsals, "lab/real_time")
+    assert a.lambda_concurrency_quota == 10  # the profile's value reached the rehearsal
+    assert _rule(a, "lambda-reserved-concurrency") == []
+    runner = [
+        (stack, logical)
+        for stack, t in a.templates.items()
+        for logical, body in t["Resources"].items()
+        if body["Type"] == "AWS::Lambda::Function" and logical.startswith("MonitoringRunner")
+    ]
+    ((stack, logical),) = runner
+    a.templates[stack]["Resources"][logical]["Properties"]["ReservedConcurrentExecutions"] = 1
+    (finding,) = _rule(a, "lambda-reserved-concurrency")
+    assert finding.subject == f"{stack}/{logical}"
+    assert "quota of 10 leaves 0 to reserve" in finding.detail
+    # an account whose real quota is 1000 has 900 to reserve: the same template passes
+    a.lambda_concurrency_quota = 1000
+    assert _rule(a, "lambda-reserved-concurrency") == []
+    a.lambda_concurrency_quota = 100
+    assert len(_rule(a, "lambda-reserved-concurrency")) == 1
