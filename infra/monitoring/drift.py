@@ -355,6 +355,19 @@ class DriftMonitoring(Construct):
                     resources=["*"],
                 )
             )
+        # The jobs' volumes and outputs are encrypted with the lake key, which the runner
+        # passes (VolumeKmsKeyId, KmsKeyId): SageMaker creates grants on it for the job's
+        # instances in the caller's name, so the caller needs kms:CreateGrant, for AWS
+        # resources only (SageMaker Developer Guide, "CreateProcessingJob API: Execution Role
+        # Permissions"; KMS, "kms:GrantIsForAWSResource"). The pipeline role has the same.
+        role.add_to_role_policy(
+            iam.PolicyStatement(
+                sid="JobVolumeKeyGrants",  # the condition is on CreateGrant requests only
+                actions=["kms:CreateGrant"],
+                resources=[lake.key.key_arn],
+                conditions={"Bool": {"kms:GrantIsForAWSResource": "true"}},
+            )
+        )
         role.add_to_role_policy(
             iam.PolicyStatement(
                 sid="PassJobRole",
