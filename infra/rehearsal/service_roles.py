@@ -551,6 +551,76 @@ def _pipeline_keys(a: Assembly, r: Resource, p: Props) -> list[str]:
     return sorted(_key_arn(a, k) for k in keys)
 
 
+# -- dead letters sent with a role (infra/operations/dead_letters.py) ---------------------------
+
+DOC_SCHEDULER_DLQ = (
+    "https://docs.aws.amazon.com/scheduler/latest/UserGuide/configuring-schedule-dlq.html"
+)
+DOC_LAMBDA_DLQ = (
+    "https://docs.aws.amazon.com/lambda/latest/dg/invocation-async-retain-records.html"
+    "#invocation-dlq"
+)
+# A producer to an SSE-KMS queue needs kms:GenerateDataKey and kms:Decrypt on its key.
+DOC_SQS_PRODUCER_KMS = "https://docs.aws.amazon.com/AWSSimpleQueueService/latest/SQSDeveloperGuide/sqs-key-management.html#sqs-what-permissions-for-sse"
+
+
+def _schedule_dlq(p: Props) -> str:
+    return str(_schedule_target(p).get("DeadLetterConfig", {}).get("Arn", ""))
+
+
+def _function_dlq(p: Props) -> str:
+    return str(p.get("DeadLetterConfig", {}).get("TargetArn", ""))
+
+
+def _queue_keys(a: Assembly, arn: str) -> list[str]:
+    """The customer key of the copy's queue ``arn``, if it is encrypted with one."""
+    for q in a.resources(type_="AWS::SQS::Queue"):
+        if arn and a.get_att(q.stack, q.logical_id, "Arn") == arn:
+            key = str(a.resolve(q.stack, q.properties).get("KmsMasterKeyId", ""))
+            return [_key_arn(a, key)] if key and not key.startswith("alias/aws/") else []
+    return []
+
+
+DEAD_LETTER_ROWS: tuple[ServiceRequirement, ...] = (
+    ServiceRequirement(
+        "scheduler-sends-dead-letters",
+        "AWS::Scheduler::Schedule",
+        lambda a, r, p: [str(_schedule_target(p)["RoleArn"])],
+        lambda a, r, p: bool(_schedule_dlq(p)),
+        ("sqs:SendMessage",),
+        lambda a, r, p: [_schedule_dlq(p)],
+        DOC_SCHEDULER_DLQ,
+    ),
+    ServiceRequirement(
+        "scheduler-encrypts-dead-letters",
+        "AWS::Scheduler::Schedule",
+        lambda a, r, p: [str(_schedule_target(p)["RoleArn"])],
+        lambda a, r, p: bool(_queue_keys(a, _schedule_dlq(p))),
+        ("kms:GenerateDataKey", "kms:Decrypt"),
+        lambda a, r, p: _queue_keys(a, _schedule_dlq(p)),
+        f"{DOC_SCHEDULER_DLQ} ; {DOC_SQS_PRODUCER_KMS}",
+    ),
+    ServiceRequirement(
+        "lambda-sends-dead-letters",
+        "AWS::Lambda::Function",
+        lambda a, r, p: [str(p["Role"])],
+        lambda a, r, p: _function_dlq(p).startswith("arn:aws:sqs:"),
+        ("sqs:SendMessage",),
+        lambda a, r, p: [_function_dlq(p)],
+        DOC_LAMBDA_DLQ,
+    ),
+    ServiceRequirement(
+        "lambda-encrypts-dead-letters",
+        "AWS::Lambda::Function",
+        lambda a, r, p: [str(p["Role"])],
+        lambda a, r, p: bool(_queue_keys(a, _function_dlq(p))),
+        ("kms:GenerateDataKey", "kms:Decrypt"),
+        lambda a, r, p: _queue_keys(a, _function_dlq(p)),
+        f"{DOC_LAMBDA_DLQ} ; {DOC_SQS_PRODUCER_KMS}",
+    ),
+)
+
+
 DOC_GROUND_TRUTH = (
     "https://docs.aws.amazon.com/sagemaker/latest/dg/model-monitor-model-quality-merge.html"
 )
@@ -721,6 +791,7 @@ ROWS: tuple[ServiceRequirement, ...] = (
         DOC_CAPTURE,
     ),
     *ASYNC_ROWS,
+    *DEAD_LETTER_ROWS,
     *_pipeline_rows(),
     *_target_rows(),
     ServiceRequirement(

@@ -700,5 +700,10 @@ def test_rehearsal_covers_the_ground_truth_role(
     rows = {str(r) for r in report.requirements if "ground-truth" in str(r)}
     for row in ("reads-raw-events", "lists-raw-hours", "writes-its-prefix"):
         assert any(f"ground-truth-{row}" in r for r in rows), rows
-    role_findings = [f for f in report.findings if "GroundTruth" in str(f)]
+    # the fixture's alert topic is an imported stand-in, outside the copy: its policy is
+    # checked on the real copies (tests/rehearsal), not here
+    stand_in = "delivers to arn:aws:sns:us-east-1:111111111111:a, which is not a topic"
+    role_findings = [
+        f for f in report.findings if "GroundTruth" in str(f) and stand_in not in f.detail
+    ]
     assert role_findings == [], role_findings

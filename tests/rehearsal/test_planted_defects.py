@@ -341,6 +341,28 @@ def test_a_deploy_action_that_cannot_pass_the_deployment_role_is_named(rehearsal
             "kms:CreateGrant",
             "pipeline-passes-key-to-jobs",
         ),
+        (
+            "lab/real_time",
+            "Monitoring",
+            "MonitoringSchedulerRole",
+            "sqs:SendMessage",
+            "scheduler-sends-dead-letters",
+        ),
+        (
+            "lab/real_time",
+            "Monitoring",
+            "MonitoringSchedulerRole",
+            "kms:GenerateDataKey",
+            "scheduler-encrypts-dead-letters",
+        ),
+        (
+            "lab/real_time",
+            "Monitoring",
+            "MonitoringRetrainBridgeRole",
+            "sqs:SendMessage",
+            "lambda-sends-dead-letters",
+        ),
+        ("lab/real_time", "Ingestion", "ReaperRole", "kms:Decrypt", "lambda-encrypts-dead-letters"),
         ("lab/async", "Serving", "EndpointRole", "sns:Publish", "async-publishes-notifications"),
         ("lab/async", "Serving", "EndpointRole", "s3:PutObject", "async-writes-results"),
         ("lab/async", "Serving", "EndpointRole", "s3:GetObject", "async-reads-requests"),
@@ -635,3 +657,31 @@ def test_a_reservation_a_new_account_cannot_give_is_named(rehearsals) -> None:  
     assert _rule(a, "lambda-reserved-concurrency") == []
     a.lambda_concurrency_quota = 100
     assert len(_rule(a, "lambda-reserved-concurrency")) == 1
+
+
+def test_a_dead_letter_key_without_eventbridge_is_named(rehearsals) -> None:  # type: ignore[no-untyped-def]
+    """The dead-letter queues are encrypted with a customer key: EventBridge can put a failed
+    event there only if the key policy lets events.amazonaws.com make data keys."""
+    a = _copy(rehearsals, "lab/real_time")
+    assert _delivery(a) == []
+    assert _drop_statements(a, "AWS::KMS::Key", "KeyPolicy", "EventBridgeDeadLetters") == 2
+    found = _delivery(a)
+    # the runner's job events, the bridge's alarm events, the reaper's schedule
+    rules = (
+        "lab-Monitoring/MonitoringJobCompleted",
+        "lab-Monitoring/MonitoringAlarmToRetrain",
+        "lab-Ingestion/ReaperSchedule",
+    )
+    named = {rule for f in found for rule in rules if f.subject.startswith(rule)}
+    assert named == set(rules), _details(found)
+    assert all("does not allow events.amazonaws.com kms:" in f.detail for f in found)
+
+
+def test_a_dead_letter_queue_policy_without_the_rule_is_named(rehearsals) -> None:  # type: ignore[no-untyped-def]
+    a = _copy(rehearsals, "lab/real_time")
+    assert _drop_statements(a, "AWS::SQS::QueuePolicy", "PolicyDocument", "AllowEventRule") >= 3
+    found = _delivery(a)
+    assert found and all(
+        "does not allow events.amazonaws.com sqs:SendMessage" in f.detail for f in found
+    )
+    assert any(f.subject.startswith("lab-Ingestion/ReaperSchedule") for f in found)
