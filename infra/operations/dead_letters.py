@@ -23,7 +23,7 @@ Who may write, each from the service's documentation and checked by the rehearsa
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, cast
 
 import aws_cdk as cdk
 from aws_cdk import aws_cloudwatch as cw
@@ -104,7 +104,8 @@ def _allow_events(key: kms.IKey) -> None:
     aws:SourceArn / aws:SourceAccount (the SQS compatibility example has none)."""
     if key.node.try_find_child("EventBridgeDeadLetters") is not None:
         return
-    Construct(key, "EventBridgeDeadLetters")  # marker: the statement below is in place
+    # marker: the statement below is in place (an IKey of this app is a construct)
+    Construct(cast(Construct, key), "EventBridgeDeadLetters")
     key.add_to_resource_policy(
         iam.PolicyStatement(
             sid="EventBridgeDeadLetters",
