@@ -30,6 +30,12 @@ MonitoringEngine = Literal["none", "custom", "model_monitor"]
 REQUIRED_TAGS = ("project", "environment", "owner", "cost-center")
 
 
+# A new account's Lambda concurrency quota as seen in fresh accounts (the Lambda quotas page
+# says only "reduced"); and what PutFunctionConcurrency keeps unreserved.
+NEW_ACCOUNT_LAMBDA_CONCURRENCY = 10
+LAMBDA_UNRESERVED_MINIMUM = 100
+
+
 class ConfigError(ValueError):
     """A profile that cannot be deployed as written; the message says what to change."""
 
@@ -575,8 +581,21 @@ class PlatformConfig:
     profile: str = ""  # the config/<profile>.json it was loaded from (set by load_profile)
     accounts: AccountsConfig = field(default_factory=AccountsConfig)
     batch: BatchConfig = field(default_factory=BatchConfig)
+    # The Lambda concurrency quota the copy's accounts are assumed to have. Default: a new
+    # account's (Lambda quotas: "New AWS accounts have reduced concurrency and memory quotas",
+    # https://docs.aws.amazon.com/lambda/latest/dg/gettingstarted-limits.html), which leaves
+    # nothing to reserve: at least 100 stay unreserved (PutFunctionConcurrency,
+    # https://docs.aws.amazon.com/lambda/latest/api/API_PutFunctionConcurrency.html). Raise it
+    # only for accounts whose quota (Service Quotas, "Concurrent executions") you have seen.
+    lambda_concurrency_quota: int = NEW_ACCOUNT_LAMBDA_CONCURRENCY
 
     def __post_init__(self) -> None:
+        _require(
+            self.lambda_concurrency_quota >= 1,
+            f"lambda_concurrency_quota must be the accounts' Lambda concurrency quota (>= 1, "
+            f"a new account has {NEW_ACCOUNT_LAMBDA_CONCURRENCY}), got "
+            f"{self.lambda_concurrency_quota}",
+        )
         _require(
             re.match(r"^[a-z][a-z0-9-]{1,19}$", self.env_name) is not None,
             f"env_name {self.env_name!r} must be 2-20 lowercase letters, digits or hyphens, "

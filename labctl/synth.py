@@ -142,7 +142,11 @@ def _rehearse(
     from infra.accounts import stack_accounts
 
     assembly = Assembly(
-        templates, config.account, config.region, stack_accounts=stack_accounts(config)
+        templates,
+        config.account,
+        config.region,
+        stack_accounts=stack_accounts(config),
+        lambda_concurrency_quota=config.lambda_concurrency_quota,
     )
     bind_release(assembly, dataclasses.asdict(release) if release is not None else None)
     report = rehearse(assembly, lint=False)

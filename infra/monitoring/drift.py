@@ -30,14 +30,15 @@ from infra.compliance.packs import (
     KMS_DATA_KEYS,
     S3_DELETE,
     S3_READ,
-    acknowledge,
     acknowledge_packs,
+    acknowledge_unreserved,
     acknowledge_wildcards,
     declare,
 )
 from infra.config import PlatformConfig
 from infra.data_lake.refs import LakeRefs
 from infra.monitoring.images import sklearn_processing_image
+from infra.operations.dead_letters import DeadLetterQueue
 from infra.serving.construct import ModelEndpoint
 from infra.storage import logs_capable_key
 from infra.training.construct import TrainingPipeline
@@ -76,6 +77,8 @@ class DriftMonitoring(Construct):
         m = config.monitoring
         self.endpoint_name = endpoint_name
         self._schedule_hours = m.schedule_hours
+        self._alert_topic = alert_topic
+        self.dead_letters: dict[str, DeadLetterQueue] = {}  # per function id
         job_prefix = f"{endpoint_name}-drift"
         self.log_key = logs_capable_key(
             self, "LogKey", description="Monitoring Lambda logs", retain=not config.destroyable
@@ -187,13 +190,17 @@ class DriftMonitoring(Construct):
             )
             # Every schedule_hours, for the hours just closed. (EventBridge Scheduler user
             # guide, "Schedule types": rate expressions.)
+            runner_letters = self.dead_letters["Runner"]
             self.schedule = scheduler.Schedule(
                 self,
                 "Schedule",
                 schedule=scheduler.ScheduleExpression.rate(cdk.Duration.hours(m.schedule_hours)),
-                target=scheduler_targets.LambdaInvoke(self.runner, role=self.scheduler_role),
+                target=scheduler_targets.LambdaInvoke(
+                    self.runner, role=self.scheduler_role, **runner_letters.target_options()
+                ),
                 description=f"Drift job over the last {m.schedule_hours} h of {endpoint_name}",
             )
+            runner_letters.grant_send(self.scheduler_role)
             acknowledge_wildcards(
                 self.scheduler_role,
                 resources={
@@ -214,7 +221,9 @@ class DriftMonitoring(Construct):
                 # ProcessingJobSummary.
                 detail={**job_filter, "ProcessingJobStatus": ["Completed", "Failed", "Stopped"]},
             ),
-            targets=[targets.LambdaFunction(self.runner)],
+            targets=[
+                targets.LambdaFunction(self.runner, **self.dead_letters["Runner"].target_options())
+            ],
         )
 
         self.drift_alarm, self.quality_alarm = self._alarms(config, alert_topic)
@@ -243,7 +252,11 @@ class DriftMonitoring(Construct):
                 resources=[self.drift_alarm.alarm_arn, self.quality_alarm.alarm_arn],
                 detail={"state": {"value": ["ALARM"]}},
             ),
-            targets=[targets.LambdaFunction(self.bridge)],
+            targets=[
+                targets.LambdaFunction(
+                    self.bridge, **self.dead_letters["RetrainBridge"].target_options()
+                )
+            ],
         )
         self.dashboard = self._dashboard()
         self._acknowledge(config, lake, job_prefix, model_monitor)
@@ -285,6 +298,16 @@ class DriftMonitoring(Construct):
             description=description,
         )
         log_group.grant_write(role)
+        # Failed events and failed runs land here (infra/operations/dead_letters.py).
+        letters = DeadLetterQueue(
+            self,
+            f"{id_}DeadLetters",
+            key=self.log_key,
+            alert_topic=self._alert_topic,
+            subject=f"the {id_} function of {self.endpoint_name}",
+        )
+        letters.grant_send(role)
+        self.dead_letters[id_] = letters
         return lambda_.Function(
             self,
             id_,
@@ -296,8 +319,10 @@ class DriftMonitoring(Construct):
             role=role,
             timeout=cdk.Duration.minutes(5),
             memory_size=512,
-            # One at a time: a schedule tick and a job event never race to start two jobs.
-            reserved_concurrent_executions=1,
+            dead_letter_queue=letters.queue,
+            # No reserved concurrency: a new account's quota leaves none to reserve (issue 22,
+            # L1; rehearsal rule lambda-reserved-concurrency); the runner's phases are
+            # idempotent instead.
             log_group=log_group,
         )
 
@@ -358,6 +383,19 @@ class DriftMonitoring(Construct):
                     resources=["*"],
                 )
             )
+        # The jobs' volumes and outputs are encrypted with the lake key, which the runner
+        # passes (VolumeKmsKeyId, KmsKeyId): SageMaker creates grants on it for the job's
+        # instances in the caller's name, so the caller needs kms:CreateGrant, for AWS
+        # resources only (SageMaker Developer Guide, "CreateProcessingJob API: Execution Role
+        # Permissions"; KMS, "kms:GrantIsForAWSResource"). The pipeline role has the same.
+        role.add_to_role_policy(
+            iam.PolicyStatement(
+                sid="JobVolumeKeyGrants",  # the condition is on CreateGrant requests only
+                actions=["kms:CreateGrant"],
+                resources=[lake.key.key_arn],
+                conditions={"Bool": {"kms:GrantIsForAWSResource": "true"}},
+            )
+        )
         role.add_to_role_policy(
             iam.PolicyStatement(
                 sid="PassJobRole",
@@ -559,10 +597,4 @@ class DriftMonitoring(Construct):
                 "EventBridge) and never touches data in a network; the jobs it starts run with "
                 "network isolation.",
             )
-            for pack in ("HIPAA.Security", "NIST.800.53.R5"):  # PCI DSS has no DLQ rule
-                acknowledge(
-                    function,
-                    f"{pack}-LambdaDLQ",
-                    "Invoked asynchronously by EventBridge and Scheduler, whose targets retry; "
-                    "the next scheduled run covers a failed one and its errors are logged (KMS).",
-                )
+            acknowledge_unreserved(function)

@@ -21,19 +21,21 @@ from aws_cdk import aws_lambda as lambda_
 from aws_cdk import aws_logs as logs
 from aws_cdk import aws_scheduler as scheduler
 from aws_cdk import aws_scheduler_targets as scheduler_targets
+from aws_cdk import aws_sns as sns
 from constructs import Construct
 
 from infra.compliance.packs import (
     KMS_DATA_KEYS,
     S3_READ,
     S3_WRITE,
-    acknowledge,
     acknowledge_packs,
+    acknowledge_unreserved,
     acknowledge_wildcards,
     declare,
 )
 from infra.data_lake.refs import LakeRefs
 from infra.monitoring.model_monitor import GROUND_TRUTH_PREFIX
+from infra.operations.dead_letters import DeadLetterQueue
 
 RUNTIME = Path(__file__).parent / "ground_truth_runtime"
 # A Firehose object of hour H can land after H closed (buffering up to 900 s), so each run
@@ -43,7 +45,15 @@ LOOKBACK_HOURS = 2
 
 
 class GroundTruthUpload(Construct):
-    def __init__(self, scope: Construct, id_: str, *, lake: LakeRefs, log_key: kms.IKey) -> None:
+    def __init__(
+        self,
+        scope: Construct,
+        id_: str,
+        *,
+        lake: LakeRefs,
+        log_key: kms.IKey,
+        alert_topic: sns.ITopic,
+    ) -> None:
         super().__init__(scope, id_)
         log_group = logs.LogGroup(
             self,
@@ -63,6 +73,15 @@ class GroundTruthUpload(Construct):
         # lake key encrypts both buckets.
         lake.raw_bucket.grant_read(role, "events/*")
         lake.artifacts_bucket.grant_put(role, f"{GROUND_TRUTH_PREFIX}/*")
+        # Failed schedule invocations and failed runs land here.
+        self.dead_letters = DeadLetterQueue(
+            self,
+            "DeadLetters",
+            key=log_key,
+            alert_topic=alert_topic,
+            subject="the ground-truth upload",
+        )
+        self.dead_letters.grant_send(role)
         self.function = lambda_.Function(
             self,
             "Function",
@@ -79,7 +98,7 @@ class GroundTruthUpload(Construct):
             role=role,
             timeout=cdk.Duration.minutes(5),
             memory_size=512,
-            reserved_concurrent_executions=1,
+            dead_letter_queue=self.dead_letters.queue,
             log_group=log_group,
         )
         # Scheduler's execution role needs lambda:InvokeFunction on the target only
@@ -94,9 +113,12 @@ class GroundTruthUpload(Construct):
             self,
             "Schedule",
             schedule=scheduler.ScheduleExpression.rate(cdk.Duration.hours(1)),
-            target=scheduler_targets.LambdaInvoke(self.function, role=self.scheduler_role),
+            target=scheduler_targets.LambdaInvoke(
+                self.function, role=self.scheduler_role, **self.dead_letters.target_options()
+            ),
             description="Raw-zone labels of the last hours -> Model Monitor ground truth",
         )
+        self.dead_letters.grant_send(self.scheduler_role)
         artifacts, raw = lake.artifacts_bucket.bucket_arn, lake.raw_bucket.bucket_arn
         acknowledge_wildcards(
             role,
@@ -124,10 +146,4 @@ class GroundTruthUpload(Construct):
             "The function calls only the regional S3 API on the lake's own buckets and never "
             "touches data in a network; S3 access is governed by IAM and the lake key.",
         )
-        for pack in ("HIPAA.Security", "NIST.800.53.R5"):  # PCI DSS has no DLQ rule
-            acknowledge(
-                self.function,
-                f"{pack}-LambdaDLQ",
-                "Invoked asynchronously by Scheduler, which retries; the next hourly run "
-                "converts the same hours again (idempotent keys) and errors are logged (KMS).",
-            )
+        acknowledge_unreserved(self.function)

@@ -2,8 +2,10 @@
 
 Not stateful. Exposes: topic, key, and the grants ``grant_publish`` (a role),
 ``publish_statements`` (for a customer-managed policy) and ``allow_service_publish`` (an AWS
-service such as AWS Budgets). CloudWatch alarms publish through the key, so the key policy
-admits cloudwatch.amazonaws.com for this account only.
+service such as AWS Budgets). The topic's ``AWS::SNS::TopicPolicy`` replaces SNS's default
+policy, so every service that publishes needs its own statement: CloudWatch alarms of this
+account are allowed on the topic and on its key from the start (issue 22, C3); the rehearsal's
+``deliveries`` rule checks every (alarm, budget, rule) -> topic edge of the templates.
 """
 
 from __future__ import annotations
@@ -20,6 +22,11 @@ from constructs import Construct
 # Publishing to an SSE-KMS topic needs both on its key (SNS developer guide, "Encryption at
 # rest": "Enable compatibility between event sources from AWS services and encrypted topics").
 KEY_ACTIONS = ["kms:GenerateDataKey*", "kms:Decrypt"]
+# CloudWatch alarm actions publish as cloudwatch.amazonaws.com with the alarm as source (SNS
+# developer guide, "Amazon SNS access control case examples" / "Enable compatibility between
+# event sources from AWS services and encrypted topics":
+# https://docs.aws.amazon.com/sns/latest/dg/sns-key-management.html#compatibility-with-aws-services).
+CLOUDWATCH = "cloudwatch.amazonaws.com"
 
 
 class AlertTopic(Construct):
@@ -32,18 +39,20 @@ class AlertTopic(Construct):
             enable_key_rotation=True,
             removal_policy=cdk.RemovalPolicy.RETAIN if retain else cdk.RemovalPolicy.DESTROY,
         )
-        self.key.add_to_resource_policy(
-            iam.PolicyStatement(
-                sid="CloudWatchAlarmsPublish",
-                principals=[iam.ServicePrincipal("cloudwatch.amazonaws.com")],
-                actions=["kms:Decrypt", "kms:GenerateDataKey*"],
-                resources=["*"],  # in a key policy "*" means this key
-                conditions={"StringEquals": {"aws:SourceAccount": cdk.Stack.of(self).account}},
-            )
-        )
         self.topic = sns.Topic(self, "Topic", master_key=self.key, enforce_ssl=True)
         for email in emails:
             self.topic.add_subscription(subs.EmailSubscription(email))
+        stack = cdk.Stack.of(self)
+        self.allow_service_publish(
+            CLOUDWATCH,
+            sid="CloudWatchAlarms",
+            source_arn=stack.format_arn(
+                service="cloudwatch",
+                resource="alarm",
+                resource_name="*",
+                arn_format=cdk.ArnFormat.COLON_RESOURCE_NAME,
+            ),
+        )
 
     def publish_statements(self) -> list[iam.PolicyStatement]:
         """What a principal needs to publish: sns:Publish on this topic and the data-key
@@ -58,14 +67,17 @@ class AlertTopic(Construct):
         for statement in self.publish_statements():
             grantee.grant_principal.add_to_principal_policy(statement)
 
-    def allow_service_publish(self, service: str, *, sid: str) -> None:
+    def allow_service_publish(self, service: str, *, sid: str, source_arn: str = "") -> None:
         """Let an AWS service (e.g. ``budgets.amazonaws.com``) publish, on behalf of this
         account only: the topic policy allows sns:Publish and the key policy the data-key
-        actions, both conditioned on ``aws:SourceAccount`` (confused-deputy protection, SNS
-        developer guide). ``sid`` prefixes the two statements' ids."""
+        actions, both conditioned on ``aws:SourceAccount`` and, with ``source_arn``, on
+        ``aws:SourceArn`` (ArnLike; confused-deputy protection, SNS developer guide).
+        ``sid`` prefixes the two statements' ids."""
         account = cdk.Stack.of(self).account
         principal = iam.ServicePrincipal(service)
-        condition = {"StringEquals": {"aws:SourceAccount": account}}
+        condition: dict[str, dict[str, str]] = {"StringEquals": {"aws:SourceAccount": account}}
+        if source_arn:
+            condition["ArnLike"] = {"aws:SourceArn": source_arn}
         self.topic.add_to_resource_policy(
             iam.PolicyStatement(
                 sid=f"{sid}Publish",

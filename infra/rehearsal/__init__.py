@@ -2,7 +2,8 @@
 
 Three sources, each a module: ``deployers`` (CloudFormation provider-schema handler permissions
 for the roles that deploy the serving stacks), ``service_roles`` (a documented table of what
-the roles AWS services assume need), ``rules`` (SageMaker run-time rules and cfn-lint).
+the roles AWS services assume need), ``rules`` (SageMaker run-time rules and cfn-lint),
+``deliveries`` (resource and key policies that let services deliver to the copy's resources).
 ``authority`` evaluates the IAM requirements with a real policy evaluator.
 """
 
@@ -13,7 +14,14 @@ from dataclasses import dataclass, field
 from fnmatch import fnmatchcase
 from typing import Any
 
-from infra.rehearsal import authority, cross_account, deployers, rules, service_roles
+from infra.rehearsal import (
+    authority,
+    cross_account,
+    deliveries,
+    deployers,
+    rules,
+    service_roles,
+)
 from infra.rehearsal.assembly import Assembly
 from infra.rehearsal.authority import Finding, Requirement
 
@@ -70,7 +78,7 @@ class Report:
         return (
             f"rehearsal: {len(roles)} of {self.roles} roles checked, "
             f"{len(self.requirements)} (role, action, resource) "
-            f"requirements ({sources}); {len(rules.RULES)} SageMaker rules; cfn-lint on "
+            f"requirements ({sources}); {len(rules.RULES)} service rules; cfn-lint on "
             f"{self.linted} templates; {len(self.exclusions)} schema permissions excluded; "
             f"{len(self.findings)} findings, {len(self.known)} known gaps"
         )
@@ -121,6 +129,7 @@ def rehearse(
     cross_account.bind_release(assembly, release)  # before any ARN is named
     reqs, excluded = requirements(assembly)
     findings = authority.check(assembly, reqs) + rules.check(assembly)
+    findings += deliveries.check(assembly)
     findings += cross_account.check(assembly, release)
     linted = 0
     if lint:

@@ -73,6 +73,8 @@ class Assembly:
     stack_accounts: dict[str, str] = field(default_factory=dict)
     # "<stack>/<logical id>" -> the physical id a release names for it (``bind_export``)
     physical: dict[str, str] = field(default_factory=dict)
+    # the profile's lambda_concurrency_quota (infra/config.py); None: a new account's
+    lambda_concurrency_quota: int | None = None
     _exports: dict[str, tuple[str, Any]] = field(default_factory=dict, repr=False)
     _current: str | None = field(default=None, repr=False)
 
@@ -268,6 +270,9 @@ class Assembly:
             return self.get_att(stack, name, "Arn")
         if res.type == "AWS::KMS::Key":
             return self._key_id(stack, name)
+        if res.type == "AWS::SQS::Queue":  # Ref is the queue URL (SQS::Queue return values)
+            account = self.account_of(stack)
+            return f"https://sqs.{self.region}.amazonaws.com/{account}/{self.name_of(stack, name)}"
         if res.type == "AWS::ApplicationAutoScaling::ScalableTarget":
             p = self.resolve(stack, res.properties)
             return f"{p['ResourceId']}|{p['ScalableDimension']}|{p['ServiceNamespace']}"
@@ -355,6 +360,7 @@ _NAME_PROPS = {
     "AWS::KinesisFirehose::DeliveryStream": ("DeliveryStreamName",),
     "AWS::Logs::LogGroup": ("LogGroupName",),
     "AWS::SNS::Topic": ("TopicName",),
+    "AWS::SQS::Queue": ("QueueName",),
     "AWS::Lambda::Function": ("FunctionName",),
     "AWS::CodePipeline::Pipeline": ("Name",),
     "AWS::CodeBuild::Project": ("Name",),

@@ -28,6 +28,7 @@ DOC_NAMES = (
     "issue 9 / AWS-FACTS: account-scoped names without the environment collide between profiles"
 )
 DOC_TARGETS = "https://docs.aws.amazon.com/eventbridge/latest/userguide/eb-targets.html"
+DOC_CONCURRENCY = "https://docs.aws.amazon.com/lambda/latest/api/API_PutFunctionConcurrency.html ; https://docs.aws.amazon.com/lambda/latest/dg/configuration-concurrency.html"
 DOC_VARIANT = (
     "https://docs.aws.amazon.com/sagemaker/latest/dg/deployment-guardrails-exclusions.html"
 )
@@ -201,6 +202,35 @@ def event_targets_exist(a: Assembly) -> Iterator[tuple[str, str]]:
                 yield rule.key, f"target {arn} is not a pipeline this copy creates"
 
 
+def reserved_concurrency(a: Assembly) -> Iterator[tuple[str, str]]:
+    """PutFunctionConcurrency: "you can reserve concurrency for as many functions as you like,
+    as long as you leave at least 100 simultaneous executions unreserved". Per account, the
+    functions' ReservedConcurrentExecutions must fit under the quota the profile assumes
+    (``lambda_concurrency_quota``; a new account's by default) minus those 100, or the
+    function's stack fails to create."""
+    from infra.config import LAMBDA_UNRESERVED_MINIMUM, NEW_ACCOUNT_LAMBDA_CONCURRENCY
+
+    quota = a.lambda_concurrency_quota or NEW_ACCOUNT_LAMBDA_CONCURRENCY
+    reservable = max(0, quota - LAMBDA_UNRESERVED_MINIMUM)
+    by_account: dict[str, list[tuple[Resource, int]]] = {}
+    for f in a.resources(type_="AWS::Lambda::Function"):
+        reserved = int(a.resolve(f.stack, f.properties.get("ReservedConcurrentExecutions", 0)))
+        if reserved:
+            by_account.setdefault(a.account_of(f.stack), []).append((f, reserved))
+    for account, reserving in by_account.items():
+        total = sum(n for _, n in reserving)
+        if total <= reservable:
+            continue
+        for f, n in reserving:
+            yield (
+                f.key,
+                f"reserves {n} concurrent executions; account {account} reserves {total} in "
+                f"all, but a concurrency quota of {quota} leaves {reservable} to reserve "
+                f"({LAMBDA_UNRESERVED_MINIMUM} stay unreserved): drop the reservation or set "
+                "lambda_concurrency_quota to the accounts' real quota",
+            )
+
+
 RULES = (
     Rule("guardrail-size", f"{DOC_CANARY} ; {DOC_LINEAR}", guardrail_sizes),
     Rule("serverless-exclusions", DOC_SERVERLESS, serverless_exclusions),
@@ -208,6 +238,7 @@ RULES = (
     Rule("kms-on-nvme", DOC_NVME, kms_on_nvme),
     Rule("env-prefixed-names", DOC_NAMES, env_prefixed_names),
     Rule("event-targets-exist", DOC_TARGETS, event_targets_exist),
+    Rule("lambda-reserved-concurrency", DOC_CONCURRENCY, reserved_concurrency),
 )
 
 

@@ -479,6 +479,148 @@ def _drift_writes(a: Assembly, r: Resource, p: Props) -> list[str]:
     return [_s3_objects(f"s3://{env['ARTIFACTS_BUCKET']}/{env['OUTPUT_PREFIX']}")]
 
 
+# -- customer keys passed to SageMaker (issue 22, L2) ------------------------------------------
+
+DOC_KEY_GRANTS = (
+    "https://docs.aws.amazon.com/sagemaker/latest/dg/sagemaker-roles.html"
+    "#sagemaker-roles-createprocessingjob-perms ; "
+    "https://docs.aws.amazon.com/kms/latest/developerguide/conditions-kms.html"
+    "#conditions-kms-grant-is-for-aws-resource"
+)
+GRANT_FOR_AWS = (("kms:GrantIsForAWSResource", "true"),)
+# SageMaker create calls that take a customer key (volume, output, endpoint storage).
+SAGEMAKER_KEY_CALLS = (
+    "create_processing_job",
+    "create_training_job",
+    "create_transform_job",
+    "create_endpoint_config",
+    "create_hyper_parameter_tuning_job",
+)
+
+
+@dataclass(frozen=True)
+class CodeKeyCall:
+    """A Lambda function's code passes the key in ``key_env`` to SageMaker with ``call``.
+    ``module`` is the handler's module (``Handler`` ``drift_runner.handler``). A runtime module
+    that makes such a call without a row here fails ``tests/rehearsal`` (it parses the code)."""
+
+    module: str
+    call: str
+    key_env: str
+
+
+LAMBDA_KEY_CALLS: tuple[CodeKeyCall, ...] = (
+    # infra/monitoring/runtime/drift_runner.py: VolumeKmsKeyId and the outputs' KmsKeyId
+    CodeKeyCall("drift_runner", "create_processing_job", "KMS_KEY_ARN"),
+)
+
+
+def _code_keys(a: Assembly, r: Resource, p: Props) -> list[str]:
+    module = str(p.get("Handler", "")).split(".")[0]
+    env = p.get("Environment", {}).get("Variables", {})
+    return sorted(
+        {
+            _key_arn(a, str(env[c.key_env]))
+            for c in LAMBDA_KEY_CALLS
+            if c.module == module and env.get(c.key_env)
+        }
+    )
+
+
+_KEY_FIELDS = ("VolumeKmsKeyId", "KmsKeyId")
+
+
+def _keys_in(value: object) -> set[str]:
+    """Every literal key id/ARN under a VolumeKmsKeyId or KmsKeyId field of a job request."""
+    found: set[str] = set()
+    if isinstance(value, dict):
+        for k, v in value.items():
+            if k in _KEY_FIELDS and isinstance(v, str) and v:
+                found.add(v)
+            else:
+                found |= _keys_in(v)
+    elif isinstance(value, list):
+        for v in value:
+            found |= _keys_in(v)
+    return found
+
+
+def _pipeline_keys(a: Assembly, r: Resource, p: Props) -> list[str]:
+    steps = _steps(_definition(a, r, p))
+    keys = set().union(*(_keys_in(s.get("Arguments", {})) for s in steps)) if steps else set()
+    return sorted(_key_arn(a, k) for k in keys)
+
+
+# -- dead letters sent with a role (infra/operations/dead_letters.py) ---------------------------
+
+DOC_SCHEDULER_DLQ = (
+    "https://docs.aws.amazon.com/scheduler/latest/UserGuide/configuring-schedule-dlq.html"
+)
+DOC_LAMBDA_DLQ = (
+    "https://docs.aws.amazon.com/lambda/latest/dg/invocation-async-retain-records.html"
+    "#invocation-dlq"
+)
+# A producer to an SSE-KMS queue needs kms:GenerateDataKey and kms:Decrypt on its key.
+DOC_SQS_PRODUCER_KMS = "https://docs.aws.amazon.com/AWSSimpleQueueService/latest/SQSDeveloperGuide/sqs-key-management.html#sqs-what-permissions-for-sse"
+
+
+def _schedule_dlq(p: Props) -> str:
+    return str(_schedule_target(p).get("DeadLetterConfig", {}).get("Arn", ""))
+
+
+def _function_dlq(p: Props) -> str:
+    return str(p.get("DeadLetterConfig", {}).get("TargetArn", ""))
+
+
+def _queue_keys(a: Assembly, arn: str) -> list[str]:
+    """The customer key of the copy's queue ``arn``, if it is encrypted with one."""
+    for q in a.resources(type_="AWS::SQS::Queue"):
+        if arn and a.get_att(q.stack, q.logical_id, "Arn") == arn:
+            key = str(a.resolve(q.stack, q.properties).get("KmsMasterKeyId", ""))
+            return [_key_arn(a, key)] if key and not key.startswith("alias/aws/") else []
+    return []
+
+
+DEAD_LETTER_ROWS: tuple[ServiceRequirement, ...] = (
+    ServiceRequirement(
+        "scheduler-sends-dead-letters",
+        "AWS::Scheduler::Schedule",
+        lambda a, r, p: [str(_schedule_target(p)["RoleArn"])],
+        lambda a, r, p: bool(_schedule_dlq(p)),
+        ("sqs:SendMessage",),
+        lambda a, r, p: [_schedule_dlq(p)],
+        DOC_SCHEDULER_DLQ,
+    ),
+    ServiceRequirement(
+        "scheduler-encrypts-dead-letters",
+        "AWS::Scheduler::Schedule",
+        lambda a, r, p: [str(_schedule_target(p)["RoleArn"])],
+        lambda a, r, p: bool(_queue_keys(a, _schedule_dlq(p))),
+        ("kms:GenerateDataKey", "kms:Decrypt"),
+        lambda a, r, p: _queue_keys(a, _schedule_dlq(p)),
+        f"{DOC_SCHEDULER_DLQ} ; {DOC_SQS_PRODUCER_KMS}",
+    ),
+    ServiceRequirement(
+        "lambda-sends-dead-letters",
+        "AWS::Lambda::Function",
+        lambda a, r, p: [str(p["Role"])],
+        lambda a, r, p: _function_dlq(p).startswith("arn:aws:sqs:"),
+        ("sqs:SendMessage",),
+        lambda a, r, p: [_function_dlq(p)],
+        DOC_LAMBDA_DLQ,
+    ),
+    ServiceRequirement(
+        "lambda-encrypts-dead-letters",
+        "AWS::Lambda::Function",
+        lambda a, r, p: [str(p["Role"])],
+        lambda a, r, p: bool(_queue_keys(a, _function_dlq(p))),
+        ("kms:GenerateDataKey", "kms:Decrypt"),
+        lambda a, r, p: _queue_keys(a, _function_dlq(p)),
+        f"{DOC_LAMBDA_DLQ} ; {DOC_SQS_PRODUCER_KMS}",
+    ),
+)
+
+
 DOC_GROUND_TRUTH = (
     "https://docs.aws.amazon.com/sagemaker/latest/dg/model-monitor-model-quality-merge.html"
 )
@@ -649,6 +791,7 @@ ROWS: tuple[ServiceRequirement, ...] = (
         DOC_CAPTURE,
     ),
     *ASYNC_ROWS,
+    *DEAD_LETTER_ROWS,
     *_pipeline_rows(),
     *_target_rows(),
     ServiceRequirement(
@@ -808,6 +951,26 @@ ROWS: tuple[ServiceRequirement, ...] = (
         ("sagemaker:CreateProcessingJob", "sagemaker:DescribeProcessingJob"),
         lambda a, r, p: [a.arn("sagemaker", f"processing-job/{_drift_env(p)['JOB_PREFIX']}-x")],
         DOC_PROCESSING_ROLE,
+    ),
+    ServiceRequirement(
+        "lambda-code-passes-key-to-sagemaker",
+        "AWS::Lambda::Function",
+        lambda a, r, p: [str(p["Role"])],
+        lambda a, r, p: bool(_code_keys(a, r, p)),
+        ("kms:CreateGrant",),
+        _code_keys,
+        DOC_KEY_GRANTS,
+        GRANT_FOR_AWS,
+    ),
+    ServiceRequirement(
+        "pipeline-passes-key-to-jobs",
+        "AWS::SageMaker::Pipeline",
+        _pipeline_role,
+        lambda a, r, p: bool(_pipeline_keys(a, r, p)),
+        ("kms:CreateGrant",),
+        _pipeline_keys,
+        DOC_KEY_GRANTS,
+        GRANT_FOR_AWS,
     ),
     ServiceRequirement(
         "ground-truth-reads-raw-events",

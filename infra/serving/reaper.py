@@ -29,9 +29,10 @@ from aws_cdk import aws_lambda as lambda_
 from aws_cdk import aws_logs as logs
 from constructs import Construct
 
-from infra.compliance.packs import acknowledge, acknowledge_packs
+from infra.compliance.packs import acknowledge, acknowledge_packs, acknowledge_unreserved
 from infra.config import ExpiryConfig
 from infra.operations.alerts import AlertTopic
+from infra.operations.dead_letters import DeadLetterQueue
 from infra.serving.construct import endpoint_arn
 
 RUNTIME_DIR = Path(__file__).resolve().parent / "reaper_runtime"
@@ -63,6 +64,14 @@ class EndpointReaper(Construct):
             description=f"Expiry reaper of {env_name}: deletes expired {env_name}-* endpoints",
         )
         endpoints = endpoint_arn(self, f"{env_name}-*")
+        # Failed schedule events and failed sweeps land here.
+        self.dead_letters = DeadLetterQueue(
+            self,
+            "DeadLetters",
+            key=log_key,
+            alert_topic=alerts.topic,
+            subject=f"the {env_name} endpoint expiry reaper",
+        )
         self.policy = iam.ManagedPolicy(
             self,
             "Policy",
@@ -78,6 +87,14 @@ class EndpointReaper(Construct):
                     actions=["logs:CreateLogStream", "logs:PutLogEvents"],
                     resources=[log_group.log_group_arn],
                 ),
+                # its dead-letter queue (set below, so the grant stays in this policy)
+                iam.PolicyStatement(
+                    actions=["sqs:SendMessage"], resources=[self.dead_letters.queue.queue_arn]
+                ),
+                iam.PolicyStatement(
+                    actions=["kms:GenerateDataKey", "kms:Decrypt"],
+                    resources=[log_key.key_arn],
+                ),
             ],
         )
         self.function = lambda_.Function(
@@ -89,7 +106,6 @@ class EndpointReaper(Construct):
             role=role,
             log_group=log_group,
             timeout=cdk.Duration.minutes(2),
-            reserved_concurrent_executions=1,  # one sweep at a time
             description=f"Deletes {env_name} endpoints older than their expiry tag",
             environment={
                 "ENV_NAME": env_name,
@@ -98,13 +114,20 @@ class EndpointReaper(Construct):
                 "DRY_RUN": "true" if config.dry_run else "false",
             },
         )
+        # The function's dead-letter queue set on the resource: the ``dead_letter_queue`` prop
+        # would add SendMessage to an inline default policy, this role keeps one managed policy.
+        function = self.function.node.default_child
+        assert isinstance(function, lambda_.CfnFunction)
+        function.dead_letter_config = lambda_.CfnFunction.DeadLetterConfigProperty(
+            target_arn=self.dead_letters.queue.queue_arn
+        )
         self.function.node.add_dependency(self.policy)
         self.rule = events.Rule(
             self,
             "Schedule",
             description=f"Run the {env_name} endpoint expiry reaper",
             schedule=events.Schedule.rate(cdk.Duration.minutes(config.schedule_minutes)),
-            targets=[targets.LambdaFunction(self.function, retry_attempts=0)],
+            targets=[targets.LambdaFunction(self.function, **self.dead_letters.target_options())],
         )
         self._acknowledge(log_group, endpoints)
 
@@ -114,8 +137,7 @@ class EndpointReaper(Construct):
             "it runs on a schedule and the next run repeats any failed one."
         )
         acknowledge_packs(self.function, "LambdaInsideVPC", reason)
-        for pack in ("HIPAA.Security", "NIST.800.53.R5"):
-            acknowledge(self.function, f"{pack}-LambdaDLQ", reason)
+        acknowledge_unreserved(self.function)
         acknowledge(
             self.policy,
             "AwsSolutions-IAM5[Resource::*]",

@@ -51,6 +51,10 @@ class MonitoringStack(cdk.Stack):
             from infra.monitoring.ground_truth import GroundTruthUpload
 
             self.ground_truth = GroundTruthUpload(
-                self, "GroundTruth", lake=lake, log_key=self.monitoring.log_key
+                self,
+                "GroundTruth",
+                lake=lake,
+                log_key=self.monitoring.log_key,
+                alert_topic=alert_topic,
             )
         cdk.CfnOutput(self, "DashboardName", value=self.monitoring.dashboard.dashboard_name)

@@ -28,6 +28,12 @@ def test_shipped_profiles_load() -> None:
     assert prod.retention == "retain" and prod.network.mode == "isolated"
 
 
+def test_profiles_assume_a_new_accounts_lambda_quota_unless_told() -> None:
+    """A fresh account's quota is 10 (Lambda quotas: new accounts have reduced concurrency)."""
+    assert load_profile("lab").lambda_concurrency_quota == 10
+    assert config_from_dict(_lab(lambda_concurrency_quota=1000)).lambda_concurrency_quota == 1000
+
+
 def test_account_override_applies() -> None:
     assert load_profile("lab", {"account": "123456789012"}).account == "123456789012"
 
@@ -58,6 +64,7 @@ def test_unknown_profile_names_the_choices() -> None:
         ({"surprise": 1}, "unknown key\\(s\\) surprise"),
         ({"serving__min_instances": "2"}, "serving.min_instances must be a int"),
         ({"lake_admin_arns": ["arn:aws:iam::1:root"]}, "not an IAM role or user ARN"),
+        ({"lambda_concurrency_quota": 0}, "lambda_concurrency_quota must be the accounts'"),
     ],
 )
 def test_invalid_values_fail_with_actionable_message(changes: dict, message: str) -> None:

@@ -48,7 +48,8 @@ def test_runner_is_scheduled_every_schedule_hours(serving: Template) -> None:
     # no version baked in at synth: the runner finds the deployed one from the endpoint
     assert "MODEL_PACKAGE_ARN" not in env and env["MODEL_PACKAGE_GROUP"] == "lab-digits-xgboost"
     assert env["ENDPOINT_NAME"] == "lab-digits"
-    assert runner["ReservedConcurrentExecutions"] == 1
+    # no reservation: a new account has none to give (rehearsal rule lambda-reserved-concurrency)
+    assert "ReservedConcurrentExecutions" not in runner
 
 
 def test_job_completion_events_drive_the_next_phase(serving: Template) -> None:
@@ -705,5 +706,10 @@ def test_rehearsal_covers_the_ground_truth_role(
     rows = {str(r) for r in report.requirements if "ground-truth" in str(r)}
     for row in ("reads-raw-events", "lists-raw-hours", "writes-its-prefix"):
         assert any(f"ground-truth-{row}" in r for r in rows), rows
-    role_findings = [f for f in report.findings if "GroundTruth" in str(f)]
+    # the fixture's alert topic is an imported stand-in, outside the copy: its policy is
+    # checked on the real copies (tests/rehearsal), not here
+    stand_in = "delivers to arn:aws:sns:us-east-1:111111111111:a, which is not a topic"
+    role_findings = [
+        f for f in report.findings if "GroundTruth" in str(f) and stand_in not in f.detail
+    ]
     assert role_findings == [], role_findings

@@ -42,8 +42,8 @@ def test_topic_is_encrypted_with_its_own_rotating_key_and_tls_only() -> None:
     topic = _only(t, "AWS::SNS::Topic")["Properties"]
     assert topic["KmsMasterKeyId"] == {"Fn::GetAtt": ["AlertsKey9E1197AF", "Arn"]}
     assert _only(t, "AWS::KMS::Key")["Properties"]["EnableKeyRotation"] is True
-    (deny,) = _only(t, "AWS::SNS::TopicPolicy")["Properties"]["PolicyDocument"]["Statement"]
-    assert deny["Effect"] == "Deny"
+    statements = _only(t, "AWS::SNS::TopicPolicy")["Properties"]["PolicyDocument"]["Statement"]
+    (deny,) = [s for s in statements if s["Effect"] == "Deny"]
     assert deny["Condition"] == {"Bool": {"aws:SecureTransport": "false"}}
 
 
@@ -78,6 +78,27 @@ def test_allow_service_publish_admits_the_service_for_this_account_only() -> Non
     assert encrypt["Principal"] == {"Service": "budgets.amazonaws.com"}
     assert set(encrypt["Action"]) == {"kms:GenerateDataKey*", "kms:Decrypt"}
     assert encrypt["Condition"] == account
+
+
+def test_cloudwatch_alarms_of_this_account_may_publish_through_the_key() -> None:
+    """The TopicPolicy replaces SNS's default policy: without a statement for
+    cloudwatch.amazonaws.com no alarm notifies anyone (issue 22, C3). SNS developer guide,
+    "Enable compatibility between event sources from AWS services and encrypted topics":
+    sns:Publish on the topic, kms:GenerateDataKey* + kms:Decrypt on its key, both for this
+    account's alarms only (aws:SourceAccount, aws:SourceArn like alarm:*)."""
+    stack, _ = _alerts()
+    t = Template.from_stack(stack)
+    topic_policy = _only(t, "AWS::SNS::TopicPolicy")["Properties"]["PolicyDocument"]
+    key_policy = _only(t, "AWS::KMS::Key")["Properties"]["KeyPolicy"]
+    (publish,) = [s for s in topic_policy["Statement"] if s.get("Sid") == "CloudWatchAlarmsPublish"]
+    (encrypt,) = [s for s in key_policy["Statement"] if s.get("Sid") == "CloudWatchAlarmsEncrypt"]
+    for statement in (publish, encrypt):
+        assert statement["Principal"] == {"Service": "cloudwatch.amazonaws.com"}
+        condition = json.dumps(statement["Condition"])
+        assert '"aws:SourceAccount": "111111111111"' in condition
+        assert "ArnLike" in condition and ":cloudwatch:us-east-1:111111111111:alarm:*" in condition
+    assert publish["Action"] == "sns:Publish"
+    assert set(encrypt["Action"]) == {"kms:GenerateDataKey*", "kms:Decrypt"}
 
 
 def test_budget_filters_on_the_copys_cost_tag_and_alerts_the_topic() -> None:
@@ -150,3 +171,84 @@ def test_logical_ids_of_the_moved_resources_are_kept(synth) -> None:  # type: ig
         "AlertsTopicCF7C81C9": "AWS::SNS::Topic",
         "CostGuardrailBudget9704E802": "AWS::Budgets::Budget",
     }.items() <= {k: v["Type"] for k, v in resources.items()}.items()
+
+
+# -- dead letters (infra/operations/dead_letters.py; issue 22, "Lost events") ---------------
+
+
+def test_dead_letter_queue_is_encrypted_tls_only_and_alarmed() -> None:
+    """Oracle: the SQS, KMS and CloudWatch documentation's property names and values."""
+    from aws_cdk import aws_kms as kms
+
+    from infra.operations.dead_letters import DeadLetterQueue
+
+    stack, alerts = _alerts()
+    key = kms.Key(stack, "UnitKey")
+    DeadLetterQueue(stack, "A", key=key, alert_topic=alerts.topic, subject="a")
+    DeadLetterQueue(stack, "B", key=key, alert_topic=alerts.topic, subject="b")
+    t = Template.from_stack(stack)
+    queues = t.find_resources("AWS::SQS::Queue")
+    assert len(queues) == 2
+    for queue in queues.values():
+        assert queue["Properties"]["KmsMasterKeyId"] == {"Fn::GetAtt": ["UnitKey4AC87206", "Arn"]}
+        assert queue["Properties"]["MessageRetentionPeriod"] == 14 * 24 * 3600
+    for policy in t.find_resources("AWS::SQS::QueuePolicy").values():
+        (deny,) = policy["Properties"]["PolicyDocument"]["Statement"]
+        assert deny["Condition"] == {"Bool": {"aws:SecureTransport": "false"}}
+    alarms = [
+        a["Properties"]
+        for a in t.find_resources("AWS::CloudWatch::Alarm").values()
+        if a["Properties"].get("MetricName") == "ApproximateNumberOfMessagesVisible"
+    ]
+    assert len(alarms) == 2
+    for alarm in alarms:
+        assert (alarm["Threshold"], alarm["ComparisonOperator"]) == (0, "GreaterThanThreshold")
+        assert alarm["AlarmActions"] == [{"Ref": "AlertsTopicCF7C81C9"}]
+    # one key-policy statement for EventBridge however many queues share the key
+    (key_res,) = [
+        r for k, r in t.find_resources("AWS::KMS::Key").items() if k.startswith("UnitKey")
+    ]
+    events = [
+        s
+        for s in key_res["Properties"]["KeyPolicy"]["Statement"]
+        if s.get("Principal") == {"Service": "events.amazonaws.com"}
+    ]
+    assert len(events) == 1
+    assert set(events[0]["Action"]) == {"kms:GenerateDataKey", "kms:Decrypt"}
+
+
+def test_every_invoked_function_has_somewhere_for_a_failed_event_to_go(synth) -> None:  # type: ignore[no-untyped-def]
+    """Every EventBridge rule and Scheduler schedule that invokes a Lambda function of the
+    platform names a dead-letter queue and a retry policy, and the function has one too."""
+    result = synth("lab")
+    resources = {
+        f"{stack}/{logical}": body
+        for stack, template in result.templates.items()
+        for logical, body in template["Resources"].items()
+    }
+    targets = [
+        (key, t)
+        for key, body in resources.items()
+        if body["Type"] == "AWS::Events::Rule"
+        for t in body["Properties"].get("Targets", [])
+    ]
+    targets += [
+        (key, body["Properties"]["Target"])
+        for key, body in resources.items()
+        if body["Type"] == "AWS::Scheduler::Schedule"
+    ]
+
+    def function(key: str, target: dict[str, Any]) -> dict[str, Any] | None:
+        logical = (
+            target["Arn"].get("Fn::GetAtt", [""])[0] if isinstance(target["Arn"], dict) else ""
+        )
+        body = resources.get(f"{key.split('/')[0]}/{logical}")
+        return body if body and body["Type"] == "AWS::Lambda::Function" else None
+
+    lambdas = [(key, t, function(key, t)) for key, t in targets if function(key, t)]
+    # the runner (schedule and job events), the bridge and the reaper
+    assert len(lambdas) >= 4, lambdas
+    for key, target, fn in lambdas:
+        assert "Arn" in target.get("DeadLetterConfig", {}), key
+        assert target["RetryPolicy"]["MaximumRetryAttempts"] == 2, key
+        assert fn is not None and "TargetArn" in fn["Properties"].get("DeadLetterConfig", {}), key

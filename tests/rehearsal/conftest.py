@@ -45,7 +45,12 @@ class _Rehearsals:
             profile, kind = variant.split("/")
             result = self.synth.variant(profile, kind)
             config = result.platform.config
-            assembly = Assembly(result.templates, config.account, config.region)
+            assembly = Assembly(
+                result.templates,
+                config.account,
+                config.region,
+                lambda_concurrency_quota=config.lambda_concurrency_quota,
+            )
             report = rehearse(assembly, lint=False)
             findings: list[Finding] = []
             for name, template in assembly.templates.items():

@@ -27,7 +27,12 @@ ALLOW_ALL = [{"Effect": "Allow", "Action": "*", "Resource": "*"}]
 
 def _copy(rehearsals, variant: str) -> Assembly:  # type: ignore[no-untyped-def]
     a = rehearsals(variant).assembly
-    return Assembly(copy.deepcopy(a.templates), a.account, a.region)
+    return Assembly(
+        copy.deepcopy(a.templates),
+        a.account,
+        a.region,
+        lambda_concurrency_quota=a.lambda_concurrency_quota,
+    )
 
 
 def _role(a: Assembly, stack_suffix: str, prefix: str) -> str:
@@ -322,6 +327,42 @@ def test_a_deploy_action_that_cannot_pass_the_deployment_role_is_named(rehearsal
             "sagemaker:StartPipelineExecution",
             "scheduler-starts-scoring-pipeline",
         ),
+        (
+            "lab/real_time",
+            "Monitoring",
+            "MonitoringRunnerRole",
+            "kms:CreateGrant",
+            "lambda-code-passes-key-to-sagemaker",
+        ),
+        (
+            "prod-like/real_time",
+            "Training",
+            "ExecutionRole",
+            "kms:CreateGrant",
+            "pipeline-passes-key-to-jobs",
+        ),
+        (
+            "lab/real_time",
+            "Monitoring",
+            "MonitoringSchedulerRole",
+            "sqs:SendMessage",
+            "scheduler-sends-dead-letters",
+        ),
+        (
+            "lab/real_time",
+            "Monitoring",
+            "MonitoringSchedulerRole",
+            "kms:GenerateDataKey",
+            "scheduler-encrypts-dead-letters",
+        ),
+        (
+            "lab/real_time",
+            "Monitoring",
+            "MonitoringRetrainBridgeRole",
+            "sqs:SendMessage",
+            "lambda-sends-dead-letters",
+        ),
+        ("lab/real_time", "Ingestion", "ReaperRole", "kms:Decrypt", "lambda-encrypts-dead-letters"),
         ("lab/async", "Serving", "EndpointRole", "sns:Publish", "async-publishes-notifications"),
         ("lab/async", "Serving", "EndpointRole", "s3:PutObject", "async-writes-results"),
         ("lab/async", "Serving", "EndpointRole", "s3:GetObject", "async-reads-requests"),
@@ -520,3 +561,127 @@ def test_an_event_target_naming_no_pipeline_of_the_copy_is_named(rehearsals) -> 
     found = _rule(a, "event-targets-exist")
     assert found and all(f.subject.startswith("lab-Training/") for f in found)
     assert all("is not a pipeline this copy creates" in f.detail for f in found)
+
+
+# -- deliveries: services writing to the copy's topics, queues and functions -----------------
+
+
+def _delivery(a: Assembly) -> list[Finding]:
+    from infra.rehearsal.deliveries import check as check_deliveries
+
+    return check_deliveries(a)
+
+
+def _drop_statements(a: Assembly, type_: str, prop: str, sid_prefix: str) -> int:
+    """Remove the statements whose Sid starts with ``sid_prefix`` from every ``type_``."""
+    dropped = 0
+    for template in a.templates.values():
+        for body in template["Resources"].values():
+            if body["Type"] != type_:
+                continue
+            doc = body["Properties"][prop]
+            kept = [s for s in doc["Statement"] if not str(s.get("Sid", "")).startswith(sid_prefix)]
+            dropped += len(doc["Statement"]) - len(kept)
+            doc["Statement"] = kept
+    return dropped
+
+
+def test_every_alarm_action_on_a_topic_is_a_delivery_edge(rehearsals) -> None:  # type: ignore[no-untyped-def]
+    """Oracle: the alarms' action lists read straight from the template JSON."""
+    from infra.rehearsal.deliveries import edges
+
+    a = _copy(rehearsals, "lab/real_time")
+    expected = {
+        f"{stack}/{logical}"
+        for stack, template in a.templates.items()
+        for logical, body in template["Resources"].items()
+        if body["Type"] == "AWS::CloudWatch::Alarm"
+        and any(body["Properties"].get(k) for k in ("AlarmActions", "OKActions"))
+    }
+    assert len(expected) >= 5
+    found = {source for service, source, _ in edges(a) if service == "cloudwatch.amazonaws.com"}
+    assert found == expected
+    budgets = {s for service, s, _ in edges(a) if service == "budgets.amazonaws.com"}
+    (budget,) = budgets
+    assert budget.startswith("lab-Operations/CostGuardrailBudget")
+
+
+def test_a_topic_policy_without_cloudwatch_is_named(rehearsals) -> None:  # type: ignore[no-untyped-def]
+    a = _copy(rehearsals, "lab/real_time")
+    assert _delivery(a) == []
+    assert _drop_statements(a, "AWS::SNS::TopicPolicy", "PolicyDocument", "CloudWatchAlarms") == 1
+    found = _delivery(a)
+    assert found, "removing CloudWatch from the alert topic policy went unnoticed"
+    assert all("does not allow cloudwatch.amazonaws.com sns:Publish" in f.detail for f in found)
+    assert any("lab-Monitoring/" in f.subject and "DriftAlarm" in f.subject for f in found)
+    assert all("the policy of lab-Operations/AlertsTopic" in f.detail for f in found)
+
+
+def test_a_key_policy_without_cloudwatch_is_named(rehearsals) -> None:  # type: ignore[no-untyped-def]
+    a = _copy(rehearsals, "lab/real_time")
+    assert _drop_statements(a, "AWS::KMS::Key", "KeyPolicy", "CloudWatchAlarms") == 1
+    found = _delivery(a)
+    assert found, "removing CloudWatch from the alert key policy went unnoticed"
+    details = _details(found)
+    assert "does not allow cloudwatch.amazonaws.com kms:GenerateDataKey" in details
+    assert "does not allow cloudwatch.amazonaws.com kms:Decrypt" in details
+    assert all("lab-Operations/AlertsKey" in f.detail for f in found), details
+
+
+def test_a_budget_the_topic_does_not_admit_is_named(rehearsals) -> None:  # type: ignore[no-untyped-def]
+    a = _copy(rehearsals, "lab/real_time")
+    assert _drop_statements(a, "AWS::SNS::TopicPolicy", "PolicyDocument", "Budgets") == 1
+    (finding,) = _delivery(a)
+    assert "does not allow budgets.amazonaws.com sns:Publish" in finding.detail
+    assert finding.subject.startswith("lab-Operations/CostGuardrailBudget")
+
+
+def test_a_reservation_a_new_account_cannot_give_is_named(rehearsals) -> None:  # type: ignore[no-untyped-def]
+    """lab assumes a new account (quota 10): any reservation breaks 'leave 100 unreserved'."""
+    a = _copy(rehearsals, "lab/real_time")
+    assert a.lambda_concurrency_quota == 10  # the profile's value reached the rehearsal
+    assert _rule(a, "lambda-reserved-concurrency") == []
+    runner = [
+        (stack, logical)
+        for stack, t in a.templates.items()
+        for logical, body in t["Resources"].items()
+        if body["Type"] == "AWS::Lambda::Function" and logical.startswith("MonitoringRunner")
+    ]
+    ((stack, logical),) = runner
+    a.templates[stack]["Resources"][logical]["Properties"]["ReservedConcurrentExecutions"] = 1
+    (finding,) = _rule(a, "lambda-reserved-concurrency")
+    assert finding.subject == f"{stack}/{logical}"
+    assert "quota of 10 leaves 0 to reserve" in finding.detail
+    # an account whose real quota is 1000 has 900 to reserve: the same template passes
+    a.lambda_concurrency_quota = 1000
+    assert _rule(a, "lambda-reserved-concurrency") == []
+    a.lambda_concurrency_quota = 100
+    assert len(_rule(a, "lambda-reserved-concurrency")) == 1
+
+
+def test_a_dead_letter_key_without_eventbridge_is_named(rehearsals) -> None:  # type: ignore[no-untyped-def]
+    """The dead-letter queues are encrypted with a customer key: EventBridge can put a failed
+    event there only if the key policy lets events.amazonaws.com make data keys."""
+    a = _copy(rehearsals, "lab/real_time")
+    assert _delivery(a) == []
+    assert _drop_statements(a, "AWS::KMS::Key", "KeyPolicy", "EventBridgeDeadLetters") == 2
+    found = _delivery(a)
+    # the runner's job events, the bridge's alarm events, the reaper's schedule
+    rules = (
+        "lab-Monitoring/MonitoringJobCompleted",
+        "lab-Monitoring/MonitoringAlarmToRetrain",
+        "lab-Ingestion/ReaperSchedule",
+    )
+    named = {rule for f in found for rule in rules if f.subject.startswith(rule)}
+    assert named == set(rules), _details(found)
+    assert all("does not allow events.amazonaws.com kms:" in f.detail for f in found)
+
+
+def test_a_dead_letter_queue_policy_without_the_rule_is_named(rehearsals) -> None:  # type: ignore[no-untyped-def]
+    a = _copy(rehearsals, "lab/real_time")
+    assert _drop_statements(a, "AWS::SQS::QueuePolicy", "PolicyDocument", "AllowEventRule") >= 3
+    found = _delivery(a)
+    assert found and all(
+        "does not allow events.amazonaws.com sqs:SendMessage" in f.detail for f in found
+    )
+    assert any(f.subject.startswith("lab-Ingestion/ReaperSchedule") for f in found)
