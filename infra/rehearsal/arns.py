@@ -41,6 +41,7 @@ NO_ARN: dict[str, str] = {
     "AWS::IAM::Policy": "an inline policy is part of its roles, not a resource",
     "AWS::S3::BucketPolicy": "part of its bucket",
     "AWS::SNS::TopicPolicy": "part of its topic",
+    "AWS::SQS::QueuePolicy": "part of its queues",
     "AWS::SNS::Subscription": "the SAR has no subscription resource type (SNS: topic only)",
     "AWS::Events::EventBusPolicy": "a statement of the bus's policy",
     "AWS::Lambda::Permission": "a statement of the function's resource policy",

@@ -17,6 +17,7 @@ NO_ARN = {
     "AWS::IAM::Policy",
     "AWS::S3::BucketPolicy",
     "AWS::SNS::TopicPolicy",
+    "AWS::SQS::QueuePolicy",
     "AWS::SNS::Subscription",
     "AWS::Events::EventBusPolicy",
     "AWS::Lambda::Permission",
