@@ -71,7 +71,8 @@ def _run(command: str, cwd: Path, env: dict[str, str], timeout: int = 900) -> No
 
 def _imports(modules: set[str]) -> str:
     """The offline stand-in of a command that needs AWS: import what it reaches."""
-    listed = ", ".join(repr(m) for m in sorted(modules))
+    # a package's __main__ runs the CLI when imported: its imports are labctl.cli's
+    listed = ", ".join(repr(m) for m in sorted(modules) if not m.endswith(".__main__"))
     return (
         f'.venv/bin/python -c "import importlib; [importlib.import_module(m) for m in ({listed},)]"'
     )
