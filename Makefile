@@ -1,6 +1,7 @@
 # Thin wrappers: every target bootstraps what it needs on first run.
 #   make lab        the local lab (no AWS account)      make test    the whole test suite
 #   make synth      synth + compliance gate (exit 1 on any unacknowledged finding)
+#   make build-parity  the delivery buildspecs' install + commands in a fresh clone (~2 min)
 #   make cdk-bootstrap ACCOUNT=123456789012 REGION=us-east-1   (once per account/region)
 #   make deploy ACCOUNT=123456789012 REGION=us-east-1 [PROFILE=lab]   make destroy (same vars)
 PROFILE ?= lab
@@ -11,7 +12,7 @@ CDK := npx --offline cdk --no-notices
 export JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION := 20
 export CDK_DISABLE_CLI_TELEMETRY := true
 
-.PHONY: bootstrap cdk-bootstrap lab test synth lint deploy destroy cost review bench bench-accuracy mutation clean
+.PHONY: bootstrap cdk-bootstrap lab test build-parity synth lint deploy destroy cost review bench bench-accuracy mutation clean
 
 # The project itself goes in editable (`labctl` on the venv's PATH, reading config/,
 # model_code/ and cdk.json from this checkout); --no-deps: requirements*.txt pin them.
@@ -33,6 +34,11 @@ lab: bootstrap
 
 test: bootstrap
 	$(PY) -m pytest
+
+# The delivery Build and SmokeTest as their buildspecs install and run them, in a fresh clone of
+# HEAD (commit first) with a clean venv: what `make test`'s dev venv cannot show (DEPLOYABILITY 5).
+build-parity: bootstrap
+	$(PY) -m pytest -m build_parity tests/infra/test_build_parity.py
 
 # The full validation before a deploy: the gate plus CDK's built-in CloudFormation validation,
 # which the inner loop (make lab, make test, labctl synth) leaves to cfn-lint.

@@ -110,6 +110,7 @@ def add_platform(app: cdk.App, config: PlatformConfig, release: Release | None =
             config.stack_name("Monitoring"),
             config=config,
             alert_topic=alerts.topic,
+            network=network.network if network else None,
             env=env,
         )
         monitoring.add_stack_dependency(data_lake)

@@ -38,6 +38,7 @@ from infra.compliance.packs import (
 from infra.config import PlatformConfig
 from infra.data_lake.refs import LakeRefs
 from infra.monitoring.images import sklearn_processing_image
+from infra.network.construct import IsolatedNetwork
 from infra.operations.dead_letters import DeadLetterQueue
 from infra.serving.construct import ModelEndpoint
 from infra.storage import logs_capable_key
@@ -68,9 +69,12 @@ class DriftMonitoring(Construct):
         lake: LakeRefs,
         alert_topic: sns.ITopic,
         model_monitor: bool = False,
+        network: IsolatedNetwork | None = None,
     ) -> None:
         """``model_monitor=True``: Model Monitor's schedules do the analysis; this unit
-        translates their executions' results into the same metrics, alarms and bridge."""
+        translates their executions' results into the same metrics, alarms and bridge.
+        ``network``: the profile's isolated network, which the jobs the runner starts join
+        (the same subnets and security group as the training pipeline's jobs)."""
         super().__init__(scope, id_)
         stack = cdk.Stack.of(self)
         self._bundle_dir: Path | None = None
@@ -120,6 +124,15 @@ class DriftMonitoring(Construct):
             )
         )
 
+        vpc_environment: dict[str, str] = {}
+        if network is not None:  # the runner's jobs join the VPC with this role
+            network.grant_network_interfaces(self.job_role)
+            vpc_environment = {
+                "JOB_SUBNETS": cdk.Fn.join(",", network.job_subnet_ids),
+                "JOB_SECURITY_GROUP_IDS": network.security_group.security_group_id,
+            }
+        self._vpc = network is not None
+
         self.runner = self._function(
             "Runner",
             "drift_runner.handler",
@@ -146,6 +159,7 @@ class DriftMonitoring(Construct):
                 "LABEL_LAG_HOURS": str(LABEL_LAG_HOURS),
                 "METRIC_NAMESPACE": contract.METRIC_NAMESPACE,
                 "METRIC_DIMENSION": contract.METRIC_DIMENSION,
+                **vpc_environment,
             },
         )
         self._grant_runner(stack, lake, job_prefix, config)
@@ -545,7 +559,13 @@ class DriftMonitoring(Construct):
                 ): "SageMaker writes a processing job's logs to this log group, streams named "
                 "per job",
                 "*": "ecr:GetAuthorizationToken takes no resource (Service Authorization "
-                "Reference, Amazon ECR)",
+                "Reference, Amazon ECR)"
+                + (
+                    ", nor do the EC2 Describe* calls of jobs in the VPC; the network "
+                    "interface actions are bound to the VPC by the ec2:Vpc condition"
+                    if self._vpc
+                    else ""
+                ),
             },
         )
         runner_resources = {

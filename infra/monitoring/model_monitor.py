@@ -37,6 +37,7 @@ from infra.compliance.packs import (
 from infra.config import ConfigError, PlatformConfig
 from infra.data_lake.refs import LakeRefs
 from infra.monitoring.images import clarify_image, model_monitor_image
+from infra.network.construct import IsolatedNetwork
 from infra.serving.construct import iam_path
 from infra.serving.release import Release
 from model_code.layout import CAPTURE_PREFIX
@@ -82,7 +83,10 @@ class ModelMonitorSchedules(Construct):
         endpoint_name: str,
         lake: LakeRefs,
         release: Release,
+        network: IsolatedNetwork | None = None,
     ) -> None:
+        """``network``: the profile's isolated network; the executions join it (the same
+        subnets and security group as the training pipeline's jobs)."""
         super().__init__(scope, id_)
         m = config.monitoring
         baseline = baseline_prefix(config, release)
@@ -133,6 +137,8 @@ class ModelMonitorSchedules(Construct):
                     ],
                 )
             )
+        if network is not None:  # SageMaker attaches the executions to the VPC with it
+            network.grant_network_interfaces(self.role)
         dq = sagemaker.CfnDataQualityJobDefinition
         mq = sagemaker.CfnModelQualityJobDefinition
 
@@ -151,6 +157,12 @@ class ModelMonitorSchedules(Construct):
                 "network_config": cls.NetworkConfigProperty(
                     enable_network_isolation=True,
                     enable_inter_container_traffic_encryption=True,
+                    vpc_config=cls.VpcConfigProperty(
+                        subnets=network.job_subnet_ids,
+                        security_group_ids=[network.security_group.security_group_id],
+                    )
+                    if network is not None
+                    else None,
                 ),
                 "role_arn": self.role.role_arn,
                 "stopping_condition": cls.StoppingConditionProperty(max_runtime_in_seconds=3600),
@@ -276,6 +288,15 @@ class ModelMonitorSchedules(Construct):
                 "collection, the layout the model-quality job merges",
                 f"{artifacts}/{OUTPUT_PREFIX}/*": "Model Monitor names its reports per "
                 "execution under this prefix",
+                **(
+                    {
+                        "*": "the EC2 Describe* calls of executions in the VPC take no "
+                        "resource; the network interface actions are bound to the VPC by the "
+                        "ec2:Vpc condition"
+                    }
+                    if network is not None
+                    else {}
+                ),
             },
         )
         cdk.Tags.of(self).add("monitoring-engine", "model_monitor")

@@ -3,7 +3,8 @@
 A VPC with private isolated subnets only (no NAT, no internet gateway), flow logs to a
 KMS-encrypted log group, an S3 gateway endpoint and the interface endpoints SageMaker jobs
 and endpoints need. Exposes: vpc, subnets, security_group (egress to the endpoints only),
-``grant_network_interfaces`` (what a SageMaker execution role needs to run in this VPC).
+``grant_network_interfaces`` (what a SageMaker execution role needs to run in this VPC) and
+``job_subnet_ids`` (the isolated subnets every SageMaker job and endpoint is placed in).
 """
 
 from __future__ import annotations
@@ -100,6 +101,11 @@ class IsolatedNetwork(Construct):
                 private_dns_enabled=True,
                 open=False,  # only the workload security group may connect (rule above)
             )
+
+    @property
+    def job_subnet_ids(self) -> list[str]:
+        """The isolated subnets a SageMaker job's or endpoint's VpcConfig names."""
+        return self.vpc.select_subnets(subnet_type=ec2.SubnetType.PRIVATE_ISOLATED).subnet_ids
 
     def grant_network_interfaces(self, role: iam.IRole) -> None:
         """Let SageMaker, acting with ``role``, attach jobs or endpoints to this VPC.

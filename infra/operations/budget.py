@@ -2,12 +2,15 @@
 
 Costs are filtered by the ``environment`` cost-allocation tag (activate it once in the
 Billing console, or the budget sees nothing). Alerts at 80 % of actual spend and 100 % of
-forecast go to the alert topic (and e-mail addresses, if configured). Not stateful.
+forecast go to the alert topic (and e-mail addresses, if configured). The budget is created
+after the topic policy that lets Budgets publish (AWS Budgets checks it when the SNS
+subscriber is created). Not stateful.
 """
 
 from __future__ import annotations
 
 from aws_cdk import aws_budgets as budgets
+from aws_cdk import aws_sns as sns
 from constructs import Construct
 
 from infra.config import BudgetConfig
@@ -64,3 +67,16 @@ class CostGuardrail(Construct):
                 for kind, threshold in (("ACTUAL", 80), ("FORECASTED", 100))
             ],
         )
+        # Budgets validates that it may publish to the SNS subscriber when the notification is
+        # created ("Creating an Amazon SNS topic for budget notifications":
+        # https://docs.aws.amazon.com/cost-management/latest/userguide/budgets-sns-policy.html),
+        # but the budget only references the topic, so CloudFormation could create it before
+        # the topic policy: DependsOn the policy (DEPLOYABILITY class 8).
+        self.budget.node.add_dependency(_topic_policy(topic))
+
+
+def _topic_policy(topic: sns.ITopic) -> sns.CfnTopicPolicy:
+    """The topic's one AWS::SNS::TopicPolicy (CDK creates it as the topic's child "Policy")."""
+    policy = topic.node.find_child("Policy").node.default_child
+    assert isinstance(policy, sns.CfnTopicPolicy), policy
+    return policy

@@ -933,6 +933,27 @@ ROWS: tuple[ServiceRequirement, ...] = (
         lambda a, r, p: [_log_stream(a, "/aws/sagemaker/ProcessingJobs")],
         DOC_PROCESSING_ROLE,
     ),
+    ServiceRequirement(  # the runner's jobs join the VPC (JOB_SUBNETS) in isolated profiles
+        "drift-jobs-in-vpc",
+        "AWS::Lambda::Function",
+        _drift_job_role,
+        lambda a, r, p: bool(_drift_env(p).get("JOB_SUBNETS")),
+        ENI_ACTIONS,
+        _star,
+        DOC_VPC_JOBS,
+    ),
+    *(
+        ServiceRequirement(  # Model Monitor / Clarify executions in the VPC
+            f"monitoring-{kind.lower()}-in-vpc",
+            f"AWS::SageMaker::{kind}JobDefinition",
+            lambda a, r, p: [p["RoleArn"]],
+            lambda a, r, p: bool(p.get("NetworkConfig", {}).get("VpcConfig")),
+            ENI_ACTIONS,
+            _star,
+            DOC_VPC_JOBS,
+        )
+        for kind in ("DataQuality", "ModelQuality", "ModelExplainability", "ModelBias")
+    ),
     ServiceRequirement(
         "drift-runner-starts-jobs-with-the-job-role",
         "AWS::Lambda::Function",

@@ -22,6 +22,7 @@ from constructs import Construct
 from infra.config import PlatformConfig
 from infra.data_lake.refs import LakeRefs
 from infra.monitoring.drift import DriftMonitoring
+from infra.network.construct import IsolatedNetwork
 
 
 class MonitoringStack(cdk.Stack):
@@ -32,6 +33,7 @@ class MonitoringStack(cdk.Stack):
         *,
         config: PlatformConfig,
         alert_topic: sns.ITopic,
+        network: IsolatedNetwork | None = None,
         **kwargs: Any,
     ) -> None:
         super().__init__(scope, id_, **kwargs)
@@ -45,6 +47,7 @@ class MonitoringStack(cdk.Stack):
             lake=lake,
             alert_topic=alert_topic,
             model_monitor=model_monitor,
+            network=network,  # isolated profiles: the drift and quality jobs join the VPC
         )
         if model_monitor:
             # Model Monitor's model-quality job merges ground truth in its own layout.

@@ -143,6 +143,40 @@ def test_monthly_budget_alerts_the_topic_for_this_environment(synth, profile: st
     assert "budgets.amazonaws.com" in topic_policy
 
 
+def _budget_waits_for_the_policy_admitting_budgets(template: dict[str, Any]) -> None:
+    """The oracle: the TopicPolicy found by its content (a statement for the Budgets service
+    principal), not by the construct's lookup, is in the budget's DependsOn."""
+    policies = {
+        lid
+        for lid, r in template["Resources"].items()
+        if r["Type"] == "AWS::SNS::TopicPolicy"
+        and any(
+            s.get("Principal") == {"Service": "budgets.amazonaws.com"}
+            for s in r["Properties"]["PolicyDocument"]["Statement"]
+        )
+    }
+    assert len(policies) == 1, policies
+    (budget,) = (r for r in template["Resources"].values() if r["Type"] == "AWS::Budgets::Budget")
+    assert policies <= set(budget.get("DependsOn", [])), budget.get("DependsOn")
+
+
+def test_budget_is_created_after_the_topic_policy_that_admits_budgets() -> None:
+    """Budgets checks it may publish to the SNS subscriber when the budget is created; the
+    budget only references the topic, so without DependsOn CloudFormation may create it
+    before the topic policy (DEPLOYABILITY class 8)."""
+    stack, alerts = _alerts()
+    CostGuardrail(
+        stack, "Cost", config=BudgetConfig(monthly_limit_usd=50), env_name="e", alerts=alerts
+    )
+    _budget_waits_for_the_policy_admitting_budgets(Template.from_stack(stack).to_json())
+
+
+@pytest.mark.parametrize("profile", ["lab", "prod-like"])
+def test_platform_budget_depends_on_its_topic_policy(synth, profile: str) -> None:  # type: ignore[no-untyped-def]
+    """The same order in each profile's synthesized Operations template."""
+    _budget_waits_for_the_policy_admitting_budgets(synth(profile).template("Operations"))
+
+
 @pytest.mark.parametrize("profile", ["lab", "prod-like"])
 def test_every_other_stack_depends_on_operations(synth, profile: str) -> None:  # type: ignore[no-untyped-def]
     """Operations deploys first and is destroyed last: each other stack depends on it."""

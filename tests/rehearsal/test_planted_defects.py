@@ -171,6 +171,13 @@ def test_a_deploy_action_that_cannot_pass_the_deployment_role_is_named(rehearsal
             "pipeline-jobs-in-vpc",
         ),
         (
+            "prod-like/real_time",
+            "Monitoring",
+            "MonitoringJobRole",
+            "ec2:CreateNetworkInterface",
+            "drift-jobs-in-vpc",
+        ),
+        (
             "lab/real_time",
             "Serving",
             "EndpointRole",
@@ -389,11 +396,38 @@ def test_a_missing_service_role_permission_is_named(  # type: ignore[no-untyped-
     assert all(f.subject == role and f"missing {action} on " in f.detail for f in found)
 
 
+def test_a_model_monitor_job_in_the_vpc_without_eni_permissions_is_named(rehearsals) -> None:  # type: ignore[no-untyped-def]
+    """The Model Monitor rows, on a planted data-quality definition in the VPC whose role (the
+    drift job role here) lacks one network-interface action; the control allows everything."""
+    a = _copy(rehearsals, "prod-like/real_time")
+    role = _role(a, "Monitoring", "MonitoringJobRole")
+    stack, logical = role.split("/")
+    a.templates[stack]["Resources"]["PlantedDataQuality"] = {
+        "Type": "AWS::SageMaker::DataQualityJobDefinition",
+        "Properties": {
+            "RoleArn": {"Fn::GetAtt": [logical, "Arn"]},
+            "NetworkConfig": {"VpcConfig": {"Subnets": ["subnet-1"], "SecurityGroupIds": ["sg-1"]}},
+        },
+    }
+    _set_policy(a, role, ALLOW_ALL)
+    assert _authority(a, role) == []
+    _set_policy(a, role, _without("ec2:DeleteNetworkInterface"))
+    found = [
+        f
+        for f in _authority(a, role)
+        if f.source == "service-role row monitoring-dataquality-in-vpc"
+    ]
+    assert found and all("missing ec2:DeleteNetworkInterface on " in f.detail for f in found)
+
+
 def test_vpc_rows_apply_only_where_there_is_a_vpc(rehearsals) -> None:  # type: ignore[no-untyped-def]
     a = _copy(rehearsals, "lab/real_time")  # lab: no VPC, so no ENI permission is needed
     role = _role(a, "Serving", "EndpointRole")
     _set_policy(a, role, _without("ec2:*"))
     assert _authority(a, role) == []
+    drift_jobs = _role(a, "Monitoring", "MonitoringJobRole")
+    _set_policy(a, drift_jobs, _without("ec2:*"))
+    assert _authority(a, drift_jobs) == []
 
 
 # -- rules ---------------------------------------------------------------------------------------

@@ -255,7 +255,23 @@ def _processing_job(
         "NetworkConfig": {
             "EnableNetworkIsolation": True,
             "EnableInterContainerTrafficEncryption": True,
+            **_vpc_config(),
         },
+    }
+
+
+def _vpc_config() -> dict[str, Any]:
+    """The profile's isolated subnets and workload security group (``JOB_SUBNETS``,
+    ``JOB_SECURITY_GROUP_IDS``, comma-separated, set by infra/monitoring/drift.py when
+    ``network.mode='isolated'``); none set: the jobs run outside a VPC, network-isolated."""
+    subnets = os.environ.get("JOB_SUBNETS")
+    if not subnets:
+        return {}
+    return {
+        "VpcConfig": {
+            "Subnets": subnets.split(","),
+            "SecurityGroupIds": env("JOB_SECURITY_GROUP_IDS").split(","),
+        }
     }
 
 
