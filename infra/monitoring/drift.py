@@ -37,7 +37,7 @@ from infra.compliance.packs import (
 )
 from infra.config import PlatformConfig
 from infra.data_lake.refs import LakeRefs
-from infra.monitoring.images import sklearn_processing_image
+from infra.monitoring.images import grant_image_pull, sklearn_processing_image
 from infra.network.construct import IsolatedNetwork
 from infra.operations.dead_letters import DeadLetterQueue
 from infra.serving.construct import ModelEndpoint
@@ -116,13 +116,8 @@ class DriftMonitoring(Construct):
                 ],
             )
         )
-        self.job_role.add_to_principal_policy(
-            iam.PolicyStatement(
-                sid="PullBuiltInImages",  # GetAuthorizationToken takes no resource
-                actions=["ecr:GetAuthorizationToken"],
-                resources=["*"],
-            )
-        )
+        image = sklearn_processing_image(config.region)
+        grant_image_pull(self.job_role, image)
 
         vpc_environment: dict[str, str] = {}
         if network is not None:  # the runner's jobs join the VPC with this role
@@ -147,7 +142,7 @@ class DriftMonitoring(Construct):
                 "WINDOW_HOURS": str(m.schedule_hours),
                 "INSTANCE_COUNT": str(m.instance_count),
                 "INSTANCE_TYPE": m.instance_type,
-                "IMAGE_URI": sklearn_processing_image(config.region),
+                "IMAGE_URI": image,
                 "JOB_ROLE_ARN": self.job_role.role_arn,
                 "JOB_PREFIX": job_prefix,
                 "CODE_URI": f"s3://{lake.artifacts_bucket.bucket_name}/{CODE_PREFIX}/",

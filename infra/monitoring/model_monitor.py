@@ -36,7 +36,7 @@ from infra.compliance.packs import (
 )
 from infra.config import ConfigError, PlatformConfig
 from infra.data_lake.refs import LakeRefs
-from infra.monitoring.images import clarify_image, model_monitor_image
+from infra.monitoring.images import clarify_image, grant_image_pull, model_monitor_image
 from infra.network.construct import IsolatedNetwork
 from infra.serving.construct import iam_path
 from infra.serving.release import Release
@@ -137,6 +137,9 @@ class ModelMonitorSchedules(Construct):
                     ],
                 )
             )
+        grant_image_pull(
+            self.role, image, *([clarify_image(config.region)] if m.explainability else [])
+        )
         if network is not None:  # SageMaker attaches the executions to the VPC with it
             network.grant_network_interfaces(self.role)
         dq = sagemaker.CfnDataQualityJobDefinition
@@ -288,14 +291,13 @@ class ModelMonitorSchedules(Construct):
                 "collection, the layout the model-quality job merges",
                 f"{artifacts}/{OUTPUT_PREFIX}/*": "Model Monitor names its reports per "
                 "execution under this prefix",
-                **(
-                    {
-                        "*": "the EC2 Describe* calls of executions in the VPC take no "
-                        "resource; the network interface actions are bound to the VPC by the "
-                        "ec2:Vpc condition"
-                    }
+                "*": "ecr:GetAuthorizationToken takes no resource (Service Authorization "
+                "Reference, Amazon ECR)"
+                + (
+                    ", nor do the EC2 Describe* calls of executions in the VPC; the network "
+                    "interface actions are bound to the VPC by the ec2:Vpc condition"
                     if network is not None
-                    else {}
+                    else ""
                 ),
             },
         )

@@ -372,7 +372,6 @@ _NAME_PROPS = {
     "AWS::SageMaker::ModelQualityJobDefinition": ("JobDefinitionName",),
     "AWS::SageMaker::ModelExplainabilityJobDefinition": ("JobDefinitionName",),
     "AWS::SageMaker::ModelBiasJobDefinition": ("JobDefinitionName",),
-    "AWS::SQS::Queue": ("QueueName",),
     "AWS::CloudWatch::Dashboard": ("DashboardName",),
     "AWS::Glue::Table": ("TableInput",),
     "AWS::Logs::LogStream": ("LogStreamName",),

@@ -954,6 +954,27 @@ ROWS: tuple[ServiceRequirement, ...] = (
         )
         for kind in ("DataQuality", "ModelQuality", "ModelExplainability", "ModelBias")
     ),
+    ServiceRequirement(  # the runner's jobs run IMAGE_URI with the job role
+        "drift-jobs-pull-image",
+        "AWS::Lambda::Function",
+        _drift_job_role,
+        lambda a, r, p: bool(_drift_env(p).get("IMAGE_URI")),
+        ("ecr:BatchGetImage", "ecr:GetDownloadUrlForLayer"),
+        lambda a, r, p: [_ecr_repo(_drift_env(p)["IMAGE_URI"])],
+        DOC_PROCESSING_ROLE,
+    ),
+    *(
+        ServiceRequirement(  # Model Monitor / Clarify executions pull the analyzer image
+            f"monitoring-{kind.lower()}-pulls-image",
+            f"AWS::SageMaker::{kind}JobDefinition",
+            lambda a, r, p: [p["RoleArn"]],
+            lambda a, r, p, kind=kind: bool(_job_definition_image(kind, p)),
+            ("ecr:BatchGetImage", "ecr:GetDownloadUrlForLayer"),
+            lambda a, r, p, kind=kind: [_ecr_repo(_job_definition_image(kind, p))],
+            DOC_PROCESSING_ROLE,
+        )
+        for kind in ("DataQuality", "ModelQuality", "ModelExplainability", "ModelBias")
+    ),
     ServiceRequirement(
         "drift-runner-starts-jobs-with-the-job-role",
         "AWS::Lambda::Function",
@@ -1126,6 +1147,11 @@ ROWS: tuple[ServiceRequirement, ...] = (
         DOC_FIREHOSE,
     ),
 )
+
+
+def _job_definition_image(kind: str, p: Props) -> str:
+    """A monitoring job definition's image: ``<Kind>AppSpecification.ImageUri``."""
+    return str(p.get(f"{kind}AppSpecification", {}).get("ImageUri", ""))
 
 
 def _ecr_repo(image: str) -> str:

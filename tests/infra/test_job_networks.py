@@ -24,6 +24,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 import pytest
+from botocore.exceptions import ClientError
 
 from tests.conftest import Synth
 
@@ -252,6 +253,13 @@ def runner_requests(
     requests: list[dict[str, Any]] = []
 
     class SageMaker:  # records the requests; answers what the start_* functions read
+        def describe_processing_job(self, ProcessingJobName: str) -> dict[str, str]:  # noqa: N803
+            # no job of this window yet: the service's answer for an unknown name
+            raise ClientError(
+                {"Error": {"Code": "ValidationException", "Message": "Could not find job"}},
+                "DescribeProcessingJob",
+            )
+
         def create_processing_job(self, **request: Any) -> dict[str, str]:
             requests.append(request)
             return {"ProcessingJobArn": "arn:x"}

@@ -179,6 +179,13 @@ def test_a_deploy_action_that_cannot_pass_the_deployment_role_is_named(rehearsal
         ),
         (
             "lab/real_time",
+            "Monitoring",
+            "MonitoringJobRole",
+            "ecr:BatchGetImage",
+            "drift-jobs-pull-image",
+        ),
+        (
+            "lab/real_time",
             "Serving",
             "EndpointRole",
             "cloudwatch:DescribeAlarms",
