@@ -1,4 +1,4 @@
-"""Expiry reaper: a scheduled function that deletes this copy's expired lab endpoints.
+"""Expiry reaper: a scheduled function that deletes this copy's expired hand-made lab endpoints.
 
 Provisions a Python Lambda (``reaper_runtime/reaper.py``), its role (a customer-managed
 policy), its log group and an EventBridge schedule. Reports go to the alert topic. Not
@@ -14,10 +14,16 @@ What the role needs, each from the Service Authorization Reference
 - sns:Publish on the alert topic, and kms:GenerateDataKey* + kms:Decrypt on the topic's key
   (SNS developer guide, "Encryption at rest": publishers to an SSE-KMS topic need both);
 - logs:CreateLogStream + logs:PutLogEvents on its own log group.
+No CloudFormation permission, on purpose: the reaper leaves endpoints a stack manages to the
+stack (``reaper_runtime/reaper.py`` says why) and only reports them. The rehearsal checks each
+call the runtime makes against this policy (``infra/rehearsal/service_roles.py``, reaper rows).
 """
 
 from __future__ import annotations
 
+import shutil
+import tempfile
+from functools import cache
 from pathlib import Path
 
 import aws_cdk as cdk
@@ -33,8 +39,26 @@ from infra.compliance.packs import acknowledge, acknowledge_packs
 from infra.config import ExpiryConfig
 from infra.operations.alerts import AlertTopic
 from infra.serving.construct import endpoint_arn
+from model_code import stack_contract
 
 RUNTIME_DIR = Path(__file__).resolve().parent / "reaper_runtime"
+CONTRACTS = ("stack_contract.py",)  # model_code modules the runtime imports (standard library)
+
+
+@cache
+def bundle() -> Path:
+    """The function's code: the runtime and, beside it, the ``model_code`` contracts it shares
+    with labctl (which endpoints a stack manages has one spelling). Staged once per process;
+    the asset hash is of the content, so it is stable across synths."""
+    staged = Path(tempfile.mkdtemp(prefix="reaper-runtime-"))
+    for module in RUNTIME_DIR.glob("*.py"):
+        if module.name != "__init__.py":
+            shutil.copy(module, staged / module.name)
+    (staged / "model_code").mkdir()
+    (staged / "model_code" / "__init__.py").write_text("")
+    for name in CONTRACTS:
+        shutil.copy(Path(stack_contract.__file__).parent / name, staged / "model_code" / name)
+    return staged
 
 
 class EndpointReaper(Construct):
@@ -85,7 +109,7 @@ class EndpointReaper(Construct):
             "Function",
             runtime=lambda_.Runtime.PYTHON_3_14,
             handler="reaper.handler",
-            code=lambda_.Code.from_asset(str(RUNTIME_DIR), exclude=["__pycache__", "*.pyc"]),
+            code=lambda_.Code.from_asset(str(bundle())),
             role=role,
             log_group=log_group,
             timeout=cdk.Duration.minutes(2),

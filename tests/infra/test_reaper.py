@@ -172,6 +172,31 @@ def test_reaper_logs_are_encrypted_with_the_stacks_logs_key(synth: Any) -> None:
     assert key.startswith("IngestionKey")
 
 
+def test_the_reaper_bundle_imports_on_its_own(synth: Any) -> None:
+    """Lambda runs the asset alone: the handler and the stack contract it imports are in it
+    (DEPLOYABILITY class 5), so a fresh interpreter with only the asset on its path loads it."""
+    import subprocess
+    import sys
+
+    lab = synth("lab")
+    function = next(
+        f
+        for f in _resources(lab.template("Ingestion"), "AWS::Lambda::Function")
+        if f["Properties"].get("Handler") == "reaper.handler"
+    )
+    asset = lab.outdir / f"asset.{function['Properties']['Code']['S3Key'].removesuffix('.zip')}"
+    probe = "import reaper; print(reaper.managing_stack({'aws:cloudformation:stack-name': 's'}))"
+    # -I -S: isolated, without site-packages (where the repository is installed editable)
+    out = subprocess.run(
+        [sys.executable, "-I", "-S", "-c", f"import sys; sys.path.insert(0, '.'); {probe}"],
+        cwd=asset,
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert out.returncode == 0 and out.stdout.strip() == "s", out.stderr
+
+
 def test_prod_like_has_no_expiry(synth: Any) -> None:
     prod = synth("prod-like")
     assert not any(
@@ -188,3 +213,197 @@ def test_expiry_settings_are_validated() -> None:
         ExpiryConfig(endpoint_hours=721)
     with pytest.raises(ConfigError, match="expiry.max_deletes_per_run must be 1-50"):
         ExpiryConfig(max_deletes_per_run=0)
+
+
+# -- stack-managed endpoints: left to CloudFormation (DEPLOYABILITY class 7) -------------------
+
+
+def _serving_template(release: int) -> str:
+    """A Serving stack's hosting resources, as CloudFormation creates them in moto."""
+    return json.dumps(
+        {
+            "Resources": {
+                "Model": {
+                    "Type": "AWS::SageMaker::Model",
+                    "Properties": {
+                        "ExecutionRoleArn": ROLE,
+                        "PrimaryContainer": {"Image": f"xgboost:{release}"},
+                    },
+                },
+                "Config": {
+                    "Type": "AWS::SageMaker::EndpointConfig",
+                    "Properties": {
+                        "ProductionVariants": [
+                            {
+                                "VariantName": "AllTraffic",
+                                "ModelName": {"Fn::GetAtt": ["Model", "ModelName"]},
+                                "InstanceType": "ml.m5.large",
+                                "InitialInstanceCount": 1,
+                            }
+                        ]
+                    },
+                },
+                "Endpoint": {
+                    "Type": "AWS::SageMaker::Endpoint",
+                    "Properties": {
+                        "EndpointConfigName": {"Fn::GetAtt": ["Config", "EndpointConfigName"]},
+                        "Tags": [
+                            {"Key": "environment", "Value": "lab"},
+                            {"Key": "expires-after-hours", "Value": "12"},
+                        ],
+                    },
+                },
+            }
+        }
+    )
+
+
+def _stack_endpoint(cf: Any, stack: str) -> str:
+    (res,) = [
+        r
+        for r in cf.describe_stack_resources(StackName=stack)["StackResources"]
+        if r["LogicalResourceId"] == "Endpoint"
+    ]
+    return str(res["PhysicalResourceId"]).split("/")[-1]
+
+
+@pytest.fixture
+def serving_stack() -> Any:
+    """An expired endpoint of the lab-Serving stack, and an expired hand-made one beside it."""
+    with mock_aws():
+        cf = boto3.client("cloudformation", region_name="us-east-1")
+        sm = boto3.client("sagemaker", region_name="us-east-1")
+        cf.create_stack(StackName="lab-Serving", TemplateBody=_serving_template(1))
+        name = _stack_endpoint(cf, "lab-Serving")
+        assert name.startswith("lab-")  # the reaper's prefix: it does look at this one
+        stack = cf.describe_stacks(StackName="lab-Serving")["Stacks"][0]
+        # moto's CloudFormation tags only EC2 resources; CloudFormation stamps these on every
+        # resource that takes stack-level tags (aws-properties-resource-tags), SageMaker too
+        sm.add_tags(
+            ResourceArn=sm.describe_endpoint(EndpointName=name)["EndpointArn"],
+            Tags=[
+                {"Key": "aws:cloudformation:stack-name", "Value": "lab-Serving"},
+                {"Key": "aws:cloudformation:stack-id", "Value": stack["StackId"]},
+                {"Key": "aws:cloudformation:logical-id", "Value": "Endpoint"},
+            ],
+        )
+        endpoint(sm, "lab-handmade", {"environment": "lab", "expires-after-hours": "12"})
+        yield cf, sm, name
+
+
+def test_stack_managed_endpoint_is_left_to_its_stack_and_the_next_release_keeps_it(
+    serving_stack: Any,
+) -> None:
+    """The reaper deletes the hand-made expired endpoint and leaves the stack's one: deleting
+    it behind CloudFormation's back leaves the stack listing an endpoint that is gone, and the
+    next release does not bring it back (moto, like CloudFormation, updates in place)."""
+    cf, sm, managed = serving_stack
+    topic = Topic()
+    later = datetime.now(UTC) + timedelta(hours=13)
+    report = reap(sm, topic, env="lab", topic_arn="arn:t", max_deletes=5, dry_run=False, now=later)
+    assert names(sm) == {managed}
+    assert report["deleted"] == ["lab-handmade"]
+    (held,) = report["stack_managed"]
+    assert held["endpoint"] == managed and held["stack"] == "lab-Serving"
+    (message,) = topic.messages
+    assert "1 held by stacks" in message["Subject"]
+    assert json.loads(message["Message"])["stack_managed"][0]["stack"] == "lab-Serving"
+    # a later release: the stack updates, and its endpoint is still there to serve it
+    cf.update_stack(StackName="lab-Serving", TemplateBody=_serving_template(2))
+    assert cf.describe_stacks(StackName="lab-Serving")["Stacks"][0]["StackStatus"] == (
+        "UPDATE_COMPLETE"
+    )
+    assert _stack_endpoint(cf, "lab-Serving") in names(sm)
+
+
+def test_a_stack_managed_endpoint_is_recognised_by_the_cloudformation_tag_only() -> None:
+    """The aws: prefix is case-insensitive (CloudFormation resource tagging); a look-alike key
+    of a user's own does not make an endpoint stack-managed."""
+    from model_code.stack_contract import managing_stack
+
+    assert managing_stack({"aws:cloudformation:stack-name": "lab-Serving"}) == "lab-Serving"
+    assert managing_stack({"AWS:CloudFormation:Stack-Name": "lab-Serving"}) == "lab-Serving"
+    assert managing_stack({"cloudformation:stack-name": "lab-Serving"}) is None
+    assert managing_stack({"aws:cloudformation:stack-id": "arn:..."}) is None
+    assert managing_stack({}) is None
+
+
+# -- the keep tag: exactly keep=true spares an expired endpoint (README "expiry reaper") -------
+
+
+@pytest.mark.parametrize(
+    ("tags", "spared"),
+    [
+        ({"keep": "true"}, True),
+        ({"keep": "True"}, True),
+        ({"keep": "false"}, False),
+        ({"keep": "yes"}, False),
+        ({"keep": ""}, False),
+        ({"Keep": "true"}, False),  # SageMaker tag keys are case sensitive
+        ({"keep-alive": "true"}, False),
+        ({"keeper": "true"}, False),
+        ({"do-not-keep": "true"}, False),
+    ],
+)
+def test_only_keep_true_spares_an_expired_endpoint(tags: dict[str, str], spared: bool) -> None:
+    with mock_aws():
+        sm = boto3.client("sagemaker", region_name="us-east-1")
+        endpoint(sm, "lab-x", {"environment": "lab", "expires-after-hours": "1", **tags})
+        later = datetime.now(UTC) + timedelta(hours=2)
+        report = reap(
+            sm, Topic(), env="lab", topic_arn="arn:t", max_deletes=5, dry_run=False, now=later
+        )
+        assert ("lab-x" in names(sm)) is spared
+        assert report["kept"] == (["lab-x"] if spared else [])
+        assert report["deleted"] == ([] if spared else ["lab-x"])
+
+
+# -- the dry-run switch: reports what it would delete, deletes nothing ----------------------
+
+
+def test_dry_run_deletes_nothing_and_reports_what_it_would_delete(account: Any) -> None:
+    topic = Topic()
+    later = datetime.now(UTC) + timedelta(hours=13)
+    report = reap(
+        account, topic, env="lab", topic_arn="arn:t", max_deletes=5, dry_run=True, now=later
+    )
+    assert len(names(account)) == 7
+    assert sorted(report["would_delete"]) == ["lab-digits", "lab-digits-staging"]
+    assert report["deleted"] == []
+    (message,) = topic.messages
+    body = json.loads(message["Message"])
+    assert body["dry_run"] is True and body["deleted"] == []
+    assert sorted(body["would_delete"]) == ["lab-digits", "lab-digits-staging"]
+    assert "0 endpoint(s) deleted" in message["Subject"]
+
+
+@pytest.mark.parametrize(("setting", "deletes"), [("true", False), ("false", True), (None, True)])
+def test_the_handler_reads_the_dry_run_switch_from_its_environment(
+    account: Any, monkeypatch: pytest.MonkeyPatch, setting: str | None, deletes: bool
+) -> None:
+    """DRY_RUN is what the construct writes from expiry.dry_run ("true"/"false"); unset means
+    a real run."""
+    from infra.serving.reaper_runtime.reaper import handler
+
+    sns = boto3.client("sns", region_name="us-east-1")
+    topic_arn = sns.create_topic(Name="alerts")["TopicArn"]
+    monkeypatch.setenv("ENV_NAME", "lab")
+    monkeypatch.setenv("TOPIC_ARN", topic_arn)
+    monkeypatch.setenv("MAX_DELETES", "5")
+    if setting is None:
+        monkeypatch.delenv("DRY_RUN", raising=False)
+    else:
+        monkeypatch.setenv("DRY_RUN", setting)
+    later = datetime.now(UTC) + timedelta(hours=13)  # past the 12 h lifetime
+
+    class Clock(datetime):  # the handler reads the clock itself
+        @classmethod
+        def now(cls, tz: Any = None) -> datetime:  # type: ignore[override]
+            return later
+
+    with monkeypatch.context() as m:
+        m.setattr("infra.serving.reaper_runtime.reaper.datetime", Clock)
+        report = handler({"source": "aws.events"}, None)
+    expired = {"lab-digits", "lab-digits-staging"}
+    assert (not (expired & names(account))) is deletes
+    assert sorted(report["deleted" if deletes else "would_delete"]) == sorted(expired)
