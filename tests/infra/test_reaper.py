@@ -16,6 +16,7 @@ from moto import mock_aws
 
 from infra.config import ConfigError, ExpiryConfig, load_profile
 from infra.serving.reaper_runtime.reaper import EXPIRY_TAG, KEEP_TAG, reap
+from tests.cfn_serving import physical_names, serving_template, tag_like_cloudformation
 
 ROLE = "arn:aws:iam::123456789012:role/sagemaker"
 
@@ -218,53 +219,7 @@ def test_expiry_settings_are_validated() -> None:
 # -- stack-managed endpoints: left to CloudFormation (DEPLOYABILITY class 7) -------------------
 
 
-def _serving_template(release: int) -> str:
-    """A Serving stack's hosting resources, as CloudFormation creates them in moto."""
-    return json.dumps(
-        {
-            "Resources": {
-                "Model": {
-                    "Type": "AWS::SageMaker::Model",
-                    "Properties": {
-                        "ExecutionRoleArn": ROLE,
-                        "PrimaryContainer": {"Image": f"xgboost:{release}"},
-                    },
-                },
-                "Config": {
-                    "Type": "AWS::SageMaker::EndpointConfig",
-                    "Properties": {
-                        "ProductionVariants": [
-                            {
-                                "VariantName": "AllTraffic",
-                                "ModelName": {"Fn::GetAtt": ["Model", "ModelName"]},
-                                "InstanceType": "ml.m5.large",
-                                "InitialInstanceCount": 1,
-                            }
-                        ]
-                    },
-                },
-                "Endpoint": {
-                    "Type": "AWS::SageMaker::Endpoint",
-                    "Properties": {
-                        "EndpointConfigName": {"Fn::GetAtt": ["Config", "EndpointConfigName"]},
-                        "Tags": [
-                            {"Key": "environment", "Value": "lab"},
-                            {"Key": "expires-after-hours", "Value": "12"},
-                        ],
-                    },
-                },
-            }
-        }
-    )
-
-
-def _stack_endpoint(cf: Any, stack: str) -> str:
-    (res,) = [
-        r
-        for r in cf.describe_stack_resources(StackName=stack)["StackResources"]
-        if r["LogicalResourceId"] == "Endpoint"
-    ]
-    return str(res["PhysicalResourceId"]).split("/")[-1]
+EXPIRING = {"environment": "lab", "expires-after-hours": "12"}
 
 
 @pytest.fixture
@@ -273,21 +228,11 @@ def serving_stack() -> Any:
     with mock_aws():
         cf = boto3.client("cloudformation", region_name="us-east-1")
         sm = boto3.client("sagemaker", region_name="us-east-1")
-        cf.create_stack(StackName="lab-Serving", TemplateBody=_serving_template(1))
-        name = _stack_endpoint(cf, "lab-Serving")
+        cf.create_stack(StackName="lab-Serving", TemplateBody=serving_template(1, EXPIRING))
+        tag_like_cloudformation(cf, sm, "lab-Serving")
+        name = physical_names(cf, "lab-Serving")["Endpoint"]
         assert name.startswith("lab-")  # the reaper's prefix: it does look at this one
-        stack = cf.describe_stacks(StackName="lab-Serving")["Stacks"][0]
-        # moto's CloudFormation tags only EC2 resources; CloudFormation stamps these on every
-        # resource that takes stack-level tags (aws-properties-resource-tags), SageMaker too
-        sm.add_tags(
-            ResourceArn=sm.describe_endpoint(EndpointName=name)["EndpointArn"],
-            Tags=[
-                {"Key": "aws:cloudformation:stack-name", "Value": "lab-Serving"},
-                {"Key": "aws:cloudformation:stack-id", "Value": stack["StackId"]},
-                {"Key": "aws:cloudformation:logical-id", "Value": "Endpoint"},
-            ],
-        )
-        endpoint(sm, "lab-handmade", {"environment": "lab", "expires-after-hours": "12"})
+        endpoint(sm, "lab-handmade", EXPIRING)
         yield cf, sm, name
 
 
@@ -309,11 +254,11 @@ def test_stack_managed_endpoint_is_left_to_its_stack_and_the_next_release_keeps_
     assert "1 held by stacks" in message["Subject"]
     assert json.loads(message["Message"])["stack_managed"][0]["stack"] == "lab-Serving"
     # a later release: the stack updates, and its endpoint is still there to serve it
-    cf.update_stack(StackName="lab-Serving", TemplateBody=_serving_template(2))
+    cf.update_stack(StackName="lab-Serving", TemplateBody=serving_template(2, EXPIRING))
     assert cf.describe_stacks(StackName="lab-Serving")["Stacks"][0]["StackStatus"] == (
         "UPDATE_COMPLETE"
     )
-    assert _stack_endpoint(cf, "lab-Serving") in names(sm)
+    assert physical_names(cf, "lab-Serving")["Endpoint"] in names(sm)
 
 
 def test_a_stack_managed_endpoint_is_recognised_by_the_cloudformation_tag_only() -> None:
