@@ -21,8 +21,6 @@ call the runtime makes against this policy (``infra/rehearsal/service_roles.py``
 
 from __future__ import annotations
 
-import shutil
-import tempfile
 from functools import cache
 from pathlib import Path
 
@@ -38,8 +36,8 @@ from constructs import Construct
 from infra.compliance.packs import acknowledge, acknowledge_packs
 from infra.config import ExpiryConfig
 from infra.operations.alerts import AlertTopic
+from infra.runtime_bundle import stage
 from infra.serving.construct import endpoint_arn
-from model_code import stack_contract
 
 RUNTIME_DIR = Path(__file__).resolve().parent / "reaper_runtime"
 CONTRACTS = ("stack_contract.py",)  # model_code modules the runtime imports (standard library)
@@ -48,17 +46,8 @@ CONTRACTS = ("stack_contract.py",)  # model_code modules the runtime imports (st
 @cache
 def bundle() -> Path:
     """The function's code: the runtime and, beside it, the ``model_code`` contracts it shares
-    with labctl (which endpoints a stack manages has one spelling). Staged once per process;
-    the asset hash is of the content, so it is stable across synths."""
-    staged = Path(tempfile.mkdtemp(prefix="reaper-runtime-"))
-    for module in RUNTIME_DIR.glob("*.py"):
-        if module.name != "__init__.py":
-            shutil.copy(module, staged / module.name)
-    (staged / "model_code").mkdir()
-    (staged / "model_code" / "__init__.py").write_text("")
-    for name in CONTRACTS:
-        shutil.copy(Path(stack_contract.__file__).parent / name, staged / "model_code" / name)
-    return staged
+    with labctl (which resources a stack manages has one spelling). Staged once per process."""
+    return stage(RUNTIME_DIR, CONTRACTS, "reaper-runtime-")
 
 
 class EndpointReaper(Construct):
