@@ -101,6 +101,8 @@ def test_reaper_is_capped_per_run_and_has_a_dry_run(account: Any) -> None:
         account, Topic(), env="lab", topic_arn="arn:t", max_deletes=2, dry_run=False, now=later
     )
     assert len(capped["deleted"]) == 2 and len(capped["capped"]) == 1
+    expired = {"lab-digits", "lab-digits-staging", "lab-long"}
+    assert set(capped["deleted"]) | set(capped["capped"]) == expired
     assert len(names(account)) == 5
 
 
@@ -225,6 +227,7 @@ def test_stack_managed_endpoint_is_left_to_its_stack_and_the_next_release_keeps_
     assert report["deleted"] == ["lab-handmade"]
     (held,) = report["stack_managed"]
     assert held["endpoint"] == managed and held["stack"] == "lab-Serving"
+    assert "labctl teardown" in held["advice"] and "keep=true" in held["advice"]
     (message,) = topic.messages
     assert "1 held by stacks" in message["Subject"]
     assert json.loads(message["Message"])["stack_managed"][0]["stack"] == "lab-Serving"
@@ -319,10 +322,47 @@ def test_the_handler_reads_the_dry_run_switch_from_its_environment(
     class Clock(datetime):  # the handler reads the clock itself
         @classmethod
         def now(cls, tz: Any = None) -> datetime:  # type: ignore[override]
-            return later
+            # LastModifiedTime is aware: a naive now (datetime.now(None)) cannot be compared
+            return later if tz is UTC else later.replace(tzinfo=None)
 
     monkeypatch.setattr("infra.serving.reaper_runtime.reaper.datetime", Clock)
     report = handler({"source": "aws.events"}, None)
     expired = {"lab-digits", "lab-digits-staging"}
     assert (not (expired & names(account))) is deletes
     assert sorted(report["deleted" if deletes else "would_delete"]) == sorted(expired)
+
+
+def test_every_page_is_read_and_one_endpoint_it_skips_does_not_end_the_sweep() -> None:
+    """Pages of two, each an endpoint the reaper passes over (another copy's, untagged, an
+    unreadable lifetime) before an expired one: every expired one is still reaped, and the
+    last, exactly at its deadline, counts as expired."""
+    with mock_aws():
+        sm = boto3.client("sagemaker", region_name="us-east-1")
+        lab = {"environment": "lab", "expires-after-hours": "1"}
+        endpoint(sm, "lab-other", {"environment": "lab2", "expires-after-hours": "1"})
+        endpoint(sm, "lab-e1", lab)
+        endpoint(sm, "lab-untagged", {})
+        endpoint(sm, "lab-e2", lab)
+        endpoint(sm, "lab-garbled", {"environment": "lab", "expires-after-hours": "soon"})
+        endpoint(sm, "lab-e3", lab)
+
+        class PagesOfTwo:
+            def __getattr__(self, name: str) -> Any:
+                return getattr(sm, name)
+
+            def list_endpoints(self, **kw: Any) -> dict[str, Any]:
+                order = {"SortBy": "CreationTime", "SortOrder": "Ascending"}
+                return sm.list_endpoints(**{**kw, **order, "MaxResults": 2})
+
+        last = sm.describe_endpoint(EndpointName="lab-e3")["LastModifiedTime"]
+        report = reap(
+            PagesOfTwo(),
+            Topic(),
+            env="lab",
+            topic_arn="arn:t",
+            max_deletes=5,
+            dry_run=False,
+            now=last + timedelta(hours=1),
+        )
+        assert report["deleted"] == ["lab-e1", "lab-e2", "lab-e3"]
+        assert names(sm) == {"lab-other", "lab-untagged", "lab-garbled"}
