@@ -22,6 +22,7 @@ from typing import Any
 from infra.config import PlatformConfig
 from infra.cost.idle import PriceError, PriceTable
 from model_code import layout
+from model_code.stack_contract import managing_stack
 
 # Shared log groups SageMaker jobs write to: one stream per job instance, named <job>/<host>.
 JOB_LOG_GROUPS = layout.JOB_LOG_GROUPS
@@ -199,7 +200,8 @@ class Finder:
             if not name.startswith(f"{self.n.env}-"):
                 continue
             desc = sm.describe_endpoint(EndpointName=name)
-            if not self.n.owns_tags(_sm_tags(sm, desc["EndpointArn"])):
+            tags = _sm_tags(sm, desc["EndpointArn"])
+            if not self.n.owns_tags(tags):
                 continue
             monthly = 0.0
             config = sm.describe_endpoint_config(EndpointConfigName=desc["EndpointConfigName"])
@@ -223,7 +225,11 @@ class Finder:
                     billable=True,
                     monthly_usd=monthly,
                     note=desc["EndpointStatus"],
-                    data={"status": desc["EndpointStatus"], "config": desc["EndpointConfigName"]},
+                    data={
+                        "status": desc["EndpointStatus"],
+                        "config": desc["EndpointConfigName"],
+                        "stack": managing_stack(tags),
+                    },
                 )
             )
         return items
@@ -231,8 +237,8 @@ class Finder:
     def endpoint_configs(self) -> list[Item]:
         sm, items = self.c.sagemaker, []
         for summary in _pages(sm.list_endpoint_configs, "EndpointConfigs"):
-            arn = summary["EndpointConfigArn"]
-            if self.n.owns_tags(_sm_tags(sm, arn)):
+            tags = _sm_tags(sm, summary["EndpointConfigArn"])
+            if self.n.owns_tags(tags):
                 desc = sm.describe_endpoint_config(EndpointConfigName=summary["EndpointConfigName"])
                 models = [v["ModelName"] for v in desc.get("ProductionVariants", [])]
                 items.append(
@@ -240,7 +246,7 @@ class Finder:
                         "endpoint-config",
                         summary["EndpointConfigName"],
                         f"tags environment={self.n.env}, project={self.n.project} (generated name)",
-                        data={"models": models},
+                        data={"models": models, "stack": managing_stack(tags)},
                     )
                 )
         return items
@@ -248,12 +254,14 @@ class Finder:
     def models(self) -> list[Item]:
         sm, items = self.c.sagemaker, []
         for summary in _pages(sm.list_models, "Models"):
-            if self.n.owns_tags(_sm_tags(sm, summary["ModelArn"])):
+            tags = _sm_tags(sm, summary["ModelArn"])
+            if self.n.owns_tags(tags):
                 items.append(
                     Item(
                         "model",
                         summary["ModelName"],
                         f"tags environment={self.n.env}, project={self.n.project} (generated name)",
+                        data={"stack": managing_stack(tags)},
                     )
                 )
         return items

@@ -11,7 +11,10 @@
 - *sweep*: what the listing finds after destroy is deleted in ``SWEEP_ORDER``; retained data
   (buckets, their key, the stream, the database, the registry) only with ``--delete-retained``,
   otherwise listed as kept with its monthly cost. A stack left in ``DELETE_FAILED`` is retried
-  once after the sweep removed what blocked it.
+  once after the sweep removed what blocked it. A resource another stack manages (its
+  ``aws:cloudformation:stack-name`` tag, ``model_code/stack_contract.py``) is swept only when
+  that stack is one this run deletes; otherwise it is kept and reported with its stack, as the
+  expiry reaper does: deleting it behind CloudFormation's back breaks that stack's next update.
 - *verify*: everything is listed again; the report (table, and JSON with ``--json``) names
   each item, why it was found, what was done and its idle cost. Exit 1 while anything billable
   remains or something could not be handled; a plain run changes nothing (``--yes`` deletes).
@@ -205,6 +208,7 @@ class Teardown:
     items: list[Item] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)
     prices: PriceTable | None = None
+    destroying: set[str] = field(default_factory=set)  # stacks this run deletes
 
     def __post_init__(self) -> None:
         self.names = Names.of(self.config, tuple(self.assembly.stacks))
@@ -348,6 +352,14 @@ class Teardown:
                 continue
             if item.kind == "unlisted":
                 continue
+            held = self.held_by(item)
+            if held is not None:
+                stack, status = held
+                item.action = (
+                    f"kept: managed by stack {stack} ({status}), which this teardown does not "
+                    f"delete (not a stack of this copy); delete that stack, not its {item.kind}"
+                )
+                continue
             if self.keeps(item):
                 item.action = (
                     "kept: retained data of the retain profile (--delete-retained deletes it)"
@@ -361,9 +373,30 @@ class Teardown:
                 continue
             sweeper.delete(item)
 
+    def _status(self, stack: str) -> str | None:
+        """The stack's status, or None when it does not exist (any more)."""
+        try:
+            found = self.clients.cloudformation.describe_stacks(StackName=stack)["Stacks"]
+        except Exception as err:  # noqa: BLE001 - "Stack with id X does not exist"
+            if _error_code(err) == "ValidationError":
+                return None
+            raise
+        status = str(found[0]["StackStatus"]) if found else None
+        return None if status == "DELETE_COMPLETE" else status
+
+    def held_by(self, item: Item) -> tuple[str, str] | None:
+        """The stack (and its status) that still manages ``item`` and that this run does not
+        delete, if any: sweeping the item would change that stack behind its back."""
+        stack = item.data.get("stack")
+        if not stack or stack in self.destroying:
+            return None
+        status = self._status(str(stack))
+        return None if status is None else (str(stack), status)
+
     # --- the whole run -------------------------------------------------------------------------
     def run(self) -> Report:
         live = self.account_stacks()
+        self.destroying = set(live)
         self.finder.pipeline_executions()  # before destroy deletes the pipeline
         for line in self.plan(live):
             self.log(line)

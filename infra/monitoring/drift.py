@@ -9,8 +9,6 @@ Not stateful. Exposes: job_role, runner, bridge, drift_alarm, quality_alarm, das
 
 from __future__ import annotations
 
-import shutil
-import tempfile
 from pathlib import Path
 
 import aws_cdk as cdk
@@ -40,6 +38,7 @@ from infra.data_lake.refs import LakeRefs
 from infra.monitoring.images import grant_image_pull, sklearn_processing_image
 from infra.network.construct import IsolatedNetwork
 from infra.operations.dead_letters import DeadLetterQueue
+from infra.runtime_bundle import stage
 from infra.serving.construct import ModelEndpoint
 from infra.storage import logs_capable_key
 from infra.training.construct import TrainingPipeline
@@ -48,7 +47,6 @@ from model_code.events import N_FEATURES
 from model_code.layout import CAPTURE_PREFIX, PROCESSING_JOB_LOG_GROUP
 
 RUNTIME = Path(__file__).parent / "runtime"
-MODEL_CODE = Path(contract.__file__).parent
 CONTRACTS = ("monitoring_contract.py", "layout.py", "registry_contract.py")  # standard library only
 OUTPUT_PREFIX = "monitoring/drift"
 CODE_PREFIX = "code/model_code"  # where the training unit deploys model_code/
@@ -278,15 +276,7 @@ class DriftMonitoring(Construct):
         so the layout, metric names and retrain event have one spelling. Staged once per
         construct; the asset hash is of the content, so it is stable across synths."""
         if self._bundle_dir is None:
-            staged = Path(tempfile.mkdtemp(prefix="monitoring-runtime-"))
-            for module in RUNTIME.glob("*.py"):
-                if module.name != "__init__.py":
-                    shutil.copy(module, staged / module.name)
-            (staged / "model_code").mkdir()
-            (staged / "model_code" / "__init__.py").write_text("")
-            for name in CONTRACTS:
-                shutil.copy(MODEL_CODE / name, staged / "model_code" / name)
-            self._bundle_dir = staged
+            self._bundle_dir = stage(RUNTIME, CONTRACTS, "monitoring-runtime-")
         return self._bundle_dir
 
     def _function(

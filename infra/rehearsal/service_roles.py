@@ -729,6 +729,78 @@ ASYNC_ROWS: tuple[ServiceRequirement, ...] = (
 )
 
 
+# -- The expiry reaper (infra/serving/reaper.py; its calls: reaper_runtime/reaper.py) ------------
+
+# Actions, their resource types and ARN formats: Service Authorization Reference.
+DOC_SAR_SAGEMAKER = (
+    "https://docs.aws.amazon.com/service-authorization/latest/reference/list_amazonsagemakerai.html"
+)
+DOC_SAR_SNS = (
+    "https://docs.aws.amazon.com/service-authorization/latest/reference/list_amazonsns.html"
+)
+
+
+def _reaper_env(p: Props) -> dict[str, str]:
+    """The reaper's environment: it lists ``<ENV_NAME>-*`` endpoints, reads their tags, deletes
+    expired hand-made ones and publishes its report to TOPIC_ARN. It never calls CloudFormation:
+    it leaves stack-managed endpoints to their stacks (model_code/stack_contract.py)."""
+    env = p.get("Environment", {}).get("Variables", {})
+    keys = ("ENV_NAME", "MAX_DELETES", "TOPIC_ARN")
+    return {k: str(v) for k, v in env.items()} if all(k in env for k in keys) else {}
+
+
+def _reaped_endpoint(a: Assembly, r: Resource, p: Props) -> list[str]:
+    # SageMaker ARNs carry the name in lower case; an endpoint the reaper finds by its prefix
+    return [a.arn("sagemaker", f"endpoint/{_reaper_env(p)['ENV_NAME'].lower()}-{SUFFIX.lower()}")]
+
+
+def _topic_key(a: Assembly, topic_arn: str) -> list[str]:
+    for t in a.resources(type_="AWS::SNS::Topic"):
+        if a.ref(t.stack, t.logical_id) == topic_arn:
+            key = a.resolve(t.stack, t.properties).get("KmsMasterKeyId")
+            return [_key_arn(a, str(key))] if key else []
+    return []
+
+
+def _reaper_row(row_id: str, actions: tuple[str, ...], arns: Arns, doc: str) -> ServiceRequirement:
+    return ServiceRequirement(
+        row_id,
+        "AWS::Lambda::Function",
+        lambda a, r, p: [str(p["Role"])],
+        lambda a, r, p: bool(_reaper_env(p)),
+        actions,
+        arns,
+        doc,
+    )
+
+
+REAPER_ROWS: tuple[ServiceRequirement, ...] = (
+    # ListEndpoints has no resource types, so only "*" grants it
+    _reaper_row("reaper-lists-endpoints", ("sagemaker:ListEndpoints",), _star, DOC_SAR_SAGEMAKER),
+    _reaper_row(
+        "reaper-reads-endpoint-tags", ("sagemaker:ListTags",), _reaped_endpoint, DOC_SAR_SAGEMAKER
+    ),
+    _reaper_row(
+        "reaper-deletes-expired-endpoints",
+        ("sagemaker:DeleteEndpoint",),
+        _reaped_endpoint,
+        DOC_SAR_SAGEMAKER,
+    ),
+    _reaper_row(
+        "reaper-publishes-its-report",
+        ("sns:Publish",),
+        lambda a, r, p: [_reaper_env(p)["TOPIC_ARN"]],
+        DOC_SAR_SNS,
+    ),
+    _reaper_row(
+        "reaper-report-uses-topic-key",
+        ("kms:GenerateDataKey", "kms:Decrypt"),
+        lambda a, r, p: _topic_key(a, _reaper_env(p)["TOPIC_ARN"]),
+        DOC_SNS_KMS,
+    ),
+)
+
+
 ROWS: tuple[ServiceRequirement, ...] = (
     ServiceRequirement(
         "hosting-in-vpc",
@@ -792,6 +864,7 @@ ROWS: tuple[ServiceRequirement, ...] = (
     ),
     *ASYNC_ROWS,
     *DEAD_LETTER_ROWS,
+    *REAPER_ROWS,
     *_pipeline_rows(),
     *_target_rows(),
     ServiceRequirement(

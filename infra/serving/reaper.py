@@ -1,4 +1,4 @@
-"""Expiry reaper: a scheduled function that deletes this copy's expired lab endpoints.
+"""Expiry reaper: a scheduled function that deletes this copy's expired hand-made lab endpoints.
 
 Provisions a Python Lambda (``reaper_runtime/reaper.py``), its role (a customer-managed
 policy), its log group and an EventBridge schedule. Reports go to the alert topic. Not
@@ -14,10 +14,14 @@ What the role needs, each from the Service Authorization Reference
 - sns:Publish on the alert topic, and kms:GenerateDataKey* + kms:Decrypt on the topic's key
   (SNS developer guide, "Encryption at rest": publishers to an SSE-KMS topic need both);
 - logs:CreateLogStream + logs:PutLogEvents on its own log group.
+No CloudFormation permission, on purpose: the reaper leaves endpoints a stack manages to the
+stack (``reaper_runtime/reaper.py`` says why) and only reports them. The rehearsal checks each
+call the runtime makes against this policy (``infra/rehearsal/service_roles.py``, reaper rows).
 """
 
 from __future__ import annotations
 
+from functools import cache
 from pathlib import Path
 
 import aws_cdk as cdk
@@ -33,9 +37,18 @@ from infra.compliance.packs import acknowledge, acknowledge_packs, acknowledge_u
 from infra.config import ExpiryConfig
 from infra.operations.alerts import AlertTopic
 from infra.operations.dead_letters import DeadLetterQueue
+from infra.runtime_bundle import stage
 from infra.serving.construct import endpoint_arn
 
 RUNTIME_DIR = Path(__file__).resolve().parent / "reaper_runtime"
+CONTRACTS = ("stack_contract.py",)  # model_code modules the runtime imports (standard library)
+
+
+@cache
+def bundle() -> Path:
+    """The function's code: the runtime and, beside it, the ``model_code`` contracts it shares
+    with labctl (which resources a stack manages has one spelling). Staged once per process."""
+    return stage(RUNTIME_DIR, CONTRACTS, "reaper-runtime-")
 
 
 class EndpointReaper(Construct):
@@ -102,7 +115,7 @@ class EndpointReaper(Construct):
             "Function",
             runtime=lambda_.Runtime.PYTHON_3_14,
             handler="reaper.handler",
-            code=lambda_.Code.from_asset(str(RUNTIME_DIR), exclude=["__pycache__", "*.pyc"]),
+            code=lambda_.Code.from_asset(str(bundle())),
             role=role,
             log_group=log_group,
             timeout=cdk.Duration.minutes(2),

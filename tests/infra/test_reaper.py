@@ -16,6 +16,7 @@ from moto import mock_aws
 
 from infra.config import ConfigError, ExpiryConfig, load_profile
 from infra.serving.reaper_runtime.reaper import EXPIRY_TAG, KEEP_TAG, reap
+from tests.cfn_serving import physical_names, serving_template, tag_like_cloudformation
 
 ROLE = "arn:aws:iam::123456789012:role/sagemaker"
 
@@ -100,6 +101,8 @@ def test_reaper_is_capped_per_run_and_has_a_dry_run(account: Any) -> None:
         account, Topic(), env="lab", topic_arn="arn:t", max_deletes=2, dry_run=False, now=later
     )
     assert len(capped["deleted"]) == 2 and len(capped["capped"]) == 1
+    expired = {"lab-digits", "lab-digits-staging", "lab-long"}
+    assert set(capped["deleted"]) | set(capped["capped"]) == expired
     assert len(names(account)) == 5
 
 
@@ -188,3 +191,178 @@ def test_expiry_settings_are_validated() -> None:
         ExpiryConfig(endpoint_hours=721)
     with pytest.raises(ConfigError, match="expiry.max_deletes_per_run must be 1-50"):
         ExpiryConfig(max_deletes_per_run=0)
+
+
+# -- stack-managed endpoints: left to CloudFormation (DEPLOYABILITY class 7) -------------------
+
+
+EXPIRING = {"environment": "lab", "expires-after-hours": "12"}
+
+
+@pytest.fixture
+def serving_stack() -> Any:
+    """An expired endpoint of the lab-Serving stack, and an expired hand-made one beside it."""
+    with mock_aws():
+        cf = boto3.client("cloudformation", region_name="us-east-1")
+        sm = boto3.client("sagemaker", region_name="us-east-1")
+        cf.create_stack(StackName="lab-Serving", TemplateBody=serving_template(1, EXPIRING))
+        tag_like_cloudformation(cf, sm, "lab-Serving")
+        name = physical_names(cf, "lab-Serving")["Endpoint"]
+        assert name.startswith("lab-")  # the reaper's prefix: it does look at this one
+        endpoint(sm, "lab-handmade", EXPIRING)
+        yield cf, sm, name
+
+
+def test_stack_managed_endpoint_is_left_to_its_stack_and_the_next_release_keeps_it(
+    serving_stack: Any,
+) -> None:
+    """The reaper deletes the hand-made expired endpoint and leaves the stack's one: deleting
+    it behind CloudFormation's back leaves the stack listing an endpoint that is gone, and the
+    next release does not bring it back (moto, like CloudFormation, updates in place)."""
+    cf, sm, managed = serving_stack
+    topic = Topic()
+    later = datetime.now(UTC) + timedelta(hours=13)
+    report = reap(sm, topic, env="lab", topic_arn="arn:t", max_deletes=5, dry_run=False, now=later)
+    assert names(sm) == {managed}
+    assert report["deleted"] == ["lab-handmade"]
+    (held,) = report["stack_managed"]
+    assert held["endpoint"] == managed and held["stack"] == "lab-Serving"
+    assert "labctl teardown" in held["advice"] and "keep=true" in held["advice"]
+    (message,) = topic.messages
+    assert "1 held by stacks" in message["Subject"]
+    assert json.loads(message["Message"])["stack_managed"][0]["stack"] == "lab-Serving"
+    # a later release: the stack updates, and its endpoint is still there to serve it
+    cf.update_stack(StackName="lab-Serving", TemplateBody=serving_template(2, EXPIRING))
+    assert cf.describe_stacks(StackName="lab-Serving")["Stacks"][0]["StackStatus"] == (
+        "UPDATE_COMPLETE"
+    )
+    assert physical_names(cf, "lab-Serving")["Endpoint"] in names(sm)
+
+
+def test_a_stack_managed_endpoint_is_recognised_by_the_cloudformation_tag_only() -> None:
+    """The aws: prefix is case-insensitive (CloudFormation resource tagging); a look-alike key
+    of a user's own does not make an endpoint stack-managed."""
+    from model_code.stack_contract import managing_stack
+
+    assert managing_stack({"aws:cloudformation:stack-name": "lab-Serving"}) == "lab-Serving"
+    assert managing_stack({"AWS:CloudFormation:Stack-Name": "lab-Serving"}) == "lab-Serving"
+    assert managing_stack({"cloudformation:stack-name": "lab-Serving"}) is None
+    assert managing_stack({"aws:cloudformation:stack-id": "arn:..."}) is None
+    assert managing_stack({}) is None
+
+
+# -- the keep tag: exactly keep=true spares an expired endpoint (README "expiry reaper") -------
+
+
+@pytest.mark.parametrize(
+    ("tags", "spared"),
+    [
+        ({"keep": "true"}, True),
+        ({"keep": "True"}, True),
+        ({"keep": "false"}, False),
+        ({"keep": "yes"}, False),
+        ({"keep": ""}, False),
+        ({"Keep": "true"}, False),  # SageMaker tag keys are case sensitive
+        ({"keep-alive": "true"}, False),
+        ({"keeper": "true"}, False),
+        ({"do-not-keep": "true"}, False),
+    ],
+)
+def test_only_keep_true_spares_an_expired_endpoint(tags: dict[str, str], spared: bool) -> None:
+    with mock_aws():
+        sm = boto3.client("sagemaker", region_name="us-east-1")
+        endpoint(sm, "lab-x", {"environment": "lab", "expires-after-hours": "1", **tags})
+        later = datetime.now(UTC) + timedelta(hours=2)
+        report = reap(
+            sm, Topic(), env="lab", topic_arn="arn:t", max_deletes=5, dry_run=False, now=later
+        )
+        assert ("lab-x" in names(sm)) is spared
+        assert report["kept"] == (["lab-x"] if spared else [])
+        assert report["deleted"] == ([] if spared else ["lab-x"])
+
+
+# -- the dry-run switch: reports what it would delete, deletes nothing ----------------------
+
+
+def test_dry_run_deletes_nothing_and_reports_what_it_would_delete(account: Any) -> None:
+    topic = Topic()
+    later = datetime.now(UTC) + timedelta(hours=13)
+    report = reap(
+        account, topic, env="lab", topic_arn="arn:t", max_deletes=5, dry_run=True, now=later
+    )
+    assert len(names(account)) == 7
+    assert sorted(report["would_delete"]) == ["lab-digits", "lab-digits-staging"]
+    assert report["deleted"] == []
+    (message,) = topic.messages
+    body = json.loads(message["Message"])
+    assert body["dry_run"] is True and body["deleted"] == []
+    assert sorted(body["would_delete"]) == ["lab-digits", "lab-digits-staging"]
+    assert "0 endpoint(s) deleted" in message["Subject"]
+
+
+@pytest.mark.parametrize(("setting", "deletes"), [("true", False), ("false", True), (None, True)])
+def test_the_handler_reads_the_dry_run_switch_from_its_environment(
+    account: Any, monkeypatch: pytest.MonkeyPatch, setting: str | None, deletes: bool
+) -> None:
+    """DRY_RUN is what the construct writes from expiry.dry_run ("true"/"false"); unset means
+    a real run."""
+    from infra.serving.reaper_runtime.reaper import handler
+
+    sns = boto3.client("sns", region_name="us-east-1")
+    topic_arn = sns.create_topic(Name="alerts")["TopicArn"]
+    monkeypatch.setenv("ENV_NAME", "lab")
+    monkeypatch.setenv("TOPIC_ARN", topic_arn)
+    monkeypatch.setenv("MAX_DELETES", "5")
+    if setting is None:
+        monkeypatch.delenv("DRY_RUN", raising=False)
+    else:
+        monkeypatch.setenv("DRY_RUN", setting)
+    later = datetime.now(UTC) + timedelta(hours=13)  # past the 12 h lifetime
+
+    class Clock(datetime):  # the handler reads the clock itself
+        @classmethod
+        def now(cls, tz: Any = None) -> datetime:  # type: ignore[override]
+            # LastModifiedTime is aware: a naive now (datetime.now(None)) cannot be compared
+            return later if tz is UTC else later.replace(tzinfo=None)
+
+    monkeypatch.setattr("infra.serving.reaper_runtime.reaper.datetime", Clock)
+    report = handler({"source": "aws.events"}, None)
+    expired = {"lab-digits", "lab-digits-staging"}
+    assert (not (expired & names(account))) is deletes
+    assert sorted(report["deleted" if deletes else "would_delete"]) == sorted(expired)
+
+
+def test_every_page_is_read_and_one_endpoint_it_skips_does_not_end_the_sweep() -> None:
+    """Pages of two, each an endpoint the reaper passes over (another copy's, untagged, an
+    unreadable lifetime) before an expired one: every expired one is still reaped, and the
+    last, exactly at its deadline, counts as expired."""
+    with mock_aws():
+        sm = boto3.client("sagemaker", region_name="us-east-1")
+        lab = {"environment": "lab", "expires-after-hours": "1"}
+        endpoint(sm, "lab-other", {"environment": "lab2", "expires-after-hours": "1"})
+        endpoint(sm, "lab-e1", lab)
+        endpoint(sm, "lab-untagged", {})
+        endpoint(sm, "lab-e2", lab)
+        endpoint(sm, "lab-garbled", {"environment": "lab", "expires-after-hours": "soon"})
+        endpoint(sm, "lab-e3", lab)
+
+        class PagesOfTwo:
+            def __getattr__(self, name: str) -> Any:
+                return getattr(sm, name)
+
+            def list_endpoints(self, **kw: Any) -> dict[str, Any]:
+                order = {"SortBy": "CreationTime", "SortOrder": "Ascending"}
+                return sm.list_endpoints(**{**kw, **order, "MaxResults": 2})
+
+        last = sm.describe_endpoint(EndpointName="lab-e3")["LastModifiedTime"]
+        report = reap(
+            PagesOfTwo(),
+            Topic(),
+            env="lab",
+            topic_arn="arn:t",
+            max_deletes=5,
+            dry_run=False,
+            now=last + timedelta(hours=1),
+        )
+        assert report["deleted"] == ["lab-e1", "lab-e2", "lab-e3"]
+        assert names(sm) == {"lab-other", "lab-untagged", "lab-garbled"}

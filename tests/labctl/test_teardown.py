@@ -25,6 +25,7 @@ from moto import mock_aws
 from infra.config import load_profile
 from labctl.residue import Clients
 from labctl.teardown import Assembly, Teardown
+from tests.cfn_serving import physical_names, serving_template, tag_like_cloudformation
 
 ACCOUNT = "123456789012"  # moto's account
 ROLE = f"arn:aws:iam::{ACCOUNT}:role/sagemaker"
@@ -800,3 +801,43 @@ def test_without_credentials_teardown_fails_in_one_line_before_synthesizing(
     assert main(["teardown", "--profile", "lab"]) == 2
     err = capsys.readouterr().err
     assert err.count("\n") == 1 and "no AWS credentials" in err and "--plan" in err
+
+
+@mock_aws
+def test_teardown_leaves_what_a_stack_it_does_not_delete_manages(lab_assembly: Assembly) -> None:
+    """Resources tagged like this copy's but managed by a stack that is not the copy's (here a
+    user's lab-Sandbox, which lacks the project tag) are kept and reported with that stack, as
+    the expiry reaper does (model_code/stack_contract.py): sweeping them would break that
+    stack's next update. The copy's own Serving stack takes its endpoint with it; a hand-made
+    endpoint with the copy's tags is swept."""
+    region = "us-east-1"
+    cf = boto3.client("cloudformation", region_name=region)
+    sm = boto3.client("sagemaker", region_name=region)
+    copy_tags = {t["Key"]: t["Value"] for t in tags("lab")}
+    cf.create_stack(
+        StackName="lab-Serving", TemplateBody=serving_template(1, copy_tags), Tags=tags("lab")
+    )
+    cf.create_stack(
+        StackName="lab-Sandbox",
+        TemplateBody=serving_template(1, copy_tags),
+        Tags=[{"Key": "environment", "Value": "lab"}],  # not the copy's: no project tag
+    )
+    for name in ("lab-Serving", "lab-Sandbox"):
+        tag_like_cloudformation(cf, sm, name)
+    sandbox = physical_names(cf, "lab-Sandbox")
+    endpoint(sm, "lab-handmade", tags("lab"), "Handmade")
+
+    dry = teardown("lab", clients(region, MotoGaps(region)), lab_assembly).run()
+    held = {i.name: i.action for i in dry.items if i.name in sandbox.values()}
+    assert set(held) == set(sandbox.values()), dry.render()
+    assert all(a.startswith("kept: managed by stack lab-Sandbox") for a in held.values()), held
+
+    report = teardown("lab", clients(region, MotoGaps(region)), lab_assembly, yes=True).run()
+    endpoints = {e["EndpointName"] for e in sm.list_endpoints()["Endpoints"]}
+    assert endpoints == {sandbox["Endpoint"]}, report.render()
+    configs = {c["EndpointConfigName"] for c in sm.list_endpoint_configs()["EndpointConfigs"]}
+    assert configs == {sandbox["Config"]}
+    assert {m["ModelName"] for m in sm.list_models()["Models"]} == {sandbox["Model"]}
+    kept = next(i for i in report.items if i.name == sandbox["Endpoint"])
+    assert "delete that stack" in kept.action and kept.billable
+    assert report.exit_code() == 1  # something billable of the copy's tags remains
