@@ -85,6 +85,40 @@ def test_impute_uses_training_median_only() -> None:
     assert test_out["f0"].tolist() == [2.0, 100.0]
 
 
+def test_impute_takes_every_statistic_from_the_training_split_only() -> None:
+    """Three parts as preprocess() passes them: validation and test nulls take the TRAINING
+    median (by hand: train f0 = 1, 2, 9 -> 2; all data 1, 2, 9, 50, 60, 70 -> median 29.5,
+    mean 32.3); a feature null in every training row is 0.0 even if held-out rows have it."""
+    cols = preprocess.FEATURES
+    train = pd.DataFrame([[1.0] * 64, [2.0] * 64, [9.0] * 64, [np.nan] * 64], columns=cols)
+    train["f1"] = np.nan
+    val = pd.DataFrame([[50.0] * 64, [np.nan] * 64], columns=cols)
+    test = pd.DataFrame([[60.0] * 64, [70.0] * 64, [np.nan] * 64], columns=cols)
+    (train_out, val_out, test_out), medians = preprocess.impute([train, val, test])
+    assert medians["f0"] == 2.0 and medians["f1"] == 0.0
+    assert train_out["f0"].tolist() == [1.0, 2.0, 9.0, 2.0]
+    assert val_out["f0"].tolist() == [50.0, 2.0]
+    assert test_out["f0"].tolist() == [60.0, 70.0, 2.0]
+    assert val_out["f1"].tolist() == [50.0, 0.0] and test_out["f1"].tolist()[-1] == 0.0
+
+
+def test_recorded_impute_values_are_the_training_split_medians(
+    tmp_path: Path, events: list
+) -> None:
+    """The baseline's impute_value (what drift checks and serving fill with) is the median
+    of train.csv, by numpy, for every feature; the events are chosen so that for some
+    features the median of all rows differs (a leak would show there)."""
+    _run(tmp_path, events)
+    stats = json.loads((tmp_path / "out" / "baseline" / "baseline_statistics.json").read_text())
+    train = pd.read_csv(tmp_path / "out" / "train" / "train.csv", header=None).to_numpy()
+    everything = np.array([e["features"] for e in events], dtype=float)
+    differs = 0
+    for k, name in enumerate(preprocess.FEATURES):
+        assert stats["features"][name]["impute_value"] == np.median(train[:, k + 1]), name
+        differs += np.median(everything[:, k]) != np.median(train[:, k + 1])
+    assert differs >= 3
+
+
 def test_empty_prefix_is_a_clear_error(tmp_path: Path) -> None:
     (tmp_path / "raw").mkdir()
     with pytest.raises(ValueError, match="no event files"):
