@@ -101,6 +101,33 @@ class IsolatedNetwork(Construct):
                 open=False,  # only the workload security group may connect (rule above)
             )
 
+    INTERFACE_ACTIONS = (
+        "ec2:CreateNetworkInterface",
+        "ec2:CreateNetworkInterfacePermission",
+        "ec2:DeleteNetworkInterface",
+        "ec2:DeleteNetworkInterfacePermission",
+    )
+    DESCRIBE_ACTIONS = (
+        "ec2:DescribeNetworkInterfaces",
+        "ec2:DescribeVpcs",
+        "ec2:DescribeSubnets",
+        "ec2:DescribeSecurityGroups",
+        "ec2:DescribeDhcpOptions",
+    )
+    # What grant_network_interfaces grants on every resource ("*"), with why: for the role's
+    # acknowledge_wildcards(unscoped=...), which compares the actions on "*" one by one.
+    UNSCOPED_ACTIONS = {
+        **dict.fromkeys(
+            INTERFACE_ACTIONS,
+            "SageMaker creates the network interfaces, which have no ARN before they exist; "
+            "bound to this VPC by the ec2:Vpc condition",
+        ),
+        **dict.fromkeys(
+            DESCRIBE_ACTIONS,
+            "EC2 Describe* calls take no resource (Service Authorization Reference, Amazon EC2)",
+        ),
+    }
+
     def grant_network_interfaces(self, role: iam.IRole) -> None:
         """Let SageMaker, acting with ``role``, attach jobs or endpoints to this VPC.
 
@@ -119,12 +146,7 @@ class IsolatedNetwork(Construct):
         role.add_to_principal_policy(
             iam.PolicyStatement(
                 sid="VpcNetworkInterfaces",
-                actions=[
-                    "ec2:CreateNetworkInterface",
-                    "ec2:CreateNetworkInterfacePermission",
-                    "ec2:DeleteNetworkInterface",
-                    "ec2:DeleteNetworkInterfacePermission",
-                ],
+                actions=list(self.INTERFACE_ACTIONS),
                 resources=["*"],
                 conditions={"ArnEqualsIfExists": {"ec2:Vpc": vpc_arn}},
             )
@@ -132,13 +154,7 @@ class IsolatedNetwork(Construct):
         role.add_to_principal_policy(
             iam.PolicyStatement(
                 sid="VpcDescribe",
-                actions=[
-                    "ec2:DescribeNetworkInterfaces",
-                    "ec2:DescribeVpcs",
-                    "ec2:DescribeSubnets",
-                    "ec2:DescribeSecurityGroups",
-                    "ec2:DescribeDhcpOptions",
-                ],
+                actions=list(self.DESCRIBE_ACTIONS),
                 resources=["*"],
             )
         )
