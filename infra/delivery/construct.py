@@ -590,7 +590,7 @@ class ModelDelivery(Construct):
         acknowledge_wildcards(events_role)  # starts this pipeline only
         if config.multi_account:
             return  # the deployment policies are in the target stacks
-        where = {
+        target = {
             "account": config.account,
             "region": config.region,
             "qualifier": config.cdk_qualifier,
@@ -598,6 +598,6 @@ class ModelDelivery(Construct):
         }
         acknowledge_wildcards(
             self.deployment_policy,
-            resources=deployment_wildcards(serving_units(config), **where),
-            unscoped=deployment_unscoped(serving_units(config), **where),
+            resources=deployment_wildcards(serving_units(config), **target),
+            unscoped=deployment_unscoped(serving_units(config), **target),
         )
