@@ -119,6 +119,41 @@ def test_recorded_impute_values_are_the_training_split_medians(
     assert differs >= 3
 
 
+def test_baseline_histograms_have_ten_equal_bins_over_the_training_range(
+    tmp_path: Path, events: list
+) -> None:
+    """Ten bins from the training minimum to maximum (numpy's histogram, by hand here)."""
+    _run(tmp_path, events)
+    stats = json.loads((tmp_path / "out" / "baseline" / "baseline_statistics.json").read_text())
+    train = pd.read_csv(tmp_path / "out" / "train" / "train.csv", header=None).to_numpy()
+    col = train[:, 11]
+    histogram = stats["features"]["f10"]["histogram"]
+    width = (col.max() - col.min()) / 10
+    assert histogram["bin_edges"] == pytest.approx([col.min() + i * width for i in range(11)])
+    inner = [int(((col >= lo) & (col < lo + width)).sum()) for lo in histogram["bin_edges"][:9]]
+    assert histogram["counts"][:9] == inner and sum(histogram["counts"]) == len(col)
+
+
+def test_main_takes_its_folders_and_fractions_from_the_command_line(
+    tmp_path: Path, events: list, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """The container's entry point: 300 events at 0.2 validation / 0.1 test."""
+    write_events(tmp_path / "raw", events)
+    argv = ["--input-dir", str(tmp_path / "raw"), "--output-dir", str(tmp_path / "out")]
+    assert preprocess.main([*argv, "--validation-fraction", "0.2", "--test-fraction", "0.1"]) == 0
+    line = capsys.readouterr().out.strip()
+    assert line.startswith("preprocess: files=3, records=300, ")
+    parts = dict(item.split("=") for item in line.removeprefix("preprocess: ").split(", "))
+    # sklearn rounds the test part up (ceil(0.1 * 300) = 30), then the validation part of the
+    # rest up (270 * 0.2 / 0.9: 60, or 61 from floating point)
+    assert parts["test"] == "30" and int(parts["validation"]) in (60, 61)
+    assert int(parts["train"]) == 270 - int(parts["validation"])
+    assert len(pd.read_csv(tmp_path / "out" / "test" / "test.csv", header=None)) == 30
+    (tmp_path / "empty").mkdir()
+    assert preprocess.main(["--input-dir", str(tmp_path / "empty")]) == 1
+    assert capsys.readouterr().err.startswith("preprocess failed: no event files")
+
+
 def test_empty_prefix_is_a_clear_error(tmp_path: Path) -> None:
     (tmp_path / "raw").mkdir()
     with pytest.raises(ValueError, match="no event files"):
