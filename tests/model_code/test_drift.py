@@ -419,3 +419,33 @@ def test_sharded_phase_reads_the_raw_zone_when_the_runner_found_no_capture(
     report = json.loads((tmp_path / "out" / contract.REPORT_FILE).read_text())
     assert report["source"] == "raw" and report["samples"]["rows"] == 220
     assert report["status"] == "no_drift"
+
+
+def test_a_run_that_cannot_judge_reports_its_endpoint_window_and_why() -> None:
+    """The failure report's shape, literally (window in UTC, seconds, Z)."""
+    report = drift.failure_report("no baseline", "no_baseline", WINDOW, "lab-digits")
+    assert report == {
+        "endpoint": "lab-digits",
+        "window": {"start": "2026-11-30T23:30:00Z", "end": "2026-12-01T01:30:00Z"},
+        "status": "no_baseline",
+        "verdict": "not judged: no baseline",
+        "samples": {"rows": 0},
+        "skipped": {"records": 0, "reasons": {}, "examples": []},
+        "metrics": {},
+    }
+
+
+def test_skipped_examples_stop_at_twenty_and_prediction_notes_are_no_skipped_records(
+    baseline: drift.Baseline,
+) -> None:
+    """25 skips keep 20 examples ({where, reason}) and count all 25; a prediction note (the
+    record's features were still used) is listed among the reasons, not counted as skipped."""
+    summary = drift.Summary(baseline.counts.shape[1] - 2)
+    for i in range(25):
+        summary.skip("not JSON", f"f.jsonl:{i}")
+    summary.skip("prediction not a class", "f.jsonl:99")
+    assert len(summary.examples) == 20
+    assert summary.examples[0] == {"where": "f.jsonl:0", "reason": "not JSON"}
+    report = drift.judge(summary, baseline, drift.Thresholds(), WINDOW)
+    assert report["skipped"]["records"] == 25
+    assert report["skipped"]["reasons"] == {"not JSON": 25, "prediction not a class": 1}
