@@ -71,6 +71,8 @@ def test_baseline_statistics_describe_training_features(tmp_path: Path, events: 
     assert f10["mean"] == pytest.approx(train[:, 11].mean())
     assert f10["std"] == pytest.approx(train[:, 11].std())
     assert f10["max"] == train[:, 11].max() and f10["quantiles"]["p50"] == np.median(train[:, 11])
+    assert f10["min"] == train[:, 11].min() == f10["quantiles"]["p0"]
+    assert f10["quantiles"]["p100"] == train[:, 11].max()
     assert sum(f10["histogram"]["counts"]) == len(train)
 
 
@@ -149,6 +151,10 @@ def test_main_takes_its_folders_and_fractions_from_the_command_line(
     assert parts["test"] == "30" and int(parts["validation"]) in (60, 61)
     assert int(parts["train"]) == 270 - int(parts["validation"])
     assert len(pd.read_csv(tmp_path / "out" / "test" / "test.csv", header=None)) == 30
+    # without fractions: 0.15 each (45 of 300, give or take sklearn's rounding)
+    assert preprocess.main([*argv[:2], "--output-dir", str(tmp_path / "default")]) == 0
+    parts = dict(item.split("=") for item in capsys.readouterr().out.strip()[12:].split(", "))
+    assert abs(int(parts["test"]) - 45) <= 1 and abs(int(parts["validation"]) - 45) <= 1
     (tmp_path / "empty").mkdir()
     assert preprocess.main(["--input-dir", str(tmp_path / "empty")]) == 1
     assert capsys.readouterr().err.startswith("preprocess failed: no event files")
