@@ -16,7 +16,7 @@ os.environ.setdefault("JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION", "20")
 import aws_cdk as cdk  # noqa: E402  (after the environment it reads)
 
 from infra.config import ConfigError, load_profile  # noqa: E402
-from infra.cost.idle import check_budget  # noqa: E402
+from infra.cost.idle import check_deployed_budget  # noqa: E402
 from infra.platform import cdk_json_context, new_app  # noqa: E402
 from infra.serving.release import choose_release  # noqa: E402
 
@@ -52,7 +52,7 @@ def main() -> None:
     # A budget below what the copy bills with no traffic would alert every month.
     templates = {s.stack_name: s.template for s in assembly.stacks}
     try:
-        warning = check_budget(config.budget.monthly_limit_usd, templates, config.region)
+        warning = check_deployed_budget(config, templates, release is not None)
     except ConfigError as err:
         print(f"configuration error in profile {profile!r}: {err}", file=sys.stderr)
         sys.exit(2)

@@ -47,6 +47,12 @@ class LocalRegistry:
         """Multi-container hostname -> the group its model comes from."""
         return {"xgboost": self.xgboost_group, "baseline": self.baseline_group}
 
+    def artifact(self, version: dict[str, Any]) -> Path:
+        """Where ``version``'s model.tar.gz is: registered artifacts are relative to the work
+        folder (older registries: absolute), so resolve them here, never against the current
+        folder a command happens to run from."""
+        return (Path(self.workdir) / str(version.get("artifact", ""))).absolute()
+
     def read(self) -> dict[str, Any]:
         """The registry; FileNotFoundError when there is none, RegistryFileError if corrupt."""
         from pipelines.local import registry_file

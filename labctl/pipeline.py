@@ -43,18 +43,33 @@ LOCAL_CHAMPION = "s3://local-champion/"
 
 def local_champion(workdir: Path, group: str) -> Path | None:
     """The champion in the lab: the newest Approved version of ``group`` in the local
-    registry (not the newest version: a pending or rejected one is no champion)."""
+    registry (not the newest version: a pending or rejected one is no champion), its artifact
+    resolved against ``workdir`` (where the registry's relative paths start), not the current
+    folder. UsageError when that version's artifact is gone: a gate without its champion
+    would silently fall back to the threshold alone."""
+    from labctl.local_registry import LocalRegistry
     from pipelines.local import registry_file
 
-    path = registry_file.location(workdir)
-    if not path.is_file():
+    local = LocalRegistry(Path(workdir), xgboost_group=group)
+    try:
+        registry = local.read()
+    except FileNotFoundError:
         return None
-    versions = json.loads(path.read_text()).get("groups", {}).get(group, {}).get("versions", [])
+    except registry_file.RegistryFileError as err:
+        raise UsageError(str(err)) from err
+    versions = registry["groups"].get(group, {}).get("versions", [])
     approved = [v for v in versions if v.get("approval_status") == "Approved"]
     if not approved:
         return None
-    artifact = Path(max(approved, key=lambda v: int(v["version"]))["artifact"])
-    return artifact if artifact.is_file() else None
+    newest = max(approved, key=lambda v: int(v["version"]))
+    artifact = local.artifact(newest)
+    if not artifact.is_file():
+        raise UsageError(
+            f"the champion, {group} version {newest['version']} (newest Approved), has no "
+            f"artifact at {artifact}: restore it, or reject that version with `labctl model "
+            f"reject --local --group {group} --version {newest['version']}`"
+        )
+    return artifact
 
 
 def run_local_pipeline(

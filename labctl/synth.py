@@ -11,7 +11,7 @@ from pathlib import Path
 
 from infra.compliance.packs import ComplianceReport, acknowledgements
 from infra.config import ConfigError, PlatformConfig, load_profile
-from infra.cost.idle import check_budget
+from infra.cost.idle import check_deployed_budget
 from infra.platform import cdk_json_context, new_app
 from infra.serving.release import Release, choose_release
 from labctl.errors import OperationFailed, UsageError
@@ -99,7 +99,7 @@ def synthesize(
         for stack in platform.stacks
     }
     try:  # a budget below the idle cost would alert every month
-        budget_warning = check_budget(config.budget.monthly_limit_usd, templates, config.region)
+        budget_warning = check_deployed_budget(config, templates, chosen is not None)
     except ConfigError as err:
         raise UsageError(f"profile {profile!r}: {err}") from err
     if budget_warning:

@@ -54,7 +54,14 @@ def _model_file(model_path: Path, name: str, workdir: Path) -> Path:
     model_path = Path(model_path)
     if model_path.is_dir():
         candidates = [model_path / name, *sorted(model_path.glob("*.tar.gz"))]
-        model_path = next(c for c in candidates if c.exists())
+        found_any = next((c for c in candidates if c.exists()), None)
+        if found_any is None:
+            listed = ", ".join(
+                f"{c.name} (broken link to {os.readlink(c)})" if c.is_symlink() else c.name
+                for c in sorted(model_path.iterdir())
+            )
+            raise ValueError(f"{model_path} holds no {name!r} nor a *.tar.gz ({listed or 'empty'})")
+        model_path = found_any
     if model_path.name.endswith(".tar.gz"):
         extract(model_path, workdir)
         found = workdir / name
@@ -191,8 +198,9 @@ def main(argv: list[str] | None = None) -> int:
             args.champion_margin,
             args.smoke_samples,
         )
-    except (ValueError, OSError, StopIteration) as err:
-        print(f"evaluate failed: {err}", file=sys.stderr)
+    except (ValueError, OSError) as err:
+        # never an empty reason: the step's failure line is this line
+        print(f"evaluate failed: {str(err) or repr(err)}", file=sys.stderr)
         return 1
     for name in ("xgboost", "baseline", "champion"):
         if report[name] is not None:

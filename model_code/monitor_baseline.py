@@ -259,7 +259,7 @@ def main(argv: list[str] | None = None) -> int:
             args.drift_statistics_dir,
         )
     except (ValueError, OSError, KeyError) as err:
-        print(f"monitor baseline failed: {err}", file=sys.stderr)
+        print(f"monitor baseline failed: {str(err) or repr(err)}", file=sys.stderr)
         return 1
     print("monitor baseline: " + ", ".join(sorted(written)))
     return 0

@@ -243,7 +243,7 @@ def main(argv: list[str] | None = None) -> int:
             args.test_fraction,
         )
     except ValueError as err:
-        print(f"preprocess failed: {err}", file=sys.stderr)
+        print(f"preprocess failed: {str(err) or repr(err)}", file=sys.stderr)
         return 1
     print("preprocess: " + ", ".join(f"{k}={v}" for k, v in counts.items()))
     return 0

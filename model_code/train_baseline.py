@@ -72,7 +72,7 @@ def main(argv: list[str] | None = None) -> int:
     try:
         x, y = load_channel(Path(args.train))
     except ValueError as err:
-        print(f"train_baseline failed: {err}", file=sys.stderr)
+        print(f"train_baseline failed: {str(err) or repr(err)}", file=sys.stderr)
         return 1
     model = train(x, y, args.var_smoothing)
     save_model(model, Path(args.model_dir))

@@ -192,20 +192,52 @@ def policy_wildcards(policy: IConstruct) -> tuple[list[str], list[str]]:
     return actions, resources
 
 
+def actions_on_every_resource(policy: IConstruct) -> list[str]:
+    """The actions a policy grants on ``"*"`` (every resource), in order of appearance."""
+    stack = cdk.Stack.of(policy)
+    doc = stack.resolve(policy.document.to_json())  # type: ignore[attr-defined]
+    found: list[str] = []
+    for statement in doc.get("Statement", []):
+        resource = statement.get("Resource", [])
+        if "*" not in (resource if isinstance(resource, list) else [resource]):
+            continue
+        granted = statement.get("Action", [])
+        for action in [granted] if isinstance(granted, str) else granted:
+            if action not in found:
+                found.append(action)
+    return found
+
+
 @jsii.implements(IValidation)
 class _DeclaredWildcards:
     """Synth-time check (after every grant): the policy's wildcards are exactly the declared
     ones. Each found wildcard is acknowledged with its declared reason."""
 
     def __init__(
-        self, policy: IConstruct, actions: Mapping[str, str], resources: Mapping[str, str]
+        self,
+        policy: IConstruct,
+        actions: Mapping[str, str],
+        resources: Mapping[str, str],
+        unscoped: Mapping[str, str],
     ) -> None:
         self.policy, self.actions, self.resources = policy, actions, resources
+        self.unscoped = unscoped
 
     def validate(self) -> list[str]:
         stack = cdk.Stack.of(self.policy)
         declared_resources = {_render(stack.resolve(k)): why for k, why in self.resources.items()}
+        if "*" in declared_resources:
+            return [
+                "resource '*' declared with resources=: name each action granted on every "
+                "resource with unscoped={action: why} instead (one acknowledgement of "
+                "Resource::* would pass any action added to '*' later)"
+            ]
         actions, resources = policy_wildcards(self.policy)
+        on_every = actions_on_every_resource(self.policy)
+        if on_every:
+            declared_resources["*"] = "; ".join(
+                f"{a}: {self.unscoped[a]}" for a in on_every if a in self.unscoped
+            )
         errors = [
             f"undeclared wildcard action {a!r}: declare it (and why) where the role is built"
             for a in actions
@@ -214,6 +246,16 @@ class _DeclaredWildcards:
             f"undeclared wildcard resource {r!r}: declare it (and why) where the role is built"
             for r in resources
             if r not in declared_resources
+        ]
+        errors += [
+            f"action {a!r} on every resource ('*') is not declared: scope it to the resources "
+            "it needs, or, if it takes no resource ARN, declare it with unscoped={action: why}"
+            for a in on_every
+            if a not in self.unscoped
+        ] + [
+            f"declared unscoped action {a!r} is not granted on '*': remove it"
+            for a in self.unscoped
+            if a not in on_every
         ]
         errors += [
             f"declared wildcard action {a!r} matches nothing in the policy: remove it"
@@ -246,8 +288,15 @@ def acknowledge_wildcards(
     *,
     actions: Mapping[str, str] | None = None,
     resources: Mapping[str, str] | None = None,
+    unscoped: Mapping[str, str] | None = None,
 ) -> None:
     """Declare, where a role is built, the wildcards its policy may carry and why.
+
+    ``unscoped`` maps each action granted on every resource (``"*"``: actions that take no
+    resource ARN, e.g. ``ecr:GetAuthorizationToken``) to its reason: ``"*"`` is never a key of
+    ``resources``, because cdk-nag has one finding for it (AwsSolutions-IAM5[Resource::*]) per
+    policy, whose acknowledgement would pass any action granted on ``*`` later (a wider read,
+    ``s3:GetObject`` on every bucket); the gate compares the actions on ``*`` one by one.
 
     ``actions`` maps each wildcard action (``"s3:GetObject*"``) to its reason; ``resources``
     maps each wildcard resource, written as the code writes it (``f"{bucket.bucket_arn}/*"``,
@@ -261,13 +310,15 @@ def acknowledge_wildcards(
     from aws_cdk import aws_iam as iam
 
     policy = _policy_of(target)
-    for why in [*(actions or {}).values(), *(resources or {}).values()]:
+    for why in [*(actions or {}).values(), *(resources or {}).values(), *(unscoped or {}).values()]:
         if len(why.strip()) < MIN_REASON_CHARS:
             raise ValueError(
                 f"wildcard declaration on {policy.node.path} needs a reason of at least "
                 f"{MIN_REASON_CHARS} characters, got {why!r}"
             )
-    policy.node.add_validation(_DeclaredWildcards(policy, actions or {}, resources or {}))
+    policy.node.add_validation(
+        _DeclaredWildcards(policy, actions or {}, resources or {}, unscoped or {})
+    )
     if isinstance(policy, iam.Policy):
         acknowledge_packs(
             policy,

@@ -295,3 +295,37 @@ def check_budget(
     if problem:
         raise ConfigError(problem)
     return None
+
+
+def check_deployed_budget(
+    config: Any,
+    templates: Mapping[str, Mapping[str, Any]],
+    serves_release: bool,
+    prices: PriceTable | None = None,
+) -> str | None:
+    """check_budget against what the delivery Build will deploy, not what this synth holds.
+
+    A synth without a release leaves the serving stacks out, yet the Build resolves one and
+    deploys them: then the profile is priced synthesized with the example release (its own
+    serving kind and instance counts, exactly what ``labctl cost`` prices), so the advice
+    does not pass a budget the Build then fails. With a release, ``templates`` are what the
+    Build deploys.
+    """
+    from infra.config import ConfigError
+
+    if not serves_release:
+        import tempfile
+
+        from infra.platform import synth_templates  # the same synth `labctl cost` prices
+
+        with tempfile.TemporaryDirectory(prefix="budget-") as tmp:
+            templates = synth_templates(config, tmp)
+    try:
+        return check_budget(config.budget.monthly_limit_usd, templates, config.region, prices)
+    except ConfigError as err:
+        if serves_release:
+            raise
+        raise ConfigError(
+            f"{err}; serving priced as the delivery Build will deploy it ({config.serving.kind}"
+            ", the profile's instance counts), though this synth leaves it out: `labctl cost`"
+        ) from err

@@ -44,6 +44,7 @@ from infra.serving.construct import ModelEndpoint
 from infra.serving.deploy_permissions import (
     bootstrap_version_arn,
     deployment_statements,
+    deployment_unscoped,
     deployment_wildcards,
     serving_units,
 )
@@ -504,8 +505,6 @@ class ModelDelivery(Construct):
             resources={
                 **artifacts,
                 **project_grants(self.build),
-                "*": "sagemaker:ListModelPackages takes no resource ARN (Service Authorization "
-                "Reference)",
                 **{
                     stack.format_arn(
                         service="sagemaker", resource="model-package", resource_name=f"{g}/*"
@@ -522,6 +521,10 @@ class ModelDelivery(Construct):
                     if config.serving.kind == "multi_model"
                     else {}
                 ),
+            },
+            unscoped={
+                "sagemaker:ListModelPackages": "takes no resource ARN (Service Authorization "
+                "Reference, Amazon SageMaker)",
             },
         )
         acknowledge_wildcards(
@@ -587,13 +590,14 @@ class ModelDelivery(Construct):
         acknowledge_wildcards(events_role)  # starts this pipeline only
         if config.multi_account:
             return  # the deployment policies are in the target stacks
+        target = {
+            "account": config.account,
+            "region": config.region,
+            "qualifier": config.cdk_qualifier,
+            "key_arn": lake.key.key_arn,
+        }
         acknowledge_wildcards(
             self.deployment_policy,
-            resources=deployment_wildcards(
-                serving_units(config),
-                account=config.account,
-                region=config.region,
-                qualifier=config.cdk_qualifier,
-                key_arn=lake.key.key_arn,
-            ),
+            resources=deployment_wildcards(serving_units(config), **target),
+            unscoped=deployment_unscoped(serving_units(config), **target),
         )

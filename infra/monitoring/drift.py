@@ -543,14 +543,11 @@ class DriftMonitoring(Construct):
                     arn_format=cdk.ArnFormat.COLON_RESOURCE_NAME,
                 ): "SageMaker writes a processing job's logs to this log group, streams named "
                 "per job",
-                "*": "ecr:GetAuthorizationToken takes no resource (Service Authorization "
-                "Reference, Amazon ECR)"
-                + (
-                    ", nor do the EC2 Describe* calls of jobs in the VPC; the network "
-                    "interface actions are bound to the VPC by the ec2:Vpc condition"
-                    if self._vpc
-                    else ""
-                ),
+            },
+            unscoped={
+                "ecr:GetAuthorizationToken": "takes no resource (Service Authorization "
+                "Reference, Amazon ECR): the job pulls the built-in image",
+                **(IsolatedNetwork.UNSCOPED_ACTIONS if self._vpc else {}),
             },
         )
         runner_resources = {
@@ -558,14 +555,6 @@ class DriftMonitoring(Construct):
             stack.format_arn(
                 service="sagemaker", resource="processing-job", resource_name=f"{job_prefix}-*"
             ): "the runner starts and reads only this endpoint's drift jobs, named per window",
-            "*": "cloudwatch:PutMetricData takes no resource; the function scopes it by the "
-            "cloudwatch:namespace condition"
-            + (
-                ", and sagemaker:ListModelPackages (multi_model: the newest Approved version) "
-                "takes no resource ARN (Service Authorization Reference)"
-                if config.serving.kind == "multi_model"
-                else ""
-            ),
             stack.format_arn(
                 service="sagemaker", resource="endpoint-config", resource_name="*"
             ): "the endpoint's configs get generated names; the runner reads the one its "
@@ -590,6 +579,18 @@ class DriftMonitoring(Construct):
             self.runner.role.node.find_child("DefaultPolicy"),  # type: ignore[union-attr]
             actions=s3,
             resources=runner_resources,
+            unscoped={
+                "cloudwatch:PutMetricData": "takes no resource; the function scopes it by the "
+                "cloudwatch:namespace condition",
+                **(
+                    {
+                        "sagemaker:ListModelPackages": "takes no resource ARN (Service "
+                        "Authorization Reference): multi_model serves the newest Approved version"
+                    }
+                    if config.serving.kind == "multi_model"
+                    else {}
+                ),
+            },
         )
         acknowledge_wildcards(
             self.bridge.role.node.find_child("DefaultPolicy"),  # type: ignore[union-attr]

@@ -291,14 +291,11 @@ class ModelMonitorSchedules(Construct):
                 "collection, the layout the model-quality job merges",
                 f"{artifacts}/{OUTPUT_PREFIX}/*": "Model Monitor names its reports per "
                 "execution under this prefix",
-                "*": "ecr:GetAuthorizationToken takes no resource (Service Authorization "
-                "Reference, Amazon ECR)"
-                + (
-                    ", nor do the EC2 Describe* calls of executions in the VPC; the network "
-                    "interface actions are bound to the VPC by the ec2:Vpc condition"
-                    if network is not None
-                    else ""
-                ),
+            },
+            unscoped={
+                "ecr:GetAuthorizationToken": "takes no resource (Service Authorization "
+                "Reference, Amazon ECR): the executions pull the built-in analyzer image",
+                **(IsolatedNetwork.UNSCOPED_ACTIONS if network is not None else {}),
             },
         )
         cdk.Tags.of(self).add("monitoring-engine", "model_monitor")

@@ -107,6 +107,33 @@ class IsolatedNetwork(Construct):
         """The isolated subnets a SageMaker job's or endpoint's VpcConfig names."""
         return self.vpc.select_subnets(subnet_type=ec2.SubnetType.PRIVATE_ISOLATED).subnet_ids
 
+    INTERFACE_ACTIONS = (
+        "ec2:CreateNetworkInterface",
+        "ec2:CreateNetworkInterfacePermission",
+        "ec2:DeleteNetworkInterface",
+        "ec2:DeleteNetworkInterfacePermission",
+    )
+    DESCRIBE_ACTIONS = (
+        "ec2:DescribeNetworkInterfaces",
+        "ec2:DescribeVpcs",
+        "ec2:DescribeSubnets",
+        "ec2:DescribeSecurityGroups",
+        "ec2:DescribeDhcpOptions",
+    )
+    # What grant_network_interfaces grants on every resource ("*"), with why: for the role's
+    # acknowledge_wildcards(unscoped=...), which compares the actions on "*" one by one.
+    UNSCOPED_ACTIONS = {
+        **dict.fromkeys(
+            INTERFACE_ACTIONS,
+            "SageMaker creates the network interfaces, which have no ARN before they exist; "
+            "bound to this VPC by the ec2:Vpc condition",
+        ),
+        **dict.fromkeys(
+            DESCRIBE_ACTIONS,
+            "EC2 Describe* calls take no resource (Service Authorization Reference, Amazon EC2)",
+        ),
+    }
+
     def grant_network_interfaces(self, role: iam.IRole) -> None:
         """Let SageMaker, acting with ``role``, attach jobs or endpoints to this VPC.
 
@@ -125,12 +152,7 @@ class IsolatedNetwork(Construct):
         role.add_to_principal_policy(
             iam.PolicyStatement(
                 sid="VpcNetworkInterfaces",
-                actions=[
-                    "ec2:CreateNetworkInterface",
-                    "ec2:CreateNetworkInterfacePermission",
-                    "ec2:DeleteNetworkInterface",
-                    "ec2:DeleteNetworkInterfacePermission",
-                ],
+                actions=list(self.INTERFACE_ACTIONS),
                 resources=["*"],
                 conditions={"ArnEqualsIfExists": {"ec2:Vpc": vpc_arn}},
             )
@@ -138,13 +160,7 @@ class IsolatedNetwork(Construct):
         role.add_to_principal_policy(
             iam.PolicyStatement(
                 sid="VpcDescribe",
-                actions=[
-                    "ec2:DescribeNetworkInterfaces",
-                    "ec2:DescribeVpcs",
-                    "ec2:DescribeSubnets",
-                    "ec2:DescribeSecurityGroups",
-                    "ec2:DescribeDhcpOptions",
-                ],
+                actions=list(self.DESCRIBE_ACTIONS),
                 resources=["*"],
             )
         )

@@ -435,8 +435,11 @@ class ModelEndpoint(EndpointBase):
                 **(self.async_inference.wildcard_resources() if self.async_inference else {}),
                 self.log_groups: "SageMaker names the endpoint's log streams; the group is "
                 "this endpoint's own",
-                "*": "ecr:GetAuthorizationToken takes no resource"
-                + (", nor do the EC2 Describe* calls of a VPC endpoint" if network else ""),
+            },
+            unscoped={
+                "ecr:GetAuthorizationToken": "takes no resource (Service Authorization "
+                "Reference, Amazon ECR): the endpoint pulls its serving image",
+                **(IsolatedNetwork.UNSCOPED_ACTIONS if network else {}),
             },
         )
 

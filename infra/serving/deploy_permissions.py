@@ -564,13 +564,28 @@ WILDCARD_WHY = {
 def deployment_wildcards(
     units: tuple[ServingUnit, ...], *, account: str, region: str, qualifier: str, key_arn: str
 ) -> dict[str, str]:
-    """Each wildcard resource the deployment statements carry, with why."""
+    """Each wildcard resource the deployment statements carry, with why (``"*"`` aside:
+    its actions are declared one by one, ``deployment_unscoped``)."""
     found: dict[str, str] = {}
     for unit in units:
         for g in grants(unit, account=account, region=region, qualifier=qualifier, key_arn=key_arn):
             for resource in g.resources:
-                if "*" in resource:
+                if "*" in resource and resource != "*":
                     found.setdefault(resource, WILDCARD_WHY[g.sid])
+    return found
+
+
+def deployment_unscoped(
+    units: tuple[ServingUnit, ...], *, account: str, region: str, qualifier: str, key_arn: str
+) -> dict[str, str]:
+    """Each action the deployment statements grant on every resource (``"*"``), with why:
+    acknowledge_wildcards(unscoped=...) compares them one by one."""
+    found: dict[str, str] = {}
+    for unit in units:
+        for g in grants(unit, account=account, region=region, qualifier=qualifier, key_arn=key_arn):
+            if "*" in g.resources:
+                for action in g.actions:
+                    found.setdefault(action, WILDCARD_WHY[g.sid])
     return found
 
 

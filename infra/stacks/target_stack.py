@@ -38,6 +38,7 @@ from infra.operations.alerts import AlertTopic
 from infra.serving.deploy_permissions import (
     bootstrap_version_arn,
     deployment_statements,
+    deployment_unscoped,
     deployment_wildcards,
 )
 from infra.serving.release import Release
@@ -133,6 +134,7 @@ class TargetStack(cdk.Stack):
         acknowledge_wildcards(
             self.deployment_policy,
             resources=deployment_wildcards(self.units, key_arn=self.key.key_arn, **where),
+            unscoped=deployment_unscoped(self.units, key_arn=self.key.key_arn, **where),
         )
         self.action_role = self._action_role(config, account)
         self.smoke_role = (

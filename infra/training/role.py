@@ -97,8 +97,12 @@ class SageMakerExecutionRole(Construct):
                 "models, reports and pipeline outputs",
                 self.log_groups: "SageMaker names each job's log streams; the group prefix is "
                 "SageMaker's own (/aws/sagemaker/)",
-                "*": "ecr:GetAuthorizationToken and PutMetricData (namespace-conditioned) take "
-                "no resource"
-                + (", nor do the EC2 Describe* calls of jobs in the VPC" if self.vpc else ""),
+            },
+            unscoped={
+                "ecr:GetAuthorizationToken": "takes no resource (Service Authorization "
+                "Reference, Amazon ECR): the jobs pull the built-in images",
+                "cloudwatch:PutMetricData": "takes no resource; the statement scopes it by the "
+                "cloudwatch:namespace condition",
+                **(IsolatedNetwork.UNSCOPED_ACTIONS if self.vpc else {}),
             },
         )

@@ -75,8 +75,7 @@ def pick_version(
 
 
 def _artifact(version: dict[str, Any], group: str, workdir: Path | None = None) -> Path:
-    # Registered artifacts are relative to the work folder (older registries: absolute).
-    path = (workdir or Path(".")) / str(version.get("artifact", ""))
+    path = LocalRegistry(workdir or Path(".")).artifact(version)
     if not version.get("artifact") or not path.is_file():
         raise EndpointSetupError(
             f"{group} version {version.get('version')}: artifact {path} is missing"

@@ -203,6 +203,28 @@ def test_training_role_that_suddenly_reads_every_bucket_fails_the_synth(tmp_path
         app.synth()
 
 
+def test_training_role_that_reads_every_resource_fails_the_synth(tmp_path: Path) -> None:
+    """The real execution role already grants actions on "*" (ecr:GetAuthorizationToken,
+    cloudwatch:PutMetricData, declared one by one); a planted s3:GetObject on "*" adds no new
+    cdk-nag finding (Resource::* is one finding per policy), so only the per-action
+    comparison catches it."""
+    from aws_cdk import aws_iam as iam
+
+    from infra.data_lake.refs import LakeRefs
+    from infra.training.role import SageMakerExecutionRole
+
+    app = cdk.App(outdir=str(tmp_path))
+    stack = cdk.Stack(app, "Probe", env=cdk.Environment(account="111111111111", region="us-east-1"))
+    lake = LakeRefs(stack, "Lake", env_name="lab", database_name="lab_lake")
+    execution = SageMakerExecutionRole(stack, "Execution", lake=lake, network=None)
+    execution.finalize()
+    execution.role.add_to_principal_policy(
+        iam.PolicyStatement(actions=["s3:GetObject"], resources=["*"])
+    )
+    with pytest.raises(RuntimeError, match=r"DefaultPolicy.*action 's3:GetObject' on every"):
+        app.synth()
+
+
 # Units added after the ratchet was set, each with its own count (measured when it landed).
 LATER_UNITS = {"Monitoring": 52, "Reaper": 8, "Scoring": 2}
 

@@ -262,11 +262,15 @@ def test_validate_names_every_undeclared_and_unused_declaration(tmp_path: Path) 
         policy,
         {"s3:GetObject*": WHY, "s3:Abort*": WHY},
         {objects: WHY, "arn:aws:s3:::other/*": WHY},
+        {"ecr:GetAuthorizationToken": WHY},
     )
     assert check.validate() == [
         "undeclared wildcard action 's3:GetBucket*': declare it (and why) where the role is built",
         "undeclared wildcard action 's3:List*': declare it (and why) where the role is built",
-        "undeclared wildcard resource '*': declare it (and why) where the role is built",
+        "action 's3:GetObject' on every resource ('*') is not declared: scope it to the "
+        "resources it needs, or, if it takes no resource ARN, declare it with "
+        "unscoped={action: why}",
+        "declared unscoped action 'ecr:GetAuthorizationToken' is not granted on '*': remove it",
         "declared wildcard action 's3:Abort*' matches nothing in the policy: remove it",
         "declared wildcard resource 'arn:aws:s3:::other/*' matches nothing in the policy: "
         "remove it",
@@ -324,6 +328,48 @@ def test_a_planted_wildcard_fails_the_synth_and_short_reasons_fail_at_once(
         iam.PolicyStatement(actions=["s3:GetObject"], resources=["arn:aws:s3:::*/*"])
     )
     with pytest.raises(RuntimeError, match=r"undeclared wildcard resource 'arn:aws:s3:::\*/\*'"):
+        app.synth()
+
+
+def test_a_wider_read_on_every_resource_fails_though_star_is_acknowledged(
+    tmp_path: Path,
+) -> None:
+    """The planted wider read: a role with a declared action on "*" (GetAuthorizationToken,
+    which takes no resource) gets s3:GetObject on "*" too. cdk-nag has one finding for
+    Resource::* per policy, so an acknowledgement of it would let the read through; the gate
+    compares the actions on "*" one by one and names the new one."""
+
+    def probe(outdir: Path, planted: bool) -> cdk.App:
+        app, stack = _stack(outdir)
+        role = _role(stack)
+        role.add_to_principal_policy(
+            iam.PolicyStatement(actions=["ecr:GetAuthorizationToken"], resources=["*"])
+        )
+        acknowledge_wildcards(role, unscoped={"ecr:GetAuthorizationToken": WHY})
+        if planted:
+            role.add_to_principal_policy(
+                iam.PolicyStatement(actions=["s3:GetObject"], resources=["*"])
+            )
+        return app
+
+    probe(tmp_path, planted=False).synth()  # as declared: Resource::* names its one action
+    resource = "AwsSolutions::AwsSolutions-IAM5[Resource::*]"
+    assert _acks(tmp_path)[("Probe/Role/DefaultPolicy", resource)] == (
+        f"*: ecr:GetAuthorizationToken: {WHY}"
+    )
+    with pytest.raises(RuntimeError, match=r"action 's3:GetObject' on every resource \('\*'\)"):
+        probe(tmp_path / "planted", planted=True).synth()
+
+
+def test_star_declared_as_a_resource_is_refused(tmp_path: Path) -> None:
+    """resources={"*": why} would acknowledge Resource::* for whatever is granted on it."""
+    app, stack = _stack(tmp_path)
+    role = _role(stack)
+    role.add_to_principal_policy(
+        iam.PolicyStatement(actions=["ecr:GetAuthorizationToken"], resources=["*"])
+    )
+    acknowledge_wildcards(role, resources={"*": WHY})
+    with pytest.raises(RuntimeError, match=r"resource '\*' declared with resources=: name each"):
         app.synth()
 
 

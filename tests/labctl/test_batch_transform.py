@@ -135,6 +135,59 @@ def test_record_over_max_payload_fails(endpoint: LocalEndpoint, tmp_path: Path) 
         transform(endpoint, tmp_path / "in", tmp_path / "out", max_payload_mb=101)
 
 
+class _Recorder:
+    """An endpoint that answers 0 per line and keeps each request body it was sent."""
+
+    def __init__(self) -> None:
+        self.bodies: list[bytes] = []
+
+    def invoke(self, headers: dict[str, str], body: bytes) -> object:
+        from types import SimpleNamespace
+
+        self.bodies.append(body)
+        return SimpleNamespace(status=200, body=b"0\n" * body.count(b"\n"))
+
+
+MIB = 1024 * 1024
+
+
+def _record(total_bytes: int) -> str:
+    """Features whose payload line (the features and its newline: InputFilter $[1:], one
+    line per record) is ``total_bytes`` long; ASCII, so characters are bytes."""
+    return "1," * 63 + "1" + " " * (total_bytes - 1 - len("1," * 63 + "1"))
+
+
+@pytest.mark.parametrize(("record_bytes", "fits"), [(MIB, True), (MIB + 1, False)])
+def test_a_record_exactly_at_max_payload_passes_one_byte_over_fails(
+    tmp_path: Path, record_bytes: int, fits: bool
+) -> None:
+    """MaxPayloadInMB 1 = 1,048,576 bytes per request (CreateTransformJob: MB of 2^20)."""
+    (tmp_path / "in").mkdir()
+    features = _record(record_bytes)
+    assert len((features + "\n").encode()) == record_bytes
+    (tmp_path / "in" / "a.csv").write_text(f"id-1,{features}\n")
+    endpoint = _Recorder()
+    if fits:
+        transform(endpoint, tmp_path / "in", tmp_path / "out", max_payload_mb=1)  # type: ignore[arg-type]
+        assert [len(b) for b in endpoint.bodies] == [MIB]
+    else:
+        with pytest.raises(BatchTransformError, match=f"a record of {MIB + 1} bytes exceeds"):
+            transform(endpoint, tmp_path / "in", tmp_path / "out", max_payload_mb=1)  # type: ignore[arg-type]
+        assert endpoint.bodies == []
+
+
+def test_records_fill_a_request_up_to_the_byte(tmp_path: Path) -> None:
+    """Two records of half the limit share one request (exactly 1 MiB); a third byte over
+    starts a second request."""
+    (tmp_path / "in").mkdir()
+    half = _record(MIB // 2)
+    lines = [f"a,{half}", f"b,{half}", f"c,{_record(MIB // 2 + 1)}"]
+    (tmp_path / "in" / "a.csv").write_text("".join(line + "\n" for line in lines))
+    endpoint = _Recorder()
+    transform(endpoint, tmp_path / "in", tmp_path / "out", max_payload_mb=1)  # type: ignore[arg-type]
+    assert [len(b) for b in endpoint.bodies] == [MIB, MIB // 2 + 1]
+
+
 def test_capture_feeds_monitoring_like_endpoint_capture(
     endpoint: LocalEndpoint, tmp_path: Path
 ) -> None:

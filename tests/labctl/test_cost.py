@@ -37,3 +37,29 @@ def test_cost_of_async_has_no_idle_instance(capsys: pytest.CaptureFixture[str]) 
     assert main(["cost", "--profile", "lab", "--kind", "async", "--json"]) == 0
     report = json.loads(capsys.readouterr().out)["kinds"]["async"]
     assert report["monthly_usd"] == pytest.approx(0.04 * 730 + 6 + 2.1, abs=0.01)
+
+
+@pytest.mark.parametrize("release", [None, "example"])
+def test_budget_advice_prices_what_the_build_deploys(
+    release: str | None, tmp_path: object, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """`labctl synth`'s budget advice is the cost `labctl cost` prints, with or without a
+    release in the synth: a synth that leaves serving out once advised $36 for lab, and the
+    delivery Build, which serves a release, then failed at $204.80."""
+    import re
+    from pathlib import Path
+
+    from labctl.errors import UsageError
+    from labctl.synth import synthesize
+
+    assert main(["cost", "--profile", "lab"]) == 0
+    printed = capsys.readouterr().out.splitlines()[0]
+    cost = float(re.search(r"\$([\d.]+)/month", printed).group(1))  # type: ignore[union-attr]
+    with pytest.raises(UsageError) as err:
+        synthesize("lab", Path(str(tmp_path)), {"budget": {"monthly_limit_usd": 10}}, release)
+    advice = str(err.value)
+    priced = re.search(r"idle cost of this copy \(\$([\d.]+)/month", advice)
+    at_least = re.search(r"raise it to at least (\d+)", advice)
+    assert priced and at_least, advice
+    assert float(priced.group(1)) == cost
+    assert int(at_least.group(1)) == int(cost) + 1

@@ -243,6 +243,41 @@ def test_rejected_rows_are_reported_not_dropped(tmp_path: Path) -> None:
     assert sorted(e["event_id"] for e in read_lake(lake)) == ["ev-1", "ev-5"]
 
 
+def test_rejected_report_has_exact_counts_and_every_reason_per_row(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """Seven rows with known faults, by hand: rows 2, 4 and 6 bad (row 4 twice over), rows 1,
+    3, 5, 7 good. Each rejected row is reported once, with exactly its reasons in schema
+    order (events.validate_event: fields, event_time, features, label), and the counts add
+    up on the summary line and in the lake."""
+    two_faults = good_row(4)
+    two_faults[1], two_faults[2] = "yesterday", -1
+    blank = good_row(6)
+    blank[3 + 63] = ""
+    rows = [good_row(1), [*good_row(2)[:2], 10, *good_row(2)[3:]], good_row(3), two_faults]
+    rows += [good_row(5), blank, good_row(7)]
+    path = write_csv(tmp_path / "faults.csv", HEADER, rows)
+    report, lake = tmp_path / "rejected.jsonl", tmp_path / "lake"
+    argv = ["--stream", "s", "--file", str(path), "--local-lake", str(lake)]
+    assert cli([*argv, "--rejected-report", str(report)]) == 0
+    lines = [json.loads(line) for line in report.read_text().splitlines()]
+    assert [(line["row"], line["reasons"]) for line in lines] == [
+        (2, ["label must be null or an integer 0-9, got 10"]),
+        (
+            4,
+            [
+                "event_time must be an ISO-8601 timestamp, got 'yesterday'",
+                "label must be null or an integer 0-9, got -1",
+            ],
+        ),
+        (6, ["features must be finite numbers (bad at index 63)"]),
+    ]
+    assert [line["record"]["event_id"] for line in lines] == ["ev-2", "ev-4", "ev-6"]
+    assert lines[2]["record"]["features"][63] is None  # the blank cell, as strict JSON
+    assert "7 rows: 4 valid, 3 rejected" in capsys.readouterr().out
+    assert sorted(e["event_id"] for e in read_lake(lake)) == ["ev-1", "ev-3", "ev-5", "ev-7"]
+
+
 def test_strict_exits_1_and_sends_nothing(
     tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:

@@ -98,6 +98,25 @@ def test_benjamini_hochberg_matches_scipy_and_a_hand_example() -> None:
     assert drift.benjamini_hochberg(many) == pytest.approx(stats.false_discovery_control(many))
 
 
+def test_judge_corrects_for_64_tests_with_benjamini_hochberg(
+    baseline: drift.Baseline, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The verdict per feature uses BH-adjusted p-values, by hand at alpha 0.01 with n = 64:
+    f0..f3 have p = .0001, .0004, .0004, .001 and the rest .5. p*64/rank: .0064, .0128,
+    .00853, .016; step-up (the minimum over higher ranks) gives f1 .00853, so f0, f1, f2
+    drift; f3 (.016) does not, though its raw p < .01 (uncorrected: 4 features) and though
+    Bonferroni would keep only f0 (.0004 * 64 = .0256)."""
+    planted = [1e-4, 4e-4, 4e-4, 1e-3] + [0.5] * 60
+    tests = iter(planted)
+    monkeypatch.setattr(drift, "ks_from_histograms", lambda actual, expected: (0.5, next(tests)))
+    monkeypatch.setattr(drift, "psi", lambda actual, expected: 1.0)  # PSI never decides here
+    x, y = sample(300, 7)
+    report = judge_rows(baseline, x, y, alpha=0.01)
+    assert report["drifted_features"] == ["f0", "f1", "f2"]
+    adjusted = [report["features"][f"f{j}"]["ks_p_adjusted"] for j in range(4)]
+    assert adjusted == pytest.approx([0.0064, 4e-4 * 64 / 3, 4e-4 * 64 / 3, 0.016])
+
+
 def test_class_mix_chi_square_by_hand_and_unseen_class() -> None:
     chi2, p = drift.class_mix_test(np.array([30, 10]), np.array([1, 1]))
     assert chi2 == pytest.approx(10.0)  # (30-20)^2/20 + (10-20)^2/20
@@ -400,3 +419,33 @@ def test_sharded_phase_reads_the_raw_zone_when_the_runner_found_no_capture(
     report = json.loads((tmp_path / "out" / contract.REPORT_FILE).read_text())
     assert report["source"] == "raw" and report["samples"]["rows"] == 220
     assert report["status"] == "no_drift"
+
+
+def test_a_run_that_cannot_judge_reports_its_endpoint_window_and_why() -> None:
+    """The failure report's shape, literally (window in UTC, seconds, Z)."""
+    report = drift.failure_report("no baseline", "no_baseline", WINDOW, "lab-digits")
+    assert report == {
+        "endpoint": "lab-digits",
+        "window": {"start": "2026-11-30T23:30:00Z", "end": "2026-12-01T01:30:00Z"},
+        "status": "no_baseline",
+        "verdict": "not judged: no baseline",
+        "samples": {"rows": 0},
+        "skipped": {"records": 0, "reasons": {}, "examples": []},
+        "metrics": {},
+    }
+
+
+def test_skipped_examples_stop_at_twenty_and_prediction_notes_are_no_skipped_records(
+    baseline: drift.Baseline,
+) -> None:
+    """25 skips keep 20 examples ({where, reason}) and count all 25; a prediction note (the
+    record's features were still used) is listed among the reasons, not counted as skipped."""
+    summary = drift.Summary(baseline.counts.shape[1] - 2)
+    for i in range(25):
+        summary.skip("not JSON", f"f.jsonl:{i}")
+    summary.skip("prediction not a class", "f.jsonl:99")
+    assert len(summary.examples) == 20
+    assert summary.examples[0] == {"where": "f.jsonl:0", "reason": "not JSON"}
+    report = drift.judge(summary, baseline, drift.Thresholds(), WINDOW)
+    assert report["skipped"]["records"] == 25
+    assert report["skipped"]["reasons"] == {"not JSON": 25, "prediction not a class": 1}

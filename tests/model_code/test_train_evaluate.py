@@ -155,3 +155,34 @@ def test_the_training_source_dir_carries_the_entry_point_it_copies(tmp_path: Pat
     with tarfile.open(build_sourcedir(tmp_path)) as archive:
         names = set(archive.getnames())
     assert {"train_baseline.py", train_baseline.ENTRY_POINT.name} <= names
+
+
+def test_metrics_by_hand_with_a_class_that_never_occurs() -> None:
+    """Three classes, class 2 neither true nor predicted: every class is listed (0.0 where
+    undefined, never 1.0), support-weighted averages, the full confusion matrix. By hand:
+    class 0 precision 1/1 recall 1/2, class 1 precision 1/2 recall 1/1 (supports 2, 1, 0)."""
+    from model_code.evaluate import metrics
+
+    m = metrics(np.array([0, 0, 1]), np.array([0, 1, 1]), n_classes=3)[
+        "multiclass_classification_metrics"
+    ]
+    assert m["accuracy"] == {"value": pytest.approx(2 / 3), "standard_deviation": "NaN"}
+    assert m["precision"] == [
+        {"class": "0", "value": 1.0},
+        {"class": "1", "value": 0.5},
+        {"class": "2", "value": 0.0},
+    ]
+    assert m["recall"] == [
+        {"class": "0", "value": 0.5},
+        {"class": "1", "value": 1.0},
+        {"class": "2", "value": 0.0},
+    ]
+    assert [c["value"] for c in m["f1"]] == pytest.approx([2 / 3, 2 / 3, 0.0])
+    assert m["weighted_precision"]["value"] == pytest.approx((2 * 1.0 + 1 * 0.5) / 3)
+    assert m["weighted_recall"]["value"] == pytest.approx((2 * 0.5 + 1 * 1.0) / 3)
+    assert m["weighted_f1"]["value"] == pytest.approx(2 / 3)
+    assert m["confusion_matrix"] == {
+        "0": {"0": 1, "1": 1, "2": 0},
+        "1": {"0": 0, "1": 1, "2": 0},
+        "2": {"0": 0, "1": 0, "2": 0},
+    }

@@ -11,6 +11,7 @@ import random
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import pytest
 
 from pipelines.local.executor import plan, run_local
@@ -229,3 +230,38 @@ def test_lab_summary_gives_this_runs_accuracy_and_the_expected_range(tmp_path: P
     line = summary_line(result)
     assert "this run's test accuracy xgboost 0.9667, baseline 0.8100" in line
     assert "expected xgboost 0.966 ± 0.005, range 0.959–0.970 over 10 seeded runs" in line
+
+
+def test_evaluate_names_a_champion_folder_without_a_model(tmp_path: Path) -> None:
+    """A champion input whose model.tar.gz is a broken link (a relative artifact linked from
+    the wrong folder) fails with a reason that names it, never an empty `evaluate failed:`."""
+    from model_code import evaluate
+
+    champion = tmp_path / "champion"
+    champion.mkdir()
+    (champion / "model.tar.gz").symlink_to("pipeline/executions/x/model.tar.gz")
+    with pytest.raises(ValueError, match="broken link to pipeline/executions/x/model.tar.gz"):
+        evaluate.predict_xgboost(champion, np.zeros((1, 64)))
+
+
+def test_local_champion_is_found_from_any_folder(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The registry's artifact paths are relative to the work folder, not to the folder a
+    command runs from; a champion whose artifact is gone is an error, not a silent no-gate."""
+    from labctl.errors import UsageError
+    from labctl.pipeline import local_champion
+
+    workdir = tmp_path / "lab"
+    (workdir / "m").mkdir(parents=True)
+    (workdir / "m" / "model.tar.gz").write_bytes(b"x")
+    (workdir / "registry").mkdir()
+    versions = [{"version": 1, "approval_status": "Approved", "artifact": "m/model.tar.gz"}]
+    (workdir / "registry" / "registry.json").write_text(
+        json.dumps({"groups": {"g": {"versions": versions}}})
+    )
+    monkeypatch.chdir(tmp_path)  # not the work folder
+    assert local_champion(workdir, "g") == (workdir / "m" / "model.tar.gz").absolute()
+    (workdir / "m" / "model.tar.gz").unlink()
+    with pytest.raises(UsageError, match="g version 1 .*no artifact at .*lab/m/model.tar.gz"):
+        local_champion(workdir, "g")

@@ -170,40 +170,89 @@ def test_passing_gate_registers_both_models(tmp_path: Path, lake: Path, definiti
     assert samples["labels"] == test[: len(samples["rows"]), 0].astype(int).tolist()
 
 
-def test_gate_fails_a_challenger_worse_than_the_approved_champion(
-    tmp_path: Path, lake: Path
-) -> None:
-    """The lab's champion is the newest Approved version: here one trained on every Digits
-    row (the test split included), so it scores ~1.0 there and no challenger comes within
-    the margin; a newer pending version that is useless must not be taken as champion."""
+def _lab_with_champion(base: Path, lake: Path, champion_rows: tuple[Any, Any], rounds: int) -> Path:
+    """A work folder whose registry holds an Approved v1 champion trained on ``champion_rows``
+    and a newer, useless pending v2, with artifact paths relative to the work folder as the
+    RegisterModel step writes them."""
     from sklearn.datasets import load_digits
 
     from labctl.local_endpoint.fixtures import train_xgboost
 
-    x, y = load_digits(return_X_y=True)
-    champion = train_xgboost(x, y, tmp_path / "champion" / "model.tar.gz", rounds=60)
-    useless = train_xgboost(x[:20], y[:20], tmp_path / "useless" / "model.tar.gz", rounds=1)
+    workdir = _workdir(base / "lab", lake)
+    x, y = champion_rows
+    train_xgboost(x, y, workdir / "models" / "champion" / "model.tar.gz", rounds=rounds)
+    dx, dy = load_digits(return_X_y=True)
+    train_xgboost(dx[:20], dy[:20], workdir / "models" / "useless" / "model.tar.gz", rounds=1)
     versions = [
-        {"version": 1, "approval_status": "Approved", "artifact": str(champion)},
-        {"version": 2, "approval_status": "PendingManualApproval", "artifact": str(useless)},
+        {"version": 1, "approval_status": "Approved", "artifact": "models/champion/model.tar.gz"},
+        {
+            "version": 2,
+            "approval_status": "PendingManualApproval",
+            "artifact": "models/useless/model.tar.gz",
+        },
     ]
-    workdir = _workdir(tmp_path / "lab", lake)
     (workdir / "registry").mkdir()
     (workdir / "registry" / "registry.json").write_text(
         json.dumps({"groups": {"digits-xgboost": {"versions": versions}}})
     )
-    result = run_local_pipeline(
-        workdir,
-        {"MaxTuningJobs": "2", "MaxParallelTuningJobs": "2", "AccuracyThreshold": "0.5"},
-        log=_quiet,
-    )
-    champion_accuracy = result.metrics["champion"]["multiclass_classification_metrics"]
-    assert champion_accuracy["accuracy"]["value"] > 0.99
-    assert result.metrics["gate"]["champion_bar"] == pytest.approx(
-        champion_accuracy["accuracy"]["value"] - 0.005
-    )
+    return workdir
+
+
+def _registered(workdir: Path) -> list[int]:
+    registry = json.loads((workdir / "registry" / "registry.json").read_text())
+    return [v["version"] for v in registry["groups"]["digits-xgboost"]["versions"]]
+
+
+GATE_RUN = {"MaxTuningJobs": "2", "MaxParallelTuningJobs": "2", "AccuracyThreshold": "0.5"}
+
+
+def test_gate_fails_a_challenger_worse_than_the_approved_champion(
+    tmp_path: Path, lake: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The lab's champion is the newest Approved version: here one trained on every Digits
+    row (the test split included), so it scores 1.0 there and no challenger comes within
+    the margin; a newer pending version that is useless must not be taken as champion.
+    Run from another folder than the work folder (the registry's paths are relative to it)."""
+    from sklearn.datasets import load_digits
+
+    x, y = load_digits(return_X_y=True)
+    workdir = _lab_with_champion(tmp_path, lake, (x, y), rounds=60)
+    (tmp_path / "elsewhere").mkdir()
+    monkeypatch.chdir(tmp_path / "elsewhere")
+    logged: list[str] = []
+    result = run_local_pipeline(workdir, GATE_RUN, log=logged.append)
+    # the oracle: the planted champion's accuracy on this run's test rows, from xgboost itself
+    test = pd.read_csv(result.execution_dir / "Preprocess/test/test.csv", header=None).to_numpy()
+    booster = xgb.Booster()
+    extract_model(workdir / "models/champion/model.tar.gz", tmp_path / "champion")
+    booster.load_model(bytearray((tmp_path / "champion" / "xgboost-model").read_bytes()))
+    planted = float(np.mean(booster.predict(xgb.DMatrix(test[:, 1:])) == test[:, 0]))
+    assert planted == 1.0
+    assert any(line.startswith("champion: ") for line in logged)
+    assert result.metrics["gate"]["champion_bar"] == pytest.approx(planted - 0.005)
     assert result.status == "Failed" and result.failure.startswith("GateFailed")
     assert f"{result.metrics['gate']['champion_bar']}" in result.failure
+    assert _registered(workdir) == [1, 2]  # nothing registered
+
+
+def test_gate_registers_a_challenger_above_a_weak_champion(
+    tmp_path: Path, lake: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The same gate with a lower bar registers: the champion predicts class 0 everywhere
+    (trained on labels that are all 0), so its accuracy is the share of 0s in the test rows."""
+    from sklearn.datasets import load_digits
+
+    x, y = load_digits(return_X_y=True)
+    workdir = _lab_with_champion(tmp_path, lake, (x[:200], np.zeros(200)), rounds=2)
+    monkeypatch.chdir(tmp_path)
+    result = run_local_pipeline(workdir, GATE_RUN, log=_quiet)
+    test = pd.read_csv(result.execution_dir / "Preprocess/test/test.csv", header=None).to_numpy()
+    planted = float(np.mean(test[:, 0] == 0))
+    assert 0.05 < planted < 0.15
+    assert result.metrics["gate"]["champion_available"] is True
+    assert result.metrics["gate"]["champion_bar"] == pytest.approx(planted - 0.005)
+    assert result.status == "Succeeded", result.failure
+    assert _registered(workdir) == [1, 2, 3]
 
 
 def test_registry_versions_increase(tmp_path: Path) -> None:

@@ -24,7 +24,9 @@ class ProcessingStep(StepExecutor):
             shutil.rmtree(root)
         for item in args.get("ProcessingInputs", []):
             s3 = item["S3Input"]
-            source, target = self.execution.local(s3["S3Uri"]), under(root, s3["LocalPath"])
+            # absolute: a link is read from its own folder, not from where a mount was named
+            source = self.execution.local(s3["S3Uri"]).absolute()
+            target = under(root, s3["LocalPath"])
             if not source.exists():
                 raise StepFailed(
                     f"{name}: input {item['InputName']!r}: nothing at "
