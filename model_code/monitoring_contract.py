@@ -34,6 +34,15 @@ REPORT_FILE = "drift_report.json"
 QUALITY_REPORT_FILE = "quality_report.json"  # the quality job's (model_code/quality.py)
 VIOLATIONS_FILE = "constraint_violations.json"  # Model Monitor's name and format
 SUMMARY_FILE = "summary.json"  # one per shard; summaries merge by addition
+STATISTICS_FILE = "statistics.json"  # Model Monitor writes it for every completed analysis
+
+
+def model_monitor_schedule_name(endpoint: str, monitoring_type: str) -> str:
+    """The Model Monitor schedule of ``endpoint`` for ``monitoring_type`` (``DATA_QUALITY``,
+    ``MODEL_QUALITY``, ``MODEL_EXPLAINABILITY``): ``<endpoint>-data-quality`` and so on. The
+    runner tells an execution's kind by it, never by which files it finds."""
+    return f"{endpoint}-{monitoring_type.lower().replace('_', '-')}"
+
 
 UTC = _dt.timezone.utc  # noqa: UP017  (the container's Python may predate datetime.UTC)
 

@@ -36,10 +36,12 @@ from infra.compliance.packs import (
 )
 from infra.config import ConfigError, PlatformConfig
 from infra.data_lake.refs import LakeRefs
+from infra.monitoring.drift import LABEL_LAG_HOURS
 from infra.monitoring.images import clarify_image, grant_image_pull, model_monitor_image
 from infra.network.construct import IsolatedNetwork
 from infra.serving.construct import iam_path
 from infra.serving.release import Release
+from model_code import monitoring_contract as contract
 from model_code.layout import CAPTURE_PREFIX
 from pipelines import monitor_baseline_step as files
 
@@ -71,6 +73,15 @@ def schedule_expression(hours: int) -> str:
     if hours == 24:
         return "cron(0 0 ? * * *)"
     return f"cron(0 0/{hours} ? * * *)"
+
+
+def max_runtime_seconds(kind: str, hours: int) -> int:
+    """A run must end before the next starts: "For data quality and model explainability, this
+    can be up to 3600 seconds for an hourly schedule. For model bias and model quality hourly
+    schedules, this can be up to 1800 seconds" (API Reference, MonitoringStoppingCondition);
+    the ground-truth merge job takes the other half. Checked by the rehearsal rule
+    ``monitoring-stop-condition``."""
+    return 1800 if kind in ("model_quality", "model_bias") and hours == 1 else 3600
 
 
 class ModelMonitorSchedules(Construct):
@@ -168,7 +179,9 @@ class ModelMonitorSchedules(Construct):
                     else None,
                 ),
                 "role_arn": self.role.role_arn,
-                "stopping_condition": cls.StoppingConditionProperty(max_runtime_in_seconds=3600),
+                "stopping_condition": cls.StoppingConditionProperty(
+                    max_runtime_in_seconds=max_runtime_seconds(kind, m.schedule_hours)
+                ),
                 f"{kind}_job_output_config": cls.MonitoringOutputConfigProperty(
                     kms_key_id=lake.key.key_arn,
                     monitoring_outputs=[
@@ -221,6 +234,11 @@ class ModelMonitorSchedules(Construct):
                     local_path="/opt/ml/processing/input/endpoint",
                     # CSV output: the first column is the predicted class
                     inference_attribute="0",
+                    # Labels land LABEL_LAG_HOURS after the inference: each run judges the
+                    # window that old, whose ground truth has arrived (Developer Guide,
+                    # "Model monitor offsets": ISO 8601 durations subtracted from the window).
+                    start_time_offset=f"-PT{LABEL_LAG_HOURS + m.schedule_hours}H",
+                    end_time_offset=f"-PT{LABEL_LAG_HOURS}H",
                 ),
                 ground_truth_s3_input=mq.MonitoringGroundTruthS3InputProperty(
                     s3_uri=f"s3://{bucket}/{GROUND_TRUTH_PREFIX}"
@@ -265,7 +283,7 @@ class ModelMonitorSchedules(Construct):
             schedule = sagemaker.CfnMonitoringSchedule(
                 self,
                 f"{kind.title().replace('_', '')}Schedule",
-                monitoring_schedule_name=f"{endpoint_name}-{kind.lower().replace('_', '-')}",
+                monitoring_schedule_name=contract.model_monitor_schedule_name(endpoint_name, kind),
                 endpoint_name=endpoint_name,
                 monitoring_schedule_config=sagemaker.CfnMonitoringSchedule.MonitoringScheduleConfigProperty(
                     monitoring_job_definition_name=definition,

@@ -29,6 +29,9 @@ DOC_NAMES = (
 )
 DOC_TARGETS = "https://docs.aws.amazon.com/eventbridge/latest/userguide/eb-targets.html"
 DOC_CONCURRENCY = "https://docs.aws.amazon.com/lambda/latest/api/API_PutFunctionConcurrency.html ; https://docs.aws.amazon.com/lambda/latest/dg/configuration-concurrency.html"
+DOC_MONITOR_STOP = (
+    "https://docs.aws.amazon.com/sagemaker/latest/APIReference/API_MonitoringStoppingCondition.html"
+)
 DOC_VARIANT = (
     "https://docs.aws.amazon.com/sagemaker/latest/dg/deployment-guardrails-exclusions.html"
 )
@@ -231,6 +234,55 @@ def reserved_concurrency(a: Assembly) -> Iterator[tuple[str, str]]:
             )
 
 
+# MonitoringStoppingCondition: "cannot exceed the frequency of the job. For data quality and
+# model explainability, this can be up to 3600 seconds for an hourly schedule. For model bias
+# and model quality hourly schedules, this can be up to 1800 seconds" (the ground-truth merge
+# job and the analysis share the hour).
+_HALF_HOUR_KINDS = ("ModelQuality", "ModelBias")
+
+
+def _schedule_hours(expression: str) -> int | None:
+    """Hours between runs of a Model Monitor cron (``cron(0 * ? * * *)`` hourly,
+    ``cron(0 */N ? * * *)`` every N hours, ``cron(0 H ? * * *)`` daily); None if unknown."""
+    fields = expression.removeprefix("cron(").removesuffix(")").split()
+    if len(fields) < 2:
+        return None
+    hour = fields[1]
+    if hour == "*":
+        return 1
+    if hour.startswith(("*/", "0/")):
+        return int(hour.split("/")[1])
+    return 24 if hour.isdigit() else None
+
+
+def monitoring_stop_condition(a: Assembly) -> Iterator[tuple[str, str]]:
+    """Each Model Monitor schedule's job definition stops within its schedule's period
+    (half of it, for model quality and bias on an hourly schedule), or CreateMonitoringSchedule
+    refuses it and the stack rolls back."""
+    definitions = {  # the name a schedule gives: the last part of the definition's ARN
+        str(a.get_att(r.stack, r.logical_id, "JobDefinitionArn")).rsplit("/", 1)[-1]: r
+        for r in a.resources()
+        if r.type.startswith("AWS::SageMaker::") and r.type.endswith("JobDefinition")
+    }
+    for s in a.resources(type_="AWS::SageMaker::MonitoringSchedule"):
+        config = s.properties.get("MonitoringScheduleConfig", {})
+        name = str(a.resolve(s.stack, config.get("MonitoringJobDefinitionName", "")))
+        definition = definitions.get(name)
+        expression = str(config.get("ScheduleConfig", {}).get("ScheduleExpression", ""))
+        hours = _schedule_hours(expression)
+        if definition is None or hours is None:
+            continue
+        kind = definition.type.removeprefix("AWS::SageMaker::").removesuffix("JobDefinition")
+        limit = hours * 3600 // (2 if kind in _HALF_HOUR_KINDS and hours == 1 else 1)
+        stop = definition.properties.get("StoppingCondition", {}).get("MaxRuntimeInSeconds")
+        if stop is not None and int(a.resolve(definition.stack, stop)) > limit:
+            yield (
+                definition.key,
+                f"MaxRuntimeInSeconds {stop} exceeds {limit} s for a {kind} job on "
+                f"{expression} (schedule {s.key})",
+            )
+
+
 RULES = (
     Rule("guardrail-size", f"{DOC_CANARY} ; {DOC_LINEAR}", guardrail_sizes),
     Rule("serverless-exclusions", DOC_SERVERLESS, serverless_exclusions),
@@ -239,6 +291,7 @@ RULES = (
     Rule("env-prefixed-names", DOC_NAMES, env_prefixed_names),
     Rule("event-targets-exist", DOC_TARGETS, event_targets_exist),
     Rule("lambda-reserved-concurrency", DOC_CONCURRENCY, reserved_concurrency),
+    Rule("monitoring-stop-condition", DOC_MONITOR_STOP, monitoring_stop_condition),
 )
 
 

@@ -538,6 +538,12 @@ def model_monitor_events(flow: Flow, monkeypatch: pytest.MonkeyPatch, capsys: An
             output.split("/", 3)[3] + "/constraint_violations.json",
             violations,
         )
+        _put(  # Model Monitor writes statistics.json for every analysis it completes
+            s3,
+            env["ARTIFACTS_BUCKET"],
+            output.split("/", 3)[3] + "/statistics.json",
+            {"dataset": {"item_count": 120}, "features": []},
+        )
         prefix = flow.pattern["detail"]["MonitoringScheduleArn"][0]["prefix"]  # type: ignore[index]
         job = {
             "ProcessingJobName": "model-monitoring-202612010100-1a2b3c4d",

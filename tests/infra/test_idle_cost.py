@@ -118,7 +118,7 @@ def test_price_table_warns_after_90_days() -> None:
 
 def test_budget_below_idle_cost_fails_with_what_to_change(synth: object) -> None:
     with pytest.raises(
-        ConfigError, match=r"budget.monthly_limit_usd \(100\) is below .* at least 205"
+        ConfigError, match=r"budget.monthly_limit_usd \(100\) is below .* at least 206"
     ):
         check_budget(100, _templates(synth, "lab"), "us-east-1", PRICES)
 

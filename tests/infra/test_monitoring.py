@@ -713,3 +713,22 @@ def test_rehearsal_covers_the_ground_truth_role(
         f for f in report.findings if "GroundTruth" in str(f) and stand_in not in f.detail
     ]
     assert role_findings == [], role_findings
+
+
+def test_model_quality_judges_a_window_whose_labels_have_arrived(model_monitor: Template) -> None:
+    """Labels land 24 h after the inference (LABEL_LAG_HOURS): with a 6-hour schedule each
+    run judges the 6 hours that ended 24 h ago (Developer Guide, "Model monitor offsets"), and
+    stops within the period ("MonitoringStoppingCondition")."""
+    model_monitor.has_resource_properties(
+        "AWS::SageMaker::ModelQualityJobDefinition",
+        {
+            "ModelQualityJobInput": Match.object_like(
+                {
+                    "EndpointInput": Match.object_like(
+                        {"StartTimeOffset": "-PT30H", "EndTimeOffset": "-PT24H"}
+                    )
+                }
+            ),
+            "StoppingCondition": {"MaxRuntimeInSeconds": 3600},
+        },
+    )

@@ -561,11 +561,27 @@ def test_ok_transitions_are_ignored() -> None:
 
 @mock_aws
 def test_model_monitor_violations_become_the_same_metrics(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The execution's kind comes from its schedule's name, never from the files it left: a
+    model-quality run without metrics (or its ground-truth merge job) puts nothing, where it
+    used to read as "drift share 0" (fresh reader F3)."""
     monkeypatch.setenv("ENGINE", "model_monitor")
     monkeypatch.setenv("FEATURE_COUNT", "64")
+    monkeypatch.setenv("ENDPOINT_NAME", "lab-digits")
     s3 = boto3.client("s3", region_name="us-east-1")
     s3.create_bucket(Bucket="art")
-    out = "monitoring/model-monitor/data-quality/lab-digits/2026/12/01/01"
+    schedules = "arn:aws:sagemaker:us-east-1:1:monitoring-schedule/"
+
+    def job(out: str, schedule: str) -> dict[str, Any]:
+        return {
+            "ProcessingJobName": f"model-monitoring-{schedule}",
+            "MonitoringScheduleArn": schedules + schedule,
+            "ProcessingOutputConfig": {"Outputs": [{"S3Output": {"S3Uri": f"s3://art/{out}"}}]},
+        }
+
+    def put(key: str, doc: dict[str, Any]) -> None:
+        s3.put_object(Bucket="art", Key=key, Body=json.dumps(doc).encode())
+
+    data = "monitoring/model-monitor/data-quality/lab-digits/2026/12/01/01"
     violations = {
         "violations": [
             {
@@ -577,23 +593,28 @@ def test_model_monitor_violations_become_the_same_metrics(monkeypatch: pytest.Mo
         ]
         + [{"feature_name": "_c1", "constraint_check_type": "data_type_check", "description": "x"}]
     }
-    s3.put_object(
-        Bucket="art", Key=f"{out}/constraint_violations.json", Body=json.dumps(violations).encode()
-    )
-    job = {
-        "MonitoringScheduleArn": "arn:aws:sagemaker:us-east-1:1:monitoring-schedule/lab-digits-dq",
-        "ProcessingOutputConfig": {"Outputs": [{"S3Output": {"S3Uri": f"s3://art/{out}"}}]},
-    }
-    report = drift_runner.model_monitor_report(s3, job)
+    put(f"{data}/constraint_violations.json", violations)
+    # no statistics.json yet: the analysis did not finish, nothing is put
+    report = drift_runner.model_monitor_report(s3, job(data, "lab-digits-data-quality"))
+    assert report["metrics"] == {}
+    put(f"{data}/statistics.json", {"dataset": {"item_count": 120}, "features": []})
+    report = drift_runner.model_monitor_report(s3, job(data, "lab-digits-data-quality"))
     assert report["metrics"] == {"DriftedFeatureShare": 0.25, "DriftDetected": 1.0}
-    s3.put_object(
-        Bucket="art",
-        Key=f"{out}/statistics.json",
-        Body=json.dumps(
-            {"multiclass_classification_metrics": {"accuracy": {"value": 0.91}}}
-        ).encode(),
+
+    model = "monitoring/model-monitor/model-quality/lab-digits/2026/12/01/01"
+    # a model-quality run whose statistics carry no metrics: not "no drift", nothing
+    put(f"{model}/statistics.json", {"dataset": {"item_count": 0}})
+    report = drift_runner.model_monitor_report(s3, job(model, "lab-digits-model-quality"))
+    assert report["metrics"] == {}
+    put(
+        f"{model}/statistics.json",
+        {"multiclass_classification_metrics": {"accuracy": {"value": 0.91}}},
     )
-    assert drift_runner.model_monitor_report(s3, job)["metrics"] == {"Accuracy": 0.91}
+    report = drift_runner.model_monitor_report(s3, job(model, "lab-digits-model-quality"))
+    assert report["metrics"] == {"Accuracy": 0.91}
+    # explainability and other endpoints' schedules publish nothing here
+    for other in ("lab-digits-model-explainability", "other-endpoint-data-quality"):
+        assert drift_runner.model_monitor_report(s3, job(data, other))["metrics"] == {}
 
 
 def test_two_invocations_racing_for_one_window_start_one_judge() -> None:

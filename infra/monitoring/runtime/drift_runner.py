@@ -484,17 +484,35 @@ def _read_json(s3: Any, uri: str) -> dict[str, Any] | None:
 
 def model_monitor_report(s3: Any, job: dict[str, Any]) -> dict[str, Any]:
     """A Model Monitor execution's outputs as this platform's metrics: the share of features
-    with a ``baseline_drift_check`` violation (data quality), accuracy (model quality)."""
-    if not job.get("MonitoringScheduleArn"):
+    with a ``baseline_drift_check`` violation (data quality), accuracy (model quality).
+
+    The execution's kind comes from its schedule (``monitoring_contract``'s names), never from
+    the files found: a model-quality execution (or its ground-truth merge job) without metrics
+    must not read as "no drift". No statistics file: one log line and nothing put."""
+    schedule = str(job.get("MonitoringScheduleArn", "")).rsplit("/", 1)[-1]
+    endpoint = env("ENDPOINT_NAME")
+    kinds = {
+        contract.model_monitor_schedule_name(endpoint, "DATA_QUALITY"): "data_quality",
+        contract.model_monitor_schedule_name(endpoint, "MODEL_QUALITY"): "model_quality",
+    }
+    kind = kinds.get(schedule)
+    if kind is None:  # not a monitoring execution, or one we publish nothing for
         return {"status": "ignored", "metrics": {}}
     output = job["ProcessingOutputConfig"]["Outputs"][0]["S3Output"]["S3Uri"].rstrip("/")
+    statistics = _read_json(s3, f"{output}/{contract.STATISTICS_FILE}")
+    quality = (statistics or {}).get("multiclass_classification_metrics")
+    if statistics is None or (kind == "model_quality" and not quality):
+        print(
+            f"{job.get('ProcessingJobName', schedule)} ({kind}) completed without "
+            f"{'its metrics' if statistics else contract.STATISTICS_FILE} at {output}: "
+            "no metrics put"
+        )
+        return {"status": "no_report", "metrics": {}}
     metrics: dict[str, float] = {}
-    violations = _read_json(s3, f"{output}/constraint_violations.json")
-    statistics = _read_json(s3, f"{output}/statistics.json") or {}
-    quality = statistics.get("multiclass_classification_metrics")
-    if quality:
+    if kind == "model_quality":
         metrics["Accuracy"] = float(quality["accuracy"]["value"])
     else:
+        violations = _read_json(s3, f"{output}/{contract.VIOLATIONS_FILE}")
         drifted = {
             v["feature_name"]
             for v in (violations or {}).get("violations", [])
