@@ -21,6 +21,8 @@ call the runtime makes against this policy (``infra/rehearsal/service_roles.py``
 
 from __future__ import annotations
 
+import json
+from collections.abc import Mapping
 from functools import cache
 from pathlib import Path
 
@@ -61,7 +63,12 @@ class EndpointReaper(Construct):
         env_name: str,
         alerts: AlertTopic,
         log_key: kms.IKey,
+        stack_endpoints: Mapping[str, str] | None = None,
     ) -> None:
+        """``stack_endpoints``: endpoint name -> the stack of this copy that manages it. The
+        reaper never deletes those, even if CloudFormation's stack tags do not reach the
+        endpoint (the AWS::SageMaker::Endpoint provider schema has
+        ``cloudFormationSystemTags: false``)."""
         super().__init__(scope, id_)
         log_group = logs.LogGroup(
             self,
@@ -125,6 +132,7 @@ class EndpointReaper(Construct):
                 "TOPIC_ARN": alerts.topic.topic_arn,
                 "MAX_DELETES": str(config.max_deletes_per_run),
                 "DRY_RUN": "true" if config.dry_run else "false",
+                "STACK_ENDPOINTS": json.dumps(dict(sorted((stack_endpoints or {}).items()))),
             },
         )
         # The function's dead-letter queue set on the resource: the ``dead_letter_queue`` prop

@@ -42,6 +42,10 @@ class IngestionStack(cdk.Stack):
                 env_name=config.env_name,
                 alerts=alerts,
                 log_key=self.ingestion.key,  # logs-capable (stream and delivery logs)
+                stack_endpoints={
+                    config.endpoint_name: config.stack_name("Serving"),
+                    config.staging_endpoint_name: config.stack_name("ServingStaging"),
+                },
             )
         cdk.CfnOutput(self, "StreamName", value=self.ingestion.stream.stream_name)
         cdk.CfnOutput(

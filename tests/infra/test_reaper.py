@@ -82,6 +82,29 @@ def test_reaper_deletes_expired_endpoints_of_its_copy_only(account: Any) -> None
     assert sorted(json.loads(message["Message"])["deleted"]) == ["lab-digits", "lab-digits-staging"]
 
 
+def test_the_copys_own_endpoints_survive_without_cloudformation_tags(account: Any) -> None:
+    """The AWS::SageMaker::Endpoint provider schema has cloudFormationSystemTags: false, so
+    the aws:cloudformation:stack-name tag may be missing: the endpoints the construct names
+    (STACK_ENDPOINTS) are held for their stacks all the same (fresh reader F1)."""
+    topic = Topic()
+    later = datetime.now(UTC) + timedelta(hours=49)  # every lifetime is over
+    stacks = {"lab-digits": "lab-Serving", "lab-digits-staging": "lab-ServingStaging"}
+    report = reap(
+        account,
+        topic,
+        env="lab",
+        topic_arn="arn:t",
+        max_deletes=5,
+        dry_run=False,
+        now=later,
+        stack_endpoints=stacks,
+    )
+    assert report["deleted"] == ["lab-long"]
+    held = {h["endpoint"]: h["stack"] for h in report["stack_managed"]}
+    assert held == stacks
+    assert {"lab-digits", "lab-digits-staging"} <= names(account)
+
+
 def test_nothing_expires_before_its_lifetime(account: Any) -> None:
     topic = Topic()
     soon = datetime.now(UTC) + timedelta(hours=11)
@@ -155,9 +178,14 @@ def test_lab_deploys_the_reaper_and_tags_endpoints_with_their_lifetime(synth: An
         if "sagemaker:DeleteEndpoint" in s["Action"]
     )
     assert delete["Resource"] == "arn:aws:sagemaker:us-east-1:111111111111:endpoint/lab-*"
+    managed = {}
     for unit in ("Serving", "ServingStaging"):
         (ep,) = _resources(lab.template(unit), "AWS::SageMaker::Endpoint")
         assert {"Key": EXPIRY_TAG, "Value": "12"} in ep["Properties"]["Tags"]
+        managed[ep["Properties"]["EndpointName"]] = lab.platform.config.stack_name(unit)
+    # the reaper knows the copy's stack-managed endpoints by name (oracle: the Serving
+    # templates' own EndpointName), whatever tags CloudFormation does or does not add
+    assert json.loads(env["STACK_ENDPOINTS"]) == managed
 
 
 def test_reaper_logs_are_encrypted_with_the_stacks_logs_key(synth: Any) -> None:

@@ -52,7 +52,12 @@ def reap(
     max_deletes: int,
     dry_run: bool,
     now: datetime,
+    stack_endpoints: dict[str, str] | None = None,
 ) -> dict[str, Any]:
+    """``stack_endpoints`` (endpoint -> stack) names this copy's stack-managed endpoints
+    outright: CloudFormation's stack tags are the general rule, but the endpoint's provider
+    schema does not promise them (``cloudFormationSystemTags: false``)."""
+    stack_endpoints = stack_endpoints or {}
     report: dict[str, Any] = {
         "deleted": [],
         "would_delete": [],
@@ -81,7 +86,7 @@ def reap(
             deadline = summary["LastModifiedTime"] + timedelta(hours=hours)
             if now < deadline:
                 continue
-            stack = managing_stack(tags)
+            stack = managing_stack(tags) or stack_endpoints.get(name)
             if is_kept(tags):
                 report["kept"].append(name)
             elif stack is not None:
@@ -123,4 +128,5 @@ def handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
         max_deletes=int(os.environ["MAX_DELETES"]),
         dry_run=os.environ.get("DRY_RUN", "false") == "true",
         now=datetime.now(UTC),
+        stack_endpoints=json.loads(os.environ.get("STACK_ENDPOINTS") or "{}"),
     )
