@@ -801,6 +801,20 @@ REAPER_ROWS: tuple[ServiceRequirement, ...] = (
 )
 
 
+def _has_image(kind: str) -> Callable[[Assembly, Resource, Props], bool]:
+    def when(a: Assembly, r: Resource, p: Props) -> bool:
+        return bool(_job_definition_image(kind, p))
+
+    return when
+
+
+def _image_repository(kind: str) -> Arns:
+    def repository(a: Assembly, r: Resource, p: Props) -> list[str]:
+        return [_ecr_repo(_job_definition_image(kind, p))]
+
+    return repository
+
+
 ROWS: tuple[ServiceRequirement, ...] = (
     ServiceRequirement(
         "hosting-in-vpc",
@@ -1041,9 +1055,9 @@ ROWS: tuple[ServiceRequirement, ...] = (
             f"monitoring-{kind.lower()}-pulls-image",
             f"AWS::SageMaker::{kind}JobDefinition",
             lambda a, r, p: [p["RoleArn"]],
-            lambda a, r, p, kind=kind: bool(_job_definition_image(kind, p)),
+            _has_image(kind),
             ("ecr:BatchGetImage", "ecr:GetDownloadUrlForLayer"),
-            lambda a, r, p, kind=kind: [_ecr_repo(_job_definition_image(kind, p))],
+            _image_repository(kind),
             DOC_PROCESSING_ROLE,
         )
         for kind in ("DataQuality", "ModelQuality", "ModelExplainability", "ModelBias")

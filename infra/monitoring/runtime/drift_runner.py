@@ -509,7 +509,7 @@ def model_monitor_report(s3: Any, job: dict[str, Any]) -> dict[str, Any]:
         )
         return {"status": "no_report", "metrics": {}}
     metrics: dict[str, float] = {}
-    if kind == "model_quality":
+    if kind == "model_quality" and quality:
         metrics["Accuracy"] = float(quality["accuracy"]["value"])
     else:
         violations = _read_json(s3, f"{output}/{contract.VIOLATIONS_FILE}")
