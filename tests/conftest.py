@@ -50,15 +50,20 @@ class _Synths:
         """The profile serving ``kind`` (with what that kind requires), synthesized once per
         session without the compliance packs (the profile's own synth carries the gate)."""
         from infra.config import load_profile
-        from infra.platform import EXAMPLE_RELEASE, cdk_json_context, new_app
-        from infra.serving.release import Release
 
         config = serving_variant(load_profile(profile), kind)
         if config.serving == load_profile(profile).serving:
             return self(profile)
-        key = f"{profile}/{kind}"
+        return self.config_variant(f"{profile}/{kind}", config)
+
+    def config_variant(self, key: str, config: Any) -> Synth:
+        """Any ``config`` (a profile varied by a test), synthesized once per session under
+        ``key`` with the example release and without the compliance packs."""
+        from infra.platform import EXAMPLE_RELEASE, cdk_json_context, new_app
+        from infra.serving.release import Release
+
         if key not in self.cache:
-            outdir = self.base / f"{profile}-{kind}"
+            outdir = self.base / key.replace("/", "-")
             app, platform = new_app(
                 config,
                 outdir=outdir,
@@ -71,7 +76,7 @@ class _Synths:
                 s.stack_name: json.loads((outdir / f"{s.stack_name}.template.json").read_text())
                 for s in platform.stacks
             }
-            self.cache[key] = Synth(profile, platform, outdir, templates)
+            self.cache[key] = Synth(key.split("/")[0], platform, outdir, templates)
         return self.cache[key]
 
     def __call__(self, profile: str) -> Synth:

@@ -42,11 +42,9 @@ Ref = tuple[str, str]  # (stack, logical id) in the Network stack
 
 
 @pytest.fixture(scope="module")
-def model_monitor_variant(tmp_path_factory: pytest.TempPathFactory) -> Synth:
+def model_monitor_variant(synth: Any) -> Synth:
     """prod-like with Model Monitor and Clarify (one synth, no compliance packs)."""
     from infra.config import load_profile
-    from infra.platform import EXAMPLE_RELEASE, cdk_json_context, new_app
-    from infra.serving.release import Release
 
     config = load_profile("prod-like")
     monitoring = dataclasses.replace(
@@ -57,20 +55,7 @@ def model_monitor_variant(tmp_path_factory: pytest.TempPathFactory) -> Synth:
         model_monitor_baseline_uri="s3://example-baselines/digits",
     )
     config = dataclasses.replace(config, monitoring=monitoring)
-    outdir = tmp_path_factory.mktemp("mm")
-    app, platform = new_app(
-        config,
-        outdir=outdir,
-        compliance=False,
-        context=cdk_json_context(),
-        release=Release.from_file(EXAMPLE_RELEASE),
-    )
-    app.synth()
-    templates = {
-        s.stack_name: json.loads((outdir / f"{s.stack_name}.template.json").read_text())
-        for s in platform.stacks
-    }
-    return Synth("prod-like", platform, outdir, templates)
+    return synth.config_variant("prod-like/model_monitor", config)
 
 
 class Network:
