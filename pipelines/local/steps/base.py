@@ -10,19 +10,43 @@ DefinitionError for a step that cannot run here.
 from __future__ import annotations
 
 import subprocess
+from collections.abc import Callable
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any, Protocol
 
 from pipelines.local.errors import StepFailed
 
-if TYPE_CHECKING:
-    from pipelines.local.executor import LocalExecution
+
+class Execution(Protocol):
+    """What a step executor uses of the running execution (``executor.LocalExecution``).
+
+    A protocol, not an import: the executor imports the steps, so the steps name only the
+    members they use."""
+
+    code_dir: Path
+    log: Callable[[str], Any]
+    execution_id: str
+    nthread: int
+    pipeline_dir: Path
+    properties: dict[str, dict[str, Any]]
+    registry_path: Path
+    result: Any  # executor.RunResult
+    tuning_jobs: list[dict[str, Any]]
+    workdir: Path
+
+    def local(self, uri: str) -> Path: ...
+
+    def resolve(self, node: Any, step: str) -> Any: ...
+
+    def run_steps(self, steps: list[dict[str, Any]]) -> None: ...
+
+    def not_executed(self, step: dict[str, Any]) -> None: ...
 
 
 class StepExecutor:
     """Runs one step of one type (cf. the SageMaker SDK's local/pipeline.py _StepExecutor)."""
 
-    def __init__(self, execution: LocalExecution, step: dict[str, Any]) -> None:
+    def __init__(self, execution: Execution, step: dict[str, Any]) -> None:
         self.execution = execution
         self.step = step
         self.name: str = step["Name"]
