@@ -15,10 +15,10 @@ os.environ.setdefault("JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION", "20")
 
 import aws_cdk as cdk  # noqa: E402  (after the environment it reads)
 
-from infra.config import ConfigError, load_profile  # noqa: E402
-from infra.cost.idle import check_deployed_budget  # noqa: E402
+from core.config import ConfigError, load_profile  # noqa: E402
+from core.cost import check_deployed_budget  # noqa: E402
 from infra.platform import cdk_json_context, new_app  # noqa: E402
-from infra.serving.release import choose_release  # noqa: E402
+from core.release import choose_release  # noqa: E402
 
 
 def main() -> None:

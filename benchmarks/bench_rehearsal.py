@@ -29,7 +29,7 @@ def main() -> None:
     parser.add_argument("--runs", type=int, default=5)
     args = parser.parse_args()
 
-    from infra.config import load_profile
+    from core.config import load_profile
     from infra.platform import synth_templates
     from infra.rehearsal import rehearse
     from infra.rehearsal.assembly import Assembly

@@ -15,8 +15,8 @@ import aws_cdk as cdk
 
 from infra.compliance.packs import add_compliance_gate
 from infra.compliance.tags import apply_tags
-from infra.config import PlatformConfig
-from infra.serving.release import EXAMPLE_RELEASE, Release
+from core.config import PlatformConfig
+from core.release import EXAMPLE_RELEASE, Release
 from infra.stacks.data_lake_stack import DataLakeStack
 from infra.stacks.delivery_stack import DeliveryStack
 from infra.stacks.ingestion_stack import IngestionStack
@@ -69,7 +69,7 @@ def add_platform(app: cdk.App, config: PlatformConfig, release: Release | None =
     ingestion.add_stack_dependency(data_lake)
     serving = staging = None
     targets: list[cdk.Stack] = []
-    if config.multi_account:  # serving in the target accounts (infra/accounts.py)
+    if config.multi_account:  # serving in the target accounts (core/accounts.py)
         from infra.stacks.target_stack import add_targets
 
         staging, serving, targets = add_targets(app, config, release)

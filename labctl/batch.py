@@ -131,7 +131,7 @@ def released_package(sagemaker: Any, endpoint_name: str) -> str:
 
 def start_cloud(args: argparse.Namespace, sagemaker: Any) -> str:
     """Start the scoring pipeline with the released package; returns the execution ARN."""
-    from infra.config import ConfigError, load_profile
+    from core.config import ConfigError, load_profile
     from infra.serving.batch import scoring_pipeline_name
 
     try:
@@ -163,7 +163,7 @@ def run(args: argparse.Namespace, sagemaker: Any = None) -> int:
         if sagemaker is None:
             import boto3
 
-            from infra.config import load_profile
+            from core.config import load_profile
 
             region = resolve_region(args.region, load_profile(args.profile).region)
             sagemaker = boto3.client("sagemaker", region_name=region)

@@ -143,7 +143,7 @@ PATH_ERRORS = (
 
 def _user_error(err: BaseException) -> str | None:
     """One line for the errors that are the caller's to fix (exit 2), else None."""
-    from infra.config import ConfigError
+    from core.config import ConfigError
 
     if isinstance(err, ConfigError):
         return str(err)

@@ -17,8 +17,8 @@ from datetime import date
 from pathlib import Path
 from typing import Any
 
-from infra.config import SERVING_KINDS, ConfigError, PlatformConfig, ServingKind, load_profile
-from infra.cost.idle import KINDS, PRICES_PATH, IdleCost, PriceError, PriceTable, idle_cost
+from core.config import SERVING_KINDS, ConfigError, PlatformConfig, ServingKind, load_profile
+from core.cost import KINDS, PRICES_PATH, IdleCost, PriceError, PriceTable, idle_cost
 from labctl.errors import OperationFailed, UsageError
 from labctl.options import add_account, add_examples, add_profile, add_region
 

@@ -232,7 +232,7 @@ def local_bucket_root(workdir: Path) -> Path:
 
 def predict_async(args: Any, runtime: Any, rows: Any, s3: Any = None) -> list[int | float]:
     """``labctl invoke --async``: the rows as one async request; returns the predictions."""
-    from infra.serving.async_contract import INPUT_PREFIX, endpoint_prefix
+    from core.async_contract import INPUT_PREFIX, endpoint_prefix
     from labctl.invoke import encode_rows
     from labctl.local_endpoint.payload import InvocationError, parse_predictions
     from labctl.paths import default_workdir

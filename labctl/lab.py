@@ -46,8 +46,8 @@ def _synth_stage(ctx: LabContext) -> str:
 def _cost_stage(ctx: LabContext) -> str:
     import json
 
-    from infra.config import load_profile
-    from infra.cost.idle import PriceError, idle_cost
+    from core.config import load_profile
+    from core.cost import PriceError, idle_cost
     from labctl.cost import render, synthesized_templates
     from labctl.synth import SynthSummary
 
@@ -77,8 +77,8 @@ def _ingest_stage(ctx: LabContext) -> str:
 
 
 def _train_stage(ctx: LabContext) -> str:
-    from infra.config import load_profile
-    from infra.training.settings import pipeline_settings
+    from core.config import load_profile
+    from core.pipeline_settings import pipeline_settings
     from labctl.local_registry import LocalRegistry
     from labctl.pipeline import run_local_pipeline, summary_line
 
@@ -170,7 +170,7 @@ def prune_executions(workdir: Path, keep: int) -> int:
 
 
 def _serve_stage(ctx: LabContext) -> str:
-    from infra.config import load_profile
+    from core.config import load_profile
     from labctl.local_registry import LocalRegistry
     from labctl.serve import lab_serve
 
@@ -191,14 +191,14 @@ def _serve_stage(ctx: LabContext) -> str:
 
 
 def _async_stage(ctx: LabContext) -> str:
-    from infra.config import load_profile
+    from core.config import load_profile
     from labctl.lab_async import lab_async
 
     return lab_async(ctx.workdir, load_profile(ctx.profile).endpoint_name)
 
 
 def _batch_stage(ctx: LabContext) -> str:
-    from infra.config import load_profile
+    from core.config import load_profile
     from labctl.batch import lab_batch
 
     config = load_profile(ctx.profile)
@@ -206,7 +206,7 @@ def _batch_stage(ctx: LabContext) -> str:
 
 
 def _monitor_stage(ctx: LabContext) -> str:
-    from infra.config import load_profile
+    from core.config import load_profile
     from labctl.local_registry import LocalRegistry
     from labctl.monitor import lab_monitor
 
@@ -239,7 +239,7 @@ def where_things_are(ctx: LabContext) -> tuple[list[tuple[str, Path]], list[str]
 
     Only paths that exist are listed, so a run of some stages lists what those wrote (and
     what earlier runs left in the same work folder)."""
-    from infra.config import load_profile
+    from core.config import load_profile
     from labctl.monitor import DEFAULT_DRIFTS
     from labctl.paths import REPO
 

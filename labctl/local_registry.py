@@ -15,7 +15,7 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, TypeVar
 
-from infra.config import PlatformConfig, TrainingConfig
+from core.config import PlatformConfig, TrainingConfig
 
 if TYPE_CHECKING:
     from pipelines.training_pipeline import PipelineSettings

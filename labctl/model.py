@@ -229,7 +229,7 @@ def set_cloud_status(
 
 
 def _profile(args: argparse.Namespace) -> Any:
-    from infra.config import ConfigError, load_profile
+    from core.config import ConfigError, load_profile
 
     try:
         return load_profile(args.profile)
@@ -248,7 +248,7 @@ def target_groups(args: argparse.Namespace) -> list[str]:
         raise UsageError("--version picks one version of one group: drop --both")
     if args.group:
         return [args.group]
-    from infra.config import ConfigError, load_profile
+    from core.config import ConfigError, load_profile
 
     try:
         config = load_profile(args.profile)

@@ -216,7 +216,7 @@ def _run_cloud_command(args: argparse.Namespace) -> int:
     import boto3
     from botocore.exceptions import BotoCoreError, ClientError
 
-    from infra.config import ConfigError, load_profile
+    from core.config import ConfigError, load_profile
 
     try:
         config = load_profile(args.profile)

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from infra.config import PlatformConfig
+from core.config import PlatformConfig
 from labctl.errors import OperationFailed, UsageError
 
 
@@ -40,7 +40,7 @@ def _exists(sagemaker: Any, name: str) -> bool:
 
 def upsert(sagemaker: Any, cfn: Any, config: PlatformConfig) -> str:
     """Create or update the pipeline; returns 'created' or 'updated'."""
-    from infra.training.settings import pipeline_settings
+    from core.pipeline_settings import pipeline_settings
     from pipelines import training_pipeline as tp
 
     if config.network.mode == "isolated":

@@ -25,7 +25,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from infra.serving.release import (
+from core.release import (
     MME_PREFIX,
     MODEL_KEYS,
     REPO_ROOT,
@@ -349,7 +349,7 @@ def upload_bundle(
 
 
 def run_resolve(args: argparse.Namespace, client: Any = None) -> int:
-    from infra.config import ConfigError, load_profile
+    from core.config import ConfigError, load_profile
 
     try:
         config = load_profile(args.profile)
@@ -389,7 +389,7 @@ def run_resolve(args: argparse.Namespace, client: Any = None) -> int:
 
 
 def run_publish(args: argparse.Namespace, client: Any = None) -> int:
-    from infra.config import ConfigError, load_profile
+    from core.config import ConfigError, load_profile
 
     try:
         config = load_profile(args.profile)

@@ -19,8 +19,8 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
-from infra.config import PlatformConfig
-from infra.cost.idle import PriceError, PriceTable
+from core.config import PlatformConfig
+from core.cost import PriceError, PriceTable
 from model_code import layout
 from model_code.stack_contract import managing_stack
 
@@ -69,8 +69,8 @@ class Names:
 
     @classmethod
     def of(cls, config: PlatformConfig, stacks: tuple[str, ...] = ()) -> Names:
-        from infra.serving.release import release_groups
-        from infra.training.settings import pipeline_settings
+        from core.release import release_groups
+        from core.pipeline_settings import pipeline_settings
 
         units = (
             "Operations",

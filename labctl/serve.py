@@ -55,7 +55,7 @@ class ServePlan:
 
 def plan_from_profile(profile: str, kind: str | None, capture: bool | None) -> ServePlan:
     """The profile's serving settings with the command-line overrides applied."""
-    from infra.config import ConfigError, load_profile
+    from core.config import ConfigError, load_profile
 
     try:
         config = load_profile(profile)

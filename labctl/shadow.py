@@ -21,7 +21,7 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
-from infra.serving.shadow_rules import SHADOW_VARIANT
+from core.shadow_rules import SHADOW_VARIANT
 from labctl.errors import OperationFailed, UsageError
 from labctl.options import add_examples, add_region, add_workdir, resolve_region
 

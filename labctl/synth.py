@@ -10,10 +10,10 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from infra.compliance.packs import ComplianceReport, acknowledgements
-from infra.config import ConfigError, PlatformConfig, load_profile
-from infra.cost.idle import check_deployed_budget
+from core.config import ConfigError, PlatformConfig, load_profile
+from core.cost import check_deployed_budget
 from infra.platform import cdk_json_context, new_app
-from infra.serving.release import Release, choose_release
+from core.release import Release, choose_release
 from labctl.errors import OperationFailed, UsageError
 from labctl.options import add_account, add_examples, add_profile, add_region
 
@@ -57,7 +57,7 @@ class SynthSummary:
 
 def resolve_release(config: PlatformConfig, choice: str | None) -> tuple[Release | None, str]:
     """``example``: the example packages; ``none``; a path; default: release/<env>.json if any
-    (infra.serving.release.choose_release, which app.py calls too)."""
+    (core.release.choose_release, which app.py calls too)."""
     try:
         return choose_release(config, choice)
     except ValueError as err:
@@ -139,7 +139,7 @@ def _rehearse(
     from infra.rehearsal.known_gaps import KNOWN_GAPS
 
     templates = {n: json.loads((outdir / f"{n}.template.json").read_text()) for n in stacks}
-    from infra.accounts import stack_accounts
+    from core.accounts import stack_accounts
 
     assembly = Assembly(
         templates,

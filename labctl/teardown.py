@@ -32,8 +32,8 @@ from datetime import date
 from pathlib import Path
 from typing import Any
 
-from infra.config import ConfigError, PlatformConfig, load_profile
-from infra.cost.idle import PriceTable, idle_cost
+from core.config import ConfigError, PlatformConfig, load_profile
+from core.cost import PriceTable, idle_cost
 from labctl.errors import NO_CREDENTIALS, OperationFailed, UsageError
 from labctl.options import add_account, add_examples, add_profile, add_region
 from labctl.residue import (

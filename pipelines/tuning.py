@@ -1,6 +1,6 @@
 """Hyperparameter tuning settings: the rules, validated once, for the profile and the pipeline.
 
-infra/config.py ``TrainingConfig`` (the profile's ``training.max_tuning_jobs`` ...) and
+core/config/ ``TrainingConfig`` (the profile's ``training.max_tuning_jobs`` ...) and
 pipelines/training_pipeline.py ``PipelineSettings`` (what the definition renders) both ask
 ``tuning_problem``, each naming the fields in its own words. Standard library only.
 """

@@ -49,7 +49,7 @@ class _Synths:
     def variant(self, profile: str, kind: str) -> Synth:
         """The profile serving ``kind`` (with what that kind requires), synthesized once per
         session without the compliance packs (the profile's own synth carries the gate)."""
-        from infra.config import load_profile
+        from core.config import load_profile
 
         config = serving_variant(load_profile(profile), kind)
         if config.serving == load_profile(profile).serving:
@@ -60,7 +60,7 @@ class _Synths:
         """Any ``config`` (a profile varied by a test), synthesized once per session under
         ``key`` with the example release and without the compliance packs."""
         from infra.platform import EXAMPLE_RELEASE, cdk_json_context, new_app
-        from infra.serving.release import Release
+        from core.release import Release
 
         if key not in self.cache:
             outdir = self.base / key.replace("/", "-")
@@ -81,9 +81,9 @@ class _Synths:
 
     def __call__(self, profile: str) -> Synth:
         if profile not in self.cache:
-            from infra.config import load_profile
+            from core.config import load_profile
             from infra.platform import EXAMPLE_RELEASE, cdk_json_context, new_app
-            from infra.serving.release import Release
+            from core.release import Release
 
             outdir = self.base / profile
             app, platform = new_app(

@@ -27,7 +27,7 @@ from aws_cdk import aws_s3 as s3
 from aws_cdk import aws_sns as sns
 from constructs import Construct, IConstruct
 
-from infra.accounts import serving_account, smoke_build_role_path, target_role_arn
+from core.accounts import serving_account, smoke_build_role_path, target_role_arn
 from infra.compliance.packs import (
     KMS_DATA_KEYS,
     S3_DELETE,
@@ -36,10 +36,10 @@ from infra.compliance.packs import (
     acknowledge_wildcards,
     declare,
 )
-from infra.config import PlatformConfig
+from core.config import PlatformConfig
 from infra.data_lake.refs import LakeRefs
-from infra.delivery.cross_account import cross_account_artifacts, pipeline_role, smoke_in_staging
-from infra.serving.async_contract import INPUT_PREFIX
+from infra.cross_account import cross_account_artifacts, pipeline_role, smoke_in_staging
+from core.async_contract import INPUT_PREFIX
 from infra.serving.construct import ModelEndpoint
 from infra.serving.deploy_permissions import (
     bootstrap_version_arn,
@@ -48,7 +48,7 @@ from infra.serving.deploy_permissions import (
     deployment_wildcards,
     serving_units,
 )
-from infra.serving.release import MME_PREFIX, release_groups, served_models
+from core.release import MME_PREFIX, release_groups, served_models
 from infra.storage import access_log_bucket, kms_bucket, logs_capable_key
 
 SOURCE_KEY = "source/bundle.zip"
@@ -203,7 +203,7 @@ class ModelDelivery(Construct):
             ModelEndpoint.from_endpoint_name(
                 self, "StagingEndpoint", config.staging_endpoint_name
             ).grant_invoke(smoke)
-        else:  # the smoke test runs as a role in the staging account (infra/accounts.py)
+        else:  # the smoke test runs as a role in the staging account (core/accounts.py)
             smoke.add_to_role_policy(
                 iam.PolicyStatement(
                     actions=["sts:AssumeRole"],
@@ -383,7 +383,7 @@ class ModelDelivery(Construct):
             self,
             id_,
             description=description,
-            # a role another account's trust policy names by path (infra/accounts.py)
+            # a role another account's trust policy names by path (core/accounts.py)
             role=iam.Role(
                 self,
                 f"{id_}Role",

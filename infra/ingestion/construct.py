@@ -28,7 +28,7 @@ from infra.compliance.packs import (
     acknowledge_wildcards,
     declare,
 )
-from infra.config import IngestionConfig
+from core.config import IngestionConfig
 from infra.data_lake.refs import LakeRefs
 from infra.storage import logs_capable_key
 from model_code.events import FIREHOSE_ERROR_PREFIX, FIREHOSE_PREFIX, N_FEATURES

@@ -33,7 +33,7 @@ from infra.compliance.packs import (
     acknowledge_wildcards,
     declare,
 )
-from infra.config import PlatformConfig
+from core.config import PlatformConfig
 from infra.data_lake.refs import LakeRefs
 from infra.monitoring.images import grant_image_pull, sklearn_processing_image
 from infra.network.construct import IsolatedNetwork

@@ -9,7 +9,7 @@ from __future__ import annotations
 import aws_cdk as cdk
 from aws_cdk import aws_iam as iam
 
-from infra.config import ConfigError
+from core.config import ConfigError
 
 SKLEARN_VERSION = "1.2-1"  # the training pipeline's processing image (numpy/scipy/pandas)
 

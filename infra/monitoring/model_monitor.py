@@ -34,13 +34,13 @@ from infra.compliance.packs import (
     acknowledge_wildcards,
     declare,
 )
-from infra.config import ConfigError, PlatformConfig
+from core.config import ConfigError, PlatformConfig
 from infra.data_lake.refs import LakeRefs
 from infra.monitoring.drift import LABEL_LAG_HOURS
 from infra.monitoring.images import clarify_image, grant_image_pull, model_monitor_image
 from infra.network.construct import IsolatedNetwork
 from infra.serving.construct import iam_path
-from infra.serving.release import Release
+from core.release import Release
 from model_code import monitoring_contract as contract
 from model_code.layout import CAPTURE_PREFIX
 from pipelines import monitor_baseline_step as files

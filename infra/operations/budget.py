@@ -13,7 +13,7 @@ from aws_cdk import aws_budgets as budgets
 from aws_cdk import aws_sns as sns
 from constructs import Construct
 
-from infra.config import BudgetConfig
+from core.config import BudgetConfig
 from infra.operations.alerts import AlertTopic
 
 

@@ -23,7 +23,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any
 
-from infra.accounts import READ_ONLY, cross_account_references
+from core.accounts import READ_ONLY, cross_account_references
 from infra.rehearsal.assembly import SUFFIX, Assembly
 from infra.rehearsal.authority import Finding, is_allowed, role_policies
 

@@ -211,7 +211,7 @@ def reserved_concurrency(a: Assembly) -> Iterator[tuple[str, str]]:
     functions' ReservedConcurrentExecutions must fit under the quota the profile assumes
     (``lambda_concurrency_quota``; a new account's by default) minus those 100, or the
     function's stack fails to create."""
-    from infra.config import LAMBDA_UNRESERVED_MINIMUM, NEW_ACCOUNT_LAMBDA_CONCURRENCY
+    from core.config import LAMBDA_UNRESERVED_MINIMUM, NEW_ACCOUNT_LAMBDA_CONCURRENCY
 
     quota = a.lambda_concurrency_quota or NEW_ACCOUNT_LAMBDA_CONCURRENCY
     reservable = max(0, quota - LAMBDA_UNRESERVED_MINIMUM)

@@ -655,7 +655,7 @@ def _async_output(p: Props) -> Props:
 
 def _async_input_uri(p: Props) -> str:
     """Clients upload requests beside the answers: the input prefix of the async contract."""
-    from infra.serving.async_contract import INPUT_PREFIX, OUTPUT_PREFIX
+    from core.async_contract import INPUT_PREFIX, OUTPUT_PREFIX
 
     return str(_async_output(p)["S3OutputPath"]).replace(f"/{OUTPUT_PREFIX}/", f"/{INPUT_PREFIX}/")
 

@@ -20,9 +20,9 @@ from aws_cdk import aws_sns as sns
 from constructs import Construct
 
 from infra.compliance.packs import acknowledge_wildcards
-from infra.config import ServingConfig
+from core.config import ServingConfig
 from infra.data_lake.refs import LakeRefs
-from infra.serving.async_contract import (
+from core.async_contract import (
     BACKLOG_PER_INSTANCE,
     BACKLOG_WITHOUT_CAPACITY,
     FAILURE_PREFIX,

@@ -38,7 +38,7 @@ from aws_cdk import aws_sagemaker as sagemaker
 from constructs import Construct
 
 from infra.compliance.packs import acknowledge_wildcards
-from infra.config import PlatformConfig
+from core.config import PlatformConfig
 from infra.data_lake.refs import LakeRefs
 from infra.network.construct import IsolatedNetwork
 

@@ -36,11 +36,11 @@ from infra.compliance.packs import (
     acknowledge_wildcards,
     declare,
 )
-from infra.config import GuardrailConfig, ServingConfig
+from core.config import GuardrailConfig, ServingConfig
 from infra.data_lake.refs import LakeRefs
 from infra.network.construct import IsolatedNetwork
-from infra.serving.async_contract import ASYNC_UNPUBLISHED
-from infra.serving.release import MME_PREFIX, Release, served_models
+from core.async_contract import ASYNC_UNPUBLISHED
+from core.release import MME_PREFIX, Release, served_models
 from infra.serving.shadow import shadow_variants
 from model_code import layout
 from model_code.layout import CAPTURE_PREFIX, VARIANT

@@ -18,7 +18,7 @@ from typing import Any
 
 from aws_cdk import aws_iam as iam
 
-from infra.config import PlatformConfig, ServingConfig
+from core.config import PlatformConfig, ServingConfig
 from infra.serving.construct import (
     SCALING_SLR_PATH,
     SCALING_SLR_SERVICE,
@@ -129,7 +129,7 @@ class ServingUnit:
     package_groups: tuple[str, ...]  # model package groups its models come from
     model_monitor: bool = False  # holds the Model Monitor schedules of its endpoint
     explainability: bool = False  # and the model explainability one (monitoring.explainability)
-    package_account: str = ""  # where the model packages are, if not here (infra/accounts.py)
+    package_account: str = ""  # where the model packages are, if not here (core/accounts.py)
 
 
 def package_groups(config: PlatformConfig, serving: ServingConfig) -> tuple[str, ...]:
@@ -361,7 +361,7 @@ def grants(
         )
     if unit.package_groups and unit.package_account not in ("", account):
         # issue 17: a model from a version in the tooling registry. CreateModel is evaluated
-        # on the version too, so the group's resource policy (infra/accounts.py) and this role
+        # on the version too, so the group's resource policy (core/accounts.py) and this role
         # both allow it (SageMaker, "Deploy a Model Version from a Different Account").
         out.append(
             Grant(

@@ -20,9 +20,9 @@ from aws_cdk import aws_iam as iam
 from aws_cdk import aws_sagemaker as sagemaker
 from constructs import Construct
 
-from infra.config import ServingConfig
-from infra.serving.release import Release
-from infra.serving.shadow_rules import SHADOW_VARIANT
+from core.config import ServingConfig
+from core.release import Release
+from core.shadow_rules import SHADOW_VARIANT
 
 
 def shadow_variants(

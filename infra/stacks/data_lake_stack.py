@@ -7,7 +7,7 @@ from typing import Any
 import aws_cdk as cdk
 from constructs import Construct
 
-from infra.config import PlatformConfig
+from core.config import PlatformConfig
 from infra.data_lake.construct import DataLake
 from infra.data_lake.refs import export_lake
 
@@ -27,7 +27,7 @@ class DataLakeStack(cdk.Stack):
         )
         export_lake(self.lake, config.env_name)
         if config.multi_account:  # issue 17: target endpoints read the model archives
-            from infra.accounts import model_key_statement, model_read_statement
+            from core.accounts import model_key_statement, model_read_statement
 
             bucket = self.lake.artifacts_bucket
             bucket.add_to_resource_policy(model_read_statement(config, bucket.bucket_arn))

@@ -7,7 +7,7 @@ from typing import Any
 import aws_cdk as cdk
 from constructs import Construct
 
-from infra.config import PlatformConfig
+from core.config import PlatformConfig
 from infra.data_lake.refs import LakeRefs
 from infra.ingestion.construct import StreamIngestion
 from infra.operations.alerts import AlertTopic

@@ -19,7 +19,7 @@ import aws_cdk as cdk
 from aws_cdk import aws_sns as sns
 from constructs import Construct
 
-from infra.config import PlatformConfig
+from core.config import PlatformConfig
 from infra.data_lake.refs import LakeRefs
 from infra.monitoring.drift import DriftMonitoring
 from infra.network.construct import IsolatedNetwork

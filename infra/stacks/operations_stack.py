@@ -11,7 +11,7 @@ from typing import Any
 import aws_cdk as cdk
 from constructs import Construct
 
-from infra.config import PlatformConfig
+from core.config import PlatformConfig
 from infra.operations.alerts import AlertTopic
 from infra.operations.budget import CostGuardrail
 

@@ -9,12 +9,12 @@ import aws_cdk as cdk
 from aws_cdk import aws_sns as sns
 from constructs import Construct
 
-from infra.config import PlatformConfig, ServingConfig
+from core.config import PlatformConfig, ServingConfig
 from infra.data_lake.refs import LakeRefs
 from infra.network.construct import IsolatedNetwork
 from infra.serving.construct import ModelEndpoint
 from infra.serving.reaper_runtime.reaper import EXPIRY_TAG
-from infra.serving.release import Release
+from core.release import Release
 
 
 class ServingStack(cdk.Stack):

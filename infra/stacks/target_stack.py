@@ -1,6 +1,6 @@
 """Stack: what a target account (staging, production) holds besides its serving stacks.
 
-One per target account (issue 17, ``infra/accounts.py``): its own KMS key, a capture bucket,
+One per target account (issue 17, ``core/accounts.py``): its own KMS key, a capture bucket,
 an isolated network when ``network.mode='isolated'``, an alert topic, and the roles the tooling
 account names without a reference (fixed names under ``/<env>-target/``):
 
@@ -30,9 +30,9 @@ from aws_cdk import aws_kms as kms
 from aws_cdk import aws_s3 as s3
 from constructs import Construct
 
-from infra import accounts
+from core import accounts
 from infra.compliance.packs import acknowledge_wildcards
-from infra.config import PlatformConfig
+from core.config import PlatformConfig
 from infra.network.construct import IsolatedNetwork
 from infra.operations.alerts import AlertTopic
 from infra.serving.deploy_permissions import (
@@ -41,7 +41,7 @@ from infra.serving.deploy_permissions import (
     deployment_unscoped,
     deployment_wildcards,
 )
-from infra.serving.release import Release
+from core.release import Release
 from infra.storage import access_log_bucket, kms_bucket
 from model_code.monitoring_contract import RETRAIN_DETAIL_TYPE, RETRAIN_SOURCE
 
@@ -330,7 +330,7 @@ class NoReferencesAcrossAccounts:
             cdk.PolicyViolation(
                 rule_name="no-cross-account-reference",
                 description=problem,
-                fix="pass the value through the release file (infra/accounts.py)",
+                fix="pass the value through the release file (core/accounts.py)",
                 violating_resources=[
                     cdk.PolicyViolatingResource(
                         resource_logical_id=problem.split(" ", 1)[0].rstrip(":"),

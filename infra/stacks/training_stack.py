@@ -7,13 +7,13 @@ from typing import Any
 import aws_cdk as cdk
 from constructs import Construct
 
-from infra.config import PlatformConfig
+from core.config import PlatformConfig
 from infra.data_lake.construct import LakeGrant
 from infra.data_lake.refs import LakeRefs
 from infra.monitoring.images import sklearn_processing_image
 from infra.network.construct import IsolatedNetwork
 from infra.serving.batch import ScoringPipeline
-from infra.serving.release import Release
+from core.release import Release
 from infra.training.construct import TrainingPipeline
 from infra.training.role import SageMakerExecutionRole
 
@@ -73,7 +73,7 @@ class TrainingStack(cdk.Stack):
         if config.multi_account:  # issue 17: production forwards retrain requests here
             from aws_cdk import aws_events as events
 
-            from infra.accounts import retrain_bus_statement
+            from core.accounts import retrain_bus_statement
 
             statement = retrain_bus_statement(config)
             events.CfnEventBusPolicy(

@@ -27,7 +27,7 @@ from aws_cdk import aws_sagemaker as sagemaker
 from aws_cdk.interfaces.aws_events import IRuleRef
 from constructs import Construct
 
-from infra.accounts import group_policy
+from core.accounts import group_policy
 from infra.compliance.packs import (
     KMS_DATA_KEYS,
     S3_DELETE,
@@ -37,12 +37,12 @@ from infra.compliance.packs import (
     acknowledge_wildcards,
     declare,
 )
-from infra.config import PlatformConfig
+from core.config import PlatformConfig
 from infra.data_lake.refs import LakeRefs
 from infra.network.construct import IsolatedNetwork
 from infra.storage import logs_capable_key
 from infra.training.code_bundle import MODEL_CODE, build_sourcedir
-from infra.training.settings import pipeline_settings
+from core.pipeline_settings import pipeline_settings
 from model_code.monitoring_contract import RETRAIN_DETAIL_TYPE, RETRAIN_SOURCE
 from pipelines import training_pipeline as tp
 from pipelines.checks import check_definition
@@ -177,7 +177,7 @@ class TrainingPipeline(PipelineBase):
                 construct_id,
                 model_package_group_name=name,
                 model_package_group_description=what,
-                # issue 17: the target accounts' deployment roles read it (infra/accounts.py)
+                # issue 17: the target accounts' deployment roles read it (core/accounts.py)
                 model_package_group_policy=group_policy(config, name)
                 if config.multi_account
                 else None,

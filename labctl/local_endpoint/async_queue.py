@@ -6,7 +6,7 @@ with ``X-Amzn-SageMaker-InputLocation: s3://<bucket>/<key>`` queues the request 
 headers. Workers (``max_concurrent``, as MaxConcurrentInvocationsPerInstance) read the payload
 from the local bucket folder (``s3://b/k`` is ``<root>/b/k``), answer it through the real-time
 path of the same endpoint, and write ``<id>.out`` under the output prefix or
-``<id>-error.out`` under the failure prefix (the prefixes of ``infra.serving.async_contract``).
+``<id>-error.out`` under the failure prefix (the prefixes of ``core.async_contract``).
 A repeated InferenceId returns the first request's locations and is not queued again.
 """
 
@@ -23,7 +23,7 @@ from email.message import Message
 from pathlib import Path
 from typing import Any
 
-from infra.serving.async_contract import FAILURE_PREFIX, OUTPUT_PREFIX, endpoint_prefix
+from core.async_contract import FAILURE_PREFIX, OUTPUT_PREFIX, endpoint_prefix
 from labctl.local_endpoint.payload import InvocationError
 
 INPUT_LOCATION = "X-Amzn-SageMaker-InputLocation"

@@ -16,7 +16,7 @@ import shutil
 from pathlib import Path
 from typing import Any
 
-from infra.serving.release import mme_target_model
+from core.release import mme_target_model
 from labctl.local_endpoint.server import EndpointSettings, EndpointSetupError
 from labctl.local_registry import LocalRegistry
 

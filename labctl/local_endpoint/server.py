@@ -21,7 +21,7 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import unquote
 
-from infra.config import SERVING_KINDS
+from core.config import SERVING_KINDS
 from labctl.local_endpoint.async_queue import FAILURE_LOCATION, OUTPUT_LOCATION, AsyncQueue
 from labctl.local_endpoint.capture import CaptureWriter
 from labctl.local_endpoint.entry_point import EntryPointModel, load_container

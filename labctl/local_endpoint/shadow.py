@@ -21,7 +21,7 @@ from datetime import UTC, datetime
 from email.message import Message
 from pathlib import Path
 
-from infra.serving.shadow_rules import SHADOW_VARIANT
+from core.shadow_rules import SHADOW_VARIANT
 from labctl.local_endpoint.capture import CaptureWriter
 from labctl.local_endpoint.models import LoadedModel, load_archive
 from labctl.local_endpoint.payload import format_predictions, parse, response_type

@@ -18,8 +18,8 @@ from labctl.options import add_examples, add_profile
 
 
 def run(args: argparse.Namespace) -> int:
-    from infra.config import ConfigError, load_profile
-    from infra.serving.release import release_path
+    from core.config import ConfigError, load_profile
+    from core.release import release_path
     from labctl.review.assembly import Assembly, AssemblyError
     from labctl.review.report import build, write
 

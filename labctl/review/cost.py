@@ -1,7 +1,7 @@
 """Cost section: the idle cost from the cost estimator (``labctl cost``) when this build has
 it, and the main cost drivers under load as the templates declare them (no prices invented).
 
-The estimator is looked up by name, ``infra.cost.idle.idle_cost(templates, region)``; when it
+The estimator is looked up by name, ``core.cost.idle_cost(templates, region)``; when it
 is absent (or fails), the section says so explicitly instead of showing a number.
 """
 
@@ -14,7 +14,7 @@ from typing import Any
 from labctl.review.assembly import Assembly
 from labctl.review.lens import get, pipeline_parameters
 
-ESTIMATOR = ("infra.cost.idle", "idle_cost")
+ESTIMATOR = ("core.cost", "idle_cost")
 NOT_AVAILABLE = "cost estimate not available in this build"
 
 
@@ -145,7 +145,7 @@ def runtime_resources(profile: str) -> tuple[list[str], str]:
             "run-time resources are not listed"
         )
     try:
-        from infra.config import load_profile
+        from core.config import load_profile
 
         module = importlib.import_module("labctl.residue")
         names = module.Names.of(load_profile(profile))

@@ -83,7 +83,7 @@ class MultiAccount:
 
 def synth_multi(outdir: Path, config: Any, release: dict[str, Any]) -> MultiAccount:
     from infra.platform import cdk_json_context, new_app
-    from infra.serving.release import Release
+    from core.release import Release
 
     app, platform = new_app(
         config,
@@ -105,7 +105,7 @@ def synth_multi(outdir: Path, config: Any, release: dict[str, Any]) -> MultiAcco
 
 @pytest.fixture(scope="session")
 def multi(tmp_path_factory: pytest.TempPathFactory) -> MultiAccount:
-    from infra.config import load_profile
+    from core.config import load_profile
 
     config = load_profile(PROFILE)
     return synth_multi(tmp_path_factory.mktemp("multi"), config, rehearsal_release(config))
@@ -116,7 +116,7 @@ def two_accounts(tmp_path_factory: pytest.TempPathFactory) -> MultiAccount:
     """Staging and production sharing one account: one target stack, each principal once."""
     import dataclasses
 
-    from infra.config import AccountsConfig, load_profile
+    from core.config import AccountsConfig, load_profile
 
     base = load_profile(PROFILE)
     shared = base.accounts.staging

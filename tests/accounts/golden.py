@@ -31,7 +31,7 @@ def main(argv: list[str]) -> int:
     os.environ.setdefault("JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION", "20")
     os.environ.setdefault("CDK_VALIDATION", "false")
     os.environ.setdefault("PIPELINE_CACHE", "off")
-    from infra.config import load_profile
+    from core.config import load_profile
     from infra.platform import synth_templates
 
     found = {}

@@ -6,8 +6,8 @@ import json
 
 import pytest
 
-from infra import accounts
-from infra.config import CONFIG_DIR, ConfigError, config_from_dict
+from core import accounts
+from core.config import CONFIG_DIR, ConfigError, config_from_dict
 
 TOOLING, STAGING, PRODUCTION = "111111111111", "333333333333", "444444444444"
 

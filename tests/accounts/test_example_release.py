@@ -26,8 +26,8 @@ def example_synth(tmp_path_factory: pytest.TempPathFactory) -> tuple[int, Path]:
 
 
 def _assembly(out: Path) -> Assembly:
-    from infra.accounts import stack_accounts
-    from infra.config import load_profile
+    from core.accounts import stack_accounts
+    from core.config import load_profile
 
     config = load_profile("multi-account")
     templates = {

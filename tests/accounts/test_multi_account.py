@@ -1,6 +1,6 @@
 """The multi-account example profile: placement, authority on both sides, deployment, the
 compliance gate and the rehearsal. Expected values are written from the AWS pages cited in
-``infra/accounts.py`` and from the profile, not read back from the code under test."""
+``core/accounts.py`` and from the profile, not read back from the code under test."""
 
 from __future__ import annotations
 
@@ -252,7 +252,7 @@ def test_the_rehearsal_checks_every_cross_account_flow(multi) -> None:  # type: 
 
 def test_the_profile_budget_covers_its_idle_cost(multi) -> None:  # type: ignore[no-untyped-def]
     """app.py refuses a budget below the idle cost; the example must synthesize through it."""
-    from infra.cost.idle import check_budget
+    from core.cost import check_budget
 
     config = multi.config
     check_budget(config.budget.monthly_limit_usd, multi.templates, config.region)

@@ -12,7 +12,7 @@ import pytest
 from infra.rehearsal import rehearse
 from infra.rehearsal.assembly import Assembly
 from infra.rehearsal.authority import Finding
-from infra.serving.release import Release
+from core.release import Release
 from infra.stacks.target_stack import NoReferencesAcrossAccounts
 
 STAGING_ROOT = "arn:aws:iam::333333333333:root"

@@ -10,9 +10,9 @@ import boto3
 import pytest
 from moto import mock_aws
 
-from infra.accounts import check_release
-from infra.config import load_profile
-from infra.serving.release import Release, validate_release
+from core.accounts import check_release
+from core.config import load_profile
+from core.release import Release, validate_release
 from labctl.cli import main
 
 REGION = "us-east-1"

@@ -13,7 +13,7 @@ import tempfile
 
 import pytest
 
-from infra.config import AccountsConfig
+from core.config import AccountsConfig
 from infra.platform import synth_templates
 from tests.accounts.golden import GOLDEN, hashes
 

@@ -19,7 +19,7 @@ from infra.compliance.packs import (
     acknowledgements,
     add_compliance_gate,
 )
-from infra.config import REQUIRED_TAGS
+from core.config import REQUIRED_TAGS
 
 PROFILES = ("lab", "prod-like")
 

@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 from aws_cdk.assertions import Template
 
-from infra.config import (
+from core.config import (
     AsyncInferenceConfig,
     ConfigError,
     GuardrailConfig,

@@ -15,7 +15,7 @@ import aws_cdk as cdk
 import pytest
 from aws_cdk.assertions import Template
 
-from infra.config import BatchConfig, ConfigError, config_from_dict, load_profile
+from core.config import BatchConfig, ConfigError, config_from_dict, load_profile
 from tests.infra.test_batch_scoring import _of_type, _scoring
 
 PIPELINE_ARN = "arn:aws:sagemaker:eu-west-1:222222222222:pipeline/prodlike-digits-scoring"

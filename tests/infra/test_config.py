@@ -6,7 +6,7 @@ import json
 
 import pytest
 
-from infra.config import ConfigError, available_profiles, config_from_dict, load_profile
+from core.config import ConfigError, available_profiles, config_from_dict, load_profile
 
 
 def _lab(**changes: object) -> dict:

@@ -213,7 +213,7 @@ def model_monitor_app(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, d
     import aws_cdk as cdk
     from aws_cdk import aws_sns as sns
 
-    from infra.config import MonitoringConfig, load_profile
+    from core.config import MonitoringConfig, load_profile
     from infra.platform import cdk_json_context
     from infra.stacks.monitoring_stack import MonitoringStack
 

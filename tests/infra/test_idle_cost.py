@@ -11,8 +11,8 @@ from datetime import date, timedelta
 
 import pytest
 
-from infra.config import ConfigError, load_profile
-from infra.cost.idle import PriceTable, check_budget, idle_cost
+from core.config import ConfigError, load_profile
+from core.cost import PriceTable, check_budget, idle_cost
 
 PRICES = PriceTable.load()
 

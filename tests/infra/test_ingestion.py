@@ -158,7 +158,7 @@ def test_ingestion_built_alone_alarms_the_topic_it_is_given() -> None:
     import aws_cdk as cdk
     from aws_cdk import aws_sns as sns
 
-    from infra.config import load_profile
+    from core.config import load_profile
     from infra.data_lake.refs import LakeRefs
     from infra.ingestion.construct import StreamIngestion
     from infra.platform import cdk_json_context

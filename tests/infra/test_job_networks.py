@@ -44,7 +44,7 @@ Ref = tuple[str, str]  # (stack, logical id) in the Network stack
 @pytest.fixture(scope="module")
 def model_monitor_variant(synth: Any) -> Synth:
     """prod-like with Model Monitor and Clarify (one synth, no compliance packs)."""
-    from infra.config import load_profile
+    from core.config import load_profile
 
     config = load_profile("prod-like")
     monitoring = dataclasses.replace(

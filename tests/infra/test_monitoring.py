@@ -10,7 +10,7 @@ import json
 import pytest
 from aws_cdk.assertions import Match, Template
 
-from infra.config import (
+from core.config import (
     ConfigError,
     GuardrailConfig,
     MonitoringConfig,
@@ -300,7 +300,7 @@ def _model_monitor_config():  # type: ignore[no-untyped-def]
 
 def _release_with_baseline():  # type: ignore[no-untyped-def]
     from infra.platform import EXAMPLE_RELEASE
-    from infra.serving.release import Release
+    from core.release import Release
 
     release = Release.from_file(EXAMPLE_RELEASE)
     return dataclasses.replace(
@@ -492,7 +492,7 @@ def test_baseline_override_wins_over_the_release() -> None:
 def test_a_release_without_baselines_fails_at_synth_with_the_fix() -> None:
     from infra.monitoring.model_monitor import baseline_prefix
     from infra.platform import EXAMPLE_RELEASE
-    from infra.serving.release import Release
+    from core.release import Release
 
     example = Release.from_file(EXAMPLE_RELEASE)  # it carries one: take it away
     release = dataclasses.replace(

@@ -15,7 +15,7 @@ import pytest
 from aws_cdk import aws_iam as iam
 from aws_cdk.assertions import Template
 
-from infra.config import BudgetConfig
+from core.config import BudgetConfig
 from infra.operations.alerts import AlertTopic
 from infra.operations.budget import CostGuardrail
 from infra.platform import cdk_json_context

@@ -14,7 +14,7 @@ import boto3
 import pytest
 from moto import mock_aws
 
-from infra.config import ConfigError, ExpiryConfig, load_profile
+from core.config import ConfigError, ExpiryConfig, load_profile
 from infra.serving.reaper_runtime.reaper import EXPIRY_TAG, KEEP_TAG, reap
 from tests.cfn_serving import physical_names, serving_template, tag_like_cloudformation
 

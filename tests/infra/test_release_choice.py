@@ -8,8 +8,8 @@ from pathlib import Path
 
 import pytest
 
-from infra.config import load_profile
-from infra.serving.release import EXAMPLE_RELEASE, choose_release
+from core.config import load_profile
+from core.release import EXAMPLE_RELEASE, choose_release
 
 EXAMPLE_ARN = json.loads(EXAMPLE_RELEASE.read_text())["xgboost"]["package_arn"]
 
@@ -53,10 +53,10 @@ def test_the_environments_file_is_checked_against_its_groups(tmp_path: Path) -> 
 
 
 def test_every_serving_kind_says_which_release_models_it_hosts() -> None:
-    """A kind added to ServingKind (infra/config.py, the one list) must also say which
+    """A kind added to ServingKind (core/config/, the one list) must also say which
     release models it serves, or its first release could not be checked."""
-    from infra.config import SERVING_KINDS
-    from infra.serving.release import SERVED_MODELS
+    from core.config import SERVING_KINDS
+    from core.release import SERVED_MODELS
 
     assert set(SERVED_MODELS) == set(SERVING_KINDS)
     assert all(models and models[0] == "xgboost" for models in SERVED_MODELS.values())

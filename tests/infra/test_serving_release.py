@@ -11,9 +11,9 @@ import pytest
 from aws_cdk import aws_sns as sns
 from aws_cdk.assertions import Template
 
-from infra.config import load_profile
+from core.config import load_profile
 from infra.platform import EXAMPLE_RELEASE
-from infra.serving.release import Release
+from core.release import Release
 from infra.stacks.serving_stack import ServingStack
 
 XGBOOST_ONLY = dataclasses.replace(Release.from_file(EXAMPLE_RELEASE), baseline=None)

@@ -200,7 +200,7 @@ def test_cost_of_an_unpriced_region_is_one_line_naming_the_priced_ones(
     monkeypatch.setattr("labctl.cost.synthesized_templates", no_synth)
     assert main(["cost", "--profile", "lab", "--region", "us-west-2"]) == 1
     err = capsys.readouterr().err
-    priced = sorted(json.loads((REPO / "infra/cost/prices.json").read_text())["regions"])
+    priced = sorted(json.loads((REPO / "core/prices.json").read_text())["regions"])
     assert err.count("\n") == 1 and "us-west-2" in err
     assert all(region in err for region in priced), err
 
@@ -263,8 +263,8 @@ def test_bad_input_is_exactly_one_stderr_line(name: str, tmp_path: Path) -> None
 
 PRIME_RENDER = """
 import sys
-from infra.config import load_profile
-from infra.training.settings import pipeline_settings
+from core.config import load_profile
+from core.pipeline_settings import pipeline_settings
 from pipelines.training_pipeline import render_definition
 render_definition(pipeline_settings(load_profile(sys.argv[1]), use_vpc=False, subnets=0))
 """

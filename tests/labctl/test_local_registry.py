@@ -7,8 +7,8 @@ from pathlib import Path
 
 import pytest
 
-from infra.config import load_profile
-from infra.training.settings import pipeline_settings
+from core.config import load_profile
+from core.pipeline_settings import pipeline_settings
 from labctl.local_endpoint.registry import served_versions
 from labctl.local_endpoint.server import EndpointSetupError
 from labctl.local_registry import LocalRegistry

@@ -14,7 +14,7 @@ import boto3
 import pytest
 from moto import mock_aws
 
-from infra.config import GuardrailConfig, ServingConfig, load_profile
+from core.config import GuardrailConfig, ServingConfig, load_profile
 from labctl.cli import main
 from labctl.errors import OperationFailed
 from labctl.release import (
@@ -122,7 +122,7 @@ def test_resolve_names_the_versions_model_monitor_baselines(tmp_path: Path) -> N
     path = tmp_path / "r.json"
     path.write_text(json.dumps(release))
     assert load_release(path)["xgboost"]["monitor_baseline"] == prefix
-    from infra.serving.release import Release
+    from core.release import Release
 
     assert Release.from_file(path).xgboost.monitor_baseline == prefix
     # the first version has no ModelMetrics: no key (the serving stack then asks for one)
@@ -390,7 +390,7 @@ def test_publish_copies_the_package_artifact_to_the_mme_prefix_with_the_lake_key
     s3.put_object(Bucket="artifacts", Key="pipelines/Tune/model.tar.gz", Body=artifact)
     path = _mme_release(tmp_path, "artifacts")
     mme = _config("multi_model")
-    monkeypatch.setattr("infra.config.load_profile", lambda name, overrides=None: mme)
+    monkeypatch.setattr("core.config.load_profile", lambda name, overrides=None: mme)
     argv = ["release", "publish", "--bucket", "artifacts", "--kms-key-id", key]
     assert main([*argv, "--release", str(path), "--region", REGION]) == 0
     head = s3.head_object(Bucket="artifacts", Key="mme/xgboost-v3.tar.gz")
@@ -408,7 +408,7 @@ def test_publish_of_a_missing_artifact_exits_1(
     boto3.client("s3", region_name=REGION).create_bucket(Bucket="artifacts")
     path = _mme_release(tmp_path, "artifacts")  # no object at the model_data_url
     mme = _config("multi_model")
-    monkeypatch.setattr("infra.config.load_profile", lambda name, overrides=None: mme)
+    monkeypatch.setattr("core.config.load_profile", lambda name, overrides=None: mme)
     argv = ["release", "publish", "--bucket", "artifacts", "--kms-key-id", "k"]
     assert main([*argv, "--release", str(path), "--region", REGION]) == 1
     assert "cannot publish s3://artifacts/pipelines/Tune/model.tar.gz" in capsys.readouterr().err

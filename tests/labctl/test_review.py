@@ -688,7 +688,7 @@ def test_runtime_resources_come_from_the_teardown_residue_list(monkeypatch) -> N
     monkeypatch.setattr(cost, "_optional", lambda module, name: Names)
     lines, note = cost.runtime_resources("lab")
     assert "endpoint, bucket (kept by the retain profile)" in lines[0]
-    from infra.config import load_profile
+    from core.config import load_profile
 
     assert load_profile("lab").endpoint_name in lines[1]
 

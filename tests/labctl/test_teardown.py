@@ -22,7 +22,7 @@ from botocore.exceptions import ClientError
 from botocore.stub import Stubber
 from moto import mock_aws
 
-from infra.config import load_profile
+from core.config import load_profile
 from labctl.residue import Clients
 from labctl.teardown import Assembly, Teardown
 from tests.cfn_serving import physical_names, serving_template, tag_like_cloudformation
@@ -702,8 +702,8 @@ def _no_pricing(monkeypatch: pytest.MonkeyPatch) -> list[str]:
         return call
 
     monkeypatch.setattr("labctl.teardown.idle_cost", refuse("idle_cost"))
-    monkeypatch.setattr("infra.cost.idle.idle_cost", refuse("idle_cost"))
-    monkeypatch.setattr("infra.cost.idle.PriceTable.price", refuse("PriceTable.price"))
+    monkeypatch.setattr("core.cost.idle_cost", refuse("idle_cost"))
+    monkeypatch.setattr("core.cost.PriceTable.price", refuse("PriceTable.price"))
     return calls
 
 

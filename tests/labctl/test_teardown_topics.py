@@ -6,7 +6,7 @@ from __future__ import annotations
 import boto3
 from moto import mock_aws
 
-from infra.config import load_profile
+from core.config import load_profile
 from labctl.residue import Clients, Finder, Names, Sweeper
 
 REGION = "us-east-1"

@@ -69,7 +69,7 @@ MODULES: dict[str, tuple[tuple[str, ...], tuple[str, ...]]] = {
         ("tests/labctl/test_endpoint_unit.py", "tests/labctl/test_serve_entry_point.py"),
     ),
     "release": (
-        ("labctl/release.py", "infra/serving/release.py"),
+        ("labctl/release.py", "core/release.py"),
         ("tests/labctl/test_release.py",),
     ),
     # The expiry reaper's runtime (its keep tag, dry-run switch, stack-managed rule) against

@@ -5,8 +5,8 @@ from __future__ import annotations
 
 import pytest
 
-from infra.config import ConfigError, TrainingConfig
-from infra.training.settings import pipeline_settings
+from core.config import ConfigError, TrainingConfig
+from core.pipeline_settings import pipeline_settings
 from pipelines.training_pipeline import PipelineSettings
 
 
@@ -39,7 +39,7 @@ def test_profile_and_pipeline_refuse_the_same_settings(
 
 def test_a_valid_profile_renders_to_the_same_tuning_settings() -> None:
     """What the profile accepts, the pipeline accepts unchanged (no second opinion)."""
-    from infra.config import load_profile
+    from core.config import load_profile
 
     config = load_profile("lab")
     training = TrainingConfig(

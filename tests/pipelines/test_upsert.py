@@ -10,7 +10,7 @@ import pytest
 from botocore.stub import Stubber
 from moto import mock_aws
 
-from infra.config import NetworkConfig, load_profile
+from core.config import NetworkConfig, load_profile
 from labctl.errors import OperationFailed, UsageError
 from labctl.pipeline_upsert import upsert
 from pipelines import training_pipeline as tp

@@ -8,7 +8,7 @@ from dataclasses import dataclass
 
 import pytest
 
-from infra.config import ConfigError, load_profile
+from core.config import ConfigError, load_profile
 from infra.rehearsal import Report, rehearse
 from infra.rehearsal.assembly import Assembly
 from infra.rehearsal.authority import Finding

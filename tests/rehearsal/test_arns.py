@@ -36,19 +36,19 @@ def test_every_resource_arn_has_its_sar_format(synth, variant: str) -> None:  # 
 def model_monitor_synths(tmp_path_factory: pytest.TempPathFactory) -> dict[str, tuple[int, Path]]:
     """lab and prod-like with engine=model_monitor (profile JSON variants in a temp config
     folder), each synthesized once by the CLI: exit code and cloud assembly folder."""
-    import infra.config
+    import core.config
     from labctl.cli import main
 
     base = tmp_path_factory.mktemp("mm-cli")
     configs = base / "config"
     configs.mkdir()
-    for src in infra.config.CONFIG_DIR.glob("*.json"):
+    for src in core.config.CONFIG_DIR.glob("*.json"):
         data = json.loads(src.read_text())
         data["monitoring"]["engine"] = "model_monitor"
         (configs / src.name).write_text(json.dumps(data))
     results = {}
     with pytest.MonkeyPatch.context() as mp:
-        mp.setattr(infra.config, "CONFIG_DIR", configs)
+        mp.setattr(core.config, "CONFIG_DIR", configs)
         for profile in ("lab", "prod-like"):
             out = base / profile
             argv = ["synth", "--profile", profile, "--release", "example", "--outdir", str(out)]
@@ -73,7 +73,7 @@ def test_model_monitor_synthesizes_with_the_example_release(
 def test_model_monitor_arns_have_their_sar_format(
     model_monitor_synths: dict[str, tuple[int, Path]], profile: str
 ) -> None:
-    from infra.config import load_profile
+    from core.config import load_profile
 
     config = load_profile(profile)
     bad, _ = mismatches(

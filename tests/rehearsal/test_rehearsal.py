@@ -10,7 +10,7 @@ from fnmatch import fnmatchcase
 
 import pytest
 
-from infra.config import ConfigError, load_profile
+from core.config import ConfigError, load_profile
 from infra.rehearsal.authority import role_policies
 from infra.rehearsal.known_gaps import KNOWN_GAPS, UNCHECKED_ROLES
 from tests.conftest import serving_variant

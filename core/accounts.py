@@ -22,9 +22,9 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
-    from infra.config import PlatformConfig
+    from core.config import PlatformConfig
     from infra.serving.deploy_permissions import ServingUnit
-    from infra.serving.release import Release
+    from core.release import Release
 
 DOC_GROUP_POLICY = (
     "https://docs.aws.amazon.com/sagemaker/latest/dg/model-registry-deploy-xaccount.html"
@@ -65,7 +65,7 @@ READ_ONLY = frozenset(
 
 
 def _config_error(message: str) -> Exception:
-    from infra.config import ConfigError
+    from core.config import ConfigError
 
     return ConfigError(message)
 
@@ -199,7 +199,7 @@ def delivery_artifact_bucket_name(config: PlatformConfig) -> str:
 def model_prefixes(config: PlatformConfig) -> list[str]:
     """Where the registered model archives are (the pipeline's Tune and TrainBaseline
     outputs) and, for multi-model endpoints, the prefix the build publishes them to."""
-    from infra.serving.release import MME_PREFIX
+    from core.release import MME_PREFIX
 
     base = f"pipelines/{config.pipeline_name}"
     prefixes = [f"{base}/Tune/", f"{base}/TrainBaseline/"]

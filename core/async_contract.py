@@ -1,7 +1,7 @@
 """The asynchronous-inference contract both sides share: where requests and answers live in
 the artifacts zone, the metrics an async endpoint publishes, and the synth-time rules.
 
-Standard library only: ``infra.config`` validates with ``async_problems``, the CDK construct
+Standard library only: ``core.config`` validates with ``async_problems``, the CDK construct
 (``async_inference``) and ``labctl invoke --async`` / the local endpoint use the same prefixes
 and object names. Not stateful.
 """
@@ -11,7 +11,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
-    from infra.config import ServingConfig
+    from core.config import ServingConfig
 
 # Prefixes in the artifacts bucket: clients upload payloads under INPUT_PREFIX (the hosting
 # role reads them); SageMaker writes answers under OUTPUT_PREFIX and failures under

@@ -1,7 +1,7 @@
 """The delivery pipeline's side of deploying into target accounts (issue 17).
 
 The artifact bucket gets a fixed name and a policy (bucket and key) naming the target accounts'
-roots narrowed to their action roles (``infra/accounts.py``); the pipeline itself sees an
+roots narrowed to their action roles (``core/accounts.py``); the pipeline itself sees an
 imported view of the bucket, so CDK's grants for the imported (immutable) target roles do not
 write resource-policy statements naming role ARNs that do not exist yet. The pipeline role has
 a path the action roles trust; the smoke test reads its samples with the build's own role and
@@ -16,13 +16,13 @@ from aws_cdk import aws_kms as kms
 from aws_cdk import aws_s3 as s3
 from constructs import Construct
 
-from infra.accounts import (
+from core.accounts import (
     delivery_artifact_bucket_name,
     pipeline_artifact_statements,
     pipeline_role_path,
     target_role_arn,
 )
-from infra.config import PlatformConfig
+from core.config import PlatformConfig
 
 
 def cross_account_artifacts(

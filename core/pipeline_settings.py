@@ -5,7 +5,7 @@ No CDK import here, so labctl can render the same definition the stack deploys.
 
 from __future__ import annotations
 
-from infra.config import PlatformConfig
+from core.config import PlatformConfig
 from pipelines import training_pipeline as tp
 
 

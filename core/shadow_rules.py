@@ -1,4 +1,4 @@
-"""Which endpoints may carry a shadow variant (standard library only: ``infra.config`` calls it).
+"""Which endpoints may carry a shadow variant (standard library only: ``core.config`` calls it).
 
 SageMaker developer guide, "Shadow tests: exclusions"
 (https://docs.aws.amazon.com/sagemaker/latest/dg/shadow-tests-exclusions.html): an endpoint

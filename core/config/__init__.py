@@ -16,7 +16,7 @@ from typing import Any, Literal, get_args, get_origin, get_type_hints
 
 from pipelines.tuning import FieldNames, TuningStrategy, tuning_problem
 
-CONFIG_DIR = Path(__file__).resolve().parent.parent / "config"
+CONFIG_DIR = Path(__file__).resolve().parents[2] / "config"
 
 RetentionMode = Literal["lab", "retain"]
 NetworkMode = Literal["isolated", "lab"]
@@ -230,7 +230,7 @@ class AsyncInferenceConfig:
     """``serving.kind='async'`` only: SageMaker Asynchronous Inference (queued requests, payload
     in S3, answers in S3 and on SNS). Defaults from the developer guide's "Autoscale an
     asynchronous endpoint" example (backlog target 5 per instance, scale-in cooldown 600 s,
-    scale-out 300 s). Validated in ``infra.serving.async_contract.async_problems``."""
+    scale-out 300 s). Validated in ``core.async_contract.async_problems``."""
 
     max_concurrent_invocations_per_instance: int = 4
     # Scale in to zero instances when the queue is empty (the scalable target's minimum is 0;
@@ -281,7 +281,7 @@ class ServingConfig:
 
     def __post_init__(self) -> None:
         if self.shadow.enabled:
-            from infra.serving.shadow_rules import shadow_problem
+            from core.shadow_rules import shadow_problem
 
             problem = shadow_problem(self.kind, self.instance_type, self.data_capture)
             _require(problem is None, problem or "")
@@ -342,7 +342,7 @@ class ServingConfig:
                 "serving.guardrail.mode='all_at_once' or serving.kind='real_time'",
             )
         if self.kind == "async":
-            from infra.serving.async_contract import async_problems
+            from core.async_contract import async_problems
 
             problems = async_problems(self)
             _require(not problems, "; ".join(problems))
@@ -544,7 +544,7 @@ class AccountsConfig:
     """Where each part runs (issue 17): tooling (lake, ingestion, training, registry, delivery),
     staging and production (serving). Empty means the profile's ``account``; absent, or all
     three equal, the platform is single-account and its templates do not change. The rules
-    between them live in ``infra/accounts.py``."""
+    between them live in ``core/accounts.py``."""
 
     tooling: str = ""
     staging: str = ""
@@ -664,7 +664,7 @@ class PlatformConfig:
                 self.serving.data_capture,
                 "drift monitoring needs serving.data_capture=true",
             )
-        from infra.accounts import check_accounts  # issue 17: the rules between accounts
+        from core.accounts import check_accounts  # issue 17: the rules between accounts
 
         check_accounts(self)
 
@@ -717,7 +717,7 @@ class PlatformConfig:
 
     @property
     def multi_account(self) -> bool:
-        """Serving runs outside the tooling account (``infra/accounts.py``)."""
+        """Serving runs outside the tooling account (``core/accounts.py``)."""
         return {self.staging_account, self.production_account} != {self.tooling_account}
 
 

@@ -39,7 +39,7 @@ from pathlib import Path
 from typing import Any
 
 RELEASE_DIR = "release"
-REPO_ROOT = Path(__file__).resolve().parents[2]
+REPO_ROOT = Path(__file__).resolve().parents[1]
 # Illustrative packages of no environment's groups: the lab, the tests and cost/review synths.
 EXAMPLE_RELEASE = REPO_ROOT / "config" / "examples" / "release.json"
 MODEL_KEYS = ("xgboost", "baseline", "challenger")
@@ -47,7 +47,7 @@ ENTRY_KEYS = ("package_arn", "image", "model_data_url", "version")
 OPTIONAL_ENTRY_KEYS = ("target_model", "monitor_baseline", "metrics_uri")
 TOP_KEYS = (*MODEL_KEYS, "resolved_at", "artifacts")
 # "artifacts": {"bucket_arn": "arn:aws:s3:::<lake artifacts bucket>", "key_arn": "<lake key ARN>"}
-# is what a serving stack outside the tooling account reads from tooling (infra/accounts.py).
+# is what a serving stack outside the tooling account reads from tooling (core/accounts.py).
 ARTIFACT_KEYS = ("bucket_arn", "key_arn")
 BUCKET_ARN_RE = re.compile(r"^arn:aws[a-z-]*:s3:::[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$")
 KEY_ARN_RE = re.compile(r"^arn:aws[a-z-]*:kms:[a-z0-9-]+:\d{12}:key/[0-9a-f-]{36}$")
@@ -247,7 +247,7 @@ def choose_release(
     example = path.resolve() == EXAMPLE_RELEASE.resolve()
     groups = None if example else release_groups(config)
     release = Release.from_file(path, groups, served_models(config.serving.kind))
-    from infra.accounts import check_release  # infra.accounts reads this module
+    from core.accounts import check_release  # core.accounts reads this module
 
     check_release(config, release)  # serving in other accounts: ARNs in tooling
     return release, f"serving {config.serving.kind} from {path}"

@@ -285,7 +285,7 @@ def check_budget(
     Returns a warning (not silence) when the table has no prices for the region, so the
     check could not run.
     """
-    from infra.config import ConfigError
+    from core.config import ConfigError
 
     try:
         cost = idle_cost(templates, region, prices)
@@ -311,7 +311,7 @@ def check_deployed_budget(
     does not pass a budget the Build then fails. With a release, ``templates`` are what the
     Build deploys.
     """
-    from infra.config import ConfigError
+    from core.config import ConfigError
 
     if not serves_release:
         import tempfile
