@@ -17,8 +17,8 @@ import aws_cdk as cdk  # noqa: E402  (after the environment it reads)
 
 from core.config import ConfigError, load_profile  # noqa: E402
 from core.cost import check_deployed_budget  # noqa: E402
-from infra.platform import cdk_json_context, new_app  # noqa: E402
 from core.release import choose_release  # noqa: E402
+from infra.platform import cdk_json_context, new_app  # noqa: E402
 
 
 def main() -> None:

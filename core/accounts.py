@@ -10,21 +10,22 @@ https://docs.aws.amazon.com/IAM/latest/UserGuide/reference_policies_condition-ke
 never a role ARN: a policy naming a role that does not exist yet is rejected ("Invalid
 principal"), and the roles in the other accounts are deployed later. The target roles have
 fixed names under a fixed path, so tooling can name them without a reference. Standard
-library and CDK IAM only; no construct is created here.
+library only: the IAM statements built from these names are in ``infra/cross_account.py``, the
+rules of the ``accounts`` block in ``core/config/`` (``check_accounts``), the release's in
+``core/release.py`` (``check_release``).
 """
 
 from __future__ import annotations
 
 import json
 from collections.abc import Mapping
-from dataclasses import replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from core.release import MME_PREFIX
+
 if TYPE_CHECKING:
     from core.config import PlatformConfig
-    from infra.serving.deploy_permissions import ServingUnit
-    from core.release import Release
 
 DOC_GROUP_POLICY = (
     "https://docs.aws.amazon.com/sagemaker/latest/dg/model-registry-deploy-xaccount.html"
@@ -64,56 +65,34 @@ READ_ONLY = frozenset(
 )
 
 
-def _config_error(message: str) -> Exception:
-    from core.config import ConfigError
-
-    return ConfigError(message)
-
-
-def check_accounts(config: PlatformConfig) -> None:
-    """The rules of the ``accounts`` block that need the whole profile."""
-    acc = config.accounts
-    if acc.tooling and acc.tooling != config.account:
-        raise _config_error(
-            f"accounts.tooling ({acc.tooling}) must equal account ({config.account}): the "
-            "profile's account is where the tooling stacks deploy; drop accounts.tooling or "
-            "pass -c account=" + acc.tooling
-        )
-    if not config.multi_account:
-        return
-    tooling = config.tooling_account
-    if (config.staging_account == tooling) != (config.production_account == tooling):
-        same = "staging" if config.staging_account == tooling else "production"
-        raise _config_error(
-            f"accounts.{same} equals the tooling account while the other target does not: "
-            "serving either stays in tooling (all three equal) or leaves it (staging and "
-            "production outside tooling, the same account or two)"
-        )
-    if config.monitoring.engine != "none":
-        raise _config_error(
-            "monitoring.engine must be 'none' with separate accounts: drift monitoring in the "
-            "production account is not built yet; its retrain events already reach tooling "
-            "through the event bus (README 'Multi-account')"
-        )
-    if config.serving.kind == "async":
-        raise _config_error(
-            "serving.kind 'async' is single-account for now: its answers, topics and the smoke "
-            "test's client grant live in the tooling lake, not yet in the target stacks"
-        )
-    if config.expiry.endpoint_hours:
-        raise _config_error(
-            "expiry.endpoint_hours must be 0 with separate accounts: the expiry reaper runs in "
-            "tooling and cannot see endpoints in the target accounts"
-        )
-
-
 # -- names ------------------------------------------------------------------------------------
 
 
-def partition(config: PlatformConfig) -> str:
-    from infra.serving.deploy_permissions import partition_of
+def partition_of(region: str) -> str:
+    if region.startswith("cn-"):
+        return "aws-cn"
+    if region.startswith("us-gov-"):
+        return "aws-us-gov"
+    return "aws"
 
+
+def partition(config: PlatformConfig) -> str:
     return partition_of(config.region)
+
+
+def bootstrap_version_arn(*, account: str, region: str, qualifier: str) -> str:
+    """The SSM parameter every CDK template's ``BootstrapVersion`` parameter reads."""
+    return (
+        f"arn:{partition_of(region)}:ssm:{region}:{account}:parameter/cdk-bootstrap/"
+        f"{qualifier}/version"
+    )
+
+
+def iam_path(stack_name: str) -> str:
+    """The IAM path of a serving stack's roles and managed policies, so the role that deploys
+    the stack can be bounded to them (``deploy_permissions``): generated IAM names are
+    truncated to 64 characters, so a name prefix cannot bound them; a path can."""
+    return f"/{stack_name}/"
 
 
 def root(config: PlatformConfig, account: str) -> str:
@@ -178,8 +157,6 @@ def tooling_role_pattern(config: PlatformConfig, path: str) -> str:
 
 def hosting_role_patterns(config: PlatformConfig) -> list[str]:
     """The endpoint roles of the serving stacks in the target accounts (their IAM path)."""
-    from infra.serving.construct import iam_path
-
     found = []
     for unit in ("ServingStaging", "Serving"):
         stack = config.stack_name(unit)
@@ -199,8 +176,6 @@ def delivery_artifact_bucket_name(config: PlatformConfig) -> str:
 def model_prefixes(config: PlatformConfig) -> list[str]:
     """Where the registered model archives are (the pipeline's Tune and TrainBaseline
     outputs) and, for multi-model endpoints, the prefix the build publishes them to."""
-    from core.release import MME_PREFIX
-
     base = f"pipelines/{config.pipeline_name}"
     prefixes = [f"{base}/Tune/", f"{base}/TrainBaseline/"]
     if config.serving.kind == "multi_model":
@@ -208,27 +183,12 @@ def model_prefixes(config: PlatformConfig) -> list[str]:
     return prefixes
 
 
-def target_units(config: PlatformConfig, account: str) -> tuple[ServingUnit, ...]:
-    """The serving units deployed into ``account``: they read the outputs of the account's
-    target stack (network, capture bucket, key, topic) and describe packages in tooling."""
-    from infra.serving.deploy_permissions import serving_units
-
-    return tuple(
-        replace(
-            unit,
-            output_stacks=(target_stack_name(config, account),),
-            package_account=config.tooling_account,
-        )
-        for unit in serving_units(config)
-        if serving_account(config, unit.stack_name) == account
-    )
-
-
 # -- resource policies in tooling --------------------------------------------------------------
 
 
-def _principals(config: PlatformConfig) -> list[str]:
-    """Each target account root once: two targets in one account are one principal."""
+def target_roots(config: PlatformConfig) -> list[str]:
+    """Each target account root once (two targets in one account are one principal): the
+    principals of the tooling resource policies (``group_policy``, ``infra/cross_account.py``)."""
     return [root(config, a) for a in target_accounts(config)]
 
 
@@ -245,7 +205,7 @@ def group_policy(config: PlatformConfig, group: str) -> dict[str, Any]:
             {
                 "Sid": "TargetsDescribeGroup",
                 "Effect": "Allow",
-                "Principal": {"AWS": _principals(config)},
+                "Principal": {"AWS": target_roots(config)},
                 "Action": list(GROUP_ACTIONS),
                 "Resource": f"arn:{p}:sagemaker:{where}:model-package-group/{group.lower()}",
                 "Condition": condition,
@@ -253,72 +213,13 @@ def group_policy(config: PlatformConfig, group: str) -> dict[str, Any]:
             {
                 "Sid": "TargetsUseVersions",
                 "Effect": "Allow",
-                "Principal": {"AWS": _principals(config)},
+                "Principal": {"AWS": target_roots(config)},
                 "Action": list(VERSION_ACTIONS),
                 "Resource": f"arn:{p}:sagemaker:{where}:model-package/{group.lower()}/*",
                 "Condition": condition,
             },
         ],
     }
-
-
-def model_read_statement(config: PlatformConfig, bucket_arn: str) -> Any:
-    """Artifacts bucket: the target endpoint roles read the model archives, nothing else."""
-    from aws_cdk import aws_iam as iam
-
-    return iam.PolicyStatement(
-        sid="TargetEndpointsReadModels",
-        principals=[iam.ArnPrincipal(r) for r in _principals(config)],
-        actions=["s3:GetObject"],
-        resources=[f"{bucket_arn}/{prefix}*" for prefix in model_prefixes(config)],
-        conditions={"ArnLike": {"aws:PrincipalArn": hosting_role_patterns(config)}},
-    )
-
-
-def model_key_statement(config: PlatformConfig) -> Any:
-    """Lake key: the target endpoint roles decrypt, and only through S3 (kms:ViaService)."""
-    from aws_cdk import aws_iam as iam
-
-    return iam.PolicyStatement(
-        sid="TargetEndpointsDecryptModelsViaS3",
-        principals=[iam.ArnPrincipal(r) for r in _principals(config)],
-        # DescribeKey: CDK's read grant gives the endpoint role both; S3 needs only Decrypt
-        actions=["kms:Decrypt", "kms:DescribeKey"],
-        resources=["*"],  # in a key policy "*" means this key
-        conditions={
-            "ArnLike": {"aws:PrincipalArn": hosting_role_patterns(config)},
-            "StringEquals": {"kms:ViaService": f"s3.{config.region}.amazonaws.com"},
-        },
-    )
-
-
-def pipeline_artifact_statements(config: PlatformConfig, bucket_arn: str) -> list[Any]:
-    """Delivery artifact bucket and key: the target action roles read the synthesized
-    templates (CodePipeline, "Create a pipeline that uses resources from another account")."""
-    from aws_cdk import aws_iam as iam
-
-    actions = [target_role_arn(config, a, "action") for a in target_accounts(config)]
-    principals = [iam.ArnPrincipal(r) for r in _principals(config)]
-    condition = {"ArnLike": {"aws:PrincipalArn": actions}}
-    return [
-        iam.PolicyStatement(
-            sid="TargetDeployActionsReadArtifacts",
-            principals=principals,
-            actions=["s3:GetObject", "s3:GetObjectVersion"],
-            resources=[f"{bucket_arn}/*"],
-            conditions=condition,
-        ),
-        iam.PolicyStatement(
-            sid="TargetDeployActionsDecryptArtifacts",
-            principals=principals,
-            actions=["kms:Decrypt", "kms:DescribeKey"],
-            resources=["*"],
-            conditions={
-                **condition,
-                "StringEquals": {"kms:ViaService": f"s3.{config.region}.amazonaws.com"},
-            },
-        ),
-    ]
 
 
 def retrain_bus_statement(config: PlatformConfig) -> dict[str, Any]:
@@ -337,40 +238,6 @@ def retrain_bus_statement(config: PlatformConfig) -> dict[str, Any]:
             }
         },
     }
-
-
-# -- the release across accounts ---------------------------------------------------------------
-
-
-def check_release(config: PlatformConfig, release: Release) -> None:
-    """A release served outside tooling names everything by ARN in tooling: each package
-    version, the artifacts bucket and the lake key (the serving stacks read nothing else
-    from tooling). ValueError names the first field that does not."""
-    if not config.multi_account:
-        return
-    where = release.source or "release"
-    if release.artifacts is None:
-        raise ValueError(
-            f"{where}: serving outside the tooling account needs 'artifacts' "
-            '({"bucket_arn": ..., "key_arn": ...}): run `labctl release resolve` with the '
-            "lake's artifacts bucket and key"
-        )
-    for name in ("xgboost", "baseline"):
-        ref = getattr(release, name)
-        if ref is None:
-            continue
-        parts = ref.package_arn.split(":")
-        if len(parts) < 6 or parts[4] != config.tooling_account or parts[3] != config.region:
-            raise ValueError(
-                f"{where}: {name}.package_arn {ref.package_arn!r} is not a version in the tooling "
-                f"account {config.tooling_account} ({config.region})"
-            )
-    key = release.artifacts.key_arn.split(":")
-    if key[4] != config.tooling_account or key[3] != config.region:
-        raise ValueError(
-            f"{where}: artifacts.key_arn is not a key of the tooling account "
-            f"{config.tooling_account} in {config.region}"
-        )
 
 
 # -- no references across accounts --------------------------------------------------------------

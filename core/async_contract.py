@@ -1,17 +1,12 @@
 """The asynchronous-inference contract both sides share: where requests and answers live in
-the artifacts zone, the metrics an async endpoint publishes, and the synth-time rules.
+the artifacts zone and the metrics an async endpoint publishes.
 
-Standard library only: ``core.config`` validates with ``async_problems``, the CDK construct
-(``async_inference``) and ``labctl invoke --async`` / the local endpoint use the same prefixes
-and object names. Not stateful.
+Standard library only, importing nothing: ``core.config`` validates with ``async_problems``
+(``core/config/serving.py``); the CDK construct (``async_inference``) and ``labctl invoke
+--async`` / the local endpoint use the same prefixes and object names. Not stateful.
 """
 
 from __future__ import annotations
-
-from typing import TYPE_CHECKING
-
-if TYPE_CHECKING:
-    from core.config import ServingConfig
 
 # Prefixes in the artifacts bucket: clients upload payloads under INPUT_PREFIX (the hosting
 # role reads them); SageMaker writes answers under OUTPUT_PREFIX and failures under
@@ -56,55 +51,3 @@ def output_key(endpoint_name: str, inference_id: str) -> str:
 def failure_key(endpoint_name: str, inference_id: str) -> str:
     """Where SageMaker writes a failed request's error: ``<S3FailurePath>/<id>-error.out``."""
     return f"{endpoint_prefix(FAILURE_PREFIX, endpoint_name)}/{inference_id}-error.out"
-
-
-def async_problems(serving: ServingConfig) -> list[str]:
-    """Why ``serving`` (kind 'async') cannot deploy, each with what to change; [] if it can."""
-    a = serving.async_inference
-    problems = []
-    # AsyncInferenceClientConfig.MaxConcurrentInvocationsPerInstance: 1-1000 (API reference).
-    if not 1 <= a.max_concurrent_invocations_per_instance <= 1000:
-        problems.append(
-            "serving.async_inference.max_concurrent_invocations_per_instance must be 1-1000 "
-            f"(SageMaker API reference, AsyncInferenceClientConfig), got "
-            f"{a.max_concurrent_invocations_per_instance}"
-        )
-    if a.backlog_target_per_instance <= 0:
-        problems.append(
-            "serving.async_inference.backlog_target_per_instance must be positive: it is the "
-            f"{BACKLOG_PER_INSTANCE} target the endpoint scales to ({DOC_AUTOSCALE})"
-        )
-    if min(a.scale_in_cooldown_seconds, a.scale_out_cooldown_seconds) < 0:
-        problems.append("serving.async_inference cooldowns must be >= 0 seconds")
-    if not 60 <= a.max_backlog_age_seconds <= 6 * 3600:
-        problems.append(
-            "serving.async_inference.max_backlog_age_seconds must be 60-21600 (a request "
-            "lives at most 6 hours in the queue: InvokeEndpointAsync RequestTTLSeconds)"
-        )
-    # Async endpoints run on instances: no ServerlessConfig beside an AsyncInferenceConfig
-    # (serverless endpoints are their own kind; DOC_ASYNC: "Creating an asynchronous
-    # inference endpoint is similar to creating real-time inference endpoints").
-    if not serving.instance_type.startswith("ml."):
-        problems.append(
-            f"async endpoints run on instances: serving.instance_type {serving.instance_type!r} "
-            f"must be an ml.* instance type ({DOC_ASYNC})"
-        )
-    if serving.serverless_provisioned_concurrency:
-        problems.append(
-            "async endpoints run on instances and take no serverless settings: set "
-            "serving.serverless_provisioned_concurrency=0 or serving.kind='serverless' "
-            f"({DOC_ASYNC})"
-        )
-    # Canary and linear steps are a share of the variant's instance count (TrafficRoutingConfig
-    # CanarySize/LinearStepSize); an async variant scaled to zero has none to split
-    # (DOC_AUTOSCALE: "you can also scale down your asynchronous endpoints instances to zero").
-    if a.scale_to_zero and serving.guardrail.mode != "all_at_once":
-        problems.append(
-            f"serving.guardrail.mode={serving.guardrail.mode!r} needs instances to shift "
-            "traffic across, and an async endpoint that scales to zero may have none when a "
-            "release starts: set serving.async_inference.scale_to_zero=false (the fleet then "
-            "keeps serving.min_instances) or serving.guardrail.mode='all_at_once' "
-            f"({DOC_AUTOSCALE}; canary and linear sizes are a share of the instance count, "
-            "CloudFormation TrafficRoutingConfig)"
-        )
-    return problems

@@ -36,7 +36,10 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from core.config import PlatformConfig
 
 RELEASE_DIR = "release"
 REPO_ROOT = Path(__file__).resolve().parents[1]
@@ -247,8 +250,6 @@ def choose_release(
     example = path.resolve() == EXAMPLE_RELEASE.resolve()
     groups = None if example else release_groups(config)
     release = Release.from_file(path, groups, served_models(config.serving.kind))
-    from core.accounts import check_release  # core.accounts reads this module
-
     check_release(config, release)  # serving in other accounts: ARNs in tooling
     return release, f"serving {config.serving.kind} from {path}"
 
@@ -319,3 +320,34 @@ class Release:
         required: tuple[str, ...] = ("xgboost",),
     ) -> Release:
         return cls.from_dict(read_release(path, groups, required), str(path), groups, required)
+
+
+def check_release(config: PlatformConfig, release: Release) -> None:
+    """A release served outside tooling names everything by ARN in tooling: each package
+    version, the artifacts bucket and the lake key (the serving stacks read nothing else
+    from tooling). ValueError names the first field that does not."""
+    if not config.multi_account:
+        return
+    where = release.source or "release"
+    if release.artifacts is None:
+        raise ValueError(
+            f"{where}: serving outside the tooling account needs 'artifacts' "
+            '({"bucket_arn": ..., "key_arn": ...}): run `labctl release resolve` with the '
+            "lake's artifacts bucket and key"
+        )
+    for name in ("xgboost", "baseline"):
+        ref = getattr(release, name)
+        if ref is None:
+            continue
+        parts = ref.package_arn.split(":")
+        if len(parts) < 6 or parts[4] != config.tooling_account or parts[3] != config.region:
+            raise ValueError(
+                f"{where}: {name}.package_arn {ref.package_arn!r} is not a version in the tooling "
+                f"account {config.tooling_account} ({config.region})"
+            )
+    key = release.artifacts.key_arn.split(":")
+    if key[4] != config.tooling_account or key[3] != config.region:
+        raise ValueError(
+            f"{where}: artifacts.key_arn is not a key of the tooling account "
+            f"{config.tooling_account} in {config.region}"
+        )

@@ -1,9 +1,11 @@
-"""The delivery pipeline's side of deploying into target accounts (issue 17).
+"""The IAM side of deploying into target accounts (issue 17): the statements that name them.
 
-The artifact bucket gets a fixed name and a policy (bucket and key) naming the target accounts'
-roots narrowed to their action roles (``core/accounts.py``); the pipeline itself sees an
-imported view of the bucket, so CDK's grants for the imported (immutable) target roles do not
-write resource-policy statements naming role ARNs that do not exist yet. The pipeline role has
+The names, ARNs and role paths come from ``core/accounts.py``; here they become resource-policy
+statements (the lake's artifacts bucket and key, the delivery artifact bucket and key). The
+delivery pipeline's artifact bucket gets a fixed name and a policy (bucket and key) naming the
+target accounts' roots narrowed to their action roles; the pipeline itself sees an imported
+view of the bucket, so CDK's grants for the imported (immutable) target roles do not write
+resource-policy statements naming role ARNs that do not exist yet. The pipeline role has
 a path the action roles trust; the smoke test reads its samples with the build's own role and
 invokes the staging endpoint as the staging account's smoke-test role.
 Not stateful; exposes functions only.
@@ -16,13 +18,71 @@ from aws_cdk import aws_kms as kms
 from aws_cdk import aws_s3 as s3
 from constructs import Construct
 
-from core.accounts import (
-    delivery_artifact_bucket_name,
-    pipeline_artifact_statements,
-    pipeline_role_path,
-    target_role_arn,
-)
+from core import accounts
+from core.accounts import delivery_artifact_bucket_name, pipeline_role_path, target_role_arn
 from core.config import PlatformConfig
+
+# -- resource policies in tooling: the statements naming the target accounts -----------------
+
+
+def model_read_statement(config: PlatformConfig, bucket_arn: str) -> iam.PolicyStatement:
+    """Artifacts bucket: the target endpoint roles read the model archives, nothing else."""
+    return iam.PolicyStatement(
+        sid="TargetEndpointsReadModels",
+        principals=[iam.ArnPrincipal(r) for r in accounts.target_roots(config)],
+        actions=["s3:GetObject"],
+        resources=[f"{bucket_arn}/{prefix}*" for prefix in accounts.model_prefixes(config)],
+        conditions={"ArnLike": {"aws:PrincipalArn": accounts.hosting_role_patterns(config)}},
+    )
+
+
+def model_key_statement(config: PlatformConfig) -> iam.PolicyStatement:
+    """Lake key: the target endpoint roles decrypt, and only through S3 (kms:ViaService)."""
+    return iam.PolicyStatement(
+        sid="TargetEndpointsDecryptModelsViaS3",
+        principals=[iam.ArnPrincipal(r) for r in accounts.target_roots(config)],
+        # DescribeKey: CDK's read grant gives the endpoint role both; S3 needs only Decrypt
+        actions=["kms:Decrypt", "kms:DescribeKey"],
+        resources=["*"],  # in a key policy "*" means this key
+        conditions={
+            "ArnLike": {"aws:PrincipalArn": accounts.hosting_role_patterns(config)},
+            "StringEquals": {"kms:ViaService": f"s3.{config.region}.amazonaws.com"},
+        },
+    )
+
+
+def pipeline_artifact_statements(
+    config: PlatformConfig, bucket_arn: str
+) -> list[iam.PolicyStatement]:
+    """Delivery artifact bucket and key: the target action roles read the synthesized
+    templates (CodePipeline, "Create a pipeline that uses resources from another account")."""
+    actions = [
+        accounts.target_role_arn(config, a, "action") for a in accounts.target_accounts(config)
+    ]
+    principals = [iam.ArnPrincipal(r) for r in accounts.target_roots(config)]
+    condition = {"ArnLike": {"aws:PrincipalArn": actions}}
+    return [
+        iam.PolicyStatement(
+            sid="TargetDeployActionsReadArtifacts",
+            principals=principals,
+            actions=["s3:GetObject", "s3:GetObjectVersion"],
+            resources=[f"{bucket_arn}/*"],
+            conditions=condition,
+        ),
+        iam.PolicyStatement(
+            sid="TargetDeployActionsDecryptArtifacts",
+            principals=principals,
+            actions=["kms:Decrypt", "kms:DescribeKey"],
+            resources=["*"],
+            conditions={
+                **condition,
+                "StringEquals": {"kms:ViaService": f"s3.{config.region}.amazonaws.com"},
+            },
+        ),
+    ]
+
+
+# -- the delivery pipeline's side ----------------------------------------------------------------
 
 
 def cross_account_artifacts(

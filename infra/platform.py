@@ -13,10 +13,12 @@ from pathlib import Path
 
 import aws_cdk as cdk
 
+from core import accounts
+from core.config import PlatformConfig
+from core.release import EXAMPLE_RELEASE, Release, check_release
+from infra.compliance.no_cross_account_refs import NoReferencesAcrossAccounts, accounts_by_stack
 from infra.compliance.packs import add_compliance_gate
 from infra.compliance.tags import apply_tags
-from core.config import PlatformConfig
-from core.release import EXAMPLE_RELEASE, Release
 from infra.stacks.data_lake_stack import DataLakeStack
 from infra.stacks.delivery_stack import DeliveryStack
 from infra.stacks.ingestion_stack import IngestionStack
@@ -24,6 +26,7 @@ from infra.stacks.monitoring_stack import MonitoringStack
 from infra.stacks.network_stack import NetworkStack
 from infra.stacks.operations_stack import OperationsStack
 from infra.stacks.serving_stack import ServingStack
+from infra.stacks.target_stack import TargetStack
 from infra.stacks.training_stack import TrainingStack
 
 
@@ -70,8 +73,6 @@ def add_platform(app: cdk.App, config: PlatformConfig, release: Release | None =
     serving = staging = None
     targets: list[cdk.Stack] = []
     if config.multi_account:  # serving in the target accounts (core/accounts.py)
-        from infra.stacks.target_stack import add_targets
-
         staging, serving, targets = add_targets(app, config, release)
     elif release is not None:  # no approved model yet: nothing to serve
         # Staging: the same kind, one instance, all-at-once updates; smoke-tested first.
@@ -141,9 +142,7 @@ def add_platform(app: cdk.App, config: PlatformConfig, release: Release | None =
         dependent.add_stack_dependency(operations)
     stacks += targets
     if config.multi_account:
-        from infra.stacks.target_stack import NoReferencesAcrossAccounts, stack_accounts
-
-        cdk.Validations.of(app).add_plugins(NoReferencesAcrossAccounts(stack_accounts(stacks)))
+        cdk.Validations.of(app).add_plugins(NoReferencesAcrossAccounts(accounts_by_stack(stacks)))
     apply_tags(app, config.tags)
     return Platform(
         config,
@@ -159,6 +158,55 @@ def add_platform(app: cdk.App, config: PlatformConfig, release: Release | None =
         targets,
         operations,
     )
+
+
+def add_targets(
+    app: cdk.App,
+    config: PlatformConfig,
+    release: Release | None,
+) -> tuple[ServingStack | None, ServingStack | None, list[cdk.Stack]]:
+    """The target stacks and, with a release, the serving stacks in the target accounts.
+    Returns (staging serving stack, production serving stack, target stacks)."""
+    found: dict[str, TargetStack] = {}
+    for account in accounts.target_accounts(config):
+        env = cdk.Environment(account=account, region=config.region)
+        found[account] = TargetStack(
+            app,
+            accounts.target_stack_name(config, account),
+            config=config,
+            account=account,
+            env=env,
+        )
+    staging = serving = None
+    if release is not None:
+        check_release(config, release)
+        built = []
+        for unit, endpoint, serving_config, account in (
+            (
+                "ServingStaging",
+                config.staging_endpoint_name,
+                config.serving.for_staging(),
+                config.staging_account,
+            ),
+            ("Serving", config.endpoint_name, config.serving, config.production_account),
+        ):
+            target = found[account]
+            stack = ServingStack(
+                app,
+                config.stack_name(unit),
+                config=config,
+                serving=serving_config,
+                endpoint_name=endpoint,
+                release=release,
+                alert_topic=target.alerts.topic,
+                network=target.network,
+                capture=target.capture,
+                env=cdk.Environment(account=account, region=config.region),
+            )
+            stack.add_stack_dependency(target)
+            built.append(stack)
+        staging, serving = built
+    return staging, serving, list(found.values())
 
 
 def new_app(

@@ -69,8 +69,8 @@ class Names:
 
     @classmethod
     def of(cls, config: PlatformConfig, stacks: tuple[str, ...] = ()) -> Names:
-        from core.release import release_groups
         from core.pipeline_settings import pipeline_settings
+        from core.release import release_groups
 
         units = (
             "Operations",

@@ -9,11 +9,11 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
-from infra.compliance.packs import ComplianceReport, acknowledgements
 from core.config import ConfigError, PlatformConfig, load_profile
 from core.cost import check_deployed_budget
-from infra.platform import cdk_json_context, new_app
 from core.release import Release, choose_release
+from infra.compliance.packs import ComplianceReport, acknowledgements
+from infra.platform import cdk_json_context, new_app
 from labctl.errors import OperationFailed, UsageError
 from labctl.options import add_account, add_examples, add_profile, add_region
 

@@ -59,8 +59,8 @@ class _Synths:
     def config_variant(self, key: str, config: Any) -> Synth:
         """Any ``config`` (a profile varied by a test), synthesized once per session under
         ``key`` with the example release and without the compliance packs."""
-        from infra.platform import EXAMPLE_RELEASE, cdk_json_context, new_app
         from core.release import Release
+        from infra.platform import EXAMPLE_RELEASE, cdk_json_context, new_app
 
         if key not in self.cache:
             outdir = self.base / key.replace("/", "-")
@@ -82,8 +82,8 @@ class _Synths:
     def __call__(self, profile: str) -> Synth:
         if profile not in self.cache:
             from core.config import load_profile
-            from infra.platform import EXAMPLE_RELEASE, cdk_json_context, new_app
             from core.release import Release
+            from infra.platform import EXAMPLE_RELEASE, cdk_json_context, new_app
 
             outdir = self.base / profile
             app, platform = new_app(

@@ -27,7 +27,15 @@ from aws_cdk import aws_s3 as s3
 from aws_cdk import aws_sns as sns
 from constructs import Construct, IConstruct
 
-from core.accounts import serving_account, smoke_build_role_path, target_role_arn
+from core.accounts import (
+    bootstrap_version_arn,
+    serving_account,
+    smoke_build_role_path,
+    target_role_arn,
+)
+from core.async_contract import INPUT_PREFIX
+from core.config import PlatformConfig
+from core.release import MME_PREFIX, release_groups, served_models
 from infra.compliance.packs import (
     KMS_DATA_KEYS,
     S3_DELETE,
@@ -36,19 +44,15 @@ from infra.compliance.packs import (
     acknowledge_wildcards,
     declare,
 )
-from core.config import PlatformConfig
-from infra.data_lake.refs import LakeRefs
 from infra.cross_account import cross_account_artifacts, pipeline_role, smoke_in_staging
-from core.async_contract import INPUT_PREFIX
+from infra.data_lake.refs import LakeRefs
 from infra.serving.construct import ModelEndpoint
 from infra.serving.deploy_permissions import (
-    bootstrap_version_arn,
     deployment_statements,
     deployment_unscoped,
     deployment_wildcards,
     serving_units,
 )
-from core.release import MME_PREFIX, release_groups, served_models
 from infra.storage import access_log_bucket, kms_bucket, logs_capable_key
 
 SOURCE_KEY = "source/bundle.zip"

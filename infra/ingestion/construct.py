@@ -20,6 +20,7 @@ from aws_cdk import aws_logs as logs
 from aws_cdk import aws_sns as sns
 from constructs import Construct
 
+from core.config import IngestionConfig
 from infra.compliance.packs import (
     KMS_DATA_KEYS,
     S3_DELETE,
@@ -28,7 +29,6 @@ from infra.compliance.packs import (
     acknowledge_wildcards,
     declare,
 )
-from core.config import IngestionConfig
 from infra.data_lake.refs import LakeRefs
 from infra.storage import logs_capable_key
 from model_code.events import FIREHOSE_ERROR_PREFIX, FIREHOSE_PREFIX, N_FEATURES

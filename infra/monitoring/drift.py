@@ -24,6 +24,7 @@ from aws_cdk import aws_scheduler_targets as scheduler_targets
 from aws_cdk import aws_sns as sns
 from constructs import Construct
 
+from core.config import PlatformConfig
 from infra.compliance.packs import (
     KMS_DATA_KEYS,
     S3_DELETE,
@@ -33,7 +34,6 @@ from infra.compliance.packs import (
     acknowledge_wildcards,
     declare,
 )
-from core.config import PlatformConfig
 from infra.data_lake.refs import LakeRefs
 from infra.monitoring.images import grant_image_pull, sklearn_processing_image
 from infra.network.construct import IsolatedNetwork

@@ -27,6 +27,9 @@ from aws_cdk import aws_iam as iam
 from aws_cdk import aws_sagemaker as sagemaker
 from constructs import Construct
 
+from core.accounts import iam_path
+from core.config import ConfigError, PlatformConfig
+from core.release import Release
 from infra.compliance.packs import (
     KMS_DATA_KEYS,
     S3_DELETE,
@@ -34,13 +37,10 @@ from infra.compliance.packs import (
     acknowledge_wildcards,
     declare,
 )
-from core.config import ConfigError, PlatformConfig
 from infra.data_lake.refs import LakeRefs
 from infra.monitoring.drift import LABEL_LAG_HOURS
 from infra.monitoring.images import clarify_image, grant_image_pull, model_monitor_image
 from infra.network.construct import IsolatedNetwork
-from infra.serving.construct import iam_path
-from core.release import Release
 from model_code import monitoring_contract as contract
 from model_code.layout import CAPTURE_PREFIX
 from pipelines import monitor_baseline_step as files

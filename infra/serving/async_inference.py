@@ -19,9 +19,6 @@ from aws_cdk import aws_sagemaker as sagemaker
 from aws_cdk import aws_sns as sns
 from constructs import Construct
 
-from infra.compliance.packs import acknowledge_wildcards
-from core.config import ServingConfig
-from infra.data_lake.refs import LakeRefs
 from core.async_contract import (
     BACKLOG_PER_INSTANCE,
     BACKLOG_WITHOUT_CAPACITY,
@@ -32,6 +29,9 @@ from core.async_contract import (
     OUTPUT_PREFIX,
     endpoint_prefix,
 )
+from core.config import ServingConfig
+from infra.compliance.packs import acknowledge_wildcards
+from infra.data_lake.refs import LakeRefs
 
 
 class AsyncInference(Construct):

@@ -37,8 +37,8 @@ from aws_cdk import aws_iam as iam
 from aws_cdk import aws_sagemaker as sagemaker
 from constructs import Construct
 
-from infra.compliance.packs import acknowledge_wildcards
 from core.config import PlatformConfig
+from infra.compliance.packs import acknowledge_wildcards
 from infra.data_lake.refs import LakeRefs
 from infra.network.construct import IsolatedNetwork
 

@@ -28,6 +28,10 @@ from aws_cdk import aws_sagemaker as sagemaker
 from aws_cdk import aws_sns as sns
 from constructs import Construct
 
+from core.accounts import iam_path
+from core.async_contract import ASYNC_UNPUBLISHED
+from core.config import GuardrailConfig, ServingConfig
+from core.release import MME_PREFIX, Release, served_models
 from infra.compliance.packs import (
     KMS_DATA_KEYS,
     S3_READ,
@@ -36,11 +40,8 @@ from infra.compliance.packs import (
     acknowledge_wildcards,
     declare,
 )
-from core.config import GuardrailConfig, ServingConfig
 from infra.data_lake.refs import LakeRefs
 from infra.network.construct import IsolatedNetwork
-from core.async_contract import ASYNC_UNPUBLISHED
-from core.release import MME_PREFIX, Release, served_models
 from infra.serving.shadow import shadow_variants
 from model_code import layout
 from model_code.layout import CAPTURE_PREFIX, VARIANT
@@ -57,13 +58,6 @@ SCALING_SLR_PATH = (
 # (SageMaker API reference, CreateEndpointConfig.KmsKeyId): their volumes are
 # hardware-encrypted.
 _NVME = re.compile(r"^ml\.([a-z]+\d+[a-z]*d[a-z]*|g5|g6|g6e|p5|p5e|trn1|inf2)\.")
-
-
-def iam_path(stack_name: str) -> str:
-    """The IAM path of a serving stack's roles and managed policies, so the role that deploys
-    the stack can be bounded to them (``deploy_permissions``): generated IAM names are
-    truncated to 64 characters, so a name prefix cannot bound them; a path can."""
-    return f"/{stack_name}/"
 
 
 def supports_kms(instance_type: str) -> bool:

@@ -18,14 +18,9 @@ from typing import Any
 
 from aws_cdk import aws_iam as iam
 
+from core.accounts import bootstrap_version_arn, iam_path, partition_of
 from core.config import PlatformConfig, ServingConfig
-from infra.serving.construct import (
-    SCALING_SLR_PATH,
-    SCALING_SLR_SERVICE,
-    VARIANT,
-    iam_path,
-    supports_kms,
-)
+from infra.serving.construct import SCALING_SLR_PATH, SCALING_SLR_SERVICE, VARIANT, supports_kms
 
 # The Model Monitor schedules need the endpoint to exist, so they deploy with production.
 MODEL_MONITOR_TYPES = (
@@ -192,22 +187,6 @@ class Requirement:
     resource: str
     sid: str
     conditions: tuple[tuple[str, str, str], ...] = ()
-
-
-def partition_of(region: str) -> str:
-    if region.startswith("cn-"):
-        return "aws-cn"
-    if region.startswith("us-gov-"):
-        return "aws-us-gov"
-    return "aws"
-
-
-def bootstrap_version_arn(*, account: str, region: str, qualifier: str) -> str:
-    """The SSM parameter every CDK template's ``BootstrapVersion`` parameter reads."""
-    return (
-        f"arn:{partition_of(region)}:ssm:{region}:{account}:parameter/cdk-bootstrap/"
-        f"{qualifier}/version"
-    )
 
 
 def grants(

@@ -35,8 +35,8 @@ from aws_cdk import aws_lambda as lambda_
 from aws_cdk import aws_logs as logs
 from constructs import Construct
 
-from infra.compliance.packs import acknowledge, acknowledge_packs, acknowledge_unreserved
 from core.config import ExpiryConfig
+from infra.compliance.packs import acknowledge, acknowledge_packs, acknowledge_unreserved
 from infra.operations.alerts import AlertTopic
 from infra.operations.dead_letters import DeadLetterQueue
 from infra.runtime_bundle import stage

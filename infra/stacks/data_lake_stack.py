@@ -27,7 +27,7 @@ class DataLakeStack(cdk.Stack):
         )
         export_lake(self.lake, config.env_name)
         if config.multi_account:  # issue 17: target endpoints read the model archives
-            from core.accounts import model_key_statement, model_read_statement
+            from infra.cross_account import model_key_statement, model_read_statement
 
             bucket = self.lake.artifacts_bucket
             bucket.add_to_resource_policy(model_read_statement(config, bucket.bucket_arn))

@@ -10,11 +10,12 @@ from aws_cdk import aws_sns as sns
 from constructs import Construct
 
 from core.config import PlatformConfig, ServingConfig
+from core.release import Release
 from infra.data_lake.refs import LakeRefs
 from infra.network.construct import IsolatedNetwork
 from infra.serving.construct import ModelEndpoint
 from infra.serving.reaper_runtime.reaper import EXPIRY_TAG
-from core.release import Release
+from infra.serving.released_artifacts import ReleasedArtifacts
 
 
 class ServingStack(cdk.Stack):
@@ -36,8 +37,6 @@ class ServingStack(cdk.Stack):
         super().__init__(scope, id_, **kwargs)
         lake: Any
         if capture is not None:  # a target account: the lake is what the release names
-            from infra.stacks.target_stack import ReleasedArtifacts
-
             lake = ReleasedArtifacts(self, "Lake", release=release)
         else:
             lake = LakeRefs(

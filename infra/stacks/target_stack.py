@@ -19,10 +19,10 @@ network, alerts, roles.
 
 from __future__ import annotations
 
+from dataclasses import replace
 from typing import Any
 
 import aws_cdk as cdk
-import jsii
 from aws_cdk import aws_events as events
 from aws_cdk import aws_events_targets as targets
 from aws_cdk import aws_iam as iam
@@ -31,17 +31,18 @@ from aws_cdk import aws_s3 as s3
 from constructs import Construct
 
 from core import accounts
-from infra.compliance.packs import acknowledge_wildcards
+from core.accounts import bootstrap_version_arn
 from core.config import PlatformConfig
+from infra.compliance.packs import acknowledge_wildcards
 from infra.network.construct import IsolatedNetwork
 from infra.operations.alerts import AlertTopic
 from infra.serving.deploy_permissions import (
-    bootstrap_version_arn,
+    ServingUnit,
     deployment_statements,
     deployment_unscoped,
     deployment_wildcards,
+    serving_units,
 )
-from core.release import Release
 from infra.storage import access_log_bucket, kms_bucket
 from model_code.monitoring_contract import RETRAIN_DETAIL_TYPE, RETRAIN_SOURCE
 
@@ -51,29 +52,6 @@ class CaptureStore:
 
     def __init__(self, bucket: s3.IBucket, key: kms.IKey) -> None:
         self.artifacts_bucket, self.key = bucket, key
-
-
-class ReleasedArtifacts(Construct):
-    """The lake as a serving stack in a target account sees it: the artifacts bucket and the
-    lake key by the ARNs the release file names (no reference to a tooling stack).
-
-    Exposes: artifacts_bucket, key (the shape of ``LakeRefs`` that ``ModelEndpoint`` reads).
-    """
-
-    def __init__(self, scope: Construct, id_: str, *, release: Release) -> None:
-        super().__init__(scope, id_)
-        if release.artifacts is None:
-            raise ValueError(
-                f"{release.source or 'the release'} names no artifacts bucket and key: a "
-                "serving stack outside the tooling account reads models only through them"
-            )
-        self.key = kms.Key.from_key_arn(self, "Key", release.artifacts.key_arn)
-        self.artifacts_bucket = s3.Bucket.from_bucket_attributes(
-            self,
-            "ArtifactsBucket",
-            bucket_arn=release.artifacts.bucket_arn,
-            encryption_key=self.key,
-        )
 
 
 class TargetStack(cdk.Stack):
@@ -112,7 +90,7 @@ class TargetStack(cdk.Stack):
             else None
         )
         self.alerts = AlertTopic(self, "Alerts", emails=config.budget.alert_emails, retain=retain)
-        self.units = accounts.target_units(config, account)
+        self.units = target_units(config, account)
         path = accounts.target_path(config)
         self.deployment_role = iam.Role(
             self,
@@ -293,115 +271,23 @@ class TargetStack(cdk.Stack):
         return role
 
 
-@jsii.implements(cdk.IPolicyValidationPlugin)
-class NoReferencesAcrossAccounts:
-    """Synth-time check: no template reads an export or stack output of another account
-    (``accounts.cross_account_references``); the serving stacks get tooling's values through
-    the release file."""
-
-    def __init__(self, stack_accounts: dict[str, str]) -> None:
-        self._accounts = stack_accounts
-
-    @property
-    def name(self) -> str:
-        return "NoReferencesAcrossAccounts"
-
-    @property
-    def version(self) -> str:
-        return "1.0.0"
-
-    @property
-    def rule_ids(self) -> list[str]:
-        return ["no-cross-account-reference"]
-
-    def validate(self, context: cdk.IPolicyValidationContext) -> cdk.PolicyValidationPluginReport:
-        import json
-        from pathlib import Path
-
-        templates = {}
-        by_name = {}
-        for path in context.template_paths:
-            name = Path(path).name.removesuffix(".template.json")
-            if name in self._accounts:
-                templates[name] = json.loads(Path(path).read_text())
-                by_name[name] = path
-        problems = accounts.cross_account_references(templates, self._accounts)
-        violations = [
-            cdk.PolicyViolation(
-                rule_name="no-cross-account-reference",
-                description=problem,
-                fix="pass the value through the release file (core/accounts.py)",
-                violating_resources=[
-                    cdk.PolicyViolatingResource(
-                        resource_logical_id=problem.split(" ", 1)[0].rstrip(":"),
-                        template_path=by_name.get(problem.split(" ", 1)[0].rstrip(":"), ""),
-                        locations=["Resources"],
-                    )
-                ],
-            )
-            for problem in problems
-        ]
-        return cdk.PolicyValidationPluginReport(success=not problems, violations=violations)
-
-
-def add_targets(
-    app: cdk.App,
-    config: PlatformConfig,
-    release: Release | None,
-) -> tuple[Any, Any, list[cdk.Stack]]:
-    """The target stacks and, with a release, the serving stacks in the target accounts.
-    Returns (staging serving stack, production serving stack, target stacks)."""
-    from infra.stacks.serving_stack import ServingStack
-
-    found: dict[str, TargetStack] = {}
-    for account in accounts.target_accounts(config):
-        env = cdk.Environment(account=account, region=config.region)
-        found[account] = TargetStack(
-            app,
-            accounts.target_stack_name(config, account),
-            config=config,
-            account=account,
-            env=env,
-        )
-    staging = serving = None
-    if release is not None:
-        accounts.check_release(config, release)
-        built = []
-        for unit, endpoint, serving_config, account in (
-            (
-                "ServingStaging",
-                config.staging_endpoint_name,
-                config.serving.for_staging(),
-                config.staging_account,
-            ),
-            ("Serving", config.endpoint_name, config.serving, config.production_account),
-        ):
-            target = found[account]
-            stack = ServingStack(
-                app,
-                config.stack_name(unit),
-                config=config,
-                serving=serving_config,
-                endpoint_name=endpoint,
-                release=release,
-                alert_topic=target.alerts.topic,
-                network=target.network,
-                capture=target.capture,
-                env=cdk.Environment(account=account, region=config.region),
-            )
-            stack.add_stack_dependency(target)
-            built.append(stack)
-        staging, serving = built
-    return staging, serving, list(found.values())
-
-
-def stack_accounts(stacks: list[cdk.Stack]) -> dict[str, str]:
-    return {s.stack_name: str(s.account) for s in stacks}
-
-
 def _tooling_role(config: PlatformConfig, role_path: str) -> iam.IPrincipal:
     """Trust for a target role: the tooling account's root, narrowed to the tooling roles under
     ``role_path`` (``aws:PrincipalArn``), so nothing names a role that may not exist yet."""
     return iam.ArnPrincipal(accounts.root(config, config.tooling_account)).with_conditions(
         {"ArnLike": {"aws:PrincipalArn": accounts.tooling_role_pattern(config, role_path)}}
+    )
+
+
+def target_units(config: PlatformConfig, account: str) -> tuple[ServingUnit, ...]:
+    """The serving units deployed into ``account``: they read the outputs of the account's
+    target stack (network, capture bucket, key, topic) and describe packages in tooling."""
+    return tuple(
+        replace(
+            unit,
+            output_stacks=(accounts.target_stack_name(config, account),),
+            package_account=config.tooling_account,
+        )
+        for unit in serving_units(config)
+        if accounts.serving_account(config, unit.stack_name) == account
     )

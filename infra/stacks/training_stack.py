@@ -8,12 +8,12 @@ import aws_cdk as cdk
 from constructs import Construct
 
 from core.config import PlatformConfig
+from core.release import Release
 from infra.data_lake.construct import LakeGrant
 from infra.data_lake.refs import LakeRefs
 from infra.monitoring.images import sklearn_processing_image
 from infra.network.construct import IsolatedNetwork
 from infra.serving.batch import ScoringPipeline
-from core.release import Release
 from infra.training.construct import TrainingPipeline
 from infra.training.role import SageMakerExecutionRole
 

@@ -28,6 +28,8 @@ from aws_cdk.interfaces.aws_events import IRuleRef
 from constructs import Construct
 
 from core.accounts import group_policy
+from core.config import PlatformConfig
+from core.pipeline_settings import pipeline_settings
 from infra.compliance.packs import (
     KMS_DATA_KEYS,
     S3_DELETE,
@@ -37,12 +39,10 @@ from infra.compliance.packs import (
     acknowledge_wildcards,
     declare,
 )
-from core.config import PlatformConfig
 from infra.data_lake.refs import LakeRefs
 from infra.network.construct import IsolatedNetwork
 from infra.storage import logs_capable_key
 from infra.training.code_bundle import MODEL_CODE, build_sourcedir
-from core.pipeline_settings import pipeline_settings
 from model_code.monitoring_contract import RETRAIN_DETAIL_TYPE, RETRAIN_SOURCE
 from pipelines import training_pipeline as tp
 from pipelines.checks import check_definition

@@ -82,8 +82,8 @@ class MultiAccount:
 
 
 def synth_multi(outdir: Path, config: Any, release: dict[str, Any]) -> MultiAccount:
-    from infra.platform import cdk_json_context, new_app
     from core.release import Release
+    from infra.platform import cdk_json_context, new_app
 
     app, platform = new_app(
         config,

@@ -10,9 +10,8 @@ import boto3
 import pytest
 from moto import mock_aws
 
-from core.accounts import check_release
 from core.config import load_profile
-from core.release import Release, validate_release
+from core.release import Release, check_release, validate_release
 from labctl.cli import main
 
 REGION = "us-east-1"

@@ -12,6 +12,7 @@ import pytest
 from aws_cdk import aws_s3 as s3
 from cfnlint.schema import PROVIDER_SCHEMA_MANAGER
 
+from core.config import REQUIRED_TAGS
 from infra.compliance.packs import (
     MIN_REASON_CHARS,
     ComplianceReport,
@@ -19,7 +20,6 @@ from infra.compliance.packs import (
     acknowledgements,
     add_compliance_gate,
 )
-from core.config import REQUIRED_TAGS
 
 PROFILES = ("lab", "prod-like")
 

@@ -12,8 +12,8 @@ import pytest
 from aws_cdk import aws_sns as sns
 from aws_cdk.assertions import Template
 
-from infra.compliance.packs import ComplianceReport, acknowledgements, add_compliance_gate
 from core.config import load_profile
+from infra.compliance.packs import ComplianceReport, acknowledgements, add_compliance_gate
 from infra.platform import cdk_json_context
 from infra.stacks.delivery_stack import DeliveryStack
 

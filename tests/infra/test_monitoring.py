@@ -299,8 +299,8 @@ def _model_monitor_config():  # type: ignore[no-untyped-def]
 
 
 def _release_with_baseline():  # type: ignore[no-untyped-def]
-    from infra.platform import EXAMPLE_RELEASE
     from core.release import Release
+    from infra.platform import EXAMPLE_RELEASE
 
     release = Release.from_file(EXAMPLE_RELEASE)
     return dataclasses.replace(
@@ -490,9 +490,9 @@ def test_baseline_override_wins_over_the_release() -> None:
 
 
 def test_a_release_without_baselines_fails_at_synth_with_the_fix() -> None:
+    from core.release import Release
     from infra.monitoring.model_monitor import baseline_prefix
     from infra.platform import EXAMPLE_RELEASE
-    from core.release import Release
 
     example = Release.from_file(EXAMPLE_RELEASE)  # it carries one: take it away
     release = dataclasses.replace(

@@ -11,11 +11,11 @@ import pytest
 from aws_cdk import aws_sns as sns
 from aws_cdk.assertions import Match, Template
 
-from infra.compliance.packs import ComplianceReport, acknowledgements, add_compliance_gate
 from core.config import ConfigError, GuardrailConfig, ServingConfig, load_profile
+from core.release import Release
+from infra.compliance.packs import ComplianceReport, acknowledgements, add_compliance_gate
 from infra.platform import EXAMPLE_RELEASE, cdk_json_context
 from infra.serving.construct import supports_kms
-from core.release import Release
 from infra.stacks.serving_stack import ServingStack
 
 RELEASE = Release.from_file(EXAMPLE_RELEASE)

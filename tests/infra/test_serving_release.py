@@ -12,8 +12,8 @@ from aws_cdk import aws_sns as sns
 from aws_cdk.assertions import Template
 
 from core.config import load_profile
-from infra.platform import EXAMPLE_RELEASE
 from core.release import Release
+from infra.platform import EXAMPLE_RELEASE
 from infra.stacks.serving_stack import ServingStack
 
 XGBOOST_ONLY = dataclasses.replace(Release.from_file(EXAMPLE_RELEASE), baseline=None)

@@ -11,10 +11,10 @@ import aws_cdk as cdk
 import pytest
 from aws_cdk import aws_sns as sns
 
-from infra.compliance.packs import ComplianceReport, add_compliance_gate
 from core.config import ConfigError, ServingConfig, ShadowConfig, config_from_dict, load_profile
-from infra.platform import EXAMPLE_RELEASE, cdk_json_context
 from core.release import Release
+from infra.compliance.packs import ComplianceReport, add_compliance_gate
+from infra.platform import EXAMPLE_RELEASE, cdk_json_context
 from infra.stacks.serving_stack import ServingStack
 
 CHALLENGER_ARN = "arn:aws:sagemaker:us-east-1:111111111111:model-package/digits-xgboost/2"

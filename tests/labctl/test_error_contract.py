@@ -62,12 +62,12 @@ def _registry(tmp_path: Path, text: str) -> Path:
 
 
 def _profile(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, text: str) -> None:
-    import core.config
+    import core.config.load
 
     folder = tmp_path / "config"
     folder.mkdir()
     (folder / "broken.json").write_text(text)
-    monkeypatch.setattr(core.config, "CONFIG_DIR", folder)
+    monkeypatch.setattr(core.config.load, "CONFIG_DIR", folder)
 
 
 def _lake(tmp_path: Path) -> Path:

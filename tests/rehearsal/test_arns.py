@@ -36,19 +36,19 @@ def test_every_resource_arn_has_its_sar_format(synth, variant: str) -> None:  # 
 def model_monitor_synths(tmp_path_factory: pytest.TempPathFactory) -> dict[str, tuple[int, Path]]:
     """lab and prod-like with engine=model_monitor (profile JSON variants in a temp config
     folder), each synthesized once by the CLI: exit code and cloud assembly folder."""
-    import core.config
+    import core.config.load
     from labctl.cli import main
 
     base = tmp_path_factory.mktemp("mm-cli")
     configs = base / "config"
     configs.mkdir()
-    for src in core.config.CONFIG_DIR.glob("*.json"):
+    for src in core.config.load.CONFIG_DIR.glob("*.json"):
         data = json.loads(src.read_text())
         data["monitoring"]["engine"] = "model_monitor"
         (configs / src.name).write_text(json.dumps(data))
     results = {}
     with pytest.MonkeyPatch.context() as mp:
-        mp.setattr(core.config, "CONFIG_DIR", configs)
+        mp.setattr(core.config.load, "CONFIG_DIR", configs)
         for profile in ("lab", "prod-like"):
             out = base / profile
             argv = ["synth", "--profile", profile, "--release", "example", "--outdir", str(out)]

@@ -7,11 +7,11 @@ import dataclasses
 import json
 
 from core.config import ShadowConfig, load_profile
+from core.release import Release
 from infra.platform import EXAMPLE_RELEASE, cdk_json_context, new_app
 from infra.rehearsal import rehearse
 from infra.rehearsal.assembly import Assembly
 from infra.rehearsal.known_gaps import KNOWN_GAPS
-from core.release import Release
 
 
 def test_a_shadow_variant_copy_rehearses_clean(tmp_path) -> None:  # type: ignore[no-untyped-def]
