@@ -189,34 +189,62 @@ class Requirement:
     conditions: tuple[tuple[str, str, str], ...] = ()
 
 
+@dataclass(frozen=True)
+class _Account:
+    """Where a serving unit deploys: ARNs in its account and region."""
+
+    partition: str
+    region: str
+    account: str
+
+    def arn(self, service: str, resource: str, *, regional: bool = True) -> str:
+        where = f"{self.region}:{self.account}" if regional else f":{self.account}"
+        return f"arn:{self.partition}:{service}:{where}:{resource}"
+
+
 def grants(
     unit: ServingUnit, *, account: str, region: str, qualifier: str, key_arn: str
 ) -> list[Grant]:
-    """Everything CloudFormation needs to create, update and delete ``unit``'s stack."""
-    p = partition_of(region)
-    kind = unit.serving.kind
-    serverless = kind == "serverless"
+    """Everything CloudFormation needs to create, update and delete ``unit``'s stack, one
+    resource family at a time (the order is the policy's statement order)."""
+    at = _Account(partition_of(region), region, account)
+    return [
+        *_stack_grants(unit, at, qualifier),
+        *_iam_grants(unit, at),
+        *_hosting_grants(unit, at),
+        *_alarm_grants(unit, at),
+        *_package_grants(unit, at),
+        *_monitoring_grants(unit, at),
+        *_key_grants(unit, key_arn),
+        *_topic_grants(unit, at),
+        *_scaling_grants(unit, at),
+    ]
 
-    def arn(service: str, resource: str, *, regional: bool = True) -> str:
-        where = f"{region}:{account}" if regional else f":{account}"
-        return f"arn:{p}:{service}:{where}:{resource}"
 
-    roles = arn("iam", f"role{iam_path(unit.stack_name)}*", regional=False)
-    policies = arn("iam", f"policy{iam_path(unit.stack_name)}*", regional=False)
-    sagemaker = "sagemaker.amazonaws.com"
-    out = [
+def _stack_grants(unit: ServingUnit, at: _Account, qualifier: str) -> list[Grant]:
+    """CloudFormation itself: the bootstrap version and the platform stack outputs read."""
+    return [
         Grant(
             "BootstrapVersion",
             ("ssm:GetParameters",),
-            (bootstrap_version_arn(account=account, region=region, qualifier=qualifier),),
+            (bootstrap_version_arn(account=at.account, region=at.region, qualifier=qualifier),),
             why="every CDK template reads the BootstrapVersion parameter",
         ),
         Grant(
             "PlatformStackOutputs",
             ("cloudformation:DescribeStacks",),
-            tuple(arn("cloudformation", f"stack/{s}/*") for s in unit.output_stacks),
+            tuple(at.arn("cloudformation", f"stack/{s}/*") for s in unit.output_stacks),
             why="Fn::GetStackOutput resolves with the deploying role",
         ),
+    ]
+
+
+def _iam_grants(unit: ServingUnit, at: _Account) -> list[Grant]:
+    """IAM: the hosting role and invoke policy under the stack's own path, passed to SageMaker."""
+    roles = at.arn("iam", f"role{iam_path(unit.stack_name)}*", regional=False)
+    policies = at.arn("iam", f"policy{iam_path(unit.stack_name)}*", regional=False)
+    sagemaker = "sagemaker.amazonaws.com"
+    return [
         Grant(
             "HostingRole",
             (
@@ -268,6 +296,12 @@ def grants(
             (policies,),
             types=("AWS::IAM::ManagedPolicy",),
         ),
+    ]
+
+
+def _hosting_grants(unit: ServingUnit, at: _Account) -> list[Grant]:
+    """SageMaker hosting: models, endpoint configs and the endpoint."""
+    return [
         # Every property of models and endpoint configs is create-only, so their names are
         # generated (a release replaces them).
         Grant(
@@ -280,7 +314,7 @@ def grants(
                 "sagemaker:DeleteTags",
                 "sagemaker:ListTags",
             ),
-            (arn("sagemaker", "model/*"),),
+            (at.arn("sagemaker", "model/*"),),
             types=("AWS::SageMaker::Model",),
         ),
         Grant(
@@ -293,7 +327,7 @@ def grants(
                 "sagemaker:DeleteTags",
                 "sagemaker:ListTags",
             ),
-            (arn("sagemaker", "endpoint-config/*"),),
+            (at.arn("sagemaker", "endpoint-config/*"),),
             types=("AWS::SageMaker::EndpointConfig",),
         ),
         Grant(
@@ -307,9 +341,15 @@ def grants(
                 "sagemaker:DeleteTags",
                 "sagemaker:ListTags",
             ),
-            (arn("sagemaker", f"endpoint/{unit.endpoint_name.lower()}"),),
+            (at.arn("sagemaker", f"endpoint/{unit.endpoint_name.lower()}"),),
             types=("AWS::SageMaker::Endpoint",),
         ),
+    ]
+
+
+def _alarm_grants(unit: ServingUnit, at: _Account) -> list[Grant]:
+    """CloudWatch: the stack's own alarms."""
+    return [
         Grant(
             "Alarms",
             (
@@ -320,25 +360,30 @@ def grants(
                 "cloudwatch:UntagResource",
                 "cloudwatch:ListTagsForResource",
             ),
-            (arn("cloudwatch", f"alarm:{unit.stack_name}-*"),),  # generated: <stack>-<id>-<n>
+            (at.arn("cloudwatch", f"alarm:{unit.stack_name}-*"),),  # generated: <stack>-<id>-<n>
             types=("AWS::CloudWatch::Alarm",),
         ),
     ]
+
+
+def _package_grants(unit: ServingUnit, at: _Account) -> list[Grant]:
+    """The registry: the model packages the models are created from (in tooling, issue 17)."""
+    out: list[Grant] = []
     if unit.package_groups:
         out.append(
             Grant(
                 "ModelPackages",
                 ("sagemaker:DescribeModelPackage",),
                 tuple(
-                    f"arn:{p}:sagemaker:{region}:{unit.package_account or account}:"
-                    f"model-package/{g.lower()}/*"
+                    f"arn:{at.partition}:sagemaker:{at.region}:"
+                    f"{unit.package_account or at.account}:model-package/{g.lower()}/*"
                     for g in unit.package_groups
                 ),
                 types=("AWS::SageMaker::Model",),
                 why="CreateModel from a model package describes the package",
             )
         )
-    if unit.package_groups and unit.package_account not in ("", account):
+    if unit.package_groups and unit.package_account not in ("", at.account):
         # issue 17: a model from a version in the tooling registry. CreateModel is evaluated
         # on the version too, so the group's resource policy (core/accounts.py) and this role
         # both allow it (SageMaker, "Deploy a Model Version from a Different Account").
@@ -347,13 +392,20 @@ def grants(
                 "CrossAccountPackages",
                 ("sagemaker:CreateModel",),
                 tuple(
-                    f"arn:{p}:sagemaker:{region}:{unit.package_account}:model-package/{g.lower()}/*"
+                    f"arn:{at.partition}:sagemaker:{at.region}:{unit.package_account}:"
+                    f"model-package/{g.lower()}/*"
                     for g in unit.package_groups
                 ),
                 types=("AWS::SageMaker::Model",),
                 why="CreateModel from a version in the tooling account's registry",
             )
         )
+    return out
+
+
+def _monitoring_grants(unit: ServingUnit, at: _Account) -> list[Grant]:
+    """Model Monitor schedules and job definitions (production, ``model_monitor`` only)."""
+    out: list[Grant] = []
     if unit.model_monitor:
         # Job definitions are immutable (no update handler), so their names are generated;
         # the schedules are named <endpoint>-data-quality / -model-quality. AddTags/ListTags:
@@ -373,8 +425,8 @@ def grants(
                     *tags,
                 ),
                 (
-                    arn("sagemaker", "data-quality-job-definition/*"),
-                    arn("sagemaker", "model-quality-job-definition/*"),
+                    at.arn("sagemaker", "data-quality-job-definition/*"),
+                    at.arn("sagemaker", "model-quality-job-definition/*"),
                 ),
                 types=MODEL_MONITOR_TYPES[:2],
             ),
@@ -387,7 +439,7 @@ def grants(
                     "sagemaker:DeleteMonitoringSchedule",
                     *tags,
                 ),
-                (arn("sagemaker", f"monitoring-schedule/{unit.endpoint_name.lower()}-*"),),
+                (at.arn("sagemaker", f"monitoring-schedule/{unit.endpoint_name.lower()}-*"),),
                 types=MODEL_MONITOR_TYPES[2:],
             ),
         ]
@@ -405,10 +457,17 @@ def grants(
                     "sagemaker:DeleteTags",
                     "sagemaker:ListTags",
                 ),
-                (arn("sagemaker", "model-explainability-job-definition/*"),),
+                (at.arn("sagemaker", "model-explainability-job-definition/*"),),
                 types=EXPLAINABILITY_TYPES,
             )
         )
+    return out
+
+
+def _key_grants(unit: ServingUnit, key_arn: str) -> list[Grant]:
+    """KMS: the lake key the endpoint config names (volume, data capture)."""
+    serverless = unit.serving.kind == "serverless"
+    out: list[Grant] = []
     if not serverless and (supports_kms(unit.serving.instance_type) or unit.serving.data_capture):
         out += [
             Grant(
@@ -429,6 +488,13 @@ def grants(
                 why="SageMaker creates grants on the lake key for the endpoint's instances",
             ),
         ]
+    return out
+
+
+def _topic_grants(unit: ServingUnit, at: _Account) -> list[Grant]:
+    """SNS: the async endpoint's notification topics."""
+    kind = unit.serving.kind
+    out: list[Grant] = []
     if kind == "async":
         out.append(
             Grant(
@@ -445,11 +511,18 @@ def grants(
                     "sns:GetDataProtectionPolicy",
                 ),
                 # generated names: <stack>-<logical id>-<suffix>
-                (arn("sns", f"{unit.stack_name}-*"),),
+                (at.arn("sns", f"{unit.stack_name}-*"),),
                 types=ASYNC_TYPES,
                 why="the async endpoint's success and error topics (and their TLS-only policy)",
             )
         )
+    return out
+
+
+def _scaling_grants(unit: ServingUnit, at: _Account) -> list[Grant]:
+    """Application Auto Scaling: instance-based kinds scale (``ModelEndpoint._autoscaling``)."""
+    serverless = unit.serving.kind == "serverless"
+    out: list[Grant] = []
     if not serverless:  # instance-based kinds scale (ModelEndpoint._autoscaling)
         target_alarms = f"TargetTracking-endpoint/{unit.endpoint_name}/variant/{VARIANT}-*"
         out += [
@@ -483,21 +556,21 @@ def grants(
                     "cloudwatch:DeleteAlarms",
                     "cloudwatch:DescribeAlarms",
                 ),
-                (arn("cloudwatch", f"alarm:{target_alarms}"),),
+                (at.arn("cloudwatch", f"alarm:{target_alarms}"),),
                 types=("AWS::ApplicationAutoScaling::ScalableTarget",),
                 why="target tracking creates and deletes its own TargetTracking-* alarms",
             ),
             Grant(
                 "ScaleVariant",
                 ("sagemaker:DescribeEndpoint", "sagemaker:UpdateEndpointWeightsAndCapacities"),
-                (arn("sagemaker", f"endpoint/{unit.endpoint_name.lower()}"),),
+                (at.arn("sagemaker", f"endpoint/{unit.endpoint_name.lower()}"),),
                 types=("AWS::ApplicationAutoScaling::ScalableTarget",),
                 why="SageMaker autoscaling prerequisites: the registering principal",
             ),
             Grant(
                 "ScalingServiceLinkedRole",
                 ("iam:CreateServiceLinkedRole",),
-                (arn("iam", f"role/{SCALING_SLR_PATH}", regional=False),),
+                (at.arn("iam", f"role/{SCALING_SLR_PATH}", regional=False),),
                 types=("AWS::ApplicationAutoScaling::ScalableTarget",),
                 conditions=(("StringEquals", "iam:AWSServiceName", SCALING_SLR_SERVICE),),
                 why="the first scalable SageMaker variant in an account creates the role",
