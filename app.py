@@ -16,9 +16,8 @@ os.environ.setdefault("JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION", "20")
 import aws_cdk as cdk  # noqa: E402  (after the environment it reads)
 
 from core.config import ConfigError, load_profile  # noqa: E402
-from core.cost import check_deployed_budget  # noqa: E402
 from core.release import choose_release  # noqa: E402
-from infra.platform import cdk_json_context, new_app  # noqa: E402
+from infra.platform import cdk_json_context, check_deployed_budget, new_app  # noqa: E402
 
 
 def main() -> None:

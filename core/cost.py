@@ -22,6 +22,8 @@ from datetime import date
 from pathlib import Path
 from typing import Any
 
+from core.config import ConfigError
+
 PRICES_PATH = Path(__file__).resolve().parent / "prices.json"
 STALE_AFTER_DAYS = 90
 
@@ -285,8 +287,6 @@ def check_budget(
     Returns a warning (not silence) when the table has no prices for the region, so the
     check could not run.
     """
-    from core.config import ConfigError
-
     try:
         cost = idle_cost(templates, region, prices)
     except PriceError as err:
@@ -295,37 +295,3 @@ def check_budget(
     if problem:
         raise ConfigError(problem)
     return None
-
-
-def check_deployed_budget(
-    config: Any,
-    templates: Mapping[str, Mapping[str, Any]],
-    serves_release: bool,
-    prices: PriceTable | None = None,
-) -> str | None:
-    """check_budget against what the delivery Build will deploy, not what this synth holds.
-
-    A synth without a release leaves the serving stacks out, yet the Build resolves one and
-    deploys them: then the profile is priced synthesized with the example release (its own
-    serving kind and instance counts, exactly what ``labctl cost`` prices), so the advice
-    does not pass a budget the Build then fails. With a release, ``templates`` are what the
-    Build deploys.
-    """
-    from core.config import ConfigError
-
-    if not serves_release:
-        import tempfile
-
-        from infra.platform import synth_templates  # the same synth `labctl cost` prices
-
-        with tempfile.TemporaryDirectory(prefix="budget-") as tmp:
-            templates = synth_templates(config, tmp)
-    try:
-        return check_budget(config.budget.monthly_limit_usd, templates, config.region, prices)
-    except ConfigError as err:
-        if serves_release:
-            raise
-        raise ConfigError(
-            f"{err}; serving priced as the delivery Build will deploy it ({config.serving.kind}"
-            ", the profile's instance counts), though this synth leaves it out: `labctl cost`"
-        ) from err

@@ -8,13 +8,16 @@ other stack depends on it.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 import aws_cdk as cdk
 
 from core import accounts
-from core.config import PlatformConfig
+from core.config import ConfigError, PlatformConfig
+from core.cost import PriceTable, check_budget
 from core.release import EXAMPLE_RELEASE, Release, check_release
 from infra.compliance.no_cross_account_refs import NoReferencesAcrossAccounts, accounts_by_stack
 from infra.compliance.packs import add_compliance_gate
@@ -269,3 +272,34 @@ def synth_templates(config: PlatformConfig, outdir: str | Path) -> dict[str, dic
         s.stack_name: json.loads((Path(outdir) / f"{s.stack_name}.template.json").read_text())
         for s in platform.stacks
     }
+
+
+def check_deployed_budget(
+    config: PlatformConfig,
+    templates: Mapping[str, Mapping[str, Any]],
+    serves_release: bool,
+    prices: PriceTable | None = None,
+) -> str | None:
+    """``core.cost.check_budget`` against what the delivery Build will deploy, not what this
+    synth holds.
+
+    A synth without a release leaves the serving stacks out, yet the Build resolves one and
+    deploys them: then the profile is priced synthesized with the example release (its own
+    serving kind and instance counts, exactly what ``labctl cost`` prices), so the advice
+    does not pass a budget the Build then fails. With a release, ``templates`` are what the
+    Build deploys.
+    """
+    if not serves_release:
+        import tempfile
+
+        with tempfile.TemporaryDirectory(prefix="budget-") as tmp:
+            templates = synth_templates(config, tmp)  # the synth `labctl cost` prices
+    try:
+        return check_budget(config.budget.monthly_limit_usd, templates, config.region, prices)
+    except ConfigError as err:
+        if serves_release:
+            raise
+        raise ConfigError(
+            f"{err}; serving priced as the delivery Build will deploy it ({config.serving.kind}"
+            ", the profile's instance counts), though this synth leaves it out: `labctl cost`"
+        ) from err

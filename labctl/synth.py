@@ -10,10 +10,9 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from core.config import ConfigError, PlatformConfig, load_profile
-from core.cost import check_deployed_budget
 from core.release import Release, choose_release
 from infra.compliance.packs import ComplianceReport, acknowledgements
-from infra.platform import cdk_json_context, new_app
+from infra.platform import cdk_json_context, check_deployed_budget, new_app
 from labctl.errors import OperationFailed, UsageError
 from labctl.options import add_account, add_examples, add_profile, add_region
 

@@ -4,6 +4,7 @@ aws_cdk (or boto3, or infra) fails here by name, whatever the other tests import
 
 from __future__ import annotations
 
+import ast
 import json
 import subprocess
 import sys
@@ -44,3 +45,33 @@ def test_core_module_imports_neither_cdk_nor_boto3(module: str) -> None:
     assert done.returncode == 0, done.stderr
     loaded = json.loads(done.stdout.strip().splitlines()[-1])
     assert loaded == [], f"importing {module} loads {', '.join(loaded)}"
+
+
+def _imports(path: Path) -> list[tuple[int, str]]:
+    """Every module an import statement in ``path`` names, lazy (in a function) ones too."""
+    found = []
+    for node in ast.walk(ast.parse(path.read_text())):
+        if isinstance(node, ast.Import):
+            found += [(node.lineno, a.name) for a in node.names]
+        elif isinstance(node, ast.ImportFrom) and node.module and node.level == 0:
+            found.append((node.lineno, node.module))
+    return found
+
+
+def test_no_core_module_imports_them_even_lazily() -> None:
+    """The subprocess check above sees only what importing loads; an import inside a function
+    runs later (a synth, a boto3 call), so every import statement is read too."""
+    lazy = [
+        f"{path.relative_to(CORE.parent)}:{line} imports {module}"
+        for path in sorted(CORE.rglob("*.py"))
+        for line, module in _imports(path)
+        if module.split(".")[0] in FORBIDDEN
+    ]
+    assert lazy == []
+
+
+def test_the_static_check_names_a_lazy_import(tmp_path: Path) -> None:
+    """Planted defect: a function-level ``from infra.platform import ...``."""
+    planted = tmp_path / "planted.py"
+    planted.write_text("def f():\n    from infra.platform import synth_templates\n")
+    assert _imports(planted) == [(2, "infra.platform")]
