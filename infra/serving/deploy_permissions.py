@@ -466,117 +466,113 @@ def _monitoring_grants(unit: ServingUnit, at: _Account) -> list[Grant]:
 
 def _key_grants(unit: ServingUnit, key_arn: str) -> list[Grant]:
     """KMS: the lake key the endpoint config names (volume, data capture)."""
-    serverless = unit.serving.kind == "serverless"
-    out: list[Grant] = []
-    if not serverless and (supports_kms(unit.serving.instance_type) or unit.serving.data_capture):
-        out += [
-            Grant(
-                "EndpointStorageKey",
-                ("kms:DescribeKey",),
-                (key_arn,),
-                types=("AWS::SageMaker::EndpointConfig",),
-                why="the endpoint config names the lake key (volume, data capture)",
-            ),
-            Grant(
-                "EndpointStorageKeyGrants",
-                ("kms:CreateGrant",),
-                (key_arn,),
-                types=("AWS::SageMaker::Endpoint",),
-                # SageMaker creates the grants for the endpoint's instances on the caller's
-                # behalf; nothing else may create grants with this role.
-                conditions=(("Bool", "kms:GrantIsForAWSResource", "true"),),
-                why="SageMaker creates grants on the lake key for the endpoint's instances",
-            ),
-        ]
-    return out
+    if unit.serving.kind == "serverless":
+        return []
+    if not (supports_kms(unit.serving.instance_type) or unit.serving.data_capture):
+        return []
+    return [
+        Grant(
+            "EndpointStorageKey",
+            ("kms:DescribeKey",),
+            (key_arn,),
+            types=("AWS::SageMaker::EndpointConfig",),
+            why="the endpoint config names the lake key (volume, data capture)",
+        ),
+        Grant(
+            "EndpointStorageKeyGrants",
+            ("kms:CreateGrant",),
+            (key_arn,),
+            types=("AWS::SageMaker::Endpoint",),
+            # SageMaker creates the grants for the endpoint's instances on the caller's
+            # behalf; nothing else may create grants with this role.
+            conditions=(("Bool", "kms:GrantIsForAWSResource", "true"),),
+            why="SageMaker creates grants on the lake key for the endpoint's instances",
+        ),
+    ]
 
 
 def _topic_grants(unit: ServingUnit, at: _Account) -> list[Grant]:
     """SNS: the async endpoint's notification topics."""
-    kind = unit.serving.kind
-    out: list[Grant] = []
-    if kind == "async":
-        out.append(
-            Grant(
-                "NotificationTopics",
-                (
-                    "sns:CreateTopic",
-                    "sns:DeleteTopic",
-                    "sns:GetTopicAttributes",
-                    "sns:SetTopicAttributes",
-                    "sns:TagResource",
-                    "sns:UntagResource",
-                    "sns:ListTagsForResource",
-                    "sns:ListSubscriptionsByTopic",
-                    "sns:GetDataProtectionPolicy",
-                ),
-                # generated names: <stack>-<logical id>-<suffix>
-                (at.arn("sns", f"{unit.stack_name}-*"),),
-                types=ASYNC_TYPES,
-                why="the async endpoint's success and error topics (and their TLS-only policy)",
-            )
+    if unit.serving.kind != "async":
+        return []
+    return [
+        Grant(
+            "NotificationTopics",
+            (
+                "sns:CreateTopic",
+                "sns:DeleteTopic",
+                "sns:GetTopicAttributes",
+                "sns:SetTopicAttributes",
+                "sns:TagResource",
+                "sns:UntagResource",
+                "sns:ListTagsForResource",
+                "sns:ListSubscriptionsByTopic",
+                "sns:GetDataProtectionPolicy",
+            ),
+            # generated names: <stack>-<logical id>-<suffix>
+            (at.arn("sns", f"{unit.stack_name}-*"),),
+            types=ASYNC_TYPES,
+            why="the async endpoint's success and error topics (and their TLS-only policy)",
         )
-    return out
+    ]
 
 
 def _scaling_grants(unit: ServingUnit, at: _Account) -> list[Grant]:
     """Application Auto Scaling: instance-based kinds scale (``ModelEndpoint._autoscaling``)."""
-    serverless = unit.serving.kind == "serverless"
-    out: list[Grant] = []
-    if not serverless:  # instance-based kinds scale (ModelEndpoint._autoscaling)
-        target_alarms = f"TargetTracking-endpoint/{unit.endpoint_name}/variant/{VARIANT}-*"
-        out += [
-            Grant(
-                "Autoscaling",
-                (
-                    "application-autoscaling:RegisterScalableTarget",
-                    "application-autoscaling:DeregisterScalableTarget",
-                    "application-autoscaling:DescribeScalableTargets",
-                    "application-autoscaling:DescribeScheduledActions",
-                    "application-autoscaling:PutScalingPolicy",
-                    "application-autoscaling:DeleteScalingPolicy",
-                    "application-autoscaling:DescribeScalingPolicies",
-                    "application-autoscaling:TagResource",
-                    "application-autoscaling:UntagResource",
-                    "application-autoscaling:ListTagsForResource",
-                    "cloudwatch:GetMetricData",
-                ),
-                # Scalable targets get a generated id (no ARN before they exist); the
-                # Describe* actions and GetMetricData take no resource at all.
-                ("*",),
-                types=(
-                    "AWS::ApplicationAutoScaling::ScalableTarget",
-                    "AWS::ApplicationAutoScaling::ScalingPolicy",
-                ),
+    if unit.serving.kind == "serverless":
+        return []
+    target_alarms = f"TargetTracking-endpoint/{unit.endpoint_name}/variant/{VARIANT}-*"
+    return [
+        Grant(
+            "Autoscaling",
+            (
+                "application-autoscaling:RegisterScalableTarget",
+                "application-autoscaling:DeregisterScalableTarget",
+                "application-autoscaling:DescribeScalableTargets",
+                "application-autoscaling:DescribeScheduledActions",
+                "application-autoscaling:PutScalingPolicy",
+                "application-autoscaling:DeleteScalingPolicy",
+                "application-autoscaling:DescribeScalingPolicies",
+                "application-autoscaling:TagResource",
+                "application-autoscaling:UntagResource",
+                "application-autoscaling:ListTagsForResource",
+                "cloudwatch:GetMetricData",
             ),
-            Grant(
-                "TargetTrackingAlarms",
-                (
-                    "cloudwatch:PutMetricAlarm",
-                    "cloudwatch:DeleteAlarms",
-                    "cloudwatch:DescribeAlarms",
-                ),
-                (at.arn("cloudwatch", f"alarm:{target_alarms}"),),
-                types=("AWS::ApplicationAutoScaling::ScalableTarget",),
-                why="target tracking creates and deletes its own TargetTracking-* alarms",
+            # Scalable targets get a generated id (no ARN before they exist); the
+            # Describe* actions and GetMetricData take no resource at all.
+            ("*",),
+            types=(
+                "AWS::ApplicationAutoScaling::ScalableTarget",
+                "AWS::ApplicationAutoScaling::ScalingPolicy",
             ),
-            Grant(
-                "ScaleVariant",
-                ("sagemaker:DescribeEndpoint", "sagemaker:UpdateEndpointWeightsAndCapacities"),
-                (at.arn("sagemaker", f"endpoint/{unit.endpoint_name.lower()}"),),
-                types=("AWS::ApplicationAutoScaling::ScalableTarget",),
-                why="SageMaker autoscaling prerequisites: the registering principal",
+        ),
+        Grant(
+            "TargetTrackingAlarms",
+            (
+                "cloudwatch:PutMetricAlarm",
+                "cloudwatch:DeleteAlarms",
+                "cloudwatch:DescribeAlarms",
             ),
-            Grant(
-                "ScalingServiceLinkedRole",
-                ("iam:CreateServiceLinkedRole",),
-                (at.arn("iam", f"role/{SCALING_SLR_PATH}", regional=False),),
-                types=("AWS::ApplicationAutoScaling::ScalableTarget",),
-                conditions=(("StringEquals", "iam:AWSServiceName", SCALING_SLR_SERVICE),),
-                why="the first scalable SageMaker variant in an account creates the role",
-            ),
-        ]
-    return out
+            (at.arn("cloudwatch", f"alarm:{target_alarms}"),),
+            types=("AWS::ApplicationAutoScaling::ScalableTarget",),
+            why="target tracking creates and deletes its own TargetTracking-* alarms",
+        ),
+        Grant(
+            "ScaleVariant",
+            ("sagemaker:DescribeEndpoint", "sagemaker:UpdateEndpointWeightsAndCapacities"),
+            (at.arn("sagemaker", f"endpoint/{unit.endpoint_name.lower()}"),),
+            types=("AWS::ApplicationAutoScaling::ScalableTarget",),
+            why="SageMaker autoscaling prerequisites: the registering principal",
+        ),
+        Grant(
+            "ScalingServiceLinkedRole",
+            ("iam:CreateServiceLinkedRole",),
+            (at.arn("iam", f"role/{SCALING_SLR_PATH}", regional=False),),
+            types=("AWS::ApplicationAutoScaling::ScalableTarget",),
+            conditions=(("StringEquals", "iam:AWSServiceName", SCALING_SLR_SERVICE),),
+            why="the first scalable SageMaker variant in an account creates the role",
+        ),
+    ]
 
 
 # Why each grant's resource pattern carries a wildcard (the compliance gate asks, per pattern).
