@@ -9,9 +9,9 @@ from typing import Any
 import aws_cdk as cdk
 import pytest
 
-from infra.rehearsal import rehearse
-from infra.rehearsal.assembly import Assembly
-from infra.rehearsal.authority import Finding
+from assurance.rehearsal import rehearse
+from assurance.rehearsal.assembly import Assembly
+from assurance.rehearsal.authority import Finding
 from infra.serving.release import Release
 from infra.stacks.target_stack import NoReferencesAcrossAccounts
 
