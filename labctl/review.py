@@ -18,8 +18,9 @@ from labctl.options import add_examples, add_profile
 
 
 def run(args: argparse.Namespace) -> int:
-    from assurance.review.assembly import Assembly, AssemblyError
+    from assurance.review.assembly import Assembly
     from assurance.review.report import build, write
+    from core.assembly import AssemblyError
     from infra.config import ConfigError, load_profile
     from infra.serving.release import release_path
 

@@ -12,6 +12,7 @@ import sys
 import tempfile
 from pathlib import Path
 
+from core.assembly import AssemblyError
 from infra.config import ConfigError, PlatformConfig, load_profile
 from labctl.errors import NO_CREDENTIALS, OperationFailed, UsageError
 from labctl.options import add_account, add_examples, add_profile, add_region
@@ -57,7 +58,10 @@ def run(
             raise UsageError(
                 f"--assembly {assembly_dir}: no manifest.json (run labctl synth first)"
             )
-        plan = TeardownPlan.read(assembly_dir, config.region)
+        try:
+            plan = TeardownPlan.read(assembly_dir, config.region)
+        except AssemblyError as err:  # a manifest that names no stack, a missing template
+            raise UsageError(f"--assembly {assembly_dir}: {err}") from err
     if args.plan:
         print("\n".join(offline_plan(config, plan)))
         return 0

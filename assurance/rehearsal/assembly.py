@@ -15,12 +15,12 @@ value CloudFormation would produce for a fixed account and region:
 - physical ids a release names (the lake's key and artifacts bucket, which the delivery Build
   passes to ``labctl release resolve``) replace the stand-ins (``bind_export``).
 
-Standard library and policy-sentry (``arns``) only, so ``labctl synth`` can run it.
+The folder is read by ``core.assembly`` (the one cdk.out reader). Standard library and
+policy-sentry (``arns``) only, so ``labctl synth`` can run it; never infra or aws_cdk.
 """
 
 from __future__ import annotations
 
-import json
 import re
 import zlib
 from dataclasses import dataclass, field
@@ -28,6 +28,7 @@ from pathlib import Path
 from typing import Any
 
 from assurance.rehearsal import arns
+from core.assembly import CloudAssembly
 
 SUFFIX = "R4ND0M"
 
@@ -86,12 +87,15 @@ class Assembly:
                     self._exports[name] = (stack, output["Value"])
 
     @classmethod
-    def from_dir(cls, outdir: Path, account: str, region: str) -> Assembly:
-        templates = {
-            p.name.removesuffix(".template.json"): json.loads(p.read_text())
-            for p in sorted(Path(outdir).glob("*.template.json"))
-        }
-        return cls(templates, account, region)
+    def from_dir(cls, outdir: Path, account: str, region: str, **options: Any) -> Assembly:
+        """The stacks the assembly's manifest names (``core.assembly``), keyed by stack name,
+        each in the account its environment names (``stack_accounts``, issue 17); ``account``
+        is the one for ARNs built outside any stack. ``options``: the other fields."""
+        cloud = CloudAssembly.read(outdir)
+        templates = {s.stack_name: s.template for s in cloud.stacks}
+        accounts = {s.stack_name: s.account for s in cloud.stacks if s.account != "unknown"}
+        options.setdefault("stack_accounts", accounts)
+        return cls(templates, account, region, **options)
 
     def exports(self) -> list[str]:
         """The export names of the copy's stacks."""

@@ -2,16 +2,19 @@
 
 Everything the review says comes from these files (``manifest.json``, ``<stack>.template.json``,
 ``<stack>.metadata.json``, ``validation-report.json``), never from the construct tree, so the
-review describes exactly what ``cdk deploy`` would send to CloudFormation.
+review describes exactly what ``cdk deploy`` would send to CloudFormation. The folder is read by
+``core.assembly`` (the one cdk.out reader); this module adds construct paths and the
+cross-stack references the review follows.
 """
 
 from __future__ import annotations
 
-import json
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
+
+from core.assembly import CloudAssembly, StackArtifact
 
 LOGICAL_ID_KEY = "aws:cdk:logicalId"
 
@@ -55,10 +58,6 @@ class Stack:
         return next((r for r in self.resources() if r.logical_id == logical_id), None)
 
 
-class AssemblyError(ValueError):
-    """The folder is not a cloud assembly this review can read."""
-
-
 @dataclass
 class Assembly:
     outdir: Path
@@ -66,42 +65,9 @@ class Assembly:
 
     @classmethod
     def read(cls, outdir: str | Path) -> Assembly:
-        outdir = Path(outdir)
-        manifest_path = outdir / "manifest.json"
-        if not manifest_path.is_file():
-            raise AssemblyError(f"no cloud assembly at {outdir} (manifest.json missing)")
-        manifest = json.loads(manifest_path.read_text())
-        stacks = []
-        for name, artifact in manifest.get("artifacts", {}).items():
-            if artifact.get("type") != "aws:cloudformation:stack":
-                continue
-            props = artifact.get("properties", {})
-            template = json.loads((outdir / props["templateFile"]).read_text())
-            paths: dict[str, str] = {}
-            meta_file = outdir / f"{name}.metadata.json"
-            meta = json.loads(meta_file.read_text()) if meta_file.is_file() else {}
-            meta.update(artifact.get("metadata", {}))
-            for construct_path, entries in meta.items():
-                for entry in entries:
-                    if entry.get("type") == LOGICAL_ID_KEY:
-                        paths[str(entry["data"])] = construct_path.lstrip("/")
-            env = artifact.get("environment", "aws://unknown/unknown").removeprefix("aws://")
-            account, _, region = env.partition("/")
-            deps = [d for d in artifact.get("dependencies", []) if not d.endswith(".assets")]
-            stacks.append(
-                Stack(
-                    name=name,
-                    account=account,
-                    region=region,
-                    template=template,
-                    paths=paths,
-                    termination_protection=bool(props.get("terminationProtection", False)),
-                    dependencies=deps,
-                )
-            )
-        if not stacks:
-            raise AssemblyError(f"{manifest_path} names no CloudFormation stack")
-        return cls(outdir, stacks)
+        """The stacks of the assembly at ``outdir``; ``AssemblyError`` when it is none."""
+        cloud = CloudAssembly.read(outdir)
+        return cls(cloud.outdir, [_stack(artifact) for artifact in cloud.stacks])
 
     def resources(self) -> Iterator[Resource]:
         for stack in self.stacks:
@@ -186,3 +152,21 @@ def strings_in(value: Any) -> list[str]:
     if isinstance(value, list):
         return [s for v in value for s in strings_in(v)]
     return []
+
+
+def _stack(artifact: StackArtifact) -> Stack:
+    """The review's view of one stack: its resources with their construct paths."""
+    paths: dict[str, str] = {}
+    for construct_path, entries in artifact.metadata.items():
+        for entry in entries:
+            if entry.get("type") == LOGICAL_ID_KEY:
+                paths[str(entry["data"])] = construct_path.lstrip("/")
+    return Stack(
+        name=artifact.artifact_id,
+        account=artifact.account,
+        region=artifact.region,
+        template=artifact.template,
+        paths=paths,
+        termination_protection=artifact.termination_protection,
+        dependencies=list(artifact.dependencies),
+    )

@@ -25,13 +25,13 @@ exit codes, the synthesis of the copy) is ``labctl/teardown.py``.
 
 from __future__ import annotations
 
-import json
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import date
 from pathlib import Path
 from typing import Any
 
+from core.assembly import CloudAssembly
 from infra.config import PlatformConfig
 from infra.cost.idle import PriceTable, idle_cost
 from model_code import layout
@@ -92,49 +92,28 @@ class TeardownPlan:
 
     @classmethod
     def read(cls, outdir: Path, region: str, prices: PriceTable | None = None) -> TeardownPlan:
-        """The stacks and their destroy order; idle costs only where ``prices`` has the region
-        (None: ``teardown_prices(region)``)."""
+        """The stacks and their destroy order (``core.assembly`` reads the folder); idle costs
+        only where ``prices`` has the region (None: ``teardown_prices(region)``)."""
         prices = teardown_prices(region) if prices is None else prices
-        manifest = json.loads((outdir / "manifest.json").read_text())
-        deps: dict[str, list[str]] = {}
-        stacks: dict[str, PlannedStack] = {}
-        templates: dict[str, dict[str, Any]] = {}
-        for name, artifact in manifest["artifacts"].items():
-            if artifact["type"] != "aws:cloudformation:stack":
-                continue
-            props = artifact["properties"]
-            templates[name] = json.loads((outdir / props["templateFile"]).read_text())
-            deps[name] = [d for d in artifact.get("dependencies", []) if not d.endswith(".assets")]
+        cloud = CloudAssembly.read(outdir)
+        templates = cloud.templates()
         cost = idle_cost(templates, region, prices) if region in prices.regions else None
-        for name, template in templates.items():
-            resources = template.get("Resources", {})
+        stacks: dict[str, PlannedStack] = {}
+        for artifact in cloud.stacks:
+            name, resources = artifact.artifact_id, artifact.resources
             retains = tuple(
                 f"{r['Type']} {lid}"
                 for lid, r in resources.items()
                 if r.get("DeletionPolicy") in ("Retain", "RetainExceptOnCreate")
             )
-            props = manifest["artifacts"][name]["properties"]
             stacks[name] = PlannedStack(
                 name,
                 len(resources) - len(retains),
                 retains,
-                bool(props.get("terminationProtection")),
+                artifact.termination_protection,
                 cost.for_stack(name) if cost is not None else None,
             )
-        order: list[str] = []
-        visiting: set[str] = set()
-
-        def visit(name: str) -> None:  # dependencies first, then reversed
-            if name in order or name in visiting:
-                return
-            visiting.add(name)
-            for dep in deps.get(name, []):
-                visit(dep)
-            order.append(name)
-
-        for name in deps:
-            visit(name)
-        return cls(stacks, list(reversed(order)))
+        return cls(stacks, cloud.destroy_order())
 
 
 def _idle(monthly_usd: float | None) -> str:
