@@ -657,6 +657,41 @@ def test_contradictory_flags_are_a_usage_error() -> None:
 
 
 @pytest.mark.parametrize(
+    ("manifest", "says"),
+    [
+        ({"version": "40.0.0", "artifacts": {"Tree": {"type": "cdk:tree"}}}, "names no"),
+        (
+            {
+                "artifacts": {
+                    "lab-Gone": {
+                        "type": "aws:cloudformation:stack",
+                        "properties": {"templateFile": "lab-Gone.template.json"},
+                    }
+                }
+            },
+            "cannot read",
+        ),
+    ],
+)
+def test_an_assembly_without_readable_stacks_is_a_usage_error(
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+    manifest: dict[str, Any],
+    says: str,
+) -> None:
+    """A manifest that names no stack (or a template that is missing) would plan nothing and
+    exit 0 as if the copy had nothing to delete: one line on stderr and exit 2 instead."""
+    from labctl.cli import main
+
+    _no_aws_credentials(monkeypatch, tmp_path)
+    (tmp_path / "manifest.json").write_text(json.dumps(manifest))
+    assert main(["teardown", "--profile", "lab", "--plan", "--assembly", str(tmp_path)]) == 2
+    err = capsys.readouterr().err.strip()
+    assert len(err.splitlines()) == 1 and f"--assembly {tmp_path}" in err and says in err
+
+
+@pytest.mark.parametrize(
     ("response", "expected"),
     [
         (
