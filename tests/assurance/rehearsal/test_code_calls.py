@@ -11,7 +11,7 @@ from pathlib import Path
 
 from assurance.rehearsal.service_roles import LAMBDA_KEY_CALLS, SAGEMAKER_KEY_CALLS
 
-INFRA = Path(__file__).resolve().parents[2] / "infra"
+INFRA = Path(__file__).resolve().parents[3] / "infra"
 
 
 def _runtime_modules() -> list[Path]:
