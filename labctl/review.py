@@ -10,6 +10,7 @@ written), 0 otherwise.
 from __future__ import annotations
 
 import argparse
+import importlib
 import time
 from pathlib import Path
 
@@ -48,7 +49,7 @@ def run(args: argparse.Namespace) -> int:
     except AssemblyError as err:
         raise UsageError(str(err)) from err
     synth_done = time.perf_counter()
-    review = build(assembly, args.profile, note)
+    review = build(assembly, args.profile, note, runtime_resources(args.profile))
     folder = Path(args.out or f"review.{Path(args.profile).stem}")
     paths = write(review, folder)
     seconds = time.perf_counter() - synth_done
@@ -94,3 +95,35 @@ def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
         "labctl review --profile prod-like --out /tmp/review",
     )
     parser.set_defaults(handler=run)
+
+
+def runtime_resources(profile: str) -> tuple[list[str], str]:
+    """What one copy creates at run time outside CloudFormation, as the teardown sweep knows it.
+
+    Read from the teardown's residue module (``ops.teardown.residue``: the kinds it lists and
+    deletes, in order, and the names it derives from the profile); listing what actually exists
+    needs an account (``labctl teardown`` plans it). Here, not in the review: assurance
+    imports no teardown code; ``assurance.review.report.build`` takes these lines.
+    """
+    try:
+        from infra.config import load_profile
+
+        module = importlib.import_module("ops.teardown.residue")
+        names = module.Names.of(load_profile(profile))
+        retained = set(getattr(module, "RETAINED_KINDS", ()))
+        kinds = [
+            f"{kind} (kept by the retain profile)" if kind in retained else kind
+            for kind in module.SWEEP_ORDER
+        ]
+        lines = [
+            "kinds the teardown sweep lists and deletes, in order: " + ", ".join(kinds),
+            "endpoints (and their configs and models, also from rolled-back deployments): "
+            + ", ".join(names.endpoints),
+            f"pipeline executions, experiments and trials of pipeline {names.pipeline}",
+            "model package versions registered in groups " + ", ".join(names.groups),
+            "job log streams in " + ", ".join(getattr(module, "JOB_LOG_GROUPS", ())),
+            f"Lake Formation grants and registrations around database {names.database}",
+        ]
+        return lines, "from the teardown plan's residue list (ops.teardown.residue)"
+    except Exception as err:
+        return [], f"teardown plan failed: {type(err).__name__}: {err}"

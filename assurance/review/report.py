@@ -44,7 +44,21 @@ class Review:
     diagram: diagram_mod.Diagram
 
 
-def build(assembly: Assembly, profile: str, note: str = "") -> Review:
+RUNTIME_NOT_LISTED = (
+    "run-time resources are not listed: the caller passes the teardown's residue list "
+    "(``labctl review`` does)"
+)
+
+
+def build(
+    assembly: Assembly,
+    profile: str,
+    note: str = "",
+    runtime: tuple[list[str], str] = ([], RUNTIME_NOT_LISTED),
+) -> Review:
+    """The review of one assembly. ``runtime``: what the copy creates outside CloudFormation
+    (lines and where they come from), handed over by the caller so the review imports no
+    teardown code (``labctl.review.runtime_resources`` reads ``ops.teardown.residue``)."""
     outdir = assembly.outdir
     return Review(
         profile=profile,
@@ -59,7 +73,7 @@ def build(assembly: Assembly, profile: str, note: str = "") -> Review:
         entry_points=security.entry_points(assembly),
         lens=lens_mod.evaluate(assembly),
         cost=cost_mod.section(assembly),
-        runtime=cost_mod.runtime_resources(profile),
+        runtime=runtime,
         diagram=diagram_mod.build(assembly, f"Profile {profile}: built from the cloud assembly"),
     )
 

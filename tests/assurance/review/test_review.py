@@ -654,6 +654,11 @@ def test_cli_reviews_an_existing_assembly(reviews, tmp_path, capsys) -> None:  #
     assert code == 0
     assert (tmp_path / "review.html").is_file() and (tmp_path / "architecture.png").is_file()
     assert "lens: PASS" in capsys.readouterr().out
+    # the command hands the teardown's residue list to the review (ops.teardown.residue)
+    from ops.teardown.residue import SWEEP_ORDER
+
+    text = (tmp_path / "review.md").read_text()
+    assert "kinds the teardown sweep lists and deletes, in order: " + SWEEP_ORDER[0] in text
 
 
 def test_cli_rejects_a_folder_that_is_no_assembly(tmp_path, capsys) -> None:  # type: ignore[no-untyped-def]
@@ -663,13 +668,12 @@ def test_cli_rejects_a_folder_that_is_no_assembly(tmp_path, capsys) -> None:  # 
 
 
 def test_runtime_resources_come_from_the_teardown_residue_list(monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    """labctl review reads the teardown's residue list and hands it to the review (assurance
+    imports no teardown code)."""
     import sys
     import types
 
-    monkeypatch.delitem(sys.modules, "ops.teardown.residue", raising=False)
-    monkeypatch.setattr(cost, "_optional", lambda module, name: None)
-    lines, note = cost.runtime_resources("lab")
-    assert lines == [] and note.startswith("teardown plan not available in this build")
+    from labctl.review import runtime_resources
 
     class Names:
         @classmethod
@@ -685,12 +689,25 @@ def test_runtime_resources_come_from_the_teardown_residue_list(monkeypatch) -> N
     fake.RETAINED_KINDS = frozenset({"bucket"})  # type: ignore[attr-defined]
     fake.JOB_LOG_GROUPS = ("/aws/sagemaker/TrainingJobs",)  # type: ignore[attr-defined]
     monkeypatch.setitem(sys.modules, "ops.teardown.residue", fake)
-    monkeypatch.setattr(cost, "_optional", lambda module, name: Names)
-    lines, note = cost.runtime_resources("lab")
+    lines, note = runtime_resources("lab")
     assert "endpoint, bucket (kept by the retain profile)" in lines[0]
     from infra.config import load_profile
 
     assert load_profile("lab").endpoint_name in lines[1]
+    monkeypatch.delattr(fake, "Names")
+    lines, note = runtime_resources("lab")
+    assert lines == [] and note.startswith("teardown plan failed: AttributeError")
+
+
+def test_the_review_shows_the_runtime_lines_its_caller_hands_over(reviews) -> None:  # type: ignore[no-untyped-def]
+    from assurance.review.report import RUNTIME_NOT_LISTED, markdown
+
+    outdir, review, _ = reviews["lab"]
+    assert RUNTIME_NOT_LISTED in markdown(review, "")  # built without: says so
+    given = build(Assembly.read(outdir), "lab", runtime=(["endpoint lab-planted"], "from a test"))
+    text = markdown(given, "")
+    assert "endpoint lab-planted" in text and "from a test" in text
+    assert RUNTIME_NOT_LISTED not in text
 
 
 def test_drift_monitoring_row_passes_on_its_schedule_and_fails_without(reviews, tmp_path) -> None:  # type: ignore[no-untyped-def]
