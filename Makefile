@@ -48,7 +48,7 @@ synth: bootstrap
 lint: bootstrap
 	$(VENV)/bin/ruff format --check .
 	$(VENV)/bin/ruff check .
-	$(VENV)/bin/mypy core infra pipelines labctl
+	$(VENV)/bin/mypy model_code pipelines core infra assurance ops lab labctl
 
 bench: bootstrap
 	$(PY) benchmarks/bench_synth.py

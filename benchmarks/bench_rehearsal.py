@@ -29,11 +29,11 @@ def main() -> None:
     parser.add_argument("--runs", type=int, default=5)
     args = parser.parse_args()
 
+    from assurance.rehearsal import rehearse
+    from assurance.rehearsal.assembly import Assembly
+    from assurance.rehearsal.rules import lint
     from core.config import load_profile
     from infra.platform import synth_templates
-    from infra.rehearsal import rehearse
-    from infra.rehearsal.assembly import Assembly
-    from infra.rehearsal.rules import lint
 
     config = load_profile(args.profile)
     with tempfile.TemporaryDirectory() as outdir:

@@ -8,7 +8,7 @@ prefix (``mme/`` in the artifacts bucket) with the lake key: a multi-model endpo
 only what is under that prefix. ``upload`` zips the source deterministically into the
 versioned S3 bucket the delivery CodePipeline's S3 source action watches.
 
-The release file schema is documented (and enforced) in ``infra/serving/release.py``.
+The release file schema is documented (and enforced) in ``core/release.py``.
 """
 
 from __future__ import annotations
@@ -207,7 +207,7 @@ def write_release(path: Path | str, release: Mapping[str, Any]) -> Path:
     return path
 
 
-# Read and validate a release file (the one reader: infra/serving/release.py).
+# Read and validate a release file (the one reader: core/release.py).
 load_release = read_release
 
 

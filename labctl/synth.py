@@ -132,10 +132,10 @@ def _rehearse(
     are left to the tests (the example names no environment's groups)."""
     import dataclasses
 
-    from infra.rehearsal import rehearse
-    from infra.rehearsal.assembly import Assembly
-    from infra.rehearsal.cross_account import bind_release
-    from infra.rehearsal.known_gaps import KNOWN_GAPS
+    from assurance.rehearsal import rehearse
+    from assurance.rehearsal.assembly import Assembly
+    from assurance.rehearsal.cross_account import bind_release
+    from assurance.rehearsal.known_gaps import KNOWN_GAPS
 
     templates = {n: json.loads((outdir / f"{n}.template.json").read_text()) for n in stacks}
     from core.accounts import stack_accounts

@@ -1,6 +1,6 @@
 """The scoring pipeline's schedule: EventBridge Scheduler starts it with the released model.
 
-Profile option ``batch.schedule`` (``infra/config.py`` ``BatchConfig``): a rate or cron
+Profile option ``batch.schedule`` (``core/config/`` ``BatchConfig``): a rate or cron
 expression; empty, no schedule (``labctl batch transform`` starts runs by hand). The target is
 the scheduler's templated SageMaker target, StartPipelineExecution with
 ``SageMakerPipelineParameters`` (EventBridge Scheduler API Reference,

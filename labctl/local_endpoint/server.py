@@ -35,7 +35,7 @@ from labctl.local_endpoint.payload import (
 )
 from model_code.layout import VARIANT
 
-KINDS = SERVING_KINDS  # infra/config.py ServingKind: the kinds are defined once
+KINDS = SERVING_KINDS  # core/config/ ServingKind: the kinds are defined once
 TARGET_MODEL = "X-Amzn-SageMaker-Target-Model"
 TARGET_CONTAINER = "X-Amzn-SageMaker-Target-Container-Hostname"
 INFERENCE_ID = "X-Amzn-SageMaker-Inference-Id"

@@ -19,7 +19,7 @@ def rehearsal_release(config: Any) -> dict[str, Any]:
     """What `labctl release resolve` would write for this copy: package versions of its own
     groups in tooling, archives under its pipeline's prefix, its lake's bucket and key ARNs
     (named as the rehearsal names what CloudFormation generates)."""
-    from infra.rehearsal.assembly import Assembly
+    from assurance.rehearsal.assembly import Assembly
 
     lake = config.stack_name("DataLake")
     view = Assembly(
@@ -71,7 +71,7 @@ class MultiAccount:
         return {s.stack_name: str(s.account) for s in self.platform.stacks}
 
     def assembly(self) -> Any:
-        from infra.rehearsal.assembly import Assembly
+        from assurance.rehearsal.assembly import Assembly
 
         return Assembly(
             json.loads(json.dumps(self.templates)),

@@ -9,9 +9,9 @@ from pathlib import Path
 
 import pytest
 
-from infra.rehearsal import cross_account
-from infra.rehearsal.assembly import Assembly
-from tests.rehearsal.sar import NO_ARN, mismatches
+from assurance.rehearsal import cross_account
+from assurance.rehearsal.assembly import Assembly
+from tests.assurance.rehearsal.sar import NO_ARN, mismatches
 
 EXAMPLE = Path(__file__).resolve().parents[2] / "config" / "examples" / "release.json"
 

@@ -7,9 +7,9 @@ from __future__ import annotations
 import json
 from typing import Any
 
+from assurance.rehearsal import rehearse
+from assurance.rehearsal.authority import role_policies
 from infra.compliance.packs import ComplianceReport, acknowledgements
-from infra.rehearsal import rehearse
-from infra.rehearsal.authority import role_policies
 
 TOOLING, STAGING, PRODUCTION = "111111111111", "333333333333", "444444444444"
 ROOTS = [f"arn:aws:iam::{STAGING}:root", f"arn:aws:iam::{PRODUCTION}:root"]
@@ -134,7 +134,7 @@ def test_lake_key_decrypts_for_the_targets_only_through_s3(multi) -> None:  # ty
 def test_no_resource_policy_names_a_role_of_another_account(multi) -> None:  # type: ignore[no-untyped-def]
     """Principals are account roots (a role that does not exist yet is an invalid principal)."""
     a = multi.assembly()
-    from infra.rehearsal.cross_account import _policies
+    from assurance.rehearsal.cross_account import _policies
 
     for stack, key, st in _policies(a):
         principal = st.get("Principal")
@@ -234,7 +234,7 @@ def test_the_profile_passes_the_rehearsal(multi) -> None:  # type: ignore[no-unt
 
 def test_the_rehearsal_checks_every_cross_account_flow(multi) -> None:  # type: ignore[no-untyped-def]
     """The flows named in issue 17 are all among those checked."""
-    from infra.rehearsal.cross_account import identity_flows, pipeline_flows, release_flows
+    from assurance.rehearsal.cross_account import identity_flows, pipeline_flows, release_flows
 
     a = multi.assembly()
     flows = identity_flows(a) + pipeline_flows(a) + release_flows(a, multi.release)

@@ -9,11 +9,11 @@ from typing import Any
 import aws_cdk as cdk
 import pytest
 
+from assurance.rehearsal import rehearse
+from assurance.rehearsal.assembly import Assembly
+from assurance.rehearsal.authority import Finding
 from core.release import Release
 from infra.compliance.no_cross_account_refs import NoReferencesAcrossAccounts
-from infra.rehearsal import rehearse
-from infra.rehearsal.assembly import Assembly
-from infra.rehearsal.authority import Finding
 
 STAGING_ROOT = "arn:aws:iam::333333333333:root"
 

@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from infra.rehearsal import rehearse
-from infra.rehearsal.cross_account import _policies
+from assurance.rehearsal import rehearse
+from assurance.rehearsal.cross_account import _policies
 
 TOOLING, SHARED = "111111111111", "333333333333"
 

@@ -695,8 +695,8 @@ def test_rehearsal_covers_the_ground_truth_role(
     """The profiles rehearse the custom engine only, so the Model Monitor copy is rehearsed
     here: the ground-truth function's role meets its rows (read events, list hours, write
     the ground-truth prefix), with no finding against it."""
-    from infra.rehearsal import rehearse
-    from infra.rehearsal.assembly import Assembly
+    from assurance.rehearsal import rehearse
+    from assurance.rehearsal.assembly import Assembly
 
     config = _model_monitor_config()
     templates = dict(synth("lab").templates)  # the lab copy, with the Model Monitor units
@@ -707,7 +707,7 @@ def test_rehearsal_covers_the_ground_truth_role(
     for row in ("reads-raw-events", "lists-raw-hours", "writes-its-prefix"):
         assert any(f"ground-truth-{row}" in r for r in rows), rows
     # the fixture's alert topic is an imported stand-in, outside the copy: its policy is
-    # checked on the real copies (tests/rehearsal), not here
+    # checked on the real copies (tests/assurance/rehearsal), not here
     stand_in = "delivers to arn:aws:sns:us-east-1:111111111111:a, which is not a topic"
     role_findings = [
         f for f in report.findings if "GroundTruth" in str(f) and stand_in not in f.detail

@@ -189,10 +189,10 @@ def test_every_other_stack_depends_on_operations(synth, profile: str) -> None:  
 
 def test_teardown_destroys_operations_last(synth) -> None:  # type: ignore[no-untyped-def]
     """The teardown's destroy order (from the assembly's dependencies) ends with Operations."""
-    from labctl.teardown import Assembly
+    from ops.teardown.plan import TeardownPlan
 
     result = synth("lab")
-    order = Assembly.read(result.outdir, "us-east-1").order
+    order = TeardownPlan.read(result.outdir, "us-east-1").order
     assert order[-1] == "lab-Operations"
     assert set(order) == {s.stack_name for s in result.platform.stacks}
 

@@ -23,8 +23,8 @@ from botocore.stub import Stubber
 from moto import mock_aws
 
 from core.config import load_profile
-from labctl.residue import Clients
-from labctl.teardown import Assembly, Teardown
+from ops.teardown.plan import Teardown, TeardownPlan
+from ops.teardown.residue import Clients
 from tests.cfn_serving import physical_names, serving_template, tag_like_cloudformation
 
 ACCOUNT = "123456789012"  # moto's account
@@ -413,24 +413,24 @@ def inventory(region: str) -> dict[str, set[str]]:
     }
 
 
-def teardown(profile: str, c: Clients, assembly: Assembly, **kw: Any) -> Teardown:
+def teardown(profile: str, c: Clients, assembly: TeardownPlan, **kw: Any) -> Teardown:
     config = load_profile(profile, {"account": ACCOUNT})
     return Teardown(config, c, assembly, log=lambda s: None, wait=False, **kw)
 
 
 @pytest.fixture(scope="module")
-def lab_assembly(synth: Any) -> Assembly:
-    return Assembly.read(synth("lab").outdir, "us-east-1")
+def lab_assembly(synth: Any) -> TeardownPlan:
+    return TeardownPlan.read(synth("lab").outdir, "us-east-1")
 
 
 @pytest.fixture(scope="module")
-def prod_assembly(synth: Any) -> Assembly:
-    return Assembly.read(synth("prod-like").outdir, "eu-west-1")
+def prod_assembly(synth: Any) -> TeardownPlan:
+    return TeardownPlan.read(synth("prod-like").outdir, "eu-west-1")
 
 
 # --- tests ------------------------------------------------------------------------------------
 def test_assembly_orders_dependents_first_and_reads_retained_resources(
-    prod_assembly: Assembly,
+    prod_assembly: TeardownPlan,
 ) -> None:
     order = prod_assembly.order
     assert (
@@ -450,11 +450,11 @@ def test_assembly_orders_dependents_first_and_reads_retained_resources(
 
 @mock_aws
 def test_teardown_removes_every_planted_residue_and_nothing_else(
-    lab_assembly: Assembly, monkeypatch: pytest.MonkeyPatch
+    lab_assembly: TeardownPlan, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     region = "us-east-1"
     # Pages of 10 (S3's is 1000): 25 versions and a delete marker span three pages.
-    monkeypatch.setattr("labctl.residue.S3_PAGE", 10)
+    monkeypatch.setattr("ops.teardown.residue.S3_PAGE", 10)
     planted = plant(region, "lab", "lab_lake", other=True, versions=25)
     cf = boto3.client("cloudformation", region_name=region)
     # lab-Retired: a stack of this copy the assembly no longer has (lab-Monitoring now is one)
@@ -506,7 +506,9 @@ def test_teardown_removes_every_planted_residue_and_nothing_else(
 
 
 @mock_aws
-def test_faults_are_reported_with_what_to_do_and_the_rest_continues(lab_assembly: Assembly) -> None:
+def test_faults_are_reported_with_what_to_do_and_the_rest_continues(
+    lab_assembly: TeardownPlan,
+) -> None:
     region = "us-east-1"
     planted = plant(region, "lab", "lab_lake", other=False)
     kms = boto3.client("kms", region_name=region)
@@ -577,7 +579,7 @@ def _prod_deployed(region: str) -> dict[str, list[str]]:
 
 @mock_aws
 def test_prod_like_without_delete_retained_keeps_data_and_lists_its_cost(
-    prod_assembly: Assembly,
+    prod_assembly: TeardownPlan,
 ) -> None:
     region = "eu-west-1"
     planted = _prod_deployed(region)
@@ -601,7 +603,7 @@ def test_prod_like_without_delete_retained_keeps_data_and_lists_its_cost(
 
 
 @mock_aws
-def test_prod_like_with_delete_retained_leaves_nothing(prod_assembly: Assembly) -> None:
+def test_prod_like_with_delete_retained_leaves_nothing(prod_assembly: TeardownPlan) -> None:
     region = "eu-west-1"
     planted = _prod_deployed(region)
     gaps = MotoGaps(region)
@@ -617,7 +619,7 @@ def test_prod_like_with_delete_retained_leaves_nothing(prod_assembly: Assembly) 
 
 @mock_aws
 def test_cli_plain_run_is_a_dry_run_and_writes_the_json_report(
-    lab_assembly: Assembly, synth: Any, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+    lab_assembly: TeardownPlan, synth: Any, tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
     region = "us-east-1"
     plant(region, "lab", "lab_lake", other=False)
@@ -655,6 +657,41 @@ def test_contradictory_flags_are_a_usage_error() -> None:
 
 
 @pytest.mark.parametrize(
+    ("manifest", "says"),
+    [
+        ({"version": "40.0.0", "artifacts": {"Tree": {"type": "cdk:tree"}}}, "names no"),
+        (
+            {
+                "artifacts": {
+                    "lab-Gone": {
+                        "type": "aws:cloudformation:stack",
+                        "properties": {"templateFile": "lab-Gone.template.json"},
+                    }
+                }
+            },
+            "cannot read",
+        ),
+    ],
+)
+def test_an_assembly_without_readable_stacks_is_a_usage_error(
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+    manifest: dict[str, Any],
+    says: str,
+) -> None:
+    """A manifest that names no stack (or a template that is missing) would plan nothing and
+    exit 0 as if the copy had nothing to delete: one line on stderr and exit 2 instead."""
+    from labctl.cli import main
+
+    _no_aws_credentials(monkeypatch, tmp_path)
+    (tmp_path / "manifest.json").write_text(json.dumps(manifest))
+    assert main(["teardown", "--profile", "lab", "--plan", "--assembly", str(tmp_path)]) == 2
+    err = capsys.readouterr().err.strip()
+    assert len(err.splitlines()) == 1 and f"--assembly {tmp_path}" in err and says in err
+
+
+@pytest.mark.parametrize(
     ("response", "expected"),
     [
         (
@@ -670,7 +707,7 @@ def test_contradictory_flags_are_a_usage_error() -> None:
     ],
 )
 def test_plan_says_whether_the_budget_tag_is_active(
-    lab_assembly: Assembly, response: dict[str, Any] | None, expected: str
+    lab_assembly: TeardownPlan, response: dict[str, Any] | None, expected: str
 ) -> None:
     ce = boto3.client("ce", region_name="us-east-1")
     stub = Stubber(ce)
@@ -701,7 +738,7 @@ def _no_pricing(monkeypatch: pytest.MonkeyPatch) -> list[str]:
 
         return call
 
-    monkeypatch.setattr("labctl.teardown.idle_cost", refuse("idle_cost"))
+    monkeypatch.setattr("ops.teardown.plan.idle_cost", refuse("idle_cost"))
     monkeypatch.setattr("core.cost.idle_cost", refuse("idle_cost"))
     monkeypatch.setattr("core.cost.PriceTable.price", refuse("PriceTable.price"))
     return calls
@@ -717,7 +754,7 @@ def test_teardown_in_an_unpriced_region_never_calls_pricing(
     calls = _no_pricing(monkeypatch)
     planted = plant(region, "lab", "lab_lake", other=False)
     stack(boto3.client("cloudformation", region_name=region), "lab-DataLake", "lab")
-    assembly = Assembly.read(synth("lab").outdir, region)
+    assembly = TeardownPlan.read(synth("lab").outdir, region)
     assert all(s.monthly_usd is None for s in assembly.stacks.values())
     config = load_profile("lab", {"account": ACCOUNT, "region": region})
     gaps = MotoGaps(region)
@@ -804,7 +841,9 @@ def test_without_credentials_teardown_fails_in_one_line_before_synthesizing(
 
 
 @mock_aws
-def test_teardown_leaves_what_a_stack_it_does_not_delete_manages(lab_assembly: Assembly) -> None:
+def test_teardown_leaves_what_a_stack_it_does_not_delete_manages(
+    lab_assembly: TeardownPlan,
+) -> None:
     """Resources tagged like this copy's but managed by a stack that is not the copy's (here a
     user's lab-Sandbox, which lacks the project tag) are kept and reported with that stack, as
     the expiry reaper does (model_code/stack_contract.py): sweeping them would break that

@@ -7,7 +7,7 @@ import boto3
 from moto import mock_aws
 
 from core.config import load_profile
-from labctl.residue import Clients, Finder, Names, Sweeper
+from ops.teardown.residue import Clients, Finder, Names, Sweeper
 
 REGION = "us-east-1"
 

@@ -15,7 +15,7 @@ deploy role or every delete permission the stack's resources need, and would hav
 what ``labctl teardown`` does in order (registry versions before groups, dependent stacks
 first, termination protection, DELETE_FAILED retries). The cost is bounded without it: the
 budget is checked at synth against the idle cost, which counts these endpoints
-(``infra/cost/idle.py``). So the reaper reports them (``stack_managed``, in the log and the
+(``core/cost.py``). So the reaper reports them (``stack_managed``, in the log and the
 alert) with what to run, and leaves them to the stack's owner.
 Standard library + boto3 only (plus ``model_code/stack_contract.py``, bundled beside it): the
 CDK construct imports the tag names from here.

@@ -1,0 +1,422 @@
+"""The rehearsal across accounts (issue 17): each call that crosses an account boundary must be
+allowed by the caller's identity policy (its template) *and* the resource's policy (the other
+account's template): "Cross-account policy evaluation logic", IAM User Guide
+(https://docs.aws.amazon.com/IAM/latest/UserGuide/reference_policies_evaluation-logic-cross-account.html).
+
+Flows come from two places: every concrete (action, resource) a role's identity policy allows
+on a resource of another account of the copy (the pipeline role assuming the target action
+roles, the smoke build assuming the staging smoke role, the action roles reading the pipeline
+artifacts, production forwarding retrain events), and the release the target accounts serve
+(the endpoint roles read the model archives and decrypt them through S3; the deployment roles
+describe the package versions and create models from them). Resource policies are looked up by
+ARN: bucket policies, key policies, model package group policies, role trust policies and event
+bus policies. Also checked: tooling resource policies grant other accounts reads only
+(``infra/accounts.READ_ONLY``), no statement names a principal twice, every model package a
+model names is an ARN, and no template reads an export of another account.
+Standard library (and the policy evaluator ``authority`` uses) only.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable
+from dataclasses import dataclass
+from typing import Any
+
+from assurance.rehearsal.assembly import SUFFIX, Assembly
+from assurance.rehearsal.authority import Finding, is_allowed, role_policies
+from core.accounts import READ_ONLY, cross_account_references
+
+DOC = "https://docs.aws.amazon.com/IAM/latest/UserGuide/reference_policies_evaluation-logic-cross-account.html"
+DOC_GROUP = "https://docs.aws.amazon.com/sagemaker/latest/dg/model-registry-deploy-xaccount.html"
+DOC_IMPORT = "https://docs.aws.amazon.com/AWSCloudFormation/latest/TemplateReference/intrinsic-function-reference-importvalue.html"
+PACKAGE_ARN = re.compile(r"^arn:aws[a-z-]*:sagemaker:[a-z0-9-]+:\d{12}:model-package/[^/]+/\d+$")
+
+
+@dataclass(frozen=True)
+class Flow:
+    """One call across accounts: ``role`` (``<stack>/<logical id>``) does ``action`` on
+    ``resource``, with ``context`` (condition keys the call carries)."""
+
+    role: str
+    action: str
+    resource: str
+    why: str
+    context: tuple[tuple[str, str], ...] = ()
+
+
+def _account(arn: str) -> str:
+    parts = arn.split(":")
+    return parts[4] if len(parts) > 5 else ""
+
+
+def _as_list(value: Any) -> list[Any]:
+    return value if isinstance(value, list) else [value]
+
+
+# -- resource policies ----------------------------------------------------------------------------
+
+
+def _statements(doc: Any) -> list[dict[str, Any]]:
+    if isinstance(doc, dict) and "Statement" in doc:
+        return [s for s in _as_list(doc["Statement"]) if isinstance(s, dict)]
+    return [doc] if isinstance(doc, dict) else []
+
+
+def resource_policy(a: Assembly, arn: str) -> list[dict[str, Any]]:
+    """The resource-policy statements that govern ``arn`` (none if it has no policy)."""
+    service = arn.split(":")[2] if arn.startswith("arn:") else ""
+    found: list[dict[str, Any]] = []
+    if service == "s3":
+        bucket = arn.split(":::", 1)[1].split("/", 1)[0]
+        for pol in a.resources(type_="AWS::S3::BucketPolicy"):
+            if a.resolve(pol.stack, pol.properties.get("Bucket")) == bucket:
+                found += _statements(a.resolve(pol.stack, pol.properties["PolicyDocument"]))
+    elif service == "kms":
+        for key in a.resources(type_="AWS::KMS::Key"):
+            if a.get_att(key.stack, key.logical_id, "Arn") == arn:
+                found += _statements(a.resolve(key.stack, key.properties.get("KeyPolicy", {})))
+    elif service == "iam":
+        for role in a.resources(type_="AWS::IAM::Role"):
+            if a.get_att(role.stack, role.logical_id, "Arn") == arn:
+                doc = role.properties.get("AssumeRolePolicyDocument", {})
+                found += _statements(a.resolve(role.stack, doc))
+    elif service == "sagemaker":
+        match = re.search(r":model-package(?:-group)?/([^/]+)", arn)
+        group = match.group(1).lower() if match else ""
+        for res in a.resources(type_="AWS::SageMaker::ModelPackageGroup"):
+            props = a.resolve(res.stack, res.properties)
+            if str(props.get("ModelPackageGroupName", "")).lower() == group and (
+                a.account_of(res.stack) == _account(arn)
+            ):
+                found += _statements(props.get("ModelPackageGroupPolicy", {}))
+    elif service == "events":
+        for res in a.resources(type_="AWS::Events::EventBusPolicy"):
+            props = a.resolve(res.stack, res.properties)
+            bus = props.get("EventBusName", "default")
+            if a.account_of(res.stack) == _account(arn) and arn.endswith(f"event-bus/{bus}"):
+                found += _statements(props.get("Statement", {}))
+    return found
+
+
+def _principal_matches(statement: dict[str, Any], role_arn: str, account: str) -> bool:
+    principal = statement.get("Principal")
+    if principal == "*":
+        return True
+    if not isinstance(principal, dict):
+        return False
+    names = [str(p) for p in _as_list(principal.get("AWS", []))]
+    root = f"arn:{role_arn.split(':')[1]}:iam::{account}:root"
+    return any(n in ("*", role_arn, root, account) for n in names)
+
+
+def resource_allows(
+    statements: Iterable[dict[str, Any]],
+    role_arn: str,
+    action: str,
+    resource: str,
+    context: dict[str, str],
+) -> bool:
+    """Resource-policy evaluation for a principal of another account: explicit Deny > Allow.
+    A statement applies when its Principal names the role, its account root, or everyone."""
+    account = _account(role_arn)
+    mine = [
+        {k: v for k, v in s.items() if k not in ("Principal", "NotPrincipal")}
+        for s in statements
+        if _principal_matches(s, role_arn, account)
+    ]
+    return is_allowed([{"Version": "2012-10-17", "Statement": mine}], action, resource, context)
+
+
+# -- flows ----------------------------------------------------------------------------------------
+
+
+def owner(a: Assembly, arn: str) -> str:
+    """The account that owns ``arn``: its account field, or for an S3 ARN (which has none)
+    the account of the stack that creates the bucket ("" when no stack of the copy does)."""
+    if arn.startswith("arn:") and arn.split(":")[2] == "s3":
+        bucket = arn.split(":::", 1)[1].split("/", 1)[0]
+        for res in a.resources(type_="AWS::S3::Bucket"):
+            if a.name_of(res.stack, res.logical_id) == bucket:
+                return a.account_of(res.stack)
+        return ""
+    return _account(arn)
+
+
+def identity_flows(a: Assembly) -> list[Flow]:
+    """Every concrete action a role's identity policy allows on a concrete resource owned by
+    another account of this copy."""
+    accounts = {a.account, *a.stack_accounts.values()}
+    flows = []
+    for key, entry in role_policies(a).items():
+        mine = a.account_of(entry.role.stack)
+        for doc in entry.documents:
+            for st in _statements(doc):
+                if st.get("Effect") != "Allow":
+                    continue
+                for resource in map(str, _as_list(st.get("Resource", []))):
+                    other = owner(a, resource)
+                    if other == mine or other not in accounts:
+                        continue
+                    target = resource
+                    if target.startswith("arn:aws:s3:::") and target.endswith("/*"):
+                        # objects under a prefix: one of them
+                        target = target[:-1] + f"{SUFFIX}/object"
+                    if "*" in target:
+                        continue
+                    for action in map(str, _as_list(st.get("Action", []))):
+                        if "*" in action:
+                            continue
+                        context: tuple[tuple[str, str], ...] = ()
+                        if action.startswith("kms:"):
+                            context = (("kms:ViaService", f"s3.{a.region}.amazonaws.com"),)
+                        flows.append(Flow(key, action, target, "identity policy", context))
+    return flows
+
+
+def pipeline_flows(a: Assembly) -> list[Flow]:
+    """A cross-account action role reads its input artifacts from the pipeline's artifact
+    store (bucket and key): CodePipeline, "Create a pipeline that uses resources from another
+    AWS account"."""
+    flows = []
+    for pipeline in a.resources(type_="AWS::CodePipeline::Pipeline"):
+        props = a.resolve(pipeline.stack, pipeline.properties)
+        store = props.get("ArtifactStore", {})
+        bucket, key = store.get("Location"), store.get("EncryptionKey", {}).get("Id")
+        for stage in props.get("Stages", []):
+            for action in stage.get("Actions", []):
+                role = str(action.get("RoleArn", ""))
+                if _account(role) in ("", a.account_of(pipeline.stack)):
+                    continue
+                key_ = _role_key(a, role)
+                why = f"{stage['Name']}/{action['Name']} reads its input artifact"
+                flows.append(
+                    Flow(key_, "s3:GetObject", f"arn:aws:s3:::{bucket}/{SUFFIX}/object", why)
+                )
+                if key:
+                    context = (("kms:ViaService", f"s3.{a.region}.amazonaws.com"),)
+                    flows.append(Flow(key_, "kms:Decrypt", str(key), why, context))
+    return flows
+
+
+# The release's artifacts *are* the lake's artifacts bucket and key: the delivery Build passes
+# the lake's ``ArtifactsBucketArn`` and ``KeyArn`` outputs to `labctl release resolve`
+# (infra/delivery/construct.py); infra/data_lake/refs.py exports them as ``<env>-lake-...``.
+LAKE_EXPORTS = {"bucket_arn": "-lake-artifacts-bucket-arn", "key_arn": "-lake-key-arn"}
+
+
+def bind_release(a: Assembly, release: dict[str, Any] | None) -> None:
+    """Give the lake's key and artifacts bucket the physical ids the release names, so the
+    flows to them meet the policies the lake template writes (the rehearsal's stand-ins for
+    generated ids cannot match a deployed key's id). Single-account copies: nothing."""
+    artifacts = (release or {}).get("artifacts")
+    if not artifacts or not a.stack_accounts:
+        return
+    for field_, suffix in LAKE_EXPORTS.items():
+        for name in a.exports():
+            if name.endswith(suffix) and artifacts.get(field_):
+                a.bind_export(name, str(artifacts[field_]))
+
+
+def release_flows(a: Assembly, release: dict[str, Any] | None) -> list[Flow]:
+    """What serving a release in a target account takes from tooling."""
+    if not release or "artifacts" not in release:
+        return []
+    deployers = _deployment_roles(a)
+    flows = []
+    key_arn = release["artifacts"]["key_arn"]
+    for model in a.resources(type_="AWS::SageMaker::Model"):
+        if a.account_of(model.stack) == a.account:
+            continue
+        props = a.resolve(model.stack, model.properties)
+        containers = [props.get("PrimaryContainer", {}), *props.get("Containers", [])]
+        role = _role_key(a, str(props.get("ExecutionRoleArn", "")))
+        for container in containers:
+            arn = container.get("ModelPackageName")
+            entry = next(
+                (
+                    e
+                    for e in release.values()
+                    if isinstance(e, dict) and e.get("package_arn") == arn
+                ),
+                None,
+            )
+            if arn and model.stack in deployers:
+                for action in ("sagemaker:DescribeModelPackage", "sagemaker:CreateModel"):
+                    flows.append(
+                        Flow(deployers[model.stack], action, arn, f"{model.key} from a package")
+                    )
+            urls = [entry["model_data_url"]] if entry else []
+            if container.get("Mode") == "MultiModel":
+                urls.append(str(container.get("ModelDataUrl", "")) + f"{SUFFIX}.tar.gz")
+            for url in urls:
+                bucket, _, obj = url.removeprefix("s3://").partition("/")
+                flows.append(
+                    Flow(
+                        role,
+                        "s3:GetObject",
+                        f"arn:aws:s3:::{bucket}/{obj}",
+                        f"{model.key} model archive",
+                    )
+                )
+                flows.append(
+                    Flow(
+                        role,
+                        "kms:Decrypt",
+                        key_arn,
+                        f"{model.key} model archive (SSE-KMS, read through S3)",
+                        (("kms:ViaService", f"s3.{a.region}.amazonaws.com"),),
+                    )
+                )
+    return flows
+
+
+def _role_key(a: Assembly, arn: str) -> str:
+    for res in a.resources(type_="AWS::IAM::Role"):
+        if a.get_att(res.stack, res.logical_id, "Arn") == arn:
+            return res.key
+    return arn
+
+
+def _deployment_roles(a: Assembly) -> dict[str, str]:
+    """Serving stack -> the role CloudFormation deploys it with (from the deploy actions)."""
+    from assurance.rehearsal.deployers import deploy_actions
+
+    found = {}
+    for _stack, action, _name in deploy_actions(a):
+        cfg = action["Configuration"]
+        if cfg.get("RoleArn"):
+            found[cfg["StackName"]] = _role_key(a, cfg["RoleArn"])
+    return found
+
+
+def check_flows(a: Assembly, flows: list[Flow]) -> list[Finding]:
+    roles = role_policies(a)
+    findings = []
+    seen = set()
+    for flow in flows:
+        if (flow.role, flow.action, flow.resource) in seen:
+            continue
+        seen.add((flow.role, flow.action, flow.resource))
+        entry = roles.get(flow.role)
+        if entry is None:
+            findings.append(Finding("cross-account", flow.role, "role not found", flow.why, DOC))
+            continue
+        context = {
+            "aws:PrincipalArn": entry.arn,
+            "aws:PrincipalAccount": a.account_of(entry.role.stack),
+            "aws:RequestedRegion": a.region,
+            **dict(flow.context),
+        }
+        if flow.action == "sts:AssumeRole":
+            context.pop("kms:ViaService", None)
+        if not is_allowed(entry.documents, flow.action, flow.resource, context):
+            findings.append(
+                Finding(
+                    "cross-account",
+                    flow.role,
+                    f"identity policy does not allow {flow.action} on {flow.resource}",
+                    flow.why,
+                    DOC,
+                )
+            )
+        if owner(a, flow.resource) in ("", a.account_of(entry.role.stack)):
+            continue  # the caller's own account (or outside the copy): identity alone decides
+        statements = resource_policy(a, flow.resource)
+        if not resource_allows(statements, entry.arn, flow.action, flow.resource, context):
+            findings.append(
+                Finding(
+                    "cross-account",
+                    flow.role,
+                    f"resource policy of {flow.resource} does not allow {flow.action} "
+                    f"({'no policy' if not statements else 'no statement matches'})",
+                    flow.why,
+                    DOC_GROUP if ":sagemaker:" in flow.resource else DOC,
+                )
+            )
+    return findings
+
+
+# -- static checks on the policies -----------------------------------------------------------------
+
+
+def _policies(a: Assembly) -> list[tuple[str, str, dict[str, Any]]]:
+    """(stack, resource key, statement) of every resource policy in the copy."""
+    found = []
+    for pol in a.resources(type_="AWS::S3::BucketPolicy"):
+        for st in _statements(a.resolve(pol.stack, pol.properties["PolicyDocument"])):
+            found.append((pol.stack, pol.key, st))
+    for key in a.resources(type_="AWS::KMS::Key"):
+        for st in _statements(a.resolve(key.stack, key.properties.get("KeyPolicy", {}))):
+            found.append((key.stack, key.key, st))
+    for grp in a.resources(type_="AWS::SageMaker::ModelPackageGroup"):
+        doc = a.resolve(grp.stack, grp.properties.get("ModelPackageGroupPolicy", {}))
+        for st in _statements(doc):
+            found.append((grp.stack, grp.key, st))
+    return found
+
+
+def policy_findings(a: Assembly) -> list[Finding]:
+    findings = []
+    for stack, key, st in _policies(a):
+        principal = st.get("Principal")
+        names = (
+            [str(p) for p in _as_list(principal.get("AWS", []))]
+            if isinstance(principal, dict)
+            else []
+        )
+        if len(names) != len(set(names)):
+            dupes = sorted({n for n in names if names.count(n) > 1})
+            findings.append(
+                Finding("cross-account", key, f"principal named twice: {dupes}", "policy", DOC)
+            )
+        mine = a.account_of(stack)
+        others = [
+            n
+            for n in names
+            if _account(n) not in ("", mine) or re.fullmatch(r"\d{12}", n) and n != mine
+        ]
+        if st.get("Effect") == "Allow" and others:
+            writes = [act for act in _as_list(st.get("Action", [])) if act not in READ_ONLY]
+            if writes:
+                findings.append(
+                    Finding(
+                        "cross-account",
+                        key,
+                        f"grants {writes} to another account ({others}): a target only reads",
+                        "policy",
+                        DOC_GROUP,
+                    )
+                )
+    for model in a.resources(type_="AWS::SageMaker::Model"):
+        props = a.resolve(model.stack, model.properties)
+        for container in [props.get("PrimaryContainer", {}), *props.get("Containers", [])]:
+            name = container.get("ModelPackageName")
+            if name is not None and not PACKAGE_ARN.match(str(name)):
+                findings.append(
+                    Finding(
+                        "cross-account",
+                        model.key,
+                        f"ModelPackageName {name!r} is not a model package version ARN "
+                        "(a name resolves in the stack's own account)",
+                        "release",
+                        DOC_GROUP,
+                    )
+                )
+    if a.stack_accounts:
+        accounts = {name: a.account_of(name) for name in a.templates}
+        for problem in cross_account_references(a.templates, accounts):
+            findings.append(
+                Finding(
+                    "cross-account", problem.split(":", 1)[0], problem, "references", DOC_IMPORT
+                )
+            )
+    return findings
+
+
+def check(a: Assembly, release: dict[str, Any] | None = None) -> list[Finding]:
+    """Every cross-account finding of the copy (nothing for a single-account copy)."""
+    if not a.stack_accounts or set(a.stack_accounts.values()) == {a.account}:
+        return policy_findings(a)
+    flows = identity_flows(a) + pipeline_flows(a) + release_flows(a, release)
+    return check_flows(a, flows) + policy_findings(a)

@@ -1,0 +1,346 @@
+"""Resource policies for services: when an AWS service delivers to a resource of the copy, the
+resource's policy (and its customer key's policy) must let that service in.
+
+The (source -> target) edges are derived from the templates:
+
+- CloudWatch alarms (AlarmActions, OKActions, InsufficientDataActions) -> SNS topics;
+- AWS Budgets (SNS subscribers) -> SNS topics;
+- EventBridge rules -> their SNS, SQS and Lambda targets (no RoleArn: resource policies) and
+  each target's dead-letter queue;
+- S3 bucket notifications -> SNS, SQS, Lambda.
+
+For each edge, the target's policy is evaluated as the service would be: an
+``AWS::SNS::TopicPolicy`` (which *replaces* SNS's default policy; with none, the default one),
+an ``AWS::SQS::QueuePolicy`` (with none, only the owner may send) or the function's
+``AWS::Lambda::Permission``s; then, when the target is encrypted with a customer key, the key's
+policy for ``kms:GenerateDataKey`` and ``kms:Decrypt``. Services that deliver with a role the
+template names (EventBridge Scheduler, Lambda's own dead-letter queue) are identity-policy
+requirements: ``service_roles`` rows. Standard library plus principalmapper's matcher, as
+``authority``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from dataclasses import dataclass
+from typing import Any
+
+from assurance.rehearsal.assembly import Assembly, Resource
+from assurance.rehearsal.authority import (  # principalmapper, imported after its Python 3.10 fix
+    CaseInsensitiveDict,
+    Finding,
+    policy_has_matching_statement,
+)
+
+DOC_SNS_SERVICES = "https://docs.aws.amazon.com/sns/latest/dg/sns-access-policy-use-cases.html"
+DOC_SNS_KMS = "https://docs.aws.amazon.com/sns/latest/dg/sns-key-management.html#compatibility-with-aws-services"
+DOC_SQS_KMS = "https://docs.aws.amazon.com/AWSSimpleQueueService/latest/SQSDeveloperGuide/sqs-key-management.html#compatibility-with-aws-services"
+DOC_EVENTS = "https://docs.aws.amazon.com/eventbridge/latest/userguide/eb-use-resource-based.html"
+DOC_EVENTS_DLQ = "https://docs.aws.amazon.com/eventbridge/latest/userguide/eb-rule-dlq.html"
+DOC_BUDGETS = "https://docs.aws.amazon.com/cost-management/latest/userguide/budgets-sns-policy.html"
+DOC_S3 = "https://docs.aws.amazon.com/AmazonS3/latest/userguide/grant-destinations-permissions-to-s3.html"
+DOC_SNS_DEFAULT = "https://docs.aws.amazon.com/sns/latest/dg/sns-access-policy-use-cases.html"
+
+CLOUDWATCH = "cloudwatch.amazonaws.com"
+BUDGETS = "budgets.amazonaws.com"
+EVENTS = "events.amazonaws.com"
+S3 = "s3.amazonaws.com"
+
+ALARM_ACTIONS = ("AlarmActions", "OKActions", "InsufficientDataActions")
+KMS_ACTIONS = ("kms:GenerateDataKey", "kms:Decrypt")
+ACTION = {"sns": "sns:Publish", "sqs": "sqs:SendMessage", "lambda": "lambda:InvokeFunction"}
+
+
+@dataclass(frozen=True)
+class Delivery:
+    """One service writing to one resource of the copy on behalf of one source resource."""
+
+    service: str  # the service principal
+    source: Resource  # the alarm, budget, rule or bucket
+    source_arn: str
+    target: str  # the topic, queue or function ARN
+    doc: str
+
+    def context(self, a: Assembly, *, for_key: bool) -> dict[str, str]:
+        """The request context the service's call carries. EventBridge's calls to KMS for an
+        encrypted target are not documented to carry aws:SourceArn / aws:SourceAccount (the
+        SNS and SQS compatibility examples admit events.amazonaws.com without them), so a key
+        statement that requires them is not trusted to match."""
+        account = a.account_of(self.source.stack)
+        ctx = {"aws:SecureTransport": "true"}
+        if not (for_key and self.service == EVENTS):
+            ctx |= {"aws:SourceAccount": account, "aws:SourceArn": self.source_arn}
+        if self.service == CLOUDWATCH:  # what SNS's default policy conditions on
+            ctx["AWS:SourceOwner"] = account
+        return ctx
+
+
+def _kind(arn: str) -> str:
+    parts = arn.split(":")
+    return parts[2] if len(parts) > 5 and parts[0] == "arn" else ""
+
+
+def deliveries(a: Assembly) -> list[Delivery]:
+    """Each (service, source, target) once, in template order."""
+    return list({(d.service, d.source.key, d.target): d for d in _deliveries(a)}.values())
+
+
+def _deliveries(a: Assembly) -> Iterator[Delivery]:
+    for r in a.resources(type_="AWS::CloudWatch::Alarm"):
+        p = a.resolve(r.stack, r.properties)
+        arn = a.get_att(r.stack, r.logical_id, "Arn")
+        for prop in ALARM_ACTIONS:
+            for target in p.get(prop, []):
+                if _kind(str(target)) == "sns":
+                    yield Delivery(CLOUDWATCH, r, arn, str(target), DOC_SNS_KMS)
+    for r in a.resources(type_="AWS::Budgets::Budget"):
+        p = a.resolve(r.stack, r.properties)
+        name = p.get("Budget", {}).get("BudgetName", r.logical_id)
+        arn = f"arn:{a.partition}:budgets::{a.account_of(r.stack)}:budget/{name}"
+        for n in p.get("NotificationsWithSubscribers", []):
+            for sub in n.get("Subscribers", []):
+                if sub.get("SubscriptionType") == "SNS":
+                    yield Delivery(BUDGETS, r, arn, str(sub["Address"]), DOC_BUDGETS)
+    for r in a.resources(type_="AWS::Events::Rule"):
+        p = a.resolve(r.stack, r.properties)
+        arn = a.get_att(r.stack, r.logical_id, "Arn")
+        for t in p.get("Targets", []):
+            target = str(t.get("Arn", ""))
+            if _kind(target) in ACTION and not t.get("RoleArn"):
+                yield Delivery(EVENTS, r, arn, target, DOC_EVENTS)
+            dlq = t.get("DeadLetterConfig", {}).get("Arn")
+            if dlq:
+                yield Delivery(EVENTS, r, arn, str(dlq), DOC_EVENTS_DLQ)
+    for r in a.resources():
+        if r.type not in ("AWS::S3::Bucket", "Custom::S3BucketNotifications"):
+            continue
+        p = a.resolve(r.stack, r.properties)
+        config = p.get("NotificationConfiguration", {})
+        bucket = (
+            a.get_att(r.stack, r.logical_id, "Arn")
+            if r.type == "AWS::S3::Bucket"
+            else f"arn:{a.partition}:s3:::{p.get('BucketName', '')}"
+        )
+        for key, field in (
+            ("TopicConfigurations", "Topic"),
+            ("QueueConfigurations", "Queue"),
+            ("LambdaFunctionConfigurations", "Function"),
+        ):
+            for c in config.get(key, []):
+                target = c.get(field) or c.get("TopicArn") or c.get("QueueArn")
+                target = target or c.get("LambdaFunctionArn")
+                if target:
+                    yield Delivery(S3, r, bucket, str(target), DOC_S3)
+
+
+# -- resource-policy evaluation -------------------------------------------------------------
+
+
+def _principal_matches(statement: dict[str, Any], service: str) -> bool:
+    principal = statement.get("Principal")
+    if principal == "*":
+        return True
+    if not isinstance(principal, dict):
+        return False
+    for kind in ("Service", "AWS"):
+        values = principal.get(kind, [])
+        values = values if isinstance(values, list) else [values]
+        if (kind == "Service" and service in values) or (kind == "AWS" and "*" in values):
+            return True
+    return False
+
+
+def allows(
+    statements: list[dict[str, Any]],
+    service: str,
+    action: str,
+    resource: str,
+    context: dict[str, str],
+) -> bool:
+    """Resource-policy evaluation for a service principal: explicit Deny > Allow > nothing."""
+    ctx = CaseInsensitiveDict(context)
+
+    def matches(effect: str) -> bool:
+        return any(
+            _principal_matches(s, service)
+            and policy_has_matching_statement(
+                {"Statement": [{k: v for k, v in s.items() if k != "Principal"}]},
+                effect,
+                action,
+                resource,
+                ctx,
+            )
+            for s in statements
+        )
+
+    return not matches("Deny") and matches("Allow")
+
+
+def _default_topic_policy(a: Assembly, topic: Resource, arn: str) -> list[dict[str, Any]]:
+    """SNS's default topic policy: the owner account's principals, conditioned on
+    AWS:SourceOwner (what CloudWatch alarms of the account publish with)."""
+    return [
+        {
+            "Effect": "Allow",
+            "Principal": {"AWS": "*"},
+            "Action": ["SNS:Publish", "SNS:Subscribe", "SNS:GetTopicAttributes"],
+            "Resource": arn,
+            "Condition": {"StringEquals": {"AWS:SourceOwner": a.account_of(topic.stack)}},
+        }
+    ]
+
+
+@dataclass
+class Target:
+    resource: Resource
+    statements: list[dict[str, Any]]
+    key: str  # the KMS key id or ARN the target is encrypted with, or ""
+
+
+def _statements(doc: dict[str, Any]) -> list[dict[str, Any]]:
+    found = doc.get("Statement", [])
+    return list(found if isinstance(found, list) else [found])
+
+
+def _target(a: Assembly, arn: str) -> Target | None:
+    kind = _kind(arn)
+    if kind == "sns":
+        for t in a.resources(type_="AWS::SNS::Topic"):
+            if a.get_att(t.stack, t.logical_id, "Arn") != arn:
+                continue
+            policies = [
+                s
+                for p in a.resources(type_="AWS::SNS::TopicPolicy")
+                if arn in a.resolve(p.stack, p.properties.get("Topics", []))
+                for s in _statements(a.resolve(p.stack, p.properties["PolicyDocument"]))
+            ]
+            key = str(a.resolve(t.stack, t.properties).get("KmsMasterKeyId", ""))
+            return Target(t, policies or _default_topic_policy(a, t, arn), key)
+    if kind == "sqs":
+        for q in a.resources(type_="AWS::SQS::Queue"):
+            if a.get_att(q.stack, q.logical_id, "Arn") != arn:
+                continue
+            url = a.ref(q.stack, q.logical_id)
+            policies = [
+                s
+                for p in a.resources(type_="AWS::SQS::QueuePolicy")
+                if url in a.resolve(p.stack, p.properties.get("Queues", []))
+                for s in _statements(a.resolve(p.stack, p.properties["PolicyDocument"]))
+            ]
+            key = str(a.resolve(q.stack, q.properties).get("KmsMasterKeyId", ""))
+            return Target(q, policies, key)  # no queue policy: only the owner may send
+    if kind == "lambda":
+        for f in a.resources(type_="AWS::Lambda::Function"):
+            fn_arn = a.get_att(f.stack, f.logical_id, "Arn")
+            if arn.split(":")[:7] != fn_arn.split(":")[:7]:
+                continue
+            name = a.name_of(f.stack, f.logical_id)
+            statements = []
+            for perm in a.resources(type_="AWS::Lambda::Permission"):
+                p = a.resolve(perm.stack, perm.properties)
+                if str(p.get("FunctionName")) not in (fn_arn, name):
+                    continue
+                cond: dict[str, Any] = {}
+                if p.get("SourceArn"):
+                    cond["ArnLike"] = {"aws:SourceArn": p["SourceArn"]}
+                if p.get("SourceAccount"):
+                    cond["StringEquals"] = {"aws:SourceAccount": p["SourceAccount"]}
+                statements.append(
+                    {
+                        "Effect": "Allow",
+                        "Principal": {"Service": p.get("Principal")},
+                        "Action": p.get("Action"),
+                        "Resource": fn_arn,
+                        **({"Condition": cond} if cond else {}),
+                    }
+                )
+            return Target(f, statements, "")
+    return None
+
+
+def _key(a: Assembly, key: str) -> Resource | None:
+    for k in a.resources(type_="AWS::KMS::Key"):
+        if key in (a.ref(k.stack, k.logical_id), a.get_att(k.stack, k.logical_id, "Arn")):
+            return k
+    return None
+
+
+def check(a: Assembly) -> list[Finding]:
+    findings = []
+    for d in deliveries(a):
+        a.in_stack(d.source.stack)
+        kind = _kind(d.target)
+        action = ACTION.get(kind, "")
+        subject = d.source.key
+        target = _target(a, d.target)
+        if target is None:
+            findings.append(
+                Finding(
+                    "delivery",
+                    subject,
+                    f"{d.service} delivers to {d.target}, which is not a topic, queue or "
+                    "function of the copy: its policy cannot be checked",
+                    "deliveries",
+                    d.doc,
+                )
+            )
+            continue
+        if not allows(target.statements, d.service, action, d.target, d.context(a, for_key=False)):
+            findings.append(
+                Finding(
+                    "delivery",
+                    subject,
+                    f"the policy of {target.resource.key} does not allow {d.service} "
+                    f"{action} on {d.target} from {d.source_arn}",
+                    f"deliveries {kind} policy",
+                    d.doc,
+                )
+            )
+        if not target.key or target.key.startswith("alias/aws/"):
+            if target.key:
+                findings.append(
+                    Finding(
+                        "delivery",
+                        subject,
+                        f"{target.resource.key} is encrypted with the AWS managed key "
+                        f"{target.key}, whose policy cannot admit {d.service}",
+                        "deliveries key policy",
+                        DOC_SNS_KMS if kind == "sns" else DOC_SQS_KMS,
+                    )
+                )
+            continue
+        key = _key(a, target.key)
+        doc = DOC_SNS_KMS if kind == "sns" else DOC_SQS_KMS
+        if key is None:
+            findings.append(
+                Finding(
+                    "delivery",
+                    subject,
+                    f"{target.resource.key} is encrypted with {target.key}, not a key of the copy: "
+                    "its policy cannot be checked",
+                    "deliveries key policy",
+                    doc,
+                )
+            )
+            continue
+        key_arn = a.get_att(key.stack, key.logical_id, "Arn")
+        policy = _statements(a.resolve(key.stack, key.properties.get("KeyPolicy", {})))
+        for kms_action in KMS_ACTIONS:
+            if not allows(policy, d.service, kms_action, key_arn, d.context(a, for_key=True)):
+                findings.append(
+                    Finding(
+                        "delivery",
+                        subject,
+                        f"the key policy of {key.key} (encrypts {target.resource.key}) does not "
+                        f"allow {d.service} {kms_action}",
+                        "deliveries key policy",
+                        doc,
+                    )
+                )
+    a.in_stack(None)
+    return findings
+
+
+def edges(a: Assembly) -> list[tuple[str, str, str]]:
+    """(service, source, target) of every delivery: for tests and the report."""
+    return [(d.service, d.source.key, d.target) for d in deliveries(a)]
