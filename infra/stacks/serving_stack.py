@@ -12,8 +12,8 @@ from constructs import Construct
 from infra.config import PlatformConfig, ServingConfig
 from infra.data_lake.refs import LakeRefs
 from infra.network.construct import IsolatedNetwork
+from infra.operations.runtime.reaper.reaper import EXPIRY_TAG
 from infra.serving.construct import ModelEndpoint
-from infra.serving.reaper_runtime.reaper import EXPIRY_TAG
 from infra.serving.release import Release
 
 

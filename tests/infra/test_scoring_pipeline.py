@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from infra.serving.batch import DATA_PROCESSING, TABLE_NAME, check_scoring
+from infra.scoring.construct import DATA_PROCESSING, TABLE_NAME, check_scoring
 
 
 def _of_type(template: dict, kind: str) -> dict[str, dict]:
