@@ -132,7 +132,7 @@ def released_package(sagemaker: Any, endpoint_name: str) -> str:
 def start_cloud(args: argparse.Namespace, sagemaker: Any) -> str:
     """Start the scoring pipeline with the released package; returns the execution ARN."""
     from infra.config import ConfigError, load_profile
-    from infra.scoring.construct import scoring_pipeline_name
+    from pipelines.scoring_pipeline import scoring_pipeline_name
 
     try:
         config = load_profile(args.profile)

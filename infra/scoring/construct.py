@@ -1,13 +1,9 @@
-"""Batch transform: a scoring pipeline over a prefix of the curated zone, and its Glue table.
+"""Batch transform as deployed: the scoring pipeline (AWS::SageMaker::Pipeline) and its Glue table.
 
-```
- ModelPackageArn ─▶ CreateModel (isolated, VPC) ─▶ Score (Transform: Line split, MultiRecord,
- InputPrefix                                          <id> kept beside its prediction)
-                                                        │ s3://<curated>/predictions/<execution>/<key>.out
-                                                        ▼
-                                           FeedMonitoring (Processing: model_code/batch_capture.py)
-                                                        │ s3://<artifacts>/capture/<endpoint>/AllTraffic/yyyy/mm/dd/hh/
-```
+The definition (CreateModel ─▶ Score ─▶ FeedMonitoring, its parameters and the fault
+behaviour) is ``pipelines/scoring_pipeline.py``, rendered offline with the SageMaker SDK as the
+training pipeline is; here its placeholders are spliced with CDK tokens (CloudFormation receives
+Fn::Join), and the role's policy and the predictions table are provisioned.
 
 Why a pipeline of its own, not a step of the training pipeline: it scores with the model
 production serves (the approved, *released* package, passed as ``ModelPackageArn``; ``labctl
@@ -19,10 +15,6 @@ or the table; both are deployed once by ``make deploy``. Its jobs run as the tra
 the SageMaker execution role, the lake key on volumes and outputs, network isolation,
 inter-container encryption, the VPC in the isolated network mode (``check_scoring`` at synth).
 Not stateful (the predictions stay in the curated zone). Exposes pipeline_name, table.
-
-Faults, as the service behaves: a malformed line or a record over ``MaxPayloadInMB`` fails the
-transform job and with it the execution (no partial capture is fed); an empty prefix fails it
-too ("no S3 objects"). The local run (``labctl.local_endpoint.batch``) fails the same ways.
 """
 
 from __future__ import annotations
@@ -41,43 +33,10 @@ from infra.compliance.packs import acknowledge_wildcards
 from infra.config import PlatformConfig
 from infra.data_lake.refs import LakeRefs
 from infra.network.construct import IsolatedNetwork
+from pipelines import scoring_pipeline as sp
+from pipelines.training_pipeline import SUBNETS
 
-SCORING_PREFIX = "scoring/"  # curated zone: what to score (<id>,<64 numbers>, no header)
-PREDICTIONS_PREFIX = "predictions/"  # curated zone: <execution>/<key>.out (<id>,<prediction>)
 TABLE_NAME = "batch_predictions"
-# CreateTransformJob.MaxPayloadInMB: default 6, at most 100 (API reference; SageMaker developer
-# guide "Batch transform troubleshooting": exceeding it "causes an error").
-DEFAULT_MAX_PAYLOAD_MB = 6
-# InputFilter drops the id before the model sees the row; OutputFilter keeps the id and the
-# prediction ("Associate prediction results with input records", SageMaker developer guide).
-DATA_PROCESSING = {"InputFilter": "$[1:]", "JoinSource": "Input", "OutputFilter": "$[0,-1]"}
-
-
-def scoring_pipeline_name(config: PlatformConfig) -> str:
-    return f"{config.env_name}-digits-scoring"
-
-
-def check_scoring(definition: dict[str, Any], *, require_vpc: bool) -> list[str]:
-    """What no rule pack scans inside the definition: keys, isolation, VPC of every job."""
-    from pipelines.checks import check_definition
-
-    findings = check_definition(definition, require_vpc=require_vpc, exempt={})
-    for step in definition["Steps"]:
-        args, name = step["Arguments"], step["Name"]
-        if step["Type"] == "Transform":
-            if not args["TransformOutput"].get("KmsKeyId"):
-                findings.append(f"{name}: no KMS key for the transform output")
-            if not args["TransformResources"].get("VolumeKmsKeyId"):
-                findings.append(f"{name}: no KMS key for the transform volume")
-            if args.get("DataProcessing") != DATA_PROCESSING:
-                findings.append(f"{name}: predictions would not sit beside their input ids")
-        if step["Type"] == "Model":
-            if args.get("EnableNetworkIsolation") is not True:
-                findings.append(f"{name}: the model runs without network isolation")
-            vpc = args.get("VpcConfig") or {}
-            if require_vpc and not (vpc.get("Subnets") and vpc.get("SecurityGroupIds")):
-                findings.append(f"{name}: no VPC config but VPC required")
-    return findings
 
 
 class ScoringPipeline(Construct):
@@ -96,149 +55,27 @@ class ScoringPipeline(Construct):
     ) -> None:
         super().__init__(scope, id_)
         stack = cdk.Stack.of(self)
-        self.pipeline_name = scoring_pipeline_name(config)
-        curated = f"s3://{lake.curated_bucket.bucket_name}"
-        artifacts = f"s3://{lake.artifacts_bucket.bucket_name}"
-        key = lake.key.key_arn
-        vpc: dict[str, Any] | None = None
-        if network is not None:
-            vpc = {
-                "Subnets": network.vpc.select_subnets(
-                    subnet_type=ec2.SubnetType.PRIVATE_ISOLATED
-                ).subnet_ids,
-                "SecurityGroupIds": [network.security_group.security_group_id],
-            }
-        instance = config.serving.instance_type  # the production variant's type
-        input_uri = {
-            "Std:Join": {"On": "", "Values": [f"{curated}/", {"Get": "Parameters.InputPrefix"}]}
-        }
-        output_uri = {
-            "Std:Join": {
-                "On": "",
-                "Values": [
-                    f"{curated}/{PREDICTIONS_PREFIX}",
-                    {"Get": "Execution.PipelineExecutionId"},
-                ],
-            }
-        }
-
-        def s3_input(name: str, uri: Any, local: str) -> dict[str, Any]:
-            return {
-                "InputName": name,
-                "AppManaged": False,
-                "S3Input": {
-                    "S3Uri": uri,
-                    "LocalPath": local,
-                    "S3DataType": "S3Prefix",
-                    "S3InputMode": "File",
-                    "S3DataDistributionType": "FullyReplicated",
-                },
-            }
-
-        model_args: dict[str, Any] = {
-            "ExecutionRoleArn": role.role_arn,
-            "PrimaryContainer": {"ModelPackageName": {"Get": "Parameters.ModelPackageArn"}},
-            "EnableNetworkIsolation": True,
-        }
-        network_config: dict[str, Any] = {
-            "EnableNetworkIsolation": True,
-            "EnableInterContainerTrafficEncryption": True,
-        }
-        if vpc:
-            model_args["VpcConfig"] = vpc
-            network_config["VpcConfig"] = vpc
-        code = "/opt/ml/processing/input/code"
-        definition: dict[str, Any] = {
-            "Version": "2020-12-01",
-            "Metadata": {},
-            "Parameters": [
-                {"Name": "ModelPackageArn", "Type": "String"},
-                {"Name": "InputPrefix", "Type": "String", "DefaultValue": SCORING_PREFIX},
-                {
-                    "Name": "MaxPayloadInMB",
-                    "Type": "Integer",
-                    "DefaultValue": DEFAULT_MAX_PAYLOAD_MB,
-                },
-            ],
-            "Steps": [
-                {"Name": "CreateModel", "Type": "Model", "Arguments": model_args},
-                {
-                    "Name": "Score",
-                    "Type": "Transform",
-                    "Arguments": {
-                        "ModelName": {"Get": "Steps.CreateModel.ModelName"},
-                        "BatchStrategy": "MultiRecord",
-                        "MaxPayloadInMB": {"Get": "Parameters.MaxPayloadInMB"},
-                        "TransformInput": {
-                            "DataSource": {
-                                "S3DataSource": {"S3DataType": "S3Prefix", "S3Uri": input_uri}
-                            },
-                            "ContentType": "text/csv",
-                            "SplitType": "Line",
-                        },
-                        "TransformOutput": {
-                            "S3OutputPath": output_uri,
-                            "AssembleWith": "Line",
-                            "Accept": "text/csv",
-                            "KmsKeyId": key,
-                        },
-                        "TransformResources": {
-                            "InstanceType": instance,
-                            "InstanceCount": 1,
-                            "VolumeKmsKeyId": key,
-                        },
-                        "DataProcessing": DATA_PROCESSING,
-                    },
-                },
-                {
-                    "Name": "FeedMonitoring",
-                    "Type": "Processing",
-                    "Arguments": {
-                        "ProcessingResources": {
-                            "ClusterConfig": {
-                                "InstanceType": config.training.processing_instance_type,
-                                "InstanceCount": 1,
-                                "VolumeSizeInGB": 30,
-                                "VolumeKmsKeyId": key,
-                            }
-                        },
-                        "AppSpecification": {
-                            "ImageUri": processing_image,
-                            "ContainerEntrypoint": ["python3", f"{code}/batch_capture.py"],
-                        },
-                        "RoleArn": role.role_arn,
-                        "ProcessingInputs": [
-                            s3_input("rows", input_uri, "/opt/ml/processing/input/rows"),
-                            s3_input(
-                                "predictions",
-                                {"Get": "Steps.Score.TransformOutput.S3OutputPath"},
-                                "/opt/ml/processing/input/predictions",
-                            ),
-                            s3_input("code", f"{artifacts}/code/model_code/batch_capture.py", code),
-                        ],
-                        "ProcessingOutputConfig": {
-                            "Outputs": [
-                                {
-                                    "OutputName": "capture",
-                                    "AppManaged": False,
-                                    "S3Output": {
-                                        "S3Uri": f"{artifacts}/capture/{config.endpoint_name}"
-                                        "/AllTraffic",
-                                        "LocalPath": "/opt/ml/processing/capture",
-                                        "S3UploadMode": "EndOfJob",
-                                    },
-                                }
-                            ],
-                            "KmsKeyId": key,
-                        },
-                        "NetworkConfig": network_config,
-                        "StoppingCondition": {"MaxRuntimeInSeconds": 3600},
-                    },
-                },
-            ],
-        }
+        self.pipeline_name = sp.scoring_pipeline_name(config)
+        predictions = f"s3://{lake.curated_bucket.bucket_name}/{sp.PREDICTIONS_PREFIX}"
+        subnets = (
+            network.vpc.select_subnets(subnet_type=ec2.SubnetType.PRIVATE_ISOLATED).subnet_ids
+            if network is not None
+            else []
+        )
+        settings = sp.ScoringSettings(
+            pipeline_name=self.pipeline_name,
+            endpoint_name=config.endpoint_name,
+            processing_image=processing_image,
+            region=config.region,
+            instance_type=config.serving.instance_type,  # the production variant's type
+            processing_instance_type=config.training.processing_instance_type,
+            use_vpc=network is not None,
+            subnets=tuple(f"__SUBNET_{i + 1}__" for i in range(len(subnets))) or SUBNETS,
+        )
+        rendered = sp.render_definition(settings)
+        definition: dict[str, Any] = json.loads(rendered)
         # Checked on the definition before tokens go in (a token is an opaque string here).
-        problems = check_scoring(definition, require_vpc=network is not None)
+        problems = sp.check_scoring(definition, require_vpc=network is not None)
         if problems:
             raise ValueError("scoring pipeline fails the job checks:\n" + "\n".join(problems))
         self.definition = definition
@@ -247,9 +84,20 @@ class ScoringPipeline(Construct):
             "Pipeline",
             pipeline_name=self.pipeline_name,
             pipeline_description="Batch transform of a curated prefix with an approved model",
-            # json.dumps over token strings: CDK turns the string into Fn::Join (as the
-            # training pipeline's splice does), and the JSON keeps the SDK's spacing.
-            pipeline_definition={"PipelineDefinitionBody": json.dumps(definition)},
+            # Placeholders spliced with token strings: CDK turns the string into Fn::Join, as
+            # for the training pipeline.
+            pipeline_definition={
+                "PipelineDefinitionBody": sp.splice(
+                    rendered,
+                    role_arn=role.role_arn,
+                    artifacts_bucket=lake.artifacts_bucket.bucket_name,
+                    curated_bucket=lake.curated_bucket.bucket_name,
+                    kms_key_arn=lake.key.key_arn,
+                    subnets=tuple(subnets),
+                    security_group=network.security_group.security_group_id if network else None,
+                    settings=settings,
+                )
+            },
             role_arn=role.role_arn,
         )
 
@@ -302,10 +150,10 @@ class ScoringPipeline(Construct):
                     # Partition projection: the execution id is named in the query.
                     "projection.enabled": "true",
                     "projection.execution.type": "injected",
-                    "storage.location.template": f"{curated}/{PREDICTIONS_PREFIX}${{execution}}/",
+                    "storage.location.template": f"{predictions}${{execution}}/",
                 },
                 storage_descriptor=glue.CfnTable.StorageDescriptorProperty(
-                    location=f"{curated}/{PREDICTIONS_PREFIX}",
+                    location=predictions,
                     input_format="org.apache.hadoop.mapred.TextInputFormat",
                     output_format="org.apache.hadoop.hive.ql.io.HiveIgnoreKeyTextOutputFormat",
                     serde_info=glue.CfnTable.SerdeInfoProperty(
