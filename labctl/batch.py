@@ -5,7 +5,7 @@
 registry over ``<workdir>/lake/curated/<input prefix>`` into
 ``<workdir>/lake/curated/predictions/`` (``<key>.out`` files of ``<id>,<prediction>``), and
 captures each row into ``<workdir>/capture/<endpoint>/AllTraffic/`` for the drift job. In the
-cloud the same job is the scoring pipeline (``infra/serving/batch.py``); ``--region`` starts it
+cloud the same job is the scoring pipeline (``infra/scoring/construct.py``); ``--region`` starts it
 with the package the production endpoint serves (or ``--package-arn``).
 """
 
@@ -132,7 +132,7 @@ def released_package(sagemaker: Any, endpoint_name: str) -> str:
 def start_cloud(args: argparse.Namespace, sagemaker: Any) -> str:
     """Start the scoring pipeline with the released package; returns the execution ARN."""
     from core.config import ConfigError, load_profile
-    from infra.serving.batch import scoring_pipeline_name
+    from pipelines.scoring_pipeline import scoring_pipeline_name
 
     try:
         config = load_profile(args.profile)

@@ -23,7 +23,7 @@ import json
 import logging
 import os
 import warnings
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -603,14 +603,16 @@ def _sdk_config_files() -> list[Path]:
     return files
 
 
-def _fingerprint(settings: PipelineSettings) -> str | None:
-    """Everything that shapes the rendered JSON: the settings, this module's source, the
-    versions of the packages that render it, the SDK's config files and the SAGEMAKER_* /
-    AWS_* environment. None when a rendering package is missing (no safe key)."""
+def _fingerprint(settings: Any, *, sources: tuple[str, ...] = ()) -> str | None:
+    """Everything that shapes the rendered JSON: the settings, this module's source (and
+    ``sources``, the other pipeline modules a render runs), the versions of the packages that
+    render it, the SDK's config files and the SAGEMAKER_* / AWS_* environment. None when a
+    rendering package is missing (no safe key)."""
     parts = [repr(settings), Path(__file__).read_text()]
     from pipelines import monitor_baseline_step  # renders the MonitorBaseline step
 
     parts.append(Path(monitor_baseline_step.__file__).read_text())
+    parts += [Path(source).read_text() for source in sources]
     for package in RENDERING_PACKAGES:
         try:
             parts.append(f"{package}=={importlib.metadata.version(package)}")
@@ -630,7 +632,7 @@ def _fingerprint(settings: PipelineSettings) -> str | None:
     return hashlib.sha256("\0".join(parts).encode()).hexdigest()
 
 
-def _cache_file(settings: PipelineSettings) -> Path | None:
+def _cache_file(settings: Any, *, sources: tuple[str, ...] = ()) -> Path | None:
     """Where a rendered definition is kept between processes, keyed by ``_fingerprint``.
 
     Off (None) with ``PIPELINE_CACHE=off`` and wherever a stale definition would do harm
@@ -640,7 +642,7 @@ def _cache_file(settings: PipelineSettings) -> Path | None:
         return None
     if os.environ.get("CI") or os.environ.get("CODEBUILD_BUILD_ID"):
         return None
-    digest = _fingerprint(settings)
+    digest = _fingerprint(settings, sources=sources)
     if digest is None:
         return None
     root = Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache")
@@ -672,15 +674,22 @@ def render_definition(settings: PipelineSettings | None = None) -> str:
     Rendering imports and drives the SDK (about 3 s); synth, the local run and the tests all
     render the same settings, so the result is also kept on disk (see ``_cache_file``).
     """
-    settings = settings or PipelineSettings()
-    key = _fingerprint(settings)
+    return render_cached(settings or PipelineSettings(), _render)
+
+
+def render_cached(
+    settings: Any, render: Callable[[Any], str], *, sources: tuple[str, ...] = ()
+) -> str:
+    """``render(settings)``, kept in process and on disk under ``_fingerprint`` (the training
+    pipeline's and the scoring pipeline's renders; ``sources``: the calling module's file)."""
+    key = _fingerprint(settings, sources=sources)
     if key is not None and key in _RENDERED:
         return _RENDERED[key]
-    cache = _cache_file(settings)
+    cache = _cache_file(settings, sources=sources)
     if cache is not None and cache.is_file():
         text = cache.read_text()
     else:
-        text = _render(settings)
+        text = render(settings)
         if cache is not None:
             cache.parent.mkdir(parents=True, exist_ok=True)
             partial = cache.with_suffix(f".{os.getpid()}.tmp")

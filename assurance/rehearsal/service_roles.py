@@ -249,7 +249,7 @@ def _pipeline_rows() -> list[ServiceRequirement]:
             lambda a, r, p: [a.arn("sagemaker", f"experiment-trial/{SUFFIX.lower()}")],
             DOC_EXPERIMENTS,
         ),
-        # A Model step (the scoring pipeline's CreateModel, infra/serving/batch.py): the
+        # A Model step (the scoring pipeline's CreateModel, infra/scoring/construct.py): the
         # pipeline role creates the model and passes it its execution role.
         ServiceRequirement(
             "pipeline-model-step",
@@ -731,7 +731,7 @@ ASYNC_ROWS: tuple[ServiceRequirement, ...] = (
 )
 
 
-# -- The expiry reaper (infra/serving/reaper.py; its calls: reaper_runtime/reaper.py) ------------
+# -- The expiry reaper (infra/operations/expiry.py; its calls: runtime/reaper/reaper.py) --
 
 # Actions, their resource types and ARN formats: Service Authorization Reference.
 DOC_SAR_SAGEMAKER = (
@@ -1145,7 +1145,7 @@ ROWS: tuple[ServiceRequirement, ...] = (
         lambda a, r, p: [str(_schedule_target(p)["Arn"])],
         DOC_SCHEDULER_ROLE,
     ),
-    ServiceRequirement(  # infra/serving/batch_schedule.py: batch.schedule
+    ServiceRequirement(  # infra/scoring/schedule.py: batch.schedule
         "scheduler-starts-scoring-pipeline",
         "AWS::Scheduler::Schedule",
         lambda a, r, p: [str(_schedule_target(p)["RoleArn"])],

@@ -414,7 +414,7 @@ class _Builder:
         elif t == "AWS::SageMaker::Pipeline" and other.type == "AWS::SageMaker::ModelPackageGroup":
             self.link(node.id, target, "registers")
         elif t == "AWS::SageMaker::Pipeline" and other.type == "AWS::SageMaker::Endpoint":
-            # The scoring pipeline names the endpoint's capture folder (infra/serving/batch.py):
+            # The scoring pipeline names the endpoint's capture folder (infra/scoring/construct.py):
             # it writes to the artifacts bucket (its bucket edge), nothing flows to the endpoint.
             return
         elif t == "AWS::SageMaker::Pipeline" and other.type == "AWS::S3::Bucket":

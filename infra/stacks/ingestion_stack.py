@@ -11,7 +11,7 @@ from core.config import PlatformConfig
 from infra.data_lake.refs import LakeRefs
 from infra.ingestion.construct import StreamIngestion
 from infra.operations.alerts import AlertTopic
-from infra.serving.reaper import EndpointReaper
+from infra.operations.expiry import EndpointReaper
 
 
 class IngestionStack(cdk.Stack):

@@ -13,8 +13,8 @@ from core.config import PlatformConfig, ServingConfig
 from core.release import Release
 from infra.data_lake.refs import LakeRefs
 from infra.network.construct import IsolatedNetwork
+from infra.operations.runtime.reaper.reaper import EXPIRY_TAG
 from infra.serving.construct import ModelEndpoint
-from infra.serving.reaper_runtime.reaper import EXPIRY_TAG
 from infra.serving.released_artifacts import ReleasedArtifacts
 
 

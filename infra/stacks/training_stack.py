@@ -13,7 +13,7 @@ from infra.data_lake.construct import LakeGrant
 from infra.data_lake.refs import LakeRefs
 from infra.monitoring.images import sklearn_processing_image
 from infra.network.construct import IsolatedNetwork
-from infra.serving.batch import ScoringPipeline
+from infra.scoring.construct import ScoringPipeline
 from infra.training.construct import TrainingPipeline
 from infra.training.role import SageMakerExecutionRole
 
@@ -48,7 +48,7 @@ class TrainingStack(cdk.Stack):
             role=self.execution.role,
             network=network,
         )
-        # Batch transform: its own pipeline, run with the execution role (infra/serving/batch.py)
+        # Batch transform: its own pipeline, run with the execution role (infra/scoring/)
         self.scoring = ScoringPipeline(
             self,
             "Scoring",
@@ -60,7 +60,7 @@ class TrainingStack(cdk.Stack):
         )
         self.scoring_schedule = None
         if config.batch.schedule and release is not None:  # no release: nothing to score with
-            from infra.serving.batch_schedule import ScoringSchedule
+            from infra.scoring.schedule import ScoringSchedule
 
             self.scoring_schedule = ScoringSchedule(
                 self,

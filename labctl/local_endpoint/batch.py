@@ -1,6 +1,6 @@
 """Local batch transform: a SageMaker Transform job's contract over a local "bucket" folder.
 
-What the service does with the job this platform defines (``infra/serving/batch.py``), done on
+What the service does with the job this platform defines (``infra/scoring/construct.py``), done on
 this machine with the same endpoint code the real-time path uses (``LocalEndpoint.invoke``):
 
 - input: every object under the prefix (``S3DataType=S3Prefix``), CSV lines ``<id>,<64 numbers>``

@@ -233,7 +233,7 @@ def _unit(path: str) -> str:
     stack, _, rest = path.partition("/")
     if stack.endswith("-Monitoring"):
         return "Monitoring"
-    if rest.startswith("Scoring/"):  # the batch transform pipeline (infra/serving/batch.py)
+    if rest.startswith("Scoring/"):  # the batch transform pipeline (infra/scoring/construct.py)
         return "Scoring"
     return "Reaper" if rest.startswith("Reaper/") else "platform"
 

@@ -15,7 +15,7 @@ import pytest
 from moto import mock_aws
 
 from core.config import ConfigError, ExpiryConfig, load_profile
-from infra.serving.reaper_runtime.reaper import EXPIRY_TAG, KEEP_TAG, reap
+from infra.operations.runtime.reaper.reaper import EXPIRY_TAG, KEEP_TAG, reap
 from tests.cfn_serving import physical_names, serving_template, tag_like_cloudformation
 
 ROLE = "arn:aws:iam::123456789012:role/sagemaker"
@@ -334,7 +334,7 @@ def test_the_handler_reads_the_dry_run_switch_from_its_environment(
 ) -> None:
     """DRY_RUN is what the construct writes from expiry.dry_run ("true"/"false"); unset means
     a real run."""
-    from infra.serving.reaper_runtime.reaper import handler
+    from infra.operations.runtime.reaper.reaper import handler
 
     sns = boto3.client("sns", region_name="us-east-1")
     topic_arn = sns.create_topic(Name="alerts")["TopicArn"]
@@ -353,7 +353,7 @@ def test_the_handler_reads_the_dry_run_switch_from_its_environment(
             # LastModifiedTime is aware: a naive now (datetime.now(None)) cannot be compared
             return later if tz is UTC else later.replace(tzinfo=None)
 
-    monkeypatch.setattr("infra.serving.reaper_runtime.reaper.datetime", Clock)
+    monkeypatch.setattr("infra.operations.runtime.reaper.reaper.datetime", Clock)
     report = handler({"source": "aws.events"}, None)
     expired = {"lab-digits", "lab-digits-staging"}
     assert (not (expired & names(account))) is deletes

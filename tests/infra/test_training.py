@@ -19,7 +19,7 @@ def training(request: pytest.FixtureRequest, synth) -> tuple[object, dict]:  # t
 
 def _pipeline(template: dict) -> dict:
     pipelines = Template.from_json(template).find_resources("AWS::SageMaker::Pipeline").values()
-    # The Training stack also holds the scoring pipeline (tests/infra/test_batch_scoring.py).
+    # The Training stack also holds the scoring pipeline (tests/infra/test_scoring_pipeline.py).
     (pipeline,) = [p for p in pipelines if "-digits-training" in str(p["Properties"])]
     return pipeline["Properties"]
 

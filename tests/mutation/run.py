@@ -75,7 +75,7 @@ MODULES: dict[str, tuple[tuple[str, ...], tuple[str, ...]]] = {
     # The expiry reaper's runtime (its keep tag, dry-run switch, stack-managed rule) against
     # its moto tests; the file's synth tests reach none of its functions.
     "reaper": (
-        ("infra/serving/reaper_runtime/reaper.py", "model_code/stack_contract.py"),
+        ("infra/operations/runtime/reaper/reaper.py", "model_code/stack_contract.py"),
         ("tests/infra/test_reaper.py",),
     ),
     # The helpers against small bare stacks only: test_gate.py's checks synthesize the whole
@@ -118,11 +118,11 @@ MODULES: dict[str, tuple[tuple[str, ...], tuple[str, ...]]] = {
         ("model_code/baseline_inference.py",),
         ("tests/model_code/test_baseline_inference.py",),
     ),
-    # test_batch_scoring.py synthesizes the scoring unit too: only its feed test here.
+    # test_scoring_pipeline.py synthesizes the scoring unit too: only its feed test here.
     "batch-capture": (
         ("model_code/batch_capture.py",),
         (
-            "tests/infra/test_batch_scoring.py::test_capture_feed_matches_the_local_endpoint_capture",
+            "tests/infra/test_scoring_pipeline.py::test_capture_feed_matches_the_local_endpoint_capture",
         ),
     ),
     # The Lambda runtimes, against their moto/Stubber tests (no synth: node ids, not files,
@@ -139,7 +139,7 @@ MODULES: dict[str, tuple[tuple[str, ...], tuple[str, ...]]] = {
         ("tests/infra/test_ground_truth.py",),
     ),
     "reaper-runtime": (
-        ("infra/serving/reaper_runtime/reaper.py",),
+        ("infra/operations/runtime/reaper/reaper.py",),
         (
             "tests/infra/test_reaper.py::test_reaper_deletes_expired_endpoints_of_its_copy_only",
             "tests/infra/test_reaper.py::test_nothing_expires_before_its_lifetime",

@@ -377,7 +377,7 @@ def test_a_deploy_action_that_cannot_pass_the_deployment_role_is_named(rehearsal
             "lambda-sends-dead-letters",
         ),
         ("lab/real_time", "Ingestion", "ReaperRole", "kms:Decrypt", "lambda-encrypts-dead-letters"),
-        # the expiry reaper: each call its runtime makes (infra/serving/reaper_runtime/reaper.py)
+        # the expiry reaper: each call its runtime makes (infra/operations/runtime/reaper/reaper.py)
         (
             "lab/real_time",
             "Ingestion",

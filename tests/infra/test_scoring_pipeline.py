@@ -9,7 +9,11 @@ from pathlib import Path
 
 import pytest
 
-from infra.serving.batch import DATA_PROCESSING, TABLE_NAME, check_scoring
+from infra.scoring.construct import TABLE_NAME
+from pipelines.scoring_pipeline import DATA_PROCESSING, check_scoring
+
+# The definition the hand-written JSON (infra/serving/batch.py before issue 23) deployed.
+BEFORE = json.loads((Path(__file__).parent / "scoring_definition_before.json").read_text())
 
 
 def _of_type(template: dict, kind: str) -> dict[str, dict]:
@@ -22,9 +26,23 @@ def _scoring(template: dict) -> tuple[dict, dict]:
         p for p in pipelines.values() if "scoring" in str(p["Properties"]["PipelineName"])
     ]
     body = pipeline["Properties"]["PipelineDefinition"]["PipelineDefinitionBody"]
-    # Fn::Join of literal JSON and tokens: the literal parts are enough to read the structure.
-    text = "".join(part if isinstance(part, str) else "TOKEN" for part in body["Fn::Join"][1])
-    return pipeline, json.loads(text)
+    # Fn::Join of literal JSON and CloudFormation values: each value written as a marker that
+    # names what it references, so two definitions compare reference by reference.
+    separator, parts = body["Fn::Join"]
+    return pipeline, json.loads(separator.join(_marker(part) for part in parts))
+
+
+def _marker(part: str | dict) -> str:
+    if isinstance(part, str):
+        return part
+    ((function, argument),) = part.items()
+    if function == "Fn::GetAtt":
+        return f"${{GetAtt:{argument[0]}.{argument[1]}}}"
+    if function == "Fn::ImportValue":
+        return f"${{Import:{argument}}}"
+    if function == "Fn::GetStackOutput":
+        return f"${{Output:{argument['StackName']}.{argument['OutputName']}}}"
+    raise AssertionError(f"a value of a kind the scoring definition did not use: {part}")
 
 
 @pytest.mark.parametrize("profile", ["lab", "prod-like"])
@@ -54,6 +72,93 @@ def test_scoring_pipeline_transforms_a_curated_prefix(synth, profile: str) -> No
     assert capture["S3Output"]["S3Uri"].endswith(f"/capture/{env}-digits/AllTraffic")
     assert feed["NetworkConfig"]["EnableNetworkIsolation"] is True
     assert check_scoring(definition, require_vpc=profile == "prod-like") == []
+
+
+def _without_the_sdk_form(definition: dict) -> dict:
+    """The SDK's definition less the two things it writes that the hand-written one left to
+    the service's defaults (the intended differences, each checked for its value here)."""
+    definition = copy.deepcopy(definition)
+    # null: no SageMaker Experiments entities, as when absent (the training pipeline's too).
+    assert definition.pop("PipelineExperimentConfig") is None
+    for step in definition["Steps"]:
+        for channel in step["Arguments"].get("ProcessingInputs", []):
+            # CreateProcessingJob's default for S3CompressionType is None.
+            assert channel["S3Input"].pop("S3CompressionType") == "None"
+    return definition
+
+
+@pytest.mark.parametrize("profile", ["lab", "prod-like"])
+def test_the_sdk_definition_is_the_hand_written_one_step_by_step(synth, profile: str) -> None:  # type: ignore[no-untyped-def]
+    """Same steps in the same order, same parameters, and per step the same arguments with
+    the same CloudFormation references (role, buckets, key, subnets, security group) as the
+    definition deployed before (scoring_definition_before.json), once the SDK's two explicit
+    defaults are named and set aside."""
+    _, after = _scoring(synth(profile).template("Training"))
+    before = BEFORE[profile]
+    names = [(s["Name"], s["Type"]) for s in after["Steps"]]
+    assert names == [
+        ("CreateModel", "Model"),
+        ("Score", "Transform"),
+        ("FeedMonitoring", "Processing"),
+    ]
+    assert names == [(s["Name"], s["Type"]) for s in before["Steps"]]
+    assert after["Parameters"] == before["Parameters"]
+    assert after["Version"] == before["Version"] == "2020-12-01"
+    same = _without_the_sdk_form(after)
+    for old, new in zip(before["Steps"], same["Steps"], strict=True):
+        assert new == old, old["Name"]
+    assert same == before
+
+
+@pytest.mark.parametrize("profile", ["lab", "prod-like"])
+def test_the_jobs_read_and_write_where_the_lake_says(synth, profile: str) -> None:  # type: ignore[no-untyped-def]
+    """Hand-written: the prefix the jobs read, where the predictions and capture go, the code
+    the feed runs, the role and the network (the exports of the Lake stack and the Network
+    stack's subnets in prod-like)."""
+    _, definition = _scoring(synth(profile).template("Training"))
+    env = {"lab": "lab", "prod-like": "prodlike"}[profile]
+    curated = f"s3://${{Import:{env}-lake-curated-bucket-name}}"
+    artifacts = f"s3://${{Import:{env}-lake-artifacts-bucket-name}}"
+    role = "${GetAtt:ExecutionRole829ADBFF.Arn}"
+    rows = {"Std:Join": {"On": "", "Values": [f"{curated}/", {"Get": "Parameters.InputPrefix"}]}}
+    steps = {s["Name"]: s["Arguments"] for s in definition["Steps"]}
+    assert steps["CreateModel"]["ExecutionRoleArn"] == role
+    score = steps["Score"]
+    assert score["ModelName"] == {"Get": "Steps.CreateModel.ModelName"}
+    assert score["TransformInput"]["DataSource"]["S3DataSource"]["S3Uri"] == rows
+    assert score["TransformOutput"]["S3OutputPath"] == {
+        "Std:Join": {
+            "On": "",
+            "Values": [f"{curated}/predictions/", {"Get": "Execution.PipelineExecutionId"}],
+        }
+    }
+    assert score["TransformOutput"]["KmsKeyId"] == f"${{Import:{env}-lake-key-arn}}"
+    feed = steps["FeedMonitoring"]
+    assert feed["RoleArn"] == role
+    assert feed["AppSpecification"]["ContainerEntrypoint"] == [
+        "python3",
+        "/opt/ml/processing/input/code/batch_capture.py",
+    ]
+    sources = {i["InputName"]: i["S3Input"]["S3Uri"] for i in feed["ProcessingInputs"]}
+    assert sources == {
+        "rows": rows,
+        "predictions": {"Get": "Steps.Score.TransformOutput.S3OutputPath"},
+        "code": f"{artifacts}/code/model_code/batch_capture.py",
+    }
+    (capture,) = feed["ProcessingOutputConfig"]["Outputs"]
+    assert capture["S3Output"]["S3Uri"] == f"{artifacts}/capture/{env}-digits/AllTraffic"
+    vpc = steps["CreateModel"].get("VpcConfig")
+    assert feed["NetworkConfig"].get("VpcConfig") == vpc
+    if profile == "lab":
+        assert vpc is None
+    else:
+        network = "${Output:prodlike-Network.PublishOutput"
+        assert [s.startswith(f"{network}RefNetworkVpcIsolatedSubnet") for s in vpc["Subnets"]] == [
+            True,
+            True,
+        ]
+        (group,) = vpc["SecurityGroupIds"]
+        assert group.startswith(f"{network}FnGetAttNetworkWorkloadSecurityGroup")
 
 
 def test_predictions_table_reads_id_and_prediction(synth) -> None:  # type: ignore[no-untyped-def]

@@ -28,7 +28,8 @@ from aws_cdk import aws_scheduler as scheduler
 from constructs import Construct
 
 from infra.compliance.packs import acknowledge_packs
-from infra.serving.batch import SCORING_PREFIX, ScoringPipeline
+from infra.scoring.construct import ScoringPipeline
+from pipelines.scoring_pipeline import SCORING_PREFIX
 
 
 class ScoringSchedule(Construct):

@@ -16,7 +16,7 @@ import pytest
 from aws_cdk.assertions import Template
 
 from core.config import BatchConfig, ConfigError, config_from_dict, load_profile
-from tests.infra.test_batch_scoring import _of_type, _scoring
+from tests.infra.test_scoring_pipeline import _of_type, _scoring
 
 PIPELINE_ARN = "arn:aws:sagemaker:eu-west-1:222222222222:pipeline/prodlike-digits-scoring"
 RELEASED_PACKAGE = "arn:aws:sagemaker:us-east-1:111111111111:model-package/digits-xgboost/1"

@@ -1,6 +1,6 @@
 """Expiry reaper: a scheduled function that deletes this copy's expired hand-made lab endpoints.
 
-Provisions a Python Lambda (``reaper_runtime/reaper.py``), its role (a customer-managed
+Provisions a Python Lambda (``runtime/reaper/reaper.py``), its role (a customer-managed
 policy), its log group and an EventBridge schedule. Reports go to the alert topic. Not
 stateful. Exposes: function, rule, policy.
 
@@ -15,8 +15,8 @@ What the role needs, each from the Service Authorization Reference
   (SNS developer guide, "Encryption at rest": publishers to an SSE-KMS topic need both);
 - logs:CreateLogStream + logs:PutLogEvents on its own log group.
 No CloudFormation permission, on purpose: the reaper leaves endpoints a stack manages to the
-stack (``reaper_runtime/reaper.py`` says why) and only reports them. The rehearsal checks each
-call the runtime makes against this policy (``assurance/rehearsal/service_roles.py``, reaper rows).
+stack (``runtime/reaper/reaper.py`` says why) and only reports them. The rehearsal checks each
+call the runtime makes against this policy (``infra/rehearsal/service_roles.py``, reaper rows).
 """
 
 from __future__ import annotations
@@ -42,7 +42,7 @@ from infra.operations.dead_letters import DeadLetterQueue
 from infra.runtime_bundle import stage
 from infra.serving.construct import endpoint_arn
 
-RUNTIME_DIR = Path(__file__).resolve().parent / "reaper_runtime"
+RUNTIME_DIR = Path(__file__).resolve().parent / "runtime" / "reaper"
 CONTRACTS = ("stack_contract.py",)  # model_code modules the runtime imports (standard library)
 
 

@@ -1,0 +1,1 @@
+"""Lambda runtimes of the operations unit, one folder per function."""
