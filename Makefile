@@ -52,6 +52,7 @@ lint: bootstrap
 
 bench: bootstrap
 	$(PY) benchmarks/bench_synth.py
+	$(PY) benchmarks/bench_synth_floor.py
 	$(PY) benchmarks/bench_drift.py
 
 # Test accuracy over 5 split seeds x 2 tuner seeds (about 10 x 15 s on 2 cores).
