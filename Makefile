@@ -32,8 +32,11 @@ bootstrap: $(VENV)/.installed
 lab: bootstrap
 	$(VENV)/bin/labctl lab --profile $(PROFILE)
 
+# Two workers, whole files to each (module fixtures run once); the session synths are shared
+# between them through a file-locked folder (tests/conftest.py). TEST_WORKERS=0: one process.
+TEST_WORKERS ?= 2
 test: bootstrap
-	$(PY) -m pytest
+	$(PY) -m pytest -n $(TEST_WORKERS) --dist loadfile
 
 # The delivery Build and SmokeTest as their buildspecs install and run them, in a fresh clone of
 # HEAD (commit first) with a clean venv: what `make test`'s dev venv cannot show (DEPLOYABILITY 5).
