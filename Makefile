@@ -32,8 +32,11 @@ bootstrap: $(VENV)/.installed
 lab: bootstrap
 	$(VENV)/bin/labctl lab --profile $(PROFILE)
 
+# Two workers, whole files to each (module fixtures run once); the session synths are shared
+# between them through a file-locked folder (tests/conftest.py). TEST_WORKERS=0: one process.
+TEST_WORKERS ?= 2
 test: bootstrap
-	$(PY) -m pytest
+	$(PY) -m pytest -n $(TEST_WORKERS) --dist loadfile
 
 # The delivery Build and SmokeTest as their buildspecs install and run them, in a fresh clone of
 # HEAD (commit first) with a clean venv: what `make test`'s dev venv cannot show (DEPLOYABILITY 5).
@@ -52,6 +55,7 @@ lint: bootstrap
 
 bench: bootstrap
 	$(PY) benchmarks/bench_synth.py
+	$(PY) benchmarks/bench_synth_floor.py
 	$(PY) benchmarks/bench_drift.py
 
 # Test accuracy over 5 split seeds x 2 tuner seeds (about 10 x 15 s on 2 cores).

@@ -1,7 +1,7 @@
 """Names that run outside CDK too: where data capture lands and the log groups AWS creates.
 
 Imported by the CDK code (grants, acknowledgements), the drift runner Lambda (bundled beside
-it), the lab's local endpoint and the teardown scan (``labctl/residue.py``), so each name has
+it), the lab's local endpoint and the teardown scan (``ops/teardown/residue.py``), so each name has
 one spelling. Standard library only: it runs in Lambda, in SageMaker containers and at synth.
 """
 

@@ -3,7 +3,7 @@
 Nothing may delete or edit a stack-managed resource behind CloudFormation's back: the stack
 still lists it, so an unchanged release leaves it gone and the next change to it fails the
 update (``UPDATE_ROLLBACK_FAILED``). The expiry reaper (bundled beside it) and the teardown
-scan (``labctl/residue.py``) ask this module, so the rule has one spelling. Standard library
+scan (``ops/teardown/residue.py``) ask this module, so the rule has one spelling. Standard library
 only: it runs in Lambda and in labctl.
 """
 

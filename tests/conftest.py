@@ -9,6 +9,7 @@ from __future__ import annotations
 import dataclasses
 import json
 import os
+import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -41,7 +42,27 @@ class Synth:
         return self.templates[name]
 
 
+class _LazyPlatform:
+    """The Platform of a synth another xdist worker wrote: its config at once, anything else
+    (stacks, units) from the same app built again on first use, constructs only, no synth."""
+
+    def __init__(self, config: Any, build: Any) -> None:
+        self.config = config
+        self._build = build
+        self._platform: Any = None
+
+    def __getattr__(self, name: str) -> Any:  # only for names not set in __init__
+        if self._platform is None:
+            self._platform = self._build()
+        return getattr(self._platform, name)
+
+
 class _Synths:
+    """Synths by key, once per test run: in this process's memory, and on disk under a file
+    lock in the folder every xdist worker of the run shares (tmp_path_factory's base folder's
+    parent under xdist), so a second worker reads the templates the first one wrote instead
+    of synthesizing the same app again."""
+
     def __init__(self, base: Path) -> None:
         self.base = base
         self.cache: dict[str, Synth] = {}
@@ -59,50 +80,71 @@ class _Synths:
     def config_variant(self, key: str, config: Any) -> Synth:
         """Any ``config`` (a profile varied by a test), synthesized once per session under
         ``key`` with the example release and without the compliance packs."""
-        from core.release import Release
-        from infra.platform import EXAMPLE_RELEASE, cdk_json_context, new_app
-
         if key not in self.cache:
-            outdir = self.base / key.replace("/", "-")
-            app, platform = new_app(
-                config,
-                outdir=outdir,
-                compliance=False,
-                context=cdk_json_context(),
-                release=Release.from_file(EXAMPLE_RELEASE),
-            )
-            app.synth()
-            templates = {
-                s.stack_name: json.loads((outdir / f"{s.stack_name}.template.json").read_text())
-                for s in platform.stacks
-            }
-            self.cache[key] = Synth(key.split("/")[0], platform, outdir, templates)
+            self.cache[key] = self._shared(key, config, compliance=False)
         return self.cache[key]
 
     def __call__(self, profile: str) -> Synth:
         if profile not in self.cache:
             from core.config import load_profile
-            from core.release import Release
-            from infra.platform import EXAMPLE_RELEASE, cdk_json_context, new_app
 
-            outdir = self.base / profile
-            app, platform = new_app(
-                load_profile(profile),
-                outdir=outdir,
-                context=cdk_json_context(),
-                release=Release.from_file(EXAMPLE_RELEASE),
-            )
-            try:
-                app.synth()
-            except RuntimeError as err:  # a failing gate still writes the report
-                if "ValidationFailed" not in str(err) and "Validation failed" not in str(err):
-                    raise
-            templates = {
-                s.stack_name: json.loads((outdir / f"{s.stack_name}.template.json").read_text())
-                for s in platform.stacks
-            }
-            self.cache[profile] = Synth(profile, platform, outdir, templates)
+            self.cache[profile] = self._shared(profile, load_profile(profile), compliance=True)
         return self.cache[profile]
+
+    def _new_app(self, config: Any, outdir: Path, compliance: bool) -> tuple[Any, Any]:
+        from core.release import Release
+        from infra.platform import EXAMPLE_RELEASE, cdk_json_context, new_app
+
+        return new_app(
+            config,
+            outdir=outdir,
+            compliance=compliance,
+            context=cdk_json_context(),
+            release=Release.from_file(EXAMPLE_RELEASE),
+        )
+
+    def _shared(self, key: str, config: Any, compliance: bool) -> Synth:
+        from filelock import FileLock
+
+        outdir = self.base / key.replace("/", "-")
+        done = outdir.with_name(f"{outdir.name}.stacks.json")  # written last: complete
+        with FileLock(f"{outdir}.lock"):
+            if done.is_file():
+                names = json.loads(done.read_text())
+                rebuilt = Path(tempfile.mkdtemp(dir=self.base))  # assets stage at construction
+                platform: Any = _LazyPlatform(
+                    config, lambda: self._new_app(config, rebuilt, compliance)[1]
+                )
+            else:
+                app, platform = self._new_app(config, outdir, compliance)
+                try:
+                    app.synth()
+                except RuntimeError as err:  # a failing gate still writes the report
+                    failed = "ValidationFailed" in str(err) or "Validation failed" in str(err)
+                    if not compliance or not failed:
+                        raise
+                names = [s.stack_name for s in platform.stacks]
+                done.write_text(json.dumps(names))
+        templates = {
+            name: json.loads((outdir / f"{name}.template.json").read_text()) for name in names
+        }
+        return Synth(key.split("/")[0], platform, outdir, templates)
+
+
+def computed_once(path: Path, compute: Any) -> Any:
+    """``compute()``, pickled at ``path`` under a file lock: once per test run however many
+    xdist workers ask (``path`` under ``synth.base``, the folder the run's workers share)."""
+    import pickle
+
+    from filelock import FileLock
+
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with FileLock(f"{path}.lock"):
+        if path.is_file():
+            return pickle.loads(path.read_bytes())
+        value = compute()
+        path.write_bytes(pickle.dumps(value))
+        return value
 
 
 def serving_variant(config: Any, kind: str) -> Any:
@@ -129,4 +171,8 @@ def serving_variant(config: Any, kind: str) -> Any:
 
 @pytest.fixture(scope="session")
 def synth(tmp_path_factory: pytest.TempPathFactory) -> _Synths:
+    if os.environ.get("PYTEST_XDIST_WORKER"):  # the run's folder, shared by its workers
+        shared = tmp_path_factory.getbasetemp().parent / "cdk"
+        shared.mkdir(exist_ok=True)
+        return _Synths(shared)
     return _Synths(tmp_path_factory.mktemp("cdk"))

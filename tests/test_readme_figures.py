@@ -1,7 +1,7 @@
 """The README's figures are what the commands produce now, not typed once and left to rot:
 the `make lab` stage table, the idle-cost table (`labctl cost --all-kinds`) and the input
 columns `labctl ingest --file` accepts. (The ML Lens counts are checked beside the review's
-own synth, in tests/labctl/test_review.py.)"""
+own synth, in tests/assurance/review/test_review.py.)"""
 
 from __future__ import annotations
 

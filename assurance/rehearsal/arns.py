@@ -100,6 +100,11 @@ def sar_type(cfn_type: str, properties: dict[str, Any] | None = None) -> tuple[s
         return ("events", "rule-on-custom-event-bus")
     if cfn_type in EXPLICIT:
         return EXPLICIT[cfn_type]
+    return _derived_sar_type(cfn_type)
+
+
+@functools.cache  # once per type: an assembly asks for thousands of ARNs (issue 23)
+def _derived_sar_type(cfn_type: str) -> tuple[str, str]:
     from assurance.rehearsal.assembly import service_of
 
     prefix, short = service_of(cfn_type), _norm(cfn_type.split("::")[2])

@@ -196,9 +196,14 @@ def excluded(type_: str, action: str, props: dict[str, Any]) -> Exclusion | None
 
 @cache
 def _schemas_dir() -> Path:
-    import cfnlint
+    """cfn-lint's provider schemas, located without importing cfn-lint (its rules and sympy
+    cost a synth about 2 s): find_spec reads where the package is, and runs none of it."""
+    import importlib.util
 
-    return Path(cfnlint.__file__).parent / "data" / "schemas"
+    spec = importlib.util.find_spec("cfnlint")
+    if spec is None or not spec.submodule_search_locations:
+        raise ModuleNotFoundError("cfn-lint (requirements.txt) is not installed")
+    return Path(next(iter(spec.submodule_search_locations))) / "data" / "schemas"
 
 
 @cache

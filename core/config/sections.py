@@ -248,7 +248,7 @@ def schedule_expression_problem(expression: str) -> str | None:
 
 @dataclass(frozen=True)
 class BatchConfig:
-    """The scoring pipeline (batch transform, ``infra/serving/batch.py``) on a schedule.
+    """The scoring pipeline (batch transform, ``infra/scoring/construct.py``) on a schedule.
 
     ``schedule``: an EventBridge Scheduler expression that starts the scoring pipeline with the
     released XGBoost package over the curated ``scoring/`` prefix; empty: no schedule (started

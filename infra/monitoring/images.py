@@ -1,10 +1,17 @@
 """Container images for monitoring jobs, from the SageMaker SDK's own per-region image map.
 
 Never a hand-copied account table (several public samples have wrong accounts): the SDK
-ships ``image_uri_config/model-monitor.json`` and ``sklearn.json``. Resolved offline at synth.
+ships ``image_uri_config/model-monitor.json``, ``clarify.json`` and ``sklearn.json``, read here
+as data files (without importing the SDK). Resolved offline at synth.
 """
 
 from __future__ import annotations
+
+import importlib.util
+import json
+from functools import cache
+from pathlib import Path
+from typing import Any
 
 import aws_cdk as cdk
 from aws_cdk import aws_iam as iam
@@ -14,33 +21,71 @@ from core.config import ConfigError
 SKLEARN_VERSION = "1.2-1"  # the training pipeline's processing image (numpy/scipy/pandas)
 
 
-def _retrieve(framework: str, region: str, **kwargs: str) -> str:
-    from pipelines.training_pipeline import _offline_environment
+def _image_config(framework: str) -> dict[str, Any]:
+    """The SDK's ``image_uri_config/<framework>.json``, read as data: importing the SDK (its
+    JumpStart tables, about 2.5 s) to look up three URIs would double a synth. find_spec
+    locates the installed package without executing it; the URIs equal what
+    ``sagemaker.image_uris.retrieve`` gives (tests/infra/test_monitoring_images.py)."""
+    spec = importlib.util.find_spec("sagemaker")
+    if spec is None or not spec.submodule_search_locations:
+        raise ConfigError("the sagemaker package (requirements.txt) is not installed")
+    folder = Path(next(iter(spec.submodule_search_locations))) / "image_uri_config"
+    config: dict[str, Any] = json.loads((folder / f"{framework}.json").read_text())
+    return config
 
-    _offline_environment(region)
-    from sagemaker import image_uris
 
-    try:
-        uri: str = image_uris.retrieve(framework, region, **kwargs)
-    except ValueError as err:
-        raise ConfigError(f"no {framework} image for region {region}: {err}") from err
-    return uri
+@cache
+def _ecr_hostname(region: str) -> str:
+    """``ecr.<region>.<partition's DNS suffix>``, from botocore's endpoint data (as the SDK
+    resolves it; il-central-1 has no entry in older botocore releases)."""
+    import botocore.loaders
+    import botocore.regions
+
+    resolver = botocore.regions.EndpointResolver(
+        botocore.loaders.create_loader().load_data("endpoints")
+    )
+    endpoint = resolver.construct_endpoint("ecr", region)
+    if not endpoint:
+        if region != "il-central-1":
+            raise ConfigError(f"no ECR endpoint for region {region}")
+        return f"ecr.{region}.amazonaws.com"
+    return str(endpoint["hostname"])
+
+
+def _retrieve(
+    framework: str, region: str, scope: str, version: str | None = None, *tag_parts: str
+) -> str:
+    """``<registry>.dkr.<ecr host>/<repository>[:<tag>]``, the SDK's ECR_URI_TEMPLATE, for a
+    framework whose JSON names one repository per version (the tag: the version, or its
+    ``tag_prefix``, then ``tag_parts``)."""
+    config = _image_config(framework)
+    scoped = config if "scope" in config else config[scope]
+    versions = scoped["versions"]
+    if version is None:
+        (version,) = versions  # model-monitor and clarify publish a single version
+    entry = versions[version]
+    registry = entry["registries"].get(region)
+    if registry is None:
+        raise ConfigError(f"no {framework} image for region {region}")
+    tag = "-".join(p for p in (entry.get("tag_prefix", version), *tag_parts) if p)
+    uri = f"{registry}.dkr.{_ecr_hostname(region)}/{entry['repository']}"
+    return f"{uri}:{tag}" if tag else uri
 
 
 def sklearn_processing_image(region: str) -> str:
-    return _retrieve(
-        "sklearn", region, version=SKLEARN_VERSION, py_version="py3", instance_type="ml.m5.large"
-    )
+    """The SKLearn image on a CPU instance under Python 3 (the SDK defaults the sklearn scope
+    to training: training and inference images are the same)."""
+    return _retrieve("sklearn", region, "training", SKLEARN_VERSION, "cpu", "py3")
 
 
 def model_monitor_image(region: str) -> str:
     """The prebuilt Model Monitor analyzer (``sagemaker-model-monitor-analyzer``)."""
-    return _retrieve("model-monitor", region)
+    return _retrieve("model-monitor", region, "monitoring")
 
 
 def clarify_image(region: str) -> str:
     """The prebuilt SageMaker Clarify processing image (model explainability monitoring)."""
-    return _retrieve("clarify", region)
+    return _retrieve("clarify", region, "processing")
 
 
 def repository_arn(uri: str, partition: str = "aws") -> str:

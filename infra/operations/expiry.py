@@ -16,7 +16,7 @@ What the role needs, each from the Service Authorization Reference
 - logs:CreateLogStream + logs:PutLogEvents on its own log group.
 No CloudFormation permission, on purpose: the reaper leaves endpoints a stack manages to the
 stack (``runtime/reaper/reaper.py`` says why) and only reports them. The rehearsal checks each
-call the runtime makes against this policy (``infra/rehearsal/service_roles.py``, reaper rows).
+call the runtime makes against this policy (``assurance/rehearsal/service_roles.py``, reaper rows).
 """
 
 from __future__ import annotations

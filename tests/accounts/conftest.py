@@ -4,11 +4,15 @@ and a release that names the copy's own lake (as the rehearsal names generated r
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass
+import os
+import tempfile
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 import pytest
+
+from tests.conftest import _LazyPlatform
 
 PROFILE = "multi-account"
 # Pinned logical ids of the lake's artifacts bucket and key (tests/infra/test_data_lake.py).
@@ -65,10 +69,7 @@ class MultiAccount:
     templates: dict[str, dict[str, Any]]
     release: dict[str, Any]
     error: str = ""
-
-    @property
-    def stack_accounts(self) -> dict[str, str]:
-        return {s.stack_name: str(s.account) for s in self.platform.stacks}
+    stack_accounts: dict[str, str] = field(default_factory=dict)
 
     def assembly(self) -> Any:
         from assurance.rehearsal.assembly import Assembly
@@ -82,25 +83,53 @@ class MultiAccount:
 
 
 def synth_multi(outdir: Path, config: Any, release: dict[str, Any]) -> MultiAccount:
+    """Synthesized once per test run: under xdist the first worker synthesizes into the run's
+    shared folder (under a file lock, as tests/conftest.py's synths) and the others read it."""
+    from filelock import FileLock
+
     from core.release import Release
     from infra.platform import cdk_json_context, new_app
 
-    app, platform = new_app(
-        config,
-        outdir=outdir,
-        context=cdk_json_context(),
-        release=Release.from_dict(release, "rehearsal release"),
-    )
-    error = ""
-    try:
-        app.synth()
-    except RuntimeError as err:  # a failing gate still writes the report and templates
-        error = str(err)
+    def build(into: Path) -> tuple[Any, Any]:
+        return new_app(
+            config,
+            outdir=into,
+            context=cdk_json_context(),
+            release=Release.from_dict(release, "rehearsal release"),
+        )
+
+    done = outdir.with_name(f"{outdir.name}.stacks.json")  # written last: complete
+    with FileLock(f"{outdir}.lock"):
+        if done.is_file():
+            record = json.loads(done.read_text())
+            rebuilt = Path(tempfile.mkdtemp(dir=outdir.parent))
+            platform: Any = _LazyPlatform(config, lambda: build(rebuilt)[1])
+        else:
+            app, platform = build(outdir)
+            error = ""
+            try:
+                app.synth()
+            except RuntimeError as err:  # a failing gate still writes the report and templates
+                error = str(err)
+            record = {
+                "error": error,
+                "stack_accounts": {s.stack_name: str(s.account) for s in platform.stacks},
+            }
+            done.write_text(json.dumps(record))
     templates = {
-        s.stack_name: json.loads((outdir / f"{s.stack_name}.template.json").read_text())
-        for s in platform.stacks
+        name: json.loads((outdir / f"{name}.template.json").read_text())
+        for name in record["stack_accounts"]
     }
-    return MultiAccount(config, platform, outdir, templates, release, error)
+    return MultiAccount(
+        config, platform, outdir, templates, release, record["error"], record["stack_accounts"]
+    )
+
+
+def _run_folder(tmp_path_factory: pytest.TempPathFactory, name: str) -> Path:
+    """``name`` in the folder this run's xdist workers share, or a fresh one without xdist."""
+    if os.environ.get("PYTEST_XDIST_WORKER"):
+        return tmp_path_factory.getbasetemp().parent / name
+    return tmp_path_factory.mktemp(name)
 
 
 @pytest.fixture(scope="session")
@@ -108,7 +137,7 @@ def multi(tmp_path_factory: pytest.TempPathFactory) -> MultiAccount:
     from core.config import load_profile
 
     config = load_profile(PROFILE)
-    return synth_multi(tmp_path_factory.mktemp("multi"), config, rehearsal_release(config))
+    return synth_multi(_run_folder(tmp_path_factory, "multi"), config, rehearsal_release(config))
 
 
 @pytest.fixture(scope="session")
@@ -124,4 +153,4 @@ def two_accounts(tmp_path_factory: pytest.TempPathFactory) -> MultiAccount:
         base,
         accounts=AccountsConfig(tooling=base.account, staging=shared, production=shared),
     )
-    return synth_multi(tmp_path_factory.mktemp("two"), config, rehearsal_release(config))
+    return synth_multi(_run_folder(tmp_path_factory, "two"), config, rehearsal_release(config))

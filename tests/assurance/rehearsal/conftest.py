@@ -13,7 +13,7 @@ from assurance.rehearsal.assembly import Assembly
 from assurance.rehearsal.authority import Finding
 from assurance.rehearsal.rules import lint
 from core.config import ConfigError, load_profile
-from tests.conftest import PROFILES, SERVING_KINDS, serving_variant
+from tests.conftest import PROFILES, SERVING_KINDS, computed_once, serving_variant
 
 
 def _valid(profile: str, kind: str) -> bool:
@@ -57,7 +57,10 @@ class _Rehearsals:
                 text = json.dumps(template, sort_keys=True)
                 digest = hashlib.sha256(text.encode()).hexdigest()
                 if digest not in self.lint_cache:  # templates shared between kinds: lint once
-                    self.lint_cache[digest] = lint(name, text, config.region)
+                    self.lint_cache[digest] = computed_once(  # and once across xdist workers
+                        self.synth.base / "lint" / f"{digest}-{config.region}",
+                        lambda name=name, text=text: lint(name, text, config.region),
+                    )
                 findings += self.lint_cache[digest]
             report.linted = len(assembly.templates)
             self.cache[variant] = Rehearsal(assembly, report, findings)
