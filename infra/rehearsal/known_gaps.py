@@ -22,5 +22,6 @@ KNOWN_GAPS: tuple[KnownGap, ...] = (
 
 # Roles (globs on "<stack>/<logical id>") that no requirement row covers yet, with the reason.
 # tests/rehearsal fails on a role that has no row and is not listed here: add a row to
-# infra/rehearsal/service_roles.py (README "Rehearsal") or, for now, a reviewed line here.
+# infra/rehearsal/service_roles.py (docs/compliance-and-rehearsal.md) or, for now, a reviewed
+# line here.
 UNCHECKED_ROLES: tuple[tuple[str, str], ...] = ()

@@ -1,4 +1,4 @@
-"""`labctl synth --profile multi-account --release example` (the README's offline walkthrough)
+"""`labctl synth --profile multi-account --release example` (docs/multi-account.md's offline walkthrough)
 passes the cross-account rehearsal: the release's artifacts key is the lake key, whose policy
 the tooling template holds (issue 22 N2); and every ARN has its SAR format there too (C4)."""
 
