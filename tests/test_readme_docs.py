@@ -107,6 +107,7 @@ PENDING_MOVES = {
     "assurance/rehearsal/",
     "assurance/rehearsal/cross_account.py",
     "assurance/rehearsal/service_roles.py",
+    "assurance/review/",
     "core/",
     "core/assembly.py",
     "core/async_contract.py",
