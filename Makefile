@@ -82,7 +82,7 @@ cdk-bootstrap: _account bootstrap node_modules/.installed
 deploy: bootstrap node_modules/.installed _account
 	$(CDK) deploy --all -c profile=$(PROFILE) -c account=$(ACCOUNT) -c region=$(REGION) --require-approval broadening --outputs-file outputs-$(PROFILE).json
 
-# labctl teardown: plan -> destroy -> sweep -> verify -> report (README "Tear down").
+# labctl teardown: plan -> destroy -> sweep -> verify -> report (docs/operations.md).
 # DELETE_RETAINED=1 also deletes the data the retain profile keeps.
 destroy: bootstrap _account
 	$(VENV)/bin/labctl teardown --profile $(PROFILE) --account $(ACCOUNT) --region $(REGION) --yes \

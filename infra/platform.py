@@ -225,8 +225,9 @@ def new_app(
 
     ``cfn_validation``: CDK's built-in CloudFormation validation plugin, about half of each
     synth's time and memory (benchmarks/bench_synth.py). Off by default: the inner loop
-    (``make lab``, the tests, ``labctl synth``) relies on cfn-lint (``make test``, README
-    "Rehearsal"), which checks the same templates against the same resource schemas and more.
+    (``make lab``, the tests, ``labctl synth``) relies on cfn-lint (``make test``,
+    docs/compliance-and-rehearsal.md), which checks the same templates against the same
+    resource schemas and more.
     ``True``: ``make synth`` (``labctl synth --cfn-validate``). ``None`` leaves CDK's default
     (on, unless ``cdk synth --no-validation`` or ``CDK_VALIDATION=false``): ``app.py``, which
     the CDK CLI runs for ``make deploy``.

@@ -83,8 +83,8 @@ def _quiet_toolchain() -> None:
     # jsii prints a banner per run on Node 20; the CDK CLI must not phone home offline.
     os.environ.setdefault("JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION", "20")
     os.environ.setdefault("CDK_DISABLE_CLI_TELEMETRY", "true")
-    # The project renders its pipeline with SageMaker SDK v2 on purpose (README, "The
-    # training pipeline"): the SDK's v2->v3 notice (a SageMakerV2DeprecationWarning, a
+    # The project renders its pipeline with SageMaker SDK v2 on purpose
+    # (docs/training-pipeline.md): the SDK's v2->v3 notice (a SageMakerV2DeprecationWarning, a
     # FutureWarning, plus the same text logged by sagemaker.deprecations) would be printed by
     # every command that synthesizes, and by the subprocesses it starts. The SDK's own switch
     # silences exactly that notice; the filters catch it should the switch be set empty.

@@ -27,7 +27,7 @@ class SynthSummary:
     stale: int
     seconds: float
     release_note: str = ""
-    rehearsal: str = ""  # the rehearsal's summary line (README "Rehearsal")
+    rehearsal: str = ""  # the rehearsal's summary line (docs/compliance-and-rehearsal.md)
     rehearsal_findings: str = ""  # its unreviewed findings, rendered; empty when none
 
     @property

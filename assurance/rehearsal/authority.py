@@ -5,7 +5,7 @@ Action/NotAction, Resource/NotResource with ``*``/``?`` wildcards, case-insensit
 policy variables and the condition operators), applied as IAM's identity-policy logic: an
 explicit Deny wins, else any Allow allows, else implicit deny. Chosen over moto's evaluator
 (case-sensitive actions, a failed condition counts as Deny) and iam-ape (summarises a policy,
-does not answer "may X do A on R"); see README "Rehearsal".
+does not answer "may X do A on R"); see docs/compliance-and-rehearsal.md.
 
 What the evaluator does not see: service control policies, permissions boundaries (none here),
 resource policies (bucket and key policies are checked by the compliance packs, not here) and

@@ -1,7 +1,7 @@
 """Findings of the rehearsal that are reviewed and accepted for now, each with its reason.
 
-The rehearsal prints every one of them on each run, and ``tests/assurance/rehearsal`` fails when
-a row no longer matches anything (so a fixed gap must leave this list). Add a row only with a reason
+The rehearsal prints every one of them on each run, and ``tests/rehearsal`` fails when a row
+no longer matches anything (so a fixed gap must leave this list). Add a row only with a reason
 a reviewer can check; globs match ``Finding.subject`` and ``Finding.detail``.
 """
 
@@ -21,6 +21,7 @@ KNOWN_GAPS: tuple[KnownGap, ...] = (
 )
 
 # Roles (globs on "<stack>/<logical id>") that no requirement row covers yet, with the reason.
-# tests/assurance/rehearsal fails on a role that has no row and is not listed here: add a row to
-# assurance/rehearsal/service_roles.py (README "Rehearsal") or, for now, a reviewed line here.
+# tests/rehearsal fails on a role that has no row and is not listed here: add a row to
+# assurance/rehearsal/service_roles.py (docs/compliance-and-rehearsal.md) or, for now, a reviewed
+# line here.
 UNCHECKED_ROLES: tuple[tuple[str, str], ...] = ()

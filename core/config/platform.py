@@ -216,7 +216,7 @@ def check_accounts(config: PlatformConfig) -> None:
         raise ConfigError(
             "monitoring.engine must be 'none' with separate accounts: drift monitoring in the "
             "production account is not built yet; its retrain events already reach tooling "
-            "through the event bus (README 'Multi-account')"
+            "through the event bus (docs/multi-account.md)"
         )
     if config.serving.kind == "async":
         raise ConfigError(

@@ -148,8 +148,8 @@ def offline_plan(config: PlatformConfig, assembly: TeardownPlan) -> list[str]:
         + ")"
     )
     lines.append(
-        "  3. sweep of the residue outside the stacks, found by listing each service (README, "
-        f"Tear down), in this order{kept}:"
+        "  3. sweep of the residue outside the stacks, found by listing each service "
+        f"(docs/operations.md, Tear down), in this order{kept}:"
     )
     lines += [f"     {i}. {kind}" for i, kind in enumerate(SWEEP_ORDER, start=1)]
     lines.append("  4. verify: every service listed again; exit 1 while anything billable remains")

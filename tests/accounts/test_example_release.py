@@ -1,6 +1,7 @@
-"""`labctl synth --profile multi-account --release example` (the README's offline walkthrough)
-passes the cross-account rehearsal: the release's artifacts key is the lake key, whose policy
-the tooling template holds (issue 22 N2); and every ARN has its SAR format there too (C4)."""
+"""`labctl synth --profile multi-account --release example` (the offline walkthrough of
+docs/multi-account.md) passes the cross-account rehearsal: the release's artifacts key is the
+lake key, whose policy the tooling template holds (issue 22 N2); and every ARN has its SAR
+format there too (C4)."""
 
 from __future__ import annotations
 

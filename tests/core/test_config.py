@@ -21,7 +21,7 @@ def _lab(**changes: object) -> dict:
 
 
 def test_shipped_profiles_load() -> None:
-    """The README's profiles exist and are valid as shipped."""
+    """The README's profiles ("Configuration profiles") exist and are valid as shipped."""
     assert {"lab", "prod-like"} <= set(available_profiles())
     lab, prod = load_profile("lab"), load_profile("prod-like")
     assert lab.retention == "lab" and lab.network.mode == "lab"

@@ -192,7 +192,8 @@ def test_async_rules_do_not_touch_other_kinds() -> None:
 
 
 def test_the_example_override_makes_the_lab_profile_async() -> None:
-    """config/examples/serving-async.json is what the README tells users to put in a profile."""
+    """config/examples/serving-async.json is what docs/async-inference.md tells users to put in a
+    profile."""
     lab = json.loads((Path(__file__).resolve().parents[2] / "config" / "lab.json").read_text())
     lab.update(json.loads(EXAMPLE.read_text()))
     config = config_from_dict(lab)

@@ -279,7 +279,7 @@ def test_a_stack_managed_endpoint_is_recognised_by_the_cloudformation_tag_only()
     assert managing_stack({}) is None
 
 
-# -- the keep tag: exactly keep=true spares an expired endpoint (README "expiry reaper") -------
+# -- the keep tag: exactly keep=true spares an expired endpoint (docs/operations.md) ----------
 
 
 @pytest.mark.parametrize(

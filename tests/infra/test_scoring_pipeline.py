@@ -12,7 +12,7 @@ import pytest
 from infra.scoring.construct import TABLE_NAME
 from pipelines.scoring_pipeline import DATA_PROCESSING, check_scoring
 
-# The definition the hand-written JSON (infra/serving/batch.py before issue 23) deployed.
+# The definition the hand-written JSON (infra/scoring/construct.py before issue 23) deployed.
 BEFORE = json.loads((Path(__file__).parent / "scoring_definition_before.json").read_text())
 
 

@@ -11,7 +11,7 @@ import pytest
 from labctl import cli
 from tests.conftest import REPO
 
-# Written out here, not read from labctl.cli: the oracle is what the README documents.
+# Written out here, not read from labctl.cli: the oracle is what docs/cli.md documents.
 COMMANDS = {
     "synth",
     "lab",
@@ -73,7 +73,7 @@ def _parsers(parser):  # type: ignore[no-untyped-def]
                 yield from _parsers(child)
 
 
-# What the README's reference says of the shared options (not read from labctl.options).
+# What docs/cli.md says of the shared options (not read from labctl.options).
 SHARED = {
     "--profile": ("NAME|FILE", "lab"),
     "--account": ("ID", None),

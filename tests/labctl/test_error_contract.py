@@ -137,7 +137,7 @@ def test_cloud_command_without_credentials_exits_2(
 def test_an_unknown_aws_profile_is_one_line_exit_2(
     monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    """README exit table: no credentials is the caller's to fix (botocore's ProfileNotFound
+    """docs/cli.md exit table: no credentials is the caller's to fix (botocore's ProfileNotFound
     used to exit 1 with its own text)."""
     monkeypatch.setenv("AWS_PROFILE", "nosuch")
     line = _exits(["model", "list", "--region", "us-east-1"], 2, capsys)

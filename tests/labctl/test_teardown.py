@@ -818,7 +818,7 @@ def test_plan_needs_no_credentials_and_lists_stacks_dependents_first_then_the_re
     kinds = [
         line.split(". ", 1)[1] for line in out.split("sweep of the residue")[1].splitlines()[1:-1]
     ]
-    # README "Tear down": endpoints before their configs before models, keys last.
+    # docs/operations.md "Tear down": endpoints before their configs before models, keys last.
     assert {"endpoint", "endpoint-config", "model", "bucket", "log-group", "kms-key"} <= set(kinds)
     assert kinds.index("endpoint") < kinds.index("endpoint-config") < kinds.index("model")
     assert kinds[-1] == "kms-key"

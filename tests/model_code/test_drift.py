@@ -155,7 +155,7 @@ def test_each_drift_kind_at_default_strength_is_detected(
 
 def test_no_drift_traffic_stays_below_threshold_across_seeds(baseline: drift.Baseline) -> None:
     """25 seeds of 300 rows resampled from Digits itself: no false alarm (measured 0/400 at
-    n=200 and n=1000 as well, see the README)."""
+    n=200 and n=1000 as well, see docs/monitoring.md)."""
     alarms = []
     for seed in range(25):
         x, y = sample(300, 1000 + seed)

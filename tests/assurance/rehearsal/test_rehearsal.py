@@ -78,6 +78,6 @@ def test_every_role_has_a_requirement(rehearsals, variant: str) -> None:  # type
     )
     assert not unchecked, (
         f"roles no rehearsal row covers: {unchecked}; add a ServiceRequirement row in "
-        "assurance/rehearsal/service_roles.py (README 'Rehearsal') or a reviewed UNCHECKED_ROLES "
-        "line"
+        "assurance/rehearsal/service_roles.py (docs/compliance-and-rehearsal.md) or a reviewed "
+        "UNCHECKED_ROLES line"
     )

@@ -261,16 +261,16 @@ def _changed(before: list[lens.Row], after: list[lens.Row]) -> dict[str, tuple[s
 
 @pytest.mark.parametrize("profile", PROFILES)
 def test_the_readme_lens_figures_are_what_the_review_counts(reviews, profile) -> None:  # type: ignore[no-untyped-def]
-    """The README quotes the lens counts of both profiles; they are what the lens says now."""
+    """docs/review.md quotes the lens counts of both profiles; they are what the lens says now."""
     import re
 
     from labctl.paths import REPO
 
-    readme = (REPO / "README.md").read_text()
+    readme = (REPO / "docs" / "review.md").read_text()
     quoted = re.search(
         rf"{re.escape(profile)}: (\d+) PASS, (\d+) FAIL, (\d+)\s+MANUAL", readme.replace("\n", " ")
     )
-    assert quoted, f"README quotes no lens figures for {profile}"
+    assert quoted, f"docs/review.md quotes no lens figures for {profile}"
     c = lens.counts(reviews[profile][1].lens)
     assert tuple(map(int, quoted.groups())) == (c[lens.PASS], c[lens.FAIL], c[lens.MANUAL])
 
