@@ -48,7 +48,7 @@ synth: bootstrap
 lint: bootstrap
 	$(VENV)/bin/ruff format --check .
 	$(VENV)/bin/ruff check .
-	$(VENV)/bin/mypy infra pipelines labctl
+	$(VENV)/bin/mypy infra pipelines labctl ops lab
 
 bench: bootstrap
 	$(PY) benchmarks/bench_synth.py

@@ -1,7 +1,7 @@
 """labctl batch: score a prefix of the curated zone with the approved model, as a Transform job.
 
 ``labctl batch transform --local`` runs the local batch transform
-(``labctl.local_endpoint.batch``) with the newest Approved XGBoost version of the lab's
+(``lab.endpoint.batch``) with the newest Approved XGBoost version of the lab's
 registry over ``<workdir>/lake/curated/<input prefix>`` into
 ``<workdir>/lake/curated/predictions/`` (``<key>.out`` files of ``<id>,<prediction>``), and
 captures each row into ``<workdir>/capture/<endpoint>/AllTraffic/`` for the drift job. In the
@@ -16,8 +16,8 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from labctl.errors import OperationFailed, UsageError
 from labctl.options import add_examples, add_profile, add_region, add_workdir, resolve_region
+from ops.errors import OperationFailed, UsageError
 
 SCORING_PREFIX = "scoring"
 PREDICTIONS_PREFIX = "predictions"
@@ -33,9 +33,9 @@ def run_local(
     allow_pending: bool = False,
 ) -> tuple[str, Path]:
     """Transform ``<workdir>/lake/curated/<input_prefix>``; (one-line result, output folder)."""
-    from labctl.local_endpoint import CaptureWriter, EndpointSetupError, LocalEndpoint
-    from labctl.local_endpoint.batch import BatchTransformError, transform
-    from labctl.local_endpoint.registry import (
+    from lab.endpoint import CaptureWriter, EndpointSetupError, LocalEndpoint
+    from lab.endpoint.batch import BatchTransformError, transform
+    from lab.registry import (
         local_registry,
         read_registry,
         served_versions,
@@ -73,9 +73,9 @@ def run_local(
 def lab_batch(workdir: Path, endpoint_name: str, capture: bool) -> str:
     """The lab stage: curate today's raw events into a scoring prefix, transform it, and check
     every prediction against the same model's in-process prediction of that row."""
-    from labctl.local_endpoint.batch import read_output, write_scoring_input
-    from labctl.local_endpoint.models import load_archive
-    from labctl.local_endpoint.registry import settings_from_registry
+    from lab.endpoint.batch import read_output, write_scoring_input
+    from lab.endpoint.models import load_archive
+    from lab.registry import settings_from_registry
 
     day = datetime.now(UTC).strftime("%Y-%m-%d")
     prefix = f"{SCORING_PREFIX}/day={day}"

@@ -13,8 +13,8 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from labctl.errors import OperationFailed, UsageError
 from labctl.options import add_examples, add_region, resolve_region
+from ops.errors import OperationFailed, UsageError
 
 FAILED_STATUSES = ("Failed", "UpdateRollbackFailed")
 IN_PROGRESS_STATUSES = ("Creating", "Updating", "SystemUpdating", "RollingBack", "Deleting")

@@ -18,10 +18,10 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from labctl.errors import NO_CREDENTIALS, NO_REGION, OperationFailed, UsageError
+from lab.paths import lake_raw
 from labctl.options import add_examples, add_region, add_workdir, resolve_region
-from labctl.paths import lake_raw
-from labctl.producer import (
+from ops.errors import NO_CREDENTIALS, NO_REGION, OperationFailed, UsageError
+from ops.producer import (
     MAX_RECORDS_PER_CALL,
     Backoff,
     Drift,
@@ -136,7 +136,7 @@ def run(args: argparse.Namespace, client: Any = None, backoff: Backoff | None = 
         run_id = args.run_id or new_run_id()  # generated traffic: new events each run
         origin = "sklearn Digits"
     else:
-        from labctl.producer import content_id
+        from ops.producer import content_id
 
         # A file's events keep their ids across reruns: a rerun repeats, never duplicates.
         run_id = args.run_id or content_id(Path(args.file))

@@ -13,8 +13,7 @@ from typing import Any
 
 import numpy as np
 
-from labctl.errors import OperationFailed, UsageError
-from labctl.local_endpoint.payload import (
+from lab.endpoint.payload import (
     CSV,
     JSON,
     SUPPORTED,
@@ -23,6 +22,7 @@ from labctl.local_endpoint.payload import (
     parse_predictions,
 )
 from labctl.options import add_examples, add_region, add_workdir, resolve_region
+from ops.errors import OperationFailed, UsageError
 
 N_TEST_SAMPLES = 360  # Digits 80/20 split: 1,797 rows -> 360 test rows
 
@@ -207,7 +207,7 @@ def run(args: argparse.Namespace, client: Any = None, s3: Any = None) -> int:
 
     try:
         if getattr(args, "async_", False):  # upload, InvokeEndpointAsync, poll (invoke_async)
-            from labctl.invoke_async import predict_async
+            from ops.invoke_async import predict_async
 
             if target_model or args.target_container:
                 raise UsageError("--async endpoints host one model: drop --target-*")

@@ -12,8 +12,8 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from labctl.errors import OperationFailed, UsageError
 from labctl.options import add_examples, add_profile, add_workdir
+from ops.errors import OperationFailed, UsageError
 
 
 @dataclass
@@ -79,7 +79,7 @@ def _ingest_stage(ctx: LabContext) -> str:
 def _train_stage(ctx: LabContext) -> str:
     from infra.config import load_profile
     from infra.training.settings import pipeline_settings
-    from labctl.local_registry import LocalRegistry
+    from lab.registry import LocalRegistry
     from labctl.pipeline import run_local_pipeline, summary_line
 
     # The profile's settings, so the local run executes the definition the stack deploys,
@@ -107,7 +107,7 @@ def approve_registered(workdir: Path, execution_id: str) -> list[str]:
     quality gate pass, so it approves its own run's versions explicitly and prints each one.
     Versions from other runs are left as they are.
     """
-    from labctl.local_registry import LocalRegistry
+    from lab.registry import LocalRegistry
 
     description = f"approved by labctl lab after local run {execution_id} passed its gate"
 
@@ -137,7 +137,7 @@ def prune_executions(workdir: Path, keep: int) -> int:
     """Delete the outputs (tuning jobs, models, datasets) of finished local runs beyond the
     newest ``keep``; their reports and every registered artifact stay. Returns how many runs
     were pruned. A run still executing has no report/run.json yet and is never touched."""
-    from labctl.local_registry import LocalRegistry
+    from lab.registry import LocalRegistry
     from pipelines.local import registry_file
 
     executions = workdir / "pipeline" / "executions"
@@ -171,7 +171,7 @@ def prune_executions(workdir: Path, keep: int) -> int:
 
 def _serve_stage(ctx: LabContext) -> str:
     from infra.config import load_profile
-    from labctl.local_registry import LocalRegistry
+    from lab.registry import LocalRegistry
     from labctl.serve import lab_serve
 
     config = load_profile(ctx.profile)
@@ -192,7 +192,7 @@ def _serve_stage(ctx: LabContext) -> str:
 
 def _async_stage(ctx: LabContext) -> str:
     from infra.config import load_profile
-    from labctl.lab_async import lab_async
+    from lab.async_stage import lab_async
 
     return lab_async(ctx.workdir, load_profile(ctx.profile).endpoint_name)
 
@@ -207,8 +207,8 @@ def _batch_stage(ctx: LabContext) -> str:
 
 def _monitor_stage(ctx: LabContext) -> str:
     from infra.config import load_profile
-    from labctl.local_registry import LocalRegistry
-    from labctl.monitor import lab_monitor
+    from lab.monitor import lab_monitor
+    from lab.registry import LocalRegistry
 
     config = load_profile(ctx.profile)
     if config.monitoring.engine == "none":
@@ -240,8 +240,8 @@ def where_things_are(ctx: LabContext) -> tuple[list[tuple[str, Path]], list[str]
     Only paths that exist are listed, so a run of some stages lists what those wrote (and
     what earlier runs left in the same work folder)."""
     from infra.config import load_profile
-    from labctl.monitor import DEFAULT_DRIFTS
-    from labctl.paths import REPO
+    from lab.monitor import DEFAULT_DRIFTS
+    from lab.paths import REPO
 
     config = load_profile(ctx.profile)
     w = ctx.workdir

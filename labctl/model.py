@@ -18,8 +18,8 @@ import json
 from pathlib import Path
 from typing import Any
 
-from labctl.errors import OperationFailed, UsageError
 from labctl.options import add_examples, add_profile, add_region, add_workdir, resolve_region
+from ops.errors import OperationFailed, UsageError
 
 STATUS = {"approve": "Approved", "reject": "Rejected"}
 DESCRIPTIONS = {
@@ -47,7 +47,7 @@ EXAMPLES = {
 
 
 def local_registry_path(workdir: Path) -> Path:
-    from labctl.local_registry import LocalRegistry
+    from lab.registry import LocalRegistry
 
     return LocalRegistry(workdir).path
 
@@ -255,7 +255,7 @@ def target_groups(args: argparse.Namespace) -> list[str]:
     except ConfigError as err:
         raise UsageError(f"profile {args.profile!r}: {err}") from err
     if args.local:
-        from labctl.local_registry import LocalRegistry
+        from lab.registry import LocalRegistry
 
         local = LocalRegistry.for_profile(Path(args.workdir), config)
         xgboost, baseline = local.xgboost_group, local.baseline_group

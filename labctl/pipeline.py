@@ -17,9 +17,9 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from labctl.errors import OperationFailed, UsageError
+from lab.paths import lake_raw
 from labctl.options import add_examples, add_profile, add_region, add_workdir, resolve_region
-from labctl.paths import lake_raw
+from ops.errors import OperationFailed, UsageError
 
 if TYPE_CHECKING:
     from pipelines.local.executor import RunResult
@@ -47,7 +47,7 @@ def local_champion(workdir: Path, group: str) -> Path | None:
     resolved against ``workdir`` (where the registry's relative paths start), not the current
     folder. UsageError when that version's artifact is gone: a gate without its champion
     would silently fall back to the threshold alone."""
-    from labctl.local_registry import LocalRegistry
+    from lab.registry import LocalRegistry
     from pipelines.local import registry_file
 
     local = LocalRegistry(Path(workdir), xgboost_group=group)
@@ -228,7 +228,7 @@ def _run_cloud_command(args: argparse.Namespace) -> int:
         region = resolve_region(args.region, config.region)
         client = boto3.client("sagemaker", region_name=region)
         if args.upsert:
-            from labctl.pipeline_upsert import upsert
+            from ops.pipeline import upsert
 
             try:
                 config = load_profile(args.profile)

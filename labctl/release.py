@@ -36,8 +36,8 @@ from infra.serving.release import (
     served_models,
     validate_release,
 )
-from labctl.errors import OperationFailed, UsageError
 from labctl.options import add_examples, add_profile, add_region, resolve_region
+from ops.errors import OperationFailed, UsageError
 
 # Never bundled: local environments, build output, lab state and caches.
 EXCLUDED_PARTS = frozenset(

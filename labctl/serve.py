@@ -15,20 +15,20 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from labctl.errors import OperationFailed, UsageError
-from labctl.local_endpoint import KINDS, EndpointSetupError, LocalEndpoint, load_archive
-from labctl.local_endpoint.payload import CSV, JSON
-from labctl.local_endpoint.registry import (
+from lab.endpoint import KINDS, EndpointSetupError, LocalEndpoint, load_archive
+from lab.endpoint.payload import CSV, JSON
+from lab.registry import (
     BASELINE_GROUP,
     XGBOOST_GROUP,
+    LocalRegistry,
     mme_name,
     pick_version,
     read_registry,
     served_versions,
     settings_from_registry,
 )
-from labctl.local_registry import LocalRegistry
 from labctl.options import add_examples, add_profile, add_workdir
+from ops.errors import OperationFailed, UsageError
 
 CLOUD_MESSAGE = (
     "serving in the cloud is deployed by CDK; use --local, or labctl invoke "

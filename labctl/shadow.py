@@ -22,8 +22,8 @@ from pathlib import Path
 from typing import Any
 
 from infra.serving.shadow_rules import SHADOW_VARIANT
-from labctl.errors import OperationFailed, UsageError
 from labctl.options import add_examples, add_region, add_workdir, resolve_region
+from ops.errors import OperationFailed, UsageError
 
 PRODUCTION_VARIANT = "AllTraffic"
 
@@ -73,8 +73,8 @@ def resolve_challenger(
 def local_shadow_endpoint(workdir: Path, settings: Any, version: int, percent: int) -> Any:
     """`labctl serve --local --shadow-version N`: the registry's version N (Approved, newer
     than production's, as the cloud's challenger must be) shadows the served model."""
-    from labctl.local_endpoint.registry import XGBOOST_GROUP, _artifact, read_registry
-    from labctl.local_endpoint.shadow import ShadowEndpoint
+    from lab.endpoint.shadow import ShadowEndpoint
+    from lab.registry import XGBOOST_GROUP, _artifact, read_registry
 
     if settings.kind != "real_time":
         raise UsageError(

@@ -14,8 +14,8 @@ from infra.config import ConfigError, PlatformConfig, load_profile
 from infra.cost.idle import check_deployed_budget
 from infra.platform import cdk_json_context, new_app
 from infra.serving.release import Release, choose_release
-from labctl.errors import OperationFailed, UsageError
 from labctl.options import add_account, add_examples, add_profile, add_region
+from ops.errors import OperationFailed, UsageError
 
 
 @dataclass(frozen=True)

@@ -34,7 +34,6 @@ from typing import Any
 
 from infra.config import ConfigError, PlatformConfig, load_profile
 from infra.cost.idle import PriceTable, idle_cost
-from labctl.errors import NO_CREDENTIALS, OperationFailed, UsageError
 from labctl.options import add_account, add_examples, add_profile, add_region
 from labctl.residue import (
     RETAINED_KINDS,
@@ -47,6 +46,7 @@ from labctl.residue import (
     _error_code,
 )
 from model_code import layout
+from ops.errors import NO_CREDENTIALS, OperationFailed, UsageError
 
 COST_TAG = "environment"  # the budget filters on it (infra/operations/budget.py)
 LIVE = (

@@ -12,8 +12,8 @@ from pathlib import Path
 
 import pytest
 
+from lab.paths import REPO
 from labctl.cli import main
-from labctl.paths import REPO
 
 README = (REPO / "README.md").read_text()
 NUMBERS = {"six": 6, "seven": 7, "eight": 8, "nine": 9, "ten": 10}
@@ -78,8 +78,8 @@ def _documented_columns() -> list[str]:
 
 
 def test_the_documented_ingest_columns_are_the_readers() -> None:
-    from labctl.producer.readers import RESERVED_COLUMNS
     from model_code.events import N_FEATURES
+    from ops.producer.readers import RESERVED_COLUMNS
 
     assert sorted(_documented_columns()) == sorted(RESERVED_COLUMNS)
     (count,) = re.findall(r"exactly \*\*(\d+)\*\* numeric feature columns", README)
@@ -91,8 +91,8 @@ def test_a_file_with_the_documented_columns_is_read_and_one_more_pixel_is_refuse
 ) -> None:
     """The README's columns, written by hand: every documented column lands in the event;
     a 65th feature column is refused (the oracle is the README text, not the reader)."""
-    from labctl.errors import UsageError
-    from labctl.producer.readers import file_events
+    from ops.errors import UsageError
+    from ops.producer.readers import file_events
 
     documented = _documented_columns()
     (count,) = map(int, re.findall(r"exactly \*\*(\d+)\*\* numeric feature columns", README))

@@ -10,7 +10,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import cast
 
-from labctl.paths import REPO
+from lab.paths import REPO
 from labctl.review import cost as cost_mod
 from labctl.review import diagram as diagram_mod
 from labctl.review import inventory as inventory_mod

@@ -284,7 +284,7 @@ def test_help_lists_every_command_without_importing_them() -> None:
         [sys.executable, "-c", code], cwd=REPO, capture_output=True, text=True, check=True
     ).stdout
     # No command module, no boto3, no CDK, no SageMaker SDK: only the CLI shell itself.
-    assert set(json.loads(out.replace("'", '"'))) <= {"labctl.cli", "labctl.errors"}
+    assert set(json.loads(out.replace("'", '"'))) <= {"labctl.cli", "ops.errors"}
 
 
 @pytest.mark.parametrize("module", sorted(SUMMARIES))

@@ -15,8 +15,9 @@ import pytest
 
 from labctl import ingest
 from labctl.cli import main
-from labctl.errors import UsageError
-from labctl.producer import (
+from model_code.events import object_name, partition_prefix, validate_event
+from ops.errors import UsageError
+from ops.producer import (
     MAX_BYTES_PER_CALL,
     MAX_BYTES_PER_RECORD,
     Backoff,
@@ -29,7 +30,6 @@ from labctl.producer import (
     read_lake,
     write_local_lake,
 )
-from model_code.events import object_name, partition_prefix, validate_event
 
 BASE = datetime(2026, 11, 29, 1, 2, 3, tzinfo=UTC)
 FEATURES = [f"f{i}" for i in range(64)]

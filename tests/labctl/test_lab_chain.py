@@ -25,7 +25,7 @@ def test_train_registers_what_serve_then_serves(
     served = _serve_stage(ctx)
     # The serve stage invokes with boto3 and checks the study guide's first sample is a 6.
     assert "digits-xgboost v1" in served, served
-    # The async stage serves the same registered model through the queue (labctl.lab_async).
+    # The async stage serves the same registered model through the queue (lab.async_stage).
     from labctl.lab import _async_stage
 
     queued = _async_stage(ctx)

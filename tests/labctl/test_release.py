@@ -16,7 +16,6 @@ from moto import mock_aws
 
 from infra.config import GuardrailConfig, ServingConfig, load_profile
 from labctl.cli import main
-from labctl.errors import OperationFailed
 from labctl.release import (
     build_bundle,
     load_release,
@@ -25,6 +24,7 @@ from labctl.release import (
     source_files,
     write_release,
 )
+from ops.errors import OperationFailed
 
 REGION = "us-east-1"
 # The lab profile's groups: the environment prefixes the base names.

@@ -12,16 +12,16 @@ import boto3
 import pytest
 from moto import mock_aws
 
-from labctl.cli import main
-from labctl.lab import approve_registered, prune_executions
-from labctl.local_endpoint import LocalEndpoint
-from labctl.local_endpoint.fixtures import build_registry
-from labctl.local_endpoint.registry import (
+from lab.endpoint import LocalEndpoint
+from lab.endpoint.fixtures import build_registry
+from lab.registry import (
     EndpointSetupError,
     pick_version,
     read_registry,
     settings_from_registry,
 )
+from labctl.cli import main
+from labctl.lab import approve_registered, prune_executions
 from pipelines.local import registry_file
 
 

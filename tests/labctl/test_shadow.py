@@ -14,9 +14,9 @@ import numpy as np
 import pytest
 from sklearn.datasets import load_digits
 
-from labctl.local_endpoint import EndpointSettings
-from labctl.local_endpoint.fixtures import train_xgboost
-from labctl.local_endpoint.shadow import ShadowEndpoint
+from lab.endpoint import EndpointSettings
+from lab.endpoint.fixtures import train_xgboost
+from lab.endpoint.shadow import ShadowEndpoint
 from labctl.shadow import build_report, local_report, render
 
 ROWS = 120
@@ -138,10 +138,10 @@ def test_pairing_falls_back_to_body_and_time() -> None:
 def test_serve_shadow_version_from_the_registry(tmp_path: Path) -> None:
     """`labctl serve --local --shadow-version N`: refusals are usage errors; version 1
     shadows version 2 and the report pairs every request."""
-    from labctl.errors import UsageError
-    from labctl.local_endpoint.fixtures import build_registry
-    from labctl.local_endpoint.registry import settings_from_registry
+    from lab.endpoint.fixtures import build_registry
+    from lab.registry import settings_from_registry
     from labctl.shadow import local_shadow_endpoint
+    from ops.errors import UsageError
 
     build_registry(tmp_path, xgboost_versions=2)
     settings = settings_from_registry(

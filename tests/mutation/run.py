@@ -47,11 +47,11 @@ MODULES: dict[str, tuple[tuple[str, ...], tuple[str, ...]]] = {
     ),
     "endpoint": (
         (
-            "labctl/local_endpoint/models.py",
-            "labctl/local_endpoint/payload.py",
-            "labctl/local_endpoint/registry.py",
-            "labctl/local_endpoint/server.py",
-            "labctl/local_endpoint/capture.py",
+            "lab/endpoint/models.py",
+            "lab/endpoint/payload.py",
+            "lab/registry.py",
+            "lab/endpoint/server.py",
+            "lab/endpoint/capture.py",
         ),
         ("tests/labctl/test_serve_endpoint.py", "tests/labctl/test_serve_cli.py"),
     ),
@@ -59,12 +59,12 @@ MODULES: dict[str, tuple[tuple[str, ...], tuple[str, ...]]] = {
     # seconds per mutant instead of an HTTP server and boto3 per mutant.
     "endpoint-unit": (
         (
-            "labctl/local_endpoint/models.py",
-            "labctl/local_endpoint/payload.py",
-            "labctl/local_endpoint/registry.py",
-            "labctl/local_endpoint/server.py",
-            "labctl/local_endpoint/capture.py",
-            "labctl/local_endpoint/entry_point.py",
+            "lab/endpoint/models.py",
+            "lab/endpoint/payload.py",
+            "lab/registry.py",
+            "lab/endpoint/server.py",
+            "lab/endpoint/capture.py",
+            "lab/endpoint/entry_point.py",
         ),
         ("tests/labctl/test_endpoint_unit.py", "tests/labctl/test_serve_entry_point.py"),
     ),

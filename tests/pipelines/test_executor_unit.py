@@ -249,8 +249,8 @@ def test_local_champion_is_found_from_any_folder(
 ) -> None:
     """The registry's artifact paths are relative to the work folder, not to the folder a
     command runs from; a champion whose artifact is gone is an error, not a silent no-gate."""
-    from labctl.errors import UsageError
     from labctl.pipeline import local_champion
+    from ops.errors import UsageError
 
     workdir = tmp_path / "lab"
     (workdir / "m").mkdir(parents=True)
