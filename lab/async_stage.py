@@ -23,8 +23,8 @@ def round_trips(
 ) -> tuple[list[float], list[int], list[int]]:
     """(seconds per request, async answers, real-time answers) for the first ``rows`` Digits
     test rows, one async request each, sent one after the other."""
-    from lab.endpoint.payload import parse_predictions
-    from labctl.invoke import digits_test_rows, encode_rows, invoke_rows, local_client
+    from ops.invoke import digits_test_rows, invoke_rows, local_client
+    from ops.payload import encode_rows, parse_predictions
 
     x, _ = digits_test_rows(rows)
     real_time = LocalEndpoint(
@@ -78,7 +78,7 @@ def round_trips(
 
 
 def lab_async(workdir: Path, endpoint_name: str, rows: int = 20) -> str:
-    from labctl.invoke import digits_test_rows
+    from ops.invoke import digits_test_rows
 
     seconds, answers, expected = round_trips(workdir, endpoint_name, rows)
     if answers != expected:

@@ -77,8 +77,7 @@ def _next_second(now: datetime | None = None) -> datetime:
 def send_traffic(
     client: Any, endpoint: str, rows: np.ndarray, rows_per_request: int, ids: list[str] | None
 ) -> list[int]:
-    from lab.endpoint.payload import CSV, parse_predictions
-    from labctl.invoke import encode_rows
+    from ops.payload import CSV, encode_rows, parse_predictions
 
     predictions: list[int] = []
     for start in range(0, len(rows), rows_per_request):
@@ -201,9 +200,9 @@ def lab_monitor(
 ) -> str:
     """Serve, send normal then drifted traffic, judge each window; raise on a wrong verdict.
     ``groups``: the local registry's XGBoost and baseline groups (default: LocalRegistry's)."""
-    from labctl.invoke import local_client
     from labctl.serve import ServePlan, build_endpoint
     from model_code import drift
+    from ops.invoke import local_client
     from ops.producer import apply_drift, parse_drift
 
     monitor_dir = workdir / "monitor"

@@ -16,7 +16,6 @@ from pathlib import Path
 from typing import Any
 
 from lab.endpoint import KINDS, EndpointSetupError, LocalEndpoint, load_archive
-from lab.endpoint.payload import CSV, JSON
 from lab.registry import (
     BASELINE_GROUP,
     XGBOOST_GROUP,
@@ -29,6 +28,7 @@ from lab.registry import (
 )
 from labctl.options import add_examples, add_profile, add_workdir
 from ops.errors import OperationFailed, UsageError
+from ops.payload import CSV, JSON
 
 CLOUD_MESSAGE = (
     "serving in the cloud is deployed by CDK; use --local, or labctl invoke "
@@ -186,7 +186,7 @@ def lab_serve(
     """
     from botocore.exceptions import ClientError
 
-    from labctl.invoke import digits_test_rows, invoke_rows, local_client
+    from ops.invoke import digits_test_rows, invoke_rows, local_client
 
     if kind not in KINDS:
         raise UsageError(f"kind must be one of {', '.join(KINDS)}, got {kind!r}")

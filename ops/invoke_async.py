@@ -20,7 +20,6 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from labctl.options import resolve_region
 from ops.errors import OperationFailed, UsageError
 
 POLL_SECONDS = 2.0
@@ -228,46 +227,3 @@ LOCAL_BUCKET = "lab-local"  # the local lab's bucket name under <workdir>/bucket
 
 def local_bucket_root(workdir: Path) -> Path:
     return workdir / "bucket"
-
-
-def predict_async(args: Any, runtime: Any, rows: Any, s3: Any = None) -> list[int | float]:
-    """``labctl invoke --async``: the rows as one async request; returns the predictions."""
-    from infra.serving.async_contract import INPUT_PREFIX, endpoint_prefix
-    from lab.endpoint.payload import InvocationError, parse_predictions
-    from lab.paths import default_workdir
-    from labctl.invoke import encode_rows
-
-    if args.timeout <= 0:
-        raise UsageError(f"--timeout must be positive, got {args.timeout}")
-    location = args.input_location
-    if s3 is None:
-        if args.local_url:
-            s3 = LocalBucket(local_bucket_root(Path(args.workdir or default_workdir())))
-        else:
-            import boto3
-
-            s3 = boto3.client("s3", region_name=resolve_region(args.region))
-    if location is None:
-        if not args.local_url:
-            raise UsageError(
-                "--async needs --input-location s3://<artifacts bucket>/"
-                f"{endpoint_prefix(INPUT_PREFIX, args.endpoint)}/ (the endpoint's input prefix)"
-            )
-        location = f"s3://{LOCAL_BUCKET}/{endpoint_prefix(INPUT_PREFIX, args.endpoint)}/"
-        Path(s3.root, LOCAL_BUCKET).mkdir(parents=True, exist_ok=True)
-    answer = invoke_async(
-        runtime,
-        s3,
-        args.endpoint,
-        encode_rows(rows, args.content_type),
-        input_location=location,
-        content_type=args.content_type,
-        accept=args.accept,
-        timeout_seconds=args.timeout,
-        poll_seconds=args.poll_seconds,
-    )
-    print(f"answer {answer.output_location} after {answer.seconds:.1f} s", file=sys.stderr)
-    try:
-        return parse_predictions(answer.body, args.accept)
-    except InvocationError as err:
-        raise OperationFailed(f"{answer.output_location}: not predictions ({err.detail})") from err

@@ -6,13 +6,13 @@ Kinds real_time, serverless, multi_model (``TargetModel``) and multi_container
 
 from lab.endpoint.capture import CaptureWriter, capture_record
 from lab.endpoint.models import LoadedModel, ModelCache, load_archive
-from lab.endpoint.payload import InvocationError, parse_predictions
 from lab.endpoint.server import (
     KINDS,
     EndpointSettings,
     EndpointSetupError,
     LocalEndpoint,
 )
+from ops.payload import InvocationError, parse_predictions
 
 __all__ = [
     "KINDS",

@@ -24,7 +24,7 @@ from pathlib import Path
 from typing import Any
 
 from infra.serving.async_contract import FAILURE_PREFIX, OUTPUT_PREFIX, endpoint_prefix
-from lab.endpoint.payload import InvocationError
+from ops.payload import InvocationError
 
 INPUT_LOCATION = "X-Amzn-SageMaker-InputLocation"
 ASYNC_CONTENT_TYPE = "X-Amzn-SageMaker-Content-Type"

@@ -29,8 +29,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from lab.endpoint.capture import CaptureWriter
-from lab.endpoint.payload import N_FEATURES
 from lab.endpoint.server import LocalEndpoint
+from ops.payload import N_FEATURES
 
 # CreateTransformJob.MaxPayloadInMB: default 6, at most 100 (API reference; the troubleshooting
 # page: "MaxPayloadInMB (which has a maximum of 100 MB)").

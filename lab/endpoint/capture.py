@@ -15,8 +15,8 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import IO, Any
 
-from lab.endpoint.payload import media_type
 from model_code.layout import VARIANT
+from ops.payload import media_type
 
 # The deployed endpoint config sets CaptureContentTypeHeader to exactly these
 # (infra/serving/construct.py); anything else is captured base64-encoded.

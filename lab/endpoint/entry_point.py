@@ -22,7 +22,8 @@ from types import ModuleType
 from typing import Any
 
 from lab.endpoint.models import ArchiveError, LoadedModel, load_archive
-from lab.endpoint.payload import (
+from model_code.archive import extract
+from ops.payload import (
     InvocationError,
     format_predictions,
     model_failure,
@@ -30,7 +31,6 @@ from lab.endpoint.payload import (
     payload_error,
     response_type,
 )
-from model_code.archive import extract
 
 MODEL_DIR = PurePosixPath("/opt/ml/model")  # where SageMaker extracts model.tar.gz
 PROGRAM = "SAGEMAKER_PROGRAM"

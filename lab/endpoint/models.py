@@ -18,8 +18,8 @@ from typing import Any
 
 import numpy as np
 
-from lab.endpoint.payload import InvocationError
 from model_code.archive import read_member
+from ops.payload import InvocationError
 
 XGBOOST_MEMBER = "xgboost-model"
 JOBLIB_MEMBER = "model.joblib"

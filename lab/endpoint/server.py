@@ -26,14 +26,14 @@ from lab.endpoint.async_queue import FAILURE_LOCATION, OUTPUT_LOCATION, AsyncQue
 from lab.endpoint.capture import CaptureWriter
 from lab.endpoint.entry_point import EntryPointModel, load_container
 from lab.endpoint.models import ArchiveError, LoadedModel, ModelCache, load_archive
-from lab.endpoint.payload import (
+from model_code.layout import VARIANT
+from ops.payload import (
     InvocationError,
     format_predictions,
     model_failure,
     parse,
     response_type,
 )
-from model_code.layout import VARIANT
 
 KINDS = SERVING_KINDS  # infra/config.py ServingKind: the kinds are defined once
 TARGET_MODEL = "X-Amzn-SageMaker-Target-Model"

@@ -24,13 +24,13 @@ from pathlib import Path
 from infra.serving.shadow_rules import SHADOW_VARIANT
 from lab.endpoint.capture import CaptureWriter
 from lab.endpoint.models import LoadedModel, load_archive
-from lab.endpoint.payload import format_predictions, parse, response_type
 from lab.endpoint.server import (
     INFERENCE_ID,
     EndpointSettings,
     LocalEndpoint,
     Reply,
 )
+from ops.payload import format_predictions, parse, response_type
 
 
 class LatencyLog:

@@ -15,7 +15,7 @@ from lab.endpoint import LocalEndpoint
 from lab.endpoint.fixtures import build_registry
 from lab.registry import settings_from_registry
 from labctl import cli
-from labctl.invoke import digits_test_rows
+from ops.invoke import digits_test_rows
 
 NAME = "test-digits"
 

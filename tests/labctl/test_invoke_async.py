@@ -20,10 +20,11 @@ from moto import mock_aws
 from lab.endpoint import LocalEndpoint
 from lab.endpoint.fixtures import build_registry
 from lab.registry import settings_from_registry
-from labctl.invoke import digits_test_rows, encode_rows, invoke_rows, local_client
 from labctl.invoke import run as invoke_run
 from ops.errors import OperationFailed, UsageError
+from ops.invoke import digits_test_rows, invoke_rows, local_client
 from ops.invoke_async import LOCAL_BUCKET, LocalBucket, invoke_async
+from ops.payload import encode_rows
 
 NAME = "lab-digits"
 

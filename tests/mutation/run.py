@@ -48,7 +48,7 @@ MODULES: dict[str, tuple[tuple[str, ...], tuple[str, ...]]] = {
     "endpoint": (
         (
             "lab/endpoint/models.py",
-            "lab/endpoint/payload.py",
+            "ops/payload.py",
             "lab/registry.py",
             "lab/endpoint/server.py",
             "lab/endpoint/capture.py",
@@ -60,7 +60,7 @@ MODULES: dict[str, tuple[tuple[str, ...], tuple[str, ...]]] = {
     "endpoint-unit": (
         (
             "lab/endpoint/models.py",
-            "lab/endpoint/payload.py",
+            "ops/payload.py",
             "lab/registry.py",
             "lab/endpoint/server.py",
             "lab/endpoint/capture.py",

@@ -31,13 +31,6 @@ from lab.endpoint import (
 )
 from lab.endpoint.fixtures import build_registry, copy_of_shared_registry
 from lab.endpoint.models import ArchiveError
-from lab.endpoint.payload import (
-    format_predictions,
-    media_type,
-    parse,
-    parse_predictions,
-    response_type,
-)
 from lab.endpoint.server import (
     INFERENCE_ID,
     TARGET_CONTAINER,
@@ -51,7 +44,14 @@ from lab.registry import (
     served_versions,
     settings_from_registry,
 )
-from labctl.invoke import digits_test_rows
+from ops.invoke import digits_test_rows
+from ops.payload import (
+    format_predictions,
+    media_type,
+    parse,
+    parse_predictions,
+    response_type,
+)
 from tests.lab.endpoint.oracles import booster_predictions
 
 NAME = "unit-digits"
@@ -265,7 +265,7 @@ def test_a_model_that_raises_is_a_424_model_error(workdir: Path) -> None:
 
 def test_a_container_5xx_is_a_server_error_from_model() -> None:
     """InvokeEndpoint's ModelError names the container's status class in its ErrorCode."""
-    from lab.endpoint.payload import payload_error
+    from ops.payload import payload_error
 
     for status, kind in ((499, "client"), (500, "server"), (503, "server")):
         err = payload_error("busy", status)
@@ -331,7 +331,7 @@ def test_media_type_and_response_type() -> None:
 
 
 def test_json_refusals_name_the_row_and_column() -> None:
-    from lab.endpoint.payload import InvocationError
+    from ops.payload import InvocationError
 
     rows = [[1] * 64, [1] * 63 + [True]]
     with pytest.raises(InvocationError) as err:
@@ -376,7 +376,7 @@ def test_parse_accepts_the_documented_shapes_and_nan() -> None:
     ],
 )
 def test_parse_refusals_say_what_is_wrong(content_type: str, body: bytes, message: str) -> None:
-    from lab.endpoint.payload import InvocationError
+    from ops.payload import InvocationError
 
     with pytest.raises(InvocationError) as err:
         parse(content_type, body)
@@ -466,7 +466,7 @@ def test_cache_byte_budget_keeps_at_least_the_newest(workdir: Path, tmp_path: Pa
 
 
 def test_cache_refuses_a_corrupt_archive_as_a_validation_error(tmp_path: Path) -> None:
-    from lab.endpoint.payload import InvocationError
+    from ops.payload import InvocationError
 
     (tmp_path / "bad.tar.gz").write_bytes(b"junk")
     with pytest.raises(InvocationError) as err:

@@ -25,7 +25,7 @@ from lab.endpoint import (
 )
 from lab.endpoint.fixtures import build_registry
 from lab.registry import settings_from_registry
-from labctl.invoke import digits_test_rows
+from ops.invoke import digits_test_rows
 from tests.lab.endpoint.oracles import booster_predictions
 
 NAME = "test-digits"

@@ -20,7 +20,7 @@ from lab.endpoint import EndpointSetupError, LocalEndpoint
 from lab.endpoint.entry_point import EntryPointModel
 from lab.endpoint.fixtures import build_registry, copy_of_shared_registry
 from lab.registry import settings_from_registry
-from labctl.invoke import digits_test_rows
+from ops.invoke import digits_test_rows
 
 NAME = "test-digits"
 HOST = "X-Amzn-SageMaker-Target-Container-Hostname"

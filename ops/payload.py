@@ -215,3 +215,10 @@ def parse_predictions(body: bytes, content_type: str | None) -> list[int | float
             out.append(_plain(item))
         return out
     return [_plain(v) for v in text.replace("\n", ",").split(",") if v.strip()]
+
+
+def encode_rows(rows: np.ndarray, content_type: str) -> bytes:
+    values = [[int(v) if float(v).is_integer() else float(v) for v in row] for row in rows]
+    if content_type == JSON:
+        return json.dumps({"instances": values}).encode()
+    return "".join(",".join(map(str, row)) + "\n" for row in values).encode()
