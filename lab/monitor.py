@@ -200,7 +200,7 @@ def lab_monitor(
 ) -> str:
     """Serve, send normal then drifted traffic, judge each window; raise on a wrong verdict.
     ``groups``: the local registry's XGBoost and baseline groups (default: LocalRegistry's)."""
-    from labctl.serve import ServePlan, build_endpoint
+    from lab.serve import ServePlan, build_endpoint
     from model_code import drift
     from ops.invoke import local_client
     from ops.producer import apply_drift, parse_drift

@@ -172,7 +172,7 @@ def prune_executions(workdir: Path, keep: int) -> int:
 def _serve_stage(ctx: LabContext) -> str:
     from infra.config import load_profile
     from lab.registry import LocalRegistry
-    from labctl.serve import lab_serve
+    from lab.serve import lab_serve
 
     config = load_profile(ctx.profile)
     s = config.serving

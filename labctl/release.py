@@ -136,7 +136,7 @@ def resolve_release(client: Any, config: Any) -> dict[str, Any]:
     if config.serving.shadow.enabled:
         # The newest Approved version runs as the shadow; the newest before it keeps
         # production. Promotion is a release with serving.shadow off (or a newer approval).
-        from labctl.shadow import resolve_challenger
+        from ops.shadow_report import resolve_challenger
 
         release["xgboost"], release["challenger"] = resolve_challenger(
             client, groups["xgboost"], newest_approved

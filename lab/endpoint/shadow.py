@@ -20,6 +20,7 @@ from collections.abc import Mapping
 from datetime import UTC, datetime
 from email.message import Message
 from pathlib import Path
+from typing import Any
 
 from infra.serving.shadow_rules import SHADOW_VARIANT
 from lab.endpoint.capture import CaptureWriter
@@ -120,3 +121,24 @@ class ShadowEndpoint(LocalEndpoint):
     def stop(self) -> None:
         super().stop()
         self.shadow_capture.close()
+
+
+def local_shadow_endpoint(workdir: Path, settings: Any, version: int, percent: int) -> Any:
+    """`labctl serve --local --shadow-version N`: the registry's version N (Approved, newer
+    than production's, as the cloud's challenger must be) shadows the served model."""
+    from lab.registry import XGBOOST_GROUP, _artifact, read_registry
+    from ops.errors import UsageError
+
+    if settings.kind != "real_time":
+        raise UsageError(
+            f"--shadow-version needs --kind real_time (shadow exclusions), got {settings.kind}"
+        )
+    if settings.capture_dir is None:
+        raise UsageError("--shadow-version needs data capture (--capture): the report reads it")
+    if not 1 <= percent <= 100:
+        raise UsageError(f"--shadow-percent must be 1-100, got {percent}")
+    versions = read_registry(workdir)["groups"].get(XGBOOST_GROUP, {}).get("versions", [])
+    chosen = [v for v in versions if int(v["version"]) == version]
+    if not chosen or chosen[0].get("approval_status") != "Approved":
+        raise UsageError(f"{XGBOOST_GROUP} has no Approved version {version} to shadow")
+    return ShadowEndpoint(settings, _artifact(chosen[0], XGBOOST_GROUP, workdir), percent)

@@ -8,8 +8,9 @@ import pytest
 
 from lab.endpoint import LocalEndpoint
 from lab.endpoint.fixtures import build_registry
+from lab.serve import lab_serve, plan_from_profile
 from labctl import cli
-from labctl.serve import CLOUD_MESSAGE, lab_serve, plan_from_profile
+from labctl.serve import CLOUD_MESSAGE
 from ops.errors import UsageError
 
 

@@ -17,7 +17,8 @@ from sklearn.datasets import load_digits
 from lab.endpoint import EndpointSettings
 from lab.endpoint.fixtures import train_xgboost
 from lab.endpoint.shadow import ShadowEndpoint
-from labctl.shadow import build_report, local_report, render
+from labctl.shadow import render
+from ops.shadow_report import build_report, local_report
 
 ROWS = 120
 
@@ -139,8 +140,8 @@ def test_serve_shadow_version_from_the_registry(tmp_path: Path) -> None:
     """`labctl serve --local --shadow-version N`: refusals are usage errors; version 1
     shadows version 2 and the report pairs every request."""
     from lab.endpoint.fixtures import build_registry
+    from lab.endpoint.shadow import local_shadow_endpoint
     from lab.registry import settings_from_registry
-    from labctl.shadow import local_shadow_endpoint
     from ops.errors import UsageError
 
     build_registry(tmp_path, xgboost_versions=2)
@@ -168,7 +169,7 @@ def test_cloud_report_reads_s3_capture_and_cloudwatch_latency() -> None:
     from botocore.stub import ANY, Stubber
     from moto import mock_aws
 
-    from labctl.shadow import cloud_report
+    from ops.shadow_report import cloud_report
 
     def record(inference_id: str, answer: str) -> str:
         return json.dumps(
