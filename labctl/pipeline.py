@@ -204,7 +204,7 @@ def _execution_steps(client: Any, arn: str) -> list[dict[str, Any]]:
 def cloud_champion(client: Any, group: str) -> str | None:
     """ChampionModelData for a cloud run: the newest Approved package's model data, or None
     (no approved package yet: the gate applies the threshold alone)."""
-    from labctl.release import newest_approved
+    from ops.release import newest_approved
 
     try:
         return str(newest_approved(client, group)["model_data_url"])
