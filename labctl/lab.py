@@ -79,8 +79,8 @@ def _ingest_stage(ctx: LabContext) -> str:
 def _train_stage(ctx: LabContext) -> str:
     from infra.config import load_profile
     from infra.training.settings import pipeline_settings
+    from lab.pipeline import run_local_pipeline, summary_line
     from lab.registry import LocalRegistry
-    from labctl.pipeline import run_local_pipeline, summary_line
 
     # The profile's settings, so the local run executes the definition the stack deploys,
     # registering into the local registry's groups (the profile's base names; the cloud's

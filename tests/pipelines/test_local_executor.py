@@ -13,8 +13,9 @@ import pandas as pd
 import pytest
 import xgboost as xgb
 
+from lab.pipeline import run_local_pipeline
 from labctl import cli
-from labctl.pipeline import parse_params, run, run_local_pipeline
+from labctl.pipeline import parse_params, run
 from ops.errors import OperationFailed, UsageError
 from pipelines.local import jobs
 from pipelines.local.executor import (
