@@ -29,6 +29,8 @@ from typing import TYPE_CHECKING, Any, TypeVar
 from infra.config import PlatformConfig, TrainingConfig
 from infra.serving.release import mme_target_model
 from lab.endpoint.server import EndpointSettings, EndpointSetupError
+from ops.errors import UsageError
+from ops.registry import accuracy_text
 
 if TYPE_CHECKING:
     from pipelines.training_pipeline import PipelineSettings
@@ -246,3 +248,74 @@ def settings_from_registry(
     else:
         raise EndpointSetupError(f"unknown serving kind {kind!r}")
     return settings
+
+
+def local_registry_path(workdir: Path) -> Path:
+    from lab.registry import LocalRegistry
+
+    return LocalRegistry(workdir).path
+
+
+def read_local(workdir: Path) -> dict[str, Any]:
+    from pipelines.local import registry_file
+
+    path = local_registry_path(workdir)
+    try:
+        return registry_file.read(path)
+    except FileNotFoundError as err:
+        raise UsageError(f"no local registry at {path}: run `labctl pipeline run --local`") from err
+    except registry_file.RegistryFileError as err:
+        raise UsageError(str(err)) from err
+
+
+def set_local_status(
+    workdir: Path, group: str, version: int | None, status: str, description: str | None
+) -> dict[str, Any]:
+    from pipelines.local import registry_file
+
+    path = local_registry_path(workdir)
+    read_local(workdir)  # a missing or corrupt registry is a UsageError, before the lock
+
+    def change(registry: dict[str, Any]) -> dict[str, Any]:
+        groups = registry["groups"]
+        if group not in groups:
+            raise UsageError(f"no group {group!r} in {path}; groups: {', '.join(sorted(groups))}")
+        versions = groups[group]["versions"]
+        if not versions:
+            raise UsageError(f"group {group!r} has no versions")
+        chosen = (
+            max(versions, key=lambda v: v["version"])
+            if version is None
+            else next((v for v in versions if v["version"] == version), None)
+        )
+        if chosen is None:
+            raise UsageError(f"group {group!r} has no version {version}")
+        chosen["approval_status"] = status
+        if description:
+            chosen["approval_description"] = description
+        return dict(chosen)
+
+    try:
+        return registry_file.update(path, change, create=False)
+    except registry_file.RegistryFileError as err:
+        raise UsageError(str(err)) from err
+
+
+def local_rows(workdir: Path, group: str | None) -> list[tuple[str, int, str, str, str]]:
+    """(group, version, status, accuracy, created) of every local version, oldest first."""
+    registry = read_local(workdir)
+    groups = registry["groups"]
+    if group is not None and group not in groups:
+        raise UsageError(f"no group {group!r} in the local registry; groups: {', '.join(groups)}")
+    return [
+        (
+            name,
+            v["version"],
+            str(v.get("approval_status")),
+            accuracy_text(v.get("metrics")),
+            str(v.get("created", "")),
+        )
+        for name in sorted(groups)
+        if group is None or name == group
+        for v in sorted(groups[name]["versions"], key=lambda v: v["version"])
+    ]

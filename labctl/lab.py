@@ -199,7 +199,7 @@ def _async_stage(ctx: LabContext) -> str:
 
 def _batch_stage(ctx: LabContext) -> str:
     from infra.config import load_profile
-    from labctl.batch import lab_batch
+    from lab.batch import lab_batch
 
     config = load_profile(ctx.profile)
     return lab_batch(ctx.workdir, config.endpoint_name, config.serving.data_capture)

@@ -184,3 +184,20 @@ def run_deployed(
         return name, run_cloud(client, name, params, log=log)
     except (BotoCoreError, ClientError) as err:
         raise OperationFailed(f"pipeline {name}: {err}") from err
+
+
+def start_scoring(
+    sagemaker: Any, pipeline_name: str, package: str, input_prefix: str, max_payload_mb: int
+) -> str:
+    """Start the scoring pipeline on ``s3://<curated>/<input_prefix>`` with ``package``;
+    returns the execution ARN."""
+    response = sagemaker.start_pipeline_execution(
+        PipelineName=pipeline_name,
+        PipelineParameters=[
+            {"Name": "ModelPackageArn", "Value": package},
+            {"Name": "InputPrefix", "Value": input_prefix},
+            {"Name": "MaxPayloadInMB", "Value": str(max_payload_mb)},
+        ],
+    )
+    arn: str = response["PipelineExecutionArn"]
+    return arn

@@ -234,7 +234,7 @@ def test_lab_stage_and_cli(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -
     on a failed job (an empty prefix) and 2 without an approved model."""
     from datetime import UTC, datetime
 
-    from labctl.batch import lab_batch
+    from lab.batch import lab_batch
     from labctl.cli import main
     from ops.producer import utc_stamp, write_local_lake
 
