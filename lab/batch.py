@@ -12,8 +12,6 @@ from pathlib import Path
 from ops.errors import OperationFailed, UsageError
 
 SCORING_PREFIX = "scoring"
-
-
 PREDICTIONS_PREFIX = "predictions"
 
 

@@ -11,7 +11,7 @@ from botocore.stub import Stubber
 from moto import mock_aws
 
 from labctl.cli import main
-from labctl.deploy import describe_policy, endpoint_state, pipeline_state
+from ops.deploy_status import describe_policy, endpoint_state, pipeline_state
 
 REGION = "us-east-1"
 T0 = datetime(2026, 11, 29, 2, 0, tzinfo=UTC)
