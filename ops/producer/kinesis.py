@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from ops.errors import NO_CREDENTIALS, NO_REGION, UsageError
 from ops.producer.batching import Record
 
 # Whole-call errors worth retrying: throttling and transient service faults.
@@ -223,3 +224,23 @@ class Progress:
             self._bar.close()
         elif self._enabled:
             print(file=sys.stderr)
+
+
+def kinesis_client(region: str | None) -> Any:
+    """A Kinesis client whose own retries are off: send_batches retries and counts them."""
+    import boto3
+    from botocore.config import Config
+    from botocore.exceptions import NoRegionError
+
+    try:
+        client = boto3.client(
+            "kinesis",
+            region_name=region,
+            config=Config(retries={"total_max_attempts": 1}),
+        )
+    except NoRegionError as err:
+        raise UsageError(NO_REGION) from err
+    # Without credentials every PutRecords fails the same way: say so once, send nothing.
+    if boto3.Session().get_credentials() is None:
+        raise UsageError(NO_CREDENTIALS)
+    return client

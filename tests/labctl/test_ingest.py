@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pytest
 
-from labctl import ingest
+from lab.stages import lab_ingest
 from labctl.cli import main
 from model_code.events import object_name, partition_prefix, validate_event
 from ops.errors import UsageError
@@ -453,8 +453,8 @@ def test_local_lake_matches_model_code_naming(tmp_path: Path) -> None:
 
 
 def test_lab_ingest_writes_digits_into_workdir_and_is_rerunnable(tmp_path: Path) -> None:
-    first = ingest.lab_ingest(tmp_path)
-    second = ingest.lab_ingest(tmp_path)
+    first = lab_ingest(tmp_path)
+    second = lab_ingest(tmp_path)
     assert first.records == second.records == 1797
     assert sum(1 for _ in read_lake(tmp_path / "lake" / "raw")) == 1797
     assert second.one_line().startswith("1797 events in 1 objects across 1 hour partition(s)")

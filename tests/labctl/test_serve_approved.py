@@ -20,8 +20,8 @@ from lab.registry import (
     read_registry,
     settings_from_registry,
 )
+from lab.stages import approve_registered, prune_executions
 from labctl.cli import main
-from labctl.lab import approve_registered, prune_executions
 from pipelines.local import registry_file
 
 
