@@ -32,7 +32,7 @@ REPO = Path(__file__).resolve().parents[2]
 # module -> (files to mutate, the fast test files that cover them)
 MODULES: dict[str, tuple[tuple[str, ...], tuple[str, ...]]] = {
     "producer": (
-        ("labctl/producer",),
+        ("ops/producer",),
         ("tests/labctl/test_ingest.py", "tests/labctl/test_ingest_kinesis.py"),
     ),
     "executor": (
@@ -53,7 +53,7 @@ MODULES: dict[str, tuple[tuple[str, ...], tuple[str, ...]]] = {
             "lab/endpoint/server.py",
             "lab/endpoint/capture.py",
         ),
-        ("tests/labctl/test_serve_endpoint.py", "tests/labctl/test_serve_cli.py"),
+        ("tests/lab/endpoint/test_serve_endpoint.py", "tests/labctl/test_serve_cli.py"),
     ),
     # The endpoint against its socket-free unit tests (LocalEndpoint.invoke and its parts):
     # seconds per mutant instead of an HTTP server and boto3 per mutant.
@@ -66,10 +66,13 @@ MODULES: dict[str, tuple[tuple[str, ...], tuple[str, ...]]] = {
             "lab/endpoint/capture.py",
             "lab/endpoint/entry_point.py",
         ),
-        ("tests/labctl/test_endpoint_unit.py", "tests/labctl/test_serve_entry_point.py"),
+        (
+            "tests/lab/endpoint/test_endpoint_unit.py",
+            "tests/lab/endpoint/test_serve_entry_point.py",
+        ),
     ),
     "release": (
-        ("labctl/release.py", "infra/serving/release.py"),
+        ("ops/release.py", "labctl/release.py", "infra/serving/release.py"),
         ("tests/labctl/test_release.py",),
     ),
     # The expiry reaper's runtime (its keep tag, dry-run switch, stack-managed rule) against
