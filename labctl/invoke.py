@@ -179,6 +179,46 @@ def _check_accuracy(predictions: list[Any], labels: list[float], minimum: float)
     return 0
 
 
+def predict_async(args: Any, runtime: Any, rows: Any, s3: Any = None) -> list[int | float]:
+    """``labctl invoke --async``: the rows as one async request; returns the predictions."""
+    from infra.serving.async_contract import INPUT_PREFIX, endpoint_prefix
+    from lab.paths import default_workdir
+    from ops.payload import InvocationError, encode_rows
+
+    if args.timeout <= 0:
+        raise UsageError(f"--timeout must be positive, got {args.timeout}")
+    location = args.input_location
+    if s3 is None:
+        if args.local_url:
+            s3 = LocalBucket(local_bucket_root(Path(args.workdir or default_workdir())))
+        else:
+            s3 = aws_client("s3", resolve_region(args.region))
+    if location is None:
+        if not args.local_url:
+            raise UsageError(
+                "--async needs --input-location s3://<artifacts bucket>/"
+                f"{endpoint_prefix(INPUT_PREFIX, args.endpoint)}/ (the endpoint's input prefix)"
+            )
+        location = f"s3://{LOCAL_BUCKET}/{endpoint_prefix(INPUT_PREFIX, args.endpoint)}/"
+        Path(s3.root, LOCAL_BUCKET).mkdir(parents=True, exist_ok=True)
+    answer = invoke_async(
+        runtime,
+        s3,
+        args.endpoint,
+        encode_rows(rows, args.content_type),
+        input_location=location,
+        content_type=args.content_type,
+        accept=args.accept,
+        timeout_seconds=args.timeout,
+        poll_seconds=args.poll_seconds,
+    )
+    print(f"answer {answer.output_location} after {answer.seconds:.1f} s", file=sys.stderr)
+    try:
+        return parse_predictions(answer.body, args.accept)
+    except InvocationError as err:
+        raise OperationFailed(f"{answer.output_location}: not predictions ({err.detail})") from err
+
+
 def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
     parser = sub.add_parser("invoke", help="send rows to an endpoint and print predictions")
     parser.add_argument("--endpoint", required=True, help="endpoint name")
@@ -258,43 +298,3 @@ def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
         "--target-model-from release/lab.json  # multi_model",
     )
     parser.set_defaults(handler=run)
-
-
-def predict_async(args: Any, runtime: Any, rows: Any, s3: Any = None) -> list[int | float]:
-    """``labctl invoke --async``: the rows as one async request; returns the predictions."""
-    from infra.serving.async_contract import INPUT_PREFIX, endpoint_prefix
-    from lab.paths import default_workdir
-    from ops.payload import InvocationError, encode_rows
-
-    if args.timeout <= 0:
-        raise UsageError(f"--timeout must be positive, got {args.timeout}")
-    location = args.input_location
-    if s3 is None:
-        if args.local_url:
-            s3 = LocalBucket(local_bucket_root(Path(args.workdir or default_workdir())))
-        else:
-            s3 = aws_client("s3", resolve_region(args.region))
-    if location is None:
-        if not args.local_url:
-            raise UsageError(
-                "--async needs --input-location s3://<artifacts bucket>/"
-                f"{endpoint_prefix(INPUT_PREFIX, args.endpoint)}/ (the endpoint's input prefix)"
-            )
-        location = f"s3://{LOCAL_BUCKET}/{endpoint_prefix(INPUT_PREFIX, args.endpoint)}/"
-        Path(s3.root, LOCAL_BUCKET).mkdir(parents=True, exist_ok=True)
-    answer = invoke_async(
-        runtime,
-        s3,
-        args.endpoint,
-        encode_rows(rows, args.content_type),
-        input_location=location,
-        content_type=args.content_type,
-        accept=args.accept,
-        timeout_seconds=args.timeout,
-        poll_seconds=args.poll_seconds,
-    )
-    print(f"answer {answer.output_location} after {answer.seconds:.1f} s", file=sys.stderr)
-    try:
-        return parse_predictions(answer.body, args.accept)
-    except InvocationError as err:
-        raise OperationFailed(f"{answer.output_location}: not predictions ({err.detail})") from err
