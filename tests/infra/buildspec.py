@@ -24,7 +24,7 @@ from packaging.requirements import Requirement
 from packaging.utils import canonicalize_name
 
 REPO = Path(__file__).resolve().parents[2]
-FIRST_PARTY = ("labctl", "infra", "pipelines", "model_code")
+FIRST_PARTY = ("labctl", "infra", "pipelines", "model_code", "ops", "lab")
 
 
 @dataclass(frozen=True)
