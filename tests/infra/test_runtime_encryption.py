@@ -14,7 +14,7 @@ import ast
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parents[2]
-SOURCES = ("infra", "labctl", "model_code", "pipelines")
+SOURCES = ("infra", "labctl", "ops", "lab", "model_code", "pipelines")
 
 
 def kms_without_key(source: str) -> list[int]:

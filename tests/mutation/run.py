@@ -167,7 +167,18 @@ TIMEOUT_CONSTANT = {"endpoint": 60, "executor": 60, "compliance": 30}
 STATUS = {1: "killed", 3: "killed", 0: "survived", 5: "no tests", 33: "no tests", 34: "skipped"}
 STATUS |= dict.fromkeys((36, -24, 24, 152, 255), "timeout")
 # Everything the tests import or read besides the mutated files (mutmut copies these).
-ALSO_COPY = ("infra", "pipelines", "model_code", "labctl", "config", "tests", "app.py", "cdk.json")
+ALSO_COPY = (
+    "infra",
+    "pipelines",
+    "model_code",
+    "labctl",
+    "ops",
+    "lab",
+    "config",
+    "tests",
+    "app.py",
+    "cdk.json",
+)
 
 
 def _copy_tree(target: Path) -> None:
