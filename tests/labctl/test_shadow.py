@@ -135,5 +135,3 @@ def test_serve_shadow_version_from_the_registry(tmp_path: Path) -> None:
             _send(endpoint.url, row)
     report = local_report(tmp_path / "capture", tmp_path / "metrics", "lab-digits")
     assert report["paired_requests"] == 10
-
-
