@@ -17,8 +17,8 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from labctl.lab_async import round_trips  # noqa: E402
-from labctl.local_endpoint.fixtures import build_registry  # noqa: E402
+from lab.async_stage import round_trips  # noqa: E402
+from lab.endpoint.fixtures import build_registry  # noqa: E402
 
 
 def main() -> int:

@@ -20,10 +20,10 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # run from any fol
 def main() -> int:
     from sklearn.datasets import load_digits
 
-    from labctl.local_endpoint import CaptureWriter, LocalEndpoint
-    from labctl.local_endpoint.batch import transform
-    from labctl.local_endpoint.fixtures import build_registry
-    from labctl.local_endpoint.registry import settings_from_registry
+    from lab.endpoint import CaptureWriter, LocalEndpoint
+    from lab.endpoint.batch import transform
+    from lab.endpoint.fixtures import build_registry
+    from lab.registry import settings_from_registry
 
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--runs", type=int, default=5)

@@ -16,10 +16,10 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from labctl.invoke import digits_test_rows, local_client  # noqa: E402
-from labctl.local_endpoint import LocalEndpoint, ModelCache  # noqa: E402
-from labctl.local_endpoint.fixtures import build_registry  # noqa: E402
-from labctl.local_endpoint.registry import settings_from_registry  # noqa: E402
+from lab.endpoint import LocalEndpoint, ModelCache  # noqa: E402
+from lab.endpoint.fixtures import build_registry  # noqa: E402
+from lab.registry import settings_from_registry  # noqa: E402
+from ops.invoke import digits_test_rows, local_client  # noqa: E402
 
 
 def percentile(values: list[float], p: float) -> float:

@@ -20,7 +20,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # run from any fol
 import boto3  # noqa: E402
 from moto import mock_aws  # noqa: E402
 
-from labctl.producer import Backoff, digits_events, plan_batches, prepare, send_batches  # noqa: E402
+from ops.producer import Backoff, digits_events, plan_batches, prepare, send_batches  # noqa: E402
 
 
 def one_run(shards: int, run: int) -> tuple[float, float, int]:

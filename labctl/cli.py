@@ -15,7 +15,7 @@ import traceback
 import warnings
 from collections.abc import Sequence
 
-from labctl.errors import NO_CREDENTIALS, NO_REGION, OperationFailed, UsageError
+from ops.errors import NO_CREDENTIALS, NO_REGION, OperationFailed, UsageError
 
 # Modules with register(subparsers); each adds one top-level command.
 COMMAND_MODULES = (

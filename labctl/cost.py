@@ -19,8 +19,8 @@ from typing import Any
 
 from core.config import SERVING_KINDS, ConfigError, PlatformConfig, ServingKind, load_profile
 from core.cost import KINDS, PRICES_PATH, IdleCost, PriceError, PriceTable, idle_cost
-from labctl.errors import OperationFailed, UsageError
 from labctl.options import add_account, add_examples, add_profile, add_region
+from ops.errors import OperationFailed, UsageError
 
 PRICE_NOTE = (
     "not counted: S3 and log storage, requests, data transfer; prices are marked 'verify' "

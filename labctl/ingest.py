@@ -18,10 +18,10 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from labctl.errors import NO_CREDENTIALS, NO_REGION, OperationFailed, UsageError
+from lab.paths import lake_raw
 from labctl.options import add_examples, add_region, add_workdir, resolve_region
-from labctl.paths import lake_raw
-from labctl.producer import (
+from ops.errors import OperationFailed, UsageError
+from ops.producer import (
     MAX_RECORDS_PER_CALL,
     Backoff,
     Drift,
@@ -42,32 +42,11 @@ from labctl.producer import (
     send_batches,
     validate_stream,
     write_lake_records,
-    write_local_lake,
 )
+from ops.producer.kinesis import kinesis_client
 
-LAB_STREAM = "digits-events"
 SHOW_IDS = 20  # undelivered ids named in the error message; the report file has all
 SHOW_REJECTED = 5  # rejected rows named by a dry run
-
-
-def make_client(region: str | None) -> Any:
-    """A Kinesis client whose own retries are off: send_batches retries and counts them."""
-    import boto3
-    from botocore.config import Config
-    from botocore.exceptions import NoRegionError
-
-    try:
-        client = boto3.client(
-            "kinesis",
-            region_name=resolve_region(region),
-            config=Config(retries={"total_max_attempts": 1}),
-        )
-    except NoRegionError as err:
-        raise UsageError(NO_REGION) from err
-    # Without credentials every PutRecords fails the same way: say so once, send nothing.
-    if boto3.Session().get_credentials() is None:
-        raise UsageError(NO_CREDENTIALS)
-    return client
 
 
 def _parse_time(text: str | None) -> datetime | None:
@@ -136,7 +115,7 @@ def run(args: argparse.Namespace, client: Any = None, backoff: Backoff | None = 
         run_id = args.run_id or new_run_id()  # generated traffic: new events each run
         origin = "sklearn Digits"
     else:
-        from labctl.producer import content_id
+        from ops.producer import content_id
 
         # A file's events keep their ids across reruns: a rerun repeats, never duplicates.
         run_id = args.run_id or content_id(Path(args.file))
@@ -274,7 +253,7 @@ def _to_stream(
     run_id: str,
     rejected_path: Path,
 ) -> int:
-    client = client or make_client(args.region)
+    client = client or kinesis_client(resolve_region(args.region))
     backoff = backoff or Backoff(max_attempts=args.max_attempts)
     counts = Counts()
     report = ReportFile(rejected_path)
@@ -348,24 +327,6 @@ def _report_sent(args: argparse.Namespace, counts: Counts, total: SendResult, ru
             f"--run-id {run_id} resends the same event ids)"
         )
     return 0
-
-
-def lab_ingest(
-    workdir: Path, stream_name: str = LAB_STREAM, base_time: datetime | None = None
-) -> LakeSummary:
-    """Lab stage body: the Digits events into <workdir>/lake/raw/ in the Firehose layout.
-
-    Objects an earlier lab run wrote for this stream are removed first, so re-running the
-    lab does not double the raw zone (a real stream would append instead).
-    """
-    lake = lake_raw(workdir)
-    for old in (lake / "events").rglob(f"{stream_name}-1-*.gz"):
-        old.unlink()
-    events = digits_events(base_time=base_time, run_id=new_run_id())
-    summary = write_local_lake(events, lake, stream_name)
-    if summary.rejected:  # Digits always validates; a failure here is a schema regression
-        raise OperationFailed(f"{len(summary.rejected)} Digits events failed validation")
-    return summary
 
 
 def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]

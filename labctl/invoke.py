@@ -8,107 +8,31 @@ from __future__ import annotations
 
 import argparse
 import json
+import sys
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
-from labctl.errors import OperationFailed, UsageError
-from labctl.local_endpoint.payload import (
+from labctl.options import add_examples, add_region, add_workdir, resolve_region
+from ops import aws_client
+from ops.errors import OperationFailed, UsageError
+from ops.invoke import (
+    N_TEST_SAMPLES,
+    answered,
+    digits_test_rows,
+    invoke_rows,
+    local_client,
+    read_samples,
+)
+from ops.invoke_async import LOCAL_BUCKET, LocalBucket, invoke_async, local_bucket_root
+from ops.payload import (
     CSV,
-    JSON,
     SUPPORTED,
     InvocationError,
     parse_csv,
     parse_predictions,
 )
-from labctl.options import add_examples, add_region, add_workdir, resolve_region
-
-N_TEST_SAMPLES = 360  # Digits 80/20 split: 1,797 rows -> 360 test rows
-
-
-def digits_test_rows(n: int) -> tuple[np.ndarray, np.ndarray]:
-    """The first ``n`` test samples of the study guide's split (the first one is a 6)."""
-    from sklearn.datasets import load_digits
-    from sklearn.model_selection import train_test_split
-
-    features, labels = load_digits(return_X_y=True)
-    _, x_test, _, y_test = train_test_split(features, labels, test_size=0.2, random_state=42)
-    return x_test[:n], y_test[:n]
-
-
-def local_client(url: str, region: str | None = None) -> Any:
-    """A sagemaker-runtime client for the local endpoint (placeholder keys: nothing checks
-    signatures locally, but botocore will not send an unsigned request)."""
-    import boto3
-    from botocore.config import Config
-
-    return boto3.client(
-        "sagemaker-runtime",
-        endpoint_url=url,
-        region_name=region or "us-east-1",
-        aws_access_key_id="local",
-        aws_secret_access_key="local",
-        # One attempt: a local failure should show at once, not after retries.
-        config=Config(
-            retries={"max_attempts": 1, "mode": "standard"}, connect_timeout=5, read_timeout=60
-        ),
-    )
-
-
-def encode_rows(rows: np.ndarray, content_type: str) -> bytes:
-    values = [[int(v) if float(v).is_integer() else float(v) for v in row] for row in rows]
-    if content_type == JSON:
-        return json.dumps({"instances": values}).encode()
-    return "".join(",".join(map(str, row)) + "\n" for row in values).encode()
-
-
-def invoke_rows(
-    client: Any,
-    endpoint: str,
-    rows: np.ndarray,
-    *,
-    content_type: str = CSV,
-    accept: str = CSV,
-    target_model: str | None = None,
-    target_container: str | None = None,
-) -> list[int | float]:
-    """One InvokeEndpoint call for all rows; returns the parsed predictions."""
-    kwargs: dict[str, Any] = {
-        "EndpointName": endpoint,
-        "Body": encode_rows(rows, content_type),
-        "ContentType": content_type,
-        "Accept": accept,
-    }
-    if target_model:
-        kwargs["TargetModel"] = target_model
-    if target_container:
-        kwargs["TargetContainerHostname"] = target_container
-    response = client.invoke_endpoint(**kwargs)
-    return parse_predictions(response["Body"].read(), response.get("ContentType"))
-
-
-def read_samples(source: str, region: str | None = None) -> tuple[np.ndarray, list[float]]:
-    """Rows and labels of a smoke_samples.json that the pipeline's Evaluate step wrote from
-    its held-out test split: a local path or an s3:// URI (next to evaluation.json)."""
-    try:
-        if source.startswith("s3://"):
-            import boto3
-
-            bucket, _, key = source.removeprefix("s3://").partition("/")
-            body = boto3.client("s3", region_name=region).get_object(Bucket=bucket, Key=key)
-            text = body["Body"].read().decode()
-        else:
-            text = Path(source).read_text()
-        doc = json.loads(text)
-        rows, labels = np.asarray(doc["rows"], dtype=float), [float(v) for v in doc["labels"]]
-    except (OSError, ValueError, KeyError, TypeError) as err:
-        raise UsageError(f"--samples {source}: not a readable smoke_samples.json ({err})") from err
-    except Exception as err:  # botocore errors: the object is missing or unreadable
-        raise OperationFailed(f"--samples {source}: {err}") from err
-    if rows.ndim != 2 or len(rows) != len(labels) or not len(rows):
-        raise UsageError(f"--samples {source}: rows and labels must be non-empty, same length")
-    return rows, labels
 
 
 def read_rows(args: argparse.Namespace) -> np.ndarray:
@@ -200,37 +124,24 @@ def run(args: argparse.Namespace, client: Any = None, s3: Any = None) -> int:
         if args.local_url:
             client = local_client(args.local_url, args.region)
         else:
-            import boto3
+            client = aws_client("sagemaker-runtime", resolve_region(args.region))
 
-            client = boto3.client("sagemaker-runtime", region_name=resolve_region(args.region))
-    from botocore.exceptions import BotoCoreError, ClientError
-
-    try:
+    def predict() -> list[int | float]:
         if getattr(args, "async_", False):  # upload, InvokeEndpointAsync, poll (invoke_async)
-            from labctl.invoke_async import predict_async
-
             if target_model or args.target_container:
                 raise UsageError("--async endpoints host one model: drop --target-*")
-            predictions = predict_async(args, client, rows, s3)
-        else:
-            predictions = invoke_rows(
-                client,
-                args.endpoint,
-                rows,
-                content_type=args.content_type,
-                accept=args.accept,
-                target_model=target_model,
-                target_container=args.target_container,
-            )
-    except ClientError as err:
-        error = err.response.get("Error", {})
-        if (flag := _missing_target(str(error.get("Message", "")))) is not None:
-            raise UsageError(f"{args.endpoint}: {flag}") from err
-        raise OperationFailed(
-            f"{args.endpoint}: {error.get('Code')}: {error.get('Message')}"
-        ) from err
-    except BotoCoreError as err:
-        raise OperationFailed(f"{args.endpoint}: {err}") from err
+            return predict_async(args, client, rows, s3)
+        return invoke_rows(
+            client,
+            args.endpoint,
+            rows,
+            content_type=args.content_type,
+            accept=args.accept,
+            target_model=target_model,
+            target_container=args.target_container,
+        )
+
+    predictions = answered(args.endpoint, predict)
     print(",".join(str(p) for p in predictions))
     if labels is not None:
         return _check_accuracy(predictions, labels, args.min_accuracy)
@@ -253,25 +164,6 @@ def run(args: argparse.Namespace, client: Any = None, s3: Any = None) -> int:
     return 0
 
 
-def _missing_target(message: str) -> str | None:
-    """The flag to add when the endpoint says a target header is missing: SageMaker and the
-    local endpoint name the HTTP header, the caller sets it with a labctl flag."""
-    text = message.lower().replace("-", " ")
-    if "missing" not in text:
-        return None
-    if "target model" in text or "targetmodel" in text:
-        return (
-            "a multi-model endpoint needs the model to invoke: pass --target-model M "
-            "(e.g. xgboost-v3.tar.gz) or --target-model-from release/<env>.json"
-        )
-    if "target container" in text or "targetcontainerhostname" in text:
-        choices = message[message.find("(one of ") :] if "(one of " in message else ""
-        return (
-            f"a multi-container endpoint needs the container: pass --target-container H {choices}"
-        )
-    return None
-
-
 def _check_accuracy(predictions: list[Any], labels: list[float], minimum: float) -> int:
     """Held-out rows: a good model misses a few, so the check is a bound, not equality."""
     if len(predictions) != len(labels):
@@ -285,6 +177,46 @@ def _check_accuracy(predictions: list[Any], labels: list[float], minimum: float)
         raise OperationFailed(f"{line} < --min-accuracy {minimum}")
     print(f"{line} >= {minimum}")
     return 0
+
+
+def predict_async(args: Any, runtime: Any, rows: Any, s3: Any = None) -> list[int | float]:
+    """``labctl invoke --async``: the rows as one async request; returns the predictions."""
+    from core.async_contract import INPUT_PREFIX, endpoint_prefix
+    from lab.paths import default_workdir
+    from ops.payload import InvocationError, encode_rows
+
+    if args.timeout <= 0:
+        raise UsageError(f"--timeout must be positive, got {args.timeout}")
+    location = args.input_location
+    if s3 is None:
+        if args.local_url:
+            s3 = LocalBucket(local_bucket_root(Path(args.workdir or default_workdir())))
+        else:
+            s3 = aws_client("s3", resolve_region(args.region))
+    if location is None:
+        if not args.local_url:
+            raise UsageError(
+                "--async needs --input-location s3://<artifacts bucket>/"
+                f"{endpoint_prefix(INPUT_PREFIX, args.endpoint)}/ (the endpoint's input prefix)"
+            )
+        location = f"s3://{LOCAL_BUCKET}/{endpoint_prefix(INPUT_PREFIX, args.endpoint)}/"
+        Path(s3.root, LOCAL_BUCKET).mkdir(parents=True, exist_ok=True)
+    answer = invoke_async(
+        runtime,
+        s3,
+        args.endpoint,
+        encode_rows(rows, args.content_type),
+        input_location=location,
+        content_type=args.content_type,
+        accept=args.accept,
+        timeout_seconds=args.timeout,
+        poll_seconds=args.poll_seconds,
+    )
+    print(f"answer {answer.output_location} after {answer.seconds:.1f} s", file=sys.stderr)
+    try:
+        return parse_predictions(answer.body, args.accept)
+    except InvocationError as err:
+        raise OperationFailed(f"{answer.output_location}: not predictions ({err.detail})") from err
 
 
 def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]

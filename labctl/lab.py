@@ -1,34 +1,28 @@
 """labctl lab: the local lab, a sequence of stages that need no AWS account.
 
 Each stage takes the shared LabContext and returns a one-line result. Later capabilities
-add stages to STAGES; ``--only`` and ``--skip`` select them by name.
+add stages to STAGES; ``--only`` and ``--skip`` select them by name. The synth and cost stages
+are here (they synthesize the CDK app); the others are lab/stages.py.
 """
 
 from __future__ import annotations
 
 import argparse
 import time
-from collections.abc import Callable
-from dataclasses import dataclass, field
 from pathlib import Path
 
-from labctl.errors import OperationFailed, UsageError
+from lab.stages import (
+    LabContext,
+    Stage,
+    async_stage,
+    batch_stage,
+    ingest_stage,
+    monitor_stage,
+    serve_stage,
+    train_stage,
+)
 from labctl.options import add_examples, add_profile, add_workdir
-
-
-@dataclass
-class LabContext:
-    profile: str
-    workdir: Path
-    results: dict[str, object] = field(default_factory=dict)
-    keep_runs: int = 5
-
-
-@dataclass(frozen=True)
-class Stage:
-    name: str
-    description: str
-    run: Callable[[LabContext], str]
+from ops.errors import OperationFailed, UsageError
 
 
 def _synth_stage(ctx: LabContext) -> str:
@@ -68,169 +62,15 @@ def _cost_stage(ctx: LabContext) -> str:
     return f"idle ${cost.daily_usd:.2f}/day, ${cost.monthly_usd:.2f}/month (prices of {cost.as_of})"
 
 
-def _ingest_stage(ctx: LabContext) -> str:
-    from labctl.ingest import lab_ingest
-
-    summary = lab_ingest(ctx.workdir)
-    ctx.results["ingest"] = summary
-    return summary.one_line()
-
-
-def _train_stage(ctx: LabContext) -> str:
-    from core.config import load_profile
-    from core.pipeline_settings import pipeline_settings
-    from labctl.local_registry import LocalRegistry
-    from labctl.pipeline import run_local_pipeline, summary_line
-
-    # The profile's settings, so the local run executes the definition the stack deploys,
-    # registering into the local registry's groups (the profile's base names; the cloud's
-    # carry the env prefix), which the serve and monitor stages then serve.
-    config = load_profile(ctx.profile)
-    settings = LocalRegistry.for_profile(ctx.workdir, config).pipeline_settings(
-        pipeline_settings(config)
-    )
-    result = run_local_pipeline(ctx.workdir, settings=settings)
-    ctx.results["train"] = result
-    if result.status != "Succeeded":
-        raise OperationFailed(f"local pipeline failed: {result.failure}")
-    approve_registered(ctx.workdir, result.execution_id)
-    pruned = prune_executions(ctx.workdir, ctx.keep_runs)
-    line = summary_line(result)
-    return line + (f"; pruned the outputs of {pruned} older run(s)" if pruned else "")
-
-
-def approve_registered(workdir: Path, execution_id: str) -> list[str]:
-    """Approve the versions this lab run just registered, saying so.
-
-    The serve stage serves Approved versions only, as the cloud endpoint does. In the cloud a
-    person approves (`labctl model approve`); the lab has no reviewer, and it has just seen the
-    quality gate pass, so it approves its own run's versions explicitly and prints each one.
-    Versions from other runs are left as they are.
-    """
-    from labctl.local_registry import LocalRegistry
-
-    description = f"approved by labctl lab after local run {execution_id} passed its gate"
-
-    def change(registry: dict[str, object]) -> list[str]:
-        approved = []
-        for group, entry in sorted(registry["groups"].items()):  # type: ignore[attr-defined]
-            for version in entry["versions"]:
-                if (
-                    version.get("pipeline_execution") == execution_id
-                    and version.get("approval_status") == "PendingManualApproval"
-                ):
-                    version["approval_status"] = "Approved"
-                    version["approval_description"] = description
-                    approved.append(f"{group} v{version['version']}")
-        return approved
-
-    approved = LocalRegistry(workdir).update(change, create=False)
-    if approved:
-        print(
-            f"lab: approving {', '.join(approved)} (registered by this run) so the serve stage "
-            "serves them; outside the lab approval is a person's `labctl model approve`"
-        )
-    return approved
-
-
-def prune_executions(workdir: Path, keep: int) -> int:
-    """Delete the outputs (tuning jobs, models, datasets) of finished local runs beyond the
-    newest ``keep``; their reports and every registered artifact stay. Returns how many runs
-    were pruned. A run still executing has no report/run.json yet and is never touched."""
-    from labctl.local_registry import LocalRegistry
-    from pipelines.local import registry_file
-
-    executions = workdir / "pipeline" / "executions"
-    finished = sorted(
-        (p for p in executions.glob("local-*") if (p / "report" / "run.json").is_file()),
-        key=lambda p: p.name,  # ids start with the UTC time: name order is age order
-    )
-    old = [p for p in finished[: max(0, len(finished) - keep)] if not (p / ".pruned").exists()]
-    if not old:
-        return 0
-    try:
-        registry = LocalRegistry(workdir).read()
-    except FileNotFoundError:
-        registry = registry_file.empty()
-    keep_files = {
-        (workdir / str(v.get("artifact", ""))).resolve()
-        for entry in registry["groups"].values()
-        for v in entry["versions"]
-    }
-    for run in old:
-        for path in sorted(run.rglob("*"), key=lambda p: len(p.parts), reverse=True):
-            if path.is_relative_to(run / "report") or path.resolve() in keep_files:
-                continue
-            if path.is_symlink() or path.is_file():
-                path.unlink()
-            elif path.is_dir() and not any(path.iterdir()):
-                path.rmdir()
-        (run / ".pruned").touch()
-    return len(old)
-
-
-def _serve_stage(ctx: LabContext) -> str:
-    from core.config import load_profile
-    from labctl.local_registry import LocalRegistry
-    from labctl.serve import lab_serve
-
-    config = load_profile(ctx.profile)
-    s = config.serving
-    # An async endpoint answers no real-time call: its model is checked here in real time,
-    # its queue by the async stage.
-    kind = "real_time" if s.kind == "async" else s.kind
-    local = LocalRegistry.for_profile(ctx.workdir, config)
-    return lab_serve(
-        ctx.workdir,
-        kind,
-        s.data_capture,
-        s.capture_sampling_percent,
-        config.endpoint_name,
-        (local.xgboost_group, local.baseline_group),
-    )
-
-
-def _async_stage(ctx: LabContext) -> str:
-    from core.config import load_profile
-    from labctl.lab_async import lab_async
-
-    return lab_async(ctx.workdir, load_profile(ctx.profile).endpoint_name)
-
-
-def _batch_stage(ctx: LabContext) -> str:
-    from core.config import load_profile
-    from labctl.batch import lab_batch
-
-    config = load_profile(ctx.profile)
-    return lab_batch(ctx.workdir, config.endpoint_name, config.serving.data_capture)
-
-
-def _monitor_stage(ctx: LabContext) -> str:
-    from core.config import load_profile
-    from labctl.local_registry import LocalRegistry
-    from labctl.monitor import lab_monitor
-
-    config = load_profile(ctx.profile)
-    if config.monitoring.engine == "none":
-        return "skipped: the profile sets monitoring.engine='none'"
-    local = LocalRegistry.for_profile(ctx.workdir, config)
-    return lab_monitor(
-        ctx.workdir,
-        config.endpoint_name,
-        config.monitoring.drift_threshold,
-        groups=(local.xgboost_group, local.baseline_group),
-    )
-
-
 STAGES: list[Stage] = [
     Stage("synth", "synthesize every stack through all compliance packs", _synth_stage),
     Stage("cost", "price what the synthesized copy bills per day and month when idle", _cost_stage),
-    Stage("ingest", "write the Digits events into lake/raw in the Firehose layout", _ingest_stage),
-    Stage("train", "run the rendered training pipeline definition locally", _train_stage),
-    Stage("serve", "serve the approved models locally and invoke them with boto3", _serve_stage),
-    Stage("async", "queue rows on a local async endpoint, compare with real time", _async_stage),
-    Stage("batch", "batch transform of a curated prefix, checked row by row", _batch_stage),
-    Stage("monitor", "normal then drifted traffic, the drift job on the capture", _monitor_stage),
+    Stage("ingest", "write the Digits events into lake/raw in the Firehose layout", ingest_stage),
+    Stage("train", "run the rendered training pipeline definition locally", train_stage),
+    Stage("serve", "serve the approved models locally and invoke them with boto3", serve_stage),
+    Stage("async", "queue rows on a local async endpoint, compare with real time", async_stage),
+    Stage("batch", "batch transform of a curated prefix, checked row by row", batch_stage),
+    Stage("monitor", "normal then drifted traffic, the drift job on the capture", monitor_stage),
 ]
 
 
@@ -240,8 +80,8 @@ def where_things_are(ctx: LabContext) -> tuple[list[tuple[str, Path]], list[str]
     Only paths that exist are listed, so a run of some stages lists what those wrote (and
     what earlier runs left in the same work folder)."""
     from core.config import load_profile
-    from labctl.monitor import DEFAULT_DRIFTS
-    from labctl.paths import REPO
+    from lab.monitor import DEFAULT_DRIFTS
+    from lab.paths import REPO
 
     config = load_profile(ctx.profile)
     w = ctx.workdir

@@ -14,12 +14,13 @@ only when ``serving.kind`` is multi_container, the one kind that hosts the basel
 from __future__ import annotations
 
 import argparse
-import json
 from pathlib import Path
 from typing import Any
 
-from labctl.errors import OperationFailed, UsageError
 from labctl.options import add_examples, add_profile, add_region, add_workdir, resolve_region
+from ops import aws_client
+from ops.errors import UsageError
+from ops.registry import cloud_rows, set_cloud_status
 
 STATUS = {"approve": "Approved", "reject": "Rejected"}
 DESCRIPTIONS = {
@@ -46,127 +47,6 @@ EXAMPLES = {
 }
 
 
-def local_registry_path(workdir: Path) -> Path:
-    from labctl.local_registry import LocalRegistry
-
-    return LocalRegistry(workdir).path
-
-
-def read_local(workdir: Path) -> dict[str, Any]:
-    from pipelines.local import registry_file
-
-    path = local_registry_path(workdir)
-    try:
-        return registry_file.read(path)
-    except FileNotFoundError as err:
-        raise UsageError(f"no local registry at {path}: run `labctl pipeline run --local`") from err
-    except registry_file.RegistryFileError as err:
-        raise UsageError(str(err)) from err
-
-
-def set_local_status(
-    workdir: Path, group: str, version: int | None, status: str, description: str | None
-) -> dict[str, Any]:
-    from pipelines.local import registry_file
-
-    path = local_registry_path(workdir)
-    read_local(workdir)  # a missing or corrupt registry is a UsageError, before the lock
-
-    def change(registry: dict[str, Any]) -> dict[str, Any]:
-        groups = registry["groups"]
-        if group not in groups:
-            raise UsageError(f"no group {group!r} in {path}; groups: {', '.join(sorted(groups))}")
-        versions = groups[group]["versions"]
-        if not versions:
-            raise UsageError(f"group {group!r} has no versions")
-        chosen = (
-            max(versions, key=lambda v: v["version"])
-            if version is None
-            else next((v for v in versions if v["version"] == version), None)
-        )
-        if chosen is None:
-            raise UsageError(f"group {group!r} has no version {version}")
-        chosen["approval_status"] = status
-        if description:
-            chosen["approval_description"] = description
-        return dict(chosen)
-
-    try:
-        return registry_file.update(path, change, create=False)
-    except registry_file.RegistryFileError as err:
-        raise UsageError(str(err)) from err
-
-
-def _accuracy(metrics: Any) -> str:
-    try:
-        value = metrics["multiclass_classification_metrics"]["accuracy"]["value"]
-        return f"{float(value):.4f}"
-    except (KeyError, TypeError, ValueError):
-        return "-"
-
-
-def local_rows(workdir: Path, group: str | None) -> list[tuple[str, int, str, str, str]]:
-    """(group, version, status, accuracy, created) of every local version, oldest first."""
-    registry = read_local(workdir)
-    groups = registry["groups"]
-    if group is not None and group not in groups:
-        raise UsageError(f"no group {group!r} in the local registry; groups: {', '.join(groups)}")
-    return [
-        (
-            name,
-            v["version"],
-            str(v.get("approval_status")),
-            _accuracy(v.get("metrics")),
-            str(v.get("created", "")),
-        )
-        for name in sorted(groups)
-        if group is None or name == group
-        for v in sorted(groups[name]["versions"], key=lambda v: v["version"])
-    ]
-
-
-def cloud_rows(client: Any, s3: Any, groups: list[str]) -> list[tuple[str, int, str, str, str]]:
-    """The same rows from the SageMaker registry; accuracy from each version's ModelQuality
-    statistics in S3 (what the pipeline's Register step attached)."""
-    rows = []
-    for group in groups:
-        summaries: list[dict[str, Any]] = []
-        kwargs: dict[str, Any] = {"ModelPackageGroupName": group, "SortBy": "CreationTime"}
-        while True:
-            page = client.list_model_packages(**kwargs)
-            summaries += page.get("ModelPackageSummaryList", [])
-            if not page.get("NextToken"):
-                break
-            kwargs["NextToken"] = page["NextToken"]
-        for summary in summaries:
-            described = client.describe_model_package(ModelPackageName=summary["ModelPackageArn"])
-            uri = (
-                described.get("ModelMetrics", {})
-                .get("ModelQuality", {})
-                .get("Statistics", {})
-                .get("S3Uri")
-            )
-            accuracy = "-"
-            if uri and uri.startswith("s3://"):
-                bucket, _, key = uri.removeprefix("s3://").partition("/")
-                try:
-                    body = s3.get_object(Bucket=bucket, Key=key)["Body"].read()
-                    accuracy = _accuracy(json.loads(body))
-                except Exception:  # unreadable metrics do not hide the version
-                    accuracy = "unreadable"
-            created = described.get("CreationTime")
-            rows.append(
-                (
-                    group,
-                    int(summary.get("ModelPackageVersion") or described["ModelPackageVersion"]),
-                    str(described.get("ModelApprovalStatus")),
-                    accuracy,
-                    created.isoformat(timespec="seconds") if created else "",
-                )
-            )
-    return sorted(rows, key=lambda r: (r[0], r[1]))
-
-
 def render_rows(rows: list[tuple[str, int, str, str, str]]) -> str:
     header = ("group", "version", "status", "accuracy", "created")
     table = [header, *[tuple(str(c) for c in r) for r in rows]]
@@ -179,6 +59,8 @@ def render_rows(rows: list[tuple[str, int, str, str, str]]) -> str:
 
 def run_list(args: argparse.Namespace, client: Any = None, s3: Any = None) -> int:
     if args.local:
+        from lab.registry import local_registry_path, local_rows
+
         rows = local_rows(Path(args.workdir), args.group)
         where = f"local registry {local_registry_path(Path(args.workdir))}"
     else:
@@ -189,11 +71,9 @@ def run_list(args: argparse.Namespace, client: Any = None, s3: Any = None) -> in
             training = config.training
             groups = [training.model_package_group, training.baseline_package_group]
         if client is None or s3 is None:
-            import boto3
-
             region = resolve_region(args.region, config.region)
-            client = client or boto3.client("sagemaker", region_name=region)
-            s3 = s3 or boto3.client("s3", region_name=region)
+            client = client or aws_client("sagemaker", region)
+            s3 = s3 or aws_client("s3", region)
         rows = cloud_rows(client, s3, groups)
         where = f"SageMaker model registry ({', '.join(groups)})"
     if not rows:
@@ -202,30 +82,6 @@ def run_list(args: argparse.Namespace, client: Any = None, s3: Any = None) -> in
     print(render_rows(rows))
     print(f"{len(rows)} version(s) in the {where}")
     return 0
-
-
-def set_cloud_status(
-    client: Any, group: str, version: int | None, status: str, description: str | None
-) -> str:
-    if version is None:
-        listing = client.list_model_packages(
-            ModelPackageGroupName=group,
-            SortBy="CreationTime",
-            SortOrder="Descending",
-            MaxResults=1,
-        )["ModelPackageSummaryList"]
-        if not listing:
-            raise OperationFailed(f"model package group {group!r} has no versions")
-        arn = listing[0]["ModelPackageArn"]
-    else:
-        arn = client.describe_model_package(ModelPackageName=f"{group}/{version}")[
-            "ModelPackageArn"
-        ]
-    kwargs = {"ModelPackageArn": arn, "ModelApprovalStatus": status}
-    if description:
-        kwargs["ApprovalDescription"] = description
-    client.update_model_package(**kwargs)
-    return arn
 
 
 def _profile(args: argparse.Namespace) -> Any:
@@ -255,7 +111,7 @@ def target_groups(args: argparse.Namespace) -> list[str]:
     except ConfigError as err:
         raise UsageError(f"profile {args.profile!r}: {err}") from err
     if args.local:
-        from labctl.local_registry import LocalRegistry
+        from lab.registry import LocalRegistry
 
         local = LocalRegistry.for_profile(Path(args.workdir), config)
         xgboost, baseline = local.xgboost_group, local.baseline_group
@@ -272,6 +128,8 @@ def run(args: argparse.Namespace, client: Any = None) -> int:
         raise UsageError("--version must be a positive integer")
     groups = target_groups(args)
     if args.local:
+        from lab.registry import set_local_status
+
         for group in groups:
             chosen = set_local_status(
                 Path(args.workdir), group, args.version, status, args.description
@@ -279,10 +137,8 @@ def run(args: argparse.Namespace, client: Any = None) -> int:
             print(f"{group} version {chosen['version']}: {status} (local registry)")
         return 0
     if client is None:
-        import boto3
-
         region = resolve_region(args.region, _profile(args).region)
-        client = boto3.client("sagemaker", region_name=region)
+        client = aws_client("sagemaker", region)
     for group in groups:
         arn = set_cloud_status(client, group, args.version, status, args.description)
         print(f"{arn}: {status}")

@@ -25,7 +25,7 @@ import argparse
 import os
 from typing import Any
 
-from labctl.paths import default_workdir, workdir_help
+from lab.paths import default_workdir, workdir_help
 
 DEFAULT_PROFILE = "lab"
 
@@ -83,7 +83,7 @@ def resolve_region(explicit: str | None, profile_region: str | None = None) -> s
 
 
 def add_workdir(parser: Any) -> argparse.Action:
-    """--workdir DIR: the lab work folder (labctl/paths.py)."""
+    """--workdir DIR: the lab work folder (lab/paths.py)."""
     action: argparse.Action = parser.add_argument(
         "--workdir", default=default_workdir(), metavar="DIR", help=workdir_help()
     )

@@ -8,344 +8,38 @@ prefix (``mme/`` in the artifacts bucket) with the lake key: a multi-model endpo
 only what is under that prefix. ``upload`` zips the source deterministically into the
 versioned S3 bucket the delivery CodePipeline's S3 source action watches.
 
-The release file schema is documented (and enforced) in ``core/release.py``.
+The release file schema is documented (and enforced) in ``core/release.py``; the
+boto3 work and the bundle are ops/release.py.
 """
 
 from __future__ import annotations
 
 import argparse
 import hashlib
-import io
-import json
-import os
-import subprocess
-import zipfile
-from collections.abc import Iterable, Mapping
-from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
 from core.release import (
-    MME_PREFIX,
     MODEL_KEYS,
     REPO_ROOT,
-    mme_target_model,
-    read_release,
     release_groups,
     release_path,
     served_models,
-    validate_release,
 )
-from labctl.errors import OperationFailed, UsageError
 from labctl.options import add_examples, add_profile, add_region, resolve_region
-
-# Never bundled: local environments, build output, lab state and caches.
-EXCLUDED_PARTS = frozenset(
-    {
-        ".venv",
-        "node_modules",
-        ".lab",
-        "__pycache__",
-        ".git",
-        ".pytest_cache",
-        ".mypy_cache",
-        ".ruff_cache",
-        ".hypothesis",  # the property-based tests' working folder
-    }
+from ops import aws_client
+from ops.errors import OperationFailed, UsageError
+from ops.release import (
+    bucket_kms_key,
+    build_bundle,
+    git_commit,
+    load_release,
+    publish_release,
+    resolve_release,
+    source_files,
+    upload_bundle,
+    write_release,
 )
-# 1980-01-01 is the earliest time a zip entry can hold; a fixed stamp makes bundles
-# byte-identical across checkouts, so an unchanged tree yields the same ETag.
-ZIP_EPOCH = (1980, 1, 1, 0, 0, 0)
-
-
-# ---------------------------------------------------------------- resolve
-
-
-def newest_approved(client: Any, group: str, why: str = "") -> dict[str, Any]:
-    """The newest Approved package of ``group`` as a release entry; OperationFailed if none.
-
-    ``why`` (e.g. "serving.kind 'multi_container' hosts the baseline") goes into the error.
-    """
-    from botocore.exceptions import ClientError
-
-    from model_code.registry_contract import newest_approved_summary
-
-    try:
-        newest = newest_approved_summary(client, group)
-    except ClientError as err:
-        raise OperationFailed(f"cannot list model package group {group!r}: {err}") from err
-    if newest is None:
-        raise OperationFailed(
-            f"no approved model package in group {group!r}{f' ({why})' if why else ''}: "
-            f"approve one with `labctl model approve --group {group}`"
-        )
-    arn = newest["ModelPackageArn"]
-    desc = client.describe_model_package(ModelPackageName=arn)
-    containers = desc.get("InferenceSpecification", {}).get("Containers", [])
-    if not containers or not containers[0].get("Image") or not containers[0].get("ModelDataUrl"):
-        raise OperationFailed(
-            f"{arn}: its InferenceSpecification has no container with Image and ModelDataUrl"
-        )
-    version = desc.get("ModelPackageVersion") or int(arn.rsplit("/", 1)[1])
-    entry: dict[str, Any] = {
-        "package_arn": arn,
-        "image": containers[0]["Image"],
-        "model_data_url": containers[0]["ModelDataUrl"],
-        "version": int(version),
-    }
-    # The training execution's own evaluation folder (its smoke samples lie beside it).
-    metrics = desc.get("ModelMetrics", {}).get("ModelQuality", {}).get("Statistics", {})
-    if metrics.get("S3Uri"):
-        entry["metrics_uri"] = metrics["S3Uri"]
-    baseline = monitor_baseline_prefix(desc)
-    if baseline:
-        entry["monitor_baseline"] = baseline
-    return entry
-
-
-def monitor_baseline_prefix(package: dict[str, Any]) -> str | None:
-    """The prefix of the Model Monitor baselines the pipeline registered with a version
-    (its ModelMetrics.ModelDataQuality.Statistics, ``<prefix>/data-quality/statistics.json``);
-    None for a version registered before the pipeline produced them."""
-    from pipelines.monitor_baseline_step import DATA_STATISTICS
-
-    uri = (
-        package.get("ModelMetrics", {})
-        .get("ModelDataQuality", {})
-        .get("Statistics", {})
-        .get("S3Uri", "")
-    )
-    suffix = "/" + DATA_STATISTICS
-    return uri[: -len(suffix)] if uri.startswith("s3://") and uri.endswith(suffix) else None
-
-
-def resolve_release(client: Any, config: Any) -> dict[str, Any]:
-    """Release dict for a PlatformConfig: the newest Approved package of each group the
-    serving kind hosts (the baseline only for multi_container); for multi_model each entry
-    also names its TargetModel, which ``publish`` creates under ``mme/``."""
-    kind = config.serving.kind
-    groups = release_groups(config)
-    models = served_models(kind)
-    release: dict[str, Any] = {}
-    for model in models:
-        why = f"serving.kind {kind!r} hosts the {model} model"
-        entry = newest_approved(client, groups[model], why)
-        if kind == "multi_model":
-            entry["target_model"] = mme_target_model(model, entry["version"])
-        release[model] = entry
-    if config.serving.shadow.enabled:
-        # The newest Approved version runs as the shadow; the newest before it keeps
-        # production. Promotion is a release with serving.shadow off (or a newer approval).
-        from labctl.shadow import resolve_challenger
-
-        release["xgboost"], release["challenger"] = resolve_challenger(
-            client, groups["xgboost"], newest_approved
-        )
-    release["resolved_at"] = datetime.now(UTC).isoformat(timespec="seconds")
-    validate_release(release, groups=groups, required=models)
-    return release
-
-
-# ---------------------------------------------------------------- publish (multi_model)
-
-
-def split_s3(uri: str) -> tuple[str, str]:
-    bucket, _, key = uri.removeprefix("s3://").partition("/")
-    if not uri.startswith("s3://") or not bucket or not key:
-        raise UsageError(f"{uri!r} is not an s3://bucket/key URI")
-    return bucket, key
-
-
-def publish_release(
-    client: Any, release: Mapping[str, Any], bucket: str, kms_key_id: str
-) -> list[str]:
-    """Copy every released artifact with a ``target_model`` to ``s3://bucket/mme/<name>``.
-
-    Server-side copy with SSE-KMS under the lake key, so the hosting role (which reads the
-    prefix with that key) can load it. Returns the S3 URIs written. Existing objects are
-    overwritten with the same bytes: names carry the version, so a name never changes meaning.
-    """
-    from botocore.exceptions import ClientError
-
-    written = []
-    for model in MODEL_KEYS:
-        entry = release.get(model)
-        if not entry or not entry.get("target_model"):
-            continue
-        source_bucket, source_key = split_s3(entry["model_data_url"])
-        key = MME_PREFIX + entry["target_model"]
-        try:
-            client.copy_object(
-                Bucket=bucket,
-                Key=key,
-                CopySource={"Bucket": source_bucket, "Key": source_key},
-                ServerSideEncryption="aws:kms",
-                SSEKMSKeyId=kms_key_id,
-                MetadataDirective="REPLACE",
-                Metadata={"model-package-arn": entry["package_arn"]},
-                ContentType="application/x-gzip",
-            )
-        except ClientError as err:
-            raise OperationFailed(
-                f"cannot publish {entry['model_data_url']} to s3://{bucket}/{key}: {err}"
-            ) from err
-        written.append(f"s3://{bucket}/{key}")
-    return written
-
-
-# ---------------------------------------------------------------- file I/O and validation
-
-
-def write_release(path: Path | str, release: Mapping[str, Any]) -> Path:
-    """Validate and write atomically (a synth never reads half a file); returns the path."""
-    path = Path(path)
-    validate_release(dict(release), str(path))
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(path.name + ".tmp")
-    tmp.write_text(json.dumps(release, indent=2, sort_keys=True) + "\n")
-    tmp.replace(path)
-    return path
-
-
-# Read and validate a release file (the one reader: core/release.py).
-load_release = read_release
-
-
-def release_for(config: Any, root: Path = REPO_ROOT) -> dict[str, Any] | None:
-    """The validated release of a PlatformConfig's environment, or None when none was resolved.
-
-    For the serving stack at synth; a present but malformed file raises ValueError.
-    """
-    path = release_path(config.env_name, root)
-    if not path.exists():
-        return None
-    return load_release(path, release_groups(config), served_models(config.serving.kind))
-
-
-# ---------------------------------------------------------------- source bundle
-
-
-def _excluded(rel: str) -> bool:
-    parts = rel.split("/")
-    return any(p in EXCLUDED_PARTS or p == "cdk.out" or p.startswith("cdk.out.") for p in parts)
-
-
-def _git_files(root: Path) -> list[str] | None:
-    """Tracked plus untracked-but-not-ignored files, or None outside a git work tree."""
-    try:
-        out = subprocess.run(
-            # --others: a freshly resolved release/<env>.json must ship before it is committed.
-            ["git", "ls-files", "-z", "--cached", "--others", "--exclude-standard"],
-            cwd=root,
-            capture_output=True,
-            check=True,
-        ).stdout
-    except (OSError, subprocess.CalledProcessError):
-        return None
-    return [name for name in out.decode().split("\0") if name]
-
-
-def _walk_files(root: Path) -> list[str]:
-    files = []
-    for dirpath, dirnames, filenames in os.walk(root):
-        rel_dir = Path(dirpath).relative_to(root).as_posix()
-        dirnames[:] = [d for d in dirnames if not _excluded(d)]
-        for name in filenames:
-            rel = name if rel_dir == "." else f"{rel_dir}/{name}"
-            files.append(rel)
-    return files
-
-
-def source_files(root: Path) -> list[str]:
-    """Sorted repo-relative paths to bundle (git's view when available, else a filtered walk)."""
-    listed = _git_files(root)
-    names = listed if listed is not None else _walk_files(root)
-    # Tracked-but-deleted files are still listed by git; symlinks and sockets are skipped.
-    return sorted(
-        n
-        for n in set(names)
-        if not _excluded(n) and (root / n).is_file() and not (root / n).is_symlink()
-    )
-
-
-def build_bundle(root: Path, files: Iterable[str] | None = None) -> bytes:
-    """Deterministic zip: sorted names, fixed timestamps and modes (exec bit kept)."""
-    buf = io.BytesIO()
-    with zipfile.ZipFile(buf, "w", compression=zipfile.ZIP_DEFLATED) as zf:
-        for rel in sorted(files if files is not None else source_files(root)):
-            src = root / rel
-            info = zipfile.ZipInfo(rel, date_time=ZIP_EPOCH)
-            info.compress_type = zipfile.ZIP_DEFLATED
-            mode = 0o755 if os.access(src, os.X_OK) else 0o644
-            info.external_attr = (0o100000 | mode) << 16
-            zf.writestr(info, src.read_bytes())
-    return buf.getvalue()
-
-
-def _git_commit(root: Path) -> str | None:
-    try:
-        return (
-            subprocess.run(
-                ["git", "rev-parse", "--short=12", "HEAD"],
-                cwd=root,
-                capture_output=True,
-                check=True,
-                text=True,
-            ).stdout.strip()
-            or None
-        )
-    except (OSError, subprocess.CalledProcessError):
-        return None
-
-
-def bucket_kms_key(client: Any, bucket: str) -> str | None:
-    """The bucket's default SSE-KMS key, or None (no default, SSE-S3, or not readable).
-
-    put_object with ``aws:kms`` and no key id encrypts with the AWS managed ``aws/s3`` key,
-    not the bucket's default key, so the pipeline role could be unable to decrypt it.
-    """
-    from botocore.exceptions import ClientError
-
-    try:
-        rules = client.get_bucket_encryption(Bucket=bucket)["ServerSideEncryptionConfiguration"][
-            "Rules"
-        ]
-    except ClientError:
-        return None
-    for rule in rules:
-        default = rule.get("ApplyServerSideEncryptionByDefault", {})
-        if default.get("SSEAlgorithm", "").startswith("aws:kms") and default.get("KMSMasterKeyID"):
-            key: str = default["KMSMasterKeyID"]
-            return key
-    return None
-
-
-def upload_bundle(
-    client: Any,
-    bucket: str,
-    key: str,
-    bundle: bytes,
-    kms_key_id: str | None = None,
-    summary: str | None = None,
-) -> str | None:
-    """put_object with SSE-KMS; returns the object version id (None if unversioned)."""
-    kwargs: dict[str, Any] = {
-        "Bucket": bucket,
-        "Key": key,
-        "Body": bundle,
-        "ServerSideEncryption": "aws:kms",
-        "ContentType": "application/zip",
-    }
-    if kms_key_id:
-        kwargs["SSEKMSKeyId"] = kms_key_id
-    if summary:
-        # CodePipeline shows this metadata as the S3 source revision's summary.
-        kwargs["Metadata"] = {"codepipeline-artifact-revision-summary": summary[:2048]}
-    version_id: str | None = client.put_object(**kwargs).get("VersionId")
-    return version_id
-
-
-# ---------------------------------------------------------------- CLI
 
 
 def run_resolve(args: argparse.Namespace, client: Any = None) -> int:
@@ -356,9 +50,7 @@ def run_resolve(args: argparse.Namespace, client: Any = None) -> int:
     except ConfigError as err:
         raise UsageError(f"profile {args.profile!r}: {err}") from err
     if client is None:
-        import boto3
-
-        client = boto3.client("sagemaker", region_name=resolve_region(args.region, config.region))
+        client = aws_client("sagemaker", resolve_region(args.region, config.region))
     release = resolve_release(client, config)
     bucket_arn, key_arn = (
         getattr(args, "artifacts_bucket_arn", None),
@@ -406,9 +98,7 @@ def run_publish(args: argparse.Namespace, client: Any = None) -> int:
     if not any(isinstance(e, dict) and e.get("target_model") for e in release.values()):
         raise UsageError(f"{path}: no entry names a target_model; run `labctl release resolve`")
     if client is None:
-        import boto3
-
-        client = boto3.client("s3", region_name=resolve_region(args.region, config.region))
+        client = aws_client("s3", resolve_region(args.region, config.region))
     for uri in publish_release(client, release, args.bucket, args.kms_key_id):
         print(f"published {uri}")
     return 0
@@ -423,7 +113,7 @@ def run_upload(args: argparse.Namespace, client: Any = None, root: Path | None =
         raise UsageError(f"no source files found under {root}")
     bundle = build_bundle(root, files)
     digest = hashlib.sha256(bundle).hexdigest()[:16]
-    commit = _git_commit(root)
+    commit = git_commit(root)
     print(
         f"bundle: {len(files)} files, {len(bundle)} bytes, sha256 {digest}"
         + (f", commit {commit}" if commit else "")
@@ -432,19 +122,12 @@ def run_upload(args: argparse.Namespace, client: Any = None, root: Path | None =
         print(f"dry run: would upload to s3://{args.bucket}/{args.key}")
         return 0
     if client is None:
-        import boto3
-
-        client = boto3.client("s3", region_name=resolve_region(args.region))
-    from botocore.exceptions import ClientError
-
+        client = aws_client("s3", resolve_region(args.region))
     kms_key_id = args.kms_key_id or bucket_kms_key(client, args.bucket)
     if kms_key_id is None:
         print("note: no --kms-key-id and no bucket default KMS key: S3 uses the aws/s3 key")
     summary = f"labctl release upload {commit or 'untracked tree'} sha256 {digest}"
-    try:
-        version_id = upload_bundle(client, args.bucket, args.key, bundle, kms_key_id, summary)
-    except ClientError as err:
-        raise OperationFailed(f"upload to s3://{args.bucket}/{args.key} failed: {err}") from err
+    version_id = upload_bundle(client, args.bucket, args.key, bundle, kms_key_id, summary)
     if version_id in (None, "null"):
         # CodePipeline's S3 source requires versioning; without it nothing triggers.
         raise OperationFailed(

@@ -14,8 +14,8 @@ import importlib
 import time
 from pathlib import Path
 
-from labctl.errors import OperationFailed, UsageError
 from labctl.options import add_examples, add_profile
+from ops.errors import OperationFailed, UsageError
 
 
 def run(args: argparse.Namespace) -> int:

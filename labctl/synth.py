@@ -13,8 +13,8 @@ from core.config import ConfigError, PlatformConfig, load_profile
 from core.release import Release, choose_release
 from infra.compliance.packs import ComplianceReport, acknowledgements
 from infra.platform import cdk_json_context, check_deployed_budget, new_app
-from labctl.errors import OperationFailed, UsageError
 from labctl.options import add_account, add_examples, add_profile, add_region
+from ops.errors import OperationFailed, UsageError
 
 
 @dataclass(frozen=True)
@@ -27,7 +27,7 @@ class SynthSummary:
     stale: int
     seconds: float
     release_note: str = ""
-    rehearsal: str = ""  # the rehearsal's summary line (docs/compliance-and-rehearsal.md)
+    rehearsal: str = ""  # the rehearsal's summary line (README "Rehearsal")
     rehearsal_findings: str = ""  # its unreviewed findings, rendered; empty when none
 
     @property

@@ -14,8 +14,8 @@ from pathlib import Path
 
 from core.assembly import AssemblyError
 from core.config import ConfigError, PlatformConfig, load_profile
-from labctl.errors import NO_CREDENTIALS, OperationFailed, UsageError
 from labctl.options import add_account, add_examples, add_profile, add_region
+from ops.errors import NO_CREDENTIALS, OperationFailed, UsageError
 from ops.teardown.plan import Teardown, TeardownPlan, offline_plan
 from ops.teardown.residue import Clients
 

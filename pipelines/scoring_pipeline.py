@@ -18,7 +18,7 @@ stack; the construct's docstring says why there.
 
 Faults, as the service behaves: a malformed line or a record over ``MaxPayloadInMB`` fails the
 transform job and with it the execution (no partial capture is fed); an empty prefix fails it
-too ("no S3 objects"). The local run (``labctl.local_endpoint.batch``) fails the same ways.
+too ("no S3 objects"). The local run (``lab.endpoint.batch``) fails the same ways.
 
 The CreateModel step's arguments are the one part the SDK cannot build: ``ModelPackage``
 describes the package when it creates the model (``ModelPackage._create_sagemaker_model`` calls

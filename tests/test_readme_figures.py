@@ -18,8 +18,8 @@ from typing import Any
 
 import pytest
 
+from lab.paths import REPO
 from labctl.cli import main
-from labctl.paths import REPO
 
 README = (REPO / "README.md").read_text()
 DOCS = REPO / "docs"
@@ -186,8 +186,8 @@ def _documented_feature_count() -> int:
 
 
 def test_the_documented_ingest_columns_are_the_readers() -> None:
-    from labctl.producer.readers import RESERVED_COLUMNS
     from model_code.events import N_FEATURES
+    from ops.producer.readers import RESERVED_COLUMNS
 
     assert sorted(_documented_columns()) == sorted(RESERVED_COLUMNS)
     assert _documented_feature_count() == N_FEATURES
@@ -198,8 +198,8 @@ def test_a_file_with_the_documented_columns_is_read_and_one_more_pixel_is_refuse
 ) -> None:
     """The documented columns, written by hand: every documented column lands in the event;
     a 65th feature column is refused (the oracle is the docs text, not the reader)."""
-    from labctl.errors import UsageError
-    from labctl.producer.readers import file_events
+    from ops.errors import UsageError
+    from ops.producer.readers import file_events
 
     documented = _documented_columns()
     count = _documented_feature_count()

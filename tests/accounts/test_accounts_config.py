@@ -7,7 +7,8 @@ import json
 import pytest
 
 from core import accounts
-from core.config import CONFIG_DIR, ConfigError, config_from_dict
+from core.config import ConfigError, config_from_dict
+from core.config.load import CONFIG_DIR
 
 TOOLING, STAGING, PRODUCTION = "111111111111", "333333333333", "444444444444"
 

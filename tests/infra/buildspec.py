@@ -24,7 +24,7 @@ from packaging.requirements import Requirement
 from packaging.utils import canonicalize_name
 
 REPO = Path(__file__).resolve().parents[2]
-FIRST_PARTY = ("labctl", "infra", "core", "pipelines", "model_code")
+FIRST_PARTY = ("model_code", "pipelines", "core", "infra", "assurance", "ops", "lab", "labctl")
 
 
 @dataclass(frozen=True)

@@ -24,7 +24,7 @@ import pytest
 from moto import mock_aws
 
 from infra.monitoring.ground_truth_runtime import ground_truth
-from labctl.local_endpoint.capture import capture_record
+from lab.endpoint.capture import capture_record
 from model_code import quality
 from model_code.drift import Window
 from model_code.events import object_name, partition_prefix

@@ -14,7 +14,7 @@ import ast
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parents[2]
-SOURCES = ("infra", "core", "labctl", "model_code", "pipelines")
+SOURCES = ("model_code", "pipelines", "core", "infra", "assurance", "ops", "lab", "labctl")
 
 
 def kms_without_key(source: str) -> list[int]:

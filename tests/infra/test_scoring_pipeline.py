@@ -228,7 +228,7 @@ def test_capture_feed_matches_the_local_endpoint_capture(tmp_path: Path) -> None
     ]
     rows = drift.parse_rows(records[0]["captureData"]["endpointInput"])
     assert rows.tolist() == [[0.0] * 63 + [16.0]]
-    from labctl.local_endpoint.capture import capture_record
+    from lab.endpoint.capture import capture_record
 
     local = capture_record("text/csv", f"{features}\n".encode(), "text/csv", b"3\n", when, "e1")
     assert local["captureData"] == records[0]["captureData"]

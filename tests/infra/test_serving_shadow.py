@@ -154,7 +154,7 @@ def test_resolve_takes_the_newest_approved_as_challenger() -> None:
     import boto3
     from botocore.stub import ANY, Stubber
 
-    from labctl.release import resolve_release
+    from ops.release import resolve_release
 
     lab = load_profile("lab")
     config = dataclasses.replace(

@@ -13,15 +13,15 @@ from pathlib import Path
 import pytest
 from sklearn.datasets import load_digits
 
-from labctl.local_endpoint import CaptureWriter, LocalEndpoint
-from labctl.local_endpoint.batch import (
+from lab.endpoint import CaptureWriter, LocalEndpoint
+from lab.endpoint.batch import (
     BatchTransformError,
     read_output,
     transform,
     write_scoring_input,
 )
-from labctl.local_endpoint.fixtures import build_registry
-from labctl.local_endpoint.registry import settings_from_registry
+from lab.endpoint.fixtures import build_registry
+from lab.registry import settings_from_registry
 
 ROWS = 150
 
@@ -234,9 +234,9 @@ def test_lab_stage_and_cli(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -
     on a failed job (an empty prefix) and 2 without an approved model."""
     from datetime import UTC, datetime
 
-    from labctl.batch import lab_batch
+    from lab.batch import lab_batch
     from labctl.cli import main
-    from labctl.producer import utc_stamp, write_local_lake
+    from ops.producer import utc_stamp, write_local_lake
 
     x, y = load_digits(return_X_y=True)
     now = utc_stamp(datetime.now(UTC))
@@ -356,8 +356,8 @@ def test_the_cli_says_which_model_version_scored(
 ) -> None:
     """Three versions, the newest set back to pending by hand: the run names v2, the newest
     Approved one; with every version pending, --allow-pending names the newest, v3."""
+    from lab.registry import LocalRegistry
     from labctl.cli import main
-    from labctl.local_registry import LocalRegistry
 
     build_registry(tmp_path, xgboost_versions=3, rounds=2)
     path = LocalRegistry(tmp_path).path

@@ -50,8 +50,8 @@ def test_budget_advice_prices_what_the_build_deploys(
     import re
     from pathlib import Path
 
-    from labctl.errors import UsageError
     from labctl.synth import synthesize
+    from ops.errors import UsageError
 
     assert main(["cost", "--profile", "lab"]) == 0
     printed = capsys.readouterr().out.splitlines()[0]

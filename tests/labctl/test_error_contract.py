@@ -242,12 +242,12 @@ def test_bad_tuning_limits_exit_2_before_any_step_runs(
 def test_unexpected_error_is_one_line_and_debug_shows_the_traceback(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    import labctl.model
+    import lab.registry
 
     def boom(*args: object, **kwargs: object) -> None:
         raise RuntimeError("a bug")
 
-    monkeypatch.setattr(labctl.model, "set_local_status", boom)
+    monkeypatch.setattr(lab.registry, "set_local_status", boom)
     argv = ["model", "approve", "--local", "--workdir", str(tmp_path)]
     line = _exits(argv, 1, capsys)
     assert line == "labctl: failed: RuntimeError: a bug (rerun with --debug for the traceback)"
@@ -256,12 +256,12 @@ def test_unexpected_error_is_one_line_and_debug_shows_the_traceback(
 
 
 def test_interrupt_exits_130(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
-    import labctl.model
+    import lab.registry
 
     def interrupted(*args: object, **kwargs: object) -> None:
         raise KeyboardInterrupt
 
-    monkeypatch.setattr(labctl.model, "set_local_status", interrupted)
+    monkeypatch.setattr(lab.registry, "set_local_status", interrupted)
     assert main(["model", "approve", "--local", "--workdir", str(tmp_path)]) == 130
 
 
@@ -284,7 +284,7 @@ def test_help_lists_every_command_without_importing_them() -> None:
         [sys.executable, "-c", code], cwd=REPO, capture_output=True, text=True, check=True
     ).stdout
     # No command module, no boto3, no CDK, no SageMaker SDK: only the CLI shell itself.
-    assert set(json.loads(out.replace("'", '"'))) <= {"labctl.cli", "labctl.errors"}
+    assert set(json.loads(out.replace("'", '"'))) <= {"labctl.cli", "ops.errors"}
 
 
 @pytest.mark.parametrize("module", sorted(SUMMARIES))

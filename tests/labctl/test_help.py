@@ -170,7 +170,7 @@ def test_multi_model_invoke_without_target_names_the_flag(
     import boto3
     from botocore.stub import Stubber
 
-    from labctl.local_endpoint.server import TARGET_MODEL
+    from lab.endpoint.server import TARGET_MODEL
 
     client = boto3.client("sagemaker-runtime", region_name="us-east-1")
     stub = Stubber(client)

@@ -13,10 +13,11 @@ from pathlib import Path
 
 import pytest
 
-from labctl import ingest
+from lab.stages import lab_ingest
 from labctl.cli import main
-from labctl.errors import UsageError
-from labctl.producer import (
+from model_code.events import object_name, partition_prefix, validate_event
+from ops.errors import UsageError
+from ops.producer import (
     MAX_BYTES_PER_CALL,
     MAX_BYTES_PER_RECORD,
     Backoff,
@@ -29,7 +30,6 @@ from labctl.producer import (
     read_lake,
     write_local_lake,
 )
-from model_code.events import object_name, partition_prefix, validate_event
 
 BASE = datetime(2026, 11, 29, 1, 2, 3, tzinfo=UTC)
 FEATURES = [f"f{i}" for i in range(64)]
@@ -453,8 +453,8 @@ def test_local_lake_matches_model_code_naming(tmp_path: Path) -> None:
 
 
 def test_lab_ingest_writes_digits_into_workdir_and_is_rerunnable(tmp_path: Path) -> None:
-    first = ingest.lab_ingest(tmp_path)
-    second = ingest.lab_ingest(tmp_path)
+    first = lab_ingest(tmp_path)
+    second = lab_ingest(tmp_path)
     assert first.records == second.records == 1797
     assert sum(1 for _ in read_lake(tmp_path / "lake" / "raw")) == 1797
     assert second.one_line().startswith("1797 events in 1 objects across 1 hour partition(s)")

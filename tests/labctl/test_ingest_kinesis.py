@@ -16,7 +16,7 @@ from botocore.stub import Stubber
 from moto import mock_aws
 
 from labctl.cli import main
-from labctl.producer import (
+from ops.producer import (
     MAX_BYTES_PER_CALL,
     Backoff,
     Record,

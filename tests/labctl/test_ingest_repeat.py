@@ -9,9 +9,9 @@ from typing import Any
 
 import pytest
 
-from labctl import producer
 from labctl.cli import main
-from labctl.producer import read_lake
+from ops import producer
+from ops.producer import read_lake
 
 FEATURES = [f"f{i}" for i in range(64)]
 

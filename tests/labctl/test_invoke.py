@@ -11,11 +11,11 @@ import pytest
 from botocore.response import StreamingBody
 from botocore.stub import Stubber
 
+from lab.endpoint import LocalEndpoint
+from lab.endpoint.fixtures import build_registry
+from lab.registry import settings_from_registry
 from labctl import cli
-from labctl.invoke import digits_test_rows
-from labctl.local_endpoint import LocalEndpoint
-from labctl.local_endpoint.fixtures import build_registry
-from labctl.local_endpoint.registry import settings_from_registry
+from ops.invoke import digits_test_rows
 
 NAME = "test-digits"
 

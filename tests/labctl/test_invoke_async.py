@@ -17,13 +17,14 @@ import pytest
 from botocore.stub import ANY, Stubber
 from moto import mock_aws
 
-from labctl.errors import OperationFailed, UsageError
-from labctl.invoke import digits_test_rows, encode_rows, invoke_rows, local_client
+from lab.endpoint import LocalEndpoint
+from lab.endpoint.fixtures import build_registry
+from lab.registry import settings_from_registry
 from labctl.invoke import run as invoke_run
-from labctl.invoke_async import LOCAL_BUCKET, LocalBucket, invoke_async
-from labctl.local_endpoint import LocalEndpoint
-from labctl.local_endpoint.fixtures import build_registry
-from labctl.local_endpoint.registry import settings_from_registry
+from ops.errors import OperationFailed, UsageError
+from ops.invoke import digits_test_rows, invoke_rows, local_client
+from ops.invoke_async import LOCAL_BUCKET, LocalBucket, invoke_async
+from ops.payload import encode_rows
 
 NAME = "lab-digits"
 

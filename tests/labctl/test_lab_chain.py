@@ -12,30 +12,31 @@ from pathlib import Path
 
 import pytest
 
-from labctl.lab import LabContext, _ingest_stage, _serve_stage, _train_stage
+from lab.stages import LabContext
+from labctl.lab import ingest_stage, serve_stage, train_stage
 
 
 def test_train_registers_what_serve_then_serves(
     tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
     ctx = LabContext(profile="lab", workdir=tmp_path)
-    assert "events" in _ingest_stage(ctx)
-    trained = _train_stage(ctx)
+    assert "events" in ingest_stage(ctx)
+    trained = train_stage(ctx)
     assert "xgboost" in trained
-    served = _serve_stage(ctx)
+    served = serve_stage(ctx)
     # The serve stage invokes with boto3 and checks the study guide's first sample is a 6.
     assert "digits-xgboost v1" in served, served
-    # The async stage serves the same registered model through the queue (labctl.lab_async).
-    from labctl.lab import _async_stage
+    # The async stage serves the same registered model through the queue (lab.async_stage).
+    from labctl.lab import async_stage
 
-    queued = _async_stage(ctx)
+    queued = async_stage(ctx)
     assert "equal to the real-time endpoint" in queued and "failure file" in queued, queued
 
     # Batch and monitor read what serve and train left (the approved model, the capture).
-    from labctl.lab import _batch_stage, _monitor_stage, _print_where
+    from labctl.lab import _print_where, batch_stage, monitor_stage
 
-    assert "all" in _batch_stage(ctx)
-    assert "drift kinds found" in _monitor_stage(ctx)
+    assert "all" in batch_stage(ctx)
+    assert "drift kinds found" in monitor_stage(ctx)
     capsys.readouterr()
     _print_where(ctx)
     block = capsys.readouterr().out.split("where things are:\n", 1)[1]

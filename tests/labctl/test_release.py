@@ -16,8 +16,8 @@ from moto import mock_aws
 
 from core.config import GuardrailConfig, ServingConfig, load_profile
 from labctl.cli import main
-from labctl.errors import OperationFailed
-from labctl.release import (
+from ops.errors import OperationFailed
+from ops.release import (
     build_bundle,
     load_release,
     release_for,
@@ -126,7 +126,7 @@ def test_resolve_names_the_versions_model_monitor_baselines(tmp_path: Path) -> N
 
     assert Release.from_file(path).xgboost.monitor_baseline == prefix
     # the first version has no ModelMetrics: no key (the serving stack then asks for one)
-    from labctl.release import monitor_baseline_prefix
+    from ops.release import monitor_baseline_prefix
 
     first = sm.list_model_packages(ModelPackageGroupName=XGB, SortBy="CreationTime")[
         "ModelPackageSummaryList"

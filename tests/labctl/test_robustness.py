@@ -21,11 +21,11 @@ import pytest
 from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
+from lab.endpoint import LocalEndpoint
+from lab.endpoint.fixtures import build_registry
+from lab.endpoint.server import MAX_BODY_BYTES
+from lab.registry import settings_from_registry
 from labctl.cli import main
-from labctl.local_endpoint import LocalEndpoint
-from labctl.local_endpoint.fixtures import build_registry
-from labctl.local_endpoint.registry import settings_from_registry
-from labctl.local_endpoint.server import MAX_BODY_BYTES
 
 FEATURES = [f"f{i}" for i in range(64)]
 CONTRACT = {0, 1, 2}

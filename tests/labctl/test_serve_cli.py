@@ -6,11 +6,12 @@ from pathlib import Path
 
 import pytest
 
+from lab.endpoint import LocalEndpoint
+from lab.endpoint.fixtures import build_registry
+from lab.serve import lab_serve, plan_from_profile
 from labctl import cli
-from labctl.errors import UsageError
-from labctl.local_endpoint import LocalEndpoint
-from labctl.local_endpoint.fixtures import build_registry
-from labctl.serve import CLOUD_MESSAGE, lab_serve, plan_from_profile
+from labctl.serve import CLOUD_MESSAGE
+from ops.errors import UsageError
 
 
 @pytest.fixture(scope="module")

@@ -14,10 +14,11 @@ import numpy as np
 import pytest
 from sklearn.datasets import load_digits
 
-from labctl.local_endpoint import EndpointSettings
-from labctl.local_endpoint.fixtures import train_xgboost
-from labctl.local_endpoint.shadow import ShadowEndpoint
-from labctl.shadow import build_report, local_report, render
+from lab.endpoint import EndpointSettings
+from lab.endpoint.fixtures import train_xgboost
+from lab.endpoint.shadow import ShadowEndpoint
+from labctl.shadow import render
+from ops.shadow_report import local_report
 
 ROWS = 120
 
@@ -112,36 +113,13 @@ def test_shadow_needs_real_time_and_capture(models: tuple[Path, Path, np.ndarray
         ShadowEndpoint(EndpointSettings(kind="real_time", model=champion), challenger)
 
 
-def test_pairing_falls_back_to_body_and_time() -> None:
-    """Records without an inferenceId pair on their request body and second."""
-
-    def record(data: str, answer: str, when: str) -> str:
-        import json
-
-        return json.dumps(
-            {
-                "captureData": {
-                    "endpointInput": {"data": data, "encoding": "CSV", "mode": "INPUT"},
-                    "endpointOutput": {"data": answer, "encoding": "CSV", "mode": "OUTPUT"},
-                },
-                "eventMetadata": {"eventId": "x", "inferenceTime": when},
-            }
-        )
-
-    prod = [record("1,2", "3\n", "T1"), record("4,5", "6\n", "T1")]
-    shad = [record("1,2", "3\n", "T1"), record("4,5", "7\n", "T1"), "not json"]
-    report = build_report(prod, shad, {})
-    assert (report["rows"], report["disagreements"]) == (2, 1)
-    assert report["confusion"] == {"3": {"3": 1}, "6": {"7": 1}}
-
-
 def test_serve_shadow_version_from_the_registry(tmp_path: Path) -> None:
     """`labctl serve --local --shadow-version N`: refusals are usage errors; version 1
     shadows version 2 and the report pairs every request."""
-    from labctl.errors import UsageError
-    from labctl.local_endpoint.fixtures import build_registry
-    from labctl.local_endpoint.registry import settings_from_registry
-    from labctl.shadow import local_shadow_endpoint
+    from lab.endpoint.fixtures import build_registry
+    from lab.endpoint.shadow import local_shadow_endpoint
+    from lab.registry import settings_from_registry
+    from ops.errors import UsageError
 
     build_registry(tmp_path, xgboost_versions=2)
     settings = settings_from_registry(
@@ -157,70 +135,3 @@ def test_serve_shadow_version_from_the_registry(tmp_path: Path) -> None:
             _send(endpoint.url, row)
     report = local_report(tmp_path / "capture", tmp_path / "metrics", "lab-digits")
     assert report["paired_requests"] == 10
-
-
-def test_cloud_report_reads_s3_capture_and_cloudwatch_latency() -> None:
-    """--region: capture from S3 (moto) per hour folder, ModelLatency per variant (Stubber)."""
-    import json
-    from datetime import UTC, datetime
-
-    import boto3
-    from botocore.stub import ANY, Stubber
-    from moto import mock_aws
-
-    from labctl.shadow import cloud_report
-
-    def record(inference_id: str, answer: str) -> str:
-        return json.dumps(
-            {
-                "captureData": {
-                    "endpointInput": {"data": "1,2", "encoding": "CSV", "mode": "INPUT"},
-                    "endpointOutput": {"data": answer, "encoding": "CSV", "mode": "OUTPUT"},
-                },
-                "eventMetadata": {"eventId": "x", "inferenceId": inference_id},
-            }
-        )
-
-    hour = datetime.now(UTC).strftime("%Y/%m/%d/%H")
-    with mock_aws():
-        s3 = boto3.client("s3", region_name="us-east-1")
-        s3.create_bucket(Bucket="art")
-        s3.put_object(
-            Bucket="art",
-            Key=f"capture/ep/AllTraffic/{hour}/a.jsonl",
-            Body="\n".join([record("a", "1"), record("b", "2")]),
-        )
-        s3.put_object(
-            Bucket="art",
-            Key=f"capture/ep/Shadow/{hour}/b.jsonl",
-            Body="\n".join([record("a", "1"), record("b", "5")]),
-        )
-        cloudwatch = boto3.client("cloudwatch", region_name="us-east-1")
-        with Stubber(cloudwatch) as stub:
-            for p50 in (400.0, 900.0):
-                stub.add_response(
-                    "get_metric_statistics",
-                    {
-                        "Datapoints": [
-                            {"SampleCount": 2.0, "ExtendedStatistics": {"p50": p50, "p99": 2000.0}}
-                        ]
-                    },
-                    {
-                        k: ANY
-                        for k in (
-                            "Namespace",
-                            "MetricName",
-                            "Dimensions",
-                            "StartTime",
-                            "EndTime",
-                            "Period",
-                            "ExtendedStatistics",
-                            "Unit",
-                        )
-                    },
-                )
-            report = cloud_report(s3, cloudwatch, "s3://art/capture", "ep", 1)
-    assert (report["rows"], report["disagreements"]) == (2, 1)
-    assert report["confusion"] == {"1": {"1": 1}, "2": {"5": 1}}
-    assert report["latency"]["AllTraffic"]["p50_ms"] == 0.4
-    assert report["latency"]["Shadow"]["p50_ms"] == 0.9

@@ -12,7 +12,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from labctl.local_endpoint.capture import capture_record
+from lab.endpoint.capture import capture_record
 from model_code.preprocess import FEATURES, LABEL, baseline_statistics, impute, split
 
 T0 = datetime(2026, 11, 30, 23, 30, tzinfo=UTC)  # windows cross midnight and a month end

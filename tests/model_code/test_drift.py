@@ -13,10 +13,10 @@ import numpy as np
 import pytest
 from scipy import stats
 
-from labctl.monitor import DEFAULT_DRIFTS
-from labctl.producer import apply_drift, parse_drift
+from lab.monitor import DEFAULT_DRIFTS
 from model_code import drift
 from model_code import monitoring_contract as contract
+from ops.producer import apply_drift, parse_drift
 from tests.model_code.drift_fixture import (
     T0,
     record_line,

@@ -12,7 +12,7 @@ import numpy as np
 import pytest
 from sklearn.metrics import accuracy_score, f1_score, recall_score
 
-from labctl.local_endpoint.capture import capture_record
+from lab.endpoint.capture import capture_record
 from model_code import quality
 from model_code.drift import Window
 from tests.model_code.drift_fixture import T0, record_line

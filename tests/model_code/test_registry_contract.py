@@ -7,8 +7,8 @@ from datetime import UTC, datetime
 import boto3
 from botocore.stub import Stubber
 
-from labctl.release import newest_approved
 from model_code.registry_contract import newest_approved_summary
+from ops.release import newest_approved
 
 GROUP = "lab-digits-xgboost"
 ARN = "arn:aws:sagemaker:us-east-1:111111111111:model-package/lab-digits-xgboost/{}"

@@ -32,7 +32,7 @@ REPO = Path(__file__).resolve().parents[2]
 # module -> (files to mutate, the fast test files that cover them)
 MODULES: dict[str, tuple[tuple[str, ...], tuple[str, ...]]] = {
     "producer": (
-        ("labctl/producer",),
+        ("ops/producer",),
         ("tests/labctl/test_ingest.py", "tests/labctl/test_ingest_kinesis.py"),
     ),
     "executor": (
@@ -47,29 +47,32 @@ MODULES: dict[str, tuple[tuple[str, ...], tuple[str, ...]]] = {
     ),
     "endpoint": (
         (
-            "labctl/local_endpoint/models.py",
-            "labctl/local_endpoint/payload.py",
-            "labctl/local_endpoint/registry.py",
-            "labctl/local_endpoint/server.py",
-            "labctl/local_endpoint/capture.py",
+            "lab/endpoint/models.py",
+            "ops/payload.py",
+            "lab/registry.py",
+            "lab/endpoint/server.py",
+            "lab/endpoint/capture.py",
         ),
-        ("tests/labctl/test_serve_endpoint.py", "tests/labctl/test_serve_cli.py"),
+        ("tests/lab/endpoint/test_serve_endpoint.py", "tests/labctl/test_serve_cli.py"),
     ),
     # The endpoint against its socket-free unit tests (LocalEndpoint.invoke and its parts):
     # seconds per mutant instead of an HTTP server and boto3 per mutant.
     "endpoint-unit": (
         (
-            "labctl/local_endpoint/models.py",
-            "labctl/local_endpoint/payload.py",
-            "labctl/local_endpoint/registry.py",
-            "labctl/local_endpoint/server.py",
-            "labctl/local_endpoint/capture.py",
-            "labctl/local_endpoint/entry_point.py",
+            "lab/endpoint/models.py",
+            "ops/payload.py",
+            "lab/registry.py",
+            "lab/endpoint/server.py",
+            "lab/endpoint/capture.py",
+            "lab/endpoint/entry_point.py",
         ),
-        ("tests/labctl/test_endpoint_unit.py", "tests/labctl/test_serve_entry_point.py"),
+        (
+            "tests/lab/endpoint/test_endpoint_unit.py",
+            "tests/lab/endpoint/test_serve_entry_point.py",
+        ),
     ),
     "release": (
-        ("labctl/release.py", "core/release.py"),
+        ("ops/release.py", "labctl/release.py", "core/release.py"),
         ("tests/labctl/test_release.py",),
     ),
     # The expiry reaper's runtime (its keep tag, dry-run switch, stack-managed rule) against
@@ -165,10 +168,13 @@ STATUS = {1: "killed", 3: "killed", 0: "survived", 5: "no tests", 33: "no tests"
 STATUS |= dict.fromkeys((36, -24, 24, 152, 255), "timeout")
 # Everything the tests import or read besides the mutated files (mutmut copies these).
 ALSO_COPY = (
-    "infra",
-    "core",
-    "pipelines",
     "model_code",
+    "pipelines",
+    "core",
+    "infra",
+    "assurance",
+    "ops",
+    "lab",
     "labctl",
     "config",
     "tests",

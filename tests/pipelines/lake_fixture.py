@@ -1,5 +1,5 @@
 """Digits as raw lake events, written by the product's own generator and lake writer
-(labctl.producer): the fixture only chooses the times, the spread and any extra lines."""
+(ops.producer): the fixture only chooses the times, the spread and any extra lines."""
 
 from __future__ import annotations
 
@@ -7,8 +7,8 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
-from labctl.producer import digits_events as product_digits_events
-from labctl.producer import encode, write_object
+from ops.producer import digits_events as product_digits_events
+from ops.producer import encode, write_object
 
 START = datetime(2026, 11, 29, 1, 0, tzinfo=UTC)
 

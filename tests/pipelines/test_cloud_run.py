@@ -10,8 +10,9 @@ import pytest
 from botocore.stub import ANY, Stubber
 
 from labctl import cli
-from labctl.errors import OperationFailed
-from labctl.pipeline import run, run_cloud
+from labctl.pipeline import run
+from ops.errors import OperationFailed
+from ops.pipeline import run_cloud
 
 ARN = "arn:aws:sagemaker:us-east-1:111111111111:pipeline/digits-training/execution/abc"
 NOW = datetime(2026, 11, 29, tzinfo=UTC)

@@ -219,7 +219,7 @@ def test_channel_reader_does_not_return_the_previous_runs_rows(tmp_path: Path) -
 
 
 def test_lab_summary_gives_this_runs_accuracy_and_the_expected_range(tmp_path: Path) -> None:
-    from labctl.pipeline import summary_line
+    from lab.pipeline import summary_line
     from pipelines.local.executor import RunResult
 
     def metric(value: float) -> dict[str, Any]:
@@ -249,8 +249,8 @@ def test_local_champion_is_found_from_any_folder(
 ) -> None:
     """The registry's artifact paths are relative to the work folder, not to the folder a
     command runs from; a champion whose artifact is gone is an error, not a silent no-gate."""
-    from labctl.errors import UsageError
-    from labctl.pipeline import local_champion
+    from lab.pipeline import local_champion
+    from ops.errors import UsageError
 
     workdir = tmp_path / "lab"
     (workdir / "m").mkdir(parents=True)

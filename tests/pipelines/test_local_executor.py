@@ -13,9 +13,10 @@ import pandas as pd
 import pytest
 import xgboost as xgb
 
+from lab.pipeline import run_local_pipeline
 from labctl import cli
-from labctl.errors import OperationFailed, UsageError
-from labctl.pipeline import parse_params, run, run_local_pipeline
+from labctl.pipeline import parse_params, run
+from ops.errors import OperationFailed, UsageError
 from pipelines.local import jobs
 from pipelines.local.executor import (
     DefinitionError,
@@ -140,9 +141,9 @@ def test_passing_gate_registers_both_models(tmp_path: Path, lake: Path, definiti
     # the local multi-container endpoint loads it the way the scikit-learn container does.
     baseline = registry["digits-baseline"]["versions"][0]
     assert baseline["environment"]["SAGEMAKER_PROGRAM"] == "baseline_inference.py"
-    from labctl.local_endpoint import LocalEndpoint
-    from labctl.local_endpoint.entry_point import EntryPointModel
-    from labctl.local_endpoint.registry import settings_from_registry
+    from lab.endpoint import LocalEndpoint
+    from lab.endpoint.entry_point import EntryPointModel
+    from lab.registry import settings_from_registry
 
     endpoint = LocalEndpoint(settings_from_registry(result.workdir, "multi_container"))
     try:
@@ -176,7 +177,7 @@ def _lab_with_champion(base: Path, lake: Path, champion_rows: tuple[Any, Any], r
     RegisterModel step writes them."""
     from sklearn.datasets import load_digits
 
-    from labctl.local_endpoint.fixtures import train_xgboost
+    from lab.endpoint.fixtures import train_xgboost
 
     workdir = _workdir(base / "lab", lake)
     x, y = champion_rows

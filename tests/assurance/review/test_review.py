@@ -264,7 +264,7 @@ def test_the_readme_lens_figures_are_what_the_review_counts(reviews, profile) ->
     """docs/review.md quotes the lens counts of both profiles; they are what the lens says now."""
     import re
 
-    from labctl.paths import REPO
+    from lab.paths import REPO
 
     readme = (REPO / "docs" / "review.md").read_text()
     quoted = re.search(
@@ -732,7 +732,7 @@ def test_the_page_names_no_absolute_path_of_this_machine(reviews, tmp_path) -> N
     """The header names the assembly and the release file; a review is shared, so a path in
     the checkout is shown relative to it and one outside it by its name only."""
     from infra.platform import EXAMPLE_RELEASE
-    from labctl.paths import REPO
+    from lab.paths import REPO
 
     outdir, _, _ = reviews["lab"]
     assert outdir.is_absolute() and EXAMPLE_RELEASE.is_absolute()
