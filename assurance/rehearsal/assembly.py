@@ -32,23 +32,6 @@ from core.assembly import CloudAssembly
 
 SUFFIX = "R4ND0M"
 
-# CloudFormation type prefix -> IAM service prefix.
-SERVICES = {
-    "ApplicationAutoScaling": "application-autoscaling",
-    "KinesisFirehose": "firehose",
-    "CloudWatch": "cloudwatch",
-    "SageMaker": "sagemaker",
-    "CodePipeline": "codepipeline",
-    "CodeBuild": "codebuild",
-    "LakeFormation": "lakeformation",
-}
-
-
-def service_of(resource_type: str) -> str:
-    """``AWS::SageMaker::Endpoint`` -> ``sagemaker``."""
-    part = resource_type.split("::")[1]
-    return SERVICES.get(part, part.lower())
-
 
 @dataclass
 class Resource:

@@ -19,7 +19,8 @@ from functools import cache
 from pathlib import Path
 from typing import Any
 
-from assurance.rehearsal.assembly import Assembly, Resource, service_of
+from assurance.rehearsal.arns import service_of
+from assurance.rehearsal.assembly import Assembly, Resource
 from assurance.rehearsal.authority import Requirement
 
 HANDLERS = ("create", "read", "update", "delete")

@@ -23,7 +23,6 @@ ALLOWED = {("labctl/cli.py", "botocore.exceptions")}
 # ops/teardown/residue.py, labctl/teardown.py's plan -> ops/teardown/plan.py). A file listed
 # here that exists and no longer imports the SDK, or no longer exists, is a stale entry: the
 # test fails until it is taken off this list.
-PENDING_MOVE = {"ops/teardown/residue.py", "labctl/teardown.py"}
 
 
 def sdk_imports(source: str) -> list[tuple[int, str]]:
@@ -58,8 +57,6 @@ def violations(root: Path) -> list[str]:
     bad = []
     for path in sorted((root / "labctl").rglob("*.py")):
         rel = path.relative_to(root).as_posix()
-        if rel in PENDING_MOVE:
-            continue
         for line, module in sdk_imports(path.read_text()):
             if (rel, module) not in ALLOWED:
                 bad.append(f"{rel}:{line} imports {module}")
@@ -71,16 +68,10 @@ def test_no_labctl_module_imports_boto3_or_botocore() -> None:
     assert not bad, "labctl is CLI only; move the AWS calls into ops/ (or lab/):\n" + "\n".join(bad)
 
 
-def test_the_allowed_and_pending_entries_are_still_needed() -> None:
-    """No stale exemption: each allowed import is still there, each pending file still exists
-    and still imports the SDK (else take it off PENDING_MOVE)."""
+def test_the_allowed_entries_are_still_needed() -> None:
+    """No stale exemption: each allowed import is still there."""
     for rel, module in ALLOWED:
         assert module in {m for _, m in sdk_imports((REPO / rel).read_text())}, (rel, module)
-    for rel in PENDING_MOVE:
-        path = REPO / rel
-        assert path.is_file() and sdk_imports(path.read_text()), (
-            f"{rel} moved or no longer imports boto3/botocore: remove it from PENDING_MOVE"
-        )
 
 
 @pytest.mark.parametrize(
@@ -97,8 +88,7 @@ def test_a_planted_import_is_named(tmp_path: Path, planted: str) -> None:
     """The check against a copy of labctl with one SDK import planted in a command module."""
     (tmp_path / "labctl").mkdir()
     for path in (REPO / "labctl").glob("*.py"):
-        if path.relative_to(REPO).as_posix() not in PENDING_MOVE:
-            (tmp_path / "labctl" / path.name).write_text(path.read_text())
+        (tmp_path / "labctl" / path.name).write_text(path.read_text())
     assert violations(tmp_path) == []
     deploy = tmp_path / "labctl" / "deploy.py"
     deploy.write_text(deploy.read_text() + "\n" + planted)
