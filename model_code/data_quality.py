@@ -344,7 +344,7 @@ def to_dqdl(constraints: Constraints) -> str:
     if c.min_rows is not None:
         rules.append(f"RowCount >= {_num(c.min_rows)}")
     for feature, limit in c.max_missing_share.items():
-        rules.append(f'Completeness "{_column(feature)}" >= {_num(round(1.0 - limit, 10))}')
+        rules.append(f'Completeness "{_column(feature)}" >= {_num(1.0 - limit)}')
     for feature, (low, high) in c.value_ranges.items():
         col = _column(feature)
         rules.append(f'ColumnValues "{col}" >= {_num(low)} where "{col} is not null"')
