@@ -212,7 +212,11 @@ def check(
     quarantine = duplicate | out_of_range
     kept = frame[~quarantine].copy()
     quarantined = frame[quarantine].copy()
-    quarantined["reasons"] = ["; ".join(reasons[i]) for i in np.flatnonzero(quarantine)]
+    quarantined["reasons"] = pd.Series(
+        ["; ".join(reasons[i]) for i in np.flatnonzero(quarantine)],
+        index=quarantined.index,
+        dtype=object,  # a string column even when nothing is quarantined
+    )
 
     if constraints.max_rejected_share is not None:
         share = (int(rejected) + int(out_of_range.sum())) / records if records else 0.0

@@ -10,6 +10,8 @@ from typing import Any
 
 import pandas as pd
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from model_code import data_quality as dq
 from model_code import preprocess
@@ -325,3 +327,25 @@ def test_dqdl_refuses_an_empty_ruleset_and_unsafe_column_names() -> None:
         dq.to_dqdl(C(max_rejected_share=0.1))
     with pytest.raises(ValueError, match="plain identifier"):
         dq.to_dqdl(C(max_missing_share={'f0" or 1=1': 0.1}))
+
+
+@settings(max_examples=100, deadline=None)
+@given(
+    st.lists(
+        st.tuples(
+            st.sampled_from(["a", "b", "c", "d"]),
+            st.one_of(st.none(), st.floats(-5, 25, allow_nan=False)),
+        ),
+        max_size=25,
+    )
+)
+def test_property_rows_are_partitioned_never_dropped(pairs: list[tuple[str, Any]]) -> None:
+    """For any rows: kept and quarantined partition them; kept holds no repeated key and no
+    value outside the range; every quarantined row carries a reason."""
+    rows = frame([v for _, v in pairs], ids=[k for k, _ in pairs]) if pairs else frame([])
+    got = dq.check(rows, C(value_ranges={"f0": (0, 16)}, max_duplicate_share=1.0))
+    assert len(got.kept) + len(got.quarantined) == len(rows)
+    assert not got.kept["event_id"].duplicated().any()
+    kept_values = got.kept["f0"].dropna()
+    assert ((kept_values >= 0) & (kept_values <= 16)).all()
+    assert all(got.quarantined["reasons"].str.len() > 0)
