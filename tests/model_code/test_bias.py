@@ -172,3 +172,13 @@ def test_property_ci_bounded_and_swapping_facets_negates_ci_and_dpl(
     assert swapped["CI"] == -here["CI"]
     assert swapped["DPL"] == {k: -v for k, v in here["DPL"].items()}
     assert all(-1.0 <= v <= 1.0 for v in here["DPL"].values())
+
+
+def test_null_labels_are_refused_rather_than_counted_as_negative() -> None:
+    """An unlabelled row would count in n_d but never as positive (q_d 1/3 instead of 1/2)."""
+    with pytest.raises(ValueError, match="labels hold 1 null"):
+        bias.pretraining([1, 0, 0, 1, None, 0], np.array([False] * 3 + [True] * 3))
+    with pytest.raises(ValueError, match="labels hold 1 null"):
+        bias.difference_in_proportions([1.0, 0.0, np.nan, 1.0], np.array([0, 0, 1, 1]) == 1, 1)
+    with pytest.raises(ValueError, match="predictions hold 1 null"):
+        bias.posttraining([1, 0], [1, None], np.array([False, True]))
