@@ -82,6 +82,25 @@ def class_imbalance(in_d: Sequence[bool] | np.ndarray) -> float:
     return (n_a - n_d) / (n_a + n_d)
 
 
+def _labels(values: Sequence[Any] | np.ndarray, what: str = "labels") -> np.ndarray:
+    """As an array; a null label would count in n_a or n_d but never as positive, so the
+    proportions would be wrong without any sign: pass labelled rows only."""
+    arr = np.asarray(values)
+    nulls = int(_isnull(arr).sum())
+    if nulls:
+        raise ValueError(f"{what} hold {nulls} null value(s): pass labelled rows only")
+    return arr
+
+
+def _isnull(arr: np.ndarray) -> np.ndarray:
+    """None or NaN, element-wise, for numeric and object arrays (numpy only)."""
+    if arr.dtype.kind == "f":
+        return np.isnan(arr)
+    if arr.dtype.kind == "O":
+        return np.array([v is None or (isinstance(v, float) and v != v) for v in arr], dtype=bool)
+    return np.zeros(arr.shape, dtype=bool)
+
+
 def _positive(labels: np.ndarray, positive: Any) -> np.ndarray:
     """Rows whose label is the positive label (or one of several positive labels)."""
     if isinstance(positive, (list, tuple, set, frozenset)):
@@ -93,7 +112,7 @@ def label_proportions(
     labels: Sequence[Any] | np.ndarray, in_d: Sequence[bool] | np.ndarray, positive: Any
 ) -> tuple[float, float]:
     """(q_a, q_d): the share of each facet's rows whose label is ``positive``."""
-    arr = np.asarray(labels)
+    arr = _labels(labels)
     mask = _mask(in_d, len(arr))
     n_a, n_d = facet_counts(mask)
     pos = _positive(arr, positive)
@@ -116,7 +135,7 @@ def pretraining(
     """CI and one-vs-rest DPL per class (``classes`` default: the labels seen, sorted).
 
     Returns ``{"n_a", "n_d", "CI", "DPL": {"<class>": dpl}}`` (JSON-able)."""
-    arr = np.asarray(labels)
+    arr = _labels(labels)
     mask = _mask(in_d, len(arr))
     n_a, n_d = facet_counts(mask)
     chosen = sorted(set(arr.tolist())) if classes is None else list(classes)
@@ -133,7 +152,7 @@ def per_class_recall(
 ) -> dict[str, float | None]:
     """Recall of each class: rows of the class predicted as it / rows of the class (None when
     the class has no rows)."""
-    true, pred = np.asarray(y_true), np.asarray(y_pred)
+    true, pred = _labels(y_true), _labels(y_pred, "predictions")
     if true.shape != pred.shape:
         raise ValueError(f"{true.shape[0]} labels but {pred.shape[0]} predictions")
     out: dict[str, float | None] = {}
@@ -154,7 +173,7 @@ def posttraining(
 
     Returns ``{"n_a", "n_d", "accuracy": {"a", "d"}, "AD", "recall": {"<class>": r},
     "recall_a": {...}, "recall_d": {...}}`` (JSON-able; a recall is None without rows)."""
-    true, pred = np.asarray(y_true), np.asarray(y_pred)
+    true, pred = _labels(y_true), _labels(y_pred, "predictions")
     if true.shape != pred.shape:
         raise ValueError(f"{true.shape[0]} labels but {pred.shape[0]} predictions")
     mask = _mask(in_d, len(true))
