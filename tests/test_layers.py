@@ -8,7 +8,10 @@ and under ``TYPE_CHECKING``, and any strongly connected group of two or more mod
 
 from __future__ import annotations
 
+import ast
+import json
 import os
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -127,3 +130,91 @@ def test_the_contracts_name_a_planted_breach(tmp_path: Path) -> None:
     assert run.returncode != 0, run.stdout
     for chain in ("core.planted -> infra", "lab.planted -> aws_cdk", "ops.planted -> labctl.cli"):
         assert chain in run.stdout, run.stdout
+
+
+# What each CDK-free layer must not load when every one of its modules is imported in a fresh
+# interpreter: the contracts read import statements; this sees what importing really drags in
+# (a third-party package that imports boto3, a module that imports infra by name at run time).
+CDK = ("aws_cdk", "constructs", "jsii", "cdk_nag", "infra")
+LOADS_NOTHING_OF = {
+    "core": (*CDK, "boto3", "botocore", "labctl", "assurance", "ops", "lab"),
+    "assurance": (*CDK, "labctl", "ops", "lab"),
+    "ops": (*CDK, "labctl", "lab", "assurance"),
+    "lab": (*CDK, "labctl", "assurance"),
+}
+_IMPORT_EVERY_MODULE = """
+import importlib, json, pkgutil, sys
+package = importlib.import_module(sys.argv[1])
+names = [m.name for m in pkgutil.walk_packages(package.__path__, sys.argv[1] + ".")]
+for name in names:
+    importlib.import_module(name)
+print(json.dumps({"imported": names, "loaded": sorted(sys.modules)}))
+"""
+
+
+def loaded_by(package: str, cwd: Path = REPO) -> tuple[list[str], list[str]]:
+    """(the modules of ``package`` imported, every module then in ``sys.modules``)."""
+    run = subprocess.run(
+        [sys.executable, "-c", _IMPORT_EVERY_MODULE, package],
+        cwd=cwd,
+        capture_output=True,
+        text=True,
+        env={**os.environ, "PYTHONPATH": str(cwd)},
+    )
+    assert run.returncode == 0, run.stderr[-2000:]
+    seen = json.loads(run.stdout.strip().splitlines()[-1])
+    return seen["imported"], seen["loaded"]
+
+
+@pytest.mark.parametrize("package", sorted(LOADS_NOTHING_OF))
+def test_importing_a_layer_loads_nothing_above_it_and_no_cdk(package: str) -> None:
+    imported, loaded = loaded_by(package)
+    assert len(imported) >= 3, imported  # the walk found the package's modules
+    bad = [m for m in loaded if m.split(".")[0] in LOADS_NOTHING_OF[package]]
+    assert bad == [], f"importing every {package} module loads {bad}"
+
+
+def test_the_run_time_check_sees_an_indirect_load(tmp_path: Path) -> None:
+    """Planted: a module whose import pulls in a forbidden one through a third module."""
+    (tmp_path / "planted").mkdir()
+    (tmp_path / "planted" / "__init__.py").write_text("")
+    (tmp_path / "planted" / "a.py").write_text("import planted_helper\n")
+    (tmp_path / "planted" / "b.py").write_text("")
+    (tmp_path / "planted" / "c.py").write_text("")
+    (tmp_path / "planted_helper.py").write_text("import email.mime.text\n")
+    imported, loaded = loaded_by("planted", tmp_path)
+    assert sorted(imported) == ["planted.a", "planted.b", "planted.c"]
+    assert "email.mime.text" in loaded
+
+
+# A module named in a string (``importlib.import_module("infra...")``, a monkeypatch target)
+# is an import no import statement shows.
+_MODULE_STRING = re.compile(r"^[a-z_]+(\.[a-z_]+)+$")
+
+
+def module_strings(root: Path, forbidden: tuple[str, ...]) -> list[str]:
+    """``file:line name`` for each string under ``root`` that names a ``forbidden`` module."""
+    found = []
+    for path in sorted(root.rglob("*.py")):
+        for node in ast.walk(ast.parse(path.read_text(), str(path))):
+            if (
+                isinstance(node, ast.Constant)
+                and isinstance(node.value, str)
+                and _MODULE_STRING.match(node.value)
+                and node.value.split(".")[0] in forbidden
+            ):
+                found.append(f"{path.relative_to(root.parent)}:{node.lineno} {node.value}")
+    return found
+
+
+@pytest.mark.parametrize("package", sorted(LOADS_NOTHING_OF))
+def test_no_layer_names_a_forbidden_module_in_a_string(package: str) -> None:
+    assert module_strings(REPO / package, LOADS_NOTHING_OF[package]) == []
+
+
+def test_the_string_check_names_a_planted_module_name(tmp_path: Path) -> None:
+    (tmp_path / "pkg").mkdir()
+    (tmp_path / "pkg" / "estimator.py").write_text(
+        'ESTIMATOR = ("infra.cost.idle", "idle_cost")\nWORD = "infra"\nOK = "core.cost"\n'
+    )
+    assert module_strings(tmp_path / "pkg", CDK) == ["pkg/estimator.py:1 infra.cost.idle"]
