@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import importlib.util
 import json
+import re
 from functools import cache
 from pathlib import Path
 from typing import Any
@@ -26,30 +27,48 @@ def _image_config(framework: str) -> dict[str, Any]:
     JumpStart tables, about 2.5 s) to look up three URIs would double a synth. find_spec
     locates the installed package without executing it; the URIs equal what
     ``sagemaker.image_uris.retrieve`` gives (tests/infra/test_monitoring_images.py)."""
-    spec = importlib.util.find_spec("sagemaker")
-    if spec is None or not spec.submodule_search_locations:
-        raise ConfigError("the sagemaker package (requirements.txt) is not installed")
-    folder = Path(next(iter(spec.submodule_search_locations))) / "image_uri_config"
-    config: dict[str, Any] = json.loads((folder / f"{framework}.json").read_text())
+    path = _package_data("sagemaker", "image_uri_config", f"{framework}.json")
+    config: dict[str, Any] = json.loads(path.read_text())
     return config
+
+
+def _package_data(package: str, *parts: str) -> Path:
+    """A data file of an installed ``package``, located without executing the package."""
+    spec = importlib.util.find_spec(package)
+    if spec is None or not spec.submodule_search_locations:
+        raise ConfigError(f"the {package} package (requirements.txt) is not installed")
+    return Path(next(iter(spec.submodule_search_locations))).joinpath(*parts)
 
 
 @cache
 def _ecr_hostname(region: str) -> str:
-    """``ecr.<region>.<partition's DNS suffix>``, from botocore's endpoint data (as the SDK
-    resolves it; il-central-1 has no entry in older botocore releases)."""
-    import botocore.loaders
-    import botocore.regions
-
-    resolver = botocore.regions.EndpointResolver(
-        botocore.loaders.create_loader().load_data("endpoints")
-    )
-    endpoint = resolver.construct_endpoint("ecr", region)
-    if not endpoint:
-        if region != "il-central-1":
-            raise ConfigError(f"no ECR endpoint for region {region}")
-        return f"ecr.{region}.amazonaws.com"
-    return str(endpoint["hostname"])
+    """``ecr.<region>.<partition's DNS suffix>`` as botocore's ``EndpointResolver`` resolves it
+    (the SDK's way), read from botocore's ``data/endpoints.json`` without importing botocore
+    (its loaders cost a synth about 0.15 s): the region's own endpoint entry, else a region of
+    the partition (listed or matching its ``regionRegex``) with the service's and the
+    partition's defaults; il-central-1 has no entry in older botocore releases."""
+    data = json.loads(_package_data("botocore", "data", "endpoints.json").read_text())
+    for partition in data["partitions"]:
+        service = partition["services"].get("ecr", {"endpoints": {}})
+        listed = region in service.get("endpoints", {})
+        in_partition = region in partition["regions"] or re.match(partition["regionRegex"], region)
+        if not (listed or in_partition):
+            continue
+        merged = {
+            **partition.get("defaults", {}),
+            **service.get("defaults", {}),
+            **service.get("endpoints", {}).get(region, {}),
+        }
+        template = merged.get("hostname", "{service}.{region}.{dnsSuffix}")
+        suffix = merged.get("dnsSuffix", partition["dnsSuffix"])
+        return str(
+            template.replace("{service}", "ecr")
+            .replace("{region}", region)
+            .replace("{dnsSuffix}", suffix)
+        )
+    if region != "il-central-1":
+        raise ConfigError(f"no ECR endpoint for region {region}")
+    return f"ecr.{region}.amazonaws.com"
 
 
 def _retrieve(
