@@ -241,10 +241,10 @@ def judge(
     violations: list[dict[str, Any]] = []
     for name, value in values.items():
         family = name.split(":", 1)[0]
-        bounds = ranges.get(name, ranges.get(family))
-        if bounds is None:
+        limits = ranges[name] if name in ranges else ranges.get(family)
+        if limits is None:
             continue
-        low, high = float(bounds[0]), float(bounds[1])
+        low, high = float(limits[0]), float(limits[1])
         if value is None or math.isnan(value) or not low <= value <= high:
             violations.append(
                 {
