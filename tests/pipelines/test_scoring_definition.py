@@ -97,7 +97,7 @@ def test_the_cache_key_follows_this_module_and_differs_from_training(tmp_path, m
 
 
 def test_a_disk_cached_render_is_served_as_written(tmp_path, monkeypatch) -> None:  # type: ignore[no-untyped-def]
-    _cache_on(tmp_path, monkeypatch)
+    _cache_on(tmp_path, monkeypatch, sdk_config=False)
     tp.clear_render_cache()
     first = sp.render_definition(SETTINGS)
     cache = tp._cache_file(SETTINGS, sources=(sp.__file__,))
