@@ -151,6 +151,21 @@ def target_role_arn(config: PlatformConfig, account: str, role: str) -> str:
     return f"arn:{partition(config)}:iam::{account}:role{target_path(config)}{name}"
 
 
+def monitoring_role_path(config: PlatformConfig) -> str:
+    """The IAM path of every role in the production account that reads monitoring inputs kept
+    in tooling (baselines, monitoring code, labels): the drift job and runner roles and Model
+    Monitor's job role. Tooling's resource policies name the account root narrowed to this path
+    (``monitoring_role_pattern``), never a role that may not exist yet."""
+    return f"/{config.env_name}-monitoring/"
+
+
+def monitoring_role_pattern(config: PlatformConfig) -> str:
+    return (
+        f"arn:{partition(config)}:iam::{config.production_account}:role"
+        f"{monitoring_role_path(config)}*"
+    )
+
+
 def tooling_role_pattern(config: PlatformConfig, path: str) -> str:
     return f"arn:{partition(config)}:iam::{config.tooling_account}:role{path}*"
 

@@ -172,6 +172,16 @@ class PlatformConfig:
     def staging_endpoint_name(self) -> str:
         return f"{self.env_name}-digits-staging"
 
+    @property
+    def drift_alarm_name(self) -> str:
+        """Fixed, so another account (tooling's retrain rule) can name the alarm's ARN."""
+        return f"{self.endpoint_name}-drift"
+
+    @property
+    def quality_alarm_name(self) -> str:
+        """Fixed, so another account (tooling's retrain rule) can name the alarm's ARN."""
+        return f"{self.endpoint_name}-quality"
+
     def stack_name(self, unit: str) -> str:
         return f"{self.env_name}-{unit}"
 
