@@ -64,6 +64,7 @@ def add_platform(app: cdk.App, config: PlatformConfig, release: Release | None =
         config.stack_name("Training"),
         config=config,
         network=network.network if network else None,
+        alert_topic=alerts.topic,
         release=release,  # batch.schedule scores with the released model
         env=env,
     )

@@ -4,7 +4,8 @@ Not stateful. Exposes: topic, key, and the grants ``grant_publish`` (a role),
 ``publish_statements`` (for a customer-managed policy) and ``allow_service_publish`` (an AWS
 service such as AWS Budgets). The topic's ``AWS::SNS::TopicPolicy`` replaces SNS's default
 policy, so every service that publishes needs its own statement: CloudWatch alarms of this
-account are allowed on the topic and on its key from the start (issue 22, C3); the rehearsal's
+account are allowed on the topic and on its key from the start (issue 22, C3), and so are
+EventBridge rules of this account (issue 26, failure alerts); the rehearsal's
 ``deliveries`` rule checks every (alarm, budget, rule) -> topic edge of the templates.
 """
 
@@ -27,6 +28,14 @@ KEY_ACTIONS = ["kms:GenerateDataKey*", "kms:Decrypt"]
 # event sources from AWS services and encrypted topics":
 # https://docs.aws.amazon.com/sns/latest/dg/sns-key-management.html#compatibility-with-aws-services).
 CLOUDWATCH = "cloudwatch.amazonaws.com"
+# EventBridge rules of this account (failure alerts, infra/operations/failure_alerts.py) publish
+# as events.amazonaws.com; the topic policy is conditioned on the account and the rule ARNs
+# (EventBridge User Guide, "Using resource-based policies for Amazon EventBridge", Amazon SNS
+# permissions: https://docs.aws.amazon.com/eventbridge/latest/userguide/eb-use-resource-based.html#eb-sns-permissions).
+# Its KMS calls for an encrypted target are not documented to carry aws:SourceArn /
+# aws:SourceAccount (the SNS compatibility example has no condition), so the key statement has
+# none, as the dead-letter queues' keys (infra/operations/dead_letters.py).
+EVENTS = "events.amazonaws.com"
 
 
 class AlertTopic(Construct):
@@ -53,6 +62,12 @@ class AlertTopic(Construct):
                 arn_format=cdk.ArnFormat.COLON_RESOURCE_NAME,
             ),
         )
+        self.allow_service_publish(
+            EVENTS,
+            sid="EventBridgeRules",
+            source_arn=stack.format_arn(service="events", resource="rule", resource_name="*"),
+            key_conditions=False,
+        )
 
     def publish_statements(self) -> list[iam.PolicyStatement]:
         """What a principal needs to publish: sns:Publish on this topic and the data-key
@@ -67,12 +82,15 @@ class AlertTopic(Construct):
         for statement in self.publish_statements():
             grantee.grant_principal.add_to_principal_policy(statement)
 
-    def allow_service_publish(self, service: str, *, sid: str, source_arn: str = "") -> None:
+    def allow_service_publish(
+        self, service: str, *, sid: str, source_arn: str = "", key_conditions: bool = True
+    ) -> None:
         """Let an AWS service (e.g. ``budgets.amazonaws.com``) publish, on behalf of this
         account only: the topic policy allows sns:Publish and the key policy the data-key
         actions, both conditioned on ``aws:SourceAccount`` and, with ``source_arn``, on
         ``aws:SourceArn`` (ArnLike; confused-deputy protection, SNS developer guide).
-        ``sid`` prefixes the two statements' ids."""
+        ``key_conditions=False``: the key statement without them, for a service whose KMS
+        calls do not carry them (EventBridge). ``sid`` prefixes the two statements' ids."""
         account = cdk.Stack.of(self).account
         principal = iam.ServicePrincipal(service)
         condition: dict[str, dict[str, str]] = {"StringEquals": {"aws:SourceAccount": account}}
@@ -93,6 +111,6 @@ class AlertTopic(Construct):
                 principals=[principal],
                 actions=KEY_ACTIONS,
                 resources=["*"],  # in a key policy "*" means this key
-                conditions=condition,
+                conditions=condition if key_conditions else None,
             )
         )

@@ -11,6 +11,7 @@ from constructs import Construct
 from core.config import PlatformConfig
 from infra.data_lake.refs import LakeRefs
 from infra.delivery.construct import ModelDelivery
+from infra.operations.failure_alerts import codepipeline_failures
 
 
 class DeliveryStack(cdk.Stack):
@@ -32,6 +33,13 @@ class DeliveryStack(cdk.Stack):
             lake=lake,
             staging_stack=config.stack_name("ServingStaging"),
             production_stack=config.stack_name("Serving"),
+            alert_topic=alert_topic,
+        )
+        # issue 26: a failed delivery run notifies the alert topic
+        codepipeline_failures(
+            self,
+            "PipelineFailures",
+            pipeline_arn=self.delivery.pipeline.pipeline_arn,
             alert_topic=alert_topic,
         )
         cdk.CfnOutput(self, "PipelineName", value=self.delivery.pipeline.pipeline_name)

@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 import aws_cdk as cdk
+from aws_cdk import aws_sns as sns
 from constructs import Construct
 
 from core.config import PlatformConfig
@@ -13,6 +14,7 @@ from infra.data_lake.construct import LakeGrant
 from infra.data_lake.refs import LakeRefs
 from infra.monitoring.images import sklearn_processing_image
 from infra.network.construct import IsolatedNetwork
+from infra.operations.failure_alerts import sagemaker_pipeline_failures
 from infra.scoring.construct import ScoringPipeline
 from infra.training.construct import TrainingPipeline
 from infra.training.role import SageMakerExecutionRole
@@ -26,6 +28,7 @@ class TrainingStack(cdk.Stack):
         *,
         config: PlatformConfig,
         network: IsolatedNetwork | None,
+        alert_topic: sns.ITopic,
         release: Release | None = None,
         **kwargs: Any,
     ) -> None:
@@ -70,6 +73,13 @@ class TrainingStack(cdk.Stack):
                 package_arn=release.xgboost.package_arn,
             )
         self.execution.finalize()
+        # issue 26: a failed or stopped run of either pipeline notifies the alert topic
+        sagemaker_pipeline_failures(
+            self,
+            "PipelineFailures",
+            pipeline_arns=[self.training.pipeline_arn, self.scoring.pipeline_arn],
+            alert_topic=alert_topic,
+        )
         if config.multi_account:  # issue 17: production forwards retrain requests here
             from aws_cdk import aws_events as events
 

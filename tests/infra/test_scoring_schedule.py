@@ -94,7 +94,13 @@ def test_no_release_no_schedule() -> None:
     config = dataclasses.replace(config, batch=BatchConfig(schedule="rate(1 day)"))
     app = cdk.App(context=cdk_json_context())
     env = cdk.Environment(account=config.account, region=config.region)
-    stack = TrainingStack(app, "T", config=config, network=None, release=None, env=env)
+    from aws_cdk import aws_sns as sns
+
+    topics = cdk.Stack(app, "Topics", env=env)
+    topic = sns.Topic(topics, "Alerts")
+    stack = TrainingStack(
+        app, "T", config=config, network=None, alert_topic=topic, release=None, env=env
+    )
     assert stack.scoring_schedule is None
     assert Template.from_stack(stack).find_resources("AWS::Scheduler::Schedule") == {}
 
