@@ -783,3 +783,190 @@ def test_the_matcher_rejects_what_the_pattern_excludes(flows: list[Flow]) -> Non
     assert not matches(runner, job_event(runner, job, "InProgress"))
     other = {**job, "ProcessingJobName": "someone-elses-job"}
     assert not matches(runner, job_event(runner, other, "Completed"))
+
+
+# ----------------------------------------------------------------------------- failure alerts
+#
+# Rules whose target is a topic (issue 26): no handler to run, so the oracle is the documented
+# event shape fed through moto's matcher (ours match, foreign ones do not) and the message the
+# target's input transformer renders from it, against hand-written text. Event examples:
+# - SageMaker Model Building Pipeline Execution Status Change (SageMaker Developer Guide,
+#   https://docs.aws.amazon.com/sagemaker/latest/dg/automating-sagemaker-with-eventbridge.html);
+# - CodePipeline Pipeline Execution State Change (CodePipeline User Guide,
+#   https://docs.aws.amazon.com/codepipeline/latest/userguide/detect-state-changes-cloudwatch-events.html).
+
+
+@dataclass
+class AlertRule:
+    source: str
+    stack: str
+    rule_id: str
+    pattern: dict[str, Any]
+    target: dict[str, Any]  # resolved
+    config: Any
+
+    @property
+    def kind(self) -> str:
+        return "|".join(self.pattern["detail-type"])
+
+
+@pytest.fixture(scope="module")
+def alert_rules(synth) -> list[AlertRule]:  # type: ignore[no-untyped-def]
+    """Every rule, in lab and prod-like, with a target that is not one of our functions."""
+    out = []
+    for profile in ("lab", "prod-like"):
+        s = synth(profile)
+        c = s.platform.config
+        for stack, template in s.templates.items():
+            resources = template.get("Resources", {})
+            resolve = Resolver(template, c.region, c.account)
+            for lid, r in resources.items():
+                if r["Type"] != "AWS::Events::Rule" or "EventPattern" not in r["Properties"]:
+                    continue
+                for target in r["Properties"].get("Targets", []):
+                    arn = str(resolve(target["Arn"]))
+                    if arn.split(":")[2:3] == ["sns"]:
+                        pattern = resolve(r["Properties"]["EventPattern"])
+                        out.append(AlertRule(profile, stack, lid, pattern, resolve(target), c))
+    return out
+
+
+def render(target: dict[str, Any], event: dict[str, Any]) -> Any:
+    """EventBridge's input transformer: each InputPathsMap path read from the event, put in
+    the InputTemplate in place of <name> (inside a string, JSON-escaped), the result JSON."""
+    transformer = target["InputTransformer"]
+    text = transformer["InputTemplate"]
+    for name, path in transformer["InputPathsMap"].items():
+        value: Any = event
+        for part in path.removeprefix("$.").split("."):
+            value = value[part]
+        text = text.replace(f"<{name}>", json.dumps(value)[1:-1])
+    return json.loads(text)
+
+
+def pipeline_event(arn: str, status: str, execution: str = "p4jn9xou8a8s") -> dict[str, Any]:
+    """The Developer Guide's example, with the pipeline and status given."""
+    region, account = arn.split(":")[3:5]
+    return {
+        "version": "0",
+        "id": "315c1398-40ff-a850-213b-158f73kd93ir",
+        "detail-type": "SageMaker Model Building Pipeline Execution Status Change",
+        "source": "aws.sagemaker",
+        "account": account,
+        "time": "2026-12-01T01:10:00Z",
+        "region": region,
+        "resources": [arn, f"{arn}/execution/{execution}"],
+        "detail": {
+            "pipelineExecutionDisplayName": "SomeDisplayName",
+            "currentPipelineExecutionStatus": status,
+            "previousPipelineExecutionStatus": "Executing",
+            "executionStartTime": "2026-12-01T00:58:00Z",
+            "executionEndTime": "2026-12-01T01:10:00Z",
+            "pipelineExecutionDescription": "SomeDescription",
+            "pipelineArn": arn,
+            "pipelineExecutionArn": f"{arn}/execution/{execution}",
+        },
+    }
+
+
+def codepipeline_event(arn: str, state: str) -> dict[str, Any]:
+    """The CodePipeline User Guide's example, with the pipeline and state given."""
+    region, account, name = arn.split(":")[3:6]
+    return {
+        "version": "0",
+        "id": "01234567-EXAMPLE",
+        "detail-type": "CodePipeline Pipeline Execution State Change",
+        "source": "aws.codepipeline",
+        "account": account,
+        "time": "2026-12-01T01:10:00Z",
+        "region": region,
+        "resources": [arn],
+        "detail": {
+            "pipeline": name,
+            "execution-id": "01234567-0123-0123-0123-012345678901",
+            "start-time": "2026-12-01T01:00:00Z",
+            "execution-trigger": {"trigger-type": "StartPipelineExecution"},
+            "state": state,
+            "version": 1.0,
+            "pipeline-execution-attempt": 1.0,
+        },
+    }
+
+
+def _matches(rule: AlertRule, event: dict[str, Any]) -> bool:
+    return EventPattern(json.dumps(rule.pattern), rule.pattern).matches_event(event)
+
+
+def sagemaker_pipeline_alerts(rule: AlertRule) -> None:
+    c = rule.config
+    base = f"arn:aws:sagemaker:{c.region}:{c.account}:pipeline"
+    env = c.env_name
+    ours = [f"{base}/{env}-digits-training", f"{base}/{env}-digits-scoring"]
+    for arn in ours:
+        for status in ("Failed", "Stopped"):
+            assert _matches(rule, pipeline_event(arn, status)), (rule.rule_id, arn, status)
+        for status in ("Succeeded", "Executing", "Stopping"):
+            assert not _matches(rule, pipeline_event(arn, status)), (arn, status)
+    foreign = [
+        f"{base}/someone-elses-pipeline",
+        f"{base}/{env}-digits-training-copy",  # our name as a prefix
+        f"{base}/other-{env}-digits-training",
+        f"arn:aws:sagemaker:{c.region}:999999999999:pipeline/{env}-digits-training",
+    ]
+    for arn in foreign:
+        assert not _matches(rule, pipeline_event(arn, "Failed")), arn
+    (target,) = [rule.target]
+    event = pipeline_event(ours[0], "Failed")
+    execution = f"{ours[0]}/execution/p4jn9xou8a8s"
+    assert render(target, event) == (
+        f"SageMaker pipeline execution Failed: {ours[0]} execution {execution} in "
+        f"{c.region}. Why: aws sagemaker describe-pipeline-execution --pipeline-execution-arn "
+        f"{execution} --region {c.region} (FailureReason), then list-pipeline-execution-steps"
+    )
+
+
+def codepipeline_alerts(rule: AlertRule) -> None:
+    c = rule.config
+    (ours,) = rule.pattern["resources"]  # the delivery pipeline's ARN, as the template has it
+    assert ours.startswith(f"arn:aws:codepipeline:{c.region}:{c.account}:")
+    assert _matches(rule, codepipeline_event(ours, "FAILED"))
+    for state in ("SUCCEEDED", "STARTED", "STOPPED", "SUPERSEDED", "CANCELED", "RESUMED"):
+        assert not _matches(rule, codepipeline_event(ours, state)), state
+    for other in (f"{ours}-copy", f"arn:aws:codepipeline:{c.region}:{c.account}:other"):
+        assert not _matches(rule, codepipeline_event(other, "FAILED")), other
+    name = ours.rsplit(":", 1)[1]
+    execution = "01234567-0123-0123-0123-012345678901"
+    assert render(rule.target, codepipeline_event(ours, "FAILED")) == (
+        f"CodePipeline execution FAILED: {name} execution {execution} in {c.region}. Why: "
+        f"aws codepipeline list-action-executions --pipeline-name {name} "
+        f"--filter pipelineExecutionId={execution} --region {c.region}"
+    )
+
+
+ALERT_CASES: dict[str, Callable[[AlertRule], None]] = {
+    "SageMaker Model Building Pipeline Execution Status Change": sagemaker_pipeline_alerts,
+    "CodePipeline Pipeline Execution State Change": codepipeline_alerts,
+}
+
+
+def test_every_alert_rule_has_a_case(alert_rules: list[AlertRule]) -> None:
+    missing = [
+        f"{r.source} {r.stack}/{r.rule_id}" for r in alert_rules if r.kind not in ALERT_CASES
+    ]
+    assert not missing, f"no alert case for {missing}"
+    found = {(r.source, r.kind) for r in alert_rules}
+    for source in ("lab", "prod-like"):
+        for kind in ALERT_CASES:
+            assert (source, kind) in found, (source, kind)
+
+
+@pytest.mark.parametrize("source", ["lab", "prod-like"])
+def test_alert_rules_match_ours_only_and_say_what_failed(
+    alert_rules: list[AlertRule], source: str
+) -> None:
+    ran = 0
+    for rule in alert_rules:
+        if rule.source == source:
+            ALERT_CASES[rule.kind](rule)
+            ran += 1
+    assert ran >= 2
