@@ -707,6 +707,28 @@ def test_a_budget_the_topic_does_not_admit_is_named(rehearsals) -> None:  # type
     assert finding.subject.startswith("lab-Operations/CostGuardrailBudget")
 
 
+def test_failure_alert_rules_the_topic_does_not_admit_are_named(rehearsals) -> None:  # type: ignore[no-untyped-def]
+    """Issue 26: the failure-alert rules (training: SageMaker pipelines; delivery: its
+    CodePipeline) publish to the alert topic as events.amazonaws.com."""
+    a = _copy(rehearsals, "lab/real_time")
+    assert _delivery(a) == []
+    assert _drop_statements(a, "AWS::SNS::TopicPolicy", "PolicyDocument", "EventBridgeRules") == 1
+    found = _delivery(a)
+    assert {f.subject.split("/")[0] for f in found} == {"lab-Training", "lab-Delivery"}
+    assert all(f.subject.split("/")[1].startswith("PipelineFailures") for f in found)
+    assert all("does not allow events.amazonaws.com sns:Publish" in f.detail for f in found)
+
+
+def test_failure_alert_rules_the_key_does_not_admit_are_named(rehearsals) -> None:  # type: ignore[no-untyped-def]
+    a = _copy(rehearsals, "lab/real_time")
+    assert _drop_statements(a, "AWS::KMS::Key", "KeyPolicy", "EventBridgeRules") == 1
+    found = _delivery(a)
+    details = _details(found)
+    assert "does not allow events.amazonaws.com kms:GenerateDataKey" in details
+    assert {f.subject.split("/")[0] for f in found} == {"lab-Training", "lab-Delivery"}
+    assert all("lab-Operations/AlertsKey" in f.detail for f in found), details
+
+
 def test_a_reservation_a_new_account_cannot_give_is_named(rehearsals) -> None:  # type: ignore[no-untyped-def]
     """lab assumes a new account (quota 10): any reservation breaks 'leave 100 unreserved'."""
     a = _copy(rehearsals, "lab/real_time")
