@@ -22,10 +22,15 @@ examples, ours and foreign, through each rule):
 Only our pipelines match: the SageMaker rule names the pipeline ARNs (lower case, as SageMaker
 writes them), the CodePipeline rule the pipeline's ARN in ``resources``.
 
-The jobs the SageMaker pipelines start are NOT matched by a rule of their own: without the
-SDK's ``use_custom_job_prefix`` SageMaker names them ``pipelines-<execution id>-<step>-...``,
-a prefix every pipeline of the account shares, so no name filter separates ours; a failed
-job fails its step and so the execution, which the pipeline rule reports.
+- SageMaker Model Building Pipeline Execution Step Status Change (same page, "Pipeline step
+  state change"): ``detail.pipelineArn``, ``detail.stepName``, ``detail.currentStepStatus``,
+  ``detail.failureReason`` (when the step failed), ``detail.metadata`` (the job's ARN).
+
+The jobs (training, tuning, processing, transform) are matched through their pipeline's step
+events, not their own job events: without the SDK's ``use_custom_job_prefix`` SageMaker names
+them ``pipelines-<execution id>-<step>-...``, a prefix every pipeline of the account shares, so
+no job-name filter separates ours, while the step event names the pipeline ARN and carries the
+job's failure reason.
 
 The topic's side (its policy and key policy for events.amazonaws.com) is
 ``AlertTopic.allow_eventbridge`` in ``infra/operations/alerts.py``, checked by the
@@ -42,6 +47,8 @@ from aws_cdk import aws_sns as sns
 from constructs import Construct
 
 PIPELINE_DETAIL_TYPE = "SageMaker Model Building Pipeline Execution Status Change"
+STEP_DETAIL_TYPE = "SageMaker Model Building Pipeline Execution Step Status Change"
+STEP_FAILED = ["Failed", "Stopped"]
 PIPELINE_FAILED = ["Failed", "Stopped"]
 CODEPIPELINE_DETAIL_TYPE = "CodePipeline Pipeline Execution State Change"
 CODEPIPELINE_FAILED = ["FAILED"]
@@ -86,6 +93,33 @@ def sagemaker_pipeline_failures(
                 "pipelineArn": list(pipeline_arns),
                 "currentPipelineExecutionStatus": PIPELINE_FAILED,
             },
+        ),
+    )
+    rule.add_target(_TopicTarget(alert_topic, message))
+    return rule
+
+
+def sagemaker_step_failures(
+    scope: Construct, id_: str, *, pipeline_arns: Sequence[str], alert_topic: sns.ITopic
+) -> events.Rule:
+    """A rule: a step (its job) of one of ``pipeline_arns`` Failed or Stopped -> the topic."""
+    path = events.EventField.from_path
+    execution = path("$.detail.pipelineExecutionArn")
+    message = (
+        f"SageMaker pipeline step {path('$.detail.stepName')} "
+        f"{path('$.detail.currentStepStatus')}: {path('$.detail.failureReason')} "
+        f"(pipeline {path('$.detail.pipelineArn')}, execution {execution}, {path('$.region')}). "
+        f"More: aws sagemaker list-pipeline-execution-steps --pipeline-execution-arn "
+        f"{execution} --region {path('$.region')}"
+    )
+    rule = events.Rule(
+        scope,
+        id_,
+        description="Our SageMaker pipelines' failed or stopped steps (jobs) -> alert topic",
+        event_pattern=events.EventPattern(
+            source=["aws.sagemaker"],
+            detail_type=[STEP_DETAIL_TYPE],
+            detail={"pipelineArn": list(pipeline_arns), "currentStepStatus": STEP_FAILED},
         ),
     )
     rule.add_target(_TopicTarget(alert_topic, message))

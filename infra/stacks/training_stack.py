@@ -14,7 +14,7 @@ from infra.data_lake.construct import LakeGrant
 from infra.data_lake.refs import LakeRefs
 from infra.monitoring.images import sklearn_processing_image
 from infra.network.construct import IsolatedNetwork
-from infra.operations.failure_alerts import sagemaker_pipeline_failures
+from infra.operations.failure_alerts import sagemaker_pipeline_failures, sagemaker_step_failures
 from infra.scoring.construct import ScoringPipeline
 from infra.training.construct import TrainingPipeline
 from infra.training.role import SageMakerExecutionRole
@@ -73,13 +73,13 @@ class TrainingStack(cdk.Stack):
                 package_arn=release.xgboost.package_arn,
             )
         self.execution.finalize()
-        # issue 26: a failed or stopped run of either pipeline notifies the alert topic
+        # issue 26: a failed or stopped run, or step (its job), of either pipeline notifies
+        # the alert topic
+        ours = [self.training.pipeline_arn, self.scoring.pipeline_arn]
         sagemaker_pipeline_failures(
-            self,
-            "PipelineFailures",
-            pipeline_arns=[self.training.pipeline_arn, self.scoring.pipeline_arn],
-            alert_topic=alert_topic,
+            self, "PipelineFailures", pipeline_arns=ours, alert_topic=alert_topic
         )
+        sagemaker_step_failures(self, "StepFailures", pipeline_arns=ours, alert_topic=alert_topic)
         if config.multi_account:  # issue 17: production forwards retrain requests here
             from aws_cdk import aws_events as events
 

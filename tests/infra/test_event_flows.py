@@ -869,6 +869,35 @@ def pipeline_event(arn: str, status: str, execution: str = "p4jn9xou8a8s") -> di
     }
 
 
+def step_event(arn: str, status: str, **extra: Any) -> dict[str, Any]:
+    """The Developer Guide's pipeline step example (a processing step), status given."""
+    region, account = arn.split(":")[3:5]
+    execution = f"{arn}/execution/p4jn9xou8a8s"
+    job = f"arn:aws:sagemaker:{region}:{account}:processing-job/pipelines-p4jn9xou8a8s-pre-1a2b"
+    return {
+        "version": "0",
+        "id": "3b6e8e2f-6f4c-9c1d-2f0a-1f1e2d3c4b5a",
+        "detail-type": "SageMaker Model Building Pipeline Execution Step Status Change",
+        "source": "aws.sagemaker",
+        "account": account,
+        "time": "2026-12-01T01:05:00Z",
+        "region": region,
+        "resources": [arn, execution],
+        "detail": {
+            "metadata": {"processingJob": {"arn": job}},
+            "stepStartTime": "2026-12-01T00:58:00Z",
+            "stepEndTime": "2026-12-01T01:05:00Z",
+            "stepName": "Preprocess",
+            "stepType": "Processing",
+            "previousStepStatus": "Executing",
+            "currentStepStatus": status,
+            "pipelineArn": arn,
+            "pipelineExecutionArn": execution,
+            **extra,
+        },
+    }
+
+
 def codepipeline_event(arn: str, state: str) -> dict[str, Any]:
     """The CodePipeline User Guide's example, with the pipeline and state given."""
     region, account, name = arn.split(":")[3:6]
@@ -925,6 +954,28 @@ def sagemaker_pipeline_alerts(rule: AlertRule) -> None:
     )
 
 
+def sagemaker_step_alerts(rule: AlertRule) -> None:
+    c = rule.config
+    base = f"arn:aws:sagemaker:{c.region}:{c.account}:pipeline"
+    env = c.env_name
+    ours = [f"{base}/{env}-digits-training", f"{base}/{env}-digits-scoring"]
+    for arn in ours:
+        for status in ("Failed", "Stopped"):
+            assert _matches(rule, step_event(arn, status)), (rule.rule_id, arn, status)
+        for status in ("Succeeded", "Executing", "Starting", "Stopping"):
+            assert not _matches(rule, step_event(arn, status)), (arn, status)
+    for arn in (f"{base}/someone-elses-pipeline", f"{base}/{env}-digits-training-copy"):
+        assert not _matches(rule, step_event(arn, "Failed")), arn
+    reason = 'AlgorithmError: "No such file": /opt/ml/processing/input/raw'
+    event = step_event(ours[0], "Failed", failureReason=reason)
+    execution = f"{ours[0]}/execution/p4jn9xou8a8s"
+    assert render(rule.target, event) == (
+        f"SageMaker pipeline step Preprocess Failed: {reason} (pipeline {ours[0]}, execution "
+        f"{execution}, {c.region}). More: aws sagemaker list-pipeline-execution-steps "
+        f"--pipeline-execution-arn {execution} --region {c.region}"
+    )
+
+
 def codepipeline_alerts(rule: AlertRule) -> None:
     c = rule.config
     (ours,) = rule.pattern["resources"]  # the delivery pipeline's ARN, as the template has it
@@ -945,6 +996,7 @@ def codepipeline_alerts(rule: AlertRule) -> None:
 
 ALERT_CASES: dict[str, Callable[[AlertRule], None]] = {
     "SageMaker Model Building Pipeline Execution Status Change": sagemaker_pipeline_alerts,
+    "SageMaker Model Building Pipeline Execution Step Status Change": sagemaker_step_alerts,
     "CodePipeline Pipeline Execution State Change": codepipeline_alerts,
 }
 
