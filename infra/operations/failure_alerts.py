@@ -46,6 +46,8 @@ from aws_cdk import aws_events as events
 from aws_cdk import aws_sns as sns
 from constructs import Construct
 
+from pipelines.alert_line import step_failure_line
+
 PIPELINE_DETAIL_TYPE = "SageMaker Model Building Pipeline Execution Status Change"
 STEP_DETAIL_TYPE = "SageMaker Model Building Pipeline Execution Step Status Change"
 STEP_FAILED = ["Failed", "Stopped"]
@@ -105,12 +107,15 @@ def sagemaker_step_failures(
     """A rule: a step (its job) of one of ``pipeline_arns`` Failed or Stopped -> the topic."""
     path = events.EventField.from_path
     execution = path("$.detail.pipelineExecutionArn")
-    message = (
-        f"SageMaker pipeline step {path('$.detail.stepName')} "
-        f"{path('$.detail.currentStepStatus')}: {path('$.detail.failureReason')} "
-        f"(pipeline {path('$.detail.pipelineArn')}, execution {execution}, {path('$.region')}). "
-        f"More: aws sagemaker list-pipeline-execution-steps --pipeline-execution-arn "
-        f"{execution} --region {path('$.region')}"
+    message = step_failure_line(  # the local executor prints the same line
+        step=path("$.detail.stepName"),
+        status=path("$.detail.currentStepStatus"),
+        reason=path("$.detail.failureReason"),
+        pipeline=path("$.detail.pipelineArn"),
+        execution=execution,
+        where=path("$.region"),
+        more=f"aws sagemaker list-pipeline-execution-steps --pipeline-execution-arn "
+        f"{execution} --region {path('$.region')}",
     )
     rule = events.Rule(
         scope,

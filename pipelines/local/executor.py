@@ -24,6 +24,7 @@ from pathlib import Path
 from typing import Any
 
 from model_code.archive import extract
+from pipelines.alert_line import step_failure_line
 from pipelines.local import registry_file
 from pipelines.local.errors import DefinitionError, PropertyReferenceError, StepFailed
 from pipelines.local.steps import STEP_EXECUTORS
@@ -319,7 +320,25 @@ class LocalExecution:
         finally:
             self.result.seconds = time.perf_counter() - started
         self._report()
+        if self.result.status == "Failed":
+            self._alert()
         return self.result
+
+    def _alert(self) -> None:
+        """The line the deployed StepFailures rule sends the alert topic, for the failed step."""
+        failed = [s for s in self.result.steps if s.status == "Failed"]
+        step = failed[-1] if failed else StepResult("?", "?", "Failed")
+        self.log(
+            step_failure_line(
+                step=step.name,
+                status=step.status,
+                reason=step.detail or str(self.result.failure),
+                pipeline="local",  # a rendered definition carries no name
+                execution=self.execution_id,
+                where="local",
+                more=str(self.report_dir / "run.json"),
+            )
+        )
 
     def run_steps(self, steps: list[dict[str, Any]]) -> None:
         by_name = {s["Name"]: s for s in steps}

@@ -56,7 +56,23 @@ def _workdir(base: Path, lake: Path) -> Path:
 @pytest.fixture(scope="module")
 def gate_failed(tmp_path_factory: pytest.TempPathFactory, lake: Path) -> Any:
     workdir = _workdir(tmp_path_factory.mktemp("gate"), lake)
-    return run_local_pipeline(workdir, {**FAST, "AccuracyThreshold": "0.9999"}, log=_quiet)
+    lines: list[str] = []
+    result = run_local_pipeline(workdir, {**FAST, "AccuracyThreshold": "0.9999"}, log=lines.append)
+    result.logged = lines  # type: ignore[attr-defined]
+    return result
+
+
+def test_a_failed_run_ends_with_the_alert_line(gate_failed: Any) -> None:
+    """Issue 26: the line the deployed StepFailures rule sends the alert topic (its rendering
+    from the step event: tests/infra/test_event_flows.py), for the step that failed."""
+    last = gate_failed.logged[-1]
+    assert last.startswith("SageMaker pipeline step GateFailed Failed: ")
+    assert "quality gate failed" in last and "AccuracyThreshold 0.9999" in last
+    assert last.endswith(
+        f" (pipeline local, execution {gate_failed.execution_dir.name}, local). "
+        f"More: {gate_failed.report_dir / 'run.json'}"
+    )
+    assert sum("SageMaker pipeline step" in line for line in gate_failed.logged) == 1
 
 
 def test_gate_failure_ends_in_fail_step_with_bounds(gate_failed: Any) -> None:
