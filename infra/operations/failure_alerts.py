@@ -17,14 +17,13 @@ examples, ours and foreign, through each rule):
   (and https://docs.aws.amazon.com/eventbridge/latest/ref/events-ref-sagemaker.html);
 - CodePipeline Pipeline Execution State Change: ``detail.pipeline``, ``detail.execution-id``,
   ``detail.state`` (FAILED), CodePipeline User Guide, "Monitoring CodePipeline events",
-  https://docs.aws.amazon.com/codepipeline/latest/userguide/detect-state-changes-cloudwatch-events.html.
-
-Only our pipelines match: the SageMaker rule names the pipeline ARNs (lower case, as SageMaker
-writes them), the CodePipeline rule the pipeline's ARN in ``resources``.
-
+  https://docs.aws.amazon.com/codepipeline/latest/userguide/detect-state-changes-cloudwatch-events.html;
 - SageMaker Model Building Pipeline Execution Step Status Change (same page, "Pipeline step
   state change"): ``detail.pipelineArn``, ``detail.stepName``, ``detail.currentStepStatus``,
   ``detail.failureReason`` (when the step failed), ``detail.metadata`` (the job's ARN).
+
+Only our pipelines match: the SageMaker rule names the pipeline ARNs (lower case, as SageMaker
+writes them), the CodePipeline rule the pipeline's ARN in ``resources``.
 
 The jobs (training, tuning, processing, transform) are matched through their pipeline's step
 events, not their own job events: without the SDK's ``use_custom_job_prefix`` SageMaker names
@@ -32,8 +31,8 @@ them ``pipelines-<execution id>-<step>-...``, a prefix every pipeline of the acc
 no job-name filter separates ours, while the step event names the pipeline ARN and carries the
 job's failure reason.
 
-The topic's side (its policy and key policy for events.amazonaws.com) is
-``AlertTopic.allow_eventbridge`` in ``infra/operations/alerts.py``, checked by the
+The topic's side (its policy and key policy for events.amazonaws.com, statements
+``EventBridgeRules*``) is ``AlertTopic`` in ``infra/operations/alerts.py``, checked by the
 rehearsal's ``deliveries`` rule.
 """
 
