@@ -790,8 +790,10 @@ def test_the_matcher_rejects_what_the_pattern_excludes(flows: list[Flow]) -> Non
 # Rules whose target is a topic (issue 26): no handler to run, so the oracle is the documented
 # event shape fed through moto's matcher (ours match, foreign ones do not) and the message the
 # target's input transformer renders from it, against hand-written text. Event examples:
-# - SageMaker Model Building Pipeline Execution Status Change (SageMaker Developer Guide,
-#   https://docs.aws.amazon.com/sagemaker/latest/dg/automating-sagemaker-with-eventbridge.html);
+# - SageMaker Model Building Pipeline Execution Status Change and ... Step Status Change
+#   (SageMaker Developer Guide, "Events that Amazon SageMaker AI sends to Amazon EventBridge",
+#   sections "SageMaker pipeline execution state change" and "SageMaker pipeline step state
+#   change": https://docs.aws.amazon.com/sagemaker/latest/dg/automating-sagemaker-with-eventbridge.html);
 # - CodePipeline Pipeline Execution State Change (CodePipeline User Guide,
 #   https://docs.aws.amazon.com/codepipeline/latest/userguide/detect-state-changes-cloudwatch-events.html).
 
@@ -845,7 +847,8 @@ def render(target: dict[str, Any], event: dict[str, Any]) -> Any:
 
 
 def pipeline_event(arn: str, status: str, execution: str = "p4jn9xou8a8s") -> dict[str, Any]:
-    """The Developer Guide's example, with the pipeline and status given."""
+    """The Developer Guide's example ("SageMaker pipeline execution state change"), with the
+    pipeline (its region and account) and the status given."""
     region, account = arn.split(":")[3:5]
     return {
         "version": "0",
@@ -853,15 +856,15 @@ def pipeline_event(arn: str, status: str, execution: str = "p4jn9xou8a8s") -> di
         "detail-type": "SageMaker Model Building Pipeline Execution Status Change",
         "source": "aws.sagemaker",
         "account": account,
-        "time": "2026-12-01T01:10:00Z",
+        "time": "2021-03-15T16:10:11Z",
         "region": region,
         "resources": [arn, f"{arn}/execution/{execution}"],
         "detail": {
             "pipelineExecutionDisplayName": "SomeDisplayName",
             "currentPipelineExecutionStatus": status,
             "previousPipelineExecutionStatus": "Executing",
-            "executionStartTime": "2026-12-01T00:58:00Z",
-            "executionEndTime": "2026-12-01T01:10:00Z",
+            "executionStartTime": "2021-03-15T16:03:13Z",
+            "executionEndTime": "2021-03-15T16:10:10Z",
             "pipelineExecutionDescription": "SomeDescription",
             "pipelineArn": arn,
             "pipelineExecutionArn": f"{arn}/execution/{execution}",
@@ -870,24 +873,29 @@ def pipeline_event(arn: str, status: str, execution: str = "p4jn9xou8a8s") -> di
 
 
 def step_event(arn: str, status: str, **extra: Any) -> dict[str, Any]:
-    """The Developer Guide's pipeline step example (a processing step), status given."""
+    """The Developer Guide's example ("SageMaker pipeline step state change", a processing
+    step), with the pipeline (its region and account) and the status given; ``extra`` adds
+    detail fields, such as the ``failureReason`` the guide says a Failed step's event has."""
     region, account = arn.split(":")[3:5]
     execution = f"{arn}/execution/p4jn9xou8a8s"
-    job = f"arn:aws:sagemaker:{region}:{account}:processing-job/pipelines-p4jn9xou8a8s-pre-1a2b"
+    job = (
+        f"arn:aws:sagemaker:{region}:{account}:processing-job/"
+        "pipelines-p4jn9xou8a8s-myprocessingstep1-tmgxry49ug"
+    )
     return {
         "version": "0",
-        "id": "3b6e8e2f-6f4c-9c1d-2f0a-1f1e2d3c4b5a",
+        "id": "ea37ccbb-5e2b-05e9-4073-1daazc940304",
         "detail-type": "SageMaker Model Building Pipeline Execution Step Status Change",
         "source": "aws.sagemaker",
         "account": account,
-        "time": "2026-12-01T01:05:00Z",
+        "time": "2021-03-15T16:10:10Z",
         "region": region,
         "resources": [arn, execution],
         "detail": {
             "metadata": {"processingJob": {"arn": job}},
-            "stepStartTime": "2026-12-01T00:58:00Z",
-            "stepEndTime": "2026-12-01T01:05:00Z",
-            "stepName": "Preprocess",
+            "stepStartTime": "2021-03-15T16:03:14Z",
+            "stepEndTime": "2021-03-15T16:10:09Z",
+            "stepName": "myprocessingstep1",
             "stepType": "Processing",
             "previousStepStatus": "Executing",
             "currentStepStatus": status,
@@ -926,6 +934,19 @@ def _matches(rule: AlertRule, event: dict[str, Any]) -> bool:
     return EventPattern(json.dumps(rule.pattern), rule.pattern).matches_event(event)
 
 
+def foreign_pipelines(c: Any) -> list[str]:
+    """SageMaker pipelines that are not ours: another pipeline of the account, our name as a
+    prefix or a suffix of theirs, and our name in another account."""
+    base = f"arn:aws:sagemaker:{c.region}:{c.account}:pipeline"
+    env = c.env_name
+    return [
+        f"{base}/someone-elses-pipeline",
+        f"{base}/{env}-digits-training-copy",
+        f"{base}/other-{env}-digits-training",
+        f"arn:aws:sagemaker:{c.region}:999999999999:pipeline/{env}-digits-training",
+    ]
+
+
 def sagemaker_pipeline_alerts(rule: AlertRule) -> None:
     c = rule.config
     base = f"arn:aws:sagemaker:{c.region}:{c.account}:pipeline"
@@ -936,13 +957,7 @@ def sagemaker_pipeline_alerts(rule: AlertRule) -> None:
             assert _matches(rule, pipeline_event(arn, status)), (rule.rule_id, arn, status)
         for status in ("Succeeded", "Executing", "Stopping"):
             assert not _matches(rule, pipeline_event(arn, status)), (arn, status)
-    foreign = [
-        f"{base}/someone-elses-pipeline",
-        f"{base}/{env}-digits-training-copy",  # our name as a prefix
-        f"{base}/other-{env}-digits-training",
-        f"arn:aws:sagemaker:{c.region}:999999999999:pipeline/{env}-digits-training",
-    ]
-    for arn in foreign:
+    for arn in foreign_pipelines(c):
         assert not _matches(rule, pipeline_event(arn, "Failed")), arn
     (target,) = [rule.target]
     event = pipeline_event(ours[0], "Failed")
@@ -964,14 +979,14 @@ def sagemaker_step_alerts(rule: AlertRule) -> None:
             assert _matches(rule, step_event(arn, status)), (rule.rule_id, arn, status)
         for status in ("Succeeded", "Executing", "Starting", "Stopping"):
             assert not _matches(rule, step_event(arn, status)), (arn, status)
-    for arn in (f"{base}/someone-elses-pipeline", f"{base}/{env}-digits-training-copy"):
-        assert not _matches(rule, step_event(arn, "Failed")), arn
+    for arn in foreign_pipelines(c):
+        assert not _matches(rule, step_event(arn, "Failed", failureReason="theirs")), arn
     reason = 'AlgorithmError: "No such file": /opt/ml/processing/input/raw'
     event = step_event(ours[0], "Failed", failureReason=reason)
     execution = f"{ours[0]}/execution/p4jn9xou8a8s"
     assert render(rule.target, event) == (
-        f"SageMaker pipeline step Preprocess Failed: {reason} (pipeline {ours[0]}, execution "
-        f"{execution}, {c.region}). More: aws sagemaker list-pipeline-execution-steps "
+        f"SageMaker pipeline step myprocessingstep1 Failed: {reason} (pipeline {ours[0]}, "
+        f"execution {execution}, {c.region}). More: aws sagemaker list-pipeline-execution-steps "
         f"--pipeline-execution-arn {execution} --region {c.region}"
     )
 
@@ -1022,3 +1037,57 @@ def test_alert_rules_match_ours_only_and_say_what_failed(
             ALERT_CASES[rule.kind](rule)
             ran += 1
     assert ran >= 2
+
+
+def schema_fields(schema: Any) -> tuple[list[str], list[str], set[str]]:
+    """source, detail-type and the detail's top-level field names of an event type, as CDK's
+    mixins-preview generates them from the EventBridge schema registry: its ``event_pattern``
+    with every field filtered on, read back (nested objects, given as ``{}``, are dropped)."""
+    import inspect
+
+    params = inspect.signature(schema.event_pattern).parameters
+    every = {
+        name: ["x"] if "Sequence" in str(p.annotation) else {}
+        for name, p in params.items()
+        if name != "event_metadata"  # the envelope (region, resources, ...), not the detail
+    }
+    pattern = schema.event_pattern(**every)
+    return pattern.source, pattern.detail_type, set(pattern.detail)
+
+
+def test_alert_rules_name_fields_the_event_schemas_have(alert_rules: list[AlertRule]) -> None:
+    """The field names each alert rule filters on and its message reads (``$.detail.<name>``)
+    are fields of its event type in the schema CDK's mixins-preview is generated from
+    (SageMakerModelBuildingPipelineExecutionStepStatusChangeProps: https://docs.aws.amazon.com/cdk/api/v2/docs/@aws-cdk_mixins-preview.aws_sagemaker.events.SageMakerModelBuildingPipelineExecutionStepStatusChange.SageMakerModelBuildingPipelineExecutionStepStatusChangeProps.html),
+    an oracle apart from the Developer Guide's examples the event-flow cases use: a misspelt
+    name (``stepStatus``, ``FailureReason``) matches nothing and renders nothing, silently."""
+    from aws_cdk.mixins_preview.aws_codepipeline import events as codepipeline_events
+    from aws_cdk.mixins_preview.aws_sagemaker import events as sagemaker_events
+
+    schemas = {
+        "SageMaker Model Building Pipeline Execution Status Change": (
+            sagemaker_events.SageMakerModelBuildingPipelineExecutionStatusChange
+        ),
+        "SageMaker Model Building Pipeline Execution Step Status Change": (
+            sagemaker_events.SageMakerModelBuildingPipelineExecutionStepStatusChange
+        ),
+        "CodePipeline Pipeline Execution State Change": (
+            codepipeline_events.CodePipelinePipelineExecutionStateChange
+        ),
+    }
+    assert set(schemas) == set(ALERT_CASES)
+    checked = 0
+    for rule in alert_rules:
+        source, detail_type, fields = schema_fields(schemas[rule.kind])
+        where = f"{rule.source} {rule.stack}/{rule.rule_id}"
+        assert rule.pattern["source"] == source, where
+        assert rule.pattern["detail-type"] == detail_type, where
+        assert set(rule.pattern["detail"]) <= fields, (where, set(rule.pattern["detail"]) - fields)
+        read = {
+            path.removeprefix("$.detail.")
+            for path in rule.target["InputTransformer"]["InputPathsMap"].values()
+            if path.startswith("$.detail.")
+        }
+        assert read and read <= fields, (where, read - fields)
+        checked += 1
+    assert checked >= 6  # lab and prod-like, three rules each
