@@ -18,12 +18,19 @@ examples, ours and foreign, through each rule):
 - CodePipeline Pipeline Execution State Change: ``detail.pipeline``, ``detail.execution-id``,
   ``detail.state`` (FAILED), CodePipeline User Guide, "Monitoring CodePipeline events",
   https://docs.aws.amazon.com/codepipeline/latest/userguide/detect-state-changes-cloudwatch-events.html;
-- SageMaker Model Building Pipeline Execution Step Status Change (same page, "Pipeline step
-  state change"): ``detail.pipelineArn``, ``detail.stepName``, ``detail.currentStepStatus``,
-  ``detail.failureReason`` (when the step failed), ``detail.metadata`` (the job's ARN).
+- SageMaker Model Building Pipeline Execution Step Status Change (same page, "SageMaker
+  pipeline step state change"): ``detail.pipelineArn``, ``detail.pipelineExecutionArn``,
+  ``detail.stepName``, ``detail.currentStepStatus`` (Starting, Executing, Succeeded, Failed,
+  Stopping, Stopped), ``detail.failureReason`` ("If the value of currentStepStatus is Failed"),
+  ``detail.metadata`` (the job's ARN). The same names are the event type's properties in the
+  EventBridge schema CDK generates its mixins-preview patterns from,
+  https://docs.aws.amazon.com/cdk/api/v2/docs/@aws-cdk_mixins-preview.aws_sagemaker.events.SageMakerModelBuildingPipelineExecutionStepStatusChange.SageMakerModelBuildingPipelineExecutionStepStatusChangeProps.html
+  (tests/infra/test_event_flows.py checks every alert rule's names against that package, a
+  dev dependency: an experimental package is not a runtime one here).
 
 Only our pipelines match: the SageMaker rule names the pipeline ARNs (lower case, as SageMaker
-writes them), the CodePipeline rule the pipeline's ARN in ``resources``.
+writes them; our pipeline names are lower case anyway, ``env_name`` is), the CodePipeline rule
+the pipeline's ARN in ``resources``.
 
 The jobs (training, tuning, processing, transform) are matched through their pipeline's step
 events, not their own job events: without the SDK's ``use_custom_job_prefix`` SageMaker names
