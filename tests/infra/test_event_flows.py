@@ -794,8 +794,9 @@ def test_the_matcher_rejects_what_the_pattern_excludes(flows: list[Flow]) -> Non
 #   (SageMaker Developer Guide, "Events that Amazon SageMaker AI sends to Amazon EventBridge",
 #   sections "SageMaker pipeline execution state change" and "SageMaker pipeline step state
 #   change": https://docs.aws.amazon.com/sagemaker/latest/dg/automating-sagemaker-with-eventbridge.html);
-# - CodePipeline Pipeline Execution State Change (CodePipeline User Guide,
-#   https://docs.aws.amazon.com/codepipeline/latest/userguide/detect-state-changes-cloudwatch-events.html).
+# - CodePipeline Pipeline Execution State Change (CodePipeline User Guide, "Pipeline FAILED
+#   event": https://docs.aws.amazon.com/codepipeline/latest/userguide/detect-state-changes-cloudwatch-events.html).
+# The field names are also checked against the EventBridge schemas (CDK mixins-preview) below.
 
 
 @dataclass
@@ -907,7 +908,8 @@ def step_event(arn: str, status: str, **extra: Any) -> dict[str, Any]:
 
 
 def codepipeline_event(arn: str, state: str) -> dict[str, Any]:
-    """The CodePipeline User Guide's example, with the pipeline and state given."""
+    """The CodePipeline User Guide's "Pipeline FAILED event" (emitted event), with the
+    pipeline (its region, account and name) and the state given."""
     region, account, name = arn.split(":")[3:6]
     return {
         "version": "0",
@@ -915,16 +917,15 @@ def codepipeline_event(arn: str, state: str) -> dict[str, Any]:
         "detail-type": "CodePipeline Pipeline Execution State Change",
         "source": "aws.codepipeline",
         "account": account,
-        "time": "2026-12-01T01:10:00Z",
+        "time": "2020-01-31T18:55:43Z",
         "region": region,
         "resources": [arn],
         "detail": {
             "pipeline": name,
-            "execution-id": "01234567-0123-0123-0123-012345678901",
-            "start-time": "2026-12-01T01:00:00Z",
-            "execution-trigger": {"trigger-type": "StartPipelineExecution"},
+            "execution-id": "12345678-1234-5678-abcd-12345678abcd",
+            "start-time": "2023-10-26T13:49:39.208Z",
             "state": state,
-            "version": 1.0,
+            "version": 4.0,
             "pipeline-execution-attempt": 1.0,
         },
     }
@@ -1001,7 +1002,7 @@ def codepipeline_alerts(rule: AlertRule) -> None:
     for other in (f"{ours}-copy", f"arn:aws:codepipeline:{c.region}:{c.account}:other"):
         assert not _matches(rule, codepipeline_event(other, "FAILED")), other
     name = ours.rsplit(":", 1)[1]
-    execution = "01234567-0123-0123-0123-012345678901"
+    execution = "12345678-1234-5678-abcd-12345678abcd"
     assert render(rule.target, codepipeline_event(ours, "FAILED")) == (
         f"CodePipeline execution FAILED: {name} execution {execution} in {c.region}. Why: "
         f"aws codepipeline list-action-executions --pipeline-name {name} "
