@@ -34,6 +34,7 @@ from core import accounts
 from core.accounts import bootstrap_version_arn
 from core.config import PlatformConfig
 from infra.compliance.packs import acknowledge_wildcards
+from infra.cross_account import CAPTURE_BUCKET_OUTPUT
 from infra.network.construct import IsolatedNetwork
 from infra.operations.alerts import AlertTopic
 from infra.serving.deploy_permissions import (
@@ -121,7 +122,7 @@ class TargetStack(cdk.Stack):
         self.forward_role = (
             self._retrain_forwarding(config) if account == config.production_account else None
         )
-        cdk.CfnOutput(self, "CaptureBucketName", value=bucket.bucket_name)
+        cdk.CfnOutput(self, CAPTURE_BUCKET_OUTPUT, value=bucket.bucket_name)
 
     def _action_role(self, config: PlatformConfig, account: str) -> iam.Role:
         """The delivery pipeline's action role in this account (CodePipeline, "Create a pipeline
@@ -229,17 +230,56 @@ class TargetStack(cdk.Stack):
             assumed_by=_tooling_role(config, accounts.smoke_build_role_path(config)),
             description="The tooling smoke test invokes the staging endpoint",
         )
+        endpoint = (
+            f"arn:{p}:sagemaker:{config.region}:{account}:endpoint/"
+            f"{config.staging_endpoint_name.lower()}"
+        )
+        if config.serving.kind == "async":
+            self._smoke_async(role, config, endpoint)
+            return role
         role.add_to_principal_policy(
-            iam.PolicyStatement(
-                actions=["sagemaker:InvokeEndpoint"],
-                resources=[
-                    f"arn:{p}:sagemaker:{config.region}:{account}:endpoint/"
-                    f"{config.staging_endpoint_name.lower()}"
-                ],
-            )
+            iam.PolicyStatement(actions=["sagemaker:InvokeEndpoint"], resources=[endpoint])
         )
         acknowledge_wildcards(role)  # one endpoint: no wildcard
         return role
+
+    def _smoke_async(self, role: iam.Role, config: PlatformConfig, endpoint: str) -> None:
+        """serving.kind='async': the smoke test is a client of the staging endpoint here. It
+        finds this stack's capture bucket (its output), uploads the request under the async
+        input prefix, calls InvokeEndpointAsync (an async endpoint takes nothing else) and reads
+        the answer, all as this role (``infra.cross_account.smoke_in_staging``)."""
+        from infra.serving.async_inference import async_client_statements
+
+        statements, wildcards = async_client_statements(
+            bucket_arn=self.capture.artifacts_bucket.bucket_arn,
+            key_arn=self.key.key_arn,
+            endpoint_arn=endpoint,
+            endpoint_name=config.staging_endpoint_name,
+        )
+        for statement in statements:
+            role.add_to_principal_policy(statement)
+        # The input location's bucket is generated: read from this stack's CaptureBucketName
+        # output (DescribeStacks takes a stack ARN: Service Authorization Reference, AWS
+        # CloudFormation).
+        this_stack = (
+            f"arn:{accounts.partition(config)}:cloudformation:{config.region}:{self.account}:"
+            f"stack/{self.stack_name}/*"
+        )
+        role.add_to_principal_policy(
+            iam.PolicyStatement(
+                sid="FindAsyncBucket",
+                actions=["cloudformation:DescribeStacks"],
+                resources=[this_stack],
+            )
+        )
+        acknowledge_wildcards(
+            role,
+            resources={
+                **wildcards,
+                this_stack: "a stack ARN ends in the stack's id, unknown before it exists: "
+                "this target stack only, for its CaptureBucketName output",
+            },
+        )
 
     def _retrain_forwarding(self, config: PlatformConfig) -> iam.Role:
         """Retrain requests put on this account's default bus go to the tooling bus, whose
