@@ -346,6 +346,8 @@ def test_the_upload_the_invocation_and_the_read_all_use_the_callers_aws_profile(
     monkeypatch.setenv("AWS_SHARED_CREDENTIALS_FILE", str(tmp_path / "credentials"))
     monkeypatch.setenv("AWS_CONFIG_FILE", str(tmp_path / "config"))
     monkeypatch.setenv("AWS_PROFILE", "staging")
+    # a fresh process (the CodeBuild command) starts without boto3's cached default session
+    monkeypatch.setattr("boto3.DEFAULT_SESSION", None)
     seen: dict[str, str] = {}
 
     def capture(runtime, s3, endpoint, body, **_):  # type: ignore[no-untyped-def]
