@@ -187,7 +187,9 @@ class ModelDelivery(Construct):
             f"--samples-from-release {release_file}{target}"
         ]
         if cross:  # read the samples here, invoke as the staging account's smoke-test role
-            smoke_commands = smoke_in_staging(config, release_file, target)  # async: its own
+            smoke_commands = smoke_in_staging(
+                config, release_file, target
+            )  # async: staging's bucket
         self.smoke = smoke = self._project(
             "SmokeTest",
             "Invoke the staging endpoint with held-out Digits samples and check the answers",

@@ -9,7 +9,8 @@ account names without a reference (fixed names under ``/<env>-target/``):
   serving stacks and passes the deployment role;
 - ``deploy-cfn``: the role CloudFormation assumes for those stacks, with the permissions the
   serving unit derives (``deploy_permissions``) and the registry reads in tooling;
-- ``smoke-test`` (staging): the tooling smoke-test build invokes the staging endpoint with it;
+- ``smoke-test`` (staging): the tooling smoke-test build invokes the staging endpoint with it
+  (an async endpoint: as its client, ``_smoke_async``);
 - ``retrain-forward`` (production): forwards retrain requests to the tooling event bus.
 
 Stateful: the capture bucket and its key (retained in retain mode). Exposes: key,
@@ -49,7 +50,12 @@ from model_code.monitoring_contract import RETRAIN_DETAIL_TYPE, RETRAIN_SOURCE
 
 
 class CaptureStore:
-    """Where an endpoint in this account writes captured data (the shape ModelEndpoint reads)."""
+    """Where an endpoint in this account writes captured data (the shape ModelEndpoint reads),
+    and with ``serving.kind='async'`` its queue's requests, answers and failures under the
+    ``async/`` prefixes (``core.async_contract``). One bucket rather than a second of its own:
+    it already has this account's key, access logs and retention, so a second retained bucket
+    would only add residue for teardown; its generated name reaches the tooling smoke build
+    through the ``CaptureBucketName`` output, read in staging as the smoke role."""
 
     def __init__(self, bucket: s3.IBucket, key: kms.IKey) -> None:
         self.artifacts_bucket, self.key = bucket, key
