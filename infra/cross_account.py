@@ -20,7 +20,12 @@ from constructs import Construct
 
 from core import accounts
 from core.accounts import delivery_artifact_bucket_name, pipeline_role_path, target_role_arn
+from core.async_contract import INPUT_PREFIX, endpoint_prefix
 from core.config import PlatformConfig
+
+# The target stack's output naming its capture bucket (infra/stacks/target_stack.py), which
+# the smoke test reads in staging to find where async requests go.
+CAPTURE_BUCKET_OUTPUT = "CaptureBucketName"
 
 # -- resource policies in tooling: the statements naming the target accounts -----------------
 
@@ -119,13 +124,33 @@ def smoke_in_staging(config: PlatformConfig, release_file: str, target: str) -> 
     """Copy the released version's held-out samples (beside its metrics, named by the release
     file: ``labctl.invoke.release_samples``) with the build's role, then invoke as the staging
     smoke role (an AWS CLI profile with ``credential_source = EcsContainer``, the CodeBuild
-    container's credentials: AWS CLI "Using an IAM role", credential_source)."""
+    container's credentials: AWS CLI "Using an IAM role", credential_source). Every call to
+    staging (the async bucket lookup, the upload, InvokeEndpointAsync, the answer's read) runs
+    with ``AWS_PROFILE=staging``: boto3's default session and the AWS CLI both read it."""
     role = target_role_arn(config, config.staging_account, "smoke")
+    find_bucket = []
+    if config.serving.kind == "async":
+        # The request goes to staging's own bucket (its capture bucket, async prefixes): its
+        # generated name cannot reach tooling without a reference across accounts, so it is
+        # read from the staging target stack's output, as the smoke role. The assignment fails
+        # the build when the lookup fails (buildspec 0.2 runs the commands in one shell).
+        find_bucket = [
+            f"ASYNC_BUCKET=$(AWS_PROFILE=staging aws cloudformation describe-stacks "
+            f"--region {config.region} --stack-name "
+            f"{accounts.target_stack_name(config, config.staging_account)} --query "
+            f"\"Stacks[0].Outputs[?OutputKey=='{CAPTURE_BUCKET_OUTPUT}'].OutputValue\" "
+            "--output text)"
+        ]
+        target = (
+            f" --async --input-location s3://${{ASYNC_BUCKET}}/"
+            f"{endpoint_prefix(INPUT_PREFIX, config.staging_endpoint_name)}/"
+        )
     return [
         f"aws configure set profile.staging.role_arn {role}",
         "aws configure set profile.staging.credential_source EcsContainer",
         "aws s3 cp \"$(.venv/bin/python -c 'from labctl.invoke import release_samples; "
         f'print(release_samples("{release_file}"))\')" smoke_samples.json',
+        *find_bucket,
         f"AWS_PROFILE=staging .venv/bin/python -m labctl invoke --endpoint "
         f"{config.staging_endpoint_name} --region {config.region} "
         f"--samples smoke_samples.json{target}",

@@ -335,14 +335,76 @@ def _smoke_role(a: Assembly, r: Resource, p: Props) -> bool:
     return str(p.get("RoleName", "")).endswith("-smoke-test")
 
 
+def _staging(a: Assembly, r: Resource) -> list[tuple[Resource, Props]]:
+    """The staging endpoints of the role's account, with their endpoint config's properties
+    (empty when not found): what the tooling smoke test invokes."""
+    found = []
+    for e in a.resources(type_="AWS::SageMaker::Endpoint"):
+        props = a.resolve(e.stack, e.properties)
+        if a.account_of(e.stack) == a.account_of(r.stack) and str(
+            props.get("EndpointName", "")
+        ).endswith("-staging"):
+            config = _endpoint_config(a, e, props)
+            found.append((e, config[1] if config else {}))
+    return found
+
+
 def _staging_endpoints(a: Assembly, r: Resource, p: Props) -> list[str]:
-    """The staging endpoints of the role's account: what the tooling smoke test invokes."""
+    """Staging endpoints taking InvokeEndpoint (all but async ones)."""
     return [
         a.get_att(e.stack, e.logical_id, "Arn")
-        for e in a.resources(type_="AWS::SageMaker::Endpoint")
-        if a.account_of(e.stack) == a.account_of(r.stack)
-        and str(a.resolve(e.stack, e.properties).get("EndpointName", "")).endswith("-staging")
+        for e, config in _staging(a, r)
+        if not _async_output(config)
     ]
+
+
+def _staging_async(a: Assembly, r: Resource) -> list[tuple[Resource, Props]]:
+    """Async staging endpoints with their AsyncInferenceConfig.OutputConfig."""
+    return [(e, _async_output(c)) for e, c in _staging(a, r) if _async_output(c)]
+
+
+def _smoke_async_endpoints(a: Assembly, r: Resource, p: Props) -> list[str]:
+    return [a.get_att(e.stack, e.logical_id, "Arn") for e, _ in _staging_async(a, r)]
+
+
+def _smoke_async_inputs(a: Assembly, r: Resource, p: Props) -> list[str]:
+    return [
+        _s3_objects(_async_input_uri({"AsyncInferenceConfig": {"OutputConfig": out}}))
+        for _, out in _staging_async(a, r)
+    ]
+
+
+def _smoke_async_answers(a: Assembly, r: Resource, p: Props) -> list[str]:
+    return [
+        _s3_objects(str(out[k]), f"{SUFFIX}.out")
+        for _, out in _staging_async(a, r)
+        for k in ("S3OutputPath", "S3FailurePath")
+        if out.get(k)
+    ]
+
+
+def _smoke_async_keys(a: Assembly, r: Resource, p: Props) -> list[str]:
+    return sorted(
+        {
+            _key_arn(a, str(out["KmsKeyId"]))
+            for _, out in _staging_async(a, r)
+            if out.get("KmsKeyId")
+        }
+    )
+
+
+def _smoke_async_bucket_stacks(a: Assembly, r: Resource, p: Props) -> list[str]:
+    """The stack that creates each async endpoint's bucket: the smoke test reads the bucket's
+    name from that stack's output (infra/cross_account.smoke_in_staging)."""
+    buckets = {
+        str(out["S3OutputPath"]).removeprefix("s3://").split("/", 1)[0]
+        for _, out in _staging_async(a, r)
+    }
+    return sorted(
+        a.arn("cloudformation", f"stack/{b.stack}/{SUFFIX}", account=a.account_of(b.stack))
+        for b in a.resources(type_="AWS::S3::Bucket")
+        if a.name_of(b.stack, b.logical_id) in buckets
+    )
 
 
 def _targets(p: Props, prefix: str) -> list[Props]:
@@ -731,6 +793,68 @@ ASYNC_ROWS: tuple[ServiceRequirement, ...] = (
 )
 
 
+# The staging smoke test as an async client (issue 25, infra/stacks/target_stack._smoke_async):
+# what `labctl invoke --async` calls with the smoke role (ops/invoke_async.py), and the lookup of
+# the staging bucket's name before it (infra/cross_account.smoke_in_staging).
+DOC_INVOKE_ASYNC = (
+    "https://docs.aws.amazon.com/sagemaker/latest/APIReference/API_runtime_InvokeEndpointAsync.html"
+)
+DOC_CFN_DESCRIBE = (
+    "https://docs.aws.amazon.com/service-authorization/latest/reference/list_awscloudformation.html"
+)
+
+
+def _smoke_role_row(
+    id_: str, actions: tuple[str, ...], resources: Arns, doc: str
+) -> ServiceRequirement:
+    return ServiceRequirement(
+        id_,
+        "AWS::IAM::Role",
+        lambda a, r, p: [a.get_att(r.stack, r.logical_id, "Arn")],
+        _smoke_role,
+        actions,
+        resources,
+        doc,
+    )
+
+
+SMOKE_ASYNC_ROWS: tuple[ServiceRequirement, ...] = (
+    _smoke_role_row(
+        "smoke-role-invokes-staging-async",
+        ("sagemaker:InvokeEndpointAsync",),
+        _smoke_async_endpoints,
+        DOC_INVOKE_ASYNC,
+    ),
+    _smoke_role_row(
+        "smoke-role-uploads-async-request",
+        ("s3:PutObject",),
+        _smoke_async_inputs,
+        DOC_INVOKE_ASYNC,
+    ),
+    _smoke_role_row(
+        "smoke-role-reads-async-answer",
+        ("s3:GetObject",),
+        _smoke_async_answers,
+        DOC_ASYNC_SNS,
+    ),
+    # The request is uploaded SSE-KMS and the answer read back: the bucket's default key and
+    # the output KmsKeyId are the target key (S3 user guide, "Using server-side encryption
+    # with AWS KMS keys": PutObject needs kms:GenerateDataKey, GetObject kms:Decrypt).
+    _smoke_role_row(
+        "smoke-role-async-key",
+        ("kms:GenerateDataKey", "kms:Decrypt"),
+        _smoke_async_keys,
+        DOC_SSE_KMS,
+    ),
+    _smoke_role_row(
+        "smoke-role-finds-async-bucket",
+        ("cloudformation:DescribeStacks",),
+        _smoke_async_bucket_stacks,
+        DOC_CFN_DESCRIBE,
+    ),
+)
+
+
 # -- The expiry reaper (infra/operations/expiry.py; its calls: runtime/reaper/reaper.py) --
 
 # Actions, their resource types and ARN formats: Service Authorization Reference.
@@ -892,6 +1016,7 @@ ROWS: tuple[ServiceRequirement, ...] = (
         _staging_endpoints,
         DOC_SMOKE_ROLE,
     ),
+    *SMOKE_ASYNC_ROWS,
     ServiceRequirement(
         "codepipeline-assumes-action-roles",
         "AWS::CodePipeline::Pipeline",

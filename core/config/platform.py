@@ -228,11 +228,6 @@ def check_accounts(config: PlatformConfig) -> None:
             "production account is not built yet; its retrain events already reach tooling "
             "through the event bus (docs/multi-account.md)"
         )
-    if config.serving.kind == "async":
-        raise ConfigError(
-            "serving.kind 'async' is single-account for now: its answers, topics and the smoke "
-            "test's client grant live in the tooling lake, not yet in the target stacks"
-        )
     if config.expiry.endpoint_hours:
         raise ConfigError(
             "expiry.endpoint_hours must be 0 with separate accounts: the expiry reaper runs in "

@@ -187,7 +187,9 @@ class ModelDelivery(Construct):
             f"--samples-from-release {release_file}{target}"
         ]
         if cross:  # read the samples here, invoke as the staging account's smoke-test role
-            smoke_commands = smoke_in_staging(config, release_file, target)
+            smoke_commands = smoke_in_staging(
+                config, release_file, target
+            )  # async: staging's bucket
         self.smoke = smoke = self._project(
             "SmokeTest",
             "Invoke the staging endpoint with held-out Digits samples and check the answers",
@@ -216,7 +218,8 @@ class ModelDelivery(Construct):
             )
 
         self.smoke_async_wildcards: dict[str, str] = {}
-        if kind == "async":
+        # Across accounts the client is the staging smoke role (target_stack._smoke_async).
+        if kind == "async" and not cross:
             from infra.serving.async_inference import grant_async_client
 
             self.smoke_async_wildcards = grant_async_client(

@@ -5,7 +5,8 @@ Provisions two KMS-encrypted SNS topics (success, error), the endpoint config's
 encrypted with the lake key), the hosting role's grants for them, the async rollback alarm
 (InvocationFailures) and backlog alarms, and scaling to zero on the backlog with a step policy
 that adds the first instance. Not stateful. Exposes: config, success_topic, error_topic,
-input_uri, output_uri, failure_uri, alarms, client_statements(), wildcard_resources().
+input_uri, output_uri, failure_uri, alarms, client_statements(), wildcard_resources();
+for clients elsewhere ``async_client_statements`` / ``grant_async_client``.
 """
 
 from __future__ import annotations
@@ -45,6 +46,7 @@ class AsyncInference(Construct):
         lake: LakeRefs,
         role: iam.IRole,
         alert_topic: sns.ITopic,
+        reads_requests: bool = False,
     ) -> None:
         super().__init__(scope, id_)
         self.settings = config.async_inference
@@ -69,7 +71,18 @@ class AsyncInference(Construct):
 
         # What SageMaker does with the endpoint's execution role ("Complete the prerequisites",
         # async inference: the role reads the request in S3, writes the answer, publishes to
-        # SNS). Reading requests is the role's read grant on the artifacts zone already.
+        # SNS). Reading requests is the role's read grant on the artifacts zone already, unless
+        # ``lake`` is a target account's own store (``reads_requests``: the model archives are
+        # read in tooling, the requests here).
+        self.reads_requests = reads_requests
+        if reads_requests:
+            role.add_to_principal_policy(
+                iam.PolicyStatement(
+                    sid="AsyncReadRequests",
+                    actions=["s3:GetObject"],
+                    resources=[f"{bucket.bucket_arn}/{self.prefixes['input']}/*"],
+                )
+            )
         role.add_to_principal_policy(
             iam.PolicyStatement(
                 sid="AsyncWriteResults",
@@ -238,19 +251,29 @@ class AsyncInference(Construct):
     def declare_client_wildcards(self, policy: iam.ManagedPolicy) -> None:
         """The client policy's prefixes: objects are named per request."""
         bucket = self.lake.artifacts_bucket
+        input_ = f"{bucket.bucket_arn}/{self.prefixes['input']}/*"
         acknowledge_wildcards(
             policy,
             resources={
-                f"{bucket.bucket_arn}/{self.prefixes['input']}/*": "clients upload each "
-                "request under this endpoint's input prefix, one object per request",
-                **self.wildcard_resources(),
+                input_: "clients upload each request under this endpoint's input prefix, one "
+                "object per request",
+                **{k: v for k, v in self.wildcard_resources().items() if k != input_},
             },
         )
 
     def wildcard_resources(self) -> dict[str, str]:
         """The hosting role's wildcard resources this adds, with why (acknowledge_wildcards)."""
         bucket = self.lake.artifacts_bucket
+        reads = (
+            {
+                f"{bucket.bucket_arn}/{self.prefixes['input']}/*": "async requests (read only): "
+                "clients name each object per request, under this endpoint's input prefix",
+            }
+            if self.reads_requests
+            else {}
+        )
         return {
+            **reads,
             f"{bucket.bucket_arn}/{self.prefixes['output']}/*": "async answers: SageMaker "
             "names each object after the request's inference id, under this endpoint's prefix",
             f"{bucket.bucket_arn}/{self.prefixes['failure']}/*": "async failures: "
@@ -258,38 +281,45 @@ class AsyncInference(Construct):
         }
 
 
-def grant_async_client(
-    grantee: iam.IGrantable, lake: LakeRefs, endpoint_name: str
-) -> dict[str, str]:
-    """Let ``grantee`` (e.g. the delivery smoke test) call an async endpoint the way
-    ``labctl invoke --async`` does: InvokeEndpointAsync, upload under the endpoint's input
-    prefix, read its output and failure prefixes, with the lake key. Returns the wildcard
-    resources it adds, with why, for the grantee's ``acknowledge_wildcards``."""
-    stack = cdk.Stack.of(lake)
-    bucket = lake.artifacts_bucket
+def async_client_statements(
+    *, bucket_arn: str, key_arn: str, endpoint_arn: str, endpoint_name: str
+) -> tuple[list[iam.PolicyStatement], dict[str, str]]:
+    """What a client of an async endpoint calls, the way ``labctl invoke --async`` does:
+    InvokeEndpointAsync, upload under the endpoint's input prefix of ``bucket_arn``, read its
+    output and failure prefixes, with the key that encrypts them. Returns the statements and
+    the wildcard resources they add, with why (for ``acknowledge_wildcards``)."""
     input_, output, failure = (
-        f"{bucket.bucket_arn}/{endpoint_prefix(p, endpoint_name)}/*"
+        f"{bucket_arn}/{endpoint_prefix(p, endpoint_name)}/*"
         for p in (INPUT_PREFIX, OUTPUT_PREFIX, FAILURE_PREFIX)
     )
     statements = [
-        iam.PolicyStatement(
-            actions=["sagemaker:InvokeEndpointAsync"],
-            resources=[
-                stack.format_arn(
-                    service="sagemaker", resource="endpoint", resource_name=endpoint_name
-                )
-            ],
-        ),
+        iam.PolicyStatement(actions=["sagemaker:InvokeEndpointAsync"], resources=[endpoint_arn]),
         iam.PolicyStatement(actions=["s3:PutObject"], resources=[input_]),
         iam.PolicyStatement(actions=["s3:GetObject"], resources=[output, failure]),
-        iam.PolicyStatement(
-            actions=["kms:GenerateDataKey", "kms:Decrypt"], resources=[lake.key.key_arn]
-        ),
+        iam.PolicyStatement(actions=["kms:GenerateDataKey", "kms:Decrypt"], resources=[key_arn]),
     ]
-    for statement in statements:
-        grantee.grant_principal.add_to_principal_policy(statement)
-    return {
+    return statements, {
         input_: f"async requests to {endpoint_name}: one object per request under its input prefix",
         output: f"async answers of {endpoint_name}: SageMaker names each after the request",
         failure: f"async failures of {endpoint_name}: SageMaker names each after the request",
     }
+
+
+def grant_async_client(
+    grantee: iam.IGrantable, lake: LakeRefs, endpoint_name: str
+) -> dict[str, str]:
+    """Let ``grantee`` (e.g. the delivery smoke test) call an async endpoint in the lake's
+    account (``async_client_statements``). Returns the wildcard resources it adds, with why,
+    for the grantee's ``acknowledge_wildcards``."""
+    stack = cdk.Stack.of(lake)
+    statements, wildcards = async_client_statements(
+        bucket_arn=lake.artifacts_bucket.bucket_arn,
+        key_arn=lake.key.key_arn,
+        endpoint_arn=stack.format_arn(
+            service="sagemaker", resource="endpoint", resource_name=endpoint_name
+        ),
+        endpoint_name=endpoint_name,
+    )
+    for statement in statements:
+        grantee.grant_principal.add_to_principal_policy(statement)
+    return wildcards

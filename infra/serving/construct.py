@@ -258,6 +258,8 @@ class ModelEndpoint(EndpointBase):
                 lake=store,
                 role=self.role,
                 alert_topic=alert_topic,
+                # a target account's store: the lake read grant covers no request there
+                reads_requests=store is not lake,
             )
 
         vpc_config = None

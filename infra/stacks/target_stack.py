@@ -9,7 +9,8 @@ account names without a reference (fixed names under ``/<env>-target/``):
   serving stacks and passes the deployment role;
 - ``deploy-cfn``: the role CloudFormation assumes for those stacks, with the permissions the
   serving unit derives (``deploy_permissions``) and the registry reads in tooling;
-- ``smoke-test`` (staging): the tooling smoke-test build invokes the staging endpoint with it;
+- ``smoke-test`` (staging): the tooling smoke-test build invokes the staging endpoint with it
+  (an async endpoint: as its client, ``_smoke_async``);
 - ``retrain-forward`` (production): forwards retrain requests to the tooling event bus.
 
 Stateful: the capture bucket and its key (retained in retain mode). Exposes: key,
@@ -34,6 +35,7 @@ from core import accounts
 from core.accounts import bootstrap_version_arn
 from core.config import PlatformConfig
 from infra.compliance.packs import acknowledge_wildcards
+from infra.cross_account import CAPTURE_BUCKET_OUTPUT
 from infra.network.construct import IsolatedNetwork
 from infra.operations.alerts import AlertTopic
 from infra.serving.deploy_permissions import (
@@ -48,7 +50,12 @@ from model_code.monitoring_contract import RETRAIN_DETAIL_TYPE, RETRAIN_SOURCE
 
 
 class CaptureStore:
-    """Where an endpoint in this account writes captured data (the shape ModelEndpoint reads)."""
+    """Where an endpoint in this account writes captured data (the shape ModelEndpoint reads),
+    and with ``serving.kind='async'`` its queue's requests, answers and failures under the
+    ``async/`` prefixes (``core.async_contract``). One bucket rather than a second of its own:
+    it already has this account's key, access logs and retention, so a second retained bucket
+    would only add residue for teardown; its generated name reaches the tooling smoke build
+    through the ``CaptureBucketName`` output, read in staging as the smoke role."""
 
     def __init__(self, bucket: s3.IBucket, key: kms.IKey) -> None:
         self.artifacts_bucket, self.key = bucket, key
@@ -121,7 +128,7 @@ class TargetStack(cdk.Stack):
         self.forward_role = (
             self._retrain_forwarding(config) if account == config.production_account else None
         )
-        cdk.CfnOutput(self, "CaptureBucketName", value=bucket.bucket_name)
+        cdk.CfnOutput(self, CAPTURE_BUCKET_OUTPUT, value=bucket.bucket_name)
 
     def _action_role(self, config: PlatformConfig, account: str) -> iam.Role:
         """The delivery pipeline's action role in this account (CodePipeline, "Create a pipeline
@@ -229,17 +236,56 @@ class TargetStack(cdk.Stack):
             assumed_by=_tooling_role(config, accounts.smoke_build_role_path(config)),
             description="The tooling smoke test invokes the staging endpoint",
         )
+        endpoint = (
+            f"arn:{p}:sagemaker:{config.region}:{account}:endpoint/"
+            f"{config.staging_endpoint_name.lower()}"
+        )
+        if config.serving.kind == "async":
+            self._smoke_async(role, config, endpoint)
+            return role
         role.add_to_principal_policy(
-            iam.PolicyStatement(
-                actions=["sagemaker:InvokeEndpoint"],
-                resources=[
-                    f"arn:{p}:sagemaker:{config.region}:{account}:endpoint/"
-                    f"{config.staging_endpoint_name.lower()}"
-                ],
-            )
+            iam.PolicyStatement(actions=["sagemaker:InvokeEndpoint"], resources=[endpoint])
         )
         acknowledge_wildcards(role)  # one endpoint: no wildcard
         return role
+
+    def _smoke_async(self, role: iam.Role, config: PlatformConfig, endpoint: str) -> None:
+        """serving.kind='async': the smoke test is a client of the staging endpoint here. It
+        finds this stack's capture bucket (its output), uploads the request under the async
+        input prefix, calls InvokeEndpointAsync (an async endpoint takes nothing else) and reads
+        the answer, all as this role (``infra.cross_account.smoke_in_staging``)."""
+        from infra.serving.async_inference import async_client_statements
+
+        statements, wildcards = async_client_statements(
+            bucket_arn=self.capture.artifacts_bucket.bucket_arn,
+            key_arn=self.key.key_arn,
+            endpoint_arn=endpoint,
+            endpoint_name=config.staging_endpoint_name,
+        )
+        for statement in statements:
+            role.add_to_principal_policy(statement)
+        # The input location's bucket is generated: read from this stack's CaptureBucketName
+        # output (DescribeStacks takes a stack ARN: Service Authorization Reference, AWS
+        # CloudFormation).
+        this_stack = (
+            f"arn:{accounts.partition(config)}:cloudformation:{config.region}:{self.account}:"
+            f"stack/{self.stack_name}/*"
+        )
+        role.add_to_principal_policy(
+            iam.PolicyStatement(
+                sid="FindAsyncBucket",
+                actions=["cloudformation:DescribeStacks"],
+                resources=[this_stack],
+            )
+        )
+        acknowledge_wildcards(
+            role,
+            resources={
+                **wildcards,
+                this_stack: "a stack ARN ends in the stack's id, unknown before it exists: "
+                "this target stack only, for its CaptureBucketName output",
+            },
+        )
 
     def _retrain_forwarding(self, config: PlatformConfig) -> iam.Role:
         """Retrain requests put on this account's default bus go to the tooling bus, whose

@@ -154,3 +154,28 @@ def two_accounts(tmp_path_factory: pytest.TempPathFactory) -> MultiAccount:
         accounts=AccountsConfig(tooling=base.account, staging=shared, production=shared),
     )
     return synth_multi(_run_folder(tmp_path_factory, "two"), config, rehearsal_release(config))
+
+
+def async_profile(into: Path) -> Path:
+    """The multi-account profile serving ``kind='async'``: its ``serving`` block replaced by
+    config/examples/serving-async.json (all-at-once updates, scaling to zero)."""
+    root = Path(__file__).resolve().parents[2] / "config"
+    profile = json.loads((root / "multi-account.json").read_text())
+    profile["serving"] = json.loads((root / "examples" / "serving-async.json").read_text())[
+        "serving"
+    ]
+    path = into / "multi-async.json"
+    path.write_text(json.dumps(profile))
+    return path
+
+
+@pytest.fixture(scope="session")
+def multi_async(tmp_path_factory: pytest.TempPathFactory) -> MultiAccount:
+    """issue 25: the three-account layout serving asynchronously."""
+    from core.config import load_profile
+
+    folder = _run_folder(tmp_path_factory, "multi-async")
+    folder.mkdir(parents=True, exist_ok=True)
+    config = load_profile(str(async_profile(folder.parent)))
+    assert config.serving.kind == "async" and config.multi_account
+    return synth_multi(folder, config, rehearsal_release(config))

@@ -327,3 +327,37 @@ def test_cli_exit_codes_for_async_bad_input(tmp_path: Path) -> None:
 
     code = main(["invoke", "--endpoint", NAME, "--region", "us-east-1", "--digits", "1", "--async"])
     assert code == 2
+
+
+def test_the_upload_the_invocation_and_the_read_all_use_the_callers_aws_profile(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The cross-account smoke test runs `AWS_PROFILE=staging labctl invoke --async` (issue 25,
+    infra/cross_account.smoke_in_staging): both clients, the one that uploads and reads (S3)
+    and the one that calls InvokeEndpointAsync, must carry that profile's credentials, never
+    the build's own. The oracle is the key written in the profile file."""
+    (tmp_path / "credentials").write_text(
+        "[default]\naws_access_key_id = AKIADEFAULT\naws_secret_access_key = d\n"
+        "[staging]\naws_access_key_id = AKIASTAGING\naws_secret_access_key = s\n"
+    )
+    (tmp_path / "config").write_text("[default]\n[profile staging]\n")
+    for name in ("AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "AWS_SESSION_TOKEN"):
+        monkeypatch.delenv(name, raising=False)
+    monkeypatch.setenv("AWS_SHARED_CREDENTIALS_FILE", str(tmp_path / "credentials"))
+    monkeypatch.setenv("AWS_CONFIG_FILE", str(tmp_path / "config"))
+    monkeypatch.setenv("AWS_PROFILE", "staging")
+    # a fresh process (the CodeBuild command) starts without boto3's cached default session
+    monkeypatch.setattr("boto3.DEFAULT_SESSION", None)
+    seen: dict[str, str] = {}
+
+    def capture(runtime, s3, endpoint, body, **_):  # type: ignore[no-untyped-def]
+        for name, client in (("runtime", runtime), ("s3", s3)):
+            seen[name] = client._request_signer._credentials.access_key
+        raise OperationFailed("stop here: no AWS")
+
+    monkeypatch.setattr("labctl.invoke.invoke_async", capture)
+    args = _args(None, tmp_path, region="us-east-1", digits=1)  # type: ignore[arg-type]
+    args.input_location = f"s3://{BUCKET}/{PREFIX}"
+    with pytest.raises(OperationFailed, match="stop here"):
+        invoke_run(args)
+    assert seen == {"runtime": "AKIASTAGING", "s3": "AKIASTAGING"}
