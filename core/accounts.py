@@ -166,6 +166,17 @@ def monitoring_role_pattern(config: PlatformConfig) -> str:
     )
 
 
+def monitoring_alarm_arns(config: PlatformConfig) -> list[str]:
+    """The production endpoint's drift and quality alarms, by their fixed names (ARN format:
+    Service Authorization Reference, Amazon CloudWatch, resource type ``alarm``,
+    https://docs.aws.amazon.com/service-authorization/latest/reference/list_amazoncloudwatch.html):
+    production forwards their state changes, tooling's retrain bridge matches them."""
+    where = f"arn:{partition(config)}:cloudwatch:{config.region}:{config.production_account}"
+    return [
+        f"{where}:alarm:{name}" for name in (config.drift_alarm_name, config.quality_alarm_name)
+    ]
+
+
 def tooling_role_pattern(config: PlatformConfig, path: str) -> str:
     return f"arn:{partition(config)}:iam::{config.tooling_account}:role{path}*"
 
@@ -238,8 +249,8 @@ def group_policy(config: PlatformConfig, group: str) -> dict[str, Any]:
 
 
 def retrain_bus_statement(config: PlatformConfig) -> dict[str, Any]:
-    """The tooling default bus accepts retrain requests from production's forwarding role
-    (EventBridge, "Send events to the default bus in a different account")."""
+    """The tooling default bus accepts the monitoring alarms' state changes that production's
+    forwarding role puts (EventBridge, "Send events to the default bus in a different account")."""
     p = partition(config)
     return {
         "Sid": f"{config.env_name}RetrainFromProduction",

@@ -66,6 +66,7 @@ def add_platform(app: cdk.App, config: PlatformConfig, release: Release | None =
         network=network.network if network else None,
         alert_topic=alerts.topic,
         release=release,  # batch.schedule scores with the released model
+        alert_topic=alerts.topic,  # multi-account monitoring: the retrain bridge's dead letters
         env=env,
     )
     # Consumers import the lake's named exports, so the order is declared, not inferred.
@@ -78,6 +79,12 @@ def add_platform(app: cdk.App, config: PlatformConfig, release: Release | None =
     targets: list[cdk.Stack] = []
     if config.multi_account:  # serving in the target accounts (core/accounts.py)
         staging, serving, targets = add_targets(app, config, release)
+        for target in targets:
+            if isinstance(target, TargetStack) and target.forward_role is not None:
+                # N2: the forwarding rule puts events on tooling's bus, whose policy the
+                # Training stack writes. An ordering across accounts, not a reference: `cdk
+                # deploy` deploys Training first; the templates are unchanged.
+                target.add_stack_dependency(training, "the tooling bus policy admits the forward")
     elif release is not None:  # no approved model yet: nothing to serve
         # Staging: the same kind, one instance, all-at-once updates; smoke-tested first.
         staging = ServingStack(

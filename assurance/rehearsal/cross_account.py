@@ -3,12 +3,14 @@ allowed by the caller's identity policy (its template) *and* the resource's poli
 account's template): "Cross-account policy evaluation logic", IAM User Guide
 (https://docs.aws.amazon.com/IAM/latest/UserGuide/reference_policies_evaluation-logic-cross-account.html).
 
-Flows come from two places: every concrete (action, resource) a role's identity policy allows
+Flows come from three places: every concrete (action, resource) a role's identity policy allows
 on a resource of another account of the copy (the pipeline role assuming the target action
 roles, the smoke build assuming the staging smoke role, the action roles reading the pipeline
-artifacts, production forwarding retrain events), and the release the target accounts serve
-(the endpoint roles read the model archives and decrypt them through S3; the deployment roles
-describe the package versions and create models from them). Resource policies are looked up by
+artifacts), every rule target on another account's event bus (production forwarding the
+monitoring alarms to tooling's bus: the target role's PutEvents against the bus policy), and
+the release the target accounts serve (the endpoint roles read the model archives and decrypt
+them through S3; the deployment roles describe the package versions and create models from
+them). Resource policies are looked up by
 ARN: bucket policies, key policies, model package group policies, role trust policies and event
 bus policies. Also checked: tooling resource policies grant other accounts reads only
 (``infra/accounts.READ_ONLY``), no statement names a principal twice, every model package a
@@ -25,7 +27,7 @@ from typing import Any
 
 from assurance.rehearsal.assembly import SUFFIX, Assembly
 from assurance.rehearsal.authority import Finding, is_allowed, role_policies
-from core.accounts import READ_ONLY, cross_account_references
+from core.accounts import DOC_BUS, READ_ONLY, cross_account_references
 
 DOC = "https://docs.aws.amazon.com/IAM/latest/UserGuide/reference_policies_evaluation-logic-cross-account.html"
 DOC_GROUP = "https://docs.aws.amazon.com/sagemaker/latest/dg/model-registry-deploy-xaccount.html"
@@ -199,6 +201,26 @@ def pipeline_flows(a: Assembly) -> list[Flow]:
     return flows
 
 
+def forward_flows(a: Assembly) -> list[Flow]:
+    """A rule whose target is another account's event bus puts each matched event there with
+    the target's role: the role's identity policy must allow events:PutEvents on that bus and
+    the bus's policy must admit the role (EventBridge User Guide, "Sending and receiving events
+    between AWS accounts", https://docs.aws.amazon.com/eventbridge/latest/userguide/eb-cross-account.html;
+    production forwards the monitoring alarms to tooling's retrain bridge). Derived from the
+    rule, not from the role's policy, so a role whose policy lost the grant is still checked."""
+    flows = []
+    for rule in a.resources(type_="AWS::Events::Rule"):
+        mine = a.account_of(rule.stack)
+        for target in a.resolve(rule.stack, rule.properties.get("Targets", [])):
+            bus = str(target.get("Arn", ""))
+            if ":event-bus/" not in bus or _account(bus) in ("", mine):
+                continue
+            role = _role_key(a, str(target.get("RoleArn", "")))
+            why = f"{rule.key} forwards matched events to {bus}"
+            flows.append(Flow(role, "events:PutEvents", bus, why))
+    return flows
+
+
 # The release's artifacts *are* the lake's artifacts bucket and key: the delivery Build passes
 # the lake's ``ArtifactsBucketArn`` and ``KeyArn`` outputs to `labctl release resolve`
 # (infra/delivery/construct.py); infra/data_lake/refs.py exports them as ``<env>-lake-...``.
@@ -271,6 +293,12 @@ def release_flows(a: Assembly, release: dict[str, Any] | None) -> list[Flow]:
     return flows
 
 
+def _resource_doc(arn: str) -> str:
+    if ":sagemaker:" in arn:
+        return DOC_GROUP
+    return DOC_BUS if ":event-bus/" in arn else DOC
+
+
 def _role_key(a: Assembly, arn: str) -> str:
     for res in a.resources(type_="AWS::IAM::Role"):
         if a.get_att(res.stack, res.logical_id, "Arn") == arn:
@@ -331,7 +359,7 @@ def check_flows(a: Assembly, flows: list[Flow]) -> list[Finding]:
                     f"resource policy of {flow.resource} does not allow {flow.action} "
                     f"({'no policy' if not statements else 'no statement matches'})",
                     flow.why,
-                    DOC_GROUP if ":sagemaker:" in flow.resource else DOC,
+                    _resource_doc(flow.resource),
                 )
             )
     return findings
@@ -418,5 +446,5 @@ def check(a: Assembly, release: dict[str, Any] | None = None) -> list[Finding]:
     """Every cross-account finding of the copy (nothing for a single-account copy)."""
     if not a.stack_accounts or set(a.stack_accounts.values()) == {a.account}:
         return policy_findings(a)
-    flows = identity_flows(a) + pipeline_flows(a) + release_flows(a, release)
+    flows = identity_flows(a) + forward_flows(a) + pipeline_flows(a) + release_flows(a, release)
     return check_flows(a, flows) + policy_findings(a)

@@ -3,8 +3,10 @@
 Provisions: the drift job's SageMaker role, the runner Lambda (scheduled by EventBridge
 Scheduler every ``monitoring.schedule_hours``; also started by its own processing jobs'
 completion events), the drift and quality alarms (2 of 3 periods, every state change to the
-alert topic), the alarm-to-``RetrainRequested`` bridge Lambda and the endpoint's dashboard.
-Not stateful. Exposes: job_role, runner, bridge, drift_alarm, quality_alarm, dashboard.
+alert topic; fixed names, ``config.drift_alarm_name``/``quality_alarm_name``), the
+alarm-to-``RetrainRequested`` bridge (``RetrainBridge``; left out with ``retrain_bridge=False``)
+and the endpoint's dashboard. Not stateful. Exposes: job_role, runner, bridge (or None),
+drift_alarm, quality_alarm, dashboard.
 """
 
 from __future__ import annotations
@@ -18,7 +20,6 @@ from aws_cdk import aws_events as events
 from aws_cdk import aws_events_targets as targets
 from aws_cdk import aws_iam as iam
 from aws_cdk import aws_lambda as lambda_
-from aws_cdk import aws_logs as logs
 from aws_cdk import aws_scheduler as scheduler
 from aws_cdk import aws_scheduler_targets as scheduler_targets
 from aws_cdk import aws_sns as sns
@@ -35,23 +36,19 @@ from infra.compliance.packs import (
     declare,
 )
 from infra.data_lake.refs import LakeRefs
+from infra.monitoring.functions import monitoring_bundle, monitoring_function
 from infra.monitoring.images import grant_image_pull, sklearn_processing_image
+from infra.monitoring.retrain_bridge import RetrainBridge
 from infra.network.construct import IsolatedNetwork
 from infra.operations.dead_letters import DeadLetterQueue
-from infra.runtime_bundle import stage
 from infra.serving.construct import ModelEndpoint
 from infra.storage import logs_capable_key
-from infra.training.construct import TrainingPipeline
 from model_code import monitoring_contract as contract
 from model_code.events import N_FEATURES
 from model_code.layout import CAPTURE_PREFIX, PROCESSING_JOB_LOG_GROUP
 
-RUNTIME = Path(__file__).parent / "runtime"
-CONTRACTS = ("monitoring_contract.py", "layout.py", "registry_contract.py")  # standard library only
 OUTPUT_PREFIX = "monitoring/drift"
 CODE_PREFIX = "code/model_code"  # where the training unit deploys model_code/
-# The bridge holds back a second retrain for this long after a run started.
-RETRAIN_COOLDOWN_HOURS = 12
 # Model quality looks this far back: labels for a prediction arrive up to a day later.
 LABEL_LAG_HOURS = 24
 
@@ -68,11 +65,14 @@ class DriftMonitoring(Construct):
         alert_topic: sns.ITopic,
         model_monitor: bool = False,
         network: IsolatedNetwork | None = None,
+        retrain_bridge: bool = True,
     ) -> None:
         """``model_monitor=True``: Model Monitor's schedules do the analysis; this unit
         translates their executions' results into the same metrics, alarms and bridge.
         ``network``: the profile's isolated network, which the jobs the runner starts join
-        (the same subnets and security group as the training pipeline's jobs)."""
+        (the same subnets and security group as the training pipeline's jobs).
+        ``retrain_bridge=False``: leave the bridge out (multi-account: the alarms live in
+        production, the bridge beside the training pipeline in tooling, ``RetrainBridge``)."""
         super().__init__(scope, id_)
         stack = cdk.Stack.of(self)
         self._bundle_dir: Path | None = None
@@ -234,96 +234,48 @@ class DriftMonitoring(Construct):
         )
 
         self.drift_alarm, self.quality_alarm = self._alarms(config, alert_topic)
-        self.bridge = self._function(
-            "RetrainBridge",
-            "retrain_bridge.handler",
-            "Turns a monitoring alarm into one RetrainRequested event (cooldown, one run)",
-            {
-                "ENDPOINT_NAME": endpoint_name,
-                "PIPELINE_NAME": config.pipeline_name,
-                "COOLDOWN_HOURS": str(RETRAIN_COOLDOWN_HOURS),
-            },
-        )
-        # The bridge reads the training pipeline's runs (its cooldown and "one run at a time"
-        # state) and puts the retrain event the pipeline's rule starts a run on.
-        training = TrainingPipeline.from_pipeline_name(self, "Training", config.pipeline_name)
-        training.grant_list_executions(self.bridge)
-        training.grant_request_retrain(self.bridge)
-        self.alarm_events = events.Rule(
-            self,
-            "AlarmToRetrain",
-            description="Drift/quality alarm in ALARM -> RetrainRequested (via the bridge)",
-            event_pattern=events.EventPattern(
-                source=["aws.cloudwatch"],
-                detail_type=["CloudWatch Alarm State Change"],
-                resources=[self.drift_alarm.alarm_arn, self.quality_alarm.alarm_arn],
-                detail={"state": {"value": ["ALARM"]}},
-            ),
-            targets=[
-                targets.LambdaFunction(
-                    self.bridge, **self.dead_letters["RetrainBridge"].target_options()
-                )
-            ],
-        )
+        self.bridge: RetrainBridge | None = None
+        if retrain_bridge:
+            # id "Default": the bridge's resources keep the logical ids they had when this
+            # construct built them itself (CDK leaves a "Default" id out of logical ids).
+            self.bridge = RetrainBridge(
+                self,
+                "Default",
+                config=config,
+                endpoint_name=endpoint_name,
+                alarm_arns=[self.drift_alarm.alarm_arn, self.quality_alarm.alarm_arn],
+                log_key=self.log_key,
+                alert_topic=alert_topic,
+                bundle=self._bundle(),
+            )
+            self.dead_letters["RetrainBridge"] = self.bridge.dead_letters
         self.dashboard = self._dashboard()
         self._acknowledge(config, lake, job_prefix, model_monitor)
 
     # --- pieces ---------------------------------------------------------------------------
 
     def _bundle(self) -> Path:
-        """The functions' code: the runtime modules and, beside them, the standard-library
-        contracts they share with the drift job and this construct (``model_code`` package),
-        so the layout, metric names and retrain event have one spelling. Staged once per
-        construct; the asset hash is of the content, so it is stable across synths."""
+        """The functions' code (``functions.monitoring_bundle``), staged once per construct;
+        the asset hash is of the content, so it is stable across synths."""
         if self._bundle_dir is None:
-            self._bundle_dir = stage(RUNTIME, CONTRACTS, "monitoring-runtime-")
+            self._bundle_dir = monitoring_bundle()
         return self._bundle_dir
 
     def _function(
         self, id_: str, handler: str, description: str, environment: dict[str, str]
     ) -> lambda_.Function:
-        log_group = logs.LogGroup(
+        function, self.dead_letters[id_] = monitoring_function(
             self,
-            f"{id_}Logs",
-            encryption_key=self.log_key,
-            retention=logs.RetentionDays.ONE_YEAR,
-            removal_policy=cdk.RemovalPolicy.DESTROY,
-        )
-        # An own role instead of AWSLambdaBasicExecutionRole: logs only to its own group.
-        role = iam.Role(
-            self,
-            f"{id_}Role",
-            assumed_by=iam.ServicePrincipal("lambda.amazonaws.com"),
+            id_,
+            handler=handler,
             description=description,
-        )
-        log_group.grant_write(role)
-        # Failed events and failed runs land here (infra/operations/dead_letters.py).
-        letters = DeadLetterQueue(
-            self,
-            f"{id_}DeadLetters",
-            key=self.log_key,
+            environment=environment,
+            bundle=self._bundle(),
+            log_key=self.log_key,
             alert_topic=self._alert_topic,
             subject=f"the {id_} function of {self.endpoint_name}",
         )
-        letters.grant_send(role)
-        self.dead_letters[id_] = letters
-        return lambda_.Function(
-            self,
-            id_,
-            runtime=lambda_.Runtime.PYTHON_3_14,
-            handler=handler,
-            code=lambda_.Code.from_asset(str(self._bundle())),
-            description=description,
-            environment=environment,
-            role=role,
-            timeout=cdk.Duration.minutes(5),
-            memory_size=512,
-            dead_letter_queue=letters.queue,
-            # No reserved concurrency: a new account's quota leaves none to reserve (issue 22,
-            # L1; rehearsal rule lambda-reserved-concurrency); the runner's phases are
-            # idempotent instead.
-            log_group=log_group,
-        )
+        return function
 
     def _grant_runner(
         self, stack: cdk.Stack, lake: LakeRefs, job_prefix: str, config: PlatformConfig
@@ -429,9 +381,11 @@ class DriftMonitoring(Construct):
         )
 
     def _alarms(self, config: PlatformConfig, topic: sns.ITopic) -> tuple[cw.Alarm, cw.Alarm]:
+        # Fixed names: tooling's retrain rule names these alarms' ARNs across accounts.
         drift = self.metric(contract.METRIC_DRIFTED_SHARE).create_alarm(
             self,
             "DriftAlarm",
+            alarm_name=config.drift_alarm_name,
             threshold=config.monitoring.drift_threshold,
             evaluation_periods=3,
             datapoints_to_alarm=2,
@@ -445,6 +399,7 @@ class DriftMonitoring(Construct):
         quality = self.metric(contract.METRIC_ACCURACY, "Minimum").create_alarm(
             self,
             "QualityAlarm",
+            alarm_name=config.quality_alarm_name,
             threshold=config.training.accuracy_threshold,
             evaluation_periods=3,
             datapoints_to_alarm=2,
@@ -592,15 +547,11 @@ class DriftMonitoring(Construct):
                 ),
             },
         )
-        acknowledge_wildcards(
-            self.bridge.role.node.find_child("DefaultPolicy"),  # type: ignore[union-attr]
+        acknowledge_packs(  # the bridge acknowledges its own (RetrainBridge)
+            self.runner,
+            "LambdaInsideVPC",
+            "The function calls only regional AWS APIs (S3, SageMaker, CloudWatch, "
+            "EventBridge) and never touches data in a network; the jobs it starts run with "
+            "network isolation.",
         )
-        for function in (self.runner, self.bridge):
-            acknowledge_packs(
-                function,
-                "LambdaInsideVPC",
-                "The function calls only regional AWS APIs (S3, SageMaker, CloudWatch, "
-                "EventBridge) and never touches data in a network; the jobs it starts run with "
-                "network isolation.",
-            )
-            acknowledge_unreserved(function)
+        acknowledge_unreserved(self.runner)

@@ -11,7 +11,8 @@ account names without a reference (fixed names under ``/<env>-target/``):
   serving unit derives (``deploy_permissions``) and the registry reads in tooling;
 - ``smoke-test`` (staging): the tooling smoke-test build invokes the staging endpoint with it
   (an async endpoint: as its client, ``_smoke_async``);
-- ``retrain-forward`` (production): forwards retrain requests to the tooling event bus.
+- ``retrain-forward`` (production): forwards the monitoring alarms' ALARM transitions to the
+  tooling event bus, where the retrain bridge starts the training pipeline.
 
 Stateful: the capture bucket and its key (retained in retain mode). Exposes: key,
 capture (``artifacts_bucket``, ``key``: the capture store ``ModelEndpoint`` writes to),
@@ -36,6 +37,7 @@ from core.accounts import bootstrap_version_arn
 from core.config import PlatformConfig
 from infra.compliance.packs import acknowledge_wildcards
 from infra.cross_account import CAPTURE_BUCKET_OUTPUT
+from infra.monitoring.retrain_bridge import alarm_pattern
 from infra.network.construct import IsolatedNetwork
 from infra.operations.alerts import AlertTopic
 from infra.serving.deploy_permissions import (
@@ -46,7 +48,6 @@ from infra.serving.deploy_permissions import (
     serving_units,
 )
 from infra.storage import access_log_bucket, kms_bucket
-from model_code.monitoring_contract import RETRAIN_DETAIL_TYPE, RETRAIN_SOURCE
 
 
 class CaptureStore:
@@ -288,8 +289,12 @@ class TargetStack(cdk.Stack):
         )
 
     def _retrain_forwarding(self, config: PlatformConfig) -> iam.Role:
-        """Retrain requests put on this account's default bus go to the tooling bus, whose
-        policy names this role (``accounts.retrain_bus_statement``)."""
+        """The monitoring alarms' ALARM transitions on this account's default bus go to the
+        tooling bus, whose policy names this role (``accounts.retrain_bus_statement``); the
+        retrain bridge there turns them into a training run (``RetrainBridge``). Nothing here
+        puts RetrainRequested any more (the bridge runs beside the pipeline), so that event is
+        not forwarded. The alarms are named by their fixed names, so the rule needs no
+        reference to the Monitoring stack and may exist before it."""
         p = accounts.partition(config)
         role = iam.Role(
             self,
@@ -297,7 +302,7 @@ class TargetStack(cdk.Stack):
             role_name=accounts.target_role_name(config, "forward"),
             path=accounts.target_path(config),
             assumed_by=iam.ServicePrincipal("events.amazonaws.com"),
-            description="EventBridge forwards retrain requests to the tooling account",
+            description="EventBridge forwards monitoring alarm changes to the tooling account",
         )
         bus = events.EventBus.from_event_bus_arn(
             self,
@@ -307,10 +312,9 @@ class TargetStack(cdk.Stack):
         rule = events.Rule(
             self,
             "ForwardRetrain",
-            description="Forward retrain requests (drift) to the tooling training pipeline",
-            event_pattern=events.EventPattern(
-                source=[RETRAIN_SOURCE], detail_type=[RETRAIN_DETAIL_TYPE]
-            ),
+            description="Forward the drift/quality alarms' ALARM state to the tooling retrain "
+            "bridge",
+            event_pattern=alarm_pattern(accounts.monitoring_alarm_arns(config)),
         )
         rule.add_target(targets.EventBus(bus, role=role))
         acknowledge_wildcards(role)  # one bus: no wildcard

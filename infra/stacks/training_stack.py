@@ -30,8 +30,11 @@ class TrainingStack(cdk.Stack):
         network: IsolatedNetwork | None,
         alert_topic: sns.ITopic,
         release: Release | None = None,
+        alert_topic: sns.ITopic | None = None,
         **kwargs: Any,
     ) -> None:
+        """``alert_topic``: where the retrain bridge's dead letters alarm (multi-account with
+        monitoring: the bridge runs here, beside the pipeline)."""
         super().__init__(scope, id_, **kwargs)
         lake = LakeRefs(self, "Lake", env_name=config.env_name, database_name=config.lake_database)
         self.execution = SageMakerExecutionRole(self, "Execution", lake=lake, network=network)
@@ -93,6 +96,26 @@ class TrainingStack(cdk.Stack):
                 statement_id=statement.pop("Sid"),
                 statement=statement,
             )
+        self.retrain_bridge = None
+        if config.multi_account and config.monitoring.engine != "none" and alert_topic:
+            self.retrain_bridge = self._retrain_bridge(config, alert_topic)
         cdk.CfnOutput(self, "ExecutionRoleArn", value=self.execution.role.role_arn)
         cdk.CfnOutput(self, "ScoringPipelineName", value=self.scoring.pipeline_name)
         cdk.CfnOutput(self, "PipelineName", value=self.training.pipeline_name)
+
+    def _retrain_bridge(self, config: PlatformConfig, alert_topic: sns.ITopic) -> Any:
+        """The alarms live in production (Monitoring stack there) and their ALARM transitions
+        arrive forwarded on this account's default bus (the policy above): the bridge runs
+        here, where it can read the pipeline's executions."""
+        from core.accounts import monitoring_alarm_arns
+        from infra.monitoring.retrain_bridge import RetrainBridge
+
+        return RetrainBridge(
+            self,
+            "RetrainBridge",
+            config=config,
+            endpoint_name=config.endpoint_name,
+            alarm_arns=monitoring_alarm_arns(config),
+            source_account=config.production_account,
+            alert_topic=alert_topic,
+        )

@@ -144,3 +144,56 @@ def test_a_deployment_role_the_action_role_cannot_pass(multi) -> None:  # type: 
         "missing iam:PassRole on arn:aws:iam::444444444444:role/multi-target/multi-deploy-cfn"
         in found
     )
+
+
+# -- issue 25: production forwards the monitoring alarms to tooling's default bus ----------------
+
+TOOLING_BUS = "arn:aws:events:us-east-1:111111111111:event-bus/default"
+FORWARD_ROLE = "multi-ProductionTarget/RetrainForwardRole"
+
+
+def _forward_findings(found: list[Finding]) -> list[str]:
+    return [
+        f"{f.subject}: {f.detail}"
+        for f in found
+        if f.subject.startswith(FORWARD_ROLE) and TOOLING_BUS in f.detail
+    ]
+
+
+def test_the_tooling_bus_policy_dropped(multi) -> None:  # type: ignore[no-untyped-def]
+    """Without the bus policy, production's forward role cannot put events on tooling's bus:
+    the rehearsal names the role and the bus."""
+    a = multi.assembly()
+    assert _forward_findings(_findings(a, multi.release)) == []  # control
+    resources = a.templates["multi-Training"]["Resources"]
+    (policy,) = [k for k, v in resources.items() if v["Type"] == "AWS::Events::EventBusPolicy"]
+    del resources[policy]
+    (found,) = _forward_findings(_findings(a, multi.release))
+    assert f"resource policy of {TOOLING_BUS} does not allow events:PutEvents (no policy)" in found
+
+
+def test_the_tooling_bus_policy_narrowed_to_another_role(multi) -> None:  # type: ignore[no-untyped-def]
+    a = multi.assembly()
+    policy = _resource(a, "multi-Training", "AWS::Events::EventBusPolicy")
+    condition = policy["Statement"]["Condition"]["ArnEquals"]
+    assert condition["aws:PrincipalArn"] == (
+        "arn:aws:iam::444444444444:role/multi-target/multi-retrain-forward"
+    )
+    condition["aws:PrincipalArn"] = "arn:aws:iam::444444444444:role/multi-target/other-role"
+    (found,) = _forward_findings(_findings(a, multi.release))
+    assert "does not allow events:PutEvents (no statement matches)" in found
+
+
+def test_the_forward_role_lost_its_put_events_grant(multi) -> None:  # type: ignore[no-untyped-def]
+    """The cross-account flow comes from the rule's target, not from the role's policy: a role
+    whose policy lost the grant is still checked there (beside the service-role row)."""
+    a = multi.assembly()
+    policy = _resource(a, "multi-ProductionTarget", "AWS::IAM::Policy", "RetrainForwardRole")
+    statements = policy["PolicyDocument"]["Statement"]
+    statements[:] = [s for s in statements if s["Action"] != "events:PutEvents"]
+    found = "\n".join(_forward_findings(_findings(a, multi.release)))
+    assert f"identity policy does not allow events:PutEvents on {TOOLING_BUS}" in found
+    assert (
+        f"missing events:PutEvents on {TOOLING_BUS} for multi-ProductionTarget/ForwardRetrain"
+        in (found)
+    )

@@ -85,6 +85,8 @@ def test_drift_and_quality_alarms_take_2_of_3_and_notify_every_state(serving: Te
         "GreaterThanOrEqualToThreshold",
     )
     assert (accuracy["Threshold"], accuracy["ComparisonOperator"]) == (0.95, "LessThanThreshold")
+    # fixed names (<endpoint>-drift, -quality): another account's rule names their ARNs
+    assert (drift["AlarmName"], accuracy["AlarmName"]) == ("lab-digits-drift", "lab-digits-quality")
     for alarm in alarms.values():
         assert (alarm["EvaluationPeriods"], alarm["DatapointsToAlarm"]) == (3, 2)
         assert alarm["Dimensions"] == [{"Name": "EndpointName", "Value": "lab-digits"}]

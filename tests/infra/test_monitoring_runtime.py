@@ -674,3 +674,58 @@ def test_other_create_errors_still_fail_the_invocation() -> None:
                 "lab-drift-judge-2026120101", ["judge"], [], "s3://art/x", 1
             ),
         )
+
+
+def test_an_alarm_of_another_account_forwarded_to_tooling_becomes_the_same_request(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Multi-account: the alarm lives in production and its event arrives forwarded on
+    tooling's bus, unchanged (its ``account`` and alarm ARN are production's: EventBridge User
+    Guide, "Sending and receiving events between AWS accounts"). The bridge reads nothing
+    account-specific: the request names production's alarm as its trigger."""
+    production = "444444444444"
+    arn = f"arn:aws:cloudwatch:us-east-1:{production}:alarm:multi-digits-quality"
+    event = json.loads(json.dumps(ALARM_EVENT))
+    event.update(account=production, resources=[arn])
+    event["detail"]["alarmName"] = "multi-digits-quality"
+    monkeypatch.setenv("ENDPOINT_NAME", "multi-digits")
+    detail = {
+        "endpoint": "multi-digits",
+        "metrics": {
+            "DriftedFeatureShare[0]": 0.1,
+            "DriftedFeatureShare[1]": 0.5,
+            "DriftedFeatureShare[2]": 0.53125,
+        },
+        "reason": "multi-digits-quality: " + ALARM_EVENT["detail"]["state"]["reason"],
+        "requested_at": "2026-12-01T03:00:05Z",
+        "trigger": arn,
+        "window": {"end": "2026-12-01T03:00:00.000+0000", "start": "2026-12-01T00:00:00.000+0000"},
+    }
+    sagemaker = boto3.client("sagemaker", region_name="us-east-1")
+    events = boto3.client("events", region_name="us-east-1")
+    sm_stub, ev_stub = Stubber(sagemaker), Stubber(events)
+    sm_stub.add_response(
+        "list_pipeline_executions",
+        _runs(("Succeeded", BRIDGE_NOW - timedelta(hours=13))),
+        {
+            "PipelineName": "lab-digits-training",
+            "SortBy": "CreationTime",
+            "SortOrder": "Descending",
+            "MaxResults": 10,
+        },
+    )
+    entry = {
+        "Source": "mlops.platform",
+        "DetailType": "RetrainRequested",
+        "Detail": json.dumps(detail, sort_keys=True),
+        "EventBusName": "default",  # tooling's own bus: the bridge runs there
+    }
+    ev_stub.add_response(
+        "put_events", {"FailedEntryCount": 0, "Entries": [{"EventId": "1"}]}, {"Entries": [entry]}
+    )
+    with sm_stub, ev_stub:
+        result = retrain_bridge.handler(
+            event, clients={"sagemaker": sagemaker, "events": events, "now": BRIDGE_NOW}
+        )
+        ev_stub.assert_no_pending_responses()
+    assert result["requested"] is True
