@@ -269,3 +269,22 @@ def test_dropping_the_monitor_role_grant_from_the_deploy_role_is_named(multi_mod
         "iam:PassRole on arn:aws:iam::444444444444:role/multi-monitoring/multi-model-monitor"
         in found
     )
+
+
+def test_a_monitor_role_that_cannot_write_productions_reports_is_named(multi_model_monitor) -> None:  # type: ignore[no-untyped-def]
+    """Service-role rows: the executions write their reports where the output config says
+    (production's capture bucket) and encrypt them with its key."""
+    a = multi_model_monitor.assembly()
+    (policy,) = [
+        p
+        for p in a.resources("multi-Serving", "AWS::IAM::Policy")
+        if p.logical_id.startswith("ModelMonitorRoleDefaultPolicy")
+    ]
+    statements = policy.properties["PolicyDocument"]["Statement"]
+    statements[:] = [
+        s for s in statements if not {"s3:PutObject", "kms:GenerateDataKey*"} & set(s["Action"])
+    ]
+    found = _details(_findings(a, multi_model_monitor.release))
+    assert f"{ROLE}" in found
+    assert "missing s3:PutObject on arn:aws:s3:::multi-productiontarget-capturebucket" in found
+    assert f"missing kms:GenerateDataKey on arn:aws:kms:us-east-1:{PRODUCTION}:key/" in found
