@@ -59,6 +59,7 @@ READ_ONLY = frozenset(
         *VERSION_ACTIONS,
         "s3:GetObject",
         "s3:GetObjectVersion",
+        "s3:ListBucket",  # production's monitoring lists the ground truth's hours (issue 25)
         "kms:Decrypt",
         "kms:DescribeKey",
     }
@@ -157,6 +158,13 @@ def monitoring_role_path(config: PlatformConfig) -> str:
     Monitor's job role. Tooling's resource policies name the account root narrowed to this path
     (``monitoring_role_pattern``), never a role that may not exist yet."""
     return f"/{config.env_name}-monitoring/"
+
+
+def model_monitor_role(config: PlatformConfig) -> str:
+    """Path and name of Model Monitor's job role in production (``/<env>-monitoring/<env>-
+    model-monitor``): a fixed name, so the serving stack's deploy-cfn role may create and
+    pass exactly this role under the monitoring path and no other role there (issue 25)."""
+    return f"{monitoring_role_path(config)}{config.env_name}-model-monitor"
 
 
 def monitoring_role_pattern(config: PlatformConfig) -> str:

@@ -56,6 +56,35 @@ def model_key_statement(config: PlatformConfig) -> iam.PolicyStatement:
     )
 
 
+def monitoring_ground_truth_statements(
+    config: PlatformConfig, bucket_arn: str
+) -> list[iam.PolicyStatement]:
+    """Artifacts bucket: production's monitoring roles (``monitoring_role_pattern``) read the
+    ground truth the tooling upload writes (infra/monitoring/ground_truth.py), and list its
+    hour folders, nothing else (issue 25: Model Monitor's model-quality job merges it). The
+    lake key's side is the monitoring key statement, through S3 only."""
+    from infra.monitoring.model_monitor import GROUND_TRUTH_PREFIX, ground_truth_prefixes
+
+    principals = [iam.ArnPrincipal(accounts.root(config, config.production_account))]
+    condition = {"ArnLike": {"aws:PrincipalArn": accounts.monitoring_role_pattern(config)}}
+    return [
+        iam.PolicyStatement(
+            sid="ProductionMonitoringReadsGroundTruth",
+            principals=principals,
+            actions=["s3:GetObject"],
+            resources=[f"{bucket_arn}/{GROUND_TRUTH_PREFIX}/*"],
+            conditions=condition,
+        ),
+        iam.PolicyStatement(
+            sid="ProductionMonitoringListsGroundTruth",
+            principals=principals,
+            actions=["s3:ListBucket"],
+            resources=[bucket_arn],
+            conditions={**condition, "StringLike": {"s3:prefix": ground_truth_prefixes()}},
+        ),
+    ]
+
+
 def pipeline_artifact_statements(
     config: PlatformConfig, bucket_arn: str
 ) -> list[iam.PolicyStatement]:

@@ -126,6 +126,7 @@ def add_platform(app: cdk.App, config: PlatformConfig, release: Release | None =
             env=env,
         )
         monitoring.add_stack_dependency(data_lake)
+    ground_truth = _ground_truth_in_tooling(app, config, operations, data_lake, env)
     delivery = DeliveryStack(
         app,
         config.stack_name("Delivery"),
@@ -145,6 +146,7 @@ def add_platform(app: cdk.App, config: PlatformConfig, release: Release | None =
             staging,
             serving,
             monitoring,
+            ground_truth,
             delivery,
         )
         if s is not None
@@ -169,6 +171,31 @@ def add_platform(app: cdk.App, config: PlatformConfig, release: Release | None =
         targets,
         operations,
     )
+
+
+def _ground_truth_in_tooling(
+    app: cdk.App,
+    config: PlatformConfig,
+    operations: OperationsStack,
+    data_lake: DataLakeStack,
+    env: cdk.Environment,
+) -> cdk.Stack | None:
+    """Three accounts with Model Monitor (issue 25): the ground-truth upload stays in tooling,
+    beside the raw zone it reads; production's model-quality job reads its output across
+    accounts. In one account it is part of ``<env>-Monitoring``."""
+    if not (config.multi_account and config.monitoring.engine == "model_monitor"):
+        return None
+    from infra.stacks.ground_truth_stack import GroundTruthStack
+
+    stack = GroundTruthStack(
+        app,
+        config.stack_name("GroundTruth"),
+        config=config,
+        alert_topic=operations.alerts.topic,
+        env=env,
+    )
+    stack.add_stack_dependency(data_lake)
+    return stack
 
 
 def add_targets(
@@ -212,6 +239,9 @@ def add_targets(
                 alert_topic=target.alerts.topic,
                 network=target.network,
                 capture=target.capture,
+                # production's Model Monitor schedules (issue 25); deploy_permissions'
+                # target_units derives the deploy-cfn role's rights from the same setting
+                model_monitor=unit == "Serving" and config.monitoring.engine == "model_monitor",
                 env=cdk.Environment(account=account, region=config.region),
             )
             stack.add_stack_dependency(target)

@@ -172,7 +172,101 @@ def identity_flows(a: Assembly) -> list[Flow]:
                         context: tuple[tuple[str, str], ...] = ()
                         if action.startswith("kms:"):
                             context = (("kms:ViaService", f"s3.{a.region}.amazonaws.com"),)
+                        if action == "s3:ListBucket":
+                            context = _listed_prefix(st)
                         flows.append(Flow(key, action, target, "identity policy", context))
+    return flows
+
+
+def _listed_prefix(statement: dict[str, Any]) -> tuple[tuple[str, str], ...]:
+    """A listing the statement allows only under ``s3:prefix`` patterns: one such prefix (a
+    listing without a prefix would be refused by the identity policy itself)."""
+    for operator, values in statement.get("Condition", {}).items():
+        for key, patterns in values.items():
+            if key.lower() == "s3:prefix" and operator.startswith("String"):
+                first = str(_as_list(patterns)[-1])
+                return (("s3:prefix", first.replace("*", f"{SUFFIX}/")),)
+    return ()
+
+
+# Model Monitor job definitions: where each reads its baselines and ground truth (CloudFormation
+# AWS::SageMaker::*JobDefinition). The model-quality job lists the ground truth's hour folders
+# and merges them ("Ingest Ground Truth labels and merge them with predictions",
+# https://docs.aws.amazon.com/sagemaker/latest/dg/model-monitor-model-quality-merge.html); the
+# execution role reads them with s3:ListBucket and s3:GetObject ("CreateProcessingJob API:
+# execution role permissions",
+# https://docs.aws.amazon.com/sagemaker/latest/dg/sagemaker-roles.html#sagemaker-roles-createprocessingjob-perms).
+DOC_MONITOR_INPUTS = (
+    "https://docs.aws.amazon.com/sagemaker/latest/dg/model-monitor-model-quality-merge.html"
+)
+MONITOR_KINDS = ("DataQuality", "ModelQuality", "ModelExplainability", "ModelBias")
+
+
+def _monitor_inputs(kind: str, props: dict[str, Any]) -> tuple[list[str], list[str]]:
+    """(files, prefixes) a monitoring job definition of ``kind`` reads from S3."""
+    files = []
+    baseline = props.get(f"{kind}BaselineConfig", {})
+    for part in ("ConstraintsResource", "StatisticsResource"):
+        if baseline.get(part, {}).get("S3Uri"):
+            files.append(str(baseline[part]["S3Uri"]))
+    config_uri = props.get(f"{kind}AppSpecification", {}).get("ConfigUri")
+    if config_uri:
+        files.append(str(config_uri))
+    truth = props.get(f"{kind}JobInput", {}).get("GroundTruthS3Input", {}).get("S3Uri")
+    return files, [str(truth)] if truth else []
+
+
+def _bucket_key(a: Assembly, bucket: str) -> str:
+    """The key ARN a bucket of the copy encrypts with by default ("" if none or unknown)."""
+    for res in a.resources(type_="AWS::S3::Bucket"):
+        if a.name_of(res.stack, res.logical_id) != bucket:
+            continue
+        props = a.resolve(res.stack, res.properties)
+        for rule in props.get("BucketEncryption", {}).get("ServerSideEncryptionConfiguration", []):
+            key = rule.get("ServerSideEncryptionByDefault", {}).get("KMSMasterKeyID")
+            if key:
+                return str(key)
+    return ""
+
+
+def monitoring_flows(a: Assembly) -> list[Flow]:
+    """What Model Monitor's executions read in another account of the copy (issue 25: the
+    baselines and ground truth in tooling), from the job definitions themselves, so a role
+    whose identity policy forgets them is named too: objects, the ground truth's hour listing,
+    and the bucket key's Decrypt through S3."""
+    flows = []
+    via_s3 = (("kms:ViaService", f"s3.{a.region}.amazonaws.com"),)
+    for kind in MONITOR_KINDS:
+        for res in a.resources(type_=f"AWS::SageMaker::{kind}JobDefinition"):
+            props = a.resolve(res.stack, res.properties)
+            role = _role_key(a, str(props.get("RoleArn", "")))
+            here = a.account_of(res.stack)
+            files, prefixes = _monitor_inputs(kind, props)
+            for uri in files + prefixes:
+                bucket, _, path = uri.removeprefix("s3://").partition("/")
+                path = path.strip("/")
+                if owner(a, f"arn:aws:s3:::{bucket}") in ("", here):
+                    continue
+                why = f"{res.key} reads {uri}"
+                if uri in prefixes:
+                    hour = f"{path}/2026/12/01/00"
+                    flows.append(
+                        Flow(role, "s3:GetObject", f"arn:aws:s3:::{bucket}/{hour}/{SUFFIX}", why)
+                    )
+                    flows.append(
+                        Flow(
+                            role,
+                            "s3:ListBucket",
+                            f"arn:aws:s3:::{bucket}",
+                            why,
+                            (("s3:prefix", f"{hour}/"),),
+                        )
+                    )
+                else:
+                    flows.append(Flow(role, "s3:GetObject", f"arn:aws:s3:::{bucket}/{path}", why))
+                key = _bucket_key(a, bucket)
+                if key:
+                    flows.append(Flow(role, "kms:Decrypt", key, f"{why} (SSE-KMS)", via_s3))
     return flows
 
 
@@ -446,5 +540,11 @@ def check(a: Assembly, release: dict[str, Any] | None = None) -> list[Finding]:
     """Every cross-account finding of the copy (nothing for a single-account copy)."""
     if not a.stack_accounts or set(a.stack_accounts.values()) == {a.account}:
         return policy_findings(a)
-    flows = identity_flows(a) + forward_flows(a) + pipeline_flows(a) + release_flows(a, release)
+    flows = (
+        identity_flows(a)
+        + forward_flows(a)
+        + pipeline_flows(a)
+        + release_flows(a, release)
+        + monitoring_flows(a)
+    )
     return check_flows(a, flows) + policy_findings(a)

@@ -941,6 +941,46 @@ def _image_repository(kind: str) -> Arns:
     return repository
 
 
+def _report_config(kind: str, p: Props) -> Props:
+    """A monitoring job definition's ``<Kind>JobOutputConfig``."""
+    cfg: Props = p.get(f"{kind}JobOutputConfig", {})
+    return cfg
+
+
+def _reports(kind: str) -> Arns:
+    """Where a monitoring job definition's executions write their reports (S3Output.S3Uri)."""
+
+    def objects(a: Assembly, r: Resource, p: Props) -> list[str]:
+        outputs = _report_config(kind, p).get("MonitoringOutputs", [])
+        return [_s3_objects(str(o["S3Output"]["S3Uri"])) for o in outputs if "S3Output" in o]
+
+    return objects
+
+
+def _reports_key(kind: str) -> Arns:
+    def key(a: Assembly, r: Resource, p: Props) -> list[str]:
+        found = _report_config(kind, p).get("KmsKeyId")
+        return [_key_arn(a, str(found))] if found else []
+
+    return key
+
+
+def _writes_reports(kind: str) -> Callable[[Assembly, Resource, Props], bool]:
+    def when(a: Assembly, r: Resource, p: Props) -> bool:
+        return bool(_reports(kind)(a, r, p))
+
+    return when
+
+
+def _encrypts_reports(kind: str) -> Callable[[Assembly, Resource, Props], bool]:
+    def when(a: Assembly, r: Resource, p: Props) -> bool:
+        return bool(_reports_key(kind)(a, r, p))
+
+    return when
+
+
+MONITOR_KINDS = ("DataQuality", "ModelQuality", "ModelExplainability", "ModelBias")
+
 ROWS: tuple[ServiceRequirement, ...] = (
     ServiceRequirement(
         "hosting-in-vpc",
@@ -1188,6 +1228,31 @@ ROWS: tuple[ServiceRequirement, ...] = (
             DOC_PROCESSING_ROLE,
         )
         for kind in ("DataQuality", "ModelQuality", "ModelExplainability", "ModelBias")
+    ),
+    *(
+        ServiceRequirement(  # Model Monitor / Clarify executions write their reports (in
+            # production's capture bucket across accounts, issue 25)
+            f"monitoring-{kind.lower()}-writes-reports",
+            f"AWS::SageMaker::{kind}JobDefinition",
+            lambda a, r, p: [p["RoleArn"]],
+            _writes_reports(kind),
+            ("s3:PutObject",),
+            _reports(kind),
+            DOC_PROCESSING_ROLE,
+        )
+        for kind in MONITOR_KINDS
+    ),
+    *(
+        ServiceRequirement(  # ... encrypted with the output config's key
+            f"monitoring-{kind.lower()}-encrypts-reports",
+            f"AWS::SageMaker::{kind}JobDefinition",
+            lambda a, r, p: [p["RoleArn"]],
+            _encrypts_reports(kind),
+            ("kms:GenerateDataKey",),
+            _reports_key(kind),
+            DOC_PROCESSING_ROLE,
+        )
+        for kind in MONITOR_KINDS
     ),
     ServiceRequirement(
         "drift-runner-starts-jobs-with-the-job-role",

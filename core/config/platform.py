@@ -222,12 +222,6 @@ def check_accounts(config: PlatformConfig) -> None:
             "serving either stays in tooling (all three equal) or leaves it (staging and "
             "production outside tooling, the same account or two)"
         )
-    if config.monitoring.engine != "none":
-        raise ConfigError(
-            "monitoring.engine must be 'none' with separate accounts: drift monitoring in the "
-            "production account is not built yet; its retrain events already reach tooling "
-            "through the event bus (docs/multi-account.md)"
-        )
     if config.expiry.endpoint_hours:
         raise ConfigError(
             "expiry.endpoint_hours must be 0 with separate accounts: the expiry reaper runs in "

@@ -8,6 +8,22 @@ model-quality job definition (model_monitor.py) reads them. A function of its ow
 a step of the drift runner: with Model Monitor the runner has no schedule (it reacts to the
 schedules' job events), and only this function may write the ground-truth prefix. Not
 stateful. Exposes: function, schedule.
+
+Three accounts (issue 25): the upload stays in tooling (``<env>-GroundTruth``), beside the
+raw zone whose labels it converts, and writes the lake as in one account; production's
+model-quality job reads that prefix across accounts. Chosen over writing into production's
+bucket because the job's ``GroundTruthS3Input`` is a plain S3 URI its execution role reads
+(CloudFormation ``MonitoringGroundTruthS3Input``; the merge lists the hour folders: Developer
+Guide, "Ingest Ground Truth labels and merge them with predictions",
+https://docs.aws.amazon.com/sagemaker/latest/dg/model-monitor-model-quality-merge.html), so a
+cross-account read needs only the role's identity policy plus tooling's bucket and key
+policies naming production's monitoring path ("Cross-account policy evaluation logic",
+https://docs.aws.amazon.com/IAM/latest/UserGuide/reference_policies_evaluation-logic-cross-account.html),
+the same shape as the baseline reads. The other way round, tooling would need production's
+generated capture-bucket name (a reference across accounts, or a fixed name that replaces a
+stateful bucket) and a cross-account writer on production's key. Tooling's side:
+``infra.cross_account.monitoring_ground_truth_statements``; checked by the rehearsal
+(assurance/rehearsal/cross_account.py ``monitoring_flows``).
 """
 
 from __future__ import annotations

@@ -16,6 +16,14 @@ Prerequisites it relies on (Developer Guide, "Model quality monitoring"): client
 the predicted label, and labels are uploaded as ground-truth JSON lines
 (``groundTruthData``/``eventMetadata.eventId``) under ``GROUND_TRUTH_PREFIX/yyyy/mm/dd/hh/``
 (the Monitoring stack's hourly upload does it: infra/monitoring/ground_truth.py).
+
+Three accounts (issue 25, ``capture`` given: the production ``<env>-Serving`` stack, deployed
+by the delivery pipeline with the target's ``deploy-cfn`` role): capture is read from, and the
+reports are written to, production's capture bucket with production's key; the baselines and
+the ground truth stay in tooling (the release's artifacts bucket) and are read across accounts
+by the job role, whose path is ``core.accounts.monitoring_role_path`` so tooling's bucket and
+key policies can name it before it exists (infra/cross_account.py; the rehearsal checks both
+sides: assurance/rehearsal/cross_account.py ``monitoring_flows``).
 """
 
 from __future__ import annotations
@@ -27,7 +35,7 @@ from aws_cdk import aws_iam as iam
 from aws_cdk import aws_sagemaker as sagemaker
 from constructs import Construct
 
-from core.accounts import iam_path
+from core.accounts import iam_path, model_monitor_role, monitoring_role_path
 from core.config import ConfigError, PlatformConfig
 from core.release import Release
 from infra.compliance.packs import (
@@ -95,13 +103,18 @@ class ModelMonitorSchedules(Construct):
         lake: LakeRefs,
         release: Release,
         network: IsolatedNetwork | None = None,
+        capture: Any = None,
     ) -> None:
         """``network``: the profile's isolated network; the executions join it (the same
-        subnets and security group as the training pipeline's jobs)."""
+        subnets and security group as the training pipeline's jobs). ``capture``: in a target
+        account, its capture store (``TargetStack.capture``: bucket and key), where the
+        endpoint captures and the reports go; ``lake`` is then the tooling lake as the
+        release names it (``ReleasedArtifacts``), read for the baselines and ground truth."""
         super().__init__(scope, id_)
         m = config.monitoring
         baseline = baseline_prefix(config, release)
-        bucket = lake.artifacts_bucket.bucket_name
+        store = capture or lake  # capture is read, and reports written, in this account
+        bucket = store.artifacts_bucket.bucket_name
         image = model_monitor_image(config.region)
         # The executions' role (the job definitions' RoleArn): read capture, ground truth and
         # the baseline files, write reports under monitoring/model-monitor, use the lake key
@@ -112,12 +125,20 @@ class ModelMonitorSchedules(Construct):
             "Role",
             assumed_by=iam.ServicePrincipal("sagemaker.amazonaws.com"),
             description="Model Monitor data- and model-quality executions",
-            # under the serving stack's path: the role deploying that stack may create it
-            path=iam_path(cdk.Stack.of(self).stack_name),
+            # under the serving stack's path: the role deploying that stack may create it;
+            # across accounts under the monitoring path tooling's policies name, with a fixed
+            # name the deploy-cfn role may create (core.accounts.model_monitor_role, issue 25)
+            path=monitoring_role_path(config)
+            if capture is not None
+            else iam_path(cdk.Stack.of(self).stack_name),
+            role_name=model_monitor_role(config).rsplit("/", 1)[1] if capture is not None else None,
         )
-        lake.artifacts_bucket.grant_read(self.role, f"{CAPTURE_PREFIX}/*")
-        lake.artifacts_bucket.grant_read(self.role, f"{GROUND_TRUTH_PREFIX}/*")
-        lake.artifacts_bucket.grant_read_write(self.role, f"{OUTPUT_PREFIX}/*")
+        store.artifacts_bucket.grant_read(self.role, f"{CAPTURE_PREFIX}/*")
+        if capture is None:
+            lake.artifacts_bucket.grant_read(self.role, f"{GROUND_TRUTH_PREFIX}/*")
+        else:
+            self._read_from_tooling(config, lake)
+        store.artifacts_bucket.grant_read_write(self.role, f"{OUTPUT_PREFIX}/*")
         baseline_files = [files.DATA_STATISTICS, files.DATA_CONSTRAINTS, files.MODEL_CONSTRAINTS]
         if m.explainability:
             baseline_files.append(files.ANALYSIS_CONFIG)
@@ -165,7 +186,7 @@ class ModelMonitorSchedules(Construct):
                         instance_count=1,
                         instance_type=m.instance_type,
                         volume_size_in_gb=30,
-                        volume_kms_key_id=lake.key.key_arn,
+                        volume_kms_key_id=store.key.key_arn,
                     )
                 ),
                 "network_config": cls.NetworkConfigProperty(
@@ -183,7 +204,7 @@ class ModelMonitorSchedules(Construct):
                     max_runtime_in_seconds=max_runtime_seconds(kind, m.schedule_hours)
                 ),
                 f"{kind}_job_output_config": cls.MonitoringOutputConfigProperty(
-                    kms_key_id=lake.key.key_arn,
+                    kms_key_id=store.key.key_arn,
                     monitoring_outputs=[
                         cls.MonitoringOutputProperty(
                             s3_output=cls.S3OutputProperty(
@@ -240,8 +261,9 @@ class ModelMonitorSchedules(Construct):
                     start_time_offset=f"-PT{LABEL_LAG_HOURS + m.schedule_hours}H",
                     end_time_offset=f"-PT{LABEL_LAG_HOURS}H",
                 ),
+                # in tooling, where the labels are (ground_truth.py; across accounts too)
                 ground_truth_s3_input=mq.MonitoringGroundTruthS3InputProperty(
-                    s3_uri=f"s3://{bucket}/{GROUND_TRUTH_PREFIX}"
+                    s3_uri=f"s3://{lake.artifacts_bucket.bucket_name}/{GROUND_TRUTH_PREFIX}"
                 ),
             ),
             **common(mq, "model_quality"),
@@ -294,7 +316,8 @@ class ModelMonitorSchedules(Construct):
                 ),
             )
             self.schedules.append(schedule)
-        artifacts = lake.artifacts_bucket.bucket_arn
+        artifacts = store.artifacts_bucket.bucket_arn
+        ground_truth = lake.artifacts_bucket.bucket_arn
         acknowledge_wildcards(
             self.role,
             actions={
@@ -305,7 +328,7 @@ class ModelMonitorSchedules(Construct):
             resources={
                 f"{artifacts}/{CAPTURE_PREFIX}/*": "data capture objects are named per "
                 "endpoint, variant and hour by SageMaker",
-                f"{artifacts}/{GROUND_TRUTH_PREFIX}/*": "ground truth is named per hour of "
+                f"{ground_truth}/{GROUND_TRUTH_PREFIX}/*": "ground truth is named per hour of "
                 "collection, the layout the model-quality job merges",
                 f"{artifacts}/{OUTPUT_PREFIX}/*": "Model Monitor names its reports per "
                 "execution under this prefix",
@@ -317,3 +340,41 @@ class ModelMonitorSchedules(Construct):
             },
         )
         cdk.Tags.of(self).add("monitoring-engine", "model_monitor")
+
+    def _read_from_tooling(self, config: PlatformConfig, lake: Any) -> None:
+        """The job role's side of the reads in tooling (the release's artifacts bucket and
+        key): ground truth (objects, and the hour folders the merge lists) and the baselines'
+        decryption, through S3 only. Tooling's side: ``infra.cross_account``
+        ``monitoring_ground_truth_statements`` and the monitoring key statement."""
+        bucket = lake.artifacts_bucket.bucket_arn
+        self.role.add_to_principal_policy(
+            iam.PolicyStatement(
+                sid="ToolingGroundTruth",
+                actions=["s3:GetObject"],
+                resources=[f"{bucket}/{GROUND_TRUTH_PREFIX}/*"],
+            )
+        )
+        self.role.add_to_principal_policy(
+            iam.PolicyStatement(
+                sid="ToolingGroundTruthHours",
+                actions=["s3:ListBucket"],
+                resources=[bucket],
+                conditions={"StringLike": {"s3:prefix": ground_truth_prefixes()}},
+            )
+        )
+        self.role.add_to_principal_policy(
+            iam.PolicyStatement(
+                sid="ToolingLakeKey",
+                actions=["kms:Decrypt"],
+                resources=[lake.key.key_arn],
+                conditions={
+                    "StringEquals": {"kms:ViaService": f"s3.{config.region}.amazonaws.com"}
+                },
+            )
+        )
+
+
+def ground_truth_prefixes() -> list[str]:
+    """What the model-quality job lists under the ground-truth input (``s3:prefix``): the
+    prefix itself and its hour folders."""
+    return [GROUND_TRUTH_PREFIX, f"{GROUND_TRUTH_PREFIX}/*"]

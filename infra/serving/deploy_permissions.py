@@ -125,6 +125,9 @@ class ServingUnit:
     model_monitor: bool = False  # holds the Model Monitor schedules of its endpoint
     explainability: bool = False  # and the model explainability one (monitoring.explainability)
     package_account: str = ""  # where the model packages are, if not here (core/accounts.py)
+    # the Model Monitor role's "<path><name>" when not under the stack's own path (in a
+    # target account: core.accounts.model_monitor_role, issue 25)
+    monitor_role: str = ""
 
 
 def package_groups(config: PlatformConfig, serving: ServingConfig) -> tuple[str, ...]:
@@ -239,32 +242,61 @@ def _stack_grants(unit: ServingUnit, at: _Account, qualifier: str) -> list[Grant
     ]
 
 
+ROLE_ACTIONS = (
+    "iam:CreateRole",
+    "iam:DeleteRole",
+    "iam:GetRole",
+    "iam:UpdateRole",
+    "iam:UpdateRoleDescription",
+    "iam:UpdateAssumeRolePolicy",
+    "iam:TagRole",
+    "iam:UntagRole",
+    "iam:ListRoleTags",
+    "iam:ListAttachedRolePolicies",
+    "iam:ListRolePolicies",
+    "iam:PutRolePolicy",
+    "iam:GetRolePolicy",
+    "iam:DeleteRolePolicy",
+    "iam:AttachRolePolicy",
+    "iam:DetachRolePolicy",
+)
+
+
 def _iam_grants(unit: ServingUnit, at: _Account) -> list[Grant]:
-    """IAM: the hosting role and invoke policy under the stack's own path, passed to SageMaker."""
+    """IAM: the hosting role and invoke policy under the stack's own path, passed to SageMaker;
+    in a target account also the Model Monitor role, by its fixed name under the monitoring
+    path (``unit.monitor_role``)."""
     roles = at.arn("iam", f"role{iam_path(unit.stack_name)}*", regional=False)
     policies = at.arn("iam", f"policy{iam_path(unit.stack_name)}*", regional=False)
     sagemaker = "sagemaker.amazonaws.com"
+    monitored = (
+        *(MODEL_MONITOR_TYPES if unit.model_monitor else ()),
+        *(EXPLAINABILITY_TYPES if unit.explainability else ()),
+    )
+    monitor: list[Grant] = []
+    if unit.monitor_role and unit.model_monitor:
+        role = at.arn("iam", f"role{unit.monitor_role}", regional=False)
+        monitor = [
+            Grant(
+                "MonitorRole",
+                ROLE_ACTIONS,
+                (role,),
+                types=("AWS::IAM::Role", "AWS::IAM::Policy"),
+                why="Model Monitor's job role under the monitoring path tooling's policies name",
+            ),
+            Grant(
+                "PassMonitorRole",
+                ("iam:PassRole",),
+                (role,),
+                types=monitored,
+                conditions=(("StringEquals", "iam:PassedToService", sagemaker),),
+                why="the job definitions name Model Monitor's job role",
+            ),
+        ]
     return [
         Grant(
             "HostingRole",
-            (
-                "iam:CreateRole",
-                "iam:DeleteRole",
-                "iam:GetRole",
-                "iam:UpdateRole",
-                "iam:UpdateRoleDescription",
-                "iam:UpdateAssumeRolePolicy",
-                "iam:TagRole",
-                "iam:UntagRole",
-                "iam:ListRoleTags",
-                "iam:ListAttachedRolePolicies",
-                "iam:ListRolePolicies",
-                "iam:PutRolePolicy",
-                "iam:GetRolePolicy",
-                "iam:DeleteRolePolicy",
-                "iam:AttachRolePolicy",
-                "iam:DetachRolePolicy",
-            ),
+            ROLE_ACTIONS,
             (roles,),
             types=("AWS::IAM::Role", "AWS::IAM::Policy", "AWS::IAM::ManagedPolicy"),
         ),
@@ -275,12 +307,13 @@ def _iam_grants(unit: ServingUnit, at: _Account) -> list[Grant]:
             types=(
                 "AWS::SageMaker::Model",
                 "AWS::SageMaker::EndpointConfig",
-                # the Model Monitor role lives under the same path (model_monitor.py)
-                *(MODEL_MONITOR_TYPES if unit.model_monitor else ()),
-                *(EXPLAINABILITY_TYPES if unit.explainability else ()),
+                # the Model Monitor role lives under the same path (model_monitor.py), unless
+                # a target account puts it under the monitoring path (MonitorRole)
+                *(() if unit.monitor_role else monitored),
             ),
             conditions=(("StringEquals", "iam:PassedToService", sagemaker),),
         ),
+        *monitor,
         Grant(
             "InvokePolicy",
             (

@@ -32,3 +32,10 @@ class DataLakeStack(cdk.Stack):
             bucket = self.lake.artifacts_bucket
             bucket.add_to_resource_policy(model_read_statement(config, bucket.bucket_arn))
             self.lake.key.add_to_resource_policy(model_key_statement(config))
+        if config.multi_account and config.monitoring.engine == "model_monitor":
+            # issue 25: production's model-quality job reads the ground truth kept here
+            from infra.cross_account import monitoring_ground_truth_statements
+
+            bucket = self.lake.artifacts_bucket
+            for statement in monitoring_ground_truth_statements(config, bucket.bucket_arn):
+                bucket.add_to_resource_policy(statement)

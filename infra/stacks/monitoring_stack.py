@@ -49,7 +49,7 @@ class MonitoringStack(cdk.Stack):
             model_monitor=model_monitor,
             network=network,  # isolated profiles: the drift and quality jobs join the VPC
         )
-        if model_monitor:
+        if model_monitor and not config.multi_account:  # three accounts: <env>-GroundTruth
             # Model Monitor's model-quality job merges ground truth in its own layout.
             from infra.monitoring.ground_truth import GroundTruthUpload
 

@@ -69,6 +69,7 @@ class ServingStack(cdk.Stack):
                 lake=lake,
                 release=release,  # the deployed version's baselines
                 network=network,  # isolated profiles: the executions join the VPC
+                capture=capture,  # a target account: its capture bucket and key (issue 25)
             )
         cdk.CfnOutput(self, "EndpointName", value=endpoint_name)
         # `labctl deploy status --expect-config` compares it with what the endpoint serves:

@@ -337,6 +337,8 @@ def target_units(config: PlatformConfig, account: str) -> tuple[ServingUnit, ...
             unit,
             output_stacks=(accounts.target_stack_name(config, account),),
             package_account=config.tooling_account,
+            # Model Monitor's job role reads tooling under the monitoring path (issue 25)
+            monitor_role=accounts.model_monitor_role(config) if unit.model_monitor else "",
         )
         for unit in serving_units(config)
         if accounts.serving_account(config, unit.stack_name) == account

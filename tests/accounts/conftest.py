@@ -179,3 +179,28 @@ def multi_async(tmp_path_factory: pytest.TempPathFactory) -> MultiAccount:
     config = load_profile(str(async_profile(folder.parent)))
     assert config.serving.kind == "async" and config.multi_account
     return synth_multi(folder, config, rehearsal_release(config))
+
+
+def model_monitor_release(config: Any) -> dict[str, Any]:
+    """``rehearsal_release`` with the served version's Model Monitor baselines, where the
+    training pipeline's MonitorBaseline step writes them (tooling's lake, ``pipelines/``)."""
+    release = rehearsal_release(config)
+    model = release["xgboost"]["model_data_url"].split("/Tune/")[0]
+    release["xgboost"]["monitor_baseline"] = f"{model}/exec-3/MonitorBaseline"
+    return release
+
+
+@pytest.fixture(scope="session")
+def multi_model_monitor(tmp_path_factory: pytest.TempPathFactory) -> MultiAccount:
+    """The multi-account profile with ``monitoring.engine='model_monitor'`` (issue 25)."""
+    import dataclasses
+
+    from core.config import load_profile
+
+    base = load_profile(PROFILE)
+    config = dataclasses.replace(
+        base, monitoring=dataclasses.replace(base.monitoring, engine="model_monitor")
+    )
+    return synth_multi(
+        _run_folder(tmp_path_factory, "multi-mm"), config, model_monitor_release(config)
+    )

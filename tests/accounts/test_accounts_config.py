@@ -86,11 +86,6 @@ def test_unknown_key_in_accounts_is_named() -> None:
         config_from_dict(_accounts(qa=STAGING))
 
 
-def test_drift_monitoring_across_accounts_is_refused_with_the_reason() -> None:
-    with pytest.raises(ConfigError, match="monitoring.engine must be 'none' with separate"):
-        config_from_dict(_profile(monitoring={"engine": "custom"}))
-
-
 def test_the_reaper_across_accounts_is_refused() -> None:
     with pytest.raises(ConfigError, match="expiry.endpoint_hours must be 0"):
         config_from_dict(_profile(expiry={"endpoint_hours": 12}))
