@@ -233,8 +233,3 @@ def check_accounts(config: PlatformConfig) -> None:
             "serving.kind 'async' is single-account for now: its answers, topics and the smoke "
             "test's client grant live in the tooling lake, not yet in the target stacks"
         )
-    if config.expiry.endpoint_hours:
-        raise ConfigError(
-            "expiry.endpoint_hours must be 0 with separate accounts: the expiry reaper runs in "
-            "tooling and cannot see endpoints in the target accounts"
-        )
