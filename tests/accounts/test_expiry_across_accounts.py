@@ -196,3 +196,38 @@ def test_a_targets_reaper_spares_the_endpoint_its_stack_manages(multi_expiry, st
         assert report["deleted"] == ["multi-scratch"]
         assert [h["endpoint"] for h in report["stack_managed"]] == [served]
         assert names(sm) == {served}
+
+
+def test_a_shared_target_account_runs_one_reaper_sparing_both_served_endpoints() -> None:
+    """Staging and production in one account: one target stack, so one reaper, which must
+    spare both serving endpoints (both stacks deploy there). Built alone in a bare App."""
+    import dataclasses
+
+    import aws_cdk as cdk
+    from aws_cdk.assertions import Template
+
+    from core.config import AccountsConfig, ExpiryConfig, load_profile
+    from infra.platform import cdk_json_context
+    from infra.stacks.target_stack import TargetStack
+
+    base = load_profile("multi-account")
+    config = dataclasses.replace(
+        base,
+        accounts=AccountsConfig(tooling=TOOLING, staging=STAGING, production=STAGING),
+        expiry=ExpiryConfig(endpoint_hours=12),
+    )
+    app = cdk.App(context=cdk_json_context())  # the project's feature flags
+    stack = TargetStack(
+        app,
+        "multi-Target",
+        config=config,
+        account=STAGING,
+        env=cdk.Environment(account=STAGING, region="us-east-1"),
+    )
+    template = Template.from_stack(stack).to_json()
+    _, function = _reaper(template)
+    assert json.loads(function["Environment"]["Variables"]["STACK_ENDPOINTS"]) == {
+        "multi-digits": "multi-Serving",
+        "multi-digits-staging": "multi-ServingStaging",
+    }
+    assert len(_of_type(template, "AWS::Budgets::Budget")) == 1
