@@ -149,3 +149,40 @@ def test_single_account_cost_is_one_account_part(capsys: pytest.CaptureFixture[s
     assert (part["name"], part["account"]) == ("tooling, staging, production", "111111111111")
     assert part["monthly_usd"] == report["monthly_usd"]
     assert "lab-Serving" in part["stacks"] and "lab-Ingestion" in part["stacks"]
+
+
+def test_all_kinds_table_adds_a_row_per_kind_by_account() -> None:
+    """`--all-kinds` with separate accounts: after the per-kind table, one row per kind with each
+    account's USD/month and the total (hand-made lines: $73 in tooling, $146 in staging,
+    nothing in production); a kind the profile cannot run has no account row."""
+    from datetime import date
+
+    from core.cost import AccountCost, CostLine, IdleCost
+    from labctl.cost import render_kinds
+
+    cost = IdleCost("us-east-1", 730, date(2026, 11, 15))
+    cost.lines = [
+        CostLine("t-Lake", "K", "KMS keys", 1, "key", 0.1),
+        CostLine("t-Serving", "C", "endpoint instances", 1, "ml.m5.large", 0.2),
+    ]
+    parts = [
+        AccountCost("tooling", "111111111111", ("t-Lake",), 0.1),
+        AccountCost("staging", "333333333333", ("t-Serving",), 0.2),
+        AccountCost("production", "444444444444", (), 0.0),
+    ]
+    out = render_kinds("p", {"real_time": cost, "async": "no"}, {"real_time": parts})
+    by_account = out.split("USD/month by account:\n")[1].splitlines()
+    assert by_account[0].split() == [
+        "serving",
+        "tooling",
+        "111111111111",
+        "staging",
+        "333333333333",
+        "production",
+        "444444444444",
+        "total",
+    ]
+    assert by_account[1].split() == ["real_time", "73.00", "146.00", "0.00", "219.00"]
+    assert len(by_account) == 2
+    single = render_kinds("p", {"real_time": cost}, {"real_time": parts[:1]})
+    assert "by account" not in single  # one account: nothing to split
