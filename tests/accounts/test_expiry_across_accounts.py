@@ -231,3 +231,25 @@ def test_a_shared_target_account_runs_one_reaper_sparing_both_served_endpoints()
         "multi-digits-staging": "multi-ServingStaging",
     }
     assert len(_of_type(template, "AWS::Budgets::Budget")) == 1
+
+
+def test_a_target_key_that_cloudwatch_logs_may_not_use_is_named(multi_expiry) -> None:  # type: ignore[no-untyped-def]
+    """Planted: the target key (which encrypts the reaper's log group) without its statement
+    for CloudWatch Logs: the log group could not be created; the rehearsal names it."""
+    a = multi_expiry.assembly()
+    stack = "multi-ProductionTarget"
+    (key,) = [
+        r["Properties"]
+        for r in _of_type(a.templates[stack], "AWS::KMS::Key").values()
+        if r["Properties"].get("Description") == "Endpoint volumes and data capture in this account"
+    ]
+    logs = {"Service": "logs.us-east-1.amazonaws.com"}
+    before = key["KeyPolicy"]["Statement"]
+    key["KeyPolicy"]["Statement"] = [s for s in before if s["Principal"] != logs]
+    assert len(key["KeyPolicy"]["Statement"]) == len(before) - 1, "the plant changed nothing"
+    found = [
+        f"{f.subject}: {f.detail}"
+        for f in rehearse(a, lint=False, release=multi_expiry.release).findings
+    ]
+    assert found and all(f.startswith(f"{stack}/ReaperLogs") for f in found), found
+    assert any("logs.us-east-1.amazonaws.com kms:GenerateDataKey" in f for f in found)
