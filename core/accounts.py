@@ -342,3 +342,17 @@ def stack_accounts(config: PlatformConfig) -> dict[str, str]:
     for account in target_accounts(config):
         found[target_stack_name(config, account)] = account
     return found
+
+
+def account_names(config: PlatformConfig) -> dict[str, str]:
+    """Each distinct account of the copy -> what it holds: "tooling", "staging", "production",
+    joined with ", " where they share one (single-account: "tooling, staging, production").
+    In that order (for reports: ``labctl cost``)."""
+    names: dict[str, list[str]] = {}
+    for name, account in (
+        ("tooling", config.tooling_account),
+        ("staging", config.staging_account),
+        ("production", config.production_account),
+    ):
+        names.setdefault(account, []).append(name)
+    return {account: ", ".join(found) for account, found in names.items()}

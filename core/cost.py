@@ -11,6 +11,10 @@ provisioned concurrency (memory GB x concurrency), Kinesis streams (on-demand: p
 provisioned: per shard-hour), interface VPC endpoints (per AZ-hour), KMS keys, CloudWatch alarms
 (including the two alarms each target-tracking policy creates outside the template). S3
 storage, logs and Firehose depend on the data held or sent and are not counted.
+
+With separate accounts (issue 25) each account bills its own part: ``IdleCost.by_account``
+splits the lines by the account of their stack (``core.accounts.stack_accounts``; a stack not
+in it is tooling's), one ``AccountCost`` per account, which sum to the total.
 """
 
 from __future__ import annotations
@@ -110,6 +114,26 @@ class CostLine:
         return self.hourly_usd * hours_per_month
 
 
+@dataclass(frozen=True)
+class AccountCost:
+    """One account's part of a copy's idle cost: ``name`` says what it holds ("tooling",
+    "staging", "production", joined when shared: ``core.accounts.account_names``)."""
+
+    name: str
+    account: str
+    stacks: tuple[str, ...]
+    hourly_usd: float
+
+    def to_json(self, hours_per_month: int) -> dict[str, Any]:
+        return {
+            "name": self.name,
+            "account": self.account,
+            "daily_usd": round(self.hourly_usd * 24, 2),
+            "monthly_usd": round(self.hourly_usd * hours_per_month, 2),
+            "stacks": list(self.stacks),
+        }
+
+
 @dataclass
 class IdleCost:
     region: str
@@ -140,6 +164,33 @@ class IdleCost:
         return sum(
             line.monthly_usd(self.hours_per_month) for line in self.lines if line.stack == stack
         )
+
+    def by_account(
+        self,
+        stack_accounts: Mapping[str, str],
+        names: Mapping[str, str],
+        default_account: str,
+        stacks: Iterable[str] = (),
+    ) -> list[AccountCost]:
+        """The cost split by account, one row per account of ``names`` (in its order, a row
+        with no cost included): a line's account is its stack's in ``stack_accounts``, else
+        ``default_account`` (tooling). ``stacks``: every stack priced, so an account whose
+        stacks bill nothing still lists them."""
+        account_of = {s: stack_accounts.get(s, default_account) for s in stacks}
+        for line in self.lines:
+            account_of.setdefault(line.stack, stack_accounts.get(line.stack, default_account))
+        unknown = sorted(set(account_of.values()) - set(names))
+        if unknown:
+            raise ValueError(f"stacks placed in accounts {unknown} that the copy does not name")
+        return [
+            AccountCost(
+                name,
+                account,
+                tuple(s for s, a in account_of.items() if a == account),
+                sum(line.hourly_usd for line in self.lines if account_of[line.stack] == account),
+            )
+            for account, name in names.items()
+        ]
 
     def to_json(self) -> dict[str, Any]:
         return {

@@ -3,7 +3,9 @@
 Synthesizes the profile with the example release (the serving stacks are what idles most
 expensively), reads the templates, and prices them with the vendored table
 (``infra/cost/prices.json``). ``--kind`` prices another serving kind on the same profile;
-``--all-kinds`` prints one row per kind the profile can run.
+``--all-kinds`` prints one row per kind the profile can run. With separate accounts each
+account's part is priced too (tooling, staging, production with their ids: what each account's
+budget sees), beside the total.
 """
 
 from __future__ import annotations
@@ -17,8 +19,17 @@ from datetime import date
 from pathlib import Path
 from typing import Any
 
+from core.accounts import account_names, stack_accounts
 from core.config import SERVING_KINDS, ConfigError, PlatformConfig, ServingKind, load_profile
-from core.cost import KINDS, PRICES_PATH, IdleCost, PriceError, PriceTable, idle_cost
+from core.cost import (
+    KINDS,
+    PRICES_PATH,
+    AccountCost,
+    IdleCost,
+    PriceError,
+    PriceTable,
+    idle_cost,
+)
 from labctl.options import add_account, add_examples, add_profile, add_region
 from ops.errors import OperationFailed, UsageError
 
@@ -60,7 +71,21 @@ def synthesized_templates(config: PlatformConfig, outdir: Path) -> dict[str, dic
     return synth_templates(config, outdir)
 
 
-def render(profile: str, kind: str, cost: IdleCost) -> str:
+def split_by_account(
+    config: PlatformConfig, cost: IdleCost, stacks: list[str]
+) -> list[AccountCost]:
+    """Each account's part of ``cost`` (one row single-account): stacks outside
+    ``core.accounts.stack_accounts`` are tooling's."""
+    return cost.by_account(
+        stack_accounts(config), account_names(config), config.tooling_account, stacks
+    )
+
+
+def _per_day(cost: IdleCost, monthly: float) -> float:
+    return monthly / cost.hours_per_month * 24
+
+
+def render(profile: str, kind: str, cost: IdleCost, parts: list[AccountCost] | None = None) -> str:
     lines = [
         f"idle cost of profile {profile} (serving {kind}, {cost.region}, prices of "
         f"{cost.as_of}): ${cost.daily_usd:.2f}/day, ${cost.monthly_usd:.2f}/month",
@@ -68,15 +93,30 @@ def render(profile: str, kind: str, cost: IdleCost) -> str:
     ]
     for name, monthly in cost.by_kind().items():
         lines.append(f"  {name:<36} {monthly / cost.hours_per_month * 24:>10.2f} {monthly:>10.2f}")
-    lines.append("  by stack:")
-    for stack in dict.fromkeys(line.stack for line in cost.lines):
-        lines.append(f"    {stack:<34} {'':>10} {cost.for_stack(stack):>10.2f}")
+    if parts and len(parts) > 1:  # separate accounts: each account's part, then its stacks
+        lines.append("  by account (what each account's budget sees):")
+        for part in parts:
+            monthly = part.hourly_usd * cost.hours_per_month
+            label = f"{part.name} {part.account}"
+            lines.append(f"    {label:<34} {_per_day(cost, monthly):>10.2f} {monthly:>10.2f}")
+            for stack in part.stacks:
+                lines.append(f"      {stack:<32} {'':>10} {cost.for_stack(stack):>10.2f}")
+        lines.append(f"    {'total':<34} {cost.daily_usd:>10.2f} {cost.monthly_usd:>10.2f}")
+    else:
+        lines.append("  by stack:")
+        for stack in dict.fromkeys(line.stack for line in cost.lines):
+            lines.append(f"    {stack:<34} {'':>10} {cost.for_stack(stack):>10.2f}")
     lines.append(f"  {PRICE_NOTE}")
     return "\n".join(lines)
 
 
-def render_kinds(profile: str, costs: dict[str, IdleCost | str]) -> str:
-    """One row per serving kind: monthly USD per cost kind, then per day and month."""
+def render_kinds(
+    profile: str,
+    costs: dict[str, IdleCost | str],
+    parts: dict[str, list[AccountCost]] | None = None,
+) -> str:
+    """One row per serving kind: monthly USD per cost kind, then per day and month; with
+    separate accounts, a second table: monthly USD per account and the total."""
     short = {k: k.split()[0][:10] for k in KINDS}
     header = "".join(f"{short[k]:>11}" for k in KINDS)
     lines = [f"idle cost of profile {profile} per serving kind (USD/month by kind):"]
@@ -87,6 +127,17 @@ def render_kinds(profile: str, costs: dict[str, IdleCost | str]) -> str:
             continue
         cells = "".join(f"{v:>11.2f}" for v in cost.by_kind().values())
         lines.append(f"  {kind:<16}{cells}{cost.daily_usd:>10.2f}{cost.monthly_usd:>11.2f}")
+    split = {k: v for k, v in (parts or {}).items() if len(v) > 1}
+    if split:
+        columns = next(iter(split.values()))
+        lines.append("USD/month by account:")
+        heads = "".join(f"{f'{p.name} {p.account}':>26}" for p in columns)
+        lines.append(f"  {'serving':<16}{heads}{'total':>11}")
+        for kind, rows in split.items():
+            cost = costs[kind]
+            assert isinstance(cost, IdleCost)
+            cells = "".join(f"{p.hourly_usd * cost.hours_per_month:>26.2f}" for p in rows)
+            lines.append(f"  {kind:<16}{cells}{cost.monthly_usd:>11.2f}")
     return "\n".join(lines)
 
 
@@ -115,6 +166,7 @@ def run(args: argparse.Namespace) -> int:
         "kinds": {},
     }
     costs: dict[str, IdleCost | str] = {}
+    parts: dict[str, list[AccountCost]] = {}
     for kind in kinds:
         try:
             variant = config_for_kind(config, kind)
@@ -130,17 +182,21 @@ def run(args: argparse.Namespace) -> int:
             cost = idle_cost(templates, variant.region, prices)
         except PriceError as err:
             raise UsageError(str(err)) from err
-        report["kinds"][kind] = cost.to_json()
+        parts[kind] = split_by_account(variant, cost, list(templates))
+        report["kinds"][kind] = {
+            **cost.to_json(),
+            "accounts": [p.to_json(cost.hours_per_month) for p in parts[kind]],
+        }
         costs[kind] = cost
     if args.json:
         print(json.dumps(report, indent=2))
     elif args.all_kinds:
-        print(render_kinds(args.profile, costs))
+        print(render_kinds(args.profile, costs, parts))
         print(f"  prices of {prices.as_of} for {config.region}; {PRICE_NOTE}")
     else:
         (only,) = costs.values()
         if isinstance(only, IdleCost):
-            print(render(args.profile, kinds[0], only))
+            print(render(args.profile, kinds[0], only, parts[kinds[0]]))
     return 0
 
 

@@ -227,3 +227,22 @@ def test_a_file_with_the_documented_columns_is_read_and_one_more_pixel_is_refuse
     wide.write_text(",".join([*pixels, "extra"]) + "\n" + ",".join(["1"] * (count + 1)) + "\n")
     with pytest.raises(UsageError, match=f"expected exactly {count} feature columns"):
         file_events(wide)
+
+
+def test_the_per_account_costs_are_what_labctl_cost_prints(
+    synth, monkeypatch, capsys, costs
+) -> None:  # type: ignore[no-untyped-def]
+    """docs/multi-account.md's table (issue 25): one row per serving kind the three-account
+    profile can run, each account's part (its name and id in the header) and the total, against
+    `labctl cost --profile multi-account --all-kinds --json`."""
+    kinds = _cost_json("multi-account", synth, monkeypatch, capsys, costs)
+    ((table),) = _tables_after(_doc("multi-account.md"), "| serving kind | tooling")
+    possible = [k for k, v in kinds.items() if "error" not in v]
+    assert [row["serving kind"] for row in table] == possible
+    for row in table:
+        got = kinds[row["serving kind"]]
+        expected = {
+            f"{a['name']} {a['account']}": _money(a["monthly_usd"]) for a in got["accounts"]
+        }
+        assert {k: v for k, v in row.items() if k not in ("serving kind", "total")} == expected
+        assert row["total"] == _money(got["monthly_usd"])

@@ -7,7 +7,10 @@ The (source -> target) edges are derived from the templates:
 - AWS Budgets (SNS subscribers) -> SNS topics;
 - EventBridge rules -> their SNS, SQS and Lambda targets (no RoleArn: resource policies) and
   each target's dead-letter queue;
-- S3 bucket notifications -> SNS, SQS, Lambda.
+- S3 bucket notifications -> SNS, SQS, Lambda;
+- CloudWatch Logs -> the customer key of each KMS-encrypted log group (``log_group_keys``:
+  the key policy must let ``logs.<region>.amazonaws.com`` use it, or the log group is not
+  created).
 
 For each edge, the target's policy is evaluated as the service would be: an
 ``AWS::SNS::TopicPolicy`` (which *replaces* SNS's default policy; with none, the default one),
@@ -39,6 +42,10 @@ DOC_EVENTS = "https://docs.aws.amazon.com/eventbridge/latest/userguide/eb-use-re
 DOC_EVENTS_DLQ = "https://docs.aws.amazon.com/eventbridge/latest/userguide/eb-rule-dlq.html"
 DOC_BUDGETS = "https://docs.aws.amazon.com/cost-management/latest/userguide/budgets-sns-policy.html"
 DOC_S3 = "https://docs.aws.amazon.com/AmazonS3/latest/userguide/grant-destinations-permissions-to-s3.html"
+DOC_LOGS_KMS = "https://docs.aws.amazon.com/AmazonCloudWatch/latest/logs/encrypt-log-data-kms.html"
+# What CloudWatch Logs does with a log group's key (the guide's key policy grants the wildcards
+# kms:Encrypt*, Decrypt*, ReEncrypt*, GenerateDataKey*, Describe*); these three it cannot lack.
+LOGS_KMS_ACTIONS = ("kms:Encrypt", "kms:Decrypt", "kms:GenerateDataKey")
 DOC_SNS_DEFAULT = "https://docs.aws.amazon.com/sns/latest/dg/sns-access-policy-use-cases.html"
 
 CLOUDWATCH = "cloudwatch.amazonaws.com"
@@ -265,8 +272,57 @@ def _key(a: Assembly, key: str) -> Resource | None:
     return None
 
 
-def check(a: Assembly) -> list[Finding]:
+def log_group_keys(a: Assembly) -> list[Finding]:
+    """Each KMS-encrypted log group: its key's policy lets CloudWatch Logs of the region use it,
+    with the encryption context the guide names (``kms:EncryptionContext:aws:logs:arn``, the
+    log group's ARN). A key the copy does not hold cannot be checked: named too."""
     findings = []
+    for g in a.resources(type_="AWS::Logs::LogGroup"):
+        a.in_stack(g.stack)
+        p = a.resolve(g.stack, g.properties)
+        if not p.get("KmsKeyId"):
+            continue
+        service = f"logs.{a.region}.amazonaws.com"
+        key = _key(a, str(p["KmsKeyId"]))
+        if key is None:
+            findings.append(
+                Finding(
+                    "delivery",
+                    g.key,
+                    f"{g.key} is encrypted with {p['KmsKeyId']}, not a key of the copy: its "
+                    "policy cannot be checked",
+                    "deliveries log group key",
+                    DOC_LOGS_KMS,
+                )
+            )
+            continue
+        name = a.name_of(g.stack, g.logical_id)
+        group_arn = a.arn("logs", f"log-group:{name}")
+        context = {
+            "aws:SecureTransport": "true",
+            "aws:SourceAccount": a.account_of(g.stack),
+            "kms:EncryptionContext:aws:logs:arn": group_arn,
+        }
+        key_arn = a.get_att(key.stack, key.logical_id, "Arn")
+        policy = _statements(a.resolve(key.stack, key.properties.get("KeyPolicy", {})))
+        for action in LOGS_KMS_ACTIONS:
+            if not allows(policy, service, action, key_arn, context):
+                findings.append(
+                    Finding(
+                        "delivery",
+                        g.key,
+                        f"the key policy of {key.key} (encrypts log group {g.key}) does not "
+                        f"allow {service} {action}",
+                        "deliveries log group key",
+                        DOC_LOGS_KMS,
+                    )
+                )
+    a.in_stack(None)
+    return findings
+
+
+def check(a: Assembly) -> list[Finding]:
+    findings = log_group_keys(a)
     for d in deliveries(a):
         a.in_stack(d.source.stack)
         kind = _kind(d.target)

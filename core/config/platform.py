@@ -222,8 +222,3 @@ def check_accounts(config: PlatformConfig) -> None:
             "serving either stays in tooling (all three equal) or leaves it (staging and "
             "production outside tooling, the same account or two)"
         )
-    if config.expiry.endpoint_hours:
-        raise ConfigError(
-            "expiry.endpoint_hours must be 0 with separate accounts: the expiry reaper runs in "
-            "tooling and cannot see endpoints in the target accounts"
-        )

@@ -1,4 +1,5 @@
-"""Stack: streaming ingestion into the raw zone (and, in lab copies, the endpoint reaper)."""
+"""Stack: streaming ingestion into the raw zone (and, in single-account lab copies, the
+endpoint reaper; with separate accounts the target stacks run it)."""
 
 from __future__ import annotations
 
@@ -34,7 +35,10 @@ class IngestionStack(cdk.Stack):
             alert_topic=alerts.topic,
             retain=not config.destroyable,
         )
-        if config.expiry.endpoint_hours:  # lab endpoints expire; prod-like has no reaper
+        # Lab endpoints expire; prod-like has no reaper. With separate accounts tooling hosts
+        # no endpoint (batch scoring runs transform jobs, which end by themselves): each target
+        # stack runs the reaper of its own account (issue 25).
+        if config.expiry.endpoint_hours and not config.multi_account:
             self.reaper = EndpointReaper(
                 self,
                 "Reaper",

@@ -14,9 +14,13 @@ account names without a reference (fixed names under ``/<env>-target/``):
 - ``retrain-forward`` (production): forwards the monitoring alarms' ALARM transitions to the
   tooling event bus, where the retrain bridge starts the training pipeline.
 
+Its operations (issue 25), because budgets and endpoints are account-scoped: a cost budget
+alerting this account's topic, and, when ``expiry.endpoint_hours`` > 0, the expiry reaper
+for the endpoints this account hosts.
+
 Stateful: the capture bucket and its key (retained in retain mode). Exposes: key,
 capture (``artifacts_bucket``, ``key``: the capture store ``ModelEndpoint`` writes to),
-network, alerts, roles.
+network, alerts, roles, budget, reaper (None without expiry).
 """
 
 from __future__ import annotations
@@ -40,6 +44,8 @@ from infra.cross_account import CAPTURE_BUCKET_OUTPUT
 from infra.monitoring.retrain_bridge import alarm_pattern
 from infra.network.construct import IsolatedNetwork
 from infra.operations.alerts import AlertTopic
+from infra.operations.budget import CostGuardrail
+from infra.operations.expiry import EndpointReaper
 from infra.serving.deploy_permissions import (
     ServingUnit,
     deployment_statements,
@@ -99,6 +105,7 @@ class TargetStack(cdk.Stack):
         )
         self.alerts = AlertTopic(self, "Alerts", emails=config.budget.alert_emails, retain=retain)
         self.units = target_units(config, account)
+        self.budget, self.reaper = self._operations(config, account)
         path = accounts.target_path(config)
         self.deployment_role = iam.Role(
             self,
@@ -130,6 +137,51 @@ class TargetStack(cdk.Stack):
             self._retrain_forwarding(config) if account == config.production_account else None
         )
         cdk.CfnOutput(self, CAPTURE_BUCKET_OUTPUT, value=bucket.bucket_name)
+
+    def _operations(
+        self, config: PlatformConfig, account: str
+    ) -> tuple[CostGuardrail, EndpointReaper | None]:
+        """This account's budget and expiry reaper (issue 25). Budgets see only the spend of
+        the account they are created in, and the reaper only the endpoints of its own account
+        (ListEndpoints lists the caller's): tooling's cannot reach the endpoints here.
+
+        The budget filters on the ``environment`` cost-allocation tag, which the app stamps on
+        this stack's resources too (``apply_tags``); in an organization the management account
+        activates the tag once for every member account ("Activating user-defined cost
+        allocation tags": https://docs.aws.amazon.com/awsaccountbilling/latest/aboutv2/activating-tags.html).
+        The reaper never deletes the serving endpoints this account's stacks manage
+        (``stack_endpoints``, besides the ``aws:cloudformation:stack-name`` tag)."""
+        budget = CostGuardrail(
+            self,
+            "CostGuardrail",
+            config=config.budget,
+            env_name=config.env_name,
+            alerts=self.alerts,
+        )
+        if not config.expiry.endpoint_hours:  # prod-like: no expiry, no reaper
+            return budget, None
+        # Its log group and dead letters use the account's key: CloudWatch Logs of this region
+        # may use it (as ``storage.logs_capable_key``; "Encrypt log data in CloudWatch Logs
+        # using AWS KMS"), rather than a second key billed every month.
+        self.key.grant_encrypt_decrypt(iam.ServicePrincipal(f"logs.{config.region}.amazonaws.com"))
+        served = {
+            config.staging_endpoint_name: config.stack_name("ServingStaging"),
+            config.endpoint_name: config.stack_name("Serving"),
+        }
+        reaper = EndpointReaper(
+            self,
+            "Reaper",
+            config=config.expiry,
+            env_name=config.env_name,
+            alerts=self.alerts,
+            log_key=self.key,
+            stack_endpoints={
+                endpoint: stack
+                for endpoint, stack in served.items()
+                if accounts.serving_account(config, stack) == account
+            },
+        )
+        return budget, reaper
 
     def _action_role(self, config: PlatformConfig, account: str) -> iam.Role:
         """The delivery pipeline's action role in this account (CodePipeline, "Create a pipeline

@@ -204,3 +204,17 @@ def multi_model_monitor(tmp_path_factory: pytest.TempPathFactory) -> MultiAccoun
     return synth_multi(
         _run_folder(tmp_path_factory, "multi-mm"), config, model_monitor_release(config)
     )
+
+
+@pytest.fixture(scope="session")
+def multi_expiry(tmp_path_factory: pytest.TempPathFactory) -> MultiAccount:
+    """The three-account profile with lab expiry (``expiry.endpoint_hours`` = 12, every other
+    expiry setting its default): each target stack runs the reaper of its account (issue 25)."""
+    import dataclasses
+
+    from core.config import ExpiryConfig, load_profile
+
+    config = dataclasses.replace(load_profile(PROFILE), expiry=ExpiryConfig(endpoint_hours=12))
+    return synth_multi(
+        _run_folder(tmp_path_factory, "multi-expiry"), config, rehearsal_release(config)
+    )

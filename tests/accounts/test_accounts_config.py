@@ -86,6 +86,10 @@ def test_unknown_key_in_accounts_is_named() -> None:
         config_from_dict(_accounts(qa=STAGING))
 
 
-def test_the_reaper_across_accounts_is_refused() -> None:
-    with pytest.raises(ConfigError, match="expiry.endpoint_hours must be 0"):
-        config_from_dict(_profile(expiry={"endpoint_hours": 12}))
+def test_the_reaper_across_accounts_is_accepted() -> None:
+    """Each target stack runs its own reaper (issue 25), so expiry no longer refuses accounts;
+    its own range rule still holds."""
+    config = config_from_dict(_profile(expiry={"endpoint_hours": 12}))
+    assert config.multi_account and config.expiry.endpoint_hours == 12
+    with pytest.raises(ConfigError, match="expiry.endpoint_hours must be 0 \\(never\\) to 720"):
+        config_from_dict(_profile(expiry={"endpoint_hours": 721}))

@@ -150,3 +150,57 @@ def test_async_scaled_to_zero_idles_at_the_cost_of_what_remains(synth: object) -
     assert asynchronous.monthly_usd == pytest.approx(expected)
     units = {line.unit for line in asynchronous.lines if line.kind == "endpoint instances"}
     assert units == {"ml.m5.large (async, scales to zero)"}
+
+
+def test_each_account_bills_the_lines_of_its_stacks() -> None:
+    """Hand-made templates in three accounts: tooling a key ($1), staging an ml.m5.large
+    ($0.115 x 730 = $83.95), production an on-demand stream ($0.04 x 730 = $29.20) and an
+    alarm ($0.10); a stack not placed is tooling's; an account with nothing billed still has
+    its row. The parts sum to the total."""
+    templates = {
+        "t-Lake": {"Resources": {"K": {"Type": "AWS::KMS::Key"}}},
+        "t-ServingStaging": {
+            "Resources": {
+                "C": {
+                    "Type": "AWS::SageMaker::EndpointConfig",
+                    "Properties": {
+                        "ProductionVariants": [
+                            {"InstanceType": "ml.m5.large", "InitialInstanceCount": 1}
+                        ]
+                    },
+                }
+            }
+        },
+        "t-Serving": {
+            "Resources": {
+                "S": {
+                    "Type": "AWS::Kinesis::Stream",
+                    "Properties": {"StreamModeDetails": {"StreamMode": "ON_DEMAND"}},
+                },
+                "A": {"Type": "AWS::CloudWatch::Alarm"},
+            }
+        },
+        "t-Empty": {"Resources": {}},
+    }
+    placed = {"t-ServingStaging": "333333333333", "t-Serving": "444444444444"}
+    names = {
+        "111111111111": "tooling",
+        "333333333333": "staging",
+        "444444444444": "production",
+        "555555555555": "spare",
+    }
+    cost = idle_cost(templates, "us-east-1", PRICES)
+    parts = cost.by_account(placed, names, "111111111111", templates)
+    monthly = {p.name: p.hourly_usd * 730 for p in parts}
+    assert monthly == pytest.approx(
+        {"tooling": 1.0, "staging": 0.115 * 730, "production": 0.04 * 730 + 0.10, "spare": 0.0}
+    )
+    assert [p.stacks for p in parts] == [
+        ("t-Lake", "t-Empty"),
+        ("t-ServingStaging",),
+        ("t-Serving",),
+        (),
+    ]
+    assert sum(monthly.values()) == pytest.approx(cost.monthly_usd)
+    with pytest.raises(ValueError, match="accounts \\['999999999999'\\]"):
+        cost.by_account({"t-Serving": "999999999999"}, names, "111111111111", templates)
