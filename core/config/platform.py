@@ -213,6 +213,12 @@ def check_accounts(config: PlatformConfig) -> None:
             "pass -c account=" + acc.tooling
         )
     if not config.multi_account:
+        if config.monitoring.labels_account == "production":
+            raise ConfigError(
+                "monitoring.labels_account='production' needs separate accounts (an accounts "
+                "block): with one account the quality job reads labels from the raw zone; drop "
+                "the setting or set it to 'tooling'"
+            )
         return
     tooling = config.tooling_account
     if (config.staging_account == tooling) != (config.production_account == tooling):
@@ -221,12 +227,6 @@ def check_accounts(config: PlatformConfig) -> None:
             f"accounts.{same} equals the tooling account while the other target does not: "
             "serving either stays in tooling (all three equal) or leaves it (staging and "
             "production outside tooling, the same account or two)"
-        )
-    if config.monitoring.engine != "none":
-        raise ConfigError(
-            "monitoring.engine must be 'none' with separate accounts: drift monitoring in the "
-            "production account is not built yet; its retrain events already reach tooling "
-            "through the event bus (docs/multi-account.md)"
         )
     if config.serving.kind == "async":
         raise ConfigError(

@@ -86,9 +86,23 @@ def test_unknown_key_in_accounts_is_named() -> None:
         config_from_dict(_accounts(qa=STAGING))
 
 
-def test_drift_monitoring_across_accounts_is_refused_with_the_reason() -> None:
-    with pytest.raises(ConfigError, match="monitoring.engine must be 'none' with separate"):
-        config_from_dict(_profile(monitoring={"engine": "custom"}))
+def test_a_three_account_profile_with_custom_monitoring_is_accepted() -> None:
+    """Issue 25: the monitoring unit lives in the production account (was refused)."""
+    config = config_from_dict(_profile(monitoring={"engine": "custom"}))
+    assert config.multi_account and config.monitoring.engine == "custom"
+    assert config.monitoring.labels_account == "tooling"  # the raw zone, by default
+    assert accounts.stack_accounts(config)["multi-Monitoring"] == PRODUCTION
+
+
+def test_labels_in_production_need_separate_accounts() -> None:
+    both = {"engine": "custom", "labels_account": "production"}
+    assert config_from_dict(_profile(monitoring=both)).monitoring.labels_account == "production"
+    data = _profile(monitoring=both)
+    del data["accounts"]
+    with pytest.raises(ConfigError, match="labels_account='production' needs separate accounts"):
+        config_from_dict(data)
+    with pytest.raises(ConfigError, match="labels_account"):
+        config_from_dict(_profile(monitoring={"engine": "custom", "labels_account": "staging"}))
 
 
 def test_the_reaper_across_accounts_is_refused() -> None:
