@@ -8,6 +8,8 @@ from __future__ import annotations
 import json
 from typing import Any
 
+import pytest
+
 from assurance.rehearsal import cross_account
 from assurance.rehearsal.assembly import Assembly
 
@@ -210,3 +212,83 @@ def test_planted_a_job_role_outside_the_monitoring_path(monitored) -> None:  # t
     assert f"resource policy of arn:aws:s3:::{EXAMPLE_BUCKET}/pipelines/R4ND0M/object" in found
     assert f"resource policy of {EXAMPLE_KEY} does not allow kms:Decrypt" in found
     assert "MonitoringRunnerRole" not in found  # its path is unchanged
+
+
+# -- labels written in production (monitoring.labels_account='production') -----------------
+
+
+@pytest.fixture(scope="module")
+def labels_in_production() -> dict[str, dict[str, Any]]:
+    """Only the two stacks the setting changes, in a bare app: the Monitoring stack over a
+    production capture store, and tooling's DataLake stack."""
+    import dataclasses
+
+    import aws_cdk as cdk
+    from aws_cdk import aws_kms as kms
+    from aws_cdk import aws_s3 as s3
+    from aws_cdk import aws_sns as sns
+    from aws_cdk.assertions import Template
+
+    from core.config import load_profile
+    from core.release import EXAMPLE_RELEASE, Release
+    from infra.stacks.data_lake_stack import DataLakeStack
+    from infra.stacks.monitoring_stack import MonitoringStack
+    from infra.stacks.target_stack import CaptureStore
+
+    base = load_profile("multi-account")
+    monitoring = dataclasses.replace(base.monitoring, engine="custom", labels_account="production")
+    config = dataclasses.replace(base, monitoring=monitoring)
+    from infra.platform import cdk_json_context
+
+    app = cdk.App(context=cdk_json_context())
+    production = cdk.Environment(account=PRODUCTION, region="us-east-1")
+    target = cdk.Stack(app, "Target", env=production)
+    key = kms.Key(target, "Key")
+    store = CaptureStore(s3.Bucket(target, "Capture", encryption_key=key), key)
+    stack = MonitoringStack(
+        app,
+        "multi-Monitoring",
+        config=config,
+        alert_topic=sns.Topic(target, "Topic"),
+        production=store,
+        release=Release.from_file(EXAMPLE_RELEASE),
+        env=production,
+    )
+    lake = DataLakeStack(
+        app,
+        "multi-DataLake",
+        config=config,
+        env=cdk.Environment(account=TOOLING, region="us-east-1"),
+    )
+    return {
+        "monitoring": Template.from_stack(stack).to_json(),
+        "lake": Template.from_stack(lake).to_json(),
+    }
+
+
+def test_labels_in_production_are_read_from_the_capture_bucket(labels_in_production) -> None:  # type: ignore[no-untyped-def]
+    template = labels_in_production["monitoring"]
+    (runner,) = [
+        r
+        for logical, r in template["Resources"].items()
+        if r["Type"] == "AWS::Lambda::Function" and logical.startswith("MonitoringRunner")
+    ]
+    env = runner["Properties"]["Environment"]["Variables"]
+    assert env["RAW_PREFIX"] == "labels/"
+    assert env["RAW_BUCKET"] == env["CAPTURE_BUCKET"]  # production's capture bucket
+    assert "multi-raw-" not in json.dumps(template)  # nothing read from tooling's raw zone
+
+
+def test_labels_in_production_need_nothing_of_toolings_raw_zone(labels_in_production) -> None:  # type: ignore[no-untyped-def]
+    sids = [
+        s.get("Sid")
+        for r in labels_in_production["lake"]["Resources"].values()
+        if r["Type"] in ("AWS::S3::BucketPolicy", "AWS::KMS::Key")
+        for s in (r["Properties"].get("PolicyDocument") or r["Properties"]["KeyPolicy"])[
+            "Statement"
+        ]
+    ]
+    assert "ProductionMonitoringReadsLabels" not in sids
+    assert "ProductionMonitoringListsLabels" not in sids
+    # baselines and code still come from tooling
+    assert {"ProductionMonitoringReadsArtifacts", "ProductionMonitoringDecryptsViaS3"} <= set(sids)
