@@ -47,7 +47,9 @@ class DataLakeStack(cdk.Stack):
         raw.bucket_name = accounts.lake_raw_bucket_name(config)
         if config.monitoring.engine == "none":
             return
-        reads = [(self.lake.artifacts_bucket, accounts.MONITORING_ARTIFACT_PREFIXES, "Artifacts")]
+        reads: list[tuple[s3.IBucket, tuple[str, ...], str]] = [
+            (self.lake.artifacts_bucket, accounts.MONITORING_ARTIFACT_PREFIXES, "Artifacts")
+        ]
         if config.monitoring.labels_account == "tooling":
             reads.append((self.lake.raw_bucket, accounts.MONITORING_LABEL_PREFIXES, "Labels"))
         for bucket, prefixes, sid in reads:
