@@ -94,6 +94,11 @@ def test_a_three_account_profile_with_custom_monitoring_is_accepted() -> None:
     assert accounts.stack_accounts(config)["multi-Monitoring"] == PRODUCTION
 
 
+def test_model_monitor_across_accounts_is_refused_with_what_to_set() -> None:
+    with pytest.raises(ConfigError, match="model_monitor' is single-account for now"):
+        config_from_dict(_profile(monitoring={"engine": "model_monitor"}))
+
+
 def test_labels_in_production_need_separate_accounts() -> None:
     both = {"engine": "custom", "labels_account": "production"}
     assert config_from_dict(_profile(monitoring=both)).monitoring.labels_account == "production"
