@@ -237,7 +237,15 @@ def group_policy(config: PlatformConfig, group: str) -> dict[str, Any]:
                 "Sid": "ProductionMonitoringDescribesVersions",
                 "Effect": "Allow",
                 "Principal": {"AWS": root(config, config.production_account)},
-                "Action": ["sagemaker:DescribeModelPackage"],
+                # multi_model serves no package: the runner lists the newest Approved one
+                "Action": [
+                    "sagemaker:DescribeModelPackage",
+                    *(
+                        ["sagemaker:ListModelPackages"]
+                        if config.serving.kind == "multi_model"
+                        else []
+                    ),
+                ],
                 "Resource": f"arn:{p}:sagemaker:{where}:model-package/{group.lower()}/*",
                 "Condition": {"ArnLike": {"aws:PrincipalArn": monitoring_role_pattern(config)}},
             }
