@@ -113,3 +113,30 @@ def test_labels_in_production_need_separate_accounts() -> None:
 def test_the_reaper_across_accounts_is_refused() -> None:
     with pytest.raises(ConfigError, match="expiry.endpoint_hours must be 0"):
         config_from_dict(_profile(expiry={"endpoint_hours": 12}))
+
+
+def test_the_group_policy_admits_productions_monitoring_roles_read_only() -> None:
+    """The runner in production describes the deployed XGBoost version (its baselines): the
+    XGBoost group's policy names production's root narrowed to the monitoring path; the
+    baseline group and a profile without monitoring name no monitoring role."""
+    config = config_from_dict(_profile(monitoring={"engine": "custom"}))
+
+    def monitoring(group: str, cfg: object = config) -> list[dict[str, object]]:
+        policy = accounts.group_policy(cfg, group)  # type: ignore[arg-type]
+        return [s for s in policy["Statement"] if s["Sid"].startswith("ProductionMonitoring")]
+
+    (statement,) = monitoring("multi-digits-xgboost")
+    assert statement["Principal"] == {"AWS": f"arn:aws:iam::{PRODUCTION}:root"}
+    assert statement["Condition"] == {
+        "ArnLike": {"aws:PrincipalArn": f"arn:aws:iam::{PRODUCTION}:role/multi-monitoring/*"}
+    }
+    assert statement["Action"] == ["sagemaker:DescribeModelPackage"]
+    assert monitoring("multi-digits-baseline") == []
+    assert monitoring("multi-digits-xgboost", config_from_dict(_profile())) == []  # engine none
+    serving = {**_profile()["serving"], "kind": "multi_model"}  # type: ignore[dict-item]
+    mme = config_from_dict(_profile(monitoring={"engine": "custom"}, serving=serving))
+    (statement,) = monitoring("multi-digits-xgboost", mme)
+    assert statement["Action"] == [
+        "sagemaker:DescribeModelPackage",
+        "sagemaker:ListModelPackages",
+    ]
