@@ -332,15 +332,16 @@ def monitoring_flows(a: Assembly) -> list[Flow]:
         code = str(env["CODE_URI"])
         artifacts = code.removeprefix("s3://").split("/", 1)[0]
         labels = f"s3://{env['RAW_BUCKET']}/{env.get('RAW_PREFIX', '')}events/"
-        flows += _object_reads(a, job, code, f"{fn.key} job reads the monitoring code", True)
+        inputs = f"{fn.key} job reads its inputs ({DOC_PROCESSING_ROLE})"
+        flows += _object_reads(a, job, code, f"{inputs}: the monitoring code", True)
         flows += _object_reads(
             a,
             job,
             f"s3://{artifacts}/pipelines/",
-            f"{fn.key} job reads the baseline (DriftCheckBaselines of the deployed version)",
+            f"{inputs}: the deployed version's baseline (DriftCheckBaselines)",
             True,
         )
-        flows += _object_reads(a, job, labels, f"{fn.key} quality job reads the labels", False)
+        flows += _object_reads(a, job, labels, f"{inputs}: the labels (a manifest)", False)
         flows += [
             f
             for f in _object_reads(a, runner, labels, f"{fn.key} lists the labels", True)
