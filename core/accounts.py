@@ -59,7 +59,7 @@ READ_ONLY = frozenset(
         *VERSION_ACTIONS,
         "s3:GetObject",
         "s3:GetObjectVersion",
-        "s3:ListBucket",  # production's monitoring lists the ground truth's hours (issue 25)
+        "s3:ListBucket",  # production's monitoring roles list the prefixes they read
         "kms:Decrypt",
         "kms:DescribeKey",
     }
@@ -185,6 +185,20 @@ def monitoring_alarm_arns(config: PlatformConfig) -> list[str]:
     ]
 
 
+# What production's monitoring roles read in tooling's artifacts bucket: the registered
+# versions' baselines (DriftCheckBaselines, under the pipeline's prefix) and the monitoring code
+# the training unit deploys (infra/monitoring/drift.py CODE_PREFIX); labels in the raw zone.
+MONITORING_ARTIFACT_PREFIXES = ("pipelines/", "code/model_code/")
+MONITORING_LABEL_PREFIXES = ("events/",)
+
+
+def lake_raw_bucket_name(config: PlatformConfig) -> str:
+    """The tooling raw zone's fixed name with separate accounts, so production's monitoring
+    roles can name the labels they read (a generated name could reach them only through a
+    reference across accounts)."""
+    return f"{config.env_name}-raw-{config.tooling_account}-{config.region}"
+
+
 def tooling_role_pattern(config: PlatformConfig, path: str) -> str:
     return f"arn:{partition(config)}:iam::{config.tooling_account}:role{path}*"
 
@@ -233,6 +247,27 @@ def group_policy(config: PlatformConfig, group: str) -> dict[str, Any]:
     where = f"{config.region}:{config.tooling_account}"
     deployers = [target_role_arn(config, a, "deployment") for a in target_accounts(config)]
     condition = {"ArnLike": {"aws:PrincipalArn": deployers}}
+    monitoring = []
+    if config.monitoring.engine != "none" and group == config.model_package_group:
+        # production's monitoring runner reads the deployed XGBoost version's baselines
+        monitoring.append(
+            {
+                "Sid": "ProductionMonitoringDescribesVersions",
+                "Effect": "Allow",
+                "Principal": {"AWS": root(config, config.production_account)},
+                # multi_model serves no package: the runner lists the newest Approved one
+                "Action": [
+                    "sagemaker:DescribeModelPackage",
+                    *(
+                        ["sagemaker:ListModelPackages"]
+                        if config.serving.kind == "multi_model"
+                        else []
+                    ),
+                ],
+                "Resource": f"arn:{p}:sagemaker:{where}:model-package/{group.lower()}/*",
+                "Condition": {"ArnLike": {"aws:PrincipalArn": monitoring_role_pattern(config)}},
+            }
+        )
     return {
         "Version": "2012-10-17",
         "Statement": [
@@ -252,6 +287,7 @@ def group_policy(config: PlatformConfig, group: str) -> dict[str, Any]:
                 "Resource": f"arn:{p}:sagemaker:{where}:model-package/{group.lower()}/*",
                 "Condition": condition,
             },
+            *monitoring,
         ],
     }
 
@@ -339,6 +375,8 @@ def stack_accounts(config: PlatformConfig) -> dict[str, str]:
         config.stack_name("ServingStaging"): config.staging_account,
         config.stack_name("Serving"): config.production_account,
     }
+    if config.monitoring.engine != "none":  # beside the production endpoint
+        found[config.stack_name("Monitoring")] = config.production_account
     for account in target_accounts(config):
         found[target_stack_name(config, account)] = account
     return found

@@ -85,6 +85,53 @@ def monitoring_ground_truth_statements(
     ]
 
 
+def monitoring_read_statements(
+    config: PlatformConfig, bucket_arn: str, prefixes: tuple[str, ...], sid: str
+) -> list[iam.PolicyStatement]:
+    """A tooling bucket: production's monitoring roles (``monitoring_role_path``) read and list
+    ``prefixes`` only (the baselines and monitoring code in the artifacts bucket, the labels in
+    the raw zone). SageMaker lists an S3Prefix input with the job's role (SageMaker Developer
+    Guide, "CreateProcessingJob API: Execution Role Permissions"), and the runner lists each
+    window's folders: ListBucket narrowed by ``s3:prefix`` (Amazon S3 User Guide, "Limiting the
+    list of objects by prefix", s3:prefix condition key)."""
+    principals = [iam.ArnPrincipal(accounts.root(config, config.production_account))]
+    condition = {"ArnLike": {"aws:PrincipalArn": accounts.monitoring_role_pattern(config)}}
+    return [
+        iam.PolicyStatement(
+            sid=f"ProductionMonitoringReads{sid}",
+            principals=principals,
+            actions=["s3:GetObject"],
+            resources=[f"{bucket_arn}/{prefix}*" for prefix in prefixes],
+            conditions=condition,
+        ),
+        iam.PolicyStatement(
+            sid=f"ProductionMonitoringLists{sid}",
+            principals=principals,
+            actions=["s3:ListBucket"],
+            resources=[bucket_arn],
+            conditions={
+                **condition,
+                "StringLike": {"s3:prefix": [f"{prefix}*" for prefix in prefixes]},
+            },
+        ),
+    ]
+
+
+def monitoring_key_statement(config: PlatformConfig) -> iam.PolicyStatement:
+    """Lake key: production's monitoring roles decrypt what they read, only through S3."""
+    return iam.PolicyStatement(
+        sid="ProductionMonitoringDecryptsViaS3",
+        principals=[iam.ArnPrincipal(accounts.root(config, config.production_account))],
+        # DescribeKey: CDK's read grant gives the roles both; S3 needs only Decrypt
+        actions=["kms:Decrypt", "kms:DescribeKey"],
+        resources=["*"],  # in a key policy "*" means this key
+        conditions={
+            "ArnLike": {"aws:PrincipalArn": accounts.monitoring_role_pattern(config)},
+            "StringEquals": {"kms:ViaService": f"s3.{config.region}.amazonaws.com"},
+        },
+    )
+
+
 def pipeline_artifact_statements(
     config: PlatformConfig, bucket_arn: str
 ) -> list[iam.PolicyStatement]:

@@ -113,7 +113,9 @@ def add_platform(app: cdk.App, config: PlatformConfig, release: Release | None =
         for stack in (staging, serving):
             stack.add_stack_dependency(data_lake)
     monitoring = None
-    if config.monitoring.engine != "none":
+    if config.multi_account:
+        monitoring = add_production_monitoring(app, config, release, targets)
+    elif config.monitoring.engine != "none":
         # Production only, by endpoint name: deployed with the platform (`make deploy`), not by
         # the delivery pipeline, whose role may create endpoint resources only.
         monitoring = MonitoringStack(
@@ -247,6 +249,36 @@ def add_targets(
             built.append(stack)
         staging, serving = built
     return staging, serving, list(found.values())
+
+
+def add_production_monitoring(
+    app: cdk.App, config: PlatformConfig, release: Release | None, targets: list[cdk.Stack]
+) -> MonitoringStack | None:
+    """Separate accounts: ``<env>-Monitoring`` in the production account beside the endpoint,
+    with the production target stack's capture store, topic and network (references within
+    one account). It reads tooling's baselines and code by the ARNs the release names, as the
+    serving stacks read models: without a release (no endpoint to watch either) it is left out.
+    """
+    if config.monitoring.engine == "none" or release is None:
+        return None
+    (target,) = [
+        t
+        for t in targets
+        if t.stack_name == accounts.target_stack_name(config, config.production_account)
+    ]
+    assert isinstance(target, TargetStack)
+    monitoring = MonitoringStack(
+        app,
+        config.stack_name("Monitoring"),
+        config=config,
+        alert_topic=target.alerts.topic,
+        network=target.network,
+        production=target.capture,
+        release=release,
+        env=cdk.Environment(account=config.production_account, region=config.region),
+    )
+    monitoring.add_stack_dependency(target)
+    return monitoring
 
 
 def new_app(

@@ -216,20 +216,7 @@ def _monitor_inputs(kind: str, props: dict[str, Any]) -> tuple[list[str], list[s
     return files, [str(truth)] if truth else []
 
 
-def _bucket_key(a: Assembly, bucket: str) -> str:
-    """The key ARN a bucket of the copy encrypts with by default ("" if none or unknown)."""
-    for res in a.resources(type_="AWS::S3::Bucket"):
-        if a.name_of(res.stack, res.logical_id) != bucket:
-            continue
-        props = a.resolve(res.stack, res.properties)
-        for rule in props.get("BucketEncryption", {}).get("ServerSideEncryptionConfiguration", []):
-            key = rule.get("ServerSideEncryptionByDefault", {}).get("KMSMasterKeyID")
-            if key:
-                return str(key)
-    return ""
-
-
-def monitoring_flows(a: Assembly) -> list[Flow]:
+def model_monitor_flows(a: Assembly) -> list[Flow]:
     """What Model Monitor's executions read in another account of the copy (issue 25: the
     baselines and ground truth in tooling), from the job definitions themselves, so a role
     whose identity policy forgets them is named too: objects, the ground truth's hour listing,
@@ -264,7 +251,7 @@ def monitoring_flows(a: Assembly) -> list[Flow]:
                     )
                 else:
                     flows.append(Flow(role, "s3:GetObject", f"arn:aws:s3:::{bucket}/{path}", why))
-                key = _bucket_key(a, bucket)
+                key = bucket_key(a, bucket)
                 if key:
                     flows.append(Flow(role, "kms:Decrypt", key, f"{why} (SSE-KMS)", via_s3))
     return flows
@@ -393,6 +380,96 @@ def _resource_doc(arn: str) -> str:
     return DOC_BUS if ":event-bus/" in arn else DOC
 
 
+DOC_PROCESSING_ROLE = "https://docs.aws.amazon.com/sagemaker/latest/dg/sagemaker-roles.html#sagemaker-roles-createprocessingjob-perms"
+DOC_LIST_PREFIX = "https://docs.aws.amazon.com/AmazonS3/latest/userguide/amazon-s3-policy-keys.html#condition-key-bucket-ops-2"
+MONITORING_CODE = "infra/monitoring/runtime/drift_runner.py"
+
+
+def bucket_key(a: Assembly, bucket: str) -> str | None:
+    """The KMS key ARN a bucket of the copy encrypts its objects with by default (SSE-KMS):
+    reading its objects takes kms:Decrypt on it, through S3."""
+    for res in a.resources(type_="AWS::S3::Bucket"):
+        if a.name_of(res.stack, res.logical_id) != bucket:
+            continue
+        encryption = a.resolve(res.stack, res.properties.get("BucketEncryption", {}))
+        for rule in encryption.get("ServerSideEncryptionConfiguration", []):
+            key = rule.get("ServerSideEncryptionByDefault", {}).get("KMSMasterKeyID")
+            if key:
+                return str(key)
+    return None
+
+
+def _object_reads(a: Assembly, role: str, uri: str, why: str, listed: bool) -> list[Flow]:
+    """``role`` reads one object under ``uri`` (s3://bucket/prefix/), decrypts it through S3
+    with the bucket's key, and (``listed``) lists the prefix first: SageMaker lists an
+    S3Prefix input with the job's role, the runner lists each window's folders."""
+    bucket, _, prefix = uri.removeprefix("s3://").partition("/")
+    prefix = prefix.strip("/") + "/" if prefix.strip("/") else ""
+    flows = [Flow(role, "s3:GetObject", f"arn:aws:s3:::{bucket}/{prefix}{SUFFIX}/object", why)]
+    if listed:
+        flows.append(
+            Flow(
+                role,
+                "s3:ListBucket",
+                f"arn:aws:s3:::{bucket}",
+                f"{why} (lists {prefix}; {DOC_LIST_PREFIX})",
+                (("s3:prefix", f"{prefix}{SUFFIX}/"),),
+            )
+        )
+    key = bucket_key(a, bucket)
+    if key:
+        via = (("kms:ViaService", f"s3.{a.region}.amazonaws.com"),)
+        flows.append(Flow(role, "kms:Decrypt", key, f"{why} (SSE-KMS, read through S3)", via))
+    return flows
+
+
+def drift_monitoring_flows(a: Assembly) -> list[Flow]:
+    """What the drift runner and its jobs read at run time (``MONITORING_CODE``, from the
+    runner's environment as ``service_roles`` reads it): the job reads the monitoring code and
+    the deployed version's baselines (S3Prefix inputs, listed) and the labelled events (a
+    manifest); the runner lists the labels' hour folders and describes the deployed version in
+    the registry (its DriftCheckBaselines). CDK's read grants name ``s3:GetObject*``/``s3:List*``,
+    which ``identity_flows`` cannot instantiate, so these are the concrete calls. Within one
+    account they check the identity side only."""
+    flows = []
+    for fn in a.resources(type_="AWS::Lambda::Function"):
+        props = a.resolve(fn.stack, fn.properties)
+        env = props.get("Environment", {}).get("Variables", {})
+        if "JOB_ROLE_ARN" not in env or "CODE_URI" not in env:
+            continue
+        runner, job = _role_key(a, str(props.get("Role"))), _role_key(a, str(env["JOB_ROLE_ARN"]))
+        code = str(env["CODE_URI"])
+        artifacts = code.removeprefix("s3://").split("/", 1)[0]
+        labels = f"s3://{env['RAW_BUCKET']}/{env.get('RAW_PREFIX', '')}events/"
+        inputs = f"{fn.key} job reads its inputs ({DOC_PROCESSING_ROLE})"
+        flows += _object_reads(a, job, code, f"{inputs}: the monitoring code", True)
+        flows += _object_reads(
+            a,
+            job,
+            f"s3://{artifacts}/pipelines/",
+            f"{inputs}: the deployed version's baseline (DriftCheckBaselines)",
+            True,
+        )
+        flows += _object_reads(a, job, labels, f"{inputs}: the labels (a manifest)", False)
+        flows += [
+            f
+            for f in _object_reads(a, runner, labels, f"{fn.key} lists the labels", True)
+            if f.action == "s3:ListBucket"
+        ]
+        group = str(env.get("MODEL_PACKAGE_GROUP", ""))
+        if group.startswith("arn:"):  # the registry in another account, named by ARN
+            version = group.replace(":model-package-group/", ":model-package/").lower() + "/1"
+            flows.append(
+                Flow(
+                    runner,
+                    "sagemaker:DescribeModelPackage",
+                    version,
+                    f"{fn.key} reads the deployed version's baselines ({MONITORING_CODE})",
+                )
+            )
+    return flows
+
+
 def _role_key(a: Assembly, arn: str) -> str:
     for res in a.resources(type_="AWS::IAM::Role"):
         if a.get_att(res.stack, res.logical_id, "Arn") == arn:
@@ -417,9 +494,9 @@ def check_flows(a: Assembly, flows: list[Flow]) -> list[Finding]:
     findings = []
     seen = set()
     for flow in flows:
-        if (flow.role, flow.action, flow.resource) in seen:
+        if (flow.role, flow.action, flow.resource, flow.context) in seen:
             continue
-        seen.add((flow.role, flow.action, flow.resource))
+        seen.add((flow.role, flow.action, flow.resource, flow.context))
         entry = roles.get(flow.role)
         if entry is None:
             findings.append(Finding("cross-account", flow.role, "role not found", flow.why, DOC))
@@ -545,6 +622,7 @@ def check(a: Assembly, release: dict[str, Any] | None = None) -> list[Finding]:
         + forward_flows(a)
         + pipeline_flows(a)
         + release_flows(a, release)
-        + monitoring_flows(a)
+        + model_monitor_flows(a)
+        + drift_monitoring_flows(a)
     )
     return check_flows(a, flows) + policy_findings(a)

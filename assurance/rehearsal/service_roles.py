@@ -529,11 +529,14 @@ def _drift_job_role(a: Assembly, r: Resource, p: Props) -> list[str]:
 
 def _drift_reads(a: Assembly, r: Resource, p: Props) -> list[str]:
     env = _drift_env(p)
+    # the registered versions' DriftCheckBaselines lie beside the monitoring code, in the
+    # lake's artifacts bucket (tooling's with separate accounts; outputs stay in production)
+    artifacts = env["CODE_URI"].removeprefix("s3://").split("/", 1)[0]
     return [
         _s3_objects(f"s3://{env['CAPTURE_BUCKET']}/{env['CAPTURE_PREFIX']}"),
-        _s3_objects(f"s3://{env['RAW_BUCKET']}/events"),
+        _s3_objects(f"s3://{env['RAW_BUCKET']}/{env.get('RAW_PREFIX', '')}events"),
         _s3_objects(env["CODE_URI"]),
-        _s3_objects(f"s3://{env['ARTIFACTS_BUCKET']}/pipelines"),  # DriftCheckBaselines
+        _s3_objects(f"s3://{artifacts}/pipelines"),  # DriftCheckBaselines
     ]
 
 

@@ -213,6 +213,12 @@ def check_accounts(config: PlatformConfig) -> None:
             "pass -c account=" + acc.tooling
         )
     if not config.multi_account:
+        if config.monitoring.labels_account == "production":
+            raise ConfigError(
+                "monitoring.labels_account='production' needs separate accounts (an accounts "
+                "block): with one account the quality job reads labels from the raw zone; drop "
+                "the setting or set it to 'tooling'"
+            )
         return
     tooling = config.tooling_account
     if (config.staging_account == tooling) != (config.production_account == tooling):

@@ -16,6 +16,7 @@ from pipelines.tuning import FieldNames, TuningStrategy, tuning_problem
 NetworkMode = Literal["isolated", "lab"]
 StreamMode = Literal["on_demand", "provisioned"]
 MonitoringEngine = Literal["none", "custom", "model_monitor"]
+LabelsAccount = Literal["tooling", "production"]
 
 
 class ConfigError(ValueError):
@@ -153,6 +154,11 @@ class MonitoringConfig:
     # "Amazon SageMaker Model Monitor availability change" closes ModelExplainabilityMonitor to
     # new customers, and Clarify, which runs it, is closed to new customers too.
     explainability: bool = False
+    # Where the quality job's labels arrive with separate accounts (docs/multi-account.md):
+    # "tooling", the raw zone ingestion writes (events/*, read across accounts through the raw
+    # bucket's and the lake key's policies), or "production", the LABELS_PREFIX of production's
+    # capture bucket, which a labelling process in production writes in the raw zone's layout.
+    labels_account: LabelsAccount = "tooling"
 
     def __post_init__(self) -> None:
         _require(0.0 < self.drift_threshold < 1.0, "monitoring.drift_threshold must be in (0, 1)")

@@ -5,12 +5,16 @@ Scheduler every ``monitoring.schedule_hours``; also started by its own processin
 completion events), the drift and quality alarms (2 of 3 periods, every state change to the
 alert topic; fixed names, ``config.drift_alarm_name``/``quality_alarm_name``), the
 alarm-to-``RetrainRequested`` bridge (``RetrainBridge``; left out with ``retrain_bridge=False``)
-and the endpoint's dashboard. Not stateful. Exposes: job_role, runner, bridge (or None),
+and the endpoint's dashboard. Where it reads and writes is a ``MonitoringSources``: the lake in
+one account; with separate accounts, production's capture store for capture, outputs and the
+jobs' key, and tooling's artifacts (baselines, monitoring code) and raw zone (labels) by name
+(docs/multi-account.md). Not stateful. Exposes: job_role, runner, bridge (or None),
 drift_alarm, quality_alarm, dashboard.
 """
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from pathlib import Path
 
 import aws_cdk as cdk
@@ -19,7 +23,9 @@ from aws_cdk import aws_cloudwatch_actions as cw_actions
 from aws_cdk import aws_events as events
 from aws_cdk import aws_events_targets as targets
 from aws_cdk import aws_iam as iam
+from aws_cdk import aws_kms as kms
 from aws_cdk import aws_lambda as lambda_
+from aws_cdk import aws_s3 as s3
 from aws_cdk import aws_scheduler as scheduler
 from aws_cdk import aws_scheduler_targets as scheduler_targets
 from aws_cdk import aws_sns as sns
@@ -49,8 +55,53 @@ from model_code.layout import CAPTURE_PREFIX, PROCESSING_JOB_LOG_GROUP
 
 OUTPUT_PREFIX = "monitoring/drift"
 CODE_PREFIX = "code/model_code"  # where the training unit deploys model_code/
+# Labels written in the production account (``monitoring.labels_account='production'``): a
+# labelling process there puts labelled events in the raw zone's layout
+# (events/year=/month=/day=/hour=/) under this prefix of production's capture bucket.
+LABELS_PREFIX = "labels/"
 # Model quality looks this far back: labels for a prediction arrive up to a day later.
 LABEL_LAG_HOURS = 24
+
+
+@dataclass(frozen=True)
+class MonitoringSources:
+    """Where the monitoring unit reads and writes.
+
+    ``capture_bucket``: data capture (``CAPTURE_PREFIX``); ``output_bucket``: the runs'
+    manifests, summaries and reports (``OUTPUT_PREFIX``); ``key``: the jobs' volumes and
+    outputs; ``artifacts_bucket``: the registered versions' baselines (``pipelines/*``) and the
+    monitoring code (``CODE_PREFIX``); ``labels_bucket``: labelled events in the raw zone's
+    layout under ``labels_prefix`` (also the drift fallback where nothing was captured);
+    ``package_account``: the account of the model package group (None: this stack's);
+    ``role_path``: the IAM path of the roles that read another account's resources, whose
+    resource policies name that path (``core.accounts.monitoring_role_path``).
+    """
+
+    capture_bucket: s3.IBucket
+    output_bucket: s3.IBucket
+    key: kms.IKey
+    artifacts_bucket: s3.IBucket
+    labels_bucket: s3.IBucket
+    labels_prefix: str = ""
+    package_account: str | None = None
+    role_path: str | None = None
+
+    @classmethod
+    def from_lake(cls, lake: LakeRefs) -> MonitoringSources:
+        """One account: everything in the lake (capture and outputs in the artifacts zone,
+        labels in the raw zone)."""
+        return cls(
+            capture_bucket=lake.artifacts_bucket,
+            output_bucket=lake.artifacts_bucket,
+            key=lake.key,
+            artifacts_bucket=lake.artifacts_bucket,
+            labels_bucket=lake.raw_bucket,
+        )
+
+    @property
+    def labels(self) -> str:
+        """The key pattern of the labelled events."""
+        return f"{self.labels_prefix}events/*"
 
 
 class DriftMonitoring(Construct):
@@ -61,7 +112,7 @@ class DriftMonitoring(Construct):
         *,
         config: PlatformConfig,
         endpoint_name: str,
-        lake: LakeRefs,
+        sources: MonitoringSources,
         alert_topic: sns.ITopic,
         model_monitor: bool = False,
         network: IsolatedNetwork | None = None,
@@ -86,20 +137,22 @@ class DriftMonitoring(Construct):
             self, "LogKey", description="Monitoring Lambda logs", retain=not config.destroyable
         )
 
+        self._sources = sources
         # The processing job's role: read capture, raw events, baseline and code; write the
         # run's outputs. (SageMaker developer guide, "CreateProcessingJob API: execution role
-        # permissions".)
+        # permissions".) S3Prefix inputs (code, baseline) are listed: grant_read's ListBucket.
         self.job_role = iam.Role(
             self,
             "JobRole",
             assumed_by=iam.ServicePrincipal("sagemaker.amazonaws.com"),
             description="Drift and quality processing jobs of the monitoring unit",
+            path=sources.role_path,
         )
-        lake.artifacts_bucket.grant_read(self.job_role, f"{CAPTURE_PREFIX}/*")
-        lake.artifacts_bucket.grant_read(self.job_role, f"{CODE_PREFIX}/*")
-        lake.artifacts_bucket.grant_read(self.job_role, "pipelines/*")  # baseline statistics
-        lake.artifacts_bucket.grant_read_write(self.job_role, f"{OUTPUT_PREFIX}/*")
-        lake.raw_bucket.grant_read(self.job_role, "events/*")
+        sources.capture_bucket.grant_read(self.job_role, f"{CAPTURE_PREFIX}/*")
+        sources.artifacts_bucket.grant_read(self.job_role, f"{CODE_PREFIX}/*")
+        sources.artifacts_bucket.grant_read(self.job_role, "pipelines/*")  # baseline statistics
+        sources.output_bucket.grant_read_write(self.job_role, f"{OUTPUT_PREFIX}/*")
+        sources.labels_bucket.grant_read(self.job_role, sources.labels)
         self.job_role.add_to_principal_policy(
             iam.PolicyStatement(
                 sid="JobLogs",
@@ -132,10 +185,11 @@ class DriftMonitoring(Construct):
             "Starts the drift job for a window, then its judge phase, then publishes metrics",
             {
                 "ENDPOINT_NAME": endpoint_name,
-                "CAPTURE_BUCKET": lake.artifacts_bucket.bucket_name,
+                "CAPTURE_BUCKET": sources.capture_bucket.bucket_name,
                 "CAPTURE_PREFIX": CAPTURE_PREFIX,
-                "RAW_BUCKET": lake.raw_bucket.bucket_name,
-                "ARTIFACTS_BUCKET": lake.artifacts_bucket.bucket_name,
+                "RAW_BUCKET": sources.labels_bucket.bucket_name,
+                **({"RAW_PREFIX": sources.labels_prefix} if sources.labels_prefix else {}),
+                "ARTIFACTS_BUCKET": sources.output_bucket.bucket_name,
                 "OUTPUT_PREFIX": OUTPUT_PREFIX,
                 "WINDOW_HOURS": str(m.schedule_hours),
                 "INSTANCE_COUNT": str(m.instance_count),
@@ -143,9 +197,9 @@ class DriftMonitoring(Construct):
                 "IMAGE_URI": image,
                 "JOB_ROLE_ARN": self.job_role.role_arn,
                 "JOB_PREFIX": job_prefix,
-                "CODE_URI": f"s3://{lake.artifacts_bucket.bucket_name}/{CODE_PREFIX}/",
-                "KMS_KEY_ARN": lake.key.key_arn,
-                "MODEL_PACKAGE_GROUP": config.model_package_group,
+                "CODE_URI": f"s3://{sources.artifacts_bucket.bucket_name}/{CODE_PREFIX}/",
+                "KMS_KEY_ARN": sources.key.key_arn,
+                "MODEL_PACKAGE_GROUP": self._group(config),
                 "ENGINE": "model_monitor" if model_monitor else "custom",
                 "SHARE_THRESHOLD": str(m.drift_threshold),
                 "FEATURE_COUNT": str(N_FEATURES),
@@ -154,11 +208,12 @@ class DriftMonitoring(Construct):
                 "METRIC_DIMENSION": contract.METRIC_DIMENSION,
                 **vpc_environment,
             },
+            role_path=sources.role_path,
         )
-        self._grant_runner(stack, lake, job_prefix, config)
+        self._grant_runner(stack, sources, job_prefix, config)
         if model_monitor:
             # Model Monitor names its execution jobs itself, so they cannot be scoped by name.
-            lake.artifacts_bucket.grant_read(self.runner, "monitoring/model-monitor/*")
+            sources.output_bucket.grant_read(self.runner, "monitoring/model-monitor/*")
             self.runner.add_to_role_policy(
                 iam.PolicyStatement(
                     sid="ReadMonitorExecutions",
@@ -250,7 +305,7 @@ class DriftMonitoring(Construct):
             )
             self.dead_letters["RetrainBridge"] = self.bridge.dead_letters
         self.dashboard = self._dashboard()
-        self._acknowledge(config, lake, job_prefix, model_monitor)
+        self._acknowledge(config, sources, job_prefix, model_monitor)
 
     # --- pieces ---------------------------------------------------------------------------
 
@@ -262,7 +317,12 @@ class DriftMonitoring(Construct):
         return self._bundle_dir
 
     def _function(
-        self, id_: str, handler: str, description: str, environment: dict[str, str]
+        self,
+        id_: str,
+        handler: str,
+        description: str,
+        environment: dict[str, str],
+        role_path: str | None = None,
     ) -> lambda_.Function:
         function, self.dead_letters[id_] = monitoring_function(
             self,
@@ -274,11 +334,12 @@ class DriftMonitoring(Construct):
             log_key=self.log_key,
             alert_topic=self._alert_topic,
             subject=f"the {id_} function of {self.endpoint_name}",
+            path=role_path,
         )
         return function
 
     def _grant_runner(
-        self, stack: cdk.Stack, lake: LakeRefs, job_prefix: str, config: PlatformConfig
+        self, stack: cdk.Stack, sources: MonitoringSources, job_prefix: str, config: PlatformConfig
     ) -> None:
         # What the runner needs, for the rehearsal tier's requirement table:
         #   s3 List/Get on capture and raw events (windowed listing), Get/Put on its outputs
@@ -294,9 +355,9 @@ class DriftMonitoring(Construct):
         #   type, limited by the cloudwatch:namespace condition key (CloudWatch User Guide,
         #   "Using condition keys to limit access to CloudWatch namespaces").
         role = self.runner
-        lake.artifacts_bucket.grant_read(role, f"{CAPTURE_PREFIX}/*")  # ListBucket for windows
-        lake.artifacts_bucket.grant_read_write(role, f"{OUTPUT_PREFIX}/*")  # manifest, report
-        lake.raw_bucket.grant_read(role, "events/*")  # raw-zone fallback listing
+        sources.capture_bucket.grant_read(role, f"{CAPTURE_PREFIX}/*")  # ListBucket for windows
+        sources.output_bucket.grant_read_write(role, f"{OUTPUT_PREFIX}/*")  # manifest, report
+        sources.labels_bucket.grant_read(role, sources.labels)  # labels, raw-zone fallback
         role.add_to_role_policy(
             iam.PolicyStatement(
                 sid="RunDriftJobs",
@@ -311,18 +372,30 @@ class DriftMonitoring(Construct):
                 ],
             )
         )
-        for sid, action, resource, name in (
-            ("Endpoint", "DescribeEndpoint", "endpoint", self.endpoint_name.lower()),
-            ("EndpointConfigs", "DescribeEndpointConfig", "endpoint-config", "*"),
-            ("Models", "DescribeModel", "model", "*"),
-            ("Packages", "DescribeModelPackage", "model-package", self._packages(config)),
+        for sid, action, resource, name, account in (
+            ("Endpoint", "DescribeEndpoint", "endpoint", self.endpoint_name.lower(), None),
+            ("EndpointConfigs", "DescribeEndpointConfig", "endpoint-config", "*", None),
+            ("Models", "DescribeModel", "model", "*", None),
+            # the registry's account: its group policy admits this role's path (multi-account)
+            (
+                "Packages",
+                "DescribeModelPackage",
+                "model-package",
+                self._packages(config),
+                sources.package_account,
+            ),
         ):
             role.add_to_role_policy(
                 iam.PolicyStatement(
                     sid=f"Deployed{sid}",
                     actions=[f"sagemaker:{action}"],
                     resources=[
-                        stack.format_arn(service="sagemaker", resource=resource, resource_name=name)
+                        stack.format_arn(
+                            service="sagemaker",
+                            resource=resource,
+                            resource_name=name,
+                            account=account,
+                        )
                     ],
                 )
             )
@@ -343,7 +416,7 @@ class DriftMonitoring(Construct):
             iam.PolicyStatement(
                 sid="JobVolumeKeyGrants",  # the condition is on CreateGrant requests only
                 actions=["kms:CreateGrant"],
-                resources=[lake.key.key_arn],
+                resources=[sources.key.key_arn],
                 conditions={"Bool": {"kms:GrantIsForAWSResource": "true"}},
             )
         )
@@ -368,6 +441,20 @@ class DriftMonitoring(Construct):
     def _packages(config: PlatformConfig) -> str:
         """The XGBoost group's versions (SageMaker ARNs carry names in lower case)."""
         return f"{config.model_package_group.lower()}/*"
+
+    def _group(self, config: PlatformConfig) -> str:
+        """The XGBoost group as the runner names it: by name in its own account, by ARN in
+        the registry's (ListModelPackages takes either: SageMaker API Reference,
+        ListModelPackages, ModelPackageGroupName)."""
+        account = self._sources.package_account
+        if account is None:
+            return config.model_package_group
+        return cdk.Stack.of(self).format_arn(
+            service="sagemaker",
+            resource="model-package-group",
+            resource_name=config.model_package_group,
+            account=account,
+        )
 
     def metric(self, name: str, statistic: str = "Maximum") -> cw.Metric:
         """A monitoring metric of this endpoint; one datapoint per run, so the period is the
@@ -464,7 +551,11 @@ class DriftMonitoring(Construct):
         return dashboard
 
     def _acknowledge(
-        self, config: PlatformConfig, lake: LakeRefs, job_prefix: str, model_monitor: bool
+        self,
+        config: PlatformConfig,
+        sources: MonitoringSources,
+        job_prefix: str,
+        model_monitor: bool,
     ) -> None:
         """Declare each role's wildcards where the roles are built (CDK's S3 and KMS grants on
         the lake prefixes this unit reads and writes, and the actions that take no ARN)."""
@@ -474,14 +565,14 @@ class DriftMonitoring(Construct):
             **declare(S3_DELETE, "CDK's write grant on the unit's own output prefix only"),
             **declare(KMS_DATA_KEYS, "CDK's grants on the lake key, which encrypts the zones"),
         }
-        artifacts, raw = lake.artifacts_bucket.bucket_arn, lake.raw_bucket.bucket_arn
+        artifacts = sources.artifacts_bucket.bucket_arn
         windows = {
-            f"{artifacts}/{CAPTURE_PREFIX}/*": "data capture objects are named per endpoint, "
-            "variant and hour by SageMaker",
-            f"{raw}/events/*": "the raw zone's events are named per hour by Firehose (the "
-            "fallback where there is no capture)",
-            f"{artifacts}/{OUTPUT_PREFIX}/*": "this unit's own manifests and reports, named per "
-            "window",
+            f"{sources.capture_bucket.bucket_arn}/{CAPTURE_PREFIX}/*": "data capture objects are "
+            "named per endpoint, variant and hour by SageMaker",
+            f"{sources.labels_bucket.bucket_arn}/{sources.labels}": "the raw zone's events are "
+            "named per hour by Firehose (the fallback where there is no capture)",
+            f"{sources.output_bucket.bucket_arn}/{OUTPUT_PREFIX}/*": "this unit's own manifests "
+            "and reports, named per window",
         }
         acknowledge_wildcards(
             self.job_role,
@@ -519,12 +610,15 @@ class DriftMonitoring(Construct):
             ): "the endpoint's models get generated names; the runner reads the variant's to "
             "find the deployed model package",
             stack.format_arn(
-                service="sagemaker", resource="model-package", resource_name=self._packages(config)
+                service="sagemaker",
+                resource="model-package",
+                resource_name=self._packages(config),
+                account=sources.package_account,
             ): "every version of the XGBoost package group: which one is deployed is known "
             "only at run time",
         }
         if model_monitor:
-            runner_resources[f"{artifacts}/monitoring/model-monitor/*"] = (
+            runner_resources[f"{sources.output_bucket.bucket_arn}/monitoring/model-monitor/*"] = (
                 "Model Monitor's reports, named per execution by the service"
             )
             runner_resources[

@@ -44,10 +44,12 @@ def monitoring_function(
     log_key: kms.IKey,
     alert_topic: sns.ITopic,
     subject: str,
+    path: str | None = None,
 ) -> tuple[lambda_.Function, DeadLetterQueue]:
     """``id_`` and its ``<id_>Logs``, ``<id_>Role``, ``<id_>DeadLetters`` children of ``scope``
     (their logical ids are what the templates pin). ``subject``: what failed, for the dead
-    letters' alarm."""
+    letters' alarm. ``path``: the role's IAM path (production's monitoring roles, which
+    tooling's resource policies name by path)."""
     log_group = logs.LogGroup(
         scope,
         f"{id_}Logs",
@@ -61,6 +63,7 @@ def monitoring_function(
         f"{id_}Role",
         assumed_by=iam.ServicePrincipal("lambda.amazonaws.com"),
         description=description,
+        path=path,
     )
     log_group.grant_write(role)
     # Failed events and failed runs land here (infra/operations/dead_letters.py).

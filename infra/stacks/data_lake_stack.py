@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 import aws_cdk as cdk
+from aws_cdk import aws_s3 as s3
 from constructs import Construct
 
 from core.config import PlatformConfig
@@ -32,10 +33,33 @@ class DataLakeStack(cdk.Stack):
             bucket = self.lake.artifacts_bucket
             bucket.add_to_resource_policy(model_read_statement(config, bucket.bucket_arn))
             self.lake.key.add_to_resource_policy(model_key_statement(config))
-        if config.multi_account and config.monitoring.engine == "model_monitor":
-            # issue 25: production's model-quality job reads the ground truth kept here
+            self._monitoring_reads(config)
+
+    def _monitoring_reads(self, config: PlatformConfig) -> None:
+        """Production's monitoring roles read baselines and monitoring code, and (labels in
+        tooling) the raw zone's events, which carries a fixed name for them to name
+        (``accounts.lake_raw_bucket_name``); read-only, the key only through S3."""
+        from core import accounts
+        from infra.cross_account import monitoring_key_statement, monitoring_read_statements
+
+        raw = self.lake.raw_bucket.node.default_child
+        assert isinstance(raw, s3.CfnBucket)
+        raw.bucket_name = accounts.lake_raw_bucket_name(config)
+        if config.monitoring.engine == "none":
+            return
+        reads: list[tuple[s3.IBucket, tuple[str, ...], str]] = [
+            (self.lake.artifacts_bucket, accounts.MONITORING_ARTIFACT_PREFIXES, "Artifacts")
+        ]
+        if config.monitoring.labels_account == "tooling":
+            reads.append((self.lake.raw_bucket, accounts.MONITORING_LABEL_PREFIXES, "Labels"))
+        for bucket, prefixes, sid in reads:
+            for statement in monitoring_read_statements(config, bucket.bucket_arn, prefixes, sid):
+                bucket.add_to_resource_policy(statement)
+        if config.monitoring.engine == "model_monitor":
+            # Model Monitor's model-quality job reads the ground truth the tooling upload writes
             from infra.cross_account import monitoring_ground_truth_statements
 
-            bucket = self.lake.artifacts_bucket
-            for statement in monitoring_ground_truth_statements(config, bucket.bucket_arn):
-                bucket.add_to_resource_policy(statement)
+            artifacts = self.lake.artifacts_bucket
+            for statement in monitoring_ground_truth_statements(config, artifacts.bucket_arn):
+                artifacts.add_to_resource_policy(statement)
+        self.lake.key.add_to_resource_policy(monitoring_key_statement(config))

@@ -218,3 +218,75 @@ def multi_expiry(tmp_path_factory: pytest.TempPathFactory) -> MultiAccount:
     return synth_multi(
         _run_folder(tmp_path_factory, "multi-expiry"), config, rehearsal_release(config)
     )
+
+
+@dataclass
+class MonitoredCopy:
+    """The three-account profile with ``monitoring.engine='custom'``, synthesized by `labctl
+    synth --profile <its JSON> --release example` (gate and rehearsal included)."""
+
+    config: Any
+    outdir: Path
+    exit_code: int
+    output: str
+    release: dict[str, Any]
+
+    def assembly(self) -> Any:
+        """A fresh view of the templates (tests plant defects in it), the example release's
+        lake bucket and key bound as `labctl synth` binds them."""
+        from assurance.rehearsal.assembly import Assembly
+        from assurance.rehearsal.cross_account import bind_release
+        from core.accounts import stack_accounts
+
+        templates = {
+            p.name.removesuffix(".template.json"): json.loads(p.read_text())
+            for p in self.outdir.glob("*.template.json")
+        }
+        a = Assembly(
+            templates,
+            self.config.account,
+            self.config.region,
+            stack_accounts=stack_accounts(self.config),
+        )
+        bind_release(a, self.release)
+        return a
+
+
+@pytest.fixture(scope="session")
+def monitored(tmp_path_factory: pytest.TempPathFactory) -> MonitoredCopy:
+    """One synth per test run (file lock and marker under xdist, as ``synth_multi``)."""
+    import contextlib
+    import io
+
+    from filelock import FileLock
+
+    from core.config import load_profile
+    from core.release import EXAMPLE_RELEASE
+    from labctl.cli import main
+
+    folder = _run_folder(tmp_path_factory, "monitored")
+    folder.mkdir(parents=True, exist_ok=True)
+    data = json.loads(
+        (Path(__file__).resolve().parents[2] / "config" / f"{PROFILE}.json").read_text()
+    )
+    data["monitoring"] = {"engine": "custom"}
+    profile = folder / "multi-monitored.json"
+    outdir = folder / "out"
+    done = folder / "done.json"
+    with FileLock(f"{folder}.lock"):
+        if not done.is_file():
+            profile.write_text(json.dumps(data))
+            argv = ["synth", "--profile", str(profile), "--release", "example"]
+            argv += ["--outdir", str(outdir)]
+            text = io.StringIO()
+            with contextlib.redirect_stdout(text):
+                code = main(argv)
+            done.write_text(json.dumps({"code": code, "output": text.getvalue()}))
+    record = json.loads(done.read_text())
+    return MonitoredCopy(
+        load_profile(str(profile)),
+        outdir,
+        record["code"],
+        record["output"],
+        json.loads(EXAMPLE_RELEASE.read_text()),
+    )

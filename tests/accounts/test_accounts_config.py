@@ -93,3 +93,49 @@ def test_the_reaper_across_accounts_is_accepted() -> None:
     assert config.multi_account and config.expiry.endpoint_hours == 12
     with pytest.raises(ConfigError, match="expiry.endpoint_hours must be 0 \\(never\\) to 720"):
         config_from_dict(_profile(expiry={"endpoint_hours": 721}))
+
+
+def test_a_three_account_profile_with_custom_monitoring_is_accepted() -> None:
+    """Issue 25: the monitoring unit lives in the production account (was refused)."""
+    config = config_from_dict(_profile(monitoring={"engine": "custom"}))
+    assert config.multi_account and config.monitoring.engine == "custom"
+    assert config.monitoring.labels_account == "tooling"  # the raw zone, by default
+    assert accounts.stack_accounts(config)["multi-Monitoring"] == PRODUCTION
+
+
+def test_labels_in_production_need_separate_accounts() -> None:
+    both = {"engine": "custom", "labels_account": "production"}
+    assert config_from_dict(_profile(monitoring=both)).monitoring.labels_account == "production"
+    data = _profile(monitoring=both)
+    del data["accounts"]
+    with pytest.raises(ConfigError, match="labels_account='production' needs separate accounts"):
+        config_from_dict(data)
+    with pytest.raises(ConfigError, match="labels_account"):
+        config_from_dict(_profile(monitoring={"engine": "custom", "labels_account": "staging"}))
+
+
+def test_the_group_policy_admits_productions_monitoring_roles_read_only() -> None:
+    """The runner in production describes the deployed XGBoost version (its baselines): the
+    XGBoost group's policy names production's root narrowed to the monitoring path; the
+    baseline group and a profile without monitoring name no monitoring role."""
+    config = config_from_dict(_profile(monitoring={"engine": "custom"}))
+
+    def monitoring(group: str, cfg: object = config) -> list[dict[str, object]]:
+        policy = accounts.group_policy(cfg, group)  # type: ignore[arg-type]
+        return [s for s in policy["Statement"] if s["Sid"].startswith("ProductionMonitoring")]
+
+    (statement,) = monitoring("multi-digits-xgboost")
+    assert statement["Principal"] == {"AWS": f"arn:aws:iam::{PRODUCTION}:root"}
+    assert statement["Condition"] == {
+        "ArnLike": {"aws:PrincipalArn": f"arn:aws:iam::{PRODUCTION}:role/multi-monitoring/*"}
+    }
+    assert statement["Action"] == ["sagemaker:DescribeModelPackage"]
+    assert monitoring("multi-digits-baseline") == []
+    assert monitoring("multi-digits-xgboost", config_from_dict(_profile())) == []  # engine none
+    serving = {**_profile()["serving"], "kind": "multi_model"}  # type: ignore[dict-item]
+    mme = config_from_dict(_profile(monitoring={"engine": "custom"}, serving=serving))
+    (statement,) = monitoring("multi-digits-xgboost", mme)
+    assert statement["Action"] == [
+        "sagemaker:DescribeModelPackage",
+        "sagemaker:ListModelPackages",
+    ]

@@ -419,6 +419,34 @@ def test_quality_job_joins_lagged_predictions_with_labels_since() -> None:
     assert manifest == [{"prefix": "s3://raw/"}, "events/year=2026/month=11/day=30/hour=12/l.gz"]
 
 
+@mock_aws
+def test_labels_written_in_production_are_read_under_their_prefix(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """monitoring.labels_account='production': labels in the raw zone's layout under
+    RAW_PREFIX of production's capture bucket. The listing looks under the prefix only (a
+    stray raw-layout object at the bucket's top is not a label) and the manifest's root is
+    the prefix, so the job finds events/year=... as it does in the raw zone."""
+    monkeypatch.setenv("RAW_BUCKET", "art")
+    monkeypatch.setenv("RAW_PREFIX", "labels/")
+    s3 = boto3.client("s3", region_name="us-east-1")
+    s3.create_bucket(Bucket="art")
+    base = "capture/lab-digits/AllTraffic/"
+    _put(s3, "art", [f"{base}2026/11/29/23/p.jsonl"])
+    label = "events/year=2026/month=11/day=30/hour=12/l.gz"
+    _put(s3, "art", [f"labels/{label}", label])  # the second is not under the prefix
+    sagemaker = boto3.client("sagemaker", region_name="us-east-1")
+    stub = Stubber(sagemaker)
+    _stub_no_such_job(stub, "lab-drift-quality-2026113001")
+    stub.add_response("create_processing_job", {"ProcessingJobArn": "arn:x"})
+    with stub:
+        result = drift_runner.start_quality(s3, sagemaker, NOW)
+    assert result["label_objects"] == 1
+    key = "monitoring/drift/2026/11/30/01/quality-labels.json"
+    manifest = json.loads(s3.get_object(Bucket="art", Key=key)["Body"].read())
+    assert manifest == [{"prefix": "s3://art/labels/"}, label]
+
+
 # ----------------------------------------------------------------------------- bridge
 
 # A "CloudWatch Alarm State Change" event as EventBridge delivers it (shape from the

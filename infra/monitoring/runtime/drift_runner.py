@@ -65,6 +65,16 @@ def list_keys(s3: Any, bucket: str, prefixes: list[str]) -> list[str]:
     return keys
 
 
+def raw_keys(s3: Any, start: datetime, end: datetime) -> tuple[str, list[str]]:
+    """The raw-layout events (``events/year=/month=/day=/hour=/``) of [start, end): the raw
+    zone's, or with ``RAW_PREFIX`` those under that prefix of ``RAW_BUCKET`` (labels a process
+    in production writes, ``monitoring.labels_account``). Returns the manifest root
+    (``bucket[/prefix]``) and the keys relative to it, so the jobs see the raw zone's layout."""
+    bucket, prefix = env("RAW_BUCKET"), os.environ.get("RAW_PREFIX", "")
+    keys = list_keys(s3, bucket, [prefix + p for p in contract.raw_hour_prefixes(start, end)])
+    return f"{bucket}/{prefix}".rstrip("/"), [k.removeprefix(prefix) for k in keys]
+
+
 def write_manifest(s3: Any, bucket: str, key: str, data_bucket: str, keys: list[str]) -> str:
     """A SageMaker S3 manifest file: a common prefix, then keys relative to it."""
     body = json.dumps([{"prefix": f"s3://{data_bucket}/"}, *keys])
@@ -310,8 +320,7 @@ def start_window(s3: Any, sagemaker: Any, now: datetime) -> dict[str, Any]:
     keys = list_keys(s3, bucket, contract.capture_hour_prefixes(*capture, start, end))
     source, data_bucket = "capture", bucket
     if not keys:
-        data_bucket = env("RAW_BUCKET")
-        keys = list_keys(s3, data_bucket, contract.raw_hour_prefixes(start, end))
+        data_bucket, keys = raw_keys(s3, start, end)
         source = "raw"
     run = f"{env('OUTPUT_PREFIX').strip('/')}/{end:%Y/%m/%d/%H}"
     if not keys:
@@ -375,7 +384,7 @@ def start_quality(s3: Any, sagemaker: Any, now: datetime) -> dict[str, Any]:
     bucket = env("CAPTURE_BUCKET")
     capture = (env("CAPTURE_PREFIX"), env("ENDPOINT_NAME"), VARIANT)
     captured = list_keys(s3, bucket, contract.capture_hour_prefixes(*capture, start, end))
-    labels = list_keys(s3, env("RAW_BUCKET"), contract.raw_hour_prefixes(start, label_end))
+    labels_root, labels = raw_keys(s3, start, label_end)
     if not captured or not labels:
         return {"started": None, "reason": "no captured predictions or no labels to join"}
     name = job_name(QUALITY, end)
@@ -384,9 +393,7 @@ def start_quality(s3: Any, sagemaker: Any, now: datetime) -> dict[str, Any]:
     run = f"{env('OUTPUT_PREFIX').strip('/')}/{end:%Y/%m/%d/%H}"
     art = env("ARTIFACTS_BUCKET")
     capture_manifest = write_manifest(s3, art, f"{run}/quality-capture.json", bucket, captured)
-    label_manifest = write_manifest(
-        s3, art, f"{run}/quality-labels.json", env("RAW_BUCKET"), labels
-    )
+    label_manifest = write_manifest(s3, art, f"{run}/quality-labels.json", labels_root, labels)
     stamp = "%Y-%m-%dT%H:%M:%SZ"
     request = _processing_job(
         name,
