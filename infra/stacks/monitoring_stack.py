@@ -73,6 +73,9 @@ class MonitoringStack(cdk.Stack):
             alert_topic=alert_topic,
             model_monitor=model_monitor,
             network=network,  # isolated profiles: the drift and quality jobs join the VPC
+            # separate accounts: the bridge lists the training pipeline's runs, so it runs in
+            # tooling (TrainingStack), fed by production's forwarded alarm events
+            retrain_bridge=production is None,
         )
         if model_monitor and lake is not None:
             # Model Monitor's model-quality job merges ground truth in its own layout.
