@@ -340,10 +340,10 @@ def release_flows(a: Assembly, release: dict[str, Any] | None) -> list[Flow]:
                 (
                     e
                     for e in release.values()
-                    if isinstance(e, dict) and e.get("package_arn") == arn
+                    if arn and isinstance(e, dict) and e.get("package_arn") == arn
                 ),
                 None,
-            )
+            )  # a container without a package (multi_model's ModelDataUrl) matches no entry
             if arn and model.stack in deployers:
                 for action in ("sagemaker:DescribeModelPackage", "sagemaker:CreateModel"):
                     flows.append(

@@ -254,7 +254,9 @@ class MonitoredCopy:
 
 @pytest.fixture(scope="session")
 def monitored(tmp_path_factory: pytest.TempPathFactory) -> MonitoredCopy:
-    """One synth per test run (file lock and marker under xdist, as ``synth_multi``)."""
+    """`labctl synth --profile multi-account --release example` (the README's multi-account
+    walkthrough runs the same command; its engine is `custom`), once per test run (file lock
+    and marker under xdist, as ``synth_multi``)."""
     import contextlib
     import io
 
@@ -266,25 +268,20 @@ def monitored(tmp_path_factory: pytest.TempPathFactory) -> MonitoredCopy:
 
     folder = _run_folder(tmp_path_factory, "monitored")
     folder.mkdir(parents=True, exist_ok=True)
-    data = json.loads(
-        (Path(__file__).resolve().parents[2] / "config" / f"{PROFILE}.json").read_text()
-    )
-    data["monitoring"] = {"engine": "custom"}
-    profile = folder / "multi-monitored.json"
     outdir = folder / "out"
     done = folder / "done.json"
+    argv = ["synth", "--profile", PROFILE, "--release", "example", "--outdir", str(outdir)]
     with FileLock(f"{folder}.lock"):
         if not done.is_file():
-            profile.write_text(json.dumps(data))
-            argv = ["synth", "--profile", str(profile), "--release", "example"]
-            argv += ["--outdir", str(outdir)]
             text = io.StringIO()
             with contextlib.redirect_stdout(text):
                 code = main(argv)
             done.write_text(json.dumps({"code": code, "output": text.getvalue()}))
     record = json.loads(done.read_text())
+    config = load_profile(PROFILE)
+    assert config.monitoring.engine == "custom", "config/multi-account.json monitors production"
     return MonitoredCopy(
-        load_profile(str(profile)),
+        config,
         outdir,
         record["code"],
         record["output"],

@@ -131,7 +131,8 @@ def test_the_group_policy_admits_productions_monitoring_roles_read_only() -> Non
     }
     assert statement["Action"] == ["sagemaker:DescribeModelPackage"]
     assert monitoring("multi-digits-baseline") == []
-    assert monitoring("multi-digits-xgboost", config_from_dict(_profile())) == []  # engine none
+    unmonitored = config_from_dict(_profile(monitoring={"engine": "none"}))
+    assert monitoring("multi-digits-xgboost", unmonitored) == []
     serving = {**_profile()["serving"], "kind": "multi_model"}  # type: ignore[dict-item]
     mme = config_from_dict(_profile(monitoring={"engine": "custom"}, serving=serving))
     (statement,) = monitoring("multi-digits-xgboost", mme)

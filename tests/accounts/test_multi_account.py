@@ -44,6 +44,7 @@ def test_each_stack_lands_in_its_account(multi) -> None:  # type: ignore[no-unty
         "multi-StagingTarget": STAGING,
         "multi-Serving": PRODUCTION,
         "multi-ProductionTarget": PRODUCTION,
+        "multi-Monitoring": PRODUCTION,  # issue 25: beside the endpoint it watches
     }
 
 
@@ -80,8 +81,15 @@ def test_group_policy_lets_the_targets_read_and_create_models_only(multi) -> Non
     group = _one(
         multi.templates["multi-Training"], "AWS::SageMaker::ModelPackageGroup", "TrainingXGBoost"
     )
-    statements = group["ModelPackageGroupPolicy"]["Statement"]
+    every = group["ModelPackageGroupPolicy"]["Statement"]
+    statements = [s for s in every if s["Sid"].startswith("Targets")]
     on_group, on_versions = statements
+    # and production's monitoring roles describe versions only (issue 25)
+    (monitoring,) = [s for s in every if s not in statements]
+    assert monitoring["Action"] == ["sagemaker:DescribeModelPackage"]
+    assert monitoring["Condition"] == {
+        "ArnLike": {"aws:PrincipalArn": f"arn:aws:iam::{PRODUCTION}:role/multi-monitoring/*"}
+    }
     assert on_group["Action"] == ["sagemaker:DescribeModelPackageGroup"]
     assert on_group["Resource"].endswith(f"{TOOLING}:model-package-group/multi-digits-xgboost")
     assert sorted(on_versions["Action"]) == [

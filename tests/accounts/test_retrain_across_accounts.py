@@ -18,7 +18,6 @@ from __future__ import annotations
 
 import json
 from datetime import UTC, datetime
-from pathlib import Path
 from typing import Any
 
 import boto3
@@ -110,56 +109,13 @@ def _rules(template: dict[str, Any], source: str) -> list[dict[str, Any]]:
 
 
 @pytest.fixture(scope="module")
-def monitored(tmp_path_factory: pytest.TempPathFactory) -> dict[str, dict[str, Any]]:
-    """The multi-account profile with engine='custom': tooling's Training stack, production's
-    target stack, and the monitoring unit built in production with ``retrain_bridge=False`` (as
-    the Monitoring stack there calls it). Only these three stacks: the rest is the ``multi``
-    fixture's. check_accounts still refuses engine!='none' with separate accounts until the
-    Monitoring stack moves to production (another part of issue 25), so the setting is put on
-    the loaded profile directly."""
-    import aws_cdk as cdk
-    from aws_cdk import aws_sns as sns
-
-    from core.config import MonitoringConfig, load_profile
-    from infra.data_lake.refs import LakeRefs
-    from infra.monitoring.drift import DriftMonitoring
-    from infra.platform import cdk_json_context
-    from infra.stacks.target_stack import TargetStack
-    from infra.stacks.training_stack import TrainingStack
-
-    config = load_profile("multi-account")
-    object.__setattr__(config, "monitoring", MonitoringConfig(engine="custom"))
-    outdir = tmp_path_factory.mktemp("retrain-across")
-    app = cdk.App(outdir=str(outdir), context=cdk_json_context())
-    tooling = cdk.Environment(account=TOOLING, region=REGION)
-    production = cdk.Environment(account=PRODUCTION, region=REGION)
-
-    def topic(account: str, env: cdk.Environment) -> sns.ITopic:
-        stack = cdk.Stack(app, f"Alerts{account}", env=env)
-        return sns.Topic.from_topic_arn(stack, "Topic", f"arn:aws:sns:{REGION}:{account}:alerts")
-
-    TrainingStack(
-        app,
-        "multi-Training",
-        config=config,
-        network=None,
-        alert_topic=topic(TOOLING, tooling),
-        env=tooling,
-    )
-    TargetStack(app, "multi-ProductionTarget", config=config, account=PRODUCTION, env=production)
-    alarms = cdk.Stack(app, "multi-Monitoring", env=production)
-    DriftMonitoring(
-        alarms,
-        "Monitoring",
-        config=config,
-        endpoint_name=config.endpoint_name,
-        lake=LakeRefs(alarms, "Lake", env_name=config.env_name, database_name="multi_lake"),
-        alert_topic=topic(PRODUCTION, production),
-        retrain_bridge=False,
-    )
-    app.synth()
+def monitored(multi) -> dict[str, dict[str, Any]]:  # type: ignore[no-untyped-def]
+    """The multi-account profile (engine='custom'): tooling's Training stack with the bridge,
+    production's target stack, and production's Monitoring stack, which leaves its own bridge
+    out (``retrain_bridge=False``)."""
+    assert multi.config.monitoring.engine == "custom"
     names = ("multi-Training", "multi-ProductionTarget", "multi-Monitoring")
-    return {n: json.loads((Path(outdir) / f"{n}.template.json").read_text()) for n in names}
+    return {n: multi.templates[n] for n in names}
 
 
 # -- production: forward the two alarms' ALARM transitions ----------------------------------------

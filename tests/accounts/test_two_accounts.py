@@ -13,6 +13,7 @@ def test_one_target_stack_holds_both_serving_stacks_roles(two_accounts) -> None:
         "multi-Target": SHARED,
         "multi-ServingStaging": SHARED,
         "multi-Serving": SHARED,
+        "multi-Monitoring": SHARED,  # beside the production endpoint
     }
 
 
