@@ -251,6 +251,17 @@ def model_monitor_flows(a: Assembly) -> list[Flow]:
                     )
                 else:
                     flows.append(Flow(role, "s3:GetObject", f"arn:aws:s3:::{bucket}/{path}", why))
+                    # a file input is listed too, by its own key (SageMaker lists S3 inputs
+                    # with the job's role: DOC_MONITOR_INPUTS)
+                    flows.append(
+                        Flow(
+                            role,
+                            "s3:ListBucket",
+                            f"arn:aws:s3:::{bucket}",
+                            f"{why} (listed as an input)",
+                            (("s3:prefix", path),),
+                        )
+                    )
                 key = bucket_key(a, bucket)
                 if key:
                     flows.append(Flow(role, "kms:Decrypt", key, f"{why} (SSE-KMS)", via_s3))

@@ -32,6 +32,9 @@ DOC_CONCURRENCY = "https://docs.aws.amazon.com/lambda/latest/api/API_PutFunction
 DOC_MONITOR_STOP = (
     "https://docs.aws.amazon.com/sagemaker/latest/APIReference/API_MonitoringStoppingCondition.html"
 )
+# SageMaker checks that the endpoint a schedule monitors exists when the schedule is created
+# (and a job definition's EndpointInput names it): aws/sagemaker-python-sdk#4873.
+DOC_SCHEDULE_ENDPOINT = "https://github.com/aws/sagemaker-python-sdk/issues/4873"
 DOC_VARIANT = (
     "https://docs.aws.amazon.com/sagemaker/latest/dg/deployment-guardrails-exclusions.html"
 )
@@ -283,6 +286,51 @@ def monitoring_stop_condition(a: Assembly) -> Iterator[tuple[str, str]]:
             )
 
 
+def _references(node: Any) -> set[str]:
+    """Logical ids a value names with Ref or Fn::GetAtt (an implicit dependency)."""
+    found: set[str] = set()
+    if isinstance(node, dict):
+        for key, value in node.items():
+            if key == "Ref" and isinstance(value, str):
+                found.add(value)
+            elif key == "Fn::GetAtt" and isinstance(value, list) and value:
+                found.add(str(value[0]))
+            else:
+                found |= _references(value)
+    elif isinstance(node, list):
+        for value in node:
+            found |= _references(value)
+    return found
+
+
+def schedules_after_their_endpoint(a: Assembly) -> Iterator[tuple[str, str]]:
+    """A Model Monitor schedule or job definition naming an endpoint of its own stack is
+    created after that endpoint (DependsOn, Ref or GetAtt): otherwise CloudFormation creates
+    them side by side, SageMaker refuses the schedule (no such endpoint) and the stack rolls
+    back on its first deploy."""
+    kinds = ("AWS::SageMaker::MonitoringSchedule",) + tuple(
+        f"AWS::SageMaker::{k}JobDefinition"
+        for k in ("DataQuality", "ModelQuality", "ModelBias", "ModelExplainability")
+    )
+    for r in a.resources():
+        if r.type not in kinds:
+            continue
+        text = str(a.resolve(r.stack, r.properties))
+        for e in a.resources(stack=r.stack, type_="AWS::SageMaker::Endpoint"):
+            name = str(a.name_of(e.stack, e.logical_id))
+            if f"'{name}'" not in text:
+                continue
+            template = a.templates[r.stack]["Resources"][r.logical_id]
+            depends = template.get("DependsOn", [])
+            depends = {depends} if isinstance(depends, str) else set(depends)
+            if e.logical_id not in depends | _references(r.properties):
+                yield (
+                    r.key,
+                    f"names endpoint {name} ({e.key}) but is not created after it: add a "
+                    "dependency on the endpoint",
+                )
+
+
 RULES = (
     Rule("guardrail-size", f"{DOC_CANARY} ; {DOC_LINEAR}", guardrail_sizes),
     Rule("serverless-exclusions", DOC_SERVERLESS, serverless_exclusions),
@@ -292,6 +340,7 @@ RULES = (
     Rule("event-targets-exist", DOC_TARGETS, event_targets_exist),
     Rule("lambda-reserved-concurrency", DOC_CONCURRENCY, reserved_concurrency),
     Rule("monitoring-stop-condition", DOC_MONITOR_STOP, monitoring_stop_condition),
+    Rule("schedule-after-endpoint", DOC_SCHEDULE_ENDPOINT, schedules_after_their_endpoint),
 )
 
 

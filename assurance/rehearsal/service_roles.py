@@ -383,6 +383,22 @@ def _smoke_async_answers(a: Assembly, r: Resource, p: Props) -> list[str]:
     ]
 
 
+DOC_S3_GET_OBJECT_PERMISSIONS = (
+    "https://docs.aws.amazon.com/AmazonS3/latest/API/API_GetObject.html#API_GetObject_Permissions"
+)
+
+
+def _smoke_async_buckets(a: Assembly, r: Resource, p: Props) -> list[str]:
+    return sorted(
+        {
+            "arn:aws:s3:::" + str(out[k]).removeprefix("s3://").split("/", 1)[0]
+            for _, out in _staging_async(a, r)
+            for k in ("S3OutputPath", "S3FailurePath")
+            if out.get(k)
+        }
+    )
+
+
 def _smoke_async_keys(a: Assembly, r: Resource, p: Props) -> list[str]:
     return sorted(
         {
@@ -839,6 +855,15 @@ SMOKE_ASYNC_ROWS: tuple[ServiceRequirement, ...] = (
         ("s3:GetObject",),
         _smoke_async_answers,
         DOC_ASYNC_SNS,
+    ),
+    # labctl invoke --async checks the input bucket (HeadBucket) and polls for the answer: both
+    # need s3:ListBucket on the bucket, or a missing answer is 403, not 404 (Amazon S3 API
+    # Reference, HeadBucket and GetObject, "Permissions").
+    _smoke_role_row(
+        "smoke-role-lists-async-bucket",
+        ("s3:ListBucket",),
+        _smoke_async_buckets,
+        DOC_S3_GET_OBJECT_PERMISSIONS,
     ),
     # The request is uploaded SSE-KMS and the answer read back: the bucket's default key and
     # the output KmsKeyId are the target key (S3 user guide, "Using server-side encryption

@@ -137,7 +137,7 @@ class ModelMonitorSchedules(Construct):
         if capture is None:
             lake.artifacts_bucket.grant_read(self.role, f"{GROUND_TRUTH_PREFIX}/*")
         else:
-            self._read_from_tooling(config, lake)
+            self._read_from_tooling(config, lake, baseline)
         store.artifacts_bucket.grant_read_write(self.role, f"{OUTPUT_PREFIX}/*")
         baseline_files = [files.DATA_STATISTICS, files.DATA_CONSTRAINTS, files.MODEL_CONSTRAINTS]
         if m.explainability:
@@ -341,7 +341,7 @@ class ModelMonitorSchedules(Construct):
         )
         cdk.Tags.of(self).add("monitoring-engine", "model_monitor")
 
-    def _read_from_tooling(self, config: PlatformConfig, lake: Any) -> None:
+    def _read_from_tooling(self, config: PlatformConfig, lake: Any, baseline: str) -> None:
         """The job role's side of the reads in tooling (the release's artifacts bucket and
         key): ground truth (objects, and the hour folders the merge lists) and the baselines'
         decryption, through S3 only. Tooling's side: ``infra.cross_account``
@@ -360,6 +360,19 @@ class ModelMonitorSchedules(Construct):
                 actions=["s3:ListBucket"],
                 resources=[bucket],
                 conditions={"StringLike": {"s3:prefix": ground_truth_prefixes()}},
+            )
+        )
+        # The executions download the baseline files as S3 inputs, which SageMaker lists with
+        # the job's role ("CreateProcessingJob API: execution role permissions"): within one
+        # account CDK's read grant on the lake gives s3:List*; across accounts, the baseline's
+        # own prefix only (tooling's bucket policy admits pipelines/*).
+        baseline_path = baseline.removeprefix("s3://").split("/", 1)[1]
+        self.role.add_to_principal_policy(
+            iam.PolicyStatement(
+                sid="ToolingBaselineListing",
+                actions=["s3:ListBucket"],
+                resources=[bucket],
+                conditions={"StringLike": {"s3:prefix": [baseline_path, f"{baseline_path}/*"]}},
             )
         )
         self.role.add_to_principal_policy(

@@ -296,6 +296,10 @@ def async_client_statements(
         iam.PolicyStatement(actions=["sagemaker:InvokeEndpointAsync"], resources=[endpoint_arn]),
         iam.PolicyStatement(actions=["s3:PutObject"], resources=[input_]),
         iam.PolicyStatement(actions=["s3:GetObject"], resources=[output, failure]),
+        # HeadBucket (the client checks the input bucket) is authorized by s3:ListBucket, and
+        # without it a GetObject on an answer not written yet is 403, not 404, so polling would
+        # fail at once (Amazon S3 API Reference, HeadBucket and GetObject, "Permissions").
+        iam.PolicyStatement(actions=["s3:ListBucket"], resources=[bucket_arn]),
         iam.PolicyStatement(actions=["kms:GenerateDataKey", "kms:Decrypt"], resources=[key_arn]),
     ]
     return statements, {

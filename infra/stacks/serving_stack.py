@@ -71,6 +71,9 @@ class ServingStack(cdk.Stack):
                 network=network,  # isolated profiles: the executions join the VPC
                 capture=capture,  # a target account: its capture bucket and key (issue 25)
             )
+            # They name the endpoint, and SageMaker refuses a schedule on an endpoint that
+            # does not exist yet: created after it, deleted before it.
+            self.model_monitor.node.add_dependency(self.endpoint.endpoint)
         cdk.CfnOutput(self, "EndpointName", value=endpoint_name)
         # `labctl deploy status --expect-config` compares it with what the endpoint serves:
         # a rolled-back blue/green update leaves the endpoint on the previous config.

@@ -178,6 +178,7 @@ def test_the_staging_smoke_role_is_an_async_client_of_the_staging_endpoint_only(
         ("s3:PutObject", f"{bucket}/async/input/multi-digits-staging/*"),
         ("s3:GetObject", f"{bucket}/async/output/multi-digits-staging/*"),
         ("s3:GetObject", f"{bucket}/async/failure/multi-digits-staging/*"),
+        ("s3:ListBucket", bucket),  # HeadBucket, and 404 (not 403) for an answer not yet there
         ("kms:GenerateDataKey", key),
         ("kms:Decrypt", key),
         (
@@ -240,6 +241,18 @@ def test_a_smoke_role_that_cannot_read_the_answers_is_named(multi_async) -> None
     assert f"{SMOKE_ROLE}: missing s3:GetObject on arn:aws:s3:::{bucket}/async/output/" in found
     assert "service-role row smoke-role-reads-async-answer" in found
     assert "/async/failure/" not in found  # the failure read is still there
+
+
+def test_a_smoke_role_that_cannot_list_the_bucket_is_named(multi_async) -> None:  # type: ignore[no-untyped-def]
+    """Without s3:ListBucket the client's HeadBucket is refused and a poll for an answer not
+    written yet is 403, not 404 (fresh reader, issue 25)."""
+    a = multi_async.assembly()
+    statements = _smoke_statements(a)
+    statements[:] = [s for s in statements if s["Action"] != "s3:ListBucket"]
+    found = _findings(a, multi_async.release)
+    bucket = _bucket_of(a, "multi-StagingTarget", "CaptureBucket")
+    assert f"{SMOKE_ROLE}: missing s3:ListBucket on arn:aws:s3:::{bucket}" in found
+    assert "service-role row smoke-role-lists-async-bucket" in found
 
 
 def test_a_smoke_role_that_cannot_find_the_bucket_is_named(multi_async) -> None:  # type: ignore[no-untyped-def]

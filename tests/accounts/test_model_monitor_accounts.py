@@ -175,24 +175,49 @@ def _baseline_findings(findings: list[Finding]) -> list[Finding]:
     ]
 
 
-def test_rehearsal_reports_no_other_findings(multi_model_monitor) -> None:  # type: ignore[no-untyped-def]
-    """0 findings once tooling admits the baseline reads; before that exactly those (three
-    baseline files and the lake key, named with the Model Monitor role)."""
+def test_rehearsal_reports_no_findings(multi_model_monitor) -> None:  # type: ignore[no-untyped-def]
     a = multi_model_monitor.assembly()
+    assert _tooling_monitoring_reads(a)  # tooling admits the baseline reads
     findings = _findings(a, multi_model_monitor.release)
-    pending = _baseline_findings(findings)
-    assert [f for f in findings if f not in pending] == [], _details(findings)
-    if _tooling_monitoring_reads(a):
-        assert pending == []
-    else:
-        text = _details(pending)
-        for name in (
-            "data-quality/constraints.json",
-            "data-quality/statistics.json",
-            "model-quality/constraints.json",
-        ):
-            assert f"MonitorBaseline/{name} does not allow s3:GetObject" in text
-        assert "does not allow kms:Decrypt" in text
+    assert findings == [], _details(findings)
+
+
+def test_a_monitor_role_that_cannot_list_its_baselines_is_named(multi_model_monitor) -> None:  # type: ignore[no-untyped-def]
+    """The executions list each baseline input with the job's role; across accounts nothing
+    else gives it s3:ListBucket on tooling's bucket (fresh reader, issue 25)."""
+    a = multi_model_monitor.assembly()
+    (policy,) = [
+        p
+        for p in a.resources("multi-Serving", "AWS::IAM::Policy")
+        if p.logical_id.startswith("ModelMonitorRoleDefaultPolicy")
+    ]
+    statements = policy.properties["PolicyDocument"]["Statement"]
+    statements[:] = [s for s in statements if s.get("Sid") != "ToolingBaselineListing"]
+    found = _details(_findings(a, multi_model_monitor.release))
+    assert f"{ROLE}" in found
+    assert "identity policy does not allow s3:ListBucket" in found
+
+
+def test_schedules_created_beside_the_endpoint_are_named(multi_model_monitor) -> None:  # type: ignore[no-untyped-def]
+    """SageMaker refuses a schedule on an endpoint that does not exist yet: without the
+    dependency CloudFormation creates both at once (fresh reader, issue 25)."""
+    a = multi_model_monitor.assembly()
+    assert [
+        f
+        for f in _findings(a, multi_model_monitor.release)
+        if f.source == "schedule-after-endpoint"
+    ] == []
+    schedules = [r for r in a.resources("multi-Serving", "AWS::SageMaker::MonitoringSchedule")]
+    assert len(schedules) == 2  # data and model quality
+    for r in schedules:
+        a.templates["multi-Serving"]["Resources"][r.logical_id].pop("DependsOn", None)
+    found = [
+        f
+        for f in _findings(a, multi_model_monitor.release)
+        if f.source == "schedule-after-endpoint"
+    ]
+    assert {f.subject for f in found} == {r.key for r in schedules}
+    assert all("names endpoint multi-digits" in f.detail for f in found)
 
 
 def test_dropping_tooling_baseline_statements_names_the_monitor_role(multi_model_monitor) -> None:  # type: ignore[no-untyped-def]
