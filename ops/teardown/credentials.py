@@ -146,7 +146,9 @@ def session_for(source: Source, region: str) -> Any:
         try:
             return boto3.Session(profile_name=source.value, region_name=region)
         except ProfileNotFound as err:
-            raise UsageError(f"{FLAG} ...=profile:{source.value}: {err}") from err
+            raise UsageError(
+                f"profile {source.value} is not in the AWS config (aws configure list-profiles)"
+            ) from err
     if source.kind == "default":
         return boto3.Session(region_name=region)
     base = boto3.Session(region_name=region)
@@ -181,7 +183,7 @@ def verify_identity(access: Access, clients: Clients) -> None:
         ) from err
     if found != access.account:
         raise UsageError(
-            f"{access.flag}: {access.source} resolves to account {found}, not {access.label}; "
+            f"{access.flag}: account {found} from {access.source}, not {access.label}; "
             "nothing was listed or deleted"
         )
 
@@ -192,9 +194,12 @@ def connect(
     """Clients per account (``given``: tests'), every identity verified before any is used."""
     found = {}
     for a in access:
-        clients = (given or {}).get(a.account) or Clients(
-            config.region, session=session_for(a.source, config.region)
-        )
+        clients = (given or {}).get(a.account)
+        if clients is None:
+            try:
+                clients = Clients(config.region, session=session_for(a.source, config.region))
+            except UsageError as err:
+                raise UsageError(f"{a.flag}: {err}") from err
         verify_identity(a, clients)
         found[a.account] = clients
     return found
