@@ -96,9 +96,8 @@ def account_access(
                 f"{FLAG} {extra[0]}=...: profile {config.env_name} keeps everything in one "
                 f"account ({config.account}); give only {FLAG} tooling=..."
             )
-        return [Access(("tooling",), config.account, sources.get("tooling", Source("default")))]
     grouped: dict[str, list[str]] = {}
-    for name in ("staging", "production"):
+    for name in ("staging", "production") if config.multi_account else ():
         grouped.setdefault(accounts[name], []).append(name)
     found = []
     for account, names in grouped.items():

@@ -645,3 +645,47 @@ def test_the_roles_session_is_refreshable() -> None:
         creds = session(PRODUCTION).get_credentials()
         assert creds.method == "assume-role" and creds.refresh_needed()  # fetched on first use
         assert creds.get_frozen_credentials().access_key
+
+
+def _shared_targets() -> Any:
+    """multi-account with staging and production in one account (333333333333)."""
+    import dataclasses
+
+    from core.config import AccountsConfig, load_profile
+
+    base = load_profile("multi-account")
+    accounts = AccountsConfig(tooling=TOOLING, staging=STAGING, production=STAGING)
+    return dataclasses.replace(base, accounts=accounts)
+
+
+def test_a_target_account_shared_by_staging_and_production_takes_either_name_once() -> None:
+    from ops.errors import UsageError
+
+    config = _shared_targets()
+    found = account_access(config, {"production": Source("profile", "targets")})
+    assert [(a.label, a.source.value) for a in found] == [
+        (f"staging+production {STAGING}", "targets"),
+        (f"tooling {TOOLING}", ""),
+    ]
+    with pytest.raises(UsageError, match="share account 333333333333; give it one source"):
+        account_access(
+            config,
+            {"staging": Source("profile", "a"), "production": Source("profile", "b")},
+        )
+    with pytest.raises(UsageError, match="no credentials for the staging and production account"):
+        account_access(config, {})
+
+
+@mock_aws
+def test_a_single_account_profile_checks_a_given_source_and_refuses_target_names(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from labctl.cli import main
+
+    base = ["teardown", "--profile", "lab", "--account", TOOLING, "--assembly", str(tmp_path)]
+    assert main([*base, "--credentials", f"staging=role:{role(STAGING)}"]) == 2
+    assert "keeps everything in one account (111111111111)" in capsys.readouterr().err
+    # moto's default credentials are account 123456789012, not the profile's 111111111111
+    assert main([*base, "--credentials", f"tooling=role:{role(PRODUCTION)}"]) == 2
+    err = capsys.readouterr().err
+    assert "the role is in account 444444444444, not tooling 111111111111" in err
