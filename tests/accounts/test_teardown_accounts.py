@@ -689,3 +689,24 @@ def test_a_single_account_profile_checks_a_given_source_and_refuses_target_names
     assert main([*base, "--credentials", f"tooling=role:{role(PRODUCTION)}"]) == 2
     err = capsys.readouterr().err
     assert "the role is in account 444444444444, not tooling 111111111111" in err
+
+
+def test_an_assembly_of_other_accounts_is_a_usage_error(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """An assembly whose stack deploys to none of the profile's accounts (another profile's,
+    or environment-agnostic) cannot be split by account: one line, exit 2."""
+    (tmp_path / "multi-Other.template.json").write_text(json.dumps({"Resources": {}}))
+    manifest = {
+        "artifacts": {
+            "multi-Other": {
+                "type": "aws:cloudformation:stack",
+                "environment": "aws://999999999999/us-east-1",
+                "properties": {"templateFile": "multi-Other.template.json"},
+            }
+        }
+    }
+    (tmp_path / "manifest.json").write_text(json.dumps(manifest))
+    assert _cli(["--plan", "--assembly", str(tmp_path)]) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and "multi-Other deploys to account 999999999999" in err
