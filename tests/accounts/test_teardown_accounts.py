@@ -710,3 +710,29 @@ def test_an_assembly_of_other_accounts_is_a_usage_error(
     assert _cli(["--plan", "--assembly", str(tmp_path)]) == 2
     err = capsys.readouterr().err
     assert err.count("\n") == 1 and "multi-Other deploys to account 999999999999" in err
+
+
+def test_offline_plan_with_staging_and_production_in_one_account(
+    two_accounts: MultiAccount, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """One target account: its stacks are planned once, under both names, before tooling."""
+    from ops.teardown.accounts import offline_plan_accounts
+
+    plan = TeardownPlan.read(two_accounts.outdir, REGION)
+    access = account_access(two_accounts.config, {}, offline=True)
+    lines = offline_plan_accounts(two_accounts.config, plan, access)
+    shared = f"staging+production {two_accounts.config.staging_account}"
+    placed = {
+        line.split(". ", 1)[1].split(" in ")[0]: line.split(" in ", 1)[1].split(":")[0]
+        for line in lines
+        if line.strip()[:1].isdigit()
+    }
+    assert {n for n, where in placed.items() if where == shared} == {
+        "multi-ServingStaging",
+        "multi-Serving",
+        "multi-Target",
+    }
+    order = list(placed)
+    assert max(order.index(n) for n, w in placed.items() if w == shared) < min(
+        order.index(n) for n, w in placed.items() if w != shared
+    )
