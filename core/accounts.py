@@ -394,3 +394,31 @@ def account_names(config: PlatformConfig) -> dict[str, str]:
     ):
         names.setdefault(account, []).append(name)
     return {account: ", ".join(found) for account, found in names.items()}
+
+
+# -- which account holds what (teardown) ---------------------------------------------------------
+
+ACCOUNT_NAMES = ("tooling", "staging", "production")
+
+
+def named_accounts(config: PlatformConfig) -> dict[str, str]:
+    """The profile's three account names with their ids (the same id where accounts are
+    shared): the names ``labctl teardown --credentials NAME=...`` takes."""
+    return {
+        "tooling": config.tooling_account,
+        "staging": config.staging_account,
+        "production": config.production_account,
+    }
+
+
+def stack_account(config: PlatformConfig, stack_name: str) -> str:
+    """The account a stack of this copy deploys to, by its name: the serving and target stacks
+    in theirs (``stack_accounts``), the Monitoring stack beside the production endpoint it
+    watches, everything else in tooling. The synthesized assembly's environment says the same
+    for the stacks it has; this answers for the names a copy may have deployed that the
+    assembly in hand lacks (teardown looks for their residue in the right account)."""
+    if not config.multi_account:
+        return config.account
+    if stack_name == config.stack_name("Monitoring"):
+        return config.production_account
+    return stack_accounts(config).get(stack_name, config.tooling_account)

@@ -68,6 +68,7 @@ class PlannedStack:
     retains: tuple[str, ...]  # "Type LogicalId"
     protected: bool
     monthly_usd: float | None  # None: the price table has no prices for the region
+    account: str = ""  # the account of its environment in the assembly
 
 
 # A table that prices nothing: the residue finder then reports costs as unknown.
@@ -112,8 +113,15 @@ class TeardownPlan:
                 retains,
                 artifact.termination_protection,
                 cost.for_stack(name) if cost is not None else None,
+                artifact.account,
             )
         return cls(stacks, cloud.destroy_order())
+
+    def for_account(self, account: str) -> TeardownPlan:
+        """The stacks that deploy to ``account``, in the same destroy order (a dependency
+        order restricted to a subset is still one for the subset)."""
+        stacks = {n: s for n, s in self.stacks.items() if s.account == account}
+        return TeardownPlan(stacks, [n for n in self.order if n in stacks])
 
 
 def _idle(monthly_usd: float | None) -> str:
@@ -169,9 +177,20 @@ class Teardown:
     notes: list[str] = field(default_factory=list)
     prices: PriceTable | None = None
     destroying: set[str] = field(default_factory=set)  # stacks this run deletes
+    # A teardown across accounts runs one Teardown per account (ops/teardown/accounts.py):
+    # its id and its label ("production 444444444444"), which the plan and the report name.
+    account: str = ""
+    label: str = ""
+    live: dict[str, dict[str, Any]] = field(default_factory=dict)
+    found: list[Item] = field(default_factory=list)
+    problems: list[Item] = field(default_factory=list)
+    stack_items: list[Item] = field(default_factory=list)
 
     def __post_init__(self) -> None:
-        self.names = Names.of(self.config, tuple(self.assembly.stacks))
+        self.account = self.account or self.config.account
+        self.names = Names.of(
+            self.config, tuple(self.assembly.stacks), self.account if self.label else None
+        )
         prices = self.prices if self.prices is not None else teardown_prices(self.config.region)
         self.finder = Finder(self.clients, self.names, prices)
 
@@ -220,9 +239,8 @@ class Teardown:
         )
 
     def plan(self, live: dict[str, dict[str, Any]]) -> list[str]:
-        lines = [
-            f"teardown plan for {self.names.env} in {self.config.account}/{self.config.region}:"
-        ]
+        where = self.label or self.config.account
+        lines = [f"teardown plan for {self.names.env} in {where}/{self.config.region}:"]
         for name in self.destroy_order(live) + [n for n in self.assembly.order if n not in live]:
             planned = self.assembly.stacks.get(name)
             state = live[name]["StackStatus"] if name in live else "not deployed"
@@ -244,18 +262,34 @@ class Teardown:
         n = self.names
         lines += [
             "  out-of-stack residue looked for (by listing each service):",
-            f"    endpoints {', '.join(n.endpoints)} (+ any '{n.env}-*' tagged "
-            f"environment={n.env}), their configs and models (tags)",
-            f"    registry groups {', '.join(n.groups)}; experiment and trials of pipeline "
-            f"{n.pipeline}",
+            f"    endpoints {', '.join(n.endpoints) or '(none named here)'} (+ any '{n.env}-*' "
+            f"tagged environment={n.env}), their configs and models (tags)",
+        ]
+        if n.pipeline:
+            lines.append(
+                f"    registry groups {', '.join(n.groups)}; experiment and trials of pipeline "
+                f"{n.pipeline}"
+            )
+        lines.append(
             f"    log groups {layout.endpoint_log_group('<endpoint>')}, "
             + ", ".join(f"{root}<stack>-*" for root in layout.SERVICE_LOG_GROUP_PREFIXES)
-            + ", retained <stack>-* groups; job streams in "
-            + " and ".join(layout.JOB_LOG_GROUPS)
-            + f" of this pipeline's executions ({len(self.finder.execution_ids)} known)",
-            f"    Lake Formation grants on {n.database} and registrations of the copy's buckets; "
-            f"Glue database {n.database}",
-            "    buckets, streams and KMS keys named after the copy's stacks and tagged for it",
+            + ", retained <stack>-* groups"
+            + (
+                "; job streams in "
+                + " and ".join(layout.JOB_LOG_GROUPS)
+                + f" of this pipeline's executions ({len(self.finder.execution_ids)} known)"
+                if n.pipeline
+                else ""
+            )
+        )
+        if n.database:
+            lines.append(
+                f"    Lake Formation grants on {n.database} and registrations of the copy's "
+                f"buckets; Glue database {n.database}"
+            )
+        lines += [
+            "    buckets, streams, topics and KMS keys named after the copy's stacks "
+            f"({', '.join(n.stacks)}) and tagged for it",
             f"  {self.cost_tag_status()}",
         ]
         return lines
@@ -353,41 +387,58 @@ class Teardown:
         status = self._status(str(stack))
         return None if status is None else (str(stack), status)
 
-    # --- the whole run -------------------------------------------------------------------------
-    def run(self) -> Report:
-        live = self.account_stacks()
-        self.destroying = set(live)
-        self.finder.pipeline_executions()  # before destroy deletes the pipeline
-        for line in self.plan(live):
+    # --- the whole run, phase by phase (a teardown across accounts interleaves them) ----------
+    def start(self) -> None:
+        """Live stacks, the pipeline's executions (before destroy deletes the pipeline), the
+        plan (logged) and the first listing of every service. Changes nothing."""
+        self.live = self.account_stacks()
+        self.destroying = set(self.live)
+        self.finder.pipeline_executions()
+        for line in self.plan(self.live):
             self.log(line)
-        found, problems = self.finder.all()
-        if not self.yes:
-            stacks = [
-                Item(
-                    "stack",
-                    n,
-                    f"stack of this copy ({live[n]['StackStatus']})",
-                    billable=True,
-                    monthly_usd=self.assembly.stacks[n].monthly_usd
-                    if n in self.assembly.stacks
-                    else None,
-                    action="would delete"
-                    + (
-                        " (termination protection off first)"
-                        if live[n].get("EnableTerminationProtection")
-                        else ""
-                    ),
-                )
-                for n in self.destroy_order(live)
-            ]
-            self.sweep(found)
-            return Report(self.names.env, stacks + found + problems, dry_run=True)
-        # Registry versions block the deletion of a group CloudFormation deletes.
-        self.sweep(found, frozenset({"model-package"}))
-        stack_items = self.destroy(live)
-        found, problems = self.finder.all()
-        self.sweep(found)
-        for item in stack_items:  # retry what failed, now that the sweep removed blockers
+        self.found, self.problems = self.finder.all()
+
+    def dry_report(self) -> Report:
+        stacks = [
+            Item(
+                "stack",
+                n,
+                f"stack of this copy ({self.live[n]['StackStatus']})",
+                billable=True,
+                monthly_usd=self.assembly.stacks[n].monthly_usd
+                if n in self.assembly.stacks
+                else None,
+                action="would delete"
+                + (
+                    " (termination protection off first)"
+                    if self.live[n].get("EnableTerminationProtection")
+                    else ""
+                ),
+            )
+            for n in self.destroy_order(self.live)
+        ]
+        self.sweep(self.found)
+        return self._report(stacks + self.found + self.problems, dry_run=True)
+
+    def sweep_registry(self) -> None:
+        """Registry versions before any stack: a non-empty group fails its stack's deletion."""
+        self.sweep(self.found, frozenset({"model-package"}))
+
+    def destroy_stacks(self, names: set[str] | None = None) -> None:
+        """Deletes the live stacks (only ``names``, if given) in destroy order, each once."""
+        done = {i.name for i in self.stack_items}
+        for name in self.destroy_order(self.live):
+            if name in done or (names is not None and name not in names):
+                continue
+            self.log(f"destroy {name}{' in ' + self.label if self.label else ''} ...")
+            self.stack_items.append(self.delete_stack(name, self.live[name]))
+
+    def sweep_residue(self) -> None:
+        """Lists every service again and sweeps what remains except KMS keys; then retries
+        once each stack that failed, now that the sweep removed what blocked it."""
+        self.found, self.problems = self.finder.all()
+        self.sweep(self.found, frozenset(SWEEP_ORDER) - {"kms-key"})
+        for item in self.stack_items:
             if not item.ok:
                 again = self.account_stacks().get(item.name)
                 if again is not None:
@@ -396,7 +447,14 @@ class Teardown:
                     item.action += f"; retried after the sweep: {retry.action}"
                 else:
                     item.ok, item.billable = True, False
-        # verify: list everything again; what remains is the truth the exit code reports
+
+    def sweep_keys(self) -> None:
+        """KMS keys last: scheduled for deletion once nothing of the copy uses them."""
+        self.sweep(self.found, frozenset({"kms-key"}))
+
+    def verify(self) -> Report:
+        """Lists everything again; what remains is the truth the exit code reports."""
+        found, stack_items = self.found, self.stack_items
         remaining, problems = self.finder.all()
         still = self.account_stacks()
         for item in stack_items:
@@ -420,12 +478,28 @@ class Teardown:
                 item.ok = False
             verified.append(item)
         swept = [i for i in found if (i.kind, i.name) not in {(v.kind, v.name) for v in verified}]
-        return Report(
-            self.names.env,
-            stack_items + swept + verified + problems,
-            dry_run=False,
-            remaining=verified,
+        return self._report(
+            stack_items + swept + verified + problems, dry_run=False, remaining=verified
         )
+
+    def _report(
+        self, items: list[Item], dry_run: bool, remaining: list[Item] | None = None
+    ) -> Report:
+        for item in items:
+            item.account = self.label
+        return Report(
+            self.names.env, items, dry_run=dry_run, remaining=remaining or [], account=self.label
+        )
+
+    def run(self) -> Report:
+        self.start()
+        if not self.yes:
+            return self.dry_report()
+        self.sweep_registry()
+        self.destroy_stacks()
+        self.sweep_residue()
+        self.sweep_keys()
+        return self.verify()
 
 
 @dataclass
@@ -434,6 +508,7 @@ class Report:
     items: list[Item]
     dry_run: bool
     remaining: list[Item] = field(default_factory=list)
+    account: str = ""  # "production 444444444444" in a teardown across accounts
 
     @property
     def billable(self) -> list[Item]:
@@ -453,8 +528,9 @@ class Report:
 
     def render(self) -> str:
         head = f"{'kind':<28} {'name':<58} {'$/month':>8}  action"
+        where = f" in {self.account}" if self.account else ""
         lines = [
-            f"teardown report for {self.env} ({'dry run' if self.dry_run else 'executed'}):",
+            f"teardown report for {self.env}{where} ({'dry run' if self.dry_run else 'executed'}):",
             head,
         ]
         for i in self.items:
@@ -470,7 +546,7 @@ class Report:
         return "\n".join(lines)
 
     def to_json(self) -> dict[str, Any]:
-        return {
+        return ({"account": self.account} if self.account else {}) | {
             "env": self.env,
             "dry_run": self.dry_run,
             "items": [i.to_json() | {"ok": i.ok} for i in self.items],

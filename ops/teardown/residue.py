@@ -68,7 +68,15 @@ class Names:
     database: str
 
     @classmethod
-    def of(cls, config: PlatformConfig, stacks: tuple[str, ...] = ()) -> Names:
+    def of(
+        cls, config: PlatformConfig, stacks: tuple[str, ...] = (), account: str | None = None
+    ) -> Names:
+        """The copy's names; with ``account`` (a profile with separate accounts) only those
+        that belong in that account: its stacks (``stacks`` from the assembly, the derived
+        ones by ``core.accounts.stack_account``), the endpoint it hosts, and the registry,
+        pipeline and lake only in tooling. A name of this copy found in another account than
+        its own is not this copy's there (docs/operations.md, Tear down)."""
+        from core.accounts import stack_account
         from core.pipeline_settings import pipeline_settings
         from core.release import release_groups
 
@@ -82,17 +90,29 @@ class Names:
             "Serving",
             "Monitoring",
         )
-        derived = (config.stack_name(u) for u in (*units, "Delivery"))
+        derived = [config.stack_name(u) for u in (*units, "Delivery")]
+        hosted = {
+            config.endpoint_name: config.production_account,
+            config.staging_endpoint_name: config.staging_account,
+        }
+        endpoints = tuple(hosted)
+        groups = tuple(release_groups(config).values())
+        pipeline, database = pipeline_settings(config).pipeline_name, config.lake_database
+        if account is not None and config.multi_account:
+            derived = [s for s in derived if stack_account(config, s) == account]
+            endpoints = tuple(e for e, where in hosted.items() if where == account)
+            if account != config.tooling_account:
+                groups, pipeline, database = (), "", ""
         known = tuple(dict.fromkeys((*stacks, *derived)))
         return cls(
             env=config.env_name,
             project=config.tags["project"],
             region=config.region,
             stacks=known,
-            endpoints=(config.endpoint_name, config.staging_endpoint_name),
-            pipeline=pipeline_settings(config).pipeline_name,
-            groups=tuple(release_groups(config).values()),
-            database=config.lake_database,
+            endpoints=endpoints,
+            pipeline=pipeline,
+            groups=groups,
+            database=database,
         )
 
     def owns_tags(self, tags: dict[str, str]) -> bool:
@@ -114,9 +134,10 @@ class Item:
     action: str = ""
     ok: bool = True  # False: could not be handled (the action says what to do)
     data: dict[str, Any] = field(default_factory=dict)
+    account: str = ""  # "production 444444444444" in a teardown across accounts
 
     def to_json(self) -> dict[str, Any]:
-        return {
+        return ({"account": self.account} if self.account else {}) | {
             "kind": self.kind,
             "name": self.name,
             "why": self.why,
@@ -128,19 +149,22 @@ class Item:
 
 
 class Clients:
-    """boto3 clients per service, created on first use (tests pass moto or stubbed ones)."""
+    """boto3 clients per service, created on first use (tests pass moto or stubbed ones), from
+    ``session`` (one account's credentials, ``ops.teardown.credentials``) or the default
+    credentials."""
 
-    def __init__(self, region: str, **given: Any) -> None:
+    def __init__(self, region: str, session: Any = None, **given: Any) -> None:
         self.region = region
+        self.session = session
         self.given = given
 
     def __getattr__(self, service: str) -> Any:
-        if service.startswith("_") or service in ("region", "given"):
+        if service.startswith("_") or service in ("region", "given", "session"):
             raise AttributeError(service)
         if service not in self.given:
             import boto3
 
-            self.given[service] = boto3.client(service, region_name=self.region)
+            self.given[service] = (self.session or boto3).client(service, region_name=self.region)
         return self.given[service]
 
 
@@ -305,6 +329,8 @@ class Finder:
 
     def pipeline_executions(self) -> None:
         """Execution ids of the platform's pipeline (while it exists): its jobs' log streams."""
+        if not self.n.pipeline:  # a target account: the pipeline runs in tooling
+            return
         try:
             for ex in _pages(
                 self.c.sagemaker.list_pipeline_executions,
@@ -551,7 +577,18 @@ class Finder:
             ("logs:DescribeLogGroups", self.log_groups),
             ("kms:ListKeys", self.kms_keys),
         ]
+        # A target account of a copy across accounts has no pipeline, registry or lake: those
+        # listings are not made there (nor the permissions they need asked for).
+        absent = {
+            "sagemaker:ListPipelineExecutions": not self.n.pipeline,
+            "sagemaker:ListModelPackages": not self.n.groups,
+            "sagemaker:ListExperiments": not self.n.pipeline,
+            "lakeformation:ListPermissions": not self.n.database,
+            "glue:GetDatabase": not self.n.database,
+        }
         for action, step in steps:
+            if absent.get(action):
+                continue
             try:
                 found = step()
             except Exception as err:  # noqa: BLE001 - reported, the rest continues
