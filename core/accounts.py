@@ -422,3 +422,21 @@ def stack_account(config: PlatformConfig, stack_name: str) -> str:
     if stack_name == config.stack_name("Monitoring"):
         return config.production_account
     return stack_accounts(config).get(stack_name, config.tooling_account)
+
+
+def budget_limits(config: PlatformConfig) -> dict[str, int]:
+    """Each distinct account of the copy -> its monthly budget in USD (the ``CostGuardrail``
+    of the stack there, and what ``core.cost`` checks its idle cost against). One account: the
+    copy's ``budget.monthly_limit_usd``. Separate accounts: ``budget.account_limits_usd`` of
+    the roles it holds, summed where staging and production share one (``check_accounts``
+    requires every role and keeps the sum within ``monthly_limit_usd``)."""
+    if not config.multi_account:
+        return {config.tooling_account: config.budget.monthly_limit_usd}
+    limits: dict[str, int] = {}
+    for role, account in (
+        ("tooling", config.tooling_account),
+        ("staging", config.staging_account),
+        ("production", config.production_account),
+    ):
+        limits[account] = limits.get(account, 0) + getattr(config.budget.account_limits_usd, role)
+    return limits

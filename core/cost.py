@@ -14,7 +14,9 @@ storage, logs and Firehose depend on the data held or sent and are not counted.
 
 With separate accounts (issue 25) each account bills its own part: ``IdleCost.by_account``
 splits the lines by the account of their stack (``core.accounts.stack_accounts``; a stack not
-in it is tooling's), one ``AccountCost`` per account, which sum to the total.
+in it is tooling's), one ``AccountCost`` per account, which sum to the total; and each
+account's budget sees only its part, so ``check_account_budgets`` checks each part against that
+account's own limit (``core.accounts.budget_limits``).
 """
 
 from __future__ import annotations
@@ -24,9 +26,13 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import date
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
+from core.accounts import account_names, budget_limits, stack_accounts
 from core.config import ConfigError
+
+if TYPE_CHECKING:
+    from core.config import PlatformConfig
 
 PRICES_PATH = Path(__file__).resolve().parent / "prices.json"
 STALE_AFTER_DAYS = 90
@@ -345,4 +351,65 @@ def check_budget(
     problem = budget_problem(monthly_limit_usd, cost)
     if problem:
         raise ConfigError(problem)
+    return None
+
+
+def account_parts(
+    config: PlatformConfig, cost: IdleCost, stacks: Iterable[str] = ()
+) -> list[AccountCost]:
+    """Each account's part of ``cost`` (one row single-account): stacks outside
+    ``core.accounts.stack_accounts`` are tooling's."""
+    return cost.by_account(
+        stack_accounts(config), account_names(config), config.tooling_account, stacks
+    )
+
+
+def account_budget_problems(
+    cost: IdleCost, parts: Iterable[AccountCost], limits: Mapping[str, float]
+) -> list[str]:
+    """One message per account whose idle cost is above its own budget (``limits``: account
+    -> USD/month): its budget would alert every month. Names the account (what it holds and
+    its id) and the settings to raise (``budget.account_limits_usd`` of its roles: staging
+    and production in one account have the sum of both)."""
+    problems = []
+    for part in parts:
+        limit = limits[part.account]
+        monthly = part.hourly_usd * cost.hours_per_month
+        if limit >= monthly:
+            continue
+        totals = dict.fromkeys(KINDS, 0.0)
+        for line in cost.lines:
+            if line.stack in part.stacks:
+                totals[line.kind] += line.monthly_usd(cost.hours_per_month)
+        kinds = ", ".join(f"{k} ${v:.2f}" for k, v in totals.items() if v)
+        keys = " + ".join(f"budget.account_limits_usd.{role}" for role in part.name.split(", "))
+        problems.append(
+            f"the {part.name} account {part.account}'s budget ({keys} = {limit}) is below its "
+            f"idle cost (${monthly:.2f}/month with no traffic: {kinds}), so it would alert "
+            f"every month: raise {keys} to at least {int(monthly) + 1} (their sum within "
+            "budget.monthly_limit_usd) or shrink what runs idle there (serving.min_instances, "
+            "network.mode)"
+        )
+    return problems
+
+
+def check_account_budgets(
+    config: PlatformConfig,
+    templates: Mapping[str, Mapping[str, Any]],
+    prices: PriceTable | None = None,
+) -> str | None:
+    """Separate accounts: raise ConfigError when an account's idle cost is above that
+    account's own budget (each AWS Budgets budget sees only its account's spend, so the
+    copy's total against ``monthly_limit_usd`` would miss an account over its share). The
+    message names every such account. A warning when the table has no prices for the region,
+    as ``check_budget``."""
+    try:
+        cost = idle_cost(templates, config.region, prices)
+    except PriceError as err:
+        return f"budget not checked against the idle cost: {err}"
+    problems = account_budget_problems(
+        cost, account_parts(config, cost, templates), budget_limits(config)
+    )
+    if problems:
+        raise ConfigError(f"{'; '.join(problems)} (prices of {cost.as_of})")
     return None

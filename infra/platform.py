@@ -17,7 +17,7 @@ import aws_cdk as cdk
 
 from core import accounts
 from core.config import ConfigError, PlatformConfig
-from core.cost import PriceTable, check_budget
+from core.cost import PriceTable, check_account_budgets, check_budget
 from core.release import EXAMPLE_RELEASE, Release, check_release
 from infra.compliance.no_cross_account_refs import NoReferencesAcrossAccounts, accounts_by_stack
 from infra.compliance.packs import add_compliance_gate
@@ -350,8 +350,9 @@ def check_deployed_budget(
     serves_release: bool,
     prices: PriceTable | None = None,
 ) -> str | None:
-    """``core.cost.check_budget`` against what the delivery Build will deploy, not what this
-    synth holds.
+    """``core.cost.check_budget`` (with separate accounts ``check_account_budgets``: each
+    account's idle cost against its own limit) against what the delivery Build will deploy,
+    not what this synth holds.
 
     A synth without a release leaves the serving stacks out, yet the Build resolves one and
     deploys them: then the profile is priced synthesized with the example release (its own
@@ -365,6 +366,8 @@ def check_deployed_budget(
         with tempfile.TemporaryDirectory(prefix="budget-") as tmp:
             templates = synth_templates(config, tmp)  # the synth `labctl cost` prices
     try:
+        if config.multi_account:  # each account's budget sees only its part
+            return check_account_budgets(config, templates, prices)
         return check_budget(config.budget.monthly_limit_usd, templates, config.region, prices)
     except ConfigError as err:
         if serves_release:

@@ -19,7 +19,6 @@ from datetime import date
 from pathlib import Path
 from typing import Any
 
-from core.accounts import account_names, stack_accounts
 from core.config import SERVING_KINDS, ConfigError, PlatformConfig, ServingKind, load_profile
 from core.cost import (
     KINDS,
@@ -28,6 +27,7 @@ from core.cost import (
     IdleCost,
     PriceError,
     PriceTable,
+    account_parts,
     idle_cost,
 )
 from labctl.options import add_account, add_examples, add_profile, add_region
@@ -74,11 +74,9 @@ def synthesized_templates(config: PlatformConfig, outdir: Path) -> dict[str, dic
 def split_by_account(
     config: PlatformConfig, cost: IdleCost, stacks: list[str]
 ) -> list[AccountCost]:
-    """Each account's part of ``cost`` (one row single-account): stacks outside
-    ``core.accounts.stack_accounts`` are tooling's."""
-    return cost.by_account(
-        stack_accounts(config), account_names(config), config.tooling_account, stacks
-    )
+    """Each account's part of ``cost`` (one row single-account): ``core.cost.account_parts``,
+    the split the synth's budget check uses."""
+    return account_parts(config, cost, stacks)
 
 
 def _per_day(cost: IdleCost, monthly: float) -> float:

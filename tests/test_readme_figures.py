@@ -246,3 +246,14 @@ def test_the_per_account_costs_are_what_labctl_cost_prints(
         }
         assert {k: v for k, v in row.items() if k not in ("serving kind", "total")} == expected
         assert row["total"] == _money(got["monthly_usd"])
+
+
+def test_the_per_account_budgets_quoted_are_the_profiles() -> None:
+    """docs/multi-account.md's per-account budget bullet quotes config/multi-account.json's
+    budget block (the ceiling and each account's limit) as it is."""
+    text = " ".join(_doc("multi-account.md").split())
+    (quoted,) = re.findall(r'`"budget": (\{"monthly_limit_usd": .*?\}\})`', text)
+    profile = json.loads((REPO / "config" / "multi-account.json").read_text())["budget"]
+    assert json.loads(quoted) == {
+        k: profile[k] for k in ("monthly_limit_usd", "account_limits_usd")
+    }

@@ -17,6 +17,8 @@ from core.config.platform import (
     check_accounts,
 )
 from core.config.sections import (
+    ACCOUNT_ROLES,
+    AccountLimits,
     AccountsConfig,
     BatchConfig,
     BudgetConfig,
@@ -46,6 +48,8 @@ from core.config.serving import (
 )
 
 __all__ = [
+    "ACCOUNT_ROLES",
+    "AccountLimits",
     "CONFIG_DIR",
     "LAMBDA_UNRESERVED_MINIMUM",
     "NEW_ACCOUNT_LAMBDA_CONCURRENCY",

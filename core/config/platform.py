@@ -9,6 +9,7 @@ from dataclasses import dataclass, field
 from typing import Literal
 
 from core.config.sections import (
+    ACCOUNT_ROLES,
     AccountsConfig,
     BatchConfig,
     BudgetConfig,
@@ -219,6 +220,11 @@ def check_accounts(config: PlatformConfig) -> None:
                 "block): with one account the quality job reads labels from the raw zone; drop "
                 "the setting or set it to 'tooling'"
             )
+        if config.budget.account_limits_usd.is_set:
+            raise ConfigError(
+                "budget.account_limits_usd needs separate accounts (an accounts block): with "
+                "one account the copy has one budget, budget.monthly_limit_usd; drop the setting"
+            )
         return
     tooling = config.tooling_account
     if (config.staging_account == tooling) != (config.production_account == tooling):
@@ -227,4 +233,41 @@ def check_accounts(config: PlatformConfig) -> None:
             f"accounts.{same} equals the tooling account while the other target does not: "
             "serving either stays in tooling (all three equal) or leaves it (staging and "
             "production outside tooling, the same account or two)"
+        )
+    check_account_budgets(config)
+
+
+def check_account_budgets(config: PlatformConfig) -> None:
+    """Separate accounts: each account has its own budget (``budget.account_limits_usd``, by
+    role), because an AWS Budgets budget sees only its own account's spend: the whole
+    ``monthly_limit_usd`` in each would let the copy spend that several times over before any
+    alert. Required, never defaulted; every role > 0; the sum within ``monthly_limit_usd``.
+    Staging and production sharing one account: its budget is the sum of the two."""
+    budget = config.budget
+    limits = budget.account_limits_usd
+    ceiling = budget.monthly_limit_usd
+    if not limits.is_set:
+        count = len({config.tooling_account, config.staging_account, config.production_account})
+        raise ConfigError(
+            "separate accounts need budget.account_limits_usd: each account's budget sees only "
+            f"that account's spend, so budget.monthly_limit_usd ({ceiling}) in each would let "
+            f"the copy spend {count} times it before an alert; set "
+            '{"tooling": N, "staging": N, "production": N} (USD/month, summing to at most '
+            f"{ceiling}; `labctl cost --profile {config.profile or '<profile>'}` prints each "
+            "account's idle cost)"
+        )
+    missing = [role for role in ACCOUNT_ROLES if getattr(limits, role) <= 0]
+    if missing:
+        raise ConfigError(
+            f"budget.account_limits_usd sets no limit for {', '.join(missing)}: give each of "
+            f"{', '.join(ACCOUNT_ROLES)} a positive amount (staging and production in one "
+            "account: its budget is their sum)"
+        )
+    total = sum(getattr(limits, role) for role in ACCOUNT_ROLES)
+    if total > ceiling:
+        parts = " + ".join(f"{role} {getattr(limits, role)}" for role in ACCOUNT_ROLES)
+        raise ConfigError(
+            f"budget.account_limits_usd sum to {total} ({parts}), above "
+            f"budget.monthly_limit_usd ({ceiling}), the copy's ceiling: lower them or raise "
+            "budget.monthly_limit_usd"
         )

@@ -8,7 +8,7 @@ The serving section is in ``serving.py``; the rules that need the whole profile 
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Literal
 
 from pipelines.tuning import FieldNames, TuningStrategy, tuning_problem
@@ -273,10 +273,44 @@ class BatchConfig:
             )
 
 
+# The roles of the accounts block, which ``budget.account_limits_usd`` keys by.
+ACCOUNT_ROLES = ("tooling", "staging", "production")
+
+
+@dataclass(frozen=True)
+class AccountLimits:
+    """Each account's monthly budget with separate accounts (USD), by role; 0: not set.
+
+    An AWS Budgets budget sees only the spend of the account it lives in, so each account of
+    a three-account copy has its own, and their sum stays within ``monthly_limit_usd``.
+    Staging and production sharing one account: that account's budget is the sum of both.
+    The rules that need the accounts are ``check_accounts``'s (``core/config/platform.py``)."""
+
+    tooling: int = 0
+    staging: int = 0
+    production: int = 0
+
+    def __post_init__(self) -> None:
+        for role in ACCOUNT_ROLES:
+            _require(
+                getattr(self, role) >= 0,
+                f"budget.account_limits_usd.{role} must be a positive amount (USD/month), "
+                f"got {getattr(self, role)}",
+            )
+
+    @property
+    def is_set(self) -> bool:
+        return any(getattr(self, role) for role in ACCOUNT_ROLES)
+
+
 @dataclass(frozen=True)
 class BudgetConfig:
+    """``monthly_limit_usd``: the whole copy's ceiling (single-account: its one budget).
+    ``account_limits_usd``: with separate accounts, each account's budget (required there)."""
+
     monthly_limit_usd: int = 50
     alert_emails: tuple[str, ...] = ()
+    account_limits_usd: AccountLimits = field(default_factory=AccountLimits)
 
     def __post_init__(self) -> None:
         _require(self.monthly_limit_usd > 0, "budget.monthly_limit_usd must be positive")

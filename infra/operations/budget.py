@@ -1,8 +1,12 @@
-"""Cost guardrail: a monthly AWS Budget for this copy of the platform, alerting the topic.
+"""Cost guardrail: a monthly AWS Budget for this copy of the platform (or, with separate
+accounts, for its part in one account), alerting the topic.
 
 Costs are filtered by the ``environment`` cost-allocation tag (activate it once in the
 Billing console, or the budget sees nothing). Alerts at 80 % of actual spend and 100 % of
-forecast go to the alert topic (and e-mail addresses, if configured). The budget is created
+forecast go to the alert topic (and e-mail addresses, if configured). ``limit_usd`` is the
+account's limit (``core.accounts.budget_limits``): a budget sees only the spend of the account
+it lives in, so with separate accounts each has its own share of the copy's ceiling, never
+the whole ``budget.monthly_limit_usd``. The budget is created
 after the topic policy that lets Budgets publish (AWS Budgets checks it when the SNS
 subscriber is created). Not stateful.
 """
@@ -24,6 +28,7 @@ class CostGuardrail(Construct):
         id_: str,
         *,
         config: BudgetConfig,
+        limit_usd: int,
         env_name: str,
         alerts: AlertTopic,
     ) -> None:
@@ -49,9 +54,7 @@ class CostGuardrail(Construct):
                 budget_name=f"{env_name}-mlops-platform",
                 budget_type="COST",
                 time_unit="MONTHLY",
-                budget_limit=budgets.CfnBudget.SpendProperty(
-                    amount=config.monthly_limit_usd, unit="USD"
-                ),
+                budget_limit=budgets.CfnBudget.SpendProperty(amount=limit_usd, unit="USD"),
                 cost_filters={"TagKeyValue": [f"user:environment${env_name}"]},
             ),
             notifications_with_subscribers=[

@@ -11,6 +11,7 @@ from typing import Any
 import aws_cdk as cdk
 from constructs import Construct
 
+from core import accounts
 from core.config import PlatformConfig
 from infra.operations.alerts import AlertTopic
 from infra.operations.budget import CostGuardrail
@@ -28,6 +29,8 @@ class OperationsStack(cdk.Stack):
             self,
             "CostGuardrail",
             config=config.budget,
+            # the copy's limit; with separate accounts tooling's share (core.accounts)
+            limit_usd=accounts.budget_limits(config)[config.tooling_account],
             env_name=config.env_name,
             alerts=self.alerts,
         )

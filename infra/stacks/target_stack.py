@@ -145,6 +145,8 @@ class TargetStack(cdk.Stack):
         the account they are created in, and the reaper only the endpoints of its own account
         (ListEndpoints lists the caller's): tooling's cannot reach the endpoints here.
 
+        The budget's limit is this account's (``budget.account_limits_usd``: staging and
+        production's sum where they share it), not the copy's whole ``monthly_limit_usd``.
         The budget filters on the ``environment`` cost-allocation tag, which the app stamps on
         this stack's resources too (``apply_tags``); in an organization the management account
         activates the tag once for every member account ("Activating user-defined cost
@@ -155,6 +157,7 @@ class TargetStack(cdk.Stack):
             self,
             "CostGuardrail",
             config=config.budget,
+            limit_usd=accounts.budget_limits(config)[account],  # this account's share
             env_name=config.env_name,
             alerts=self.alerts,
         )

@@ -37,6 +37,7 @@ def test_the_example_profile_places_three_accounts() -> None:
 def test_no_accounts_block_is_single_account() -> None:
     data = _profile()
     del data["accounts"]
+    del data["budget"]["account_limits_usd"]  # per-account budgets need separate accounts
     config = config_from_dict(data)
     assert not config.multi_account
     assert config.staging_account == config.production_account == config.account
@@ -44,7 +45,9 @@ def test_no_accounts_block_is_single_account() -> None:
 
 
 def test_all_three_equal_is_single_account() -> None:
-    config = config_from_dict(_accounts(tooling=TOOLING, staging=TOOLING, production=TOOLING))
+    data = _accounts(tooling=TOOLING, staging=TOOLING, production=TOOLING)
+    del data["budget"]["account_limits_usd"]  # type: ignore[attr-defined,index]
+    config = config_from_dict(data)
     assert not config.multi_account
     assert accounts.target_accounts(config) == ()
 

@@ -20,6 +20,8 @@ from tests.infra.test_reaper import Topic, endpoint, names
 
 TOOLING, STAGING, PRODUCTION = "111111111111", "333333333333", "444444444444"
 TARGETS = {"multi-StagingTarget": STAGING, "multi-ProductionTarget": PRODUCTION}
+# budget.account_limits_usd of config/multi-account.json, copied by hand
+ACCOUNT_LIMITS = {"multi-StagingTarget": 250, "multi-ProductionTarget": 350}
 # endpoint name -> the serving stack that manages it, per target account (docs/multi-account.md)
 SERVED = {
     "multi-StagingTarget": {"multi-digits-staging": "multi-ServingStaging"},
@@ -123,7 +125,9 @@ def test_each_target_has_a_budget_alerting_its_own_topic(multi_expiry, stack: st
     ((logical, budget),) = _of_type(template, "AWS::Budgets::Budget").items()
     props = budget["Properties"]
     assert props["Budget"]["CostFilters"] == {"TagKeyValue": ["user:environment$multi"]}
-    assert props["Budget"]["BudgetLimit"] == {"Amount": 800, "Unit": "USD"}
+    # this account's own limit (config/multi-account.json budget.account_limits_usd), not the
+    # copy's whole monthly_limit_usd (800) in each account
+    assert props["Budget"]["BudgetLimit"] == {"Amount": ACCOUNT_LIMITS[stack], "Unit": "USD"}
     ((topic, _),) = _of_type(template, "AWS::SNS::Topic").items()
     for notification in props["NotificationsWithSubscribers"]:
         assert {"SubscriptionType": "SNS", "Address": {"Ref": topic}} in notification["Subscribers"]
@@ -200,7 +204,8 @@ def test_a_targets_reaper_spares_the_endpoint_its_stack_manages(multi_expiry, st
 
 def test_a_shared_target_account_runs_one_reaper_sparing_both_served_endpoints() -> None:
     """Staging and production in one account: one target stack, so one reaper, which must
-    spare both serving endpoints (both stacks deploy there). Built alone in a bare App."""
+    spare both serving endpoints (both stacks deploy there), and one budget of both limits.
+    Built alone in a bare App."""
     import dataclasses
 
     import aws_cdk as cdk
@@ -230,7 +235,9 @@ def test_a_shared_target_account_runs_one_reaper_sparing_both_served_endpoints()
         "multi-digits": "multi-Serving",
         "multi-digits-staging": "multi-ServingStaging",
     }
-    assert len(_of_type(template, "AWS::Budgets::Budget")) == 1
+    ((_, budget),) = _of_type(template, "AWS::Budgets::Budget").items()
+    # one account holds both: its budget is staging's 250 + production's 350 (the profile's)
+    assert budget["Properties"]["Budget"]["BudgetLimit"] == {"Amount": 600, "Unit": "USD"}
 
 
 def test_a_target_key_that_cloudwatch_logs_may_not_use_is_named(multi_expiry) -> None:  # type: ignore[no-untyped-def]

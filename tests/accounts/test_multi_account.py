@@ -259,11 +259,11 @@ def test_the_rehearsal_checks_every_cross_account_flow(multi) -> None:  # type: 
 
 
 def test_the_profile_budget_covers_its_idle_cost(multi) -> None:  # type: ignore[no-untyped-def]
-    """app.py refuses a budget below the idle cost; the example must synthesize through it."""
-    from core.cost import check_budget
+    """app.py refuses an account's budget below that account's idle cost; the example must
+    synthesize through it."""
+    from core.cost import check_account_budgets
 
-    config = multi.config
-    check_budget(config.budget.monthly_limit_usd, multi.templates, config.region)
+    assert check_account_budgets(multi.config, multi.templates) is None
 
 
 def test_the_staging_smoke_test_reads_the_released_versions_samples_then_invokes_as_staging(

@@ -102,15 +102,19 @@ def test_cloudwatch_alarms_of_this_account_may_publish_through_the_key() -> None
 
 
 def test_budget_filters_on_the_copys_cost_tag_and_alerts_the_topic() -> None:
-    """Monthly cost budget of the environment tag; 80 % actual and 100 % forecast alerts."""
+    """Monthly cost budget of the environment tag; 80 % actual and 100 % forecast alerts. The
+    amount is the account's limit it is given (30), not the copy's ceiling (50): with separate
+    accounts each account's budget holds its own share."""
     stack, alerts = _alerts()
     config = BudgetConfig(monthly_limit_usd=50, alert_emails=("ops@example.com",))
-    CostGuardrail(stack, "CostGuardrail", config=config, env_name="lab", alerts=alerts)
+    CostGuardrail(
+        stack, "CostGuardrail", config=config, limit_usd=30, env_name="lab", alerts=alerts
+    )
     budget = _only(Template.from_stack(stack), "AWS::Budgets::Budget")["Properties"]
     data = budget["Budget"]
     assert (data["BudgetType"], data["TimeUnit"]) == ("COST", "MONTHLY")
     assert data["CostFilters"] == {"TagKeyValue": ["user:environment$lab"]}
-    assert data["BudgetLimit"] == {"Amount": 50, "Unit": "USD"}
+    assert data["BudgetLimit"] == {"Amount": 30, "Unit": "USD"}
     kinds = {
         (n["Notification"]["NotificationType"], n["Notification"]["Threshold"])
         for n in budget["NotificationsWithSubscribers"]
@@ -166,7 +170,12 @@ def test_budget_is_created_after_the_topic_policy_that_admits_budgets() -> None:
     before the topic policy (DEPLOYABILITY class 8)."""
     stack, alerts = _alerts()
     CostGuardrail(
-        stack, "Cost", config=BudgetConfig(monthly_limit_usd=50), env_name="e", alerts=alerts
+        stack,
+        "Cost",
+        config=BudgetConfig(monthly_limit_usd=50),
+        limit_usd=50,
+        env_name="e",
+        alerts=alerts,
     )
     _budget_waits_for_the_policy_admitting_budgets(Template.from_stack(stack).to_json())
 
