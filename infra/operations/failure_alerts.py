@@ -50,6 +50,7 @@ from collections.abc import Sequence
 import jsii
 from aws_cdk import aws_events as events
 from aws_cdk import aws_sns as sns
+from aws_cdk.interfaces import aws_events as events_refs
 from constructs import Construct
 
 from pipelines.alert_line import step_failure_line
@@ -63,6 +64,7 @@ CODEPIPELINE_FAILED = ["FAILED"]
 
 
 @jsii.implements(events.IRuleTarget)
+@jsii.implements(events.IRuleTarget)
 class _TopicTarget:
     """The alert topic as a rule target, with the message. Not CDK's ``SnsTopic`` target: that
     one adds an unconditioned statement for events.amazonaws.com to the topic's policy, where
@@ -72,7 +74,7 @@ class _TopicTarget:
     def __init__(self, topic: sns.ITopic, message: str) -> None:
         self.topic, self.message = topic, message
 
-    def bind(self, rule: events.IRule, id: str | None = None) -> events.RuleTargetConfig:  # noqa: A002
+    def bind(self, rule: events_refs.IRuleRef, id: str | None = None) -> events.RuleTargetConfig:  # noqa: A002
         return events.RuleTargetConfig(
             arn=self.topic.topic_arn, input=events.RuleTargetInput.from_text(self.message)
         )
