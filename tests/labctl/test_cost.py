@@ -93,15 +93,24 @@ def test_cost_prices_each_account_of_the_multi_account_profile(
     instances (staging 1, production min_instances 2) and 5 alarms (5XX, model errors, latency,
     and target tracking's two). Tooling: the same network and its flow-log key, the on-demand
     stream, a key in each of Operations, DataLake, Ingestion, Training, Delivery, and the
-    ingestion stack's 5 alarms."""
+    ingestion stack's 5 alarms. Monitoring (engine custom, issue 25): in production its log key
+    and 3 alarms (drift, quality, the runner's dead letters); in tooling the retrain bridge's
+    log key and its dead letters' alarm."""
     p = _prices()
     network = 8 * 2 * p["az"] * 730 + p["key"]
     target = network + 2 * p["key"]
     serving_alarms = 5 * p["alarm"]
     expected = {
-        ("tooling", "111111111111"): network + p["stream"] * 730 + 5 * p["key"] + 5 * p["alarm"],
+        ("tooling", "111111111111"): network
+        + p["stream"] * 730
+        + (5 + 1) * p["key"]
+        + (5 + 1) * p["alarm"],
         ("staging", "333333333333"): target + 1 * p["m5"] * 730 + serving_alarms,
-        ("production", "444444444444"): target + 2 * p["m5"] * 730 + serving_alarms,
+        ("production", "444444444444"): target
+        + 2 * p["m5"] * 730
+        + serving_alarms
+        + p["key"]
+        + 3 * p["alarm"],
     }
     assert main(["cost", "--profile", "multi-account", "--json"]) == 0
     report = json.loads(capsys.readouterr().out)["kinds"]["real_time"]
@@ -120,6 +129,7 @@ def test_cost_prices_each_account_of_the_multi_account_profile(
     ]
     assert rows[("production", "444444444444")]["stacks"] == [
         "multi-Serving",
+        "multi-Monitoring",
         "multi-ProductionTarget",
     ]
 
