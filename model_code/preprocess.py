@@ -195,6 +195,11 @@ def write_csv(frame: pd.DataFrame, path: Path) -> None:
     frame[[LABEL, *FEATURES]].to_csv(path, header=False, index=False)
 
 
+# The checked rows' columns, in the order the Glue table (infra/training/data_quality.py)
+# declares them.
+DATASET_COLUMNS = ["event_id", "event_time", LABEL, *FEATURES]
+
+
 class DataQualityFailed(ValueError):
     """The data broke a declared constraint; the message is data_quality.summary's line."""
 
@@ -230,12 +235,20 @@ def quality_gate(
     constraints: data_quality.Constraints,
     report_dir: Path,
     quarantine_dir: Path,
+    dataset_dir: Path | None = None,
 ) -> pd.DataFrame:
     """Judge the rows read (duplicates still in) against ``constraints``; write the report
     (data_quality.json) and every row not kept to the quarantine: quarantined rows with their
     reasons (rows.csv) and each record the schema rejected (rejected.jsonl, all of them, not
-    the capped examples). Returns the kept rows; raises DataQualityFailed after writing."""
+    the capped examples). With ``dataset_dir``, the rows checked are also written there as
+    DATASET_COLUMNS CSV without a header: the Glue table the same rules run on in DQDL.
+    Returns the kept rows; raises DataQualityFailed after writing."""
     result = data_quality.check(data.frame, constraints, rejected=len(data.rejected))
+    if dataset_dir is not None:
+        Path(dataset_dir).mkdir(parents=True, exist_ok=True)
+        data.frame[DATASET_COLUMNS].to_csv(
+            Path(dataset_dir) / "events.csv", header=False, index=False
+        )
     report_dir.mkdir(parents=True, exist_ok=True)
     quarantine_dir.mkdir(parents=True, exist_ok=True)
     report = {**result.report, "summary": data_quality.summary(result.report)}
@@ -258,6 +271,7 @@ def preprocess(
     test: float = 0.15,
     constraints: data_quality.Constraints | None = None,
     quarantine_dir: Path | None = None,
+    dataset_dir: Path | None = None,
 ) -> dict[str, Any]:
     """The whole step; returns the row counts. Outputs land in output_dir/<name>/.
 
@@ -272,6 +286,7 @@ def preprocess(
             constraints,
             output_dir / "data_quality",
             Path(quarantine_dir or output_dir / "quarantine"),
+            dataset_dir,
         )
         duplicates = int(data.frame["event_id"].duplicated().sum())
         kept = kept.drop_duplicates("event_id")  # when no duplicate limit quarantined them
@@ -326,6 +341,7 @@ def main(argv: list[str] | None = None) -> int:
     gate.add_argument("--min-class-count", type=int)
     gate.add_argument("--max-class-imbalance", type=float)
     gate.add_argument("--quarantine-dir", help="default <output-dir>/quarantine")
+    gate.add_argument("--dataset-dir", help="write the rows checked here (the Glue table's)")
     gate.add_argument(
         "--exit-message",
         help="also write a failure here (/opt/ml/output/message: the job's ExitMessage)",
@@ -354,6 +370,7 @@ def main(argv: list[str] | None = None) -> int:
             args.test_fraction,
             constraints=constraints,
             quarantine_dir=Path(args.quarantine_dir) if args.quarantine_dir else None,
+            dataset_dir=Path(args.dataset_dir) if args.dataset_dir else None,
         )
     except ValueError as err:
         message = f"preprocess failed: {str(err) or repr(err)}"

@@ -296,6 +296,12 @@ def build_pipeline(settings: PipelineSettings) -> Any:
             destination=Join(on="/", values=[s.output("Preprocess"), execution_id, "data_quality"]),
             s3_upload_mode="Continuous",
         ),
+        ProcessingOutput(  # the rows checked: the Glue table the DQDL ruleset targets
+            output_name="dataset",
+            source="/opt/ml/processing/output/dataset",
+            destination=s.output("Preprocess", "dataset"),
+            s3_upload_mode="Continuous",
+        ),
         ProcessingOutput(
             output_name="quarantine",
             source="/opt/ml/processing/output/quarantine",
@@ -339,6 +345,8 @@ def build_pipeline(settings: PipelineSettings) -> Any:
                 *s.data_quality.arguments(),
                 "--quarantine-dir",
                 "/opt/ml/processing/output/quarantine",
+                "--dataset-dir",
+                "/opt/ml/processing/output/dataset",
                 "--exit-message",
                 "/opt/ml/output/message",
             ],
