@@ -4,10 +4,10 @@
                                                           └─ violated: data_quality.json,
                                                              quarantine/, exit 1 (no Tune)
 
-``GateLimits`` is what a profile declares (``core.config.DataQualityConfig`` extends it with
-the profile-only switches). ``arguments()`` is how the limits reach the job (short flags: a
-processing job's ContainerArguments are at most 256 characters each), ``constraints()`` the
-``model_code.data_quality.Constraints`` the job builds from them, and ``ruleset()`` the same
+``GateLimits`` is what a profile declares (``core.config.DataQualityConfig``). ``arguments()``
+is how the limits reach the job (short flags: a processing job's ContainerArguments are at
+most 256 characters each); the job builds ``model_code.data_quality.Constraints`` from them
+(``preprocess.digits_constraints``), and infra/training/data_quality.py renders the same
 constraints as the Glue Data Quality ruleset (DQDL) the Training stack deploys.
 """
 
@@ -42,28 +42,30 @@ class GateLimits:
     max_class_imbalance: float = DEFAULTS["max_class_imbalance"]
 
     def __post_init__(self) -> None:
+        # model_code.data_quality.Constraints judges these again where the job builds them
+        # (and infra at synth); pipelines may not import it (a job module: pyproject's
+        # contracts-only), so the profile's mistakes are named here, before a render.
         if len(tuple(self.feature_range)) != 2:
             raise ValueError(f"feature_range must be [low, high], got {self.feature_range!r}")
-        object.__setattr__(self, "feature_range", tuple(float(v) for v in self.feature_range))
-        # data_quality.Constraints validates every value and says which; one feature stands
-        # for all 64 (constraints() imports the preprocessing script, sklearn and all).
-        from model_code.data_quality import Constraints
-
-        limits = self.limits()
-        Constraints(
-            **{k: v for k, v in limits.items() if k not in ("max_missing_share", "feature_range")},
-            max_missing_share={"f0": limits["max_missing_share"]},
-            value_ranges={"f0": limits["feature_range"]},
-        )
+        low, high = (float(v) for v in self.feature_range)
+        object.__setattr__(self, "feature_range", (low, high))
+        if not low <= high:
+            raise ValueError(f"feature_range is empty: low {low:g} > high {high:g}")
+        for name in ("min_rows", "min_class_count"):
+            value = getattr(self, name)
+            if isinstance(value, bool) or not isinstance(value, int) or value < 0:
+                raise ValueError(f"{name} must be a whole number >= 0, got {value!r}")
+        for name in ("max_rejected_share", "max_missing_share", "max_duplicate_share"):
+            if not 0.0 <= float(getattr(self, name)) <= 1.0:
+                raise ValueError(f"{name} must be a share in [0, 1], got {getattr(self, name)}")
+        if not float(self.max_class_imbalance) >= 1.0:
+            raise ValueError(
+                "max_class_imbalance is largest / smallest class count, so it must be >= 1, "
+                f"got {self.max_class_imbalance}"
+            )
 
     def limits(self) -> dict[str, Any]:
         return {f.name: getattr(self, f.name) for f in fields(GateLimits)}
-
-    def constraints(self) -> Any:
-        """The ``model_code.data_quality.Constraints`` the Preprocess job checks."""
-        from model_code.preprocess import digits_constraints
-
-        return digits_constraints(**self.limits())
 
     def arguments(self) -> list[str]:
         """The Preprocess job's command-line flags (model_code/preprocess.py main)."""
@@ -72,9 +74,3 @@ class GateLimits:
             flag = "--" + name.replace("_", "-")
             args += [flag, *(map(str, value) if isinstance(value, tuple) else [str(value)])]
         return args
-
-    def ruleset(self) -> str:
-        """The same constraints as DQDL (``model_code.data_quality.to_dqdl``)."""
-        from model_code.data_quality import to_dqdl
-
-        return to_dqdl(self.constraints())

@@ -4,7 +4,7 @@ Provisions the Glue table ``checked_events`` (the rows the last training run's P
 checked, before quarantine: ``event_id, event_time, label, f0..f63`` CSV, written under the
 pipeline's ``Preprocess/dataset/`` prefix in the artifacts zone) and an
 ``AWS::Glue::DataQualityRuleset`` targeting it whose DQDL is rendered from the profile's
-``data_quality`` limits (pipelines/data_quality_gate.py ``GateLimits.ruleset``). Defining a
+``data_quality`` limits (``ruleset`` below). Defining a
 ruleset is free; nothing here starts an evaluation run. Not stateful. Exposes: table,
 ruleset, ruleset_name.
 """
@@ -18,7 +18,8 @@ from constructs import Construct
 from core.config import PlatformConfig
 from core.pipeline_settings import pipeline_settings
 from infra.data_lake.refs import LakeRefs
-from model_code.preprocess import DATASET_COLUMNS
+from model_code.data_quality import to_dqdl
+from model_code.preprocess import DATASET_COLUMNS, digits_constraints
 from pipelines import training_pipeline as tp
 
 TABLE_NAME = "checked_events"
@@ -27,6 +28,12 @@ TABLE_NAME = "checked_events"
 def _column(name: str) -> glue.CfnTable.ColumnProperty:
     kind = {"event_id": "string", "event_time": "string", "label": "int"}.get(name, "double")
     return glue.CfnTable.ColumnProperty(name=name, type=kind)
+
+
+def ruleset(config: PlatformConfig) -> str:
+    """The profile's data_quality limits as DQDL: the constraints the Preprocess job builds
+    from the same limits (``digits_constraints``), rendered by ``to_dqdl``."""
+    return to_dqdl(digits_constraints(**config.data_quality.limits()))
 
 
 class DataQualityRuleset(Construct):
@@ -75,7 +82,7 @@ class DataQualityRuleset(Construct):
             "Ruleset",
             name=self.ruleset_name,
             description="The training data-quality gate's constraints (profile data_quality)",
-            ruleset=config.data_quality.gate().ruleset(),
+            ruleset=ruleset(config),
             target_table=glue.CfnDataQualityRuleset.DataQualityTargetTableProperty(
                 database_name=lake.database_name, table_name=TABLE_NAME
             ),

@@ -158,7 +158,7 @@ def test_a_profile_limit_reaches_the_job_arguments() -> None:
     ("section", "message"),
     [
         ({"max_duplicate_share": 1.5}, "data_quality: max_duplicate_share must be a share"),
-        ({"feature_range": [16, 0]}, "data_quality: value_ranges"),
+        ({"feature_range": [16, 0]}, "data_quality: feature_range is empty"),
         ({"max_class_imbalance": 0.5}, "data_quality: max_class_imbalance"),
         ({"min_rows": -1}, "data_quality: min_rows must be a whole number"),
     ],

@@ -81,7 +81,9 @@ def test_the_lab_digits_data_passes_the_default_limits(tmp_path: Path) -> None:
     goes on to write the splits, and nothing is quarantined."""
     write_events(tmp_path / "raw", digits_events())
     counts = preprocess.preprocess(
-        tmp_path / "raw", tmp_path / "out", constraints=GateLimits().constraints()
+        tmp_path / "raw",
+        tmp_path / "out",
+        constraints=preprocess.digits_constraints(**GateLimits().limits()),
     )
     report = json.loads((tmp_path / "out" / "data_quality" / "data_quality.json").read_text())
     assert report["passed"] and report["violations"] == []
@@ -102,7 +104,9 @@ def test_the_bad_batch_breaks_exactly_the_constraints_it_plants(tmp_path: Path) 
     write_events(tmp_path / "raw", events)
     with pytest.raises(preprocess.DataQualityFailed):
         preprocess.preprocess(
-            tmp_path / "raw", tmp_path / "out", constraints=GateLimits().constraints()
+            tmp_path / "raw",
+            tmp_path / "out",
+            constraints=preprocess.digits_constraints(**GateLimits().limits()),
         )
     report = json.loads((tmp_path / "out" / "data_quality" / "data_quality.json").read_text())
     got = {(v["constraint"], v["subject"]): v["observed"] for v in report["violations"]}
