@@ -26,6 +26,7 @@ def pipeline_settings(
         early_stopping="Auto" if t.early_stopping else "Off",
         accuracy_threshold=t.accuracy_threshold,
         approval_status=t.approval_status,
+        data_quality=config.data_quality.gate(),
         use_vpc=use_vpc,
         subnets=tuple(f"__SUBNET_{i + 1}__" for i in range(subnets)) if use_vpc else tp.SUBNETS,
     )

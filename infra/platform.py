@@ -64,7 +64,8 @@ def add_platform(app: cdk.App, config: PlatformConfig, release: Release | None =
         config.stack_name("Training"),
         config=config,
         network=network.network if network else None,
-        alert_topic=alerts.topic,  # failure alerts; multi-account: the retrain bridge's
+        # failure alerts; multi-account monitoring: the retrain bridge's dead letters too
+        alert_topic=alerts.topic,
         release=release,  # batch.schedule scores with the released model
         env=env,
     )

@@ -22,5 +22,10 @@ def lake_raw(workdir: Path) -> Path:
     return Path(workdir) / "lake" / "raw"
 
 
+def lake_quarantine(workdir: Path) -> Path:
+    """The lab's quarantine: rows the data-quality gate did not keep, one folder per run."""
+    return Path(workdir) / "lake" / "quarantine"
+
+
 def workdir_help() -> str:
     return f"lab work folder (default {default_workdir()}; $LABCTL_WORKDIR overrides)"

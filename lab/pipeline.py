@@ -12,7 +12,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from lab.paths import REPO, lake_raw
+from lab.paths import REPO, lake_quarantine, lake_raw
 from ops.errors import UsageError
 
 if TYPE_CHECKING:
@@ -27,6 +27,8 @@ def default_mounts(workdir: Path, settings: PipelineSettings) -> dict[str, Path]
     return {
         f"s3://{raw_bucket}/": lake_raw(workdir),
         settings.code + "/": REPO / "model_code",
+        # <workdir>/lake/quarantine/<execution id>/: what the data-quality gate did not keep
+        settings.quarantine_prefix + "/": lake_quarantine(workdir),
     }
 
 

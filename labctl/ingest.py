@@ -4,7 +4,9 @@ or with --local-lake write exactly what Firehose would deliver to the raw zone.
 Input convention: columns event_id, event_time, source, label are optional; every other
 column is a feature, in file order, and there must be exactly 64 numeric ones. Rows that
 break the schema are written to the rejected report and counted; --strict makes any
-rejected row exit 1 before anything is sent.
+rejected row exit 1 before anything is sent. --bad-batch sends a deliberately bad batch
+(ops/producer/bad_batch.py) unvalidated, so the next training run stops at the data-quality
+gate.
 """
 
 from __future__ import annotations
@@ -33,6 +35,8 @@ from ops.producer import (
     ReportFile,
     SendResult,
     Undelivered,
+    bad_batch_events,
+    bad_batch_records,
     describe_plan,
     digits_events,
     iter_batches,
@@ -60,8 +64,12 @@ def _parse_time(text: str | None) -> datetime | None:
 
 
 def _check_args(args: argparse.Namespace) -> list[Drift]:
-    if bool(args.file) == bool(args.digits):
-        raise UsageError("give exactly one input: --file PATH or --digits")
+    if sum(map(bool, (args.file, args.digits, args.bad_batch))) != 1:
+        raise UsageError("give exactly one input: --file PATH, --digits or --bad-batch")
+    if args.bad_batch and (args.drift or args.strict or args.dry_run or args.limit):
+        raise UsageError(
+            "--bad-batch is sent as it is: it takes no --drift, --strict, --dry-run or --limit"
+        )
     if args.file and not Path(args.file).is_file():
         raise UsageError(f"input file {args.file} does not exist or is not a file")
     if not 1 <= args.batch_size <= MAX_RECORDS_PER_CALL:
@@ -111,6 +119,8 @@ def run(args: argparse.Namespace, client: Any = None, backoff: Backoff | None = 
     drifts = _check_args(args)
     base_time = _parse_time(args.base_time)
     workdir = Path(args.workdir)
+    if args.bad_batch:
+        return _bad_batch(args, workdir, _parse_time(args.base_time), client, backoff)
     if args.digits:
         run_id = args.run_id or new_run_id()  # generated traffic: new events each run
         origin = "sklearn Digits"
@@ -152,6 +162,31 @@ def run(args: argparse.Namespace, client: Any = None, backoff: Backoff | None = 
         lake = Path(args.local_lake) if args.local_lake else lake_raw(workdir)
         return _to_lake(args, items(), lake, run_id, rejected_path)
     return _to_stream(args, items(), client, backoff, run_id, rejected_path)
+
+
+def _bad_batch(
+    args: argparse.Namespace,
+    workdir: Path,
+    base_time: datetime | None,
+    client: Any,
+    backoff: Backoff | None,
+) -> int:
+    """The bad batch, unvalidated, to the local lake or the stream (nothing is rejected)."""
+    from ops.producer.bad_batch import DEFECTS
+
+    run_id = args.run_id or new_run_id()
+    events = bad_batch_events(run_id, base_time)
+    print(
+        f"ingest: run {run_id}, a BAD batch of {len(events)} events, sent unvalidated: "
+        + ", ".join(f"{n} {k.replace('_', ' ')}" for k, n in DEFECTS.items())
+        + "; the next training run stops at the data-quality gate"
+    )
+    rejected_path = Path(args.rejected_report or workdir / "ingest" / f"{run_id}-rejected.jsonl")
+    records = bad_batch_records(events)
+    if args.local_lake is not None:
+        lake = Path(args.local_lake) if args.local_lake else lake_raw(workdir)
+        return _to_lake(args, records, lake, run_id, rejected_path)
+    return _to_stream(args, records, client, backoff, run_id, rejected_path)
 
 
 def _dry_run(items: Iterable[Record | Rejected], batch_size: int) -> int:
@@ -337,6 +372,7 @@ def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
         "labctl ingest --stream lab-digits-delivery --digits --local-lake .lab/lake/raw  # no AWS",
         "labctl ingest --stream lab-digits-events --digits --region us-east-1",
         "labctl ingest --stream lab-digits-events --file events.csv --dry-run",
+        "labctl ingest --stream lab-digits-delivery --bad-batch --local-lake  # gate test",
     )
     parser.set_defaults(handler=run)
 
@@ -349,6 +385,12 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     )
     parser.add_argument("--file", help="CSV or Parquet file of events")
     parser.add_argument("--digits", action="store_true", help="the built-in Digits dataset")
+    parser.add_argument(
+        "--bad-batch",
+        action="store_true",
+        help="a deliberately bad batch (out-of-range pixels, duplicates, missing pixels), "
+        "sent unvalidated: the next training run stops at the data-quality gate",
+    )
     add_region(parser)
     parser.add_argument(
         "--dry-run", action="store_true", help="validate and print the batch plan, send nothing"

@@ -29,10 +29,12 @@ if not hasattr(_dt, "UTC"):
     _dt.UTC = _dt.timezone.utc  # type: ignore[attr-defined,misc]  # noqa: UP017
 
 try:
-    from model_code.events import N_FEATURES, validate_event
+    from model_code import data_quality
+    from model_code.events import N_CLASSES, N_FEATURES, validate_event
 except ImportError:  # in the container model_code arrives as a second processing input
     sys.path.insert(0, os.environ.get("MODEL_CODE_LIB", "/opt/ml/processing/input/lib"))
-    from model_code.events import N_FEATURES, validate_event
+    from model_code import data_quality
+    from model_code.events import N_CLASSES, N_FEATURES, validate_event
 
 RANDOM_STATE = 42
 FEATURES = [f"f{i}" for i in range(N_FEATURES)]
@@ -52,8 +54,11 @@ class Dataset:
     duplicates: int
 
 
-def read_events(input_dir: Path) -> Dataset:
-    """Read and validate every *.gz JSON-lines file under input_dir (recursively)."""
+def read_events(input_dir: Path, dedupe: bool = True) -> Dataset:
+    """Read and validate every *.gz JSON-lines file under input_dir (recursively).
+
+    Rows come sorted by event_time (first arrival first); ``dedupe=False`` keeps later copies
+    of an event id, so the data-quality gate can count and quarantine them."""
     files = sorted(p for p in Path(input_dir).rglob("*.gz") if p.is_file())
     if not files:
         raise ValueError(f"no event files (*.gz) under input prefix {input_dir}")
@@ -98,7 +103,9 @@ def read_events(input_dir: Path) -> Dataset:
     frame = pd.DataFrame(rows, columns=[*FEATURES, "event_id", "event_time", LABEL])
     before = len(frame)
     # First arrival wins: Firehose may redeliver, and a replay must not weigh twice.
-    frame = frame.sort_values("event_time", kind="stable").drop_duplicates("event_id")
+    frame = frame.sort_values("event_time", kind="stable")
+    if dedupe:
+        frame = frame.drop_duplicates("event_id")
     return Dataset(frame, len(files), records, rejected, before - len(frame))
 
 
@@ -188,12 +195,102 @@ def write_csv(frame: pd.DataFrame, path: Path) -> None:
     frame[[LABEL, *FEATURES]].to_csv(path, header=False, index=False)
 
 
+# The checked rows' columns, in the order the Glue table (infra/training/data_quality.py)
+# declares them.
+DATASET_COLUMNS = ["event_id", "event_time", LABEL, *FEATURES]
+
+
+class DataQualityFailed(ValueError):
+    """The data broke a declared constraint; the message is data_quality.summary's line."""
+
+
+def digits_constraints(
+    *,
+    min_rows: int | None = None,
+    max_rejected_share: float | None = None,
+    max_missing_share: float | None = None,
+    feature_range: tuple[float, float] | None = None,
+    max_duplicate_share: float | None = None,
+    min_class_count: int | None = None,
+    max_class_imbalance: float | None = None,
+) -> data_quality.Constraints:
+    """The profile's data_quality limits over the Digits columns: one missing share and one
+    range for every pixel f0..f63, the classes 0-9 declared (a class with no rows counts)."""
+    return data_quality.Constraints(
+        min_rows=min_rows,
+        max_rejected_share=max_rejected_share,
+        max_missing_share={f: max_missing_share for f in FEATURES}
+        if max_missing_share is not None
+        else {},
+        value_ranges={f: tuple(feature_range) for f in FEATURES} if feature_range else {},
+        max_duplicate_share=max_duplicate_share,
+        min_class_count=min_class_count,
+        max_class_imbalance=max_class_imbalance,
+        classes=tuple(range(N_CLASSES)),
+    )
+
+
+def quality_gate(
+    data: Dataset,
+    constraints: data_quality.Constraints,
+    report_dir: Path,
+    quarantine_dir: Path,
+    dataset_dir: Path | None = None,
+) -> pd.DataFrame:
+    """Judge the rows read (duplicates still in) against ``constraints``; write the report
+    (data_quality.json) and every row not kept to the quarantine: quarantined rows with their
+    reasons (rows.csv) and each record the schema rejected (rejected.jsonl, all of them, not
+    the capped examples). With ``dataset_dir``, the rows checked are also written there as
+    DATASET_COLUMNS CSV without a header: the Glue table the same rules run on in DQDL.
+    Returns the kept rows; raises DataQualityFailed after writing."""
+    result = data_quality.check(data.frame, constraints, rejected=len(data.rejected))
+    if dataset_dir is not None:
+        Path(dataset_dir).mkdir(parents=True, exist_ok=True)
+        data.frame[DATASET_COLUMNS].to_csv(
+            Path(dataset_dir) / "events.csv", header=False, index=False
+        )
+    report_dir.mkdir(parents=True, exist_ok=True)
+    quarantine_dir.mkdir(parents=True, exist_ok=True)
+    report = {**result.report, "summary": data_quality.summary(result.report)}
+    (report_dir / "data_quality.json").write_text(json.dumps(report, indent=2))
+    if len(result.quarantined):
+        result.quarantined.to_csv(quarantine_dir / "rows.csv", index=False)
+    if data.rejected:
+        with (quarantine_dir / "rejected.jsonl").open("w") as out:
+            for item in data.rejected:
+                out.write(json.dumps(item) + "\n")
+    if not result.passed:
+        raise DataQualityFailed(report["summary"])
+    return result.kept
+
+
 def preprocess(
-    input_dir: Path, output_dir: Path, validation: float = 0.15, test: float = 0.15
+    input_dir: Path,
+    output_dir: Path,
+    validation: float = 0.15,
+    test: float = 0.15,
+    constraints: data_quality.Constraints | None = None,
+    quarantine_dir: Path | None = None,
+    dataset_dir: Path | None = None,
 ) -> dict[str, Any]:
-    """The whole step; returns the row counts. Outputs land in output_dir/<name>/."""
+    """The whole step; returns the row counts. Outputs land in output_dir/<name>/.
+
+    With ``constraints`` the data-quality gate runs first (``quality_gate``): its report goes
+    to output_dir/data_quality/, rows it does not keep to ``quarantine_dir``
+    (default output_dir/quarantine/), and a violated constraint stops the step."""
     output_dir = Path(output_dir)
-    data = read_events(Path(input_dir))
+    data = read_events(Path(input_dir), dedupe=constraints is None)
+    if constraints is not None:
+        kept = quality_gate(
+            data,
+            constraints,
+            output_dir / "data_quality",
+            Path(quarantine_dir or output_dir / "quarantine"),
+            dataset_dir,
+        )
+        duplicates = int(data.frame["event_id"].duplicated().sum())
+        kept = kept.drop_duplicates("event_id")  # when no duplicate limit quarantined them
+        data = Dataset(kept, data.files, data.records, data.rejected, duplicates)
     report_dir = output_dir / "baseline"
     report_dir.mkdir(parents=True, exist_ok=True)
     (report_dir / "rejected.json").write_text(
@@ -234,16 +331,56 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--output-dir", default="/opt/ml/processing/output")
     parser.add_argument("--validation-fraction", type=float, default=0.15)
     parser.add_argument("--test-fraction", type=float, default=0.15)
+    # The data-quality gate's limits (the profile's data_quality section); none given: no gate.
+    gate = parser.add_argument_group("data-quality gate")
+    gate.add_argument("--min-rows", type=int)
+    gate.add_argument("--max-rejected-share", type=float)
+    gate.add_argument("--max-missing-share", type=float, help="per feature")
+    gate.add_argument("--feature-range", type=float, nargs=2, metavar=("LOW", "HIGH"))
+    gate.add_argument("--max-duplicate-share", type=float)
+    gate.add_argument("--min-class-count", type=int)
+    gate.add_argument("--max-class-imbalance", type=float)
+    gate.add_argument("--quarantine-dir", help="default <output-dir>/quarantine")
+    gate.add_argument("--dataset-dir", help="write the rows checked here (the Glue table's)")
+    gate.add_argument(
+        "--exit-message",
+        help="also write a failure here (/opt/ml/output/message: the job's ExitMessage)",
+    )
     args = parser.parse_args(argv)
+    limits = {
+        name: getattr(args, name)
+        for name in (
+            "min_rows",
+            "max_rejected_share",
+            "max_missing_share",
+            "feature_range",
+            "max_duplicate_share",
+            "min_class_count",
+            "max_class_imbalance",
+        )
+    }
     try:
+        constraints = (
+            digits_constraints(**limits) if any(v is not None for v in limits.values()) else None
+        )
         counts = preprocess(
             Path(args.input_dir),
             Path(args.output_dir),
             args.validation_fraction,
             args.test_fraction,
+            constraints=constraints,
+            quarantine_dir=Path(args.quarantine_dir) if args.quarantine_dir else None,
+            dataset_dir=Path(args.dataset_dir) if args.dataset_dir else None,
         )
     except ValueError as err:
-        print(f"preprocess failed: {str(err) or repr(err)}", file=sys.stderr)
+        message = f"preprocess failed: {str(err) or repr(err)}"
+        if args.exit_message:
+            # DescribeProcessingJob's ExitMessage holds the first 1 KB of this file:
+            # https://docs.aws.amazon.com/sagemaker/latest/dg/byoc-metadata.html
+            path = Path(args.exit_message)
+            path.parent.mkdir(parents=True, exist_ok=True)
+            path.write_text(message[:1024], encoding="utf-8")
+        print(message, file=sys.stderr)
         return 1
     print("preprocess: " + ", ".join(f"{k}={v}" for k, v in counts.items()))
     return 0

@@ -6,6 +6,10 @@
                                               evaluation.json           └─► GateFailed (Fail)
                          Preprocess + Evaluate ──► MonitorBaseline ──► Register* (metrics)
 
+Preprocess is also the data-quality gate (pipelines/data_quality_gate.py): a violated
+constraint writes data_quality.json and the quarantine, then fails the job, so nothing after it
+runs (the pipeline fails at Preprocess with the report's line as the job's ExitMessage).
+
 QualityGate: challenger accuracy >= AccuracyThreshold AND >= champion accuracy - margin, both
 on this run's test split (no champion: the threshold alone). The baseline is reported only.
 
@@ -29,6 +33,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from pipelines.data_quality_gate import GateLimits
 from pipelines.tuning import tuning_problem
 
 ARTIFACTS_BUCKET = "__ARTIFACTS_BUCKET__"
@@ -73,6 +78,7 @@ STATIC_HYPERPARAMETERS = {
 }
 OBJECTIVE_METRIC = "validation:accuracy"
 APPROVAL_STATUSES = ("PendingManualApproval", "Approved", "Rejected")
+QUARANTINE_PREFIX = "quarantine/"
 
 
 @dataclass(frozen=True)
@@ -103,6 +109,7 @@ class PipelineSettings:
     subnets: tuple[str, ...] = SUBNETS
     security_group_ids: tuple[str, ...] = SECURITY_GROUPS
     extra: tuple[tuple[str, str], ...] = field(default=())
+    data_quality: GateLimits = field(default_factory=GateLimits)
 
     def __post_init__(self) -> None:
         if self.early_stopping not in ("Auto", "Off"):
@@ -133,6 +140,12 @@ class PipelineSettings:
 
     def output(self, *parts: str) -> str:
         return "/".join([self.artifacts_prefix, self.pipeline_name, *parts])
+
+    @property
+    def quarantine_prefix(self) -> str:
+        """Where the gate puts rows it does not keep: the lake's artifacts zone, one folder
+        per execution (``<prefix>/<execution id>/``)."""
+        return f"s3://{ARTIFACTS_BUCKET}/{QUARANTINE_PREFIX}{self.pipeline_name}"
 
 
 _OFFLINE_KEYS = (
@@ -273,8 +286,36 @@ def build_pipeline(settings: PipelineSettings) -> Any:
 
     preprocessor = script_processor(sklearn_image, "preprocess")
     outputs = ("train", "validation", "test", "baseline")
+    execution_id = ExecutionVariables.PIPELINE_EXECUTION_ID
+    # The gate's report and quarantine upload Continuously: a failed job uploads no EndOfJob
+    # output, and these two are what a failed gate leaves to read (verify in an account).
+    gate_outputs = [
+        ProcessingOutput(
+            output_name="data_quality",
+            source="/opt/ml/processing/output/data_quality",
+            destination=Join(on="/", values=[s.output("Preprocess"), execution_id, "data_quality"]),
+            s3_upload_mode="Continuous",
+        ),
+        ProcessingOutput(  # the rows checked: the Glue table the DQDL ruleset targets
+            output_name="dataset",
+            source="/opt/ml/processing/output/dataset",
+            destination=s.output("Preprocess", "dataset"),
+            s3_upload_mode="Continuous",
+        ),
+        ProcessingOutput(
+            output_name="quarantine",
+            source="/opt/ml/processing/output/quarantine",
+            destination=Join(on="/", values=[s.quarantine_prefix, execution_id]),
+            s3_upload_mode="Continuous",
+        ),
+    ]
     preprocess = ProcessingStep(
         "Preprocess",
+        property_files=[
+            PropertyFile(
+                name="DataQualityReport", output_name="data_quality", path="data_quality.json"
+            )
+        ],
         step_args=preprocessor.run(
             code=f"{s.code}/preprocess.py",
             inputs=[
@@ -290,7 +331,8 @@ def build_pipeline(settings: PipelineSettings) -> Any:
                     destination=s.output("Preprocess", name),
                 )
                 for name in outputs
-            ],
+            ]
+            + gate_outputs,
             arguments=[
                 "--input-dir",
                 "/opt/ml/processing/input/raw",
@@ -300,6 +342,13 @@ def build_pipeline(settings: PipelineSettings) -> Any:
                 "0.15",
                 "--test-fraction",
                 "0.15",
+                *s.data_quality.arguments(),
+                "--quarantine-dir",
+                "/opt/ml/processing/output/quarantine",
+                "--dataset-dir",
+                "/opt/ml/processing/output/dataset",
+                "--exit-message",
+                "/opt/ml/output/message",
             ],
         ),
     )
@@ -376,7 +425,6 @@ def build_pipeline(settings: PipelineSettings) -> Any:
     report = PropertyFile(name="EvaluationReport", output_name="evaluation", path="evaluation.json")
     bucket, _, key = s.output("Tune").removeprefix("s3://").partition("/")
     best_model = tune.get_top_model_s3_uri(top_k=0, s3_bucket=bucket, prefix=key)
-    execution_id = ExecutionVariables.PIPELINE_EXECUTION_ID
     evaluate = ProcessingStep(
         "Evaluate",
         property_files=[report],
@@ -609,9 +657,10 @@ def _fingerprint(settings: Any, *, sources: tuple[str, ...] = ()) -> str | None:
     render it, the SDK's config files and the SAGEMAKER_* / AWS_* environment. None when a
     rendering package is missing (no safe key)."""
     parts = [repr(settings), Path(__file__).read_text()]
-    from pipelines import monitor_baseline_step  # renders the MonitorBaseline step
+    from pipelines import data_quality_gate, monitor_baseline_step  # render parts of steps
 
     parts.append(Path(monitor_baseline_step.__file__).read_text())
+    parts.append(Path(data_quality_gate.__file__).read_text())
     parts += [Path(source).read_text() for source in sources]
     for package in RENDERING_PACKAGES:
         try:

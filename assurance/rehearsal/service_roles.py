@@ -260,6 +260,18 @@ def _pipeline_rows() -> list[ServiceRequirement]:
             lambda a, r, p: [a.arn("sagemaker", f"model/pipelines-{SUFFIX.lower()}")],
             DOC_PIPELINE,
         ),
+        # A processing job uploads its outputs with its own role (S3 PutObject): the
+        # Preprocess job's data_quality report and quarantine are how a failed data-quality
+        # gate reports, so a role that cannot write them fails the gate silently.
+        ServiceRequirement(
+            "pipeline-processing-jobs-write-outputs",
+            "AWS::SageMaker::Pipeline",
+            _processing_roles,
+            lambda a, r, p: bool(_processing_outputs(a, r, p)),
+            ("s3:PutObject",),
+            _processing_outputs,
+            DOC_PROCESSING_ROLE,
+        ),
         ServiceRequirement(
             "pipeline-passes-model-role",
             "AWS::SageMaker::Pipeline",
@@ -272,6 +284,36 @@ def _pipeline_rows() -> list[ServiceRequirement]:
         ),
     ]
     return rows
+
+
+def _uri_text(node: Any) -> str:
+    """An S3Uri of a definition as text: a Std:Join's step or execution values (known only
+    at run time) stand as the placeholder segment an ARN pattern must still match."""
+    if isinstance(node, dict) and "Std:Join" in node:
+        spec = node["Std:Join"]
+        return str(spec.get("On", "")).join(
+            v if isinstance(v, str) else SUFFIX.lower() for v in spec.get("Values", [])
+        )
+    return str(node)
+
+
+def _processing_outputs(a: Assembly, r: Resource, p: Props) -> list[str]:
+    """Each processing step's outputs: the job role writes them (issue 26: the data-quality
+    gate's report and quarantine among them)."""
+    found = set()
+    for step in _steps(_definition(a, r, p)):
+        if step["Type"] != "Processing":
+            continue
+        for out in step["Arguments"].get("ProcessingOutputConfig", {}).get("Outputs", []):
+            uri = _uri_text(out.get("S3Output", {}).get("S3Uri", ""))
+            if uri.startswith("s3://"):
+                found.add(_s3_objects(uri))
+    return sorted(found)
+
+
+def _processing_roles(a: Assembly, r: Resource, p: Props) -> list[str]:
+    steps = _steps(_definition(a, r, p))
+    return sorted({str(s["Arguments"]["RoleArn"]) for s in steps if s["Type"] == "Processing"})
 
 
 def _model_step_roles(definition: Props) -> list[str]:

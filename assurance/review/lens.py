@@ -290,6 +290,83 @@ def quality_gate(a: Assembly) -> list[Evidence]:
     return ev
 
 
+# The flags the data-quality gate's limits reach the Preprocess job by
+# (pipelines/data_quality_gate.py GateLimits.arguments).
+GATE_FLAGS = (
+    "--min-rows",
+    "--max-rejected-share",
+    "--max-missing-share",
+    "--feature-range",
+    "--max-duplicate-share",
+    "--min-class-count",
+    "--max-class-imbalance",
+)
+
+
+def data_quality_gate(a: Assembly) -> list[Evidence]:
+    """MLSEC04-BP03: data is validated before it can train (issue 26): a processing step,
+    which every training step reads from, checks every declared constraint and writes what it
+    rejects to a quarantine output; and the same rules are deployed as a Glue Data Quality
+    ruleset on the checked table."""
+    ev = []
+    for p, steps in _training_pipelines(a):
+        if steps is None:
+            ev.append(_unreadable(p))
+            continue
+        gates = [
+            s
+            for s in steps
+            if s.get("Type") == "Processing"
+            and all(
+                f in (get(s, "Arguments.AppSpecification.ContainerArguments") or [])
+                for f in GATE_FLAGS
+            )
+        ]
+        if not gates:
+            ev.append(_no_step(p, "Processing", "no step checks the data-quality constraints"))
+        names = {str(g.get("Name")) for g in gates}
+        for g in gates:
+            outputs = [
+                o.get("OutputName")
+                for o in get(g, "Arguments.ProcessingOutputConfig.Outputs") or []
+            ]
+            ev.append(
+                _step(
+                    p,
+                    g,
+                    "quarantine" in outputs,
+                    "checks every declared constraint; "
+                    + (
+                        "quarantines what it rejects"
+                        if "quarantine" in outputs
+                        else "no quarantine output"
+                    ),
+                )
+            )
+        for s in steps:
+            if s.get("Type") in TRAINING_STEP_TYPES:
+                reads = {
+                    m.group(1)
+                    for m in re.finditer(r'"Get": "Steps\.([A-Za-z0-9_-]+)\.', json.dumps(s))
+                }
+                ev.append(
+                    _step(
+                        p,
+                        s,
+                        bool(reads & names),
+                        "trains only on data the gate passed"
+                        if reads & names
+                        else "reads no data-quality-checked output",
+                    )
+                )
+    rulesets = a.of_type("AWS::Glue::DataQualityRuleset")
+    ev += [_has(r, "Ruleset", "the same constraints as a DQDL ruleset") for r in rulesets]
+    ev += [_has(r, "TargetTable.TableName", "on the checked table") for r in rulesets]
+    if not rulesets:
+        ev.append(Evidence("", "", "AWS::Glue::DataQualityRuleset", False, "no ruleset deployed"))
+    return ev
+
+
 def evaluation_step(a: Assembly) -> list[Evidence]:
     """MLPERF04-BP03: an evaluation step whose property file (the metrics) the quality gate
     reads, so the pipeline itself measures every model it trains."""
@@ -857,7 +934,7 @@ LENS: list[tuple[str, str, str, str, Callable[[Assembly], list[Evidence]] | None
         "MLSEC-10",
         "Security",
         "Protect against data poisoning threats",
-        None,
+        data_quality_gate,
         (
             "Who can write to the stream and the curated zone, and is a poisoned batch detected "
             "before it trains a model?"

@@ -14,6 +14,7 @@ from core.config.sections import (
     BatchConfig,
     BudgetConfig,
     ConfigError,
+    DataQualityConfig,
     DeliveryConfig,
     ExpiryConfig,
     IngestionConfig,
@@ -44,6 +45,7 @@ class PlatformConfig:
     network: NetworkConfig = field(default_factory=NetworkConfig)
     ingestion: IngestionConfig = field(default_factory=IngestionConfig)
     training: TrainingConfig = field(default_factory=TrainingConfig)
+    data_quality: DataQualityConfig = field(default_factory=DataQualityConfig)
     serving: ServingConfig = field(default_factory=ServingConfig)
     monitoring: MonitoringConfig = field(default_factory=MonitoringConfig)
     delivery: DeliveryConfig = field(default_factory=DeliveryConfig)

@@ -11,6 +11,7 @@ import re
 from dataclasses import dataclass, field
 from typing import Literal
 
+from pipelines.data_quality_gate import GateLimits
 from pipelines.tuning import FieldNames, TuningStrategy, tuning_problem
 
 NetworkMode = Literal["isolated", "lab"]
@@ -129,6 +130,23 @@ class TrainingConfig:
         for attr in ("processing_instance_type", "training_instance_type"):
             value = getattr(self, attr)
             _require(value.startswith("ml."), f"training.{attr} must be an ml.* type: {value}")
+
+
+@dataclass(frozen=True)
+class DataQualityConfig(GateLimits):
+    """The data-quality gate before tuning (pipelines/data_quality_gate.py has the limits and
+    their defaults, which the lab's Digits data holds): the Preprocess job checks them and
+    fails the run on a violation, and the Training stack deploys them as a Glue Data Quality
+    ruleset on the curated table."""
+
+    def __post_init__(self) -> None:
+        try:
+            super().__post_init__()
+        except (TypeError, ValueError) as err:
+            raise ConfigError(f"data_quality: {err}") from err
+
+    def gate(self) -> GateLimits:
+        return GateLimits(**self.limits())
 
 
 @dataclass(frozen=True)

@@ -17,6 +17,7 @@ from infra.network.construct import IsolatedNetwork
 from infra.operations.failure_alerts import sagemaker_pipeline_failures, sagemaker_step_failures
 from infra.scoring.construct import ScoringPipeline
 from infra.training.construct import TrainingPipeline
+from infra.training.data_quality import DataQualityRuleset
 from infra.training.role import SageMakerExecutionRole
 
 
@@ -32,8 +33,8 @@ class TrainingStack(cdk.Stack):
         release: Release | None = None,
         **kwargs: Any,
     ) -> None:
-        """``alert_topic``: where failed runs and steps notify, and the retrain bridge's dead
-        letters alarm (multi-account with monitoring: the bridge runs here, beside the
+        """``alert_topic``: where failed runs and steps notify, and where the retrain bridge's
+        dead letters alarm (multi-account with monitoring: the bridge runs here, beside the
         pipeline)."""
         super().__init__(scope, id_, **kwargs)
         lake = LakeRefs(self, "Lake", env_name=config.env_name, database_name=config.lake_database)
@@ -54,6 +55,8 @@ class TrainingStack(cdk.Stack):
             role=self.execution.role,
             network=network,
         )
+        # issue 26: the data-quality gate's rules as a Glue DQ ruleset on the checked rows
+        self.data_quality = DataQualityRuleset(self, "DataQuality", config=config, lake=lake)
         # Batch transform: its own pipeline, run with the execution role (infra/scoring/)
         self.scoring = ScoringPipeline(
             self,
@@ -102,6 +105,7 @@ class TrainingStack(cdk.Stack):
         cdk.CfnOutput(self, "ExecutionRoleArn", value=self.execution.role.role_arn)
         cdk.CfnOutput(self, "ScoringPipelineName", value=self.scoring.pipeline_name)
         cdk.CfnOutput(self, "PipelineName", value=self.training.pipeline_name)
+        cdk.CfnOutput(self, "DataQualityRulesetName", value=self.data_quality.ruleset_name)
 
     def _retrain_bridge(self, config: PlatformConfig, alert_topic: sns.ITopic) -> Any:
         """The alarms live in production (Monitoring stack there) and their ALARM transitions

@@ -7,6 +7,7 @@ undelivered with the error the service gave for it.
     readers.py   Digits and CSV/Parquet files -> events (streamed)
     drift.py     drift injection (shift/scale/noise/clip) and the Digits range check
     batching.py  validation -> Record | Rejected, batches within the PutRecords limits
+    bad_batch.py a deliberately bad batch (for the data-quality gate), sent unvalidated
     kinesis.py   the sender (retries, backoff, undelivered report, progress)
     lake.py      the local lake writer and reader, the ingest ledger, report files
 
@@ -14,6 +15,7 @@ Callers import from ``ops.producer``; the names below are its interface.
 """
 
 from ops.errors import UsageError
+from ops.producer.bad_batch import bad_batch_events, bad_batch_records
 from ops.producer.batching import (
     MAX_BYTES_PER_CALL,
     MAX_BYTES_PER_RECORD,
@@ -69,6 +71,8 @@ from ops.producer.readers import (
 )
 
 __all__ = [
+    "bad_batch_events",
+    "bad_batch_records",
     "DIGITS_RANGE",
     "DIGITS_SOURCE",
     "DRIFT_KINDS",

@@ -388,7 +388,9 @@ class LocalExecution:
                 Path(p["local_path"])
                 for props in self.properties.values()
                 for p in props.get("PropertyFiles", {}).values()
-                if Path(p["local_path"]).exists()
+                # the evaluation report, not the data-quality report Preprocess writes first
+                if Path(p["local_path"]).name == "evaluation.json"
+                and Path(p["local_path"]).exists()
             ),
             None,
         )

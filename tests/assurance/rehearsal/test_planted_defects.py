@@ -407,6 +407,14 @@ def test_a_deploy_action_that_cannot_pass_the_deployment_role_is_named(rehearsal
             "kms:GenerateDataKey",
             "reaper-report-uses-topic-key",
         ),
+        # issue 26: the data-quality gate's report and quarantine are processing outputs
+        (
+            "lab/real_time",
+            "Training",
+            "ExecutionRole",
+            "s3:PutObject",
+            "pipeline-processing-jobs-write-outputs",
+        ),
         ("lab/async", "Serving", "EndpointRole", "sns:Publish", "async-publishes-notifications"),
         ("lab/async", "Serving", "EndpointRole", "s3:PutObject", "async-writes-results"),
         ("lab/async", "Serving", "EndpointRole", "s3:GetObject", "async-reads-requests"),
@@ -784,3 +792,17 @@ def test_a_dead_letter_queue_policy_without_the_rule_is_named(rehearsals) -> Non
         "does not allow events.amazonaws.com sqs:SendMessage" in f.detail for f in found
     )
     assert any(f.subject.startswith("lab-Ingestion/ReaperSchedule") for f in found)
+
+
+def test_the_quarantine_is_among_what_the_processing_jobs_must_write(rehearsals) -> None:  # type: ignore[no-untyped-def]
+    """Issue 26: the row that checks processing outputs covers the gate's quarantine prefix
+    (artifacts zone, quarantine/<pipeline>/<execution>/) and its report."""
+    a = _copy(rehearsals, "lab/real_time")
+    reqs, _ = requirements(a)
+    written = {
+        r.resource
+        for r in reqs
+        if r.source == "service-role row pipeline-processing-jobs-write-outputs"
+    }
+    assert any("/quarantine/lab-digits-training/" in arn for arn in written), written
+    assert any("/Preprocess/" in arn and "/data_quality/" in arn for arn in written), written
