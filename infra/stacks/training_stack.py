@@ -30,11 +30,10 @@ class TrainingStack(cdk.Stack):
         network: IsolatedNetwork | None,
         alert_topic: sns.ITopic,
         release: Release | None = None,
-        alert_topic: sns.ITopic | None = None,
         **kwargs: Any,
     ) -> None:
-        """``alert_topic``: where the retrain bridge's dead letters alarm (multi-account with
-        monitoring: the bridge runs here, beside the pipeline)."""
+        """``alert_topic``: failed runs notify it; so do the retrain bridge's dead letters
+        (multi-account with monitoring: the bridge runs here, beside the pipeline)."""
         super().__init__(scope, id_, **kwargs)
         lake = LakeRefs(self, "Lake", env_name=config.env_name, database_name=config.lake_database)
         self.execution = SageMakerExecutionRole(self, "Execution", lake=lake, network=network)
@@ -97,7 +96,7 @@ class TrainingStack(cdk.Stack):
                 statement=statement,
             )
         self.retrain_bridge = None
-        if config.multi_account and config.monitoring.engine != "none" and alert_topic:
+        if config.multi_account and config.monitoring.engine != "none":
             self.retrain_bridge = self._retrain_bridge(config, alert_topic)
         cdk.CfnOutput(self, "ExecutionRoleArn", value=self.execution.role.role_arn)
         cdk.CfnOutput(self, "ScoringPipelineName", value=self.scoring.pipeline_name)
