@@ -18,6 +18,7 @@ from core.config.platform import (
 )
 from core.config.sections import (
     AccountsConfig,
+    AuditConfig,
     BatchConfig,
     BudgetConfig,
     ConfigError,
@@ -53,6 +54,7 @@ __all__ = [
     "SERVING_KINDS",
     "AccountsConfig",
     "AsyncInferenceConfig",
+    "AuditConfig",
     "BatchConfig",
     "BudgetConfig",
     "ConfigError",
