@@ -660,7 +660,9 @@ def audit_trail(a: Assembly) -> list[Evidence]:
     lake = [b for b in _lake_stack_buckets(a) if b.key not in own]
     for t in trails:
         valid = get(t.properties, "EnableLogFileValidation") is True
-        ev.append(Evidence(t.stack, t.logical_id, "EnableLogFileValidation", valid, equals="true"))
+        ev.append(
+            Evidence(t.stack, t.logical_id, "EnableLogFileValidation", valid, "log file validation")
+        )
         ev.append(_has(t, "KMSKeyId", "log files encrypted with a customer key"))
         logged: dict[tuple[str, str], str] = {}
         for i, selector in enumerate(get(t.properties, "EventSelectors") or []):
@@ -921,9 +923,9 @@ LENS: list[tuple[str, str, str, str, Callable[[Assembly], list[Evidence]] | None
         "Monitor human interactions with data for anomalous activity",
         audit_trail,
         (
-            "No trail in this copy (the profile's audit.trail is false): does an account or "
-            "organization trail log S3 data events for the lake buckets, and who reviews them? "
-            "Set audit.trail=true to deploy the lake's own trail."
+            "No trail in this copy (set the profile's audit.trail=true to deploy the lake's "
+            "own): does an account or organization trail log S3 data events for the lake "
+            "buckets, and who reviews them?"
         ),
     ),
     (
