@@ -18,7 +18,16 @@ from pathlib import Path
 from typing import Any
 
 from core.config import SERVING_KINDS, ConfigError, PlatformConfig, ServingKind, load_profile
-from core.cost import KINDS, PRICES_PATH, IdleCost, PriceError, PriceTable, idle_cost
+from core.cost import (
+    KINDS,
+    PRICES_PATH,
+    AuditTrailCost,
+    IdleCost,
+    PriceError,
+    PriceTable,
+    audit_trail_cost,
+    idle_cost,
+)
 from labctl.options import add_account, add_examples, add_profile, add_region
 from ops.errors import OperationFailed, UsageError
 
@@ -115,6 +124,7 @@ def run(args: argparse.Namespace) -> int:
         "kinds": {},
     }
     costs: dict[str, IdleCost | str] = {}
+    audit: AuditTrailCost | None = None
     for kind in kinds:
         try:
             variant = config_for_kind(config, kind)
@@ -128,10 +138,17 @@ def run(args: argparse.Namespace) -> int:
             templates = synthesized_templates(variant, Path(tmp))
         try:
             cost = idle_cost(templates, variant.region, prices)
+            # issue 26: the audit trail bills per data event, not idle: priced at the
+            # profile's assumed volume, whether deployed or not (lab: what turning it on adds)
+            audit = audit_trail_cost(
+                templates, variant.region, config.audit.assumed_data_events_per_month, prices
+            )
         except PriceError as err:
             raise UsageError(str(err)) from err
         report["kinds"][kind] = cost.to_json()
         costs[kind] = cost
+    if audit is not None:
+        report["audit_trail"] = audit.to_json()
     if args.json:
         print(json.dumps(report, indent=2))
     elif args.all_kinds:
@@ -141,6 +158,8 @@ def run(args: argparse.Namespace) -> int:
         (only,) = costs.values()
         if isinstance(only, IdleCost):
             print(render(args.profile, kinds[0], only))
+    if audit is not None and not args.json:
+        print(f"  {audit.render()}")
     return 0
 
 
