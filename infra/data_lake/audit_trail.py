@@ -120,6 +120,11 @@ class AuditTrail(Construct):
         assert isinstance(resource, cdk.CfnResource)
         resource.node.add_dependency(self.bucket.policy)  # type: ignore[arg-type]
         resource.node.add_dependency(self.key)
+        if not retain:
+            # Lab: CDK empties the bucket before deleting it; the trail must be gone first, or
+            # a log file it delivers after the emptying fails the bucket's deletion.
+            empty = self.bucket.node.find_child("AutoDeleteObjectsCustomResource")
+            empty.node.add_dependency(self.trail)
         acknowledge_packs(
             self.trail,
             "CloudTrailCloudWatchLogsEnabled",

@@ -120,6 +120,15 @@ def test_lab_with_the_flag_has_the_trail_and_destroys_it(lab_with_trail) -> None
     assert sorted(_selector_buckets(trail)) == sorted(_zone_ids(template))
     bucket = template["Resources"][trail["Properties"]["S3BucketName"]["Ref"]]
     assert bucket["DeletionPolicy"] == "Delete"  # lab: destroyable, emptied by CDK
+    # ... after the trail is deleted (no log file lands in the emptied bucket)
+    (empty,) = [
+        r
+        for r in template["Resources"].values()
+        if r["Type"] == "Custom::S3AutoDeleteObjects"
+        and r["Properties"]["BucketName"] == trail["Properties"]["S3BucketName"]
+    ]
+    trail_id = next(k for k, r in template["Resources"].items() if r is trail)
+    assert trail_id in empty["DependsOn"]
     trails = [
         name
         for name, t in lab_with_trail.templates.items()
