@@ -319,6 +319,68 @@ def idle_cost(
     return result
 
 
+@dataclass(frozen=True)
+class AuditTrailCost:
+    """What the lake's audit trail bills a month (issue 26): usage, not idle, so an estimate at
+    an assumed volume. Management events: the first copy in an account is free. S3 data
+    events: per 100,000 delivered. The trail's KMS key: one key-month (counted in the idle
+    cost too when the trail is deployed). Not counted: the log bucket's storage and requests,
+    KMS requests."""
+
+    deployed: bool  # a trail is in the templates
+    data_events_per_month: int  # assumed (the profile's audit.assumed_data_events_per_month)
+    usd_per_100k: Price
+    key_month_usd: float
+
+    @property
+    def data_events_usd(self) -> float:
+        return self.data_events_per_month / 100_000 * self.usd_per_100k.usd
+
+    @property
+    def monthly_usd(self) -> float:
+        return self.data_events_usd + self.key_month_usd
+
+    def render(self) -> str:
+        state = "on" if self.deployed else "off (audit.trail=false); turning it on adds"
+        key = "in the idle cost above" if self.deployed else "added to the idle cost"
+        return (
+            f"audit trail {state}: ${self.monthly_usd:.2f}/month = management events (first "
+            f"copy free) + S3 data events on the lake buckets, "
+            f"{self.data_events_per_month:,} events/month assumed "
+            f"(audit.assumed_data_events_per_month) x ${self.usd_per_100k.usd:.2f} per 100,000 "
+            f"= ${self.data_events_usd:.2f} + its KMS key ${self.key_month_usd:.2f} ({key}); "
+            f"price of {self.usd_per_100k.date}, {self.usd_per_100k.status}"
+        )
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "deployed": self.deployed,
+            "assumed_data_events_per_month": self.data_events_per_month,
+            "usd_per_100k_data_events": self.usd_per_100k.usd,
+            "data_events_monthly_usd": round(self.data_events_usd, 2),
+            "kms_key_monthly_usd": round(self.key_month_usd, 2),
+            "monthly_usd": round(self.monthly_usd, 2),
+        }
+
+
+def audit_trail_cost(
+    templates: Mapping[str, Mapping[str, Any]],
+    region: str,
+    data_events_per_month: int,
+    prices: PriceTable | None = None,
+) -> AuditTrailCost:
+    prices = prices or PriceTable.load()
+    deployed = any(
+        True for t in templates.values() for _ in _resources(t, "AWS::CloudTrail::Trail")
+    )
+    return AuditTrailCost(
+        deployed,
+        data_events_per_month,
+        prices.price(region, "cloudtrail_data_events_per_100k"),
+        prices.price(region, "kms_key_month").usd,
+    )
+
+
 def budget_problem(monthly_limit_usd: float, cost: IdleCost) -> str | None:
     """A message when the budget is below the idle cost (it would alert every month)."""
     if monthly_limit_usd >= cost.monthly_usd:

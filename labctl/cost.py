@@ -24,10 +24,12 @@ from core.cost import (
     KINDS,
     PRICES_PATH,
     AccountCost,
+    AuditTrailCost,
     IdleCost,
     PriceError,
     PriceTable,
     account_parts,
+    audit_trail_cost,
     idle_cost,
 )
 from labctl.options import add_account, add_examples, add_profile, add_region
@@ -165,6 +167,7 @@ def run(args: argparse.Namespace) -> int:
     }
     costs: dict[str, IdleCost | str] = {}
     parts: dict[str, list[AccountCost]] = {}
+    audit: AuditTrailCost | None = None
     for kind in kinds:
         try:
             variant = config_for_kind(config, kind)
@@ -178,6 +181,11 @@ def run(args: argparse.Namespace) -> int:
             templates = synthesized_templates(variant, Path(tmp))
         try:
             cost = idle_cost(templates, variant.region, prices)
+            # issue 26: the audit trail bills per data event, not idle: priced at the
+            # profile's assumed volume, whether deployed or not (lab: what turning it on adds)
+            audit = audit_trail_cost(
+                templates, variant.region, config.audit.assumed_data_events_per_month, prices
+            )
         except PriceError as err:
             raise UsageError(str(err)) from err
         parts[kind] = split_by_account(variant, cost, list(templates))
@@ -186,6 +194,8 @@ def run(args: argparse.Namespace) -> int:
             "accounts": [p.to_json(cost.hours_per_month) for p in parts[kind]],
         }
         costs[kind] = cost
+    if audit is not None:
+        report["audit_trail"] = audit.to_json()
     if args.json:
         print(json.dumps(report, indent=2))
     elif args.all_kinds:
@@ -195,6 +205,8 @@ def run(args: argparse.Namespace) -> int:
         (only,) = costs.values()
         if isinstance(only, IdleCost):
             print(render(args.profile, kinds[0], only, parts[kinds[0]]))
+    if audit is not None and not args.json:
+        print(f"  {audit.render()}")
     return 0
 
 

@@ -368,4 +368,5 @@ _NAME_PROPS = {
     "AWS::Budgets::Budget": ("Budget",),
     "AWS::StepFunctions::StateMachine": ("StateMachineName",),
     "AWS::Events::EventBus": ("Name",),
+    "AWS::CloudTrail::Trail": ("TrailName",),
 }

@@ -11,6 +11,7 @@ The (source -> target) edges are derived from the templates:
 - CloudWatch Logs -> the customer key of each KMS-encrypted log group (``log_group_keys``:
   the key policy must let ``logs.<region>.amazonaws.com`` use it, or the log group is not
   created).
+- CloudTrail trails -> their S3 log bucket and its customer key (``trail_findings``).
 
 For each edge, the target's policy is evaluated as the service would be: an
 ``AWS::SNS::TopicPolicy`` (which *replaces* SNS's default policy; with none, the default one),
@@ -48,6 +49,13 @@ DOC_LOGS_KMS = "https://docs.aws.amazon.com/AmazonCloudWatch/latest/logs/encrypt
 LOGS_KMS_ACTIONS = ("kms:Encrypt", "kms:Decrypt", "kms:GenerateDataKey")
 DOC_SNS_DEFAULT = "https://docs.aws.amazon.com/sns/latest/dg/sns-access-policy-use-cases.html"
 
+# "Amazon S3 bucket policy for CloudTrail" and "Configure AWS KMS key policies for CloudTrail"
+# (CloudTrail User Guide): what a trail's log bucket and key must admit.
+DOC_TRAIL_BUCKET = "https://docs.aws.amazon.com/awscloudtrail/latest/userguide/create-s3-bucket-policy-for-cloudtrail.html"
+DOC_TRAIL_KEY = "https://docs.aws.amazon.com/awscloudtrail/latest/userguide/create-kms-key-policy-for-cloudtrail.html"
+DOC_TRAIL_VALIDATION = "https://docs.aws.amazon.com/awscloudtrail/latest/userguide/cloudtrail-log-file-validation-intro.html"
+
+CLOUDTRAIL = "cloudtrail.amazonaws.com"
 CLOUDWATCH = "cloudwatch.amazonaws.com"
 BUDGETS = "budgets.amazonaws.com"
 EVENTS = "events.amazonaws.com"
@@ -393,6 +401,108 @@ def check(a: Assembly) -> list[Finding]:
                         doc,
                     )
                 )
+    a.in_stack(None)
+    return findings + trail_findings(a)
+
+
+def _bucket_statements(a: Assembly, bucket_name: str) -> list[dict[str, Any]]:
+    return [
+        s
+        for p in a.resources(type_="AWS::S3::BucketPolicy")
+        if a.resolve(p.stack, p.properties.get("Bucket")) == bucket_name
+        for s in _statements(a.resolve(p.stack, p.properties["PolicyDocument"]))
+    ]
+
+
+def trail_findings(a: Assembly) -> list[Finding]:
+    """Each trail's log bucket and key, evaluated as CloudTrail calls them.
+
+    Must allow (this trail's calls): GetBucketAcl on the bucket; PutObject under
+    ``[prefix/]AWSLogs/<account>/`` with the bucket-owner-full-control ACL; GenerateDataKey
+    with CloudTrail's encryption context (``kms:EncryptionContext:aws:cloudtrail:arn``) and
+    DescribeKey on its key. Must deny, so the documented conditions are really there: the
+    same calls for another trail (``aws:SourceArn``), a PutObject without the ACL, a
+    GenerateDataKey without the encryption context. Log file validation must be on and the
+    log files encrypted with a key of the copy."""
+    findings: list[Finding] = []
+    for t in a.resources(type_="AWS::CloudTrail::Trail"):
+        a.in_stack(t.stack)
+        p = a.resolve(t.stack, t.properties)
+        account = a.account_of(t.stack)
+        name = a.name_of(t.stack, t.logical_id)
+        arn = f"arn:{a.partition}:cloudtrail:{a.region}:{account}:trail/{name}"
+        other = f"arn:{a.partition}:cloudtrail:{a.region}:{account}:trail/another-trail"
+
+        def finding(detail: str, doc: str, source: str, subject: str = t.key) -> None:
+            findings.append(Finding("delivery", subject, detail, source, doc))
+
+        if p.get("EnableLogFileValidation") is not True:
+            finding(
+                "log file validation is off: digest files cannot prove a log file was not "
+                "changed or deleted",
+                DOC_TRAIL_VALIDATION,
+                "deliveries trail",
+            )
+        bucket = str(p.get("S3BucketName", ""))
+        prefix = f"{p['S3KeyPrefix']}/" if p.get("S3KeyPrefix") else ""
+        bucket_arn = f"arn:{a.partition}:s3:::{bucket}"
+        log_file = f"{bucket_arn}/{prefix}AWSLogs/{account}/CloudTrail/{a.region}/log.json.gz"
+        ours = {"aws:SecureTransport": "true", "aws:SourceAccount": account, "aws:SourceArn": arn}
+        acl = {"s3:x-amz-acl": "bucket-owner-full-control"}
+        statements = _bucket_statements(a, bucket)
+        for action, resource, ctx, allowed, why in (
+            ("s3:GetBucketAcl", bucket_arn, ours, True, ""),
+            ("s3:PutObject", log_file, ours | acl, True, " with bucket-owner-full-control"),
+            ("s3:PutObject", log_file, ours, False, " without the bucket-owner-full-control ACL"),
+            ("s3:GetBucketAcl", bucket_arn, ours | {"aws:SourceArn": other}, False, ""),
+            ("s3:PutObject", log_file, ours | acl | {"aws:SourceArn": other}, False, ""),
+        ):
+            if allows(statements, CLOUDTRAIL, action, resource, ctx) == allowed:
+                continue
+            source = "for this trail" if ctx["aws:SourceArn"] == arn else f"for {other}"
+            verb = "does not allow" if allowed else "allows"
+            finding(
+                f"the policy of bucket {bucket} {verb} {CLOUDTRAIL} {action} on {resource}"
+                f"{why} {source}"
+                + (
+                    "" if allowed or source == "for this trail" else " (no aws:SourceArn condition)"
+                ),
+                DOC_TRAIL_BUCKET,
+                "deliveries trail bucket policy",
+            )
+        key_id = str(p.get("KMSKeyId", ""))
+        key = _key(a, key_id) if key_id else None
+        if key is None:
+            finding(
+                f"log files are not encrypted with a customer key of the copy (KMSKeyId "
+                f"{key_id or 'unset'})",
+                DOC_TRAIL_KEY,
+                "deliveries trail key policy",
+            )
+            continue
+        key_arn = a.get_att(key.stack, key.logical_id, "Arn")
+        policy = _statements(a.resolve(key.stack, key.properties.get("KeyPolicy", {})))
+        context = {"kms:EncryptionContext:aws:cloudtrail:arn": arn}
+        for action, ctx, allowed, why in (
+            ("kms:GenerateDataKey", ours | context, True, " with CloudTrail's encryption context"),
+            ("kms:DescribeKey", ours, True, ""),
+            ("kms:GenerateDataKey", ours, False, " without CloudTrail's encryption context"),
+            (
+                "kms:GenerateDataKey",
+                ours | {"aws:SourceArn": other, "kms:EncryptionContext:aws:cloudtrail:arn": other},
+                False,
+                f" for {other} (no aws:SourceArn condition)",
+            ),
+        ):
+            if allows(policy, CLOUDTRAIL, action, key_arn, ctx) == allowed:
+                continue
+            verb = "does not allow" if allowed else "allows"
+            finding(
+                f"the key policy of {key.key} (encrypts the trail's log files) {verb} "
+                f"{CLOUDTRAIL} {action}{why}",
+                DOC_TRAIL_KEY,
+                "deliveries trail key policy",
+            )
     a.in_stack(None)
     return findings
 

@@ -727,6 +727,40 @@ def _lake_stack_buckets(a: Assembly) -> list[Resource]:
     return [b for b in _lake_buckets(a) if b.stack in stacks]
 
 
+def audit_trail(a: Assembly) -> list[Evidence]:
+    """Issue 26: a trail logs S3 data events on every lake bucket (the data buckets of the
+    lake's stack other than the trail's own log bucket), validates its log files and encrypts
+    them with a customer key. No trail: no evidence, the row stays MANUAL with its question."""
+    ev: list[Evidence] = []
+    trails = a.of_type("AWS::CloudTrail::Trail")
+    own = {k for t in trails for k in a.resolve(t.stack, t.properties.get("S3BucketName"))}
+    lake = [b for b in _lake_stack_buckets(a) if b.key not in own]
+    for t in trails:
+        valid = get(t.properties, "EnableLogFileValidation") is True
+        ev.append(
+            Evidence(t.stack, t.logical_id, "EnableLogFileValidation", valid, "log file validation")
+        )
+        ev.append(_has(t, "KMSKeyId", "log files encrypted with a customer key"))
+        logged: dict[tuple[str, str], str] = {}
+        for i, selector in enumerate(get(t.properties, "EventSelectors") or []):
+            for j, data in enumerate(selector.get("DataResources") or []):
+                if data.get("Type") != "AWS::S3::Object":
+                    continue
+                for bucket in a.resolve(t.stack, data.get("Values")):
+                    logged[bucket] = f"EventSelectors[{i}].DataResources[{j}].Values"
+        for b in lake:
+            ev.append(
+                Evidence(
+                    t.stack,
+                    t.logical_id,
+                    logged.get(b.key, "EventSelectors"),
+                    b.key in logged,
+                    f"S3 data events of {b.stack}/{b.logical_id}",
+                )
+            )
+    return ev
+
+
 def _raw_buckets(a: Assembly) -> set[tuple[str, str]]:
     """The raw zone: the buckets the Firehose delivery streams write events into."""
     return {
@@ -964,10 +998,11 @@ LENS: list[tuple[str, str, str, str, Callable[[Assembly], list[Evidence]] | None
         "MLSEC-13",
         "Security",
         "Monitor human interactions with data for anomalous activity",
-        None,
+        audit_trail,
         (
-            "Is CloudTrail logging S3 data events for the lake buckets in this account, and who "
-            "reviews them?"
+            "No trail in this copy (set the profile's audit.trail=true to deploy the lake's "
+            "own): does an account or organization trail log S3 data events for the lake "
+            "buckets, and who reviews them?"
         ),
     ),
     (

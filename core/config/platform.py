@@ -11,6 +11,7 @@ from typing import Literal
 from core.config.sections import (
     ACCOUNT_ROLES,
     AccountsConfig,
+    AuditConfig,
     BatchConfig,
     BudgetConfig,
     ConfigError,
@@ -58,6 +59,7 @@ class PlatformConfig:
     profile: str = ""  # the config/<profile>.json it was loaded from (set by load_profile)
     accounts: AccountsConfig = field(default_factory=AccountsConfig)
     batch: BatchConfig = field(default_factory=BatchConfig)
+    audit: AuditConfig = field(default_factory=AuditConfig)
     # The Lambda concurrency quota the copy's accounts are assumed to have. Default: a new
     # account's (Lambda quotas: "New AWS accounts have reduced concurrency and memory quotas",
     # https://docs.aws.amazon.com/lambda/latest/dg/gettingstarted-limits.html), which leaves
@@ -184,6 +186,12 @@ class PlatformConfig:
     def quality_alarm_name(self) -> str:
         """Fixed, so another account (tooling's retrain rule) can name the alarm's ARN."""
         return f"{self.endpoint_name}-quality"
+
+    @property
+    def audit_trail_name(self) -> str:
+        """Fixed: the log bucket's and the key's policies name the trail's ARN (aws:SourceArn)
+        before the trail exists, and a generated name would make them depend on it."""
+        return f"{self.env_name}-lake-audit"
 
     def stack_name(self, unit: str) -> str:
         return f"{self.env_name}-{unit}"

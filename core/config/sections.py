@@ -1,5 +1,5 @@
 """The profile's sections that stand alone: network, ingestion, training, monitoring, delivery,
-batch, budget, expiry and accounts, and ``ConfigError``, which every rule raises.
+batch, budget, expiry, audit and accounts, and ``ConfigError``, which every rule raises.
 
 The serving section is in ``serving.py``; the rules that need the whole profile in
 ``platform.py``.
@@ -364,6 +364,28 @@ class ExpiryConfig:
         _require(
             5 <= self.schedule_minutes <= 1440,
             f"expiry.schedule_minutes must be 5-1440, got {self.schedule_minutes}",
+        )
+
+
+@dataclass(frozen=True)
+class AuditConfig:
+    """The lake's audit trail (issue 26): a CloudTrail trail of management events and S3 data
+    events on the lake's buckets, delivered to a KMS-encrypted, validated log bucket
+    (``infra/data_lake/audit_trail.py``). Off by default (lab: ``labctl cost`` prints what
+    turning it on costs); ``prod-like`` turns it on.
+
+    ``assumed_data_events_per_month``: the S3 object calls on the lake buckets a month that
+    ``labctl cost`` prices (data events bill per 100,000); an assumption, not a measurement:
+    count a month's GetObject/PutObject calls on the lake and set it."""
+
+    trail: bool = False
+    assumed_data_events_per_month: int = 1_000_000
+
+    def __post_init__(self) -> None:
+        _require(
+            0 <= self.assumed_data_events_per_month <= 10**12,
+            "audit.assumed_data_events_per_month must be 0-10^12 (S3 object calls on the lake "
+            f"buckets per month), got {self.assumed_data_events_per_month}",
         )
 
 

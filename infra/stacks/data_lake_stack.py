@@ -1,4 +1,8 @@
-"""Stack: the governed data lake (stateful)."""
+"""Stack: the governed data lake (stateful), and its audit trail when the profile asks.
+
+The trail lives here, not in Operations: its S3 data-event selectors name the lake's buckets,
+and Operations is deployed before the lake and may not reference it (``infra.platform``).
+"""
 
 from __future__ import annotations
 
@@ -27,6 +31,19 @@ class DataLakeStack(cdk.Stack):
             lake_admin_arns=config.lake_admin_arns,
         )
         export_lake(self.lake, config.env_name)
+        self.audit = None
+        if config.audit.trail:  # issue 26: management + S3 data events on the lake's buckets
+            from infra.data_lake.audit_trail import AuditTrail
+
+            lake = self.lake
+            self.audit = AuditTrail(
+                self,
+                "AuditTrail",
+                trail_name=config.audit_trail_name,
+                data_buckets=[lake.raw_bucket, lake.curated_bucket, lake.artifacts_bucket],
+                access_log_bucket=lake.log_bucket,
+                retain=not config.destroyable,
+            )
         if config.multi_account:  # issue 17: target endpoints read the model archives
             from infra.cross_account import model_key_statement, model_read_statement
 
