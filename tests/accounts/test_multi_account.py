@@ -133,7 +133,7 @@ def test_artifacts_bucket_opens_the_model_prefixes_only(multi) -> None:  # type:
 
 
 def test_lake_key_decrypts_for_the_targets_only_through_s3(multi) -> None:  # type: ignore[no-untyped-def]
-    key = _one(multi.templates["multi-DataLake"], "AWS::KMS::Key")
+    key = _one(multi.templates["multi-DataLake"], "AWS::KMS::Key", "LakeKey")
     s = _statement(key["KeyPolicy"]["Statement"], "TargetEndpointsDecryptModelsViaS3")
     assert "kms:Decrypt" in s["Action"] and s["Principal"] == {"AWS": ROOTS}
     assert s["Condition"]["StringEquals"] == {"kms:ViaService": "s3.us-east-1.amazonaws.com"}

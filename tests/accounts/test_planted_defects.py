@@ -46,7 +46,7 @@ def test_control_has_no_cross_account_findings(multi) -> None:  # type: ignore[n
 
 def test_staging_root_missing_from_the_key_policy(multi) -> None:  # type: ignore[no-untyped-def]
     a = multi.assembly()
-    key = _resource(a, "multi-DataLake", "AWS::KMS::Key")
+    key = _resource(a, "multi-DataLake", "AWS::KMS::Key", "LakeKey")
     statement = _sid(key["KeyPolicy"]["Statement"], "TargetEndpointsDecryptModelsViaS3")
     statement["Principal"]["AWS"].remove(STAGING_ROOT)
     found = _details(_findings(a, multi.release))
@@ -124,7 +124,7 @@ def test_a_write_action_granted_to_a_target(multi) -> None:  # type: ignore[no-u
 
 def test_a_duplicated_principal(multi) -> None:  # type: ignore[no-untyped-def]
     a = multi.assembly()
-    key = _resource(a, "multi-DataLake", "AWS::KMS::Key")
+    key = _resource(a, "multi-DataLake", "AWS::KMS::Key", "LakeKey")
     statement = _sid(key["KeyPolicy"]["Statement"], "TargetEndpointsDecryptModelsViaS3")
     statement["Principal"]["AWS"].append(STAGING_ROOT)
     found = _details(_findings(a, multi.release))

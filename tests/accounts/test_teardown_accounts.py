@@ -730,6 +730,7 @@ def test_offline_plan_with_staging_and_production_in_one_account(
     assert {n for n, where in placed.items() if where == shared} == {
         "multi-ServingStaging",
         "multi-Serving",
+        "multi-Monitoring",  # beside the production endpoint
         "multi-Target",
     }
     order = list(placed)

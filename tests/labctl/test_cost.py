@@ -95,7 +95,8 @@ def test_cost_prices_each_account_of_the_multi_account_profile(
     stream, a key in each of Operations, DataLake, Ingestion, Training, Delivery, and the
     ingestion stack's 5 alarms. Monitoring (engine custom, issue 25): in production its log key
     and 3 alarms (drift, quality, the runner's dead letters); in tooling the retrain bridge's
-    log key and its dead letters' alarm."""
+    log key and its dead letters' alarm. The audit trail (issue 26, on in this profile): its
+    key in tooling (its data events bill per event, not idle)."""
     p = _prices()
     network = 8 * 2 * p["az"] * 730 + p["key"]
     target = network + 2 * p["key"]
@@ -103,7 +104,7 @@ def test_cost_prices_each_account_of_the_multi_account_profile(
     expected = {
         ("tooling", "111111111111"): network
         + p["stream"] * 730
-        + (5 + 1) * p["key"]
+        + (5 + 1 + 1) * p["key"]
         + (5 + 1) * p["alarm"],
         ("staging", "333333333333"): target + 1 * p["m5"] * 730 + serving_alarms,
         ("production", "444444444444"): target
