@@ -12,8 +12,8 @@ event; it is the facet the bias checks split the rows by (model_code/bias.py): t
 producer assigns each image to one of two scanner groups (``DIGITS_DEVICE_SOURCES``), and
 drifted traffic it generates comes from the second one (``SKEWED_DIGITS_SOURCE``).
 Objects land GZIP-compressed under ``events/year=YYYY/month=MM/day=DD/hour=HH/`` of the raw
-bucket, named as Firehose names
-them, and the local lab writes exactly that layout under ``<workdir>/lake/raw/``.
+bucket, named as Firehose names them, and the local lab writes exactly that layout under
+``<workdir>/lake/raw/``.
 Used by the producer (labctl) and by preprocessing inside SageMaker: standard library only.
 """
 
