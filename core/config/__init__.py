@@ -19,6 +19,7 @@ from core.config.platform import (
 from core.config.sections import (
     AccountsConfig,
     BatchConfig,
+    BiasConfig,
     BudgetConfig,
     ConfigError,
     DeliveryConfig,
@@ -54,6 +55,7 @@ __all__ = [
     "AccountsConfig",
     "AsyncInferenceConfig",
     "BatchConfig",
+    "BiasConfig",
     "BudgetConfig",
     "ConfigError",
     "DeliveryConfig",

@@ -11,6 +11,7 @@ from typing import Literal
 from core.config.sections import (
     AccountsConfig,
     BatchConfig,
+    BiasConfig,
     BudgetConfig,
     ConfigError,
     DeliveryConfig,
@@ -43,6 +44,7 @@ class PlatformConfig:
     network: NetworkConfig = field(default_factory=NetworkConfig)
     ingestion: IngestionConfig = field(default_factory=IngestionConfig)
     training: TrainingConfig = field(default_factory=TrainingConfig)
+    bias: BiasConfig = field(default_factory=BiasConfig)
     serving: ServingConfig = field(default_factory=ServingConfig)
     monitoring: MonitoringConfig = field(default_factory=MonitoringConfig)
     delivery: DeliveryConfig = field(default_factory=DeliveryConfig)

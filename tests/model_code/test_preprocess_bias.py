@@ -13,6 +13,7 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
+from core.config import available_profiles, load_profile
 from model_code import preprocess
 from model_code.events import DIGITS_DEVICE_SOURCES, SKEWED_DIGITS_SOURCE
 from ops.producer import digits_events as product_digits_events
@@ -127,3 +128,31 @@ def test_main_stops_before_any_training_data_is_written(
     argv = ["--input-dir", str(tmp_path / "one"), "--output-dir", str(tmp_path / "ok")]
     assert preprocess.main([*argv, *gate, "--max-abs-dpl", "0.1"]) == 0
     assert capsys.readouterr().out.strip().endswith("bias=passed")
+
+
+@pytest.mark.parametrize("profile", available_profiles())
+def test_every_shipped_profiles_bounds_pass_the_labs_real_digits(
+    profile: str, tmp_path: Path
+) -> None:
+    """All 1,797 Digits events as the lab ingests them: CI and the largest |DPL| from hand
+    counts (Python, not bias.py) lie within each shipped profile's bounds, so `make lab` and
+    a first cloud run train; the gate agrees."""
+    events = product_digits_events()
+    config = load_profile(profile).bias
+    in_d = [e["source"] in config.facet_values for e in events]
+    n_d = sum(in_d)
+    n_a = len(events) - n_d
+    ci = (n_a - n_d) / (n_a + n_d)
+    dpl = {
+        c: sum(1 for e, d in zip(events, in_d, strict=True) if not d and e["label"] == c) / n_a
+        - sum(1 for e, d in zip(events, in_d, strict=True) if d and e["label"] == c) / n_d
+        for c in range(10)
+    }
+    assert abs(ci) <= config.max_abs_ci and max(map(abs, dpl.values())) <= config.max_abs_dpl
+    frame = pd.DataFrame(
+        {"source": [e["source"] for e in events], "label": [e["label"] for e in events]}
+    )
+    bounds = preprocess.BiasBounds(config.facet_values, config.max_abs_ci, config.max_abs_dpl)
+    result = preprocess.bias_gate(frame, frame.head(3), tmp_path, bounds)
+    assert result["pretraining"]["CI"] == pytest.approx(ci)
+    assert result["pretraining"]["DPL"] == pytest.approx({str(c): v for c, v in dpl.items()})
