@@ -64,7 +64,6 @@ def add_platform(app: cdk.App, config: PlatformConfig, release: Release | None =
         config.stack_name("Training"),
         config=config,
         network=network.network if network else None,
-        alert_topic=alerts.topic,
         release=release,  # batch.schedule scores with the released model
         alert_topic=alerts.topic,  # multi-account monitoring: the retrain bridge's dead letters
         env=env,
