@@ -102,14 +102,13 @@ def run_local_pipeline(
         )
     except DefinitionError as err:
         raise UsageError(str(err)) from err
-    for line in bias_lines(result.metrics):
-        log(line)
     return result
 
 
 def bias_lines(metrics: dict[str, Any] | None) -> list[str]:
     """One line each for CI, DPL (the largest |DPL| over the classes) and AD, from the
-    evaluation report's ``bias`` section; none when the report has no such section."""
+    evaluation report's ``bias`` section; none when the report has no such section. Printed
+    after the summary line (never in the run's log, whose last line is a failure's alert)."""
     section = (metrics or {}).get("bias")
     if not section:
         return []
