@@ -27,6 +27,9 @@ def pipeline_settings(
         accuracy_threshold=t.accuracy_threshold,
         approval_status=t.approval_status,
         data_quality=config.data_quality.gate(),
+        bias_facet_values=config.bias.facet_values,
+        max_abs_ci=config.bias.max_abs_ci,
+        max_abs_dpl=config.bias.max_abs_dpl,
         use_vpc=use_vpc,
         subnets=tuple(f"__SUBNET_{i + 1}__" for i in range(subnets)) if use_vpc else tp.SUBNETS,
     )

@@ -94,7 +94,7 @@ def run_local_pipeline(
         mounts[LOCAL_CHAMPION] = champion.parent
         log(f"champion: {champion} (newest Approved {settings.xgboost_group} version)")
     try:
-        return run_local(
+        result = run_local(
             text,
             workdir,
             overrides,
@@ -104,6 +104,33 @@ def run_local_pipeline(
         )
     except DefinitionError as err:
         raise UsageError(str(err)) from err
+    return result
+
+
+def bias_lines(metrics: dict[str, Any] | None) -> list[str]:
+    """One line each for CI, DPL (the largest |DPL| over the classes) and AD, from the
+    evaluation report's ``bias`` section; none when the report has no such section. Printed
+    after the summary line (never in the run's log, whose last line is a failure's alert)."""
+    section = (metrics or {}).get("bias")
+    if not section:
+        return []
+    pre, bounds = section["pretraining"], section.get("bounds") or {}
+    worst = max(pre["DPL"], key=lambda c: abs(pre["DPL"][c]))
+    facet = f"facet d: {section['facet']} in {', '.join(section['facet_values'])}"
+    lines = [
+        f"bias CI  {pre['CI']:+.4f} (bound |CI| <= {bounds.get('max_abs_ci', '?')}; {facet}, "
+        f"n_a {pre['n_a']}, n_d {pre['n_d']})",
+        f"bias DPL {pre['DPL'][worst]:+.4f} at class {worst}, the largest |DPL| of "
+        f"{len(pre['DPL'])} classes (bound |DPL| <= {bounds.get('max_abs_dpl', '?')})",
+    ]
+    ads = [
+        f"{name} {section[name]['AD']:+.4f} (accuracy a {section[name]['accuracy']['a']:.4f}, "
+        f"d {section[name]['accuracy']['d']:.4f})"
+        for name in ("xgboost", "baseline")
+        if name in section
+    ]
+    lines.append("bias AD  " + ", ".join(ads) + " (ACC_a - ACC_d on the test split)")
+    return lines
 
 
 # What one run's accuracy should be read against: measured by benchmarks/bench_accuracy.py

@@ -44,7 +44,7 @@ def ingest_stage(ctx: LabContext) -> str:
 def train_stage(ctx: LabContext) -> str:
     from core.config import load_profile
     from core.pipeline_settings import pipeline_settings
-    from lab.pipeline import run_local_pipeline, summary_line
+    from lab.pipeline import bias_lines, run_local_pipeline, summary_line
     from lab.registry import LocalRegistry
 
     # The profile's settings, so the local run executes the definition the stack deploys,
@@ -58,6 +58,8 @@ def train_stage(ctx: LabContext) -> str:
     ctx.results["train"] = result
     if result.status != "Succeeded":
         raise OperationFailed(f"local pipeline failed: {result.failure}")
+    for bias_line in bias_lines(result.metrics):  # CI, DPL, AD: one line each
+        print(bias_line)
     approve_registered(ctx.workdir, result.execution_id)
     pruned = prune_executions(ctx.workdir, ctx.keep_runs)
     line = summary_line(result)

@@ -22,6 +22,7 @@ from typing import Any
 
 from lab.paths import lake_raw
 from labctl.options import add_examples, add_region, add_workdir, resolve_region
+from model_code.events import SKEWED_DIGITS_SOURCE
 from ops.errors import OperationFailed, UsageError
 from ops.producer import (
     MAX_RECORDS_PER_CALL,
@@ -133,8 +134,12 @@ def run(args: argparse.Namespace, client: Any = None, backoff: Backoff | None = 
 
     def items() -> Iterator[Record | Rejected]:
         if args.digits:
+            # Drifted traffic comes from one capture group, so the bias checks see it skew.
             events: Iterable[dict[str, Any]] = digits_events(
-                limit=args.limit, base_time=base_time, run_id=run_id
+                limit=args.limit,
+                base_time=base_time,
+                run_id=run_id,
+                source=SKEWED_DIGITS_SOURCE if drifts else None,
             )
         else:
             events = iter_file_events(
@@ -399,7 +404,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         "--drift",
         action="append",
         metavar="SPEC",
-        help="shift=X, scale=X, noise=STD or clip=LO:HI; repeat to chain, applied in order",
+        help="shift=X, scale=X, noise=STD or clip=LO:HI; repeat to chain, applied in order "
+        "(--digits: the drifted events all come from the source sklearn-digits/scanner-b)",
     )
     parser.add_argument("--seed", type=int, default=0, help="seed for --drift noise")
     parser.add_argument("--limit", type=int, help="only the first N rows")

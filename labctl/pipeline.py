@@ -14,7 +14,7 @@ import argparse
 import json
 from pathlib import Path
 
-from lab.pipeline import run_local_pipeline, summary_line
+from lab.pipeline import bias_lines, run_local_pipeline, summary_line
 from labctl.options import add_examples, add_profile, add_region, add_workdir, resolve_region
 from ops.errors import OperationFailed, UsageError
 from ops.pipeline import run_deployed
@@ -66,6 +66,8 @@ def run(args: argparse.Namespace) -> int:
         Path(args.workdir), parse_params(args.param or []), definition=definition
     )
     print("\n" + summary_line(result))
+    for line in bias_lines(result.metrics):
+        print(line)
     for step in result.steps:
         print(f"  {step.name:<32} {step.status:<12} {step.seconds:6.1f} s")
     print(f"  report:   {result.report_dir}")

@@ -7,7 +7,14 @@ joblib, pandas; no SDK imports). Output shape, documented for the quality gate a
     evaluation.json          {"xgboost": M, "baseline": M, "champion": M | null,
                               "gate": {"champion_bar": b, "champion_margin": m,
                                        "champion_available": bool},
-                              "test_rows": n}
+                              "test_rows": n,
+                              "bias": {"facet": "source", "facet_values": [...],
+                                       "pretraining": {"n_a", "n_d", "CI", "DPL": {class: v}},
+                                       "bounds": {"max_abs_ci", "max_abs_dpl"},
+                                       "xgboost" | "baseline": {"n_a", "n_d",
+                                           "accuracy": {"a", "d"}, "AD",
+                                           "recall" | "recall_a" | "recall_d": {class: r}}}
+                                      | null (no test/facet.json: no bias gate ran)}
     xgboost_metrics.json     M   (registered as the XGBoost package's model statistics)
     baseline_metrics.json    M
     smoke_samples.json       {"rows": [[64 values]...], "labels": [...]}: held-out test rows
@@ -40,9 +47,11 @@ import pandas as pd
 from sklearn.metrics import accuracy_score, confusion_matrix, precision_recall_fscore_support
 
 try:
+    from model_code import bias
     from model_code.archive import extract
 except ImportError:  # in the container model_code arrives as a processing input (lib)
     sys.path.insert(0, os.environ.get("MODEL_CODE_LIB", "/opt/ml/processing/input/lib"))
+    from model_code import bias
     from model_code.archive import extract
 
 N_CLASSES = 10
@@ -124,6 +133,37 @@ def metrics(y_true: np.ndarray, y_pred: np.ndarray, n_classes: int = N_CLASSES) 
     }
 
 
+FACET_FILE = "facet.json"  # beside the test CSV, written by preprocess.bias_gate
+
+
+def bias_section(
+    facet: dict[str, Any] | None, y: np.ndarray, predictions: dict[str, np.ndarray]
+) -> dict[str, Any] | None:
+    """The evaluation report's ``bias``: the run's pre-training figures (CI, DPL, as the
+    preprocess gate measured them) and, per model, accuracy per facet, AD = ACC_a - ACC_d and
+    per-class recall overall and per facet (model_code/bias.py posttraining). None without a
+    facet file (a run whose preprocess had no bias gate)."""
+    if facet is None:
+        return None
+    rows = facet["rows"]
+    if len(rows) != len(y):
+        raise ValueError(f"{FACET_FILE} holds {len(rows)} rows, the test split {len(y)}")
+    in_d = bias.facet_mask(rows, d_values=facet["facet_values"])
+    classes = range(N_CLASSES)
+    return {
+        "facet": facet["facet"],
+        "facet_values": facet["facet_values"],
+        "pretraining": facet["pretraining"],
+        "bounds": facet.get("bounds"),
+        **{name: bias.posttraining(y, pred, in_d, classes) for name, pred in predictions.items()},
+    }
+
+
+def read_facet(test_dir: Path) -> dict[str, Any] | None:
+    path = Path(test_dir) / FACET_FILE
+    return json.loads(path.read_text()) if Path(test_dir).is_dir() and path.is_file() else None
+
+
 def _has_model(path: Path | None) -> bool:
     if path is None or not Path(path).exists():
         return False
@@ -153,9 +193,13 @@ def evaluate(
         if champion is not None
         else 0.0
     )
+    predicted = {
+        "xgboost": predict_xgboost(xgboost_model, x),
+        "baseline": predict_baseline(baseline_model, x),
+    }
     report = {
-        "xgboost": metrics(y, predict_xgboost(xgboost_model, x)),
-        "baseline": metrics(y, predict_baseline(baseline_model, x)),
+        "xgboost": metrics(y, predicted["xgboost"]),
+        "baseline": metrics(y, predicted["baseline"]),
         "champion": champion,
         "gate": {
             "champion_available": champion is not None,
@@ -163,6 +207,7 @@ def evaluate(
             "champion_bar": max(bar, 0.0),
         },
         "test_rows": int(len(y)),
+        "bias": bias_section(read_facet(test_dir), y, predicted),
     }
     output_dir = Path(output_dir)
     output_dir.mkdir(parents=True, exist_ok=True)

@@ -4,11 +4,16 @@ An event is one JSON object per line (the producer appends the newline; Firehose
 concatenates record data as sent):
 
     {"event_id": "digits-000042", "event_time": "2026-11-29T01:02:03Z",
-     "features": [0.0, 3.0, ...64 numbers...], "label": 6, "source": "sklearn-digits"}
+     "features": [0.0, 3.0, ...64 numbers...], "label": 6,
+     "source": "sklearn-digits/scanner-a"}
 
-``label`` may be null or absent (unlabelled traffic). Objects land GZIP-compressed under
-``events/year=YYYY/month=MM/day=DD/hour=HH/`` of the raw bucket, named as Firehose names
-them, and the local lab writes exactly that layout under ``<workdir>/lake/raw/``.
+``label`` may be null or absent (unlabelled traffic). ``source`` names what captured the
+event; it is the facet the bias checks split the rows by (model_code/bias.py): the Digits
+producer assigns each image to one of two scanner groups (``DIGITS_DEVICE_SOURCES``), and
+drifted traffic it generates comes from the second one (``SKEWED_DIGITS_SOURCE``).
+Objects land GZIP-compressed under ``events/year=YYYY/month=MM/day=DD/hour=HH/`` of the raw
+bucket, named as Firehose names them, and the local lab writes exactly that layout under
+``<workdir>/lake/raw/``.
 Used by the producer (labctl) and by preprocessing inside SageMaker: standard library only.
 """
 
@@ -21,6 +26,9 @@ from typing import Any
 N_FEATURES = 64
 N_CLASSES = 10
 REQUIRED = ("event_id", "event_time", "features", "source")
+# The capturing sources of generated Digits events: <dataset>/<scanner group>.
+DIGITS_DEVICE_SOURCES = ("sklearn-digits/scanner-a", "sklearn-digits/scanner-b")
+SKEWED_DIGITS_SOURCE = DIGITS_DEVICE_SOURCES[1]
 OPTIONAL = ("label",)
 RAW_PREFIX = "events/"
 ERROR_PREFIX = "errors/"

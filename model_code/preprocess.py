@@ -3,7 +3,9 @@
 Runs in the SageMaker scikit-learn processing container (no SDK imports). Reads every
 gzip JSON-lines object under the input dir, validates, de-duplicates, imputes, splits
 (stratified), and writes train/validation/test CSVs (label first, no header), the training
-baseline statistics and a rejected-records report. Every path is a CLI argument.
+baseline statistics and a rejected-records report. With --bias-facet-value it also gates on
+pre-training bias over the events' source (``bias_gate``: baseline/bias.json, and
+test/facet.json for evaluate's per-group metrics). Every path is a CLI argument.
 """
 
 from __future__ import annotations
@@ -29,16 +31,17 @@ if not hasattr(_dt, "UTC"):
     _dt.UTC = _dt.timezone.utc  # type: ignore[attr-defined,misc]  # noqa: UP017
 
 try:
-    from model_code import data_quality
+    from model_code import bias, data_quality
     from model_code.events import N_CLASSES, N_FEATURES, validate_event
 except ImportError:  # in the container model_code arrives as a second processing input
     sys.path.insert(0, os.environ.get("MODEL_CODE_LIB", "/opt/ml/processing/input/lib"))
-    from model_code import data_quality
+    from model_code import bias, data_quality
     from model_code.events import N_CLASSES, N_FEATURES, validate_event
 
 RANDOM_STATE = 42
 FEATURES = [f"f{i}" for i in range(N_FEATURES)]
 LABEL = "label"
+FACET = "source"  # the events' field the bias checks split the rows by
 # The rejected report keeps at most this many examples so a bad day cannot blow it up.
 MAX_REJECTED_EXAMPLES = 1000
 
@@ -90,6 +93,7 @@ def read_events(input_dir: Path, dedupe: bool = True) -> Dataset:
                 row.update(
                     event_id=event["event_id"],
                     event_time=event["event_time"],
+                    source=event["source"],
                     label=event.get("label"),
                 )
                 rows.append(row)
@@ -100,7 +104,7 @@ def read_events(input_dir: Path, dedupe: bool = True) -> Dataset:
             if records
             else f"no events in {len(files)} file(s)"
         )
-    frame = pd.DataFrame(rows, columns=[*FEATURES, "event_id", "event_time", LABEL])
+    frame = pd.DataFrame(rows, columns=[*FEATURES, "event_id", "event_time", FACET, LABEL])
     before = len(frame)
     # First arrival wins: Firehose may redeliver, and a replay must not weigh twice.
     frame = frame.sort_values("event_time", kind="stable")
@@ -189,6 +193,63 @@ def baseline_statistics(
     }
 
 
+@dataclass(frozen=True)
+class BiasBounds:
+    """The pre-training bias gate: rows whose source is in ``facet_values`` are facet d;
+    |CI| and every class's |DPL| must stay within the bounds (inclusive)."""
+
+    facet_values: tuple[str, ...]
+    max_abs_ci: float
+    max_abs_dpl: float
+
+
+def bias_gate(
+    frame: pd.DataFrame, test_part: pd.DataFrame, output_dir: Path, bounds: BiasBounds
+) -> dict[str, Any]:
+    """CI and DPL of the labelled rows over the source facet, judged against ``bounds``.
+
+    Writes ``baseline/bias.json`` (the measures, bounds and violations) and, for evaluate's
+    per-group metrics, ``test/facet.json``: the facet of each test row in test.csv's order
+    plus these pre-training figures. Raises ValueError naming each measure outside its bound
+    (the value and the bound), so the run stops before training.
+    """
+    output_dir = Path(output_dir)
+    sources = frame[FACET].astype(str)
+    in_d = bias.facet_mask(sources.to_numpy(), d_values=bounds.facet_values)
+    try:
+        report = bias.pretraining(frame[LABEL].to_numpy(), in_d)
+    except ValueError as err:  # one facet empty: the data or the profile's facet is wrong
+        seen = ", ".join(sorted(sources.unique())[:5])
+        raise ValueError(
+            f"bias gate: facet d is source in {list(bounds.facet_values)}, the data's sources "
+            f"are {seen}: {err} (bias.facet_values in the profile)"
+        ) from err
+    ranges = {"CI": bias.symmetric(bounds.max_abs_ci), "DPL": bias.symmetric(bounds.max_abs_dpl)}
+    violations = bias.judge(report, ranges)
+    result = {
+        "facet": FACET,
+        "facet_values": list(bounds.facet_values),
+        "pretraining": report,
+        "bounds": {"max_abs_ci": bounds.max_abs_ci, "max_abs_dpl": bounds.max_abs_dpl},
+        "violations": violations,
+    }
+    (output_dir / "baseline").mkdir(parents=True, exist_ok=True)
+    (output_dir / "baseline" / "bias.json").write_text(json.dumps(result, indent=2))
+    (output_dir / "test").mkdir(parents=True, exist_ok=True)
+    facet_rows = {**result, "rows": test_part[FACET].astype(str).tolist()}
+    (output_dir / "test" / "facet.json").write_text(json.dumps(facet_rows))
+    if violations:
+        named = "; ".join(
+            f"{v['measure']} = {v['value']:.4f} outside [{v['range'][0]:g}, {v['range'][1]:g}]"
+            for v in violations
+        )
+        raise ValueError(
+            f"bias gate failed: {named} (facet d: source in {list(bounds.facet_values)}, "
+            f"n_a={report['n_a']}, n_d={report['n_d']}; report baseline/bias.json)"
+        )
+    return result
+
+
 def write_csv(frame: pd.DataFrame, path: Path) -> None:
     """Label first, no header, no index: the built-in XGBoost CSV convention."""
     path.parent.mkdir(parents=True, exist_ok=True)
@@ -272,12 +333,15 @@ def preprocess(
     constraints: data_quality.Constraints | None = None,
     quarantine_dir: Path | None = None,
     dataset_dir: Path | None = None,
+    bias_bounds: BiasBounds | None = None,
 ) -> dict[str, Any]:
     """The whole step; returns the row counts. Outputs land in output_dir/<name>/.
 
     With ``constraints`` the data-quality gate runs first (``quality_gate``): its report goes
     to output_dir/data_quality/, rows it does not keep to ``quarantine_dir``
-    (default output_dir/quarantine/), and a violated constraint stops the step."""
+    (default output_dir/quarantine/), and a violated constraint stops the step. With
+    ``bias_bounds`` the bias gate runs on the labelled rows before anything is written
+    for training (``bias_gate``)."""
     output_dir = Path(output_dir)
     data = read_events(Path(input_dir), dedupe=constraints is None)
     if constraints is not None:
@@ -307,6 +371,8 @@ def preprocess(
     frame = labeled(data.frame)
     unlabeled = len(data.frame) - len(frame)
     train, val, tst = split(frame, validation, test)
+    if bias_bounds is not None:
+        bias_gate(frame, tst, output_dir, bias_bounds)
     (train, val, tst), medians = impute([train, val, tst])
     counts = {
         "files": data.files,
@@ -346,6 +412,13 @@ def main(argv: list[str] | None = None) -> int:
         "--exit-message",
         help="also write a failure here (/opt/ml/output/message: the job's ExitMessage)",
     )
+    parser.add_argument(
+        "--bias-facet-value",
+        action="append",
+        help="a source value of facet d (repeatable); without one the bias gate is off",
+    )
+    parser.add_argument("--max-abs-ci", type=float, default=1.0)
+    parser.add_argument("--max-abs-dpl", type=float, default=1.0)
     args = parser.parse_args(argv)
     limits = {
         name: getattr(args, name)
@@ -359,6 +432,11 @@ def main(argv: list[str] | None = None) -> int:
             "max_class_imbalance",
         )
     }
+    bounds = (
+        BiasBounds(tuple(args.bias_facet_value), args.max_abs_ci, args.max_abs_dpl)
+        if args.bias_facet_value
+        else None
+    )
     try:
         constraints = (
             digits_constraints(**limits) if any(v is not None for v in limits.values()) else None
@@ -371,6 +449,7 @@ def main(argv: list[str] | None = None) -> int:
             constraints=constraints,
             quarantine_dir=Path(args.quarantine_dir) if args.quarantine_dir else None,
             dataset_dir=Path(args.dataset_dir) if args.dataset_dir else None,
+            bias_bounds=bounds,
         )
     except ValueError as err:
         message = f"preprocess failed: {str(err) or repr(err)}"
@@ -382,7 +461,8 @@ def main(argv: list[str] | None = None) -> int:
             path.write_text(message[:1024], encoding="utf-8")
         print(message, file=sys.stderr)
         return 1
-    print("preprocess: " + ", ".join(f"{k}={v}" for k, v in counts.items()))
+    gate = "passed" if bounds is not None else "off"  # off: no --bias-facet-value given
+    print("preprocess: " + ", ".join(f"{k}={v}" for k, v in counts.items()) + f", bias={gate}")
     return 0
 
 

@@ -9,6 +9,8 @@
 Preprocess is also the data-quality gate (pipelines/data_quality_gate.py): a violated
 constraint writes data_quality.json and the quarantine, then fails the job, so nothing after it
 runs (the pipeline fails at Preprocess with the report's line as the job's ExitMessage).
+Preprocess fails the run when the events' pre-training bias (CI, DPL over the source facet)
+exceeds the profile's bounds; Evaluate adds per-group accuracy, AD and per-class recall.
 
 QualityGate: challenger accuracy >= AccuracyThreshold AND >= champion accuracy - margin, both
 on this run's test split (no champion: the threshold alone). The baseline is reported only.
@@ -33,6 +35,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from model_code.events import SKEWED_DIGITS_SOURCE
 from pipelines.data_quality_gate import GateLimits
 from pipelines.tuning import tuning_problem
 
@@ -100,6 +103,11 @@ class PipelineSettings:
     # approved one on the same test split (one test row of 270 is 0.0037).
     champion_margin: float = 0.005
     approval_status: str = "PendingManualApproval"
+    # The pre-training bias gate (Preprocess) and the per-group evaluation: the events'
+    # source values of facet d and the largest |CI| and |DPL| a run may train on.
+    bias_facet_values: tuple[str, ...] = (SKEWED_DIGITS_SOURCE,)
+    max_abs_ci: float = 0.5
+    max_abs_dpl: float = 0.1
     use_vpc: bool = False
     input_data_url: str = f"s3://{RAW_BUCKET}/events/"
     code_prefix: str = f"s3://{ARTIFACTS_BUCKET}/code"
@@ -125,6 +133,11 @@ class PipelineSettings:
             raise ValueError("champion_margin must be within 0..1")
         if self.approval_status not in APPROVAL_STATUSES:
             raise ValueError(f"approval_status: use one of {', '.join(APPROVAL_STATUSES)}")
+        if not self.bias_facet_values or not all(v.strip() for v in self.bias_facet_values):
+            raise ValueError("bias_facet_values must list at least one source value (facet d)")
+        for name in ("max_abs_ci", "max_abs_dpl"):
+            if not 0.0 <= getattr(self, name) <= 1.0:
+                raise ValueError(f"{name} must be within 0..1")
         if self.use_vpc and not (self.subnets and self.security_group_ids):
             raise ValueError("use_vpc needs subnets and security_group_ids")
 
@@ -349,6 +362,12 @@ def build_pipeline(settings: PipelineSettings) -> Any:
                 "/opt/ml/processing/output/dataset",
                 "--exit-message",
                 "/opt/ml/output/message",
+                # The bias gate's facet and bounds (model_code/preprocess.py bias_gate).
+                *[a for v in s.bias_facet_values for a in ("--bias-facet-value", v)],
+                "--max-abs-ci",
+                str(s.max_abs_ci),
+                "--max-abs-dpl",
+                str(s.max_abs_dpl),
             ],
         ),
     )

@@ -386,6 +386,46 @@ def evaluation_step(a: Assembly) -> list[Evidence]:
     return ev
 
 
+def _argument(arguments: list[Any], flag: str) -> list[str]:
+    """Every value given after ``flag`` in a job's ContainerArguments."""
+    return [str(arguments[i + 1]) for i, a in enumerate(arguments[:-1]) if a == flag]
+
+
+def bias_gate(a: Assembly) -> list[Evidence]:
+    """MLPERF04-BP03, per group: a processing step before training that gates on pre-training
+    bias (CI and DPL bounds over the source facet, model_code/preprocess.py bias_gate), whose
+    test-row facets the evaluation turns into per-group accuracy, AD and per-class recall."""
+    ev = []
+    for p, steps in _training_pipelines(a):
+        if steps is None:
+            ev.append(_unreadable(p))
+            continue
+        found = False
+        for s in steps:
+            arguments = get(s, "Arguments.AppSpecification.ContainerArguments")
+            if s.get("Type") != "Processing" or not isinstance(arguments, list):
+                continue
+            ci, dpl = _argument(arguments, "--max-abs-ci"), _argument(arguments, "--max-abs-dpl")
+            facet = _argument(arguments, "--bias-facet-value")
+            if not (ci and dpl and facet):
+                continue
+            found = True
+            note = (
+                f"pre-training bias gate |CI| <= {ci[0]}, |DPL| <= {dpl[0]}, facet d: source in "
+                f"{', '.join(facet)}; evaluation.json keys bias.pretraining.CI, "
+                "bias.pretraining.DPL, bias.xgboost.AD, bias.xgboost.accuracy, bias.xgboost.recall"
+            )
+            ev.append(_step(p, s, True, note))
+        if not found:
+            ev.append(_no_step(p, "Processing", "no step gates on pre-training bias (CI, DPL)"))
+    return ev
+
+
+def evaluation_and_bias(a: Assembly) -> list[Evidence]:
+    """MLPERF04-BP03: the evaluation step the gate reads, and the bias gate beside it."""
+    return evaluation_step(a) + bias_gate(a)
+
+
 def _job_steps(a: Assembly) -> list[tuple[Resource, dict[str, Any] | None, dict[str, Any]]]:
     """(pipeline, step, settings) for every job step of every pipeline: the settings are
     pipelines.checks.job_settings' for Processing/Training/Tuning, plus the Transform and
@@ -1200,7 +1240,7 @@ LENS: list[tuple[str, str, str, str, Callable[[Assembly], list[Evidence]] | None
         "MLPER-07",
         "Performance efficiency",
         "Establish a model performance evaluation pipeline",
-        evaluation_step,
+        evaluation_and_bias,
         NO_TRAINING_PIPELINE,
     ),
     (

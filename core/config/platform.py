@@ -13,6 +13,7 @@ from core.config.sections import (
     AccountsConfig,
     AuditConfig,
     BatchConfig,
+    BiasConfig,
     BudgetConfig,
     ConfigError,
     DataQualityConfig,
@@ -47,6 +48,7 @@ class PlatformConfig:
     ingestion: IngestionConfig = field(default_factory=IngestionConfig)
     training: TrainingConfig = field(default_factory=TrainingConfig)
     data_quality: DataQualityConfig = field(default_factory=DataQualityConfig)
+    bias: BiasConfig = field(default_factory=BiasConfig)
     serving: ServingConfig = field(default_factory=ServingConfig)
     monitoring: MonitoringConfig = field(default_factory=MonitoringConfig)
     delivery: DeliveryConfig = field(default_factory=DeliveryConfig)

@@ -1,5 +1,5 @@
-"""The profile's sections that stand alone: network, ingestion, training, monitoring, delivery,
-batch, budget, expiry, audit and accounts, and ``ConfigError``, which every rule raises.
+"""The profile's sections that stand alone: network, ingestion, training, bias, monitoring,
+delivery, batch, budget, expiry, audit and accounts, and ``ConfigError``, which every rule raises.
 
 The serving section is in ``serving.py``; the rules that need the whole profile in
 ``platform.py``.
@@ -11,6 +11,7 @@ import re
 from dataclasses import dataclass, field
 from typing import Literal
 
+from model_code.events import SKEWED_DIGITS_SOURCE
 from pipelines.data_quality_gate import GateLimits
 from pipelines.tuning import FieldNames, TuningStrategy, tuning_problem
 
@@ -130,6 +131,40 @@ class TrainingConfig:
         for attr in ("processing_instance_type", "training_instance_type"):
             value = getattr(self, attr)
             _require(value.startswith("ml."), f"training.{attr} must be an ml.* type: {value}")
+
+
+# Clarify's pre-training measures lie in [-1, 1] (CI: https://docs.aws.amazon.com/sagemaker/
+# latest/dg/clarify-bias-metric-class-imbalance.html, DPL: .../clarify-data-bias-metric-true-
+# label-imbalance.html); a bound is a limit on |value| inside that range.
+BIAS_MEASURE_RANGE = 1.0
+
+
+@dataclass(frozen=True)
+class BiasConfig:
+    """The pre-training bias gate (preprocess) and the per-group evaluation (evaluate).
+
+    The facet is the events' ``source``: rows whose source is one of ``facet_values`` form
+    facet *d*, every other row facet *a* (model_code/bias.py). Preprocess fails the run when
+    |CI| > ``max_abs_ci`` or any class's |DPL| > ``max_abs_dpl``. The defaults pass the lab's
+    Digits events (CI 0.35, max |DPL| 0.035: two scanner groups, one a third of the images)."""
+
+    facet: Literal["source"] = "source"
+    facet_values: tuple[str, ...] = (SKEWED_DIGITS_SOURCE,)
+    max_abs_ci: float = 0.5
+    max_abs_dpl: float = 0.1
+
+    def __post_init__(self) -> None:
+        _require(
+            len(self.facet_values) >= 1 and all(v.strip() for v in self.facet_values),
+            "bias.facet_values must list at least one non-empty source value (facet d)",
+        )
+        for attr in ("max_abs_ci", "max_abs_dpl"):
+            value = getattr(self, attr)
+            _require(
+                0.0 <= value <= BIAS_MEASURE_RANGE,
+                f"bias.{attr} must be within 0-{BIAS_MEASURE_RANGE:g} (the measure lies in "
+                f"[-1, 1]; 1 never fails), got {value}",
+            )
 
 
 @dataclass(frozen=True)

@@ -17,6 +17,7 @@ from pathlib import Path
 from typing import Any
 
 from model_code.events import (
+    DIGITS_DEVICE_SOURCES,
     N_FEATURES,
 )
 from ops.errors import UsageError
@@ -37,13 +38,24 @@ def new_run_id() -> str:
     return uuid.uuid4().hex[:8]
 
 
+def device_source(index: int) -> str:
+    """The scanner group that captured Digits image ``index``: a fixed pseudo-random third of
+    the images (SHA-256 of the index) comes from the second group, so the same image always
+    has the same source and the groups' label mixes differ only by chance."""
+    digest = int(hashlib.sha256(str(index).encode()).hexdigest(), 16)
+    return DIGITS_DEVICE_SOURCES[1] if digest % 3 == 2 else DIGITS_DEVICE_SOURCES[0]
+
+
 def digits_events(
     limit: int | None = None,
     base_time: datetime | None = None,
-    source: str = DIGITS_SOURCE,
+    source: str | None = None,
     run_id: str | None = None,
 ) -> list[dict[str, Any]]:
     """The 1,797 sklearn Digits images as events; event_time = base_time + i seconds.
+
+    ``source``: every event's source; default: the scanner group of each image
+    (``device_source``), the facet the bias checks split by.
 
     event_id is ``digits-<run_id>-<i>``: each run of generated traffic is new traffic (a
     repeat of the same ids would be dropped downstream as duplicates), and rerunning with
@@ -60,7 +72,7 @@ def digits_events(
             "event_time": utc_stamp(base + timedelta(seconds=i)),
             "features": [float(x) for x in digits.data[i]],
             "label": int(digits.target[i]),
-            "source": source,
+            "source": source or device_source(i),
         }
         for i in range(count)
     ]

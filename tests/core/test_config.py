@@ -65,6 +65,11 @@ def test_unknown_profile_names_the_choices() -> None:
         ({"serving__min_instances": "2"}, "serving.min_instances must be a int"),
         ({"lake_admin_arns": ["arn:aws:iam::1:root"]}, "not an IAM role or user ARN"),
         ({"lambda_concurrency_quota": 0}, "lambda_concurrency_quota must be the accounts'"),
+        ({"bias__max_abs_ci": 1.5}, r"bias.max_abs_ci must be within 0-1 \(the measure"),
+        ({"bias__max_abs_dpl": -0.1}, "bias.max_abs_dpl must be within 0-1"),
+        ({"bias__facet_values": []}, "bias.facet_values must list at least one"),
+        ({"bias__facet_values": [" "]}, "bias.facet_values must list at least one"),
+        ({"bias__facet": "label"}, "bias.facet must be one of 'source'"),
     ],
 )
 def test_invalid_values_fail_with_actionable_message(changes: dict, message: str) -> None:

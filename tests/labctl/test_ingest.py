@@ -458,3 +458,27 @@ def test_lab_ingest_writes_digits_into_workdir_and_is_rerunnable(tmp_path: Path)
     assert first.records == second.records == 1797
     assert sum(1 for _ in read_lake(tmp_path / "lake" / "raw")) == 1797
     assert second.one_line().startswith("1797 events in 1 objects across 1 hour partition(s)")
+
+
+def test_digits_come_from_two_scanner_groups_and_drifted_traffic_from_one(
+    tmp_path: Path,
+) -> None:
+    """The facet the bias checks split by: normal Digits events come from both scanner
+    groups, each image always from the same one (whatever the run id); with --drift every
+    event comes from the skewed group, so the lake's group mix shifts with the drift."""
+    from model_code.events import DIGITS_DEVICE_SOURCES, SKEWED_DIGITS_SOURCE
+
+    first = digits_events(limit=60, base_time=BASE, run_id="one")
+    again = digits_events(limit=60, base_time=BASE, run_id="two")
+    assert [e["source"] for e in first] == [e["source"] for e in again]
+    groups = [e["source"] for e in first]
+    assert set(groups) == set(DIGITS_DEVICE_SOURCES)
+    assert 10 <= groups.count(SKEWED_DIGITS_SOURCE) <= 30  # about a third of 60
+    for e in first:
+        assert validate_event(e) == []  # a value of source: the schema is unchanged
+    normal, drifted = tmp_path / "normal", tmp_path / "drifted"
+    argv = ["--stream", "s", "--digits", "--limit", "30", "--workdir", str(tmp_path)]
+    assert cli([*argv, "--local-lake", str(normal)]) == 0
+    assert cli([*argv, "--drift", "scale=1.0", "--local-lake", str(drifted)]) == 0
+    assert {e["source"] for e in read_lake(normal)} == set(DIGITS_DEVICE_SOURCES)
+    assert {e["source"] for e in read_lake(drifted)} == {SKEWED_DIGITS_SOURCE}

@@ -23,6 +23,15 @@ def test_train_registers_what_serve_then_serves(
     assert "events" in ingest_stage(ctx)
     trained = train_stage(ctx)
     assert "xgboost" in trained
+    # The run prints its bias figures, one line each, from the evaluation report it wrote.
+    printed = capsys.readouterr().out.splitlines()
+    for measure in ("CI ", "DPL", "AD "):
+        assert sum(line.startswith(f"bias {measure}") for line in printed) == 1, measure
+    report = ctx.results["train"].report_dir / "evaluation.json"  # type: ignore[attr-defined]
+    import json
+
+    section = json.loads(report.read_text())["bias"]
+    assert abs(section["pretraining"]["CI"]) <= 0.5 and "AD" in section["xgboost"]
     served = serve_stage(ctx)
     # The serve stage invokes with boto3 and checks the study guide's first sample is a 6.
     assert "digits-xgboost v1" in served, served

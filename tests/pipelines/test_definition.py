@@ -478,6 +478,8 @@ def test_every_setting_changes_the_cache_key(tmp_path, monkeypatch) -> None:  # 
         "use_vpc": True,
         "code_prefix": "s3://other/code",
         "strategy": "Random",
+        "max_abs_ci": 0.3,
+        "bias_facet_values": ("other",),
     }
     for name, value in changed.items():
         keys.add(tp._cache_file(dataclasses.replace(base, **{name: value})))
@@ -618,3 +620,33 @@ def test_rendering_leaves_no_fake_credentials_behind(monkeypatch) -> None:  # ty
     for key in ("AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "AWS_DEFAULT_REGION"):
         assert key not in os.environ, key
     assert os.environ["AWS_EC2_METADATA_DISABLED"] == "false"
+
+
+def test_preprocess_receives_the_profiles_bias_gate(steps: dict) -> None:
+    """The profile's bias section reaches the Preprocess job's command line in the SDK-built
+    definition (the bounds the container enforces), and the defaults are the lab's."""
+    from core.config import config_from_dict, load_profile
+    from core.pipeline_settings import pipeline_settings
+
+    def gate(arguments: list[str]) -> tuple[list[str], str, str]:
+        values = [arguments[i + 1] for i, a in enumerate(arguments) if a == "--bias-facet-value"]
+        at = arguments.index
+        return values, arguments[at("--max-abs-ci") + 1], arguments[at("--max-abs-dpl") + 1]
+
+    default = steps["Preprocess"]["Arguments"]["AppSpecification"]["ContainerArguments"]
+    assert gate(default) == (["sklearn-digits/scanner-b"], "0.5", "0.1")
+
+    data = json.loads((Path(load_profile.__globals__["CONFIG_DIR"]) / "lab.json").read_text())
+    data["bias"] = {"facet_values": ["cam-1", "cam-2"], "max_abs_ci": 0.3, "max_abs_dpl": 0.07}
+    settings = pipeline_settings(config_from_dict(data))
+    rendered = json.loads(render_definition(settings))
+    pre = next(s for s in iter_steps(rendered["Steps"]) if s["Name"] == "Preprocess")
+    arguments = pre["Arguments"]["AppSpecification"]["ContainerArguments"]
+    assert gate(arguments) == (["cam-1", "cam-2"], "0.3", "0.07")
+
+
+def test_settings_reject_bias_bounds_outside_the_measures_range() -> None:
+    with pytest.raises(ValueError, match="max_abs_ci must be within 0..1"):
+        PipelineSettings(max_abs_ci=1.2)
+    with pytest.raises(ValueError, match="bias_facet_values"):
+        PipelineSettings(bias_facet_values=())

@@ -232,6 +232,29 @@ def test_lab_summary_gives_this_runs_accuracy_and_the_expected_range(tmp_path: P
     assert "expected xgboost 0.966 ± 0.005, range 0.959–0.970 over 10 seeded runs" in line
 
 
+def test_lab_prints_ci_dpl_and_ad_one_line_each() -> None:
+    """From the evaluation report's bias section: CI, the largest |DPL| (class 3's -0.08 beats
+    class 1's 0.05) and AD per model, each with its bound where one applies."""
+    from lab.pipeline import bias_lines
+
+    section = {
+        "facet": "source",
+        "facet_values": ["sklearn-digits/scanner-b"],
+        "pretraining": {"n_a": 7, "n_d": 3, "CI": 0.4, "DPL": {"1": 0.05, "3": -0.08}},
+        "bounds": {"max_abs_ci": 0.5, "max_abs_dpl": 0.1},
+        "xgboost": {"AD": 0.2, "accuracy": {"a": 0.7, "d": 0.5}},
+        "baseline": {"AD": -0.1, "accuracy": {"a": 0.6, "d": 0.7}},
+    }
+    ci, dpl, ad = bias_lines({"xgboost": {}, "bias": section})
+    assert ci.startswith("bias CI  +0.4000 (bound |CI| <= 0.5; facet d: source in ")
+    assert "n_a 7, n_d 3" in ci
+    assert dpl.startswith("bias DPL -0.0800 at class 3, the largest |DPL| of 2 classes")
+    assert dpl.endswith("(bound |DPL| <= 0.1)")
+    assert ad.startswith("bias AD  xgboost +0.2000 (accuracy a 0.7000, d 0.5000), ")
+    assert "baseline -0.1000 (accuracy a 0.6000, d 0.7000)" in ad
+    assert bias_lines({"xgboost": {}, "bias": None}) == [] and bias_lines(None) == []
+
+
 def test_evaluate_names_a_champion_folder_without_a_model(tmp_path: Path) -> None:
     """A champion input whose model.tar.gz is a broken link (a relative artifact linked from
     the wrong folder) fails with a reason that names it, never an empty `evaluate failed:`."""

@@ -293,7 +293,7 @@ def test_training_rows_judge_the_training_pipeline_not_the_scoring_one(reviews, 
         "MLREL04-BP03": {("QualityGate", "Condition")},
         "MLCOST04-BP06": {("Tune", "Tuning"), ("TrainBaseline", "Training")},
         "MLCOST04-BP11": {("Tune", "Tuning")},
-        "MLPERF04-BP03": {("Evaluate", "Processing")},
+        "MLPERF04-BP03": {("Evaluate", "Processing"), ("Preprocess", "Processing")},
     }
     for row in review.lens:
         if row.id in TRAINING_ROWS:
@@ -349,6 +349,35 @@ def test_a_training_pipeline_without_its_gate_fails_validation_and_evaluation(
     assert [(e.logical_id, e.step_type, e.holds) for e in gate.evidence] == [
         (pipeline, "Condition", False)
     ]
+
+
+def test_a_training_pipeline_without_its_bias_gate_fails_the_evaluation_row(
+    reviews, tmp_path
+) -> None:  # type: ignore[no-untyped-def]
+    """Drop the bias bounds from Preprocess's command line: nothing gates on CI and DPL, so
+    the evaluation row fails naming the pipeline; with them, its evidence quotes the bounds."""
+    outdir, review, _ = reviews["lab"]
+    (row,) = [r for r in review.lens if r.id == "MLPERF04-BP03"]
+    (gate,) = [e for e in row.evidence if e.step == "Preprocess"]
+    assert "|CI| <= 0.5, |DPL| <= 0.1, facet d: source in sklearn-digits/scanner-b" in gate.note
+    assert "bias.xgboost.AD" in gate.note
+    copy = _copy(outdir, tmp_path)
+
+    def ungated(definition: dict[str, Any], body: dict[str, Any]) -> None:
+        for s in definition["Steps"]:
+            if s["Name"] == "Preprocess":
+                app = s["Arguments"]["AppSpecification"]
+                arguments = app["ContainerArguments"]
+                at = arguments.index("--max-abs-ci")
+                app["ContainerArguments"] = arguments[:at] + arguments[at + 2 :]
+
+    pipeline = _edit_training_definition(copy, ungated)
+    after = lens.evaluate(Assembly.read(copy))
+    assert _changed(review.lens, after) == {"MLPERF04-BP03": (lens.PASS, lens.FAIL)}
+    (row,) = [r for r in after if r.id == "MLPERF04-BP03"]
+    (failing,) = [e for e in row.evidence if not e.holds]
+    assert (failing.logical_id, failing.step_type) == (pipeline, "Processing")
+    assert "no step gates on pre-training bias" in failing.render()
 
 
 def test_without_a_training_pipeline_the_training_rows_ask_rather_than_fail(
