@@ -64,9 +64,9 @@ def add_platform(app: cdk.App, config: PlatformConfig, release: Release | None =
         config.stack_name("Training"),
         config=config,
         network=network.network if network else None,
-        alert_topic=alerts.topic,
         release=release,  # batch.schedule scores with the released model
-        alert_topic=alerts.topic,  # multi-account monitoring: the retrain bridge's dead letters
+        # failure alerts; multi-account monitoring: the retrain bridge's dead letters
+        alert_topic=alerts.topic,
         env=env,
     )
     # Consumers import the lake's named exports, so the order is declared, not inferred.
