@@ -30,11 +30,11 @@ class TrainingStack(cdk.Stack):
         network: IsolatedNetwork | None,
         alert_topic: sns.ITopic,
         release: Release | None = None,
-        alert_topic: sns.ITopic | None = None,
         **kwargs: Any,
     ) -> None:
-        """``alert_topic``: where the retrain bridge's dead letters alarm (multi-account with
-        monitoring: the bridge runs here, beside the pipeline)."""
+        """``alert_topic``: where failed runs are announced, and where the retrain bridge's
+        dead letters alarm (multi-account with monitoring: the bridge runs here, beside the
+        pipeline)."""
         super().__init__(scope, id_, **kwargs)
         lake = LakeRefs(self, "Lake", env_name=config.env_name, database_name=config.lake_database)
         self.execution = SageMakerExecutionRole(self, "Execution", lake=lake, network=network)
