@@ -26,6 +26,9 @@ def pipeline_settings(
         early_stopping="Auto" if t.early_stopping else "Off",
         accuracy_threshold=t.accuracy_threshold,
         approval_status=t.approval_status,
+        spot=t.spot,
+        max_runtime_seconds=t.max_runtime_seconds,
+        max_wait_seconds=t.max_wait_seconds,
         use_vpc=use_vpc,
         subnets=tuple(f"__SUBNET_{i + 1}__" for i in range(subnets)) if use_vpc else tp.SUBNETS,
     )
