@@ -151,26 +151,20 @@ class PipelineSettings:
         return "/".join([self.artifacts_prefix, self.pipeline_name, *parts])
 
     def checkpoints(self, step: str) -> str:
-        """CheckpointConfig.S3Uri of a step's jobs: checkpoints/<pipeline>/<step>/. The
-        trailing slash keeps one step's prefix from matching another's (a prefix without
-        it also matches <step>-other/ when SageMaker syncs the folder)."""
-        return "/".join([self.checkpoint_prefix, self.pipeline_name, step]) + "/"
+        """Where a step's jobs checkpoint: checkpoints/<pipeline>/<step> (the definition adds
+        /<execution id>/, so a later run never resumes from an earlier run's checkpoints)."""
+        return "/".join([self.checkpoint_prefix, self.pipeline_name, step])
 
-    def stopping(self, step: str, *, checkpoints: bool) -> dict[str, Any]:
-        """Estimator arguments: max_run always; on Spot, use_spot_instances, max_wait and
-        the step's checkpoint location. A job whose container does not checkpoint keeps
-        within NON_CHECKPOINTING_MAX_WAIT (and its run time with it)."""
+    def stopping(self, *, checkpoints: bool) -> dict[str, Any]:
+        """Estimator arguments: max_run always; on Spot, use_spot_instances and max_wait. A
+        job whose container does not checkpoint keeps within NON_CHECKPOINTING_MAX_WAIT (and
+        its run time with it)."""
         run, wait = self.max_runtime_seconds, self.max_wait_seconds
         if not self.spot:
             return {"max_run": run}
         if not checkpoints:
             run, wait = min(run, NON_CHECKPOINTING_MAX_WAIT), min(wait, NON_CHECKPOINTING_MAX_WAIT)
-        return {
-            "max_run": run,
-            "use_spot_instances": True,
-            "max_wait": wait,
-            "checkpoint_s3_uri": self.checkpoints(step),
-        }
+        return {"max_run": run, "use_spot_instances": True, "max_wait": wait}
 
 
 _OFFLINE_KEYS = (
@@ -348,6 +342,17 @@ def build_pipeline(settings: PipelineSettings) -> Any:
 
     channels = {"train": channel("train"), "validation": channel("validation")}
 
+    # Spot: the stopping conditions, and each step's checkpoint location under this run's
+    # execution id. The trailing "/" keeps one prefix from matching another that starts
+    # with it when SageMaker syncs the folder back (e.g. .../Tune and .../Tune-2).
+    execution_id = ExecutionVariables.PIPELINE_EXECUTION_ID
+
+    def spot(step: str, *, checkpoints: bool) -> dict[str, Any]:
+        args = s.stopping(checkpoints=checkpoints)
+        if s.spot:
+            args["checkpoint_s3_uri"] = Join(on="/", values=[s.checkpoints(step), execution_id, ""])
+        return args
+
     # Tune ------------------------------------------------------------------------------
     from sagemaker.estimator import Estimator
 
@@ -359,7 +364,7 @@ def build_pipeline(settings: PipelineSettings) -> Any:
         output_path=s.output("Tune"),
         hyperparameters=dict(STATIC_HYPERPARAMETERS),
         sagemaker_session=session,
-        **s.stopping("Tune", checkpoints=True),
+        **spot("Tune", checkpoints=True),
         disable_profiler=True,
         debugger_hook_config=False,
         **job_security,
@@ -397,7 +402,7 @@ def build_pipeline(settings: PipelineSettings) -> Any:
         code_location=s.output("TrainBaseline", "code"),
         sagemaker_session=session,
         hyperparameters={"var-smoothing": "1e-9"},
-        **s.stopping("TrainBaseline", checkpoints=False),
+        **spot("TrainBaseline", checkpoints=False),
         # Debugger/Profiler are closed to new customers (AWS-FACTS); keep them off.
         disable_profiler=True,
         debugger_hook_config=False,
@@ -414,7 +419,6 @@ def build_pipeline(settings: PipelineSettings) -> Any:
     report = PropertyFile(name="EvaluationReport", output_name="evaluation", path="evaluation.json")
     bucket, _, key = s.output("Tune").removeprefix("s3://").partition("/")
     best_model = tune.get_top_model_s3_uri(top_k=0, s3_bucket=bucket, prefix=key)
-    execution_id = ExecutionVariables.PIPELINE_EXECUTION_ID
     evaluate = ProcessingStep(
         "Evaluate",
         property_files=[report],

@@ -51,7 +51,7 @@ def _jobs(definition: dict) -> dict[str, dict]:
 
 def test_lab_trains_and_tunes_on_spot_with_checkpoints_prod_like_on_demand(deployed) -> None:  # type: ignore[no-untyped-def]
     """lab: every training and tuning job runs on managed Spot, waits at least its run time,
-    and checkpoints under the artifacts bucket's checkpoints/<pipeline>/<step>/; prod-like:
+    and checkpoints under the artifacts bucket's checkpoints/<pipeline>/<step>/<run>/; prod-like:
     on demand, no wait, no checkpoint location (the profiles say so: config/*.json)."""
     config, definition = deployed
     jobs = _jobs(definition)
@@ -61,9 +61,18 @@ def test_lab_trains_and_tunes_on_spot_with_checkpoints_prod_like_on_demand(deplo
         if config.profile == "lab":
             assert job["EnableManagedSpotTraining"] is True, step
             assert stop["MaxWaitTimeInSeconds"] >= stop["MaxRuntimeInSeconds"], step
-            assert job["CheckpointConfig"]["S3Uri"] == (
-                f"s3://ARTIFACTS/checkpoints/lab-digits-training/{step}/"
-            )
+            # <artifacts>/checkpoints/<pipeline>/<step>/<execution id>/: a later run never
+            # resumes from an earlier run's checkpoints
+            assert job["CheckpointConfig"]["S3Uri"] == {
+                "Std:Join": {
+                    "On": "/",
+                    "Values": [
+                        f"s3://ARTIFACTS/checkpoints/lab-digits-training/{step}",
+                        {"Get": "Execution.PipelineExecutionId"},
+                        "",
+                    ],
+                }
+            }
         else:
             assert "EnableManagedSpotTraining" not in job, step
             assert "MaxWaitTimeInSeconds" not in stop, step
