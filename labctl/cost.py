@@ -18,7 +18,17 @@ from pathlib import Path
 from typing import Any
 
 from core.config import SERVING_KINDS, ConfigError, PlatformConfig, ServingKind, load_profile
-from core.cost import KINDS, PRICES_PATH, IdleCost, PriceError, PriceTable, idle_cost
+from core.cost import (
+    KINDS,
+    PRICES_PATH,
+    IdleCost,
+    PriceError,
+    PriceTable,
+    RunCost,
+    idle_cost,
+    pipeline_run_cost,
+    training_definition,
+)
 from labctl.options import add_account, add_examples, add_profile, add_region
 from ops.errors import OperationFailed, UsageError
 
@@ -90,6 +100,25 @@ def render_kinds(profile: str, costs: dict[str, IdleCost | str]) -> str:
     return "\n".join(lines)
 
 
+def render_run(run: RunCost) -> str:
+    """One training pipeline run on demand against the same run with its training and tuning
+    jobs on managed Spot, and which of the two this profile deploys."""
+    jobs = ", ".join(f"{line.step} {line.jobs}×{line.instance}" for line in run.lines)
+    mode = "Spot" if run.uses_spot else "on demand"
+    seconds = {line.kind: line.seconds for line in run.lines}
+    return "\n".join(
+        [
+            f"one training pipeline run ({run.region}, prices of {run.as_of}): "
+            f"${run.on_demand_usd:.3f} on demand, ${run.spot_usd:.3f} with training and tuning "
+            f"on Spot; this profile trains {mode} (${run.this_profile_usd:.3f})",
+            f"  jobs: {jobs}",
+            "  assumed billable seconds a job: "
+            + ", ".join(f"{k} {v:.0f}" for k, v in seconds.items())
+            + f"; Spot saving {run.spot_savings:.0%} ({PRICES_PATH.name} pipeline_run, verify)",
+        ]
+    )
+
+
 def run(args: argparse.Namespace) -> int:
     try:
         config = load_profile(args.profile, {"account": args.account, "region": args.region})
@@ -115,6 +144,7 @@ def run(args: argparse.Namespace) -> int:
         "kinds": {},
     }
     costs: dict[str, IdleCost | str] = {}
+    pipeline_run: RunCost | None = None
     for kind in kinds:
         try:
             variant = config_for_kind(config, kind)
@@ -128,10 +158,15 @@ def run(args: argparse.Namespace) -> int:
             templates = synthesized_templates(variant, Path(tmp))
         try:
             cost = idle_cost(templates, variant.region, prices)
+            definition = training_definition(templates) if pipeline_run is None else None
+            if definition is not None:  # the serving kind does not change the pipeline
+                pipeline_run = pipeline_run_cost(definition, variant.region, prices)
         except PriceError as err:
             raise UsageError(str(err)) from err
         report["kinds"][kind] = cost.to_json()
         costs[kind] = cost
+    if pipeline_run is not None:
+        report["pipeline_run"] = pipeline_run.to_json()
     if args.json:
         print(json.dumps(report, indent=2))
     elif args.all_kinds:
@@ -141,11 +176,17 @@ def run(args: argparse.Namespace) -> int:
         (only,) = costs.values()
         if isinstance(only, IdleCost):
             print(render(args.profile, kinds[0], only))
+    if pipeline_run is not None and not args.json:
+        print(render_run(pipeline_run))
     return 0
 
 
 def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
-    parser = sub.add_parser("cost", help="idle cost of a profile per day and month, by kind")
+    parser = sub.add_parser(
+        "cost",
+        help="idle cost of a profile per day and month, by kind; one training pipeline run "
+        "on demand vs Spot",
+    )
     add_profile(parser)
     add_account(parser)
     add_region(parser)
