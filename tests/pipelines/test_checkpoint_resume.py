@@ -19,7 +19,13 @@ from pipelines.training_pipeline import STATIC_HYPERPARAMETERS
 
 # The pipeline's own static hyperparameters (row and column subsampling included: what makes
 # a resumed run differ unless it draws the same samples) and one tuned point.
-HYPERPARAMETERS = {**STATIC_HYPERPARAMETERS, "eta": "0.3", "max_depth": "4", "num_round": "60"}
+ROUNDS = 2 * jobs.CHECKPOINT_EVERY + 10  # two checkpoints, then a shorter last piece
+HYPERPARAMETERS = {
+    **STATIC_HYPERPARAMETERS,
+    "eta": "0.3",
+    "max_depth": "4",
+    "num_round": str(ROUNDS),
+}
 
 
 class Reclaimed(Exception):
@@ -100,11 +106,11 @@ def test_interrupted_training_resumes_from_its_checkpoint_and_ends_with_the_same
         checkpoint_dir=tmp_path / "ckpt-spot",
         callbacks=[rounds],
     )
-    assert rounds.seen == list(range(every, 60)), "it retrained rounds the checkpoint held"
+    assert rounds.seen == list(range(every, ROUNDS)), "it retrained rounds the checkpoint held"
 
     assert resumed == whole
     a, b = _booster(tmp_path / "whole"), _booster(tmp_path / "spot")
-    assert a.num_boosted_rounds() == b.num_boosted_rounds() == 60
+    assert a.num_boosted_rounds() == b.num_boosted_rounds() == ROUNDS
     assert a.get_dump() == b.get_dump()
     x = xgb.DMatrix(load_digits(return_X_y=True)[0])
     assert np.array_equal(a.predict(x), b.predict(x))
@@ -116,7 +122,7 @@ def test_a_job_without_a_checkpoint_folder_trains_in_one_go_and_writes_none(
     """On demand (no CheckpointConfig) nothing is written beside the model."""
     rounds = Rounds()
     jobs.train_xgboost(HYPERPARAMETERS, channels, tmp_path / "m", 1, callbacks=[rounds])
-    assert rounds.seen == list(range(60))
+    assert rounds.seen == list(range(ROUNDS))
     assert sorted(p.name for p in tmp_path.iterdir()) == ["m"]
 
 
@@ -167,5 +173,5 @@ def test_the_executor_checkpoints_a_training_step_where_its_checkpoint_config_sa
     folder = mounted / "checkpoints" / "p" / "Train" / result.execution_id
     every = jobs.CHECKPOINT_EVERY
     assert sorted(p.name for p in folder.iterdir()) == [
-        f"{jobs.CHECKPOINT_FILENAME}.{r - 1}" for r in range(every, 60, every)
+        f"{jobs.CHECKPOINT_FILENAME}.{r - 1}" for r in range(every, ROUNDS, every)
     ]
