@@ -65,6 +65,8 @@ class PriceTable:
     as_of: date
     hours_per_month: int
     regions: Mapping[str, Mapping[str, Any]]
+    # pricing one pipeline run: assumed job seconds and the Spot savings (prices.json)
+    run: Mapping[str, Any] = field(default_factory=dict)
 
     @classmethod
     def load(cls, path: Path = PRICES_PATH) -> PriceTable:
@@ -73,6 +75,7 @@ class PriceTable:
             as_of=date.fromisoformat(data["as_of"]),
             hours_per_month=int(data["hours_per_month"]),
             regions=data["regions"],
+            run=data.get("pipeline_run", {}),
         )
 
     def price(self, region: str, item: str, variant: str | None = None) -> Price:
@@ -475,3 +478,157 @@ def check_account_budgets(
     if problems:
         raise ConfigError(f"{'; '.join(problems)} (prices of {cost.as_of})")
     return None
+
+
+# -- one run of the training pipeline (issue 26, item 7) -----------------------------------------
+
+
+@dataclass(frozen=True)
+class JobCost:
+    step: str
+    kind: str  # "training" (training and tuning jobs) or "processing"
+    jobs: int
+    instance: str
+    seconds: float  # assumed billable seconds per job
+    on_demand_usd: float
+    spot: bool  # the definition runs these jobs on managed Spot
+
+
+@dataclass
+class RunCost:
+    """One execution of the training pipeline: every job at on-demand prices, and the same
+    run with the training and tuning jobs on managed Spot (processing jobs have no Spot)."""
+
+    region: str
+    as_of: date
+    spot_savings: float
+    lines: list[JobCost] = field(default_factory=list)
+
+    @property
+    def on_demand_usd(self) -> float:
+        return sum(line.on_demand_usd for line in self.lines)
+
+    @property
+    def spot_usd(self) -> float:
+        return sum(
+            line.on_demand_usd * (1 - self.spot_savings)
+            if line.kind == "training"
+            else line.on_demand_usd
+            for line in self.lines
+        )
+
+    @property
+    def uses_spot(self) -> bool:
+        """Whether the deployed definition trains on Spot (the profile's training.spot)."""
+        return any(line.spot for line in self.lines if line.kind == "training")
+
+    @property
+    def this_profile_usd(self) -> float:
+        return self.spot_usd if self.uses_spot else self.on_demand_usd
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "region": self.region,
+            "prices_as_of": self.as_of.isoformat(),
+            "spot_savings_assumed": self.spot_savings,
+            "on_demand_usd": round(self.on_demand_usd, 4),
+            "spot_usd": round(self.spot_usd, 4),
+            "uses_spot": self.uses_spot,
+            "lines": [
+                {
+                    "step": line.step,
+                    "kind": line.kind,
+                    "jobs": line.jobs,
+                    "instance": line.instance,
+                    "seconds_per_job": line.seconds,
+                    "on_demand_usd": round(line.on_demand_usd, 4),
+                    "spot": line.spot,
+                }
+                for line in self.lines
+            ],
+        }
+
+
+def _joined(body: Any) -> str:
+    """A PipelineDefinitionBody as text: a string, or an Fn::Join whose references (bucket
+    names, role and key ARNs) are stood in for; prices need none of them."""
+    if isinstance(body, str):
+        return body
+    on, parts = body["Fn::Join"]
+    return str(on).join(p if isinstance(p, str) else "resolved" for p in parts)
+
+
+def training_definition(templates: Mapping[str, Mapping[str, Any]]) -> dict[str, Any] | None:
+    """The deployed training pipeline's definition (the pipeline with a Tuning step), or None."""
+    for template in templates.values():
+        for _, props in _resources(template, "AWS::SageMaker::Pipeline"):
+            body = props.get("PipelineDefinition", {}).get("PipelineDefinitionBody")
+            if body is None:
+                continue
+            definition: dict[str, Any] = json.loads(_joined(body))
+            if any(s.get("Type") == "Tuning" for s in _all_steps(definition)):
+                return definition
+    return None
+
+
+def _all_steps(definition: Mapping[str, Any]) -> list[dict[str, Any]]:
+    found: list[dict[str, Any]] = []
+    for step in definition.get("Steps", []):
+        found.append(step)
+        args = step.get("Arguments", {})
+        found += _all_steps({"Steps": args.get("IfSteps", []) + args.get("ElseSteps", [])})
+    return found
+
+
+def _value(node: Any, defaults: Mapping[str, Any]) -> Any:
+    """A literal, or a {"Get": "Parameters.X"} read as the parameter's default."""
+    if isinstance(node, dict) and isinstance(node.get("Get"), str):
+        name = node["Get"].removeprefix("Parameters.")
+        if name in defaults:
+            return defaults[name]
+        raise PriceError(f"cannot price a job whose setting is {node['Get']}")
+    return node
+
+
+def pipeline_run_cost(
+    definition: Mapping[str, Any], region: str, prices: PriceTable | None = None
+) -> RunCost:
+    """Price one execution: each processing job, the training job and every tuning trial
+    (MaxNumberOfTrainingJobs) for the assumed billable seconds of prices.json's pipeline_run,
+    at the instance type the definition (or its parameter's default) names."""
+    prices = prices or PriceTable.load()
+    raw = prices.run
+    if not raw:
+        raise PriceError(f"no pipeline_run assumptions in {PRICES_PATH.name}: add them")
+    seconds = {
+        "training": float(raw["training_job_seconds"]["value"]),
+        "processing": float(raw["processing_job_seconds"]["value"]),
+    }
+    result = RunCost(region, prices.as_of, float(raw["spot_savings"]["value"]))
+    defaults = {p["Name"]: p.get("DefaultValue") for p in definition.get("Parameters", [])}
+    for step in _all_steps(definition):
+        args = step.get("Arguments", {})
+        if step["Type"] == "Processing":
+            cluster = args["ProcessingResources"]["ClusterConfig"]
+            kind, jobs, spot = "processing", 1, False
+        elif step["Type"] == "Training":
+            cluster, kind, jobs = args["ResourceConfig"], "training", 1
+            spot = bool(args.get("EnableManagedSpotTraining"))
+        elif step["Type"] == "Tuning":
+            job = args["TrainingJobDefinition"]
+            # HyperParameterTuningResourceConfig where the SDK renders it, else ResourceConfig
+            cluster = job.get("HyperParameterTuningResourceConfig") or job["ResourceConfig"]
+            kind = "training"
+            limits = args["HyperParameterTuningJobConfig"]["ResourceLimits"]
+            jobs = int(_value(limits["MaxNumberOfTrainingJobs"], defaults))
+            spot = bool(job.get("EnableManagedSpotTraining"))
+        else:
+            continue
+        instance = str(_value(cluster["InstanceType"], defaults))
+        count = int(_value(cluster.get("InstanceCount", 1), defaults))
+        hourly = prices.price(region, f"sagemaker_{kind}_instance_hour", instance).usd
+        usd = jobs * count * seconds[kind] / 3600 * hourly
+        result.lines.append(
+            JobCost(step["Name"], kind, jobs * count, instance, seconds[kind], usd, spot)
+        )
+    return result

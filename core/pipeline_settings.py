@@ -30,6 +30,9 @@ def pipeline_settings(
         bias_facet_values=config.bias.facet_values,
         max_abs_ci=config.bias.max_abs_ci,
         max_abs_dpl=config.bias.max_abs_dpl,
+        spot=t.spot,
+        max_runtime_seconds=t.max_runtime_seconds,
+        max_wait_seconds=t.max_wait_seconds,
         use_vpc=use_vpc,
         subnets=tuple(f"__SUBNET_{i + 1}__" for i in range(subnets)) if use_vpc else tp.SUBNETS,
     )

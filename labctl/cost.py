@@ -28,9 +28,12 @@ from core.cost import (
     IdleCost,
     PriceError,
     PriceTable,
+    RunCost,
     account_parts,
     audit_trail_cost,
     idle_cost,
+    pipeline_run_cost,
+    training_definition,
 )
 from labctl.options import add_account, add_examples, add_profile, add_region
 from ops.errors import OperationFailed, UsageError
@@ -141,6 +144,25 @@ def render_kinds(
     return "\n".join(lines)
 
 
+def render_run(run: RunCost) -> str:
+    """One training pipeline run on demand against the same run with its training and tuning
+    jobs on managed Spot, and which of the two this profile deploys."""
+    jobs = ", ".join(f"{line.step} {line.jobs}×{line.instance}" for line in run.lines)
+    mode = "Spot" if run.uses_spot else "on demand"
+    seconds = {line.kind: line.seconds for line in run.lines}
+    return "\n".join(
+        [
+            f"one training pipeline run ({run.region}, prices of {run.as_of}): "
+            f"${run.on_demand_usd:.3f} on demand, ${run.spot_usd:.3f} with training and tuning "
+            f"on Spot; this profile trains {mode} (${run.this_profile_usd:.3f})",
+            f"  jobs: {jobs}",
+            "  assumed billable seconds a job: "
+            + ", ".join(f"{k} {v:.0f}" for k, v in seconds.items())
+            + f"; Spot saving {run.spot_savings:.0%} ({PRICES_PATH.name} pipeline_run, verify)",
+        ]
+    )
+
+
 def run(args: argparse.Namespace) -> int:
     try:
         config = load_profile(args.profile, {"account": args.account, "region": args.region})
@@ -168,6 +190,7 @@ def run(args: argparse.Namespace) -> int:
     costs: dict[str, IdleCost | str] = {}
     parts: dict[str, list[AccountCost]] = {}
     audit: AuditTrailCost | None = None
+    pipeline_run: RunCost | None = None
     for kind in kinds:
         try:
             variant = config_for_kind(config, kind)
@@ -186,6 +209,9 @@ def run(args: argparse.Namespace) -> int:
             audit = audit_trail_cost(
                 templates, variant.region, config.audit.assumed_data_events_per_month, prices
             )
+            definition = training_definition(templates) if pipeline_run is None else None
+            if definition is not None:  # the serving kind does not change the pipeline
+                pipeline_run = pipeline_run_cost(definition, variant.region, prices)
         except PriceError as err:
             raise UsageError(str(err)) from err
         parts[kind] = split_by_account(variant, cost, list(templates))
@@ -196,6 +222,8 @@ def run(args: argparse.Namespace) -> int:
         costs[kind] = cost
     if audit is not None:
         report["audit_trail"] = audit.to_json()
+    if pipeline_run is not None:
+        report["pipeline_run"] = pipeline_run.to_json()
     if args.json:
         print(json.dumps(report, indent=2))
     elif args.all_kinds:
@@ -207,11 +235,17 @@ def run(args: argparse.Namespace) -> int:
             print(render(args.profile, kinds[0], only, parts[kinds[0]]))
     if audit is not None and not args.json:
         print(f"  {audit.render()}")
+    if pipeline_run is not None and not args.json:
+        print(render_run(pipeline_run))
     return 0
 
 
 def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
-    parser = sub.add_parser("cost", help="idle cost of a profile per day and month, by kind")
+    parser = sub.add_parser(
+        "cost",
+        help="idle cost of a profile per day and month, by kind; one training pipeline run "
+        "on demand vs Spot",
+    )
     add_profile(parser)
     add_account(parser)
     add_region(parser)

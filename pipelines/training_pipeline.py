@@ -56,6 +56,15 @@ BASELINE_SERVING_ENV = {
     "SAGEMAKER_PROGRAM": "baseline_inference.py",
     "SAGEMAKER_SUBMIT_DIRECTORY": "/opt/ml/model/code",
 }
+# Built-in algorithms (and other pre-built images) that do not checkpoint are limited to a
+# MaxWaitTimeInSeconds of 3600 on Spot (Developer Guide, "Managed Spot Training"). The
+# built-in XGBoost image checkpoints ("XGBoost (0.90-1 or later)" in "Checkpoints in Amazon
+# SageMaker AI", https://docs.aws.amazon.com/sagemaker/latest/dg/model-checkpoints.html): its
+# train.py loads the newest /opt/ml/checkpoints/xgboost-checkpoint.<round> and continues with
+# xgb.train(xgb_model=...), saving one per round (aws/sagemaker-xgboost-container,
+# src/sagemaker_xgboost_container/checkpointing.py). The scikit-learn baseline script does not
+# checkpoint, so its job keeps within that cap.
+NON_CHECKPOINTING_MAX_WAIT = 3600
 # Jobs allowed to run without network isolation, with the reason; checks.py honours it.
 NETWORK_ISOLATION_EXEMPT: dict[str, str] = {}
 
@@ -108,10 +117,15 @@ class PipelineSettings:
     bias_facet_values: tuple[str, ...] = (SKEWED_DIGITS_SOURCE,)
     max_abs_ci: float = 0.5
     max_abs_dpl: float = 0.1
+    # Managed Spot training (training and tuning jobs) and the jobs' stopping conditions.
+    spot: bool = False
+    max_runtime_seconds: int = 3600
+    max_wait_seconds: int = 7200
     use_vpc: bool = False
     input_data_url: str = f"s3://{RAW_BUCKET}/events/"
     code_prefix: str = f"s3://{ARTIFACTS_BUCKET}/code"
     artifacts_prefix: str = f"s3://{ARTIFACTS_BUCKET}/pipelines"
+    checkpoint_prefix: str = f"s3://{ARTIFACTS_BUCKET}/checkpoints"
     role_arn: str = ROLE_ARN
     kms_key_arn: str = KMS_KEY_ARN
     subnets: tuple[str, ...] = SUBNETS
@@ -140,6 +154,8 @@ class PipelineSettings:
                 raise ValueError(f"{name} must be within 0..1")
         if self.use_vpc and not (self.subnets and self.security_group_ids):
             raise ValueError("use_vpc needs subnets and security_group_ids")
+        if self.spot and self.max_wait_seconds < self.max_runtime_seconds:
+            raise ValueError("max_wait_seconds must be >= max_runtime_seconds on Spot")
 
     @property
     def no_champion(self) -> str:
@@ -159,6 +175,22 @@ class PipelineSettings:
         """Where the gate puts rows it does not keep: the lake's artifacts zone, one folder
         per execution (``<prefix>/<execution id>/``)."""
         return f"s3://{ARTIFACTS_BUCKET}/{QUARANTINE_PREFIX}{self.pipeline_name}"
+
+    def checkpoints(self, step: str) -> str:
+        """Where a step's jobs checkpoint: checkpoints/<pipeline>/<step> (the definition adds
+        /<execution id>/, so a later run never resumes from an earlier run's checkpoints)."""
+        return "/".join([self.checkpoint_prefix, self.pipeline_name, step])
+
+    def stopping(self, *, checkpoints: bool) -> dict[str, Any]:
+        """Estimator arguments: max_run always; on Spot, use_spot_instances and max_wait. A
+        job whose container does not checkpoint keeps within NON_CHECKPOINTING_MAX_WAIT (and
+        its run time with it)."""
+        run, wait = self.max_runtime_seconds, self.max_wait_seconds
+        if not self.spot:
+            return {"max_run": run}
+        if not checkpoints:
+            run, wait = min(run, NON_CHECKPOINTING_MAX_WAIT), min(wait, NON_CHECKPOINTING_MAX_WAIT)
+        return {"max_run": run, "use_spot_instances": True, "max_wait": wait}
 
 
 _OFFLINE_KEYS = (
@@ -378,6 +410,17 @@ def build_pipeline(settings: PipelineSettings) -> Any:
 
     channels = {"train": channel("train"), "validation": channel("validation")}
 
+    # Spot: the stopping conditions, and each step's checkpoint location under this run's
+    # execution id. The trailing "/" keeps one prefix from matching another that starts
+    # with it when SageMaker syncs the folder back (e.g. .../Tune and .../Tune-2).
+    execution_id = ExecutionVariables.PIPELINE_EXECUTION_ID
+
+    def spot(step: str, *, checkpoints: bool) -> dict[str, Any]:
+        args = s.stopping(checkpoints=checkpoints)
+        if s.spot:
+            args["checkpoint_s3_uri"] = Join(on="/", values=[s.checkpoints(step), execution_id, ""])
+        return args
+
     # Tune ------------------------------------------------------------------------------
     from sagemaker.estimator import Estimator
 
@@ -389,7 +432,7 @@ def build_pipeline(settings: PipelineSettings) -> Any:
         output_path=s.output("Tune"),
         hyperparameters=dict(STATIC_HYPERPARAMETERS),
         sagemaker_session=session,
-        max_run=3600,
+        **spot("Tune", checkpoints=True),
         disable_profiler=True,
         debugger_hook_config=False,
         **job_security,
@@ -427,7 +470,7 @@ def build_pipeline(settings: PipelineSettings) -> Any:
         code_location=s.output("TrainBaseline", "code"),
         sagemaker_session=session,
         hyperparameters={"var-smoothing": "1e-9"},
-        max_run=3600,
+        **spot("TrainBaseline", checkpoints=False),
         # Debugger/Profiler are closed to new customers (AWS-FACTS); keep them off.
         disable_profiler=True,
         debugger_hook_config=False,

@@ -45,6 +45,15 @@ DOC_EXPERIMENTS = (
     "https://docs.aws.amazon.com/sagemaker/latest/dg/pipelines-experiments-tracking.html"
 )
 DOC_FIREHOSE = "https://docs.aws.amazon.com/firehose/latest/dev/controlling-access.html"
+# Managed Spot checkpoints: SageMaker copies existing checkpoints from CheckpointConfig.S3Uri
+# into the container at the start, uploads new ones, and deletes in S3 what the algorithm
+# deletes locally ("Checkpoints in Amazon SageMaker AI"); it does so as the job's role
+# (CreateTrainingJob permissions of the execution role).
+DOC_CHECKPOINTS = (
+    "https://docs.aws.amazon.com/sagemaker/latest/dg/model-checkpoints.html ; "
+    "https://docs.aws.amazon.com/sagemaker/latest/dg/sagemaker-roles.html"
+    "#sagemaker-roles-createtrainingjob-perms"
+)
 
 
 @dataclass(frozen=True)
@@ -185,6 +194,39 @@ def _job_roles(definition: Props) -> list[str]:
     )
 
 
+def _checkpoint_prefix(step: Props) -> str:
+    """A job's CheckpointConfig.S3Uri up to what is known before the run: the rendered URI
+    is a Join whose first value is the fixed prefix (the execution id follows)."""
+    uri = _job_args(step).get("CheckpointConfig", {}).get("S3Uri", "")
+    if isinstance(uri, dict):
+        values = uri.get("Std:Join", {}).get("Values", [])
+        uri = values[0] if values and isinstance(values[0], str) else ""
+    return str(uri)
+
+
+def _checkpointing(definition: Props) -> list[Props]:
+    return [s for s in _steps(definition) if _checkpoint_prefix(s)]
+
+
+def _checkpoint_roles(a: Assembly, r: Resource, p: Props) -> list[str]:
+    return sorted({str(_job_args(s)["RoleArn"]) for s in _checkpointing(_definition(a, r, p))})
+
+
+def _checkpoint_objects(a: Assembly, r: Resource, p: Props) -> list[str]:
+    return sorted(
+        {_s3_objects(_checkpoint_prefix(s)) for s in _checkpointing(_definition(a, r, p))}
+    )
+
+
+def _checkpoint_buckets(a: Assembly, r: Resource, p: Props) -> list[str]:
+    return sorted(
+        {
+            "arn:aws:s3:::" + _checkpoint_prefix(s).removeprefix("s3://").partition("/")[0]
+            for s in _checkpointing(_definition(a, r, p))
+        }
+    )
+
+
 def _in_vpc(step: Props) -> bool:
     args = _job_args(step)
     return bool(args.get("VpcConfig") or args.get("NetworkConfig", {}).get("VpcConfig"))
@@ -230,6 +272,35 @@ def _pipeline_rows() -> list[ServiceRequirement]:
             ENI_ACTIONS,
             _star,
             DOC_VPC_JOBS,
+        ),
+        # Managed Spot training (issue 26, item 7): the training and tuning jobs' role syncs
+        # the checkpoint prefix both ways.
+        ServiceRequirement(
+            "pipeline-jobs-read-checkpoints",
+            "AWS::SageMaker::Pipeline",
+            _checkpoint_roles,
+            lambda a, r, p: bool(_checkpointing(_definition(a, r, p))),
+            ("s3:GetObject",),
+            _checkpoint_objects,
+            DOC_CHECKPOINTS,
+        ),
+        ServiceRequirement(
+            "pipeline-jobs-list-checkpoints",
+            "AWS::SageMaker::Pipeline",
+            _checkpoint_roles,
+            lambda a, r, p: bool(_checkpointing(_definition(a, r, p))),
+            ("s3:ListBucket",),
+            _checkpoint_buckets,
+            DOC_CHECKPOINTS,
+        ),
+        ServiceRequirement(
+            "pipeline-jobs-write-checkpoints",
+            "AWS::SageMaker::Pipeline",
+            _checkpoint_roles,
+            lambda a, r, p: bool(_checkpointing(_definition(a, r, p))),
+            ("s3:PutObject", "s3:DeleteObject"),
+            _checkpoint_objects,
+            DOC_CHECKPOINTS,
         ),
         ServiceRequirement(
             "pipeline-creates-experiment",

@@ -208,15 +208,30 @@ def _no_step(p: Resource, step_type: str, note: str) -> Evidence:
     return Evidence(p.stack, p.logical_id, DEFINITION, False, note, step_type=step_type)
 
 
+def _capacity(step: dict[str, Any]) -> str:
+    """How a training or tuning step's jobs buy capacity, read from the definition: managed
+    Spot (EnableManagedSpotTraining, with its MaxWaitTimeInSeconds and whether it
+    checkpoints) or on demand."""
+    args = step.get("Arguments", {})
+    job = args.get("TrainingJobDefinition", args)
+    if not job.get("EnableManagedSpotTraining"):
+        return "on demand"
+    wait = get(job, "StoppingCondition.MaxWaitTimeInSeconds")
+    checkpoints = "with checkpoints" if get(job, "CheckpointConfig.S3Uri") else "no checkpoints"
+    return f"on managed Spot (MaxWaitTimeInSeconds {wait}, {checkpoints})"
+
+
 def training_steps(a: Assembly) -> list[Evidence]:
-    """MLCOST04-BP06: training runs as SageMaker-managed Training/Tuning jobs."""
+    """MLCOST04-BP06: training runs as SageMaker-managed Training/Tuning jobs; the note says
+    whether they run on managed Spot (the lens's managed training capabilities include
+    managed Spot training; the profile's training.spot)."""
     ev = []
     for p, steps in _training_pipelines(a):
         if steps is None:
             ev.append(_unreadable(p))
             continue
         ev += [
-            _step(p, s, note="SageMaker-managed job")
+            _step(p, s, note=f"SageMaker-managed job, {_capacity(s)}")
             for s in steps
             if s.get("Type") in TRAINING_STEP_TYPES
         ]

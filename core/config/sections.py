@@ -80,6 +80,28 @@ class IngestionConfig:
         )
 
 
+# StoppingCondition.MaxRuntimeInSeconds: "The maximum value is 28 days" (API reference).
+MAX_RUNTIME_SECONDS = 28 * 24 * 3600
+
+
+def stopping_problem(spot: bool, max_runtime: int, max_wait: int) -> str | None:
+    """Why these training stopping conditions cannot run, or None (the rule SageMaker applies
+    at CreateTrainingJob / CreateHyperParameterTuningJob, checked at synth instead)."""
+    if not 1 <= max_runtime <= MAX_RUNTIME_SECONDS:
+        return (
+            f"training.max_runtime_seconds must be 1-{MAX_RUNTIME_SECONDS} (28 days), "
+            f"got {max_runtime}"
+        )
+    if spot and max_wait < max_runtime:
+        return (
+            f"training.max_wait_seconds ({max_wait}) must be >= training.max_runtime_seconds "
+            f"({max_runtime}) for managed Spot training: it is the wait for Spot capacity plus "
+            "the run time (StoppingCondition.MaxWaitTimeInSeconds); raise it or set "
+            "training.spot=false"
+        )
+    return None
+
+
 _TUNING_FIELDS = FieldNames(
     "training.max_tuning_jobs",
     "training.max_parallel_tuning_jobs",
@@ -102,6 +124,17 @@ class TrainingConfig:
     accuracy_threshold: float = 0.95
     approval_status: Literal["PendingManualApproval", "Approved"] = "PendingManualApproval"
     retrain_on_new_data: bool = True
+    # Managed Spot training for the training and tuning jobs (EnableManagedSpotTraining), with
+    # checkpoints under the artifacts bucket's checkpoints/<pipeline>/ prefix. Off by default
+    # (on demand); config/lab.json turns it on. Managed spot training, Developer Guide:
+    # https://docs.aws.amazon.com/sagemaker/latest/dg/model-managed-spot-training.html
+    spot: bool = False
+    # StoppingCondition: MaxRuntimeInSeconds caps a job's run time (at most 28 days);
+    # MaxWaitTimeInSeconds (Spot only) caps waiting for Spot capacity plus running and "must be
+    # equal to or greater than MaxRuntimeInSeconds" (SageMaker API reference, StoppingCondition:
+    # https://docs.aws.amazon.com/sagemaker/latest/APIReference/API_StoppingCondition.html).
+    max_runtime_seconds: int = 3600
+    max_wait_seconds: int = 7200
 
     def __post_init__(self) -> None:
         name_re = r"^[a-zA-Z0-9](-*[a-zA-Z0-9]){0,62}$"
@@ -131,6 +164,8 @@ class TrainingConfig:
         for attr in ("processing_instance_type", "training_instance_type"):
             value = getattr(self, attr)
             _require(value.startswith("ml."), f"training.{attr} must be an ml.* type: {value}")
+        problem = stopping_problem(self.spot, self.max_runtime_seconds, self.max_wait_seconds)
+        _require(problem is None, problem or "")
 
 
 # Clarify's pre-training measures lie in [-1, 1] (CI: https://docs.aws.amazon.com/sagemaker/

@@ -1,8 +1,10 @@
 """Local stand-ins for the built-in XGBoost training container and for HPO tuning jobs.
 
 train_xgboost() mirrors the 3.0-5 container: label-first CSV channels, the same
-hyperparameter names, "xgboost-model" inside model.tar.gz. tune() runs the JSON's strategy
-with optuna, MaxParallelTrainingJobs trials at a time on threads (xgboost releases the GIL).
+hyperparameter names, "xgboost-model" inside model.tar.gz, and (a job with a CheckpointConfig)
+checkpoints named like the container's, xgboost-checkpoint.<round>, resumed from the newest.
+tune() runs the JSON's strategy with optuna, MaxParallelTrainingJobs trials at a time on
+threads (xgboost releases the GIL).
 """
 
 from __future__ import annotations
@@ -54,10 +56,120 @@ def _params(hyperparameters: dict[str, str], nthread: int) -> tuple[dict[str, An
     return params, int(float(hyperparameters.get("num_round", "100")))
 
 
+# The container's checkpoint file name (aws/sagemaker-xgboost-container, checkpointing.py:
+# CHECKPOINT_FILENAME, one file per round, "<name>.<round>", the newest resumed).
+CHECKPOINT_FILENAME = "xgboost-checkpoint"
+# Locally a checkpoint every 50 rounds, two pieces of the pipeline's 100 (each piece costs a
+# booster set-up); the container writes one per round and keeps 5.
+CHECKPOINT_EVERY = 50
+
+
+def latest_checkpoint(folder: Path) -> tuple[Path | None, int]:
+    """The newest xgboost-checkpoint.<round> in ``folder`` and the rounds it holds (round + 1),
+    or (None, 0): what the container's load_checkpoint finds."""
+    found = [
+        (int(p.suffix[1:]), p)
+        for p in folder.glob(f"{CHECKPOINT_FILENAME}.*")
+        if p.suffix[1:].isdigit()
+    ]
+    if not found:
+        return None, 0
+    last, path = max(found)
+    return path, last + 1
+
+
+def _boost(
+    params: dict[str, Any],
+    evals: list[Any],
+    rounds: int,
+    history: dict[str, dict[str, list[float]]],
+    checkpoint_dir: Path | None,
+    callbacks: list[Any],
+) -> Any:
+    """xgb.train, or (with a checkpoint folder) xgb.train in CHECKPOINT_EVERY-round pieces,
+    each continued from the newest checkpoint on disk (``xgb_model=``) and saved as the next.
+
+    Row and column sampling draw from xgboost's random generator, whose state a saved model
+    does not carry: a run resumed mid-way would sample differently from the round it resumes
+    at. So every piece starts the way a resumed one does, from the file, seeded with
+    ``seed + first round``: an interrupted run resumed from its last checkpoint performs
+    exactly the uninterrupted run's steps and ends with the same model."""
+    import xgboost as xgb
+
+    dtrain = evals[0][0]
+    if checkpoint_dir is None:
+        return xgb.train(
+            params,
+            dtrain,
+            num_boost_round=rounds,
+            evals=evals,
+            evals_result=history,
+            verbose_eval=False,
+            callbacks=callbacks or None,
+        )
+    checkpoint_dir.mkdir(parents=True, exist_ok=True)
+    path, done = latest_checkpoint(checkpoint_dir)
+    booster = None
+    # The last piece writes no checkpoint (the model is the job's output), so a resumed job
+    # always has rounds left to train.
+    while booster is None or done < rounds:
+        piece = min(CHECKPOINT_EVERY, rounds - done)
+        history.clear()
+        booster = xgb.train(
+            {**params, "seed": int(params.get("seed", 0)) + done},
+            dtrain,
+            num_boost_round=piece,
+            evals=evals,
+            evals_result=history,
+            verbose_eval=False,
+            xgb_model=_load(path) if path else None,
+            callbacks=[_Offset(cb, done) for cb in callbacks] or None,
+        )
+        done += piece
+        if done < rounds:
+            saving = checkpoint_dir / f".{CHECKPOINT_FILENAME}.{done - 1}.ubj"
+            booster.save_model(saving)  # UBJSON (by the suffix); renamed: atomic
+            path = saving.replace(checkpoint_dir / f"{CHECKPOINT_FILENAME}.{done - 1}")
+    return booster
+
+
+def _load(path: Path) -> Any:
+    """A checkpoint file (UBJSON without a suffix, as the container names them) as a Booster."""
+    import xgboost as xgb
+
+    booster = xgb.Booster()
+    booster.load_model(bytearray(path.read_bytes()))
+    return booster
+
+
+class _Offset:
+    """A TrainingCallback seen through a piece of a checkpointed run: ``epoch`` counts from
+    the run's first round, as in one uninterrupted xgb.train."""
+
+    def __new__(cls, callback: Any, offset: int) -> Any:
+        import xgboost as xgb
+
+        class Offset(xgb.callback.TrainingCallback):
+            def after_iteration(self, model: Any, epoch: int, evals_log: Any) -> bool:
+                return bool(callback.after_iteration(model, epoch + offset, evals_log))
+
+        return Offset()
+
+
 def train_xgboost(
-    hyperparameters: dict[str, str], channels: dict[str, Path], model_dir: Path, nthread: int = 1
+    hyperparameters: dict[str, str],
+    channels: dict[str, Path],
+    model_dir: Path,
+    nthread: int = 1,
+    *,
+    checkpoint_dir: Path | None = None,
+    callbacks: list[Any] | None = None,
 ) -> dict[str, float]:
-    """Train like the built-in container; returns final metrics (e.g. validation:accuracy)."""
+    """Train like the built-in container; returns final metrics (e.g. validation:accuracy).
+
+    ``checkpoint_dir``: the job's CheckpointConfig folder; training resumes from its newest
+    checkpoint and writes one every CHECKPOINT_EVERY rounds. ``callbacks``: xgboost
+    TrainingCallbacks (``after_iteration`` sees the run's round, e.g. to interrupt it)."""
     import xgboost as xgb
 
     if "train" not in channels:
@@ -69,14 +181,7 @@ def train_xgboost(
             x, y = _load_csv_dir(Path(channels[name]))
             evals.append((xgb.DMatrix(x, label=y), name))
     history: dict[str, dict[str, list[float]]] = {}
-    booster = xgb.train(
-        params,
-        evals[0][0],
-        num_boost_round=rounds,
-        evals=evals,
-        evals_result=history,
-        verbose_eval=False,
-    )
+    booster = _boost(params, evals, rounds, history, checkpoint_dir, list(callbacks or []))
     metrics: dict[str, float] = {}
     for channel, series in history.items():
         for metric, values in series.items():

@@ -68,6 +68,15 @@ class StepExecutor:
                 raise StepFailed(f"{step}: channel {channel['ChannelName']!r}: nothing at {uri}")
         return channels
 
+    def checkpoints(self, job: dict[str, Any], job_name: str | None = None) -> Path | None:
+        """The job's CheckpointConfig.S3Uri as a local folder (a tuning job's trials each get
+        <uri>/<training job name>/), or None: the job does not checkpoint."""
+        uri = job.get("CheckpointConfig", {}).get("S3Uri")
+        if not uri:
+            return None
+        folder = self.execution.local(uri)
+        return folder / job_name if job_name else folder
+
     def run_command(self, name: str, command: list[str], env: dict[str, str], cwd: Path) -> None:
         cwd.mkdir(parents=True, exist_ok=True)
         done = subprocess.run(

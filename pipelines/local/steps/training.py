@@ -1,5 +1,6 @@
-"""Training steps: built-in XGBoost (xgboost on this machine) or script mode (the entry
-point from model_code/ run with SM_* variables); the model is tarred where SageMaker puts it."""
+"""Training steps: built-in XGBoost (xgboost on this machine; with a CheckpointConfig it
+checkpoints and resumes as the container does) or script mode (the entry point from
+model_code/ run with SM_* variables); the model is tarred where SageMaker puts it."""
 
 from __future__ import annotations
 
@@ -32,7 +33,9 @@ class TrainingStep(StepExecutor):
         if script_mode:
             metrics = self._script_mode(name, hyper, channels, model_dir)
         elif "xgboost" in job["AlgorithmSpecification"].get("TrainingImage", ""):
-            metrics = jobs.train_xgboost(hyper, channels, model_dir, nthread=2)
+            metrics = jobs.train_xgboost(
+                hyper, channels, model_dir, nthread=2, checkpoint_dir=self.checkpoints(job)
+            )
         else:
             raise DefinitionError(
                 f"step {name!r}: only built-in XGBoost or script mode training runs locally"

@@ -1,5 +1,6 @@
 """Tuning steps: built-in XGBoost tuned by jobs.tune (optuna for Bayesian), every trial a
-local training job; the best job and the summaries are the step's properties."""
+local training job (checkpointing in its own folder under CheckpointConfig.S3Uri when the
+definition has one); the best job and the summaries are the step's properties."""
 
 from __future__ import annotations
 
@@ -39,7 +40,13 @@ class TuningStep(StepExecutor):
             job_name = f"{tuning_name}-{number:03d}"
             model_dir = self.execution.pipeline_dir / name / "jobs" / job_name
             started = time.perf_counter()
-            metrics = jobs.train_xgboost({**static, **tuned}, channels, model_dir, nthread)
+            metrics = jobs.train_xgboost(
+                {**static, **tuned},
+                channels,
+                model_dir,
+                nthread,
+                checkpoint_dir=self.checkpoints(definition, job_name),
+            )
             if metric not in metrics:
                 raise DefinitionError(
                     f"step {name!r}: objective {metric!r} not emitted; "

@@ -201,6 +201,28 @@ def test_a_deploy_action_that_cannot_pass_the_deployment_role_is_named(rehearsal
         ),
         ("lab/multi_model", "Serving", "EndpointRole", "s3:GetObject", "hosting-reads-mme-prefix"),
         ("lab/real_time", "Training", "ExecutionRole", "iam:PassRole", "pipeline-passes-job-role"),
+        # managed Spot (lab): the jobs' role syncs the checkpoint prefix both ways
+        (
+            "lab/real_time",
+            "Training",
+            "ExecutionRole",
+            "s3:PutObject",
+            "pipeline-jobs-write-checkpoints",
+        ),
+        (
+            "lab/real_time",
+            "Training",
+            "ExecutionRole",
+            "s3:GetObject",
+            "pipeline-jobs-read-checkpoints",
+        ),
+        (
+            "lab/real_time",
+            "Training",
+            "ExecutionRole",
+            "s3:ListBucket",
+            "pipeline-jobs-list-checkpoints",
+        ),
         (
             "lab/real_time",
             "Training",
@@ -439,6 +461,29 @@ def test_a_missing_service_role_permission_is_named(  # type: ignore[no-untyped-
     found = [f for f in _authority(a, role) if f.source == f"service-role row {row}"]
     assert found, f"dropping {action} from {role} went unnoticed by row {row}"
     assert all(f.subject == role and f"missing {action} on " in f.detail for f in found)
+
+
+def test_a_job_role_scoped_away_from_the_checkpoint_prefix_is_named(rehearsals) -> None:  # type: ignore[no-untyped-def]
+    """A role that may write the artifacts bucket's pipelines/ prefix but not checkpoints/
+    (the lab's Spot jobs checkpoint there): the checkpoint rows name the prefix."""
+    a = _copy(rehearsals, "lab/real_time")
+    role = _role(a, "Training", "ExecutionRole")
+    _set_policy(a, role, ALLOW_ALL)
+    assert _authority(a, role) == []
+    _set_policy(
+        a,
+        role,
+        [
+            {"Effect": "Allow", "NotAction": "s3:*", "Resource": "*"},
+            {"Effect": "Allow", "Action": "s3:*", "NotResource": "arn:aws:s3:::*/checkpoints/*"},
+        ],
+    )
+    found = _details(
+        [f for f in _authority(a, role) if "checkpoints" in f.source or "checkpoints" in f.detail]
+    )
+    assert "pipeline-jobs-write-checkpoints" in found, found
+    assert "pipeline-jobs-read-checkpoints" in found, found
+    assert "/checkpoints/lab-digits-training/Tune/" in found, found
 
 
 def test_a_model_monitor_job_in_the_vpc_without_eni_permissions_is_named(rehearsals) -> None:  # type: ignore[no-untyped-def]

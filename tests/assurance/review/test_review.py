@@ -302,6 +302,23 @@ def test_training_rows_judge_the_training_pipeline_not_the_scoring_one(reviews, 
             assert {(e.step, e.step_type) for e in row.evidence} == expected[row.id]
 
 
+@pytest.mark.parametrize("profile", PROFILES)
+def test_the_managed_training_row_says_whether_training_runs_on_spot(reviews, profile) -> None:  # type: ignore[no-untyped-def]
+    """MLCOST04-BP06's evidence reads the definition: lab's training and tuning jobs run on
+    managed Spot with a 7200 s wait (Tune) and checkpoints (config/lab.json), prod-like's on
+    demand."""
+    _, review, _ = reviews[profile]
+    (row,) = [r for r in review.lens if r.id == "MLCOST04-BP06"]
+    notes = {e.step: e.note for e in row.evidence}
+    if profile == "lab":
+        assert notes["Tune"] == (
+            "SageMaker-managed job, on managed Spot (MaxWaitTimeInSeconds 7200, with checkpoints)"
+        )
+        assert "on managed Spot" in notes["TrainBaseline"]
+    else:
+        assert set(notes.values()) == {"SageMaker-managed job, on demand"}
+
+
 def test_a_training_pipeline_without_tuning_fails_the_tuning_row_alone(reviews, tmp_path) -> None:  # type: ignore[no-untyped-def]
     """Drop the Tune step (the baseline's Training step stays: still a training pipeline). A
     description that merely quotes '"Type": "Tuning"' and "Bayesian" is not a tuning step."""
