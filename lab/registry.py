@@ -23,6 +23,7 @@ from __future__ import annotations
 import shutil
 from collections.abc import Callable
 from dataclasses import dataclass, replace
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, TypeVar
 
@@ -293,6 +294,15 @@ def set_local_status(
         chosen["approval_status"] = status
         if description:
             chosen["approval_description"] = description
+        # the model card's approval history (core/model_card.py): every change, oldest first
+        chosen.setdefault("approval_history", []).append(
+            {
+                "status": status,
+                "time": datetime.now(UTC).isoformat(timespec="seconds"),
+                "description": description or "",
+                "by": "labctl model",
+            }
+        )
         return dict(chosen)
 
     try:
