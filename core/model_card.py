@@ -253,7 +253,7 @@ def card_content(facts: CardFacts) -> dict[str, Any]:
                 "name": "accuracy",
                 "type": "number",
                 "value": accuracy["mean"],
-                "notes": _clip(accuracy["sd_note"]),
+                "notes": f"test split, {facts.model}",
             }
         )
         if accuracy["sd"] is not None:

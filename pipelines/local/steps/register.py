@@ -95,15 +95,16 @@ class RegisterModelStep(StepExecutor):
         return path.relative_to(self.execution.workdir).as_posix()
 
     def _training_data(self) -> list[str]:
-        """The Preprocess step's train/validation outputs (S3 URIs as the cloud names them)
-        and a ``manifest`` output when the step declares one."""
+        """The Preprocess step's ``manifest`` (when the step declares one), train and
+        validation outputs, relative to the work folder like the artifact."""
         outputs = (
             self.execution.properties.get("Preprocess", {})
             .get("ProcessingOutputConfig", {})
             .get("Outputs", {})
         )
+        workdir = self.execution.workdir
         return [
-            outputs[name]["S3Output"]["S3Uri"]
+            self.execution.local(outputs[name]["S3Output"]["S3Uri"]).relative_to(workdir).as_posix()
             for name in ("manifest", "train", "validation")
             if name in outputs
         ]
