@@ -156,7 +156,7 @@ def champion_summary(
         }
     margin = float(gate.get("champion_margin", 0.0))
     bar = float(gate.get("champion_bar", champion - margin))
-    out = {
+    out: dict[str, Any] = {
         "available": True,
         "champion_accuracy": champion,
         "margin": margin,
