@@ -6,8 +6,9 @@ from core/model_card.py built from what the release flow sees:
   statistics URI; evaluation.json is the file beside it (model_code/evaluate.py writes both
   into the execution's own evaluation folder);
 - the training data: the pipeline execution that generated the package
-  (MetadataProperties.GeneratedBy) -> its Preprocess step's processing job -> that job's
-  ``manifest``, ``train`` and ``validation`` outputs;
+  (MetadataProperties.GeneratedBy, else the execution id in the metrics URI) -> its
+  Preprocess step's processing job -> that job's ``manifest``, ``train`` and ``validation``
+  outputs;
 - the approval history: the existing card's history plus this change (SageMaker keeps each
   UpdateModelCard as a new card version as well).
 
@@ -25,6 +26,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from core.model_card import ApprovalChange, CardFacts, card_content, card_name
+from ops.errors import OperationFailed
 
 CARD_STATUS = "Draft"  # a new card's ModelCardStatus; its review is the organisation's
 
@@ -59,7 +61,7 @@ def _history(sagemaker: Any, name: str) -> list[ApprovalChange] | None:
     try:
         card = sagemaker.describe_model_card(ModelCardName=name)
     except ClientError as err:
-        if err.response.get("Error", {}).get("Code") in ("ResourceNotFound", "ValidationException"):
+        if err.response.get("Error", {}).get("Code") == "ResourceNotFound":
             return None
         raise
     try:
@@ -68,6 +70,26 @@ def _history(sagemaker: Any, name: str) -> list[ApprovalChange] | None:
         return []
     ordered = sorted((int(k.split()[1]), v) for k, v in custom.items() if k.startswith("approval "))
     return [ApprovalChange(status=line) for _, line in ordered]
+
+
+def _execution_of(package_arn: str, metrics_uri: str) -> str:
+    """The pipeline execution ARN a metrics URI names: the register step attaches
+    ``<artifacts>/<pipeline>/Evaluate/<execution id>/evaluation/<model>_metrics.json``
+    (pipelines/training_pipeline.py), and the package ARN gives region and account."""
+    parts = metrics_uri.split("/")
+    if "Evaluate" not in parts:
+        return ""
+    at = parts.index("Evaluate")
+    if at < 1 or at + 1 >= len(parts):
+        return ""
+    fields = package_arn.split(":")
+    if len(fields) < 6:
+        return ""
+    partition, region, account = fields[1], fields[3], fields[4]
+    pipeline, execution_id = parts[at - 1], parts[at + 1]
+    return (
+        f"arn:{partition}:sagemaker:{region}:{account}:pipeline/{pipeline}/execution/{execution_id}"
+    )
 
 
 def cloud_facts(
@@ -85,10 +107,17 @@ def cloud_facts(
             evaluation = _read_s3_json(s3, evaluation_uri)
         except Exception:  # noqa: BLE001  an unreadable report is "no report" on the card
             evaluation = None
-    execution = package.get("MetadataProperties", {}).get("GeneratedBy", "")
+    execution = package.get("MetadataProperties", {}).get("GeneratedBy", "") or _execution_of(
+        package["ModelPackageArn"], metrics_uri
+    )
     training: list[str] = []
     if ":pipeline/" in execution and "/execution/" in execution:
-        training = _training_data(sagemaker, execution)
+        from botocore.exceptions import ClientError
+
+        try:
+            training = _training_data(sagemaker, execution)
+        except ClientError:  # an expired or unreadable execution: "not recorded" on the card
+            training = []
     container = (package.get("InferenceSpecification", {}).get("Containers") or [{}])[0]
     group = package["ModelPackageGroupName"]
     return CardFacts(
@@ -134,10 +163,17 @@ def record_card(
         )
     )
     content = json.dumps(card_content(cloud_facts(sagemaker, s3, package, history)))
-    if exists:
-        sagemaker.update_model_card(ModelCardName=name, Content=content)
-    else:
-        sagemaker.create_model_card(
-            ModelCardName=name, Content=content, ModelCardStatus=CARD_STATUS
-        )
+    from botocore.exceptions import ClientError
+
+    try:
+        if exists:
+            sagemaker.update_model_card(ModelCardName=name, Content=content)
+        else:
+            sagemaker.create_model_card(
+                ModelCardName=name, Content=content, ModelCardStatus=CARD_STATUS
+            )
+    except ClientError as err:
+        raise OperationFailed(
+            f"{package_arn} is {status}, but its model card {name} was not written: {err}"
+        ) from err
     return name

@@ -308,6 +308,12 @@ def test_a_second_change_updates_the_card_and_keeps_the_history() -> None:
             {"ModelCardName": "lab-digits-xgboost-v3"},
         )
         s3_stub.add_client_error("get_object", "NoSuchKey")
+        # no GeneratedBy: the execution comes from the metrics URI; its steps are unreadable
+        stub.add_client_error(
+            "list_pipeline_execution_steps",
+            "ResourceNotFound",
+            expected_params={"PipelineExecutionArn": EXECUTION},
+        )
         stub.add_response(
             "update_model_card",
             {"ModelCardArn": "arn:aws:sagemaker:us-east-1:123456789012:model-card/c"},
@@ -315,7 +321,32 @@ def test_a_second_change_updates_the_card_and_keeps_the_history() -> None:
         )
         assert record_card(sm, s3, ARN, "Rejected", "drifted") == "lab-digits-xgboost-v3"
         stub.assert_no_pending_responses()
-    history = json.loads(sent["Content"])["additional_information"]["custom_details"]
+    content = json.loads(sent["Content"])
+    assert content["training_details"] == {"training_observations": "training data: not recorded"}
+    history = content["additional_information"]["custom_details"]
     assert history["approval 1"] == "t0 registered by pipeline"
     assert history["approval 2"] == "t1 Approved by labctl model"
     assert history["approval 3"].endswith("Rejected by labctl model (drifted)")
+
+
+def test_the_execution_is_read_from_the_metrics_uri_without_generated_by() -> None:
+    from ops.model_card import _execution_of
+
+    assert _execution_of(ARN, METRICS) == EXECUTION
+    assert _execution_of(ARN, "s3://b/elsewhere/metrics.json") == ""
+
+
+def test_a_card_that_cannot_be_written_says_the_status_stands() -> None:
+    from ops.errors import OperationFailed
+
+    sm = boto3.client("sagemaker", region_name="us-east-1")
+    s3 = boto3.client("s3", region_name="us-east-1")
+    package = {
+        k: v for k, v in _package().items() if k not in ("MetadataProperties", "ModelMetrics")
+    }
+    with Stubber(sm) as stub, Stubber(s3):
+        stub.add_response("describe_model_package", package, {"ModelPackageName": ARN})
+        stub.add_client_error("describe_model_card", "ResourceNotFound")
+        stub.add_client_error("create_model_card", "AccessDeniedException")
+        with pytest.raises(OperationFailed, match="is Approved, but its model card"):
+            record_card(sm, s3, ARN, "Approved", None)
