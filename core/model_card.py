@@ -35,6 +35,10 @@ from typing import Any
 
 NOT_COMPUTED = "not computed"
 MAX_TEXT = 1024  # the schema's limit for most free-text fields (custom_details values too)
+MAX_LONG_TEXT = 2048  # caveats_and_recommendations, ethical_considerations
+# custom_details keys: [a-zA-Z_][a-zA-Z0-9_]*, values at most 1024 characters
+# https://docs.aws.amazon.com/AWSCloudFormation/latest/TemplateReference/aws-properties-sagemaker-modelcard-additionalinformation.html
+CUSTOM_KEY = r"[a-zA-Z_][a-zA-Z0-9_]*"
 PURPOSE = "Classify 8x8 handwritten digit images (64 pixel intensities 0..16) into the digits 0-9."
 INTENDED_USES = (
     "Reference and teaching platform: demonstrates training, gating, registering and serving "
@@ -233,8 +237,8 @@ def risk_rating(evaluation: Mapping[str, Any] | None) -> tuple[str, str]:
     return "Low", f"{base}; bias measures within their ranges"
 
 
-def _clip(text: str) -> str:
-    return text if len(text) <= MAX_TEXT else text[: MAX_TEXT - 1] + "…"
+def _clip(text: str, limit: int = MAX_TEXT) -> str:
+    return text if len(text) <= limit else text[: limit - 1] + "…"
 
 
 def card_content(facts: CardFacts) -> dict[str, Any]:
@@ -329,10 +333,10 @@ def card_content(facts: CardFacts) -> dict[str, Any]:
     if facts.evaluation_uri:
         evaluation_detail["datasets"] = [facts.evaluation_uri]
     if facts.pipeline_execution:
-        evaluation_detail["metadata"] = {"pipeline execution": facts.pipeline_execution}
+        evaluation_detail["metadata"] = {"pipeline_execution": facts.pipeline_execution}
 
     history = [change.text() for change in facts.approval_history]
-    custom = {f"approval {i}": _clip(line) for i, line in enumerate(history, start=1)}
+    custom = {f"approval_{i}": _clip(line) for i, line in enumerate(history, start=1)}
     custom.update({k: _clip(v) for k, v in facts.extra.items()})
     training = list(facts.training_data)
     overview: dict[str, Any] = {
@@ -374,7 +378,8 @@ def card_content(facts: CardFacts) -> dict[str, Any]:
         "additional_information": {
             "caveats_and_recommendations": _clip(
                 "Approval history (ModelApprovalStatus changes, oldest first): "
-                + ("; ".join(history) if history else "none recorded")
+                + ("; ".join(history) if history else "none recorded"),
+                MAX_LONG_TEXT,
             ),
             **({"custom_details": custom} if custom else {}),
         },
@@ -428,7 +433,7 @@ def render(content: Mapping[str, Any], title: str = "") -> str:
     history = [
         f"- {v}"
         for k, v in (extra.get("custom_details") or {}).items()
-        if k.startswith("approval ")
+        if k.startswith("approval_")
     ]
     lines += history or ["- none recorded"]
     return "\n".join(lines) + "\n"

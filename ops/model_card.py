@@ -68,7 +68,9 @@ def _history(sagemaker: Any, name: str) -> list[ApprovalChange] | None:
         custom = json.loads(card.get("Content") or "{}")["additional_information"]["custom_details"]
     except (KeyError, TypeError, ValueError):
         return []
-    ordered = sorted((int(k.split()[1]), v) for k, v in custom.items() if k.startswith("approval "))
+    ordered = sorted(
+        (int(k.split("_")[1]), v) for k, v in custom.items() if k.startswith("approval_")
+    )
     return [ApprovalChange(status=line) for _, line in ordered]
 
 

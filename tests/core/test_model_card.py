@@ -5,6 +5,7 @@ the SageMaker SDK's own model card classes, which validate enums and metric type
 from __future__ import annotations
 
 import json
+import re
 
 import pytest
 
@@ -83,8 +84,8 @@ def test_fields_equal_the_fixture_numbers() -> None:
         "s3://art/p/Preprocess/train"
     ]
     assert content["additional_information"]["custom_details"] == {
-        "approval 1": "2026-12-01T10:00:00+00:00 registered by pipeline",
-        "approval 2": "2026-12-02T09:00:00+00:00 Approved by alice (looks good)",
+        "approval_1": "2026-12-01T10:00:00+00:00 registered by pipeline",
+        "approval_2": "2026-12-02T09:00:00+00:00 Approved by alice (looks good)",
     }
 
 
@@ -130,8 +131,6 @@ def test_card_name_fits_the_api_pattern() -> None:
     assert card_name("lab-digits-xgboost", 3) == "lab-digits-xgboost-v3"
     long = card_name("g_" * 40, 12)
     assert len(long) <= 63 and long.endswith("-v12")
-    import re
-
     assert re.fullmatch(r"[a-zA-Z0-9](-*[a-zA-Z0-9]){0,62}", long)
 
 
@@ -152,7 +151,14 @@ def test_content_fits_the_model_card_schema_fields() -> None:
     from sagemaker.model_card.model_card import Environment, ModelPackage
 
     for report in ({**EVALUATION, "bias": BIAS}, EVALUATION, None):
-        content = card_content(_facts(report, model_data_url="s3://b/m.tar.gz", image="xgb:1"))
+        content = card_content(
+            _facts(
+                report,
+                model_data_url="s3://b/m.tar.gz",
+                image="xgb:1",
+                pipeline_execution="arn:aws:sagemaker:us-east-1:1:pipeline/p/execution/x",
+            )
+        )
         assert len(json.dumps(content)) <= 100000  # CreateModelCard Content limit
         overview = dict(content["model_overview"])
         env = overview.pop("inference_environment")
@@ -172,6 +178,13 @@ def test_content_fits_the_model_card_schema_fields() -> None:
                 ],
             )
         AdditionalInformation(**content["additional_information"])
+        # what the SDK does not check: custom_details keys and value lengths (CloudFormation's
+        # AdditionalInformation.CustomDetails: pattern [a-zA-Z_][a-zA-Z0-9_]*, max 1024)
+        for key, value in content["additional_information"].get("custom_details", {}).items():
+            assert re.fullmatch(r"[a-zA-Z_][a-zA-Z0-9_]*", key) and len(value) <= 1024
+        for key in content["evaluation_details"][0].get("metadata", {}):
+            assert re.fullmatch(r"[a-zA-Z_][a-zA-Z0-9_]*", key)
+        assert len(content["additional_information"]["caveats_and_recommendations"]) <= 2048
     with pytest.raises(ValueError):
         IntendedUses(risk_rating="Moderate")  # the validator is real
 

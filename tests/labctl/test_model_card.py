@@ -269,8 +269,8 @@ def test_approve_creates_a_card_naming_the_versions_arn() -> None:
         "s3://art/lab-digits/Preprocess/validation",
     ]
     history = content["additional_information"]["custom_details"]
-    assert history["approval 1"] == "2026-12-01T10:00:00+00:00 registered by pipeline"
-    assert history["approval 2"].endswith("Approved by labctl model")
+    assert history["approval_1"] == "2026-12-01T10:00:00+00:00 registered by pipeline"
+    assert history["approval_2"].endswith("Approved by labctl model")
     assert content["evaluation_details"][0]["metric_groups"][0]["metric_data"][0]["value"] == (
         0.9704
     )
@@ -287,8 +287,8 @@ def test_a_second_change_updates_the_card_and_keeps_the_history() -> None:
     old = {
         "additional_information": {
             "custom_details": {
-                "approval 1": "t0 registered by pipeline",
-                "approval 2": "t1 Approved by labctl model",
+                "approval_1": "t0 registered by pipeline",
+                "approval_2": "t1 Approved by labctl model",
             }
         }
     }
@@ -324,9 +324,9 @@ def test_a_second_change_updates_the_card_and_keeps_the_history() -> None:
     content = json.loads(sent["Content"])
     assert content["training_details"] == {"training_observations": "training data: not recorded"}
     history = content["additional_information"]["custom_details"]
-    assert history["approval 1"] == "t0 registered by pipeline"
-    assert history["approval 2"] == "t1 Approved by labctl model"
-    assert history["approval 3"].endswith("Rejected by labctl model (drifted)")
+    assert history["approval_1"] == "t0 registered by pipeline"
+    assert history["approval_2"] == "t1 Approved by labctl model"
+    assert history["approval_3"].endswith("Rejected by labctl model (drifted)")
 
 
 def test_the_execution_is_read_from_the_metrics_uri_without_generated_by() -> None:
