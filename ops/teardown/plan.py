@@ -4,10 +4,10 @@
   stack in dependency order with what CloudFormation deletes and what it retains, the
   termination protection it has, and the residue outside the stacks found by listing each
   service (``ops.teardown.residue``), with its idle cost.
-- *destroy*: registry versions first (a non-empty model package group fails its stack's
-  deletion), then each stack in reverse dependency order, turning termination protection off
-  explicitly first; stacks of this copy the assembly does not know (found in the account by
-  name and tag) go first.
+- *destroy*: registry versions (and their model cards) first (a non-empty model package
+  group fails its stack's deletion), then each stack in reverse dependency order, turning
+  termination protection off explicitly first; stacks of this copy the assembly does not know
+  (found in the account by name and tag) go first.
 - *sweep*: what the listing finds after destroy is deleted in ``SWEEP_ORDER``; retained data
   (buckets, their key, the stream, the database, the registry) only with ``--delete-retained``,
   otherwise listed as kept with its monthly cost. A stack left in ``DELETE_FAILED`` is retried
@@ -382,8 +382,9 @@ class Teardown:
             ]
             self.sweep(found)
             return Report(self.names.env, stacks + found + problems, dry_run=True)
-        # Registry versions block the deletion of a group CloudFormation deletes.
-        self.sweep(found, frozenset({"model-package"}))
+        # Registry versions block the deletion of a group CloudFormation deletes; a version's
+        # model card goes with it (found through its version, so before it).
+        self.sweep(found, frozenset({"model-card", "model-package"}))
         stack_items = self.destroy(live)
         found, problems = self.finder.all()
         self.sweep(found)
