@@ -23,6 +23,7 @@ from __future__ import annotations
 import shutil
 from collections.abc import Callable
 from dataclasses import dataclass, replace
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, TypeVar
 
@@ -268,6 +269,22 @@ def read_local(workdir: Path) -> dict[str, Any]:
         raise UsageError(str(err)) from err
 
 
+def record_status(version: dict[str, Any], status: str, description: str | None, by: str) -> None:
+    """Set a registry entry's ModelApprovalStatus and append the change to its
+    ``approval_history`` (oldest first), which the model card shows (core/model_card.py)."""
+    version["approval_status"] = status
+    if description:
+        version["approval_description"] = description
+    version.setdefault("approval_history", []).append(
+        {
+            "status": status,
+            "time": datetime.now(UTC).isoformat(timespec="seconds"),
+            "description": description or "",
+            "by": by,
+        }
+    )
+
+
 def set_local_status(
     workdir: Path, group: str, version: int | None, status: str, description: str | None
 ) -> dict[str, Any]:
@@ -290,9 +307,7 @@ def set_local_status(
         )
         if chosen is None:
             raise UsageError(f"group {group!r} has no version {version}")
-        chosen["approval_status"] = status
-        if description:
-            chosen["approval_description"] = description
+        record_status(chosen, status, description, "labctl model")
         return dict(chosen)
 
     try:

@@ -74,7 +74,7 @@ def approve_registered(workdir: Path, execution_id: str) -> list[str]:
     quality gate pass, so it approves its own run's versions explicitly and prints each one.
     Versions from other runs are left as they are.
     """
-    from lab.registry import LocalRegistry
+    from lab.registry import LocalRegistry, record_status
 
     description = f"approved by labctl lab after local run {execution_id} passed its gate"
 
@@ -86,8 +86,7 @@ def approve_registered(workdir: Path, execution_id: str) -> list[str]:
                     version.get("pipeline_execution") == execution_id
                     and version.get("approval_status") == "PendingManualApproval"
                 ):
-                    version["approval_status"] = "Approved"
-                    version["approval_description"] = description
+                    record_status(version, "Approved", description, "labctl lab")
                     approved.append(f"{group} v{version['version']}")
         return approved
 

@@ -103,6 +103,7 @@ def where_things_are(ctx: LabContext) -> tuple[list[tuple[str, Path]], list[str]
     if not review.exists():
         following.append(f"make review{profile}   # writes {review.relative_to(REPO)}")
     following.append("labctl model list --local   # the registered versions and their approval")
+    following.append("labctl model card --local   # the newest version's model card")
     following.append(f"make deploy{profile}   # the same platform in an AWS account")
     return found, following
 

@@ -14,12 +14,15 @@ only when ``serving.kind`` is multi_container, the one kind that hosts the basel
 from __future__ import annotations
 
 import argparse
+import json
 from pathlib import Path
 from typing import Any
 
+from core.model_card import render
 from labctl.options import add_examples, add_profile, add_region, add_workdir, resolve_region
 from ops import aws_client
 from ops.errors import UsageError
+from ops.model_card import record_card
 from ops.registry import cloud_rows, set_cloud_status
 
 STATUS = {"approve": "Approved", "reject": "Rejected"}
@@ -122,7 +125,7 @@ def target_groups(args: argparse.Namespace) -> list[str]:
     return [baseline if args.baseline else xgboost]
 
 
-def run(args: argparse.Namespace, client: Any = None) -> int:
+def run(args: argparse.Namespace, client: Any = None, s3: Any = None) -> int:
     status = STATUS[args.model_command]
     if args.version is not None and args.version < 1:
         raise UsageError("--version must be a positive integer")
@@ -136,12 +139,43 @@ def run(args: argparse.Namespace, client: Any = None) -> int:
             )
             print(f"{group} version {chosen['version']}: {status} (local registry)")
         return 0
-    if client is None:
+    if client is None or s3 is None:
         region = resolve_region(args.region, _profile(args).region)
-        client = aws_client("sagemaker", region)
+        client = client or aws_client("sagemaker", region)
+        s3 = s3 or aws_client("s3", region)
     for group in groups:
         arn = set_cloud_status(client, group, args.version, status, args.description)
         print(f"{arn}: {status}")
+        # the version's model card records the change (ops/model_card.py)
+        card = record_card(client, s3, arn, status, args.description)
+        print(f"model card {card}: updated")
+    return 0
+
+
+def run_card(args: argparse.Namespace) -> int:
+    """Render a local version's model card (the content the cloud's approve records)."""
+    if not args.local:
+        raise UsageError(
+            "only --local renders here; a deployed version's card is in SageMaker "
+            "(aws sagemaker describe-model-card --model-card-name <group>-v<N>)"
+        )
+    if args.version is not None and args.version < 1:
+        raise UsageError("--version must be a positive integer")
+    groups = target_groups(args)
+    from lab.model_card import local_card
+    from lab.registry import LocalRegistry
+
+    config = _profile(args)
+    baseline = LocalRegistry.for_profile(Path(args.workdir), config).baseline_group
+    for group in groups:
+        content = local_card(
+            Path(args.workdir), group, args.version, "baseline" if group == baseline else "xgboost"
+        )
+        if args.format == "json":
+            print(json.dumps(content, indent=2))
+        else:
+            package = content["model_package_details"]
+            print(render(content, f"{group} version {package['model_package_version']}"))
     return 0
 
 
@@ -191,3 +225,23 @@ def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
         add_region(p, "cloud")
         add_examples(p, *EXAMPLES[name])
         p.set_defaults(handler=run)
+    card = commands.add_parser(
+        "card",
+        help="render a version's model card (intended use, data, evaluation, bias, risk, "
+        "approvals)",
+        description="The same card content `labctl model approve` records in SageMaker "
+        "(CreateModelCard / UpdateModelCard), built from the lab's registry and the local "
+        "run's evaluation report.",
+    )
+    which = card.add_mutually_exclusive_group()
+    which.add_argument("--group", help="model package group (default: the profile's XGBoost)")
+    which.add_argument("--baseline", action="store_true", help="the profile's baseline group")
+    card.add_argument("--version", type=int, help="version (default: the newest)")
+    card.add_argument("--format", choices=("markdown", "json"), default="markdown")
+    card.add_argument("--local", action="store_true", help="the lab's local registry")
+    add_profile(card, "the profile naming the groups")
+    add_workdir(card)
+    add_examples(
+        card, "labctl model card --local", "labctl model card --local --version 1 --format json"
+    )
+    card.set_defaults(handler=run_card, both=False)

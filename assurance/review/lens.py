@@ -859,6 +859,35 @@ def capture(a: Assembly) -> list[Evidence]:
     return ev
 
 
+def model_cards(a: Assembly) -> list[Evidence]:
+    """MLOPS06-BP01 (the guide's MLOE-15, model cards): every version a training pipeline
+    registers carries its evaluation report (ModelMetrics.ModelQuality.Statistics), which
+    ``labctl model approve`` reads into the version's SageMaker model card
+    (ops/model_card.py, core/model_card.py)."""
+    ev = []
+    for p, steps in _training_pipelines(a):
+        if steps is None:
+            ev.append(_unreadable(p))
+            continue
+        registers = [s for s in steps if s.get("Type") == "RegisterModel"]
+        if not registers:
+            ev.append(_no_step(p, "RegisterModel", "no registered version to write a card for"))
+        for s in registers:
+            report = get(s, "Arguments.ModelMetrics.ModelQuality.Statistics.S3Uri")
+            note = (
+                "evaluation report for the version's model card"
+                if report
+                else "no evaluation report: its model card would have no evaluation"
+            )
+            ev.append(_step(p, s, bool(report), note))
+    return ev
+
+
+def observability_and_cards(a: Assembly) -> list[Evidence]:
+    """MLOPS06-BP01: requests captured, and each registered version documented."""
+    return capture(a) + model_cards(a)
+
+
 def same_serving_template(a: Assembly) -> list[Evidence]:
     stacks = [
         s for s in a.stacks if any(r.type == "AWS::SageMaker::Endpoint" for r in s.resources())
@@ -1228,7 +1257,7 @@ LENS: list[tuple[str, str, str, str, Callable[[Assembly], list[Evidence]] | None
         "MLOE-15",
         "Operational excellence",
         "Enable model observability and tracking",
-        capture,
+        observability_and_cards,
         "",
     ),
     (

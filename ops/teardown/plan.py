@@ -4,10 +4,10 @@
   stack in dependency order with what CloudFormation deletes and what it retains, the
   termination protection it has, and the residue outside the stacks found by listing each
   service (``ops.teardown.residue``), with its idle cost.
-- *destroy*: registry versions first (a non-empty model package group fails its stack's
-  deletion), then each stack in reverse dependency order, turning termination protection off
-  explicitly first; stacks of this copy the assembly does not know (found in the account by
-  name and tag) go first.
+- *destroy*: registry versions (and their model cards) first (a non-empty model package
+  group fails its stack's deletion), then each stack in reverse dependency order, turning
+  termination protection off explicitly first; stacks of this copy the assembly does not know
+  (found in the account by name and tag) go first.
 - *sweep*: what the listing finds after destroy is deleted in ``SWEEP_ORDER``; retained data
   (buckets, their key, the stream, the database, the registry) only with ``--delete-retained``,
   otherwise listed as kept with its monthly cost. A stack left in ``DELETE_FAILED`` is retried
@@ -421,8 +421,9 @@ class Teardown:
         return self._report(stacks + self.found + self.problems, dry_run=True)
 
     def sweep_registry(self) -> None:
-        """Registry versions before any stack: a non-empty group fails its stack's deletion."""
-        self.sweep(self.found, frozenset({"model-package"}))
+        """Registry versions before any stack: a non-empty group fails its stack's deletion; a
+        version's model card goes with it (found through its version, so before it)."""
+        self.sweep(self.found, frozenset({"model-card", "model-package"}))
 
     def destroy_stacks(self, names: set[str] | None = None) -> None:
         """Deletes the live stacks (only ``names``, if given) in destroy order, each once."""

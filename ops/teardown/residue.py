@@ -8,9 +8,10 @@ ownership twice where the resource allows it: a name derived from this copy's co
 Lake Formation registrations and grants, pipeline experiments) are matched by exact names or
 prefixes derived from the configuration only; the report says so in "why".
 
-Deletion order (``SWEEP_ORDER``): endpoints before their configs before models, packages
-before groups, trials before experiments, grants before registrations, buckets emptied of
-every version before deletion, KMS keys last (scheduled with the shortest window, 7 days).
+Deletion order (``SWEEP_ORDER``): endpoints before their configs before models, a version's
+model card before the version, packages before groups, trials before experiments, grants
+before registrations, buckets emptied of every version before deletion, KMS keys last
+(scheduled with the shortest window, 7 days).
 """
 
 from __future__ import annotations
@@ -21,6 +22,7 @@ from typing import Any
 
 from core.config import PlatformConfig
 from core.cost import PriceError, PriceTable
+from core.model_card import card_name
 from model_code import layout
 from model_code.stack_contract import managing_stack
 
@@ -34,6 +36,7 @@ SWEEP_ORDER = (
     "endpoint",
     "endpoint-config",
     "model",
+    "model-card",
     "model-package",
     "model-package-group",
     "trial",
@@ -50,7 +53,15 @@ SWEEP_ORDER = (
 )
 # Data the retain profile keeps on purpose: deleted only with --delete-retained.
 RETAINED_KINDS = frozenset(
-    {"model-package", "model-package-group", "glue-database", "stream", "bucket", "kms-key"}
+    {
+        "model-card",
+        "model-package",
+        "model-package-group",
+        "glue-database",
+        "stream",
+        "bucket",
+        "kms-key",
+    }
 )
 
 
@@ -306,9 +317,24 @@ class Finder:
             for package in _pages(
                 sm.list_model_packages, "ModelPackageSummaryList", ModelPackageGroupName=group
             ):
+                items += self._model_card(group, package.get("ModelPackageVersion"), why)
                 items.append(Item("model-package", package["ModelPackageArn"], why))
             items.append(Item("model-package-group", group, why))
         return items
+
+    def _model_card(self, group: str, version: Any, why: str) -> list[Item]:
+        """The version's model card, which `labctl model approve` created (no stack manages
+        it; named ``<group>-v<N>`` by core/model_card.py ``card_name``)."""
+        if version is None:
+            return []
+        name = card_name(group, int(version))
+        try:
+            self.c.sagemaker.describe_model_card(ModelCardName=name)
+        except Exception as err:  # noqa: BLE001 - no card is the normal case
+            if _error_code(err) == "ResourceNotFound":
+                return []
+            raise
+        return [Item("model-card", name, f"model card of {group} version {version}; {why}")]
 
     def experiments(self) -> list[Item]:
         """Pipeline executions create an experiment named after the pipeline (lower case) and a
@@ -651,6 +677,9 @@ class Sweeper:
             return "skipped: its endpoint is still busy"
         self.c.sagemaker.delete_model(ModelName=item.name)
         return None
+
+    def _model_card(self, item: Item) -> None:
+        self.c.sagemaker.delete_model_card(ModelCardName=item.name)
 
     def _model_package(self, item: Item) -> None:
         self.c.sagemaker.delete_model_package(ModelPackageName=item.name)

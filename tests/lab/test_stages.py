@@ -49,6 +49,8 @@ def test_lab_approves_only_what_its_run_registered(
     assert approve_registered(tmp_path, "c") == ["g v3"]
     statuses = [v["approval_status"] for v in read_registry(tmp_path)["groups"]["g"]["versions"]]
     assert statuses == ["Rejected", "PendingManualApproval", "Approved"]
+    history = read_registry(tmp_path)["groups"]["g"]["versions"][2]["approval_history"]
+    assert [(h["status"], h["by"]) for h in history] == [("Approved", "labctl lab")]
     assert "lab: approving g v3" in capsys.readouterr().out
 
 

@@ -92,6 +92,10 @@ def plant(
         sm.create_model_package_group(ModelPackageGroupName=group, Tags=mine)
         for _ in range(count):
             sm.create_model_package(ModelPackageGroupName=group, InferenceSpecification=SPEC)
+    # the model card `labctl model approve` wrote for version 1 (ops/model_card.py)
+    sm.create_model_card(
+        ModelCardName=f"{env}-digits-xgboost-v1", Content="{}", ModelCardStatus="Draft"
+    )
     # Experiments: what a pipeline execution creates (experiment = pipeline, trial = execution).
     sm.create_experiment(ExperimentName=f"{env}-digits-training")
     sm.create_trial(TrialName="abc123def456", ExperimentName=f"{env}-digits-training")
@@ -187,6 +191,9 @@ def plant_lookalikes(region: str) -> None:
     endpoint(sm, "lab-user-endpoint", None, "C")
     endpoint(sm, "lab-digits-elsewhere", tags("lab", project="someone-else"), "D")
     sm.create_model_package_group(ModelPackageGroupName="lab2-digits-xgboost", Tags=tags("lab2"))
+    sm.create_model_card(
+        ModelCardName="lab2-digits-xgboost-v1", Content="{}", ModelCardStatus="Draft"
+    )
     sm.create_experiment(ExperimentName="user-experiment")
     s3.create_bucket(Bucket="lab2-datalake-lakerawbucket-abc123")
     s3.put_bucket_tagging(
@@ -256,6 +263,7 @@ def inventory(region: str) -> dict[str, set[str]]:
             for g in sm.list_model_package_groups()["ModelPackageGroupSummaryList"]
         },
         "experiments": {e["ExperimentName"] for e in sm.list_experiments()["ExperimentSummaries"]},
+        "cards": {c["ModelCardName"] for c in sm.list_model_cards()["ModelCardSummaries"]},
         "databases": {
             d["Name"]
             for d in boto3.client("glue", region_name=region).get_databases()["DatabaseList"]
@@ -343,6 +351,7 @@ def test_teardown_removes_every_planted_residue_and_nothing_else(
         assert not set(planted[kind]) & after[kind], kind
         assert set(LOOKALIKES.get(kind, [])) <= after[kind], kind
     assert after["registry"] == {"lab2-digits-xgboost"}
+    assert after["cards"] == {"lab2-digits-xgboost-v1"}  # ours went with its version
     assert after["experiments"] == {"user-experiment"}
     assert after["databases"] == {"user_db"} and after["grants"] == {"user_db"}
     assert after["registrations"] == set()

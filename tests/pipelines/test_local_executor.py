@@ -166,7 +166,19 @@ def test_passing_gate_registers_both_models(tmp_path: Path, lake: Path, definiti
         assert isinstance(endpoint.containers["baseline"], EntryPointModel)
     finally:
         endpoint.stop()
-    # the version's own training statistics travel with it (drift monitoring reads them)
+    # the model card's facts: this run's evaluation report, its training data, the status
+    # the version was registered with (lab/model_card.py renders them)
+    assert json.loads((result.workdir / xgb_version["evaluation"]).read_text()) == result.metrics
+    assert result.execution_id in xgb_version["evaluation"]
+    train = [p for p in xgb_version["training_data"] if p.endswith("/train")]
+    assert len(train) == 1 and any((result.workdir / train[0]).glob("*.csv"))
+    assert xgb_version["approval_history"][0]["status"] == "Approved"
+    from lab.model_card import local_card
+
+    card = local_card(result.workdir, "digits-xgboost", 1)
+    quality = card["evaluation_details"][0]["metric_groups"][0]["metric_data"]
+    accuracy = result.metrics["xgboost"]["multiclass_classification_metrics"]["accuracy"]
+    assert quality[0]["value"] == accuracy["value"]
     statistics = json.loads((result.workdir / xgb_version["drift_baseline"]).read_text())
     assert statistics["row_counts"]["train"] > 1000 and len(statistics["features"]) == 64
     # ... from this execution's own prefix (a later run cannot overwrite it), beside the

@@ -61,7 +61,14 @@ class RegisterModelStep(StepExecutor):
             ),
             "created": datetime.now(UTC).isoformat(timespec="seconds"),
             "pipeline_execution": self.execution.execution_id,
+            # the model card's facts (core/model_card.py): the run's evaluation report and
+            # training data, and each ModelApprovalStatus change (lab/registry.py appends)
+            "evaluation": self._evaluation(metrics_uri),
+            "training_data": self._training_data(),
         }
+        entry["approval_history"] = [
+            {"status": entry["approval_status"], "time": entry["created"], "by": "pipeline"}
+        ]
 
         def add_version(registry: dict[str, Any]) -> None:
             versions = registry["groups"].setdefault(group, {"versions": []})["versions"]
@@ -76,3 +83,28 @@ class RegisterModelStep(StepExecutor):
         self.execution.result.registry = self.execution.registry_path
         self.execution.properties[name] = {"ModelPackageArn": entry["arn"]}
         return f"{group} version {entry['version']} ({entry['approval_status']})"
+
+    def _evaluation(self, metrics_uri: str | None) -> str | None:
+        """evaluation.json beside the registered metrics (model_code/evaluate.py writes both
+        into one folder), relative to the work folder; None when there is none."""
+        if not metrics_uri:
+            return None
+        path = self.execution.local(metrics_uri).parent / "evaluation.json"
+        if not path.is_file():
+            return None
+        return path.relative_to(self.execution.workdir).as_posix()
+
+    def _training_data(self) -> list[str]:
+        """The Preprocess step's ``manifest`` (when the step declares one), train and
+        validation outputs, relative to the work folder like the artifact."""
+        outputs = (
+            self.execution.properties.get("Preprocess", {})
+            .get("ProcessingOutputConfig", {})
+            .get("Outputs", {})
+        )
+        workdir = self.execution.workdir
+        return [
+            self.execution.local(outputs[name]["S3Output"]["S3Uri"]).relative_to(workdir).as_posix()
+            for name in ("manifest", "train", "validation")
+            if name in outputs
+        ]

@@ -810,3 +810,28 @@ def test_a_schedule_counts_for_drift_only_when_it_runs_a_function_that_watches_t
     assert _changed(review.lens, lens.evaluate(Assembly.read(copy))) == {
         "MLPERF06-BP02": (lens.PASS, lens.MANUAL)
     }
+
+
+def test_a_registered_version_without_its_evaluation_fails_the_model_card_row(
+    reviews, tmp_path
+) -> None:  # type: ignore[no-untyped-def]
+    """MLOPS06-BP01 (MLOE-15): the model card `labctl model approve` writes reads the
+    evaluation report each RegisterModel step attaches; drop it from RegisterXGBoost and the
+    row fails naming that step."""
+    outdir, review, _ = reviews["lab"]
+    assert {
+        e.step for r in review.lens if r.id == "MLOPS06-BP01" for e in r.evidence if e.step
+    } == {"RegisterXGBoost-RegisterModel", "RegisterBaseline-RegisterModel"}
+    copy = _copy(outdir, tmp_path)
+
+    def drop_metrics(definition: dict[str, Any], body: dict[str, Any]) -> None:
+        step = _all_steps(definition)["RegisterXGBoost-RegisterModel"]
+        del step["Arguments"]["ModelMetrics"]["ModelQuality"]
+
+    pipeline = _edit_training_definition(copy, drop_metrics)
+    after = lens.evaluate(Assembly.read(copy))
+    assert _changed(review.lens, after) == {"MLOPS06-BP01": (lens.PASS, lens.FAIL)}
+    (row,) = [r for r in after if r.id == "MLOPS06-BP01"]
+    (failing,) = [e for e in row.evidence if not e.holds]
+    assert (failing.logical_id, failing.step) == (pipeline, "RegisterXGBoost-RegisterModel")
+    assert "model card" in failing.note
