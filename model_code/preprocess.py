@@ -14,7 +14,7 @@ import gzip
 import json
 import os
 import sys
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -29,9 +29,11 @@ if not hasattr(_dt, "UTC"):
     _dt.UTC = _dt.timezone.utc  # type: ignore[attr-defined,misc]  # noqa: UP017
 
 try:
+    from model_code import lineage
     from model_code.events import N_FEATURES, validate_event
 except ImportError:  # in the container model_code arrives as a second processing input
     sys.path.insert(0, os.environ.get("MODEL_CODE_LIB", "/opt/ml/processing/input/lib"))
+    from model_code import lineage
     from model_code.events import N_FEATURES, validate_event
 
 RANDOM_STATE = 42
@@ -50,6 +52,8 @@ class Dataset:
     records: int
     rejected: list[dict[str, Any]]
     duplicates: int
+    # raw object path -> the IDs of its valid events (the lineage manifest's source)
+    objects: dict[Path, list[str]] = field(default_factory=dict)
 
 
 def read_events(input_dir: Path) -> Dataset:
@@ -59,8 +63,10 @@ def read_events(input_dir: Path) -> Dataset:
         raise ValueError(f"no event files (*.gz) under input prefix {input_dir}")
     rows: list[dict[str, Any]] = []
     rejected: list[dict[str, Any]] = []
+    objects: dict[Path, list[str]] = {}
     records = 0
     for path in files:
+        objects[path] = []
         with gzip.open(path, "rt", encoding="utf-8") as handle:
             for line_no, line in enumerate(handle, 1):
                 if not line.strip():
@@ -88,6 +94,7 @@ def read_events(input_dir: Path) -> Dataset:
                     label=event.get("label"),
                 )
                 rows.append(row)
+                objects[path].append(str(event["event_id"]))
     if not rows:
         raise ValueError(
             f"no valid events under {input_dir}: all {records} record(s) in {len(files)} "
@@ -99,7 +106,7 @@ def read_events(input_dir: Path) -> Dataset:
     before = len(frame)
     # First arrival wins: Firehose may redeliver, and a replay must not weigh twice.
     frame = frame.sort_values("event_time", kind="stable").drop_duplicates("event_id")
-    return Dataset(frame, len(files), records, rejected, before - len(frame))
+    return Dataset(frame, len(files), records, rejected, before - len(frame), objects)
 
 
 def labeled(frame: pd.DataFrame) -> pd.DataFrame:
@@ -189,9 +196,15 @@ def write_csv(frame: pd.DataFrame, path: Path) -> None:
 
 
 def preprocess(
-    input_dir: Path, output_dir: Path, validation: float = 0.15, test: float = 0.15
+    input_dir: Path,
+    output_dir: Path,
+    validation: float = 0.15,
+    test: float = 0.15,
+    input_uri: str | None = None,
 ) -> dict[str, Any]:
-    """The whole step; returns the row counts. Outputs land in output_dir/<name>/."""
+    """The whole step; returns the row counts. Outputs land in output_dir/<name>/, the
+    lineage manifest (model_code/lineage.py) in output_dir/manifest/: each raw object read
+    (``input_uri`` + its path under input_dir) with the IDs of its events in the dataset."""
     output_dir = Path(output_dir)
     data = read_events(Path(input_dir))
     report_dir = output_dir / "baseline"
@@ -223,6 +236,20 @@ def preprocess(
     }
     for name, part in (("train", train), ("validation", val), ("test", tst)):
         write_csv(part, output_dir / name / f"{name}.csv")
+    used = set(frame["event_id"])
+    lineage.write_manifest(
+        output_dir,
+        lineage.build_manifest(
+            input_uri,
+            (
+                (
+                    lineage.object_uri(input_uri, Path(input_dir), path),
+                    [i for i in ids if i in used],
+                )
+                for path, ids in data.objects.items()
+            ),
+        ),
+    )
     stats = baseline_statistics(train, counts, medians)
     (report_dir / "baseline_statistics.json").write_text(json.dumps(stats, indent=2))
     return counts
@@ -234,6 +261,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--output-dir", default="/opt/ml/processing/output")
     parser.add_argument("--validation-fraction", type=float, default=0.15)
     parser.add_argument("--test-fraction", type=float, default=0.15)
+    # The S3 prefix mounted at --input-dir, so the manifest names the objects' S3 URIs.
+    parser.add_argument("--input-uri", default=None)
     args = parser.parse_args(argv)
     try:
         counts = preprocess(
@@ -241,6 +270,7 @@ def main(argv: list[str] | None = None) -> int:
             Path(args.output_dir),
             args.validation_fraction,
             args.test_fraction,
+            args.input_uri,
         )
     except ValueError as err:
         print(f"preprocess failed: {str(err) or repr(err)}", file=sys.stderr)
