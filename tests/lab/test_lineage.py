@@ -12,8 +12,6 @@ import pytest
 from lab.pipeline import run_local_pipeline
 from lab.serve import ServePlan, build_endpoint
 from labctl.cli import main
-from ops.invoke import digits_test_rows, local_client
-from ops.payload import encode_rows
 from tests.pipelines.lake_fixture import digits_events, write_events
 
 N_EVENTS = 150  # enough rows per class to stratify three ways
@@ -34,14 +32,12 @@ def lab(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
     )
     assert result.status == "Succeeded", result
     endpoint = build_endpoint(workdir, ServePlan("real_time", True, 100, "lab-digits"))
-    rows, _ = digits_test_rows(1)
     with endpoint:
-        local_client(endpoint.url).invoke_endpoint(
-            EndpointName="lab-digits",
-            Body=encode_rows(rows, "text/csv"),
-            ContentType="text/csv",
-            InferenceId=INFERENCE_ID,
+        code = main(
+            ["invoke", "--endpoint", "lab-digits", "--local-url", endpoint.url, "--digits", "1"]
+            + ["--inference-id", INFERENCE_ID]
         )
+    assert code == 0
     return {
         "workdir": workdir,
         "ids": {f"known-{i:03d}" for i in range(N_EVENTS)},
@@ -128,3 +124,10 @@ def test_no_prediction_named_is_a_usage_error(lab, capsys) -> None:  # type: ign
     assert "--id ID" in capsys.readouterr().err
     assert main(["lineage", "--local", "--at", "yesterday"]) == 2
     assert "not an ISO 8601 time" in capsys.readouterr().err
+
+
+def test_invoke_refuses_an_inference_id_sagemaker_would(capsys) -> None:  # type: ignore[no-untyped-def]
+    """InvokeEndpoint's InferenceId is 1-64 printable characters: refused before any call."""
+    args = ["invoke", "--endpoint", "e", "--local-url", "http://127.0.0.1:9", "--digits", "1"]
+    assert main([*args, "--inference-id", "x" * 65]) == 2
+    assert "--inference-id must be 1-64 printable characters" in capsys.readouterr().err
