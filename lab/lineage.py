@@ -219,3 +219,29 @@ def _mapped(uri: str, mounts: dict[str, Path]) -> Path | None:
         if uri.startswith(prefix):
             return mounts[prefix] / uri[len(prefix) :]
     return None
+
+
+def lab_lineage(workdir: Path, endpoint: str, kind: str) -> str:
+    """The lab's serve stage: the lineage of the endpoint's newest captured prediction, one
+    line; OperationFailed when a hop is missing. Multi-model and multi-container endpoints
+    serve several models and the capture record does not say which answered: said, not
+    traced."""
+    if kind in ("multi_model", "multi_container"):
+        return f"lineage: not traced ({kind}: the capture record does not name the model)"
+    files = sorted((Path(workdir) / "capture" / endpoint).rglob("*.jsonl"))
+    lines = files[-1].read_text(encoding="utf-8").splitlines() if files else []
+    if not lines:  # sampling below 100 % may capture none of the stage's few calls
+        return f"lineage: no captured prediction of {endpoint} to trace"
+    from ops.errors import OperationFailed
+
+    event_id = json.loads(lines[-1])["eventMetadata"]["eventId"]
+    chain = local_chain(workdir, endpoint, inference_id=event_id)
+    failure = chain.failure()
+    if failure:
+        raise OperationFailed(failure)
+    version, execution, raw = chain.hops[1], chain.hops[2], chain.hops[4]
+    return (
+        f"lineage of captured {event_id}: {version.details['group']} "
+        f"v{version.details['version']} <- execution {execution.what.split(' ')[0]} <- "
+        f"{raw.what} (labctl lineage --local --id {event_id})"
+    )
