@@ -92,7 +92,14 @@ def build_endpoint(
             capture_dir=workdir / "capture" if plan.capture else None,
             capture_percent=plan.capture_percent,
         )
-        return LocalEndpoint(settings)
+        endpoint = LocalEndpoint(settings)
+        if plan.capture:  # what answers the captured predictions (labctl lineage --local)
+            from lab.lineage import record_deployment
+
+            local = plan.registry(workdir)
+            served = served_versions(read_registry(local), plan.kind, allow_pending, local)
+            record_deployment(workdir, plan.endpoint_name, settings.variant, plan.kind, served)
+        return endpoint
     except EndpointSetupError as err:
         raise UsageError(str(err)) from err
 

@@ -146,7 +146,7 @@ def serve_stage(ctx: LabContext) -> str:
     # its queue by the async stage.
     kind = "real_time" if s.kind == "async" else s.kind
     local = LocalRegistry.for_profile(ctx.workdir, config)
-    return lab_serve(
+    line = lab_serve(
         ctx.workdir,
         kind,
         s.data_capture,
@@ -154,6 +154,11 @@ def serve_stage(ctx: LabContext) -> str:
         config.endpoint_name,
         (local.xgboost_group, local.baseline_group),
     )
+    if s.data_capture and kind != "serverless":  # a captured prediction back to raw events
+        from lab.lineage import lab_lineage
+
+        line += "; " + lab_lineage(ctx.workdir, config.endpoint_name, kind)
+    return line
 
 
 def async_stage(ctx: LabContext) -> str:

@@ -33,6 +33,7 @@ COMMAND_MODULES = (
     "labctl.review",
     "labctl.batch",
     "labctl.shadow",
+    "labctl.lineage",
 )
 
 # Command name and one-line help of the modules above, so `labctl --help` lists them without
@@ -60,6 +61,10 @@ SUMMARIES = {
     "labctl.review": ("review", "write a reference-architecture review of a profile"),
     "labctl.batch": ("batch", "score a curated prefix with the approved model"),
     "labctl.shadow": ("shadow", "compare a shadow variant's answers and latency with production"),
+    "labctl.lineage": (
+        "lineage",
+        "trace a captured prediction back to its model, run, manifest and raw events",
+    ),
 }
 
 EPILOG = """\

@@ -114,6 +114,12 @@ def run(args: argparse.Namespace, client: Any = None, s3: Any = None) -> int:
         if args.samples is not None
         else None
     )
+    inference_id = getattr(args, "inference_id", None)
+    # sagemaker-runtime InvokeEndpoint InferenceId: 1-64 characters, \A\S[\p{Print}]*\z
+    if inference_id is not None and not (
+        0 < len(inference_id) <= 64 and inference_id.isprintable() and not inference_id[0].isspace()
+    ):
+        raise UsageError(f"--inference-id must be 1-64 printable characters, got {inference_id!r}")
     if args.local_url is not None and not args.local_url.startswith(("http://", "https://")):
         raise UsageError(f"--local-url must be an http:// URL, got {args.local_url!r}")
     rows = read_rows(args)
@@ -139,6 +145,7 @@ def run(args: argparse.Namespace, client: Any = None, s3: Any = None) -> int:
             accept=args.accept,
             target_model=target_model,
             target_container=args.target_container,
+            inference_id=inference_id,
         )
 
     predictions = answered(args.endpoint, predict)
@@ -260,6 +267,11 @@ def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
         help="multi-model endpoints: the XGBoost target_model of this release file",
     )
     parser.add_argument("--target-container", help="multi-container endpoints: xgboost or baseline")
+    parser.add_argument(
+        "--inference-id",
+        metavar="ID",
+        help="recorded in the capture record (1-64 printable characters): labctl lineage --id ID",
+    )
     parser.add_argument("--content-type", default=CSV, choices=SUPPORTED)
     parser.add_argument("--accept", default=CSV, choices=SUPPORTED)
     parser.add_argument(

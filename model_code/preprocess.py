@@ -16,7 +16,7 @@ import gzip
 import json
 import os
 import sys
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -31,11 +31,11 @@ if not hasattr(_dt, "UTC"):
     _dt.UTC = _dt.timezone.utc  # type: ignore[attr-defined,misc]  # noqa: UP017
 
 try:
-    from model_code import bias, data_quality
+    from model_code import bias, data_quality, lineage
     from model_code.events import N_CLASSES, N_FEATURES, validate_event
 except ImportError:  # in the container model_code arrives as a second processing input
     sys.path.insert(0, os.environ.get("MODEL_CODE_LIB", "/opt/ml/processing/input/lib"))
-    from model_code import bias, data_quality
+    from model_code import bias, data_quality, lineage
     from model_code.events import N_CLASSES, N_FEATURES, validate_event
 
 RANDOM_STATE = 42
@@ -55,6 +55,8 @@ class Dataset:
     records: int
     rejected: list[dict[str, Any]]
     duplicates: int
+    # raw object path -> the IDs of its valid events (the lineage manifest's source)
+    objects: dict[Path, list[str]] = field(default_factory=dict)
 
 
 def read_events(input_dir: Path, dedupe: bool = True) -> Dataset:
@@ -67,8 +69,10 @@ def read_events(input_dir: Path, dedupe: bool = True) -> Dataset:
         raise ValueError(f"no event files (*.gz) under input prefix {input_dir}")
     rows: list[dict[str, Any]] = []
     rejected: list[dict[str, Any]] = []
+    objects: dict[Path, list[str]] = {}
     records = 0
     for path in files:
+        objects[path] = []
         with gzip.open(path, "rt", encoding="utf-8") as handle:
             for line_no, line in enumerate(handle, 1):
                 if not line.strip():
@@ -97,6 +101,7 @@ def read_events(input_dir: Path, dedupe: bool = True) -> Dataset:
                     label=event.get("label"),
                 )
                 rows.append(row)
+                objects[path].append(str(event["event_id"]))
     if not rows:
         raise ValueError(
             f"no valid events under {input_dir}: all {records} record(s) in {len(files)} "
@@ -110,7 +115,7 @@ def read_events(input_dir: Path, dedupe: bool = True) -> Dataset:
     frame = frame.sort_values("event_time", kind="stable")
     if dedupe:
         frame = frame.drop_duplicates("event_id")
-    return Dataset(frame, len(files), records, rejected, before - len(frame))
+    return Dataset(frame, len(files), records, rejected, before - len(frame), objects)
 
 
 def labeled(frame: pd.DataFrame) -> pd.DataFrame:
@@ -334,6 +339,7 @@ def preprocess(
     quarantine_dir: Path | None = None,
     dataset_dir: Path | None = None,
     bias_bounds: BiasBounds | None = None,
+    input_uri: str | None = None,
 ) -> dict[str, Any]:
     """The whole step; returns the row counts. Outputs land in output_dir/<name>/.
 
@@ -341,7 +347,9 @@ def preprocess(
     to output_dir/data_quality/, rows it does not keep to ``quarantine_dir``
     (default output_dir/quarantine/), and a violated constraint stops the step. With
     ``bias_bounds`` the bias gate runs on the labelled rows before anything is written
-    for training (``bias_gate``)."""
+    for training (``bias_gate``). The lineage manifest (model_code/lineage.py) goes to
+    output_dir/manifest/: each raw object read (``input_uri`` + its path under input_dir) with
+    the IDs of its events in the dataset."""
     output_dir = Path(output_dir)
     data = read_events(Path(input_dir), dedupe=constraints is None)
     if constraints is not None:
@@ -386,6 +394,20 @@ def preprocess(
     }
     for name, part in (("train", train), ("validation", val), ("test", tst)):
         write_csv(part, output_dir / name / f"{name}.csv")
+    used = set(frame["event_id"])
+    lineage.write_manifest(
+        output_dir,
+        lineage.build_manifest(
+            input_uri,
+            (
+                (
+                    lineage.object_uri(input_uri, Path(input_dir), path),
+                    [i for i in ids if i in used],
+                )
+                for path, ids in data.objects.items()
+            ),
+        ),
+    )
     stats = baseline_statistics(train, counts, medians)
     (report_dir / "baseline_statistics.json").write_text(json.dumps(stats, indent=2))
     return counts
@@ -419,6 +441,8 @@ def main(argv: list[str] | None = None) -> int:
     )
     parser.add_argument("--max-abs-ci", type=float, default=1.0)
     parser.add_argument("--max-abs-dpl", type=float, default=1.0)
+    # The S3 prefix mounted at --input-dir, so the manifest names the objects' S3 URIs.
+    parser.add_argument("--input-uri", default=None)
     args = parser.parse_args(argv)
     limits = {
         name: getattr(args, name)
@@ -450,6 +474,7 @@ def main(argv: list[str] | None = None) -> int:
             quarantine_dir=Path(args.quarantine_dir) if args.quarantine_dir else None,
             dataset_dir=Path(args.dataset_dir) if args.dataset_dir else None,
             bias_bounds=bounds,
+            input_uri=args.input_uri,
         )
     except ValueError as err:
         message = f"preprocess failed: {str(err) or repr(err)}"

@@ -58,8 +58,10 @@ def invoke_rows(
     accept: str = CSV,
     target_model: str | None = None,
     target_container: str | None = None,
+    inference_id: str | None = None,
 ) -> list[int | float]:
-    """One InvokeEndpoint call for all rows; returns the parsed predictions."""
+    """One InvokeEndpoint call for all rows; returns the parsed predictions. ``inference_id``
+    lands in the capture record's eventMetadata (what ``labctl lineage --id`` finds)."""
     kwargs: dict[str, Any] = {
         "EndpointName": endpoint,
         "Body": encode_rows(rows, content_type),
@@ -70,6 +72,8 @@ def invoke_rows(
         kwargs["TargetModel"] = target_model
     if target_container:
         kwargs["TargetContainerHostname"] = target_container
+    if inference_id:
+        kwargs["InferenceId"] = inference_id
     response = client.invoke_endpoint(**kwargs)
     return parse_predictions(response["Body"].read(), response.get("ContentType"))
 

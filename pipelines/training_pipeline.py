@@ -266,6 +266,7 @@ def build_pipeline(settings: PipelineSettings) -> Any:
     from sagemaker.workflow.properties import PropertyFile
     from sagemaker.workflow.steps import ProcessingStep, TrainingStep, TuningStep
 
+    from model_code import lineage
     from pipelines import monitor_baseline_step as mb
 
     s = settings
@@ -377,10 +378,28 @@ def build_pipeline(settings: PipelineSettings) -> Any:
                 )
                 for name in outputs
             ]
-            + gate_outputs,
+            + gate_outputs
+            + [
+                # The lineage manifest (model_code/lineage.py) under this execution's own
+                # prefix: a later run never overwrites what a registered version points at.
+                ProcessingOutput(
+                    output_name=lineage.MANIFEST_OUTPUT,
+                    source=f"/opt/ml/processing/output/{lineage.MANIFEST_OUTPUT}",
+                    destination=Join(
+                        on="/",
+                        values=[
+                            s.output("Preprocess"),
+                            ExecutionVariables.PIPELINE_EXECUTION_ID,
+                            lineage.MANIFEST_OUTPUT,
+                        ],
+                    ),
+                )
+            ],
             arguments=[
                 "--input-dir",
                 "/opt/ml/processing/input/raw",
+                "--input-uri",
+                input_url,
                 "--output-dir",
                 "/opt/ml/processing/output",
                 "--validation-fraction",
@@ -556,6 +575,9 @@ def build_pipeline(settings: PipelineSettings) -> Any:
 
     evaluation_uri = evaluate.properties.ProcessingOutputConfig.Outputs["evaluation"].S3Output.S3Uri
     baseline_uri = preprocess.properties.ProcessingOutputConfig.Outputs["baseline"].S3Output.S3Uri
+    manifest_uri = preprocess.properties.ProcessingOutputConfig.Outputs[
+        lineage.MANIFEST_OUTPUT
+    ].S3Output.S3Uri
     # Model Monitor's baseline files of this version (pipelines/monitor_baseline_step.py)
     monitor_baseline = mb.monitor_baseline_step(
         processor=script_processor(sklearn_image, "monitor-baseline"),
@@ -610,6 +632,13 @@ def build_pipeline(settings: PipelineSettings) -> Any:
                     **mb.model_monitor_metrics(monitor_baseline, monitored),
                 ),
                 drift_check_baselines=drift_baselines(monitored),
+                # labctl lineage: version -> execution -> training-data manifest
+                customer_metadata_properties={
+                    lineage.EXECUTION_KEY: ExecutionVariables.PIPELINE_EXECUTION_ARN,
+                    lineage.MANIFEST_KEY: Join(
+                        on="/", values=[manifest_uri, lineage.MANIFEST_FILE]
+                    ),
+                },
             ),
         )
 

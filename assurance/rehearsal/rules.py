@@ -331,6 +331,102 @@ def schedules_after_their_endpoint(a: Assembly) -> Iterator[tuple[str, str]]:
                 )
 
 
+# botocore's sagemaker model, shape CustomerMetadataMap (what CreateModelPackage checks):
+# at most 50 entries, keys 1-128 and values 1-256 characters of \p{L}\p{Z}\p{N}_.:/=+-@.
+DOC_METADATA = "https://docs.aws.amazon.com/sagemaker/latest/APIReference/API_CreateModelPackage.html#sagemaker-CreateModelPackage-request-CustomerMetadataProperties"
+_METADATA_CHARS = re.compile(r"[\w\s.:/=+\-@]*")  # \w: letters, digits and _ (\p{L}, \p{N})
+# A pipeline execution id is 12 characters (lowercase letters and digits), e.g. the ARNs in
+# DescribePipelineExecution; the length a value built from it will have.
+_EXECUTION_ID = "x" * 12
+
+
+def _pipeline_value(
+    a: Assembly, r: Resource, node: Any, steps: dict[str, dict[str, Any]]
+) -> str | None:
+    """The string a pipeline expression evaluates to at run time (execution ids at their
+    length), or None when it depends on what only the run knows."""
+    if isinstance(node, str | int | float):
+        return str(node)
+    if not isinstance(node, dict):
+        return None
+    if "Std:Join" in node:
+        parts = [_pipeline_value(a, r, v, steps) for v in node["Std:Join"].get("Values", [])]
+        return None if None in parts else str(node["Std:Join"].get("On", "")).join(parts)  # type: ignore[arg-type]
+    ref = node.get("Get")
+    if ref == "Execution.PipelineExecutionId":
+        return _EXECUTION_ID
+    if ref == "Execution.PipelineExecutionArn":
+        name = str(a.resolve(r.stack, r.properties.get("PipelineName"))).lower()
+        return (
+            f"arn:{a.partition}:sagemaker:{a.region}:{a.account_of(r.stack)}:pipeline/{name}"
+            f"/execution/{_EXECUTION_ID}"
+        )
+    output = re.fullmatch(
+        r"Steps\.([^.]+)\.ProcessingOutputConfig\.Outputs\['([^']+)'\]\.S3Output\.S3Uri",
+        str(ref),
+    )
+    if output:
+        outputs = get_path(steps.get(output[1], {}), "Arguments.ProcessingOutputConfig.Outputs")
+        for o in outputs or []:
+            if o.get("OutputName") == output[2]:
+                return _pipeline_value(a, r, o.get("S3Output", {}).get("S3Uri"), steps)
+    return None
+
+
+def get_path(node: Any, path: str) -> Any:
+    for part in path.split("."):
+        node = node.get(part) if isinstance(node, dict) else None
+    return node
+
+
+def model_package_metadata(a: Assembly) -> Iterator[tuple[str, str]]:
+    """Each RegisterModel step's CustomerMetadataProperties fit CreateModelPackage's limits once
+    the run fills them in (the lineage keys, model_code/lineage.py: the execution ARN and the
+    manifest URI grow with the pipeline and bucket names). Otherwise the pipeline trains and
+    then fails at registration."""
+    import json
+
+    for r in a.resources(type_="AWS::SageMaker::Pipeline"):
+        body = a.resolve(r.stack, r.properties.get("PipelineDefinition", {})).get(
+            "PipelineDefinitionBody"
+        )
+        try:
+            definition = json.loads(body) if isinstance(body, str) else {}
+        except ValueError:
+            continue  # not this rule's to judge: the pipeline rows name an unreadable body
+        todo, steps = list(definition.get("Steps", [])), {}
+        while todo:
+            step = todo.pop()
+            steps[step.get("Name")] = step
+            args = step.get("Arguments", {})
+            todo += args.get("IfSteps", []) + args.get("ElseSteps", [])
+        for name, step in sorted(steps.items()):
+            metadata = step.get("Arguments", {}).get("CustomerMetadataProperties")
+            if step.get("Type") != "RegisterModel" or not metadata:
+                continue
+            if len(metadata) > 50:
+                yield (r.key, f"step {name}: {len(metadata)} CustomerMetadataProperties (max 50)")
+            for key, node in metadata.items():
+                value = _pipeline_value(a, r, node, steps)
+                if not 0 < len(key) <= 128 or not _METADATA_CHARS.fullmatch(key):
+                    yield (
+                        r.key,
+                        f"step {name}: metadata key {key!r} is not 1-128 allowed characters",
+                    )
+                if value is None:
+                    yield (
+                        r.key,
+                        f"step {name}: metadata {key!r} has a value this rule cannot evaluate",
+                    )
+                elif not 0 < len(value) <= 256 or not _METADATA_CHARS.fullmatch(value):
+                    yield (
+                        r.key,
+                        f"step {name}: metadata {key!r} will be {len(value)} characters "
+                        f"({value[:60]}...): CreateModelPackage takes 1-256 of letters, digits, "
+                        "spaces and _.:/=+-@",
+                    )
+
+
 RULES = (
     Rule("guardrail-size", f"{DOC_CANARY} ; {DOC_LINEAR}", guardrail_sizes),
     Rule("serverless-exclusions", DOC_SERVERLESS, serverless_exclusions),
@@ -341,6 +437,7 @@ RULES = (
     Rule("lambda-reserved-concurrency", DOC_CONCURRENCY, reserved_concurrency),
     Rule("monitoring-stop-condition", DOC_MONITOR_STOP, monitoring_stop_condition),
     Rule("schedule-after-endpoint", DOC_SCHEDULE_ENDPOINT, schedules_after_their_endpoint),
+    Rule("model-package-metadata", DOC_METADATA, model_package_metadata),
 )
 
 

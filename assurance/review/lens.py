@@ -966,6 +966,60 @@ def monitoring(a: Assembly) -> list[Evidence]:
     return found
 
 
+def lineage(a: Assembly) -> list[Evidence]:
+    """MLSEC03-BP04: a prediction can be traced to its raw events (``labctl lineage``): the
+    training pipeline writes a training-data manifest under the execution's own prefix, every
+    registered version names its execution and that manifest (CustomerMetadataProperties), and
+    each endpoint that can capture does, so a prediction's record exists. Keys and names:
+    model_code/lineage.py."""
+    from model_code import lineage as contract
+
+    ev = []
+    for p, steps in _training_pipelines(a):
+        if steps is None:
+            ev.append(_unreadable(p))
+            continue
+        writers = [
+            (s, o)
+            for s in steps
+            if s.get("Type") == "Processing"
+            for o in get(s, "Arguments.ProcessingOutputConfig.Outputs") or []
+            if isinstance(o, dict) and o.get("OutputName") == contract.MANIFEST_OUTPUT
+        ]
+        if not writers:
+            ev.append(_no_step(p, "Processing", "no step writes a training-data manifest"))
+        for s, output in writers:
+            per_run = "Execution.PipelineExecutionId" in json.dumps(get(output, "S3Output.S3Uri"))
+            note = "training-data manifest " + (
+                "under the execution's own prefix" if per_run else "NOT per execution"
+            )
+            ev.append(_step(p, s, per_run, note))
+        registers = [s for s in steps if s.get("Type") == "RegisterModel"]
+        if not registers:
+            ev.append(_no_step(p, "RegisterModel", "no version is registered"))
+        for s in registers:
+            metadata = get(s, "Arguments.CustomerMetadataProperties") or {}
+            keys = (contract.EXECUTION_KEY, contract.MANIFEST_KEY)
+            missing = [k for k in keys if k not in metadata]
+            ev.append(
+                _step(
+                    p,
+                    s,
+                    not missing,
+                    "version names its execution and manifest"
+                    if not missing
+                    else f"CustomerMetadataProperties lacks {', '.join(missing)}",
+                )
+            )
+    if not ev:
+        return []
+    for c in _endpoint_configs(a):
+        if any("ServerlessConfig" in v for v in c.properties.get("ProductionVariants", [])):
+            continue  # cannot capture: traced by endpoint and time (labctl lineage --at)
+        ev.append(_has(c, "DataCaptureConfig.EnableCapture", "predictions captured with their ids"))
+    return ev
+
+
 NO_TRAINING_PIPELINE = (
     "No training pipeline (a Training or Tuning step) is in these templates: where are models "
     "trained, tuned and validated?"
@@ -1014,10 +1068,10 @@ LENS: list[tuple[str, str, str, str, Callable[[Assembly], list[Evidence]] | None
         "MLSEC-06",
         "Security",
         "Enforce data lineage",
-        None,
+        lineage,
         (
-            "Is SageMaker ML Lineage Tracking or the registry metadata enough to trace a "
-            "prediction back to its raw events?"
+            "No training pipeline is in these templates: what traces a prediction back to "
+            "its model and raw events?"
         ),
     ),
     (

@@ -27,6 +27,7 @@ COMMANDS = {
     "review",
     "batch",
     "shadow",
+    "lineage",
 }
 
 

@@ -35,6 +35,10 @@ def test_train_registers_what_serve_then_serves(
     served = serve_stage(ctx)
     # The serve stage invokes with boto3 and checks the study guide's first sample is a 6.
     assert "digits-xgboost v1" in served, served
+    # ... and traces a captured prediction back to the events train read: all of Digits'
+    # 1,797 rows (the study guide's data set size), through the version it just served.
+    assert "lineage of captured" in served and "digits-xgboost v1 <- execution" in served
+    assert served.split("; lineage", 1)[1].count("1797 event ID(s) in 1 raw object(s)") == 1
     # The async stage serves the same registered model through the queue (lab.async_stage).
     from labctl.lab import async_stage
 

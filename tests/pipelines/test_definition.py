@@ -30,8 +30,8 @@ def extend_schema(schema: dict) -> dict:
 
     Each entry is a documented lag, not a loosening: Std:Join/Std:JsonGet values, AppManaged,
     S3DataDistributionType, HyperParameterTuningResourceConfig, parameterised tuning limits,
-    RegisterModel's approval/validation fields and DriftCheckBaselines (CreateModelPackage
-    API), experiment config.
+    RegisterModel's approval/validation fields, DriftCheckBaselines and
+    CustomerMetadataProperties (CreateModelPackage API), experiment config.
     """
     s = copy.deepcopy(schema)
     d = s["definitions"]
@@ -101,6 +101,12 @@ def extend_schema(schema: dict) -> dict:
             "ModelQuality": register["ModelMetrics"]["properties"]["ModelQuality"],
         },
         "additionalProperties": False,
+    }
+    # CreateModelPackage's CustomerMetadataProperties (a string map; the SDK's RegisterModel
+    # step passes it since sagemaker-python-sdk#2935): the lineage keys, model_code/lineage.py.
+    register["CustomerMetadataProperties"] = {
+        "type": "object",
+        "additionalProperties": {"$ref": "#/definitions/StringArgumentValue"},
     }
     register["InferenceSpecification"]["properties"]["Containers"]["items"]["properties"][
         "Environment"

@@ -7,6 +7,7 @@ import json
 from datetime import UTC, datetime
 from typing import Any
 
+from model_code import lineage
 from pipelines.local import registry_file
 from pipelines.local.errors import DefinitionError, StepFailed
 from pipelines.local.steps.base import StepExecutor
@@ -39,6 +40,13 @@ class RegisterModelStep(StepExecutor):
         artifact = self.execution.local(container["ModelDataUrl"])
         if not artifact.exists():
             raise StepFailed(f"{name}: model artifact not found at {container['ModelDataUrl']}")
+        metadata = dict(args.get("CustomerMetadataProperties") or {})
+        manifest_uri = metadata.get(lineage.MANIFEST_KEY)
+        manifest = (
+            self.execution.local(manifest_uri).relative_to(self.execution.workdir).as_posix()
+            if manifest_uri
+            else None
+        )
         entry: dict[str, Any] = {
             "approval_status": args.get("ModelApprovalStatus", "PendingManualApproval"),
             "image": container.get("Image"),
@@ -59,6 +67,10 @@ class RegisterModelStep(StepExecutor):
                 if statistics_uri
                 else None
             ),
+            # As DescribeModelPackage reports it: the execution and the training-data
+            # manifest (model_code/lineage.py), plus where that manifest is in this work folder
+            "customer_metadata_properties": metadata,
+            "manifest": manifest,
             "created": datetime.now(UTC).isoformat(timespec="seconds"),
             "pipeline_execution": self.execution.execution_id,
             # the model card's facts (core/model_card.py): the run's evaluation report and

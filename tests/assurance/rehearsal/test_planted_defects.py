@@ -851,3 +851,36 @@ def test_the_quarantine_is_among_what_the_processing_jobs_must_write(rehearsals)
     }
     assert any("/quarantine/lab-digits-training/" in arn for arn in written), written
     assert any("/Preprocess/" in arn and "/data_quality/" in arn for arn in written), written
+
+
+def _register_metadata(a: Assembly, edit) -> None:  # type: ignore[no-untyped-def]
+    """Apply ``edit(metadata)`` to RegisterXGBoost's CustomerMetadataProperties in the lab's
+    training pipeline definition (resolved to a plain JSON string first)."""
+    pipeline = _resource(a, "Training", "AWS::SageMaker::Pipeline", "Training")
+    stack = next(s for s in a.templates if s.endswith("-Training"))
+    body = a.resolve(stack, pipeline["PipelineDefinition"])["PipelineDefinitionBody"]
+    definition = json.loads(body)
+    for step in definition["Steps"]:
+        for branch in step.get("Arguments", {}).get("IfSteps", []):
+            if branch["Name"].startswith("RegisterXGBoost"):
+                edit(branch["Arguments"]["CustomerMetadataProperties"])
+    pipeline["PipelineDefinition"] = {"PipelineDefinitionBody": json.dumps(definition)}
+
+
+def test_lineage_metadata_too_long_for_create_model_package_is_named(rehearsals) -> None:  # type: ignore[no-untyped-def]
+    """The lineage keys (model_code/lineage.py) pass as synthesized; a manifest URI grown
+    past 256 characters, or a key with a character SageMaker refuses, is named."""
+    a = _copy(rehearsals, "lab/real_time")
+    assert _rule(a, "model-package-metadata") == []
+
+    def grow(metadata: dict[str, Any]) -> None:
+        join = metadata["lineage:training-manifest"]["Std:Join"]
+        join["Values"].append("x" * 200)
+        metadata["lineage#bad"] = "v"
+
+    _register_metadata(a, grow)
+    found = sorted(f.detail for f in _rule(a, "model-package-metadata"))
+    assert len(found) == 2, found
+    assert found[0].startswith("step RegisterXGBoost-RegisterModel: metadata 'lineage:training")
+    assert " will be 3" in found[0]  # 3xx characters: the URI plus the 200 planted
+    assert found[1].startswith("step RegisterXGBoost-RegisterModel: metadata key 'lineage#bad'")

@@ -835,3 +835,89 @@ def test_a_registered_version_without_its_evaluation_fails_the_model_card_row(
     (failing,) = [e for e in row.evidence if not e.holds]
     assert (failing.logical_id, failing.step) == (pipeline, "RegisterXGBoost-RegisterModel")
     assert "model card" in failing.note
+
+
+# -- MLSEC03-BP04 (old MLSEC-06): lineage ------------------------------------------------------
+LINEAGE = "MLSEC03-BP04"
+
+
+@pytest.mark.parametrize("profile", PROFILES)
+def test_lineage_passes_on_the_manifest_the_registry_metadata_and_capture(reviews, profile) -> None:  # type: ignore[no-untyped-def]
+    """What labctl lineage follows is in the templates: Preprocess's per-execution manifest
+    output, both Register steps naming execution and manifest, capture on the endpoints."""
+    outdir, review, _ = reviews[profile]
+    (row,) = [r for r in review.lens if r.id == LINEAGE]
+    assert row.status == lens.PASS, [e.render() for e in row.evidence]
+    steps = {(e.step, e.step_type) for e in row.evidence if e.step}
+    assert steps == {
+        ("Preprocess", "Processing"),
+        ("RegisterXGBoost-RegisterModel", "RegisterModel"),
+        ("RegisterBaseline-RegisterModel", "RegisterModel"),
+    }
+    configs = {
+        (stack, lid)
+        for stack, t in _templates(outdir).items()
+        for lid, body in t["Resources"].items()
+        if body["Type"] == "AWS::SageMaker::EndpointConfig"
+    }
+    assert (
+        configs
+        and {(e.stack, e.logical_id) for e in row.evidence if e.prop.startswith("DataCapture")}
+        == configs
+    )
+
+
+def test_lineage_fails_naming_what_is_missing(reviews, tmp_path) -> None:  # type: ignore[no-untyped-def]
+    """Planted: the baseline's Register step loses its lineage metadata and the manifest
+    output is no longer per execution; the row fails on exactly those two steps."""
+    outdir, review, _ = reviews["lab"]
+    copy = _copy(outdir, tmp_path)
+
+    def strip(definition: dict[str, Any], body: dict[str, Any]) -> None:
+        steps = _all_steps(definition)
+        del steps["RegisterBaseline-RegisterModel"]["Arguments"]["CustomerMetadataProperties"]
+        outputs = steps["Preprocess"]["Arguments"]["ProcessingOutputConfig"]["Outputs"]
+        (manifest,) = [o for o in outputs if o["OutputName"] == "manifest"]
+        manifest["S3Output"]["S3Uri"] = "s3://bucket/pipelines/Preprocess/manifest"
+
+    _edit_training_definition(copy, strip)
+    after = lens.evaluate(Assembly.read(copy))
+    assert _changed(review.lens, after) == {LINEAGE: (lens.PASS, lens.FAIL)}
+    (row,) = [r for r in after if r.id == LINEAGE]
+    failing = {(e.step, e.note) for e in row.evidence if not e.holds}
+    assert failing == {
+        ("Preprocess", "training-data manifest NOT per execution"),
+        (
+            "RegisterBaseline-RegisterModel",
+            "CustomerMetadataProperties lacks lineage:pipeline-execution, "
+            "lineage:training-manifest",
+        ),
+    }
+
+
+def test_lineage_fails_without_a_manifest_or_capture(reviews, tmp_path) -> None:  # type: ignore[no-untyped-def]
+    outdir, review, _ = reviews["prod-like"]
+    copy = _copy(outdir, tmp_path)
+
+    def drop(definition: dict[str, Any], body: dict[str, Any]) -> None:
+        config = _all_steps(definition)["Preprocess"]["Arguments"]["ProcessingOutputConfig"]
+        config["Outputs"] = [o for o in config["Outputs"] if o["OutputName"] != "manifest"]
+
+    pipeline = _edit_training_definition(copy, drop)
+    stack = next(s for s in _templates(copy) if s.endswith("-Serving"))
+
+    def no_capture(resources: dict[str, Any]) -> None:
+        for b in resources.values():
+            if b["Type"] == "AWS::SageMaker::EndpointConfig":
+                b["Properties"]["DataCaptureConfig"]["EnableCapture"] = False
+
+    _edit(copy, stack, no_capture)
+    (row,) = [r for r in lens.evaluate(Assembly.read(copy)) if r.id == LINEAGE]
+    assert row.status == lens.FAIL
+    failing = {(e.logical_id, e.step_type or e.prop) for e in row.evidence if not e.holds}
+    config = next(
+        lid
+        for lid, b in _templates(copy)[stack]["Resources"].items()
+        if b["Type"] == "AWS::SageMaker::EndpointConfig"
+    )
+    assert failing == {(pipeline, "Processing"), (config, "DataCaptureConfig.EnableCapture")}
