@@ -362,7 +362,7 @@ def preprocess(
         )
         duplicates = int(data.frame["event_id"].duplicated().sum())
         kept = kept.drop_duplicates("event_id")  # when no duplicate limit quarantined them
-        data = Dataset(kept, data.files, data.records, data.rejected, duplicates)
+        data = Dataset(kept, data.files, data.records, data.rejected, duplicates, data.objects)
     report_dir = output_dir / "baseline"
     report_dir.mkdir(parents=True, exist_ok=True)
     (report_dir / "rejected.json").write_text(

@@ -10,6 +10,8 @@ from typing import Any
 import pytest
 
 from lab.pipeline import run_local_pipeline
+from pipelines.data_quality_gate import GateLimits
+from pipelines.training_pipeline import PipelineSettings
 from lab.serve import ServePlan, build_endpoint
 from labctl.cli import main
 from tests.pipelines.lake_fixture import digits_events, write_events
@@ -27,8 +29,17 @@ def lab(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
     events = [{**e, "event_id": f"known-{i:03d}"} for i, e in enumerate(digits_events(N_EVENTS))]
     # a malformed line is read and rejected: it carries no event id into the manifest
     files = write_events(raw, events, files=3, extra_lines=["{not json"])
+    # a tiny lake: the data-quality gate's row and class minimums scaled down to it, and no
+    # bias bound (150 rows: DPL per class is noise; the gates have their own tests)
     result = run_local_pipeline(
-        workdir, {**FAST, "ModelApprovalStatus": "Approved"}, log=lambda _: None
+        workdir,
+        {**FAST, "ModelApprovalStatus": "Approved"},
+        log=lambda _: None,
+        settings=PipelineSettings(
+            data_quality=GateLimits(min_rows=N_EVENTS // 2, min_class_count=5),
+            max_abs_ci=1.0,
+            max_abs_dpl=1.0,
+        ),
     )
     assert result.status == "Succeeded", result
     endpoint = build_endpoint(workdir, ServePlan("real_time", True, 100, "lab-digits"))
