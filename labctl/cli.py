@@ -57,7 +57,11 @@ SUMMARIES = {
         "teardown",
         "plan, destroy, sweep and verify one copy of the platform (dry run unless --yes)",
     ),
-    "labctl.cost": ("cost", "idle cost of a profile per day and month, by kind"),
+    "labctl.cost": (
+        "cost",
+        "idle cost of a profile per day and month, by kind and account; one training "
+        "pipeline run on demand vs Spot",
+    ),
     "labctl.review": ("review", "write a reference-architecture review of a profile"),
     "labctl.batch": ("batch", "score a curated prefix with the approved model"),
     "labctl.shadow": ("shadow", "compare a shadow variant's answers and latency with production"),

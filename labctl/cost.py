@@ -243,8 +243,8 @@ def run(args: argparse.Namespace) -> int:
 def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
     parser = sub.add_parser(
         "cost",
-        help="idle cost of a profile per day and month, by kind; one training pipeline run "
-        "on demand vs Spot",
+        help="idle cost of a profile per day and month, by kind and account; one training "
+        "pipeline run on demand vs Spot",
     )
     add_profile(parser)
     add_account(parser)

@@ -107,8 +107,9 @@ def test_gate_runs_in_preprocess_before_tuning_with_the_profile_limits(synth) ->
     assert order.index("Preprocess") < order.index("Tune")
     assert "Steps.Preprocess.ProcessingOutputConfig" in json.dumps(steps["Tune"])
     args = steps["Preprocess"]["Arguments"]["AppSpecification"]["ContainerArguments"]
-    flags = dict(zip(args[8:22:2], args[9:22:2], strict=True))
-    assert args[8:23] == [
+    at = args.index("--min-rows")  # the gate's flags, in order, wherever the others end
+    flags = dict(zip(args[at : at + 14 : 2], args[at + 1 : at + 14 : 2], strict=True))
+    assert args[at : at + 15] == [
         "--min-rows",
         "1000",
         "--max-rejected-share",
