@@ -436,7 +436,7 @@ def build_pipeline(settings: PipelineSettings) -> Any:
 
     def spot(step: str, *, checkpoints: bool) -> dict[str, Any]:
         args = s.stopping(checkpoints=checkpoints)
-        if s.spot:
+        if s.spot and checkpoints:
             args["checkpoint_s3_uri"] = Join(on="/", values=[s.checkpoints(step), execution_id, ""])
         return args
 
@@ -451,7 +451,13 @@ def build_pipeline(settings: PipelineSettings) -> Any:
         output_path=s.output("Tune"),
         hyperparameters=dict(STATIC_HYPERPARAMETERS),
         sagemaker_session=session,
-        **spot("Tune", checkpoints=True),
+        # No checkpoint location for the tuning trials: one CheckpointConfig serves every trial
+        # of a tuning job, and the XGBoost container resumes from the newest checkpoint it
+        # finds, so a trial could continue another trial's model (other hyperparameters) unless
+        # SageMaker gives each trial its own folder, which no page read says (fresh reader,
+        # issue 26; *verify* in an account). A trial takes about a minute: on Spot without
+        # checkpoints it keeps within the 3600 s a non-checkpointing job may wait.
+        **spot("Tune", checkpoints=False),
         disable_profiler=True,
         debugger_hook_config=False,
         **job_security,

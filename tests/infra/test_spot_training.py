@@ -61,18 +61,11 @@ def test_lab_trains_and_tunes_on_spot_with_checkpoints_prod_like_on_demand(deplo
         if config.profile == "lab":
             assert job["EnableManagedSpotTraining"] is True, step
             assert stop["MaxWaitTimeInSeconds"] >= stop["MaxRuntimeInSeconds"], step
-            # <artifacts>/checkpoints/<pipeline>/<step>/<execution id>/: a later run never
-            # resumes from an earlier run's checkpoints
-            assert job["CheckpointConfig"]["S3Uri"] == {
-                "Std:Join": {
-                    "On": "/",
-                    "Values": [
-                        f"s3://ARTIFACTS/checkpoints/lab-digits-training/{step}",
-                        {"Get": "Execution.PipelineExecutionId"},
-                        "",
-                    ],
-                }
-            }
+            # no checkpoint location: the tuning trials would share one (fresh reader, issue
+            # 26), and the baseline container does not checkpoint; so each keeps within the
+            # 3600 s a non-checkpointing Spot job may wait
+            assert "CheckpointConfig" not in job, step
+            assert stop["MaxWaitTimeInSeconds"] <= 3600, step
         else:
             assert "EnableManagedSpotTraining" not in job, step
             assert "MaxWaitTimeInSeconds" not in stop, step
@@ -87,7 +80,7 @@ def test_lab_stopping_conditions_are_the_profiles(synth) -> None:  # type: ignor
     jobs = _jobs(definition)
     assert jobs["Tune"]["StoppingCondition"] == {
         "MaxRuntimeInSeconds": 3600,
-        "MaxWaitTimeInSeconds": 7200,
+        "MaxWaitTimeInSeconds": 3600,  # no checkpoints: capped (see above)
     }
     assert jobs["TrainBaseline"]["StoppingCondition"]["MaxWaitTimeInSeconds"] <= 3600
 

@@ -10,10 +10,10 @@ from typing import Any
 import pytest
 
 from lab.pipeline import run_local_pipeline
-from pipelines.data_quality_gate import GateLimits
-from pipelines.training_pipeline import PipelineSettings
 from lab.serve import ServePlan, build_endpoint
 from labctl.cli import main
+from pipelines.data_quality_gate import GateLimits
+from pipelines.training_pipeline import PipelineSettings
 from tests.pipelines.lake_fixture import digits_events, write_events
 
 N_EVENTS = 150  # enough rows per class to stratify three ways

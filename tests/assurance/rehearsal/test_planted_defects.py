@@ -201,28 +201,6 @@ def test_a_deploy_action_that_cannot_pass_the_deployment_role_is_named(rehearsal
         ),
         ("lab/multi_model", "Serving", "EndpointRole", "s3:GetObject", "hosting-reads-mme-prefix"),
         ("lab/real_time", "Training", "ExecutionRole", "iam:PassRole", "pipeline-passes-job-role"),
-        # managed Spot (lab): the jobs' role syncs the checkpoint prefix both ways
-        (
-            "lab/real_time",
-            "Training",
-            "ExecutionRole",
-            "s3:PutObject",
-            "pipeline-jobs-write-checkpoints",
-        ),
-        (
-            "lab/real_time",
-            "Training",
-            "ExecutionRole",
-            "s3:GetObject",
-            "pipeline-jobs-read-checkpoints",
-        ),
-        (
-            "lab/real_time",
-            "Training",
-            "ExecutionRole",
-            "s3:ListBucket",
-            "pipeline-jobs-list-checkpoints",
-        ),
         (
             "lab/real_time",
             "Training",
@@ -463,10 +441,27 @@ def test_a_missing_service_role_permission_is_named(  # type: ignore[no-untyped-
     assert all(f.subject == role and f"missing {action} on " in f.detail for f in found)
 
 
+def _plant_tune_checkpoints(a: Assembly) -> None:
+    """Give the Tune step's training jobs a checkpoint location under the artifacts bucket's
+    checkpoints/<pipeline>/Tune/ (as a profile that checkpoints would)."""
+    pipeline = _resource(a, "Training", "AWS::SageMaker::Pipeline", "Training")
+    stack = next(s for s in a.templates if s.endswith("-Training"))
+    body = a.resolve(stack, pipeline["PipelineDefinition"])["PipelineDefinitionBody"]
+    definition = json.loads(body)
+    (tune,) = [step for step in definition["Steps"] if step["Name"] == "Tune"]
+    job = tune["Arguments"]["TrainingJobDefinition"]
+    bucket = job["OutputDataConfig"]["S3OutputPath"].removeprefix("s3://").split("/", 1)[0]
+    job["CheckpointConfig"] = {
+        "S3Uri": f"s3://{bucket}/checkpoints/lab-digits-training/Tune/exec-1/"
+    }
+    pipeline["PipelineDefinition"] = {"PipelineDefinitionBody": json.dumps(definition)}
+
+
 def test_a_job_role_scoped_away_from_the_checkpoint_prefix_is_named(rehearsals) -> None:  # type: ignore[no-untyped-def]
     """A role that may write the artifacts bucket's pipelines/ prefix but not checkpoints/
     (the lab's Spot jobs checkpoint there): the checkpoint rows name the prefix."""
     a = _copy(rehearsals, "lab/real_time")
+    _plant_tune_checkpoints(a)  # the lab's tuning jobs checkpoint nowhere today
     role = _role(a, "Training", "ExecutionRole")
     _set_policy(a, role, ALLOW_ALL)
     assert _authority(a, role) == []
