@@ -182,3 +182,16 @@ class AuditTrail(Construct):
                 conditions={"StringEquals": this_trail},
             )
         )
+        # The log bucket uses an S3 Bucket Key: "kms:Decrypt permissions are required to
+        # create or update a trail with SSE-KMS encryption enabled" ("Configure AWS KMS key
+        # policies for CloudTrail"); the page does not say whose, so CloudTrail gets it for
+        # this trail only (the deploying role has it through the key's account statement).
+        self.key.add_to_resource_policy(
+            iam.PolicyStatement(
+                sid="CloudTrailDecryptWithBucketKey",
+                principals=[principal],
+                actions=["kms:Decrypt"],
+                resources=["*"],
+                conditions={"StringEquals": this_trail},
+            )
+        )
