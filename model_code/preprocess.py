@@ -288,7 +288,9 @@ def digits_constraints(
         max_missing_share={f: max_missing_share for f in FEATURES}
         if max_missing_share is not None
         else {},
-        value_ranges={f: tuple(feature_range) for f in FEATURES} if feature_range else {},
+        value_ranges={f: (float(feature_range[0]), float(feature_range[1])) for f in FEATURES}
+        if feature_range
+        else {},
         max_duplicate_share=max_duplicate_share,
         min_class_count=min_class_count,
         max_class_imbalance=max_class_imbalance,
@@ -486,8 +488,12 @@ def main(argv: list[str] | None = None) -> int:
             path.write_text(message[:1024], encoding="utf-8")
         print(message, file=sys.stderr)
         return 1
-    gate = "passed" if bounds is not None else "off"  # off: no --bias-facet-value given
-    print("preprocess: " + ", ".join(f"{k}={v}" for k, v in counts.items()) + f", bias={gate}")
+    bias_gate_state = "passed" if bounds is not None else "off"  # off: no --bias-facet-value
+    print(
+        "preprocess: "
+        + ", ".join(f"{k}={v}" for k, v in counts.items())
+        + f", bias={bias_gate_state}"
+    )
     return 0
 
 
