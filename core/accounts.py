@@ -387,11 +387,7 @@ def account_names(config: PlatformConfig) -> dict[str, str]:
     joined with ", " where they share one (single-account: "tooling, staging, production").
     In that order (for reports: ``labctl cost``)."""
     names: dict[str, list[str]] = {}
-    for name, account in (
-        ("tooling", config.tooling_account),
-        ("staging", config.staging_account),
-        ("production", config.production_account),
-    ):
+    for name, account in named_accounts(config).items():
         names.setdefault(account, []).append(name)
     return {account: ", ".join(found) for account, found in names.items()}
 

@@ -29,8 +29,8 @@ from core.config import PlatformConfig
 from core.cost import PriceTable
 from ops.errors import UsageError
 from ops.teardown.credentials import Access
-from ops.teardown.plan import Report, Teardown, TeardownPlan, _idle
-from ops.teardown.residue import RETAINED_KINDS, SWEEP_ORDER, Clients, Item, Names
+from ops.teardown.plan import Report, Teardown, TeardownPlan, kept_note, stack_plan_lines
+from ops.teardown.residue import SWEEP_ORDER, Clients, Item, Names
 
 
 def check_assembly_accounts(plan: TeardownPlan, access: list[Access], where: str) -> None:
@@ -88,23 +88,10 @@ def offline_plan_accounts(
                 "(a non-empty group fails its stack's deletion), then:"
             )
         planned = plan.stacks[name]
-        lines.append(
-            f"     {step}. {name} in {labels[planned.account]}: deletes {planned.deletes} "
-            f"resources, retains {len(planned.retains)}, {_idle(planned.monthly_usd)}"
-            + (", termination protection on" if planned.protected else "")
-        )
-        for retained in planned.retains:
-            lines.append(f"          retains {retained}")
-    kept = (
-        ""
-        if config.destroyable
-        else " (kept unless --delete-retained: "
-        + ", ".join(k for k in SWEEP_ORDER if k in RETAINED_KINDS)
-        + ")"
-    )
+        lines += stack_plan_lines(step, name, planned, f" in {labels[planned.account]}")
     lines.append(
         "  residue outside the stacks, in each account after its stacks, found by listing each "
-        f"service with that account's credentials and names{kept}:"
+        f"service with that account's credentials and names{kept_note(config)}:"
     )
     for a in access:
         n = Names.of(config, tuple(plan.for_account(a.account).stacks), a.account)

@@ -128,6 +128,25 @@ def _idle(monthly_usd: float | None) -> str:
     return "idle cost unpriced" if monthly_usd is None else f"idle ${monthly_usd:.2f}/month"
 
 
+def stack_plan_lines(step: int, name: str, planned: PlannedStack, where: str = "") -> list[str]:
+    """One stack of an offline plan: what CloudFormation deletes and retains (``where``: "
+    in <account>" with several accounts)."""
+    return [
+        f"     {step}. {name}{where}: deletes {planned.deletes} resources, retains "
+        f"{len(planned.retains)}, {_idle(planned.monthly_usd)}"
+        + (", termination protection on" if planned.protected else ""),
+        *(f"          retains {retained}" for retained in planned.retains),
+    ]
+
+
+def kept_note(config: PlatformConfig) -> str:
+    """What a sweep keeps unless --delete-retained (nothing in a destroyable profile)."""
+    if config.destroyable:
+        return ""
+    kinds = ", ".join(k for k in SWEEP_ORDER if k in RETAINED_KINDS)
+    return f" (kept unless --delete-retained: {kinds})"
+
+
 def offline_plan(config: PlatformConfig, assembly: TeardownPlan) -> list[str]:
     """What teardown would delete and in what order, from the synthesized copy alone: no
     credentials, no calls. The live run adds what each listing finds in the account."""
@@ -140,24 +159,10 @@ def offline_plan(config: PlatformConfig, assembly: TeardownPlan) -> list[str]:
         "  2. stacks, dependents first (termination protection turned off explicitly):",
     ]
     for i, name in enumerate(assembly.order, start=1):
-        planned = assembly.stacks[name]
-        lines.append(
-            f"     {i}. {name}: deletes {planned.deletes} resources, retains "
-            f"{len(planned.retains)}, {_idle(planned.monthly_usd)}"
-            + (", termination protection on" if planned.protected else "")
-        )
-        for retained in planned.retains:
-            lines.append(f"          retains {retained}")
-    kept = (
-        ""
-        if config.destroyable
-        else " (kept unless --delete-retained: "
-        + ", ".join(k for k in SWEEP_ORDER if k in RETAINED_KINDS)
-        + ")"
-    )
+        lines += stack_plan_lines(i, name, assembly.stacks[name])
     lines.append(
         "  3. sweep of the residue outside the stacks, found by listing each service "
-        f"(docs/operations.md, Tear down), in this order{kept}:"
+        f"(docs/operations.md, Tear down), in this order{kept_note(config)}:"
     )
     lines += [f"     {i}. {kind}" for i, kind in enumerate(SWEEP_ORDER, start=1)]
     lines.append("  4. verify: every service listed again; exit 1 while anything billable remains")
