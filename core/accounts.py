@@ -96,6 +96,21 @@ def iam_path(stack_name: str) -> str:
     return f"/{stack_name}/"
 
 
+def permissions_boundary_arn(config: PlatformConfig, account: str) -> str | None:
+    """The boundary every role in ``account`` carries (``security.permissions_boundary``), or
+    None. The project's is ``<env>-permissions-boundary`` in each account; an organisation's
+    ARN keeps its path and name, in each account (IAM policy ARNs are per account)."""
+    setting = config.security.permissions_boundary
+    if setting == "none":
+        return None
+    if setting == "project":
+        return (
+            f"arn:{partition(config)}:iam::{account}:policy/{config.permissions_boundary_name}"
+        )
+    arn, partition_, service, region, _, resource = setting.split(":", 5)
+    return ":".join((arn, partition_, service, region, account, resource))
+
+
 def root(config: PlatformConfig, account: str) -> str:
     return f"arn:{partition(config)}:iam::{account}:root"
 

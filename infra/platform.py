@@ -14,11 +14,13 @@ from pathlib import Path
 from typing import Any
 
 import aws_cdk as cdk
+from aws_cdk import aws_iam as iam
 
 from core import accounts
 from core.config import ConfigError, PlatformConfig
 from core.cost import PriceTable, check_account_budgets, check_budget
 from core.release import EXAMPLE_RELEASE, Release, check_release
+from infra.compliance.boundary import ProjectBoundary, apply_boundary
 from infra.compliance.no_cross_account_refs import NoReferencesAcrossAccounts, accounts_by_stack
 from infra.compliance.packs import add_compliance_gate
 from infra.compliance.tags import apply_tags
@@ -158,6 +160,7 @@ def add_platform(app: cdk.App, config: PlatformConfig, release: Release | None =
     stacks += targets
     if config.multi_account:
         cdk.Validations.of(app).add_plugins(NoReferencesAcrossAccounts(accounts_by_stack(stacks)))
+    add_boundaries(app, config, [operations, *targets])
     apply_tags(app, config.tags)
     return Platform(
         config,
@@ -173,6 +176,22 @@ def add_platform(app: cdk.App, config: PlatformConfig, release: Release | None =
         targets,
         operations,
     )
+
+
+def add_boundaries(app: cdk.App, config: PlatformConfig, homes: list[cdk.Stack]) -> None:
+    """``security.permissions_boundary`` on every role of every stack of the App. The project
+    boundary is defined by each account's first stack (``homes``: Operations, the target
+    stacks), which every other stack of that account deploys after."""
+    if not config.security.bounded:
+        return
+    own: dict[str, iam.IManagedPolicy] = {}
+    if config.security.permissions_boundary == "project":
+        for home in homes:
+            own[home.account] = ProjectBoundary(home, "PermissionsBoundary", config=config).policy
+    for stack in app.node.children:
+        if isinstance(stack, cdk.Stack):
+            home_policy = own.get(stack.account) if stack in homes else None
+            apply_boundary(stack, config, home_policy)
 
 
 def _ground_truth_in_tooling(

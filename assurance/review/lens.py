@@ -508,8 +508,32 @@ def endpoint_encryption(a: Assembly) -> list[Evidence]:
 
 
 def least_privilege(a: Assembly) -> list[Evidence]:
+    """No policy a role holds grants ``*`` or ``service:*``. A permissions boundary (issue 26)
+    may: it is attached to nothing and only caps the roles that name it; once any role names
+    a boundary, every role must (the profile's ``security.permissions_boundary``)."""
     ev = []
+    roles = a.of_type("AWS::IAM::Role")
+    boundaries = {
+        json.dumps(r.properties["PermissionsBoundary"], sort_keys=True)
+        for r in roles
+        if "PermissionsBoundary" in r.properties
+    }
+    if boundaries:
+        for role in roles:
+            ev.append(_has(role, "PermissionsBoundary", "the copy's permissions boundary"))
     for pol in a.of_type("AWS::IAM::Policy", "AWS::IAM::ManagedPolicy"):
+        if _is_boundary(pol, boundaries):
+            attached = [k for k in ("Roles", "Users", "Groups") if pol.properties.get(k)]
+            ev.append(
+                Evidence(
+                    pol.stack,
+                    pol.logical_id,
+                    "Roles/Users/Groups",
+                    not attached,
+                    "a permissions boundary, attached to nothing (it caps, never grants)",
+                )
+            )
+            continue
         statements = get(pol.properties, "PolicyDocument.Statement") or []
         star = [
             s for s in statements if s.get("Effect") == "Allow" and s.get("Action") in ("*", ["*"])
@@ -527,6 +551,18 @@ def least_privilege(a: Assembly) -> list[Evidence]:
             )
         )
     return ev
+
+
+def _is_boundary(pol: Resource, boundaries: set[str]) -> bool:
+    """Named by some role's PermissionsBoundary: by reference in its own stack, by its
+    (fixed) name from the others."""
+    if pol.type != "AWS::IAM::ManagedPolicy":
+        return False
+    ref = json.dumps({"Ref": pol.logical_id}, sort_keys=True)
+    name = pol.properties.get("ManagedPolicyName")
+    return ref in boundaries or (
+        isinstance(name, str) and any(b.endswith(f':policy/{name}"') for b in boundaries)
+    )
 
 
 def bucket_guardrails(a: Assembly) -> list[Evidence]:

@@ -22,6 +22,7 @@ from core.config.sections import (
     IngestionConfig,
     MonitoringConfig,
     NetworkConfig,
+    SecurityConfig,
     TrainingConfig,
     _require,
 )
@@ -62,6 +63,7 @@ class PlatformConfig:
     accounts: AccountsConfig = field(default_factory=AccountsConfig)
     batch: BatchConfig = field(default_factory=BatchConfig)
     audit: AuditConfig = field(default_factory=AuditConfig)
+    security: SecurityConfig = field(default_factory=SecurityConfig)
     # The Lambda concurrency quota the copy's accounts are assumed to have. Default: a new
     # account's (Lambda quotas: "New AWS accounts have reduced concurrency and memory quotas",
     # https://docs.aws.amazon.com/lambda/latest/dg/gettingstarted-limits.html), which leaves
@@ -194,6 +196,12 @@ class PlatformConfig:
         """Fixed: the log bucket's and the key's policies name the trail's ARN (aws:SourceArn)
         before the trail exists, and a generated name would make them depend on it."""
         return f"{self.env_name}-lake-audit"
+
+    @property
+    def permissions_boundary_name(self) -> str:
+        """The project boundary's managed policy name (security.permissions_boundary='project'):
+        fixed, so every stack of an account names it by ARN without importing it."""
+        return f"{self.env_name}-permissions-boundary"
 
     def stack_name(self, unit: str) -> str:
         return f"{self.env_name}-{unit}"

@@ -1,5 +1,6 @@
 """The profile's sections that stand alone: network, ingestion, training, bias, monitoring,
-delivery, batch, budget, expiry, audit and accounts, and ``ConfigError``, which every rule raises.
+delivery, batch, budget, expiry, audit, security and accounts, and ``ConfigError``, which every
+rule raises.
 
 The serving section is in ``serving.py``; the rules that need the whole profile in
 ``platform.py``.
@@ -457,6 +458,46 @@ class AuditConfig:
             "audit.assumed_data_events_per_month must be 0-10^12 (S3 object calls on the lake "
             f"buckets per month), got {self.assumed_data_events_per_month}",
         )
+
+
+BOUNDARY_ARN = r"^arn:aws[a-z-]*:iam::\d{12}:policy/([\w+=,.@-]+/)*[\w+=,.@-]{1,128}$"
+
+
+@dataclass(frozen=True)
+class SecurityConfig:
+    """The permissions boundary on every role of the copy (issue 26): the most any role's
+    policies can grant (IAM, "Permissions boundaries for IAM entities",
+    https://docs.aws.amazon.com/IAM/latest/UserGuide/access_policies_boundaries.html).
+
+    ``permissions_boundary``: ``"none"``; ``"project"``, the boundary this project writes
+    (``infra/compliance/boundary.py``, one managed policy ``<env>-permissions-boundary`` per
+    account); or the ARN of a managed policy the organisation provides (with separate accounts,
+    the same path and name in each account, as StackSets deploy it: the ARN's account is
+    replaced by each stack's).
+    ``permissions_boundary_document``: for an organisation's ARN, a JSON file holding that
+    policy's document, so ``labctl synth``'s rehearsal can evaluate identity ∩ boundary;
+    without it the rehearsal reports every bounded role as unchecked (a relative path is read
+    from ``config/``)."""
+
+    permissions_boundary: str = "none"
+    permissions_boundary_document: str = ""
+
+    def __post_init__(self) -> None:
+        value = self.permissions_boundary
+        _require(
+            value in ("none", "project") or re.match(BOUNDARY_ARN, value) is not None,
+            "security.permissions_boundary must be 'none', 'project' or the ARN of a customer "
+            f"managed policy (arn:aws:iam::123456789012:policy/NAME), got {value!r}",
+        )
+        _require(
+            not self.permissions_boundary_document or value.startswith("arn:"),
+            "security.permissions_boundary_document describes an organisation's boundary: set "
+            "security.permissions_boundary to its ARN, or remove the document",
+        )
+
+    @property
+    def bounded(self) -> bool:
+        return self.permissions_boundary != "none"
 
 
 @dataclass(frozen=True)

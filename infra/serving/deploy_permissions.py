@@ -18,7 +18,12 @@ from typing import Any
 
 from aws_cdk import aws_iam as iam
 
-from core.accounts import bootstrap_version_arn, iam_path, partition_of
+from core.accounts import (
+    bootstrap_version_arn,
+    iam_path,
+    partition_of,
+    permissions_boundary_arn,
+)
 from core.config import PlatformConfig, ServingConfig
 from infra.serving.construct import SCALING_SLR_PATH, SCALING_SLR_SERVICE, VARIANT, supports_kms
 
@@ -72,9 +77,11 @@ NOT_GRANTED: dict[str, dict[str, str]] = {
         )
     },
     "AWS::IAM::Role": {
-        a: "the hosting role has no permissions boundary, and adding one is a decision for "
-        "whoever owns the account's boundaries, not for a release"
-        for a in ("iam:PutRolePermissionsBoundary", "iam:DeleteRolePermissionsBoundary")
+        # iam:PutRolePermissionsBoundary is granted when the profile sets a boundary
+        # (RoleBoundary, for that boundary only); without one no role sets the property.
+        "iam:DeleteRolePermissionsBoundary": "a release never removes the boundary: with "
+        "security.permissions_boundary set every role of the stack carries it (an aspect), "
+        "without it no role has one; the update handler calls this only for a removed property",
     },
     "AWS::SNS::Topic": {
         **{
@@ -128,6 +135,8 @@ class ServingUnit:
     # the Model Monitor role's "<path><name>" when not under the stack's own path (in a
     # target account: core.accounts.model_monitor_role, issue 25)
     monitor_role: str = ""
+    # the permissions boundary its roles carry (security.permissions_boundary), "" for none
+    boundary: str = ""
 
 
 def package_groups(config: PlatformConfig, serving: ServingConfig) -> tuple[str, ...]:
@@ -165,6 +174,7 @@ def serving_units(config: PlatformConfig) -> tuple[ServingUnit, ServingUnit]:
                 package_groups=package_groups(config, serving),
                 model_monitor=monitored,
                 explainability=monitored and config.monitoring.explainability,
+                boundary=permissions_boundary_arn(config, config.account) or "",
             )
         )
     return units[0], units[1]
@@ -274,8 +284,10 @@ def _iam_grants(unit: ServingUnit, at: _Account) -> list[Grant]:
         *(EXPLAINABILITY_TYPES if unit.explainability else ()),
     )
     monitor: list[Grant] = []
+    bounded = [roles]
     if unit.monitor_role and unit.model_monitor:
         role = at.arn("iam", f"role{unit.monitor_role}", regional=False)
+        bounded.append(role)
         monitor = [
             Grant(
                 "MonitorRole",
@@ -314,6 +326,22 @@ def _iam_grants(unit: ServingUnit, at: _Account) -> list[Grant]:
             conditions=(("StringEquals", "iam:PassedToService", sagemaker),),
         ),
         *monitor,
+        *(
+            [
+                Grant(
+                    "RoleBoundary",
+                    ("iam:PutRolePermissionsBoundary",),
+                    tuple(bounded),
+                    types=("AWS::IAM::Role",),
+                    # IAM sends the boundary's ARN as iam:PermissionsBoundary (Service
+                    # Authorization Reference, IAM condition keys): this boundary and no other
+                    conditions=(("StringEquals", "iam:PermissionsBoundary", unit.boundary),),
+                    why="the update handler puts the boundary the profile names on its roles",
+                )
+            ]
+            if unit.boundary
+            else []
+        ),
         Grant(
             "InvokePolicy",
             (
@@ -616,6 +644,8 @@ WILDCARD_WHY = {
     "the stack's own IAM path",
     "PassHostingRole": "CloudFormation generates the serving stack's role names; they live "
     "under the stack's own IAM path, and pass only to SageMaker",
+    "RoleBoundary": "CloudFormation generates the serving stack's role names; they live under "
+    "the stack's own IAM path, and take the profile's boundary only (iam:PermissionsBoundary)",
     "InvokePolicy": "CloudFormation generates the invoke policy's name; it lives under the "
     "serving stack's own IAM path",
     "Models": "models get generated names: every property is create-only, so a release "

@@ -394,6 +394,7 @@ def target_units(config: PlatformConfig, account: str) -> tuple[ServingUnit, ...
             package_account=config.tooling_account,
             # Model Monitor's job role reads tooling under the monitoring path (issue 25)
             monitor_role=accounts.model_monitor_role(config) if unit.model_monitor else "",
+            boundary=accounts.permissions_boundary_arn(config, account) or "",
         )
         for unit in serving_units(config)
         if accounts.serving_account(config, unit.stack_name) == account

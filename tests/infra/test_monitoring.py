@@ -585,6 +585,8 @@ def test_the_deploying_role_may_create_what_model_monitor_adds_to_production(
     assert set(MODEL_MONITOR_TYPES) <= types <= set(RESOURCE_TYPES)
     staging, production = serving_units(config)
     assert production.model_monitor and not staging.model_monitor
+    # with a boundary (security.permissions_boundary), the update handler puts it
+    production = dataclasses.replace(production, boundary="arn:aws:iam::1:policy/b")
 
     def derived(unit):  # type: ignore[no-untyped-def]
         return grants(

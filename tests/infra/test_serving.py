@@ -382,6 +382,8 @@ def test_deploying_role_gets_every_handler_permission_of_what_the_kind_creates(
         vpc=False,
         output_stacks=(),
         package_groups=package_groups(lab, _serving(kind)),
+        # with a boundary (security.permissions_boundary), the update handler puts it
+        boundary="arn:aws:iam::111111111111:policy/lab-permissions-boundary",
     )
     derived = grants(unit, account=lab.account, region=lab.region, qualifier="q", key_arn="k")
     for resource_type in types:
@@ -392,6 +394,31 @@ def test_deploying_role_gets_every_handler_permission_of_what_the_kind_creates(
         if kind == "serverless" and resource_type == "AWS::SageMaker::EndpointConfig":
             needed.discard("kms:DescribeKey")  # no key named: SageMaker rejects one
         assert needed - granted == set(), resource_type
+
+
+def test_the_deploying_role_may_put_the_profiles_boundary_and_no_other() -> None:
+    """Without a boundary no serving role sets one, so nothing is granted; with one, only
+    that boundary (iam:PermissionsBoundary, written out by hand here)."""
+    from infra.serving.deploy_permissions import grants, serving_units
+
+    def put(profile: str) -> list[object]:
+        config = load_profile(profile)
+        _, production = serving_units(config)
+        derived = grants(
+            production, account=config.account, region=config.region, qualifier="q", key_arn="k"
+        )
+        return [g for g in derived if "iam:PutRolePermissionsBoundary" in g.actions]
+
+    assert put("lab") == []
+    (grant,) = put("prod-like")
+    assert grant.conditions == (  # type: ignore[attr-defined]
+        (
+            "StringEquals",
+            "iam:PermissionsBoundary",
+            "arn:aws:iam::222222222222:policy/prodlike-permissions-boundary",
+        ),
+    )
+    assert grant.resources == ("arn:aws:iam::222222222222:role/prodlike-Serving/*",)  # type: ignore[attr-defined]
 
 
 def test_not_granted_actions_are_real_handler_actions() -> None:

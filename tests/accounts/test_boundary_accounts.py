@@ -1,0 +1,28 @@
+"""The permissions boundary across accounts (issue 26): each account's roles carry that
+account's boundary, defined by the account's first stack. Oracle: ARNs written out by hand."""
+
+from __future__ import annotations
+
+from tests.infra.test_permissions_boundary import _boundary_policies, _roles
+
+MULTI = {
+    "111111111111": "arn:aws:iam::111111111111:policy/multi-permissions-boundary",
+    "333333333333": "arn:aws:iam::333333333333:policy/multi-permissions-boundary",
+    "444444444444": "arn:aws:iam::444444444444:policy/multi-permissions-boundary",
+}
+
+
+def test_multi_account_bounds_every_role_with_its_own_accounts_boundary(multi) -> None:  # type: ignore[no-untyped-def]
+    homes = {"multi-Operations", "multi-StagingTarget", "multi-ProductionTarget"}
+    for stack, logical, props in _roles(multi.templates):
+        account = multi.stack_accounts[stack]
+        boundary = props.get("PermissionsBoundary")
+        if stack in homes:  # a reference: CloudFormation creates the policy first
+            (policy,) = _boundary_policies(multi.templates[stack])
+            assert boundary == {"Ref": policy}, f"{stack}/{logical}"
+        else:
+            assert boundary == MULTI[account], f"{stack}/{logical}"
+    for stack in homes:
+        (props,) = _boundary_policies(multi.templates[stack]).values()
+        assert props["ManagedPolicyName"] == "multi-permissions-boundary"
+        assert not any(props.get(k) for k in ("Roles", "Users", "Groups"))
