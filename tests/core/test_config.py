@@ -2,11 +2,18 @@
 
 from __future__ import annotations
 
+import dataclasses
 import json
 
 import pytest
 
-from core.config import ConfigError, available_profiles, config_from_dict, load_profile
+from core.config import (
+    ConfigError,
+    SecurityConfig,
+    available_profiles,
+    config_from_dict,
+    load_profile,
+)
 
 
 def _lab(**changes: object) -> dict:
@@ -206,3 +213,45 @@ def test_addressed_names_carry_the_environment_so_profiles_can_share_an_account(
 def test_env_prefixed_names_longer_than_sagemaker_allows_are_refused() -> None:
     with pytest.raises(ConfigError, match="longer than 63 characters: shorten env_name"):
         config_from_dict(_lab(training__pipeline_name="p" * 60))
+
+
+# -- security.permissions_boundary (issue 26) ----------------------------------------------------
+
+
+def test_an_organisation_boundary_document_is_keyed_by_each_accounts_arn(tmp_path) -> None:  # type: ignore[no-untyped-def]
+    from core.config.load import boundary_documents
+
+    doc = {"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Action": "*"}]}
+    (tmp_path / "org.json").write_text(json.dumps(doc))
+    base = load_profile("multi-account")
+    config = dataclasses.replace(
+        base,
+        security=SecurityConfig(
+            permissions_boundary="arn:aws:iam::999999999999:policy/org/Boundary",
+            permissions_boundary_document=str(tmp_path / "org.json"),
+        ),
+    )
+    assert boundary_documents(config) == {
+        f"arn:aws:iam::{a}:policy/org/Boundary": doc
+        for a in ("111111111111", "333333333333", "444444444444")
+    }
+    assert boundary_documents(load_profile("prod-like")) == {}  # the project's: in templates
+
+
+@pytest.mark.parametrize(
+    ("content", "message"),
+    [("{not json", "cannot read"), ('{"Version": "2012-10-17"}', "not an IAM policy document")],
+)
+def test_an_unreadable_boundary_document_is_refused_by_name(tmp_path, content, message) -> None:  # type: ignore[no-untyped-def]
+    from core.config.load import boundary_documents
+
+    (tmp_path / "org.json").write_text(content)
+    config = dataclasses.replace(
+        load_profile("lab"),
+        security=SecurityConfig(
+            permissions_boundary="arn:aws:iam::999999999999:policy/B",
+            permissions_boundary_document=str(tmp_path / "org.json"),
+        ),
+    )
+    with pytest.raises(ConfigError, match=message):
+        boundary_documents(config)
