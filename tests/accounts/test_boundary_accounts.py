@@ -26,3 +26,32 @@ def test_multi_account_bounds_every_role_with_its_own_accounts_boundary(multi) -
         (props,) = _boundary_policies(multi.templates[stack]).values()
         assert props["ManagedPolicyName"] == "multi-permissions-boundary"
         assert not any(props.get(k) for k in ("Roles", "Users", "Groups"))
+
+
+def _after(manifest: dict, stack: str) -> set[str]:  # type: ignore[type-arg]
+    """Every stack ``stack`` deploys after (cdk deploy's order: the manifest's dependencies)."""
+    seen: set[str] = set()
+    todo = [stack]
+    while todo:
+        for dep in manifest["artifacts"][todo.pop()].get("dependencies", []):
+            if dep not in seen and not dep.endswith(".assets"):
+                seen.add(dep)
+                todo.append(dep)
+    return seen
+
+
+def test_every_stack_deploys_after_the_stack_that_defines_its_accounts_boundary(multi) -> None:  # type: ignore[no-untyped-def]
+    """A role naming a policy that does not exist yet fails to create: each stack whose roles
+    name the boundary by ARN deploys after the defining stack of its own account."""
+    import json
+
+    manifest = json.loads((multi.outdir / "manifest.json").read_text())
+    homes = {
+        multi.stack_accounts[s]: s
+        for s in multi.templates
+        if _boundary_policies(multi.templates[s])
+    }
+    assert sorted(homes) == sorted(MULTI)  # one defining stack in each account
+    for stack, _, props in _roles(multi.templates):
+        if isinstance(props.get("PermissionsBoundary"), str):
+            assert homes[multi.stack_accounts[stack]] in _after(manifest, stack), stack
