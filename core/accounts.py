@@ -104,9 +104,7 @@ def permissions_boundary_arn(config: PlatformConfig, account: str) -> str | None
     if setting == "none":
         return None
     if setting == "project":
-        return (
-            f"arn:{partition(config)}:iam::{account}:policy/{config.permissions_boundary_name}"
-        )
+        return f"arn:{partition(config)}:iam::{account}:policy/{config.permissions_boundary_name}"
     arn, partition_, service, region, _, resource = setting.split(":", 5)
     return ":".join((arn, partition_, service, region, account, resource))
 

@@ -139,6 +139,14 @@ def add_platform(app: cdk.App, config: PlatformConfig, release: Release | None =
         env=env,
     )
     delivery.add_stack_dependency(data_lake)
+    if not config.multi_account:
+        for deployed in (staging, serving):
+            if deployed is not None:
+                # The pipeline deploys these with Delivery's deployment role, and CloudFormation
+                # deletes a stack with the role it was deployed with (DeleteStack): destroyed
+                # before Delivery, or the role is gone (and the roles left behind would hold
+                # the permissions boundary, which Operations could then not delete).
+                deployed.add_stack_dependency(delivery, "deployed with Delivery's deployment role")
     stacks: list[cdk.Stack] = [
         s
         for s in (

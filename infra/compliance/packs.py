@@ -174,12 +174,16 @@ def _policy_of(target: IConstruct) -> Any:
 
 def policy_wildcards(policy: IConstruct) -> tuple[list[str], list[str]]:
     """The wildcard actions and the wildcard resources (rendered as cdk-nag names them) of a
-    policy as synthesized, in order of appearance."""
+    policy's Allow statements as synthesized, in order of appearance. A Deny's wildcards grant
+    nothing, and AwsSolutions-IAM5 does not report them (a permissions boundary's Deny on
+    ``role/cdk-*``: infra/compliance/boundary.py)."""
     stack = cdk.Stack.of(policy)
     doc = stack.resolve(policy.document.to_json())  # type: ignore[attr-defined]
     actions: list[str] = []
     resources: list[str] = []
     for statement in doc.get("Statement", []):
+        if statement.get("Effect") == "Deny":
+            continue
         found = statement.get("Action", [])
         for action in [found] if isinstance(found, str) else found:
             if "*" in action and action not in actions:

@@ -272,6 +272,18 @@ ROLE_ACTIONS = (
 )
 
 
+POLICY_ACTIONS = (
+    "iam:CreatePolicy",
+    "iam:DeletePolicy",
+    "iam:GetPolicy",
+    "iam:GetPolicyVersion",
+    "iam:ListPolicyVersions",
+    "iam:CreatePolicyVersion",
+    "iam:DeletePolicyVersion",
+    "iam:ListEntitiesForPolicy",
+)
+
+
 def _iam_grants(unit: ServingUnit, at: _Account) -> list[Grant]:
     """IAM: the hosting role and invoke policy under the stack's own path, passed to SageMaker;
     in a target account also the Model Monitor role, by its fixed name under the monitoring
@@ -344,16 +356,7 @@ def _iam_grants(unit: ServingUnit, at: _Account) -> list[Grant]:
         ),
         Grant(
             "InvokePolicy",
-            (
-                "iam:CreatePolicy",
-                "iam:DeletePolicy",
-                "iam:GetPolicy",
-                "iam:GetPolicyVersion",
-                "iam:ListPolicyVersions",
-                "iam:CreatePolicyVersion",
-                "iam:DeletePolicyVersion",
-                "iam:ListEntitiesForPolicy",
-            ),
+            POLICY_ACTIONS,
             (policies,),
             types=("AWS::IAM::ManagedPolicy",),
         ),

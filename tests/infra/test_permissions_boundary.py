@@ -98,6 +98,13 @@ def boundary(synth) -> dict[str, Any]:  # type: ignore[no-untyped-def]
     return props["PolicyDocument"]  # type: ignore[no-any-return]
 
 
+OWN = {"iam:PermissionsBoundary": PROD_LIKE_BOUNDARY}
+OTHER = {"iam:PermissionsBoundary": "arn:aws:iam::222222222222:policy/Other"}
+ROLE = "arn:aws:iam::222222222222:role/prodlike-Serving/x"
+DEPLOY_ROLE = "arn:aws:iam::222222222222:role/cdk-hnb659fds-deploy-role-222222222222-eu-west-1"
+EXEC_ROLE = "arn:aws:iam::222222222222:role/cdk-hnb659fds-cfn-exec-role-222222222222-eu-west-1"
+
+
 @pytest.mark.parametrize(
     ("action", "resource", "context", "expected"),
     [
@@ -107,23 +114,47 @@ def boundary(synth) -> dict[str, Any]:  # type: ignore[no-untyped-def]
         ("cloudtrail:StopLogging", "*", {}, "deny"),
         ("organizations:LeaveOrganization", "*", {}, "deny"),
         ("dynamodb:Scan", "*", {}, "deny"),
-        # a role made by a bounded role carries this boundary, or is not made
-        ("iam:CreateRole", "*", {"iam:PermissionsBoundary": PROD_LIKE_BOUNDARY}, "allow"),
-        ("iam:CreateRole", "*", {}, "deny"),
-        (
-            "iam:PutRolePermissionsBoundary",
-            "*",
-            {"iam:PermissionsBoundary": "arn:aws:iam::222222222222:policy/Other"},
-            "deny",
-        ),
-        ("iam:DeleteRolePermissionsBoundary", "*", {}, "deny"),
+        ("sts:AssumeRoleWithWebIdentity", "*", {}, "deny"),
+        # a role made or changed by a bounded role carries this boundary
+        ("iam:CreateRole", ROLE, OWN, "allow"),
+        ("iam:CreateRole", ROLE, {}, "deny"),
+        ("iam:PutRolePermissionsBoundary", ROLE, OTHER, "deny"),
+        ("iam:PutRolePolicy", ROLE, OWN, "allow"),
+        ("iam:PutRolePolicy", ROLE, {}, "deny"),  # an unbounded role
+        ("iam:AttachRolePolicy", ROLE, OTHER, "deny"),
+        ("iam:UpdateAssumeRolePolicy", ROLE, {}, "deny"),
+        ("iam:DeleteRole", ROLE, OWN, "allow"),
+        ("iam:DeleteRolePermissionsBoundary", ROLE, OWN, "deny"),
+        # the boundary itself cannot be edited; other policies can
         ("iam:CreatePolicyVersion", PROD_LIKE_BOUNDARY, {}, "deny"),
         ("iam:CreatePolicyVersion", SERVING_POLICY, {}, "allow"),
+        # no users, keys or groups
+        ("iam:CreateUser", "*", {}, "deny"),
         ("iam:CreateAccessKey", "*", {}, "deny"),
-        ("iam:PassRole", "*", {}, "allow"),
+        ("iam:AddUserToGroup", "*", {}, "deny"),
+        # passing and assuming: yes, but never the CDK bootstrap's roles
+        ("iam:PassRole", ROLE, {}, "allow"),
+        ("sts:AssumeRole", "arn:aws:iam::333333333333:role/multi-target/x", {}, "allow"),
+        ("sts:AssumeRole", DEPLOY_ROLE, {}, "deny"),
+        ("iam:PassRole", EXEC_ROLE, {}, "deny"),
     ],
 )
 def test_the_project_boundary_allows_the_platform_and_closes_the_ways_out(
     boundary: dict[str, Any], action: str, resource: str, context: dict[str, str], expected: str
 ) -> None:
     assert _evaluate(boundary, action, resource, context) == expected, json.dumps(context)
+
+
+def test_pipeline_deployed_stacks_are_destroyed_before_the_role_that_deployed_them(synth) -> None:  # type: ignore[no-untyped-def]
+    """DeleteStack uses the role a stack was deployed with (CloudFormation API reference): the
+    serving stacks, deployed with Delivery's deployment role, must go before Delivery, or
+    their roles stay behind holding the boundary Operations then cannot delete."""
+    from core.assembly import CloudAssembly
+
+    s = synth("prod-like")
+    manifest = json.loads((s.outdir / "manifest.json").read_text())
+    for unit in ("prodlike-ServingStaging", "prodlike-Serving"):
+        assert "prodlike-Delivery" in manifest["artifacts"][unit]["dependencies"], unit
+    order = CloudAssembly.read(s.outdir).destroy_order()
+    assert order.index("prodlike-Serving") < order.index("prodlike-Delivery")
+    assert order.index("prodlike-ServingStaging") < order.index("prodlike-Delivery")
