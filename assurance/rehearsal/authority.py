@@ -27,6 +27,7 @@ import collections
 import collections.abc
 from collections.abc import Iterable
 from dataclasses import dataclass, field
+from fnmatch import fnmatchcase
 from typing import Any
 
 from assurance.rehearsal.assembly import Assembly, Resource
@@ -238,6 +239,77 @@ def boundary_findings(
                 BOUNDARY_DOC,
             )
         )
+    return findings
+
+
+def _as_list(value: Any) -> list[Any]:
+    return value if isinstance(value, list) else [value]
+
+
+def _statements(doc: dict[str, Any]) -> list[dict[str, Any]]:
+    return [s for s in _as_list(doc.get("Statement", [])) if isinstance(s, dict)]
+
+
+def _names_service(pattern: str, service: str, *, whole: bool = False) -> bool:
+    """``pattern`` (an Action entry) matches some action of ``service``; ``whole``: every one
+    ("*", "svc:*")."""
+    if pattern == "*":
+        return True
+    prefix, _, verb = pattern.lower().partition(":")
+    return fnmatchcase(service, prefix) and (not whole or verb == "*")
+
+
+def _boundary_reaches(boundary: dict[str, Any], service: str) -> bool:
+    """The boundary allows some action of ``service`` somewhere: an Allow that names one (or a
+    NotAction that leaves one), and no unconditional Deny of all of them on every resource."""
+    reaches = False
+    for st in _statements(boundary):
+        if st.get("Effect") == "Deny":
+            everywhere = _as_list(st.get("Resource")) == ["*"] and not st.get("Condition")
+            if everywhere and any(
+                _names_service(str(p), service, whole=True) for p in _as_list(st.get("Action", []))
+            ):
+                return False
+        elif "NotAction" in st:
+            reaches |= not any(
+                _names_service(str(p), service, whole=True) for p in _as_list(st["NotAction"])
+            )
+        else:
+            reaches |= any(_names_service(str(p), service) for p in _as_list(st.get("Action", [])))
+    return reaches
+
+
+def dead_grants(roles: dict[str, RolePolicies]) -> list[Finding]:
+    """An Allow in a role's identity policies for a service its boundary allows nowhere (at the
+    service level: the boundary names no action of it): the grant is dead, or the boundary
+    blocks a call the requirements do not model (the authority check sees only those). One
+    finding per (role, service)."""
+    findings = []
+    for key, entry in roles.items():
+        if entry.boundary_document is None:
+            continue
+        granted: dict[str, set[str]] = {}
+        for doc in entry.documents:
+            for st in _statements(doc):
+                if st.get("Effect") != "Allow":
+                    continue
+                for action in map(str, _as_list(st.get("Action", []))):
+                    service = action.partition(":")[0].lower()
+                    if ":" in action and "*" not in service:
+                        granted.setdefault(service, set()).add(action)
+        for service, actions in sorted(granted.items()):
+            if not _boundary_reaches(entry.boundary_document, service):
+                findings.append(
+                    Finding(
+                        "dead-grant",
+                        key,
+                        f"identity policy allows {sorted(actions)} but permissions boundary "
+                        f"{entry.boundary} allows no {service}:* action: the grant is dead, or "
+                        "the boundary blocks a call the requirements do not model",
+                        "identity policies vs PermissionsBoundary",
+                        BOUNDARY_DOC,
+                    )
+                )
     return findings
 
 

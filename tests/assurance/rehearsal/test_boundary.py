@@ -13,7 +13,7 @@ from typing import Any
 
 from assurance.rehearsal import rehearse, requirements
 from assurance.rehearsal.assembly import Assembly
-from assurance.rehearsal.authority import Finding, role_policies
+from assurance.rehearsal.authority import Finding, dead_grants, role_policies
 from tests.accounts.conftest import multi  # noqa: F401  (the session's multi-account synth)
 from tests.assurance.rehearsal.test_planted_defects import _authority, _role, _set_policy
 
@@ -130,13 +130,18 @@ def test_a_boundary_without_sagemaker_blocks_the_roles_that_need_it(rehearsals) 
         f.detail.startswith("missing sagemaker:CreateTrainingJob on arn:aws:sagemaker:")
         for f in mine
     ), _details(found)
-    # every new finding is a SageMaker call the boundary alone blocks
-    assert found and all(
-        f.check == "authority"
-        and f.detail.startswith("missing sagemaker:")
+    # every new authority finding is a SageMaker call the boundary alone blocks; the rest are
+    # the SageMaker grants the boundary leaves dead
+    authority = [f for f in found if f.check == "authority"]
+    assert authority and all(
+        f.detail.startswith("missing sagemaker:")
         and f.detail.endswith(f"(blocked by permissions boundary {BOUNDARY})")
-        for f in found
+        for f in authority
     ), _details(found)
+    dead = [f for f in found if f.check != "authority"]
+    assert {f.check for f in dead} == {"dead-grant"}
+    assert all("allows no sagemaker:* action" in f.detail for f in dead), _details(dead)
+    assert execution in {f.subject for f in dead}
 
 
 def test_an_explicit_deny_in_the_boundary_beats_the_identity_allow(rehearsals) -> None:  # type: ignore[no-untyped-def]
@@ -180,6 +185,29 @@ def test_missing_on_both_sides_says_the_boundary_would_block_it_too(rehearsals) 
         f.detail.endswith(f"(permissions boundary {BOUNDARY} does not allow it either)")
         for f in found
     ), _details(found)
+
+
+def test_a_grant_the_boundary_leaves_dead_is_named(rehearsals) -> None:  # type: ignore[no-untyped-def]
+    """The build role's policy grants CodeBuild report actions no requirement models: a
+    boundary without CodeBuild blocks no modelled call of that role, only the dead-grant
+    check names it."""
+    baseline = rehearse(_copy(rehearsals), lint=False).findings
+    a = _copy(rehearsals)
+    _bound(a, [{"Effect": "Allow", "NotAction": "codebuild:*", "Resource": "*"}])
+    _grant_boundary_puts(a, BOUNDARY)
+    found = _new(a, baseline)
+    build = _role(a, "Delivery", "DeliveryBuildRole")
+    mine = [f for f in found if f.subject == build]
+    assert [f.check for f in mine] == ["dead-grant"], _details(found)
+    assert "codebuild:" in mine[0].detail
+    assert f"permissions boundary {BOUNDARY} allows no codebuild:* action" in mine[0].detail
+    # a Deny of the whole service is as dead; a Deny of one action is not
+    a = _copy(rehearsals)
+    _bound(a, [*ALLOW_ALL, {"Effect": "Deny", "Action": "codebuild:*", "Resource": "*"}])
+    assert build in {f.subject for f in dead_grants(role_policies(a))}
+    a = _copy(rehearsals)
+    _bound(a, [*ALLOW_ALL, {"Effect": "Deny", "Action": "codebuild:StartBuild", "Resource": "*"}])
+    assert build not in {f.subject for f in dead_grants(role_policies(a))}
 
 
 # -- a boundary whose document the rehearsal cannot see ------------------------------------------
