@@ -234,7 +234,8 @@ def boundary_findings(
                 f"permissions boundary document unknown: {n} requirements of {len(keys)} roles "
                 f"({shown}) are unchecked against it; define the managed policy in a template "
                 "of the roles' account, or give its document to the rehearsal "
-                "(Assembly.boundary_documents, from the profile's boundary setting)",
+                "(Assembly.boundary_documents: labctl synth passes the document of the "
+                "profile's security.permissions_boundary)",
                 "PermissionsBoundary",
                 BOUNDARY_DOC,
             )
