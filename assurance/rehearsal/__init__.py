@@ -4,7 +4,8 @@ Three sources, each a module: ``deployers`` (CloudFormation provider-schema hand
 for the roles that deploy the serving stacks), ``service_roles`` (a documented table of what
 the roles AWS services assume need), ``rules`` (SageMaker run-time rules and cfn-lint),
 ``deliveries`` (resource and key policies that let services deliver to the copy's resources).
-``authority`` evaluates the IAM requirements with a real policy evaluator.
+``authority`` evaluates the IAM requirements with a real policy evaluator, within each role's
+permissions boundary (and names grants a boundary leaves dead).
 """
 
 from __future__ import annotations
@@ -129,6 +130,8 @@ def rehearse(
     cross_account.bind_release(assembly, release)  # before any ARN is named
     reqs, excluded = requirements(assembly)
     findings = authority.check(assembly, reqs) + rules.check(assembly)
+    roles = authority.role_policies(assembly)
+    findings += authority.dead_grants(roles)
     findings += deliveries.check(assembly)
     findings += cross_account.check(assembly, release)
     linted = 0
@@ -138,5 +141,4 @@ def rehearse(
                 continue
             findings += rules.lint(name, json.dumps(template), assembly.region)
             linted += 1
-    roles = len(authority.role_policies(assembly))
-    return Report(findings, reqs, excluded, roles, linted)
+    return Report(findings, reqs, excluded, len(roles), linted)

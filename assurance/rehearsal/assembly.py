@@ -59,6 +59,9 @@ class Assembly:
     physical: dict[str, str] = field(default_factory=dict)
     # the profile's lambda_concurrency_quota (core/config/); None: a new account's
     lambda_concurrency_quota: int | None = None
+    # issue 26: permissions boundary ARN -> its policy document, for a boundary no template
+    # defines (an organisation's); the profile gives it, ``authority`` evaluates roles with it
+    boundary_documents: dict[str, dict[str, Any]] = field(default_factory=dict)
     _exports: dict[str, tuple[str, Any]] = field(default_factory=dict, repr=False)
     _current: str | None = field(default=None, repr=False)
 

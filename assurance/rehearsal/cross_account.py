@@ -1,5 +1,6 @@
 """The rehearsal across accounts (issue 17): each call that crosses an account boundary must be
-allowed by the caller's identity policy (its template) *and* the resource's policy (the other
+allowed by the caller's identity policy (its template; within the caller's permissions
+boundary, if it has one: ``authority.evaluate``) *and* the resource's policy (the other
 account's template): "Cross-account policy evaluation logic", IAM User Guide
 (https://docs.aws.amazon.com/IAM/latest/UserGuide/reference_policies_evaluation-logic-cross-account.html).
 
@@ -26,7 +27,13 @@ from dataclasses import dataclass
 from typing import Any
 
 from assurance.rehearsal.assembly import SUFFIX, Assembly
-from assurance.rehearsal.authority import Finding, is_allowed, role_policies
+from assurance.rehearsal.authority import (
+    Finding,
+    boundary_note,
+    evaluate,
+    is_allowed,
+    role_policies,
+)
 from core.accounts import DOC_BUS, READ_ONLY, cross_account_references
 
 DOC = "https://docs.aws.amazon.com/IAM/latest/UserGuide/reference_policies_evaluation-logic-cross-account.html"
@@ -520,12 +527,16 @@ def check_flows(a: Assembly, flows: list[Flow]) -> list[Finding]:
         }
         if flow.action == "sts:AssumeRole":
             context.pop("kms:ViaService", None)
-        if not is_allowed(entry.documents, flow.action, flow.resource, context):
+        decision = evaluate(entry, flow.action, flow.resource, context)  # identity ∩ boundary
+        if not decision.allowed:
+            call = f"{flow.action} on {flow.resource}"
             findings.append(
                 Finding(
                     "cross-account",
                     flow.role,
-                    f"identity policy does not allow {flow.action} on {flow.resource}",
+                    f"{call} blocked by permissions boundary {entry.boundary}"
+                    if decision.identity
+                    else f"identity policy does not allow {call}{boundary_note(entry, decision)}",
                     flow.why,
                     DOC,
                 )

