@@ -449,3 +449,32 @@ def budget_limits(config: PlatformConfig) -> dict[str, int]:
     ):
         limits[account] = limits.get(account, 0) + getattr(config.budget.account_limits_usd, role)
     return limits
+
+
+def boundary_documents(config: PlatformConfig) -> dict[str, dict[str, Any]]:
+    """An organisation's boundary document (``security.permissions_boundary_document``) under
+    the ARN each of the copy's accounts names, for the rehearsal; empty when none is given."""
+    from core.config import CONFIG_DIR, ConfigError
+
+    name = config.security.permissions_boundary_document
+    if not name:
+        return {}
+    path = Path(name).expanduser()
+    path = path if path.is_absolute() else CONFIG_DIR / path
+    try:
+        document = json.loads(path.read_text())
+    except (OSError, json.JSONDecodeError) as err:
+        raise ConfigError(
+            f"security.permissions_boundary_document: cannot read {path} as JSON ({err})"
+        ) from err
+    if not isinstance(document, dict) or "Statement" not in document:
+        raise ConfigError(
+            f"security.permissions_boundary_document: {path} is not an IAM policy document "
+            "(a JSON object with a Statement)"
+        )
+    found = {}
+    for account in {config.account, *named_accounts(config).values()}:
+        arn = permissions_boundary_arn(config, account)
+        if arn is not None:
+            found[arn] = document
+    return found

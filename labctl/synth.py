@@ -138,7 +138,7 @@ def _rehearse(
     from assurance.rehearsal.known_gaps import KNOWN_GAPS
 
     templates = {n: json.loads((outdir / f"{n}.template.json").read_text()) for n in stacks}
-    from core.accounts import stack_accounts
+    from core.accounts import boundary_documents, stack_accounts
 
     assembly = Assembly(
         templates,
@@ -146,6 +146,9 @@ def _rehearse(
         config.region,
         stack_accounts=stack_accounts(config),
         lambda_concurrency_quota=config.lambda_concurrency_quota,
+        # an organisation's boundary (security.permissions_boundary_document); the project's
+        # is in the templates
+        boundary_documents=boundary_documents(config),
     )
     bind_release(assembly, dataclasses.asdict(release) if release is not None else None)
     report = rehearse(assembly, lint=False)

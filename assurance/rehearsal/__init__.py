@@ -52,6 +52,7 @@ class Report:
     roles: int
     linted: int = 0
     known: list[tuple[Finding, KnownGap]] = field(default_factory=list)
+    bounded: int = 0  # roles under a permissions boundary (evaluated as identity ∩ boundary)
 
     def by_source(self) -> Counter[str]:
         kinds: Counter[str] = Counter()
@@ -77,8 +78,9 @@ class Report:
         roles = {r.role for r in self.requirements}
         sources = ", ".join(f"{k} {v}" for k, v in sorted(self.by_source().items()))
         return (
-            f"rehearsal: {len(roles)} of {self.roles} roles checked, "
-            f"{len(self.requirements)} (role, action, resource) "
+            f"rehearsal: {len(roles)} of {self.roles} roles checked"
+            + (f" ({self.bounded} under a permissions boundary), " if self.bounded else ", ")
+            + f"{len(self.requirements)} (role, action, resource) "
             f"requirements ({sources}); {len(rules.RULES)} service rules; cfn-lint on "
             f"{self.linted} templates; {len(self.exclusions)} schema permissions excluded; "
             f"{len(self.findings)} findings, {len(self.known)} known gaps"
@@ -141,4 +143,5 @@ def rehearse(
                 continue
             findings += rules.lint(name, json.dumps(template), assembly.region)
             linted += 1
-    return Report(findings, reqs, excluded, len(roles), linted)
+    bounded = sum(1 for entry in roles.values() if entry.boundary is not None)
+    return Report(findings, reqs, excluded, len(roles), linted, bounded=bounded)

@@ -103,32 +103,3 @@ def load_profile(name: str, overrides: dict[str, Any] | None = None) -> Platform
         if value is not None:
             data[key] = value
     return config_from_dict(data)
-
-
-def boundary_documents(config: PlatformConfig) -> dict[str, dict[str, Any]]:
-    """An organisation's boundary document (``security.permissions_boundary_document``) under
-    the ARN each of the copy's accounts names, for the rehearsal; empty when none is given."""
-    from core import accounts
-
-    name = config.security.permissions_boundary_document
-    if not name:
-        return {}
-    path = Path(name).expanduser()
-    path = path if path.is_absolute() else CONFIG_DIR / path
-    try:
-        document = json.loads(path.read_text())
-    except (OSError, json.JSONDecodeError) as err:
-        raise ConfigError(
-            f"security.permissions_boundary_document: cannot read {path} as JSON ({err})"
-        ) from err
-    if not isinstance(document, dict) or "Statement" not in document:
-        raise ConfigError(
-            f"security.permissions_boundary_document: {path} is not an IAM policy document "
-            "(a JSON object with a Statement)"
-        )
-    found = {}
-    for account in {config.account, *accounts.named_accounts(config).values()}:
-        arn = accounts.permissions_boundary_arn(config, account)
-        if arn is not None:
-            found[arn] = document
-    return found

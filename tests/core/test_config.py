@@ -219,7 +219,7 @@ def test_env_prefixed_names_longer_than_sagemaker_allows_are_refused() -> None:
 
 
 def test_an_organisation_boundary_document_is_keyed_by_each_accounts_arn(tmp_path) -> None:  # type: ignore[no-untyped-def]
-    from core.config.load import boundary_documents
+    from core.accounts import boundary_documents
 
     doc = {"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Action": "*"}]}
     (tmp_path / "org.json").write_text(json.dumps(doc))
@@ -243,7 +243,7 @@ def test_an_organisation_boundary_document_is_keyed_by_each_accounts_arn(tmp_pat
     [("{not json", "cannot read"), ('{"Version": "2012-10-17"}', "not an IAM policy document")],
 )
 def test_an_unreadable_boundary_document_is_refused_by_name(tmp_path, content, message) -> None:  # type: ignore[no-untyped-def]
-    from core.config.load import boundary_documents
+    from core.accounts import boundary_documents
 
     (tmp_path / "org.json").write_text(content)
     config = dataclasses.replace(
