@@ -170,3 +170,24 @@ def _stack(artifact: StackArtifact) -> Stack:
         termination_protection=artifact.termination_protection,
         dependencies=list(artifact.dependencies),
     )
+
+
+def permissions_boundaries(assembly: Assembly) -> set[tuple[str, str]]:
+    """The managed policies some role names as its ``PermissionsBoundary`` (issue 26): by
+    reference in their own stack, by their fixed name from the others. Boundaries cap roles and
+    grant nothing, so they are neither doors offered to principals nor grants to judge."""
+    import json
+
+    named = {
+        json.dumps(r.properties["PermissionsBoundary"], sort_keys=True)
+        for r in assembly.of_type("AWS::IAM::Role")
+        if "PermissionsBoundary" in r.properties
+    }
+    found = set()
+    for pol in assembly.of_type("AWS::IAM::ManagedPolicy"):
+        ref = json.dumps({"Ref": pol.logical_id}, sort_keys=True)
+        name = pol.properties.get("ManagedPolicyName")
+        by_name = isinstance(name, str) and any(b.endswith(f':policy/{name}"') for b in named)
+        if ref in named or by_name:
+            found.add(pol.key)
+    return found

@@ -23,7 +23,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from typing import Any
 
-from assurance.review.assembly import Assembly, Resource
+from assurance.review.assembly import Assembly, Resource, permissions_boundaries
 from pipelines.checks import iter_steps, job_settings
 from pipelines.training_pipeline import NETWORK_ISOLATION_EXEMPT
 
@@ -512,25 +512,23 @@ def least_privilege(a: Assembly) -> list[Evidence]:
     may: it is attached to nothing and only caps the roles that name it; once any role names
     a boundary, every role must (the profile's ``security.permissions_boundary``)."""
     ev = []
+    boundaries = permissions_boundaries(a)
     roles = a.of_type("AWS::IAM::Role")
-    boundaries = {
-        json.dumps(r.properties["PermissionsBoundary"], sort_keys=True)
-        for r in roles
-        if "PermissionsBoundary" in r.properties
-    }
-    if boundaries:
+    if any("PermissionsBoundary" in r.properties for r in roles):
         for role in roles:
             ev.append(_has(role, "PermissionsBoundary", "the copy's permissions boundary"))
     for pol in a.of_type("AWS::IAM::Policy", "AWS::IAM::ManagedPolicy"):
-        if _is_boundary(pol, boundaries):
+        if pol.key in boundaries:
             attached = [k for k in ("Roles", "Users", "Groups") if pol.properties.get(k)]
             ev.append(
                 Evidence(
                     pol.stack,
                     pol.logical_id,
-                    "Roles/Users/Groups",
+                    "ManagedPolicyName",
                     not attached,
-                    "a permissions boundary, attached to nothing (it caps, never grants)",
+                    "a permissions boundary: caps the roles naming it, attached to no role, "
+                    "user or group"
+                    + (f" (but attached: {', '.join(attached)})" if attached else ""),
                 )
             )
             continue
@@ -551,18 +549,6 @@ def least_privilege(a: Assembly) -> list[Evidence]:
             )
         )
     return ev
-
-
-def _is_boundary(pol: Resource, boundaries: set[str]) -> bool:
-    """Named by some role's PermissionsBoundary: by reference in its own stack, by its
-    (fixed) name from the others."""
-    if pol.type != "AWS::IAM::ManagedPolicy":
-        return False
-    ref = json.dumps({"Ref": pol.logical_id}, sort_keys=True)
-    name = pol.properties.get("ManagedPolicyName")
-    return ref in boundaries or (
-        isinstance(name, str) and any(b.endswith(f':policy/{name}"') for b in boundaries)
-    )
 
 
 def bucket_guardrails(a: Assembly) -> list[Evidence]:

@@ -9,7 +9,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from assurance.review.assembly import Assembly, Resource
+from assurance.review.assembly import Assembly, Resource, permissions_boundaries
 from assurance.review.inventory import encryption
 
 REPORT_FILE = "validation-report.json"
@@ -303,9 +303,11 @@ def exposure(assembly: Assembly) -> list[Exposure]:
 def entry_points(assembly: Assembly) -> list[Exposure]:
     """Standalone managed policies: the doors the platform offers to principals in the account."""
     out = []
+    boundaries = permissions_boundaries(assembly)
     for res in assembly.of_type("AWS::IAM::ManagedPolicy"):
         if (
-            res.properties.get("Roles")
+            res.key in boundaries
+            or res.properties.get("Roles")
             or res.properties.get("Users")
             or res.properties.get("Groups")
         ):

@@ -55,3 +55,30 @@ def test_every_stack_deploys_after_the_stack_that_defines_its_accounts_boundary(
     for stack, _, props in _roles(multi.templates):
         if isinstance(props.get("PermissionsBoundary"), str):
             assert homes[multi.stack_accounts[stack]] in _after(manifest, stack), stack
+
+
+def test_the_project_boundary_without_a_service_the_copy_needs_is_named(multi) -> None:  # type: ignore[no-untyped-def]
+    """The real project boundary, one service short: production's boundary without ``kms:*``.
+    The rehearsal must name production's roles and the boundary, and nothing in the other
+    accounts (their boundaries are untouched). Control: the copy as synthesized."""
+    from assurance.rehearsal import rehearse
+
+    assert rehearse(multi.assembly(), lint=False, release=multi.release).findings == []
+    a = multi.assembly()
+    (policy,) = _boundary_policies(a.templates["multi-ProductionTarget"]).values()
+    (allow,) = [s for s in policy["PolicyDocument"]["Statement"] if s["Sid"] == "PlatformServices"]
+    allow["Action"].remove("kms:*")
+    found = [
+        f
+        for f in rehearse(a, lint=False, release=multi.release).findings
+        if f.check != "dead-grant"  # the grants kms:* no longer reaches are named there too
+    ]
+    blocked = f"blocked by permissions boundary {MULTI['444444444444']}"
+    assert found
+    assert all(blocked in f.detail and " kms:" in f" {f.detail}" for f in found), found
+    assert {f.subject.split("/")[0] for f in found} <= {
+        "multi-ProductionTarget",
+        "multi-Serving",
+        "multi-Monitoring",
+    }
+    assert "multi-Serving/EndpointRole47E61C54" in {f.subject for f in found}

@@ -45,7 +45,7 @@ def test_prod_like_passes_with_each_roles_boundary_as_evidence(synth) -> None:  
     }
     bounded = {(e.stack, e.logical_id) for e in row.evidence if e.prop == "PermissionsBoundary"}
     assert bounded == roles
-    (boundary,) = [e for e in row.evidence if e.prop == "Roles/Users/Groups"]
+    (boundary,) = [e for e in row.evidence if e.note.startswith("a permissions boundary")]
     assert boundary.stack == "prodlike-Operations"
 
 
