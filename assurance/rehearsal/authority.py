@@ -38,10 +38,51 @@ for _name in ("Mapping", "MutableMapping"):
     if not hasattr(collections, _name):
         setattr(collections, _name, getattr(collections.abc, _name))
 
+from principalmapper.querying import local_policy_simulation as _simulation  # noqa: E402
 from principalmapper.querying.local_policy_simulation import (  # noqa: E402
     policy_has_matching_statement,
 )
 from principalmapper.util.case_insensitive_dict import CaseInsensitiveDict  # noqa: E402
+
+OPERATORS_DOC = (
+    "https://docs.aws.amazon.com/IAM/latest/UserGuide/reference_policies_elements_condition_"
+    "operators.html"
+)
+_str_match = _simulation._get_str_match
+
+
+def _negated_like_matches_absent_key(
+    block: str, key: str, value: str | list[str], context: CaseInsensitiveDict
+) -> bool:
+    """principalmapper 1.1.5 says a ``StringNotLike`` whose key is absent from the request does
+    not match; IAM says it does ("If the policy condition requires that the key is not matched,
+    such as StringNotLike or ArnNotLike, and the right key is not present, the condition is
+    true", OPERATORS_DOC). Without this, a boundary's ``Deny ... StringNotLike`` on a key the
+    request lacks would pass the rehearsal and deny in the account."""
+    if "StringNotLike" in block and key not in context:
+        return True
+    return bool(_str_match(block, key, value, context))
+
+
+_simulation._get_str_match = _negated_like_matches_absent_key
+
+# Global services: every request goes to one Region's endpoint, which is what
+# aws:RequestedRegion holds ("IAM ... a single endpoint that is physically located in the
+# us-east-1 Region", IAM User Guide, REGION_DOC); per partition.
+REGION_DOC = (
+    "https://docs.aws.amazon.com/IAM/latest/UserGuide/"
+    "reference_policies_examples_aws_deny-requested-region.html"
+)
+GLOBAL_SERVICES = ("iam", "cloudfront", "route53", "support", "budgets", "organizations")
+GLOBAL_REGION = {"aws": "us-east-1", "aws-cn": "cn-north-1", "aws-us-gov": "us-gov-west-1"}
+
+
+def requested_region(action: str, region: str, partition: str = "aws") -> str:
+    """The aws:RequestedRegion of a request for ``action`` made from ``region``."""
+    if action.split(":", 1)[0].lower() in GLOBAL_SERVICES:
+        return GLOBAL_REGION.get(partition, region)
+    return region
+
 
 BOUNDARY_DOC = "https://docs.aws.amazon.com/IAM/latest/UserGuide/access_policies_boundaries.html"
 EVALUATION_DOC = (
@@ -280,11 +321,33 @@ def _boundary_reaches(boundary: dict[str, Any], service: str) -> bool:
     return reaches
 
 
+def _boundary_names_action(boundary: dict[str, Any], action: str) -> bool:
+    """The boundary allows ``action`` (a literal action) on some resource: an Allow whose
+    Action matches it (or a NotAction that leaves it), and no unconditional Deny of it on
+    every resource. Resources and conditions aside, like ``_boundary_reaches``."""
+    wanted = action.lower()
+
+    def named(patterns: Any) -> bool:
+        return any(fnmatchcase(wanted, str(p).lower()) for p in _as_list(patterns))
+
+    allowed = False
+    for st in _statements(boundary):
+        if st.get("Effect") == "Deny":
+            everywhere = _as_list(st.get("Resource")) == ["*"] and not st.get("Condition")
+            if everywhere and named(st.get("Action", [])):
+                return False
+        elif "NotAction" in st:
+            allowed |= not named(st["NotAction"])
+        else:
+            allowed |= named(st.get("Action", []))
+    return allowed
+
+
 def dead_grants(roles: dict[str, RolePolicies]) -> list[Finding]:
-    """An Allow in a role's identity policies for a service its boundary allows nowhere (at the
-    service level: the boundary names no action of it): the grant is dead, or the boundary
-    blocks a call the requirements do not model (the authority check sees only those). One
-    finding per (role, service)."""
+    """An Allow in a role's identity policies for a service its boundary allows nowhere (the
+    boundary names no action of it), or for literal actions of a service the boundary names
+    by action but not these: the grant is dead, or the boundary blocks a call the requirements
+    do not model (the authority check sees only those). One finding per (role, service)."""
     findings = []
     for key, entry in roles.items():
         if entry.boundary_document is None:
@@ -299,18 +362,39 @@ def dead_grants(roles: dict[str, RolePolicies]) -> list[Finding]:
                     if ":" in action and "*" not in service:
                         granted.setdefault(service, set()).add(action)
         for service, actions in sorted(granted.items()):
-            if not _boundary_reaches(entry.boundary_document, service):
-                findings.append(
-                    Finding(
-                        "dead-grant",
-                        key,
-                        f"identity policy allows {sorted(actions)} but permissions boundary "
-                        f"{entry.boundary} allows no {service}:* action: the grant is dead, or "
-                        "the boundary blocks a call the requirements do not model",
-                        "identity policies vs PermissionsBoundary",
-                        BOUNDARY_DOC,
-                    )
+            if _boundary_reaches(entry.boundary_document, service):
+                # a boundary may name a service by action (the project's IAM and STS):
+                # literal actions it names nowhere are dead too
+                missing = sorted(
+                    a
+                    for a in actions
+                    if not any(c in a for c in "*?")
+                    and not _boundary_names_action(entry.boundary_document, a)
                 )
+                if missing:
+                    findings.append(
+                        Finding(
+                            "dead-grant",
+                            key,
+                            f"identity policy allows {missing} but permissions boundary "
+                            f"{entry.boundary} allows none of them: the grant is dead, or the "
+                            "boundary blocks a call the requirements do not model",
+                            "identity policies vs PermissionsBoundary",
+                            BOUNDARY_DOC,
+                        )
+                    )
+                continue
+            findings.append(
+                Finding(
+                    "dead-grant",
+                    key,
+                    f"identity policy allows {sorted(actions)} but permissions boundary "
+                    f"{entry.boundary} allows no {service}:* action: the grant is dead, or "
+                    "the boundary blocks a call the requirements do not model",
+                    "identity policies vs PermissionsBoundary",
+                    BOUNDARY_DOC,
+                )
+            )
     return findings
 
 
@@ -328,7 +412,9 @@ def check(assembly: Assembly, requirements: Iterable[Requirement]) -> list[Findi
             )
             continue
         context = {
-            "aws:RequestedRegion": assembly.region,
+            "aws:RequestedRegion": requested_region(
+                req.action, assembly.region, assembly.partition
+            ),
             "aws:PrincipalAccount": assembly.account_of(entry.role.stack),
             "aws:PrincipalArn": entry.arn,
             **dict(req.context),

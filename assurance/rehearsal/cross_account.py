@@ -32,6 +32,7 @@ from assurance.rehearsal.authority import (
     boundary_note,
     evaluate,
     is_allowed,
+    requested_region,
     role_policies,
 )
 from core.accounts import DOC_BUS, READ_ONLY, cross_account_references
@@ -522,7 +523,7 @@ def check_flows(a: Assembly, flows: list[Flow]) -> list[Finding]:
         context = {
             "aws:PrincipalArn": entry.arn,
             "aws:PrincipalAccount": a.account_of(entry.role.stack),
-            "aws:RequestedRegion": a.region,
+            "aws:RequestedRegion": requested_region(flow.action, a.region, a.partition),
             **dict(flow.context),
         }
         if flow.action == "sts:AssumeRole":

@@ -92,9 +92,23 @@ ROLE_CHANGES = (
 )
 
 
-def project_statements(boundary_arn: str, bootstrap_roles: str) -> list[dict[str, Any]]:
-    """The project boundary's statements, as JSON. ``bootstrap_roles``: the ARN pattern of
-    the account's CDK bootstrap roles (``cdk-<qualifier>-*``)."""
+POLICY_CHANGES = (
+    "iam:CreatePolicy",
+    "iam:CreatePolicyVersion",
+    "iam:DeletePolicy",
+    "iam:DeletePolicyVersion",
+    "iam:SetDefaultPolicyVersion",
+)
+
+
+def project_statements(
+    boundary_arn: str, *, partition: str, env_name: str, qualifier: str
+) -> list[dict[str, Any]]:
+    """The project boundary's statements, as JSON. The copy's roles and policies are the ones
+    named ``<env>-...`` (generated names start with the stack's, fixed ones with the env's;
+    paths too), in any of its accounts."""
+    copy_roles = f"arn:{partition}:iam::*:role/{env_name}-*"
+    copy_policies = f"arn:{partition}:iam::*:policy/{env_name}-*"
     return [
         {
             "Sid": "PlatformServices",
@@ -129,12 +143,29 @@ def project_statements(boundary_arn: str, bootstrap_roles: str) -> list[dict[str
             "Resource": boundary_arn,
         },
         {
-            # the bootstrap's deploy role trusts the account and passes an administrator
-            # role to CloudFormation: no bounded role may reach it
+            # roles outside the copy may carry no boundary (or a stronger one): no bounded role
+            # passes or assumes them
+            "Sid": "OnlyThisCopysRoles",
+            "Effect": "Deny",
+            "Action": ["sts:AssumeRole", "iam:PassRole"],
+            "NotResource": copy_roles,
+        },
+        {
+            # the CDK bootstrap's deploy role trusts its account (and, bootstrapped with
+            # --trust, tooling) and passes an administrator role to CloudFormation: in any
+            # account, even were the copy's name a prefix of theirs (env "cdk")
             "Sid": "NoBootstrapRoles",
             "Effect": "Deny",
             "Action": ["sts:AssumeRole", "iam:PassRole"],
-            "Resource": bootstrap_roles,
+            "Resource": f"arn:{partition}:iam::*:role/cdk-{qualifier}-*",
+        },
+        {
+            # a new default version of a policy attached to an unbounded role or a user
+            # would grant outside any boundary: only the copy's own policies change
+            "Sid": "OnlyThisCopysPolicies",
+            "Effect": "Deny",
+            "Action": list(POLICY_CHANGES),
+            "NotResource": copy_policies,
         },
     ]
 
@@ -158,8 +189,9 @@ class ProjectBoundary(Construct):
                     "Version": "2012-10-17",
                     "Statement": project_statements(
                         arn,
-                        f"arn:{accounts.partition(config)}:iam::{account}:role/"
-                        f"cdk-{config.cdk_qualifier}-*",
+                        partition=accounts.partition(config),
+                        env_name=config.env_name,
+                        qualifier=config.cdk_qualifier,
                     ),
                 }
             ),

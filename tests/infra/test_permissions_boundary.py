@@ -132,11 +132,19 @@ EXEC_ROLE = "arn:aws:iam::222222222222:role/cdk-hnb659fds-cfn-exec-role-22222222
         ("iam:CreateUser", "*", {}, "deny"),
         ("iam:CreateAccessKey", "*", {}, "deny"),
         ("iam:AddUserToGroup", "*", {}, "deny"),
-        # passing and assuming: yes, but never the CDK bootstrap's roles
+        # passing and assuming: the copy's roles only (in any of its accounts), never the CDK
+        # bootstrap's, in any account
         ("iam:PassRole", ROLE, {}, "allow"),
-        ("sts:AssumeRole", "arn:aws:iam::333333333333:role/multi-target/x", {}, "allow"),
+        ("sts:AssumeRole", "arn:aws:iam::333333333333:role/prodlike-target/x", {}, "allow"),
+        ("sts:AssumeRole", "arn:aws:iam::222222222222:role/prodlike-Delivery-Action", {}, "allow"),
         ("sts:AssumeRole", DEPLOY_ROLE, {}, "deny"),
+        ("sts:AssumeRole", DEPLOY_ROLE.replace("222222222222", "333333333333"), {}, "deny"),
         ("iam:PassRole", EXEC_ROLE, {}, "deny"),
+        ("iam:PassRole", "arn:aws:iam::222222222222:role/OrgAdmin", {}, "deny"),
+        ("sts:AssumeRole", "arn:aws:iam::222222222222:role/other-team/x", {}, "deny"),
+        # and the copy's policies only: no new version of a policy someone else attached
+        ("iam:CreatePolicyVersion", "arn:aws:iam::222222222222:policy/TeamPolicy", {}, "deny"),
+        ("iam:SetDefaultPolicyVersion", SERVING_POLICY, {}, "deny"),  # not granted at all
     ],
 )
 def test_the_project_boundary_allows_the_platform_and_closes_the_ways_out(

@@ -423,7 +423,10 @@ def test_faults_are_reported_with_what_to_do_and_the_rest_continues(
         and "describe-stack-events" in training.action
         and "retried" in training.action
     )
-    assert by[("stack", "lab-DataLake")].action == "deleted"
+    # Training depends on DataLake (its exports): held while Training stays, not deleted
+    assert by[("stack", "lab-DataLake")].action.startswith(
+        "not deleted yet: lab-Training depends on it"
+    )
     ep = next(i for i in report.items if i.kind == "endpoint")
     assert "Updating" in ep.action and "run teardown again" in ep.action
     assert "ConfigA" in {
@@ -757,3 +760,38 @@ def test_teardown_leaves_what_a_stack_it_does_not_delete_manages(
     kept = next(i for i in report.items if i.name == sandbox["Endpoint"])
     assert "delete that stack" in kept.action and kept.billable
     assert report.exit_code() == 1  # something billable of the copy's tags remains
+
+
+@mock_aws
+@pytest.mark.parametrize("failures", [9, 1])
+def test_a_stack_whose_dependent_failed_to_delete_waits_for_it(
+    prod_assembly: TeardownPlan, failures: int
+) -> None:
+    """prod-like's serving stack was deployed with Delivery's role, which CloudFormation needs
+    to delete it (DeleteStack uses the role the stack was deployed with): while it fails to
+    delete, the stacks it depends on are held, not deleted; once its retry after the sweep
+    succeeds, they are retried too. Oracle: the manifest's dependencies, written out here."""
+    region = "eu-west-1"
+    _prod_deployed(region)
+    gaps = MotoGaps(region)
+    c = clients(region, gaps, cf_fail={"prodlike-Serving": failures})
+    report = teardown("prod-like", c, prod_assembly, yes=True).run()
+    by = {i.name: i for i in report.items if i.kind == "stack"}
+    serving_needs = {"prodlike-Delivery", "prodlike-DataLake", "prodlike-Network"}
+    if failures > 1:  # fails on the retry too: what it needs stays, and says why
+        assert not by["prodlike-Serving"].ok
+        for name in serving_needs:
+            assert not by[name].ok, name
+            assert "prodlike-Serving depends on it" in by[name].action, by[name].action
+            assert ("delete_stack", name) not in gaps.calls, name
+        for name in ("prodlike-Ingestion", "prodlike-Training"):
+            assert by[name].ok and by[name].action.endswith("deleted"), name
+        assert report.exit_code() == 1
+    else:  # its retry succeeds: then the held stacks are deleted, after it
+        assert by["prodlike-Serving"].ok
+        serving = max(
+            i for i, call in enumerate(gaps.calls) if call == ("delete_stack", "prodlike-Serving")
+        )
+        for name in serving_needs:
+            assert by[name].ok, (name, by[name].action)
+            assert gaps.calls.index(("delete_stack", name)) > serving, name
