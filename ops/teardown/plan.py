@@ -69,6 +69,7 @@ class PlannedStack:
     protected: bool
     monthly_usd: float | None  # None: the price table has no prices for the region
     account: str = ""  # the account of its environment in the assembly
+    depends_on: tuple[str, ...] = ()  # the stacks it deploys after (destroyed before them)
 
 
 # A table that prices nothing: the residue finder then reports costs as unknown.
@@ -114,6 +115,7 @@ class TeardownPlan:
                 artifact.termination_protection,
                 cost.for_stack(name) if cost is not None else None,
                 artifact.account,
+                artifact.dependencies,
             )
         return cls(stacks, cloud.destroy_order())
 
@@ -436,16 +438,46 @@ class Teardown:
         for name in self.destroy_order(self.live):
             if name in done or (names is not None and name not in names):
                 continue
+            held = self.waiting_for(name)
+            if held:
+                self.stack_items.append(self.hold(name, held))
+                continue
             self.log(f"destroy {name}{' in ' + self.label if self.label else ''} ...")
             self.stack_items.append(self.delete_stack(name, self.live[name]))
+
+    def waiting_for(self, name: str) -> list[str]:
+        """The stacks that depend on ``name`` and are still there (their delete failed): a
+        stack they need (Delivery's role deletes the serving stacks it deployed, Operations
+        holds the boundary their roles name) waits for them."""
+        failed = {i.name for i in self.stack_items if not i.ok}
+        return [
+            other
+            for other in failed
+            if other in self.assembly.stacks and name in self.assembly.stacks[other].depends_on
+        ]
+
+    def hold(self, name: str, held: list[str]) -> Item:
+        item = Item("stack", name, f"stack of this copy ({self.live[name]['StackStatus']})")
+        item.billable, item.ok = True, False
+        item.action = (
+            f"not deleted yet: {', '.join(sorted(held))} depends on it and failed to delete "
+            "(deleting it first would remove what they need, e.g. the role CloudFormation "
+            "deletes them with); teardown retries it after the sweep"
+        )
+        self.log(f"hold {name}: {item.action}")
+        return item
 
     def sweep_residue(self) -> None:
         """Lists every service again and sweeps what remains except KMS keys; then retries
         once each stack that failed, now that the sweep removed what blocked it."""
         self.found, self.problems = self.finder.all()
         self.sweep(self.found, frozenset(SWEEP_ORDER) - {"kms-key"})
-        for item in self.stack_items:
+        for item in self.stack_items:  # destroy order: dependents first
             if not item.ok:
+                held = self.waiting_for(item.name)
+                if held:
+                    item.action += f"; still held by {', '.join(sorted(held))}"
+                    continue
                 again = self.account_stacks().get(item.name)
                 if again is not None:
                     retry = self.delete_stack(item.name, again)
