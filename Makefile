@@ -84,10 +84,12 @@ deploy: bootstrap node_modules/.installed _account
 	$(CDK) deploy --all -c profile=$(PROFILE) -c account=$(ACCOUNT) -c region=$(REGION) --require-approval broadening --outputs-file outputs-$(PROFILE).json
 
 # labctl teardown: plan -> destroy -> sweep -> verify -> report (docs/operations.md).
-# DELETE_RETAINED=1 also deletes the data the retain profile keeps.
+# DELETE_RETAINED=1 also deletes the data the retain profile keeps. Three accounts: one source
+# per account, CREDENTIALS="tooling=profile:tooling staging=profile:staging production=role:ARN".
 destroy: bootstrap _account
 	$(VENV)/bin/labctl teardown --profile $(PROFILE) --account $(ACCOUNT) --region $(REGION) --yes \
-		$(if $(DELETE_RETAINED),--delete-retained) --json teardown-$(PROFILE).json
+		$(if $(DELETE_RETAINED),--delete-retained) $(foreach c,$(CREDENTIALS),--credentials $(c)) \
+		--json teardown-$(PROFILE).json
 
 cost: bootstrap
 	$(VENV)/bin/labctl cost --profile $(PROFILE) --all-kinds

@@ -737,3 +737,39 @@ def test_offline_plan_with_staging_and_production_in_one_account(
     assert max(order.index(n) for n, w in placed.items() if w == shared) < min(
         order.index(n) for n, w in placed.items() if w != shared
     )
+
+
+def test_make_destroy_passes_one_credentials_source_per_account() -> None:
+    """``make destroy ... CREDENTIALS="..."`` reaches ``labctl teardown`` as one
+    ``--credentials`` per word (make's own dry run, parsed by labctl's own parser)."""
+    import shlex
+    import shutil
+    import subprocess
+    from pathlib import Path
+
+    from labctl.cli import build_parser
+
+    make = shutil.which("make")
+    assert make is not None, "make is needed to run the Makefile's recipes"
+    sources = ["staging=profile:staging", "production=role:arn:aws:iam::444444444444:role/ops"]
+    out = subprocess.run(
+        [
+            make,
+            "-n",
+            "--no-print-directory",
+            "destroy",
+            "ACCOUNT=111111111111",
+            "REGION=us-east-1",
+            "PROFILE=multi-account",
+            f"CREDENTIALS={' '.join(sources)}",
+        ],
+        cwd=Path(__file__).resolve().parents[2],
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout.replace("\\\n", " ")
+    (line,) = [ln for ln in out.splitlines() if "labctl teardown" in ln]
+    argv = shlex.split(line)
+    args = build_parser("teardown").parse_args(argv[argv.index("teardown") :])
+    assert args.credentials == sources
+    assert args.yes and args.profile == "multi-account"
