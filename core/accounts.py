@@ -473,7 +473,7 @@ def boundary_documents(config: PlatformConfig) -> dict[str, dict[str, Any]]:
             "(a JSON object with a Statement)"
         )
     found = {}
-    for account in {config.account, *named_accounts(config).values()}:
+    for account in set(named_accounts(config).values()):
         arn = permissions_boundary_arn(config, account)
         if arn is not None:
             found[arn] = document

@@ -25,7 +25,7 @@ from __future__ import annotations
 
 import collections
 import collections.abc
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from fnmatch import fnmatchcase
 from typing import Any
@@ -301,46 +301,41 @@ def _names_service(pattern: str, service: str, *, whole: bool = False) -> bool:
     return fnmatchcase(service, prefix) and (not whole or verb == "*")
 
 
-def _boundary_reaches(boundary: dict[str, Any], service: str) -> bool:
-    """The boundary allows some action of ``service`` somewhere: an Allow that names one (or a
-    NotAction that leaves one), and no unconditional Deny of all of them on every resource."""
-    reaches = False
-    for st in _statements(boundary):
-        if st.get("Effect") == "Deny":
-            everywhere = _as_list(st.get("Resource")) == ["*"] and not st.get("Condition")
-            if everywhere and any(
-                _names_service(str(p), service, whole=True) for p in _as_list(st.get("Action", []))
-            ):
-                return False
-        elif "NotAction" in st:
-            reaches |= not any(
-                _names_service(str(p), service, whole=True) for p in _as_list(st["NotAction"])
-            )
-        else:
-            reaches |= any(_names_service(str(p), service) for p in _as_list(st.get("Action", [])))
-    return reaches
-
-
-def _boundary_names_action(boundary: dict[str, Any], action: str) -> bool:
-    """The boundary allows ``action`` (a literal action) on some resource: an Allow whose
-    Action matches it (or a NotAction that leaves it), and no unconditional Deny of it on
-    every resource. Resources and conditions aside, like ``_boundary_reaches``."""
-    wanted = action.lower()
-
-    def named(patterns: Any) -> bool:
-        return any(fnmatchcase(wanted, str(p).lower()) for p in _as_list(patterns))
-
+def _boundary_allows(
+    boundary: dict[str, Any], names: Callable[[str], bool], names_all: Callable[[str], bool]
+) -> bool:
+    """The boundary allows something ``names`` picks out somewhere: an Allow whose Action
+    names it (or a NotAction that leaves it), and no unconditional Deny on every resource of
+    all of it (``names_all``). Resources and conditions aside."""
     allowed = False
     for st in _statements(boundary):
         if st.get("Effect") == "Deny":
             everywhere = _as_list(st.get("Resource")) == ["*"] and not st.get("Condition")
-            if everywhere and named(st.get("Action", [])):
+            if everywhere and any(names_all(str(p)) for p in _as_list(st.get("Action", []))):
                 return False
         elif "NotAction" in st:
-            allowed |= not named(st["NotAction"])
+            allowed |= not any(names_all(str(p)) for p in _as_list(st["NotAction"]))
         else:
-            allowed |= named(st.get("Action", []))
+            allowed |= any(names(str(p)) for p in _as_list(st.get("Action", [])))
     return allowed
+
+
+def _boundary_reaches(boundary: dict[str, Any], service: str) -> bool:
+    """The boundary allows some action of ``service`` somewhere."""
+    return _boundary_allows(
+        boundary,
+        lambda p: _names_service(p, service),
+        lambda p: _names_service(p, service, whole=True),
+    )
+
+
+def _boundary_names_action(boundary: dict[str, Any], action: str) -> bool:
+    """The boundary allows ``action`` (a literal action) somewhere."""
+
+    def named(pattern: str) -> bool:
+        return fnmatchcase(action.lower(), pattern.lower())
+
+    return _boundary_allows(boundary, named, named)
 
 
 def dead_grants(roles: dict[str, RolePolicies]) -> list[Finding]:

@@ -201,11 +201,12 @@ class ProjectBoundary(Construct):
             "(least-privilege) policies can grant at the services the platform uses; the "
             "rehearsal evaluates identity and boundary together. Used for: "
         )
+        capped = {f"{service}:*": cap + why for service, why in SERVICES.items()}
         acknowledge_wildcards(
             self.policy,
-            actions={f"{s}:*": cap + why for s, why in SERVICES.items()},
+            actions=capped,
             unscoped={
-                **{f"{s}:*": cap + why for s, why in SERVICES.items()},
+                **capped,
                 **{
                     a: cap + "IAM and STS by action (IAM_ACTIONS); denies on every resource "
                     "close the ways out of the boundary"

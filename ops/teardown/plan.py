@@ -457,15 +457,14 @@ class Teardown:
         ]
 
     def hold(self, name: str, held: list[str]) -> Item:
-        item = Item("stack", name, f"stack of this copy ({self.live[name]['StackStatus']})")
-        item.billable, item.ok = True, False
-        item.action = (
+        action = (
             f"not deleted yet: {', '.join(sorted(held))} depends on it and failed to delete "
             "(deleting it first would remove what they need, e.g. the role CloudFormation "
             "deletes them with); teardown retries it after the sweep"
         )
-        self.log(f"hold {name}: {item.action}")
-        return item
+        self.log(f"hold {name}: {action}")
+        why = f"stack of this copy ({self.live[name]['StackStatus']})"
+        return Item("stack", name, why, billable=True, action=action, ok=False)
 
     def sweep_residue(self) -> None:
         """Lists every service again and sweeps what remains except KMS keys; then retries
