@@ -42,9 +42,8 @@ def _reaper(template: dict[str, Any]) -> tuple[str, dict[str, Any]]:
     return found
 
 
-def _reaper_policy(multi_expiry: Any, stack: str) -> list[dict[str, Any]]:
-    """The reaper role's managed policy, with its intrinsics resolved to example values."""
-    template = multi_expiry.templates[stack]
+def _reaper_managed_policy(template: dict[str, Any]) -> dict[str, Any]:
+    """The properties of the managed policy attached to the reaper function's role."""
     _, function = _reaper(template)
     role = function["Role"]["Fn::GetAtt"][0]
     (policy,) = [
@@ -52,6 +51,13 @@ def _reaper_policy(multi_expiry: Any, stack: str) -> list[dict[str, Any]]:
         for p in _of_type(template, "AWS::IAM::ManagedPolicy").values()
         if {"Ref": role} in p["Properties"].get("Roles", [])
     ]
+    return policy
+
+
+def _reaper_policy(multi_expiry: Any, stack: str) -> list[dict[str, Any]]:
+    """The reaper role's managed policy, with its intrinsics resolved to example values."""
+    template = multi_expiry.templates[stack]
+    policy = _reaper_managed_policy(template)
     resolved = multi_expiry.assembly().resolve(stack, policy)
     statements: list[dict[str, Any]] = resolved["PolicyDocument"]["Statement"]
     return statements
@@ -154,13 +160,7 @@ def test_a_target_reaper_scoped_to_tooling_endpoints_is_named(multi_expiry) -> N
     a = multi_expiry.assembly()
     stack = "multi-ProductionTarget"
     template = a.templates[stack]
-    _, function = _reaper(template)
-    role = function["Role"]["Fn::GetAtt"][0]
-    (policy,) = [
-        p["Properties"]
-        for p in _of_type(template, "AWS::IAM::ManagedPolicy").values()
-        if {"Ref": role} in p["Properties"].get("Roles", [])
-    ]
+    policy = _reaper_managed_policy(template)
     planted = json.loads(json.dumps(policy["PolicyDocument"]).replace(PRODUCTION, TOOLING))
     assert planted != policy["PolicyDocument"], "the plant changed nothing"
     policy["PolicyDocument"] = planted

@@ -16,16 +16,9 @@ from botocore.stub import ANY, Stubber
 from labctl.cli import main
 from labctl.model import run
 from ops.model_card import record_card
+from tests.core.test_model_card import _metrics
 
 GROUP = "digits-xgboost"
-
-
-def _metrics(accuracy: float) -> dict:
-    return {
-        "multiclass_classification_metrics": {
-            "accuracy": {"value": accuracy, "standard_deviation": "NaN"}
-        }
-    }
 
 
 EVALUATION = {

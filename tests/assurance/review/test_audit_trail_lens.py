@@ -6,12 +6,12 @@ from __future__ import annotations
 
 import copy
 import json
-import shutil
 from pathlib import Path
 from typing import Any
 
 from assurance.review import lens
 from assurance.review.assembly import Assembly
+from tests.assurance.review.test_review import _copy
 
 ROW = "MLSEC06-BP02"
 LAKE_ZONES = ("LakeRawBucket", "LakeCuratedBucket", "LakeArtifactsBucket")
@@ -21,12 +21,6 @@ def _row(rows: list[lens.Row]) -> lens.Row:
     (row,) = [r for r in rows if r.id == ROW]
     assert row.old_id == "MLSEC-13"
     return row
-
-
-def _copy(outdir: Path, tmp_path: Path) -> Path:
-    target = tmp_path / "assembly"
-    shutil.copytree(outdir, target, ignore=shutil.ignore_patterns("asset.*"))
-    return target
 
 
 def _edit_trail(folder: Path, edit) -> None:  # type: ignore[no-untyped-def]

@@ -5,12 +5,11 @@ boundary to a role as a grant, fails the row."""
 
 from __future__ import annotations
 
-import json
-import shutil
 from pathlib import Path
 
 from assurance.review import lens
 from assurance.review.assembly import Assembly
+from tests.assurance.review.test_review import _copy, _edit
 
 ROW = "MLSEC03-BP01"
 
@@ -18,19 +17,6 @@ ROW = "MLSEC03-BP01"
 def _row(folder: Path) -> lens.Row:
     (row,) = [r for r in lens.evaluate(Assembly.read(folder)) if r.id == ROW]
     return row
-
-
-def _copy(outdir: Path, tmp_path: Path) -> Path:
-    target = tmp_path / "assembly"
-    shutil.copytree(outdir, target, ignore=shutil.ignore_patterns("asset.*"))
-    return target
-
-
-def _edit(folder: Path, stack: str, edit) -> None:  # type: ignore[no-untyped-def]
-    path = folder / f"{stack}.template.json"
-    template = json.loads(path.read_text())
-    edit(template["Resources"])
-    path.write_text(json.dumps(template))
 
 
 def test_prod_like_passes_with_each_roles_boundary_as_evidence(synth) -> None:  # type: ignore[no-untyped-def]
