@@ -25,6 +25,7 @@ every ``AWS::IAM::Role`` of the stack, the roles CDK makes for custom resources 
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Any
 
 import aws_cdk as cdk
@@ -102,13 +103,19 @@ POLICY_CHANGES = (
 
 
 def project_statements(
-    boundary_arn: str, *, partition: str, env_name: str, qualifier: str
+    boundary_arn: str,
+    *,
+    partition: str,
+    env_name: str,
+    qualifier: str,
+    copy_accounts: Sequence[str],
 ) -> list[dict[str, Any]]:
     """The project boundary's statements, as JSON. The copy's roles and policies are the ones
     named ``<env>-...`` (generated names start with the stack's, fixed ones with the env's;
-    paths too), in any of its accounts."""
-    copy_roles = f"arn:{partition}:iam::*:role/{env_name}-*"
-    copy_policies = f"arn:{partition}:iam::*:policy/{env_name}-*"
+    paths too), in the copy's accounts (``copy_accounts``: not another account's look-alikes)."""
+    where = sorted(set(copy_accounts))
+    copy_roles = [f"arn:{partition}:iam::{a}:role/{env_name}-*" for a in where]
+    copy_policies = [f"arn:{partition}:iam::{a}:policy/{env_name}-*" for a in where]
     return [
         {
             "Sid": "PlatformServices",
@@ -192,6 +199,7 @@ class ProjectBoundary(Construct):
                         partition=accounts.partition(config),
                         env_name=config.env_name,
                         qualifier=config.cdk_qualifier,
+                        copy_accounts=list(accounts.named_accounts(config).values()),
                     ),
                 }
             ),

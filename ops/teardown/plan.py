@@ -448,7 +448,9 @@ class Teardown:
     def waiting_for(self, name: str) -> list[str]:
         """The stacks that depend on ``name`` and are still there (their delete failed): a
         stack they need (Delivery's role deletes the serving stacks it deployed, Operations
-        holds the boundary their roles name) waits for them."""
+        holds the boundary their roles name) waits for them. Within this account: across
+        accounts (``ops.teardown.accounts``) dependencies are deploy order, each account's
+        stacks are deleted with that account's own roles and boundary."""
         failed = {i.name for i in self.stack_items if not i.ok}
         return [
             other

@@ -82,3 +82,25 @@ def test_the_project_boundary_without_a_service_the_copy_needs_is_named(multi) -
         "multi-Monitoring",
     }
     assert "multi-Serving/EndpointRole47E61C54" in {f.subject for f in found}
+
+
+def test_tooling_roles_may_assume_only_roles_of_the_copys_accounts(multi) -> None:  # type: ignore[no-untyped-def]
+    """Tooling's boundary names the copy's three accounts in OnlyThisCopysRoles: without
+    staging's, the delivery roles' assumptions into staging are blocked, and named."""
+    from assurance.rehearsal import rehearse
+
+    a = multi.assembly()
+    (policy,) = _boundary_policies(a.templates["multi-Operations"]).values()
+    (only,) = [s for s in policy["PolicyDocument"]["Statement"] if s["Sid"] == "OnlyThisCopysRoles"]
+    assert "arn:aws:iam::333333333333:role/multi-*" in only["NotResource"]
+    only["NotResource"].remove("arn:aws:iam::333333333333:role/multi-*")
+    found = rehearse(a, lint=False, release=multi.release).findings
+    assert found
+    blocked = f"blocked by permissions boundary {MULTI['111111111111']}"
+    assert all(
+        "sts:AssumeRole" in f.detail
+        and ":333333333333:role/multi-target/" in f.detail
+        and blocked in f.detail
+        for f in found
+    ), [f.detail for f in found]
+    assert {f.subject.split("/")[0] for f in found} == {"multi-Delivery"}

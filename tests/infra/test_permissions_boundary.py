@@ -135,13 +135,15 @@ EXEC_ROLE = "arn:aws:iam::222222222222:role/cdk-hnb659fds-cfn-exec-role-22222222
         # passing and assuming: the copy's roles only (in any of its accounts), never the CDK
         # bootstrap's, in any account
         ("iam:PassRole", ROLE, {}, "allow"),
-        ("sts:AssumeRole", "arn:aws:iam::333333333333:role/prodlike-target/x", {}, "allow"),
         ("sts:AssumeRole", "arn:aws:iam::222222222222:role/prodlike-Delivery-Action", {}, "allow"),
         ("sts:AssumeRole", DEPLOY_ROLE, {}, "deny"),
         ("sts:AssumeRole", DEPLOY_ROLE.replace("222222222222", "333333333333"), {}, "deny"),
         ("iam:PassRole", EXEC_ROLE, {}, "deny"),
         ("iam:PassRole", "arn:aws:iam::222222222222:role/OrgAdmin", {}, "deny"),
         ("sts:AssumeRole", "arn:aws:iam::222222222222:role/other-team/x", {}, "deny"),
+        # a look-alike name in an account that is not the copy's
+        ("sts:AssumeRole", "arn:aws:iam::999999999999:role/prodlike-Delivery-x", {}, "deny"),
+        ("iam:PassRole", "arn:aws:iam::999999999999:role/prodlike-x", {}, "deny"),
         # and the copy's policies only: no new version of a policy someone else attached
         ("iam:CreatePolicyVersion", "arn:aws:iam::222222222222:policy/TeamPolicy", {}, "deny"),
         ("iam:SetDefaultPolicyVersion", SERVING_POLICY, {}, "deny"),  # not granted at all
